@@ -1,0 +1,454 @@
+//! The REST client and the per-service client that generated clients wrap.
+//!
+//! A call goes: headers (token, microversion as the spec declares it) -> send -> error mapping
+//! (Tempest's table) -> answered-version check -> variant selection by the answered version ->
+//! success-status check for that version -> body checks -> validated decode.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::auth::Secret;
+use crate::error::{Error, ErrorContext, HttpErrorKind, ProtocolFault, extract_message};
+use crate::meta::{OperationMeta, ServiceMeta};
+use crate::response::{BodyDecoder, Response, Validation, VersionedBody};
+use crate::version::{ApiVersion, Microversion};
+
+/// How many times a rate-limited (413 with `Retry-After`) request is retried, as in Tempest.
+const RATE_LIMIT_RETRIES: usize = 2;
+
+/// A request value (body or query) whose type belongs to one span of versions; implemented by
+/// the generated request enums.
+pub trait VersionedRequest {
+    /// The variant's name (`V2_10`).
+    fn variant_name(&self) -> &'static str;
+    /// The span of versions this variant is valid for.
+    fn span(&self) -> (Microversion, Option<Microversion>);
+}
+
+/// An HTTP client with a token, shared by every service client built from it.
+#[derive(Debug, Clone)]
+pub struct RestClient {
+    http: reqwest::Client,
+    token: Option<Secret>,
+    validation: Validation,
+}
+
+impl RestClient {
+    /// A client with a default HTTP stack (30 s timeout) and no token.
+    pub fn new() -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self::with_http(http))
+    }
+
+    /// A client over an existing reqwest client.
+    pub fn with_http(http: reqwest::Client) -> Self {
+        Self {
+            http,
+            token: None,
+            validation: Validation::default(),
+        }
+    }
+
+    /// Sends this token (`X-Auth-Token`) on every request.
+    pub fn with_token(mut self, token: Secret) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// Sets how strictly bodies are checked. [`Validation::Lenient`] logs a warning now.
+    pub fn with_validation(mut self, validation: Validation) -> Self {
+        if validation == Validation::Lenient {
+            tracing::warn!("lenient validation enabled: response faults are only logged");
+        }
+        self.validation = validation;
+        self
+    }
+
+    /// The underlying reqwest client.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+/// A path, query and body for one operation; built by the generated clients.
+#[derive(Debug, Default)]
+pub struct Request {
+    path: String,
+    query: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    spans: Vec<(&'static str, Microversion, Option<Microversion>)>,
+    encode_error: Option<String>,
+}
+
+impl Request {
+    /// A request for `path` (already expanded and encoded).
+    pub fn new(path: String) -> Self {
+        Self {
+            path,
+            ..Self::default()
+        }
+    }
+
+    /// Adds a JSON body; its variant's span is checked against the version at call time.
+    pub fn json<B: Serialize + VersionedRequest>(mut self, body: &B) -> Self {
+        self.spans.push((body.variant_name(), body.span().0, body.span().1));
+        match serde_json::to_vec(body) {
+            Ok(bytes) => self.body = Some(bytes),
+            Err(e) => self.encode_error = Some(format!("request body: {e}")),
+        }
+        self
+    }
+
+    /// Adds query parameters from a typed query; arrays become repeated keys.
+    pub fn query<Q: Serialize + VersionedRequest>(mut self, query: Option<&Q>) -> Self {
+        let Some(query) = query else { return self };
+        self.spans.push((query.variant_name(), query.span().0, query.span().1));
+        match crate::query::to_pairs(query) {
+            Ok(pairs) => self.query = pairs,
+            Err(e) => self.encode_error = Some(format!("query: {e}")),
+        }
+        self
+    }
+}
+
+/// Percent-encodes one path parameter.
+pub fn encode_path(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC)
+        .to_string()
+        .replace("%2D", "-")
+        .replace("%2E", ".")
+        .replace("%5F", "_")
+        .replace("%7E", "~")
+}
+
+/// A client for one service endpoint at one requested microversion; generated clients wrap it.
+#[derive(Debug, Clone)]
+pub struct ServiceClient {
+    rest: Arc<RestClient>,
+    endpoint: Arc<str>,
+    service: &'static ServiceMeta,
+    version: ApiVersion,
+}
+
+impl ServiceClient {
+    /// A client for `service` at `endpoint`, sending no microversion (the server's default).
+    pub fn new(rest: Arc<RestClient>, endpoint: &str, service: &'static ServiceMeta) -> Self {
+        Self {
+            rest,
+            endpoint: Arc::from(endpoint.trim_end_matches('/')),
+            service,
+            version: ApiVersion::Null,
+        }
+    }
+
+    /// The same client at another requested microversion.
+    pub fn with_microversion(mut self, version: ApiVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The requested microversion.
+    pub fn microversion(&self) -> ApiVersion {
+        self.version
+    }
+
+    /// The endpoint URL.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The service's description.
+    pub fn service(&self) -> &'static ServiceMeta {
+        self.service
+    }
+
+    fn operation_name(&self, op: &OperationMeta) -> String {
+        format!("{}.{}", op.service.name, op.name)
+    }
+
+    fn request_error(&self, op: &OperationMeta, message: String) -> Error {
+        Error::Request {
+            operation: self.operation_name(op),
+            message,
+        }
+    }
+
+    /// Checks the operation and the request's typed parts against the requested version.
+    fn check_request_version(&self, op: &OperationMeta, request: &Request) -> Result<(), Error> {
+        let effective = match self.version {
+            ApiVersion::Null => Some(self.service.default_version),
+            ApiVersion::At(v) => Some(v),
+            ApiVersion::Latest => None,
+        };
+        let fits = |min: Microversion, max: Option<Microversion>| match effective {
+            Some(v) => v.within(Some(min), max),
+            None => max.is_none(),
+        };
+        if !fits(op.min, op.max) {
+            return Err(self.request_error(
+                op,
+                format!("does not exist at microversion {}", self.version),
+            ));
+        }
+        for (variant, min, max) in &request.spans {
+            if !fits(*min, *max) {
+                let max = max.map_or("latest".to_owned(), |m| m.to_string());
+                return Err(self.request_error(
+                    op,
+                    format!(
+                        "request variant {variant} is for {min}–{max}, not microversion {}",
+                        self.version
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `request` for `op` and returns the checked, typed response.
+    pub async fn call<R: VersionedBody>(
+        &self,
+        op: &'static OperationMeta,
+        request: Request,
+    ) -> Result<Response<R>, Error> {
+        if let Some(message) = request.encode_error.clone() {
+            return Err(self.request_error(op, message));
+        }
+        self.check_request_version(op, &request)?;
+        let mut attempt = 0;
+        loop {
+            match self.call_once(op, &request).await {
+                Err(Error::Http {
+                    kind: HttpErrorKind::RateLimitExceeded,
+                    retry_after: Some(wait),
+                    ..
+                }) if attempt < RATE_LIMIT_RETRIES => {
+                    attempt += 1;
+                    tracing::info!(operation = op.name, ?wait, attempt, "rate limited; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn call_once<R: VersionedBody>(
+        &self,
+        op: &'static OperationMeta,
+        request: &Request,
+    ) -> Result<Response<R>, Error> {
+        let url = format!("{}{}", self.endpoint, request.path);
+        let method = reqwest::Method::from_bytes(op.method.as_bytes())
+            .map_err(|e| self.request_error(op, format!("bad method {}: {e}", op.method)))?;
+        let mut builder = self
+            .rest
+            .http
+            .request(method, &url)
+            .header("Accept", "application/json");
+        if !request.query.is_empty() {
+            builder = builder.query(&request.query);
+        }
+        if let Some(token) = &self.rest.token {
+            builder = builder.header("X-Auth-Token", token.expose());
+        }
+        if let Some(version) = self.version.header_value() {
+            for header in self.service.request_headers {
+                builder = builder.header(header.name, header.render(&version));
+            }
+        }
+        if let Some(body) = &request.body {
+            builder = builder
+                .header("Content-Type", "application/json")
+                .body(body.clone());
+        }
+
+        let started = Instant::now();
+        let transport = |source| Error::Transport {
+            operation: self.operation_name(op),
+            source,
+        };
+        let response = builder.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let raw = response.bytes().await.map_err(transport)?;
+        let answered_text = headers
+            .get(self.service.response_header.name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| self.service.response_header.extract(v))
+            .map(str::to_owned);
+        tracing::debug!(
+            operation = %self.operation_name(op),
+            method = op.method,
+            %url,
+            status,
+            requested = %self.version,
+            answered = answered_text.as_deref().unwrap_or("-"),
+            body_bytes = raw.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "call"
+        );
+
+        let answered = answered_text.as_deref().and_then(|t| t.parse().ok());
+        let context = |answered: Option<Microversion>| {
+            Box::new(ErrorContext {
+                operation: self.operation_name(op),
+                requested: self.version,
+                answered,
+                status: Some(status),
+                body: raw.clone(),
+            })
+        };
+        if status >= 400 {
+            return Err(self.http_error(status, &headers, &raw, context(answered)));
+        }
+
+        let answered = match (answered_text, answered) {
+            (_, Some(v)) => v,
+            (Some(value), None) => {
+                return Err(Error::Protocol {
+                    fault: ProtocolFault::InvalidVersionHeader { value },
+                    context: context(None),
+                });
+            }
+            (None, None) => {
+                return Err(Error::Protocol {
+                    fault: ProtocolFault::MissingVersionHeader {
+                        header: self.service.response_header.name,
+                    },
+                    context: context(None),
+                });
+            }
+        };
+        let strict = self.rest.validation != Validation::Lenient;
+        let fault = |fault: ProtocolFault| -> Result<(), Error> {
+            if strict {
+                Err(Error::Protocol {
+                    fault,
+                    context: context(Some(answered)),
+                })
+            } else {
+                tracing::warn!(operation = op.name, %answered, "lenient: {fault}");
+                Ok(())
+            }
+        };
+        if let ApiVersion::At(requested) = self.version
+            && requested != answered
+        {
+            fault(ProtocolFault::VersionMismatch)?;
+        }
+        let Some(variant) = op.variant_for(answered) else {
+            return Err(Error::Protocol {
+                fault: ProtocolFault::NoSchemaForVersion,
+                context: context(Some(answered)),
+            });
+        };
+        let allowed = op.statuses_for(answered).unwrap_or_default();
+        if !allowed.contains(&status) {
+            fault(ProtocolFault::InvalidHttpSuccessCode {
+                allowed: allowed.to_vec(),
+            })?;
+        }
+        let has_body = !raw.iter().all(u8::is_ascii_whitespace);
+        if has_body && (matches!(status, 204 | 205 | 304) || op.method == "HEAD") {
+            fault(ProtocolFault::ResponseWithNonEmptyBody)?;
+        }
+        let schema = op.variants[variant].body;
+        if has_body && schema.is_none() {
+            fault(ProtocolFault::InvalidHttpResponseBody)?;
+        }
+        let decoder = BodyDecoder::new(&raw, schema, self.rest.validation);
+        let body = R::decode(variant, decoder).map_err(|e| Error::Validation {
+            pointer: e.pointer,
+            message: e.message,
+            schema: e.schema,
+            violations: e.violations,
+            context: context(Some(answered)),
+        })?;
+        Ok(Response {
+            status,
+            version: answered,
+            headers,
+            raw,
+            body,
+        })
+    }
+
+    fn http_error(
+        &self,
+        status: u16,
+        headers: &http::HeaderMap,
+        raw: &Bytes,
+        context: Box<ErrorContext>,
+    ) -> Error {
+        let content_type = headers
+            .get("Content-Type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let known = content_type.is_empty()
+            || content_type.starts_with("application/json")
+            || content_type.starts_with("text/");
+        if !raw.is_empty() && !known {
+            return Error::Protocol {
+                fault: ProtocolFault::UnexpectedContentType {
+                    content_type: content_type.to_owned(),
+                },
+                context,
+            };
+        }
+        let message = extract_message(raw);
+        let retry_after = headers
+            .get("Retry-After")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, headers.get("Date").and_then(|d| d.to_str().ok())));
+        let rate_limited = retry_after.is_some() && !message.contains("exceed");
+        Error::Http {
+            kind: HttpErrorKind::from_status(status, rate_limited),
+            message,
+            retry_after,
+            context,
+        }
+    }
+}
+
+/// Reads `Retry-After` as seconds or an HTTP date (relative to `Date`), never less than 1 s.
+pub fn parse_retry_after(value: &str, date: Option<&str>) -> Option<Duration> {
+    let seconds = match value.trim().parse::<u64>() {
+        Ok(s) => s,
+        Err(_) => {
+            let at = httpdate::parse_http_date(value.trim()).ok()?;
+            let now = date
+                .and_then(|d| httpdate::parse_http_date(d).ok())
+                .unwrap_or_else(std::time::SystemTime::now);
+            at.duration_since(now).map(|d| d.as_secs()).unwrap_or(0)
+        }
+    };
+    Some(Duration::from_secs(seconds.max(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after("5", None), Some(Duration::from_secs(5)));
+        assert_eq!(parse_retry_after("0", None), Some(Duration::from_secs(1)));
+        let later = parse_retry_after(
+            "Mon, 23 Nov 2026 10:00:30 GMT",
+            Some("Mon, 23 Nov 2026 10:00:00 GMT"),
+        );
+        assert_eq!(later, Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after("soon", None), None);
+    }
+
+    #[test]
+    fn path_parameters_are_encoded() {
+        assert_eq!(encode_path("my key/1"), "my%20key%2F1");
+        assert_eq!(encode_path("a-b_c.d~e"), "a-b_c.d~e");
+    }
+}

@@ -1,0 +1,151 @@
+//! Static descriptions of services and operations, emitted by the generator from the specs.
+
+use crate::schema::EmbeddedSchema;
+use crate::version::Microversion;
+
+/// How a microversion is written into (or read from) one HTTP header, e.g. name
+/// `OpenStack-API-Version` with format `compute {version}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderFormat {
+    /// The header name.
+    pub name: &'static str,
+    /// The value, with `{version}` where the version goes.
+    pub format: &'static str,
+}
+
+impl HeaderFormat {
+    /// The header value that carries `version`.
+    pub fn render(&self, version: &str) -> String {
+        self.format.replace("{version}", version)
+    }
+
+    /// Extracts the version text from a header value written in this format.
+    ///
+    /// Values are compared case-insensitively around the version, as the service type in
+    /// `OpenStack-API-Version` is case-insensitive.
+    pub fn extract<'v>(&self, value: &'v str) -> Option<&'v str> {
+        let (prefix, suffix) = self.format.split_once("{version}")?;
+        let value = value.trim();
+        let head = value.get(..prefix.len())?;
+        let tail_start = value.len().checked_sub(suffix.len())?;
+        let tail = value.get(tail_start..)?;
+        if !head.eq_ignore_ascii_case(prefix) || !tail.eq_ignore_ascii_case(suffix) {
+            return None;
+        }
+        value.get(prefix.len()..tail_start).map(str::trim)
+    }
+}
+
+/// Where a service's version document lives, relative to its catalog endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionDocument {
+    /// The path of the document, appended to the endpoint root.
+    pub path: &'static str,
+    /// Strip a trailing version segment (`/v2.1`, `/v1`) from the endpoint before appending.
+    pub strip_version_suffix: bool,
+}
+
+/// One service as its spec describes it.
+#[derive(Debug)]
+pub struct ServiceMeta {
+    /// The service's name in squall (`compute`).
+    pub name: &'static str,
+    /// The catalog type (`compute`, `placement`, ...).
+    pub catalog_type: &'static str,
+    /// The lowest microversion the specs describe.
+    pub min_version: Microversion,
+    /// The highest microversion the specs describe.
+    pub max_version: Microversion,
+    /// The version a server assumes when no header is sent.
+    pub default_version: Microversion,
+    /// The headers a request carries its version in (all are sent).
+    pub request_headers: &'static [HeaderFormat],
+    /// The response header that carries the answered version.
+    pub response_header: HeaderFormat,
+    /// Where the version document lives.
+    pub version_document: VersionDocument,
+}
+
+/// The success statuses an operation allows over one version span.
+#[derive(Debug)]
+pub struct StatusSpan {
+    /// First version of the span.
+    pub min: Microversion,
+    /// Last version of the span; `None` is open.
+    pub max: Option<Microversion>,
+    /// Allowed success statuses.
+    pub statuses: &'static [u16],
+}
+
+/// One response variant: the span of versions it covers and the schema of its body.
+#[derive(Debug)]
+pub struct VariantMeta {
+    /// The variant's name in the response enum (`V2_2`).
+    pub name: &'static str,
+    /// First version of the span.
+    pub min: Microversion,
+    /// Last version of the span; `None` is open.
+    pub max: Option<Microversion>,
+    /// The body schema; `None` when this span has no body.
+    pub body: Option<&'static EmbeddedSchema>,
+}
+
+/// One operation of a service, with the facets the runtime checks.
+#[derive(Debug)]
+pub struct OperationMeta {
+    /// The operation's name (`create_keypair`).
+    pub name: &'static str,
+    /// The service it belongs to.
+    pub service: &'static ServiceMeta,
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The path template (`/os-keypairs/{keypair_name}`).
+    pub path: &'static str,
+    /// First version at which the operation exists.
+    pub min: Microversion,
+    /// Last version at which it exists; `None` is open.
+    pub max: Option<Microversion>,
+    /// Allowed success statuses per span.
+    pub statuses: &'static [StatusSpan],
+    /// Response variants, in version order; index `i` is variant `i` of the response enum.
+    pub variants: &'static [VariantMeta],
+}
+
+impl OperationMeta {
+    /// The index of the response variant for an answered version. Exactly one span matches, or none.
+    pub fn variant_for(&self, version: Microversion) -> Option<usize> {
+        self.variants
+            .iter()
+            .position(|v| version.within(Some(v.min), v.max))
+    }
+
+    /// The success statuses allowed at `version`.
+    pub fn statuses_for(&self, version: Microversion) -> Option<&'static [u16]> {
+        self.statuses
+            .iter()
+            .find(|s| version.within(Some(s.min), s.max))
+            .map(|s| s.statuses)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_format_round_trip() {
+        let h = HeaderFormat {
+            name: "OpenStack-API-Version",
+            format: "compute {version}",
+        };
+        assert_eq!(h.render("2.2"), "compute 2.2");
+        assert_eq!(h.extract("compute 2.2"), Some("2.2"));
+        assert_eq!(h.extract("COMPUTE 2.79"), Some("2.79"));
+        assert_eq!(h.extract("placement 1.3"), None);
+        let bare = HeaderFormat {
+            name: "X-OpenStack-Nova-API-Version",
+            format: "{version}",
+        };
+        assert_eq!(bare.extract(" 2.1 "), Some("2.1"));
+    }
+}
