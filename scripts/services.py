@@ -32,7 +32,10 @@ The script uses the Python standard library only.  Environment variables:
   ``SQUALL_IRONIC_PORT``: listening ports (defaults 15000 to 15003);
 * ``SQUALL_TOKEN_EXPIRATION``: Keystone token lifetime in seconds (default
   3600); changing it only rewrites keystone.conf and restarts Keystone;
-* ``SQUALL_SERVICE_WORKERS``: gunicorn workers per service (1 or 2, default 2);
+* ``SQUALL_SERVICE_WORKERS``: gunicorn worker processes per service (1 or 2,
+  default 1: on two cores every extra worker adds seconds to each start);
+* ``SQUALL_SERVICE_THREADS``: threads per gunicorn worker (default 4), so
+  that one worker still serves concurrent requests;
 * ``SQUALL_SERVICES_TIMEOUT``: seconds to wait for the services to answer
   (default 120).
 """
@@ -137,12 +140,13 @@ class Settings:
     ironic_port: int
     token_expiration: int
     workers: int
+    threads: int
     wait_seconds: float
 
     @classmethod
     def from_env(cls) -> "Settings":
         """Build the settings from ``SQUALL_*`` environment variables."""
-        workers = _env_int("SQUALL_SERVICE_WORKERS", 2)
+        workers = _env_int("SQUALL_SERVICE_WORKERS", 1)
         return cls(
             keystone_port=_env_int("SQUALL_KEYSTONE_PORT", 15000),
             placement_port=_env_int("SQUALL_PLACEMENT_PORT", 15001),
@@ -150,6 +154,7 @@ class Settings:
             ironic_port=_env_int("SQUALL_IRONIC_PORT", 15003),
             token_expiration=_env_int("SQUALL_TOKEN_EXPIRATION", DEFAULT_TOKEN_EXPIRATION),
             workers=min(max(workers, 1), 2),
+            threads=max(_env_int("SQUALL_SERVICE_THREADS", 4), 1),
             wait_seconds=float(_env_int("SQUALL_SERVICES_TIMEOUT", int(DEFAULT_WAIT_SECONDS))),
         )
 
@@ -270,6 +275,9 @@ def keystone_config(settings: Settings) -> dict[str, str]:
         "fernet_tokens": {"key_repository": state / "fernet-keys"},
         "fernet_receipts": {"key_repository": state / "fernet-keys"},
         "credential": {"key_repository": state / "credential-keys"},
+        # bcrypt's minimum cost: every password authentication (each token
+        # a test asks for) would otherwise spend a quarter second hashing.
+        "identity": {"password_hash_rounds": 4},
         "cache": {"enabled": False},
     }
     return {"keystone.conf": render_ini(conf)}
@@ -430,7 +438,7 @@ def init_fingerprint(settings: Settings) -> str:
     out: changing it restarts Keystone without re-initialising.
     """
     neutral = dataclasses.replace(settings, token_expiration=DEFAULT_TOKEN_EXPIRATION,
-                                  workers=1, wait_seconds=0)
+                                  workers=1, threads=1, wait_seconds=0)
     payload = {
         "format": STATE_FORMAT,
         "pins": install_fingerprint(),
@@ -479,12 +487,14 @@ def service_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def run_logged(cmd: list[str], log: Path, *, env: dict[str, str] | None = None) -> None:
     """Run a command with its output appended to ``log``; raise on failure."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
     with log.open("a") as handle:
         handle.write(f"\n$ {' '.join(map(str, cmd))}\n")
         handle.flush()
         result = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env or service_env(),
                                 cwd=BASE_DIR)
+        handle.write(f"# exit code {result.returncode} after {time.monotonic() - began:.1f}s\n")
     if result.returncode != 0:
         raise ServicesError(
             f"command failed with exit code {result.returncode}: {' '.join(map(str, cmd))}\n"
@@ -692,6 +702,7 @@ def start_service(service: Service, settings: Settings) -> int:
             str(bin_dir / "gunicorn"),
             "--bind", f"{HOST}:{service.port}",
             "--workers", str(settings.workers),
+            "--threads", str(settings.threads),
             "--timeout", "120",
             "--graceful-timeout", "10",
             "--pythonpath", str(WSGI_DIR),
