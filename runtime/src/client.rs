@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::auth::Secret;
 use crate::error::{Error, ErrorContext, HttpErrorKind, ProtocolFault, extract_message};
-use crate::meta::{OperationMeta, ServiceMeta};
+use crate::meta::{OpSpan, OperationMeta, ServiceMeta};
 use crate::response::{BodyDecoder, Response, Validation, VersionedBody};
 use crate::version::{ApiVersion, Microversion};
 
@@ -75,10 +75,10 @@ impl RestClient {
     }
 }
 
-/// A path, query and body for one operation; built by the generated clients.
+/// Path parameters, query and body for one operation; built by the generated clients.
 #[derive(Debug, Default)]
 pub struct Request {
-    path: String,
+    params: Vec<(&'static str, String)>,
     query: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     spans: Vec<(&'static str, Microversion, Option<Microversion>)>,
@@ -86,12 +86,15 @@ pub struct Request {
 }
 
 impl Request {
-    /// A request for `path` (already expanded and encoded).
-    pub fn new(path: String) -> Self {
-        Self {
-            path,
-            ..Self::default()
-        }
+    /// An empty request.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a path parameter (`{name}` in the template); it is percent-encoded.
+    pub fn param(mut self, name: &'static str, value: &str) -> Self {
+        self.params.push((name, encode_path(value)));
+        self
     }
 
     /// Adds a JSON body; its variant's span is checked against the version at call time.
@@ -113,6 +116,30 @@ impl Request {
             Err(e) => self.encode_error = Some(format!("query: {e}")),
         }
         self
+    }
+
+    /// Expands a path template with this request's parameters.
+    fn expand(&self, template: &str) -> Result<String, String> {
+        let mut out = String::with_capacity(template.len() + 32);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..]
+                .find('}')
+                .map(|c| open + c)
+                .ok_or_else(|| format!("unclosed parameter in path {template}"))?;
+            let name = &rest[open + 1..close];
+            let value = self
+                .params
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v)
+                .ok_or_else(|| format!("path parameter {name} is missing"))?;
+            out.push_str(&rest[..open]);
+            out.push_str(value);
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
     }
 }
 
@@ -178,25 +205,32 @@ impl ServiceClient {
         }
     }
 
-    /// Checks the operation and the request's typed parts against the requested version.
-    fn check_request_version(&self, op: &OperationMeta, request: &Request) -> Result<(), Error> {
-        let effective = match self.version {
+    /// The version whose facets a request uses: the requested one, the service default for
+    /// null, and `None` (the newest span) for `latest`.
+    fn effective_version(&self) -> Option<Microversion> {
+        match self.version {
             ApiVersion::Null => Some(self.service.default_version),
             ApiVersion::At(v) => Some(v),
             ApiVersion::Latest => None,
-        };
+        }
+    }
+
+    /// Checks the operation and the request's typed parts against the requested version, and
+    /// returns the span (method, path) to use.
+    fn request_span(&self, op: &'static OperationMeta, request: &Request) -> Result<&'static OpSpan, Error> {
+        let effective = self.effective_version();
         let fits = |min: Microversion, max: Option<Microversion>| match effective {
             Some(v) => v.within(Some(min), max),
             None => max.is_none(),
         };
-        if !fits(op.min, op.max) {
+        if op.versioned && !fits(op.min, op.max) {
             return Err(self.request_error(
                 op,
                 format!("does not exist at microversion {}", self.version),
             ));
         }
         for (variant, min, max) in &request.spans {
-            if !fits(*min, *max) {
+            if op.versioned && !fits(*min, *max) {
                 let max = max.map_or("latest".to_owned(), |m| m.to_string());
                 return Err(self.request_error(
                     op,
@@ -207,7 +241,11 @@ impl ServiceClient {
                 ));
             }
         }
-        Ok(())
+        let span = match effective {
+            Some(v) if op.versioned => op.span_for(v),
+            _ => op.last_span(),
+        };
+        span.ok_or_else(|| self.request_error(op, format!("no span covers microversion {}", self.version)))
     }
 
     /// Sends `request` for `op` and returns the checked, typed response.
@@ -219,10 +257,17 @@ impl ServiceClient {
         if let Some(message) = request.encode_error.clone() {
             return Err(self.request_error(op, message));
         }
-        self.check_request_version(op, &request)?;
+        let span = self.request_span(op, &request)?;
+        let path = request.expand(span.path).map_err(|m| self.request_error(op, m))?;
+        let base = if op.root {
+            crate::meta::strip_version_suffix(&self.endpoint)
+        } else {
+            &self.endpoint
+        };
+        let url = format!("{base}{path}");
         let mut attempt = 0;
         loop {
-            match self.call_once(op, &request).await {
+            match self.call_once(op, span, &url, &request).await {
                 Err(Error::Http {
                     kind: HttpErrorKind::RateLimitExceeded,
                     retry_after: Some(wait),
@@ -240,15 +285,16 @@ impl ServiceClient {
     async fn call_once<R: VersionedBody>(
         &self,
         op: &'static OperationMeta,
+        span: &'static OpSpan,
+        url: &str,
         request: &Request,
     ) -> Result<Response<R>, Error> {
-        let url = format!("{}{}", self.endpoint, request.path);
-        let method = reqwest::Method::from_bytes(op.method.as_bytes())
-            .map_err(|e| self.request_error(op, format!("bad method {}: {e}", op.method)))?;
+        let method = reqwest::Method::from_bytes(span.method.as_bytes())
+            .map_err(|e| self.request_error(op, format!("bad method {}: {e}", span.method)))?;
         let mut builder = self
             .rest
             .http
-            .request(method, &url)
+            .request(method, url)
             .header("Accept", "application/json");
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
@@ -256,7 +302,7 @@ impl ServiceClient {
         if let Some(token) = &self.rest.token {
             builder = builder.header("X-Auth-Token", token.expose());
         }
-        if let Some(version) = self.version.header_value() {
+        if let Some(version) = self.version.header_value().filter(|_| op.versioned) {
             for header in self.service.request_headers {
                 builder = builder.header(header.name, header.render(&version));
             }
@@ -283,7 +329,7 @@ impl ServiceClient {
             .map(str::to_owned);
         tracing::debug!(
             operation = %self.operation_name(op),
-            method = op.method,
+            method = span.method,
             %url,
             status,
             requested = %self.version,
@@ -294,19 +340,23 @@ impl ServiceClient {
         );
 
         let answered = answered_text.as_deref().and_then(|t| t.parse().ok());
-        let context = |answered: Option<Microversion>| {
+        let (operation, requested, body) = (self.operation_name(op), self.version, raw.clone());
+        let context = move |answered: Option<Microversion>| {
             Box::new(ErrorContext {
-                operation: self.operation_name(op),
-                requested: self.version,
+                operation: operation.clone(),
+                requested,
                 answered,
                 status: Some(status),
-                body: raw.clone(),
+                body: body.clone(),
             })
         };
         if status >= 400 {
             return Err(self.http_error(status, &headers, &raw, context(answered)));
         }
 
+        if !op.versioned {
+            return self.finish(op, span, 0, status, answered, headers, raw, context);
+        }
         let answered = match (answered_text, answered) {
             (_, Some(v)) => v,
             (Some(value), None) => {
@@ -324,22 +374,10 @@ impl ServiceClient {
                 });
             }
         };
-        let strict = self.rest.validation != Validation::Lenient;
-        let fault = |fault: ProtocolFault| -> Result<(), Error> {
-            if strict {
-                Err(Error::Protocol {
-                    fault,
-                    context: context(Some(answered)),
-                })
-            } else {
-                tracing::warn!(operation = op.name, %answered, "lenient: {fault}");
-                Ok(())
-            }
-        };
         if let ApiVersion::At(requested) = self.version
             && requested != answered
         {
-            fault(ProtocolFault::VersionMismatch)?;
+            self.fault(op, ProtocolFault::VersionMismatch, context(Some(answered)))?;
         }
         let Some(variant) = op.variant_for(answered) else {
             return Err(Error::Protocol {
@@ -347,19 +385,44 @@ impl ServiceClient {
                 context: context(Some(answered)),
             });
         };
-        let allowed = op.statuses_for(answered).unwrap_or_default();
-        if !allowed.contains(&status) {
-            fault(ProtocolFault::InvalidHttpSuccessCode {
-                allowed: allowed.to_vec(),
-            })?;
+        let span = op.span_for(answered).unwrap_or(span);
+        self.finish(op, span, variant, status, Some(answered), headers, raw, context)
+    }
+
+    /// In strict modes a fault is an error; in lenient mode it is a warning.
+    fn fault(&self, op: &OperationMeta, fault: ProtocolFault, context: Box<ErrorContext>) -> Result<(), Error> {
+        if self.rest.validation == Validation::Lenient {
+            tracing::warn!(operation = op.name, "lenient: {fault} ({context})");
+            Ok(())
+        } else {
+            Err(Error::Protocol { fault, context })
+        }
+    }
+
+    /// Checks the status and body for the selected variant, then decodes it.
+    #[allow(clippy::too_many_arguments)]
+    fn finish<R: VersionedBody>(
+        &self,
+        op: &'static OperationMeta,
+        span: &'static OpSpan,
+        variant: usize,
+        status: u16,
+        answered: Option<Microversion>,
+        headers: http::HeaderMap,
+        raw: Bytes,
+        context: impl Fn(Option<Microversion>) -> Box<ErrorContext>,
+    ) -> Result<Response<R>, Error> {
+        if !span.statuses.contains(&status) {
+            let allowed = span.statuses.to_vec();
+            self.fault(op, ProtocolFault::InvalidHttpSuccessCode { allowed }, context(answered))?;
         }
         let has_body = !raw.iter().all(u8::is_ascii_whitespace);
-        if has_body && (matches!(status, 204 | 205 | 304) || op.method == "HEAD") {
-            fault(ProtocolFault::ResponseWithNonEmptyBody)?;
+        if has_body && (matches!(status, 204 | 205 | 304) || span.method == "HEAD") {
+            self.fault(op, ProtocolFault::ResponseWithNonEmptyBody, context(answered))?;
         }
-        let schema = op.variants[variant].body;
+        let schema = op.variants.get(variant).and_then(|v| v.body);
         if has_body && schema.is_none() {
-            fault(ProtocolFault::InvalidHttpResponseBody)?;
+            self.fault(op, ProtocolFault::InvalidHttpResponseBody, context(answered))?;
         }
         let decoder = BodyDecoder::new(&raw, schema, self.rest.validation);
         let body = R::decode(variant, decoder).map_err(|e| Error::Validation {
@@ -367,7 +430,7 @@ impl ServiceClient {
             message: e.message,
             schema: e.schema,
             violations: e.violations,
-            context: context(Some(answered)),
+            context: context(answered),
         })?;
         Ok(Response {
             status,

@@ -22,7 +22,7 @@ pub use auth::{Catalog, PasswordAuth, Secret, Session};
 pub use blocking::BlockingRuntime;
 pub use client::{Request, RestClient, ServiceClient, VersionedRequest, encode_path};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
-pub use meta::{HeaderFormat, OperationMeta, ServiceMeta, StatusSpan, VariantMeta, VersionDocument};
+pub use meta::{HeaderFormat, OpSpan, OperationMeta, ServiceMeta, VariantMeta, VersionDocument};
 pub use response::{BodyDecoder, DecodeError, NoBody, Response, Validation, VersionedBody};
 pub use schema::{EmbeddedSchema, Violation};
 pub use version::{ApiVersion, Microversion, VersionError, VersionRange};

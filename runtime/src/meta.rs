@@ -66,13 +66,17 @@ pub struct ServiceMeta {
     pub version_document: VersionDocument,
 }
 
-/// The success statuses an operation allows over one version span.
+/// The request-side facets of an operation over one version span.
 #[derive(Debug)]
-pub struct StatusSpan {
+pub struct OpSpan {
     /// First version of the span.
     pub min: Microversion,
     /// Last version of the span; `None` is open.
     pub max: Option<Microversion>,
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The path template (`/os-keypairs/{keypair_name}`).
+    pub path: &'static str,
     /// Allowed success statuses.
     pub statuses: &'static [u16],
 }
@@ -97,16 +101,16 @@ pub struct OperationMeta {
     pub name: &'static str,
     /// The service it belongs to.
     pub service: &'static ServiceMeta,
-    /// The HTTP method.
-    pub method: &'static str,
-    /// The path template (`/os-keypairs/{keypair_name}`).
-    pub path: &'static str,
     /// First version at which the operation exists.
     pub min: Microversion,
     /// Last version at which it exists; `None` is open.
     pub max: Option<Microversion>,
-    /// Allowed success statuses per span.
-    pub statuses: &'static [StatusSpan],
+    /// The path is relative to the service root, not the catalog endpoint.
+    pub root: bool,
+    /// Whether microversion headers are sent and checked.
+    pub versioned: bool,
+    /// Method, path and statuses per span, in version order.
+    pub spans: &'static [OpSpan],
     /// Response variants, in version order; index `i` is variant `i` of the response enum.
     pub variants: &'static [VariantMeta],
 }
@@ -119,18 +123,47 @@ impl OperationMeta {
             .position(|v| version.within(Some(v.min), v.max))
     }
 
-    /// The success statuses allowed at `version`.
-    pub fn statuses_for(&self, version: Microversion) -> Option<&'static [u16]> {
-        self.statuses
+    /// The span (method, path, statuses) that covers `version`.
+    pub fn span_for(&self, version: Microversion) -> Option<&'static OpSpan> {
+        self.spans
             .iter()
             .find(|s| version.within(Some(s.min), s.max))
-            .map(|s| s.statuses)
+    }
+
+    /// The newest span (what `latest` gets).
+    pub fn last_span(&self) -> Option<&'static OpSpan> {
+        self.spans.last()
+    }
+}
+
+/// Strips a trailing version segment (`/v2.1`, `/v1`, `/v3/`) from an endpoint URL.
+pub fn strip_version_suffix(endpoint: &str) -> &str {
+    let trimmed = endpoint.trim_end_matches('/');
+    match trimmed.rsplit_once('/') {
+        Some((head, last))
+            if last.len() > 1
+                && last.starts_with('v')
+                && last[1..].chars().all(|c| c.is_ascii_digit() || c == '.')
+                && head.contains("://")
+                && head.len() > head.find("://").map_or(0, |i| i + 3) =>
+        {
+            head
+        }
+        _ => trimmed,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_suffixes_are_stripped() {
+        assert_eq!(strip_version_suffix("http://h:1/v2.1"), "http://h:1");
+        assert_eq!(strip_version_suffix("http://h:1/compute/v2.1/"), "http://h:1/compute");
+        assert_eq!(strip_version_suffix("http://h:1"), "http://h:1");
+        assert_eq!(strip_version_suffix("http://h:1/placement"), "http://h:1/placement");
+    }
 
     #[test]
     fn header_format_round_trip() {

@@ -28,8 +28,8 @@ pub enum Validation {
 pub struct Response<T> {
     /// The HTTP status.
     pub status: u16,
-    /// The microversion the server answered.
-    pub version: Microversion,
+    /// The microversion the server answered; `None` for unversioned resources (version documents).
+    pub version: Option<Microversion>,
     /// All response headers.
     pub headers: http::HeaderMap,
     /// The raw body bytes.
@@ -105,6 +105,11 @@ impl<'a> BodyDecoder<'a> {
 
     fn schema_name(&self) -> &'static str {
         self.schema.map_or("(no body)", |s| s.name)
+    }
+
+    /// The error for a variant index the response type does not have (a generator bug).
+    pub fn unknown_variant(self, variant: usize) -> DecodeError {
+        self.failure("", format!("no response variant {variant}"), vec![])
     }
 
     /// The variant has no body: checks that none arrived.
