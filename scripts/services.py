@@ -44,7 +44,9 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import dataclasses
+import fcntl
 import grp
 import hashlib
 import json
@@ -52,6 +54,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -89,6 +92,9 @@ PINNED_PACKAGES = (
     "nova==34.0.0",
     "ironic==39.0.0",
     "gunicorn",
+    # oslo.cache loads every cache backend at start and logs an ERROR for
+    # the memcache one without it, although none is used.
+    "python-memcached",
 )
 
 HOST = "127.0.0.1"
@@ -647,6 +653,8 @@ def ensure_venv() -> bool:
 
 #: Processes started by this invocation, so they can be reaped when stopped.
 _CHILDREN: dict[int, subprocess.Popen] = {}
+#: Size of each service's log when this invocation started it.
+_LOG_OFFSETS: dict[str, int] = {}
 
 
 def read_pid(service: Service) -> int | None:
@@ -700,8 +708,6 @@ def answering(service: Service, timeout: float = 3.0) -> bool:
 
 def port_in_use(port: int) -> bool:
     """Whether something already listens on 127.0.0.1:port."""
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(1.0)
         return sock.connect_ex((HOST, port)) == 0
@@ -738,6 +744,7 @@ def start_service(service: Service, settings: Settings) -> int:
     with service.log_file.open("a") as log:
         log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(cmd)}\n")
         log.flush()
+        _LOG_OFFSETS[service.name] = log.tell()
         child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, env=env, cwd=BASE_DIR,
                                  start_new_session=True)
@@ -775,52 +782,75 @@ def _group_has_live_members(pgid: int) -> bool:
     return False
 
 
-def stop_service(service: Service, *, quiet: bool = False) -> bool:
-    """Stop a service's process group: SIGTERM, wait, then SIGKILL.
+def stop_services(targets: Iterable[Service], *, quiet: bool = False) -> list[str]:
+    """Stop services' process groups: SIGTERM to all, wait, then SIGKILL.
 
-    Returns True if a process was running.
+    The services stop in parallel.  Pid files are removed, stale ones too.
+    Returns the names of the services that were running.
     """
-    pid = running_pid(service)
-    if pid is None:
-        service.pid_file.unlink(missing_ok=True)
-        return False
-    if not quiet:
-        say(f"stopping {service.name} (pid {pid})")
-    for sig, grace in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            break
+    running: dict[int, Service] = {}
+    for service in targets:
+        pid = running_pid(service)
+        if pid is not None:
+            running[pid] = service
+            if not quiet:
+                say(f"stopping {service.name} (pid {pid})")
+    for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
+        for pid in running:
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                pass
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and _group_alive(pid):
+        while time.monotonic() < deadline and any(_group_alive(pid) for pid in running):
             time.sleep(0.1)
-        if not _group_alive(pid):
+        if not any(_group_alive(pid) for pid in running):
             break
-    _CHILDREN.pop(pid, None)
-    service.pid_file.unlink(missing_ok=True)
-    return True
+    for pid, service in running.items():
+        _CHILDREN.pop(pid, None)
+        service.pid_file.unlink(missing_ok=True)
+    return [service.name for service in running.values()]
 
 
-def stop_all(*, quiet: bool = False) -> None:
-    """Stop every service that has a pid file, in reverse start order."""
-    for service in reversed(services(Settings.from_env(), with_config=False)):
-        stop_service(service, quiet=quiet)
+def stop_all(*, quiet: bool = False) -> list[str]:
+    """Stop every service that has a pid file; return the names stopped."""
+    return stop_services(services(Settings.from_env(), with_config=False), quiet=quiet)
+
+
+def worker_crashed(service: Service) -> bool:
+    """Whether a gunicorn worker of the service died since we started it.
+
+    gunicorn restarts a worker that fails to load the application forever,
+    so the master stays alive: its log is the only sign.
+    """
+    offset = _LOG_OFFSETS.get(service.name)
+    if offset is None or service.wsgi_target is None:
+        return False
+    try:
+        with service.log_file.open("rb") as log:
+            log.seek(offset)
+            text = log.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+    return "] Worker (pid:" in text and "exited with code" in text
 
 
 def wait_until_answering(targets: list[Service], deadline: float) -> dict[str, float]:
     """Wait for services to answer before ``deadline`` (monotonic time).
 
-    Returns the seconds each one took.  On failure (the process died, or the
-    time ran out) raises with the tail of the service's log.
+    Returns the seconds each one took.  On failure (the process died, a
+    worker crashed, or the time ran out) raises with the tail of the log.
     """
     started = time.monotonic()
     pending = list(targets)
     took: dict[str, float] = {}
     while pending:
         for service in list(pending):
-            if read_pid(service) is None:
+            problem = ("exited before answering" if read_pid(service) is None
+                       else "has a crashing worker" if worker_crashed(service) else None)
+            if problem:
                 raise ServicesError(
-                    f"{service.name} exited before answering\n"
+                    f"{service.name} {problem}\n"
                     f"--- last lines of {service.log_file} ---\n{tail(service.log_file)}"
                 )
             if answering(service):
@@ -1139,7 +1169,7 @@ def cmd_up(settings: Settings) -> int:
         pid = running_pid(service)
         if pid is not None and changed:
             say(f"{service.name}'s configuration changed: restarting it")
-            stop_service(service, quiet=True)
+            stop_services([service], quiet=True)
             pid = None
         if pid is None:
             to_start.append(service)
@@ -1150,13 +1180,19 @@ def cmd_up(settings: Settings) -> int:
             say("the services are already up")
             return cmd_status(settings)
 
+    busy = [f"{svc.port} ({svc.name})" for svc in to_start if port_in_use(svc.port)]
+    if busy:
+        raise ServicesError(
+            f"ports already in use by processes not started by this script: {', '.join(busy)}; "
+            "stop them or choose other ports with SQUALL_<SERVICE>_PORT")
     for service in to_start:
         say(f"starting {service.name} on {HOST}:{service.port}")
         start_service(service, settings)
     try:
         took = wait_until_answering(all_services, time.monotonic() + settings.wait_seconds)
     except ServicesError:
-        say("a service failed to start; see its log (services left as they are)")
+        # Don't leave a crash-looping service behind; the others keep running.
+        stop_services([svc for svc in to_start if not answering(svc)], quiet=True)
         raise
     mark = phase("start", mark)
 
@@ -1180,8 +1216,7 @@ def cmd_up(settings: Settings) -> int:
 
 def cmd_down(settings: Settings) -> int:
     """Stop every service started by `up`."""
-    stopped = [svc.name for svc in reversed(services(settings, with_config=False))
-               if stop_service(svc)]
+    stopped = stop_services(services(settings, with_config=False))
     say(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
     return 0
 
@@ -1239,6 +1274,23 @@ COMMANDS = {
 }
 
 
+def exclusive_lock() -> contextlib.AbstractContextManager:
+    """Hold a lock on ``BASE_DIR`` so that two commands never race each other."""
+
+    @contextlib.contextmanager
+    def hold():
+        BASE_DIR.mkdir(parents=True, exist_ok=True)
+        with (BASE_DIR / ".lock").open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                say("waiting for another scripts/services.py command to finish")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    return hold()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command."""
     parser = argparse.ArgumentParser(
@@ -1246,7 +1298,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=sorted(COMMANDS))
     args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command](Settings.from_env())
+        settings = Settings.from_env()
+        if args.command in ("status", "env"):
+            return COMMANDS[args.command](settings)
+        with exclusive_lock():
+            return COMMANDS[args.command](settings)
     except ServicesError as error:
         print(f"[services] error: {error}", file=sys.stderr, flush=True)
         return 1

@@ -1,1 +1,34 @@
-//! stub
+//! squall: typed OpenStack service clients that know about microversions.
+//!
+//! This umbrella crate re-exports the runtime ([`runtime`]) and the generated clients
+//! ([`clients`]). A consumer that wants no generator at build time depends on `squall-clients`
+//! and `squall-runtime` directly, or on this crate with `default-features = false`.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use squall::clients::compute::KeypairsClient;
+//! use squall::runtime::{ApiVersion, PasswordAuth, RestClient, Secret, ServiceClient};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = PasswordAuth {
+//!     auth_url: "http://127.0.0.1:15000/v3".into(),
+//!     username: "admin".into(),
+//!     password: Secret::new("secret"),
+//!     user_domain_name: "Default".into(),
+//!     project_name: "admin".into(),
+//!     project_domain_name: "Default".into(),
+//! };
+//! let rest = RestClient::new()?;
+//! let session = auth.authenticate(rest.http()).await?;
+//! let endpoint = session.catalog.endpoint("compute", "public", None)?.to_owned();
+//! let rest = Arc::new(rest.with_token(session.token));
+//! let compute = ServiceClient::new(rest, &endpoint, &squall::clients::compute::SERVICE);
+//! let keypairs = KeypairsClient::new(compute).with_microversion(ApiVersion::at(2, 2));
+//! let listed = keypairs.list_keypairs(None).await?;
+//! println!("answered at {:?}: {:?}", listed.version, listed.body);
+//! # Ok(())
+//! # }
+//! ```
+
+pub use squall_clients as clients;
+pub use squall_runtime as runtime;

@@ -495,7 +495,7 @@ fn snapshot(
             return Err(loader.diag(&loc, format!("operation name {name:?} must be snake_case")));
         }
         let mut origins = FacetOrigins::default();
-        let mut inline_facet = |value: &Option<Value>, facet: &str, slot: &mut Option<Location>| {
+        let inline_facet = |value: &Option<Value>, facet: &str, slot: &mut Option<Location>| {
             value
                 .as_ref()
                 .map(|v| {
