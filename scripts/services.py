@@ -61,7 +61,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 # --------------------------------------------------------------------------
 # Constants
@@ -1245,7 +1245,7 @@ def cmd_env(settings: Settings) -> int:
 
 def cmd_lock(settings: Settings) -> int:
     """Write the venv's exact package versions to the constraints file."""
-    del settings
+    state_was_current = state_is_current(settings)
     uv = find_uv()
     python = str(VENV_DIR / "bin" / "python")
     if not Path(python).is_file():
@@ -1259,8 +1259,10 @@ def cmd_lock(settings: Settings) -> int:
         "# Exact versions for the services' venv, written by `scripts/services.py lock`.\n"
         + "\n".join(lines) + "\n"
     )
-    # The venv matches the file it was frozen into: keep it, don't reinstall.
+    # The venv and the state match the file they were frozen into: keep them.
     INSTALL_MARKER.write_text(install_fingerprint() + "\n")
+    if state_was_current:
+        INIT_MARKER.write_text(init_fingerprint(settings) + "\n")
     say(f"wrote {len(lines)} pins to {CONSTRAINTS_FILE.relative_to(REPO_ROOT)}")
     return 0
 
@@ -1274,21 +1276,20 @@ COMMANDS = {
 }
 
 
-def exclusive_lock() -> contextlib.AbstractContextManager:
-    """Hold a lock on ``BASE_DIR`` so that two commands never race each other."""
+@contextlib.contextmanager
+def exclusive_lock() -> Iterator[None]:
+    """Hold a lock on ``BASE_DIR`` so that two commands never race each other.
 
-    @contextlib.contextmanager
-    def hold():
-        BASE_DIR.mkdir(parents=True, exist_ok=True)
-        with (BASE_DIR / ".lock").open("w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                say("waiting for another scripts/services.py command to finish")
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            yield
-
-    return hold()
+    The services are started with ``close_fds``, so they never inherit it.
+    """
+    BASE_DIR.mkdir(parents=True, exist_ok=True)
+    with (BASE_DIR / ".lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("waiting for another scripts/services.py command to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def main(argv: list[str] | None = None) -> int:

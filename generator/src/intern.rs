@@ -129,7 +129,7 @@ impl Interner {
             deps: BTreeSet::new(),
         });
         let mut deps = BTreeSet::new();
-        let lowered = self.lower_children(schema, &name, version, origin, &mut deps);
+        let lowered = self.lower_children(schema, &base, version, origin, &mut deps);
         self.defs[index].lowered = lowered;
         self.defs[index].deps = deps;
         name

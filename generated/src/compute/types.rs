@@ -1962,10 +1962,10 @@ pub struct ListKeypairsQueryV2_75 {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub user_id: ::std::vec::Vec<::std::string::String>,
 }
-/// `ListKeypairsResponseV235KeypairsLinksItemV2_35`
+/// `ListKeypairsResponseKeypairsLinksItemV2_35`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct ListKeypairsResponseV235KeypairsLinksItemV2_35 {
+pub struct ListKeypairsResponseKeypairsLinksItemV2_35 {
     pub href: ::std::string::String,
     pub rel: ::std::string::String,
 }
@@ -1987,7 +1987,7 @@ pub struct ListKeypairsResponseV2_2 {
 pub struct ListKeypairsResponseV2_35 {
     pub keypairs: ::std::vec::Vec<KeypairListEntryV2_2>,
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub keypairs_links: ::std::vec::Vec<ListKeypairsResponseV235KeypairsLinksItemV2_35>,
+    pub keypairs_links: ::std::vec::Vec<ListKeypairsResponseKeypairsLinksItemV2_35>,
 }
 /// `ListKeypairsResponseV2_92`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1995,7 +1995,7 @@ pub struct ListKeypairsResponseV2_35 {
 pub struct ListKeypairsResponseV2_92 {
     pub keypairs: ::std::vec::Vec<KeypairListEntryV2_92>,
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub keypairs_links: ::std::vec::Vec<ListKeypairsResponseV235KeypairsLinksItemV2_35>,
+    pub keypairs_links: ::std::vec::Vec<ListKeypairsResponseKeypairsLinksItemV2_35>,
 }
 /// `ListVersionsResponseV2_1`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]

@@ -109,13 +109,13 @@ pub struct CreateResourceProviderRequestV1_37 {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub uuid: ::std::option::Option<::std::string::String>,
 }
-/// `InventoriesResponseV10InventoriesV1_0`
+/// `InventoriesResponseInventoriesV1_0`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(transparent)]
-pub struct InventoriesResponseV10InventoriesV1_0(
+pub struct InventoriesResponseInventoriesV1_0(
     pub ::std::collections::BTreeMap<::std::string::String, InventoryV1_0>,
 );
-impl ::std::ops::Deref for InventoriesResponseV10InventoriesV1_0 {
+impl ::std::ops::Deref for InventoriesResponseInventoriesV1_0 {
     type Target = ::std::collections::BTreeMap<::std::string::String, InventoryV1_0>;
     fn deref(
         &self,
@@ -123,15 +123,15 @@ impl ::std::ops::Deref for InventoriesResponseV10InventoriesV1_0 {
         &self.0
     }
 }
-impl ::std::convert::From<InventoriesResponseV10InventoriesV1_0>
+impl ::std::convert::From<InventoriesResponseInventoriesV1_0>
 for ::std::collections::BTreeMap<::std::string::String, InventoryV1_0> {
-    fn from(value: InventoriesResponseV10InventoriesV1_0) -> Self {
+    fn from(value: InventoriesResponseInventoriesV1_0) -> Self {
         value.0
     }
 }
 impl ::std::convert::From<
     ::std::collections::BTreeMap<::std::string::String, InventoryV1_0>,
-> for InventoriesResponseV10InventoriesV1_0 {
+> for InventoriesResponseInventoriesV1_0 {
     fn from(
         value: ::std::collections::BTreeMap<::std::string::String, InventoryV1_0>,
     ) -> Self {
@@ -142,7 +142,7 @@ impl ::std::convert::From<
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct InventoriesResponseV1_0 {
-    pub inventories: InventoriesResponseV10InventoriesV1_0,
+    pub inventories: InventoriesResponseInventoriesV1_0,
     pub resource_provider_generation: i64,
 }
 /// `InventoryResponseV1_0`
@@ -458,10 +458,10 @@ pub struct ProviderUsagesV1_0 {
 /// The complete new inventory, keyed by resource class.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(transparent)]
-pub struct ReplaceInventoriesRequestV10InventoriesV1_0(
+pub struct ReplaceInventoriesRequestInventoriesV1_0(
     pub ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_0>,
 );
-impl ::std::ops::Deref for ReplaceInventoriesRequestV10InventoriesV1_0 {
+impl ::std::ops::Deref for ReplaceInventoriesRequestInventoriesV1_0 {
     type Target = ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_0>;
     fn deref(
         &self,
@@ -469,15 +469,15 @@ impl ::std::ops::Deref for ReplaceInventoriesRequestV10InventoriesV1_0 {
         &self.0
     }
 }
-impl ::std::convert::From<ReplaceInventoriesRequestV10InventoriesV1_0>
+impl ::std::convert::From<ReplaceInventoriesRequestInventoriesV1_0>
 for ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_0> {
-    fn from(value: ReplaceInventoriesRequestV10InventoriesV1_0) -> Self {
+    fn from(value: ReplaceInventoriesRequestInventoriesV1_0) -> Self {
         value.0
     }
 }
 impl ::std::convert::From<
     ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_0>,
-> for ReplaceInventoriesRequestV10InventoriesV1_0 {
+> for ReplaceInventoriesRequestInventoriesV1_0 {
     fn from(
         value: ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_0>,
     ) -> Self {
@@ -487,10 +487,10 @@ impl ::std::convert::From<
 /// The complete new inventory, keyed by resource class.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(transparent)]
-pub struct ReplaceInventoriesRequestV126InventoriesV1_26(
+pub struct ReplaceInventoriesRequestInventoriesV1_26(
     pub ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_26>,
 );
-impl ::std::ops::Deref for ReplaceInventoriesRequestV126InventoriesV1_26 {
+impl ::std::ops::Deref for ReplaceInventoriesRequestInventoriesV1_26 {
     type Target = ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_26>;
     fn deref(
         &self,
@@ -498,15 +498,15 @@ impl ::std::ops::Deref for ReplaceInventoriesRequestV126InventoriesV1_26 {
         &self.0
     }
 }
-impl ::std::convert::From<ReplaceInventoriesRequestV126InventoriesV1_26>
+impl ::std::convert::From<ReplaceInventoriesRequestInventoriesV1_26>
 for ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_26> {
-    fn from(value: ReplaceInventoriesRequestV126InventoriesV1_26) -> Self {
+    fn from(value: ReplaceInventoriesRequestInventoriesV1_26) -> Self {
         value.0
     }
 }
 impl ::std::convert::From<
     ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_26>,
-> for ReplaceInventoriesRequestV126InventoriesV1_26 {
+> for ReplaceInventoriesRequestInventoriesV1_26 {
     fn from(
         value: ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_26>,
     ) -> Self {
@@ -517,14 +517,14 @@ impl ::std::convert::From<
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceInventoriesRequestV1_0 {
-    pub inventories: ReplaceInventoriesRequestV10InventoriesV1_0,
+    pub inventories: ReplaceInventoriesRequestInventoriesV1_0,
     pub resource_provider_generation: i64,
 }
 /// `ReplaceInventoriesRequestV1_26`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceInventoriesRequestV1_26 {
-    pub inventories: ReplaceInventoriesRequestV126InventoriesV1_26,
+    pub inventories: ReplaceInventoriesRequestInventoriesV1_26,
     pub resource_provider_generation: i64,
 }
 /// `ResourceClassLinkV12Rel`
@@ -976,10 +976,10 @@ pub struct TotalUsagesQueryV1_9 {
 /// Usages keyed by consumer type (`unknown` for consumers without one, or `all`).
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(transparent)]
-pub struct TotalUsagesV138UsagesV1_38(
+pub struct TotalUsagesUsagesV1_38(
     pub ::std::collections::BTreeMap<::std::string::String, ConsumerTypeUsagesV1_38>,
 );
-impl ::std::ops::Deref for TotalUsagesV138UsagesV1_38 {
+impl ::std::ops::Deref for TotalUsagesUsagesV1_38 {
     type Target = ::std::collections::BTreeMap<
         ::std::string::String,
         ConsumerTypeUsagesV1_38,
@@ -990,15 +990,15 @@ impl ::std::ops::Deref for TotalUsagesV138UsagesV1_38 {
         &self.0
     }
 }
-impl ::std::convert::From<TotalUsagesV138UsagesV1_38>
+impl ::std::convert::From<TotalUsagesUsagesV1_38>
 for ::std::collections::BTreeMap<::std::string::String, ConsumerTypeUsagesV1_38> {
-    fn from(value: TotalUsagesV138UsagesV1_38) -> Self {
+    fn from(value: TotalUsagesUsagesV1_38) -> Self {
         value.0
     }
 }
 impl ::std::convert::From<
     ::std::collections::BTreeMap<::std::string::String, ConsumerTypeUsagesV1_38>,
-> for TotalUsagesV138UsagesV1_38 {
+> for TotalUsagesUsagesV1_38 {
     fn from(
         value: ::std::collections::BTreeMap<
             ::std::string::String,
@@ -1012,7 +1012,7 @@ impl ::std::convert::From<
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TotalUsagesV1_38 {
-    pub usages: TotalUsagesV138UsagesV1_38,
+    pub usages: TotalUsagesUsagesV1_38,
 }
 /// `TotalUsagesV1_9`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
