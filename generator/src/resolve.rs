@@ -169,8 +169,9 @@ impl Loader {
     }
 }
 
-/// Deserializes a file's document into its typed view, pointing errors at the offending node.
-fn typed<T: DeserializeOwned>(file: &SourceFile, value: &Value, base: &str) -> Result<T, Diagnostic> {
+/// Deserializes a value into its typed view; on failure, the pointer (under `base`) of the
+/// offending node and the reason.
+fn typed_at<T: DeserializeOwned>(value: &Value, base: &str) -> Result<T, (String, String)> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let mut pointer = base.to_owned();
         for segment in e.path().iter() {
@@ -181,8 +182,13 @@ fn typed<T: DeserializeOwned>(file: &SourceFile, value: &Value, base: &str) -> R
                 _ => {}
             }
         }
-        file.diagnostic(&pointer, e.inner().to_string())
+        (pointer, e.inner().to_string())
     })
+}
+
+/// Deserializes a file's document into its typed view, pointing errors at the offending node.
+fn typed<T: DeserializeOwned>(file: &SourceFile, value: &Value, base: &str) -> Result<T, Diagnostic> {
+    typed_at(value, base).map_err(|(pointer, message)| file.diagnostic(&pointer, message))
 }
 
 fn parse_version(file: &SourceFile, pointer: &str, text: &str) -> Result<Version, Diagnostic> {
@@ -490,7 +496,9 @@ fn snapshot(
     for (name, raw) in operations {
         let at = child("/operations", name);
         let loc = state.locate(&at);
-        let op: Operation = typed(&loader.files[loc.file], raw, &loc.pointer)?;
+        let op: Operation = typed_at(raw, &at).map_err(|(pointer, message)| {
+            loader.diag(&state.locate(&pointer), format!("operation {name}: {message}"))
+        })?;
         if !is_snake_case(name) {
             return Err(loader.diag(&loc, format!("operation name {name:?} must be snake_case")));
         }
