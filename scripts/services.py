@@ -32,12 +32,23 @@ The script uses the Python standard library only.  Environment variables:
   ``SQUALL_IRONIC_PORT``: listening ports (defaults 15000 to 15003);
 * ``SQUALL_TOKEN_EXPIRATION``: Keystone token lifetime in seconds (default
   3600); changing it only rewrites keystone.conf and restarts Keystone;
-* ``SQUALL_SERVICE_WORKERS``: gunicorn worker processes per service (1 or 2,
-  default 1: on two cores every extra worker adds seconds to each start);
-* ``SQUALL_SERVICE_THREADS``: threads per gunicorn worker (default 4), so
-  that one worker still serves concurrent requests;
+* ``SQUALL_SERVICE_WORKERS``: gunicorn worker processes for Placement and
+  Nova (1 or 2, default 1: on two cores every extra worker adds seconds to
+  each start);
+* ``SQUALL_SERVICE_THREADS``: threads per gunicorn worker for Placement and
+  Nova (default 1);
 * ``SQUALL_SERVICES_TIMEOUT``: seconds to wait for the services to answer
   (default 120).
+
+Keystone always runs one single-threaded worker: its in-process cache (which
+makes it some 30 times faster) is only coherent within one process, and its
+lazily built policy enforcer is not thread-safe (with threads, a token
+validation right after a start was seen to fail with 403 now and then).
+
+`up` is idempotent: with everything answering it only prints the status; a
+service whose configuration or command line changed is restarted; the
+venv and the state are rebuilt only when the pins or the configuration that
+shaped them change.
 """
 
 from __future__ import annotations
@@ -160,7 +171,7 @@ class Settings:
             ironic_port=_env_int("SQUALL_IRONIC_PORT", 15003),
             token_expiration=_env_int("SQUALL_TOKEN_EXPIRATION", DEFAULT_TOKEN_EXPIRATION),
             workers=min(max(workers, 1), 2),
-            threads=max(_env_int("SQUALL_SERVICE_THREADS", 4), 1),
+            threads=max(_env_int("SQUALL_SERVICE_THREADS", 1), 1),
             wait_seconds=float(_env_int("SQUALL_SERVICES_TIMEOUT", int(DEFAULT_WAIT_SECONDS))),
         )
 
@@ -286,21 +297,18 @@ def keystone_config(settings: Settings) -> dict[str, str]:
         # bcrypt's minimum cost: every password authentication (each token
         # a test asks for) would otherwise spend a quarter second hashing.
         "identity": {"password_hash_rounds": 4},
-        "cache": keystone_cache(settings),
+        "cache": keystone_cache(),
     }
     return {"keystone.conf": render_ini(conf)}
 
 
-def keystone_cache(settings: Settings) -> dict[str, object]:
-    """Keystone's ``[cache]`` section.
+def keystone_cache() -> dict[str, object]:
+    """Keystone's ``[cache]`` section: an in-process cache.
 
     Without a cache Keystone runs some 300 SQL queries to validate one token
     (half a second on this machine).  An in-process cache is only coherent
-    within one process, so it is enabled only with a single gunicorn worker
-    (the default; threads share it).
+    within one process: Keystone runs a single gunicorn worker.
     """
-    if settings.workers != 1:
-        return {"enabled": False}
     return {
         "enabled": True,
         "backend": "oslo_cache.dict",
@@ -661,14 +669,23 @@ def read_pid(service: Service) -> int | None:
     """The pid recorded for a service if that process still lives, else None.
 
     The pid file holds the pid and the process's start time, so that a pid
-    reused by an unrelated process is never taken for ours.
+    reused by an unrelated process is never taken for ours, then the hash of
+    the command line it was started with.
     """
     try:
-        pid_text, started = service.pid_file.read_text().split()
+        pid_text, started, _ = service.pid_file.read_text().split()
         pid = int(pid_text)
     except (OSError, ValueError):
         return None
     return pid if process_start_time(pid) == started else None
+
+
+def started_with(service: Service) -> str | None:
+    """The command hash recorded when the running service was started."""
+    try:
+        return service.pid_file.read_text().split()[2]
+    except (OSError, IndexError):
+        return None
 
 
 def process_start_time(pid: int) -> str | None:
@@ -713,6 +730,37 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
+def launch_command(service: Service, settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run a service."""
+    bin_dir = VENV_DIR / "bin"
+    if service.wsgi_target:
+        # See the module docstring for why Keystone gets one plain worker.
+        workers, threads = (1, 1) if service.name == "keystone" else (
+            settings.workers, settings.threads)
+        cmd = [
+            str(bin_dir / "gunicorn"),
+            "--bind", f"{HOST}:{service.port}",
+            "--workers", str(workers),
+            "--threads", str(threads),
+            "--timeout", "120",
+            "--graceful-timeout", "10",
+            "--pythonpath", str(WSGI_DIR),
+            "--name", f"squall-{service.name}",
+            "--access-logfile", "-",
+            "--no-control-socket",
+            service.wsgi_target,
+        ]
+        return cmd, service_env({service.config_dir_env: str(service.config_dir)})
+    cmd = [str(bin_dir / "ironic"), "--config-file", str(service.config_dir / "ironic.conf")]
+    return cmd, service_env()
+
+
+def command_hash(service: Service, settings: Settings) -> str:
+    """A short hash of how a service is launched, to notice when that changes."""
+    cmd, _ = launch_command(service, settings)
+    return hashlib.sha256("\0".join(cmd).encode()).hexdigest()[:16]
+
+
 def start_service(service: Service, settings: Settings) -> int:
     """Start a service detached from this process; return its pid."""
     if port_in_use(service.port):
@@ -722,25 +770,7 @@ def start_service(service: Service, settings: Settings) -> int:
         )
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    bin_dir = VENV_DIR / "bin"
-    if service.wsgi_target:
-        cmd = [
-            str(bin_dir / "gunicorn"),
-            "--bind", f"{HOST}:{service.port}",
-            "--workers", str(settings.workers),
-            "--threads", str(settings.threads),
-            "--timeout", "120",
-            "--graceful-timeout", "10",
-            "--pythonpath", str(WSGI_DIR),
-            "--name", f"squall-{service.name}",
-            "--access-logfile", "-",
-            "--no-control-socket",
-            service.wsgi_target,
-        ]
-        env = service_env({service.config_dir_env: str(service.config_dir)})
-    else:
-        cmd = [str(bin_dir / "ironic"), "--config-file", str(service.config_dir / "ironic.conf")]
-        env = service_env()
+    cmd, env = launch_command(service, settings)
     with service.log_file.open("a") as log:
         log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(cmd)}\n")
         log.flush()
@@ -749,7 +779,8 @@ def start_service(service: Service, settings: Settings) -> int:
                                  stdin=subprocess.DEVNULL, env=env, cwd=BASE_DIR,
                                  start_new_session=True)
     _CHILDREN[child.pid] = child
-    service.pid_file.write_text(f"{child.pid} {process_start_time(child.pid)}\n")
+    service.pid_file.write_text(
+        f"{child.pid} {process_start_time(child.pid)} {command_hash(service, settings)}\n")
     return child.pid
 
 
@@ -1162,10 +1193,12 @@ def cmd_up(settings: Settings) -> int:
         initialised = True
         mark = phase("initialise", mark)
 
-    # (Re)write the configuration; a running service whose files changed restarts.
+    # (Re)write the configuration; a running service whose files or command
+    # line changed restarts.
     to_start: list[Service] = []
     for service in all_services:
         changed = write_service_config(service)
+        changed |= started_with(service) != command_hash(service, settings)
         pid = running_pid(service)
         if pid is not None and changed:
             say(f"{service.name}'s configuration changed: restarting it")

@@ -67,35 +67,24 @@ impl rt::VersionedBody for CreateInventoryResponse {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateInventoryRequest {
-    /// Microversions 1.0–1.25.
+    /// Microversions 1.0–latest.
     V1_0(types::CreateInventoryRequestV1_0),
-    /// Microversions 1.26–latest.
-    V1_26(types::CreateInventoryRequestV1_26),
 }
 impl rt::VersionedRequest for CreateInventoryRequest {
     fn variant_name(&self) -> &'static str {
         match self {
             Self::V1_0(_) => "V1_0",
-            Self::V1_26(_) => "V1_26",
         }
     }
     fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
         match self {
-            Self::V1_0(_) => {
-                (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 25)))
-            }
-            Self::V1_26(_) => (rt::Microversion::new(1, 26), None),
+            Self::V1_0(_) => (rt::Microversion::new(1, 0), None),
         }
     }
 }
 impl From<types::CreateInventoryRequestV1_0> for CreateInventoryRequest {
     fn from(value: types::CreateInventoryRequestV1_0) -> Self {
         Self::V1_0(value)
-    }
-}
-impl From<types::CreateInventoryRequestV1_26> for CreateInventoryRequest {
-    fn from(value: types::CreateInventoryRequestV1_26) -> Self {
-        Self::V1_26(value)
     }
 }
 /// The `delete_inventories` operation: its spans, statuses and response variants.
@@ -261,35 +250,24 @@ impl rt::VersionedBody for ReplaceInventoriesResponse {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ReplaceInventoriesRequest {
-    /// Microversions 1.0–1.25.
+    /// Microversions 1.0–latest.
     V1_0(types::ReplaceInventoriesRequestV1_0),
-    /// Microversions 1.26–latest.
-    V1_26(types::ReplaceInventoriesRequestV1_26),
 }
 impl rt::VersionedRequest for ReplaceInventoriesRequest {
     fn variant_name(&self) -> &'static str {
         match self {
             Self::V1_0(_) => "V1_0",
-            Self::V1_26(_) => "V1_26",
         }
     }
     fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
         match self {
-            Self::V1_0(_) => {
-                (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 25)))
-            }
-            Self::V1_26(_) => (rt::Microversion::new(1, 26), None),
+            Self::V1_0(_) => (rt::Microversion::new(1, 0), None),
         }
     }
 }
 impl From<types::ReplaceInventoriesRequestV1_0> for ReplaceInventoriesRequest {
     fn from(value: types::ReplaceInventoriesRequestV1_0) -> Self {
         Self::V1_0(value)
-    }
-}
-impl From<types::ReplaceInventoriesRequestV1_26> for ReplaceInventoriesRequest {
-    fn from(value: types::ReplaceInventoriesRequestV1_26) -> Self {
-        Self::V1_26(value)
     }
 }
 /// The `show_inventory` operation: its spans, statuses and response variants.
@@ -403,35 +381,24 @@ impl rt::VersionedBody for UpdateInventoryResponse {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateInventoryRequest {
-    /// Microversions 1.0–1.25.
+    /// Microversions 1.0–latest.
     V1_0(types::UpdateInventoryRequestV1_0),
-    /// Microversions 1.26–latest.
-    V1_26(types::UpdateInventoryRequestV1_26),
 }
 impl rt::VersionedRequest for UpdateInventoryRequest {
     fn variant_name(&self) -> &'static str {
         match self {
             Self::V1_0(_) => "V1_0",
-            Self::V1_26(_) => "V1_26",
         }
     }
     fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
         match self {
-            Self::V1_0(_) => {
-                (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 25)))
-            }
-            Self::V1_26(_) => (rt::Microversion::new(1, 26), None),
+            Self::V1_0(_) => (rt::Microversion::new(1, 0), None),
         }
     }
 }
 impl From<types::UpdateInventoryRequestV1_0> for UpdateInventoryRequest {
     fn from(value: types::UpdateInventoryRequestV1_0) -> Self {
         Self::V1_0(value)
-    }
-}
-impl From<types::UpdateInventoryRequestV1_26> for UpdateInventoryRequest {
-    fn from(value: types::UpdateInventoryRequestV1_26) -> Self {
-        Self::V1_26(value)
     }
 }
 /// Inventories, the amounts of each resource class a resource provider offers.
@@ -460,7 +427,7 @@ impl InventoriesClient {
     pub fn service_client(&self) -> &rt::ServiceClient {
         &self.inner
     }
-    /// Add the inventory of one more resource class to a resource provider.
+    /// Add the inventory of one more resource class to a resource provider; its capacity, (total - reserved) * allocation_ratio, must be more than 0.
     ///
     /// `POST /resource_providers/{resource_provider_uuid}/inventories`
     ///
@@ -468,7 +435,7 @@ impl InventoriesClient {
     ///
     /// - **1.0–1.14**: status 201; request [`CreateInventoryRequestV1_0`](super::types::CreateInventoryRequestV1_0); response [`InventoryResponseV1_0`](super::types::InventoryResponseV1_0); errors 400, 401, 403, 404, 409.
     /// - **1.15–1.25**: status 201; request [`CreateInventoryRequestV1_0`](super::types::CreateInventoryRequestV1_0); response [`InventoryResponseV1_0`](super::types::InventoryResponseV1_0); errors 400, 401, 403, 404, 409. *Changed at 1.15:* Inventory reads and writes with a body answer with `Last-Modified` and `Cache-Control: no-cache`.
-    /// - **1.26–latest**: status 201; request [`CreateInventoryRequestV1_26`](super::types::CreateInventoryRequestV1_26); response [`InventoryResponseV1_0`](super::types::InventoryResponseV1_0); errors 400, 401, 403, 404, 409. *Changed at 1.26:* An inventory's `reserved` may now equal its `total`.
+    /// - **1.26–latest**: status 201; request [`CreateInventoryRequestV1_0`](super::types::CreateInventoryRequestV1_0); response [`InventoryResponseV1_0`](super::types::InventoryResponseV1_0); errors 400, 401, 403, 404, 409. *Changed at 1.26:* An inventory's `reserved` may now equal its `total`, leaving a capacity of 0.
     ///
     /// Response headers: Location, Last-Modified, Cache-Control.
     pub async fn create_inventory(
@@ -531,7 +498,7 @@ impl InventoriesClient {
         let request = request.param("resource_provider_uuid", resource_provider_uuid);
         self.inner.call(&LIST_INVENTORIES, request).await
     }
-    /// Replace all inventories of a resource provider, creating, updating and deleting as needed.
+    /// Replace all inventories of a resource provider, creating, updating and deleting as needed; each capacity, (total - reserved) * allocation_ratio, must be more than 0.
     ///
     /// `PUT /resource_providers/{resource_provider_uuid}/inventories`
     ///
@@ -539,7 +506,7 @@ impl InventoriesClient {
     ///
     /// - **1.0–1.14**: status 200; request [`ReplaceInventoriesRequestV1_0`](super::types::ReplaceInventoriesRequestV1_0); response [`InventoriesResponseV1_0`](super::types::InventoriesResponseV1_0); errors 400, 401, 403, 404, 409.
     /// - **1.15–1.25**: status 200; request [`ReplaceInventoriesRequestV1_0`](super::types::ReplaceInventoriesRequestV1_0); response [`InventoriesResponseV1_0`](super::types::InventoriesResponseV1_0); errors 400, 401, 403, 404, 409. *Changed at 1.15:* Inventory reads and writes with a body answer with `Last-Modified` and `Cache-Control: no-cache`.
-    /// - **1.26–latest**: status 200; request [`ReplaceInventoriesRequestV1_26`](super::types::ReplaceInventoriesRequestV1_26); response [`InventoriesResponseV1_0`](super::types::InventoriesResponseV1_0); errors 400, 401, 403, 404, 409. *Changed at 1.26:* An inventory's `reserved` may now equal its `total`.
+    /// - **1.26–latest**: status 200; request [`ReplaceInventoriesRequestV1_0`](super::types::ReplaceInventoriesRequestV1_0); response [`InventoriesResponseV1_0`](super::types::InventoriesResponseV1_0); errors 400, 401, 403, 404, 409. *Changed at 1.26:* An inventory's `reserved` may now equal its `total`, leaving a capacity of 0.
     ///
     /// Response headers: Last-Modified, Cache-Control.
     pub async fn replace_inventories(
@@ -572,7 +539,7 @@ impl InventoriesClient {
         let request = request.param("resource_class", resource_class);
         self.inner.call(&SHOW_INVENTORY, request).await
     }
-    /// Update a resource provider's existing inventory of one resource class.
+    /// Update a resource provider's existing inventory of one resource class; its capacity, (total - reserved) * allocation_ratio, must be more than 0.
     ///
     /// `PUT /resource_providers/{resource_provider_uuid}/inventories/{resource_class}`
     ///
@@ -580,7 +547,7 @@ impl InventoriesClient {
     ///
     /// - **1.0–1.14**: status 200; request [`UpdateInventoryRequestV1_0`](super::types::UpdateInventoryRequestV1_0); response [`InventoryResponseV1_0`](super::types::InventoryResponseV1_0); errors 400, 401, 403, 404, 409.
     /// - **1.15–1.25**: status 200; request [`UpdateInventoryRequestV1_0`](super::types::UpdateInventoryRequestV1_0); response [`InventoryResponseV1_0`](super::types::InventoryResponseV1_0); errors 400, 401, 403, 404, 409. *Changed at 1.15:* Inventory reads and writes with a body answer with `Last-Modified` and `Cache-Control: no-cache`.
-    /// - **1.26–latest**: status 200; request [`UpdateInventoryRequestV1_26`](super::types::UpdateInventoryRequestV1_26); response [`InventoryResponseV1_0`](super::types::InventoryResponseV1_0); errors 400, 401, 403, 404, 409. *Changed at 1.26:* An inventory's `reserved` may now equal its `total`.
+    /// - **1.26–latest**: status 200; request [`UpdateInventoryRequestV1_0`](super::types::UpdateInventoryRequestV1_0); response [`InventoryResponseV1_0`](super::types::InventoryResponseV1_0); errors 400, 401, 403, 404, 409. *Changed at 1.26:* An inventory's `reserved` may now equal its `total`, leaving a capacity of 0.
     ///
     /// Response headers: Last-Modified, Cache-Control.
     pub async fn update_inventory(

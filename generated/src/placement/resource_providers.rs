@@ -31,13 +31,6 @@ pub static CREATE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
         },
         rt::OpSpan {
             min: rt::Microversion::new(1, 20),
-            max: Some(rt::Microversion::new(1, 36)),
-            method: "POST",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 37),
             max: None,
             method: "POST",
             path: "/resource_providers",
@@ -85,17 +78,14 @@ impl rt::VersionedBody for CreateResourceProviderResponse {
 pub enum CreateResourceProviderRequest {
     /// Microversions 1.0–1.13.
     V1_0(types::CreateResourceProviderRequestV1_0),
-    /// Microversions 1.14–1.36.
+    /// Microversions 1.14–latest.
     V1_14(types::CreateResourceProviderRequestV1_14),
-    /// Microversions 1.37–latest.
-    V1_37(types::CreateResourceProviderRequestV1_37),
 }
 impl rt::VersionedRequest for CreateResourceProviderRequest {
     fn variant_name(&self) -> &'static str {
         match self {
             Self::V1_0(_) => "V1_0",
             Self::V1_14(_) => "V1_14",
-            Self::V1_37(_) => "V1_37",
         }
     }
     fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
@@ -103,10 +93,7 @@ impl rt::VersionedRequest for CreateResourceProviderRequest {
             Self::V1_0(_) => {
                 (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 13)))
             }
-            Self::V1_14(_) => {
-                (rt::Microversion::new(1, 14), Some(rt::Microversion::new(1, 36)))
-            }
-            Self::V1_37(_) => (rt::Microversion::new(1, 37), None),
+            Self::V1_14(_) => (rt::Microversion::new(1, 14), None),
         }
     }
 }
@@ -118,11 +105,6 @@ impl From<types::CreateResourceProviderRequestV1_0> for CreateResourceProviderRe
 impl From<types::CreateResourceProviderRequestV1_14> for CreateResourceProviderRequest {
     fn from(value: types::CreateResourceProviderRequestV1_14) -> Self {
         Self::V1_14(value)
-    }
-}
-impl From<types::CreateResourceProviderRequestV1_37> for CreateResourceProviderRequest {
-    fn from(value: types::CreateResourceProviderRequestV1_37) -> Self {
-        Self::V1_37(value)
     }
 }
 /// The `delete_resource_provider` operation: its spans, statuses and response variants.
@@ -326,14 +308,10 @@ pub enum ListResourceProvidersQuery {
     V1_4(types::ListResourceProvidersQueryV1_4),
     /// Microversions 1.14–1.17.
     V1_14(types::ListResourceProvidersQueryV1_14),
-    /// Microversions 1.18–1.21.
+    /// Microversions 1.18–1.23.
     V1_18(types::ListResourceProvidersQueryV1_18),
-    /// Microversions 1.22–1.23.
-    V1_22(types::ListResourceProvidersQueryV1_22),
-    /// Microversions 1.24–1.31.
+    /// Microversions 1.24–1.38.
     V1_24(types::ListResourceProvidersQueryV1_24),
-    /// Microversions 1.32–1.38.
-    V1_32(types::ListResourceProvidersQueryV1_32),
     /// Microversions 1.39–latest.
     V1_39(types::ListResourceProvidersQueryV1_39),
 }
@@ -345,9 +323,7 @@ impl rt::VersionedRequest for ListResourceProvidersQuery {
             Self::V1_4(_) => "V1_4",
             Self::V1_14(_) => "V1_14",
             Self::V1_18(_) => "V1_18",
-            Self::V1_22(_) => "V1_22",
             Self::V1_24(_) => "V1_24",
-            Self::V1_32(_) => "V1_32",
             Self::V1_39(_) => "V1_39",
         }
     }
@@ -366,16 +342,10 @@ impl rt::VersionedRequest for ListResourceProvidersQuery {
                 (rt::Microversion::new(1, 14), Some(rt::Microversion::new(1, 17)))
             }
             Self::V1_18(_) => {
-                (rt::Microversion::new(1, 18), Some(rt::Microversion::new(1, 21)))
-            }
-            Self::V1_22(_) => {
-                (rt::Microversion::new(1, 22), Some(rt::Microversion::new(1, 23)))
+                (rt::Microversion::new(1, 18), Some(rt::Microversion::new(1, 23)))
             }
             Self::V1_24(_) => {
-                (rt::Microversion::new(1, 24), Some(rt::Microversion::new(1, 31)))
-            }
-            Self::V1_32(_) => {
-                (rt::Microversion::new(1, 32), Some(rt::Microversion::new(1, 38)))
+                (rt::Microversion::new(1, 24), Some(rt::Microversion::new(1, 38)))
             }
             Self::V1_39(_) => (rt::Microversion::new(1, 39), None),
         }
@@ -406,19 +376,9 @@ impl From<types::ListResourceProvidersQueryV1_18> for ListResourceProvidersQuery
         Self::V1_18(value)
     }
 }
-impl From<types::ListResourceProvidersQueryV1_22> for ListResourceProvidersQuery {
-    fn from(value: types::ListResourceProvidersQueryV1_22) -> Self {
-        Self::V1_22(value)
-    }
-}
 impl From<types::ListResourceProvidersQueryV1_24> for ListResourceProvidersQuery {
     fn from(value: types::ListResourceProvidersQueryV1_24) -> Self {
         Self::V1_24(value)
-    }
-}
-impl From<types::ListResourceProvidersQueryV1_32> for ListResourceProvidersQuery {
-    fn from(value: types::ListResourceProvidersQueryV1_32) -> Self {
-        Self::V1_32(value)
     }
 }
 impl From<types::ListResourceProvidersQueryV1_39> for ListResourceProvidersQuery {
@@ -667,17 +627,14 @@ impl rt::VersionedBody for UpdateResourceProviderResponse {
 pub enum UpdateResourceProviderRequest {
     /// Microversions 1.0–1.13.
     V1_0(types::UpdateResourceProviderRequestV1_0),
-    /// Microversions 1.14–1.36.
+    /// Microversions 1.14–latest.
     V1_14(types::UpdateResourceProviderRequestV1_14),
-    /// Microversions 1.37–latest.
-    V1_37(types::UpdateResourceProviderRequestV1_37),
 }
 impl rt::VersionedRequest for UpdateResourceProviderRequest {
     fn variant_name(&self) -> &'static str {
         match self {
             Self::V1_0(_) => "V1_0",
             Self::V1_14(_) => "V1_14",
-            Self::V1_37(_) => "V1_37",
         }
     }
     fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
@@ -685,10 +642,7 @@ impl rt::VersionedRequest for UpdateResourceProviderRequest {
             Self::V1_0(_) => {
                 (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 13)))
             }
-            Self::V1_14(_) => {
-                (rt::Microversion::new(1, 14), Some(rt::Microversion::new(1, 36)))
-            }
-            Self::V1_37(_) => (rt::Microversion::new(1, 37), None),
+            Self::V1_14(_) => (rt::Microversion::new(1, 14), None),
         }
     }
 }
@@ -700,11 +654,6 @@ impl From<types::UpdateResourceProviderRequestV1_0> for UpdateResourceProviderRe
 impl From<types::UpdateResourceProviderRequestV1_14> for UpdateResourceProviderRequest {
     fn from(value: types::UpdateResourceProviderRequestV1_14) -> Self {
         Self::V1_14(value)
-    }
-}
-impl From<types::UpdateResourceProviderRequestV1_37> for UpdateResourceProviderRequest {
-    fn from(value: types::UpdateResourceProviderRequestV1_37) -> Self {
-        Self::V1_37(value)
     }
 }
 /// Resource providers, the entities that have inventories of resources.
@@ -741,8 +690,7 @@ impl ResourceProvidersClient {
     ///
     /// - **1.0–1.13**: status 201; request [`CreateResourceProviderRequestV1_0`](super::types::CreateResourceProviderRequestV1_0); no body; errors 400, 401, 403, 409.
     /// - **1.14–1.19**: status 201; request [`CreateResourceProviderRequestV1_14`](super::types::CreateResourceProviderRequestV1_14); no body; errors 400, 401, 403, 409. *Changed at 1.14:* Nested providers: providers show `parent_provider_uuid` and `root_provider_uuid`, a parent can be set on create and update, and listings filter by tree with `in_tree`.
-    /// - **1.20–1.36**: status 200; request [`CreateResourceProviderRequestV1_14`](super::types::CreateResourceProviderRequestV1_14); response [`ResourceProviderV1_14`](super::types::ResourceProviderV1_14); errors 400, 401, 403, 409. *Changed at 1.20:* Creating a resource provider answers 200 with the new provider, as show does.
-    /// - **1.37–latest**: status 200; request [`CreateResourceProviderRequestV1_37`](super::types::CreateResourceProviderRequestV1_37); response [`ResourceProviderV1_14`](super::types::ResourceProviderV1_14); errors 400, 401, 403, 409. *Changed at 1.37:* A provider's parent can be changed to any provider outside its own subtree, or set to null to make it a root.
+    /// - **1.20–latest**: status 200; request [`CreateResourceProviderRequestV1_14`](super::types::CreateResourceProviderRequestV1_14); response [`ResourceProviderV1_14`](super::types::ResourceProviderV1_14); errors 400, 401, 403, 409. *Changed at 1.20:* Creating a resource provider answers 200 with the new provider, as show does.
     ///
     /// Response headers: Location, Last-Modified, Cache-Control.
     pub async fn create_resource_provider(
@@ -783,9 +731,9 @@ impl ResourceProvidersClient {
     /// - **1.14**: status 200; query [`ListResourceProvidersQueryV1_14`](super::types::ListResourceProvidersQueryV1_14); response [`ListResourceProvidersResponseV1_14`](super::types::ListResourceProvidersResponseV1_14); errors 400, 401, 403. *Changed at 1.14:* Nested providers: providers show `parent_provider_uuid` and `root_provider_uuid`, a parent can be set on create and update, and listings filter by tree with `in_tree`.
     /// - **1.15–1.17**: status 200; query [`ListResourceProvidersQueryV1_14`](super::types::ListResourceProvidersQueryV1_14); response [`ListResourceProvidersResponseV1_14`](super::types::ListResourceProvidersResponseV1_14); errors 400, 401, 403. *Changed at 1.15:* Provider reads and updates answer with `Last-Modified` and `Cache-Control: no-cache`.
     /// - **1.18–1.21**: status 200; query [`ListResourceProvidersQueryV1_18`](super::types::ListResourceProvidersQueryV1_18); response [`ListResourceProvidersResponseV1_14`](super::types::ListResourceProvidersResponseV1_14); errors 400, 401, 403. *Changed at 1.18:* Resource providers can be listed by traits with `required`.
-    /// - **1.22–1.23**: status 200; query [`ListResourceProvidersQueryV1_22`](super::types::ListResourceProvidersQueryV1_22); response [`ListResourceProvidersResponseV1_14`](super::types::ListResourceProvidersResponseV1_14); errors 400, 401, 403. *Changed at 1.22:* The `required` filter accepts forbidden traits, written with a leading `!`.
+    /// - **1.22–1.23**: status 200; query [`ListResourceProvidersQueryV1_18`](super::types::ListResourceProvidersQueryV1_18); response [`ListResourceProvidersResponseV1_14`](super::types::ListResourceProvidersResponseV1_14); errors 400, 401, 403. *Changed at 1.22:* The `required` filter accepts forbidden traits, written with a leading `!`.
     /// - **1.24–1.31**: status 200; query [`ListResourceProvidersQueryV1_24`](super::types::ListResourceProvidersQueryV1_24); response [`ListResourceProvidersResponseV1_14`](super::types::ListResourceProvidersResponseV1_14); errors 400, 401, 403. *Changed at 1.24:* The `member_of` filter may be repeated; the providers must match every occurrence.
-    /// - **1.32–1.38**: status 200; query [`ListResourceProvidersQueryV1_32`](super::types::ListResourceProvidersQueryV1_32); response [`ListResourceProvidersResponseV1_14`](super::types::ListResourceProvidersResponseV1_14); errors 400, 401, 403. *Changed at 1.32:* The `member_of` filter accepts forbidden aggregates, written `!UUID` or `!in:UUID,...`.
+    /// - **1.32–1.38**: status 200; query [`ListResourceProvidersQueryV1_24`](super::types::ListResourceProvidersQueryV1_24); response [`ListResourceProvidersResponseV1_14`](super::types::ListResourceProvidersResponseV1_14); errors 400, 401, 403. *Changed at 1.32:* The `member_of` filter accepts forbidden aggregates, written `!UUID` or `!in:UUID,...`.
     /// - **1.39–latest**: status 200; query [`ListResourceProvidersQueryV1_39`](super::types::ListResourceProvidersQueryV1_39); response [`ListResourceProvidersResponseV1_14`](super::types::ListResourceProvidersResponseV1_14); errors 400, 401, 403. *Changed at 1.39:* The `required` filter may be repeated, and an `in:` value asks for any one of several traits.
     ///
     /// Response headers: Last-Modified, Cache-Control.
@@ -831,7 +779,7 @@ impl ResourceProvidersClient {
     /// - **1.11–1.13**: status 200; request [`UpdateResourceProviderRequestV1_0`](super::types::UpdateResourceProviderRequestV1_0); response [`ResourceProviderV1_11`](super::types::ResourceProviderV1_11); errors 400, 401, 403, 404, 409. *Changed at 1.11:* Resource providers link to their `allocations`.
     /// - **1.14**: status 200; request [`UpdateResourceProviderRequestV1_14`](super::types::UpdateResourceProviderRequestV1_14); response [`ResourceProviderV1_14`](super::types::ResourceProviderV1_14); errors 400, 401, 403, 404, 409. *Changed at 1.14:* Nested providers: providers show `parent_provider_uuid` and `root_provider_uuid`, a parent can be set on create and update, and listings filter by tree with `in_tree`.
     /// - **1.15–1.36**: status 200; request [`UpdateResourceProviderRequestV1_14`](super::types::UpdateResourceProviderRequestV1_14); response [`ResourceProviderV1_14`](super::types::ResourceProviderV1_14); errors 400, 401, 403, 404, 409. *Changed at 1.15:* Provider reads and updates answer with `Last-Modified` and `Cache-Control: no-cache`.
-    /// - **1.37–latest**: status 200; request [`UpdateResourceProviderRequestV1_37`](super::types::UpdateResourceProviderRequestV1_37); response [`ResourceProviderV1_14`](super::types::ResourceProviderV1_14); errors 400, 401, 403, 404, 409. *Changed at 1.37:* A provider's parent can be changed to any provider outside its own subtree, or set to null to make it a root.
+    /// - **1.37–latest**: status 200; request [`UpdateResourceProviderRequestV1_14`](super::types::UpdateResourceProviderRequestV1_14); response [`ResourceProviderV1_14`](super::types::ResourceProviderV1_14); errors 400, 401, 403, 404, 409. *Changed at 1.37:* A provider's parent can be changed to any provider outside its own subtree, or set to null to make it a root.
     ///
     /// Response headers: Last-Modified, Cache-Control.
     pub async fn update_resource_provider(

@@ -43,29 +43,7 @@ pub struct CreateInventoryRequestV1_0 {
     pub max_unit: ::std::option::Option<i64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub min_unit: ::std::option::Option<i64>,
-    /// The amount kept back from allocation (default 0); what is left after it and the allocation ratio must be more than 0.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reserved: ::std::option::Option<i64>,
-    pub resource_class: ::std::string::String,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub resource_provider_generation: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub step_size: ::std::option::Option<i64>,
-    /// The amount the provider has, at least 1.
-    pub total: i64,
-}
-/// `CreateInventoryRequestV1_26`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct CreateInventoryRequestV1_26 {
-    /// Overcommit factor applied to total minus reserved (default 1.0).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub allocation_ratio: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub max_unit: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub min_unit: ::std::option::Option<i64>,
-    /// The amount kept back from allocation (default 0); it may equal total, leaving nothing allocatable.
+    /// The amount kept back from allocation (default 0).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reserved: ::std::option::Option<i64>,
     pub resource_class: ::std::string::String,
@@ -90,19 +68,7 @@ pub struct CreateResourceProviderRequestV1_0 {
 #[serde(deny_unknown_fields)]
 pub struct CreateResourceProviderRequestV1_14 {
     pub name: ::std::string::String,
-    /// The parent provider's UUID, or null for a root provider. Once set it cannot be changed.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub parent_provider_uuid: ::std::option::Option<::std::string::String>,
-    /// The UUID to give the provider; generated when absent.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub uuid: ::std::option::Option<::std::string::String>,
-}
-/// `CreateResourceProviderRequestV1_37`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct CreateResourceProviderRequestV1_37 {
-    pub name: ::std::string::String,
-    /// The parent provider's UUID (any provider outside this one's subtree), or null to make the provider a root.
+    /// The parent provider's UUID, or null for a root provider.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parent_provider_uuid: ::std::option::Option<::std::string::String>,
     /// The UUID to give the provider; generated when absent.
@@ -222,27 +188,6 @@ pub struct ListResourceProvidersQueryV1_18 {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub uuid: ::std::option::Option<::std::string::String>,
 }
-/// `ListResourceProvidersQueryV1_22`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ListResourceProvidersQueryV1_22 {
-    /// A provider UUID; only providers in the same tree are listed.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub in_tree: ::std::option::Option<::std::string::String>,
-    /// An aggregate UUID, or `in:` followed by comma-separated UUIDs for membership in any of them.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub member_of: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
-    /// Comma-separated trait names the provider must all have, or must lack when prefixed with `!` (`HW_CPU_X86_VMX,!CUSTOM_MAGIC`); an unknown or empty trait is a 400.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub required: ::std::option::Option<::std::string::String>,
-    /// Comma-separated `RESOURCE_CLASS:AMOUNT` pairs the provider must have room for, such as `VCPU:2,MEMORY_MB:1024`; an unknown resource class is a 400.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub resources: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub uuid: ::std::option::Option<::std::string::String>,
-}
 /// `ListResourceProvidersQueryV1_24`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -255,7 +200,7 @@ pub struct ListResourceProvidersQueryV1_24 {
     pub member_of: ::std::vec::Vec<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
-    /// Comma-separated trait names the provider must all have, or must lack when prefixed with `!` (`HW_CPU_X86_VMX,!CUSTOM_MAGIC`); an unknown or empty trait is a 400.
+    /// Comma-separated trait names the provider must all have; an unknown or empty trait is a 400.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub required: ::std::option::Option<::std::string::String>,
     /// Comma-separated `RESOURCE_CLASS:AMOUNT` pairs the provider must have room for, such as `VCPU:2,MEMORY_MB:1024`; an unknown resource class is a 400.
@@ -276,27 +221,6 @@ pub struct ListResourceProvidersQueryV1_3 {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub uuid: ::std::option::Option<::std::string::String>,
 }
-/// `ListResourceProvidersQueryV1_32`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ListResourceProvidersQueryV1_32 {
-    /// A provider UUID; only providers in the same tree are listed.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub in_tree: ::std::option::Option<::std::string::String>,
-    /// Each an aggregate UUID, `in:` followed by comma-separated UUIDs for membership in any of them, `!UUID` to exclude one aggregate or `!in:UUID,...` to exclude several; all occurrences must hold.
-    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-    pub member_of: ::std::vec::Vec<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub name: ::std::option::Option<::std::string::String>,
-    /// Comma-separated trait names the provider must all have, or must lack when prefixed with `!` (`HW_CPU_X86_VMX,!CUSTOM_MAGIC`); an unknown or empty trait is a 400.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub required: ::std::option::Option<::std::string::String>,
-    /// Comma-separated `RESOURCE_CLASS:AMOUNT` pairs the provider must have room for, such as `VCPU:2,MEMORY_MB:1024`; an unknown resource class is a 400.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub resources: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub uuid: ::std::option::Option<::std::string::String>,
-}
 /// `ListResourceProvidersQueryV1_39`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -304,7 +228,7 @@ pub struct ListResourceProvidersQueryV1_39 {
     /// A provider UUID; only providers in the same tree are listed.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub in_tree: ::std::option::Option<::std::string::String>,
-    /// Each an aggregate UUID, `in:` followed by comma-separated UUIDs for membership in any of them, `!UUID` to exclude one aggregate or `!in:UUID,...` to exclude several; all occurrences must hold.
+    /// Each an aggregate UUID, or `in:` followed by comma-separated UUIDs for membership in any of them; all occurrences must hold.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub member_of: ::std::vec::Vec<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -397,28 +321,7 @@ pub struct NewInventoryV1_0 {
     pub max_unit: ::std::option::Option<i64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub min_unit: ::std::option::Option<i64>,
-    /// The amount kept back from allocation (default 0); what is left after it and the allocation ratio must be more than 0.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reserved: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub resource_provider_generation: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub step_size: ::std::option::Option<i64>,
-    /// The amount the provider has, at least 1.
-    pub total: i64,
-}
-/// One inventory record; omitted fields take their defaults.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct NewInventoryV1_26 {
-    /// Overcommit factor applied to total minus reserved (default 1.0).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub allocation_ratio: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub max_unit: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub min_unit: ::std::option::Option<i64>,
-    /// The amount kept back from allocation (default 0); it may equal total, leaving nothing allocatable.
+    /// The amount kept back from allocation (default 0).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reserved: ::std::option::Option<i64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -484,47 +387,11 @@ impl ::std::convert::From<
         Self(value)
     }
 }
-/// The complete new inventory, keyed by resource class.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(transparent)]
-pub struct ReplaceInventoriesRequestInventoriesV1_26(
-    pub ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_26>,
-);
-impl ::std::ops::Deref for ReplaceInventoriesRequestInventoriesV1_26 {
-    type Target = ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_26>;
-    fn deref(
-        &self,
-    ) -> &::std::collections::BTreeMap<::std::string::String, NewInventoryV1_26> {
-        &self.0
-    }
-}
-impl ::std::convert::From<ReplaceInventoriesRequestInventoriesV1_26>
-for ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_26> {
-    fn from(value: ReplaceInventoriesRequestInventoriesV1_26) -> Self {
-        value.0
-    }
-}
-impl ::std::convert::From<
-    ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_26>,
-> for ReplaceInventoriesRequestInventoriesV1_26 {
-    fn from(
-        value: ::std::collections::BTreeMap<::std::string::String, NewInventoryV1_26>,
-    ) -> Self {
-        Self(value)
-    }
-}
 /// `ReplaceInventoriesRequestV1_0`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceInventoriesRequestV1_0 {
     pub inventories: ReplaceInventoriesRequestInventoriesV1_0,
-    pub resource_provider_generation: i64,
-}
-/// `ReplaceInventoriesRequestV1_26`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ReplaceInventoriesRequestV1_26 {
-    pub inventories: ReplaceInventoriesRequestInventoriesV1_26,
     pub resource_provider_generation: i64,
 }
 /// `ResourceClassLinkV12Rel`
@@ -1031,27 +898,7 @@ pub struct UpdateInventoryRequestV1_0 {
     pub max_unit: ::std::option::Option<i64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub min_unit: ::std::option::Option<i64>,
-    /// The amount kept back from allocation (default 0); what is left after it and the allocation ratio must be more than 0.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub reserved: ::std::option::Option<i64>,
-    pub resource_provider_generation: i64,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub step_size: ::std::option::Option<i64>,
-    /// The amount the provider has, at least 1.
-    pub total: i64,
-}
-/// `UpdateInventoryRequestV1_26`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateInventoryRequestV1_26 {
-    /// Overcommit factor applied to total minus reserved (default 1.0).
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub allocation_ratio: ::std::option::Option<f64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub max_unit: ::std::option::Option<i64>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub min_unit: ::std::option::Option<i64>,
-    /// The amount kept back from allocation (default 0); it may equal total, leaving nothing allocatable.
+    /// The amount kept back from allocation (default 0).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reserved: ::std::option::Option<i64>,
     pub resource_provider_generation: i64,
@@ -1071,16 +918,7 @@ pub struct UpdateResourceProviderRequestV1_0 {
 #[serde(deny_unknown_fields)]
 pub struct UpdateResourceProviderRequestV1_14 {
     pub name: ::std::string::String,
-    /// The parent provider's UUID, or null for a root provider. Once set it cannot be changed.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub parent_provider_uuid: ::std::option::Option<::std::string::String>,
-}
-/// `UpdateResourceProviderRequestV1_37`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateResourceProviderRequestV1_37 {
-    pub name: ::std::string::String,
-    /// The parent provider's UUID (any provider outside this one's subtree), or null to make the provider a root.
+    /// The parent provider's UUID, or null for a root provider.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parent_provider_uuid: ::std::option::Option<::std::string::String>,
 }
