@@ -69,8 +69,19 @@ static PRE_TRAITS: squall::runtime::OperationMeta = squall::runtime::OperationMe
     max: None,
     root: false,
     versioned: true,
-    spans: placement::traits::LIST_TRAITS.spans,
-    variants: placement::traits::LIST_TRAITS.variants,
+    spans: &[squall::runtime::OpSpan {
+        min: squall::runtime::Microversion::new(1, 0),
+        max: None,
+        method: "GET",
+        path: "/traits",
+        statuses: &[200],
+    }],
+    variants: &[squall::runtime::VariantMeta {
+        name: "V1_0",
+        min: squall::runtime::Microversion::new(1, 0),
+        max: None,
+        body: Some(&placement::schemas::LIST_TRAITS_RESPONSE_V1_6),
+    }],
 };
 
 #[tokio::test]

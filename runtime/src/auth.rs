@@ -195,9 +195,12 @@ pub struct CatalogService {
 pub struct CatalogEndpoint {
     /// `public`, `internal` or `admin`.
     pub interface: String,
-    /// The region id.
-    #[serde(default, alias = "region_id")]
+    /// The region (Keystone sends both `region` and `region_id`).
+    #[serde(default)]
     pub region: Option<String>,
+    /// The region id.
+    #[serde(default)]
+    pub region_id: Option<String>,
     /// The URL.
     pub url: String,
 }
@@ -224,7 +227,9 @@ impl Catalog {
             .filter(|s| s.service_type == service_type)
             .flat_map(|s| s.endpoints.iter())
             .filter(|e| e.interface == interface_norm)
-            .find(|e| region.is_none_or(|r| e.region.as_deref() == Some(r)))
+            .find(|e| {
+                region.is_none_or(|r| e.region_id.as_deref() == Some(r) || e.region.as_deref() == Some(r))
+            })
             .map(|e| e.url.as_str())
             .ok_or_else(|| AuthError::NoEndpoint {
                 service_type: service_type.to_owned(),
