@@ -18,7 +18,10 @@ fn regenerate() {
         return;
     }
     println!("cargo:rerun-if-changed={}", specs.display());
-    match squall_gen::Generator::new(&specs).out_dir(manifest.join("src")).write() {
+    match squall_gen::Generator::new(&specs)
+        .out_dir(manifest.join("src"))
+        .write()
+    {
         Ok(_) => {}
         Err(error) => {
             for line in error.to_string().lines() {

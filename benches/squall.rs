@@ -66,7 +66,10 @@ fn main() {
     println!("{generated}");
     println!("full generation time: {generation:.1?}");
     println!();
-    println!("{:<12} {:>15} {:>22} {:>8}", "service", "distinct types", "operation×version pairs", "ratio");
+    println!(
+        "{:<12} {:>15} {:>22} {:>8}",
+        "service", "distinct types", "operation×version pairs", "ratio"
+    );
     for s in &generated.services {
         println!(
             "{:<12} {:>15} {:>22} {:>8.3}",
@@ -80,7 +83,10 @@ fn main() {
     // Decoding.
     let body = flavor_detail_body(1000);
     let mb = body.len() as f64 / 1e6;
-    assert!(matches!(decode(&body, Validation::Strict), ListFlavorsDetailResponse::V2_75(_)));
+    assert!(matches!(
+        decode(&body, Validation::Strict),
+        ListFlavorsDetailResponse::V2_75(_)
+    ));
     let runs = 30;
     let untyped = median(runs, || {
         black_box(serde_json::from_slice::<Value>(black_box(&body)).unwrap());
@@ -93,7 +99,10 @@ fn main() {
     });
     println!();
     println!("== decode of a 1,000-flavor detail body at 2.75 ({mb:.2} MB, median of {runs}) ==");
-    println!("{:<44} {:>10} {:>10} {:>10}", "", "time", "MB/s", "× untyped");
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
+        "", "time", "MB/s", "× untyped"
+    );
     for (label, time) in [
         ("serde_json::Value (untyped parse, baseline)", untyped),
         ("typed variant (Validation::TypedOnly)", typed_only),

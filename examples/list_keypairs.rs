@@ -9,7 +9,9 @@
 use std::sync::Arc;
 
 use squall::clients::compute::{self, KeypairsClient, keypairs};
-use squall::runtime::{ApiVersion, BlockingRuntime, PasswordAuth, RestClient, Secret, ServiceClient};
+use squall::runtime::{
+    ApiVersion, BlockingRuntime, PasswordAuth, RestClient, Secret, ServiceClient,
+};
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -27,8 +29,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let rest = RestClient::new()?;
     let session = runtime.block_on(auth.authenticate(rest.http()))?;
-    let endpoint = session.catalog.endpoint("compute", "public", None)?.to_owned();
-    let service = ServiceClient::new(Arc::new(rest.with_token(session.token)), &endpoint, &compute::SERVICE);
+    let endpoint = session
+        .catalog
+        .endpoint("compute", "public", None)?
+        .to_owned();
+    let service = ServiceClient::new(
+        Arc::new(rest.with_token(session.token)),
+        &endpoint,
+        &compute::SERVICE,
+    );
     let client = KeypairsClient::new(service).with_microversion(ApiVersion::at(2, 2));
     let keypairs = keypairs::blocking::KeypairsClient::new(client, runtime);
 

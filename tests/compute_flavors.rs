@@ -27,19 +27,32 @@ async fn detail_at_2_55_and_2_75_decode_to_different_variants() {
         "flavor": {"name": name, "ram": 64, "vcpus": 1, "disk": 1, "description": "squall test"}
     }))
     .unwrap();
-    let created = admin.create_flavor(&body.into()).await.expect("create flavor at 2.55");
+    let created = admin
+        .create_flavor(&body.into())
+        .await
+        .expect("create flavor at 2.55");
     let flavors::CreateFlavorResponse::V2_55(created_body) = &created.body else {
         panic!("2.55 answer must be the 2.55 variant: {:?}", created.body);
     };
     let id = created_body.flavor.id.clone();
 
-    let old = admin.list_flavors_detail(None).await.expect("detail at 2.55");
+    let old = admin
+        .list_flavors_detail(None)
+        .await
+        .expect("detail at 2.55");
     let flavors::ListFlavorsDetailResponse::V2_55(old_body) = &old.body else {
         panic!("2.55 detail must be the 2.55 variant: {:?}", old.body);
     };
     let old_flavor = find(&serde_json::to_value(old_body).unwrap(), &name);
-    assert_eq!(old_flavor["swap"], json!(""), "swap is the empty string before 2.75");
-    assert!(old_flavor.get("extra_specs").is_none(), "no extra_specs before 2.61");
+    assert_eq!(
+        old_flavor["swap"],
+        json!(""),
+        "swap is the empty string before 2.75"
+    );
+    assert!(
+        old_flavor.get("extra_specs").is_none(),
+        "no extra_specs before 2.61"
+    );
     assert_eq!(old_flavor["description"], json!("squall test"));
 
     let new = client(ApiVersion::at(2, 75)).await;
@@ -49,7 +62,11 @@ async fn detail_at_2_55_and_2_75_decode_to_different_variants() {
     };
     let new_flavor = find(&serde_json::to_value(new_body).unwrap(), &name);
     assert_eq!(new_flavor["swap"], json!(0), "swap is 0 from 2.75");
-    assert_eq!(new_flavor["extra_specs"], json!({}), "extra_specs present from 2.61");
+    assert_eq!(
+        new_flavor["extra_specs"],
+        json!({}),
+        "extra_specs present from 2.61"
+    );
 
     let deleted = new.delete_flavor(&id).await.expect("delete flavor");
     assert_eq!(deleted.status, 202);

@@ -18,18 +18,31 @@ fn request<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
 async fn create_at_2_1_is_200_without_type() {
     let client = client(ApiVersion::at(2, 1)).await;
     let name = common::unique("kp21");
-    let body: compute::types::CreateKeypairRequestV2_1 = request(json!({"keypair": {"name": name}}));
-    let created = client.create_keypair(&body.into()).await.expect("create at 2.1");
+    let body: compute::types::CreateKeypairRequestV2_1 =
+        request(json!({"keypair": {"name": name}}));
+    let created = client
+        .create_keypair(&body.into())
+        .await
+        .expect("create at 2.1");
     assert_eq!(created.status, 200);
     assert_eq!(created.version, Some("2.1".parse().unwrap()));
     let keypairs::CreateKeypairResponse::V2_1(v21) = &created.body else {
         panic!("2.1 must decode to the 2.1 variant, got {:?}", created.body);
     };
     assert_eq!(v21.keypair.name, name);
-    assert!(v21.keypair.private_key.is_some(), "a generated keypair returns its private key");
-    assert!(!created.raw_text().contains("\"type\""), "no `type` before 2.2");
+    assert!(
+        v21.keypair.private_key.is_some(),
+        "a generated keypair returns its private key"
+    );
+    assert!(
+        !created.raw_text().contains("\"type\""),
+        "no `type` before 2.2"
+    );
 
-    let deleted = client.delete_keypair(&name, None).await.expect("delete at 2.1");
+    let deleted = client
+        .delete_keypair(&name, None)
+        .await
+        .expect("delete at 2.1");
     assert_eq!(deleted.status, 202);
 }
 
@@ -37,18 +50,32 @@ async fn create_at_2_1_is_200_without_type() {
 async fn create_at_2_2_is_201_with_type_ssh() {
     let client = client(ApiVersion::at(2, 2)).await;
     let name = common::unique("kp22");
-    let body: compute::types::CreateKeypairRequestV2_2 = request(json!({"keypair": {"name": name}}));
-    let created = client.create_keypair(&body.into()).await.expect("create at 2.2");
+    let body: compute::types::CreateKeypairRequestV2_2 =
+        request(json!({"keypair": {"name": name}}));
+    let created = client
+        .create_keypair(&body.into())
+        .await
+        .expect("create at 2.2");
     assert_eq!(created.status, 201);
     let keypairs::CreateKeypairResponse::V2_2(v22) = &created.body else {
         panic!("2.2 must decode to the 2.2 variant, got {:?}", created.body);
     };
-    assert_eq!(serde_json::to_value(&v22.keypair.type_).unwrap(), json!("ssh"));
+    assert_eq!(
+        serde_json::to_value(v22.keypair.type_).unwrap(),
+        json!("ssh")
+    );
 
     let shown = client.show_keypair(&name, None).await.expect("show at 2.2");
-    assert!(matches!(shown.body, keypairs::ShowKeypairResponse::V2_2(_)), "{:?}", shown.body);
+    assert!(
+        matches!(shown.body, keypairs::ShowKeypairResponse::V2_2(_)),
+        "{:?}",
+        shown.body
+    );
 
-    let deleted = client.delete_keypair(&name, None).await.expect("delete at 2.2");
+    let deleted = client
+        .delete_keypair(&name, None)
+        .await
+        .expect("delete at 2.2");
     assert_eq!(deleted.status, 204);
     let gone = client.show_keypair(&name, None).await.unwrap_err();
     assert_eq!(gone.http_kind(), Some(HttpErrorKind::NotFound), "{gone}");
@@ -59,9 +86,13 @@ async fn create_without_public_key_at_2_92_is_bad_request() {
     let client = client(ApiVersion::at(2, 92)).await;
     let name = common::unique("kp292");
     // The typed request ranges already refuse a pre-2.92 body (where the key was optional).
-    let v210: compute::types::CreateKeypairRequestV2_10 = request(json!({"keypair": {"name": name}}));
+    let v210: compute::types::CreateKeypairRequestV2_10 =
+        request(json!({"keypair": {"name": name}}));
     let refused = client.create_keypair(&v210.into()).await.unwrap_err();
-    assert!(matches!(refused, Error::Request { .. }), "2.10 body at 2.92: {refused}");
+    assert!(
+        matches!(refused, Error::Request { .. }),
+        "2.10 body at 2.92: {refused}"
+    );
 
     // The server's own check: the same body sent untyped is a BadRequest.
     let err = send_untyped_create(&client, json!({"keypair": {"name": name}})).await;
@@ -80,7 +111,12 @@ async fn send_untyped_create(client: &KeypairsClient, body: serde_json::Value) -
         fn variant_name(&self) -> &'static str {
             "untyped"
         }
-        fn span(&self) -> (squall::runtime::Microversion, Option<squall::runtime::Microversion>) {
+        fn span(
+            &self,
+        ) -> (
+            squall::runtime::Microversion,
+            Option<squall::runtime::Microversion>,
+        ) {
             ("2.1".parse().unwrap(), None)
         }
     }
@@ -112,16 +148,23 @@ async fn list_keypairs_paginates_from_2_35() {
     let client = client(ApiVersion::at(2, 35)).await;
     let names = [common::unique("kpa"), common::unique("kpb")];
     for name in &names {
-        let body: compute::types::CreateKeypairRequestV2_10 = request(json!({"keypair": {"name": name}}));
+        let body: compute::types::CreateKeypairRequestV2_10 =
+            request(json!({"keypair": {"name": name}}));
         client.create_keypair(&body.into()).await.expect("create");
     }
     let query: compute::types::ListKeypairsQueryV2_35 = request(json!({"limit": [1]}));
-    let page = client.list_keypairs(Some(&query.into())).await.expect("list with limit");
+    let page = client
+        .list_keypairs(Some(&query.into()))
+        .await
+        .expect("list with limit");
     let keypairs::ListKeypairsResponse::V2_35(page) = page.body else {
         panic!("2.35 must decode to the 2.35 variant");
     };
     assert_eq!(page.keypairs.len(), 1);
-    assert!(!page.keypairs_links.is_empty(), "a limited page links to the next one");
+    assert!(
+        !page.keypairs_links.is_empty(),
+        "a limited page links to the next one"
+    );
     for name in &names {
         client.delete_keypair(name, None).await.expect("delete");
     }

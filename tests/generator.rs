@@ -34,7 +34,10 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn diagnostic(dir: &Path) -> squall_gen::Diagnostic {
-    match Generator::new(dir.join("specs")).out_dir(dir.join("src")).render() {
+    match Generator::new(dir.join("specs"))
+        .out_dir(dir.join("src"))
+        .render()
+    {
         Err(Error::Spec(d)) => d,
         other => panic!("expected a spec diagnostic, got {other:?}"),
     }
@@ -44,12 +47,19 @@ fn diagnostic(dir: &Path) -> squall_gen::Diagnostic {
 fn syntax_error_has_file_and_line() {
     let dir = sandbox(false);
     let file = dir.path().join("specs/compute/2.2/keypairs.yaml");
-    fs::write(&file, "summary: broken\nchanges:\n  - {op: add, path: /schemas/X\n").unwrap();
+    fs::write(
+        &file,
+        "summary: broken\nchanges:\n  - {op: add, path: /schemas/X\n",
+    )
+    .unwrap();
     let d = diagnostic(dir.path());
     assert_eq!(d.file, file);
     assert!(matches!(d.line, Some(3 | 4)), "{d}");
     assert!(d.message.contains("YAML syntax"), "{d}");
-    assert!(d.to_string().starts_with(&format!("{}:", file.display())), "{d}");
+    assert!(
+        d.to_string().starts_with(&format!("{}:", file.display())),
+        "{d}"
+    );
 }
 
 #[test]
@@ -81,7 +91,11 @@ fn change_on_a_missing_path_has_file_line_and_pointer() {
     assert_eq!(d.file, file);
     assert_eq!(d.line, Some(4), "{d}");
     assert_eq!(d.pointer, "/changes/1/path");
-    assert!(d.message.contains("no such location /schemas/Keypiar/required"), "{d}");
+    assert!(
+        d.message
+            .contains("no such location /schemas/Keypiar/required"),
+        "{d}"
+    );
 }
 
 #[test]
@@ -94,14 +108,21 @@ fn version_outside_the_service_range_is_reported() {
     let d = diagnostic(dir.path());
     assert_eq!(d.file, file);
     assert_eq!(d.line, Some(1));
-    assert!(d.message.contains("outside the service's range 2.1–2.104"), "{d}");
+    assert!(
+        d.message.contains("outside the service's range 2.1–2.104"),
+        "{d}"
+    );
 }
 
 #[test]
 fn a_malformed_operation_points_at_the_field() {
     let dir = sandbox(false);
     let file = dir.path().join("specs/compute/2.2/keypairs.yaml");
-    fs::write(&file, "changes:\n  - {op: replace, path: /operations/create_keypair/method, value: FETCH}\n").unwrap();
+    fs::write(
+        &file,
+        "changes:\n  - {op: replace, path: /operations/create_keypair/method, value: FETCH}\n",
+    )
+    .unwrap();
     let d = diagnostic(dir.path());
     assert_eq!(d.file, file);
     assert_eq!(d.line, Some(2), "{d}");
@@ -123,9 +144,13 @@ fn check_fails_after_an_unregenerated_spec_edit_and_generate_fixes_it() {
     let generator = Generator::new(dir.path().join("specs")).out_dir(dir.path().join("src"));
     generator.check().expect("fresh copy");
     let file = dir.path().join("specs/compute/2.2/keypairs.yaml");
-    let edited = fs::read_to_string(&file).unwrap().replace("value: [204]", "value: [200]");
+    let edited = fs::read_to_string(&file)
+        .unwrap()
+        .replace("value: [204]", "value: [200]");
     fs::write(&file, edited).unwrap();
-    let Err(Error::Stale(summary)) = generator.check() else { panic!("check must fail after the edit") };
+    let Err(Error::Stale(summary)) = generator.check() else {
+        panic!("check must fail after the edit")
+    };
     assert!(summary.contains("compute/keypairs.rs"), "{summary}");
     generator.write().unwrap();
     generator.check().expect("fresh after regenerating");
@@ -142,7 +167,13 @@ fn generation_is_deterministic() {
 fn generated_code_has_no_panicking_calls() {
     let generated = Generator::new(repo().join("specs")).render().unwrap();
     for (path, text) in &generated.files {
-        for needle in [".unwrap()", ".expect(", "panic!(", "unreachable!(", "todo!("] {
+        for needle in [
+            ".unwrap()",
+            ".expect(",
+            "panic!(",
+            "unreachable!(",
+            "todo!(",
+        ] {
             assert!(!text.contains(needle), "{path} contains {needle}");
         }
     }
@@ -153,13 +184,24 @@ fn diff_describes_a_version_in_words() {
     let service = squall_gen::resolve::load_service(&repo().join("specs/compute")).unwrap();
     let parse = |t| squall_gen::version::Version::parse(t).unwrap();
     let lines = squall_gen::diff::describe(&service, parse("2.1"), parse("2.2"));
-    let create = lines.iter().find(|l| l.starts_with("keypairs.create_keypair")).expect("create changes");
+    let create = lines
+        .iter()
+        .find(|l| l.starts_with("keypairs.create_keypair"))
+        .expect("create changes");
     assert!(create.contains("status [200] -> [201]"), "{create}");
-    assert!(create.contains("adds `keypair.type (required)`"), "{create}");
+    assert!(
+        create.contains("adds `keypair.type (required)`"),
+        "{create}"
+    );
 }
 
 #[test]
 fn the_published_format_schema_is_fresh() {
-    let on_disk = fs::read_to_string(repo().join("specs/spec-format.schema.json")).unwrap_or_default();
-    assert_eq!(on_disk, squall_gen::spec::format_schema(), "run `squall-gen schema > specs/spec-format.schema.json`");
+    let on_disk =
+        fs::read_to_string(repo().join("specs/spec-format.schema.json")).unwrap_or_default();
+    assert_eq!(
+        on_disk,
+        squall_gen::spec::format_schema(),
+        "run `squall-gen schema > specs/spec-format.schema.json`"
+    );
 }

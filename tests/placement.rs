@@ -4,7 +4,7 @@ mod common;
 
 use serde_json::json;
 use squall::clients::placement::{
-    self, ResourceProvidersClient, TraitsClient, InventoriesClient, resource_providers,
+    self, InventoriesClient, ResourceProvidersClient, TraitsClient, resource_providers,
 };
 use squall::runtime::{ApiVersion, Error, HttpErrorKind, ServiceClient};
 
@@ -21,25 +21,39 @@ async fn create_provider_at_1_0_is_201_without_body_and_at_1_20_is_200_with_body
     let old = ResourceProvidersClient::new(placement_at(ApiVersion::at(1, 0)).await);
     let name = common::unique("rp10");
     let req: placement::types::CreateResourceProviderRequestV1_0 = body(json!({"name": name}));
-    let created = old.create_resource_provider(&req.into()).await.expect("create at 1.0");
+    let created = old
+        .create_resource_provider(&req.into())
+        .await
+        .expect("create at 1.0");
     assert_eq!(created.status, 201);
     assert!(created.raw.is_empty(), "no body at 1.0");
-    assert!(matches!(created.body, resource_providers::CreateResourceProviderResponse::V1_0));
-    let location = created.header("Location").expect("Location header").to_owned();
+    assert!(matches!(
+        created.body,
+        resource_providers::CreateResourceProviderResponse::V1_0
+    ));
+    let location = created
+        .header("Location")
+        .expect("Location header")
+        .to_owned();
     let uuid = location.rsplit('/').next().unwrap().to_owned();
     old.delete_resource_provider(&uuid).await.expect("delete");
 
     let new = ResourceProvidersClient::new(placement_at(ApiVersion::at(1, 20)).await);
     let name = common::unique("rp120");
     let req: placement::types::CreateResourceProviderRequestV1_14 = body(json!({"name": name}));
-    let created = new.create_resource_provider(&req.into()).await.expect("create at 1.20");
+    let created = new
+        .create_resource_provider(&req.into())
+        .await
+        .expect("create at 1.20");
     assert_eq!(created.status, 200);
     let resource_providers::CreateResourceProviderResponse::V1_20(provider) = &created.body else {
         panic!("1.20 must decode to the 1.20 variant: {:?}", created.body);
     };
     assert_eq!(provider.name, name);
     assert_eq!(provider.generation, 0);
-    new.delete_resource_provider(&provider.uuid).await.expect("delete");
+    new.delete_resource_provider(&provider.uuid)
+        .await
+        .expect("delete");
 }
 
 #[tokio::test]
@@ -90,7 +104,10 @@ async fn stale_generation_at_1_23_is_conflict() {
     let providers = ResourceProvidersClient::new(placement_at(version).await);
     let name = common::unique("rpgen");
     let req: placement::types::CreateResourceProviderRequestV1_14 = body(json!({"name": name}));
-    let created = providers.create_resource_provider(&req.into()).await.expect("create");
+    let created = providers
+        .create_resource_provider(&req.into())
+        .await
+        .expect("create");
     let resource_providers::CreateResourceProviderResponse::V1_20(provider) = created.body else {
         panic!("1.23 create must be the 1.20 variant");
     };
@@ -98,26 +115,52 @@ async fn stale_generation_at_1_23_is_conflict() {
     let stale = json!({"resource_provider_generation": provider.generation + 7,
                        "inventories": {"VCPU": {"total": 4}}});
     let err = inventories
-        .replace_inventories(&provider.uuid, &body::<placement::types::ReplaceInventoriesRequestV1_0>(stale).into())
+        .replace_inventories(
+            &provider.uuid,
+            &body::<placement::types::ReplaceInventoriesRequestV1_0>(stale).into(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.http_kind(), Some(HttpErrorKind::Conflict), "{err}");
     let context = err.context().unwrap();
-    assert!(context.body_text().contains("placement.concurrent_update"), "{}", context.body_text());
-    providers.delete_resource_provider(&provider.uuid).await.expect("delete");
+    assert!(
+        context.body_text().contains("placement.concurrent_update"),
+        "{}",
+        context.body_text()
+    );
+    providers
+        .delete_resource_provider(&provider.uuid)
+        .await
+        .expect("delete");
 }
 
 #[tokio::test]
 async fn latest_selects_the_newest_variant() {
     let providers = ResourceProvidersClient::new(placement_at(ApiVersion::Latest).await);
-    let listed = providers.list_resource_providers(None).await.expect("list at latest");
+    let listed = providers
+        .list_resource_providers(None)
+        .await
+        .expect("list at latest");
     let answered = listed.version.expect("answered version");
-    assert!(answered >= "1.39".parse().unwrap(), "latest answered {answered}");
+    assert!(
+        answered >= "1.39".parse().unwrap(),
+        "latest answered {answered}"
+    );
     let variant = resource_providers::LIST_RESOURCE_PROVIDERS
         .variant_for(answered)
         .expect("a variant covers the answered version");
-    assert_eq!(variant, resource_providers::LIST_RESOURCE_PROVIDERS.variants.len() - 1);
+    assert_eq!(
+        variant,
+        resource_providers::LIST_RESOURCE_PROVIDERS.variants.len() - 1
+    );
     let name = format!("{:?}", listed.body);
-    let newest = resource_providers::LIST_RESOURCE_PROVIDERS.variants.last().unwrap().name;
-    assert!(name.starts_with(newest), "decoded {name}, expected variant {newest}");
+    let newest = resource_providers::LIST_RESOURCE_PROVIDERS
+        .variants
+        .last()
+        .unwrap()
+        .name;
+    assert!(
+        name.starts_with(newest),
+        "decoded {name}, expected variant {newest}"
+    );
 }

@@ -31,7 +31,9 @@ async fn fault_injector(canned: Canned) -> String {
                 let mut read = 0;
                 // Read the request head and any Content-Length body.
                 loop {
-                    let Ok(n) = socket.read(&mut buf[read..]).await else { return };
+                    let Ok(n) = socket.read(&mut buf[read..]).await else {
+                        return;
+                    };
                     if n == 0 {
                         return;
                     }
@@ -40,14 +42,22 @@ async fn fault_injector(canned: Canned) -> String {
                     if let Some(head_end) = text.find("\r\n\r\n") {
                         let length = text[..head_end]
                             .lines()
-                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
                             .unwrap_or(0);
                         if read >= head_end + 4 + length {
                             break;
                         }
                     }
                 }
-                let mut response = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n", canned.status, canned.body.len());
+                let mut response = format!(
+                    "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    canned.status,
+                    canned.body.len()
+                );
                 for (name, value) in &canned.headers {
                     response.push_str(&format!("{name}: {value}\r\n"));
                 }
@@ -71,7 +81,9 @@ fn json_headers(version: &str) -> Vec<(&'static str, String)> {
 async fn keypairs_at(canned: Canned, version: ApiVersion) -> KeypairsClient {
     let url = fault_injector(canned).await;
     let rest = Arc::new(RestClient::new().unwrap());
-    KeypairsClient::new(ServiceClient::new(rest, &url, &compute::SERVICE).with_microversion(version))
+    KeypairsClient::new(
+        ServiceClient::new(rest, &url, &compute::SERVICE).with_microversion(version),
+    )
 }
 
 fn create_body() -> keypairs::CreateKeypairRequest {
@@ -87,9 +99,16 @@ fn good_keypair() -> serde_json::Value {
 
 #[tokio::test]
 async fn a_valid_body_decodes() {
-    let canned = Canned { status: 201, headers: json_headers("2.2"), body: good_keypair().to_string() };
+    let canned = Canned {
+        status: 201,
+        headers: json_headers("2.2"),
+        body: good_keypair().to_string(),
+    };
     let client = keypairs_at(canned, ApiVersion::at(2, 2)).await;
-    let ok = client.create_keypair(&create_body()).await.expect("valid body");
+    let ok = client
+        .create_keypair(&create_body())
+        .await
+        .expect("valid body");
     assert!(matches!(ok.body, keypairs::CreateKeypairResponse::V2_2(_)));
 }
 
@@ -97,28 +116,56 @@ async fn a_valid_body_decodes() {
 async fn unknown_field_names_operation_version_and_pointer() {
     let mut body = good_keypair();
     body["keypair"]["surprise"] = json!(1);
-    let canned = Canned { status: 201, headers: json_headers("2.2"), body: body.to_string() };
-    let err = keypairs_at(canned, ApiVersion::at(2, 2)).await.create_keypair(&create_body()).await.unwrap_err();
-    let Error::Validation { pointer, context, .. } = &err else { panic!("expected a validation error: {err}") };
+    let canned = Canned {
+        status: 201,
+        headers: json_headers("2.2"),
+        body: body.to_string(),
+    };
+    let err = keypairs_at(canned, ApiVersion::at(2, 2))
+        .await
+        .create_keypair(&create_body())
+        .await
+        .unwrap_err();
+    let Error::Validation {
+        pointer, context, ..
+    } = &err
+    else {
+        panic!("expected a validation error: {err}")
+    };
     assert_eq!(pointer, "/keypair", "{err}");
     assert!(err.to_string().contains("surprise"), "{err}");
     assert_eq!(context.operation, "compute.create_keypair");
     assert_eq!(context.version(), "2.2");
     assert!(context.body_text().contains("surprise"), "the body is kept");
     let message = err.to_string();
-    assert!(message.contains("compute.create_keypair") && message.contains("2.2"), "{message}");
+    assert!(
+        message.contains("compute.create_keypair") && message.contains("2.2"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_field_is_caught_by_the_typed_decode_alone() {
     let mut body = good_keypair();
     body["keypair"]["surprise"] = json!(1);
-    let canned = Canned { status: 201, headers: json_headers("2.2"), body: body.to_string() };
+    let canned = Canned {
+        status: 201,
+        headers: json_headers("2.2"),
+        body: body.to_string(),
+    };
     let url = fault_injector(canned).await;
-    let rest = Arc::new(RestClient::new().unwrap().with_validation(squall::runtime::Validation::TypedOnly));
-    let client = KeypairsClient::new(ServiceClient::new(rest, &url, &compute::SERVICE).with_microversion(ApiVersion::at(2, 2)));
+    let rest = Arc::new(
+        RestClient::new()
+            .unwrap()
+            .with_validation(squall::runtime::Validation::TypedOnly),
+    );
+    let client = KeypairsClient::new(
+        ServiceClient::new(rest, &url, &compute::SERVICE).with_microversion(ApiVersion::at(2, 2)),
+    );
     let err = client.create_keypair(&create_body()).await.unwrap_err();
-    let Error::Validation { pointer, .. } = &err else { panic!("{err}") };
+    let Error::Validation { pointer, .. } = &err else {
+        panic!("{err}")
+    };
     assert_eq!(pointer, "/keypair/surprise");
 }
 
@@ -126,9 +173,22 @@ async fn unknown_field_is_caught_by_the_typed_decode_alone() {
 async fn wrong_type_names_the_pointer() {
     let mut body = good_keypair();
     body["keypair"]["user_id"] = json!(42);
-    let canned = Canned { status: 201, headers: json_headers("2.2"), body: body.to_string() };
-    let err = keypairs_at(canned, ApiVersion::at(2, 2)).await.create_keypair(&create_body()).await.unwrap_err();
-    let Error::Validation { pointer, context, .. } = &err else { panic!("{err}") };
+    let canned = Canned {
+        status: 201,
+        headers: json_headers("2.2"),
+        body: body.to_string(),
+    };
+    let err = keypairs_at(canned, ApiVersion::at(2, 2))
+        .await
+        .create_keypair(&create_body())
+        .await
+        .unwrap_err();
+    let Error::Validation {
+        pointer, context, ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert_eq!(pointer, "/keypair/user_id");
     assert_eq!(context.operation, "compute.create_keypair");
     assert_eq!(context.version(), "2.2");
@@ -138,17 +198,39 @@ async fn wrong_type_names_the_pointer() {
 async fn schema_constraints_beyond_types_are_checked() {
     let mut body = good_keypair();
     body["keypair"]["user_id"] = json!("not valid!");
-    let canned = Canned { status: 201, headers: json_headers("2.2"), body: body.to_string() };
-    let err = keypairs_at(canned, ApiVersion::at(2, 2)).await.create_keypair(&create_body()).await.unwrap_err();
-    let Error::Validation { pointer, .. } = &err else { panic!("{err}") };
+    let canned = Canned {
+        status: 201,
+        headers: json_headers("2.2"),
+        body: body.to_string(),
+    };
+    let err = keypairs_at(canned, ApiVersion::at(2, 2))
+        .await
+        .create_keypair(&create_body())
+        .await
+        .unwrap_err();
+    let Error::Validation { pointer, .. } = &err else {
+        panic!("{err}")
+    };
     assert_eq!(pointer, "/keypair/user_id", "pattern violation: {err}");
 }
 
 #[tokio::test]
 async fn answered_version_must_match_the_request() {
-    let canned = Canned { status: 201, headers: json_headers("2.3"), body: good_keypair().to_string() };
-    let err = keypairs_at(canned, ApiVersion::at(2, 2)).await.create_keypair(&create_body()).await.unwrap_err();
-    assert_eq!(err.protocol_fault(), Some(&ProtocolFault::VersionMismatch), "{err}");
+    let canned = Canned {
+        status: 201,
+        headers: json_headers("2.3"),
+        body: good_keypair().to_string(),
+    };
+    let err = keypairs_at(canned, ApiVersion::at(2, 2))
+        .await
+        .create_keypair(&create_body())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.protocol_fault(),
+        Some(&ProtocolFault::VersionMismatch),
+        "{err}"
+    );
     let context = err.context().unwrap();
     assert_eq!(context.operation, "compute.create_keypair");
     assert_eq!(context.requested, ApiVersion::at(2, 2));
@@ -162,14 +244,32 @@ async fn a_missing_version_header_is_an_error() {
         headers: vec![("Content-Type", "application/json".to_owned())],
         body: good_keypair().to_string(),
     };
-    let err = keypairs_at(canned, ApiVersion::at(2, 2)).await.create_keypair(&create_body()).await.unwrap_err();
-    assert!(matches!(err.protocol_fault(), Some(ProtocolFault::MissingVersionHeader { .. })), "{err}");
+    let err = keypairs_at(canned, ApiVersion::at(2, 2))
+        .await
+        .create_keypair(&create_body())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.protocol_fault(),
+            Some(ProtocolFault::MissingVersionHeader { .. })
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn a_status_the_version_does_not_allow_is_an_error() {
-    let canned = Canned { status: 200, headers: json_headers("2.2"), body: good_keypair().to_string() };
-    let err = keypairs_at(canned, ApiVersion::at(2, 2)).await.create_keypair(&create_body()).await.unwrap_err();
+    let canned = Canned {
+        status: 200,
+        headers: json_headers("2.2"),
+        body: good_keypair().to_string(),
+    };
+    let err = keypairs_at(canned, ApiVersion::at(2, 2))
+        .await
+        .create_keypair(&create_body())
+        .await
+        .unwrap_err();
     assert_eq!(
         err.protocol_fault(),
         Some(&ProtocolFault::InvalidHttpSuccessCode { allowed: vec![201] }),
@@ -179,18 +279,40 @@ async fn a_status_the_version_does_not_allow_is_an_error() {
 
 #[tokio::test]
 async fn a_malformed_body_is_an_error_with_the_body_kept() {
-    let canned = Canned { status: 201, headers: json_headers("2.2"), body: "{\"keypair\": ".to_owned() };
-    let err = keypairs_at(canned, ApiVersion::at(2, 2)).await.create_keypair(&create_body()).await.unwrap_err();
-    let Error::Validation { context, .. } = &err else { panic!("{err}") };
+    let canned = Canned {
+        status: 201,
+        headers: json_headers("2.2"),
+        body: "{\"keypair\": ".to_owned(),
+    };
+    let err = keypairs_at(canned, ApiVersion::at(2, 2))
+        .await
+        .create_keypair(&create_body())
+        .await
+        .unwrap_err();
+    let Error::Validation { context, .. } = &err else {
+        panic!("{err}")
+    };
     assert_eq!(context.body_text(), "{\"keypair\": ");
 }
 
 #[tokio::test]
 async fn a_body_where_the_schema_allows_none_is_an_error() {
     // (A body on a 204 never reaches the client: HTTP/1.1 framing drops it.)
-    let canned = Canned { status: 202, headers: json_headers("2.1"), body: "{}".to_owned() };
-    let err = keypairs_at(canned, ApiVersion::at(2, 1)).await.delete_keypair("k", None).await.unwrap_err();
-    assert_eq!(err.protocol_fault(), Some(&ProtocolFault::InvalidHttpResponseBody), "{err}");
+    let canned = Canned {
+        status: 202,
+        headers: json_headers("2.1"),
+        body: "{}".to_owned(),
+    };
+    let err = keypairs_at(canned, ApiVersion::at(2, 1))
+        .await
+        .delete_keypair("k", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.protocol_fault(),
+        Some(&ProtocolFault::InvalidHttpResponseBody),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -200,17 +322,28 @@ async fn server_faults_map_like_tempest() {
         headers: json_headers("2.2"),
         body: json!({"computeFault": {"code": 500, "message": "it broke"}}).to_string(),
     };
-    let err = keypairs_at(canned, ApiVersion::at(2, 2)).await.list_keypairs(None).await.unwrap_err();
-    let Error::Http { kind, message, .. } = &err else { panic!("{err}") };
+    let err = keypairs_at(canned, ApiVersion::at(2, 2))
+        .await
+        .list_keypairs(None)
+        .await
+        .unwrap_err();
+    let Error::Http { kind, message, .. } = &err else {
+        panic!("{err}")
+    };
     assert_eq!(*kind, HttpErrorKind::ServerFault);
     assert_eq!(message, "it broke");
 
     let canned = Canned {
         status: 413,
         headers: vec![("Content-Type", "application/json".to_owned())],
-        body: json!({"overLimit": {"code": 413, "message": "Quota exceeded for keypairs"}}).to_string(),
+        body: json!({"overLimit": {"code": 413, "message": "Quota exceeded for keypairs"}})
+            .to_string(),
     };
-    let err = keypairs_at(canned, ApiVersion::at(2, 2)).await.list_keypairs(None).await.unwrap_err();
+    let err = keypairs_at(canned, ApiVersion::at(2, 2))
+        .await
+        .list_keypairs(None)
+        .await
+        .unwrap_err();
     assert_eq!(err.http_kind(), Some(HttpErrorKind::OverLimit));
 
     let canned = Canned {
@@ -218,6 +351,16 @@ async fn server_faults_map_like_tempest() {
         headers: vec![("Content-Type", "application/octet-stream".to_owned())],
         body: "\u{1}\u{2}".to_owned(),
     };
-    let err = keypairs_at(canned, ApiVersion::at(2, 2)).await.list_keypairs(None).await.unwrap_err();
-    assert!(matches!(err.protocol_fault(), Some(ProtocolFault::UnexpectedContentType { .. })), "{err}");
+    let err = keypairs_at(canned, ApiVersion::at(2, 2))
+        .await
+        .list_keypairs(None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.protocol_fault(),
+            Some(ProtocolFault::UnexpectedContentType { .. })
+        ),
+        "{err}"
+    );
 }

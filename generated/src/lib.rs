@@ -11,6 +11,7 @@ pub mod compute;
 #[rustfmt::skip]
 pub mod placement;
 /// Every generated service.
+#[rustfmt::skip]
 pub static SERVICES: &[&squall_runtime::ServiceMeta] = &[
     &compute::SERVICE,
     &placement::SERVICE,

@@ -8,12 +8,22 @@ use crate::resolve::{Facets, Service};
 use crate::version::Version;
 
 fn facets_at<'s>(service: &'s Service, group: &str, op: &str, v: Version) -> Option<&'s Facets> {
-    service.groups.get(group)?.operations.get(op)?.spans.iter().find(|s| s.span.contains(v)).map(|s| &s.facets)
+    service
+        .groups
+        .get(group)?
+        .operations
+        .get(op)?
+        .spans
+        .iter()
+        .find(|s| s.span.contains(v))
+        .map(|s| &s.facets)
 }
 
 /// Property paths (`keypair.type`) and required markers of a schema, for comparison.
 fn fields(schema: &Value, prefix: &str, out: &mut BTreeSet<String>) {
-    let Some(map) = schema.as_object() else { return };
+    let Some(map) = schema.as_object() else {
+        return;
+    };
     if let Some(Value::Object(props)) = map.get("properties") {
         let required: BTreeSet<&str> = map
             .get("required")
@@ -21,8 +31,16 @@ fn fields(schema: &Value, prefix: &str, out: &mut BTreeSet<String>) {
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         for (name, sub) in props {
-            let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
-            out.insert(if required.contains(name.as_str()) { format!("{path} (required)") } else { path.clone() });
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            out.insert(if required.contains(name.as_str()) {
+                format!("{path} (required)")
+            } else {
+                path.clone()
+            });
             fields(sub, &path, out);
         }
     }
@@ -70,7 +88,10 @@ pub fn describe(service: &Service, from: Version, to: Version) -> Vec<String> {
     let mut lines = Vec::new();
     for (group_name, group) in &service.groups {
         for op in group.operations.keys() {
-            let (a, b) = (facets_at(service, group_name, op, from), facets_at(service, group_name, op, to));
+            let (a, b) = (
+                facets_at(service, group_name, op, from),
+                facets_at(service, group_name, op, to),
+            );
             let (a, b) = match (a, b) {
                 (None, None) => continue,
                 (None, Some(_)) => {
@@ -88,7 +109,13 @@ pub fn describe(service: &Service, from: Version, to: Version) -> Vec<String> {
                 parts.push(format!("status {:?} -> {:?}", a.statuses, b.statuses));
             }
             if a.method != b.method || a.path != b.path {
-                parts.push(format!("{} {} -> {} {}", a.method.as_str(), a.path, b.method.as_str(), b.path));
+                parts.push(format!(
+                    "{} {} -> {} {}",
+                    a.method.as_str(),
+                    a.path,
+                    b.method.as_str(),
+                    b.path
+                ));
             }
             parts.extend(schema_change("request", &a.request, &b.request));
             parts.extend(schema_change("query", &a.query, &b.query));

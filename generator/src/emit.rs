@@ -56,7 +56,10 @@ impl syn::visit_mut::VisitMut for DocLines {
         for attr in attrs.drain(..) {
             let text = match &attr.meta {
                 syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
-                    syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) => Some(s.value()),
                     _ => None,
                 },
                 _ => None,
@@ -66,7 +69,11 @@ impl syn::visit_mut::VisitMut for DocLines {
                 continue;
             };
             for line in text.lines() {
-                let line = if line.is_empty() { String::new() } else { format!(" {}", line.trim_end()) };
+                let line = if line.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", line.trim_end())
+                };
                 let mut split = attr.clone();
                 if let syn::Meta::NameValue(nv) = &mut split.meta {
                     nv.value = syn::parse_quote!(#line);
@@ -126,20 +133,37 @@ struct OperationTypes {
     response: Vec<Variant>,
 }
 
+/// A span and the type names of its query, request and response body.
+type SpanTypes = (Span, [Option<String>; 3]);
+
 /// Interns every schema of every operation, version by version, so names follow first versions.
-fn intern_service(service: &Service, interner: &mut Interner) -> BTreeMap<(String, String), OperationTypes> {
-    let mut by_op: BTreeMap<(String, String), Vec<(Span, [Option<String>; 3])>> = BTreeMap::new();
+fn intern_service(
+    service: &Service,
+    interner: &mut Interner,
+) -> BTreeMap<(String, String), OperationTypes> {
+    let mut by_op: BTreeMap<(String, String), Vec<SpanTypes>> = BTreeMap::new();
     for boundary in &service.boundaries {
         for group in service.groups.values() {
             for op in group.operations.values() {
                 for span in op.spans.iter().filter(|s| s.span.min == *boundary) {
                     let base = pascal(&op.name);
-                    let mut intern = |schema: &Option<serde_json::Value>, suffix: &str, origin: &Option<Location>| {
-                        let origin = origin.clone().unwrap_or(Location { file: 0, pointer: String::new() });
-                        schema
-                            .as_ref()
-                            .map(|s| interner.intern(s, &format!("{base}{suffix}"), span.span.min, &origin))
-                    };
+                    let mut intern =
+                        |schema: &Option<serde_json::Value>,
+                         suffix: &str,
+                         origin: &Option<Location>| {
+                            let origin = origin.clone().unwrap_or(Location {
+                                file: 0,
+                                pointer: String::new(),
+                            });
+                            schema.as_ref().map(|s| {
+                                interner.intern(
+                                    s,
+                                    &format!("{base}{suffix}"),
+                                    span.span.min,
+                                    &origin,
+                                )
+                            })
+                        };
                     let names = [
                         intern(&span.facets.query, "Query", &span.origins.query),
                         intern(&span.facets.request, "Request", &span.origins.request),
@@ -156,7 +180,8 @@ fn intern_service(service: &Service, interner: &mut Interner) -> BTreeMap<(Strin
     by_op
         .into_iter()
         .map(|(key, spans)| {
-            let pick = |i: usize| merge_variants(spans.iter().map(|(s, n)| (*s, n[i].clone())).collect());
+            let pick =
+                |i: usize| merge_variants(spans.iter().map(|(s, n)| (*s, n[i].clone())).collect());
             let types = OperationTypes {
                 query: pick(0).into_iter().filter(|v| v.ty.is_some()).collect(),
                 request: pick(1).into_iter().filter(|v| v.ty.is_some()).collect(),
@@ -191,7 +216,10 @@ fn typify(service: &Service, interner: &Interner) -> Result<TokenStream, Diagnos
             for def in defs {
                 let mut patch = typify::TypeSpacePatch::default();
                 patch.with_rename(&def.name);
-                settings.with_patch(heck::ToPascalCase::to_pascal_case(def.name.as_str()), &patch);
+                settings.with_patch(
+                    heck::ToPascalCase::to_pascal_case(def.name.as_str()),
+                    &patch,
+                );
             }
             let mut space = typify::TypeSpace::new(&settings);
             space.add_ref_types(schemas).map_err(|e| e.to_string())?;
@@ -204,7 +232,10 @@ fn typify(service: &Service, interner: &Interner) -> Result<TokenStream, Diagnos
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .map_or_else(|| "typify panicked".to_owned(), |m| format!("typify panicked: {m}"))),
+                .map_or_else(
+                    || "typify panicked".to_owned(),
+                    |m| format!("typify panicked: {m}"),
+                )),
         }
     };
     let mut sanitized = std::collections::HashMap::new();
@@ -214,7 +245,10 @@ fn typify(service: &Service, interner: &Interner) -> Result<TokenStream, Diagnos
             let file = &service.files[def.origin.file];
             return Err(file.diagnostic(
                 &def.origin.pointer,
-                format!("type names {other} and {} collide once written in PascalCase; rename a schema", def.name),
+                format!(
+                    "type names {other} and {} collide once written in PascalCase; rename a schema",
+                    def.name
+                ),
             ));
         }
     }
@@ -226,7 +260,8 @@ fn typify(service: &Service, interner: &Interner) -> Result<TokenStream, Diagnos
             for def in &interner.defs {
                 if let Err(message) = attempt(&interner.closure(&def.name)) {
                     let file = &service.files[def.origin.file];
-                    return Err(file.diagnostic(&def.origin.pointer, format!("type {}: {message}", def.name)));
+                    return Err(file
+                        .diagnostic(&def.origin.pointer, format!("type {}: {message}", def.name)));
                 }
             }
             Err(service.files[0].diagnostic("", whole))
@@ -300,7 +335,10 @@ pub fn generate_service(service: &Service) -> Result<ServiceCode, Diagnostic> {
         files.insert(format!("{name}/{}.rs", group.name), render(code, &header));
         let module = ident(&group.name);
         let client = format_ident!("{}Client", pascal(&group.name));
-        let doc = group.summary.clone().unwrap_or_else(|| format!("The {} group.", group.name));
+        let doc = group
+            .summary
+            .clone()
+            .unwrap_or_else(|| format!("The {} group.", group.name));
         group_mods.push(quote! {
             #[doc = #doc]
             pub mod #module;
@@ -309,19 +347,32 @@ pub fn generate_service(service: &Service) -> Result<ServiceCode, Diagnostic> {
     }
 
     let def = &service.def;
-    let summary = def.summary.clone().unwrap_or_else(|| format!("The {name} service."));
+    let summary = def
+        .summary
+        .clone()
+        .unwrap_or_else(|| format!("The {name} service."));
     let module_doc = format!(
         "{summary}\n\nGenerated from `specs/{name}`: microversions {}–{}, catalog type `{}`.",
         service.min, service.max, def.catalog_type
     );
     let (catalog, svc) = (&def.catalog_type, name);
-    let (min, max, default) = (version_tokens(service.min), version_tokens(service.max), version_tokens(service.default));
+    let (min, max, default) = (
+        version_tokens(service.min),
+        version_tokens(service.max),
+        version_tokens(service.default),
+    );
     let request_headers = def.microversion_headers.request.iter().map(|h| {
         let (n, f) = (&h.name, &h.format);
         quote!(rt::HeaderFormat { name: #n, format: #f })
     });
-    let (rn, rf) = (&def.microversion_headers.response.name, &def.microversion_headers.response.format);
-    let (doc_path, strip) = (&def.version_document.path, def.version_document.strip_version_suffix);
+    let (rn, rf) = (
+        &def.microversion_headers.response.name,
+        &def.microversion_headers.response.format,
+    );
+    let (doc_path, strip) = (
+        &def.version_document.path,
+        def.version_document.strip_version_suffix,
+    );
     let mod_file = parse_file(
         quote! {
             #![doc = #module_doc]
@@ -360,7 +411,9 @@ fn path_params(op: &ResolvedOperation) -> Vec<String> {
     for span in &op.spans {
         let mut rest = span.facets.path.as_str();
         while let Some(open) = rest.find('{') {
-            let Some(close) = rest[open..].find('}') else { break };
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
             let name = rest[open + 1..open + close].to_owned();
             if !params.contains(&name) {
                 params.push(name);
@@ -378,14 +431,22 @@ fn span_doc(span: Span) -> String {
 /// Rustdoc for a method: summary, path, and what changes at each version.
 fn method_doc(group: &Group, op: &ResolvedOperation, t: &OperationTypes) -> String {
     let first = &op.spans[0].facets;
-    let mut doc = first.summary.clone().unwrap_or_else(|| format!("The `{}` operation.", op.name));
+    let mut doc = first
+        .summary
+        .clone()
+        .unwrap_or_else(|| format!("The `{}` operation.", op.name));
     doc.push_str(&format!("\n\n`{} {}`", first.method.as_str(), first.path));
     doc.push_str("\n\n# Microversions\n");
     let mut previous: Option<&OperationSpan> = None;
     for span in &op.spans {
         let f = &span.facets;
         let mut parts = Vec::new();
-        let statuses = f.statuses.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+        let statuses = f
+            .statuses
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         parts.push(format!("status {statuses}"));
         let typed = |variants: &[Variant]| {
             variants
@@ -407,10 +468,19 @@ fn method_doc(group: &Group, op: &ResolvedOperation, t: &OperationTypes) -> Stri
             parts.push(format!("`{} {}`", f.method.as_str(), f.path));
         }
         if !f.errors.is_empty() {
-            let errors = f.errors.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+            let errors = f
+                .errors
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
             parts.push(format!("errors {errors}"));
         }
-        doc.push_str(&format!("\n- **{}**: {}.", span_doc(span.span), parts.join("; ")));
+        doc.push_str(&format!(
+            "\n- **{}**: {}.",
+            span_doc(span.span),
+            parts.join("; ")
+        ));
         if previous.is_some()
             && let Some(change) = group.changes.get(&span.span.min)
         {
@@ -421,7 +491,10 @@ fn method_doc(group: &Group, op: &ResolvedOperation, t: &OperationTypes) -> Stri
     if let Some(last) = op.spans.last()
         && !last.facets.headers.is_empty()
     {
-        doc.push_str(&format!("\n\nResponse headers: {}.", last.facets.headers.join(", ")));
+        doc.push_str(&format!(
+            "\n\nResponse headers: {}.",
+            last.facets.headers.join(", ")
+        ));
     }
     doc
 }
@@ -432,7 +505,9 @@ fn variant_ident(span: Span) -> Ident {
 
 /// A request-side enum (body or query) with one variant per type range.
 fn request_enum(enum_name: &Ident, what: &str, op: &str, variants: &[Variant]) -> TokenStream {
-    let doc = format!("The {what} of `{op}`, one variant per microversion range; pick the variant for the version you request.");
+    let doc = format!(
+        "The {what} of `{op}`, one variant per microversion range; pick the variant for the version you request."
+    );
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for v in variants {
         if let Some(ty) = &v.ty {
@@ -535,7 +610,8 @@ fn emit_group(
             };
             quote!(rt::VariantMeta { name: #vname, min: #vmin, max: #vmax, body: #body })
         });
-        let op_doc = format!("The `{op_name}` operation: its spans, statuses and response variants.");
+        let op_doc =
+            format!("The `{op_name}` operation: its spans, statuses and response variants.");
         items.push(quote! {
             #[doc = #op_doc]
             pub static #konst: rt::OperationMeta = rt::OperationMeta {
@@ -609,7 +685,12 @@ fn emit_group(
         }
         if !t.request.is_empty() {
             let enum_name = format_ident!("{}Request", pascal(&op.name));
-            items.push(request_enum(&enum_name, "request body", op_name, &t.request));
+            items.push(request_enum(
+                &enum_name,
+                "request body",
+                op_name,
+                &t.request,
+            ));
             args.push(quote!(body: &#enum_name));
             call_args.push(quote!(body));
             build.push(quote!(let request = request.json(body);));
@@ -630,7 +711,10 @@ fn emit_group(
                 self.inner.call(&#konst, request).await
             }
         });
-        let blocking_doc = format!("Blocking [`{client}::{}`](super::{client}::{}).", op.name, op.name);
+        let blocking_doc = format!(
+            "Blocking [`{client}::{}`](super::{client}::{}).",
+            op.name, op.name
+        );
         blocking_methods.push(quote! {
             #[doc = #blocking_doc]
             pub fn #method(&self, #(#args),*) -> Result<rt::Response<#response_ty>, rt::Error> {

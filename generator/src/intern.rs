@@ -37,7 +37,10 @@ pub struct Interner {
 /// Converts `snake_case`, `kebab-case` or `mixed words` to PascalCase.
 pub fn pascal(text: &str) -> String {
     let mut out = String::new();
-    for word in text.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         let mut chars = word.chars();
         if let Some(first) = chars.next() {
             out.push(first.to_ascii_uppercase());
@@ -97,7 +100,9 @@ pub fn strip_names(value: &Value) -> Value {
 }
 
 fn should_hoist(node: &Value) -> bool {
-    let Some(map) = node.as_object() else { return false };
+    let Some(map) = node.as_object() else {
+        return false;
+    };
     let object_like = map.get("properties").is_some_and(Value::is_object)
         || map.get("type").and_then(Value::as_str) == Some("object");
     let named = map.contains_key(NAME_KEY);
@@ -106,7 +111,13 @@ fn should_hoist(node: &Value) -> bool {
 
 impl Interner {
     /// Interns a top-level schema (a body, request or query) and returns its type name.
-    pub fn intern(&mut self, schema: &Value, hint: &str, version: Version, origin: &Location) -> String {
+    pub fn intern(
+        &mut self,
+        schema: &Value,
+        hint: &str,
+        version: Version,
+        origin: &Location,
+    ) -> String {
         let key = canonical(schema);
         if let Some(&index) = self.by_key.get(&key) {
             return self.defs[index].name.clone();
@@ -170,8 +181,15 @@ impl Interner {
                     props
                         .iter()
                         .map(|(prop, schema)| {
-                            let hint = if key == "properties" { format!("{name}{}", pascal(prop)) } else { format!("{name}Value") };
-                            (prop.clone(), self.child(schema, &hint, version, origin, deps))
+                            let hint = if key == "properties" {
+                                format!("{name}{}", pascal(prop))
+                            } else {
+                                format!("{name}Value")
+                            };
+                            (
+                                prop.clone(),
+                                self.child(schema, &hint, version, origin, deps),
+                            )
                         })
                         .collect(),
                 ),
@@ -179,18 +197,26 @@ impl Interner {
                     items
                         .iter()
                         .enumerate()
-                        .map(|(i, s)| self.child(s, &format!("{name}Item{i}"), version, origin, deps))
+                        .map(|(i, s)| {
+                            self.child(s, &format!("{name}Item{i}"), version, origin, deps)
+                        })
                         .collect(),
                 ),
                 ("items" | "additionalProperties" | "not", schema @ Value::Object(_)) => {
-                    let hint = if key == "items" { format!("{name}Item") } else { format!("{name}Value") };
+                    let hint = if key == "items" {
+                        format!("{name}Item")
+                    } else {
+                        format!("{name}Value")
+                    };
                     self.child(schema, &hint, version, origin, deps)
                 }
                 ("allOf" | "oneOf" | "anyOf", Value::Array(members)) => Value::Array(
                     members
                         .iter()
                         .enumerate()
-                        .map(|(i, s)| self.child(s, &format!("{name}Variant{i}"), version, origin, deps))
+                        .map(|(i, s)| {
+                            self.child(s, &format!("{name}Variant{i}"), version, origin, deps)
+                        })
                         .collect(),
                 ),
                 _ => value.clone(),
@@ -205,7 +231,8 @@ impl Interner {
 
     /// The definitions `name` needs, itself included, transitively.
     pub fn closure(&self, name: &str) -> Vec<&TypeDef> {
-        let by_name: HashMap<&str, &TypeDef> = self.defs.iter().map(|d| (d.name.as_str(), d)).collect();
+        let by_name: HashMap<&str, &TypeDef> =
+            self.defs.iter().map(|d| (d.name.as_str(), d)).collect();
         let mut seen = BTreeSet::new();
         let mut stack = vec![name.to_owned()];
         let mut out = Vec::new();
@@ -227,7 +254,10 @@ mod tests {
     use super::*;
 
     fn loc() -> Location {
-        Location { file: 0, pointer: String::new() }
+        Location {
+            file: 0,
+            pointer: String::new(),
+        }
     }
 
     #[test]
@@ -245,7 +275,10 @@ mod tests {
         assert_eq!(second, "ShowResponseV2_2");
         assert_eq!(again, first, "same structure, same type");
         let names: Vec<&str> = interner.defs.iter().map(|d| d.name.as_str()).collect();
-        assert_eq!(names, ["ShowResponseV2_1", "KeypairV2_1", "ShowResponseV2_2"]);
+        assert_eq!(
+            names,
+            ["ShowResponseV2_1", "KeypairV2_1", "ShowResponseV2_2"]
+        );
     }
 
     #[test]

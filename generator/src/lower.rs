@@ -62,7 +62,11 @@ pub fn lower_node(map: &mut Map<String, Value>) {
             let types: Vec<Value> = types.into_iter().map(|t| Value::String(t.into())).collect();
             map.insert(
                 "type".into(),
-                if types.len() == 1 { types[0].clone() } else { Value::Array(types) },
+                if types.len() == 1 {
+                    types[0].clone()
+                } else {
+                    Value::Array(types)
+                },
             );
         }
     }
@@ -70,7 +74,11 @@ pub fn lower_node(map: &mut Map<String, Value>) {
     if let Some(Value::Object(patterns)) = map.remove("patternProperties") {
         let mut values: Vec<Value> = patterns.into_iter().map(|(_, v)| v).collect();
         values.dedup();
-        let value_schema = if values.len() == 1 { values.remove(0) } else { Value::Object(Map::new()) };
+        let value_schema = if values.len() == 1 {
+            values.remove(0)
+        } else {
+            Value::Object(Map::new())
+        };
         map.insert("additionalProperties".into(), value_schema);
     }
 }
@@ -147,7 +155,10 @@ mod tests {
     #[test]
     fn const_becomes_its_type() {
         assert_eq!(lowered(json!({"const": "next"})), json!({"type": "string"}));
-        assert_eq!(lowered(json!({"type": "boolean", "const": false})), json!({"type": "boolean"}));
+        assert_eq!(
+            lowered(json!({"type": "boolean", "const": false})),
+            json!({"type": "boolean"})
+        );
     }
 
     #[test]

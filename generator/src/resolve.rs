@@ -116,6 +116,9 @@ pub struct Facets {
     pub versioned: bool,
 }
 
+/// An operation's facets at one boundary.
+type Snapshot = (Version, Facets, FacetOrigins);
+
 /// Where a part of a group document came from.
 #[derive(Debug, Clone)]
 struct Origin {
@@ -143,7 +146,11 @@ impl GroupState {
             if is_prefix(&origin.doc_prefix, doc_pointer) {
                 return Location {
                     file: origin.file,
-                    pointer: format!("{}{}", origin.file_prefix, &doc_pointer[origin.doc_prefix.len()..]),
+                    pointer: format!(
+                        "{}{}",
+                        origin.file_prefix,
+                        &doc_pointer[origin.doc_prefix.len()..]
+                    ),
                 };
             }
         }
@@ -187,13 +194,21 @@ fn typed_at<T: DeserializeOwned>(value: &Value, base: &str) -> Result<T, (String
 }
 
 /// Deserializes a file's document into its typed view, pointing errors at the offending node.
-fn typed<T: DeserializeOwned>(file: &SourceFile, value: &Value, base: &str) -> Result<T, Diagnostic> {
+fn typed<T: DeserializeOwned>(
+    file: &SourceFile,
+    value: &Value,
+    base: &str,
+) -> Result<T, Diagnostic> {
     typed_at(value, base).map_err(|(pointer, message)| file.diagnostic(&pointer, message))
 }
 
 fn parse_version(file: &SourceFile, pointer: &str, text: &str) -> Result<Version, Diagnostic> {
-    Version::parse(text)
-        .ok_or_else(|| file.diagnostic(pointer, format!("invalid microversion {text:?}: expected X.Y")))
+    Version::parse(text).ok_or_else(|| {
+        file.diagnostic(
+            pointer,
+            format!("invalid microversion {text:?}: expected X.Y"),
+        )
+    })
 }
 
 fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
@@ -221,7 +236,10 @@ pub fn load_service(dir: &Path) -> Result<Service, Diagnostic> {
     let max = parse_version(&service_file, "/max_version", &def.max_version)?;
     let default = parse_version(&service_file, "/default_version", &def.default_version)?;
     if min > max {
-        return Err(service_file.diagnostic("/max_version", format!("max_version {max} is below min_version {min}")));
+        return Err(service_file.diagnostic(
+            "/max_version",
+            format!("max_version {max} is below min_version {min}"),
+        ));
     }
     for (i, header) in def.microversion_headers.request.iter().enumerate() {
         if !header.format.contains("{version}") {
@@ -231,8 +249,16 @@ pub fn load_service(dir: &Path) -> Result<Service, Diagnostic> {
             ));
         }
     }
-    if !def.microversion_headers.response.format.contains("{version}") {
-        return Err(service_file.diagnostic("/microversion_headers/response/format", "the format must contain {version}"));
+    if !def
+        .microversion_headers
+        .response
+        .format
+        .contains("{version}")
+    {
+        return Err(service_file.diagnostic(
+            "/microversion_headers/response/format",
+            "the format must contain {version}",
+        ));
     }
     loader.push(service_file);
 
@@ -274,7 +300,7 @@ pub fn load_service(dir: &Path) -> Result<Service, Diagnostic> {
     }
 
     let mut states: BTreeMap<String, GroupState> = BTreeMap::new();
-    let mut history: BTreeMap<String, BTreeMap<String, Vec<(Version, Facets, FacetOrigins)>>> = BTreeMap::new();
+    let mut history: BTreeMap<String, BTreeMap<String, Vec<Snapshot>>> = BTreeMap::new();
     let boundaries: Vec<Version> = folders.keys().copied().collect();
 
     for (version, paths) in &folders {
@@ -291,7 +317,10 @@ pub fn load_service(dir: &Path) -> Result<Service, Diagnostic> {
             let ops = snapshot(&loader, state)?;
             let group_history = history.entry(group.clone()).or_default();
             for (name, (facets, origins)) in ops {
-                group_history.entry(name).or_default().push((*version, facets, origins));
+                group_history
+                    .entry(name)
+                    .or_default()
+                    .push((*version, facets, origins));
             }
         }
     }
@@ -301,7 +330,13 @@ pub fn load_service(dir: &Path) -> Result<Service, Diagnostic> {
         let mut operations = BTreeMap::new();
         for (op_name, entries) in history.remove(&name).unwrap_or_default() {
             let spans = merge_spans(&loader, &op_name, &boundaries, entries)?;
-            operations.insert(op_name.clone(), ResolvedOperation { name: op_name, spans });
+            operations.insert(
+                op_name.clone(),
+                ResolvedOperation {
+                    name: op_name,
+                    spans,
+                },
+            );
         }
         groups.insert(
             name.clone(),
@@ -374,12 +409,19 @@ fn apply_file(
             Change::Remove { path } => (path, None),
         };
         let applied = match change {
-            Change::Add { .. } => patch_add(&mut state.doc, path, value.cloned().unwrap_or(Value::Null)),
-            Change::Replace { .. } => patch_replace(&mut state.doc, path, value.cloned().unwrap_or(Value::Null)),
+            Change::Add { .. } => {
+                patch_add(&mut state.doc, path, value.cloned().unwrap_or(Value::Null))
+            }
+            Change::Replace { .. } => {
+                patch_replace(&mut state.doc, path, value.cloned().unwrap_or(Value::Null))
+            }
             Change::Remove { .. } => patch_remove(&mut state.doc, path),
         };
         let resolved = applied.map_err(|reason| {
-            file.diagnostic(&format!("{at}/path"), format!("{reason} in group {group} at {version}"))
+            file.diagnostic(
+                &format!("{at}/path"),
+                format!("{reason} in group {group} at {version}"),
+            )
         })?;
         if value.is_some() {
             state.origins.push(Origin {
@@ -405,7 +447,11 @@ fn split_pointer(path: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
-fn navigate<'v>(doc: &'v mut Value, segments: &[String], path: &str) -> Result<&'v mut Value, String> {
+fn navigate<'v>(
+    doc: &'v mut Value,
+    segments: &[String],
+    path: &str,
+) -> Result<&'v mut Value, String> {
     let mut current = doc;
     for segment in segments {
         current = match current {
@@ -443,7 +489,11 @@ fn patch_add(doc: &mut Value, path: &str, value: Value) -> Result<String, String
             items.insert(index, value);
             index.to_string()
         }
-        _ => return Err(format!("no such location {path}: the parent is not an object or array")),
+        _ => {
+            return Err(format!(
+                "no such location {path}: the parent is not an object or array"
+            ));
+        }
     };
     segments.push(placed);
     Ok(join(&segments))
@@ -497,7 +547,10 @@ fn snapshot(
         let at = child("/operations", name);
         let loc = state.locate(&at);
         let op: Operation = typed_at(raw, &at).map_err(|(pointer, message)| {
-            loader.diag(&state.locate(&pointer), format!("operation {name}: {message}"))
+            loader.diag(
+                &state.locate(&pointer),
+                format!("operation {name}: {message}"),
+            )
         })?;
         if !is_snake_case(name) {
             return Err(loader.diag(&loc, format!("operation name {name:?} must be snake_case")));
@@ -517,7 +570,10 @@ fn snapshot(
         let request = inline_facet(&op.request, "request", &mut origins.request)?;
         let body = inline_facet(&op.response.body, "response/body", &mut origins.body)?;
         if op.response.status.is_empty() {
-            return Err(loader.diag(&state.locate(&format!("{at}/response/status")), "at least one success status is required"));
+            return Err(loader.diag(
+                &state.locate(&format!("{at}/response/status")),
+                "at least one success status is required",
+            ));
         }
         out.insert(
             name.clone(),
@@ -544,7 +600,9 @@ fn snapshot(
 
 fn is_snake_case(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Inlines every `$ref` in `value`, tagging each inlined subtree with its schema name.
@@ -561,33 +619,62 @@ fn inline(
             if let Some(reference) = map.get("$ref") {
                 let ref_pointer = format!("{pointer}/$ref");
                 let loc = state.locate(&ref_pointer);
-                let Some(name) = reference.as_str().and_then(|r| r.strip_prefix("#/schemas/")) else {
-                    return Err(loader.diag(&loc, format!("unsupported $ref {reference}: use '#/schemas/<Name>'")));
+                let Some(name) = reference
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/schemas/"))
+                else {
+                    return Err(loader.diag(
+                        &loc,
+                        format!("unsupported $ref {reference}: use '#/schemas/<Name>'"),
+                    ));
                 };
                 let Some(target) = schemas.get(name) else {
                     return Err(loader.diag(&loc, format!("unknown $ref '#/schemas/{name}'")));
                 };
                 if stack.iter().any(|s| s == name) {
-                    return Err(loader.diag(&loc, format!("recursive $ref through {}", stack.join(" -> "))));
+                    return Err(loader.diag(
+                        &loc,
+                        format!("recursive $ref through {}", stack.join(" -> ")),
+                    ));
                 }
                 stack.push(name.to_owned());
-                let mut resolved = inline(loader, state, schemas, target, &child("/schemas", name), stack)?;
+                let mut resolved = inline(
+                    loader,
+                    state,
+                    schemas,
+                    target,
+                    &child("/schemas", name),
+                    stack,
+                )?;
                 stack.pop();
                 if let Value::Object(m) = &mut resolved {
-                    m.entry(NAME_KEY).or_insert_with(|| Value::String(name.to_owned()));
+                    m.entry(NAME_KEY)
+                        .or_insert_with(|| Value::String(name.to_owned()));
                 }
                 return Ok(resolved);
             }
             let mut out = Map::with_capacity(map.len());
             for (key, item) in map {
-                out.insert(key.clone(), inline(loader, state, schemas, item, &child(pointer, key), stack)?);
+                out.insert(
+                    key.clone(),
+                    inline(loader, state, schemas, item, &child(pointer, key), stack)?,
+                );
             }
             Ok(Value::Object(out))
         }
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .map(|(i, item)| inline(loader, state, schemas, item, &child(pointer, &i.to_string()), stack))
+            .map(|(i, item)| {
+                inline(
+                    loader,
+                    state,
+                    schemas,
+                    item,
+                    &child(pointer, &i.to_string()),
+                    stack,
+                )
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
         other => Ok(other.clone()),
@@ -619,7 +706,10 @@ fn merge_spans(
                     current.span.max = Some(close_before(loader, op, &origins, next_boundary)?);
                 }
                 spans.push(OperationSpan {
-                    span: Span { min: version, max: None },
+                    span: Span {
+                        min: version,
+                        max: None,
+                    },
                     facets,
                     origins,
                 });
@@ -637,12 +727,24 @@ fn merge_spans(
     Ok(spans)
 }
 
-fn close_before(loader: &Loader, op: &str, origins: &FacetOrigins, next: Version) -> Result<Version, Diagnostic> {
+fn close_before(
+    loader: &Loader,
+    op: &str,
+    origins: &FacetOrigins,
+    next: Version,
+) -> Result<Version, Diagnostic> {
     next.predecessor().ok_or_else(|| {
-        let loc = origins.body.clone().or(origins.request.clone()).unwrap_or(Location {
-            file: 0,
-            pointer: String::new(),
-        });
-        loader.diag(&loc, format!("{op}: a span cannot end before {next} (a new major version)"))
+        let loc = origins
+            .body
+            .clone()
+            .or(origins.request.clone())
+            .unwrap_or(Location {
+                file: 0,
+                pointer: String::new(),
+            });
+        loader.diag(
+            &loc,
+            format!("{op}: a span cannot end before {next} (a new major version)"),
+        )
     })
 }

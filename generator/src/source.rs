@@ -27,7 +27,11 @@ impl fmt::Display for Diagnostic {
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
-        let pointer = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        let pointer = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
         write!(f, ": {pointer}: {}", self.message)
     }
 }
@@ -110,8 +114,14 @@ pub fn child(pointer: &str, segment: &str) -> String {
 }
 
 enum Frame {
-    Map { pointer: String, key: Option<String> },
-    Seq { pointer: String, index: usize },
+    Map {
+        pointer: String,
+        key: Option<String>,
+    },
+    Seq {
+        pointer: String,
+        index: usize,
+    },
 }
 
 /// Walks the YAML events and records the line where each node starts, by JSON pointer.
@@ -167,7 +177,10 @@ impl MarkedEventReceiver for LineIndexer {
             Event::SequenceStart(..) => {
                 let p = self.next_node(None).unwrap_or_default();
                 self.lines.entry(p.clone()).or_insert(line);
-                self.stack.push(Frame::Seq { pointer: p, index: 0 });
+                self.stack.push(Frame::Seq {
+                    pointer: p,
+                    index: 0,
+                });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 self.stack.pop();

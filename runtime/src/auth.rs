@@ -64,7 +64,9 @@ pub enum AuthError {
         reason: String,
     },
     /// No catalog endpoint matches.
-    #[error("no endpoint in the catalog for type {service_type:?}, interface {interface:?}, region {region:?}")]
+    #[error(
+        "no endpoint in the catalog for type {service_type:?}, interface {interface:?}, region {region:?}"
+    )]
     NoEndpoint {
         /// The service type looked up.
         service_type: String,
@@ -139,10 +141,11 @@ impl PasswordAuth {
             url: url.clone(),
             reason: "no X-Subject-Token header".to_owned(),
         })?;
-        let parsed: TokenBody = serde_json::from_slice(&body).map_err(|e| AuthError::Malformed {
-            url: url.clone(),
-            reason: e.to_string(),
-        })?;
+        let parsed: TokenBody =
+            serde_json::from_slice(&body).map_err(|e| AuthError::Malformed {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
         Ok(Session {
             token,
             expires_at: parsed.token.expires_at,
@@ -228,7 +231,9 @@ impl Catalog {
             .flat_map(|s| s.endpoints.iter())
             .filter(|e| e.interface == interface_norm)
             .find(|e| {
-                region.is_none_or(|r| e.region_id.as_deref() == Some(r) || e.region.as_deref() == Some(r))
+                region.is_none_or(|r| {
+                    e.region_id.as_deref() == Some(r) || e.region.as_deref() == Some(r)
+                })
             })
             .map(|e| e.url.as_str())
             .ok_or_else(|| AuthError::NoEndpoint {
@@ -261,8 +266,16 @@ mod tests {
             ]))
             .unwrap(),
         };
-        assert_eq!(catalog.endpoint("compute", "publicURL", Some("RegionTwo")).unwrap(), "http://two/v2.1");
-        assert_eq!(catalog.endpoint("compute", "internal", None).unwrap(), "http://int/v2.1");
+        assert_eq!(
+            catalog
+                .endpoint("compute", "publicURL", Some("RegionTwo"))
+                .unwrap(),
+            "http://two/v2.1"
+        );
+        assert_eq!(
+            catalog.endpoint("compute", "internal", None).unwrap(),
+            "http://int/v2.1"
+        );
         assert!(catalog.endpoint("placement", "public", None).is_err());
     }
 }

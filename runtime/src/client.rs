@@ -99,7 +99,8 @@ impl Request {
 
     /// Adds a JSON body; its variant's span is checked against the version at call time.
     pub fn json<B: Serialize + VersionedRequest>(mut self, body: &B) -> Self {
-        self.spans.push((body.variant_name(), body.span().0, body.span().1));
+        self.spans
+            .push((body.variant_name(), body.span().0, body.span().1));
         match serde_json::to_vec(body) {
             Ok(bytes) => self.body = Some(bytes),
             Err(e) => self.encode_error = Some(format!("request body: {e}")),
@@ -110,7 +111,8 @@ impl Request {
     /// Adds query parameters from a typed query; arrays become repeated keys.
     pub fn query<Q: Serialize + VersionedRequest>(mut self, query: Option<&Q>) -> Self {
         let Some(query) = query else { return self };
-        self.spans.push((query.variant_name(), query.span().0, query.span().1));
+        self.spans
+            .push((query.variant_name(), query.span().0, query.span().1));
         match crate::query::to_pairs(query) {
             Ok(pairs) => self.query = pairs,
             Err(e) => self.encode_error = Some(format!("query: {e}")),
@@ -217,7 +219,11 @@ impl ServiceClient {
 
     /// Checks the operation and the request's typed parts against the requested version, and
     /// returns the span (method, path) to use.
-    fn request_span(&self, op: &'static OperationMeta, request: &Request) -> Result<&'static OpSpan, Error> {
+    fn request_span(
+        &self,
+        op: &'static OperationMeta,
+        request: &Request,
+    ) -> Result<&'static OpSpan, Error> {
         let effective = self.effective_version();
         let fits = |min: Microversion, max: Option<Microversion>| match effective {
             Some(v) => v.within(Some(min), max),
@@ -245,7 +251,9 @@ impl ServiceClient {
             Some(v) if op.versioned => op.span_for(v),
             _ => op.last_span(),
         };
-        span.ok_or_else(|| self.request_error(op, format!("no span covers microversion {}", self.version)))
+        span.ok_or_else(|| {
+            self.request_error(op, format!("no span covers microversion {}", self.version))
+        })
     }
 
     /// Sends `request` for `op` and returns the checked, typed response.
@@ -258,7 +266,9 @@ impl ServiceClient {
             return Err(self.request_error(op, message));
         }
         let span = self.request_span(op, &request)?;
-        let path = request.expand(span.path).map_err(|m| self.request_error(op, m))?;
+        let path = request
+            .expand(span.path)
+            .map_err(|m| self.request_error(op, m))?;
         let base = if op.root {
             crate::meta::strip_version_suffix(&self.endpoint)
         } else {
@@ -274,7 +284,12 @@ impl ServiceClient {
                     ..
                 }) if attempt < RATE_LIMIT_RETRIES => {
                     attempt += 1;
-                    tracing::info!(operation = op.name, ?wait, attempt, "rate limited; retrying");
+                    tracing::info!(
+                        operation = op.name,
+                        ?wait,
+                        attempt,
+                        "rate limited; retrying"
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 other => return other,
@@ -386,11 +401,25 @@ impl ServiceClient {
             });
         };
         let span = op.span_for(answered).unwrap_or(span);
-        self.finish(op, span, variant, status, Some(answered), headers, raw, context)
+        self.finish(
+            op,
+            span,
+            variant,
+            status,
+            Some(answered),
+            headers,
+            raw,
+            context,
+        )
     }
 
     /// In strict modes a fault is an error; in lenient mode it is a warning.
-    fn fault(&self, op: &OperationMeta, fault: ProtocolFault, context: Box<ErrorContext>) -> Result<(), Error> {
+    fn fault(
+        &self,
+        op: &OperationMeta,
+        fault: ProtocolFault,
+        context: Box<ErrorContext>,
+    ) -> Result<(), Error> {
         if self.rest.validation == Validation::Lenient {
             tracing::warn!(operation = op.name, "lenient: {fault} ({context})");
             Ok(())
@@ -414,15 +443,27 @@ impl ServiceClient {
     ) -> Result<Response<R>, Error> {
         if !span.statuses.contains(&status) {
             let allowed = span.statuses.to_vec();
-            self.fault(op, ProtocolFault::InvalidHttpSuccessCode { allowed }, context(answered))?;
+            self.fault(
+                op,
+                ProtocolFault::InvalidHttpSuccessCode { allowed },
+                context(answered),
+            )?;
         }
         let has_body = !raw.iter().all(u8::is_ascii_whitespace);
         if has_body && (matches!(status, 204 | 205 | 304) || span.method == "HEAD") {
-            self.fault(op, ProtocolFault::ResponseWithNonEmptyBody, context(answered))?;
+            self.fault(
+                op,
+                ProtocolFault::ResponseWithNonEmptyBody,
+                context(answered),
+            )?;
         }
         let schema = op.variants.get(variant).and_then(|v| v.body);
         if has_body && schema.is_none() {
-            self.fault(op, ProtocolFault::InvalidHttpResponseBody, context(answered))?;
+            self.fault(
+                op,
+                ProtocolFault::InvalidHttpResponseBody,
+                context(answered),
+            )?;
         }
         let decoder = BodyDecoder::new(&raw, schema, self.rest.validation);
         let body = R::decode(variant, decoder).map_err(|e| Error::Validation {

@@ -157,7 +157,10 @@ impl fmt::Display for ProtocolFault {
                 write!(f, "unreadable microversion header {value:?}")
             }
             Self::InvalidHttpSuccessCode { allowed } => {
-                write!(f, "success status not allowed at this version (allowed: {allowed:?})")
+                write!(
+                    f,
+                    "success status not allowed at this version (allowed: {allowed:?})"
+                )
             }
             Self::InvalidHttpResponseBody => f.write_str("a body where the schema allows none"),
             Self::ResponseWithNonEmptyBody => f.write_str("a body on a bodiless status"),
@@ -305,11 +308,26 @@ mod tests {
 
     #[test]
     fn status_mapping_follows_tempest() {
-        assert_eq!(HttpErrorKind::from_status(400, false), HttpErrorKind::BadRequest);
-        assert_eq!(HttpErrorKind::from_status(413, false), HttpErrorKind::OverLimit);
-        assert_eq!(HttpErrorKind::from_status(413, true), HttpErrorKind::RateLimitExceeded);
-        assert_eq!(HttpErrorKind::from_status(418, false), HttpErrorKind::UnexpectedResponseCode);
-        assert_eq!(HttpErrorKind::from_status(503, false), HttpErrorKind::UnexpectedResponseCode);
+        assert_eq!(
+            HttpErrorKind::from_status(400, false),
+            HttpErrorKind::BadRequest
+        );
+        assert_eq!(
+            HttpErrorKind::from_status(413, false),
+            HttpErrorKind::OverLimit
+        );
+        assert_eq!(
+            HttpErrorKind::from_status(413, true),
+            HttpErrorKind::RateLimitExceeded
+        );
+        assert_eq!(
+            HttpErrorKind::from_status(418, false),
+            HttpErrorKind::UnexpectedResponseCode
+        );
+        assert_eq!(
+            HttpErrorKind::from_status(503, false),
+            HttpErrorKind::UnexpectedResponseCode
+        );
     }
 
     #[test]
@@ -320,7 +338,8 @@ mod tests {
         assert_eq!(extract_message(compute), "boom");
         let placement = br#"{"errors": [{"status": 409, "detail": "stale", "title": "Conflict"}]}"#;
         assert_eq!(extract_message(placement), "stale");
-        let ironic = br#"{"error_message": "{\"faultstring\": \"Node not found\", \"debuginfo\": null}"}"#;
+        let ironic =
+            br#"{"error_message": "{\"faultstring\": \"Node not found\", \"debuginfo\": null}"}"#;
         assert_eq!(extract_message(ironic), "Node not found");
         assert_eq!(extract_message(b"plain text\n"), "plain text");
     }

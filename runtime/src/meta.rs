@@ -160,9 +160,15 @@ mod tests {
     #[test]
     fn version_suffixes_are_stripped() {
         assert_eq!(strip_version_suffix("http://h:1/v2.1"), "http://h:1");
-        assert_eq!(strip_version_suffix("http://h:1/compute/v2.1/"), "http://h:1/compute");
+        assert_eq!(
+            strip_version_suffix("http://h:1/compute/v2.1/"),
+            "http://h:1/compute"
+        );
         assert_eq!(strip_version_suffix("http://h:1"), "http://h:1");
-        assert_eq!(strip_version_suffix("http://h:1/placement"), "http://h:1/placement");
+        assert_eq!(
+            strip_version_suffix("http://h:1/placement"),
+            "http://h:1/placement"
+        );
     }
 
     #[test]

@@ -47,9 +47,15 @@ mod tests {
 
     #[test]
     fn arrays_repeat_and_nulls_vanish() {
-        let pairs = to_pairs(&json!({"limit": 2, "marker": null, "required": ["A", "B"], "x": true}))
-            .unwrap();
-        let expected = [("limit", "2"), ("required", "A"), ("required", "B"), ("x", "true")];
+        let pairs =
+            to_pairs(&json!({"limit": 2, "marker": null, "required": ["A", "B"], "x": true}))
+                .unwrap();
+        let expected = [
+            ("limit", "2"),
+            ("required", "A"),
+            ("required", "B"),
+            ("x", "true"),
+        ];
         assert_eq!(
             pairs,
             expected.map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec()

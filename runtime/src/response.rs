@@ -117,7 +117,11 @@ impl<'a> BodyDecoder<'a> {
         if self.bytes.iter().all(u8::is_ascii_whitespace) {
             Ok(())
         } else {
-            Err(self.failure("", "a body arrived where none is allowed".to_owned(), vec![]))
+            Err(self.failure(
+                "",
+                "a body arrived where none is allowed".to_owned(),
+                vec![],
+            ))
         }
     }
 
@@ -149,10 +153,9 @@ impl<'a> BodyDecoder<'a> {
         let mut de = serde_json::Deserializer::from_slice(self.bytes);
         let result = serde_path_to_error::deserialize(&mut de);
         match result {
-            Ok(v) => de
-                .end()
-                .map(|()| v)
-                .map_err(|e| self.failure("", format!("trailing data after the body: {e}"), vec![])),
+            Ok(v) => de.end().map(|()| v).map_err(|e| {
+                self.failure("", format!("trailing data after the body: {e}"), vec![])
+            }),
             Err(e) => {
                 // Only on failure: ask the schema for a fuller explanation.
                 let violations = serde_json::from_slice::<Value>(self.bytes)
@@ -262,7 +265,9 @@ mod tests {
 
         let body = br#"{"items": [{"id": 1, "extra": true}]}"#;
         for mode in [Validation::Strict, Validation::TypedOnly] {
-            let err = BodyDecoder::new(body, None, mode).json::<List>().unwrap_err();
+            let err = BodyDecoder::new(body, None, mode)
+                .json::<List>()
+                .unwrap_err();
             assert_eq!(err.pointer, "/items/0/extra", "{mode:?}");
             assert!(err.message.contains("unknown field"), "{}", err.message);
         }
@@ -270,7 +275,15 @@ mod tests {
 
     #[test]
     fn empty_rejects_a_body() {
-        assert!(BodyDecoder::new(b"", None, Validation::Strict).empty().is_ok());
-        assert!(BodyDecoder::new(b"{}", None, Validation::Strict).empty().is_err());
+        assert!(
+            BodyDecoder::new(b"", None, Validation::Strict)
+                .empty()
+                .is_ok()
+        );
+        assert!(
+            BodyDecoder::new(b"{}", None, Validation::Strict)
+                .empty()
+                .is_err()
+        );
     }
 }

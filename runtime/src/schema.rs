@@ -8,7 +8,10 @@ use serde_json::Value;
 /// timestamps without a zone (`2026-11-23T09:37:18.146894`), which strict RFC 3339 refuses.
 pub fn openstack_date_time(text: &str) -> bool {
     let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| b.get(range).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let digits = |range: std::ops::Range<usize>| {
+        b.get(range)
+            .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+    };
     let shape = b.len() >= 19
         && digits(0..4)
         && b[4] == b'-'
@@ -105,10 +108,20 @@ mod tests {
 
     #[test]
     fn date_times_as_openstack_writes_them() {
-        for ok in ["2026-11-23T09:37:18.146894", "2014-05-07T12:06:13Z", "2026-11-23T09:37:18+01:00", "2026-11-23 09:37:18"] {
+        for ok in [
+            "2026-11-23T09:37:18.146894",
+            "2014-05-07T12:06:13Z",
+            "2026-11-23T09:37:18+01:00",
+            "2026-11-23 09:37:18",
+        ] {
             assert!(openstack_date_time(ok), "{ok}");
         }
-        for bad in ["2026-11-23", "yesterday", "2026-11-23T09:37:18.", "2026-11-23T09:37:18+1"] {
+        for bad in [
+            "2026-11-23",
+            "yesterday",
+            "2026-11-23T09:37:18.",
+            "2026-11-23T09:37:18+1",
+        ] {
             assert!(!openstack_date_time(bad), "{bad}");
         }
     }

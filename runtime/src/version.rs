@@ -216,14 +216,19 @@ mod tests {
     fn grammar_accepts_tempest_forms() {
         assert_eq!("2.1".parse::<Microversion>(), Ok(Microversion::new(2, 1)));
         assert_eq!("2.0".parse::<Microversion>(), Ok(Microversion::new(2, 0)));
-        assert_eq!("10.104".parse::<Microversion>(), Ok(Microversion::new(10, 104)));
+        assert_eq!(
+            "10.104".parse::<Microversion>(),
+            Ok(Microversion::new(10, 104))
+        );
         assert_eq!(ApiVersion::parse("latest"), Ok(ApiVersion::Latest));
         assert_eq!(ApiVersion::parse(""), Ok(ApiVersion::Null));
     }
 
     #[test]
     fn grammar_rejects_malformed() {
-        for bad in ["2.01", "02.1", " 2.1", "2.1 ", "2.1.1", "2", "0.1", "2.", ".1", "a.b", "2.latest"] {
+        for bad in [
+            "2.01", "02.1", " 2.1", "2.1 ", "2.1.1", "2", "0.1", "2.", ".1", "a.b", "2.latest",
+        ] {
             assert!(ApiVersion::parse(bad).is_err(), "{bad:?} must be rejected");
         }
         assert_eq!(
@@ -237,7 +242,10 @@ mod tests {
         let null = ApiVersion::Null;
         let v = ApiVersion::at(2, 10);
         assert!(null < ApiVersion::at(1, 0));
-        assert!(v > ApiVersion::at(2, 9), "numeric, not lexical, minor comparison");
+        assert!(
+            v > ApiVersion::at(2, 9),
+            "numeric, not lexical, minor comparison"
+        );
         assert!(ApiVersion::Latest > ApiVersion::at(99, 99));
     }
 

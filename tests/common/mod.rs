@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use squall::runtime::{ApiVersion, PasswordAuth, RestClient, Secret, ServiceClient, ServiceMeta, Session};
+use squall::runtime::{
+    ApiVersion, PasswordAuth, RestClient, Secret, ServiceClient, ServiceMeta, Session,
+};
 
 const HOW_TO_START: &str = "the real services are not running: start them with \
     `python3 scripts/services.py up` (or run the whole suite with `./scripts/test`)";
@@ -27,9 +29,11 @@ pub struct Cloud {
 }
 
 fn cloud_json() -> PathBuf {
-    std::env::var_os("SQUALL_CLOUD_JSON").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/squall-services/cloud.json")
-    })
+    std::env::var_os("SQUALL_CLOUD_JSON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/squall-services/cloud.json")
+        })
 }
 
 /// The local cloud; panics with instructions when the services were never started.
@@ -37,7 +41,8 @@ pub fn cloud() -> Cloud {
     let path = cloud_json();
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{HOW_TO_START} ({}: {e})", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{HOW_TO_START} ({}: {e})", path.display()))
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{HOW_TO_START} ({}: {e})", path.display()))
 }
 
 /// A Keystone session (token + catalog) for the admin user; panics with instructions when

@@ -51,9 +51,11 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("generated code is fresh ({} files)", generated.files.len());
         }
         Command::Diff { service, from, to } => {
-            let parse = |t: &str| Version::parse(t).ok_or_else(|| format!("invalid microversion {t:?}"));
+            let parse =
+                |t: &str| Version::parse(t).ok_or_else(|| format!("invalid microversion {t:?}"));
             let (from, to) = (parse(&from)?, parse(&to)?);
-            let loaded = squall_gen::resolve::load_service(&cli.specs.join(&service)).map_err(|e| e.to_string())?;
+            let loaded = squall_gen::resolve::load_service(&cli.specs.join(&service))
+                .map_err(|e| e.to_string())?;
             let lines = squall_gen::diff::describe(&loaded, from, to);
             if lines.is_empty() {
                 println!("no changes between {from} and {to}");
