@@ -99,8 +99,7 @@ impl Request {
 
     /// Adds a JSON body; its variant's span is checked against the version at call time.
     pub fn json<B: Serialize + VersionedRequest>(mut self, body: &B) -> Self {
-        self.spans
-            .push((body.variant_name(), body.span().0, body.span().1));
+        self.note_span(body);
         match serde_json::to_vec(body) {
             Ok(bytes) => self.body = Some(bytes),
             Err(e) => self.encode_error = Some(format!("request body: {e}")),
@@ -111,13 +110,18 @@ impl Request {
     /// Adds query parameters from a typed query; arrays become repeated keys.
     pub fn query<Q: Serialize + VersionedRequest>(mut self, query: Option<&Q>) -> Self {
         let Some(query) = query else { return self };
-        self.spans
-            .push((query.variant_name(), query.span().0, query.span().1));
+        self.note_span(query);
         match crate::query::to_pairs(query) {
             Ok(pairs) => self.query = pairs,
             Err(e) => self.encode_error = Some(format!("query: {e}")),
         }
         self
+    }
+
+    /// Records a typed part's variant and span, checked against the version at call time.
+    fn note_span<V: VersionedRequest>(&mut self, part: &V) {
+        let (min, max) = part.span();
+        self.spans.push((part.variant_name(), min, max));
     }
 
     /// Expands a path template with this request's parameters.
@@ -143,6 +147,11 @@ impl Request {
         out.push_str(rest);
         Ok(out)
     }
+}
+
+/// `service.operation`, as errors name operations.
+fn qualified_name(op: &OperationMeta) -> String {
+    format!("{}.{}", op.service.name, op.name)
 }
 
 /// Percent-encodes one path parameter.
@@ -197,7 +206,7 @@ impl ServiceClient {
     }
 
     fn operation_name(&self, op: &OperationMeta) -> String {
-        format!("{}.{}", op.service.name, op.name)
+        qualified_name(op)
     }
 
     fn request_error(&self, op: &OperationMeta, message: String) -> Error {
@@ -343,7 +352,8 @@ impl ServiceClient {
             .and_then(|v| self.service.response_header.extract(v))
             .map(str::to_owned);
         tracing::debug!(
-            operation = %self.operation_name(op),
+            service = op.service.name,
+            operation = op.name,
             method = span.method,
             %url,
             status,
@@ -355,10 +365,11 @@ impl ServiceClient {
         );
 
         let answered = answered_text.as_deref().and_then(|t| t.parse().ok());
-        let (operation, requested, body) = (self.operation_name(op), self.version, raw.clone());
+        // Built only when an error needs it: nothing is allocated on the success path.
+        let (requested, body) = (self.version, raw.clone());
         let context = move |answered: Option<Microversion>| {
             Box::new(ErrorContext {
-                operation: operation.clone(),
+                operation: qualified_name(op),
                 requested,
                 answered,
                 status: Some(status),
