@@ -6,11 +6,14 @@
 //! - [`auth`] does Keystone v3 password authentication and catalog lookup.
 //! - [`error::Error`] maps failures the way tempest.lib does, with the operation, the versions,
 //!   the status and the body.
+//! - [`discovery`] reads a server's microversion range and negotiates it with the configuration
+//!   and the specs.
 //! - [`version`] holds microversions, Tempest's version requests and ranges.
 
 pub mod auth;
 pub mod blocking;
 pub mod client;
+pub mod discovery;
 pub mod error;
 pub mod meta;
 pub mod query;
@@ -21,6 +24,7 @@ pub mod version;
 pub use auth::{Catalog, PasswordAuth, Secret, Session};
 pub use blocking::BlockingRuntime;
 pub use client::{Request, RestClient, ServiceClient, VersionedRequest, encode_path};
+pub use discovery::{Discovery, DiscoveryError, NegotiationError, ServerVersions, negotiate};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
 pub use meta::{HeaderFormat, OpSpan, OperationMeta, ServiceMeta, VariantMeta, VersionDocument};
 pub use response::{BodyDecoder, DecodeError, NoBody, Response, Validation, VersionedBody};
