@@ -769,6 +769,14 @@ fn emit_group(
             #(#methods)*
         }
 
+        impl rt::GeneratedClient for #client {
+            const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+
+            fn from_service_client(inner: rt::ServiceClient) -> Self {
+                Self::new(inner)
+            }
+        }
+
         /// Blocking clients, for plain synchronous code.
         pub mod blocking {
             use super::*;

@@ -221,7 +221,11 @@ async fn fetch_versions(
     {
         return Ok(found);
     }
-    tracing::debug!(service = service.name, endpoint, "no microversion range announced");
+    tracing::debug!(
+        service = service.name,
+        endpoint,
+        "no microversion range announced"
+    );
     Ok(ServerVersions {
         min: None,
         max: None,
@@ -298,10 +302,9 @@ fn range_from_headers(headers: &reqwest::header::HeaderMap) -> Result<Option<Bou
             .find(|(name, _)| name.as_str().ends_with(suffix))
             .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("")))
     };
-    let (Some((min_name, min)), Some((max_name, max))) = (
-        find("-api-minimum-version"),
-        find("-api-maximum-version"),
-    ) else {
+    let (Some((min_name, min)), Some((max_name, max))) =
+        (find("-api-minimum-version"), find("-api-maximum-version"))
+    else {
         return Ok(None);
     };
     let parse = |name: &str, text: &str| {
@@ -348,7 +351,9 @@ fn pick_entry<'v>(value: &'v Value, endpoint: &str) -> Option<&'v Value> {
                 entry
                     .get("status")
                     .and_then(Value::as_str)
-                    .is_some_and(|s| s.eq_ignore_ascii_case("current") || s.eq_ignore_ascii_case("stable"))
+                    .is_some_and(|s| {
+                        s.eq_ignore_ascii_case("current") || s.eq_ignore_ascii_case("stable")
+                    })
                     && has_version(entry)
             })
         };
@@ -431,7 +436,10 @@ mod tests {
         let entry = pick_entry(&nova, "http://h/v2.1").unwrap();
         assert_eq!(
             read_entry(entry).unwrap(),
-            (Some(Microversion::new(2, 1)), Some(Microversion::new(2, 104)))
+            (
+                Some(Microversion::new(2, 1)),
+                Some(Microversion::new(2, 104))
+            )
         );
         // The v2.0 endpoint has no microversions: its own entry has an empty version.
         let legacy = pick_entry(&nova, "http://h/v2").unwrap();
@@ -456,7 +464,10 @@ mod tests {
         let entry = pick_entry(&ironic, "http://h").unwrap();
         assert_eq!(
             read_entry(entry).unwrap(),
-            (Some(Microversion::new(1, 1)), Some(Microversion::new(1, 115)))
+            (
+                Some(Microversion::new(1, 1)),
+                Some(Microversion::new(1, 115))
+            )
         );
     }
 
@@ -470,13 +481,25 @@ mod tests {
     #[test]
     fn headers_give_the_range() {
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("x-openstack-ironic-api-minimum-version", "1.1".parse().unwrap());
-        headers.insert("x-openstack-ironic-api-maximum-version", "1.115".parse().unwrap());
+        headers.insert(
+            "x-openstack-ironic-api-minimum-version",
+            "1.1".parse().unwrap(),
+        );
+        headers.insert(
+            "x-openstack-ironic-api-maximum-version",
+            "1.115".parse().unwrap(),
+        );
         assert_eq!(
             range_from_headers(&headers).unwrap(),
-            Some((Some(Microversion::new(1, 1)), Some(Microversion::new(1, 115))))
+            Some((
+                Some(Microversion::new(1, 1)),
+                Some(Microversion::new(1, 115))
+            ))
         );
-        headers.insert("x-openstack-ironic-api-maximum-version", "one".parse().unwrap());
+        headers.insert(
+            "x-openstack-ironic-api-maximum-version",
+            "one".parse().unwrap(),
+        );
         assert!(range_from_headers(&headers).is_err());
     }
 
@@ -510,7 +533,8 @@ mod tests {
 
     #[test]
     fn negotiation_failure_names_all_three_ranges() {
-        let err = negotiate(&COMPUTE, range("2.200", "latest"), &server("2.1", "2.104")).unwrap_err();
+        let err =
+            negotiate(&COMPUTE, range("2.200", "latest"), &server("2.1", "2.104")).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("configured 2.200–latest"), "{text}");
         assert!(text.contains("server supports 2.1–2.104"), "{text}");

@@ -26,7 +26,9 @@ pub use blocking::BlockingRuntime;
 pub use client::{Request, RestClient, ServiceClient, VersionedRequest, encode_path};
 pub use discovery::{Discovery, DiscoveryError, NegotiationError, ServerVersions, negotiate};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
-pub use meta::{HeaderFormat, OpSpan, OperationMeta, ServiceMeta, VariantMeta, VersionDocument};
+pub use meta::{
+    GeneratedClient, HeaderFormat, OpSpan, OperationMeta, ServiceMeta, VariantMeta, VersionDocument,
+};
 pub use response::{BodyDecoder, DecodeError, NoBody, Response, Validation, VersionedBody};
 pub use schema::{EmbeddedSchema, Violation};
 pub use version::{ApiVersion, Microversion, VersionError, VersionRange};

@@ -66,6 +66,19 @@ pub struct ServiceMeta {
     pub version_document: VersionDocument,
 }
 
+/// A client the generator emitted for one group of a service's operations.
+///
+/// Test frameworks and factories use it to build any generated client from a
+/// [`ServiceClient`](crate::client::ServiceClient) for the right service, without knowing the
+/// concrete type.
+pub trait GeneratedClient: Sized {
+    /// The service whose operations the client calls.
+    const SERVICE: &'static ServiceMeta;
+
+    /// Wraps a service client (endpoint, token, microversion).
+    fn from_service_client(inner: crate::client::ServiceClient) -> Self;
+}
+
 /// The request-side facets of an operation over one version span.
 #[derive(Debug)]
 pub struct OpSpan {

@@ -312,6 +312,12 @@ impl FlavorAccessClient {
         self.inner.call(&REMOVE_TENANT_ACCESS, request).await
     }
 }
+impl rt::GeneratedClient for FlavorAccessClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
+    }
+}
 /// Blocking clients, for plain synchronous code.
 pub mod blocking {
     use super::*;

@@ -470,6 +470,12 @@ impl FlavorExtraSpecsClient {
         self.inner.call(&UPDATE_EXTRA_SPEC, request).await
     }
 }
+impl rt::GeneratedClient for FlavorExtraSpecsClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
+    }
+}
 /// Blocking clients, for plain synchronous code.
 pub mod blocking {
     use super::*;

@@ -853,6 +853,12 @@ impl FlavorsClient {
         self.inner.call(&UPDATE_FLAVOR, request).await
     }
 }
+impl rt::GeneratedClient for FlavorsClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
+    }
+}
 /// Blocking clients, for plain synchronous code.
 pub mod blocking {
     use super::*;

@@ -641,6 +641,12 @@ impl KeypairsClient {
         self.inner.call(&SHOW_KEYPAIR, request).await
     }
 }
+impl rt::GeneratedClient for KeypairsClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
+    }
+}
 /// Blocking clients, for plain synchronous code.
 pub mod blocking {
     use super::*;

@@ -240,6 +240,12 @@ impl AggregatesClient {
         self.inner.call(&SET_PROVIDER_AGGREGATES, request).await
     }
 }
+impl rt::GeneratedClient for AggregatesClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
+    }
+}
 /// Blocking clients, for plain synchronous code.
 pub mod blocking {
     use super::*;

@@ -563,6 +563,12 @@ impl InventoriesClient {
         self.inner.call(&UPDATE_INVENTORY, request).await
     }
 }
+impl rt::GeneratedClient for InventoriesClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
+    }
+}
 /// Blocking clients, for plain synchronous code.
 pub mod blocking {
     use super::*;

@@ -404,6 +404,12 @@ impl ResourceClassesClient {
         self.inner.call(&UPDATE_RESOURCE_CLASS, request).await
     }
 }
+impl rt::GeneratedClient for ResourceClassesClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
+    }
+}
 /// Blocking clients, for plain synchronous code.
 pub mod blocking {
     use super::*;

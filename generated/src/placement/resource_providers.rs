@@ -793,6 +793,12 @@ impl ResourceProvidersClient {
         self.inner.call(&UPDATE_RESOURCE_PROVIDER, request).await
     }
 }
+impl rt::GeneratedClient for ResourceProvidersClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
+    }
+}
 /// Blocking clients, for plain synchronous code.
 pub mod blocking {
     use super::*;

@@ -471,6 +471,12 @@ impl TraitsClient {
         self.inner.call(&SHOW_TRAIT, request).await
     }
 }
+impl rt::GeneratedClient for TraitsClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
+    }
+}
 /// Blocking clients, for plain synchronous code.
 pub mod blocking {
     use super::*;

@@ -221,6 +221,12 @@ impl UsagesClient {
         self.inner.call(&LIST_TOTAL_USAGES, request).await
     }
 }
+impl rt::GeneratedClient for UsagesClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
+    }
+}
 /// Blocking clients, for plain synchronous code.
 pub mod blocking {
     use super::*;

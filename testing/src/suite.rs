@@ -1,0 +1,595 @@
+//! The test harness: registered tests, runtime decisions, and clients at the selected version.
+//!
+//! A [`Suite`] is the `main` of a test target with `harness = false`. Each test declares what it
+//! [`Requires`] per service; when the test runs, the suite negotiates each service's configured
+//! range with the server and the specs, applies Tempest's rules, and either skips the test with a
+//! reason or runs it with a [`TestContext`] whose clients carry the selected versions. Nothing is
+//! global: two tests at different versions run side by side.
+//!
+//! Name filtering, `--exact`, `--list`, `--test-threads` and the other libtest flags work as
+//! usual, through libtest-mimic.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use squall_runtime::{
+    ApiVersion, Catalog, Discovery, DiscoveryError, GeneratedClient, NegotiationError, RestClient,
+    ServiceClient, ServiceMeta, VersionError, VersionRange, negotiate,
+};
+
+use crate::config::{ConfigError, MicroversionConfig};
+use crate::select::{Decision, Selection, TestRange, combine, decide};
+
+/// What a test returns: any error fails it, with its message.
+pub type TestResult = Result<(), TestError>;
+/// A test failure.
+pub type TestError = Box<dyn std::error::Error + Send + Sync>;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type Body = Arc<dyn Fn(TestContext) -> BoxFuture<TestResult> + Send + Sync>;
+type Connector = Arc<dyn Fn() -> BoxFuture<Result<Connection, TestError>> + Send + Sync>;
+
+/// Something the framework itself could not do for a test.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameworkError {
+    /// A test declared a malformed or inverted range.
+    #[error("test range for {service} is invalid: {source}")]
+    InvalidRange {
+        /// The service.
+        service: String,
+        /// Why.
+        source: VersionError,
+    },
+    /// The suite has no way to reach a cloud, but a test needs one.
+    #[error("the suite has no connection; call Suite::connect with a function that builds one")]
+    NoConnector,
+    /// Building the connection failed.
+    #[error("connecting to the cloud failed: {0}")]
+    Connect(String),
+    /// No endpoint for a service.
+    #[error("no endpoint for {service}: {reason}")]
+    Endpoint {
+        /// The service.
+        service: String,
+        /// Why.
+        reason: String,
+    },
+    /// Version discovery failed.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    /// The configured range cannot be met.
+    #[error(transparent)]
+    Negotiation(#[from] NegotiationError),
+}
+
+/// The ranges a test (or a group of tests) declares, per service.
+///
+/// A service the test does not declare gets Tempest's default range, none–latest.
+#[derive(Debug, Clone, Default)]
+pub struct Requires {
+    ranges: Vec<(&'static ServiceMeta, Result<TestRange, VersionError>)>,
+}
+
+impl Requires {
+    /// Nothing required.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requires `service` between `min` and `max` (`""` or `"none"` for no minimum, `"latest"`
+    /// for no maximum). A malformed or inverted range fails the test when it runs.
+    pub fn service(mut self, service: &'static ServiceMeta, min: &str, max: &str) -> Self {
+        self.ranges.retain(|(s, _)| s.name != service.name);
+        self.ranges.push((service, TestRange::parse(min, max)));
+        self
+    }
+
+    /// This requirement with `more` layered on top (a test's own ranges over its group's).
+    fn overlaid(&self, more: &Requires) -> Requires {
+        let mut merged = self.clone();
+        for (service, range) in &more.ranges {
+            merged.ranges.retain(|(s, _)| s.name != service.name);
+            merged.ranges.push((service, range.clone()));
+        }
+        merged
+    }
+}
+
+/// How tests reach the cloud: an authenticated HTTP client and the endpoints of services.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    rest: Arc<RestClient>,
+    catalog: Option<(Catalog, String, Option<String>)>,
+    endpoints: BTreeMap<String, String>,
+}
+
+impl Connection {
+    /// A connection with no endpoints yet.
+    pub fn new(rest: Arc<RestClient>) -> Self {
+        Self {
+            rest,
+            catalog: None,
+            endpoints: BTreeMap::new(),
+        }
+    }
+
+    /// Looks endpoints up in a Keystone catalog, by interface and optional region.
+    pub fn with_catalog(mut self, catalog: Catalog, interface: &str, region: Option<&str>) -> Self {
+        self.catalog = Some((catalog, interface.to_owned(), region.map(str::to_owned)));
+        self
+    }
+
+    /// Uses `url` for the service of catalog type `catalog_type`, ahead of the catalog.
+    pub fn with_endpoint(mut self, catalog_type: &str, url: &str) -> Self {
+        self.endpoints
+            .insert(catalog_type.to_owned(), url.to_owned());
+        self
+    }
+
+    /// The HTTP client.
+    pub fn rest(&self) -> &Arc<RestClient> {
+        &self.rest
+    }
+
+    /// The endpoint of `service`.
+    pub fn endpoint(&self, service: &ServiceMeta) -> Result<String, FrameworkError> {
+        if let Some(url) = self.endpoints.get(service.catalog_type) {
+            return Ok(url.clone());
+        }
+        let Some((catalog, interface, region)) = &self.catalog else {
+            return Err(FrameworkError::Endpoint {
+                service: service.name.to_owned(),
+                reason: "no catalog and no explicit endpoint".to_owned(),
+            });
+        };
+        catalog
+            .endpoint(service.catalog_type, interface, region.as_deref())
+            .map(str::to_owned)
+            .map_err(|e| FrameworkError::Endpoint {
+                service: service.name.to_owned(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+/// What happened to one test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It ran and passed.
+    Passed,
+    /// It was skipped, for this reason.
+    Skipped(String),
+    /// It ran (or could not be set up) and failed, with this message.
+    Failed(String),
+}
+
+/// One test's record: its outcome and the version selected per declared service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRecord {
+    /// The full test name (`group::test`).
+    pub name: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// The versions the test's clients sent, per service it declared (empty when skipped).
+    pub versions: BTreeMap<String, ApiVersion>,
+}
+
+/// The result of [`Suite::run_with`].
+#[derive(Debug)]
+pub struct SuiteReport {
+    /// libtest-mimic's counts (passed, failed, ignored, filtered out).
+    pub conclusion: libtest_mimic::Conclusion,
+    /// Every test that was not filtered out, sorted by name.
+    pub records: Vec<TestRecord>,
+}
+
+impl SuiteReport {
+    /// The record of the test named `name`.
+    pub fn get(&self, name: &str) -> Option<&TestRecord> {
+        self.records.iter().find(|r| r.name == name)
+    }
+}
+
+struct Case {
+    name: String,
+    requires: Requires,
+    body: Body,
+}
+
+/// Shared by every test of one run.
+struct Shared {
+    config: MicroversionConfig,
+    negotiate: bool,
+    discovery: Discovery,
+    connector: Option<Connector>,
+    connection: tokio::sync::OnceCell<Result<Connection, String>>,
+    records: Mutex<Vec<TestRecord>>,
+}
+
+impl Shared {
+    async fn connection(&self) -> Result<Connection, FrameworkError> {
+        let connector = self.connector.as_ref().ok_or(FrameworkError::NoConnector)?;
+        self.connection
+            .get_or_init(|| async { connector().await.map_err(|e| e.to_string()) })
+            .await
+            .clone()
+            .map_err(FrameworkError::Connect)
+    }
+
+    /// The configured range of `service`, negotiated with the server and the specs when
+    /// negotiation is on; with a label for skip reasons.
+    async fn effective_range(
+        &self,
+        service: &'static ServiceMeta,
+    ) -> Result<(ApiVersion, ApiVersion, String), FrameworkError> {
+        let configured = self.config.range(service.name);
+        let label = format!("configured {configured} ({})", configured.origin);
+        if !self.negotiate {
+            return Ok((configured.min, configured.max, label));
+        }
+        let connection = self.connection().await?;
+        let endpoint = connection.endpoint(service)?;
+        let server = self
+            .discovery
+            .server_versions(connection.rest().http(), service, &endpoint)
+            .await?;
+        let range = VersionRange::new(configured.min, configured.max).map_err(|source| {
+            FrameworkError::InvalidRange {
+                service: service.name.to_owned(),
+                source,
+            }
+        })?;
+        let effective = negotiate(service, range, &server)?;
+        let label = if effective == range {
+            label
+        } else {
+            format!(
+                "{label}, negotiated {effective} with server {server} and specs {}–{}",
+                service.min_version, service.max_version
+            )
+        };
+        Ok((effective.min(), effective.max(), label))
+    }
+}
+
+/// What a running test gets: its selected versions and clients built at them.
+#[derive(Clone)]
+pub struct TestContext {
+    name: String,
+    versions: BTreeMap<String, ApiVersion>,
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for TestContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestContext")
+            .field("name", &self.name)
+            .field("versions", &self.versions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestContext {
+    /// The test's full name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The version selected for `service`, for a service the test declared.
+    pub fn version(&self, service: &ServiceMeta) -> Option<ApiVersion> {
+        self.versions.get(service.name).copied()
+    }
+
+    /// The version the test's clients of `service` send: the selected one for a declared
+    /// service, otherwise Tempest's choice for an undeclared one (the configured minimum).
+    pub async fn request_version(
+        &self,
+        service: &'static ServiceMeta,
+    ) -> Result<ApiVersion, FrameworkError> {
+        if let Some(version) = self.version(service) {
+            return Ok(version);
+        }
+        let (min, max, label) = self.shared.effective_range(service).await?;
+        match decide(service.name, TestRange::default(), min, max, &label) {
+            Decision::Run(version) => Ok(version),
+            // The default range (none–latest) meets every ordered configuration.
+            Decision::Skip(_) => Ok(min),
+        }
+    }
+
+    /// A service client for `service` at this test's version.
+    pub async fn service(
+        &self,
+        service: &'static ServiceMeta,
+    ) -> Result<ServiceClient, FrameworkError> {
+        let version = self.request_version(service).await?;
+        let connection = self.shared.connection().await?;
+        let endpoint = connection.endpoint(service)?;
+        Ok(
+            ServiceClient::new(Arc::clone(connection.rest()), &endpoint, service)
+                .with_microversion(version),
+        )
+    }
+
+    /// A generated client at this test's version, e.g. `ctx.client::<KeypairsClient>()`.
+    pub async fn client<C: GeneratedClient>(&self) -> Result<C, FrameworkError> {
+        self.service(C::SERVICE).await.map(C::from_service_client)
+    }
+}
+
+/// A set of tests run by one test binary.
+pub struct Suite {
+    config: Result<MicroversionConfig, ConfigError>,
+    negotiate: bool,
+    connector: Option<Connector>,
+    cases: Vec<Case>,
+}
+
+impl fmt::Debug for Suite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Suite")
+            .field("config", &self.config)
+            .field("negotiate", &self.negotiate)
+            .field("tests", &self.cases.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Suite {
+    /// A suite with the configuration the environment names (see [`MicroversionConfig::from_env`]).
+    /// A bad configuration fails every test with the key and the reason.
+    pub fn from_env() -> Self {
+        Self::with_config(MicroversionConfig::from_env())
+    }
+
+    /// A suite with an explicit configuration.
+    pub fn new(config: MicroversionConfig) -> Self {
+        Self::with_config(Ok(config))
+    }
+
+    fn with_config(config: Result<MicroversionConfig, ConfigError>) -> Self {
+        Self {
+            config,
+            negotiate: true,
+            connector: None,
+            cases: Vec::new(),
+        }
+    }
+
+    /// Turns negotiation with the server off: Tempest's rules then apply to the configured ranges
+    /// as they are, and `latest` is sent literally.
+    pub fn without_negotiation(mut self) -> Self {
+        self.negotiate = false;
+        self
+    }
+
+    /// How to reach the cloud; called once, on first use, and shared by all tests.
+    pub fn connect<F, Fut>(mut self, connector: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Connection, TestError>> + Send + 'static,
+    {
+        self.connector = Some(Arc::new(move || Box::pin(connector())));
+        self
+    }
+
+    /// Registers a test.
+    pub fn test<F, Fut>(&mut self, name: &str, requires: Requires, body: F) -> &mut Self
+    where
+        F: Fn(TestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = TestResult> + Send + 'static,
+    {
+        self.cases.push(Case {
+            name: name.to_owned(),
+            requires,
+            body: Arc::new(move |ctx| Box::pin(body(ctx))),
+        });
+        self
+    }
+
+    /// Registers a group of tests sharing a requirement, like a Tempest test class. Test names
+    /// become `group::test`; a test's own requirement is layered over the group's.
+    pub fn group(
+        &mut self,
+        name: &str,
+        requires: Requires,
+        build: impl FnOnce(&mut Group),
+    ) -> &mut Self {
+        let mut group = Group {
+            prefix: name.to_owned(),
+            requires,
+            cases: Vec::new(),
+        };
+        build(&mut group);
+        self.cases.extend(group.cases);
+        self
+    }
+
+    /// Runs with the process's command-line arguments and exits as libtest would.
+    pub fn run(self) -> ExitCode {
+        let report = self.run_with(&Arguments::from_args());
+        report.conclusion.exit_code()
+    }
+
+    /// Runs with the given arguments and returns every test's record.
+    pub fn run_with(self, args: &Arguments) -> SuiteReport {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build();
+        let (config, config_error) = match self.config {
+            Ok(config) => (config, None),
+            Err(e) => (MicroversionConfig::new(), Some(e.to_string())),
+        };
+        let shared = Arc::new(Shared {
+            config,
+            negotiate: self.negotiate,
+            discovery: Discovery::new(),
+            connector: self.connector,
+            connection: tokio::sync::OnceCell::new(),
+            records: Mutex::new(Vec::new()),
+        });
+        let trials = self
+            .cases
+            .into_iter()
+            .map(|case| {
+                let shared = Arc::clone(&shared);
+                let handle = runtime
+                    .as_ref()
+                    .map(|r| r.handle().clone())
+                    .map_err(|e| e.to_string());
+                let config_error = config_error.clone();
+                Trial::ignorable_test(case.name.clone(), move || {
+                    let name = case.name.clone();
+                    let (outcome, versions) = match (handle, config_error) {
+                        (_, Some(error)) => (
+                            Outcome::Failed(format!("bad configuration: {error}")),
+                            BTreeMap::new(),
+                        ),
+                        (Err(error), None) => (
+                            Outcome::Failed(format!("no async runtime: {error}")),
+                            BTreeMap::new(),
+                        ),
+                        (Ok(handle), None) => execute(&handle, &shared, case),
+                    };
+                    let result = match &outcome {
+                        Outcome::Passed => Ok(Completion::Completed),
+                        Outcome::Skipped(reason) => {
+                            // libtest prints the reason after "ignored"; stderr makes it visible
+                            // to runners that only show output (cargo nextest).
+                            eprintln!("SKIP {name}: {reason}");
+                            Ok(Completion::ignored_with(reason))
+                        }
+                        Outcome::Failed(message) => Err(Failed::from(message.as_str())),
+                    };
+                    shared
+                        .records
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(TestRecord {
+                            name,
+                            outcome,
+                            versions,
+                        });
+                    result
+                })
+            })
+            .collect();
+        let conclusion = libtest_mimic::run(args, trials);
+        let mut records = std::mem::take(
+            &mut *shared
+                .records
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        records.sort_by(|a, b| a.name.cmp(&b.name));
+        SuiteReport {
+            conclusion,
+            records,
+        }
+    }
+}
+
+/// Tests sharing one requirement; see [`Suite::group`].
+pub struct Group {
+    prefix: String,
+    requires: Requires,
+    cases: Vec<Case>,
+}
+
+impl fmt::Debug for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Group")
+            .field("prefix", &self.prefix)
+            .field("tests", &self.cases.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Group {
+    /// Registers a test with the group's requirement.
+    pub fn test<F, Fut>(&mut self, name: &str, body: F) -> &mut Self
+    where
+        F: Fn(TestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = TestResult> + Send + 'static,
+    {
+        self.test_with(name, Requires::new(), body)
+    }
+
+    /// Registers a test whose own requirement is layered over the group's.
+    pub fn test_with<F, Fut>(&mut self, name: &str, requires: Requires, body: F) -> &mut Self
+    where
+        F: Fn(TestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = TestResult> + Send + 'static,
+    {
+        self.cases.push(Case {
+            name: format!("{}::{name}", self.prefix),
+            requires: self.requires.overlaid(&requires),
+            body: Arc::new(move |ctx| Box::pin(body(ctx))),
+        });
+        self
+    }
+}
+
+/// Decides, then runs one test; never panics (a panicking body is a failure).
+fn execute(
+    handle: &tokio::runtime::Handle,
+    shared: &Arc<Shared>,
+    case: Case,
+) -> (Outcome, BTreeMap<String, ApiVersion>) {
+    let selection = match handle.block_on(select(shared, &case.requires)) {
+        Ok(selection) => selection,
+        Err(error) => return (Outcome::Failed(error.to_string()), BTreeMap::new()),
+    };
+    let versions = match selection {
+        Selection::Skip(reason) => return (Outcome::Skipped(reason), BTreeMap::new()),
+        Selection::Run(versions) => versions,
+    };
+    tracing::info!(test = %case.name, ?versions, "running");
+    let ctx = TestContext {
+        name: case.name.clone(),
+        versions: versions.clone(),
+        shared: Arc::clone(shared),
+    };
+    let body = Arc::clone(&case.body);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| handle.block_on(body(ctx))));
+    let outcome = match result {
+        Ok(Ok(())) => Outcome::Passed,
+        Ok(Err(error)) => Outcome::Failed(error.to_string()),
+        Err(panic) => Outcome::Failed(panic_message(panic.as_ref())),
+    };
+    (outcome, versions)
+}
+
+async fn select(shared: &Shared, requires: &Requires) -> Result<Selection, FrameworkError> {
+    let mut decisions = Vec::new();
+    for (service, range) in &requires.ranges {
+        let range = range
+            .clone()
+            .map_err(|source| FrameworkError::InvalidRange {
+                service: service.name.to_owned(),
+                source,
+            })?;
+        let (min, max, label) = shared.effective_range(service).await?;
+        decisions.push((
+            service.name.to_owned(),
+            decide(service.name, range, min, max, &label),
+        ));
+    }
+    Ok(combine(decisions))
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(non-string panic payload)".to_owned());
+    format!("test panicked: {text}")
+}
