@@ -545,7 +545,34 @@ fn request_enum(enum_name: &Ident, what: &str, op: &str, variants: &[Variant]) -
             }
         })
     });
+    let name_text = enum_name.to_string();
+    let all_spans = variants.iter().map(|v| {
+        let (min, max) = (version_tokens(v.span.min), max_tokens(v.span.max));
+        quote!((#min, #max))
+    });
+    let builders = variants.iter().enumerate().map(|(index, v)| {
+        let var = variant_ident(v.span);
+        let build = if v.ty.is_some() {
+            quote!(serde_json::from_value(value).map(Self::#var).map_err(|source| rt::VariantError::Json { what: #name_text, source }))
+        } else {
+            let span = v.span.to_string();
+            quote!(Err(rt::VariantError::NotAccepted { what: #name_text, version: version.to_string(), span: #span }))
+        };
+        quote!(Some(#index) => #build)
+    });
     quote! {
+        impl #enum_name {
+            /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+            /// `latest`, the service's default version for none.
+            pub fn from_json_at(version: rt::ApiVersion, value: serde_json::Value) -> Result<Self, rt::VariantError> {
+                const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[#(#all_spans),*];
+                match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+                    #(#builders,)*
+                    _ => Err(rt::VariantError::NoVariant { what: #name_text, version: version.to_string() }),
+                }
+            }
+        }
+
         #[doc = #doc]
         #[derive(Debug, Clone, PartialEq, serde::Serialize)]
         #[serde(untagged)]

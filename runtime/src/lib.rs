@@ -27,7 +27,8 @@ pub use client::{Request, RestClient, ServiceClient, VersionedRequest, encode_pa
 pub use discovery::{Discovery, DiscoveryError, NegotiationError, ServerVersions, negotiate};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
 pub use meta::{
-    GeneratedClient, HeaderFormat, OpSpan, OperationMeta, ServiceMeta, VariantMeta, VersionDocument,
+    GeneratedClient, HeaderFormat, OpSpan, OperationMeta, ServiceMeta, VariantError, VariantMeta,
+    VersionDocument, pick_variant,
 };
 pub use response::{BodyDecoder, DecodeError, NoBody, Response, Validation, VersionedBody};
 pub use schema::{EmbeddedSchema, Violation};

@@ -1,7 +1,7 @@
 //! Static descriptions of services and operations, emitted by the generator from the specs.
 
 use crate::schema::EmbeddedSchema;
-use crate::version::Microversion;
+use crate::version::{ApiVersion, Microversion};
 
 /// How a microversion is written into (or read from) one HTTP header, e.g. name
 /// `OpenStack-API-Version` with format `compute {version}`.
@@ -77,6 +77,54 @@ pub trait GeneratedClient: Sized {
 
     /// Wraps a service client (endpoint, token, microversion).
     fn from_service_client(inner: crate::client::ServiceClient) -> Self;
+}
+
+/// A request body or query could not be built for a version.
+#[derive(Debug, thiserror::Error)]
+pub enum VariantError {
+    /// No range of the request type covers the version.
+    #[error("{what} has no variant for microversion {version}")]
+    NoVariant {
+        /// The request type.
+        what: &'static str,
+        /// The version asked for.
+        version: String,
+    },
+    /// The operation takes no body (or query) at that version.
+    #[error("{what} is not accepted at microversion {version} (range {span} takes none)")]
+    NotAccepted {
+        /// The request type.
+        what: &'static str,
+        /// The version asked for.
+        version: String,
+        /// The range without a body.
+        span: &'static str,
+    },
+    /// The JSON does not match the variant's type.
+    #[error("{what}: the JSON does not match the variant's type: {source}")]
+    Json {
+        /// The request type.
+        what: &'static str,
+        /// The deserialization error.
+        source: serde_json::Error,
+    },
+}
+
+/// The index of the span that covers `version`: the last for `latest`, the one covering
+/// `default` for none.
+pub fn pick_variant(
+    spans: &[(Microversion, Option<Microversion>)],
+    version: ApiVersion,
+    default: Microversion,
+) -> Option<usize> {
+    let concrete = match version {
+        ApiVersion::Latest => return spans.len().checked_sub(1),
+        ApiVersion::Null => default,
+        ApiVersion::At(v) => v,
+    };
+    spans
+        .iter()
+        .position(|(min, max)| concrete.within(Some(*min), *max))
 }
 
 /// The request-side facets of an operation over one version span.
@@ -199,5 +247,25 @@ mod tests {
             format: "{version}",
         };
         assert_eq!(bare.extract(" 2.1 "), Some("2.1"));
+    }
+}
+
+#[cfg(test)]
+mod pick_tests {
+    use super::*;
+
+    #[test]
+    fn variant_by_version_latest_and_default() {
+        let spans = [
+            (Microversion::new(2, 1), Some(Microversion::new(2, 1))),
+            (Microversion::new(2, 2), Some(Microversion::new(2, 9))),
+            (Microversion::new(2, 10), None),
+        ];
+        let default = Microversion::new(2, 1);
+        assert_eq!(pick_variant(&spans, ApiVersion::at(2, 5), default), Some(1));
+        assert_eq!(pick_variant(&spans, ApiVersion::at(2, 10), default), Some(2));
+        assert_eq!(pick_variant(&spans, ApiVersion::Latest, default), Some(2));
+        assert_eq!(pick_variant(&spans, ApiVersion::Null, default), Some(0));
+        assert_eq!(pick_variant(&spans, ApiVersion::at(1, 0), default), None);
     }
 }

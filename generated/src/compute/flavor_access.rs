@@ -56,6 +56,34 @@ impl rt::VersionedBody for AddTenantAccessResponse {
         }
     }
 }
+impl AddTenantAccessRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "AddTenantAccessRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "AddTenantAccessRequest",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The request body of `add_tenant_access`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -127,6 +155,43 @@ impl rt::VersionedBody for ListFlavorAccessResponse {
         match variant {
             0usize => body.json().map(Self::V2_1),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl ListFlavorAccessQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101))),
+            (rt::Microversion::new(2, 102), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListFlavorAccessQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_102)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListFlavorAccessQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ListFlavorAccessQuery",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }
@@ -205,6 +270,34 @@ impl rt::VersionedBody for RemoveTenantAccessResponse {
         match variant {
             0usize => body.json().map(Self::V2_1),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl RemoveTenantAccessRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "RemoveTenantAccessRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "RemoveTenantAccessRequest",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }

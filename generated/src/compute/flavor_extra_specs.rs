@@ -56,6 +56,34 @@ impl rt::VersionedBody for CreateExtraSpecsResponse {
         }
     }
 }
+impl CreateExtraSpecsRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateExtraSpecsRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "CreateExtraSpecsRequest",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The request body of `create_extra_specs`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -156,6 +184,43 @@ impl rt::VersionedBody for ListExtraSpecsResponse {
         }
     }
 }
+impl ListExtraSpecsQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101))),
+            (rt::Microversion::new(2, 102), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListExtraSpecsQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_102)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListExtraSpecsQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ListExtraSpecsQuery",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The query of `list_extra_specs`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -241,6 +306,43 @@ impl rt::VersionedBody for ShowExtraSpecResponse {
         }
     }
 }
+impl ShowExtraSpecQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101))),
+            (rt::Microversion::new(2, 102), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ShowExtraSpecQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_102)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ShowExtraSpecQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ShowExtraSpecQuery",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The query of `show_extra_spec`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -323,6 +425,34 @@ impl rt::VersionedBody for UpdateExtraSpecResponse {
         match variant {
             0usize => body.json().map(Self::V2_1),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl UpdateExtraSpecRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "UpdateExtraSpecRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "UpdateExtraSpecRequest",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }

@@ -113,6 +113,52 @@ impl rt::VersionedBody for CreateFlavorResponse {
         }
     }
 }
+impl CreateFlavorRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 54))),
+            (rt::Microversion::new(2, 55), Some(rt::Microversion::new(2, 101))),
+            (rt::Microversion::new(2, 102), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateFlavorRequest",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_55)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateFlavorRequest",
+                        source,
+                    })
+            }
+            Some(2usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_102)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateFlavorRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "CreateFlavorRequest",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The request body of `create_flavor`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -255,6 +301,52 @@ impl rt::VersionedBody for ListFlavorsResponse {
             0usize => body.json().map(Self::V2_1),
             1usize => body.json().map(Self::V2_55),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl ListFlavorsQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 74))),
+            (rt::Microversion::new(2, 75), Some(rt::Microversion::new(2, 101))),
+            (rt::Microversion::new(2, 102), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListFlavorsQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_75)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListFlavorsQuery",
+                        source,
+                    })
+            }
+            Some(2usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_102)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListFlavorsQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ListFlavorsQuery",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }
@@ -411,6 +503,52 @@ impl rt::VersionedBody for ListFlavorsDetailResponse {
         }
     }
 }
+impl ListFlavorsDetailQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 74))),
+            (rt::Microversion::new(2, 75), Some(rt::Microversion::new(2, 101))),
+            (rt::Microversion::new(2, 102), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListFlavorsDetailQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_75)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListFlavorsDetailQuery",
+                        source,
+                    })
+            }
+            Some(2usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_102)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListFlavorsDetailQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ListFlavorsDetailQuery",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The query of `list_flavors_detail`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -564,6 +702,43 @@ impl rt::VersionedBody for ShowFlavorResponse {
         }
     }
 }
+impl ShowFlavorQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101))),
+            (rt::Microversion::new(2, 102), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ShowFlavorQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_102)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ShowFlavorQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ShowFlavorQuery",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The query of `show_flavor`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -687,6 +862,34 @@ impl rt::VersionedBody for UpdateFlavorResponse {
             2usize => body.json().map(Self::V2_75),
             3usize => body.json().map(Self::V2_102),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl UpdateFlavorRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 55), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_55)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "UpdateFlavorRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "UpdateFlavorRequest",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }

@@ -88,6 +88,61 @@ impl rt::VersionedBody for CreateKeypairResponse {
         }
     }
 }
+impl CreateKeypairRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 1))),
+            (rt::Microversion::new(2, 2), Some(rt::Microversion::new(2, 9))),
+            (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 91))),
+            (rt::Microversion::new(2, 92), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateKeypairRequest",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_2)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateKeypairRequest",
+                        source,
+                    })
+            }
+            Some(2usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_10)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateKeypairRequest",
+                        source,
+                    })
+            }
+            Some(3usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_92)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateKeypairRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "CreateKeypairRequest",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The request body of `create_keypair`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -192,6 +247,52 @@ pub static DELETE_KEYPAIR: rt::OperationMeta = rt::OperationMeta {
         },
     ],
 };
+impl DeleteKeypairQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 9))),
+            (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 74))),
+            (rt::Microversion::new(2, 75), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "DeleteKeypairQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_10)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "DeleteKeypairQuery",
+                        source,
+                    })
+            }
+            Some(2usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_75)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "DeleteKeypairQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "DeleteKeypairQuery",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The query of `delete_keypair`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -343,6 +444,61 @@ impl rt::VersionedBody for ListKeypairsResponse {
         }
     }
 }
+impl ListKeypairsQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 9))),
+            (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 34))),
+            (rt::Microversion::new(2, 35), Some(rt::Microversion::new(2, 74))),
+            (rt::Microversion::new(2, 75), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListKeypairsQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_10)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListKeypairsQuery",
+                        source,
+                    })
+            }
+            Some(2usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_35)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListKeypairsQuery",
+                        source,
+                    })
+            }
+            Some(3usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_75)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListKeypairsQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ListKeypairsQuery",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The query of `list_keypairs`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -486,6 +642,52 @@ impl rt::VersionedBody for ShowKeypairResponse {
             1usize => body.json().map(Self::V2_2),
             2usize => body.json().map(Self::V2_92),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl ShowKeypairQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 9))),
+            (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 74))),
+            (rt::Microversion::new(2, 75), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ShowKeypairQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_10)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ShowKeypairQuery",
+                        source,
+                    })
+            }
+            Some(2usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V2_75)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ShowKeypairQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ShowKeypairQuery",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }

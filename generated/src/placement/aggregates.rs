@@ -138,6 +138,43 @@ impl rt::VersionedBody for SetProviderAggregatesResponse {
         }
     }
 }
+impl SetProviderAggregatesRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 18))),
+            (rt::Microversion::new(1, 19), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "SetProviderAggregatesRequest",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_19)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "SetProviderAggregatesRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "SetProviderAggregatesRequest",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The request body of `set_provider_aggregates`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]

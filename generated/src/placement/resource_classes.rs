@@ -32,6 +32,34 @@ pub static CREATE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
         },
     ],
 };
+impl CreateResourceClassRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 2), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_2)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateResourceClassRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "CreateResourceClassRequest",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The request body of `create_resource_class`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -248,6 +276,34 @@ impl rt::VersionedBody for UpdateResourceClassResponse {
         match variant {
             0usize => body.json().map(Self::V1_2),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl UpdateResourceClassRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 2), Some(rt::Microversion::new(1, 6))),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_2)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "UpdateResourceClassRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "UpdateResourceClassRequest",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }

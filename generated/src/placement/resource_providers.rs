@@ -72,6 +72,43 @@ impl rt::VersionedBody for CreateResourceProviderResponse {
         }
     }
 }
+impl CreateResourceProviderRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 13))),
+            (rt::Microversion::new(1, 14), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_0)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateResourceProviderRequest",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_14)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateResourceProviderRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "CreateResourceProviderRequest",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The request body of `create_resource_provider`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -293,6 +330,88 @@ impl rt::VersionedBody for ListResourceProvidersResponse {
             3usize => body.json().map(Self::V1_11),
             4usize => body.json().map(Self::V1_14),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl ListResourceProvidersQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 2))),
+            (rt::Microversion::new(1, 3), Some(rt::Microversion::new(1, 3))),
+            (rt::Microversion::new(1, 4), Some(rt::Microversion::new(1, 13))),
+            (rt::Microversion::new(1, 14), Some(rt::Microversion::new(1, 17))),
+            (rt::Microversion::new(1, 18), Some(rt::Microversion::new(1, 23))),
+            (rt::Microversion::new(1, 24), Some(rt::Microversion::new(1, 38))),
+            (rt::Microversion::new(1, 39), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_0)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListResourceProvidersQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_3)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListResourceProvidersQuery",
+                        source,
+                    })
+            }
+            Some(2usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_4)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListResourceProvidersQuery",
+                        source,
+                    })
+            }
+            Some(3usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_14)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListResourceProvidersQuery",
+                        source,
+                    })
+            }
+            Some(4usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_18)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListResourceProvidersQuery",
+                        source,
+                    })
+            }
+            Some(5usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_24)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListResourceProvidersQuery",
+                        source,
+                    })
+            }
+            Some(6usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_39)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListResourceProvidersQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ListResourceProvidersQuery",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }
@@ -618,6 +737,43 @@ impl rt::VersionedBody for UpdateResourceProviderResponse {
             3usize => body.json().map(Self::V1_11),
             4usize => body.json().map(Self::V1_14),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl UpdateResourceProviderRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 13))),
+            (rt::Microversion::new(1, 14), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_0)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "UpdateResourceProviderRequest",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_14)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "UpdateResourceProviderRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "UpdateResourceProviderRequest",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }

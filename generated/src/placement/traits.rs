@@ -191,6 +191,34 @@ impl rt::VersionedBody for ListTraitsResponse {
         }
     }
 }
+impl ListTraitsQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 6), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_6)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListTraitsQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ListTraitsQuery",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The query of `list_traits`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -262,6 +290,34 @@ impl rt::VersionedBody for SetProviderTraitsResponse {
         match variant {
             0usize => body.json().map(Self::V1_6),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl SetProviderTraitsRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 6), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_6)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "SetProviderTraitsRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "SetProviderTraitsRequest",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }

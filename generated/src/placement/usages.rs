@@ -122,6 +122,43 @@ impl rt::VersionedBody for ListTotalUsagesResponse {
         }
     }
 }
+impl ListTotalUsagesQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 9), Some(rt::Microversion::new(1, 37))),
+            (rt::Microversion::new(1, 38), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_9)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListTotalUsagesQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_38)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListTotalUsagesQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ListTotalUsagesQuery",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The query of `list_total_usages`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
