@@ -263,7 +263,10 @@ mod pick_tests {
         ];
         let default = Microversion::new(2, 1);
         assert_eq!(pick_variant(&spans, ApiVersion::at(2, 5), default), Some(1));
-        assert_eq!(pick_variant(&spans, ApiVersion::at(2, 10), default), Some(2));
+        assert_eq!(
+            pick_variant(&spans, ApiVersion::at(2, 10), default),
+            Some(2)
+        );
         assert_eq!(pick_variant(&spans, ApiVersion::Latest, default), Some(2));
         assert_eq!(pick_variant(&spans, ApiVersion::Null, default), Some(0));
         assert_eq!(pick_variant(&spans, ApiVersion::at(1, 0), default), None);

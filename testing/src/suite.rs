@@ -461,9 +461,11 @@ impl Suite {
                     let result = match &outcome {
                         Outcome::Passed => Ok(Completion::Completed),
                         Outcome::Skipped(reason) => {
-                            // libtest prints the reason after "ignored"; stderr makes it visible
-                            // to runners that only show output (cargo nextest).
-                            eprintln!("SKIP {name}: {reason}");
+                            // libtest prints the reason after "ignored". cargo nextest runs
+                            // each test alone and shows only its output, so say it there too.
+                            if std::env::var_os("NEXTEST").is_some() {
+                                eprintln!("SKIP {name}: {reason}");
+                            }
                             Ok(Completion::ignored_with(reason))
                         }
                         Outcome::Failed(message) => Err(Failed::from(message.as_str())),

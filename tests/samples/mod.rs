@@ -1,0 +1,242 @@
+//! The sample microversion tests of the microversion testing plan, written with
+//! `squall-testing`: each declares its range, and the framework skips it or runs it at the
+//! version Tempest's rules select. Shared by the `microversion_samples` suite (run as is, with the
+//! configuration the environment names) and the `microversion_matrix` test (run under several
+//! configurations, in process).
+
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use squall::clients::{compute, placement};
+use squall::runtime::ApiVersion;
+use squall_testing::{Requires, Suite, TestContext, TestResult, assert_answered};
+
+use compute::keypairs::{
+    CreateKeypairRequest, KeypairsClient, ListKeypairsQuery, ListKeypairsResponse,
+};
+use placement::resource_providers::{
+    CreateResourceProviderRequest, CreateResourceProviderResponse, ResourceProvidersClient,
+};
+
+/// From 2.92 Nova no longer generates keys: the request must carry a public key.
+const PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDFEGenVjRXC3/DFQDE9bNvsoDkqKwnokpilXc+VfKhI squall-sample";
+
+/// Every sample test's name, as the runner reports it.
+pub const NAMES: [&str; 6] = [
+    "keypairs_v22::create_is_201_with_type_and_delete_is_204",
+    "keypairs_list_v210_to_v234",
+    "keypairs_list_v235_paginates",
+    "keypairs_list_any_version",
+    "placement_resource_provider_create_v120",
+    "compute_and_placement_together",
+];
+
+/// Registers the samples.
+pub fn register(suite: &mut Suite) {
+    let compute = &compute::SERVICE;
+    let placement = &placement::SERVICE;
+    suite.group(
+        "keypairs_v22",
+        Requires::new().service(compute, "2.2", "latest"),
+        |group| {
+            group.test(
+                "create_is_201_with_type_and_delete_is_204",
+                keypair_create_v22,
+            );
+        },
+    );
+    suite.test(
+        "keypairs_list_v210_to_v234",
+        Requires::new().service(compute, "2.10", "2.34"),
+        keypairs_list_v210,
+    );
+    suite.test(
+        "keypairs_list_v235_paginates",
+        Requires::new().service(compute, "2.35", "latest"),
+        keypairs_list_v235,
+    );
+    suite.test(
+        "keypairs_list_any_version",
+        Requires::new().service(compute, "", "latest"),
+        keypairs_list_any,
+    );
+    suite.test(
+        "placement_resource_provider_create_v120",
+        Requires::new().service(placement, "1.20", "latest"),
+        resource_provider_create_v120,
+    );
+    suite.test(
+        "compute_and_placement_together",
+        Requires::new()
+            .service(compute, "2.2", "latest")
+            .service(placement, "1.14", "latest"),
+        compute_and_placement,
+    );
+}
+
+fn compute_version(ctx: &TestContext) -> ApiVersion {
+    ctx.version(&compute::SERVICE).unwrap_or_default()
+}
+
+async fn create_keypair(client: &KeypairsClient, version: ApiVersion, name: &str) -> TestResult {
+    let mut keypair = json!({"name": name});
+    if version >= ApiVersion::at(2, 92) {
+        keypair["public_key"] = json!(PUBLIC_KEY);
+    }
+    let body = CreateKeypairRequest::from_json_at(version, json!({"keypair": keypair}))?;
+    let created = client.create_keypair(&body).await?;
+    assert_answered(&created, version)?;
+    Ok(())
+}
+
+fn raw(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list["keypairs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k["keypair"]["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// 2.2 added `type` to keypairs, and made create answer 201 and delete 204.
+async fn keypair_create_v22(ctx: TestContext) -> TestResult {
+    let version = compute_version(&ctx);
+    let client: KeypairsClient = ctx.client().await?;
+    assert_eq!(
+        client.microversion(),
+        version,
+        "the client carries the selected version"
+    );
+    let name = unique("kp-v22");
+    let mut keypair = json!({"name": name});
+    if version >= ApiVersion::at(2, 92) {
+        keypair["public_key"] = json!(PUBLIC_KEY);
+    }
+    let body = CreateKeypairRequest::from_json_at(version, json!({"keypair": keypair}))?;
+    let created = client.create_keypair(&body).await?;
+    assert_answered(&created, version)?;
+    assert_eq!(created.status, 201, "create answers 201 from 2.2");
+    assert_eq!(raw(&created.raw)?["keypair"]["type"], json!("ssh"));
+
+    let deleted = client.delete_keypair(&name, None).await?;
+    assert_answered(&deleted, version)?;
+    assert_eq!(deleted.status, 204, "delete answers 204 from 2.2");
+    Ok(())
+}
+
+/// Before 2.35 the listing has no pagination links.
+async fn keypairs_list_v210(ctx: TestContext) -> TestResult {
+    let version = compute_version(&ctx);
+    let client: KeypairsClient = ctx.client().await?;
+    let name = unique("kp-v210");
+    create_keypair(&client, version, &name).await?;
+    let listed = client.list_keypairs(None).await;
+    client.delete_keypair(&name, None).await?;
+    let listed = listed?;
+    assert_answered(&listed, version)?;
+    assert!(
+        matches!(listed.body, ListKeypairsResponse::V2_2(_)),
+        "2.10–2.34 decodes to the 2.2 list, got {:?}",
+        listed.body
+    );
+    let body = raw(&listed.raw)?;
+    assert!(names(&body).contains(&name), "{body}");
+    assert!(
+        body.get("keypairs_links").is_none(),
+        "no links before 2.35: {body}"
+    );
+    Ok(())
+}
+
+/// From 2.35 the listing takes `limit`/`marker` and links to the next page.
+async fn keypairs_list_v235(ctx: TestContext) -> TestResult {
+    let version = compute_version(&ctx);
+    let client: KeypairsClient = ctx.client().await?;
+    let first = unique("kp-v235a");
+    let second = unique("kp-v235b");
+    create_keypair(&client, version, &first).await?;
+    create_keypair(&client, version, &second).await?;
+    let query = ListKeypairsQuery::from_json_at(version, json!({"limit": [1]}))?;
+    let page = client.list_keypairs(Some(&query)).await;
+    for name in [&first, &second] {
+        client.delete_keypair(name, None).await?;
+    }
+    let page = page?;
+    assert_answered(&page, version)?;
+    let body = raw(&page.raw)?;
+    assert_eq!(names(&body).len(), 1, "limit=1 gives one keypair: {body}");
+    let next = &body["keypairs_links"][0];
+    assert_eq!(next["rel"], json!("next"), "{body}");
+    assert!(
+        next["href"].as_str().is_some_and(|h| h.contains("marker=")),
+        "the next link carries a marker: {body}"
+    );
+    Ok(())
+}
+
+/// No minimum: runs under every configuration, sending the configured minimum (or nothing).
+async fn keypairs_list_any(ctx: TestContext) -> TestResult {
+    let version = compute_version(&ctx);
+    let client: KeypairsClient = ctx.client().await?;
+    let listed = client.list_keypairs(None).await?;
+    assert_answered(&listed, version)?;
+    if version.is_null() {
+        assert_eq!(
+            listed.version,
+            Some(compute::SERVICE.default_version),
+            "without a header Nova answers its default version"
+        );
+    }
+    Ok(())
+}
+
+/// 1.20 made resource-provider create answer 200 with the provider instead of 201 empty.
+async fn resource_provider_create_v120(ctx: TestContext) -> TestResult {
+    let version = ctx.version(&placement::SERVICE).unwrap_or_default();
+    let client: ResourceProvidersClient = ctx.client().await?;
+    let name = unique("rp-v120");
+    let body = CreateResourceProviderRequest::from_json_at(version, json!({"name": name}))?;
+    let created = client.create_resource_provider(&body).await?;
+    assert_answered(&created, version)?;
+    assert_eq!(created.status, 200);
+    let CreateResourceProviderResponse::V1_20(provider) = &created.body else {
+        panic!("1.20+ returns the provider, got {:?}", created.body);
+    };
+    assert_eq!(provider.name, name);
+    let deleted = client.delete_resource_provider(&provider.uuid).await?;
+    assert_eq!(deleted.status, 204);
+    Ok(())
+}
+
+/// A test needing two services at once: each client carries its own service's version.
+async fn compute_and_placement(ctx: TestContext) -> TestResult {
+    let keypairs: KeypairsClient = ctx.client().await?;
+    let providers: ResourceProvidersClient = ctx.client().await?;
+    let compute_version = compute_version(&ctx);
+    let placement_version = ctx.version(&placement::SERVICE).unwrap_or_default();
+    assert_answered(&keypairs.list_keypairs(None).await?, compute_version)?;
+    assert_answered(
+        &providers.list_resource_providers(None).await?,
+        placement_version,
+    )?;
+    Ok(())
+}
+
+/// A name unique to this process and call.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
