@@ -1,0 +1,281 @@
+//! The sample microversion suite run in process under several configurations against the real
+//! Nova API and Placement: which tests ran, which were skipped (and why), and the version each
+//! one's clients sent. Also negotiation against the real servers, and its failure message.
+
+mod common;
+mod samples;
+
+use std::collections::BTreeMap;
+
+use libtest_mimic::Arguments;
+use squall::clients::{compute, placement};
+use squall::runtime::{ApiVersion, Discovery, Microversion};
+use squall_testing::{MicroversionConfig, Outcome, Suite, SuiteReport};
+
+/// The maxima of the pinned releases scripts/services.py installs (Nova 34.0.0, Placement 16.0.0);
+/// the bundled specs describe the same maxima, so `latest` negotiates to these.
+const NOVA_MAX: &str = "2.104";
+const PLACEMENT_MAX: &str = "1.39";
+
+const V22: &str = samples::NAMES[0];
+const LIST_210: &str = samples::NAMES[1];
+const LIST_235: &str = samples::NAMES[2];
+const ANY: &str = samples::NAMES[3];
+const RP_120: &str = samples::NAMES[4];
+const BOTH: &str = samples::NAMES[5];
+
+fn run(config: MicroversionConfig, negotiate: bool) -> SuiteReport {
+    let mut suite = Suite::new(config).connect(common::connection);
+    if !negotiate {
+        suite = suite.without_negotiation();
+    }
+    samples::register(&mut suite);
+    let args = Arguments {
+        quiet: true,
+        test_threads: Some(2),
+        ..Arguments::default()
+    };
+    suite.run_with(&args)
+}
+
+fn config(ranges: &[(&str, &str, &str)]) -> MicroversionConfig {
+    ranges
+        .iter()
+        .fold(MicroversionConfig::new(), |config, (service, min, max)| {
+            config.with(service, min, max).expect("valid range")
+        })
+}
+
+/// What a test should have done: skipped, or passed sending these versions.
+enum Want {
+    Skip,
+    Ran(&'static [(&'static str, &'static str)]),
+}
+
+fn check(report: &SuiteReport, expected: &[(&str, Want)]) {
+    assert_eq!(report.records.len(), samples::NAMES.len(), "{report:#?}");
+    for (name, want) in expected {
+        let record = report
+            .get(name)
+            .unwrap_or_else(|| panic!("no record for {name}: {report:#?}"));
+        match want {
+            Want::Skip => {
+                let Outcome::Skipped(reason) = &record.outcome else {
+                    panic!("{name} should have been skipped: {record:#?}");
+                };
+                assert!(reason.starts_with("needs "), "{name}: {reason}");
+            }
+            Want::Ran(versions) => {
+                assert_eq!(record.outcome, Outcome::Passed, "{name}: {record:#?}");
+                let want: BTreeMap<String, ApiVersion> = versions
+                    .iter()
+                    .map(|(s, v)| ((*s).to_owned(), ApiVersion::parse(v).expect("version")))
+                    .collect();
+                assert_eq!(record.versions, want, "{name} sent other versions");
+            }
+        }
+    }
+}
+
+#[test]
+fn none_none_runs_only_unversioned_tests_and_sends_nothing() {
+    let report = run(MicroversionConfig::new(), true);
+    check(
+        &report,
+        &[
+            (V22, Want::Skip),
+            (LIST_210, Want::Skip),
+            (LIST_235, Want::Skip),
+            (ANY, Want::Ran(&[("compute", "")])),
+            (RP_120, Want::Skip),
+            (BOTH, Want::Skip),
+        ],
+    );
+    let Outcome::Skipped(reason) = &report.get(LIST_210).unwrap().outcome else {
+        unreachable!()
+    };
+    assert_eq!(
+        reason,
+        "needs compute 2.10–2.34; configured none–none (default)"
+    );
+    assert_eq!(report.conclusion.num_ignored, 5);
+}
+
+#[test]
+fn from_2_2_to_latest_each_test_sends_its_own_minimum() {
+    let report = run(
+        config(&[
+            ("compute", "2.2", "latest"),
+            ("placement", "1.14", "latest"),
+        ]),
+        true,
+    );
+    check(
+        &report,
+        &[
+            (V22, Want::Ran(&[("compute", "2.2")])),
+            (LIST_210, Want::Ran(&[("compute", "2.10")])),
+            (LIST_235, Want::Ran(&[("compute", "2.35")])),
+            (ANY, Want::Ran(&[("compute", "2.2")])),
+            (RP_120, Want::Ran(&[("placement", "1.20")])),
+            (
+                BOTH,
+                Want::Ran(&[("compute", "2.2"), ("placement", "1.14")]),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn pinned_2_10_runs_everything_that_covers_it_at_2_10() {
+    let report = run(config(&[("compute", "2.10", "2.10")]), true);
+    check(
+        &report,
+        &[
+            (V22, Want::Ran(&[("compute", "2.10")])),
+            (LIST_210, Want::Ran(&[("compute", "2.10")])),
+            (LIST_235, Want::Skip),
+            (ANY, Want::Ran(&[("compute", "2.10")])),
+            (RP_120, Want::Skip),
+            (BOTH, Want::Skip),
+        ],
+    );
+    let Outcome::Skipped(reason) = &report.get(BOTH).unwrap().outcome else {
+        unreachable!()
+    };
+    assert!(
+        reason.contains("needs placement 1.14–latest") && !reason.contains("needs compute"),
+        "only placement is unmet: {reason}"
+    );
+}
+
+#[test]
+fn latest_latest_resolves_to_the_server_maximum() {
+    let report = run(
+        config(&[
+            ("compute", "latest", "latest"),
+            ("placement", "latest", "latest"),
+        ]),
+        true,
+    );
+    let compute = &[("compute", NOVA_MAX)];
+    check(
+        &report,
+        &[
+            (V22, Want::Ran(compute)),
+            (LIST_210, Want::Skip),
+            (LIST_235, Want::Ran(compute)),
+            (ANY, Want::Ran(compute)),
+            (RP_120, Want::Ran(&[("placement", PLACEMENT_MAX)])),
+            (
+                BOTH,
+                Want::Ran(&[("compute", NOVA_MAX), ("placement", PLACEMENT_MAX)]),
+            ),
+        ],
+    );
+    let Outcome::Skipped(reason) = &report.get(LIST_210).unwrap().outcome else {
+        unreachable!()
+    };
+    assert!(
+        reason.contains("negotiated 2.104–2.104 with server 2.1–2.104"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn latest_latest_without_negotiation_sends_latest_literally() {
+    let report = run(config(&[("compute", "latest", "latest")]), false);
+    check(
+        &report,
+        &[
+            (V22, Want::Ran(&[("compute", "latest")])),
+            (LIST_210, Want::Skip),
+            (LIST_235, Want::Ran(&[("compute", "latest")])),
+            (ANY, Want::Ran(&[("compute", "latest")])),
+            (RP_120, Want::Skip),
+            (BOTH, Want::Skip),
+        ],
+    );
+}
+
+#[test]
+fn an_existing_tempest_conf_configures_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tempest.conf");
+    std::fs::write(
+        &path,
+        "[DEFAULT]\ndebug = true\n\n[compute]\nmin_microversion = 2.2\nmax_microversion = 2.3\n\
+         [placement]\nmin_microversion = 1.20\nmax_microversion = 1.20\n",
+    )
+    .unwrap();
+    let config = MicroversionConfig::load_tempest_conf(&path).unwrap();
+    let report = run(config, true);
+    check(
+        &report,
+        &[
+            (V22, Want::Ran(&[("compute", "2.2")])),
+            (LIST_210, Want::Skip),
+            (LIST_235, Want::Skip),
+            (ANY, Want::Ran(&[("compute", "2.2")])),
+            (RP_120, Want::Ran(&[("placement", "1.20")])),
+            (
+                BOTH,
+                Want::Ran(&[("compute", "2.2"), ("placement", "1.20")]),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn a_range_the_server_cannot_meet_fails_naming_all_three_ranges() {
+    let report = run(config(&[("compute", "2.200", "latest")]), true);
+    let record = report.get(V22).unwrap();
+    let Outcome::Failed(message) = &record.outcome else {
+        panic!("expected a failure: {record:#?}");
+    };
+    for part in [
+        "no common compute microversion",
+        "configured 2.200–latest",
+        "server supports 2.1–2.104",
+        "bundled specs describe 2.1–2.104",
+    ] {
+        assert!(message.contains(part), "{part:?} missing from {message}");
+    }
+    assert!(report.conclusion.has_failed());
+}
+
+#[tokio::test]
+async fn discovery_reads_nova_and_placement_once_per_endpoint() {
+    let connection = common::connection().await.unwrap();
+    let discovery = Discovery::new();
+    let http = connection.rest().http();
+    let nova = connection.endpoint(&compute::SERVICE).unwrap();
+    let found = discovery
+        .server_versions(http, &compute::SERVICE, &nova)
+        .await
+        .unwrap();
+    assert_eq!(found.min, Some(Microversion::new(2, 1)));
+    assert_eq!(found.max, Some(NOVA_MAX.parse().unwrap()));
+    // Nova's catalog endpoint is versioned (/v2.1): its own document answers.
+    assert!(found.source.ends_with("/v2.1/"), "{}", found.source);
+
+    let placement_url = connection.endpoint(&placement::SERVICE).unwrap();
+    let found = discovery
+        .server_versions(http, &placement::SERVICE, &placement_url)
+        .await
+        .unwrap();
+    assert_eq!(found.min, Some(Microversion::new(1, 0)));
+    assert_eq!(found.max, Some(PLACEMENT_MAX.parse().unwrap()));
+
+    for _ in 0..3 {
+        discovery
+            .server_versions(http, &compute::SERVICE, &nova)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        discovery.fetches(),
+        2,
+        "one fetch per endpoint, then the cache"
+    );
+}
