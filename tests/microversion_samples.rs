@@ -2,7 +2,7 @@
 //! environment names (`SQUALL_TEST_CONFIG`, `SQUALL_TEMPEST_CONF`; none–none by default).
 //!
 //! ```text
-//! SQUALL_TEST_CONFIG=testing/configs/compute-2.2-latest.toml cargo test --test microversion_samples
+//! SQUALL_TEST_CONFIG=tests/configs/2.2-latest.toml cargo test --test microversion_samples
 //! ```
 
 mod common;
