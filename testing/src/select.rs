@@ -134,8 +134,9 @@ mod tests {
             ("C", TestRange::parse("2.3", "latest").unwrap()),
             ("D", TestRange::parse("2.5", "2.10").unwrap()),
         ];
+        type Row = ((&'static str, &'static str), [Option<&'static str>; 4]);
         #[rustfmt::skip]
-        let table: [((&str, &str), [Option<&str>; 4]); 7] = [
+        let table: [Row; 7] = [
             (("", ""),             [Some(""),       Some(""),    None,           None]),
             (("", "2.3"),          [Some(""),       Some(""),    Some("2.3"),    None]),
             (("2.2", "latest"),    [Some("2.2"),    Some("2.2"), Some("2.3"),    Some("2.5")]),
