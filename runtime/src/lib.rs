@@ -11,9 +11,12 @@
 pub mod auth;
 pub mod blocking;
 pub mod client;
+pub mod credentials;
 pub mod error;
 pub mod meta;
+pub mod provider;
 pub mod query;
+pub mod redact;
 pub mod response;
 pub mod schema;
 pub mod version;
