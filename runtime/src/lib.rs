@@ -3,7 +3,11 @@
 //! - [`client::RestClient`] and [`client::ServiceClient`] send requests with the microversion
 //!   headers a service's spec declares, check the answered version as Tempest does, select the
 //!   response variant by the answered version and validate the body strictly.
-//! - [`auth`] does Keystone v3 password authentication and catalog lookup.
+//! - [`auth`] does Keystone v3 authentication and catalog lookup; [`credentials`] holds every
+//!   method and scope; [`provider::AuthProvider`] caches and renews the token for all clients.
+//! - [`clients::ServiceClients`] hands out a [`clients::ClientsFactory`] per service module
+//!   ([`registry`]: generated modules and plugins); [`cloud_config`] reads `clouds.yaml`,
+//!   `OS_*` variables and `tempest.conf`; [`waiters`] waits for deletion and activation.
 //! - [`error::Error`] maps failures the way tempest.lib does, with the operation, the versions,
 //!   the status and the body.
 //! - [`version`] holds microversions, Tempest's version requests and ranges.
@@ -11,21 +15,31 @@
 pub mod auth;
 pub mod blocking;
 pub mod client;
+pub mod clients;
 pub mod credentials;
 pub mod error;
 pub mod meta;
 pub mod provider;
 pub mod query;
 pub mod redact;
+pub mod registry;
 pub mod response;
 pub mod schema;
 pub mod version;
+pub mod waiters;
 
 pub use auth::{Catalog, PasswordAuth, Secret, Session};
 pub use blocking::BlockingRuntime;
 pub use client::{Request, RestClient, ServiceClient, VersionedRequest, encode_path};
+pub use clients::{
+    ClientsError, ClientsFactory, ServiceClients, ServiceClientsBuilder, ServiceSettings,
+};
+pub use credentials::{Credentials, CredentialsBuilder, CredentialsError, Scope};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
 pub use meta::{HeaderFormat, OpSpan, OperationMeta, ServiceMeta, VariantMeta, VersionDocument};
+pub use provider::{AuthProvider, EndpointFilter};
+pub use registry::{Registry, RegistryError, ServiceModule};
 pub use response::{BodyDecoder, DecodeError, NoBody, Response, Validation, VersionedBody};
 pub use schema::{EmbeddedSchema, Violation};
 pub use version::{ApiVersion, Microversion, VersionError, VersionRange};
+pub use waiters::{Progress, WaitError, Waiter};
