@@ -16,6 +16,7 @@ pub mod auth;
 pub mod blocking;
 pub mod client;
 pub mod clients;
+pub mod cloud_config;
 pub mod credentials;
 pub mod error;
 pub mod meta;
@@ -25,6 +26,7 @@ pub mod redact;
 pub mod registry;
 pub mod response;
 pub mod schema;
+pub mod tempest_conf;
 pub mod version;
 pub mod waiters;
 
@@ -34,6 +36,7 @@ pub use client::{Request, RestClient, ServiceClient, VersionedRequest, encode_pa
 pub use clients::{
     ClientsError, ClientsFactory, ServiceClients, ServiceClientsBuilder, ServiceSettings,
 };
+pub use cloud_config::CloudConfig;
 pub use credentials::{Credentials, CredentialsBuilder, CredentialsError, Scope};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
 pub use meta::{HeaderFormat, OpSpan, OperationMeta, ServiceMeta, VariantMeta, VersionDocument};
