@@ -76,6 +76,19 @@ pub enum AuthError {
     },
 }
 
+impl AuthError {
+    /// Tempest's class for a refusal (`Unauthorized` for a wrong password), `None` for other
+    /// failures.
+    pub fn http_kind(&self) -> Option<crate::error::HttpErrorKind> {
+        match self {
+            Self::Rejected { status, .. } => {
+                Some(crate::error::HttpErrorKind::from_status(*status, false))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Keystone v3 password credentials, scoped to a project by name (the simple form; see
 /// [`Credentials`](crate::credentials::Credentials) for every method and scope).
 #[derive(Debug, Clone)]
