@@ -323,6 +323,9 @@ pub struct ServiceClients {
 impl ServiceClients {
     /// Starts building clients for `credentials` against the Keystone at `identity_uri`
     /// (`http://host:5000` or `.../v3`). TLS is verified unless turned off.
+    // `new` returns the builder on purpose: `ServiceClients::new(creds, uri).region(..).build()`
+    // is the API issue 5 asks for, mirroring tempest.lib's constructor.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(credentials: Credentials, identity_uri: &str) -> ServiceClientsBuilder {
         ServiceClientsBuilder {
             credentials,
