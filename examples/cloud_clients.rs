@@ -23,9 +23,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let providers = clients.placement().resource_providers().await?;
     let listed = providers.list_resource_providers(None).await?;
-    println!("placement answered {} at {:?}", listed.status, listed.version);
+    println!(
+        "placement answered {} at {:?}",
+        listed.status, listed.version
+    );
 
-    let nodes = clients.module("baremetal")?.client(NodesClient::new).await?;
+    let nodes = clients
+        .module("baremetal")?
+        .client(NodesClient::new)
+        .await?;
     let listed = nodes.list_nodes().await?;
     println!("ironic answered {} at {:?}", listed.status, listed.version);
     Ok(())
