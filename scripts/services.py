@@ -16,7 +16,26 @@ What `up` brings up, all on 127.0.0.1 and on SQLite:
 * the Nova compute API alone (no scheduler, conductor or compute), served by
   gunicorn, behind keystonemiddleware;
 * Ironic standalone (API and conductor in one process), with the fake-hardware
-  driver and no authentication.
+  driver and no authentication;
+* auxiliary services for the ServiceClients tests (issue 5), left out of the
+  state fingerprint so that they never force a re-initialisation:
+
+  - ``keystone-short``: a second Keystone process on the same database and
+    keys whose tokens live ``SQUALL_SHORT_TOKEN_EXPIRATION`` seconds (default
+    20), so that a token-renewal test can outlive its token without touching
+    the Keystone every other test uses;
+  - ``tls-proxy``: an HTTPS reverse proxy in front of Placement, with a CA and
+    a server certificate (for 127.0.0.1 and localhost) generated on its first
+    start under ``state/tls/`` (Python ``cryptography`` from the venv).
+
+After the services answer, `up` also makes sure (idempotently) that Keystone
+has a region ``RegionTwo`` with endpoints for compute, placement and baremetal
+(public: ``http://localhost:PORT...``; internal: ``http://127.0.0.1:PORT...``,
+so a test can tell region and interface apart), an application credential
+``squall`` of the admin user, and the admin role for the admin user on the
+system and on the Default domain.  cloud.json gains ``short_auth_url``,
+``tls`` (``url``, ``ca``), ``application_credential`` (``id``, ``secret``) and
+``regions``.
 
 Everything lives under ``target/squall-services/`` in the repository:
 
@@ -32,6 +51,9 @@ The script uses the Python standard library only.  Environment variables:
   ``SQUALL_IRONIC_PORT``: listening ports (defaults 15000 to 15003);
 * ``SQUALL_TOKEN_EXPIRATION``: Keystone token lifetime in seconds (default
   3600); changing it only rewrites keystone.conf and restarts Keystone;
+* ``SQUALL_KEYSTONE_SHORT_PORT`` (default 15004), ``SQUALL_TLS_PORT``
+  (default 15005), ``SQUALL_SHORT_TOKEN_EXPIRATION`` (default 20): the
+  auxiliary services above;
 * ``SQUALL_SERVICE_WORKERS``: gunicorn worker processes for Placement and
   Nova (1 or 2, default 1: on two cores every extra worker adds seconds to
   each start);
@@ -66,6 +88,7 @@ import pwd
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -156,6 +179,9 @@ class Settings:
     nova_port: int
     ironic_port: int
     token_expiration: int
+    keystone_short_port: int
+    tls_port: int
+    short_token_expiration: int
     workers: int
     threads: int
     wait_seconds: float
@@ -170,6 +196,9 @@ class Settings:
             nova_port=_env_int("SQUALL_NOVA_PORT", 15002),
             ironic_port=_env_int("SQUALL_IRONIC_PORT", 15003),
             token_expiration=_env_int("SQUALL_TOKEN_EXPIRATION", DEFAULT_TOKEN_EXPIRATION),
+            keystone_short_port=_env_int("SQUALL_KEYSTONE_SHORT_PORT", 15004),
+            tls_port=_env_int("SQUALL_TLS_PORT", 15005),
+            short_token_expiration=_env_int("SQUALL_SHORT_TOKEN_EXPIRATION", 20),
             workers=min(max(workers, 1), 2),
             threads=max(_env_int("SQUALL_SERVICE_THREADS", 1), 1),
             wait_seconds=float(_env_int("SQUALL_SERVICES_TIMEOUT", int(DEFAULT_WAIT_SECONDS))),
@@ -192,6 +221,14 @@ class Settings:
     def baremetal_url(self) -> str:
         return f"http://{HOST}:{self.ironic_port}"
 
+    @property
+    def short_identity_url(self) -> str:
+        return f"http://{HOST}:{self.keystone_short_port}/v3"
+
+    @property
+    def tls_url(self) -> str:
+        return f"https://{HOST}:{self.tls_port}"
+
 
 @dataclasses.dataclass(frozen=True)
 class Service:
@@ -207,6 +244,11 @@ class Service:
     #: the environment variable naming the configuration folder.
     wsgi_target: str | None = None
     config_dir_env: str | None = None
+    #: Auxiliary services (issue 5's tests) are left out of the state fingerprint.
+    auxiliary: bool = False
+    #: A command line for services that are neither gunicorn nor Ironic.
+    command: tuple[str, ...] = ()
+    scheme: str = "http"
 
     @property
     def config_dir(self) -> Path:
@@ -222,7 +264,7 @@ class Service:
 
     @property
     def root_url(self) -> str:
-        return f"http://{HOST}:{self.port}{self.root_path}"
+        return f"{self.scheme}://{HOST}:{self.port}{self.root_path}"
 
 
 # --------------------------------------------------------------------------
@@ -284,13 +326,14 @@ def keystone_service_credentials(settings: Settings) -> dict[str, object]:
     return section
 
 
-def keystone_config(settings: Settings) -> dict[str, str]:
-    """Keystone's configuration folder."""
+def keystone_config(settings: Settings, expiration: int | None = None) -> dict[str, str]:
+    """Keystone's configuration folder (``expiration`` overrides the token lifetime)."""
     state = STATE_DIR / "keystone"
     conf = {
         "DEFAULT": {"debug": False},
         "database": {"connection": sqlite_url(state / "keystone.db")},
-        "token": {"provider": "fernet", "expiration": settings.token_expiration},
+        "token": {"provider": "fernet",
+                  "expiration": expiration or settings.token_expiration},
         "fernet_tokens": {"key_repository": state / "fernet-keys"},
         "fernet_receipts": {"key_repository": state / "fernet-keys"},
         "credential": {"key_repository": state / "credential-keys"},
@@ -421,6 +464,13 @@ def services(settings: Settings, *, with_config: bool = True) -> list[Service]:
         Service("nova", settings.nova_port, "/", conf(nova_config),
                 "squall_wsgi_nova:application", "OS_NOVA_CONFIG_DIR"),
         Service("ironic", settings.ironic_port, "/", conf(ironic_config)),
+        Service("keystone-short", settings.keystone_short_port, "/v3",
+                conf(lambda s: keystone_config(s, s.short_token_expiration)),
+                "squall_wsgi_keystone:application", "OS_KEYSTONE_CONFIG_DIR", auxiliary=True),
+        Service("tls-proxy", settings.tls_port, "/", {}, auxiliary=True, scheme="https",
+                command=(str(VENV_DIR / "bin" / "python"), str(WSGI_DIR / "squall_tls_proxy.py"),
+                         str(settings.tls_port), HOST, str(settings.placement_port),
+                         str(STATE_DIR / "tls"))),
     ]
 
 
@@ -433,9 +483,115 @@ WSGI_WRAPPERS = {
 }
 
 
+TLS_PROXY = '''"""HTTPS reverse proxy for squall's TLS tests (generated by scripts/services.py).
+
+Usage: squall_tls_proxy.py LISTEN_PORT UPSTREAM_HOST UPSTREAM_PORT TLS_DIR
+
+On first start it writes a CA (ca.pem) and a server certificate for 127.0.0.1 and
+localhost signed by it (server.pem, server.key) into TLS_DIR.
+"""
+import datetime
+import http.client
+import http.server
+import ipaddress
+import ssl
+import sys
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+def name(text):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+
+def ensure_certificates(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / "server.pem").is_file() and (folder / "ca.pem").is_file():
+        return
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=3650)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("squall test CA"))
+          .issuer_name(name("squall test CA")).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(start)
+          .not_valid_after(end)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                       False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(name("127.0.0.1"))
+            .issuer_name(ca.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName([
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+                critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (folder / "server.key").write_bytes(key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (folder / "server.pem").write_bytes(cert.public_bytes(pem))
+    (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
+
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    upstream = ("127.0.0.1", 0)
+
+    def forward(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("host", "connection")}
+        upstream = http.client.HTTPConnection(*self.upstream, timeout=60)
+        upstream.request(self.command, self.path, body=body, headers=headers)
+        reply = upstream.getresponse()
+        data = reply.read()
+        self.send_response_only(reply.status, reply.reason)
+        for key, value in reply.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        upstream.close()
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = forward
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("tls-proxy: " + (fmt % args) + "\\n")
+
+
+def main():
+    port, host, upstream_port, folder = sys.argv[1:5]
+    folder = Path(folder)
+    ensure_certificates(folder)
+    Proxy.upstream = (host, int(upstream_port))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Proxy)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "server.pem", folder / "server.key")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
 def write_wsgi_wrappers() -> None:
-    """Write the gunicorn wrapper modules into ``WSGI_DIR``."""
+    """Write the gunicorn wrapper modules and the TLS proxy into ``WSGI_DIR``."""
     WSGI_DIR.mkdir(parents=True, exist_ok=True)
+    write_if_changed(WSGI_DIR / "squall_tls_proxy.py", TLS_PROXY)
     for module, target in WSGI_WRAPPERS.items():
         text = (
             f'"""gunicorn entry point for {target} (generated by scripts/services.py)."""\n'
@@ -478,7 +634,7 @@ def init_fingerprint(settings: Settings) -> str:
         "pins": install_fingerprint(),
         "admin": [ADMIN_USER, ADMIN_PASSWORD, ADMIN_PROJECT, REGION],
         "catalog": catalog_entries(neutral),
-        "config": {svc.name: svc.config for svc in services(neutral)},
+        "config": {svc.name: svc.config for svc in services(neutral) if not svc.auxiliary},
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
@@ -715,7 +871,21 @@ def running_pid(service: Service) -> int | None:
 
 
 def answering(service: Service, timeout: float = 3.0) -> bool:
-    """Whether the service answers its version document."""
+    """Whether the service answers its version document (over TLS, trusting its test CA)."""
+    if service.scheme == "https":
+        ca = STATE_DIR / "tls" / "ca.pem"
+        if not ca.is_file():
+            return False
+        context = ssl.create_default_context(cafile=str(ca))
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                             urllib.request.HTTPSHandler(context=context))
+        try:
+            with opener.open(service.root_url, timeout=timeout) as reply:
+                return reply.status in (200, 300)
+        except urllib.error.HTTPError as error:
+            return error.code in (200, 300)
+        except OSError:
+            return False
     try:
         response = http("GET", service.root_url, timeout=timeout)
     except OSError:
@@ -735,7 +905,7 @@ def launch_command(service: Service, settings: Settings) -> tuple[list[str], dic
     bin_dir = VENV_DIR / "bin"
     if service.wsgi_target:
         # See the module docstring for why Keystone gets one plain worker.
-        workers, threads = (1, 1) if service.name == "keystone" else (
+        workers, threads = (1, 1) if service.name.startswith("keystone") else (
             settings.workers, settings.threads)
         cmd = [
             str(bin_dir / "gunicorn"),
@@ -751,6 +921,8 @@ def launch_command(service: Service, settings: Settings) -> tuple[list[str], dic
             service.wsgi_target,
         ]
         return cmd, service_env({service.config_dir_env: str(service.config_dir)})
+    if service.command:
+        return list(service.command), service_env()
     cmd = [str(bin_dir / "ironic"), "--config-file", str(service.config_dir / "ironic.conf")]
     return cmd, service_env()
 
@@ -973,6 +1145,85 @@ def register_catalog(settings: Settings) -> None:
                 (201,), f"creating the {interface} {entry['type']} endpoint")
 
 
+REGION_TWO = "RegionTwo"
+APP_CRED_NAME = "squall"
+APP_CRED_SECRET = "squall-appcred-secret"
+
+
+def region_two_url(url: str, interface: str) -> str:
+    """RegionTwo's URL for an interface: public via ``localhost``, internal via the IP."""
+    return url.replace(HOST, "localhost") if interface == "public" else url
+
+
+def ensure_extras(settings: Settings) -> dict[str, object]:
+    """RegionTwo endpoints, an application credential, system and domain roles (idempotent).
+
+    Returns what cloud.json tells the tests about them.
+    """
+    token, body = get_token(settings)
+    headers = {"X-Auth-Token": token}
+    base = settings.identity_url
+    user_id = body["user"]["id"]
+    if http("GET", f"{base}/regions/{REGION_TWO}", headers=headers).status == 404:
+        expect(http("POST", f"{base}/regions", headers=headers,
+                    body={"region": {"id": REGION_TWO}}), (201,), "creating RegionTwo")
+    for entry in catalog_entries(settings):
+        listing = expect(http("GET", f"{base}/services?type={entry['type']}", headers=headers),
+                         (200,), f"listing {entry['type']} services").json()
+        matches = [s for s in listing["services"] if s.get("name") == entry["name"]]
+        if not matches:
+            raise ServicesError(f"the {entry['type']} service is not in the catalog")
+        service_id = matches[0]["id"]
+        endpoints = expect(http("GET", f"{base}/endpoints?service_id={service_id}",
+                                headers=headers), (200,), "listing endpoints").json()
+        for interface in ("public", "internal"):
+            url = region_two_url(entry["url"], interface)
+            existing = [e for e in endpoints["endpoints"]
+                        if e["interface"] == interface and e.get("region_id") == REGION_TWO]
+            if existing:
+                if existing[0]["url"] != url:
+                    expect(http("PATCH", f"{base}/endpoints/{existing[0]['id']}",
+                                headers=headers, body={"endpoint": {"url": url}}),
+                           (200,), f"updating a {REGION_TWO} endpoint")
+                continue
+            expect(http("POST", f"{base}/endpoints", headers=headers, body={"endpoint": {
+                "service_id": service_id, "interface": interface, "region_id": REGION_TWO,
+                "url": url, "enabled": True}}), (201,), f"creating a {REGION_TWO} endpoint")
+    roles = expect(http("GET", f"{base}/roles?name={ADMIN_ROLE}", headers=headers), (200,),
+                   "listing roles").json()["roles"]
+    role_id = roles[0]["id"]
+    expect(http("PUT", f"{base}/system/users/{user_id}/roles/{role_id}", headers=headers),
+           (201, 204), "granting the admin role on the system")
+    expect(http("PUT", f"{base}/domains/default/users/{user_id}/roles/{role_id}",
+                headers=headers), (201, 204), "granting the admin role on the Default domain")
+    creds = expect(http("GET", f"{base}/users/{user_id}/application_credentials"
+                               f"?name={APP_CRED_NAME}", headers=headers),
+                   (200,), "listing application credentials").json()["application_credentials"]
+    if creds:
+        app_cred_id = creds[0]["id"]
+    else:
+        created = expect(http("POST", f"{base}/users/{user_id}/application_credentials",
+                              headers=headers, body={"application_credential": {
+                                  "name": APP_CRED_NAME, "secret": APP_CRED_SECRET,
+                                  "description": "squall ServiceClients tests"}}),
+                         (201,), "creating the application credential").json()
+        app_cred_id = created["application_credential"]["id"]
+    return {
+        "short_auth_url": settings.short_identity_url,
+        "short_token_expiration": settings.short_token_expiration,
+        "tls": {"url": settings.tls_url, "ca": str(STATE_DIR / "tls" / "ca.pem")},
+        "application_credential": {"id": app_cred_id, "secret": APP_CRED_SECRET},
+        "user_id": user_id,
+        "regions": {
+            REGION_TWO: {
+                entry["type"]: {interface: region_two_url(entry["url"], interface)
+                                for interface in ("public", "internal")}
+                for entry in catalog_entries(settings)
+            }
+        },
+    }
+
+
 # --------------------------------------------------------------------------
 # Initialisation of the state (databases, keys, catalog)
 # --------------------------------------------------------------------------
@@ -1151,8 +1402,9 @@ def clouds_yaml(settings: Settings) -> str:
 
 
 def write_cloud_files(settings: Settings) -> None:
-    """Write cloud.json and clouds.yaml."""
-    write_if_changed(CLOUD_JSON, json.dumps(cloud_description(settings), indent=2) + "\n")
+    """Write cloud.json (with the extras of issue 5's tests) and clouds.yaml."""
+    description = {**cloud_description(settings), **ensure_extras(settings)}
+    write_if_changed(CLOUD_JSON, json.dumps(description, indent=2) + "\n")
     write_if_changed(CLOUDS_YAML, clouds_yaml(settings))
 
 

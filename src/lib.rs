@@ -32,3 +32,8 @@
 
 pub use squall_clients as clients;
 pub use squall_runtime as runtime;
+
+pub mod factories;
+
+pub use factories::{ClientsExt, available_modules, register_plugin};
+pub use squall_runtime::{Credentials, ServiceClients};

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde_json::json;
 
 /// A secret string (token, password). Its `Debug` and `Display` never show the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -77,7 +76,21 @@ pub enum AuthError {
     },
 }
 
-/// Keystone v3 password credentials, scoped to a project by name.
+impl AuthError {
+    /// Tempest's class for a refusal (`Unauthorized` for a wrong password), `None` for other
+    /// failures.
+    pub fn http_kind(&self) -> Option<crate::error::HttpErrorKind> {
+        match self {
+            Self::Rejected { status, .. } => {
+                Some(crate::error::HttpErrorKind::from_status(*status, false))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Keystone v3 password credentials, scoped to a project by name (the simple form; see
+/// [`Credentials`](crate::credentials::Credentials) for every method and scope).
 #[derive(Debug, Clone)]
 pub struct PasswordAuth {
     /// Keystone's v3 URL, e.g. `http://127.0.0.1:15000/v3`.
@@ -95,65 +108,106 @@ pub struct PasswordAuth {
 }
 
 impl PasswordAuth {
-    fn request_body(&self) -> serde_json::Value {
-        json!({"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": self.username,
-                "domain": {"name": self.user_domain_name},
-                "password": self.password.expose(),
-            }}},
-            "scope": {"project": {
-                "name": self.project_name,
-                "domain": {"name": self.project_domain_name},
-            }},
-        }})
+    /// The same credentials as a [`Credentials`](crate::credentials::Credentials) value.
+    pub fn credentials(&self) -> crate::credentials::Credentials {
+        crate::credentials::Credentials::password(
+            &self.username,
+            &self.user_domain_name,
+            self.password.clone(),
+            &self.project_name,
+            &self.project_domain_name,
+        )
     }
 
     /// Requests a token and the catalog from Keystone.
     pub async fn authenticate(&self, http: &reqwest::Client) -> Result<Session, AuthError> {
-        let url = format!("{}/auth/tokens", self.auth_url.trim_end_matches('/'));
-        tracing::debug!(%url, user = %self.username, project = %self.project_name, "keystone password auth");
-        let transport = |source| AuthError::Transport {
-            url: url.clone(),
-            source,
-        };
-        let response = http
-            .post(&url)
-            .json(&self.request_body())
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = response.status().as_u16();
-        let token = response
-            .headers()
-            .get("X-Subject-Token")
-            .and_then(|v| v.to_str().ok())
-            .map(Secret::new);
-        let body = response.bytes().await.map_err(transport)?;
-        if status != 201 {
-            return Err(AuthError::Rejected {
-                url,
-                status,
-                message: crate::error::extract_message(&body),
-            });
-        }
-        let token = token.ok_or_else(|| AuthError::Malformed {
-            url: url.clone(),
-            reason: "no X-Subject-Token header".to_owned(),
-        })?;
-        let parsed: TokenBody =
-            serde_json::from_slice(&body).map_err(|e| AuthError::Malformed {
-                url: url.clone(),
-                reason: e.to_string(),
-            })?;
-        Ok(Session {
-            token,
-            expires_at: parsed.token.expires_at,
-            catalog: Catalog {
-                services: parsed.token.catalog,
-            },
-        })
+        request_token(http, &self.auth_url, &self.credentials()).await
     }
+}
+
+/// `POST {auth_url}/auth/tokens` with `credentials`; returns the token, its expiry and the
+/// catalog. The request body and the token are never logged.
+pub async fn request_token(
+    http: &reqwest::Client,
+    auth_url: &str,
+    credentials: &crate::credentials::Credentials,
+) -> Result<Session, AuthError> {
+    let url = format!("{}/auth/tokens", auth_url.trim_end_matches('/'));
+    tracing::debug!(%url, credentials = %credentials.label(), "keystone token request");
+    let transport = |source| AuthError::Transport {
+        url: url.clone(),
+        source,
+    };
+    let response = http
+        .post(&url)
+        .header("Accept", "application/json")
+        .json(&credentials.token_request())
+        .send()
+        .await
+        .map_err(transport)?;
+    let status = response.status().as_u16();
+    let token = response
+        .headers()
+        .get("X-Subject-Token")
+        .and_then(|v| v.to_str().ok())
+        .map(Secret::new);
+    let body = response.bytes().await.map_err(transport)?;
+    if status != 201 {
+        let message = crate::error::extract_message(&body);
+        tracing::debug!(%url, status, %message, "keystone refused the token request");
+        return Err(AuthError::Rejected {
+            url,
+            status,
+            message,
+        });
+    }
+    let token = token.ok_or_else(|| AuthError::Malformed {
+        url: url.clone(),
+        reason: "no X-Subject-Token header".to_owned(),
+    })?;
+    let parsed: TokenBody = serde_json::from_slice(&body).map_err(|e| AuthError::Malformed {
+        url: url.clone(),
+        reason: e.to_string(),
+    })?;
+    tracing::debug!(%url, expires_at = %parsed.token.expires_at, services = parsed.token.catalog.len(), "keystone issued a token");
+    Ok(Session {
+        token,
+        expires_at: parsed.token.expires_at,
+        catalog: Catalog {
+            services: parsed.token.catalog,
+        },
+    })
+}
+
+/// Parses Keystone's `expires_at` (`2026-01-02T03:04:05.000000Z`, fraction optional, UTC).
+pub fn parse_keystone_time(text: &str) -> Option<std::time::SystemTime> {
+    let text = text.trim().trim_end_matches('Z');
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (hour, minute, second) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    // Days from the civil date (proleptic Gregorian), after H. Hinnant's algorithm.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
+    let nanos = if fraction.is_empty() {
+        0
+    } else {
+        let digits: String = fraction.chars().take(9).collect();
+        digits.parse::<u32>().ok()? * 10u32.pow(9 - digits.len() as u32)
+    };
+    let secs = u64::try_from(secs).ok()?;
+    Some(std::time::UNIX_EPOCH + std::time::Duration::new(secs, nanos))
 }
 
 #[derive(Deserialize)]
@@ -224,10 +278,22 @@ impl Catalog {
         interface: &str,
         region: Option<&str>,
     ) -> Result<&str, AuthError> {
+        self.find(service_type, None, interface, region)
+    }
+
+    /// Like [`endpoint`](Self::endpoint), also matching the service name when given.
+    pub fn find(
+        &self,
+        service_type: &str,
+        name: Option<&str>,
+        interface: &str,
+        region: Option<&str>,
+    ) -> Result<&str, AuthError> {
         let interface_norm = interface.trim_end_matches("URL");
         self.services
             .iter()
             .filter(|s| s.service_type == service_type)
+            .filter(|s| name.is_none_or(|n| s.name.as_deref() == Some(n)))
             .flat_map(|s| s.endpoints.iter())
             .filter(|e| e.interface == interface_norm)
             .find(|e| {
@@ -237,7 +303,10 @@ impl Catalog {
             })
             .map(|e| e.url.as_str())
             .ok_or_else(|| AuthError::NoEndpoint {
-                service_type: service_type.to_owned(),
+                service_type: match name {
+                    Some(n) => format!("{service_type} (name {n})"),
+                    None => service_type.to_owned(),
+                },
                 interface: interface.to_owned(),
                 region: region.map(str::to_owned),
             })
@@ -247,6 +316,7 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn secrets_never_print() {
@@ -277,5 +347,29 @@ mod tests {
             "http://int/v2.1"
         );
         assert!(catalog.endpoint("placement", "public", None).is_err());
+        assert!(
+            catalog
+                .find("compute", Some("other"), "public", None)
+                .is_err()
+        );
+        assert_eq!(
+            catalog
+                .find("compute", Some("nova"), "public", None)
+                .unwrap(),
+            "http://one/v2.1"
+        );
+    }
+
+    #[test]
+    fn keystone_times() {
+        let t = parse_keystone_time("2026-03-01T12:30:15.500000Z").unwrap();
+        let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+        assert_eq!(secs.as_secs(), 1_772_368_215);
+        assert_eq!(secs.subsec_millis(), 500);
+        assert_eq!(
+            parse_keystone_time("1970-01-01T00:00:00Z"),
+            Some(std::time::UNIX_EPOCH)
+        );
+        assert_eq!(parse_keystone_time("yesterday"), None);
     }
 }

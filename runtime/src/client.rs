@@ -13,6 +13,8 @@ use serde::Serialize;
 use crate::auth::Secret;
 use crate::error::{Error, ErrorContext, HttpErrorKind, ProtocolFault, extract_message};
 use crate::meta::{OpSpan, OperationMeta, ServiceMeta};
+use crate::provider::AuthProvider;
+use crate::redact::{TraceFilter, redact_body, redact_headers};
 use crate::response::{BodyDecoder, Response, Validation, VersionedBody};
 use crate::version::{ApiVersion, Microversion};
 
@@ -28,12 +30,17 @@ pub trait VersionedRequest {
     fn span(&self) -> (Microversion, Option<Microversion>);
 }
 
-/// An HTTP client with a token, shared by every service client built from it.
+/// An HTTP client with its credentials, shared by every service client built from it.
+///
+/// The token comes from a shared [`AuthProvider`] (renewed before expiry, and once after a
+/// 401), or is a fixed one given with [`with_token`](Self::with_token).
 #[derive(Debug, Clone)]
 pub struct RestClient {
     http: reqwest::Client,
     token: Option<Secret>,
+    auth: Option<Arc<AuthProvider>>,
     validation: Validation,
+    trace: TraceFilter,
 }
 
 impl RestClient {
@@ -50,14 +57,48 @@ impl RestClient {
         Self {
             http,
             token: None,
+            auth: None,
             validation: Validation::default(),
+            trace: TraceFilter::default(),
         }
     }
 
-    /// Sends this token (`X-Auth-Token`) on every request.
+    /// Sends this fixed token (`X-Auth-Token`) on every request; it is never renewed.
     pub fn with_token(mut self, token: Secret) -> Self {
         self.token = Some(token);
         self
+    }
+
+    /// Takes tokens from a shared auth provider: renewed before expiry, and once after a 401.
+    /// It wins over a fixed token.
+    pub fn with_auth(mut self, provider: Arc<AuthProvider>) -> Self {
+        self.auth = Some(provider);
+        self
+    }
+
+    /// Logs the requests and responses of the operations `filter` matches, redacted, at
+    /// `INFO` on target `squall::trace`.
+    pub fn with_trace(mut self, filter: TraceFilter) -> Self {
+        self.trace = filter;
+        self
+    }
+
+    /// The auth provider, when there is one.
+    pub fn auth(&self) -> Option<&Arc<AuthProvider>> {
+        self.auth.as_ref()
+    }
+
+    /// How strictly bodies are checked.
+    pub fn validation(&self) -> Validation {
+        self.validation
+    }
+
+    /// The current token: the provider's (fetched or renewed as needed), else the fixed one.
+    pub async fn token(&self) -> Result<Option<Secret>, crate::auth::AuthError> {
+        match &self.auth {
+            Some(provider) => provider.token().await.map(Some),
+            None => Ok(self.token.clone()),
+        }
     }
 
     /// Sets how strictly bodies are checked. [`Validation::Lenient`] logs a warning now.
@@ -285,8 +326,23 @@ impl ServiceClient {
         };
         let url = format!("{base}{path}");
         let mut attempt = 0;
+        let mut reauthenticated = false;
         loop {
-            match self.call_once(op, span, &url, &request).await {
+            let token = self.rest.token().await?;
+            match self
+                .call_once(op, span, &url, &request, token.as_ref())
+                .await
+            {
+                Err(Error::Http {
+                    kind: HttpErrorKind::Unauthorized,
+                    ..
+                }) if !reauthenticated && self.rest.auth.is_some() && token.is_some() => {
+                    reauthenticated = true;
+                    if let (Some(provider), Some(token)) = (&self.rest.auth, &token) {
+                        provider.invalidate(token).await;
+                    }
+                    tracing::info!(operation = op.name, "401: retrying once with a new token");
+                }
                 Err(Error::Http {
                     kind: HttpErrorKind::RateLimitExceeded,
                     retry_after: Some(wait),
@@ -312,6 +368,7 @@ impl ServiceClient {
         span: &'static OpSpan,
         url: &str,
         request: &Request,
+        token: Option<&Secret>,
     ) -> Result<Response<R>, Error> {
         let method = reqwest::Method::from_bytes(span.method.as_bytes())
             .map_err(|e| self.request_error(op, format!("bad method {}: {e}", span.method)))?;
@@ -323,7 +380,7 @@ impl ServiceClient {
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
-        if let Some(token) = &self.rest.token {
+        if let Some(token) = token {
             builder = builder.header("X-Auth-Token", token.expose());
         }
         if let Some(version) = self.version.header_value().filter(|_| op.versioned) {
@@ -342,10 +399,38 @@ impl ServiceClient {
             operation: self.operation_name(op),
             source,
         };
-        let response = builder.send().await.map_err(transport)?;
+        let traced = !self.rest.trace.is_empty() && self.rest.trace.matches(&qualified_name(op));
+        let request_built = builder.build().map_err(transport)?;
+        if traced {
+            tracing::info!(
+                target: "squall::trace",
+                operation = %qualified_name(op),
+                method = span.method,
+                %url,
+                headers = %redact_headers(request_built.headers()),
+                body = %redact_body(request.body.as_deref().unwrap_or_default()),
+                "request"
+            );
+        }
+        let response = self
+            .rest
+            .http
+            .execute(request_built)
+            .await
+            .map_err(transport)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let raw = response.bytes().await.map_err(transport)?;
+        if traced {
+            tracing::info!(
+                target: "squall::trace",
+                operation = %qualified_name(op),
+                status,
+                headers = %redact_headers(&headers),
+                body = %redact_body(&raw),
+                "response"
+            );
+        }
         let answered_text = headers
             .get(self.service.response_header.name)
             .and_then(|v| v.to_str().ok())

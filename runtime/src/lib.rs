@@ -3,7 +3,11 @@
 //! - [`client::RestClient`] and [`client::ServiceClient`] send requests with the microversion
 //!   headers a service's spec declares, check the answered version as Tempest does, select the
 //!   response variant by the answered version and validate the body strictly.
-//! - [`auth`] does Keystone v3 password authentication and catalog lookup.
+//! - [`auth`] does Keystone v3 authentication and catalog lookup; [`credentials`] holds every
+//!   method and scope; [`provider::AuthProvider`] caches and renews the token for all clients.
+//! - [`clients::ServiceClients`] hands out a [`clients::ClientsFactory`] per service module
+//!   ([`registry`]: generated modules and plugins); [`cloud_config`] reads `clouds.yaml`,
+//!   `OS_*` variables and `tempest.conf`; [`waiters`] waits for deletion and activation.
 //! - [`error::Error`] maps failures the way tempest.lib does, with the operation, the versions,
 //!   the status and the body.
 //! - [`discovery`] reads a server's microversion range and negotiates it with the configuration
@@ -13,23 +17,39 @@
 pub mod auth;
 pub mod blocking;
 pub mod client;
+pub mod clients;
+pub mod cloud_config;
+pub mod credentials;
 pub mod discovery;
 pub mod error;
 pub mod meta;
+pub mod provider;
 pub mod query;
+pub mod redact;
+pub mod registry;
 pub mod response;
 pub mod schema;
+pub mod tempest_conf;
 pub mod version;
+pub mod waiters;
 
 pub use auth::{Catalog, PasswordAuth, Secret, Session};
 pub use blocking::BlockingRuntime;
 pub use client::{Request, RestClient, ServiceClient, VersionedRequest, encode_path};
+pub use clients::{
+    ClientsError, ClientsFactory, ServiceClients, ServiceClientsBuilder, ServiceSettings,
+};
+pub use cloud_config::CloudConfig;
+pub use credentials::{Credentials, CredentialsBuilder, CredentialsError, Scope};
 pub use discovery::{Discovery, DiscoveryError, NegotiationError, ServerVersions, negotiate};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
 pub use meta::{
     GeneratedClient, HeaderFormat, OpSpan, OperationMeta, ServiceMeta, VariantError, VariantMeta,
     VersionDocument, pick_variant,
 };
+pub use provider::{AuthProvider, EndpointFilter};
+pub use registry::{Registry, RegistryError, ServiceModule};
 pub use response::{BodyDecoder, DecodeError, NoBody, Response, Validation, VersionedBody};
 pub use schema::{EmbeddedSchema, Violation};
 pub use version::{ApiVersion, Microversion, VersionError, VersionRange};
+pub use waiters::{Progress, WaitError, Waiter};
