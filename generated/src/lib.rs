@@ -4,6 +4,9 @@
 //! One module per service, one client per resource group, and one response enum per
 //! operation whose variant is chosen by the microversion the server answered.
 pub use squall_runtime as runtime;
+///Ironic, the OpenStack bare metal provisioning service.
+#[rustfmt::skip]
+pub mod baremetal;
 ///Nova, the OpenStack compute service.
 #[rustfmt::skip]
 pub mod compute;
@@ -13,6 +16,7 @@ pub mod placement;
 /// Every generated service.
 #[rustfmt::skip]
 pub static SERVICES: &[&squall_runtime::ServiceMeta] = &[
+    &baremetal::SERVICE,
     &compute::SERVICE,
     &placement::SERVICE,
 ];
