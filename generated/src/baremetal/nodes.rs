@@ -609,6 +609,214 @@ impl rt::VersionedBody for CreateNodeResponse {
         }
     }
 }
+impl CreateNodeRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 4))),
+            (rt::Microversion::new(1, 5), Some(rt::Microversion::new(1, 19))),
+            (rt::Microversion::new(1, 20), Some(rt::Microversion::new(1, 20))),
+            (rt::Microversion::new(1, 21), Some(rt::Microversion::new(1, 30))),
+            (rt::Microversion::new(1, 31), Some(rt::Microversion::new(1, 32))),
+            (rt::Microversion::new(1, 33), Some(rt::Microversion::new(1, 37))),
+            (rt::Microversion::new(1, 38), Some(rt::Microversion::new(1, 39))),
+            (rt::Microversion::new(1, 40), Some(rt::Microversion::new(1, 45))),
+            (rt::Microversion::new(1, 46), Some(rt::Microversion::new(1, 46))),
+            (rt::Microversion::new(1, 47), Some(rt::Microversion::new(1, 49))),
+            (rt::Microversion::new(1, 50), Some(rt::Microversion::new(1, 50))),
+            (rt::Microversion::new(1, 51), Some(rt::Microversion::new(1, 60))),
+            (rt::Microversion::new(1, 61), Some(rt::Microversion::new(1, 64))),
+            (rt::Microversion::new(1, 65), Some(rt::Microversion::new(1, 65))),
+            (rt::Microversion::new(1, 66), Some(rt::Microversion::new(1, 74))),
+            (rt::Microversion::new(1, 75), Some(rt::Microversion::new(1, 81))),
+            (rt::Microversion::new(1, 82), Some(rt::Microversion::new(1, 82))),
+            (rt::Microversion::new(1, 83), Some(rt::Microversion::new(1, 85))),
+            (rt::Microversion::new(1, 86), Some(rt::Microversion::new(1, 94))),
+            (rt::Microversion::new(1, 95), Some(rt::Microversion::new(1, 103))),
+            (rt::Microversion::new(1, 104), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_5)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(2usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_20)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(3usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_21)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(4usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_31)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(5usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_33)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(6usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_38)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(7usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_40)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(8usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_46)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(9usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_47)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(10usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_50)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(11usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_51)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(12usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_61)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(13usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_65)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(14usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_66)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(15usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_75)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(16usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_82)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(17usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_83)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(18usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_86)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(19usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_95)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            Some(20usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_104)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "CreateNodeRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "CreateNodeRequest",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The request body of `create_node`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -970,6 +1178,79 @@ impl rt::VersionedBody for ListNodesResponse {
             0usize => body.json().map(Self::V1_1),
             1usize => body.json().map(Self::V1_5),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl ListNodesQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 8))),
+            (rt::Microversion::new(1, 9), Some(rt::Microversion::new(1, 15))),
+            (rt::Microversion::new(1, 16), Some(rt::Microversion::new(1, 20))),
+            (rt::Microversion::new(1, 21), Some(rt::Microversion::new(1, 41))),
+            (rt::Microversion::new(1, 42), Some(rt::Microversion::new(1, 45))),
+            (rt::Microversion::new(1, 46), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_9)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesQuery",
+                        source,
+                    })
+            }
+            Some(2usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_16)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesQuery",
+                        source,
+                    })
+            }
+            Some(3usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_21)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesQuery",
+                        source,
+                    })
+            }
+            Some(4usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_42)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesQuery",
+                        source,
+                    })
+            }
+            Some(5usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_46)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ListNodesQuery",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }
@@ -1666,6 +1947,79 @@ impl rt::VersionedBody for ListNodesDetailResponse {
             34usize => body.json().map(Self::V1_104),
             35usize => body.json().map(Self::V1_109),
             other => Err(body.unknown_variant(other)),
+        }
+    }
+}
+impl ListNodesDetailQuery {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 8))),
+            (rt::Microversion::new(1, 9), Some(rt::Microversion::new(1, 15))),
+            (rt::Microversion::new(1, 16), Some(rt::Microversion::new(1, 20))),
+            (rt::Microversion::new(1, 21), Some(rt::Microversion::new(1, 41))),
+            (rt::Microversion::new(1, 42), Some(rt::Microversion::new(1, 45))),
+            (rt::Microversion::new(1, 46), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesDetailQuery",
+                        source,
+                    })
+            }
+            Some(1usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_9)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesDetailQuery",
+                        source,
+                    })
+            }
+            Some(2usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_16)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesDetailQuery",
+                        source,
+                    })
+            }
+            Some(3usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_21)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesDetailQuery",
+                        source,
+                    })
+            }
+            Some(4usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_42)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesDetailQuery",
+                        source,
+                    })
+            }
+            Some(5usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_46)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "ListNodesDetailQuery",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "ListNodesDetailQuery",
+                    version: version.to_string(),
+                })
+            }
         }
     }
 }
@@ -2954,6 +3308,34 @@ impl rt::VersionedBody for UpdateNodeResponse {
         }
     }
 }
+impl UpdateNodeRequest {
+    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    pub fn from_json_at(
+        version: rt::ApiVersion,
+        value: serde_json::Value,
+    ) -> Result<Self, rt::VariantError> {
+        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
+            (rt::Microversion::new(1, 1), None),
+        ];
+        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
+            Some(0usize) => {
+                serde_json::from_value(value)
+                    .map(Self::V1_1)
+                    .map_err(|source| rt::VariantError::Json {
+                        what: "UpdateNodeRequest",
+                        source,
+                    })
+            }
+            _ => {
+                Err(rt::VariantError::NoVariant {
+                    what: "UpdateNodeRequest",
+                    version: version.to_string(),
+                })
+            }
+        }
+    }
+}
 /// The request body of `update_node`, one variant per microversion range; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -3245,6 +3627,12 @@ impl NodesClient {
         let request = request.param("node_ident", node_ident);
         let request = request.json(body);
         self.inner.call(&UPDATE_NODE, request).await
+    }
+}
+impl rt::GeneratedClient for NodesClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
     }
 }
 /// Blocking clients, for plain synchronous code.

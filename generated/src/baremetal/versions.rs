@@ -143,6 +143,12 @@ impl VersionsClient {
         self.inner.call(&SHOW_V1, request).await
     }
 }
+impl rt::GeneratedClient for VersionsClient {
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self::new(inner)
+    }
+}
 /// Blocking clients, for plain synchronous code.
 pub mod blocking {
     use super::*;
