@@ -8,7 +8,7 @@ mod samples;
 use std::collections::BTreeMap;
 
 use libtest_mimic::Arguments;
-use squall::clients::{compute, placement};
+use squall::clients::{baremetal, compute, placement};
 use squall::runtime::{ApiVersion, Discovery, Microversion};
 use squall_testing::{MicroversionConfig, Outcome, Suite, SuiteReport};
 
@@ -16,6 +16,8 @@ use squall_testing::{MicroversionConfig, Outcome, Suite, SuiteReport};
 /// the bundled specs describe the same maxima, so `latest` negotiates to these.
 const NOVA_MAX: &str = "2.104";
 const PLACEMENT_MAX: &str = "1.39";
+/// Ironic 39.0.0 answers up to 1.115, and the bundled specs describe all of it.
+const IRONIC_MAX: &str = "1.115";
 
 const V22: &str = samples::NAMES[0];
 const LIST_210: &str = samples::NAMES[1];
@@ -23,6 +25,8 @@ const LIST_235: &str = samples::NAMES[2];
 const ANY: &str = samples::NAMES[3];
 const RP_120: &str = samples::NAMES[4];
 const BOTH: &str = samples::NAMES[5];
+const NODE_131: &str = samples::NAMES[6];
+const NODE_11: &str = samples::NAMES[7];
 
 fn run(config: MicroversionConfig, negotiate: bool) -> SuiteReport {
     let mut suite = Suite::new(config).connect(common::connection);
@@ -98,7 +102,7 @@ fn none_none_runs_only_unversioned_tests_and_sends_nothing() {
         reason,
         "needs compute 2.10–2.34; configured none–none (default)"
     );
-    assert_eq!(report.conclusion.num_ignored, 5);
+    assert_eq!(report.conclusion.num_ignored, 6);
 }
 
 #[test]
@@ -138,6 +142,8 @@ fn pinned_2_10_runs_everything_that_covers_it_at_2_10() {
             (ANY, Want::Ran(&[("compute", "2.10")])),
             (RP_120, Want::Skip),
             (BOTH, Want::Skip),
+            (NODE_131, Want::Skip),
+            (NODE_11, Want::Ran(&[("baremetal", "")])),
         ],
     );
     let Outcome::Skipped(reason) = &report.get(BOTH).unwrap().outcome else {
@@ -155,6 +161,7 @@ fn latest_latest_resolves_to_the_server_maximum() {
         config(&[
             ("compute", "latest", "latest"),
             ("placement", "latest", "latest"),
+            ("baremetal", "latest", "latest"),
         ]),
         true,
     );
@@ -171,6 +178,8 @@ fn latest_latest_resolves_to_the_server_maximum() {
                 BOTH,
                 Want::Ran(&[("compute", NOVA_MAX), ("placement", PLACEMENT_MAX)]),
             ),
+            (NODE_131, Want::Ran(&[("baremetal", IRONIC_MAX)])),
+            (NODE_11, Want::Skip),
         ],
     );
     let Outcome::Skipped(reason) = &report.get(LIST_210).unwrap().outcome else {
@@ -194,6 +203,8 @@ fn latest_latest_without_negotiation_sends_latest_literally() {
             (ANY, Want::Ran(&[("compute", "latest")])),
             (RP_120, Want::Skip),
             (BOTH, Want::Skip),
+            (NODE_131, Want::Skip),
+            (NODE_11, Want::Ran(&[("baremetal", "")])),
         ],
     );
 }
@@ -205,7 +216,8 @@ fn an_existing_tempest_conf_configures_the_run() {
     std::fs::write(
         &path,
         "[DEFAULT]\ndebug = true\n\n[compute]\nmin_microversion = 2.2\nmax_microversion = 2.3\n\
-         [placement]\nmin_microversion = 1.20\nmax_microversion = 1.20\n",
+         [placement]\nmin_microversion = 1.20\nmax_microversion = 1.20\n\
+         [baremetal]\nmin_microversion = 1.31\nmax_microversion = 1.31\n",
     )
     .unwrap();
     let config = MicroversionConfig::load_tempest_conf(&path).unwrap();
@@ -277,5 +289,34 @@ async fn discovery_reads_nova_and_placement_once_per_endpoint() {
         discovery.fetches(),
         2,
         "one fetch per endpoint, then the cache"
+    );
+}
+
+#[tokio::test]
+async fn discovery_reads_ironic_range_from_its_headers() {
+    let connection = common::connection().await.unwrap();
+    let discovery = Discovery::new();
+    let url = connection.endpoint(&baremetal::SERVICE).unwrap();
+    let found = discovery
+        .server_versions(connection.rest().http(), &baremetal::SERVICE, &url)
+        .await
+        .unwrap();
+    assert_eq!(found.min, Some(Microversion::new(1, 1)));
+    assert_eq!(found.max, Some(IRONIC_MAX.parse().unwrap()));
+    assert!(found.source.ends_with("(headers)"), "{}", found.source);
+}
+
+#[test]
+fn an_ironic_range_below_the_server_minimum_fails_clearly() {
+    // Ironic's lowest version is 1.1; 1.0 exists nowhere, so a pinned 1.0 cannot be met.
+    let report = run(config(&[("baremetal", "1.0", "1.0")]), true);
+    let Outcome::Failed(message) = &report.get(NODE_11).unwrap().outcome else {
+        panic!("expected a failure: {report:#?}");
+    };
+    assert!(
+        message.contains("configured 1.0–1.0")
+            && message.contains("server supports 1.1–1.115")
+            && message.contains("bundled specs describe 1.1–1.115"),
+        "{message}"
     );
 }

@@ -7,10 +7,11 @@
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
-use squall::clients::{compute, placement};
+use squall::clients::{baremetal, compute, placement};
 use squall::runtime::ApiVersion;
 use squall_testing::{Requires, Suite, TestContext, TestResult, assert_answered};
 
+use baremetal::nodes::{CreateNodeRequest, NodesClient};
 use compute::keypairs::{
     CreateKeypairRequest, KeypairsClient, ListKeypairsQuery, ListKeypairsResponse,
 };
@@ -22,13 +23,15 @@ use placement::resource_providers::{
 const PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDFEGenVjRXC3/DFQDE9bNvsoDkqKwnokpilXc+VfKhI squall-sample";
 
 /// Every sample test's name, as the runner reports it.
-pub const NAMES: [&str; 6] = [
+pub const NAMES: [&str; 8] = [
     "keypairs_v22::create_is_201_with_type_and_delete_is_204",
     "keypairs_list_v210_to_v234",
     "keypairs_list_v235_paginates",
     "keypairs_list_any_version",
     "placement_resource_provider_create_v120",
     "compute_and_placement_together",
+    "baremetal_node_create_v131",
+    "baremetal_node_create_v11",
 ];
 
 /// Registers the samples.
@@ -71,6 +74,17 @@ pub fn register(suite: &mut Suite) {
             .service(compute, "2.2", "latest")
             .service(placement, "1.14", "latest"),
         compute_and_placement,
+    );
+    let baremetal = &baremetal::SERVICE;
+    suite.test(
+        "baremetal_node_create_v131",
+        Requires::new().service(baremetal, "1.31", "latest"),
+        node_create_v131,
+    );
+    suite.test(
+        "baremetal_node_create_v11",
+        Requires::new().service(baremetal, "", "1.30"),
+        node_create_v11,
     );
 }
 
@@ -223,6 +237,59 @@ async fn compute_and_placement(ctx: TestContext) -> TestResult {
         &providers.list_resource_providers(None).await?,
         placement_version,
     )?;
+    Ok(())
+}
+
+/// The driver interfaces 1.31 made settable per node (all enabled as `fake` here).
+const INTERFACES: [&str; 5] = [
+    "boot_interface",
+    "deploy_interface",
+    "management_interface",
+    "power_interface",
+    "vendor_interface",
+];
+
+/// Creates a node at the test's version, checks it, deletes it; returns the created body.
+async fn create_node(ctx: &TestContext, extra: Value) -> Result<Value, squall_testing::TestError> {
+    let version = ctx.version(&baremetal::SERVICE).unwrap_or_default();
+    let client: NodesClient = ctx.client().await?;
+    let mut node = json!({"driver": "fake-hardware"});
+    if let (Some(node), Some(extra)) = (node.as_object_mut(), extra.as_object()) {
+        node.extend(extra.clone());
+    }
+    let body = CreateNodeRequest::from_json_at(version, node)?;
+    let created = client.create_node(&body).await?;
+    let value = raw(&created.raw)?;
+    let uuid = value["uuid"].as_str().unwrap_or_default().to_owned();
+    let deleted = client.delete_node(&uuid).await?;
+    assert_answered(&created, version)?;
+    assert_eq!(created.status, 201, "{value}");
+    assert_eq!(deleted.status, 204);
+    Ok(value)
+}
+
+/// 1.31 added the per-node driver interfaces: settable on create and shown on the node.
+async fn node_create_v131(ctx: TestContext) -> TestResult {
+    let interfaces: serde_json::Map<String, Value> = INTERFACES
+        .iter()
+        .map(|name| ((*name).to_owned(), json!("fake")))
+        .collect();
+    let node = create_node(&ctx, Value::Object(interfaces)).await?;
+    for name in INTERFACES {
+        assert_eq!(node[name], json!("fake"), "{name} in {node}");
+    }
+    Ok(())
+}
+
+/// Up to 1.30 a node has no per-node interfaces; with no header Ironic answers 1.1.
+async fn node_create_v11(ctx: TestContext) -> TestResult {
+    let node = create_node(&ctx, json!({})).await?;
+    for name in INTERFACES {
+        assert!(
+            node.get(name).is_none(),
+            "{name} must not appear before 1.31: {node}"
+        );
+    }
     Ok(())
 }
 
