@@ -5,21 +5,20 @@
 //! ```sh
 //! python3 scripts/services.py up
 //! printf '[compute]\nmin_microversion = "2.2"\nmax_microversion = "latest"\n' > /tmp/squall-test.toml
-//! SQUALL_TEST_CONFIG=/tmp/squall-test.toml OS_PASSWORD=squall-admin-pass \
-//!     cargo run --example microversion_tests
+//! eval "$(python3 scripts/services.py env)"   # OS_CLOUD and OS_CLIENT_CONFIG_FILE
+//! SQUALL_TEST_CONFIG=/tmp/squall-test.toml cargo run --example microversion_tests
 //! ```
 //!
 //! In a project, the same file is a test target with `harness = false`, run by `cargo test`.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use serde_json::json;
 use squall::clients::compute::{
     self,
     keypairs::{CreateKeypairRequest, KeypairsClient, ListKeypairsResponse},
 };
-use squall::runtime::{PasswordAuth, RestClient, Secret};
+use squall::runtime::CloudConfig;
 use squall_testing::{
     Connection, Requires, Suite, TestContext, TestError, TestResult, assert_answered,
 };
@@ -27,21 +26,10 @@ use squall_testing::{
 const PUBLIC_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDFEGenVjRXC3/DFQDE9bNvsoDkqKwnokpilXc+VfKhI example";
 
-/// Logs in with the `OS_*` variables and finds endpoints in the catalog; called once per run.
+/// The cloud from `clouds.yaml` (`OS_CLOUD`) or `OS_*` variables; built once per run.
 async fn connect() -> Result<Connection, TestError> {
-    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
-    let auth = PasswordAuth {
-        auth_url: env("OS_AUTH_URL", "http://127.0.0.1:15000/v3"),
-        username: env("OS_USERNAME", "admin"),
-        password: Secret::new(env("OS_PASSWORD", "")),
-        user_domain_name: env("OS_USER_DOMAIN_NAME", "Default"),
-        project_name: env("OS_PROJECT_NAME", "admin"),
-        project_domain_name: env("OS_PROJECT_DOMAIN_NAME", "Default"),
-    };
-    let rest = RestClient::new()?;
-    let session = auth.authenticate(rest.http()).await?;
-    let rest = Arc::new(rest.with_token(session.token.clone()));
-    Ok(Connection::new(rest).with_catalog(session.catalog, "public", None))
+    let clients = CloudConfig::load()?.builder()?.build()?;
+    Ok(Connection::from_clients(clients))
 }
 
 /// From 2.2 a keypair has a `type`, create answers 201 and delete 204.

@@ -261,7 +261,7 @@ async fn discovery_reads_nova_and_placement_once_per_endpoint() {
     let connection = common::connection().await.unwrap();
     let discovery = Discovery::new();
     let http = connection.rest().http();
-    let nova = connection.endpoint(&compute::SERVICE).unwrap();
+    let nova = connection.endpoint(&compute::SERVICE).await.unwrap();
     let found = discovery
         .server_versions(http, &compute::SERVICE, &nova)
         .await
@@ -271,7 +271,7 @@ async fn discovery_reads_nova_and_placement_once_per_endpoint() {
     // Nova's catalog endpoint is versioned (/v2.1): its own document answers.
     assert!(found.source.ends_with("/v2.1/"), "{}", found.source);
 
-    let placement_url = connection.endpoint(&placement::SERVICE).unwrap();
+    let placement_url = connection.endpoint(&placement::SERVICE).await.unwrap();
     let found = discovery
         .server_versions(http, &placement::SERVICE, &placement_url)
         .await
@@ -296,7 +296,7 @@ async fn discovery_reads_nova_and_placement_once_per_endpoint() {
 async fn discovery_reads_ironic_range_from_its_headers() {
     let connection = common::connection().await.unwrap();
     let discovery = Discovery::new();
-    let url = connection.endpoint(&baremetal::SERVICE).unwrap();
+    let url = connection.endpoint(&baremetal::SERVICE).await.unwrap();
     let found = discovery
         .server_versions(connection.rest().http(), &baremetal::SERVICE, &url)
         .await

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use squall_runtime::{
     ApiVersion, Catalog, Discovery, DiscoveryError, GeneratedClient, NegotiationError, RestClient,
-    ServiceClient, ServiceMeta, VersionError, VersionRange, negotiate,
+    ServiceClient, ServiceClients, ServiceMeta, VersionError, VersionRange, negotiate,
 };
 
 use crate::config::{ConfigError, MicroversionConfig};
@@ -101,31 +101,56 @@ impl Requires {
     }
 }
 
-/// How tests reach the cloud: an authenticated HTTP client and the endpoints of services.
+/// How tests reach the cloud.
+///
+/// Usually built from [`ServiceClients`] (credentials, token renewal, region, interface, TLS and
+/// per-service settings all come from there); or, for a bare setup, from an authenticated
+/// [`RestClient`] plus a Keystone catalog or explicit endpoints.
 #[derive(Debug, Clone)]
 pub struct Connection {
-    rest: Arc<RestClient>,
-    catalog: Option<(Catalog, String, Option<String>)>,
+    source: Source,
     endpoints: BTreeMap<String, String>,
 }
 
+#[derive(Debug, Clone)]
+enum Source {
+    Clients(ServiceClients),
+    Rest {
+        rest: Arc<RestClient>,
+        catalog: Option<(Catalog, String, Option<String>)>,
+    },
+}
+
 impl Connection {
-    /// A connection with no endpoints yet.
-    pub fn new(rest: Arc<RestClient>) -> Self {
+    /// Tests get their clients from `clients` (one auth provider for the whole run).
+    pub fn from_clients(clients: ServiceClients) -> Self {
         Self {
-            rest,
-            catalog: None,
+            source: Source::Clients(clients),
             endpoints: BTreeMap::new(),
         }
     }
 
-    /// Looks endpoints up in a Keystone catalog, by interface and optional region.
+    /// A connection over an authenticated HTTP client, with no endpoints yet.
+    pub fn new(rest: Arc<RestClient>) -> Self {
+        Self {
+            source: Source::Rest {
+                rest,
+                catalog: None,
+            },
+            endpoints: BTreeMap::new(),
+        }
+    }
+
+    /// Looks endpoints up in a Keystone catalog, by interface and optional region (for a
+    /// connection made with [`Connection::new`]).
     pub fn with_catalog(mut self, catalog: Catalog, interface: &str, region: Option<&str>) -> Self {
-        self.catalog = Some((catalog, interface.to_owned(), region.map(str::to_owned)));
+        if let Source::Rest { catalog: slot, .. } = &mut self.source {
+            *slot = Some((catalog, interface.to_owned(), region.map(str::to_owned)));
+        }
         self
     }
 
-    /// Uses `url` for the service of catalog type `catalog_type`, ahead of the catalog.
+    /// Uses `url` for the service of catalog type `catalog_type`, ahead of any lookup.
     pub fn with_endpoint(mut self, catalog_type: &str, url: &str) -> Self {
         self.endpoints
             .insert(catalog_type.to_owned(), url.to_owned());
@@ -134,27 +159,38 @@ impl Connection {
 
     /// The HTTP client.
     pub fn rest(&self) -> &Arc<RestClient> {
-        &self.rest
+        match &self.source {
+            Source::Clients(clients) => clients.rest_client(),
+            Source::Rest { rest, .. } => rest,
+        }
     }
 
     /// The endpoint of `service`.
-    pub fn endpoint(&self, service: &ServiceMeta) -> Result<String, FrameworkError> {
+    pub async fn endpoint(&self, service: &'static ServiceMeta) -> Result<String, FrameworkError> {
         if let Some(url) = self.endpoints.get(service.catalog_type) {
             return Ok(url.clone());
         }
-        let Some((catalog, interface, region)) = &self.catalog else {
-            return Err(FrameworkError::Endpoint {
-                service: service.name.to_owned(),
-                reason: "no catalog and no explicit endpoint".to_owned(),
-            });
+        let failed = |reason: String| FrameworkError::Endpoint {
+            service: service.name.to_owned(),
+            reason,
         };
-        catalog
-            .endpoint(service.catalog_type, interface, region.as_deref())
-            .map(str::to_owned)
-            .map_err(|e| FrameworkError::Endpoint {
-                service: service.name.to_owned(),
-                reason: e.to_string(),
-            })
+        match &self.source {
+            Source::Clients(clients) => clients
+                .factory(service)
+                .base_url()
+                .await
+                .map_err(|e| failed(e.to_string())),
+            Source::Rest { catalog: None, .. } => {
+                Err(failed("no catalog and no explicit endpoint".to_owned()))
+            }
+            Source::Rest {
+                catalog: Some((catalog, interface, region)),
+                ..
+            } => catalog
+                .endpoint(service.catalog_type, interface, region.as_deref())
+                .map(str::to_owned)
+                .map_err(|e| failed(e.to_string())),
+        }
     }
 }
 
@@ -234,7 +270,7 @@ impl Shared {
             return Ok((configured.min, configured.max, label));
         }
         let connection = self.connection().await?;
-        let endpoint = connection.endpoint(service)?;
+        let endpoint = connection.endpoint(service).await?;
         let server = self
             .discovery
             .server_versions(connection.rest().http(), service, &endpoint)
@@ -310,7 +346,7 @@ impl TestContext {
     ) -> Result<ServiceClient, FrameworkError> {
         let version = self.request_version(service).await?;
         let connection = self.shared.connection().await?;
-        let endpoint = connection.endpoint(service)?;
+        let endpoint = connection.endpoint(service).await?;
         Ok(
             ServiceClient::new(Arc::clone(connection.rest()), &endpoint, service)
                 .with_microversion(version),

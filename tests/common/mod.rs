@@ -85,31 +85,28 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-/// A connection for `squall-testing` suites: the admin user's token and the real catalog. Errors
-/// (instead of panicking) when the services are down, so every test reports the instructions.
+/// A connection for `squall-testing` suites: `ServiceClients` for the admin user of the real
+/// cloud. Errors (instead of panicking) when the services are down, so every test reports the
+/// instructions.
 pub async fn connection() -> Result<squall_testing::Connection, squall_testing::TestError> {
     let cloud = std::fs::read_to_string(cloud_json())
         .map_err(|e| format!("{HOW_TO_START} ({e})"))
         .and_then(|text| {
             serde_json::from_str::<Cloud>(&text).map_err(|e| format!("{HOW_TO_START} ({e})"))
         })?;
-    let auth = PasswordAuth {
-        auth_url: cloud.auth_url.clone(),
-        username: cloud.username.clone(),
-        password: Secret::new(cloud.password.clone()),
-        user_domain_name: cloud.user_domain_name.clone(),
-        project_name: cloud.project_name.clone(),
-        project_domain_name: cloud.project_domain_name.clone(),
-    };
-    let rest = RestClient::new()?;
-    let session = auth
-        .authenticate(rest.http())
+    let credentials = squall::runtime::Credentials::password(
+        &cloud.username,
+        &cloud.user_domain_name,
+        Secret::new(cloud.password.clone()),
+        &cloud.project_name,
+        &cloud.project_domain_name,
+    );
+    let clients = squall::runtime::ServiceClients::new(credentials, &cloud.auth_url)
+        .region(cloud.region.clone())
+        .build()?;
+    clients
+        .authenticate()
         .await
         .map_err(|e| format!("{HOW_TO_START} (keystone: {e})"))?;
-    let rest = Arc::new(rest.with_token(session.token.clone()));
-    Ok(squall_testing::Connection::new(rest).with_catalog(
-        session.catalog,
-        "public",
-        Some(&cloud.region),
-    ))
+    Ok(squall_testing::Connection::from_clients(clients))
 }
