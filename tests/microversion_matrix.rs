@@ -320,3 +320,45 @@ fn an_ironic_range_below_the_server_minimum_fails_clearly() {
         "{message}"
     );
 }
+
+#[test]
+fn tests_at_different_versions_run_side_by_side() {
+    use squall::clients::compute::keypairs::KeypairsClient;
+    use squall_testing::{Requires, TestContext, assert_answered};
+    use std::sync::Arc;
+
+    // Both tests wait for each other in the middle, so their requests are in flight together.
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let mut suite = Suite::new(config(&[("compute", "2.2", "latest")])).connect(common::connection);
+    for (name, min) in [("at_2_2", "2.2"), ("at_2_50", "2.50")] {
+        let barrier = Arc::clone(&barrier);
+        suite.test(
+            name,
+            Requires::new().service(&compute::SERVICE, min, "latest"),
+            move |ctx: TestContext| {
+                let barrier = Arc::clone(&barrier);
+                async move {
+                    let keypairs: KeypairsClient = ctx.client().await?;
+                    barrier.wait().await;
+                    let listed = keypairs.list_keypairs(None).await?;
+                    assert_answered(&listed, ctx.version(&compute::SERVICE).unwrap())?;
+                    Ok(())
+                }
+            },
+        );
+    }
+    let args = Arguments {
+        quiet: true,
+        test_threads: Some(2),
+        ..Arguments::default()
+    };
+    let report = suite.run_with(&args);
+    for (name, version) in [("at_2_2", "2.2"), ("at_2_50", "2.50")] {
+        let record = report.get(name).unwrap();
+        assert_eq!(record.outcome, Outcome::Passed, "{record:#?}");
+        assert_eq!(
+            record.versions["compute"],
+            ApiVersion::parse(version).unwrap()
+        );
+    }
+}

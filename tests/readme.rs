@@ -13,5 +13,8 @@ fn readme_microversion_example_is_the_example_file() {
     let start = section.find("```rust\n").expect("code block") + "```rust\n".len();
     let block = &section[start..start + section[start..].find("```\n").unwrap()];
     let code = &example[example.find("use std::process::ExitCode;").unwrap()..];
-    assert_eq!(block, code, "README block differs from examples/microversion_tests.rs");
+    assert_eq!(
+        block, code,
+        "README block differs from examples/microversion_tests.rs"
+    );
 }
