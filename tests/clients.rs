@@ -814,18 +814,24 @@ async fn identity_plugin_manages_keystone_regions() {
     let ids: Vec<_> = list.regions.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, [child.as_str()]);
 
-    // Keystone refuses to delete a region with children; its error comes back typed.
-    let err = regions.delete_region(&parent).await.unwrap_err();
-    assert!(
-        matches!(
-            err.http_kind(),
-            Some(HttpErrorKind::BadRequest | HttpErrorKind::Forbidden | HttpErrorKind::Conflict)
+    // Keystone's errors come back typed: a taken id, an unknown parent.
+    for (region, kind) in [
+        (json!({"id": parent}), HttpErrorKind::Conflict),
+        (
+            json!({"parent_region_id": common::unique("squall-nowhere")}),
+            HttpErrorKind::NotFound,
         ),
-        "{err}"
-    );
+    ] {
+        let body: squall_plugin_identity::identity::types::CreateRegionRequestV3_0 =
+            serde_json::from_value(json!({ "region": region })).unwrap();
+        let err = regions.create_region(&body.into()).await.unwrap_err();
+        assert_eq!(err.http_kind(), Some(kind), "{err}");
+    }
     for id in [&child, &parent] {
         assert_eq!(regions.delete_region(id).await.unwrap().status, 204);
     }
-    let err = regions.show_region(&parent).await.unwrap_err();
-    assert_eq!(err.http_kind(), Some(HttpErrorKind::NotFound), "{err}");
+    for id in [&child, &parent] {
+        let err = regions.show_region(id).await.unwrap_err();
+        assert_eq!(err.http_kind(), Some(HttpErrorKind::NotFound), "{err}");
+    }
 }
