@@ -107,10 +107,7 @@ async fn reach_all_services(clients: &ServiceClients) {
     assert_eq!(listed.status, 200);
     assert_eq!(listed.version, None, "Keystone has no microversions");
     let ListRegionsResponse::V3_0(body) = listed.body;
-    assert!(
-        body.regions.iter().any(|r| r.id == "RegionOne"),
-        "{body:?}"
-    );
+    assert!(body.regions.iter().any(|r| r.id == "RegionOne"), "{body:?}");
 }
 
 #[tokio::test]
@@ -474,7 +471,11 @@ fn plugin_registration_conflicts_name_both_parties() {
     // `baremetal`, now runs into since squall bundles Ironic), then a plugin's.
     for (plugin, name, holder) in [
         ("late", "placement", "squall's module \"placement\""),
-        ("old-ironic-plugin", "baremetal", "squall's module \"baremetal\""),
+        (
+            "old-ironic-plugin",
+            "baremetal",
+            "squall's module \"baremetal\"",
+        ),
         (
             "second-identity",
             "identity",
@@ -487,7 +488,10 @@ fn plugin_registration_conflicts_name_both_parties() {
                 vec![ServiceModule::new(name, &format!("{name}.v9"), identity)],
             )
             .unwrap_err();
-        assert!(matches!(err, RegistryError::ModuleNameTaken { .. }), "{err}");
+        assert!(
+            matches!(err, RegistryError::ModuleNameTaken { .. }),
+            "{err}"
+        );
         let text = err.to_string();
         assert!(
             text.contains(&format!("\"{plugin}\"")) && text.contains(holder),
@@ -804,7 +808,13 @@ async fn identity_plugin_manages_keystone_regions() {
     let shown = regions.show_region(&child).await.unwrap();
     let ShowRegionResponse::V3_0(envelope) = shown.body;
     assert_eq!(envelope.region.parent_region_id.as_deref(), Some(&*parent));
-    assert!(envelope.region.links.self_.ends_with(&format!("/v3/regions/{child}")));
+    assert!(
+        envelope
+            .region
+            .links
+            .self_
+            .ends_with(&format!("/v3/regions/{child}"))
+    );
 
     // The query filter: only the parent's children.
     let query: squall_plugin_identity::identity::types::ListRegionsQueryV3_0 =
