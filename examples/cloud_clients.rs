@@ -1,6 +1,7 @@
 //! ServiceClients for a cloud: reads `clouds.yaml` (cloud `$OS_CLOUD`) or `OS_*` variables,
-//! then lists keypairs (Nova), resource providers (Placement) and, through the example
-//! plugin, bare metal nodes (Ironic).
+//! then lists keypairs (Nova), resource providers (Placement) and bare metal nodes (Ironic)
+//! with squall's bundled modules, and regions (Keystone) through the example plugin
+//! `squall-plugin-identity`.
 //!
 //! ```sh
 //! eval "$(python3 scripts/services.py env)"   # OS_CLIENT_CONFIG_FILE and OS_CLOUD=squall
@@ -9,11 +10,12 @@
 
 use squall::ClientsExt;
 use squall::runtime::CloudConfig;
-use squall_plugin_baremetal::baremetal::NodesClient;
+use squall_plugin_identity::identity::RegionsClient;
+use squall_plugin_identity::identity::regions::ListRegionsResponse;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    squall_plugin_baremetal::register()?;
+    squall_plugin_identity::register()?;
     println!("modules: {:?}", squall::available_modules());
     let clients = CloudConfig::load()?.builder()?.build()?;
 
@@ -28,11 +30,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         listed.status, listed.version
     );
 
-    let nodes = clients
-        .module("baremetal")?
-        .client(NodesClient::new)
-        .await?;
-    let listed = nodes.list_nodes().await?;
+    let nodes = clients.baremetal().nodes().await?;
+    let listed = nodes.list_nodes(None).await?;
     println!("ironic answered {} at {:?}", listed.status, listed.version);
+
+    let regions = clients
+        .module("identity")?
+        .client(RegionsClient::new)
+        .await?;
+    let listed = regions.list_regions(None).await?;
+    let ListRegionsResponse::V3_0(body) = &listed.body;
+    let names: Vec<_> = body.regions.iter().map(|r| r.id.as_str()).collect();
+    println!(
+        "keystone answered {} (no microversion: {:?}), regions {names:?}",
+        listed.status, listed.version
+    );
     Ok(())
 }

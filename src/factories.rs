@@ -1,11 +1,12 @@
-//! Typed factories for the generated service modules, e.g. `clients.compute().keypairs()`,
-//! and the process-wide module registry seeded with the generated modules.
+//! Typed factories for the generated service modules, e.g. `clients.compute().keypairs()` or
+//! `clients.baremetal().nodes()`, and the process-wide module registry seeded with the
+//! generated modules.
 //!
 //! The accessor list mirrors the generated modules; the generator could emit it (see the
 //! closing note of issue 5). Any generated client is also reachable through
 //! [`ClientsFactory::client`]: `clients.compute().client(KeypairsClient::new)`.
 
-use squall_clients::{SERVICES, compute, placement};
+use squall_clients::{SERVICES, baremetal, compute, placement};
 use squall_runtime::registry::{self, ServiceModule};
 use squall_runtime::{ApiVersion, ClientsFactory, Error, RegistryError, ServiceClients};
 
@@ -117,6 +118,11 @@ typed_factories! {
         resource_providers => ResourceProvidersClient,
         traits => TraitsClient,
         usages => UsagesClient,
+        versions => VersionsClient,
+    }
+    /// Ironic (bare metal) clients.
+    baremetal -> BaremetalFactory (baremetal) {
+        nodes => NodesClient,
         versions => VersionsClient,
     }
 }

@@ -1,5 +1,6 @@
 //! ServiceClients against the real Keystone, whose catalog points at the real Placement, Nova
-//! API and Ironic (issue 5). `scripts/services.py up` also provides RegionTwo endpoints, an
+//! API and Ironic (issue 5). Nova, Placement and Ironic are squall's bundled modules; Keystone
+//! itself is reached through the example plugin `squall-plugin-identity` (module `identity`). `scripts/services.py up` also provides RegionTwo endpoints, an
 //! application credential, system/domain role assignments, a Keystone with short-lived tokens
 //! (`short_auth_url`) and a TLS proxy with its own CA in front of Placement.
 //!
@@ -14,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use squall::clients::baremetal::NodesClient;
+use squall::clients::baremetal::nodes::{CreateNodeResponse, ShowNodeResponse};
 use squall::clients::compute::KeypairsClient;
 use squall::clients::placement::ResourceProvidersClient;
 use squall::runtime::auth::AuthError;
@@ -24,7 +27,10 @@ use squall::runtime::{
     RestClient, Scope, Secret, ServiceClients, WaitError,
 };
 use squall::{ClientsExt, available_modules};
-use squall_plugin_baremetal::baremetal::NodesClient;
+use squall_plugin_identity::identity::RegionsClient;
+use squall_plugin_identity::identity::regions::{
+    CreateRegionResponse, ListRegionsResponse, ShowRegionResponse,
+};
 
 fn cloud_json() -> Value {
     let path = std::env::var_os("SQUALL_CLOUD_JSON")
@@ -66,12 +72,13 @@ fn ensure_plugin() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // Another test of this binary may register it first; either way it is registered.
-        let _ = squall_plugin_baremetal::register();
+        let _ = squall_plugin_identity::register();
     });
 }
 
-/// Calls Nova, Placement and Ironic (through the plugin) with `clients`.
-async fn reach_all_three(clients: &ServiceClients) {
+/// Calls Nova, Placement, Ironic (bundled modules) and Keystone (through the plugin) with
+/// `clients`.
+async fn reach_all_services(clients: &ServiceClients) {
     ensure_plugin();
     let keypairs = clients.compute().keypairs().await.expect("compute client");
     let listed = keypairs.list_keypairs(None).await.expect("nova answers");
@@ -86,25 +93,31 @@ async fn reach_all_three(clients: &ServiceClients) {
         .await
         .expect("placement answers");
     assert_eq!(listed.status, 200);
-    let nodes = clients
-        .module("baremetal")
-        .expect("plugin module")
-        .client(NodesClient::new)
-        .await
-        .expect("ironic client");
-    let listed = nodes.list_nodes().await.expect("ironic answers");
+    let nodes = clients.baremetal().nodes().await.expect("ironic client");
+    let listed = nodes.list_nodes(None).await.expect("ironic answers");
     assert_eq!(listed.status, 200);
     assert_eq!(listed.version, Some("1.1".parse().unwrap()));
+    let regions = clients
+        .module("identity")
+        .expect("plugin module")
+        .client(RegionsClient::new)
+        .await
+        .expect("keystone client");
+    let listed = regions.list_regions(None).await.expect("keystone answers");
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.version, None, "Keystone has no microversions");
+    let ListRegionsResponse::V3_0(body) = listed.body;
+    assert!(body.regions.iter().any(|r| r.id == "RegionOne"), "{body:?}");
 }
 
 #[tokio::test]
-async fn clouds_yaml_reaches_all_three_services() {
+async fn clouds_yaml_reaches_all_services() {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/squall-services/clouds.yaml");
     let config = CloudConfig::from_files(&path, None, "squall").expect("clouds.yaml");
     assert_eq!(config.region.as_deref(), Some("RegionOne"));
     let clients = config.builder().expect("builder").build().expect("clients");
-    reach_all_three(&clients).await;
+    reach_all_services(&clients).await;
 }
 
 #[tokio::test]
@@ -150,7 +163,7 @@ async fn secure_yaml_holds_the_password_and_per_service_settings_apply() {
 }
 
 #[tokio::test]
-async fn environment_variables_reach_all_three_services() {
+async fn environment_variables_reach_all_services() {
     let c = common::cloud();
     let vars = [
         ("OS_AUTH_URL", c.auth_url.as_str()),
@@ -167,7 +180,7 @@ async fn environment_variables_reach_all_three_services() {
     .map(|(k, v)| (k.to_owned(), v.to_owned()));
     let config = CloudConfig::from_vars(vars).expect("env config");
     let clients = config.builder().unwrap().build().unwrap();
-    reach_all_three(&clients).await;
+    reach_all_services(&clients).await;
 }
 
 #[tokio::test]
@@ -343,7 +356,7 @@ async fn application_credential_auth() {
     let clients = ServiceClients::new(creds, &s(&cloud, "/auth_url"))
         .build()
         .unwrap();
-    reach_all_three(&clients).await;
+    reach_all_services(&clients).await;
 }
 
 /// Keystone's own view of a token (`GET /v3/auth/tokens`).
@@ -398,8 +411,13 @@ async fn system_scope_and_domain_scope() {
 fn plugin_registration_conflicts_name_both_parties() {
     let mut registry = squall::factories::builtin_registry();
     let compute = &squall::clients::compute::SERVICE;
-    let baremetal = &squall_plugin_baremetal::baremetal::SERVICE;
+    let identity = &squall_plugin_identity::identity::SERVICE;
+    assert_eq!(
+        registry.available_modules(),
+        ["baremetal", "compute", "placement"]
+    );
 
+    // 1. A service_version held by a bundled module, then by another plugin.
     let err = registry
         .register_plugin(
             "thief",
@@ -412,63 +430,90 @@ fn plugin_registration_conflicts_name_both_parties() {
         text.contains("\"thief\"") && text.contains("squall's module \"compute\""),
         "{text}"
     );
-
     registry
         .register_plugin(
-            "ironic-plugin",
-            vec![ServiceModule::new("baremetal", "baremetal.v1", baremetal)],
+            "identity-plugin",
+            vec![ServiceModule::new("identity", "identity.v3", identity)],
         )
         .unwrap();
     let err = registry
         .register_plugin(
             "other",
-            vec![ServiceModule::new("bm", "baremetal.v1", baremetal)],
+            vec![ServiceModule::new("keystone", "identity.v3", identity)],
         )
         .unwrap_err();
+    assert!(matches!(err, RegistryError::ServiceVersionTaken { .. }));
     assert!(
         err.to_string().contains("\"other\"")
-            && err.to_string().contains("plugin \"ironic-plugin\""),
+            && err
+                .to_string()
+                .contains("module \"identity\" of plugin \"identity-plugin\""),
         "{err}"
     );
 
+    // 2. The same plugin twice: both registrations are named.
     let err = registry
         .register_plugin(
-            "ironic-plugin",
-            vec![ServiceModule::new("bm2", "baremetal.v2", baremetal)],
+            "identity-plugin",
+            vec![ServiceModule::new("identity2", "identity.v4", identity)],
         )
         .unwrap_err();
     assert!(matches!(err, RegistryError::PluginRegistered { .. }));
+    let text = err.to_string();
     assert!(
-        err.to_string().contains("baremetal.v1") && err.to_string().contains("baremetal.v2"),
-        "{err}"
+        text.contains("\"identity-plugin\"")
+            && text.contains("identity.v3")
+            && text.contains("identity.v4"),
+        "{text}"
     );
 
-    let err = registry
-        .register_plugin(
-            "late",
-            vec![ServiceModule::new("placement", "placement.v2", baremetal)],
-        )
-        .unwrap_err();
-    assert!(matches!(err, RegistryError::ModuleNameTaken { .. }));
-    assert!(
-        err.to_string().contains("\"late\"")
-            && err.to_string().contains("squall's module \"placement\""),
-        "{err}"
-    );
+    // 3. A module name in use: a bundled one (what the old Ironic plugin example, module
+    // `baremetal`, now runs into since squall bundles Ironic), then a plugin's.
+    for (plugin, name, holder) in [
+        ("late", "placement", "squall's module \"placement\""),
+        (
+            "old-ironic-plugin",
+            "baremetal",
+            "squall's module \"baremetal\"",
+        ),
+        (
+            "second-identity",
+            "identity",
+            "module \"identity\" of plugin \"identity-plugin\"",
+        ),
+    ] {
+        let err = registry
+            .register_plugin(
+                plugin,
+                vec![ServiceModule::new(name, &format!("{name}.v9"), identity)],
+            )
+            .unwrap_err();
+        assert!(
+            matches!(err, RegistryError::ModuleNameTaken { .. }),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("\"{plugin}\"")) && text.contains(holder),
+            "{text}"
+        );
+    }
+    // Refused registrations left nothing behind.
     assert_eq!(
         registry.available_modules(),
-        ["compute", "placement", "baremetal.v1"]
+        ["baremetal", "compute", "placement", "identity.v3"]
     );
 
     // The process-wide registry: the example plugin, registered once, then refused.
     ensure_plugin();
-    let err = squall_plugin_baremetal::register().unwrap_err();
+    let err = squall_plugin_identity::register().unwrap_err();
+    assert!(matches!(err, RegistryError::PluginRegistered { .. }));
     assert!(
-        err.to_string().contains(squall_plugin_baremetal::PLUGIN),
+        err.to_string().contains(squall_plugin_identity::PLUGIN),
         "{err}"
     );
     let modules = available_modules();
-    for m in ["compute", "placement", "baremetal.v1"] {
+    for m in ["baremetal", "compute", "placement", "identity.v3"] {
         assert!(
             modules.iter().any(|x| x == m),
             "{m} missing from {modules:?}"
@@ -578,7 +623,6 @@ async fn no_secret_in_trace_output() {
 
 #[tokio::test]
 async fn waiters_for_deletion_and_activation() {
-    ensure_plugin();
     let clients = ServiceClients::new(admin_credentials(), &common::cloud().auth_url)
         .build_interval(Duration::from_millis(200))
         .build_timeout(Duration::from_secs(30))
@@ -612,31 +656,28 @@ async fn waiters_for_deletion_and_activation() {
         .await
         .expect("deleted");
 
-    // Activation: an Ironic node powered on by the conductor.
-    let nodes = clients
-        .module("baremetal")
-        .unwrap()
-        .client(NodesClient::new)
+    // Activation: an Ironic node powered on by the conductor. The bundled nodes spec has no
+    // power-state operation, so the request is sent by hand (Ironic runs noauth here).
+    let nodes = clients.baremetal().nodes().await.unwrap();
+    let (id, _) = create_node(&nodes).await;
+    let power = reqwest::Client::new()
+        .put(format!(
+            "{}/v1/nodes/{id}/states/power",
+            nodes.service_client().endpoint().trim_end_matches('/')
+        ))
+        .json(&json!({"target": "power on"}))
+        .send()
         .await
         .unwrap();
-    let body = serde_json::from_value::<
-        squall_plugin_baremetal::baremetal::types::CreateNodeRequestV1_1,
-    >(json!({"driver": "fake-hardware"}))
-    .unwrap();
-    let created = nodes.create_node(&body.into()).await.unwrap();
-    let squall_plugin_baremetal::baremetal::nodes::CreateNodeResponse::V1_1(node) = created.body;
-    let id = node.uuid.to_string();
-    let power = serde_json::from_value::<
-        squall_plugin_baremetal::baremetal::types::PowerStateRequestV1_1,
-    >(json!({"target": "power on"}))
-    .unwrap();
-    nodes.set_power_state(&id, &power.into()).await.unwrap();
+    assert_eq!(power.status().as_u16(), 202);
     let took = waiter
         .wait_for_resource_activation("node", || async {
             let shown = nodes.show_node(&id).await?;
-            let squall_plugin_baremetal::baremetal::nodes::ShowNodeResponse::V1_1(node) =
-                shown.body;
-            Ok(match node.power_state.as_deref() {
+            let power_state = match shown.body {
+                ShowNodeResponse::V1_1(node) => node.power_state,
+                other => panic!("asked for no microversion, answered {other:?}"),
+            };
+            Ok(match power_state.as_deref() {
                 Some("power on") => Progress::Done,
                 Some("error") => Progress::Failed("error".into()),
                 other => Progress::Waiting(format!("{other:?}")),
@@ -657,4 +698,150 @@ async fn waiters_for_deletion_and_activation() {
     assert!(err.elapsed() >= Duration::from_millis(500));
     assert!(err.to_string().contains("elapsed"), "{err}");
     nodes.delete_node(&id).await.unwrap();
+}
+
+/// Enrolls a fake-hardware node at Ironic's default microversion; returns its UUID and the
+/// version Ironic answered.
+async fn create_node(nodes: &NodesClient) -> (String, Option<squall::runtime::Microversion>) {
+    let body: squall::clients::baremetal::types::CreateNodeRequestV1_1 =
+        serde_json::from_value(json!({"driver": "fake-hardware"})).unwrap();
+    let created = nodes.create_node(&body.into()).await.unwrap();
+    assert_eq!(created.status, 201);
+    match created.body {
+        CreateNodeResponse::V1_1(node) => (node.uuid, created.version),
+        other => panic!("asked for no microversion, answered {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn baremetal_accessor_reaches_bundled_ironic() {
+    let cloud = cloud_json();
+    let clients = admin_clients();
+    let baremetal = clients.baremetal();
+    assert_eq!(
+        baremetal.factory().base_url().await.unwrap(),
+        s(&cloud, "/endpoints/baremetal")
+    );
+    assert!(std::ptr::eq(
+        baremetal.factory().service(),
+        &squall::clients::baremetal::SERVICE
+    ));
+
+    // The default: no microversion asked, Ironic answers its minimum.
+    let nodes = baremetal.nodes().await.unwrap();
+    let (id, version) = create_node(&nodes).await;
+    assert_eq!(version, Some("1.1".parse().unwrap()));
+    let shown = nodes.show_node(&id).await.unwrap();
+    assert!(matches!(&shown.body, ShowNodeResponse::V1_1(node) if node.uuid == id));
+
+    // A microversion on the accessor's copy applies to what it builds, not to the next one.
+    let newer = clients
+        .baremetal()
+        .with_microversion(ApiVersion::at(1, 46))
+        .nodes()
+        .await
+        .unwrap();
+    let listed = newer.list_nodes(None).await.unwrap();
+    assert_eq!(listed.version, Some("1.46".parse().unwrap()));
+    let shown = newer.show_node(&id).await.unwrap();
+    assert_eq!(shown.version, Some("1.46".parse().unwrap()));
+    assert!(!matches!(shown.body, ShowNodeResponse::V1_1(_)));
+    assert_eq!(
+        clients.baremetal().nodes().await.unwrap().microversion(),
+        ApiVersion::Null
+    );
+
+    // Region selection works for Ironic as for the others.
+    assert_eq!(
+        clients
+            .baremetal()
+            .with_region("RegionTwo")
+            .factory()
+            .base_url()
+            .await
+            .unwrap(),
+        s(&cloud, "/regions/RegionTwo/baremetal/public")
+    );
+    let versions = clients.baremetal().versions().await.unwrap();
+    assert_eq!(versions.list_versions().await.unwrap().status, 200);
+
+    nodes.delete_node(&id).await.unwrap();
+    let err = nodes.show_node(&id).await.unwrap_err();
+    assert_eq!(err.http_kind(), Some(HttpErrorKind::NotFound), "{err}");
+}
+
+#[tokio::test]
+async fn identity_plugin_manages_keystone_regions() {
+    ensure_plugin();
+    let cloud = cloud_json();
+    let clients = admin_clients();
+    // By module name and by service_version; the endpoint is the catalog's identity one.
+    let factory = clients.module("identity").unwrap();
+    assert!(std::ptr::eq(
+        factory.service(),
+        &squall_plugin_identity::identity::SERVICE
+    ));
+    assert_eq!(
+        factory.base_url().await.unwrap(),
+        s(&cloud, "/endpoints/identity")
+    );
+    assert!(clients.module("identity.v3").is_ok());
+    let regions = factory.client(RegionsClient::new).await.unwrap();
+
+    let parent = common::unique("squall-parent");
+    let child = common::unique("squall-child");
+    for (id, parent_region_id) in [(&parent, None), (&child, Some(parent.clone()))] {
+        let body: squall_plugin_identity::identity::types::CreateRegionRequestV3_0 =
+            serde_json::from_value(json!({"region": {
+                "id": id,
+                "description": format!("made by {}", module_path!()),
+                "parent_region_id": parent_region_id,
+            }}))
+            .unwrap();
+        let created = regions.create_region(&body.into()).await.unwrap();
+        assert_eq!(created.status, 201);
+        assert_eq!(created.version, None);
+        let CreateRegionResponse::V3_0(envelope) = created.body;
+        assert_eq!(&envelope.region.id, id);
+        assert_eq!(envelope.region.parent_region_id, parent_region_id);
+    }
+    let shown = regions.show_region(&child).await.unwrap();
+    let ShowRegionResponse::V3_0(envelope) = shown.body;
+    assert_eq!(envelope.region.parent_region_id.as_deref(), Some(&*parent));
+    assert!(
+        envelope
+            .region
+            .links
+            .self_
+            .ends_with(&format!("/v3/regions/{child}"))
+    );
+
+    // The query filter: only the parent's children.
+    let query: squall_plugin_identity::identity::types::ListRegionsQueryV3_0 =
+        serde_json::from_value(json!({"parent_region_id": parent})).unwrap();
+    let listed = regions.list_regions(Some(&query.into())).await.unwrap();
+    let ListRegionsResponse::V3_0(list) = listed.body;
+    let ids: Vec<_> = list.regions.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, [child.as_str()]);
+
+    // Keystone's errors come back typed: a taken id, an unknown parent.
+    for (region, kind) in [
+        (json!({"id": parent}), HttpErrorKind::Conflict),
+        (
+            json!({"parent_region_id": common::unique("squall-nowhere")}),
+            HttpErrorKind::NotFound,
+        ),
+    ] {
+        let body: squall_plugin_identity::identity::types::CreateRegionRequestV3_0 =
+            serde_json::from_value(json!({ "region": region })).unwrap();
+        let err = regions.create_region(&body.into()).await.unwrap_err();
+        assert_eq!(err.http_kind(), Some(kind), "{err}");
+    }
+    for id in [&child, &parent] {
+        assert_eq!(regions.delete_region(id).await.unwrap().status, 204);
+    }
+    for id in [&child, &parent] {
+        let err = regions.show_region(id).await.unwrap_err();
+        assert_eq!(err.http_kind(), Some(HttpErrorKind::NotFound), "{err}");
+    }
 }

@@ -1,7 +1,7 @@
 //! The service-module registry: the generated modules plus those plugins register.
 //!
 //! A module is one service's generated clients, named (`compute`) and keyed by its
-//! `service_version` (`compute`, `baremetal.v1`). A plugin (a crate that generates its own
+//! `service_version` (`compute`, `identity.v3`). A plugin (a crate that generates its own
 //! clients, the way a Tempest plugin exposes service clients) registers its modules under its
 //! own name. Three registrations are refused, each with an error naming both parties:
 //!
@@ -20,9 +20,9 @@ use crate::meta::ServiceMeta;
 /// One service module: a name, a `service_version` and the service it serves.
 #[derive(Debug, Clone)]
 pub struct ServiceModule {
-    /// The module's name (`compute`, `baremetal`), as `ServiceClients::module` takes it.
+    /// The module's name (`compute`, `identity`), as `ServiceClients::module` takes it.
     pub name: String,
-    /// The service and API version it covers (`compute`, `baremetal.v1`).
+    /// The service and API version it covers (`compute`, `identity.v3`).
     pub service_version: String,
     /// The generated service description (catalog type, microversion headers).
     pub service: &'static ServiceMeta,

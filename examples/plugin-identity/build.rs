@@ -1,4 +1,4 @@
-//! Generates the plugin's Ironic client from `specs/` into `OUT_DIR`, as prost-build would.
+//! Generates the plugin's Keystone (identity v3) client from `specs/` into `OUT_DIR`, as prost-build would.
 
 use std::path::PathBuf;
 
@@ -16,7 +16,7 @@ fn main() {
     // src/lib.rs `include!`s the service's mod.rs inside a module: inner doc comments
     // (`//!`) are not allowed there, so they become plain comments (the module's docs are on
     // the `mod` item).
-    let module = out.join("baremetal/mod.rs");
+    let module = out.join("identity/mod.rs");
     let fixed = std::fs::read_to_string(&module).map(|text| {
         text.lines()
             .map(|line| match line.strip_prefix("//!") {

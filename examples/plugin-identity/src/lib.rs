@@ -1,0 +1,41 @@
+//! An example squall plugin, the way a Tempest plugin exposes service clients: it generates
+//! a Keystone (identity v3) client, a service squall does not bundle, from its own spec in
+//! `build.rs` with `squall-gen`, and registers it so that [`squall::ServiceClients::module`]
+//! reaches it.
+//!
+//! Keystone has no microversions; the spec pins the service to one pseudo-version and marks
+//! every operation unversioned, so no version header is sent (see
+//! `specs/identity/service.yaml`).
+//!
+//! ```no_run
+//! # async fn demo(clients: squall::ServiceClients) -> Result<(), Box<dyn std::error::Error>> {
+//! squall_plugin_identity::register()?;
+//! let regions = clients
+//!     .module("identity")?
+//!     .client(squall_plugin_identity::identity::RegionsClient::new)
+//!     .await?;
+//! let listed = regions.list_regions(None).await?;
+//! println!("{:?}", listed.body);
+//! # Ok(()) }
+//! ```
+
+/// The generated Keystone client (from `specs/identity`).
+#[allow(missing_docs, clippy::all)]
+#[path = "."]
+pub mod identity {
+    include!(concat!(env!("OUT_DIR"), "/generated/identity/mod.rs"));
+}
+
+/// The plugin's name in the registry.
+pub const PLUGIN: &str = "squall-plugin-identity";
+
+/// The module this plugin registers: name `identity`, service_version `identity.v3`.
+pub fn module() -> squall::runtime::ServiceModule {
+    squall::runtime::ServiceModule::new("identity", "identity.v3", &identity::SERVICE)
+}
+
+/// Registers the plugin's module in the process-wide registry; a second call is refused
+/// (the registry names the plugin and both registrations).
+pub fn register() -> Result<(), squall::runtime::RegistryError> {
+    squall::register_plugin(PLUGIN, vec![module()])
+}
