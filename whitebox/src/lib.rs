@@ -1,0 +1,1 @@
+//! squall-whitebox: look behind the API.
