@@ -23,7 +23,9 @@ pub enum Error {
         known: String,
     },
     /// A service that the host's inventory entry does not list.
-    #[error("host {host}: no service section {service:?} in the inventory (known services: {known})")]
+    #[error(
+        "host {host}: no service section {service:?} in the inventory (known services: {known})"
+    )]
     UnknownService {
         /// The host.
         host: String,

@@ -298,10 +298,19 @@ nodes:
     #[test]
     fn missing_host_and_service_are_named() {
         let inv = Inventory::parse(YAML, "test").unwrap();
-        let err = inv.service("compute-0", "nova-api").unwrap_err().to_string();
-        assert!(err.contains("nova-api") && err.contains("libvirt, nova-compute"), "{err}");
+        let err = inv
+            .service("compute-0", "nova-api")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("nova-api") && err.contains("libvirt, nova-compute"),
+            "{err}"
+        );
         let err = inv.node("compute-9").unwrap_err().to_string();
-        assert!(err.contains("compute-9") && err.contains("compute-0"), "{err}");
+        assert!(
+            err.contains("compute-9") && err.contains("compute-0"),
+            "{err}"
+        );
     }
 
     #[test]

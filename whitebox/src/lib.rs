@@ -13,6 +13,8 @@
 pub mod cpuset;
 pub mod error;
 pub mod inventory;
+pub mod libvirt;
+pub mod pinning;
 pub mod shell;
 pub mod ssh;
 

@@ -234,10 +234,8 @@ impl SshClient {
     pub fn run_blocking(&self, command: &str, stdin: Option<Vec<u8>>) -> Result<Output> {
         let inner = self.inner.clone();
         let timeout = inner.command_timeout;
-        let output = self.on_runtime_blocking(
-            command,
-            exec_on(inner, command.to_owned(), stdin, timeout),
-        )?;
+        let output =
+            self.on_runtime_blocking(command, exec_on(inner, command.to_owned(), stdin, timeout))?;
         self.check(command, output)
     }
 
@@ -347,14 +345,11 @@ impl SshClient {
             .executor
             .handle()
             .ok_or_else(|| self.runtime_gone(command))?;
-        handle
-            .spawn(work)
-            .await
-            .map_err(|e| Error::Channel {
-                host: self.inner.host.clone(),
-                command: command.to_owned(),
-                reason: format!("SSH task failed: {e}"),
-            })?
+        handle.spawn(work).await.map_err(|e| Error::Channel {
+            host: self.inner.host.clone(),
+            command: command.to_owned(),
+            reason: format!("SSH task failed: {e}"),
+        })?
     }
 
     fn on_runtime_blocking<T, F>(&self, command: &str, work: F) -> Result<T>
@@ -424,7 +419,10 @@ impl client::Handler for Checker {
         let key = match server_key {
             PublicKeyOrCertificate::PublicKey { key, .. } => key,
             PublicKeyOrCertificate::Certificate(_) => {
-                self.reject("(certificate)".to_owned(), "host certificates are not supported");
+                self.reject(
+                    "(certificate)".to_owned(),
+                    "host certificates are not supported",
+                );
                 return Ok(false);
             }
         };
@@ -526,27 +524,26 @@ async fn connect(inner: &Inner) -> Result<Handle<Checker>> {
         ..Default::default()
     });
     tracing::debug!(host = %inner.host, %address, user = %inner.user, "opening SSH connection");
-    let mut handle = match client::connect(config, (inner.address.as_str(), inner.port), checker)
-        .await
-    {
-        Ok(handle) => handle,
-        Err(e) => {
-            let rejection = rejected.lock().ok().and_then(|mut r| r.take());
-            return Err(match rejection {
-                Some((fingerprint, reason)) => Error::HostKey {
-                    host: inner.host.clone(),
-                    address,
-                    fingerprint,
-                    reason,
-                },
-                None => Error::Connect {
-                    host: inner.host.clone(),
-                    address,
-                    reason: e.to_string(),
-                },
-            });
-        }
-    };
+    let mut handle =
+        match client::connect(config, (inner.address.as_str(), inner.port), checker).await {
+            Ok(handle) => handle,
+            Err(e) => {
+                let rejection = rejected.lock().ok().and_then(|mut r| r.take());
+                return Err(match rejection {
+                    Some((fingerprint, reason)) => Error::HostKey {
+                        host: inner.host.clone(),
+                        address,
+                        fingerprint,
+                        reason,
+                    },
+                    None => Error::Connect {
+                        host: inner.host.clone(),
+                        address,
+                        reason: e.to_string(),
+                    },
+                });
+            }
+        };
     let result = handle
         .authenticate_publickey(
             inner.user.clone(),
@@ -599,9 +596,7 @@ async fn exec_on(
         while let Some(message) = channel.wait().await {
             match message {
                 ChannelMsg::Data { data } => output.stdout.extend_from_slice(&data),
-                ChannelMsg::ExtendedData { data, ext: 1 } => {
-                    output.stderr.extend_from_slice(&data)
-                }
+                ChannelMsg::ExtendedData { data, ext: 1 } => output.stderr.extend_from_slice(&data),
                 ChannelMsg::ExitStatus { exit_status } => output.status = Some(exit_status),
                 ChannelMsg::ExitSignal { signal_name, .. } => output
                     .stderr
