@@ -10,8 +10,10 @@
 //! - [`services`]: service start/stop/restart and waiting on Nova's services API.
 //! - [`compute`]: a server's host and libvirt instance name from the compute API.
 
+pub mod config;
 pub mod cpuset;
 pub mod error;
+pub mod ini;
 pub mod inventory;
 pub mod libvirt;
 pub mod pinning;
