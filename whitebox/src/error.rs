@@ -178,6 +178,18 @@ pub enum Error {
         #[source]
         source: Box<squall_runtime::Error>,
     },
+    /// The compute API did not show an attribute the whitebox needs (not an admin, or the
+    /// server is not on a host yet).
+    #[error("server {server_id}: the compute API shows no {attribute} (admin credentials needed)")]
+    MissingAttribute {
+        /// The server.
+        server_id: String,
+        /// The attribute.
+        attribute: &'static str,
+    },
+    /// The CPU pinning check failed.
+    #[error(transparent)]
+    Pinning(#[from] crate::pinning::PinningError),
     /// A condition was not reached in time.
     #[error("{what}: not {wanted} after {timeout:?} (last seen: {last})")]
     WaitTimeout {

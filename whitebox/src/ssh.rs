@@ -374,12 +374,18 @@ impl SshClient {
 pub struct Tunnel {
     local: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    forwarded: Arc<AtomicUsize>,
 }
 
 impl Tunnel {
     /// The local address to connect to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// How many connections have been forwarded through SSH so far.
+    pub fn forwarded(&self) -> usize {
+        self.forwarded.load(Ordering::Relaxed)
     }
 }
 
@@ -604,7 +610,7 @@ async fn exec_on(
                 _ => {}
             }
         }
-        Ok(output)
+        Ok::<Output, Error>(output)
     };
     tracing::debug!(host = %inner.host, %command, "ssh exec");
     let output = tokio::time::timeout(timeout, work)
@@ -629,6 +635,8 @@ async fn open_tunnel(inner: Arc<Inner>, remote: String, remote_port: u16) -> Res
         .map_err(io_error)?;
     let local = listener.local_addr().map_err(io_error)?;
     tracing::debug!(host = %inner.host, %local, %remote, remote_port, "SSH tunnel open");
+    let forwarded = Arc::new(AtomicUsize::new(0));
+    let counter = forwarded.clone();
     let task = tokio::spawn(async move {
         loop {
             let (mut socket, peer) = match listener.accept().await {
@@ -640,6 +648,7 @@ async fn open_tunnel(inner: Arc<Inner>, remote: String, remote_port: u16) -> Res
             };
             let inner = inner.clone();
             let remote = remote.clone();
+            let counter = counter.clone();
             tokio::spawn(async move {
                 let channel = match session(&inner).await {
                     Ok(session) => {
@@ -659,6 +668,7 @@ async fn open_tunnel(inner: Arc<Inner>, remote: String, remote_port: u16) -> Res
                 };
                 match channel {
                     Ok(channel) => {
+                        counter.fetch_add(1, Ordering::Relaxed);
                         let mut stream = channel.into_stream();
                         let _ = tokio::io::copy_bidirectional(&mut socket, &mut stream).await;
                     }
@@ -668,5 +678,9 @@ async fn open_tunnel(inner: Arc<Inner>, remote: String, remote_port: u16) -> Res
             });
         }
     });
-    Ok(Tunnel { local, task })
+    Ok(Tunnel {
+        local,
+        task,
+        forwarded,
+    })
 }
