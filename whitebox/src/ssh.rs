@@ -527,6 +527,9 @@ async fn connect(inner: &Inner) -> Result<Handle<Checker>> {
     };
     let config = Arc::new(client::Config {
         keepalive_interval: Some(Duration::from_secs(30)),
+        // Commands are small request/response exchanges: without this, Nagle's algorithm and
+        // delayed ACKs add tens of milliseconds to every round trip.
+        nodelay: true,
         ..Default::default()
     });
     tracing::debug!(host = %inner.host, %address, user = %inner.user, "opening SSH connection");
