@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use squall_whitebox::{Error, RemoteConfig, SshClient};
 
 const ORIGINAL: &str = "# A nova.conf with the usual furniture.\n[DEFAULT]\ndebug = False\n\
@@ -15,10 +13,7 @@ device_spec = {\"vendor_id\": \"15b3\"}\n\n[compute]\ncpu_dedicated_set = 2-7\n\
 
 /// A fresh scratch file on the host (mode 0640), with its client.
 async fn scratch(ssh: &SshClient) -> (RemoteConfig, String) {
-    let folder = PathBuf::from(common::env().nodes_file)
-        .parent()
-        .unwrap()
-        .join("scratch");
+    let folder = common::env().nodes_file.parent().unwrap().join("scratch");
     let path = folder.join(format!("{}.conf", common::unique("nova")));
     let path = path.to_str().unwrap().to_owned();
     ssh.run(&format!("mkdir -p {}", folder.display()))
