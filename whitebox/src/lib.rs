@@ -10,7 +10,30 @@
 //! - [`services`]: service start/stop/restart and waiting on Nova's services API.
 //! - [`compute`]: a server's host and libvirt instance name from the compute API.
 //!
-//! [`Whitebox`] ties them together for one inventory.
+//! [`Whitebox`] ties them together for one inventory:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use squall_clients::compute::{ServersClient, ServicesClient};
+//! use squall_whitebox::{Whitebox, ServiceState, services::wait_for_compute};
+//!
+//! async fn pinned(servers: ServersClient, services: ServicesClient, id: &str)
+//!     -> squall_whitebox::Result<()> {
+//!     let wb = Whitebox::from_file("nodes.yaml")?;
+//!     // Host and instance name from the compute API (admin, 2.1-2.8), then `virsh dumpxml`.
+//!     let (location, domain) = wb.server_domain(&servers, id).await?;
+//!     let dedicated = &wb.inventory().node(&location.host)?.cpu_sets.dedicated;
+//!     squall_whitebox::check_pinning(&[&domain], dedicated)?;
+//!
+//!     // Change nova.conf for one test; the guard puts the file back byte for byte and restarts
+//!     // nova-compute when dropped, also if the test panics.
+//!     let guard = wb.config(&location.host, "nova-compute")?.guard().await?;
+//!     guard.set("compute", "cpu_dedicated_set", "4-15").await?;
+//!     wb.service(&location.host, "nova-compute")?.restart().await?;
+//!     wait_for_compute(&services, &location.host, ServiceState::Up, Duration::from_secs(120)).await?;
+//!     Ok(())
+//! }
+//! ```
 
 pub mod compute;
 pub mod config;
