@@ -156,7 +156,7 @@ pub enum Error {
         reason: String,
     },
     /// A config file operation failed.
-    #[error("config {host}:{path}: [{section}] {key}: {reason}")]
+    #[error("config {host}:{path}{}: {reason}", option_label(section, key))]
     Config {
         /// The host.
         host: String,
@@ -211,6 +211,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn option_label(section: &str, key: &str) -> String {
+    match (section.is_empty(), key.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!(" [{section}]"),
+        _ => format!(" [{section}] {key}"),
+    }
 }
 
 /// The whitebox result type.

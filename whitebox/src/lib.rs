@@ -35,6 +35,8 @@
 //! }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod compute;
 pub mod config;
 pub mod cpuset;
