@@ -10,6 +10,27 @@ use crate::error::{Error, Result};
 use crate::inventory::{Inventory, ServiceEntry};
 use crate::ssh::{Output, SshClient};
 
+/// What to do with a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Run the `start` command.
+    Start,
+    /// Run the `stop` command.
+    Stop,
+    /// Run the `restart` command.
+    Restart,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Restart => "restart",
+        }
+    }
+}
+
 /// Start, stop and restart one service of one host through its configured commands.
 #[derive(Debug, Clone)]
 pub struct ServiceControl {
@@ -39,35 +60,38 @@ impl ServiceControl {
     }
 
     /// The configured command for `what`, wrapped in `sudo -n` when configured.
-    pub fn command(&self, what: &'static str) -> Result<String> {
-        let command = match what {
-            "start" => &self.entry.start,
-            "stop" => &self.entry.stop,
-            _ => &self.entry.restart,
+    pub fn command(&self, action: Action) -> Result<String> {
+        let command = match action {
+            Action::Start => &self.entry.start,
+            Action::Stop => &self.entry.stop,
+            Action::Restart => &self.entry.restart,
         };
-        let command = self.entry.require(command, &self.host, &self.name, what)?;
+        let command = self
+            .entry
+            .require(command, &self.host, &self.name, action.name())?;
         Ok(self.inventory.wrap(None, command))
     }
 
-    async fn act(&self, what: &'static str) -> Result<Output> {
-        let command = self.command(what)?;
+    async fn act(&self, action: Action) -> Result<Output> {
+        let command = self.command(action)?;
+        let what = action.name();
         tracing::info!(host = %self.host, service = %self.name, %command, "service {what}");
         self.ssh.run(&command).await
     }
 
     /// Runs the start command.
     pub async fn start(&self) -> Result<Output> {
-        self.act("start").await
+        self.act(Action::Start).await
     }
 
     /// Runs the stop command.
     pub async fn stop(&self) -> Result<Output> {
-        self.act("stop").await
+        self.act(Action::Stop).await
     }
 
     /// Runs the restart command.
     pub async fn restart(&self) -> Result<Output> {
-        self.act("restart").await
+        self.act(Action::Restart).await
     }
 }
 
@@ -181,4 +205,29 @@ pub async fn wait_for_compute(
         Duration::from_secs(1),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_come_from_the_inventory_wrapped_in_sudo() {
+        let inventory = Inventory::parse(
+            "ssh: {user: u, key: /k, known_hosts: /kh}\nsudo: true\nnodes:\n  c0:\n    address: 192.0.2.1\n    services:\n      nova-compute: {restart: systemctl restart nova-compute}\n",
+            "test",
+        )
+        .unwrap();
+        let ssh = SshClient::new(&inventory, "c0").unwrap();
+        let control = ServiceControl::new(&inventory, "c0", "nova-compute", ssh).unwrap();
+        assert_eq!(
+            control.command(Action::Restart).unwrap(),
+            "sudo -n sh -c 'systemctl restart nova-compute'"
+        );
+        let err = control.command(Action::Stop).unwrap_err().to_string();
+        assert!(
+            err.contains("service nova-compute: no stop configured"),
+            "{err}"
+        );
+    }
 }
