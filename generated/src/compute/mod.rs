@@ -18,6 +18,12 @@ pub use flavors::FlavorsClient;
 /// SSH and x509 keypairs (os-keypairs).
 pub mod keypairs;
 pub use keypairs::KeypairsClient;
+/// Servers (show only, so far); admins see the host and libvirt instance name.
+pub mod servers;
+pub use servers::ServersClient;
+/// Compute services (os-services); each service's state is up or down.
+pub mod services;
+pub use services::ServicesClient;
 /// The compute API's version documents.
 pub mod versions;
 pub use versions::VersionsClient;

@@ -10,6 +10,19 @@ pub struct AddTenantAccessRequestV2_1 {
     #[serde(rename = "addTenantAccess")]
     pub add_tenant_access: TenantAccessV2_1,
 }
+/// `AttachedVolumeV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AttachedVolumeV2_1 {
+    pub id: ::std::string::String,
+}
+/// `AttachedVolumeV2_3`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AttachedVolumeV2_3 {
+    pub delete_on_termination: bool,
+    pub id: ::std::string::String,
+}
 /// `CreateExtraSpecsRequestV2_1`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1614,6 +1627,15 @@ pub struct KeypairsQueryV2_75 {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub user_id: ::std::vec::Vec<::std::string::String>,
 }
+/// `LinkV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LinkV2_1 {
+    pub href: ::std::string::String,
+    pub rel: ::std::string::String,
+    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+    pub type_: ::std::option::Option<::std::string::String>,
+}
 /// `ListExtraSpecsResponseV2_1`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -1997,6 +2019,47 @@ pub struct ListKeypairsResponseV2_92 {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub keypairs_links: ::std::vec::Vec<ListKeypairsResponseKeypairsLinksItemV2_35>,
 }
+/// `ListServicesQueryV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+pub struct ListServicesQueryV2_1 {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub binary: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub host: ::std::option::Option<::std::string::String>,
+}
+/// `ListServicesQueryV2_75`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ListServicesQueryV2_75 {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub binary: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub host: ::std::option::Option<::std::string::String>,
+}
+/// `ListServicesResponseV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ListServicesResponseV2_1 {
+    pub services: ::std::vec::Vec<ServiceV2_1>,
+}
+/// `ListServicesResponseV2_11`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ListServicesResponseV2_11 {
+    pub services: ::std::vec::Vec<ServiceV2_11>,
+}
+/// `ListServicesResponseV2_53`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ListServicesResponseV2_53 {
+    pub services: ::std::vec::Vec<ServiceV2_53>,
+}
+/// `ListServicesResponseV2_69`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ListServicesResponseV2_69 {
+    pub services: ::std::vec::Vec<ServiceV2_69>,
+}
 /// `ListVersionsResponseV2_1`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2158,6 +2221,1147 @@ pub struct RemoveTenantAccessRequestV2_1 {
     #[serde(rename = "removeTenantAccess")]
     pub remove_tenant_access: TenantAccessV2_1,
 }
+/// `SecurityGroupNameV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroupNameV2_1 {
+    pub name: ::std::string::String,
+}
+/// `ServerAddressV21OsExtIpsType`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServerAddressV21OsExtIpsType {
+    #[serde(rename = "fixed")]
+    Fixed,
+    #[serde(rename = "floating")]
+    Floating,
+}
+impl ::std::fmt::Display for ServerAddressV21OsExtIpsType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Fixed => f.write_str("fixed"),
+            Self::Floating => f.write_str("floating"),
+        }
+    }
+}
+impl ::std::str::FromStr for ServerAddressV21OsExtIpsType {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "fixed" => Ok(Self::Fixed),
+            "floating" => Ok(Self::Floating),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServerAddressV21OsExtIpsType {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServerAddressV21OsExtIpsType {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// `ServerAddressV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerAddressV2_1 {
+    pub addr: ::std::string::String,
+    #[serde(rename = "OS-EXT-IPS-MAC:mac_addr")]
+    pub os_ext_ips_mac_mac_addr: ::std::string::String,
+    #[serde(rename = "OS-EXT-IPS:type")]
+    pub os_ext_ips_type: ServerAddressV21OsExtIpsType,
+    pub version: i64,
+}
+/// Addresses by network name.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(transparent)]
+pub struct ServerAddressesV2_1(
+    pub ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::vec::Vec<ServerAddressV2_1>,
+    >,
+);
+impl ::std::ops::Deref for ServerAddressesV2_1 {
+    type Target = ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::vec::Vec<ServerAddressV2_1>,
+    >;
+    fn deref(
+        &self,
+    ) -> &::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::vec::Vec<ServerAddressV2_1>,
+    > {
+        &self.0
+    }
+}
+impl ::std::convert::From<ServerAddressesV2_1>
+for ::std::collections::BTreeMap<
+    ::std::string::String,
+    ::std::vec::Vec<ServerAddressV2_1>,
+> {
+    fn from(value: ServerAddressesV2_1) -> Self {
+        value.0
+    }
+}
+impl ::std::convert::From<
+    ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::vec::Vec<ServerAddressV2_1>,
+    >,
+> for ServerAddressesV2_1 {
+    fn from(
+        value: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ServerAddressV2_1>,
+        >,
+    ) -> Self {
+        Self(value)
+    }
+}
+/// `ServerFaultV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFaultV2_1 {
+    pub code: i64,
+    pub created: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub details: ::std::option::Option<::std::string::String>,
+    pub message: ::std::string::String,
+}
+/// `ServerFlavorRefV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFlavorRefV2_1 {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub links: ::std::vec::Vec<LinkV2_1>,
+}
+/// `ServerImageRefV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerImageRefV2_1 {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub links: ::std::vec::Vec<LinkV2_1>,
+}
+/// `ServerMetadataV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(transparent)]
+pub struct ServerMetadataV2_1(
+    pub ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+);
+impl ::std::ops::Deref for ServerMetadataV2_1 {
+    type Target = ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::string::String,
+    >;
+    fn deref(
+        &self,
+    ) -> &::std::collections::BTreeMap<::std::string::String, ::std::string::String> {
+        &self.0
+    }
+}
+impl ::std::convert::From<ServerMetadataV2_1>
+for ::std::collections::BTreeMap<::std::string::String, ::std::string::String> {
+    fn from(value: ServerMetadataV2_1) -> Self {
+        value.0
+    }
+}
+impl ::std::convert::From<
+    ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+> for ServerMetadataV2_1 {
+    fn from(
+        value: ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    ) -> Self {
+        Self(value)
+    }
+}
+/// `ServerV21ConfigDrive`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServerV21ConfigDrive {
+    #[serde(rename = "")]
+    X,
+    True,
+    False,
+}
+impl ::std::fmt::Display for ServerV21ConfigDrive {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::X => f.write_str(""),
+            Self::True => f.write_str("True"),
+            Self::False => f.write_str("False"),
+        }
+    }
+}
+impl ::std::str::FromStr for ServerV21ConfigDrive {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "" => Ok(Self::X),
+            "True" => Ok(Self::True),
+            "False" => Ok(Self::False),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServerV21ConfigDrive {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServerV21ConfigDrive {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// The image, or an empty string for a server booted from a volume.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum ServerV21Image {
+    String(ServerV21ImageString),
+    ServerImageRefV21(ServerImageRefV2_1),
+}
+impl ::std::convert::From<ServerV21ImageString> for ServerV21Image {
+    fn from(value: ServerV21ImageString) -> Self {
+        Self::String(value)
+    }
+}
+impl ::std::convert::From<ServerImageRefV2_1> for ServerV21Image {
+    fn from(value: ServerImageRefV2_1) -> Self {
+        Self::ServerImageRefV21(value)
+    }
+}
+/// `ServerV21ImageString`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServerV21ImageString {
+    #[serde(rename = "")]
+    X,
+}
+impl ::std::fmt::Display for ServerV21ImageString {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::X => f.write_str(""),
+        }
+    }
+}
+impl ::std::str::FromStr for ServerV21ImageString {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "" => Ok(Self::X),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServerV21ImageString {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServerV21ImageString {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// `ServerV23ConfigDrive`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServerV23ConfigDrive {
+    #[serde(rename = "")]
+    X,
+    True,
+    False,
+}
+impl ::std::fmt::Display for ServerV23ConfigDrive {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::X => f.write_str(""),
+            Self::True => f.write_str("True"),
+            Self::False => f.write_str("False"),
+        }
+    }
+}
+impl ::std::str::FromStr for ServerV23ConfigDrive {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "" => Ok(Self::X),
+            "True" => Ok(Self::True),
+            "False" => Ok(Self::False),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServerV23ConfigDrive {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServerV23ConfigDrive {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// The image, or an empty string for a server booted from a volume.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum ServerV23Image {
+    String(ServerV23ImageString),
+    ServerImageRefV21(ServerImageRefV2_1),
+}
+impl ::std::convert::From<ServerV23ImageString> for ServerV23Image {
+    fn from(value: ServerV23ImageString) -> Self {
+        Self::String(value)
+    }
+}
+impl ::std::convert::From<ServerImageRefV2_1> for ServerV23Image {
+    fn from(value: ServerImageRefV2_1) -> Self {
+        Self::ServerImageRefV21(value)
+    }
+}
+/// `ServerV23ImageString`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServerV23ImageString {
+    #[serde(rename = "")]
+    X,
+}
+impl ::std::fmt::Display for ServerV23ImageString {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::X => f.write_str(""),
+        }
+    }
+}
+impl ::std::str::FromStr for ServerV23ImageString {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "" => Ok(Self::X),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServerV23ImageString {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServerV23ImageString {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// `ServerV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerV2_1 {
+    #[serde(rename = "accessIPv4")]
+    pub access_i_pv4: ::std::string::String,
+    #[serde(rename = "accessIPv6")]
+    pub access_i_pv6: ::std::string::String,
+    pub addresses: ServerAddressesV2_1,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub config_drive: ::std::option::Option<ServerV21ConfigDrive>,
+    pub created: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub fault: ::std::option::Option<ServerFaultV2_1>,
+    pub flavor: ServerFlavorRefV2_1,
+    #[serde(rename = "hostId")]
+    pub host_id: ::std::string::String,
+    pub id: ::std::string::String,
+    /// The image, or an empty string for a server booted from a volume.
+    pub image: ServerV21Image,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub key_name: ::std::option::Option<::std::string::String>,
+    pub links: ::std::vec::Vec<LinkV2_1>,
+    pub metadata: ServerMetadataV2_1,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub name: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "OS-DCF:diskConfig")]
+    pub os_dcf_disk_config: ::std::string::String,
+    #[serde(rename = "OS-EXT-AZ:availability_zone")]
+    pub os_ext_az_availability_zone: ::std::string::String,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:host",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_host: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:hypervisor_hostname",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_hypervisor_hostname: ::std::option::Option<
+        ::std::string::String,
+    >,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:instance_name",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_instance_name: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-STS:power_state",
+        deserialize_with = "::std::option::Option::deserialize"
+    )]
+    pub os_ext_sts_power_state: ::std::option::Option<i64>,
+    #[serde(
+        rename = "OS-EXT-STS:task_state",
+        deserialize_with = "::std::option::Option::deserialize"
+    )]
+    pub os_ext_sts_task_state: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-STS:vm_state",
+        deserialize_with = "::std::option::Option::deserialize"
+    )]
+    pub os_ext_sts_vm_state: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "os-extended-volumes:volumes_attached")]
+    pub os_extended_volumes_volumes_attached: ::std::vec::Vec<AttachedVolumeV2_1>,
+    #[serde(
+        rename = "OS-SRV-USG:launched_at",
+        deserialize_with = "::std::option::Option::deserialize"
+    )]
+    pub os_srv_usg_launched_at: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-SRV-USG:terminated_at",
+        deserialize_with = "::std::option::Option::deserialize"
+    )]
+    pub os_srv_usg_terminated_at: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub progress: ::std::option::Option<f64>,
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub security_groups: ::std::vec::Vec<SecurityGroupNameV2_1>,
+    pub status: ::std::string::String,
+    pub tenant_id: ::std::string::String,
+    pub updated: ::std::string::String,
+    pub user_id: ::std::string::String,
+}
+/// `ServerV2_3`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerV2_3 {
+    #[serde(rename = "accessIPv4")]
+    pub access_i_pv4: ::std::string::String,
+    #[serde(rename = "accessIPv6")]
+    pub access_i_pv6: ::std::string::String,
+    pub addresses: ServerAddressesV2_1,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub config_drive: ::std::option::Option<ServerV23ConfigDrive>,
+    pub created: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub fault: ::std::option::Option<ServerFaultV2_1>,
+    pub flavor: ServerFlavorRefV2_1,
+    #[serde(rename = "hostId")]
+    pub host_id: ::std::string::String,
+    pub id: ::std::string::String,
+    /// The image, or an empty string for a server booted from a volume.
+    pub image: ServerV23Image,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub key_name: ::std::option::Option<::std::string::String>,
+    pub links: ::std::vec::Vec<LinkV2_1>,
+    pub metadata: ServerMetadataV2_1,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub name: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "OS-DCF:diskConfig")]
+    pub os_dcf_disk_config: ::std::string::String,
+    #[serde(rename = "OS-EXT-AZ:availability_zone")]
+    pub os_ext_az_availability_zone: ::std::string::String,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:host",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_host: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:hostname",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_hostname: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:hypervisor_hostname",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_hypervisor_hostname: ::std::option::Option<
+        ::std::string::String,
+    >,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:instance_name",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_instance_name: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:kernel_id",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_kernel_id: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:launch_index",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_launch_index: ::std::option::Option<i64>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:ramdisk_id",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_ramdisk_id: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:reservation_id",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_reservation_id: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:root_device_name",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_root_device_name: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-SRV-ATTR:user_data",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub os_ext_srv_attr_user_data: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-STS:power_state",
+        deserialize_with = "::std::option::Option::deserialize"
+    )]
+    pub os_ext_sts_power_state: ::std::option::Option<i64>,
+    #[serde(
+        rename = "OS-EXT-STS:task_state",
+        deserialize_with = "::std::option::Option::deserialize"
+    )]
+    pub os_ext_sts_task_state: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-EXT-STS:vm_state",
+        deserialize_with = "::std::option::Option::deserialize"
+    )]
+    pub os_ext_sts_vm_state: ::std::option::Option<::std::string::String>,
+    #[serde(rename = "os-extended-volumes:volumes_attached")]
+    pub os_extended_volumes_volumes_attached: ::std::vec::Vec<AttachedVolumeV2_3>,
+    #[serde(
+        rename = "OS-SRV-USG:launched_at",
+        deserialize_with = "::std::option::Option::deserialize"
+    )]
+    pub os_srv_usg_launched_at: ::std::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OS-SRV-USG:terminated_at",
+        deserialize_with = "::std::option::Option::deserialize"
+    )]
+    pub os_srv_usg_terminated_at: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub progress: ::std::option::Option<f64>,
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub security_groups: ::std::vec::Vec<SecurityGroupNameV2_1>,
+    pub status: ::std::string::String,
+    pub tenant_id: ::std::string::String,
+    pub updated: ::std::string::String,
+    pub user_id: ::std::string::String,
+}
+/// `ServiceV211State`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServiceV211State {
+    #[serde(rename = "up")]
+    Up,
+    #[serde(rename = "down")]
+    Down,
+}
+impl ::std::fmt::Display for ServiceV211State {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Up => f.write_str("up"),
+            Self::Down => f.write_str("down"),
+        }
+    }
+}
+impl ::std::str::FromStr for ServiceV211State {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "up" => Ok(Self::Up),
+            "down" => Ok(Self::Down),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServiceV211State {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServiceV211State {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// `ServiceV211Status`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServiceV211Status {
+    #[serde(rename = "enabled")]
+    Enabled,
+    #[serde(rename = "disabled")]
+    Disabled,
+}
+impl ::std::fmt::Display for ServiceV211Status {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Enabled => f.write_str("enabled"),
+            Self::Disabled => f.write_str("disabled"),
+        }
+    }
+}
+impl ::std::str::FromStr for ServiceV211Status {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "enabled" => Ok(Self::Enabled),
+            "disabled" => Ok(Self::Disabled),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServiceV211Status {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServiceV211Status {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// `ServiceV21State`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServiceV21State {
+    #[serde(rename = "up")]
+    Up,
+    #[serde(rename = "down")]
+    Down,
+}
+impl ::std::fmt::Display for ServiceV21State {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Up => f.write_str("up"),
+            Self::Down => f.write_str("down"),
+        }
+    }
+}
+impl ::std::str::FromStr for ServiceV21State {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "up" => Ok(Self::Up),
+            "down" => Ok(Self::Down),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServiceV21State {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServiceV21State {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// `ServiceV21Status`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServiceV21Status {
+    #[serde(rename = "enabled")]
+    Enabled,
+    #[serde(rename = "disabled")]
+    Disabled,
+}
+impl ::std::fmt::Display for ServiceV21Status {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Enabled => f.write_str("enabled"),
+            Self::Disabled => f.write_str("disabled"),
+        }
+    }
+}
+impl ::std::str::FromStr for ServiceV21Status {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "enabled" => Ok(Self::Enabled),
+            "disabled" => Ok(Self::Disabled),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServiceV21Status {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServiceV21Status {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// `ServiceV253State`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServiceV253State {
+    #[serde(rename = "up")]
+    Up,
+    #[serde(rename = "down")]
+    Down,
+}
+impl ::std::fmt::Display for ServiceV253State {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Up => f.write_str("up"),
+            Self::Down => f.write_str("down"),
+        }
+    }
+}
+impl ::std::str::FromStr for ServiceV253State {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "up" => Ok(Self::Up),
+            "down" => Ok(Self::Down),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServiceV253State {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServiceV253State {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// `ServiceV253Status`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServiceV253Status {
+    #[serde(rename = "enabled")]
+    Enabled,
+    #[serde(rename = "disabled")]
+    Disabled,
+}
+impl ::std::fmt::Display for ServiceV253Status {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Enabled => f.write_str("enabled"),
+            Self::Disabled => f.write_str("disabled"),
+        }
+    }
+}
+impl ::std::str::FromStr for ServiceV253Status {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "enabled" => Ok(Self::Enabled),
+            "disabled" => Ok(Self::Disabled),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServiceV253Status {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServiceV253Status {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// `ServiceV269State`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServiceV269State {
+    #[serde(rename = "up")]
+    Up,
+    #[serde(rename = "down")]
+    Down,
+}
+impl ::std::fmt::Display for ServiceV269State {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Up => f.write_str("up"),
+            Self::Down => f.write_str("down"),
+        }
+    }
+}
+impl ::std::str::FromStr for ServiceV269State {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "up" => Ok(Self::Up),
+            "down" => Ok(Self::Down),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServiceV269State {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServiceV269State {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// `ServiceV269Status`
+#[derive(
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd
+)]
+pub enum ServiceV269Status {
+    #[serde(rename = "enabled")]
+    Enabled,
+    #[serde(rename = "disabled")]
+    Disabled,
+    #[serde(rename = "UNKNOWN")]
+    Unknown,
+}
+impl ::std::fmt::Display for ServiceV269Status {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::Enabled => f.write_str("enabled"),
+            Self::Disabled => f.write_str("disabled"),
+            Self::Unknown => f.write_str("UNKNOWN"),
+        }
+    }
+}
+impl ::std::str::FromStr for ServiceV269Status {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "enabled" => Ok(Self::Enabled),
+            "disabled" => Ok(Self::Disabled),
+            "UNKNOWN" => Ok(Self::Unknown),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ServiceV269Status {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ServiceV269Status {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+/// `ServiceV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceV2_1 {
+    pub binary: ::std::string::String,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub disabled_reason: ::std::option::Option<::std::string::String>,
+    pub host: ::std::string::String,
+    pub id: i64,
+    pub state: ServiceV21State,
+    pub status: ServiceV21Status,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub updated_at: ::std::option::Option<::std::string::String>,
+    pub zone: ::std::string::String,
+}
+/// `ServiceV2_11`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceV2_11 {
+    pub binary: ::std::string::String,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub disabled_reason: ::std::option::Option<::std::string::String>,
+    pub forced_down: bool,
+    pub host: ::std::string::String,
+    pub id: i64,
+    pub state: ServiceV211State,
+    pub status: ServiceV211Status,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub updated_at: ::std::option::Option<::std::string::String>,
+    pub zone: ::std::string::String,
+}
+/// `ServiceV2_53`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceV2_53 {
+    pub binary: ::std::string::String,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub disabled_reason: ::std::option::Option<::std::string::String>,
+    pub forced_down: bool,
+    pub host: ::std::string::String,
+    pub id: ::std::string::String,
+    pub state: ServiceV253State,
+    pub status: ServiceV253Status,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    pub updated_at: ::std::option::Option<::std::string::String>,
+    pub zone: ::std::string::String,
+}
+/// `ServiceV2_69`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceV2_69 {
+    pub binary: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub disabled_reason: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub forced_down: ::std::option::Option<bool>,
+    pub host: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub state: ::std::option::Option<ServiceV269State>,
+    pub status: ServiceV269Status,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub updated_at: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub zone: ::std::option::Option<::std::string::String>,
+}
 /// `ShowKeypairResponseV2_1`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -2175,6 +3379,18 @@ pub struct ShowKeypairResponseV2_2 {
 #[serde(deny_unknown_fields)]
 pub struct ShowKeypairResponseV2_92 {
     pub keypair: KeypairV2_92,
+}
+/// `ShowServerResponseV2_1`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ShowServerResponseV2_1 {
+    pub server: ServerV2_1,
+}
+/// `ShowServerResponseV2_3`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ShowServerResponseV2_3 {
+    pub server: ServerV2_3,
 }
 /// `ShowVersionResponseV2_1`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]

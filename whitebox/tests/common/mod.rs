@@ -1,0 +1,141 @@
+//! Shared set-up for the whitebox integration tests: the real components started by
+//! `python3 scripts/whitebox.py up` (the test command `./scripts/test` does it) and the real
+//! OpenStack services of `python3 scripts/services.py up`.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use squall_runtime::{ApiVersion, PasswordAuth, RestClient, Secret, ServiceClient};
+use squall_whitebox::{DbConfig, Inventory, Whitebox};
+
+const HOW_TO_START: &str = "the whitebox components are not running: start them with \
+    `python3 scripts/services.py up && python3 scripts/whitebox.py up` (or run `./scripts/test`)";
+
+/// What `scripts/whitebox.py up` wrote to `target/squall-whitebox/env.json`.
+#[derive(Debug, Deserialize)]
+pub struct Env {
+    pub nodes_file: PathBuf,
+    pub compute_host: String,
+    pub ssh: SshEnv,
+    pub libvirt_uri: String,
+    pub db: DbEnv,
+    pub compute: ComputeEnv,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SshEnv {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub key: PathBuf,
+    pub known_hosts: PathBuf,
+    pub wrong_known_hosts: PathBuf,
+    pub host_public_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DbEnv {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub database: String,
+    pub api_database: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ComputeEnv {
+    pub config_path: String,
+    pub pid_file: String,
+    pub log: String,
+}
+
+fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+/// The environment; panics with instructions when the components were never started.
+pub fn env() -> Env {
+    let path = std::env::var_os("SQUALL_WHITEBOX_ENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_path("target/squall-whitebox/env.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{HOW_TO_START} ({}: {e})", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{HOW_TO_START} ({}: {e})", path.display()))
+}
+
+pub fn inventory() -> Inventory {
+    Inventory::from_file(env().nodes_file).expect("the inventory written by whitebox.py")
+}
+
+pub fn whitebox() -> Whitebox {
+    Whitebox::new(inventory()).expect("whitebox clients")
+}
+
+pub fn db_config() -> DbConfig {
+    let db = env().db;
+    DbConfig {
+        host: db.host,
+        port: db.port,
+        user: db.user,
+        password: db.password,
+        database: db.database,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Cloud {
+    auth_url: String,
+    username: String,
+    password: String,
+    project_name: String,
+    user_domain_name: String,
+    project_domain_name: String,
+    region: String,
+}
+
+/// The compute service client of the local cloud (admin), at `version`.
+pub async fn compute(version: ApiVersion) -> ServiceClient {
+    let path = std::env::var_os("SQUALL_CLOUD_JSON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_path("target/squall-services/cloud.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{HOW_TO_START} ({}: {e})", path.display()));
+    let cloud: Cloud = serde_json::from_str(&text).expect("cloud.json");
+    let auth = PasswordAuth {
+        auth_url: cloud.auth_url,
+        username: cloud.username,
+        password: Secret::new(cloud.password),
+        user_domain_name: cloud.user_domain_name,
+        project_name: cloud.project_name,
+        project_domain_name: cloud.project_domain_name,
+    };
+    let rest = RestClient::new().expect("http client");
+    let session = auth
+        .authenticate(rest.http())
+        .await
+        .unwrap_or_else(|e| panic!("{HOW_TO_START} (keystone: {e})"));
+    let endpoint = session
+        .catalog
+        .endpoint("compute", "public", Some(&cloud.region))
+        .expect("compute endpoint")
+        .to_owned();
+    let rest = Arc::new(rest.with_token(session.token.clone()));
+    ServiceClient::new(rest, &endpoint, &squall_clients::compute::SERVICE)
+        .with_microversion(version)
+}
+
+/// A name unique to this test run.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
