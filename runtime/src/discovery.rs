@@ -137,13 +137,11 @@ pub fn negotiate(
             ApiVersion::At(v) => ApiVersion::At(v.clamp(low, high)),
         }
     };
-    // A concrete bound outside the shared range cannot be met: clamping would silently test
-    // something other than what was configured.
-    let outside = |bound: ApiVersion| matches!(bound, ApiVersion::At(v) if v < low || v > high);
-    if outside(configured.min()) && configured.min() > ApiVersion::At(high) {
-        return Err(fail());
-    }
-    if outside(configured.max()) && configured.max() < ApiVersion::At(low) {
+    // A concrete minimum above the shared range, or maximum below it, cannot be met; a bound
+    // that overlaps the shared range is narrowed to it.
+    let unmet_min = matches!(configured.min(), ApiVersion::At(v) if v > high);
+    let unmet_max = matches!(configured.max(), ApiVersion::At(v) if v < low);
+    if unmet_min || unmet_max {
         return Err(fail());
     }
     VersionRange::new(clamp(configured.min()), clamp(configured.max())).map_err(|_| fail())
