@@ -108,6 +108,8 @@ typed_factories! {
         flavor_extra_specs => FlavorExtraSpecsClient,
         flavors => FlavorsClient,
         keypairs => KeypairsClient,
+        servers => ServersClient,
+        services => ServicesClient,
         versions => VersionsClient,
     }
     /// Placement clients.
