@@ -23,6 +23,7 @@ use std::fmt;
 use std::path::Path;
 
 use squall_runtime::ApiVersion;
+use squall_runtime::tempest_conf::Ini;
 
 /// Environment variable naming the project's own TOML configuration file.
 pub const CONFIG_ENV: &str = "SQUALL_TEST_CONFIG";
@@ -313,54 +314,28 @@ fn find_key_line(text: &str, section: &str, name: &str) -> Option<usize> {
     None
 }
 
-/// Reads the microversion options of an oslo.config INI file (tempest.conf): `[section]`
-/// headers, `key = value` or `key: value`, `#`/`;` comment lines, indented continuation lines.
+/// Reads the microversion options of an oslo.config INI file (tempest.conf), with the runtime's
+/// INI reader; lines are found again for messages.
 fn parse_ini(text: &str, origin: &str) -> Result<RawSections, ConfigError> {
+    let ini = Ini::parse(text).map_err(|(line, reason)| ConfigError {
+        origin: origin.to_owned(),
+        line: Some(line),
+        key: "(syntax)".to_owned(),
+        reason,
+    })?;
     let mut sections = RawSections::new();
-    let mut section: Option<String> = None;
-    for (index, raw_line) in text.lines().enumerate() {
-        let number = index + 1;
-        let line = raw_line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
+    for (section, options) in ini.sections() {
+        for key in [MIN_KEY, MAX_KEY] {
+            if let Some(value) = options.get(key) {
+                sections.entry(section.to_owned()).or_default().insert(
+                    key,
+                    RawValue {
+                        text: value.clone(),
+                        line: find_key_line(text, section, key),
+                    },
+                );
+            }
         }
-        if raw_line.starts_with([' ', '\t']) {
-            // A continuation of the previous value; microversion options are single-line.
-            continue;
-        }
-        if line.starts_with('[') {
-            let name = line
-                .strip_prefix('[')
-                .and_then(|l| l.strip_suffix(']'))
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .ok_or_else(|| ConfigError {
-                    origin: origin.to_owned(),
-                    line: Some(number),
-                    key: line.to_owned(),
-                    reason: "malformed section header; expected [name]".to_owned(),
-                })?;
-            section = Some(name.to_owned());
-            continue;
-        }
-        let Some((name, value)) = line.split_once(['=', ':']) else {
-            return Err(ConfigError {
-                origin: origin.to_owned(),
-                line: Some(number),
-                key: line.to_owned(),
-                reason: "expected `option = value`".to_owned(),
-            });
-        };
-        let (Some(section), Some(key)) = (&section, option_key(name.trim())) else {
-            continue;
-        };
-        sections.entry(section.clone()).or_default().insert(
-            key,
-            RawValue {
-                text: value.trim().to_owned(),
-                line: Some(number),
-            },
-        );
     }
     Ok(sections)
 }

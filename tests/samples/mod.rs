@@ -92,13 +92,20 @@ fn compute_version(ctx: &TestContext) -> ApiVersion {
     ctx.version(&compute::SERVICE).unwrap_or_default()
 }
 
-async fn create_keypair(client: &KeypairsClient, version: ApiVersion, name: &str) -> TestResult {
+/// The create-keypair body for `version`: from 2.92 Nova needs the public key.
+fn keypair_body(
+    version: ApiVersion,
+    name: &str,
+) -> Result<CreateKeypairRequest, squall::runtime::VariantError> {
     let mut keypair = json!({"name": name});
     if version >= ApiVersion::at(2, 92) {
         keypair["public_key"] = json!(PUBLIC_KEY);
     }
-    let body = CreateKeypairRequest::from_json_at(version, json!({"keypair": keypair}))?;
-    let created = client.create_keypair(&body).await?;
+    CreateKeypairRequest::from_json_at(version, json!({"keypair": keypair}))
+}
+
+async fn create_keypair(client: &KeypairsClient, version: ApiVersion, name: &str) -> TestResult {
+    let created = client.create_keypair(&keypair_body(version, name)?).await?;
     assert_answered(&created, version)?;
     Ok(())
 }
@@ -126,12 +133,9 @@ async fn keypair_create_v22(ctx: TestContext) -> TestResult {
         "the client carries the selected version"
     );
     let name = unique("kp-v22");
-    let mut keypair = json!({"name": name});
-    if version >= ApiVersion::at(2, 92) {
-        keypair["public_key"] = json!(PUBLIC_KEY);
-    }
-    let body = CreateKeypairRequest::from_json_at(version, json!({"keypair": keypair}))?;
-    let created = client.create_keypair(&body).await?;
+    let created = client
+        .create_keypair(&keypair_body(version, &name)?)
+        .await?;
     assert_answered(&created, version)?;
     assert_eq!(created.status, 201, "create answers 201 from 2.2");
     assert_eq!(raw(&created.raw)?["keypair"]["type"], json!("ssh"));
