@@ -1,5 +1,6 @@
-//! The README's "Writing microversion tests" example is `examples/microversion_tests.rs`, which CI
-//! compiles and runs; this keeps the two from drifting apart.
+//! Documentation and hand-kept lists that must follow the code: the README's "Writing microversion
+//! tests" example is `examples/microversion_tests.rs` (which CI compiles and runs), and the typed
+//! accessors cover every generated client.
 
 #[test]
 fn readme_microversion_example_is_the_example_file() {
@@ -17,4 +18,38 @@ fn readme_microversion_example_is_the_example_file() {
         block, code,
         "README block differs from examples/microversion_tests.rs"
     );
+}
+
+/// `src/factories.rs` lists the typed accessors by hand (`clients.compute().keypairs()`); every
+/// client the generator emits must be there, so a new spec group cannot be forgotten.
+#[test]
+fn every_generated_client_has_a_typed_accessor() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let factories = std::fs::read_to_string(format!("{root}/src/factories.rs")).unwrap();
+    let mut checked = 0;
+    for service in std::fs::read_dir(format!("{root}/generated/src")).unwrap() {
+        let dir = service.unwrap().path();
+        let Ok(module) = std::fs::read_to_string(dir.join("mod.rs")) else {
+            continue;
+        };
+        for line in module.lines() {
+            let Some(rest) = line.strip_prefix("pub use ") else {
+                continue;
+            };
+            let Some((group, client)) = rest.trim_end_matches(';').split_once("::") else {
+                continue;
+            };
+            if !client.ends_with("Client") {
+                continue;
+            }
+            let entry = format!("{group} => {client},");
+            assert!(
+                factories.contains(&entry),
+                "src/factories.rs lacks `{entry}` for {}",
+                dir.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 16, "only {checked} generated clients found");
 }
