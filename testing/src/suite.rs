@@ -85,17 +85,21 @@ impl Requires {
     /// Requires `service` between `min` and `max` (`""` or `"none"` for no minimum, `"latest"`
     /// for no maximum). A malformed or inverted range fails the test when it runs.
     pub fn service(mut self, service: &'static ServiceMeta, min: &str, max: &str) -> Self {
-        self.ranges.retain(|(s, _)| s.name != service.name);
-        self.ranges.push((service, TestRange::parse(min, max)));
+        self.set(service, TestRange::parse(min, max));
         self
+    }
+
+    /// Sets one service's range, replacing an earlier one.
+    fn set(&mut self, service: &'static ServiceMeta, range: Result<TestRange, VersionError>) {
+        self.ranges.retain(|(s, _)| s.name != service.name);
+        self.ranges.push((service, range));
     }
 
     /// This requirement with `more` layered on top (a test's own ranges over its group's).
     fn overlaid(&self, more: &Requires) -> Requires {
         let mut merged = self.clone();
         for (service, range) in &more.ranges {
-            merged.ranges.retain(|(s, _)| s.name != service.name);
-            merged.ranges.push((service, range.clone()));
+            merged.set(service, range.clone());
         }
         merged
     }

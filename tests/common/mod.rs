@@ -38,11 +38,16 @@ fn cloud_json() -> PathBuf {
 
 /// The local cloud; panics with instructions when the services were never started.
 pub fn cloud() -> Cloud {
+    try_cloud().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The local cloud, or the instructions to start it.
+fn try_cloud() -> Result<Cloud, String> {
     let path = cloud_json();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{HOW_TO_START} ({}: {e})", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{HOW_TO_START} ({}: {e})", path.display()))
+    std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+        .map_err(|e| format!("{HOW_TO_START} ({}: {e})", path.display()))
 }
 
 /// A Keystone session (token + catalog) for the admin user; panics with instructions when
@@ -89,11 +94,7 @@ pub fn unique(prefix: &str) -> String {
 /// cloud. Errors (instead of panicking) when the services are down, so every test reports the
 /// instructions.
 pub async fn connection() -> Result<squall_testing::Connection, squall_testing::TestError> {
-    let cloud = std::fs::read_to_string(cloud_json())
-        .map_err(|e| format!("{HOW_TO_START} ({e})"))
-        .and_then(|text| {
-            serde_json::from_str::<Cloud>(&text).map_err(|e| format!("{HOW_TO_START} ({e})"))
-        })?;
+    let cloud = try_cloud()?;
     let credentials = squall::runtime::Credentials::password(
         &cloud.username,
         &cloud.user_domain_name,
