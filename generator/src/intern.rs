@@ -15,9 +15,13 @@ use crate::version::Version;
 pub struct TypeDef {
     /// The Rust type name (`KeypairV2_2`).
     pub name: String,
-    /// The complete schema, every constraint kept, for validation.
+    /// The role the type was first met in: the schema's own name, or the place it was found
+    /// (`Keypair`, `ListKeypairsQuery`), without a version.
+    pub role: String,
+    /// The first schema met with this structure, every constraint kept.
     pub full: Value,
-    /// The lowered schema typify sees, with hoisted children as `#/definitions/<Name>` refs.
+    /// The lowered schema the types are built from, with hoisted children as
+    /// `#/definitions/<Name>` refs.
     pub lowered: Value,
     /// Where the schema was first met.
     pub origin: Location,
@@ -25,12 +29,24 @@ pub struct TypeDef {
     pub deps: BTreeSet<String>,
 }
 
+/// Another name for an interned type: the same structure met in another role.
+#[derive(Debug, Clone)]
+pub struct Alias {
+    /// The alias (`KeypairsQueryV2_1`).
+    pub name: String,
+    /// The type it names (`FlavorAccessQueryV2_1`).
+    pub target: String,
+}
+
 /// Interns the schemas of one service.
 #[derive(Debug, Default)]
 pub struct Interner {
     /// The definitions, in first-seen order.
     pub defs: Vec<TypeDef>,
+    /// Role names of shared structures.
+    pub aliases: Vec<Alias>,
     by_key: HashMap<String, usize>,
+    by_alias: HashMap<(String, usize), String>,
     names: HashSet<String>,
 }
 
@@ -53,12 +69,19 @@ pub fn pascal(text: &str) -> String {
     out
 }
 
-/// The schema without squall's annotations, with object keys sorted: the interning key.
+/// Keywords that document a schema without shaping its type.
+const DOC_KEYS: &[&str] = &["description", "title", "$comment", "examples", NAME_KEY];
+
+/// The lowered schema without documentation, with object keys sorted: the interning key, so
+/// that schemas that make the same Rust type share it.
 fn canonical(value: &Value) -> String {
     fn walk(value: &Value, out: &mut String) {
         match value {
             Value::Object(map) => {
-                let mut keys: Vec<&String> = map.keys().filter(|k| *k != NAME_KEY).collect();
+                let mut keys: Vec<&String> = map
+                    .keys()
+                    .filter(|k| !DOC_KEYS.contains(&k.as_str()))
+                    .collect();
                 keys.sort();
                 out.push('{');
                 for key in keys {
@@ -105,12 +128,17 @@ fn should_hoist(node: &Value) -> bool {
     };
     let object_like = map.get("properties").is_some_and(Value::is_object)
         || map.get("type").and_then(Value::as_str) == Some("object");
-    let named = map.contains_key(NAME_KEY);
-    object_like || (named && map.contains_key("enum"))
+    let string_enum = map
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|values| values.iter().all(|v| v.is_string() || v.is_null()));
+    object_like || string_enum
 }
 
 impl Interner {
-    /// Interns a top-level schema (a body, request or query) and returns its type name.
+    /// Interns a schema and returns its type name. The structure decides the type: the
+    /// same structure met again is the same type, and met under another schema name it gets
+    /// an alias with that name.
     pub fn intern(
         &mut self,
         schema: &Value,
@@ -118,31 +146,84 @@ impl Interner {
         version: Version,
         origin: &Location,
     ) -> String {
-        let key = canonical(schema);
+        let named = schema.get(NAME_KEY).and_then(Value::as_str);
+        let role = pascal(named.unwrap_or(hint));
+        let mut deps = BTreeSet::new();
+        let lowered = self.lower_children(schema, &role, version, origin, &mut deps);
+        let key = canonical(&lowered);
         if let Some(&index) = self.by_key.get(&key) {
+            if named.is_some() && self.defs[index].role != role {
+                return self.alias(&role, version, index);
+            }
             return self.defs[index].name.clone();
         }
-        let base = pascal(schema.get(NAME_KEY).and_then(Value::as_str).unwrap_or(hint));
-        let mut name = format!("{base}{}", version.suffix());
-        let mut n = 2;
-        while self.names.contains(&name) {
-            name = format!("{base}{}_{n}", version.suffix());
-            n += 1;
-        }
-        let index = self.defs.len();
-        self.by_key.insert(key, index);
-        self.names.insert(name.clone());
+        let name = self.fresh_name(&role, version);
+        self.by_key.insert(key, self.defs.len());
         self.defs.push(TypeDef {
             name: name.clone(),
+            role,
             full: strip_names(schema),
-            lowered: Value::Null,
+            lowered,
             origin: origin.clone(),
-            deps: BTreeSet::new(),
+            deps,
         });
-        let mut deps = BTreeSet::new();
-        let lowered = self.lower_children(schema, &base, version, origin, &mut deps);
-        self.defs[index].lowered = lowered;
-        self.defs[index].deps = deps;
+        name
+    }
+
+    /// Interns an operation's query, request or response schema. Its role is the schema's own
+    /// name or, for an unnamed one, `role` (the operation's): a structure shared with another
+    /// role gets an alias named after this one.
+    pub fn intern_role(
+        &mut self,
+        schema: &Value,
+        role: &str,
+        version: Version,
+        origin: &Location,
+    ) -> String {
+        let name = self.intern(schema, role, version, origin);
+        let Some(index) = self.defs.iter().position(|d| d.name == name) else {
+            return name;
+        };
+        let own = schema.get(NAME_KEY).and_then(Value::as_str).map(pascal);
+        let role = own.unwrap_or_else(|| pascal(role));
+        if self.defs[index].role == role {
+            name
+        } else {
+            self.alias(&role, version, index)
+        }
+    }
+
+    /// The definition a name (or alias) stands for.
+    pub fn resolve(&self, name: &str) -> Option<&TypeDef> {
+        let target = self
+            .aliases
+            .iter()
+            .find(|a| a.name == name)
+            .map_or(name, |a| a.target.as_str());
+        self.defs.iter().find(|d| d.name == target)
+    }
+
+    fn fresh_name(&mut self, role: &str, version: Version) -> String {
+        let mut name = format!("{role}{}", version.suffix());
+        let mut n = 2;
+        while self.names.contains(&name) {
+            name = format!("{role}{}_{n}", version.suffix());
+            n += 1;
+        }
+        self.names.insert(name.clone());
+        name
+    }
+
+    fn alias(&mut self, role: &str, version: Version, index: usize) -> String {
+        if let Some(name) = self.by_alias.get(&(role.to_owned(), index)) {
+            return name.clone();
+        }
+        let name = self.fresh_name(role, version);
+        self.by_alias.insert((role.to_owned(), index), name.clone());
+        self.aliases.push(Alias {
+            name: name.clone(),
+            target: self.defs[index].name.clone(),
+        });
         name
     }
 
@@ -156,7 +237,8 @@ impl Interner {
     ) -> Value {
         if should_hoist(node) {
             let name = self.intern(node, hint, version, origin);
-            deps.insert(name.clone());
+            let target = self.resolve(&name).map_or(name.clone(), |d| d.name.clone());
+            deps.insert(target);
             return json!({"$ref": format!("#/definitions/{name}")});
         }
         self.lower_children(node, hint, version, origin, deps)

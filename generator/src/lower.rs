@@ -1,4 +1,4 @@
-//! Lowering: rewriting Nova's schema idioms into forms typify can take.
+//! Lowering: rewriting Nova's schema idioms into the shapes the generated types model.
 //!
 //! Lowering only shapes the Rust types. The embedded validation schemas keep every constraint
 //! (patterns, lengths, formats, bounds), so nothing is lost: the runtime still checks them.

@@ -50,7 +50,7 @@ impl fmt::Display for Version {
 }
 
 /// An inclusive span of versions; `max: None` is open-ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Span {
     /// First version.
     pub min: Version,

@@ -1,36 +1,8 @@
 //! Keystone v3 password authentication, tokens and the service catalog.
 
-use std::fmt;
-
 use serde::Deserialize;
 
-/// A secret string (token, password). Its `Debug` and `Display` never show the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself; use only to put it on the wire.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use crate::secret::Secret;
 
 /// Authentication or catalog failures.
 #[derive(Debug, thiserror::Error)]
@@ -79,10 +51,10 @@ pub enum AuthError {
 impl AuthError {
     /// Tempest's class for a refusal (`Unauthorized` for a wrong password), `None` for other
     /// failures.
-    pub fn http_kind(&self) -> Option<crate::error::HttpErrorKind> {
+    pub fn http_kind(&self) -> Option<crate::status::HttpErrorKind> {
         match self {
             Self::Rejected { status, .. } => {
-                Some(crate::error::HttpErrorKind::from_status(*status, false))
+                Some(crate::status::HttpErrorKind::from_status(*status, false))
             }
             _ => None,
         }
@@ -153,7 +125,7 @@ pub async fn request_token(
         .map(Secret::new);
     let body = response.bytes().await.map_err(transport)?;
     if status != 201 {
-        let message = crate::error::extract_message(&body);
+        let message = crate::status::extract_message(&body);
         tracing::debug!(%url, status, %message, "keystone refused the token request");
         return Err(AuthError::Rejected {
             url,

@@ -8,26 +8,31 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde_json::Value;
 
-use crate::auth::Secret;
 use crate::error::{Error, ErrorContext, HttpErrorKind, ProtocolFault, extract_message};
-use crate::meta::{OpSpan, OperationMeta, ServiceMeta};
+use crate::meta::{OpSpan, OperationMeta, ServiceMeta, Span, VersionedRequest};
 use crate::provider::AuthProvider;
 use crate::redact::{TraceFilter, redact_body, redact_headers};
-use crate::response::{BodyDecoder, Response, Validation, VersionedBody};
+use crate::response::{RawResponse, Validation};
+use crate::secret::Secret;
 use crate::version::{ApiVersion, Microversion};
 
 /// How many times a rate-limited (413 with `Retry-After`) request is retried, as in Tempest.
 const RATE_LIMIT_RETRIES: usize = 2;
 
-/// A request value (body or query) whose type belongs to one span of versions; implemented by
-/// the generated request enums.
-pub trait VersionedRequest {
-    /// The variant's name (`V2_10`).
-    fn variant_name(&self) -> &'static str;
-    /// The span of versions this variant is valid for.
-    fn span(&self) -> (Microversion, Option<Microversion>);
+/// A service's zero-sized marker type; it ties clients and factories to their service.
+pub trait Service: 'static {
+    /// The service as its spec describes it.
+    const META: &'static ServiceMeta;
+}
+
+/// A client the generator emitted for one group of a service's operations.
+pub trait GeneratedClient: Sized {
+    /// The service whose operations the client calls.
+    type Service: Service;
+    /// Wraps a service client (endpoint, token, microversion).
+    fn from_service_client(inner: ServiceClient) -> Self;
 }
 
 /// An HTTP client with its credentials, shared by every service client built from it.
@@ -122,7 +127,7 @@ pub struct Request {
     params: Vec<(&'static str, String)>,
     query: Vec<(String, String)>,
     body: Option<Vec<u8>>,
-    spans: Vec<(&'static str, Microversion, Option<Microversion>)>,
+    spans: Vec<(&'static str, Span)>,
     encode_error: Option<String>,
 }
 
@@ -139,7 +144,7 @@ impl Request {
     }
 
     /// Adds a JSON body; its variant's span is checked against the version at call time.
-    pub fn json<B: Serialize + VersionedRequest>(mut self, body: &B) -> Self {
+    pub fn json<B: VersionedRequest>(mut self, body: &B) -> Self {
         self.note_span(body);
         match serde_json::to_vec(body) {
             Ok(bytes) => self.body = Some(bytes),
@@ -149,7 +154,7 @@ impl Request {
     }
 
     /// Adds query parameters from a typed query; arrays become repeated keys.
-    pub fn query<Q: Serialize + VersionedRequest>(mut self, query: Option<&Q>) -> Self {
+    pub fn query<Q: VersionedRequest>(mut self, query: Option<&Q>) -> Self {
         let Some(query) = query else { return self };
         self.note_span(query);
         match crate::query::to_pairs(query) {
@@ -161,8 +166,9 @@ impl Request {
 
     /// Records a typed part's variant and span, checked against the version at call time.
     fn note_span<V: VersionedRequest>(&mut self, part: &V) {
-        let (min, max) = part.span();
-        self.spans.push((part.variant_name(), min, max));
+        if let Some(span) = part.span() {
+            self.spans.push((V::NAME, span));
+        }
     }
 
     /// Expands a path template with this request's parameters.
@@ -279,19 +285,22 @@ impl ServiceClient {
             Some(v) => v.within(Some(min), max),
             None => max.is_none(),
         };
-        if op.versioned && !fits(op.min, op.max) {
+        let range = op
+            .range()
+            .ok_or_else(|| self.request_error(op, "the operation has no spans".to_owned()))?;
+        if op.versioned && !fits(range.min, range.max) {
             return Err(self.request_error(
                 op,
                 format!("does not exist at microversion {}", self.version),
             ));
         }
-        for (variant, min, max) in &request.spans {
-            if op.versioned && !fits(*min, *max) {
-                let max = max.map_or("latest".to_owned(), |m| m.to_string());
+        for (what, span) in &request.spans {
+            if op.versioned && !fits(span.min, span.max) {
                 return Err(self.request_error(
                     op,
                     format!(
-                        "request variant {variant} is for {min}–{max}, not microversion {}",
+                        "request variant {what}::{} is for {span}, not microversion {}",
+                        span.variant_name(),
                         self.version
                     ),
                 ));
@@ -306,12 +315,14 @@ impl ServiceClient {
         })
     }
 
-    /// Sends `request` for `op` and returns the checked, typed response.
-    pub async fn call<R: VersionedBody>(
+    /// Sends `request` for `op` and returns the checked response, its body parsed and (in
+    /// strict mode) validated against the answered version's schema. One non-generic path for
+    /// every operation; the generated method then types the body.
+    pub async fn call(
         &self,
         op: &'static OperationMeta,
         request: Request,
-    ) -> Result<Response<R>, Error> {
+    ) -> Result<RawResponse, Error> {
         if let Some(message) = request.encode_error.clone() {
             return Err(self.request_error(op, message));
         }
@@ -362,14 +373,14 @@ impl ServiceClient {
         }
     }
 
-    async fn call_once<R: VersionedBody>(
+    async fn call_once(
         &self,
         op: &'static OperationMeta,
         span: &'static OpSpan,
         url: &str,
         request: &Request,
         token: Option<&Secret>,
-    ) -> Result<Response<R>, Error> {
+    ) -> Result<RawResponse, Error> {
         let method = reqwest::Method::from_bytes(span.method.as_bytes())
             .map_err(|e| self.request_error(op, format!("bad method {}: {e}", span.method)))?;
         let mut builder = self
@@ -524,9 +535,9 @@ impl ServiceClient {
         }
     }
 
-    /// Checks the status and body for the selected variant, then decodes it.
+    /// Checks the status and body for the selected variant, then parses and validates it.
     #[allow(clippy::too_many_arguments)]
-    fn finish<R: VersionedBody>(
+    fn finish(
         &self,
         op: &'static OperationMeta,
         span: &'static OpSpan,
@@ -536,7 +547,7 @@ impl ServiceClient {
         headers: http::HeaderMap,
         raw: Bytes,
         context: impl Fn(Option<Microversion>) -> Box<ErrorContext>,
-    ) -> Result<Response<R>, Error> {
+    ) -> Result<RawResponse, Error> {
         if !span.statuses.contains(&status) {
             let allowed = span.statuses.to_vec();
             self.fault(
@@ -561,21 +572,61 @@ impl ServiceClient {
                 context(answered),
             )?;
         }
-        let decoder = BodyDecoder::new(&raw, schema, self.rest.validation);
-        let body = R::decode(variant, decoder).map_err(|e| Error::Validation {
-            pointer: e.pointer,
-            message: e.message,
-            schema: e.schema,
-            violations: e.violations,
-            context: context(answered),
-        })?;
-        Ok(Response {
+        let value = self.parse_and_check(op, schema, &raw, || context(answered))?;
+        Ok(RawResponse {
+            op,
             status,
             version: answered,
             headers,
             raw,
-            body,
+            value,
+            variant,
+            mode: self.rest.validation,
+            context: context(answered),
         })
+    }
+
+    /// Parses the body and, in the strict and lenient modes, checks it against the schema.
+    fn parse_and_check(
+        &self,
+        op: &OperationMeta,
+        schema: Option<&'static crate::schema::EmbeddedSchema>,
+        raw: &[u8],
+        context: impl Fn() -> Box<ErrorContext>,
+    ) -> Result<Value, Error> {
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        let schema_name = schema.map_or("(no body)", |s| s.name);
+        let invalid = |pointer: String, message: String, violations| Error::Validation {
+            pointer,
+            message,
+            schema: schema_name,
+            violations,
+            context: context(),
+        };
+        let value: Value = serde_json::from_slice(raw)
+            .map_err(|e| invalid(String::new(), format!("body is not JSON: {e}"), vec![]))?;
+        let mode = self.rest.validation;
+        if mode == Validation::TypedOnly {
+            return Ok(value);
+        }
+        let Some(schema) = schema else {
+            return Ok(value);
+        };
+        let violations = schema
+            .violations(&value)
+            .map_err(|broken| invalid(String::new(), broken, vec![]))?;
+        if let Some(first) = violations.first() {
+            if mode == Validation::Strict {
+                let (pointer, message) = (first.pointer.clone(), first.message.clone());
+                return Err(invalid(pointer, message, violations));
+            }
+            for v in &violations {
+                tracing::warn!(operation = op.name, schema = schema_name, pointer = %v.pointer, "lenient: {}", v.message);
+            }
+        }
+        Ok(value)
     }
 
     fn http_error(

@@ -22,12 +22,14 @@
 //!   one; [`ServiceClients::factory`] always starts from the shared defaults.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::AuthError;
 use crate::client::{RestClient, ServiceClient};
+use crate::client::{GeneratedClient, Service};
 use crate::credentials::{Credentials, CredentialsError, Scope};
 use crate::error::Error;
 use crate::meta::ServiceMeta;
@@ -367,7 +369,14 @@ impl ServiceClients {
         self.waiter
     }
 
+    /// A fresh factory for a service's generated clients, checked at compile time: it builds
+    /// only clients whose [`GeneratedClient::Service`] is `S`.
+    pub fn service<S: Service>(&self) -> ClientsFactory<S> {
+        self.factory(S::META).retype()
+    }
+
     /// A fresh factory for a service, with the shared defaults and the service's settings.
+    /// Its clients are checked against the service when they are built.
     pub fn factory(&self, service: &'static ServiceMeta) -> ClientsFactory {
         let settings = self
             .defaults
@@ -388,6 +397,7 @@ impl ServiceClients {
                 skip_path: false,
             },
             microversion: settings.default_microversion.unwrap_or(ApiVersion::Null),
+            marker: PhantomData,
         }
     }
 
@@ -412,19 +422,77 @@ impl ServiceClients {
     }
 }
 
+/// A factory whose service is known only at run time (a module looked up by name).
+#[derive(Debug, Clone, Copy)]
+pub struct AnyService;
+
 /// Builds the clients of one service module with shared settings. Each `with_*` consumes the
 /// factory and returns a changed copy, so an override applies only to what is built from that
 /// copy; it never sticks to the next factory from [`ServiceClients`].
-#[derive(Debug, Clone)]
-pub struct ClientsFactory {
+///
+/// `S` is the service's marker type ([`ServiceClients::service`]): a typed factory builds only
+/// that service's clients, so another service's client does not compile (the `squall` crate
+/// shows it in a `compile_fail` doctest). [`AnyService`] is for modules looked up by name; its
+/// [`client_of`](ClientsFactory::client_of) checks the service at run time.
+#[derive(Debug)]
+pub struct ClientsFactory<S = AnyService> {
     rest: Arc<RestClient>,
     provider: Arc<AuthProvider>,
     service: &'static ServiceMeta,
     filter: EndpointFilter,
     microversion: ApiVersion,
+    marker: PhantomData<fn() -> S>,
 }
 
-impl ClientsFactory {
+impl<S> Clone for ClientsFactory<S> {
+    fn clone(&self) -> Self {
+        Self {
+            rest: self.rest.clone(),
+            provider: self.provider.clone(),
+            service: self.service,
+            filter: self.filter.clone(),
+            microversion: self.microversion,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl ClientsFactory<AnyService> {
+    /// A generated client, checked at run time against this factory's service.
+    pub async fn client_of<C: GeneratedClient>(&self) -> Result<C, Error> {
+        let wanted = C::Service::META;
+        if !std::ptr::eq(wanted, self.service) && wanted.name != self.service.name {
+            return Err(Error::Request {
+                operation: format!("{}.<factory>", self.service.name),
+                message: format!(
+                    "a {} client cannot be built by the {} factory",
+                    wanted.name, self.service.name
+                ),
+            });
+        }
+        Ok(C::from_service_client(self.service_client().await?))
+    }
+}
+
+impl<S: Service> ClientsFactory<S> {
+    /// A generated client of this service, e.g. `factory.client::<KeypairsClient>().await?`.
+    pub async fn client<C: GeneratedClient<Service = S>>(&self) -> Result<C, Error> {
+        Ok(C::from_service_client(self.service_client().await?))
+    }
+}
+
+impl<S> ClientsFactory<S> {
+    fn retype<T>(self) -> ClientsFactory<T> {
+        ClientsFactory {
+            rest: self.rest,
+            provider: self.provider,
+            service: self.service,
+            filter: self.filter,
+            microversion: self.microversion,
+            marker: PhantomData,
+        }
+    }
+
     /// The same factory for another region.
     pub fn with_region(mut self, region: impl Into<String>) -> Self {
         self.filter.region = Some(region.into());
@@ -483,8 +551,4 @@ impl ClientsFactory {
             .with_microversion(self.microversion))
     }
 
-    /// A generated client, e.g. `factory.client(KeypairsClient::new).await?`.
-    pub async fn client<C>(&self, new: impl FnOnce(ServiceClient) -> C) -> Result<C, Error> {
-        Ok(new(self.service_client().await?))
-    }
 }

@@ -14,13 +14,19 @@
 //!   and the specs.
 //! - [`version`] holds microversions, Tempest's version requests and ranges.
 
+#[doc(hidden)]
+pub use serde;
+
 pub mod auth;
 pub mod blocking;
 pub mod client;
 pub mod clients;
 pub mod cloud_config;
+pub mod contract;
 pub mod credentials;
+pub mod decode;
 pub mod discovery;
+pub mod encode;
 pub mod error;
 pub mod meta;
 pub mod provider;
@@ -29,27 +35,33 @@ pub mod redact;
 pub mod registry;
 pub mod response;
 pub mod schema;
+pub mod secret;
+pub mod status;
 pub mod tempest_conf;
 pub mod version;
 pub mod waiters;
 
-pub use auth::{Catalog, PasswordAuth, Secret, Session};
+pub use auth::{Catalog, PasswordAuth, Session};
 pub use blocking::BlockingRuntime;
-pub use client::{Request, RestClient, ServiceClient, VersionedRequest, encode_path};
+pub use client::{Request, RestClient, ServiceClient, encode_path};
 pub use clients::{
-    ClientsError, ClientsFactory, ServiceClients, ServiceClientsBuilder, ServiceSettings,
+    AnyService, ClientsError, ClientsFactory, ServiceClients, ServiceClientsBuilder,
+    ServiceSettings,
 };
+pub use client::{GeneratedClient, Service};
 pub use cloud_config::CloudConfig;
 pub use credentials::{Credentials, CredentialsBuilder, CredentialsError, Scope};
 pub use discovery::{Discovery, DiscoveryError, NegotiationError, ServerVersions, negotiate};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
+pub use decode::{Decode, DecodeFailure, Decoder};
 pub use meta::{
-    GeneratedClient, HeaderFormat, OpSpan, OperationMeta, ServiceMeta, VariantError, VariantMeta,
-    VersionDocument, pick_variant,
+    HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, VariantError, VariantMeta,
+    VersionDocument, VersionedRequest, VersionedResponse, pick_variant,
 };
 pub use provider::{AuthProvider, EndpointFilter};
 pub use registry::{Registry, RegistryError, ServiceModule};
-pub use response::{BodyDecoder, DecodeError, NoBody, Response, Validation, VersionedBody};
+pub use response::{NoBody, RawResponse, Response, Validation};
 pub use schema::{EmbeddedSchema, Violation};
+pub use secret::Secret;
 pub use version::{ApiVersion, Microversion, VersionError, VersionRange};
 pub use waiters::{Progress, WaitError, Waiter};

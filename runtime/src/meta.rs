@@ -1,5 +1,8 @@
 //! Static descriptions of services and operations, emitted by the generator from the specs.
 
+use serde_json::Value;
+
+use crate::decode::Decoder;
 use crate::schema::EmbeddedSchema;
 use crate::version::{ApiVersion, Microversion};
 
@@ -66,17 +69,62 @@ pub struct ServiceMeta {
     pub version_document: VersionDocument,
 }
 
-/// A client the generator emitted for one group of a service's operations.
-///
-/// Test frameworks and factories use it to build any generated client from a
-/// [`ServiceClient`](crate::client::ServiceClient) for the right service, without knowing the
-/// concrete type.
-pub trait GeneratedClient: Sized {
-    /// The service whose operations the client calls.
-    const SERVICE: &'static ServiceMeta;
+/// A span of microversions: `min` to `max` inclusive, `max: None` meaning open (latest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First version of the span.
+    pub min: Microversion,
+    /// Last version of the span; `None` is open.
+    pub max: Option<Microversion>,
+}
 
-    /// Wraps a service client (endpoint, token, microversion).
-    fn from_service_client(inner: crate::client::ServiceClient) -> Self;
+impl Span {
+    /// The span `min_major.min_minor`–`max_major.max_minor`.
+    pub const fn closed(min_major: u32, min_minor: u32, max_major: u32, max_minor: u32) -> Self {
+        Self {
+            min: Microversion::new(min_major, min_minor),
+            max: Some(Microversion::new(max_major, max_minor)),
+        }
+    }
+
+    /// The span from `major.minor` to the newest version.
+    pub const fn open(major: u32, minor: u32) -> Self {
+        Self {
+            min: Microversion::new(major, minor),
+            max: None,
+        }
+    }
+
+    /// Whether `version` lies in the span.
+    pub fn contains(&self, version: Microversion) -> bool {
+        version.within(Some(self.min), self.max)
+    }
+
+    /// The variant name of a span's first version (`V2_10`).
+    pub fn variant_name(&self) -> String {
+        format!("V{}_{}", self.min.major, self.min.minor)
+    }
+}
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.max {
+            Some(max) if max == self.min => write!(f, "{}", self.min),
+            Some(max) => write!(f, "{}–{max}", self.min),
+            None => write!(f, "{}–latest", self.min),
+        }
+    }
+}
+
+/// The index of the span that covers `version`: the last for `latest`, the one covering
+/// `default` for none.
+pub fn pick_variant(spans: &[Span], version: ApiVersion, default: Microversion) -> Option<usize> {
+    let concrete = match version {
+        ApiVersion::Latest => return spans.len().checked_sub(1),
+        ApiVersion::Null => default,
+        ApiVersion::At(v) => v,
+    };
+    spans.iter().position(|s| s.contains(concrete))
 }
 
 /// A request body or query could not be built for a version.
@@ -90,50 +138,75 @@ pub enum VariantError {
         /// The version asked for.
         version: String,
     },
-    /// The operation takes no body (or query) at that version.
-    #[error("{what} is not accepted at microversion {version} (range {span} takes none)")]
-    NotAccepted {
-        /// The request type.
-        what: &'static str,
-        /// The version asked for.
-        version: String,
-        /// The range without a body.
-        span: &'static str,
-    },
     /// The JSON does not match the variant's type.
-    #[error("{what}: the JSON does not match the variant's type: {source}")]
+    #[error("{what} at {version}: the JSON does not match the variant's type at {pointer}: {message}")]
     Json {
         /// The request type.
         what: &'static str,
-        /// The deserialization error.
-        source: serde_json::Error,
+        /// The variant's span.
+        version: String,
+        /// Where in the JSON.
+        pointer: String,
+        /// What is wrong.
+        message: String,
     },
 }
 
-/// The index of the span that covers `version`: the last for `latest`, the one covering
-/// `default` for none.
-pub fn pick_variant(
-    spans: &[(Microversion, Option<Microversion>)],
-    version: ApiVersion,
-    default: Microversion,
-) -> Option<usize> {
-    let concrete = match version {
-        ApiVersion::Latest => return spans.len().checked_sub(1),
-        ApiVersion::Null => default,
-        ApiVersion::At(v) => v,
-    };
-    spans
-        .iter()
-        .position(|(min, max)| concrete.within(Some(*min), *max))
+/// A request body or query whose variants each belong to one span of versions; implemented
+/// by the generated request enums over a table of spans.
+pub trait VersionedRequest: Sized + serde::Serialize {
+    /// The type's name, for errors.
+    const NAME: &'static str;
+    /// The service (for its default version).
+    const SERVICE: &'static ServiceMeta;
+    /// The span of each variant, in variant order.
+    const SPANS: &'static [Span];
+
+    /// The index of this value's variant.
+    fn index(&self) -> usize;
+
+    /// Decodes variant `index` from JSON.
+    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Value) -> Option<Self>;
+
+    /// The span of versions this value's variant is valid for.
+    fn span(&self) -> Option<Span> {
+        Self::SPANS.get(self.index()).copied()
+    }
+
+    /// Builds the variant for `version` from JSON: the span that covers it, the newest for
+    /// `latest`, the service's default version for none.
+    fn from_json_at(version: ApiVersion, value: Value) -> Result<Self, VariantError> {
+        let index = pick_variant(Self::SPANS, version, Self::SERVICE.default_version).ok_or_else(
+            || VariantError::NoVariant {
+                what: Self::NAME,
+                version: version.to_string(),
+            },
+        )?;
+        let mut d = Decoder::new();
+        Self::decode_variant(index, &mut d, &value).ok_or_else(|| {
+            let failure = d.into_failure();
+            VariantError::Json {
+                what: Self::NAME,
+                version: Self::SPANS.get(index).map(Span::to_string).unwrap_or_default(),
+                pointer: failure.pointer,
+                message: failure.message,
+            }
+        })
+    }
 }
 
-/// The request-side facets of an operation over one version span.
+/// A response type with one variant per span of answered versions; implemented by the
+/// generated response enums. The index comes from the operation's table.
+pub trait VersionedResponse: Sized {
+    /// Decodes variant `index` from the body.
+    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Value) -> Option<Self>;
+}
+
+/// The request-side facets of an operation over one span of versions.
 #[derive(Debug)]
 pub struct OpSpan {
-    /// First version of the span.
-    pub min: Microversion,
-    /// Last version of the span; `None` is open.
-    pub max: Option<Microversion>,
+    /// The versions covered.
+    pub span: Span,
     /// The HTTP method.
     pub method: &'static str,
     /// The path template (`/os-keypairs/{keypair_name}`).
@@ -142,53 +215,78 @@ pub struct OpSpan {
     pub statuses: &'static [u16],
 }
 
-/// One response variant: the span of versions it covers and the schema of its body.
+impl OpSpan {
+    /// One row of an operation's table.
+    pub const fn new(
+        span: Span,
+        method: &'static str,
+        path: &'static str,
+        statuses: &'static [u16],
+    ) -> Self {
+        Self {
+            span,
+            method,
+            path,
+            statuses,
+        }
+    }
+}
+
+/// One response variant: the span of versions it covers, the index of its type in the
+/// response enum, and the schema of its body.
 #[derive(Debug)]
 pub struct VariantMeta {
-    /// The variant's name in the response enum (`V2_2`).
-    pub name: &'static str,
-    /// First version of the span.
-    pub min: Microversion,
-    /// Last version of the span; `None` is open.
-    pub max: Option<Microversion>,
+    /// The versions covered.
+    pub span: Span,
+    /// The variant of the response type (0 for an operation with one response type).
+    pub index: usize,
     /// The body schema; `None` when this span has no body.
     pub body: Option<&'static EmbeddedSchema>,
 }
 
-/// One operation of a service, with the facets the runtime checks.
+impl VariantMeta {
+    /// One row of an operation's response table.
+    pub const fn new(span: Span, index: usize, body: Option<&'static EmbeddedSchema>) -> Self {
+        Self { span, index, body }
+    }
+}
+
+/// One operation of a service, described by tables the runtime works over.
 #[derive(Debug)]
 pub struct OperationMeta {
     /// The operation's name (`create_keypair`).
     pub name: &'static str,
     /// The service it belongs to.
     pub service: &'static ServiceMeta,
-    /// First version at which the operation exists.
-    pub min: Microversion,
-    /// Last version at which it exists; `None` is open.
-    pub max: Option<Microversion>,
     /// The path is relative to the service root, not the catalog endpoint.
     pub root: bool,
     /// Whether microversion headers are sent and checked.
     pub versioned: bool,
     /// Method, path and statuses per span, in version order.
     pub spans: &'static [OpSpan],
-    /// Response variants, in version order; index `i` is variant `i` of the response enum.
+    /// Response variants, in version order.
     pub variants: &'static [VariantMeta],
 }
 
 impl OperationMeta {
-    /// The index of the response variant for an answered version. Exactly one span matches, or none.
+    /// The span of versions at which the operation exists.
+    pub fn range(&self) -> Option<Span> {
+        let first = self.spans.first()?;
+        let last = self.spans.last()?;
+        Some(Span {
+            min: first.span.min,
+            max: last.span.max,
+        })
+    }
+
+    /// The position of the response variant for an answered version in [`variants`](Self::variants).
     pub fn variant_for(&self, version: Microversion) -> Option<usize> {
-        self.variants
-            .iter()
-            .position(|v| version.within(Some(v.min), v.max))
+        self.variants.iter().position(|v| v.span.contains(version))
     }
 
     /// The span (method, path, statuses) that covers `version`.
     pub fn span_for(&self, version: Microversion) -> Option<&'static OpSpan> {
-        self.spans
-            .iter()
-            .find(|s| version.within(Some(s.min), s.max))
+        self.spans.iter().find(|s| s.span.contains(version))
     }
 
     /// The newest span (what `latest` gets).
@@ -256,19 +354,14 @@ mod pick_tests {
 
     #[test]
     fn variant_by_version_latest_and_default() {
-        let spans = [
-            (Microversion::new(2, 1), Some(Microversion::new(2, 1))),
-            (Microversion::new(2, 2), Some(Microversion::new(2, 9))),
-            (Microversion::new(2, 10), None),
-        ];
+        let spans = [Span::closed(2, 1, 2, 1), Span::closed(2, 2, 2, 9), Span::open(2, 10)];
         let default = Microversion::new(2, 1);
         assert_eq!(pick_variant(&spans, ApiVersion::at(2, 5), default), Some(1));
-        assert_eq!(
-            pick_variant(&spans, ApiVersion::at(2, 10), default),
-            Some(2)
-        );
+        assert_eq!(pick_variant(&spans, ApiVersion::at(2, 10), default), Some(2));
         assert_eq!(pick_variant(&spans, ApiVersion::Latest, default), Some(2));
         assert_eq!(pick_variant(&spans, ApiVersion::Null, default), Some(0));
         assert_eq!(pick_variant(&spans, ApiVersion::at(1, 0), default), None);
+        assert_eq!(spans[1].to_string(), "2.2–2.9");
+        assert_eq!(spans[2].variant_name(), "V2_10");
     }
 }

@@ -3,9 +3,9 @@
 //! Ironic, the OpenStack bare metal provisioning service.
 //!
 //! Generated from `specs/baremetal`: microversions 1.1–1.115, catalog type `baremetal`.
-use squall_runtime as rt;
-pub mod schemas;
+use squall_runtime::contract as rt;
 pub mod types;
+mod schemas;
 /// Bare metal nodes (/v1/nodes).
 pub mod nodes;
 pub use nodes::NodesClient;
@@ -38,3 +38,26 @@ pub static SERVICE: rt::ServiceMeta = rt::ServiceMeta {
         strip_version_suffix: false,
     },
 };
+/// The `baremetal` service as a type: it ties the clients below to their factory, `rt::ClientsFactory<Baremetal>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Baremetal;
+impl rt::Service for Baremetal {
+    const META: &'static rt::ServiceMeta = &SERVICE;
+}
+/// Typed accessors for the `baremetal` clients on its factory (`clients.baremetal()`).
+pub trait BaremetalClients {
+    /// A [`NodesClient`] with this factory's settings.
+    fn nodes(&self) -> impl Future<Output = Result<NodesClient, rt::Error>> + Send;
+    /// A [`VersionsClient`] with this factory's settings.
+    fn versions(&self) -> impl Future<Output = Result<VersionsClient, rt::Error>> + Send;
+}
+impl BaremetalClients for rt::ClientsFactory<Baremetal> {
+    fn nodes(&self) -> impl Future<Output = Result<NodesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn versions(
+        &self,
+    ) -> impl Future<Output = Result<VersionsClient, rt::Error>> + Send {
+        self.client()
+    }
+}

@@ -3,821 +3,140 @@
 //! Bare metal nodes (/v1/nodes).
 //!
 //! Operations, response variants and the [`NodesClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `create_node` operation: its spans, statuses and response variants.
 pub static CREATE_NODE: rt::OperationMeta = rt::OperationMeta {
     name: "create_node",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 2)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 3),
-            max: Some(rt::Microversion::new(1, 4)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 5),
-            max: Some(rt::Microversion::new(1, 5)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 6)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 7),
-            max: Some(rt::Microversion::new(1, 11)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 12),
-            max: Some(rt::Microversion::new(1, 13)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 19)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 20),
-            max: Some(rt::Microversion::new(1, 20)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 21),
-            max: Some(rt::Microversion::new(1, 23)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 24),
-            max: Some(rt::Microversion::new(1, 30)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 31),
-            max: Some(rt::Microversion::new(1, 31)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 32),
-            max: Some(rt::Microversion::new(1, 32)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 33),
-            max: Some(rt::Microversion::new(1, 36)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 37),
-            max: Some(rt::Microversion::new(1, 37)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 38),
-            max: Some(rt::Microversion::new(1, 39)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 40),
-            max: Some(rt::Microversion::new(1, 41)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 42),
-            max: Some(rt::Microversion::new(1, 43)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 44),
-            max: Some(rt::Microversion::new(1, 45)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 46),
-            max: Some(rt::Microversion::new(1, 46)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 47),
-            max: Some(rt::Microversion::new(1, 47)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 48),
-            max: Some(rt::Microversion::new(1, 48)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 49),
-            max: Some(rt::Microversion::new(1, 49)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 50),
-            max: Some(rt::Microversion::new(1, 50)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 51),
-            max: Some(rt::Microversion::new(1, 51)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 52),
-            max: Some(rt::Microversion::new(1, 60)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 61),
-            max: Some(rt::Microversion::new(1, 64)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 65),
-            max: Some(rt::Microversion::new(1, 65)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 66),
-            max: Some(rt::Microversion::new(1, 74)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 75),
-            max: Some(rt::Microversion::new(1, 81)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 82),
-            max: Some(rt::Microversion::new(1, 82)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 83),
-            max: Some(rt::Microversion::new(1, 85)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 86),
-            max: Some(rt::Microversion::new(1, 86)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 87),
-            max: Some(rt::Microversion::new(1, 94)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 95),
-            max: Some(rt::Microversion::new(1, 103)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 104),
-            max: Some(rt::Microversion::new(1, 108)),
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 109),
-            max: None,
-            method: "POST",
-            path: "/v1/nodes",
-            statuses: &[201u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 1), "POST", "/v1/nodes", &[201])],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_1",
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 2)),
-            body: Some(&super::schemas::NODE_V1_1),
-        },
-        rt::VariantMeta {
-            name: "V1_3",
-            min: rt::Microversion::new(1, 3),
-            max: Some(rt::Microversion::new(1, 4)),
-            body: Some(&super::schemas::NODE_V1_3),
-        },
-        rt::VariantMeta {
-            name: "V1_5",
-            min: rt::Microversion::new(1, 5),
-            max: Some(rt::Microversion::new(1, 5)),
-            body: Some(&super::schemas::NODE_V1_5),
-        },
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 6)),
-            body: Some(&super::schemas::NODE_V1_6),
-        },
-        rt::VariantMeta {
-            name: "V1_7",
-            min: rt::Microversion::new(1, 7),
-            max: Some(rt::Microversion::new(1, 11)),
-            body: Some(&super::schemas::NODE_V1_7),
-        },
-        rt::VariantMeta {
-            name: "V1_12",
-            min: rt::Microversion::new(1, 12),
-            max: Some(rt::Microversion::new(1, 13)),
-            body: Some(&super::schemas::NODE_V1_12),
-        },
-        rt::VariantMeta {
-            name: "V1_14",
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 19)),
-            body: Some(&super::schemas::NODE_V1_14),
-        },
-        rt::VariantMeta {
-            name: "V1_20",
-            min: rt::Microversion::new(1, 20),
-            max: Some(rt::Microversion::new(1, 20)),
-            body: Some(&super::schemas::NODE_V1_20),
-        },
-        rt::VariantMeta {
-            name: "V1_21",
-            min: rt::Microversion::new(1, 21),
-            max: Some(rt::Microversion::new(1, 23)),
-            body: Some(&super::schemas::NODE_V1_21),
-        },
-        rt::VariantMeta {
-            name: "V1_24",
-            min: rt::Microversion::new(1, 24),
-            max: Some(rt::Microversion::new(1, 30)),
-            body: Some(&super::schemas::NODE_V1_24),
-        },
-        rt::VariantMeta {
-            name: "V1_31",
-            min: rt::Microversion::new(1, 31),
-            max: Some(rt::Microversion::new(1, 31)),
-            body: Some(&super::schemas::NODE_V1_31),
-        },
-        rt::VariantMeta {
-            name: "V1_32",
-            min: rt::Microversion::new(1, 32),
-            max: Some(rt::Microversion::new(1, 32)),
-            body: Some(&super::schemas::NODE_V1_32),
-        },
-        rt::VariantMeta {
-            name: "V1_33",
-            min: rt::Microversion::new(1, 33),
-            max: Some(rt::Microversion::new(1, 36)),
-            body: Some(&super::schemas::NODE_V1_33),
-        },
-        rt::VariantMeta {
-            name: "V1_37",
-            min: rt::Microversion::new(1, 37),
-            max: Some(rt::Microversion::new(1, 37)),
-            body: Some(&super::schemas::NODE_V1_37),
-        },
-        rt::VariantMeta {
-            name: "V1_38",
-            min: rt::Microversion::new(1, 38),
-            max: Some(rt::Microversion::new(1, 39)),
-            body: Some(&super::schemas::NODE_V1_38),
-        },
-        rt::VariantMeta {
-            name: "V1_40",
-            min: rt::Microversion::new(1, 40),
-            max: Some(rt::Microversion::new(1, 41)),
-            body: Some(&super::schemas::NODE_V1_40),
-        },
-        rt::VariantMeta {
-            name: "V1_42",
-            min: rt::Microversion::new(1, 42),
-            max: Some(rt::Microversion::new(1, 43)),
-            body: Some(&super::schemas::NODE_V1_42),
-        },
-        rt::VariantMeta {
-            name: "V1_44",
-            min: rt::Microversion::new(1, 44),
-            max: Some(rt::Microversion::new(1, 45)),
-            body: Some(&super::schemas::NODE_V1_44),
-        },
-        rt::VariantMeta {
-            name: "V1_46",
-            min: rt::Microversion::new(1, 46),
-            max: Some(rt::Microversion::new(1, 46)),
-            body: Some(&super::schemas::NODE_V1_46),
-        },
-        rt::VariantMeta {
-            name: "V1_47",
-            min: rt::Microversion::new(1, 47),
-            max: Some(rt::Microversion::new(1, 47)),
-            body: Some(&super::schemas::NODE_V1_47),
-        },
-        rt::VariantMeta {
-            name: "V1_48",
-            min: rt::Microversion::new(1, 48),
-            max: Some(rt::Microversion::new(1, 48)),
-            body: Some(&super::schemas::NODE_V1_48),
-        },
-        rt::VariantMeta {
-            name: "V1_49",
-            min: rt::Microversion::new(1, 49),
-            max: Some(rt::Microversion::new(1, 49)),
-            body: Some(&super::schemas::NODE_V1_49),
-        },
-        rt::VariantMeta {
-            name: "V1_50",
-            min: rt::Microversion::new(1, 50),
-            max: Some(rt::Microversion::new(1, 50)),
-            body: Some(&super::schemas::NODE_V1_50),
-        },
-        rt::VariantMeta {
-            name: "V1_51",
-            min: rt::Microversion::new(1, 51),
-            max: Some(rt::Microversion::new(1, 51)),
-            body: Some(&super::schemas::NODE_V1_51),
-        },
-        rt::VariantMeta {
-            name: "V1_52",
-            min: rt::Microversion::new(1, 52),
-            max: Some(rt::Microversion::new(1, 60)),
-            body: Some(&super::schemas::NODE_V1_52),
-        },
-        rt::VariantMeta {
-            name: "V1_61",
-            min: rt::Microversion::new(1, 61),
-            max: Some(rt::Microversion::new(1, 64)),
-            body: Some(&super::schemas::NODE_V1_61),
-        },
-        rt::VariantMeta {
-            name: "V1_65",
-            min: rt::Microversion::new(1, 65),
-            max: Some(rt::Microversion::new(1, 65)),
-            body: Some(&super::schemas::NODE_V1_65),
-        },
-        rt::VariantMeta {
-            name: "V1_66",
-            min: rt::Microversion::new(1, 66),
-            max: Some(rt::Microversion::new(1, 74)),
-            body: Some(&super::schemas::NODE_V1_66),
-        },
-        rt::VariantMeta {
-            name: "V1_75",
-            min: rt::Microversion::new(1, 75),
-            max: Some(rt::Microversion::new(1, 81)),
-            body: Some(&super::schemas::NODE_V1_75),
-        },
-        rt::VariantMeta {
-            name: "V1_82",
-            min: rt::Microversion::new(1, 82),
-            max: Some(rt::Microversion::new(1, 82)),
-            body: Some(&super::schemas::NODE_V1_82),
-        },
-        rt::VariantMeta {
-            name: "V1_83",
-            min: rt::Microversion::new(1, 83),
-            max: Some(rt::Microversion::new(1, 85)),
-            body: Some(&super::schemas::NODE_V1_83),
-        },
-        rt::VariantMeta {
-            name: "V1_86",
-            min: rt::Microversion::new(1, 86),
-            max: Some(rt::Microversion::new(1, 86)),
-            body: Some(&super::schemas::NODE_V1_86),
-        },
-        rt::VariantMeta {
-            name: "V1_87",
-            min: rt::Microversion::new(1, 87),
-            max: Some(rt::Microversion::new(1, 94)),
-            body: Some(&super::schemas::NODE_V1_87),
-        },
-        rt::VariantMeta {
-            name: "V1_95",
-            min: rt::Microversion::new(1, 95),
-            max: Some(rt::Microversion::new(1, 103)),
-            body: Some(&super::schemas::NODE_V1_95),
-        },
-        rt::VariantMeta {
-            name: "V1_104",
-            min: rt::Microversion::new(1, 104),
-            max: Some(rt::Microversion::new(1, 108)),
-            body: Some(&super::schemas::NODE_V1_104),
-        },
-        rt::VariantMeta {
-            name: "V1_109",
-            min: rt::Microversion::new(1, 109),
-            max: None,
-            body: Some(&super::schemas::NODE_V1_109),
-        },
+        rt::body(rt::Span::closed(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
+        rt::body(rt::Span::closed(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
+        rt::body(rt::Span::closed(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
+        rt::body(rt::Span::closed(1, 6, 1, 6), 3, &schemas::NODE_V1_6),
+        rt::body(rt::Span::closed(1, 7, 1, 11), 4, &schemas::NODE_V1_7),
+        rt::body(rt::Span::closed(1, 12, 1, 13), 5, &schemas::NODE_V1_12),
+        rt::body(rt::Span::closed(1, 14, 1, 19), 6, &schemas::NODE_V1_14),
+        rt::body(rt::Span::closed(1, 20, 1, 20), 7, &schemas::NODE_V1_20),
+        rt::body(rt::Span::closed(1, 21, 1, 23), 8, &schemas::NODE_V1_21),
+        rt::body(rt::Span::closed(1, 24, 1, 30), 9, &schemas::NODE_V1_24),
+        rt::body(rt::Span::closed(1, 31, 1, 31), 10, &schemas::NODE_V1_31),
+        rt::body(rt::Span::closed(1, 32, 1, 32), 11, &schemas::NODE_V1_32),
+        rt::body(rt::Span::closed(1, 33, 1, 36), 12, &schemas::NODE_V1_33),
+        rt::body(rt::Span::closed(1, 37, 1, 37), 13, &schemas::NODE_V1_37),
+        rt::body(rt::Span::closed(1, 38, 1, 39), 14, &schemas::NODE_V1_38),
+        rt::body(rt::Span::closed(1, 40, 1, 41), 15, &schemas::NODE_V1_40),
+        rt::body(rt::Span::closed(1, 42, 1, 43), 16, &schemas::NODE_V1_42),
+        rt::body(rt::Span::closed(1, 44, 1, 45), 17, &schemas::NODE_V1_44),
+        rt::body(rt::Span::closed(1, 46, 1, 46), 18, &schemas::NODE_V1_46),
+        rt::body(rt::Span::closed(1, 47, 1, 47), 19, &schemas::NODE_V1_47),
+        rt::body(rt::Span::closed(1, 48, 1, 48), 20, &schemas::NODE_V1_48),
+        rt::body(rt::Span::closed(1, 49, 1, 49), 21, &schemas::NODE_V1_49),
+        rt::body(rt::Span::closed(1, 50, 1, 50), 22, &schemas::NODE_V1_50),
+        rt::body(rt::Span::closed(1, 51, 1, 51), 23, &schemas::NODE_V1_51),
+        rt::body(rt::Span::closed(1, 52, 1, 60), 24, &schemas::NODE_V1_52),
+        rt::body(rt::Span::closed(1, 61, 1, 64), 25, &schemas::NODE_V1_61),
+        rt::body(rt::Span::closed(1, 65, 1, 65), 26, &schemas::NODE_V1_65),
+        rt::body(rt::Span::closed(1, 66, 1, 74), 27, &schemas::NODE_V1_66),
+        rt::body(rt::Span::closed(1, 75, 1, 81), 28, &schemas::NODE_V1_75),
+        rt::body(rt::Span::closed(1, 82, 1, 82), 29, &schemas::NODE_V1_82),
+        rt::body(rt::Span::closed(1, 83, 1, 85), 30, &schemas::NODE_V1_83),
+        rt::body(rt::Span::closed(1, 86, 1, 86), 31, &schemas::NODE_V1_86),
+        rt::body(rt::Span::closed(1, 87, 1, 94), 32, &schemas::NODE_V1_87),
+        rt::body(rt::Span::closed(1, 95, 1, 103), 33, &schemas::NODE_V1_95),
+        rt::body(rt::Span::closed(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
+        rt::body(rt::Span::open(1, 109), 35, &schemas::NODE_V1_109),
     ],
 };
-/// The response of `create_node`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `create_node`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateNodeResponse {
-    /// Answered at microversions 1.1–1.2.
+    /// Answered from microversion 1.1.
     V1_1(types::NodeV1_1),
-    /// Answered at microversions 1.3–1.4.
+    /// Answered from microversion 1.3.
     V1_3(types::NodeV1_3),
-    /// Answered at microversions 1.5.
+    /// Answered from microversion 1.5.
     V1_5(types::NodeV1_5),
-    /// Answered at microversions 1.6.
+    /// Answered from microversion 1.6.
     V1_6(types::NodeV1_6),
-    /// Answered at microversions 1.7–1.11.
+    /// Answered from microversion 1.7.
     V1_7(types::NodeV1_7),
-    /// Answered at microversions 1.12–1.13.
+    /// Answered from microversion 1.12.
     V1_12(types::NodeV1_12),
-    /// Answered at microversions 1.14–1.19.
+    /// Answered from microversion 1.14.
     V1_14(types::NodeV1_14),
-    /// Answered at microversions 1.20.
+    /// Answered from microversion 1.20.
     V1_20(types::NodeV1_20),
-    /// Answered at microversions 1.21–1.23.
+    /// Answered from microversion 1.21.
     V1_21(types::NodeV1_21),
-    /// Answered at microversions 1.24–1.30.
+    /// Answered from microversion 1.24.
     V1_24(types::NodeV1_24),
-    /// Answered at microversions 1.31.
+    /// Answered from microversion 1.31.
     V1_31(types::NodeV1_31),
-    /// Answered at microversions 1.32.
+    /// Answered from microversion 1.32.
     V1_32(types::NodeV1_32),
-    /// Answered at microversions 1.33–1.36.
+    /// Answered from microversion 1.33.
     V1_33(types::NodeV1_33),
-    /// Answered at microversions 1.37.
+    /// Answered from microversion 1.37.
     V1_37(types::NodeV1_37),
-    /// Answered at microversions 1.38–1.39.
+    /// Answered from microversion 1.38.
     V1_38(types::NodeV1_38),
-    /// Answered at microversions 1.40–1.41.
+    /// Answered from microversion 1.40.
     V1_40(types::NodeV1_40),
-    /// Answered at microversions 1.42–1.43.
+    /// Answered from microversion 1.42.
     V1_42(types::NodeV1_42),
-    /// Answered at microversions 1.44–1.45.
+    /// Answered from microversion 1.44.
     V1_44(types::NodeV1_44),
-    /// Answered at microversions 1.46.
+    /// Answered from microversion 1.46.
     V1_46(types::NodeV1_46),
-    /// Answered at microversions 1.47.
+    /// Answered from microversion 1.47.
     V1_47(types::NodeV1_47),
-    /// Answered at microversions 1.48.
+    /// Answered from microversion 1.48.
     V1_48(types::NodeV1_48),
-    /// Answered at microversions 1.49.
+    /// Answered from microversion 1.49.
     V1_49(types::NodeV1_49),
-    /// Answered at microversions 1.50.
+    /// Answered from microversion 1.50.
     V1_50(types::NodeV1_50),
-    /// Answered at microversions 1.51.
+    /// Answered from microversion 1.51.
     V1_51(types::NodeV1_51),
-    /// Answered at microversions 1.52–1.60.
+    /// Answered from microversion 1.52.
     V1_52(types::NodeV1_52),
-    /// Answered at microversions 1.61–1.64.
+    /// Answered from microversion 1.61.
     V1_61(types::NodeV1_61),
-    /// Answered at microversions 1.65.
+    /// Answered from microversion 1.65.
     V1_65(types::NodeV1_65),
-    /// Answered at microversions 1.66–1.74.
+    /// Answered from microversion 1.66.
     V1_66(types::NodeV1_66),
-    /// Answered at microversions 1.75–1.81.
+    /// Answered from microversion 1.75.
     V1_75(types::NodeV1_75),
-    /// Answered at microversions 1.82.
+    /// Answered from microversion 1.82.
     V1_82(types::NodeV1_82),
-    /// Answered at microversions 1.83–1.85.
+    /// Answered from microversion 1.83.
     V1_83(types::NodeV1_83),
-    /// Answered at microversions 1.86.
+    /// Answered from microversion 1.86.
     V1_86(types::NodeV1_86),
-    /// Answered at microversions 1.87–1.94.
+    /// Answered from microversion 1.87.
     V1_87(types::NodeV1_87),
-    /// Answered at microversions 1.95–1.103.
+    /// Answered from microversion 1.95.
     V1_95(types::NodeV1_95),
-    /// Answered at microversions 1.104–1.108.
+    /// Answered from microversion 1.104.
     V1_104(types::NodeV1_104),
-    /// Answered at microversions 1.109–latest.
+    /// Answered from microversion 1.109.
     V1_109(types::NodeV1_109),
 }
-impl rt::VersionedBody for CreateNodeResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_1),
-            1usize => body.json().map(Self::V1_3),
-            2usize => body.json().map(Self::V1_5),
-            3usize => body.json().map(Self::V1_6),
-            4usize => body.json().map(Self::V1_7),
-            5usize => body.json().map(Self::V1_12),
-            6usize => body.json().map(Self::V1_14),
-            7usize => body.json().map(Self::V1_20),
-            8usize => body.json().map(Self::V1_21),
-            9usize => body.json().map(Self::V1_24),
-            10usize => body.json().map(Self::V1_31),
-            11usize => body.json().map(Self::V1_32),
-            12usize => body.json().map(Self::V1_33),
-            13usize => body.json().map(Self::V1_37),
-            14usize => body.json().map(Self::V1_38),
-            15usize => body.json().map(Self::V1_40),
-            16usize => body.json().map(Self::V1_42),
-            17usize => body.json().map(Self::V1_44),
-            18usize => body.json().map(Self::V1_46),
-            19usize => body.json().map(Self::V1_47),
-            20usize => body.json().map(Self::V1_48),
-            21usize => body.json().map(Self::V1_49),
-            22usize => body.json().map(Self::V1_50),
-            23usize => body.json().map(Self::V1_51),
-            24usize => body.json().map(Self::V1_52),
-            25usize => body.json().map(Self::V1_61),
-            26usize => body.json().map(Self::V1_65),
-            27usize => body.json().map(Self::V1_66),
-            28usize => body.json().map(Self::V1_75),
-            29usize => body.json().map(Self::V1_82),
-            30usize => body.json().map(Self::V1_83),
-            31usize => body.json().map(Self::V1_86),
-            32usize => body.json().map(Self::V1_87),
-            33usize => body.json().map(Self::V1_95),
-            34usize => body.json().map(Self::V1_104),
-            35usize => body.json().map(Self::V1_109),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl CreateNodeRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 4))),
-            (rt::Microversion::new(1, 5), Some(rt::Microversion::new(1, 19))),
-            (rt::Microversion::new(1, 20), Some(rt::Microversion::new(1, 20))),
-            (rt::Microversion::new(1, 21), Some(rt::Microversion::new(1, 30))),
-            (rt::Microversion::new(1, 31), Some(rt::Microversion::new(1, 32))),
-            (rt::Microversion::new(1, 33), Some(rt::Microversion::new(1, 37))),
-            (rt::Microversion::new(1, 38), Some(rt::Microversion::new(1, 39))),
-            (rt::Microversion::new(1, 40), Some(rt::Microversion::new(1, 45))),
-            (rt::Microversion::new(1, 46), Some(rt::Microversion::new(1, 46))),
-            (rt::Microversion::new(1, 47), Some(rt::Microversion::new(1, 49))),
-            (rt::Microversion::new(1, 50), Some(rt::Microversion::new(1, 50))),
-            (rt::Microversion::new(1, 51), Some(rt::Microversion::new(1, 60))),
-            (rt::Microversion::new(1, 61), Some(rt::Microversion::new(1, 64))),
-            (rt::Microversion::new(1, 65), Some(rt::Microversion::new(1, 65))),
-            (rt::Microversion::new(1, 66), Some(rt::Microversion::new(1, 74))),
-            (rt::Microversion::new(1, 75), Some(rt::Microversion::new(1, 81))),
-            (rt::Microversion::new(1, 82), Some(rt::Microversion::new(1, 82))),
-            (rt::Microversion::new(1, 83), Some(rt::Microversion::new(1, 85))),
-            (rt::Microversion::new(1, 86), Some(rt::Microversion::new(1, 94))),
-            (rt::Microversion::new(1, 95), Some(rt::Microversion::new(1, 103))),
-            (rt::Microversion::new(1, 104), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_5)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(2usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_20)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(3usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_21)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(4usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_31)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(5usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_33)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(6usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_38)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(7usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_40)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(8usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_46)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(9usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_47)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(10usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_50)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(11usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_51)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(12usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_61)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(13usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_65)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(14usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_66)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(15usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_75)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(16usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_82)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(17usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_83)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(18usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_86)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(19usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_95)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            Some(20usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_104)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateNodeRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "CreateNodeRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `create_node`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(
+    CreateNodeResponse { 0 => V1_1, 1 => V1_3, 2 => V1_5, 3 => V1_6, 4 => V1_7, 5 =>
+    V1_12, 6 => V1_14, 7 => V1_20, 8 => V1_21, 9 => V1_24, 10 => V1_31, 11 => V1_32, 12
+    => V1_33, 13 => V1_37, 14 => V1_38, 15 => V1_40, 16 => V1_42, 17 => V1_44, 18 =>
+    V1_46, 19 => V1_47, 20 => V1_48, 21 => V1_49, 22 => V1_50, 23 => V1_51, 24 => V1_52,
+    25 => V1_61, 26 => V1_65, 27 => V1_66, 28 => V1_75, 29 => V1_82, 30 => V1_83, 31 =>
+    V1_86, 32 => V1_87, 33 => V1_95, 34 => V1_104, 35 => V1_109 }
+);
+/// The request body of `create_node`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateNodeRequest {
@@ -841,10 +160,8 @@ pub enum CreateNodeRequest {
     V1_46(types::CreateNodeRequestV1_46),
     /// Microversions 1.47–1.49.
     V1_47(types::CreateNodeRequestV1_47),
-    /// Microversions 1.50.
+    /// Microversions 1.50–1.60.
     V1_50(types::CreateNodeRequestV1_50),
-    /// Microversions 1.51–1.60.
-    V1_51(types::CreateNodeRequestV1_51),
     /// Microversions 1.61–1.64.
     V1_61(types::CreateNodeRequestV1_61),
     /// Microversions 1.65.
@@ -864,397 +181,73 @@ pub enum CreateNodeRequest {
     /// Microversions 1.104–latest.
     V1_104(types::CreateNodeRequestV1_104),
 }
-impl rt::VersionedRequest for CreateNodeRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_1(_) => "V1_1",
-            Self::V1_5(_) => "V1_5",
-            Self::V1_20(_) => "V1_20",
-            Self::V1_21(_) => "V1_21",
-            Self::V1_31(_) => "V1_31",
-            Self::V1_33(_) => "V1_33",
-            Self::V1_38(_) => "V1_38",
-            Self::V1_40(_) => "V1_40",
-            Self::V1_46(_) => "V1_46",
-            Self::V1_47(_) => "V1_47",
-            Self::V1_50(_) => "V1_50",
-            Self::V1_51(_) => "V1_51",
-            Self::V1_61(_) => "V1_61",
-            Self::V1_65(_) => "V1_65",
-            Self::V1_66(_) => "V1_66",
-            Self::V1_75(_) => "V1_75",
-            Self::V1_82(_) => "V1_82",
-            Self::V1_83(_) => "V1_83",
-            Self::V1_86(_) => "V1_86",
-            Self::V1_95(_) => "V1_95",
-            Self::V1_104(_) => "V1_104",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_1(_) => {
-                (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 4)))
-            }
-            Self::V1_5(_) => {
-                (rt::Microversion::new(1, 5), Some(rt::Microversion::new(1, 19)))
-            }
-            Self::V1_20(_) => {
-                (rt::Microversion::new(1, 20), Some(rt::Microversion::new(1, 20)))
-            }
-            Self::V1_21(_) => {
-                (rt::Microversion::new(1, 21), Some(rt::Microversion::new(1, 30)))
-            }
-            Self::V1_31(_) => {
-                (rt::Microversion::new(1, 31), Some(rt::Microversion::new(1, 32)))
-            }
-            Self::V1_33(_) => {
-                (rt::Microversion::new(1, 33), Some(rt::Microversion::new(1, 37)))
-            }
-            Self::V1_38(_) => {
-                (rt::Microversion::new(1, 38), Some(rt::Microversion::new(1, 39)))
-            }
-            Self::V1_40(_) => {
-                (rt::Microversion::new(1, 40), Some(rt::Microversion::new(1, 45)))
-            }
-            Self::V1_46(_) => {
-                (rt::Microversion::new(1, 46), Some(rt::Microversion::new(1, 46)))
-            }
-            Self::V1_47(_) => {
-                (rt::Microversion::new(1, 47), Some(rt::Microversion::new(1, 49)))
-            }
-            Self::V1_50(_) => {
-                (rt::Microversion::new(1, 50), Some(rt::Microversion::new(1, 50)))
-            }
-            Self::V1_51(_) => {
-                (rt::Microversion::new(1, 51), Some(rt::Microversion::new(1, 60)))
-            }
-            Self::V1_61(_) => {
-                (rt::Microversion::new(1, 61), Some(rt::Microversion::new(1, 64)))
-            }
-            Self::V1_65(_) => {
-                (rt::Microversion::new(1, 65), Some(rt::Microversion::new(1, 65)))
-            }
-            Self::V1_66(_) => {
-                (rt::Microversion::new(1, 66), Some(rt::Microversion::new(1, 74)))
-            }
-            Self::V1_75(_) => {
-                (rt::Microversion::new(1, 75), Some(rt::Microversion::new(1, 81)))
-            }
-            Self::V1_82(_) => {
-                (rt::Microversion::new(1, 82), Some(rt::Microversion::new(1, 82)))
-            }
-            Self::V1_83(_) => {
-                (rt::Microversion::new(1, 83), Some(rt::Microversion::new(1, 85)))
-            }
-            Self::V1_86(_) => {
-                (rt::Microversion::new(1, 86), Some(rt::Microversion::new(1, 94)))
-            }
-            Self::V1_95(_) => {
-                (rt::Microversion::new(1, 95), Some(rt::Microversion::new(1, 103)))
-            }
-            Self::V1_104(_) => (rt::Microversion::new(1, 104), None),
-        }
-    }
-}
-impl From<types::CreateNodeRequestV1_1> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_1) -> Self {
-        Self::V1_1(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_5> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_5) -> Self {
-        Self::V1_5(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_20> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_20) -> Self {
-        Self::V1_20(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_21> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_21) -> Self {
-        Self::V1_21(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_31> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_31) -> Self {
-        Self::V1_31(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_33> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_33) -> Self {
-        Self::V1_33(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_38> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_38) -> Self {
-        Self::V1_38(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_40> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_40) -> Self {
-        Self::V1_40(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_46> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_46) -> Self {
-        Self::V1_46(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_47> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_47) -> Self {
-        Self::V1_47(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_50> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_50) -> Self {
-        Self::V1_50(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_51> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_51) -> Self {
-        Self::V1_51(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_61> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_61) -> Self {
-        Self::V1_61(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_65> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_65) -> Self {
-        Self::V1_65(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_66> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_66) -> Self {
-        Self::V1_66(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_75> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_75) -> Self {
-        Self::V1_75(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_82> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_82) -> Self {
-        Self::V1_82(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_83> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_83) -> Self {
-        Self::V1_83(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_86> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_86) -> Self {
-        Self::V1_86(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_95> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_95) -> Self {
-        Self::V1_95(value)
-    }
-}
-impl From<types::CreateNodeRequestV1_104> for CreateNodeRequest {
-    fn from(value: types::CreateNodeRequestV1_104) -> Self {
-        Self::V1_104(value)
-    }
-}
+rt::versioned_request!(
+    CreateNodeRequest of super::SERVICE { 0 => V1_1(types::CreateNodeRequestV1_1) @
+    rt::Span::closed(1, 1, 1, 4), 1 => V1_5(types::CreateNodeRequestV1_5) @
+    rt::Span::closed(1, 5, 1, 19), 2 => V1_20(types::CreateNodeRequestV1_20) @
+    rt::Span::closed(1, 20, 1, 20), 3 => V1_21(types::CreateNodeRequestV1_21) @
+    rt::Span::closed(1, 21, 1, 30), 4 => V1_31(types::CreateNodeRequestV1_31) @
+    rt::Span::closed(1, 31, 1, 32), 5 => V1_33(types::CreateNodeRequestV1_33) @
+    rt::Span::closed(1, 33, 1, 37), 6 => V1_38(types::CreateNodeRequestV1_38) @
+    rt::Span::closed(1, 38, 1, 39), 7 => V1_40(types::CreateNodeRequestV1_40) @
+    rt::Span::closed(1, 40, 1, 45), 8 => V1_46(types::CreateNodeRequestV1_46) @
+    rt::Span::closed(1, 46, 1, 46), 9 => V1_47(types::CreateNodeRequestV1_47) @
+    rt::Span::closed(1, 47, 1, 49), 10 => V1_50(types::CreateNodeRequestV1_50) @
+    rt::Span::closed(1, 50, 1, 60), 11 => V1_61(types::CreateNodeRequestV1_61) @
+    rt::Span::closed(1, 61, 1, 64), 12 => V1_65(types::CreateNodeRequestV1_65) @
+    rt::Span::closed(1, 65, 1, 65), 13 => V1_66(types::CreateNodeRequestV1_66) @
+    rt::Span::closed(1, 66, 1, 74), 14 => V1_75(types::CreateNodeRequestV1_75) @
+    rt::Span::closed(1, 75, 1, 81), 15 => V1_82(types::CreateNodeRequestV1_82) @
+    rt::Span::closed(1, 82, 1, 82), 16 => V1_83(types::CreateNodeRequestV1_83) @
+    rt::Span::closed(1, 83, 1, 85), 17 => V1_86(types::CreateNodeRequestV1_86) @
+    rt::Span::closed(1, 86, 1, 94), 18 => V1_95(types::CreateNodeRequestV1_95) @
+    rt::Span::closed(1, 95, 1, 103), 19 => V1_104(types::CreateNodeRequestV1_104) @
+    rt::Span::open(1, 104) }
+);
+rt::variants_from!(
+    CreateNodeRequest { V1_1(types::CreateNodeRequestV1_1),
+    V1_5(types::CreateNodeRequestV1_5), V1_20(types::CreateNodeRequestV1_20),
+    V1_21(types::CreateNodeRequestV1_21), V1_31(types::CreateNodeRequestV1_31),
+    V1_33(types::CreateNodeRequestV1_33), V1_38(types::CreateNodeRequestV1_38),
+    V1_40(types::CreateNodeRequestV1_40), V1_46(types::CreateNodeRequestV1_46),
+    V1_47(types::CreateNodeRequestV1_47), V1_50(types::CreateNodeRequestV1_50),
+    V1_61(types::CreateNodeRequestV1_61), V1_65(types::CreateNodeRequestV1_65),
+    V1_66(types::CreateNodeRequestV1_66), V1_75(types::CreateNodeRequestV1_75),
+    V1_82(types::CreateNodeRequestV1_82), V1_83(types::CreateNodeRequestV1_83),
+    V1_86(types::CreateNodeRequestV1_86), V1_95(types::CreateNodeRequestV1_95),
+    V1_104(types::CreateNodeRequestV1_104) }
+);
 /// The `delete_node` operation: its spans, statuses and response variants.
 pub static DELETE_NODE: rt::OperationMeta = rt::OperationMeta {
     name: "delete_node",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 1),
-            max: None,
-            method: "DELETE",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[204u16],
-        },
-    ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_1",
-            min: rt::Microversion::new(1, 1),
-            max: None,
-            body: None,
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 1), "DELETE", "/v1/nodes/{node_ident}", &[204])],
+    variants: &[rt::no_body(rt::Span::open(1, 1), 0)],
 };
 /// The `list_nodes` operation: its spans, statuses and response variants.
 pub static LIST_NODES: rt::OperationMeta = rt::OperationMeta {
     name: "list_nodes",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 4)),
-            method: "GET",
-            path: "/v1/nodes",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 5),
-            max: Some(rt::Microversion::new(1, 8)),
-            method: "GET",
-            path: "/v1/nodes",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 9),
-            max: Some(rt::Microversion::new(1, 15)),
-            method: "GET",
-            path: "/v1/nodes",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 16),
-            max: Some(rt::Microversion::new(1, 20)),
-            method: "GET",
-            path: "/v1/nodes",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 21),
-            max: Some(rt::Microversion::new(1, 41)),
-            method: "GET",
-            path: "/v1/nodes",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 42),
-            max: Some(rt::Microversion::new(1, 45)),
-            method: "GET",
-            path: "/v1/nodes",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 46),
-            max: None,
-            method: "GET",
-            path: "/v1/nodes",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 1), "GET", "/v1/nodes", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_1",
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 4)),
-            body: Some(&super::schemas::LIST_NODES_RESPONSE_V1_1),
-        },
-        rt::VariantMeta {
-            name: "V1_5",
-            min: rt::Microversion::new(1, 5),
-            max: None,
-            body: Some(&super::schemas::LIST_NODES_RESPONSE_V1_5),
-        },
+        rt::body(rt::Span::closed(1, 1, 1, 4), 0, &schemas::LIST_NODES_V1_1),
+        rt::body(rt::Span::open(1, 5), 1, &schemas::LIST_NODES_V1_5),
     ],
 };
-/// The response of `list_nodes`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `list_nodes`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListNodesResponse {
-    /// Answered at microversions 1.1–1.4.
+    /// Answered from microversion 1.1.
     V1_1(types::ListNodesResponseV1_1),
-    /// Answered at microversions 1.5–latest.
+    /// Answered from microversion 1.5.
     V1_5(types::ListNodesResponseV1_5),
 }
-impl rt::VersionedBody for ListNodesResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_1),
-            1usize => body.json().map(Self::V1_5),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ListNodesQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 8))),
-            (rt::Microversion::new(1, 9), Some(rt::Microversion::new(1, 15))),
-            (rt::Microversion::new(1, 16), Some(rt::Microversion::new(1, 20))),
-            (rt::Microversion::new(1, 21), Some(rt::Microversion::new(1, 41))),
-            (rt::Microversion::new(1, 42), Some(rt::Microversion::new(1, 45))),
-            (rt::Microversion::new(1, 46), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_9)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesQuery",
-                        source,
-                    })
-            }
-            Some(2usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_16)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesQuery",
-                        source,
-                    })
-            }
-            Some(3usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_21)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesQuery",
-                        source,
-                    })
-            }
-            Some(4usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_42)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesQuery",
-                        source,
-                    })
-            }
-            Some(5usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_46)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ListNodesQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `list_nodes`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(ListNodesResponse { 0 => V1_1, 1 => V1_5 });
+/// The query of `list_nodes`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListNodesQuery {
@@ -1271,759 +264,155 @@ pub enum ListNodesQuery {
     /// Microversions 1.46–latest.
     V1_46(types::ListNodesQueryV1_46),
 }
-impl rt::VersionedRequest for ListNodesQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_1(_) => "V1_1",
-            Self::V1_9(_) => "V1_9",
-            Self::V1_16(_) => "V1_16",
-            Self::V1_21(_) => "V1_21",
-            Self::V1_42(_) => "V1_42",
-            Self::V1_46(_) => "V1_46",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_1(_) => {
-                (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 8)))
-            }
-            Self::V1_9(_) => {
-                (rt::Microversion::new(1, 9), Some(rt::Microversion::new(1, 15)))
-            }
-            Self::V1_16(_) => {
-                (rt::Microversion::new(1, 16), Some(rt::Microversion::new(1, 20)))
-            }
-            Self::V1_21(_) => {
-                (rt::Microversion::new(1, 21), Some(rt::Microversion::new(1, 41)))
-            }
-            Self::V1_42(_) => {
-                (rt::Microversion::new(1, 42), Some(rt::Microversion::new(1, 45)))
-            }
-            Self::V1_46(_) => (rt::Microversion::new(1, 46), None),
-        }
-    }
-}
-impl From<types::ListNodesQueryV1_1> for ListNodesQuery {
-    fn from(value: types::ListNodesQueryV1_1) -> Self {
-        Self::V1_1(value)
-    }
-}
-impl From<types::ListNodesQueryV1_9> for ListNodesQuery {
-    fn from(value: types::ListNodesQueryV1_9) -> Self {
-        Self::V1_9(value)
-    }
-}
-impl From<types::ListNodesQueryV1_16> for ListNodesQuery {
-    fn from(value: types::ListNodesQueryV1_16) -> Self {
-        Self::V1_16(value)
-    }
-}
-impl From<types::ListNodesQueryV1_21> for ListNodesQuery {
-    fn from(value: types::ListNodesQueryV1_21) -> Self {
-        Self::V1_21(value)
-    }
-}
-impl From<types::ListNodesQueryV1_42> for ListNodesQuery {
-    fn from(value: types::ListNodesQueryV1_42) -> Self {
-        Self::V1_42(value)
-    }
-}
-impl From<types::ListNodesQueryV1_46> for ListNodesQuery {
-    fn from(value: types::ListNodesQueryV1_46) -> Self {
-        Self::V1_46(value)
-    }
-}
+rt::versioned_request!(
+    ListNodesQuery of super::SERVICE { 0 => V1_1(types::ListNodesQueryV1_1) @
+    rt::Span::closed(1, 1, 1, 8), 1 => V1_9(types::ListNodesQueryV1_9) @
+    rt::Span::closed(1, 9, 1, 15), 2 => V1_16(types::ListNodesQueryV1_16) @
+    rt::Span::closed(1, 16, 1, 20), 3 => V1_21(types::ListNodesQueryV1_21) @
+    rt::Span::closed(1, 21, 1, 41), 4 => V1_42(types::ListNodesQueryV1_42) @
+    rt::Span::closed(1, 42, 1, 45), 5 => V1_46(types::ListNodesQueryV1_46) @
+    rt::Span::open(1, 46) }
+);
+rt::variants_from!(
+    ListNodesQuery { V1_1(types::ListNodesQueryV1_1), V1_9(types::ListNodesQueryV1_9),
+    V1_16(types::ListNodesQueryV1_16), V1_21(types::ListNodesQueryV1_21),
+    V1_42(types::ListNodesQueryV1_42), V1_46(types::ListNodesQueryV1_46) }
+);
 /// The `list_nodes_detail` operation: its spans, statuses and response variants.
 pub static LIST_NODES_DETAIL: rt::OperationMeta = rt::OperationMeta {
     name: "list_nodes_detail",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 2)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 3),
-            max: Some(rt::Microversion::new(1, 4)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 5),
-            max: Some(rt::Microversion::new(1, 5)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 6)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 7),
-            max: Some(rt::Microversion::new(1, 8)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 9),
-            max: Some(rt::Microversion::new(1, 11)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 12),
-            max: Some(rt::Microversion::new(1, 13)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 15)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 16),
-            max: Some(rt::Microversion::new(1, 19)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 20),
-            max: Some(rt::Microversion::new(1, 20)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 21),
-            max: Some(rt::Microversion::new(1, 23)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 24),
-            max: Some(rt::Microversion::new(1, 30)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 31),
-            max: Some(rt::Microversion::new(1, 31)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 32),
-            max: Some(rt::Microversion::new(1, 32)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 33),
-            max: Some(rt::Microversion::new(1, 36)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 37),
-            max: Some(rt::Microversion::new(1, 37)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 38),
-            max: Some(rt::Microversion::new(1, 39)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 40),
-            max: Some(rt::Microversion::new(1, 41)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 42),
-            max: Some(rt::Microversion::new(1, 43)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 44),
-            max: Some(rt::Microversion::new(1, 45)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 46),
-            max: Some(rt::Microversion::new(1, 46)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 47),
-            max: Some(rt::Microversion::new(1, 47)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 48),
-            max: Some(rt::Microversion::new(1, 48)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 49),
-            max: Some(rt::Microversion::new(1, 49)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 50),
-            max: Some(rt::Microversion::new(1, 50)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 51),
-            max: Some(rt::Microversion::new(1, 51)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 52),
-            max: Some(rt::Microversion::new(1, 60)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 61),
-            max: Some(rt::Microversion::new(1, 64)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 65),
-            max: Some(rt::Microversion::new(1, 65)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 66),
-            max: Some(rt::Microversion::new(1, 74)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 75),
-            max: Some(rt::Microversion::new(1, 81)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 82),
-            max: Some(rt::Microversion::new(1, 82)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 83),
-            max: Some(rt::Microversion::new(1, 85)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 86),
-            max: Some(rt::Microversion::new(1, 86)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 87),
-            max: Some(rt::Microversion::new(1, 94)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 95),
-            max: Some(rt::Microversion::new(1, 103)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 104),
-            max: Some(rt::Microversion::new(1, 108)),
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 109),
-            max: None,
-            method: "GET",
-            path: "/v1/nodes/detail",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 1), "GET", "/v1/nodes/detail", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_1",
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 2)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_1),
-        },
-        rt::VariantMeta {
-            name: "V1_3",
-            min: rt::Microversion::new(1, 3),
-            max: Some(rt::Microversion::new(1, 4)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_3),
-        },
-        rt::VariantMeta {
-            name: "V1_5",
-            min: rt::Microversion::new(1, 5),
-            max: Some(rt::Microversion::new(1, 5)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_5),
-        },
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 6)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_6),
-        },
-        rt::VariantMeta {
-            name: "V1_7",
-            min: rt::Microversion::new(1, 7),
-            max: Some(rt::Microversion::new(1, 11)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_7),
-        },
-        rt::VariantMeta {
-            name: "V1_12",
-            min: rt::Microversion::new(1, 12),
-            max: Some(rt::Microversion::new(1, 13)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_12),
-        },
-        rt::VariantMeta {
-            name: "V1_14",
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 19)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_14),
-        },
-        rt::VariantMeta {
-            name: "V1_20",
-            min: rt::Microversion::new(1, 20),
-            max: Some(rt::Microversion::new(1, 20)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_20),
-        },
-        rt::VariantMeta {
-            name: "V1_21",
-            min: rt::Microversion::new(1, 21),
-            max: Some(rt::Microversion::new(1, 23)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_21),
-        },
-        rt::VariantMeta {
-            name: "V1_24",
-            min: rt::Microversion::new(1, 24),
-            max: Some(rt::Microversion::new(1, 30)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_24),
-        },
-        rt::VariantMeta {
-            name: "V1_31",
-            min: rt::Microversion::new(1, 31),
-            max: Some(rt::Microversion::new(1, 31)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_31),
-        },
-        rt::VariantMeta {
-            name: "V1_32",
-            min: rt::Microversion::new(1, 32),
-            max: Some(rt::Microversion::new(1, 32)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_32),
-        },
-        rt::VariantMeta {
-            name: "V1_33",
-            min: rt::Microversion::new(1, 33),
-            max: Some(rt::Microversion::new(1, 36)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_33),
-        },
-        rt::VariantMeta {
-            name: "V1_37",
-            min: rt::Microversion::new(1, 37),
-            max: Some(rt::Microversion::new(1, 37)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_37),
-        },
-        rt::VariantMeta {
-            name: "V1_38",
-            min: rt::Microversion::new(1, 38),
-            max: Some(rt::Microversion::new(1, 39)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_38),
-        },
-        rt::VariantMeta {
-            name: "V1_40",
-            min: rt::Microversion::new(1, 40),
-            max: Some(rt::Microversion::new(1, 41)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_40),
-        },
-        rt::VariantMeta {
-            name: "V1_42",
-            min: rt::Microversion::new(1, 42),
-            max: Some(rt::Microversion::new(1, 43)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_42),
-        },
-        rt::VariantMeta {
-            name: "V1_44",
-            min: rt::Microversion::new(1, 44),
-            max: Some(rt::Microversion::new(1, 45)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_44),
-        },
-        rt::VariantMeta {
-            name: "V1_46",
-            min: rt::Microversion::new(1, 46),
-            max: Some(rt::Microversion::new(1, 46)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_46),
-        },
-        rt::VariantMeta {
-            name: "V1_47",
-            min: rt::Microversion::new(1, 47),
-            max: Some(rt::Microversion::new(1, 47)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_47),
-        },
-        rt::VariantMeta {
-            name: "V1_48",
-            min: rt::Microversion::new(1, 48),
-            max: Some(rt::Microversion::new(1, 48)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_48),
-        },
-        rt::VariantMeta {
-            name: "V1_49",
-            min: rt::Microversion::new(1, 49),
-            max: Some(rt::Microversion::new(1, 49)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_49),
-        },
-        rt::VariantMeta {
-            name: "V1_50",
-            min: rt::Microversion::new(1, 50),
-            max: Some(rt::Microversion::new(1, 50)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_50),
-        },
-        rt::VariantMeta {
-            name: "V1_51",
-            min: rt::Microversion::new(1, 51),
-            max: Some(rt::Microversion::new(1, 51)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_51),
-        },
-        rt::VariantMeta {
-            name: "V1_52",
-            min: rt::Microversion::new(1, 52),
-            max: Some(rt::Microversion::new(1, 60)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_52),
-        },
-        rt::VariantMeta {
-            name: "V1_61",
-            min: rt::Microversion::new(1, 61),
-            max: Some(rt::Microversion::new(1, 64)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_61),
-        },
-        rt::VariantMeta {
-            name: "V1_65",
-            min: rt::Microversion::new(1, 65),
-            max: Some(rt::Microversion::new(1, 65)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_65),
-        },
-        rt::VariantMeta {
-            name: "V1_66",
-            min: rt::Microversion::new(1, 66),
-            max: Some(rt::Microversion::new(1, 74)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_66),
-        },
-        rt::VariantMeta {
-            name: "V1_75",
-            min: rt::Microversion::new(1, 75),
-            max: Some(rt::Microversion::new(1, 81)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_75),
-        },
-        rt::VariantMeta {
-            name: "V1_82",
-            min: rt::Microversion::new(1, 82),
-            max: Some(rt::Microversion::new(1, 82)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_82),
-        },
-        rt::VariantMeta {
-            name: "V1_83",
-            min: rt::Microversion::new(1, 83),
-            max: Some(rt::Microversion::new(1, 85)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_83),
-        },
-        rt::VariantMeta {
-            name: "V1_86",
-            min: rt::Microversion::new(1, 86),
-            max: Some(rt::Microversion::new(1, 86)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_86),
-        },
-        rt::VariantMeta {
-            name: "V1_87",
-            min: rt::Microversion::new(1, 87),
-            max: Some(rt::Microversion::new(1, 94)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_87),
-        },
-        rt::VariantMeta {
-            name: "V1_95",
-            min: rt::Microversion::new(1, 95),
-            max: Some(rt::Microversion::new(1, 103)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_95),
-        },
-        rt::VariantMeta {
-            name: "V1_104",
-            min: rt::Microversion::new(1, 104),
-            max: Some(rt::Microversion::new(1, 108)),
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_104),
-        },
-        rt::VariantMeta {
-            name: "V1_109",
-            min: rt::Microversion::new(1, 109),
-            max: None,
-            body: Some(&super::schemas::LIST_NODES_DETAIL_RESPONSE_V1_109),
-        },
+        rt::body(rt::Span::closed(1, 1, 1, 2), 0, &schemas::LIST_NODES_DETAIL_V1_1),
+        rt::body(rt::Span::closed(1, 3, 1, 4), 1, &schemas::LIST_NODES_DETAIL_V1_3),
+        rt::body(rt::Span::closed(1, 5, 1, 5), 2, &schemas::LIST_NODES_DETAIL_V1_5),
+        rt::body(rt::Span::closed(1, 6, 1, 6), 3, &schemas::LIST_NODES_DETAIL_V1_6),
+        rt::body(rt::Span::closed(1, 7, 1, 11), 4, &schemas::LIST_NODES_DETAIL_V1_7),
+        rt::body(rt::Span::closed(1, 12, 1, 13), 5, &schemas::LIST_NODES_DETAIL_V1_12),
+        rt::body(rt::Span::closed(1, 14, 1, 19), 6, &schemas::LIST_NODES_DETAIL_V1_14),
+        rt::body(rt::Span::closed(1, 20, 1, 20), 7, &schemas::LIST_NODES_DETAIL_V1_20),
+        rt::body(rt::Span::closed(1, 21, 1, 23), 8, &schemas::LIST_NODES_DETAIL_V1_21),
+        rt::body(rt::Span::closed(1, 24, 1, 30), 9, &schemas::LIST_NODES_DETAIL_V1_24),
+        rt::body(rt::Span::closed(1, 31, 1, 31), 10, &schemas::LIST_NODES_DETAIL_V1_31),
+        rt::body(rt::Span::closed(1, 32, 1, 32), 11, &schemas::LIST_NODES_DETAIL_V1_32),
+        rt::body(rt::Span::closed(1, 33, 1, 36), 12, &schemas::LIST_NODES_DETAIL_V1_33),
+        rt::body(rt::Span::closed(1, 37, 1, 37), 13, &schemas::LIST_NODES_DETAIL_V1_37),
+        rt::body(rt::Span::closed(1, 38, 1, 39), 14, &schemas::LIST_NODES_DETAIL_V1_38),
+        rt::body(rt::Span::closed(1, 40, 1, 41), 15, &schemas::LIST_NODES_DETAIL_V1_40),
+        rt::body(rt::Span::closed(1, 42, 1, 43), 16, &schemas::LIST_NODES_DETAIL_V1_42),
+        rt::body(rt::Span::closed(1, 44, 1, 45), 17, &schemas::LIST_NODES_DETAIL_V1_44),
+        rt::body(rt::Span::closed(1, 46, 1, 46), 18, &schemas::LIST_NODES_DETAIL_V1_46),
+        rt::body(rt::Span::closed(1, 47, 1, 47), 19, &schemas::LIST_NODES_DETAIL_V1_47),
+        rt::body(rt::Span::closed(1, 48, 1, 48), 20, &schemas::LIST_NODES_DETAIL_V1_48),
+        rt::body(rt::Span::closed(1, 49, 1, 49), 21, &schemas::LIST_NODES_DETAIL_V1_49),
+        rt::body(rt::Span::closed(1, 50, 1, 50), 22, &schemas::LIST_NODES_DETAIL_V1_50),
+        rt::body(rt::Span::closed(1, 51, 1, 51), 23, &schemas::LIST_NODES_DETAIL_V1_51),
+        rt::body(rt::Span::closed(1, 52, 1, 60), 24, &schemas::LIST_NODES_DETAIL_V1_52),
+        rt::body(rt::Span::closed(1, 61, 1, 64), 25, &schemas::LIST_NODES_DETAIL_V1_61),
+        rt::body(rt::Span::closed(1, 65, 1, 65), 26, &schemas::LIST_NODES_DETAIL_V1_65),
+        rt::body(rt::Span::closed(1, 66, 1, 74), 27, &schemas::LIST_NODES_DETAIL_V1_66),
+        rt::body(rt::Span::closed(1, 75, 1, 81), 28, &schemas::LIST_NODES_DETAIL_V1_75),
+        rt::body(rt::Span::closed(1, 82, 1, 82), 29, &schemas::LIST_NODES_DETAIL_V1_82),
+        rt::body(rt::Span::closed(1, 83, 1, 85), 30, &schemas::LIST_NODES_DETAIL_V1_83),
+        rt::body(rt::Span::closed(1, 86, 1, 86), 31, &schemas::LIST_NODES_DETAIL_V1_86),
+        rt::body(rt::Span::closed(1, 87, 1, 94), 32, &schemas::LIST_NODES_DETAIL_V1_87),
+        rt::body(rt::Span::closed(1, 95, 1, 103), 33, &schemas::LIST_NODES_DETAIL_V1_95),
+        rt::body(
+            rt::Span::closed(1, 104, 1, 108),
+            34,
+            &schemas::LIST_NODES_DETAIL_V1_104,
+        ),
+        rt::body(rt::Span::open(1, 109), 35, &schemas::LIST_NODES_DETAIL_V1_109),
     ],
 };
-/// The response of `list_nodes_detail`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `list_nodes_detail`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListNodesDetailResponse {
-    /// Answered at microversions 1.1–1.2.
+    /// Answered from microversion 1.1.
     V1_1(types::ListNodesDetailResponseV1_1),
-    /// Answered at microversions 1.3–1.4.
+    /// Answered from microversion 1.3.
     V1_3(types::ListNodesDetailResponseV1_3),
-    /// Answered at microversions 1.5.
+    /// Answered from microversion 1.5.
     V1_5(types::ListNodesDetailResponseV1_5),
-    /// Answered at microversions 1.6.
+    /// Answered from microversion 1.6.
     V1_6(types::ListNodesDetailResponseV1_6),
-    /// Answered at microversions 1.7–1.11.
+    /// Answered from microversion 1.7.
     V1_7(types::ListNodesDetailResponseV1_7),
-    /// Answered at microversions 1.12–1.13.
+    /// Answered from microversion 1.12.
     V1_12(types::ListNodesDetailResponseV1_12),
-    /// Answered at microversions 1.14–1.19.
+    /// Answered from microversion 1.14.
     V1_14(types::ListNodesDetailResponseV1_14),
-    /// Answered at microversions 1.20.
+    /// Answered from microversion 1.20.
     V1_20(types::ListNodesDetailResponseV1_20),
-    /// Answered at microversions 1.21–1.23.
+    /// Answered from microversion 1.21.
     V1_21(types::ListNodesDetailResponseV1_21),
-    /// Answered at microversions 1.24–1.30.
+    /// Answered from microversion 1.24.
     V1_24(types::ListNodesDetailResponseV1_24),
-    /// Answered at microversions 1.31.
+    /// Answered from microversion 1.31.
     V1_31(types::ListNodesDetailResponseV1_31),
-    /// Answered at microversions 1.32.
+    /// Answered from microversion 1.32.
     V1_32(types::ListNodesDetailResponseV1_32),
-    /// Answered at microversions 1.33–1.36.
+    /// Answered from microversion 1.33.
     V1_33(types::ListNodesDetailResponseV1_33),
-    /// Answered at microversions 1.37.
+    /// Answered from microversion 1.37.
     V1_37(types::ListNodesDetailResponseV1_37),
-    /// Answered at microversions 1.38–1.39.
+    /// Answered from microversion 1.38.
     V1_38(types::ListNodesDetailResponseV1_38),
-    /// Answered at microversions 1.40–1.41.
+    /// Answered from microversion 1.40.
     V1_40(types::ListNodesDetailResponseV1_40),
-    /// Answered at microversions 1.42–1.43.
+    /// Answered from microversion 1.42.
     V1_42(types::ListNodesDetailResponseV1_42),
-    /// Answered at microversions 1.44–1.45.
+    /// Answered from microversion 1.44.
     V1_44(types::ListNodesDetailResponseV1_44),
-    /// Answered at microversions 1.46.
+    /// Answered from microversion 1.46.
     V1_46(types::ListNodesDetailResponseV1_46),
-    /// Answered at microversions 1.47.
+    /// Answered from microversion 1.47.
     V1_47(types::ListNodesDetailResponseV1_47),
-    /// Answered at microversions 1.48.
+    /// Answered from microversion 1.48.
     V1_48(types::ListNodesDetailResponseV1_48),
-    /// Answered at microversions 1.49.
+    /// Answered from microversion 1.49.
     V1_49(types::ListNodesDetailResponseV1_49),
-    /// Answered at microversions 1.50.
+    /// Answered from microversion 1.50.
     V1_50(types::ListNodesDetailResponseV1_50),
-    /// Answered at microversions 1.51.
+    /// Answered from microversion 1.51.
     V1_51(types::ListNodesDetailResponseV1_51),
-    /// Answered at microversions 1.52–1.60.
+    /// Answered from microversion 1.52.
     V1_52(types::ListNodesDetailResponseV1_52),
-    /// Answered at microversions 1.61–1.64.
+    /// Answered from microversion 1.61.
     V1_61(types::ListNodesDetailResponseV1_61),
-    /// Answered at microversions 1.65.
+    /// Answered from microversion 1.65.
     V1_65(types::ListNodesDetailResponseV1_65),
-    /// Answered at microversions 1.66–1.74.
+    /// Answered from microversion 1.66.
     V1_66(types::ListNodesDetailResponseV1_66),
-    /// Answered at microversions 1.75–1.81.
+    /// Answered from microversion 1.75.
     V1_75(types::ListNodesDetailResponseV1_75),
-    /// Answered at microversions 1.82.
+    /// Answered from microversion 1.82.
     V1_82(types::ListNodesDetailResponseV1_82),
-    /// Answered at microversions 1.83–1.85.
+    /// Answered from microversion 1.83.
     V1_83(types::ListNodesDetailResponseV1_83),
-    /// Answered at microversions 1.86.
+    /// Answered from microversion 1.86.
     V1_86(types::ListNodesDetailResponseV1_86),
-    /// Answered at microversions 1.87–1.94.
+    /// Answered from microversion 1.87.
     V1_87(types::ListNodesDetailResponseV1_87),
-    /// Answered at microversions 1.95–1.103.
+    /// Answered from microversion 1.95.
     V1_95(types::ListNodesDetailResponseV1_95),
-    /// Answered at microversions 1.104–1.108.
+    /// Answered from microversion 1.104.
     V1_104(types::ListNodesDetailResponseV1_104),
-    /// Answered at microversions 1.109–latest.
+    /// Answered from microversion 1.109.
     V1_109(types::ListNodesDetailResponseV1_109),
 }
-impl rt::VersionedBody for ListNodesDetailResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_1),
-            1usize => body.json().map(Self::V1_3),
-            2usize => body.json().map(Self::V1_5),
-            3usize => body.json().map(Self::V1_6),
-            4usize => body.json().map(Self::V1_7),
-            5usize => body.json().map(Self::V1_12),
-            6usize => body.json().map(Self::V1_14),
-            7usize => body.json().map(Self::V1_20),
-            8usize => body.json().map(Self::V1_21),
-            9usize => body.json().map(Self::V1_24),
-            10usize => body.json().map(Self::V1_31),
-            11usize => body.json().map(Self::V1_32),
-            12usize => body.json().map(Self::V1_33),
-            13usize => body.json().map(Self::V1_37),
-            14usize => body.json().map(Self::V1_38),
-            15usize => body.json().map(Self::V1_40),
-            16usize => body.json().map(Self::V1_42),
-            17usize => body.json().map(Self::V1_44),
-            18usize => body.json().map(Self::V1_46),
-            19usize => body.json().map(Self::V1_47),
-            20usize => body.json().map(Self::V1_48),
-            21usize => body.json().map(Self::V1_49),
-            22usize => body.json().map(Self::V1_50),
-            23usize => body.json().map(Self::V1_51),
-            24usize => body.json().map(Self::V1_52),
-            25usize => body.json().map(Self::V1_61),
-            26usize => body.json().map(Self::V1_65),
-            27usize => body.json().map(Self::V1_66),
-            28usize => body.json().map(Self::V1_75),
-            29usize => body.json().map(Self::V1_82),
-            30usize => body.json().map(Self::V1_83),
-            31usize => body.json().map(Self::V1_86),
-            32usize => body.json().map(Self::V1_87),
-            33usize => body.json().map(Self::V1_95),
-            34usize => body.json().map(Self::V1_104),
-            35usize => body.json().map(Self::V1_109),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ListNodesDetailQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 8))),
-            (rt::Microversion::new(1, 9), Some(rt::Microversion::new(1, 15))),
-            (rt::Microversion::new(1, 16), Some(rt::Microversion::new(1, 20))),
-            (rt::Microversion::new(1, 21), Some(rt::Microversion::new(1, 41))),
-            (rt::Microversion::new(1, 42), Some(rt::Microversion::new(1, 45))),
-            (rt::Microversion::new(1, 46), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesDetailQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_9)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesDetailQuery",
-                        source,
-                    })
-            }
-            Some(2usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_16)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesDetailQuery",
-                        source,
-                    })
-            }
-            Some(3usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_21)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesDetailQuery",
-                        source,
-                    })
-            }
-            Some(4usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_42)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesDetailQuery",
-                        source,
-                    })
-            }
-            Some(5usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_46)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListNodesDetailQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ListNodesDetailQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `list_nodes_detail`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(
+    ListNodesDetailResponse { 0 => V1_1, 1 => V1_3, 2 => V1_5, 3 => V1_6, 4 => V1_7, 5 =>
+    V1_12, 6 => V1_14, 7 => V1_20, 8 => V1_21, 9 => V1_24, 10 => V1_31, 11 => V1_32, 12
+    => V1_33, 13 => V1_37, 14 => V1_38, 15 => V1_40, 16 => V1_42, 17 => V1_44, 18 =>
+    V1_46, 19 => V1_47, 20 => V1_48, 21 => V1_49, 22 => V1_50, 23 => V1_51, 24 => V1_52,
+    25 => V1_61, 26 => V1_65, 27 => V1_66, 28 => V1_75, 29 => V1_82, 30 => V1_83, 31 =>
+    V1_86, 32 => V1_87, 33 => V1_95, 34 => V1_104, 35 => V1_109 }
+);
+/// The query of `list_nodes_detail`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListNodesDetailQuery {
@@ -2040,1351 +429,320 @@ pub enum ListNodesDetailQuery {
     /// Microversions 1.46–latest.
     V1_46(types::ListNodesQueryV1_46),
 }
-impl rt::VersionedRequest for ListNodesDetailQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_1(_) => "V1_1",
-            Self::V1_9(_) => "V1_9",
-            Self::V1_16(_) => "V1_16",
-            Self::V1_21(_) => "V1_21",
-            Self::V1_42(_) => "V1_42",
-            Self::V1_46(_) => "V1_46",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_1(_) => {
-                (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 8)))
-            }
-            Self::V1_9(_) => {
-                (rt::Microversion::new(1, 9), Some(rt::Microversion::new(1, 15)))
-            }
-            Self::V1_16(_) => {
-                (rt::Microversion::new(1, 16), Some(rt::Microversion::new(1, 20)))
-            }
-            Self::V1_21(_) => {
-                (rt::Microversion::new(1, 21), Some(rt::Microversion::new(1, 41)))
-            }
-            Self::V1_42(_) => {
-                (rt::Microversion::new(1, 42), Some(rt::Microversion::new(1, 45)))
-            }
-            Self::V1_46(_) => (rt::Microversion::new(1, 46), None),
-        }
-    }
-}
-impl From<types::ListNodesQueryV1_1> for ListNodesDetailQuery {
-    fn from(value: types::ListNodesQueryV1_1) -> Self {
-        Self::V1_1(value)
-    }
-}
-impl From<types::ListNodesQueryV1_9> for ListNodesDetailQuery {
-    fn from(value: types::ListNodesQueryV1_9) -> Self {
-        Self::V1_9(value)
-    }
-}
-impl From<types::ListNodesQueryV1_16> for ListNodesDetailQuery {
-    fn from(value: types::ListNodesQueryV1_16) -> Self {
-        Self::V1_16(value)
-    }
-}
-impl From<types::ListNodesQueryV1_21> for ListNodesDetailQuery {
-    fn from(value: types::ListNodesQueryV1_21) -> Self {
-        Self::V1_21(value)
-    }
-}
-impl From<types::ListNodesQueryV1_42> for ListNodesDetailQuery {
-    fn from(value: types::ListNodesQueryV1_42) -> Self {
-        Self::V1_42(value)
-    }
-}
-impl From<types::ListNodesQueryV1_46> for ListNodesDetailQuery {
-    fn from(value: types::ListNodesQueryV1_46) -> Self {
-        Self::V1_46(value)
-    }
-}
+rt::versioned_request!(
+    ListNodesDetailQuery of super::SERVICE { 0 => V1_1(types::ListNodesQueryV1_1) @
+    rt::Span::closed(1, 1, 1, 8), 1 => V1_9(types::ListNodesQueryV1_9) @
+    rt::Span::closed(1, 9, 1, 15), 2 => V1_16(types::ListNodesQueryV1_16) @
+    rt::Span::closed(1, 16, 1, 20), 3 => V1_21(types::ListNodesQueryV1_21) @
+    rt::Span::closed(1, 21, 1, 41), 4 => V1_42(types::ListNodesQueryV1_42) @
+    rt::Span::closed(1, 42, 1, 45), 5 => V1_46(types::ListNodesQueryV1_46) @
+    rt::Span::open(1, 46) }
+);
+rt::variants_from!(
+    ListNodesDetailQuery { V1_1(types::ListNodesQueryV1_1),
+    V1_9(types::ListNodesQueryV1_9), V1_16(types::ListNodesQueryV1_16),
+    V1_21(types::ListNodesQueryV1_21), V1_42(types::ListNodesQueryV1_42),
+    V1_46(types::ListNodesQueryV1_46) }
+);
 /// The `show_node` operation: its spans, statuses and response variants.
 pub static SHOW_NODE: rt::OperationMeta = rt::OperationMeta {
     name: "show_node",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 2)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 3),
-            max: Some(rt::Microversion::new(1, 4)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 5),
-            max: Some(rt::Microversion::new(1, 5)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 6)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 7),
-            max: Some(rt::Microversion::new(1, 11)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 12),
-            max: Some(rt::Microversion::new(1, 13)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 19)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 20),
-            max: Some(rt::Microversion::new(1, 20)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 21),
-            max: Some(rt::Microversion::new(1, 23)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 24),
-            max: Some(rt::Microversion::new(1, 30)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 31),
-            max: Some(rt::Microversion::new(1, 31)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 32),
-            max: Some(rt::Microversion::new(1, 32)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 33),
-            max: Some(rt::Microversion::new(1, 36)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 37),
-            max: Some(rt::Microversion::new(1, 37)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 38),
-            max: Some(rt::Microversion::new(1, 39)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 40),
-            max: Some(rt::Microversion::new(1, 41)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 42),
-            max: Some(rt::Microversion::new(1, 43)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 44),
-            max: Some(rt::Microversion::new(1, 45)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 46),
-            max: Some(rt::Microversion::new(1, 46)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 47),
-            max: Some(rt::Microversion::new(1, 47)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 48),
-            max: Some(rt::Microversion::new(1, 48)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 49),
-            max: Some(rt::Microversion::new(1, 49)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 50),
-            max: Some(rt::Microversion::new(1, 50)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 51),
-            max: Some(rt::Microversion::new(1, 51)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 52),
-            max: Some(rt::Microversion::new(1, 60)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 61),
-            max: Some(rt::Microversion::new(1, 64)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 65),
-            max: Some(rt::Microversion::new(1, 65)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 66),
-            max: Some(rt::Microversion::new(1, 74)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 75),
-            max: Some(rt::Microversion::new(1, 81)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 82),
-            max: Some(rt::Microversion::new(1, 82)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 83),
-            max: Some(rt::Microversion::new(1, 85)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 86),
-            max: Some(rt::Microversion::new(1, 86)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 87),
-            max: Some(rt::Microversion::new(1, 94)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 95),
-            max: Some(rt::Microversion::new(1, 103)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 104),
-            max: Some(rt::Microversion::new(1, 108)),
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 109),
-            max: None,
-            method: "GET",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 1), "GET", "/v1/nodes/{node_ident}", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_1",
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 2)),
-            body: Some(&super::schemas::NODE_V1_1),
-        },
-        rt::VariantMeta {
-            name: "V1_3",
-            min: rt::Microversion::new(1, 3),
-            max: Some(rt::Microversion::new(1, 4)),
-            body: Some(&super::schemas::NODE_V1_3),
-        },
-        rt::VariantMeta {
-            name: "V1_5",
-            min: rt::Microversion::new(1, 5),
-            max: Some(rt::Microversion::new(1, 5)),
-            body: Some(&super::schemas::NODE_V1_5),
-        },
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 6)),
-            body: Some(&super::schemas::NODE_V1_6),
-        },
-        rt::VariantMeta {
-            name: "V1_7",
-            min: rt::Microversion::new(1, 7),
-            max: Some(rt::Microversion::new(1, 11)),
-            body: Some(&super::schemas::NODE_V1_7),
-        },
-        rt::VariantMeta {
-            name: "V1_12",
-            min: rt::Microversion::new(1, 12),
-            max: Some(rt::Microversion::new(1, 13)),
-            body: Some(&super::schemas::NODE_V1_12),
-        },
-        rt::VariantMeta {
-            name: "V1_14",
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 19)),
-            body: Some(&super::schemas::NODE_V1_14),
-        },
-        rt::VariantMeta {
-            name: "V1_20",
-            min: rt::Microversion::new(1, 20),
-            max: Some(rt::Microversion::new(1, 20)),
-            body: Some(&super::schemas::NODE_V1_20),
-        },
-        rt::VariantMeta {
-            name: "V1_21",
-            min: rt::Microversion::new(1, 21),
-            max: Some(rt::Microversion::new(1, 23)),
-            body: Some(&super::schemas::NODE_V1_21),
-        },
-        rt::VariantMeta {
-            name: "V1_24",
-            min: rt::Microversion::new(1, 24),
-            max: Some(rt::Microversion::new(1, 30)),
-            body: Some(&super::schemas::NODE_V1_24),
-        },
-        rt::VariantMeta {
-            name: "V1_31",
-            min: rt::Microversion::new(1, 31),
-            max: Some(rt::Microversion::new(1, 31)),
-            body: Some(&super::schemas::NODE_V1_31),
-        },
-        rt::VariantMeta {
-            name: "V1_32",
-            min: rt::Microversion::new(1, 32),
-            max: Some(rt::Microversion::new(1, 32)),
-            body: Some(&super::schemas::NODE_V1_32),
-        },
-        rt::VariantMeta {
-            name: "V1_33",
-            min: rt::Microversion::new(1, 33),
-            max: Some(rt::Microversion::new(1, 36)),
-            body: Some(&super::schemas::NODE_V1_33),
-        },
-        rt::VariantMeta {
-            name: "V1_37",
-            min: rt::Microversion::new(1, 37),
-            max: Some(rt::Microversion::new(1, 37)),
-            body: Some(&super::schemas::NODE_V1_37),
-        },
-        rt::VariantMeta {
-            name: "V1_38",
-            min: rt::Microversion::new(1, 38),
-            max: Some(rt::Microversion::new(1, 39)),
-            body: Some(&super::schemas::NODE_V1_38),
-        },
-        rt::VariantMeta {
-            name: "V1_40",
-            min: rt::Microversion::new(1, 40),
-            max: Some(rt::Microversion::new(1, 41)),
-            body: Some(&super::schemas::NODE_V1_40),
-        },
-        rt::VariantMeta {
-            name: "V1_42",
-            min: rt::Microversion::new(1, 42),
-            max: Some(rt::Microversion::new(1, 43)),
-            body: Some(&super::schemas::NODE_V1_42),
-        },
-        rt::VariantMeta {
-            name: "V1_44",
-            min: rt::Microversion::new(1, 44),
-            max: Some(rt::Microversion::new(1, 45)),
-            body: Some(&super::schemas::NODE_V1_44),
-        },
-        rt::VariantMeta {
-            name: "V1_46",
-            min: rt::Microversion::new(1, 46),
-            max: Some(rt::Microversion::new(1, 46)),
-            body: Some(&super::schemas::NODE_V1_46),
-        },
-        rt::VariantMeta {
-            name: "V1_47",
-            min: rt::Microversion::new(1, 47),
-            max: Some(rt::Microversion::new(1, 47)),
-            body: Some(&super::schemas::NODE_V1_47),
-        },
-        rt::VariantMeta {
-            name: "V1_48",
-            min: rt::Microversion::new(1, 48),
-            max: Some(rt::Microversion::new(1, 48)),
-            body: Some(&super::schemas::NODE_V1_48),
-        },
-        rt::VariantMeta {
-            name: "V1_49",
-            min: rt::Microversion::new(1, 49),
-            max: Some(rt::Microversion::new(1, 49)),
-            body: Some(&super::schemas::NODE_V1_49),
-        },
-        rt::VariantMeta {
-            name: "V1_50",
-            min: rt::Microversion::new(1, 50),
-            max: Some(rt::Microversion::new(1, 50)),
-            body: Some(&super::schemas::NODE_V1_50),
-        },
-        rt::VariantMeta {
-            name: "V1_51",
-            min: rt::Microversion::new(1, 51),
-            max: Some(rt::Microversion::new(1, 51)),
-            body: Some(&super::schemas::NODE_V1_51),
-        },
-        rt::VariantMeta {
-            name: "V1_52",
-            min: rt::Microversion::new(1, 52),
-            max: Some(rt::Microversion::new(1, 60)),
-            body: Some(&super::schemas::NODE_V1_52),
-        },
-        rt::VariantMeta {
-            name: "V1_61",
-            min: rt::Microversion::new(1, 61),
-            max: Some(rt::Microversion::new(1, 64)),
-            body: Some(&super::schemas::NODE_V1_61),
-        },
-        rt::VariantMeta {
-            name: "V1_65",
-            min: rt::Microversion::new(1, 65),
-            max: Some(rt::Microversion::new(1, 65)),
-            body: Some(&super::schemas::NODE_V1_65),
-        },
-        rt::VariantMeta {
-            name: "V1_66",
-            min: rt::Microversion::new(1, 66),
-            max: Some(rt::Microversion::new(1, 74)),
-            body: Some(&super::schemas::NODE_V1_66),
-        },
-        rt::VariantMeta {
-            name: "V1_75",
-            min: rt::Microversion::new(1, 75),
-            max: Some(rt::Microversion::new(1, 81)),
-            body: Some(&super::schemas::NODE_V1_75),
-        },
-        rt::VariantMeta {
-            name: "V1_82",
-            min: rt::Microversion::new(1, 82),
-            max: Some(rt::Microversion::new(1, 82)),
-            body: Some(&super::schemas::NODE_V1_82),
-        },
-        rt::VariantMeta {
-            name: "V1_83",
-            min: rt::Microversion::new(1, 83),
-            max: Some(rt::Microversion::new(1, 85)),
-            body: Some(&super::schemas::NODE_V1_83),
-        },
-        rt::VariantMeta {
-            name: "V1_86",
-            min: rt::Microversion::new(1, 86),
-            max: Some(rt::Microversion::new(1, 86)),
-            body: Some(&super::schemas::NODE_V1_86),
-        },
-        rt::VariantMeta {
-            name: "V1_87",
-            min: rt::Microversion::new(1, 87),
-            max: Some(rt::Microversion::new(1, 94)),
-            body: Some(&super::schemas::NODE_V1_87),
-        },
-        rt::VariantMeta {
-            name: "V1_95",
-            min: rt::Microversion::new(1, 95),
-            max: Some(rt::Microversion::new(1, 103)),
-            body: Some(&super::schemas::NODE_V1_95),
-        },
-        rt::VariantMeta {
-            name: "V1_104",
-            min: rt::Microversion::new(1, 104),
-            max: Some(rt::Microversion::new(1, 108)),
-            body: Some(&super::schemas::NODE_V1_104),
-        },
-        rt::VariantMeta {
-            name: "V1_109",
-            min: rt::Microversion::new(1, 109),
-            max: None,
-            body: Some(&super::schemas::NODE_V1_109),
-        },
+        rt::body(rt::Span::closed(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
+        rt::body(rt::Span::closed(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
+        rt::body(rt::Span::closed(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
+        rt::body(rt::Span::closed(1, 6, 1, 6), 3, &schemas::NODE_V1_6),
+        rt::body(rt::Span::closed(1, 7, 1, 11), 4, &schemas::NODE_V1_7),
+        rt::body(rt::Span::closed(1, 12, 1, 13), 5, &schemas::NODE_V1_12),
+        rt::body(rt::Span::closed(1, 14, 1, 19), 6, &schemas::NODE_V1_14),
+        rt::body(rt::Span::closed(1, 20, 1, 20), 7, &schemas::NODE_V1_20),
+        rt::body(rt::Span::closed(1, 21, 1, 23), 8, &schemas::NODE_V1_21),
+        rt::body(rt::Span::closed(1, 24, 1, 30), 9, &schemas::NODE_V1_24),
+        rt::body(rt::Span::closed(1, 31, 1, 31), 10, &schemas::NODE_V1_31),
+        rt::body(rt::Span::closed(1, 32, 1, 32), 11, &schemas::NODE_V1_32),
+        rt::body(rt::Span::closed(1, 33, 1, 36), 12, &schemas::NODE_V1_33),
+        rt::body(rt::Span::closed(1, 37, 1, 37), 13, &schemas::NODE_V1_37),
+        rt::body(rt::Span::closed(1, 38, 1, 39), 14, &schemas::NODE_V1_38),
+        rt::body(rt::Span::closed(1, 40, 1, 41), 15, &schemas::NODE_V1_40),
+        rt::body(rt::Span::closed(1, 42, 1, 43), 16, &schemas::NODE_V1_42),
+        rt::body(rt::Span::closed(1, 44, 1, 45), 17, &schemas::NODE_V1_44),
+        rt::body(rt::Span::closed(1, 46, 1, 46), 18, &schemas::NODE_V1_46),
+        rt::body(rt::Span::closed(1, 47, 1, 47), 19, &schemas::NODE_V1_47),
+        rt::body(rt::Span::closed(1, 48, 1, 48), 20, &schemas::NODE_V1_48),
+        rt::body(rt::Span::closed(1, 49, 1, 49), 21, &schemas::NODE_V1_49),
+        rt::body(rt::Span::closed(1, 50, 1, 50), 22, &schemas::NODE_V1_50),
+        rt::body(rt::Span::closed(1, 51, 1, 51), 23, &schemas::NODE_V1_51),
+        rt::body(rt::Span::closed(1, 52, 1, 60), 24, &schemas::NODE_V1_52),
+        rt::body(rt::Span::closed(1, 61, 1, 64), 25, &schemas::NODE_V1_61),
+        rt::body(rt::Span::closed(1, 65, 1, 65), 26, &schemas::NODE_V1_65),
+        rt::body(rt::Span::closed(1, 66, 1, 74), 27, &schemas::NODE_V1_66),
+        rt::body(rt::Span::closed(1, 75, 1, 81), 28, &schemas::NODE_V1_75),
+        rt::body(rt::Span::closed(1, 82, 1, 82), 29, &schemas::NODE_V1_82),
+        rt::body(rt::Span::closed(1, 83, 1, 85), 30, &schemas::NODE_V1_83),
+        rt::body(rt::Span::closed(1, 86, 1, 86), 31, &schemas::NODE_V1_86),
+        rt::body(rt::Span::closed(1, 87, 1, 94), 32, &schemas::NODE_V1_87),
+        rt::body(rt::Span::closed(1, 95, 1, 103), 33, &schemas::NODE_V1_95),
+        rt::body(rt::Span::closed(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
+        rt::body(rt::Span::open(1, 109), 35, &schemas::NODE_V1_109),
     ],
 };
-/// The response of `show_node`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `show_node`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowNodeResponse {
-    /// Answered at microversions 1.1–1.2.
+    /// Answered from microversion 1.1.
     V1_1(types::NodeV1_1),
-    /// Answered at microversions 1.3–1.4.
+    /// Answered from microversion 1.3.
     V1_3(types::NodeV1_3),
-    /// Answered at microversions 1.5.
+    /// Answered from microversion 1.5.
     V1_5(types::NodeV1_5),
-    /// Answered at microversions 1.6.
+    /// Answered from microversion 1.6.
     V1_6(types::NodeV1_6),
-    /// Answered at microversions 1.7–1.11.
+    /// Answered from microversion 1.7.
     V1_7(types::NodeV1_7),
-    /// Answered at microversions 1.12–1.13.
+    /// Answered from microversion 1.12.
     V1_12(types::NodeV1_12),
-    /// Answered at microversions 1.14–1.19.
+    /// Answered from microversion 1.14.
     V1_14(types::NodeV1_14),
-    /// Answered at microversions 1.20.
+    /// Answered from microversion 1.20.
     V1_20(types::NodeV1_20),
-    /// Answered at microversions 1.21–1.23.
+    /// Answered from microversion 1.21.
     V1_21(types::NodeV1_21),
-    /// Answered at microversions 1.24–1.30.
+    /// Answered from microversion 1.24.
     V1_24(types::NodeV1_24),
-    /// Answered at microversions 1.31.
+    /// Answered from microversion 1.31.
     V1_31(types::NodeV1_31),
-    /// Answered at microversions 1.32.
+    /// Answered from microversion 1.32.
     V1_32(types::NodeV1_32),
-    /// Answered at microversions 1.33–1.36.
+    /// Answered from microversion 1.33.
     V1_33(types::NodeV1_33),
-    /// Answered at microversions 1.37.
+    /// Answered from microversion 1.37.
     V1_37(types::NodeV1_37),
-    /// Answered at microversions 1.38–1.39.
+    /// Answered from microversion 1.38.
     V1_38(types::NodeV1_38),
-    /// Answered at microversions 1.40–1.41.
+    /// Answered from microversion 1.40.
     V1_40(types::NodeV1_40),
-    /// Answered at microversions 1.42–1.43.
+    /// Answered from microversion 1.42.
     V1_42(types::NodeV1_42),
-    /// Answered at microversions 1.44–1.45.
+    /// Answered from microversion 1.44.
     V1_44(types::NodeV1_44),
-    /// Answered at microversions 1.46.
+    /// Answered from microversion 1.46.
     V1_46(types::NodeV1_46),
-    /// Answered at microversions 1.47.
+    /// Answered from microversion 1.47.
     V1_47(types::NodeV1_47),
-    /// Answered at microversions 1.48.
+    /// Answered from microversion 1.48.
     V1_48(types::NodeV1_48),
-    /// Answered at microversions 1.49.
+    /// Answered from microversion 1.49.
     V1_49(types::NodeV1_49),
-    /// Answered at microversions 1.50.
+    /// Answered from microversion 1.50.
     V1_50(types::NodeV1_50),
-    /// Answered at microversions 1.51.
+    /// Answered from microversion 1.51.
     V1_51(types::NodeV1_51),
-    /// Answered at microversions 1.52–1.60.
+    /// Answered from microversion 1.52.
     V1_52(types::NodeV1_52),
-    /// Answered at microversions 1.61–1.64.
+    /// Answered from microversion 1.61.
     V1_61(types::NodeV1_61),
-    /// Answered at microversions 1.65.
+    /// Answered from microversion 1.65.
     V1_65(types::NodeV1_65),
-    /// Answered at microversions 1.66–1.74.
+    /// Answered from microversion 1.66.
     V1_66(types::NodeV1_66),
-    /// Answered at microversions 1.75–1.81.
+    /// Answered from microversion 1.75.
     V1_75(types::NodeV1_75),
-    /// Answered at microversions 1.82.
+    /// Answered from microversion 1.82.
     V1_82(types::NodeV1_82),
-    /// Answered at microversions 1.83–1.85.
+    /// Answered from microversion 1.83.
     V1_83(types::NodeV1_83),
-    /// Answered at microversions 1.86.
+    /// Answered from microversion 1.86.
     V1_86(types::NodeV1_86),
-    /// Answered at microversions 1.87–1.94.
+    /// Answered from microversion 1.87.
     V1_87(types::NodeV1_87),
-    /// Answered at microversions 1.95–1.103.
+    /// Answered from microversion 1.95.
     V1_95(types::NodeV1_95),
-    /// Answered at microversions 1.104–1.108.
+    /// Answered from microversion 1.104.
     V1_104(types::NodeV1_104),
-    /// Answered at microversions 1.109–latest.
+    /// Answered from microversion 1.109.
     V1_109(types::NodeV1_109),
 }
-impl rt::VersionedBody for ShowNodeResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_1),
-            1usize => body.json().map(Self::V1_3),
-            2usize => body.json().map(Self::V1_5),
-            3usize => body.json().map(Self::V1_6),
-            4usize => body.json().map(Self::V1_7),
-            5usize => body.json().map(Self::V1_12),
-            6usize => body.json().map(Self::V1_14),
-            7usize => body.json().map(Self::V1_20),
-            8usize => body.json().map(Self::V1_21),
-            9usize => body.json().map(Self::V1_24),
-            10usize => body.json().map(Self::V1_31),
-            11usize => body.json().map(Self::V1_32),
-            12usize => body.json().map(Self::V1_33),
-            13usize => body.json().map(Self::V1_37),
-            14usize => body.json().map(Self::V1_38),
-            15usize => body.json().map(Self::V1_40),
-            16usize => body.json().map(Self::V1_42),
-            17usize => body.json().map(Self::V1_44),
-            18usize => body.json().map(Self::V1_46),
-            19usize => body.json().map(Self::V1_47),
-            20usize => body.json().map(Self::V1_48),
-            21usize => body.json().map(Self::V1_49),
-            22usize => body.json().map(Self::V1_50),
-            23usize => body.json().map(Self::V1_51),
-            24usize => body.json().map(Self::V1_52),
-            25usize => body.json().map(Self::V1_61),
-            26usize => body.json().map(Self::V1_65),
-            27usize => body.json().map(Self::V1_66),
-            28usize => body.json().map(Self::V1_75),
-            29usize => body.json().map(Self::V1_82),
-            30usize => body.json().map(Self::V1_83),
-            31usize => body.json().map(Self::V1_86),
-            32usize => body.json().map(Self::V1_87),
-            33usize => body.json().map(Self::V1_95),
-            34usize => body.json().map(Self::V1_104),
-            35usize => body.json().map(Self::V1_109),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
+rt::versioned_response!(
+    ShowNodeResponse { 0 => V1_1, 1 => V1_3, 2 => V1_5, 3 => V1_6, 4 => V1_7, 5 => V1_12,
+    6 => V1_14, 7 => V1_20, 8 => V1_21, 9 => V1_24, 10 => V1_31, 11 => V1_32, 12 =>
+    V1_33, 13 => V1_37, 14 => V1_38, 15 => V1_40, 16 => V1_42, 17 => V1_44, 18 => V1_46,
+    19 => V1_47, 20 => V1_48, 21 => V1_49, 22 => V1_50, 23 => V1_51, 24 => V1_52, 25 =>
+    V1_61, 26 => V1_65, 27 => V1_66, 28 => V1_75, 29 => V1_82, 30 => V1_83, 31 => V1_86,
+    32 => V1_87, 33 => V1_95, 34 => V1_104, 35 => V1_109 }
+);
 /// The `update_node` operation: its spans, statuses and response variants.
 pub static UPDATE_NODE: rt::OperationMeta = rt::OperationMeta {
     name: "update_node",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 2)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 3),
-            max: Some(rt::Microversion::new(1, 4)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 5),
-            max: Some(rt::Microversion::new(1, 5)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 6)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 7),
-            max: Some(rt::Microversion::new(1, 11)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 12),
-            max: Some(rt::Microversion::new(1, 13)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 19)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 20),
-            max: Some(rt::Microversion::new(1, 20)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 21),
-            max: Some(rt::Microversion::new(1, 23)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 24),
-            max: Some(rt::Microversion::new(1, 30)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 31),
-            max: Some(rt::Microversion::new(1, 31)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 32),
-            max: Some(rt::Microversion::new(1, 32)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 33),
-            max: Some(rt::Microversion::new(1, 36)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 37),
-            max: Some(rt::Microversion::new(1, 37)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 38),
-            max: Some(rt::Microversion::new(1, 39)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 40),
-            max: Some(rt::Microversion::new(1, 41)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 42),
-            max: Some(rt::Microversion::new(1, 43)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 44),
-            max: Some(rt::Microversion::new(1, 45)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 46),
-            max: Some(rt::Microversion::new(1, 46)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 47),
-            max: Some(rt::Microversion::new(1, 47)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 48),
-            max: Some(rt::Microversion::new(1, 48)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 49),
-            max: Some(rt::Microversion::new(1, 49)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 50),
-            max: Some(rt::Microversion::new(1, 50)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 51),
-            max: Some(rt::Microversion::new(1, 51)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 52),
-            max: Some(rt::Microversion::new(1, 60)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 61),
-            max: Some(rt::Microversion::new(1, 64)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 65),
-            max: Some(rt::Microversion::new(1, 65)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 66),
-            max: Some(rt::Microversion::new(1, 74)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 75),
-            max: Some(rt::Microversion::new(1, 81)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 82),
-            max: Some(rt::Microversion::new(1, 82)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 83),
-            max: Some(rt::Microversion::new(1, 85)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 86),
-            max: Some(rt::Microversion::new(1, 86)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 87),
-            max: Some(rt::Microversion::new(1, 94)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 95),
-            max: Some(rt::Microversion::new(1, 103)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 104),
-            max: Some(rt::Microversion::new(1, 108)),
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 109),
-            max: None,
-            method: "PATCH",
-            path: "/v1/nodes/{node_ident}",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 1), "PATCH", "/v1/nodes/{node_ident}", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_1",
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 2)),
-            body: Some(&super::schemas::NODE_V1_1),
-        },
-        rt::VariantMeta {
-            name: "V1_3",
-            min: rt::Microversion::new(1, 3),
-            max: Some(rt::Microversion::new(1, 4)),
-            body: Some(&super::schemas::NODE_V1_3),
-        },
-        rt::VariantMeta {
-            name: "V1_5",
-            min: rt::Microversion::new(1, 5),
-            max: Some(rt::Microversion::new(1, 5)),
-            body: Some(&super::schemas::NODE_V1_5),
-        },
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 6)),
-            body: Some(&super::schemas::NODE_V1_6),
-        },
-        rt::VariantMeta {
-            name: "V1_7",
-            min: rt::Microversion::new(1, 7),
-            max: Some(rt::Microversion::new(1, 11)),
-            body: Some(&super::schemas::NODE_V1_7),
-        },
-        rt::VariantMeta {
-            name: "V1_12",
-            min: rt::Microversion::new(1, 12),
-            max: Some(rt::Microversion::new(1, 13)),
-            body: Some(&super::schemas::NODE_V1_12),
-        },
-        rt::VariantMeta {
-            name: "V1_14",
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 19)),
-            body: Some(&super::schemas::NODE_V1_14),
-        },
-        rt::VariantMeta {
-            name: "V1_20",
-            min: rt::Microversion::new(1, 20),
-            max: Some(rt::Microversion::new(1, 20)),
-            body: Some(&super::schemas::NODE_V1_20),
-        },
-        rt::VariantMeta {
-            name: "V1_21",
-            min: rt::Microversion::new(1, 21),
-            max: Some(rt::Microversion::new(1, 23)),
-            body: Some(&super::schemas::NODE_V1_21),
-        },
-        rt::VariantMeta {
-            name: "V1_24",
-            min: rt::Microversion::new(1, 24),
-            max: Some(rt::Microversion::new(1, 30)),
-            body: Some(&super::schemas::NODE_V1_24),
-        },
-        rt::VariantMeta {
-            name: "V1_31",
-            min: rt::Microversion::new(1, 31),
-            max: Some(rt::Microversion::new(1, 31)),
-            body: Some(&super::schemas::NODE_V1_31),
-        },
-        rt::VariantMeta {
-            name: "V1_32",
-            min: rt::Microversion::new(1, 32),
-            max: Some(rt::Microversion::new(1, 32)),
-            body: Some(&super::schemas::NODE_V1_32),
-        },
-        rt::VariantMeta {
-            name: "V1_33",
-            min: rt::Microversion::new(1, 33),
-            max: Some(rt::Microversion::new(1, 36)),
-            body: Some(&super::schemas::NODE_V1_33),
-        },
-        rt::VariantMeta {
-            name: "V1_37",
-            min: rt::Microversion::new(1, 37),
-            max: Some(rt::Microversion::new(1, 37)),
-            body: Some(&super::schemas::NODE_V1_37),
-        },
-        rt::VariantMeta {
-            name: "V1_38",
-            min: rt::Microversion::new(1, 38),
-            max: Some(rt::Microversion::new(1, 39)),
-            body: Some(&super::schemas::NODE_V1_38),
-        },
-        rt::VariantMeta {
-            name: "V1_40",
-            min: rt::Microversion::new(1, 40),
-            max: Some(rt::Microversion::new(1, 41)),
-            body: Some(&super::schemas::NODE_V1_40),
-        },
-        rt::VariantMeta {
-            name: "V1_42",
-            min: rt::Microversion::new(1, 42),
-            max: Some(rt::Microversion::new(1, 43)),
-            body: Some(&super::schemas::NODE_V1_42),
-        },
-        rt::VariantMeta {
-            name: "V1_44",
-            min: rt::Microversion::new(1, 44),
-            max: Some(rt::Microversion::new(1, 45)),
-            body: Some(&super::schemas::NODE_V1_44),
-        },
-        rt::VariantMeta {
-            name: "V1_46",
-            min: rt::Microversion::new(1, 46),
-            max: Some(rt::Microversion::new(1, 46)),
-            body: Some(&super::schemas::NODE_V1_46),
-        },
-        rt::VariantMeta {
-            name: "V1_47",
-            min: rt::Microversion::new(1, 47),
-            max: Some(rt::Microversion::new(1, 47)),
-            body: Some(&super::schemas::NODE_V1_47),
-        },
-        rt::VariantMeta {
-            name: "V1_48",
-            min: rt::Microversion::new(1, 48),
-            max: Some(rt::Microversion::new(1, 48)),
-            body: Some(&super::schemas::NODE_V1_48),
-        },
-        rt::VariantMeta {
-            name: "V1_49",
-            min: rt::Microversion::new(1, 49),
-            max: Some(rt::Microversion::new(1, 49)),
-            body: Some(&super::schemas::NODE_V1_49),
-        },
-        rt::VariantMeta {
-            name: "V1_50",
-            min: rt::Microversion::new(1, 50),
-            max: Some(rt::Microversion::new(1, 50)),
-            body: Some(&super::schemas::NODE_V1_50),
-        },
-        rt::VariantMeta {
-            name: "V1_51",
-            min: rt::Microversion::new(1, 51),
-            max: Some(rt::Microversion::new(1, 51)),
-            body: Some(&super::schemas::NODE_V1_51),
-        },
-        rt::VariantMeta {
-            name: "V1_52",
-            min: rt::Microversion::new(1, 52),
-            max: Some(rt::Microversion::new(1, 60)),
-            body: Some(&super::schemas::NODE_V1_52),
-        },
-        rt::VariantMeta {
-            name: "V1_61",
-            min: rt::Microversion::new(1, 61),
-            max: Some(rt::Microversion::new(1, 64)),
-            body: Some(&super::schemas::NODE_V1_61),
-        },
-        rt::VariantMeta {
-            name: "V1_65",
-            min: rt::Microversion::new(1, 65),
-            max: Some(rt::Microversion::new(1, 65)),
-            body: Some(&super::schemas::NODE_V1_65),
-        },
-        rt::VariantMeta {
-            name: "V1_66",
-            min: rt::Microversion::new(1, 66),
-            max: Some(rt::Microversion::new(1, 74)),
-            body: Some(&super::schemas::NODE_V1_66),
-        },
-        rt::VariantMeta {
-            name: "V1_75",
-            min: rt::Microversion::new(1, 75),
-            max: Some(rt::Microversion::new(1, 81)),
-            body: Some(&super::schemas::NODE_V1_75),
-        },
-        rt::VariantMeta {
-            name: "V1_82",
-            min: rt::Microversion::new(1, 82),
-            max: Some(rt::Microversion::new(1, 82)),
-            body: Some(&super::schemas::NODE_V1_82),
-        },
-        rt::VariantMeta {
-            name: "V1_83",
-            min: rt::Microversion::new(1, 83),
-            max: Some(rt::Microversion::new(1, 85)),
-            body: Some(&super::schemas::NODE_V1_83),
-        },
-        rt::VariantMeta {
-            name: "V1_86",
-            min: rt::Microversion::new(1, 86),
-            max: Some(rt::Microversion::new(1, 86)),
-            body: Some(&super::schemas::NODE_V1_86),
-        },
-        rt::VariantMeta {
-            name: "V1_87",
-            min: rt::Microversion::new(1, 87),
-            max: Some(rt::Microversion::new(1, 94)),
-            body: Some(&super::schemas::NODE_V1_87),
-        },
-        rt::VariantMeta {
-            name: "V1_95",
-            min: rt::Microversion::new(1, 95),
-            max: Some(rt::Microversion::new(1, 103)),
-            body: Some(&super::schemas::NODE_V1_95),
-        },
-        rt::VariantMeta {
-            name: "V1_104",
-            min: rt::Microversion::new(1, 104),
-            max: Some(rt::Microversion::new(1, 108)),
-            body: Some(&super::schemas::NODE_V1_104),
-        },
-        rt::VariantMeta {
-            name: "V1_109",
-            min: rt::Microversion::new(1, 109),
-            max: None,
-            body: Some(&super::schemas::NODE_V1_109),
-        },
+        rt::body(rt::Span::closed(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
+        rt::body(rt::Span::closed(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
+        rt::body(rt::Span::closed(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
+        rt::body(rt::Span::closed(1, 6, 1, 6), 3, &schemas::NODE_V1_6),
+        rt::body(rt::Span::closed(1, 7, 1, 11), 4, &schemas::NODE_V1_7),
+        rt::body(rt::Span::closed(1, 12, 1, 13), 5, &schemas::NODE_V1_12),
+        rt::body(rt::Span::closed(1, 14, 1, 19), 6, &schemas::NODE_V1_14),
+        rt::body(rt::Span::closed(1, 20, 1, 20), 7, &schemas::NODE_V1_20),
+        rt::body(rt::Span::closed(1, 21, 1, 23), 8, &schemas::NODE_V1_21),
+        rt::body(rt::Span::closed(1, 24, 1, 30), 9, &schemas::NODE_V1_24),
+        rt::body(rt::Span::closed(1, 31, 1, 31), 10, &schemas::NODE_V1_31),
+        rt::body(rt::Span::closed(1, 32, 1, 32), 11, &schemas::NODE_V1_32),
+        rt::body(rt::Span::closed(1, 33, 1, 36), 12, &schemas::NODE_V1_33),
+        rt::body(rt::Span::closed(1, 37, 1, 37), 13, &schemas::NODE_V1_37),
+        rt::body(rt::Span::closed(1, 38, 1, 39), 14, &schemas::NODE_V1_38),
+        rt::body(rt::Span::closed(1, 40, 1, 41), 15, &schemas::NODE_V1_40),
+        rt::body(rt::Span::closed(1, 42, 1, 43), 16, &schemas::NODE_V1_42),
+        rt::body(rt::Span::closed(1, 44, 1, 45), 17, &schemas::NODE_V1_44),
+        rt::body(rt::Span::closed(1, 46, 1, 46), 18, &schemas::NODE_V1_46),
+        rt::body(rt::Span::closed(1, 47, 1, 47), 19, &schemas::NODE_V1_47),
+        rt::body(rt::Span::closed(1, 48, 1, 48), 20, &schemas::NODE_V1_48),
+        rt::body(rt::Span::closed(1, 49, 1, 49), 21, &schemas::NODE_V1_49),
+        rt::body(rt::Span::closed(1, 50, 1, 50), 22, &schemas::NODE_V1_50),
+        rt::body(rt::Span::closed(1, 51, 1, 51), 23, &schemas::NODE_V1_51),
+        rt::body(rt::Span::closed(1, 52, 1, 60), 24, &schemas::NODE_V1_52),
+        rt::body(rt::Span::closed(1, 61, 1, 64), 25, &schemas::NODE_V1_61),
+        rt::body(rt::Span::closed(1, 65, 1, 65), 26, &schemas::NODE_V1_65),
+        rt::body(rt::Span::closed(1, 66, 1, 74), 27, &schemas::NODE_V1_66),
+        rt::body(rt::Span::closed(1, 75, 1, 81), 28, &schemas::NODE_V1_75),
+        rt::body(rt::Span::closed(1, 82, 1, 82), 29, &schemas::NODE_V1_82),
+        rt::body(rt::Span::closed(1, 83, 1, 85), 30, &schemas::NODE_V1_83),
+        rt::body(rt::Span::closed(1, 86, 1, 86), 31, &schemas::NODE_V1_86),
+        rt::body(rt::Span::closed(1, 87, 1, 94), 32, &schemas::NODE_V1_87),
+        rt::body(rt::Span::closed(1, 95, 1, 103), 33, &schemas::NODE_V1_95),
+        rt::body(rt::Span::closed(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
+        rt::body(rt::Span::open(1, 109), 35, &schemas::NODE_V1_109),
     ],
 };
-/// The response of `update_node`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `update_node`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateNodeResponse {
-    /// Answered at microversions 1.1–1.2.
+    /// Answered from microversion 1.1.
     V1_1(types::NodeV1_1),
-    /// Answered at microversions 1.3–1.4.
+    /// Answered from microversion 1.3.
     V1_3(types::NodeV1_3),
-    /// Answered at microversions 1.5.
+    /// Answered from microversion 1.5.
     V1_5(types::NodeV1_5),
-    /// Answered at microversions 1.6.
+    /// Answered from microversion 1.6.
     V1_6(types::NodeV1_6),
-    /// Answered at microversions 1.7–1.11.
+    /// Answered from microversion 1.7.
     V1_7(types::NodeV1_7),
-    /// Answered at microversions 1.12–1.13.
+    /// Answered from microversion 1.12.
     V1_12(types::NodeV1_12),
-    /// Answered at microversions 1.14–1.19.
+    /// Answered from microversion 1.14.
     V1_14(types::NodeV1_14),
-    /// Answered at microversions 1.20.
+    /// Answered from microversion 1.20.
     V1_20(types::NodeV1_20),
-    /// Answered at microversions 1.21–1.23.
+    /// Answered from microversion 1.21.
     V1_21(types::NodeV1_21),
-    /// Answered at microversions 1.24–1.30.
+    /// Answered from microversion 1.24.
     V1_24(types::NodeV1_24),
-    /// Answered at microversions 1.31.
+    /// Answered from microversion 1.31.
     V1_31(types::NodeV1_31),
-    /// Answered at microversions 1.32.
+    /// Answered from microversion 1.32.
     V1_32(types::NodeV1_32),
-    /// Answered at microversions 1.33–1.36.
+    /// Answered from microversion 1.33.
     V1_33(types::NodeV1_33),
-    /// Answered at microversions 1.37.
+    /// Answered from microversion 1.37.
     V1_37(types::NodeV1_37),
-    /// Answered at microversions 1.38–1.39.
+    /// Answered from microversion 1.38.
     V1_38(types::NodeV1_38),
-    /// Answered at microversions 1.40–1.41.
+    /// Answered from microversion 1.40.
     V1_40(types::NodeV1_40),
-    /// Answered at microversions 1.42–1.43.
+    /// Answered from microversion 1.42.
     V1_42(types::NodeV1_42),
-    /// Answered at microversions 1.44–1.45.
+    /// Answered from microversion 1.44.
     V1_44(types::NodeV1_44),
-    /// Answered at microversions 1.46.
+    /// Answered from microversion 1.46.
     V1_46(types::NodeV1_46),
-    /// Answered at microversions 1.47.
+    /// Answered from microversion 1.47.
     V1_47(types::NodeV1_47),
-    /// Answered at microversions 1.48.
+    /// Answered from microversion 1.48.
     V1_48(types::NodeV1_48),
-    /// Answered at microversions 1.49.
+    /// Answered from microversion 1.49.
     V1_49(types::NodeV1_49),
-    /// Answered at microversions 1.50.
+    /// Answered from microversion 1.50.
     V1_50(types::NodeV1_50),
-    /// Answered at microversions 1.51.
+    /// Answered from microversion 1.51.
     V1_51(types::NodeV1_51),
-    /// Answered at microversions 1.52–1.60.
+    /// Answered from microversion 1.52.
     V1_52(types::NodeV1_52),
-    /// Answered at microversions 1.61–1.64.
+    /// Answered from microversion 1.61.
     V1_61(types::NodeV1_61),
-    /// Answered at microversions 1.65.
+    /// Answered from microversion 1.65.
     V1_65(types::NodeV1_65),
-    /// Answered at microversions 1.66–1.74.
+    /// Answered from microversion 1.66.
     V1_66(types::NodeV1_66),
-    /// Answered at microversions 1.75–1.81.
+    /// Answered from microversion 1.75.
     V1_75(types::NodeV1_75),
-    /// Answered at microversions 1.82.
+    /// Answered from microversion 1.82.
     V1_82(types::NodeV1_82),
-    /// Answered at microversions 1.83–1.85.
+    /// Answered from microversion 1.83.
     V1_83(types::NodeV1_83),
-    /// Answered at microversions 1.86.
+    /// Answered from microversion 1.86.
     V1_86(types::NodeV1_86),
-    /// Answered at microversions 1.87–1.94.
+    /// Answered from microversion 1.87.
     V1_87(types::NodeV1_87),
-    /// Answered at microversions 1.95–1.103.
+    /// Answered from microversion 1.95.
     V1_95(types::NodeV1_95),
-    /// Answered at microversions 1.104–1.108.
+    /// Answered from microversion 1.104.
     V1_104(types::NodeV1_104),
-    /// Answered at microversions 1.109–latest.
+    /// Answered from microversion 1.109.
     V1_109(types::NodeV1_109),
 }
-impl rt::VersionedBody for UpdateNodeResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_1),
-            1usize => body.json().map(Self::V1_3),
-            2usize => body.json().map(Self::V1_5),
-            3usize => body.json().map(Self::V1_6),
-            4usize => body.json().map(Self::V1_7),
-            5usize => body.json().map(Self::V1_12),
-            6usize => body.json().map(Self::V1_14),
-            7usize => body.json().map(Self::V1_20),
-            8usize => body.json().map(Self::V1_21),
-            9usize => body.json().map(Self::V1_24),
-            10usize => body.json().map(Self::V1_31),
-            11usize => body.json().map(Self::V1_32),
-            12usize => body.json().map(Self::V1_33),
-            13usize => body.json().map(Self::V1_37),
-            14usize => body.json().map(Self::V1_38),
-            15usize => body.json().map(Self::V1_40),
-            16usize => body.json().map(Self::V1_42),
-            17usize => body.json().map(Self::V1_44),
-            18usize => body.json().map(Self::V1_46),
-            19usize => body.json().map(Self::V1_47),
-            20usize => body.json().map(Self::V1_48),
-            21usize => body.json().map(Self::V1_49),
-            22usize => body.json().map(Self::V1_50),
-            23usize => body.json().map(Self::V1_51),
-            24usize => body.json().map(Self::V1_52),
-            25usize => body.json().map(Self::V1_61),
-            26usize => body.json().map(Self::V1_65),
-            27usize => body.json().map(Self::V1_66),
-            28usize => body.json().map(Self::V1_75),
-            29usize => body.json().map(Self::V1_82),
-            30usize => body.json().map(Self::V1_83),
-            31usize => body.json().map(Self::V1_86),
-            32usize => body.json().map(Self::V1_87),
-            33usize => body.json().map(Self::V1_95),
-            34usize => body.json().map(Self::V1_104),
-            35usize => body.json().map(Self::V1_109),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl UpdateNodeRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 1), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "UpdateNodeRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "UpdateNodeRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `update_node`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(
+    UpdateNodeResponse { 0 => V1_1, 1 => V1_3, 2 => V1_5, 3 => V1_6, 4 => V1_7, 5 =>
+    V1_12, 6 => V1_14, 7 => V1_20, 8 => V1_21, 9 => V1_24, 10 => V1_31, 11 => V1_32, 12
+    => V1_33, 13 => V1_37, 14 => V1_38, 15 => V1_40, 16 => V1_42, 17 => V1_44, 18 =>
+    V1_46, 19 => V1_47, 20 => V1_48, 21 => V1_49, 22 => V1_50, 23 => V1_51, 24 => V1_52,
+    25 => V1_61, 26 => V1_65, 27 => V1_66, 28 => V1_75, 29 => V1_82, 30 => V1_83, 31 =>
+    V1_86, 32 => V1_87, 33 => V1_95, 34 => V1_104, 35 => V1_109 }
+);
+/// The request body of `update_node`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateNodeRequest {
     /// Microversions 1.1–latest.
     V1_1(types::UpdateNodeRequestV1_1),
 }
-impl rt::VersionedRequest for UpdateNodeRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_1(_) => "V1_1",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_1(_) => (rt::Microversion::new(1, 1), None),
-        }
-    }
-}
-impl From<types::UpdateNodeRequestV1_1> for UpdateNodeRequest {
-    fn from(value: types::UpdateNodeRequestV1_1) -> Self {
-        Self::V1_1(value)
-    }
-}
+rt::versioned_request!(
+    UpdateNodeRequest of super::SERVICE { 0 => V1_1(types::UpdateNodeRequestV1_1) @
+    rt::Span::open(1, 1) }
+);
+rt::variants_from!(UpdateNodeRequest { V1_1(types::UpdateNodeRequestV1_1) });
 /// Bare metal nodes (/v1/nodes).
 ///
-/// The `nodes` client of the `baremetal` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `nodes` client of the `baremetal` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct NodesClient {
-    inner: rt::ServiceClient,
+pub struct NodesClient(rt::ServiceClient);
+impl rt::GeneratedClient for NodesClient {
+    type Service = super::Baremetal;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl NodesClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// Enroll a node; `Location` gives its URL.
     ///
@@ -3415,8 +773,8 @@ impl NodesClient {
     /// - **1.48**: status 201; request [`CreateNodeRequestV1_47`](super::types::CreateNodeRequestV1_47); response [`NodeV1_48`](super::types::NodeV1_48); errors 400, 401, 403, 404, 406, 409. *Changed at 1.48:* Nodes show `protected` and `protected_reason`.
     /// - **1.49**: status 201; request [`CreateNodeRequestV1_47`](super::types::CreateNodeRequestV1_47); response [`NodeV1_49`](super::types::NodeV1_49); errors 400, 401, 403, 404, 406, 409. *Changed at 1.49:* Nodes show the `conductor` that manages them.
     /// - **1.50**: status 201; request [`CreateNodeRequestV1_50`](super::types::CreateNodeRequestV1_50); response [`NodeV1_50`](super::types::NodeV1_50); errors 400, 401, 403, 404, 406, 409. *Changed at 1.50:* Nodes gain `owner`, settable on create.
-    /// - **1.51**: status 201; request [`CreateNodeRequestV1_51`](super::types::CreateNodeRequestV1_51); response [`NodeV1_51`](super::types::NodeV1_51); errors 400, 401, 403, 404, 406, 409. *Changed at 1.51:* Nodes gain a free-text `description` (up to 4096 characters), settable on create.
-    /// - **1.52–1.60**: status 201; request [`CreateNodeRequestV1_51`](super::types::CreateNodeRequestV1_51); response [`NodeV1_52`](super::types::NodeV1_52); errors 400, 401, 403, 404, 406, 409. *Changed at 1.52:* Nodes show `allocation_uuid`, the allocation that holds them.
+    /// - **1.51**: status 201; request [`CreateNodeRequestV1_50`](super::types::CreateNodeRequestV1_50); response [`NodeV1_51`](super::types::NodeV1_51); errors 400, 401, 403, 404, 406, 409. *Changed at 1.51:* Nodes gain a free-text `description` (up to 4096 characters), settable on create.
+    /// - **1.52–1.60**: status 201; request [`CreateNodeRequestV1_50`](super::types::CreateNodeRequestV1_50); response [`NodeV1_52`](super::types::NodeV1_52); errors 400, 401, 403, 404, 406, 409. *Changed at 1.52:* Nodes show `allocation_uuid`, the allocation that holds them.
     /// - **1.61–1.64**: status 201; request [`CreateNodeRequestV1_61`](super::types::CreateNodeRequestV1_61); response [`NodeV1_61`](super::types::NodeV1_61); errors 400, 401, 403, 404, 406, 409. *Changed at 1.61:* Nodes gain `retired` and `retired_reason`, settable on create.
     /// - **1.65**: status 201; request [`CreateNodeRequestV1_65`](super::types::CreateNodeRequestV1_65); response [`NodeV1_65`](super::types::NodeV1_65); errors 400, 401, 403, 404, 406, 409. *Changed at 1.65:* Nodes gain `lessee`, settable on create.
     /// - **1.66–1.74**: status 201; request [`CreateNodeRequestV1_66`](super::types::CreateNodeRequestV1_66); response [`NodeV1_66`](super::types::NodeV1_66); errors 400, 401, 403, 404, 406, 409. *Changed at 1.66:* Nodes gain `network_data` (L3 configuration for the ramdisk), settable on create.
@@ -3433,10 +791,9 @@ impl NodesClient {
     pub async fn create_node(
         &self,
         body: &CreateNodeRequest,
-    ) -> Result<rt::Response<CreateNodeResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.json(body);
-        self.inner.call(&CREATE_NODE, request).await
+    ) -> rt::Result<CreateNodeResponse> {
+        let request = rt::Request::new().json(body);
+        self.0.call(&CREATE_NODE, request).await?.versioned()
     }
     /// Delete a node.
     ///
@@ -3445,13 +802,9 @@ impl NodesClient {
     /// # Microversions
     ///
     /// - **1.1–latest**: status 204; no body; errors 400, 401, 403, 404, 406, 409.
-    pub async fn delete_node(
-        &self,
-        node_ident: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("node_ident", node_ident);
-        self.inner.call(&DELETE_NODE, request).await
+    pub async fn delete_node(&self, node_ident: &str) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("node_ident", node_ident);
+        self.0.call(&DELETE_NODE, request).await?.empty()
     }
     /// List nodes, with a summary of each; `next` links to the following page.
     ///
@@ -3469,10 +822,9 @@ impl NodesClient {
     pub async fn list_nodes(
         &self,
         query: Option<&ListNodesQuery>,
-    ) -> Result<rt::Response<ListNodesResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.query(query);
-        self.inner.call(&LIST_NODES, request).await
+    ) -> rt::Result<ListNodesResponse> {
+        let request = rt::Request::new().query(query);
+        self.0.call(&LIST_NODES, request).await?.versioned()
     }
     /// List nodes with every field of each.
     ///
@@ -3521,10 +873,9 @@ impl NodesClient {
     pub async fn list_nodes_detail(
         &self,
         query: Option<&ListNodesDetailQuery>,
-    ) -> Result<rt::Response<ListNodesDetailResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.query(query);
-        self.inner.call(&LIST_NODES_DETAIL, request).await
+    ) -> rt::Result<ListNodesDetailResponse> {
+        let request = rt::Request::new().query(query);
+        self.0.call(&LIST_NODES_DETAIL, request).await?.versioned()
     }
     /// Show one node, by UUID or (from 1.5) by name.
     ///
@@ -3568,13 +919,9 @@ impl NodesClient {
     /// - **1.95–1.103**: status 200; response [`NodeV1_95`](super::types::NodeV1_95); errors 400, 401, 403, 404, 406. *Changed at 1.95:* Nodes gain `disable_power_off`, settable on create.
     /// - **1.104–1.108**: status 200; response [`NodeV1_104`](super::types::NodeV1_104); errors 400, 401, 403, 404, 406. *Changed at 1.104:* Nodes gain `instance_name`, the deployed instance's name (1 to 255 characters), settable on create.
     /// - **1.109–latest**: status 200; response [`NodeV1_109`](super::types::NodeV1_109); errors 400, 401, 403, 404, 406. *Changed at 1.109:* Nodes show `health`, the hardware health reported by the BMC.
-    pub async fn show_node(
-        &self,
-        node_ident: &str,
-    ) -> Result<rt::Response<ShowNodeResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("node_ident", node_ident);
-        self.inner.call(&SHOW_NODE, request).await
+    pub async fn show_node(&self, node_ident: &str) -> rt::Result<ShowNodeResponse> {
+        let request = rt::Request::new().param("node_ident", node_ident);
+        self.0.call(&SHOW_NODE, request).await?.versioned()
     }
     /// Update a node with a JSON Patch (RFC 6902) document.
     ///
@@ -3622,79 +969,8 @@ impl NodesClient {
         &self,
         node_ident: &str,
         body: &UpdateNodeRequest,
-    ) -> Result<rt::Response<UpdateNodeResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("node_ident", node_ident);
-        let request = request.json(body);
-        self.inner.call(&UPDATE_NODE, request).await
-    }
-}
-impl rt::GeneratedClient for NodesClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`NodesClient`](super::NodesClient).
-    #[derive(Debug, Clone)]
-    pub struct NodesClient {
-        inner: super::NodesClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl NodesClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(inner: super::NodesClient, runtime: rt::BlockingRuntime) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::NodesClient {
-            &self.inner
-        }
-        /// Blocking [`NodesClient::create_node`](super::NodesClient::create_node).
-        pub fn create_node(
-            &self,
-            body: &CreateNodeRequest,
-        ) -> Result<rt::Response<CreateNodeResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.create_node(body))
-        }
-        /// Blocking [`NodesClient::delete_node`](super::NodesClient::delete_node).
-        pub fn delete_node(
-            &self,
-            node_ident: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime.block_on(self.inner.delete_node(node_ident))
-        }
-        /// Blocking [`NodesClient::list_nodes`](super::NodesClient::list_nodes).
-        pub fn list_nodes(
-            &self,
-            query: Option<&ListNodesQuery>,
-        ) -> Result<rt::Response<ListNodesResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_nodes(query))
-        }
-        /// Blocking [`NodesClient::list_nodes_detail`](super::NodesClient::list_nodes_detail).
-        pub fn list_nodes_detail(
-            &self,
-            query: Option<&ListNodesDetailQuery>,
-        ) -> Result<rt::Response<ListNodesDetailResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_nodes_detail(query))
-        }
-        /// Blocking [`NodesClient::show_node`](super::NodesClient::show_node).
-        pub fn show_node(
-            &self,
-            node_ident: &str,
-        ) -> Result<rt::Response<ShowNodeResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.show_node(node_ident))
-        }
-        /// Blocking [`NodesClient::update_node`](super::NodesClient::update_node).
-        pub fn update_node(
-            &self,
-            node_ident: &str,
-            body: &UpdateNodeRequest,
-        ) -> Result<rt::Response<UpdateNodeResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.update_node(node_ident, body))
-        }
+    ) -> rt::Result<UpdateNodeResponse> {
+        let request = rt::Request::new().param("node_ident", node_ident).json(body);
+        self.0.call(&UPDATE_NODE, request).await?.versioned()
     }
 }

@@ -3,199 +3,49 @@
 //! Flavor access, the projects allowed to use a private flavor (os-flavor-access).
 //!
 //! Operations, response variants and the [`FlavorAccessClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `add_tenant_access` operation: its spans, statuses and response variants.
 pub static ADD_TENANT_ACCESS: rt::OperationMeta = rt::OperationMeta {
     name: "add_tenant_access",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 6)),
-            method: "POST",
-            path: "/flavors/{flavor_id}/action",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 7),
-            max: None,
-            method: "POST",
-            path: "/flavors/{flavor_id}/action",
-            statuses: &[200u16],
-        },
+        rt::op(rt::Span::open(2, 1), "POST", "/flavors/{flavor_id}/action", &[200]),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: Some(&super::schemas::FLAVOR_ACCESS_LIST_V2_1),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
 };
-/// The response of `add_tenant_access`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AddTenantAccessResponse {
-    /// Answered at microversions 2.1–latest.
-    V2_1(types::FlavorAccessListV2_1),
-}
-impl rt::VersionedBody for AddTenantAccessResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl AddTenantAccessRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "AddTenantAccessRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "AddTenantAccessRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `add_tenant_access`, one variant per microversion range; pick the variant for the version you request.
+/// The request body of `add_tenant_access`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum AddTenantAccessRequest {
     /// Microversions 2.1–latest.
     V2_1(types::AddTenantAccessRequestV2_1),
 }
-impl rt::VersionedRequest for AddTenantAccessRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => (rt::Microversion::new(2, 1), None),
-        }
-    }
-}
-impl From<types::AddTenantAccessRequestV2_1> for AddTenantAccessRequest {
-    fn from(value: types::AddTenantAccessRequestV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
+rt::versioned_request!(
+    AddTenantAccessRequest of super::SERVICE { 0 =>
+    V2_1(types::AddTenantAccessRequestV2_1) @ rt::Span::open(2, 1) }
+);
+rt::variants_from!(AddTenantAccessRequest { V2_1(types::AddTenantAccessRequestV2_1) });
 /// The `list_flavor_access` operation: its spans, statuses and response variants.
 pub static LIST_FLAVOR_ACCESS: rt::OperationMeta = rt::OperationMeta {
     name: "list_flavor_access",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 101)),
-            method: "GET",
-            path: "/flavors/{flavor_id}/os-flavor-access",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            method: "GET",
-            path: "/flavors/{flavor_id}/os-flavor-access",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(2, 1),
+            "GET",
+            "/flavors/{flavor_id}/os-flavor-access",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: Some(&super::schemas::FLAVOR_ACCESS_LIST_V2_1),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
 };
-/// The response of `list_flavor_access`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ListFlavorAccessResponse {
-    /// Answered at microversions 2.1–latest.
-    V2_1(types::FlavorAccessListV2_1),
-}
-impl rt::VersionedBody for ListFlavorAccessResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ListFlavorAccessQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101))),
-            (rt::Microversion::new(2, 102), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListFlavorAccessQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_102)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListFlavorAccessQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ListFlavorAccessQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `list_flavor_access`, one variant per microversion range; pick the variant for the version you request.
+/// The query of `list_flavor_access`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListFlavorAccessQuery {
@@ -204,152 +54,67 @@ pub enum ListFlavorAccessQuery {
     /// Microversions 2.102–latest.
     V2_102(types::FlavorAccessQueryV2_102),
 }
-impl rt::VersionedRequest for ListFlavorAccessQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_102(_) => "V2_102",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101)))
-            }
-            Self::V2_102(_) => (rt::Microversion::new(2, 102), None),
-        }
-    }
-}
-impl From<types::FlavorAccessQueryV2_1> for ListFlavorAccessQuery {
-    fn from(value: types::FlavorAccessQueryV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::FlavorAccessQueryV2_102> for ListFlavorAccessQuery {
-    fn from(value: types::FlavorAccessQueryV2_102) -> Self {
-        Self::V2_102(value)
-    }
-}
+rt::versioned_request!(
+    ListFlavorAccessQuery of super::SERVICE { 0 => V2_1(types::FlavorAccessQueryV2_1) @
+    rt::Span::closed(2, 1, 2, 101), 1 => V2_102(types::FlavorAccessQueryV2_102) @
+    rt::Span::open(2, 102) }
+);
+rt::variants_from!(
+    ListFlavorAccessQuery { V2_1(types::FlavorAccessQueryV2_1),
+    V2_102(types::FlavorAccessQueryV2_102) }
+);
 /// The `remove_tenant_access` operation: its spans, statuses and response variants.
 pub static REMOVE_TENANT_ACCESS: rt::OperationMeta = rt::OperationMeta {
     name: "remove_tenant_access",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            method: "POST",
-            path: "/flavors/{flavor_id}/action",
-            statuses: &[200u16],
-        },
+        rt::op(rt::Span::open(2, 1), "POST", "/flavors/{flavor_id}/action", &[200]),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: Some(&super::schemas::FLAVOR_ACCESS_LIST_V2_1),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
 };
-/// The response of `remove_tenant_access`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RemoveTenantAccessResponse {
-    /// Answered at microversions 2.1–latest.
-    V2_1(types::FlavorAccessListV2_1),
-}
-impl rt::VersionedBody for RemoveTenantAccessResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl RemoveTenantAccessRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "RemoveTenantAccessRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "RemoveTenantAccessRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `remove_tenant_access`, one variant per microversion range; pick the variant for the version you request.
+/// The request body of `remove_tenant_access`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum RemoveTenantAccessRequest {
     /// Microversions 2.1–latest.
     V2_1(types::RemoveTenantAccessRequestV2_1),
 }
-impl rt::VersionedRequest for RemoveTenantAccessRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => (rt::Microversion::new(2, 1), None),
-        }
-    }
-}
-impl From<types::RemoveTenantAccessRequestV2_1> for RemoveTenantAccessRequest {
-    fn from(value: types::RemoveTenantAccessRequestV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
+rt::versioned_request!(
+    RemoveTenantAccessRequest of super::SERVICE { 0 =>
+    V2_1(types::RemoveTenantAccessRequestV2_1) @ rt::Span::open(2, 1) }
+);
+rt::variants_from!(
+    RemoveTenantAccessRequest { V2_1(types::RemoveTenantAccessRequestV2_1) }
+);
 /// Flavor access, the projects allowed to use a private flavor (os-flavor-access).
 ///
-/// The `flavor_access` client of the `compute` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `flavor_access` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct FlavorAccessClient {
-    inner: rt::ServiceClient,
+pub struct FlavorAccessClient(rt::ServiceClient);
+impl rt::GeneratedClient for FlavorAccessClient {
+    type Service = super::Compute;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl FlavorAccessClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// Give a project access to a private flavor (admin; the addTenantAccess action).
     ///
@@ -363,11 +128,9 @@ impl FlavorAccessClient {
         &self,
         flavor_id: &str,
         body: &AddTenantAccessRequest,
-    ) -> Result<rt::Response<AddTenantAccessResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("flavor_id", flavor_id);
-        let request = request.json(body);
-        self.inner.call(&ADD_TENANT_ACCESS, request).await
+    ) -> rt::Result<types::FlavorAccessListV2_1> {
+        let request = rt::Request::new().param("flavor_id", flavor_id).json(body);
+        self.0.call(&ADD_TENANT_ACCESS, request).await?.single()
     }
     /// List the projects that can use a private flavor; public flavors answer 404.
     ///
@@ -381,11 +144,9 @@ impl FlavorAccessClient {
         &self,
         flavor_id: &str,
         query: Option<&ListFlavorAccessQuery>,
-    ) -> Result<rt::Response<ListFlavorAccessResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("flavor_id", flavor_id);
-        let request = request.query(query);
-        self.inner.call(&LIST_FLAVOR_ACCESS, request).await
+    ) -> rt::Result<types::FlavorAccessListV2_1> {
+        let request = rt::Request::new().param("flavor_id", flavor_id).query(query);
+        self.0.call(&LIST_FLAVOR_ACCESS, request).await?.single()
     }
     /// Take a project's access to a private flavor away (admin; the removeTenantAccess action).
     ///
@@ -398,63 +159,8 @@ impl FlavorAccessClient {
         &self,
         flavor_id: &str,
         body: &RemoveTenantAccessRequest,
-    ) -> Result<rt::Response<RemoveTenantAccessResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("flavor_id", flavor_id);
-        let request = request.json(body);
-        self.inner.call(&REMOVE_TENANT_ACCESS, request).await
-    }
-}
-impl rt::GeneratedClient for FlavorAccessClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`FlavorAccessClient`](super::FlavorAccessClient).
-    #[derive(Debug, Clone)]
-    pub struct FlavorAccessClient {
-        inner: super::FlavorAccessClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl FlavorAccessClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(
-            inner: super::FlavorAccessClient,
-            runtime: rt::BlockingRuntime,
-        ) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::FlavorAccessClient {
-            &self.inner
-        }
-        /// Blocking [`FlavorAccessClient::add_tenant_access`](super::FlavorAccessClient::add_tenant_access).
-        pub fn add_tenant_access(
-            &self,
-            flavor_id: &str,
-            body: &AddTenantAccessRequest,
-        ) -> Result<rt::Response<AddTenantAccessResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.add_tenant_access(flavor_id, body))
-        }
-        /// Blocking [`FlavorAccessClient::list_flavor_access`](super::FlavorAccessClient::list_flavor_access).
-        pub fn list_flavor_access(
-            &self,
-            flavor_id: &str,
-            query: Option<&ListFlavorAccessQuery>,
-        ) -> Result<rt::Response<ListFlavorAccessResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_flavor_access(flavor_id, query))
-        }
-        /// Blocking [`FlavorAccessClient::remove_tenant_access`](super::FlavorAccessClient::remove_tenant_access).
-        pub fn remove_tenant_access(
-            &self,
-            flavor_id: &str,
-            body: &RemoveTenantAccessRequest,
-        ) -> Result<rt::Response<RemoveTenantAccessResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.remove_tenant_access(flavor_id, body))
-        }
+    ) -> rt::Result<types::FlavorAccessListV2_1> {
+        let request = rt::Request::new().param("flavor_id", flavor_id).json(body);
+        self.0.call(&REMOVE_TENANT_ACCESS, request).await?.single()
     }
 }

@@ -3,508 +3,178 @@
 //! Flavor extra specs (os-extra_specs), the key/value tuning hints attached to a flavor.
 //!
 //! Operations, response variants and the [`FlavorExtraSpecsClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `create_extra_specs` operation: its spans, statuses and response variants.
 pub static CREATE_EXTRA_SPECS: rt::OperationMeta = rt::OperationMeta {
     name: "create_extra_specs",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 85)),
-            method: "POST",
-            path: "/flavors/{flavor_id}/os-extra_specs",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 86),
-            max: None,
-            method: "POST",
-            path: "/flavors/{flavor_id}/os-extra_specs",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(2, 1),
+            "POST",
+            "/flavors/{flavor_id}/os-extra_specs",
+            &[200],
+        ),
     ],
     variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: Some(&super::schemas::CREATE_EXTRA_SPECS_REQUEST_V2_1),
-        },
+        rt::body(rt::Span::open(2, 1), 0, &schemas::CREATE_EXTRA_SPECS_REQUEST_V2_1),
     ],
 };
-/// The response of `create_extra_specs`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CreateExtraSpecsResponse {
-    /// Answered at microversions 2.1–latest.
-    V2_1(types::CreateExtraSpecsRequestV2_1),
-}
-impl rt::VersionedBody for CreateExtraSpecsResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl CreateExtraSpecsRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateExtraSpecsRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "CreateExtraSpecsRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `create_extra_specs`, one variant per microversion range; pick the variant for the version you request.
+/// The request body of `create_extra_specs`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateExtraSpecsRequest {
     /// Microversions 2.1–latest.
     V2_1(types::CreateExtraSpecsRequestV2_1),
 }
-impl rt::VersionedRequest for CreateExtraSpecsRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => (rt::Microversion::new(2, 1), None),
-        }
-    }
-}
-impl From<types::CreateExtraSpecsRequestV2_1> for CreateExtraSpecsRequest {
-    fn from(value: types::CreateExtraSpecsRequestV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
+rt::versioned_request!(
+    CreateExtraSpecsRequest of super::SERVICE { 0 =>
+    V2_1(types::CreateExtraSpecsRequestV2_1) @ rt::Span::open(2, 1) }
+);
+rt::variants_from!(CreateExtraSpecsRequest { V2_1(types::CreateExtraSpecsRequestV2_1) });
 /// The `delete_extra_spec` operation: its spans, statuses and response variants.
 pub static DELETE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
     name: "delete_extra_spec",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            method: "DELETE",
-            path: "/flavors/{flavor_id}/os-extra_specs/{extra_spec_key}",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(2, 1),
+            "DELETE",
+            "/flavors/{flavor_id}/os-extra_specs/{extra_spec_key}",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: None,
-        },
-    ],
+    variants: &[rt::no_body(rt::Span::open(2, 1), 0)],
 };
 /// The `list_extra_specs` operation: its spans, statuses and response variants.
 pub static LIST_EXTRA_SPECS: rt::OperationMeta = rt::OperationMeta {
     name: "list_extra_specs",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 101)),
-            method: "GET",
-            path: "/flavors/{flavor_id}/os-extra_specs",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            method: "GET",
-            path: "/flavors/{flavor_id}/os-extra_specs",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(2, 1),
+            "GET",
+            "/flavors/{flavor_id}/os-extra_specs",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: Some(&super::schemas::LIST_EXTRA_SPECS_RESPONSE_V2_1),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::LIST_EXTRA_SPECS_V2_1)],
 };
-/// The response of `list_extra_specs`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ListExtraSpecsResponse {
-    /// Answered at microversions 2.1–latest.
-    V2_1(types::ListExtraSpecsResponseV2_1),
-}
-impl rt::VersionedBody for ListExtraSpecsResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ListExtraSpecsQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101))),
-            (rt::Microversion::new(2, 102), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListExtraSpecsQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_102)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListExtraSpecsQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ListExtraSpecsQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `list_extra_specs`, one variant per microversion range; pick the variant for the version you request.
+/// The query of `list_extra_specs`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListExtraSpecsQuery {
     /// Microversions 2.1–2.101.
-    V2_1(types::FlavorAccessQueryV2_1),
+    V2_1(types::ExtraSpecsQueryV2_1),
     /// Microversions 2.102–latest.
-    V2_102(types::FlavorAccessQueryV2_102),
+    V2_102(types::ExtraSpecsQueryV2_102),
 }
-impl rt::VersionedRequest for ListExtraSpecsQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_102(_) => "V2_102",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101)))
-            }
-            Self::V2_102(_) => (rt::Microversion::new(2, 102), None),
-        }
-    }
-}
-impl From<types::FlavorAccessQueryV2_1> for ListExtraSpecsQuery {
-    fn from(value: types::FlavorAccessQueryV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::FlavorAccessQueryV2_102> for ListExtraSpecsQuery {
-    fn from(value: types::FlavorAccessQueryV2_102) -> Self {
-        Self::V2_102(value)
-    }
-}
+rt::versioned_request!(
+    ListExtraSpecsQuery of super::SERVICE { 0 => V2_1(types::ExtraSpecsQueryV2_1) @
+    rt::Span::closed(2, 1, 2, 101), 1 => V2_102(types::ExtraSpecsQueryV2_102) @
+    rt::Span::open(2, 102) }
+);
+rt::variants_from!(
+    ListExtraSpecsQuery { V2_1(types::ExtraSpecsQueryV2_1),
+    V2_102(types::ExtraSpecsQueryV2_102) }
+);
 /// The `show_extra_spec` operation: its spans, statuses and response variants.
 pub static SHOW_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
     name: "show_extra_spec",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 101)),
-            method: "GET",
-            path: "/flavors/{flavor_id}/os-extra_specs/{extra_spec_key}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            method: "GET",
-            path: "/flavors/{flavor_id}/os-extra_specs/{extra_spec_key}",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(2, 1),
+            "GET",
+            "/flavors/{flavor_id}/os-extra_specs/{extra_spec_key}",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: Some(&super::schemas::EXTRA_SPECS_V2_1),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::EXTRA_SPECS_V2_1)],
 };
-/// The response of `show_extra_spec`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ShowExtraSpecResponse {
-    /// Answered at microversions 2.1–latest.
-    V2_1(types::ExtraSpecsV2_1),
-}
-impl rt::VersionedBody for ShowExtraSpecResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ShowExtraSpecQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101))),
-            (rt::Microversion::new(2, 102), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ShowExtraSpecQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_102)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ShowExtraSpecQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ShowExtraSpecQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `show_extra_spec`, one variant per microversion range; pick the variant for the version you request.
+/// The query of `show_extra_spec`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ShowExtraSpecQuery {
     /// Microversions 2.1–2.101.
-    V2_1(types::FlavorAccessQueryV2_1),
+    V2_1(types::ExtraSpecsQueryV2_1),
     /// Microversions 2.102–latest.
-    V2_102(types::FlavorAccessQueryV2_102),
+    V2_102(types::ExtraSpecsQueryV2_102),
 }
-impl rt::VersionedRequest for ShowExtraSpecQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_102(_) => "V2_102",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101)))
-            }
-            Self::V2_102(_) => (rt::Microversion::new(2, 102), None),
-        }
-    }
-}
-impl From<types::FlavorAccessQueryV2_1> for ShowExtraSpecQuery {
-    fn from(value: types::FlavorAccessQueryV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::FlavorAccessQueryV2_102> for ShowExtraSpecQuery {
-    fn from(value: types::FlavorAccessQueryV2_102) -> Self {
-        Self::V2_102(value)
-    }
-}
+rt::versioned_request!(
+    ShowExtraSpecQuery of super::SERVICE { 0 => V2_1(types::ExtraSpecsQueryV2_1) @
+    rt::Span::closed(2, 1, 2, 101), 1 => V2_102(types::ExtraSpecsQueryV2_102) @
+    rt::Span::open(2, 102) }
+);
+rt::variants_from!(
+    ShowExtraSpecQuery { V2_1(types::ExtraSpecsQueryV2_1),
+    V2_102(types::ExtraSpecsQueryV2_102) }
+);
 /// The `update_extra_spec` operation: its spans, statuses and response variants.
 pub static UPDATE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
     name: "update_extra_spec",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 85)),
-            method: "PUT",
-            path: "/flavors/{flavor_id}/os-extra_specs/{extra_spec_key}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 86),
-            max: None,
-            method: "PUT",
-            path: "/flavors/{flavor_id}/os-extra_specs/{extra_spec_key}",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(2, 1),
+            "PUT",
+            "/flavors/{flavor_id}/os-extra_specs/{extra_spec_key}",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: Some(&super::schemas::EXTRA_SPEC_UPDATE_V2_1),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::EXTRA_SPECS_INPUT_V2_1)],
 };
-/// The response of `update_extra_spec`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UpdateExtraSpecResponse {
-    /// Answered at microversions 2.1–latest.
-    V2_1(types::ExtraSpecUpdateV2_1),
-}
-impl rt::VersionedBody for UpdateExtraSpecResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl UpdateExtraSpecRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "UpdateExtraSpecRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "UpdateExtraSpecRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `update_extra_spec`, one variant per microversion range; pick the variant for the version you request.
+/// The request body of `update_extra_spec`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateExtraSpecRequest {
     /// Microversions 2.1–latest.
     V2_1(types::ExtraSpecUpdateV2_1),
 }
-impl rt::VersionedRequest for UpdateExtraSpecRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => (rt::Microversion::new(2, 1), None),
-        }
-    }
-}
-impl From<types::ExtraSpecUpdateV2_1> for UpdateExtraSpecRequest {
-    fn from(value: types::ExtraSpecUpdateV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
+rt::versioned_request!(
+    UpdateExtraSpecRequest of super::SERVICE { 0 => V2_1(types::ExtraSpecUpdateV2_1) @
+    rt::Span::open(2, 1) }
+);
+rt::variants_from!(UpdateExtraSpecRequest { V2_1(types::ExtraSpecUpdateV2_1) });
 /// Flavor extra specs (os-extra_specs), the key/value tuning hints attached to a flavor.
 ///
-/// The `flavor_extra_specs` client of the `compute` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `flavor_extra_specs` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct FlavorExtraSpecsClient {
-    inner: rt::ServiceClient,
+pub struct FlavorExtraSpecsClient(rt::ServiceClient);
+impl rt::GeneratedClient for FlavorExtraSpecsClient {
+    type Service = super::Compute;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl FlavorExtraSpecsClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// Add extra specs to a flavor, overwriting the values of keys it already has (admin).
     ///
@@ -518,11 +188,9 @@ impl FlavorExtraSpecsClient {
         &self,
         flavor_id: &str,
         body: &CreateExtraSpecsRequest,
-    ) -> Result<rt::Response<CreateExtraSpecsResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("flavor_id", flavor_id);
-        let request = request.json(body);
-        self.inner.call(&CREATE_EXTRA_SPECS, request).await
+    ) -> rt::Result<types::CreateExtraSpecsRequestV2_1> {
+        let request = rt::Request::new().param("flavor_id", flavor_id).json(body);
+        self.0.call(&CREATE_EXTRA_SPECS, request).await?.single()
     }
     /// Delete one extra spec of a flavor (admin).
     ///
@@ -535,11 +203,11 @@ impl FlavorExtraSpecsClient {
         &self,
         flavor_id: &str,
         extra_spec_key: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("flavor_id", flavor_id);
-        let request = request.param("extra_spec_key", extra_spec_key);
-        self.inner.call(&DELETE_EXTRA_SPEC, request).await
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new()
+            .param("flavor_id", flavor_id)
+            .param("extra_spec_key", extra_spec_key);
+        self.0.call(&DELETE_EXTRA_SPEC, request).await?.empty()
     }
     /// List all extra specs of a flavor.
     ///
@@ -547,17 +215,15 @@ impl FlavorExtraSpecsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.101**: status 200; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); response [`ListExtraSpecsResponseV2_1`](super::types::ListExtraSpecsResponseV2_1); errors 401, 403, 404.
-    /// - **2.102–latest**: status 200; query [`FlavorAccessQueryV2_102`](super::types::FlavorAccessQueryV2_102); response [`ListExtraSpecsResponseV2_1`](super::types::ListExtraSpecsResponseV2_1); errors 400, 401, 403, 404. *Changed at 2.102:* Listing and showing extra specs reject unknown query parameters with 400.
+    /// - **2.1–2.101**: status 200; query [`ExtraSpecsQueryV2_1`](super::types::ExtraSpecsQueryV2_1); response [`ListExtraSpecsResponseV2_1`](super::types::ListExtraSpecsResponseV2_1); errors 401, 403, 404.
+    /// - **2.102–latest**: status 200; query [`ExtraSpecsQueryV2_102`](super::types::ExtraSpecsQueryV2_102); response [`ListExtraSpecsResponseV2_1`](super::types::ListExtraSpecsResponseV2_1); errors 400, 401, 403, 404. *Changed at 2.102:* Listing and showing extra specs reject unknown query parameters with 400.
     pub async fn list_extra_specs(
         &self,
         flavor_id: &str,
         query: Option<&ListExtraSpecsQuery>,
-    ) -> Result<rt::Response<ListExtraSpecsResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("flavor_id", flavor_id);
-        let request = request.query(query);
-        self.inner.call(&LIST_EXTRA_SPECS, request).await
+    ) -> rt::Result<types::ListExtraSpecsResponseV2_1> {
+        let request = rt::Request::new().param("flavor_id", flavor_id).query(query);
+        self.0.call(&LIST_EXTRA_SPECS, request).await?.single()
     }
     /// Show one extra spec of a flavor, as a single-key object.
     ///
@@ -565,19 +231,19 @@ impl FlavorExtraSpecsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.101**: status 200; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); response [`ExtraSpecsV2_1`](super::types::ExtraSpecsV2_1); errors 401, 403, 404.
-    /// - **2.102–latest**: status 200; query [`FlavorAccessQueryV2_102`](super::types::FlavorAccessQueryV2_102); response [`ExtraSpecsV2_1`](super::types::ExtraSpecsV2_1); errors 400, 401, 403, 404. *Changed at 2.102:* Listing and showing extra specs reject unknown query parameters with 400.
+    /// - **2.1–2.101**: status 200; query [`ExtraSpecsQueryV2_1`](super::types::ExtraSpecsQueryV2_1); response [`ExtraSpecsV2_1`](super::types::ExtraSpecsV2_1); errors 401, 403, 404.
+    /// - **2.102–latest**: status 200; query [`ExtraSpecsQueryV2_102`](super::types::ExtraSpecsQueryV2_102); response [`ExtraSpecsV2_1`](super::types::ExtraSpecsV2_1); errors 400, 401, 403, 404. *Changed at 2.102:* Listing and showing extra specs reject unknown query parameters with 400.
     pub async fn show_extra_spec(
         &self,
         flavor_id: &str,
         extra_spec_key: &str,
         query: Option<&ShowExtraSpecQuery>,
-    ) -> Result<rt::Response<ShowExtraSpecResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("flavor_id", flavor_id);
-        let request = request.param("extra_spec_key", extra_spec_key);
-        let request = request.query(query);
-        self.inner.call(&SHOW_EXTRA_SPEC, request).await
+    ) -> rt::Result<types::ExtraSpecsV2_1> {
+        let request = rt::Request::new()
+            .param("flavor_id", flavor_id)
+            .param("extra_spec_key", extra_spec_key)
+            .query(query);
+        self.0.call(&SHOW_EXTRA_SPEC, request).await?.single()
     }
     /// Set the value of one extra spec (admin); the body holds exactly that key, which must match the one in the path.
     ///
@@ -592,85 +258,11 @@ impl FlavorExtraSpecsClient {
         flavor_id: &str,
         extra_spec_key: &str,
         body: &UpdateExtraSpecRequest,
-    ) -> Result<rt::Response<UpdateExtraSpecResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("flavor_id", flavor_id);
-        let request = request.param("extra_spec_key", extra_spec_key);
-        let request = request.json(body);
-        self.inner.call(&UPDATE_EXTRA_SPEC, request).await
-    }
-}
-impl rt::GeneratedClient for FlavorExtraSpecsClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`FlavorExtraSpecsClient`](super::FlavorExtraSpecsClient).
-    #[derive(Debug, Clone)]
-    pub struct FlavorExtraSpecsClient {
-        inner: super::FlavorExtraSpecsClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl FlavorExtraSpecsClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(
-            inner: super::FlavorExtraSpecsClient,
-            runtime: rt::BlockingRuntime,
-        ) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::FlavorExtraSpecsClient {
-            &self.inner
-        }
-        /// Blocking [`FlavorExtraSpecsClient::create_extra_specs`](super::FlavorExtraSpecsClient::create_extra_specs).
-        pub fn create_extra_specs(
-            &self,
-            flavor_id: &str,
-            body: &CreateExtraSpecsRequest,
-        ) -> Result<rt::Response<CreateExtraSpecsResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.create_extra_specs(flavor_id, body))
-        }
-        /// Blocking [`FlavorExtraSpecsClient::delete_extra_spec`](super::FlavorExtraSpecsClient::delete_extra_spec).
-        pub fn delete_extra_spec(
-            &self,
-            flavor_id: &str,
-            extra_spec_key: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.delete_extra_spec(flavor_id, extra_spec_key))
-        }
-        /// Blocking [`FlavorExtraSpecsClient::list_extra_specs`](super::FlavorExtraSpecsClient::list_extra_specs).
-        pub fn list_extra_specs(
-            &self,
-            flavor_id: &str,
-            query: Option<&ListExtraSpecsQuery>,
-        ) -> Result<rt::Response<ListExtraSpecsResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_extra_specs(flavor_id, query))
-        }
-        /// Blocking [`FlavorExtraSpecsClient::show_extra_spec`](super::FlavorExtraSpecsClient::show_extra_spec).
-        pub fn show_extra_spec(
-            &self,
-            flavor_id: &str,
-            extra_spec_key: &str,
-            query: Option<&ShowExtraSpecQuery>,
-        ) -> Result<rt::Response<ShowExtraSpecResponse>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.show_extra_spec(flavor_id, extra_spec_key, query))
-        }
-        /// Blocking [`FlavorExtraSpecsClient::update_extra_spec`](super::FlavorExtraSpecsClient::update_extra_spec).
-        pub fn update_extra_spec(
-            &self,
-            flavor_id: &str,
-            extra_spec_key: &str,
-            body: &UpdateExtraSpecRequest,
-        ) -> Result<rt::Response<UpdateExtraSpecResponse>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.update_extra_spec(flavor_id, extra_spec_key, body))
-        }
+    ) -> rt::Result<types::ExtraSpecUpdateV2_1> {
+        let request = rt::Request::new()
+            .param("flavor_id", flavor_id)
+            .param("extra_spec_key", extra_spec_key)
+            .json(body);
+        self.0.call(&UPDATE_EXTRA_SPEC, request).await?.single()
     }
 }

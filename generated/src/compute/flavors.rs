@@ -3,354 +3,90 @@
 //! Flavors, the hardware templates (RAM, vCPUs, disk) that servers are created from.
 //!
 //! Operations, response variants and the [`FlavorsClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `create_flavor` operation: its spans, statuses and response variants.
 pub static CREATE_FLAVOR: rt::OperationMeta = rt::OperationMeta {
     name: "create_flavor",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 54)),
-            method: "POST",
-            path: "/flavors",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 55),
-            max: Some(rt::Microversion::new(2, 60)),
-            method: "POST",
-            path: "/flavors",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 61),
-            max: Some(rt::Microversion::new(2, 74)),
-            method: "POST",
-            path: "/flavors",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 75),
-            max: Some(rt::Microversion::new(2, 101)),
-            method: "POST",
-            path: "/flavors",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            method: "POST",
-            path: "/flavors",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(2, 1), "POST", "/flavors", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 54)),
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_1),
-        },
-        rt::VariantMeta {
-            name: "V2_55",
-            min: rt::Microversion::new(2, 55),
-            max: Some(rt::Microversion::new(2, 60)),
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_55),
-        },
-        rt::VariantMeta {
-            name: "V2_61",
-            min: rt::Microversion::new(2, 61),
-            max: Some(rt::Microversion::new(2, 74)),
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_61),
-        },
-        rt::VariantMeta {
-            name: "V2_75",
-            min: rt::Microversion::new(2, 75),
-            max: Some(rt::Microversion::new(2, 101)),
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_75),
-        },
-        rt::VariantMeta {
-            name: "V2_102",
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_102),
-        },
+        rt::body(rt::Span::closed(2, 1, 2, 54), 0, &schemas::FLAVOR_V2_1),
+        rt::body(rt::Span::closed(2, 55, 2, 60), 1, &schemas::FLAVOR_V2_55),
+        rt::body(rt::Span::closed(2, 61, 2, 74), 2, &schemas::FLAVOR_V2_61),
+        rt::body(rt::Span::closed(2, 75, 2, 101), 3, &schemas::FLAVOR_V2_75),
+        rt::body(rt::Span::open(2, 102), 4, &schemas::FLAVOR_V2_102),
     ],
 };
-/// The response of `create_flavor`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `create_flavor`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateFlavorResponse {
-    /// Answered at microversions 2.1–2.54.
+    /// Answered from microversion 2.1.
     V2_1(types::FlavorResponseV2_1),
-    /// Answered at microversions 2.55–2.60.
+    /// Answered from microversion 2.55.
     V2_55(types::FlavorResponseV2_55),
-    /// Answered at microversions 2.61–2.74.
+    /// Answered from microversion 2.61.
     V2_61(types::FlavorResponseV2_61),
-    /// Answered at microversions 2.75–2.101.
+    /// Answered from microversion 2.75.
     V2_75(types::FlavorResponseV2_75),
-    /// Answered at microversions 2.102–latest.
+    /// Answered from microversion 2.102.
     V2_102(types::FlavorResponseV2_102),
 }
-impl rt::VersionedBody for CreateFlavorResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            1usize => body.json().map(Self::V2_55),
-            2usize => body.json().map(Self::V2_61),
-            3usize => body.json().map(Self::V2_75),
-            4usize => body.json().map(Self::V2_102),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl CreateFlavorRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 54))),
-            (rt::Microversion::new(2, 55), Some(rt::Microversion::new(2, 101))),
-            (rt::Microversion::new(2, 102), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateFlavorRequest",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_55)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateFlavorRequest",
-                        source,
-                    })
-            }
-            Some(2usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_102)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateFlavorRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "CreateFlavorRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `create_flavor`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(
+    CreateFlavorResponse { 0 => V2_1, 1 => V2_55, 2 => V2_61, 3 => V2_75, 4 => V2_102 }
+);
+/// The request body of `create_flavor`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateFlavorRequest {
-    /// Microversions 2.1–2.54.
+    /// Microversions 2.1–2.101.
     V2_1(types::CreateFlavorRequestV2_1),
-    /// Microversions 2.55–2.101.
-    V2_55(types::CreateFlavorRequestV2_55),
     /// Microversions 2.102–latest.
     V2_102(types::CreateFlavorRequestV2_102),
 }
-impl rt::VersionedRequest for CreateFlavorRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_55(_) => "V2_55",
-            Self::V2_102(_) => "V2_102",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 54)))
-            }
-            Self::V2_55(_) => {
-                (rt::Microversion::new(2, 55), Some(rt::Microversion::new(2, 101)))
-            }
-            Self::V2_102(_) => (rt::Microversion::new(2, 102), None),
-        }
-    }
-}
-impl From<types::CreateFlavorRequestV2_1> for CreateFlavorRequest {
-    fn from(value: types::CreateFlavorRequestV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::CreateFlavorRequestV2_55> for CreateFlavorRequest {
-    fn from(value: types::CreateFlavorRequestV2_55) -> Self {
-        Self::V2_55(value)
-    }
-}
-impl From<types::CreateFlavorRequestV2_102> for CreateFlavorRequest {
-    fn from(value: types::CreateFlavorRequestV2_102) -> Self {
-        Self::V2_102(value)
-    }
-}
+rt::versioned_request!(
+    CreateFlavorRequest of super::SERVICE { 0 => V2_1(types::CreateFlavorRequestV2_1) @
+    rt::Span::closed(2, 1, 2, 101), 1 => V2_102(types::CreateFlavorRequestV2_102) @
+    rt::Span::open(2, 102) }
+);
+rt::variants_from!(
+    CreateFlavorRequest { V2_1(types::CreateFlavorRequestV2_1),
+    V2_102(types::CreateFlavorRequestV2_102) }
+);
 /// The `delete_flavor` operation: its spans, statuses and response variants.
 pub static DELETE_FLAVOR: rt::OperationMeta = rt::OperationMeta {
     name: "delete_flavor",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            method: "DELETE",
-            path: "/flavors/{flavor_id}",
-            statuses: &[202u16],
-        },
-    ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: None,
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(2, 1), "DELETE", "/flavors/{flavor_id}", &[202])],
+    variants: &[rt::no_body(rt::Span::open(2, 1), 0)],
 };
 /// The `list_flavors` operation: its spans, statuses and response variants.
 pub static LIST_FLAVORS: rt::OperationMeta = rt::OperationMeta {
     name: "list_flavors",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 54)),
-            method: "GET",
-            path: "/flavors",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 55),
-            max: Some(rt::Microversion::new(2, 74)),
-            method: "GET",
-            path: "/flavors",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 75),
-            max: Some(rt::Microversion::new(2, 101)),
-            method: "GET",
-            path: "/flavors",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            method: "GET",
-            path: "/flavors",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/flavors", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 54)),
-            body: Some(&super::schemas::LIST_FLAVORS_RESPONSE_V2_1),
-        },
-        rt::VariantMeta {
-            name: "V2_55",
-            min: rt::Microversion::new(2, 55),
-            max: None,
-            body: Some(&super::schemas::LIST_FLAVORS_RESPONSE_V2_55),
-        },
+        rt::body(rt::Span::closed(2, 1, 2, 54), 0, &schemas::LIST_FLAVORS_V2_1),
+        rt::body(rt::Span::open(2, 55), 1, &schemas::LIST_FLAVORS_V2_55),
     ],
 };
-/// The response of `list_flavors`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `list_flavors`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListFlavorsResponse {
-    /// Answered at microversions 2.1–2.54.
+    /// Answered from microversion 2.1.
     V2_1(types::ListFlavorsResponseV2_1),
-    /// Answered at microversions 2.55–latest.
+    /// Answered from microversion 2.55.
     V2_55(types::ListFlavorsResponseV2_55),
 }
-impl rt::VersionedBody for ListFlavorsResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            1usize => body.json().map(Self::V2_55),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ListFlavorsQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 74))),
-            (rt::Microversion::new(2, 75), Some(rt::Microversion::new(2, 101))),
-            (rt::Microversion::new(2, 102), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListFlavorsQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_75)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListFlavorsQuery",
-                        source,
-                    })
-            }
-            Some(2usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_102)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListFlavorsQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ListFlavorsQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `list_flavors`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(ListFlavorsResponse { 0 => V2_1, 1 => V2_55 });
+/// The query of `list_flavors`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListFlavorsQuery {
@@ -361,195 +97,54 @@ pub enum ListFlavorsQuery {
     /// Microversions 2.102–latest.
     V2_102(types::ListFlavorsQueryV2_102),
 }
-impl rt::VersionedRequest for ListFlavorsQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_75(_) => "V2_75",
-            Self::V2_102(_) => "V2_102",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 74)))
-            }
-            Self::V2_75(_) => {
-                (rt::Microversion::new(2, 75), Some(rt::Microversion::new(2, 101)))
-            }
-            Self::V2_102(_) => (rt::Microversion::new(2, 102), None),
-        }
-    }
-}
-impl From<types::ListFlavorsQueryV2_1> for ListFlavorsQuery {
-    fn from(value: types::ListFlavorsQueryV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::ListFlavorsQueryV2_75> for ListFlavorsQuery {
-    fn from(value: types::ListFlavorsQueryV2_75) -> Self {
-        Self::V2_75(value)
-    }
-}
-impl From<types::ListFlavorsQueryV2_102> for ListFlavorsQuery {
-    fn from(value: types::ListFlavorsQueryV2_102) -> Self {
-        Self::V2_102(value)
-    }
-}
+rt::versioned_request!(
+    ListFlavorsQuery of super::SERVICE { 0 => V2_1(types::ListFlavorsQueryV2_1) @
+    rt::Span::closed(2, 1, 2, 74), 1 => V2_75(types::ListFlavorsQueryV2_75) @
+    rt::Span::closed(2, 75, 2, 101), 2 => V2_102(types::ListFlavorsQueryV2_102) @
+    rt::Span::open(2, 102) }
+);
+rt::variants_from!(
+    ListFlavorsQuery { V2_1(types::ListFlavorsQueryV2_1),
+    V2_75(types::ListFlavorsQueryV2_75), V2_102(types::ListFlavorsQueryV2_102) }
+);
 /// The `list_flavors_detail` operation: its spans, statuses and response variants.
 pub static LIST_FLAVORS_DETAIL: rt::OperationMeta = rt::OperationMeta {
     name: "list_flavors_detail",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 54)),
-            method: "GET",
-            path: "/flavors/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 55),
-            max: Some(rt::Microversion::new(2, 60)),
-            method: "GET",
-            path: "/flavors/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 61),
-            max: Some(rt::Microversion::new(2, 74)),
-            method: "GET",
-            path: "/flavors/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 75),
-            max: Some(rt::Microversion::new(2, 101)),
-            method: "GET",
-            path: "/flavors/detail",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            method: "GET",
-            path: "/flavors/detail",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/flavors/detail", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 54)),
-            body: Some(&super::schemas::LIST_FLAVORS_DETAIL_RESPONSE_V2_1),
-        },
-        rt::VariantMeta {
-            name: "V2_55",
-            min: rt::Microversion::new(2, 55),
-            max: Some(rt::Microversion::new(2, 60)),
-            body: Some(&super::schemas::LIST_FLAVORS_DETAIL_RESPONSE_V2_55),
-        },
-        rt::VariantMeta {
-            name: "V2_61",
-            min: rt::Microversion::new(2, 61),
-            max: Some(rt::Microversion::new(2, 74)),
-            body: Some(&super::schemas::LIST_FLAVORS_DETAIL_RESPONSE_V2_61),
-        },
-        rt::VariantMeta {
-            name: "V2_75",
-            min: rt::Microversion::new(2, 75),
-            max: Some(rt::Microversion::new(2, 101)),
-            body: Some(&super::schemas::LIST_FLAVORS_DETAIL_RESPONSE_V2_75),
-        },
-        rt::VariantMeta {
-            name: "V2_102",
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            body: Some(&super::schemas::LIST_FLAVORS_DETAIL_RESPONSE_V2_102),
-        },
+        rt::body(rt::Span::closed(2, 1, 2, 54), 0, &schemas::LIST_FLAVORS_DETAIL_V2_1),
+        rt::body(rt::Span::closed(2, 55, 2, 60), 1, &schemas::LIST_FLAVORS_DETAIL_V2_55),
+        rt::body(rt::Span::closed(2, 61, 2, 74), 2, &schemas::LIST_FLAVORS_DETAIL_V2_61),
+        rt::body(
+            rt::Span::closed(2, 75, 2, 101),
+            3,
+            &schemas::LIST_FLAVORS_DETAIL_V2_75,
+        ),
+        rt::body(rt::Span::open(2, 102), 4, &schemas::LIST_FLAVORS_DETAIL_V2_102),
     ],
 };
-/// The response of `list_flavors_detail`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `list_flavors_detail`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListFlavorsDetailResponse {
-    /// Answered at microversions 2.1–2.54.
+    /// Answered from microversion 2.1.
     V2_1(types::ListFlavorsDetailResponseV2_1),
-    /// Answered at microversions 2.55–2.60.
+    /// Answered from microversion 2.55.
     V2_55(types::ListFlavorsDetailResponseV2_55),
-    /// Answered at microversions 2.61–2.74.
+    /// Answered from microversion 2.61.
     V2_61(types::ListFlavorsDetailResponseV2_61),
-    /// Answered at microversions 2.75–2.101.
+    /// Answered from microversion 2.75.
     V2_75(types::ListFlavorsDetailResponseV2_75),
-    /// Answered at microversions 2.102–latest.
+    /// Answered from microversion 2.102.
     V2_102(types::ListFlavorsDetailResponseV2_102),
 }
-impl rt::VersionedBody for ListFlavorsDetailResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            1usize => body.json().map(Self::V2_55),
-            2usize => body.json().map(Self::V2_61),
-            3usize => body.json().map(Self::V2_75),
-            4usize => body.json().map(Self::V2_102),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ListFlavorsDetailQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 74))),
-            (rt::Microversion::new(2, 75), Some(rt::Microversion::new(2, 101))),
-            (rt::Microversion::new(2, 102), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListFlavorsDetailQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_75)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListFlavorsDetailQuery",
-                        source,
-                    })
-            }
-            Some(2usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_102)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListFlavorsDetailQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ListFlavorsDetailQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `list_flavors_detail`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(
+    ListFlavorsDetailResponse { 0 => V2_1, 1 => V2_55, 2 => V2_61, 3 => V2_75, 4 =>
+    V2_102 }
+);
+/// The query of `list_flavors_detail`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListFlavorsDetailQuery {
@@ -560,388 +155,134 @@ pub enum ListFlavorsDetailQuery {
     /// Microversions 2.102–latest.
     V2_102(types::ListFlavorsQueryV2_102),
 }
-impl rt::VersionedRequest for ListFlavorsDetailQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_75(_) => "V2_75",
-            Self::V2_102(_) => "V2_102",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 74)))
-            }
-            Self::V2_75(_) => {
-                (rt::Microversion::new(2, 75), Some(rt::Microversion::new(2, 101)))
-            }
-            Self::V2_102(_) => (rt::Microversion::new(2, 102), None),
-        }
-    }
-}
-impl From<types::ListFlavorsQueryV2_1> for ListFlavorsDetailQuery {
-    fn from(value: types::ListFlavorsQueryV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::ListFlavorsQueryV2_75> for ListFlavorsDetailQuery {
-    fn from(value: types::ListFlavorsQueryV2_75) -> Self {
-        Self::V2_75(value)
-    }
-}
-impl From<types::ListFlavorsQueryV2_102> for ListFlavorsDetailQuery {
-    fn from(value: types::ListFlavorsQueryV2_102) -> Self {
-        Self::V2_102(value)
-    }
-}
+rt::versioned_request!(
+    ListFlavorsDetailQuery of super::SERVICE { 0 => V2_1(types::ListFlavorsQueryV2_1) @
+    rt::Span::closed(2, 1, 2, 74), 1 => V2_75(types::ListFlavorsQueryV2_75) @
+    rt::Span::closed(2, 75, 2, 101), 2 => V2_102(types::ListFlavorsQueryV2_102) @
+    rt::Span::open(2, 102) }
+);
+rt::variants_from!(
+    ListFlavorsDetailQuery { V2_1(types::ListFlavorsQueryV2_1),
+    V2_75(types::ListFlavorsQueryV2_75), V2_102(types::ListFlavorsQueryV2_102) }
+);
 /// The `show_flavor` operation: its spans, statuses and response variants.
 pub static SHOW_FLAVOR: rt::OperationMeta = rt::OperationMeta {
     name: "show_flavor",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 54)),
-            method: "GET",
-            path: "/flavors/{flavor_id}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 55),
-            max: Some(rt::Microversion::new(2, 60)),
-            method: "GET",
-            path: "/flavors/{flavor_id}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 61),
-            max: Some(rt::Microversion::new(2, 74)),
-            method: "GET",
-            path: "/flavors/{flavor_id}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 75),
-            max: Some(rt::Microversion::new(2, 101)),
-            method: "GET",
-            path: "/flavors/{flavor_id}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            method: "GET",
-            path: "/flavors/{flavor_id}",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/flavors/{flavor_id}", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 54)),
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_1),
-        },
-        rt::VariantMeta {
-            name: "V2_55",
-            min: rt::Microversion::new(2, 55),
-            max: Some(rt::Microversion::new(2, 60)),
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_55),
-        },
-        rt::VariantMeta {
-            name: "V2_61",
-            min: rt::Microversion::new(2, 61),
-            max: Some(rt::Microversion::new(2, 74)),
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_61),
-        },
-        rt::VariantMeta {
-            name: "V2_75",
-            min: rt::Microversion::new(2, 75),
-            max: Some(rt::Microversion::new(2, 101)),
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_75),
-        },
-        rt::VariantMeta {
-            name: "V2_102",
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_102),
-        },
+        rt::body(rt::Span::closed(2, 1, 2, 54), 0, &schemas::FLAVOR_V2_1),
+        rt::body(rt::Span::closed(2, 55, 2, 60), 1, &schemas::FLAVOR_V2_55),
+        rt::body(rt::Span::closed(2, 61, 2, 74), 2, &schemas::FLAVOR_V2_61),
+        rt::body(rt::Span::closed(2, 75, 2, 101), 3, &schemas::FLAVOR_V2_75),
+        rt::body(rt::Span::open(2, 102), 4, &schemas::FLAVOR_V2_102),
     ],
 };
-/// The response of `show_flavor`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `show_flavor`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowFlavorResponse {
-    /// Answered at microversions 2.1–2.54.
+    /// Answered from microversion 2.1.
     V2_1(types::FlavorResponseV2_1),
-    /// Answered at microversions 2.55–2.60.
+    /// Answered from microversion 2.55.
     V2_55(types::FlavorResponseV2_55),
-    /// Answered at microversions 2.61–2.74.
+    /// Answered from microversion 2.61.
     V2_61(types::FlavorResponseV2_61),
-    /// Answered at microversions 2.75–2.101.
+    /// Answered from microversion 2.75.
     V2_75(types::FlavorResponseV2_75),
-    /// Answered at microversions 2.102–latest.
+    /// Answered from microversion 2.102.
     V2_102(types::FlavorResponseV2_102),
 }
-impl rt::VersionedBody for ShowFlavorResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            1usize => body.json().map(Self::V2_55),
-            2usize => body.json().map(Self::V2_61),
-            3usize => body.json().map(Self::V2_75),
-            4usize => body.json().map(Self::V2_102),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ShowFlavorQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101))),
-            (rt::Microversion::new(2, 102), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ShowFlavorQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_102)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ShowFlavorQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ShowFlavorQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `show_flavor`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(
+    ShowFlavorResponse { 0 => V2_1, 1 => V2_55, 2 => V2_61, 3 => V2_75, 4 => V2_102 }
+);
+/// The query of `show_flavor`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ShowFlavorQuery {
     /// Microversions 2.1–2.101.
-    V2_1(types::FlavorAccessQueryV2_1),
+    V2_1(types::ShowFlavorQueryV2_1),
     /// Microversions 2.102–latest.
-    V2_102(types::FlavorAccessQueryV2_102),
+    V2_102(types::ShowFlavorQueryV2_102),
 }
-impl rt::VersionedRequest for ShowFlavorQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_102(_) => "V2_102",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 101)))
-            }
-            Self::V2_102(_) => (rt::Microversion::new(2, 102), None),
-        }
-    }
-}
-impl From<types::FlavorAccessQueryV2_1> for ShowFlavorQuery {
-    fn from(value: types::FlavorAccessQueryV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::FlavorAccessQueryV2_102> for ShowFlavorQuery {
-    fn from(value: types::FlavorAccessQueryV2_102) -> Self {
-        Self::V2_102(value)
-    }
-}
+rt::versioned_request!(
+    ShowFlavorQuery of super::SERVICE { 0 => V2_1(types::ShowFlavorQueryV2_1) @
+    rt::Span::closed(2, 1, 2, 101), 1 => V2_102(types::ShowFlavorQueryV2_102) @
+    rt::Span::open(2, 102) }
+);
+rt::variants_from!(
+    ShowFlavorQuery { V2_1(types::ShowFlavorQueryV2_1),
+    V2_102(types::ShowFlavorQueryV2_102) }
+);
 /// The `update_flavor` operation: its spans, statuses and response variants.
 pub static UPDATE_FLAVOR: rt::OperationMeta = rt::OperationMeta {
     name: "update_flavor",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 55),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 55),
-            max: Some(rt::Microversion::new(2, 60)),
-            method: "PUT",
-            path: "/flavors/{flavor_id}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 61),
-            max: Some(rt::Microversion::new(2, 74)),
-            method: "PUT",
-            path: "/flavors/{flavor_id}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 75),
-            max: Some(rt::Microversion::new(2, 101)),
-            method: "PUT",
-            path: "/flavors/{flavor_id}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            method: "PUT",
-            path: "/flavors/{flavor_id}",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(2, 55), "PUT", "/flavors/{flavor_id}", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V2_55",
-            min: rt::Microversion::new(2, 55),
-            max: Some(rt::Microversion::new(2, 60)),
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_55),
-        },
-        rt::VariantMeta {
-            name: "V2_61",
-            min: rt::Microversion::new(2, 61),
-            max: Some(rt::Microversion::new(2, 74)),
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_61),
-        },
-        rt::VariantMeta {
-            name: "V2_75",
-            min: rt::Microversion::new(2, 75),
-            max: Some(rt::Microversion::new(2, 101)),
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_75),
-        },
-        rt::VariantMeta {
-            name: "V2_102",
-            min: rt::Microversion::new(2, 102),
-            max: None,
-            body: Some(&super::schemas::FLAVOR_RESPONSE_V2_102),
-        },
+        rt::body(rt::Span::closed(2, 55, 2, 60), 0, &schemas::FLAVOR_V2_55),
+        rt::body(rt::Span::closed(2, 61, 2, 74), 1, &schemas::FLAVOR_V2_61),
+        rt::body(rt::Span::closed(2, 75, 2, 101), 2, &schemas::FLAVOR_V2_75),
+        rt::body(rt::Span::open(2, 102), 3, &schemas::FLAVOR_V2_102),
     ],
 };
-/// The response of `update_flavor`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `update_flavor`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateFlavorResponse {
-    /// Answered at microversions 2.55–2.60.
+    /// Answered from microversion 2.55.
     V2_55(types::FlavorResponseV2_55),
-    /// Answered at microversions 2.61–2.74.
+    /// Answered from microversion 2.61.
     V2_61(types::FlavorResponseV2_61),
-    /// Answered at microversions 2.75–2.101.
+    /// Answered from microversion 2.75.
     V2_75(types::FlavorResponseV2_75),
-    /// Answered at microversions 2.102–latest.
+    /// Answered from microversion 2.102.
     V2_102(types::FlavorResponseV2_102),
 }
-impl rt::VersionedBody for UpdateFlavorResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_55),
-            1usize => body.json().map(Self::V2_61),
-            2usize => body.json().map(Self::V2_75),
-            3usize => body.json().map(Self::V2_102),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl UpdateFlavorRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 55), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_55)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "UpdateFlavorRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "UpdateFlavorRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `update_flavor`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(
+    UpdateFlavorResponse { 0 => V2_55, 1 => V2_61, 2 => V2_75, 3 => V2_102 }
+);
+/// The request body of `update_flavor`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateFlavorRequest {
     /// Microversions 2.55–latest.
     V2_55(types::UpdateFlavorRequestV2_55),
 }
-impl rt::VersionedRequest for UpdateFlavorRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_55(_) => "V2_55",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_55(_) => (rt::Microversion::new(2, 55), None),
-        }
-    }
-}
-impl From<types::UpdateFlavorRequestV2_55> for UpdateFlavorRequest {
-    fn from(value: types::UpdateFlavorRequestV2_55) -> Self {
-        Self::V2_55(value)
-    }
-}
+rt::versioned_request!(
+    UpdateFlavorRequest of super::SERVICE { 0 => V2_55(types::UpdateFlavorRequestV2_55) @
+    rt::Span::open(2, 55) }
+);
+rt::variants_from!(UpdateFlavorRequest { V2_55(types::UpdateFlavorRequestV2_55) });
 /// Flavors, the hardware templates (RAM, vCPUs, disk) that servers are created from.
 ///
-/// The `flavors` client of the `compute` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `flavors` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct FlavorsClient {
-    inner: rt::ServiceClient,
+pub struct FlavorsClient(rt::ServiceClient);
+impl rt::GeneratedClient for FlavorsClient {
+    type Service = super::Compute;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl FlavorsClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// Create a flavor (admin); the id is generated when none is given.
     ///
@@ -950,17 +291,16 @@ impl FlavorsClient {
     /// # Microversions
     ///
     /// - **2.1–2.54**: status 200; request [`CreateFlavorRequestV2_1`](super::types::CreateFlavorRequestV2_1); response [`FlavorResponseV2_1`](super::types::FlavorResponseV2_1); errors 400, 401, 403, 409.
-    /// - **2.55–2.60**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`FlavorResponseV2_55`](super::types::FlavorResponseV2_55); errors 400, 401, 403, 409. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
-    /// - **2.61–2.74**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`FlavorResponseV2_61`](super::types::FlavorResponseV2_61); errors 400, 401, 403, 409. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
-    /// - **2.75–2.101**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`FlavorResponseV2_75`](super::types::FlavorResponseV2_75); errors 400, 401, 403, 409. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
+    /// - **2.55–2.60**: status 200; request [`CreateFlavorRequestV2_1`](super::types::CreateFlavorRequestV2_1); response [`FlavorResponseV2_55`](super::types::FlavorResponseV2_55); errors 400, 401, 403, 409. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
+    /// - **2.61–2.74**: status 200; request [`CreateFlavorRequestV2_1`](super::types::CreateFlavorRequestV2_1); response [`FlavorResponseV2_61`](super::types::FlavorResponseV2_61); errors 400, 401, 403, 409. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
+    /// - **2.75–2.101**: status 200; request [`CreateFlavorRequestV2_1`](super::types::CreateFlavorRequestV2_1); response [`FlavorResponseV2_75`](super::types::FlavorResponseV2_75); errors 400, 401, 403, 409. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
     /// - **2.102–latest**: status 200; request [`CreateFlavorRequestV2_102`](super::types::CreateFlavorRequestV2_102); response [`FlavorResponseV2_102`](super::types::FlavorResponseV2_102); errors 400, 401, 403, 409. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
     pub async fn create_flavor(
         &self,
         body: &CreateFlavorRequest,
-    ) -> Result<rt::Response<CreateFlavorResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.json(body);
-        self.inner.call(&CREATE_FLAVOR, request).await
+    ) -> rt::Result<CreateFlavorResponse> {
+        let request = rt::Request::new().json(body);
+        self.0.call(&CREATE_FLAVOR, request).await?.versioned()
     }
     /// Delete a flavor (admin).
     ///
@@ -969,13 +309,9 @@ impl FlavorsClient {
     /// # Microversions
     ///
     /// - **2.1–latest**: status 202; no body; errors 401, 403, 404.
-    pub async fn delete_flavor(
-        &self,
-        flavor_id: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("flavor_id", flavor_id);
-        self.inner.call(&DELETE_FLAVOR, request).await
+    pub async fn delete_flavor(&self, flavor_id: &str) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("flavor_id", flavor_id);
+        self.0.call(&DELETE_FLAVOR, request).await?.empty()
     }
     /// List flavors in brief (id, name and links).
     ///
@@ -990,10 +326,9 @@ impl FlavorsClient {
     pub async fn list_flavors(
         &self,
         query: Option<&ListFlavorsQuery>,
-    ) -> Result<rt::Response<ListFlavorsResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.query(query);
-        self.inner.call(&LIST_FLAVORS, request).await
+    ) -> rt::Result<ListFlavorsResponse> {
+        let request = rt::Request::new().query(query);
+        self.0.call(&LIST_FLAVORS, request).await?.versioned()
     }
     /// List flavors with all their attributes.
     ///
@@ -1009,10 +344,9 @@ impl FlavorsClient {
     pub async fn list_flavors_detail(
         &self,
         query: Option<&ListFlavorsDetailQuery>,
-    ) -> Result<rt::Response<ListFlavorsDetailResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.query(query);
-        self.inner.call(&LIST_FLAVORS_DETAIL, request).await
+    ) -> rt::Result<ListFlavorsDetailResponse> {
+        let request = rt::Request::new().query(query);
+        self.0.call(&LIST_FLAVORS_DETAIL, request).await?.versioned()
     }
     /// Show one flavor.
     ///
@@ -1020,20 +354,18 @@ impl FlavorsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.54**: status 200; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); response [`FlavorResponseV2_1`](super::types::FlavorResponseV2_1); errors 401, 403, 404.
-    /// - **2.55–2.60**: status 200; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); response [`FlavorResponseV2_55`](super::types::FlavorResponseV2_55); errors 401, 403, 404. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
-    /// - **2.61–2.74**: status 200; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); response [`FlavorResponseV2_61`](super::types::FlavorResponseV2_61); errors 401, 403, 404. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
-    /// - **2.75–2.101**: status 200; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); response [`FlavorResponseV2_75`](super::types::FlavorResponseV2_75); errors 401, 403, 404. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
-    /// - **2.102–latest**: status 200; query [`FlavorAccessQueryV2_102`](super::types::FlavorAccessQueryV2_102); response [`FlavorResponseV2_102`](super::types::FlavorResponseV2_102); errors 400, 401, 403, 404. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
+    /// - **2.1–2.54**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`FlavorResponseV2_1`](super::types::FlavorResponseV2_1); errors 401, 403, 404.
+    /// - **2.55–2.60**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`FlavorResponseV2_55`](super::types::FlavorResponseV2_55); errors 401, 403, 404. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
+    /// - **2.61–2.74**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`FlavorResponseV2_61`](super::types::FlavorResponseV2_61); errors 401, 403, 404. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
+    /// - **2.75–2.101**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`FlavorResponseV2_75`](super::types::FlavorResponseV2_75); errors 401, 403, 404. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
+    /// - **2.102–latest**: status 200; query [`ShowFlavorQueryV2_102`](super::types::ShowFlavorQueryV2_102); response [`FlavorResponseV2_102`](super::types::FlavorResponseV2_102); errors 400, 401, 403, 404. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
     pub async fn show_flavor(
         &self,
         flavor_id: &str,
         query: Option<&ShowFlavorQuery>,
-    ) -> Result<rt::Response<ShowFlavorResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("flavor_id", flavor_id);
-        let request = request.query(query);
-        self.inner.call(&SHOW_FLAVOR, request).await
+    ) -> rt::Result<ShowFlavorResponse> {
+        let request = rt::Request::new().param("flavor_id", flavor_id).query(query);
+        self.0.call(&SHOW_FLAVOR, request).await?.versioned()
     }
     /// Change a flavor's description (admin), the only attribute that can be updated.
     ///
@@ -1049,80 +381,8 @@ impl FlavorsClient {
         &self,
         flavor_id: &str,
         body: &UpdateFlavorRequest,
-    ) -> Result<rt::Response<UpdateFlavorResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("flavor_id", flavor_id);
-        let request = request.json(body);
-        self.inner.call(&UPDATE_FLAVOR, request).await
-    }
-}
-impl rt::GeneratedClient for FlavorsClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`FlavorsClient`](super::FlavorsClient).
-    #[derive(Debug, Clone)]
-    pub struct FlavorsClient {
-        inner: super::FlavorsClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl FlavorsClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(inner: super::FlavorsClient, runtime: rt::BlockingRuntime) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::FlavorsClient {
-            &self.inner
-        }
-        /// Blocking [`FlavorsClient::create_flavor`](super::FlavorsClient::create_flavor).
-        pub fn create_flavor(
-            &self,
-            body: &CreateFlavorRequest,
-        ) -> Result<rt::Response<CreateFlavorResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.create_flavor(body))
-        }
-        /// Blocking [`FlavorsClient::delete_flavor`](super::FlavorsClient::delete_flavor).
-        pub fn delete_flavor(
-            &self,
-            flavor_id: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime.block_on(self.inner.delete_flavor(flavor_id))
-        }
-        /// Blocking [`FlavorsClient::list_flavors`](super::FlavorsClient::list_flavors).
-        pub fn list_flavors(
-            &self,
-            query: Option<&ListFlavorsQuery>,
-        ) -> Result<rt::Response<ListFlavorsResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_flavors(query))
-        }
-        /// Blocking [`FlavorsClient::list_flavors_detail`](super::FlavorsClient::list_flavors_detail).
-        pub fn list_flavors_detail(
-            &self,
-            query: Option<&ListFlavorsDetailQuery>,
-        ) -> Result<rt::Response<ListFlavorsDetailResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_flavors_detail(query))
-        }
-        /// Blocking [`FlavorsClient::show_flavor`](super::FlavorsClient::show_flavor).
-        pub fn show_flavor(
-            &self,
-            flavor_id: &str,
-            query: Option<&ShowFlavorQuery>,
-        ) -> Result<rt::Response<ShowFlavorResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.show_flavor(flavor_id, query))
-        }
-        /// Blocking [`FlavorsClient::update_flavor`](super::FlavorsClient::update_flavor).
-        pub fn update_flavor(
-            &self,
-            flavor_id: &str,
-            body: &UpdateFlavorRequest,
-        ) -> Result<rt::Response<UpdateFlavorResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.update_flavor(flavor_id, body))
-        }
+    ) -> rt::Result<UpdateFlavorResponse> {
+        let request = rt::Request::new().param("flavor_id", flavor_id).json(body);
+        self.0.call(&UPDATE_FLAVOR, request).await?.versioned()
     }
 }

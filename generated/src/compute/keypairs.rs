@@ -3,147 +3,37 @@
 //! SSH and x509 keypairs (os-keypairs).
 //!
 //! Operations, response variants and the [`KeypairsClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `create_keypair` operation: its spans, statuses and response variants.
 pub static CREATE_KEYPAIR: rt::OperationMeta = rt::OperationMeta {
     name: "create_keypair",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 1)),
-            method: "POST",
-            path: "/os-keypairs",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 2),
-            max: Some(rt::Microversion::new(2, 9)),
-            method: "POST",
-            path: "/os-keypairs",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 10),
-            max: Some(rt::Microversion::new(2, 91)),
-            method: "POST",
-            path: "/os-keypairs",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 92),
-            max: None,
-            method: "POST",
-            path: "/os-keypairs",
-            statuses: &[201u16],
-        },
+        rt::op(rt::Span::closed(2, 1, 2, 1), "POST", "/os-keypairs", &[200]),
+        rt::op(rt::Span::open(2, 2), "POST", "/os-keypairs", &[201]),
     ],
     variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 1)),
-            body: Some(&super::schemas::CREATE_KEYPAIR_RESPONSE_V2_1),
-        },
-        rt::VariantMeta {
-            name: "V2_2",
-            min: rt::Microversion::new(2, 2),
-            max: Some(rt::Microversion::new(2, 91)),
-            body: Some(&super::schemas::CREATE_KEYPAIR_RESPONSE_V2_2),
-        },
-        rt::VariantMeta {
-            name: "V2_92",
-            min: rt::Microversion::new(2, 92),
-            max: None,
-            body: Some(&super::schemas::CREATE_KEYPAIR_RESPONSE_V2_92),
-        },
+        rt::body(rt::Span::closed(2, 1, 2, 1), 0, &schemas::CREATE_KEYPAIR_V2_1),
+        rt::body(rt::Span::closed(2, 2, 2, 91), 1, &schemas::CREATE_KEYPAIR_V2_2),
+        rt::body(rt::Span::open(2, 92), 2, &schemas::CREATE_KEYPAIR_V2_92),
     ],
 };
-/// The response of `create_keypair`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `create_keypair`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateKeypairResponse {
-    /// Answered at microversions 2.1.
+    /// Answered from microversion 2.1.
     V2_1(types::CreateKeypairResponseV2_1),
-    /// Answered at microversions 2.2–2.91.
+    /// Answered from microversion 2.2.
     V2_2(types::CreateKeypairResponseV2_2),
-    /// Answered at microversions 2.92–latest.
+    /// Answered from microversion 2.92.
     V2_92(types::CreateKeypairResponseV2_92),
 }
-impl rt::VersionedBody for CreateKeypairResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            1usize => body.json().map(Self::V2_2),
-            2usize => body.json().map(Self::V2_92),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl CreateKeypairRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 1))),
-            (rt::Microversion::new(2, 2), Some(rt::Microversion::new(2, 9))),
-            (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 91))),
-            (rt::Microversion::new(2, 92), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateKeypairRequest",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_2)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateKeypairRequest",
-                        source,
-                    })
-            }
-            Some(2usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_10)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateKeypairRequest",
-                        source,
-                    })
-            }
-            Some(3usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_92)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateKeypairRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "CreateKeypairRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `create_keypair`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(CreateKeypairResponse { 0 => V2_1, 1 => V2_2, 2 => V2_92 });
+/// The request body of `create_keypair`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateKeypairRequest {
@@ -156,355 +46,87 @@ pub enum CreateKeypairRequest {
     /// Microversions 2.92–latest.
     V2_92(types::CreateKeypairRequestV2_92),
 }
-impl rt::VersionedRequest for CreateKeypairRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_2(_) => "V2_2",
-            Self::V2_10(_) => "V2_10",
-            Self::V2_92(_) => "V2_92",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 1)))
-            }
-            Self::V2_2(_) => {
-                (rt::Microversion::new(2, 2), Some(rt::Microversion::new(2, 9)))
-            }
-            Self::V2_10(_) => {
-                (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 91)))
-            }
-            Self::V2_92(_) => (rt::Microversion::new(2, 92), None),
-        }
-    }
-}
-impl From<types::CreateKeypairRequestV2_1> for CreateKeypairRequest {
-    fn from(value: types::CreateKeypairRequestV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::CreateKeypairRequestV2_2> for CreateKeypairRequest {
-    fn from(value: types::CreateKeypairRequestV2_2) -> Self {
-        Self::V2_2(value)
-    }
-}
-impl From<types::CreateKeypairRequestV2_10> for CreateKeypairRequest {
-    fn from(value: types::CreateKeypairRequestV2_10) -> Self {
-        Self::V2_10(value)
-    }
-}
-impl From<types::CreateKeypairRequestV2_92> for CreateKeypairRequest {
-    fn from(value: types::CreateKeypairRequestV2_92) -> Self {
-        Self::V2_92(value)
-    }
-}
+rt::versioned_request!(
+    CreateKeypairRequest of super::SERVICE { 0 => V2_1(types::CreateKeypairRequestV2_1) @
+    rt::Span::closed(2, 1, 2, 1), 1 => V2_2(types::CreateKeypairRequestV2_2) @
+    rt::Span::closed(2, 2, 2, 9), 2 => V2_10(types::CreateKeypairRequestV2_10) @
+    rt::Span::closed(2, 10, 2, 91), 3 => V2_92(types::CreateKeypairRequestV2_92) @
+    rt::Span::open(2, 92) }
+);
+rt::variants_from!(
+    CreateKeypairRequest { V2_1(types::CreateKeypairRequestV2_1),
+    V2_2(types::CreateKeypairRequestV2_2), V2_10(types::CreateKeypairRequestV2_10),
+    V2_92(types::CreateKeypairRequestV2_92) }
+);
 /// The `delete_keypair` operation: its spans, statuses and response variants.
 pub static DELETE_KEYPAIR: rt::OperationMeta = rt::OperationMeta {
     name: "delete_keypair",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 1)),
-            method: "DELETE",
-            path: "/os-keypairs/{keypair_name}",
-            statuses: &[202u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 2),
-            max: Some(rt::Microversion::new(2, 9)),
-            method: "DELETE",
-            path: "/os-keypairs/{keypair_name}",
-            statuses: &[204u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 10),
-            max: Some(rt::Microversion::new(2, 74)),
-            method: "DELETE",
-            path: "/os-keypairs/{keypair_name}",
-            statuses: &[204u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 75),
-            max: None,
-            method: "DELETE",
-            path: "/os-keypairs/{keypair_name}",
-            statuses: &[204u16],
-        },
+        rt::op(
+            rt::Span::closed(2, 1, 2, 1),
+            "DELETE",
+            "/os-keypairs/{keypair_name}",
+            &[202],
+        ),
+        rt::op(rt::Span::open(2, 2), "DELETE", "/os-keypairs/{keypair_name}", &[204]),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: None,
-        },
-    ],
+    variants: &[rt::no_body(rt::Span::open(2, 1), 0)],
 };
-impl DeleteKeypairQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 9))),
-            (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 74))),
-            (rt::Microversion::new(2, 75), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "DeleteKeypairQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_10)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "DeleteKeypairQuery",
-                        source,
-                    })
-            }
-            Some(2usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_75)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "DeleteKeypairQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "DeleteKeypairQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `delete_keypair`, one variant per microversion range; pick the variant for the version you request.
+/// The query of `delete_keypair`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum DeleteKeypairQuery {
     /// Microversions 2.1–2.9.
-    V2_1(types::FlavorAccessQueryV2_1),
+    V2_1(types::KeypairsQueryV2_1),
     /// Microversions 2.10–2.74.
     V2_10(types::KeypairsQueryV2_10),
     /// Microversions 2.75–latest.
     V2_75(types::KeypairsQueryV2_75),
 }
-impl rt::VersionedRequest for DeleteKeypairQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_10(_) => "V2_10",
-            Self::V2_75(_) => "V2_75",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 9)))
-            }
-            Self::V2_10(_) => {
-                (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 74)))
-            }
-            Self::V2_75(_) => (rt::Microversion::new(2, 75), None),
-        }
-    }
-}
-impl From<types::FlavorAccessQueryV2_1> for DeleteKeypairQuery {
-    fn from(value: types::FlavorAccessQueryV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::KeypairsQueryV2_10> for DeleteKeypairQuery {
-    fn from(value: types::KeypairsQueryV2_10) -> Self {
-        Self::V2_10(value)
-    }
-}
-impl From<types::KeypairsQueryV2_75> for DeleteKeypairQuery {
-    fn from(value: types::KeypairsQueryV2_75) -> Self {
-        Self::V2_75(value)
-    }
-}
+rt::versioned_request!(
+    DeleteKeypairQuery of super::SERVICE { 0 => V2_1(types::KeypairsQueryV2_1) @
+    rt::Span::closed(2, 1, 2, 9), 1 => V2_10(types::KeypairsQueryV2_10) @
+    rt::Span::closed(2, 10, 2, 74), 2 => V2_75(types::KeypairsQueryV2_75) @
+    rt::Span::open(2, 75) }
+);
+rt::variants_from!(
+    DeleteKeypairQuery { V2_1(types::KeypairsQueryV2_1),
+    V2_10(types::KeypairsQueryV2_10), V2_75(types::KeypairsQueryV2_75) }
+);
 /// The `list_keypairs` operation: its spans, statuses and response variants.
 pub static LIST_KEYPAIRS: rt::OperationMeta = rt::OperationMeta {
     name: "list_keypairs",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 1)),
-            method: "GET",
-            path: "/os-keypairs",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 2),
-            max: Some(rt::Microversion::new(2, 9)),
-            method: "GET",
-            path: "/os-keypairs",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 10),
-            max: Some(rt::Microversion::new(2, 34)),
-            method: "GET",
-            path: "/os-keypairs",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 35),
-            max: Some(rt::Microversion::new(2, 74)),
-            method: "GET",
-            path: "/os-keypairs",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 75),
-            max: Some(rt::Microversion::new(2, 91)),
-            method: "GET",
-            path: "/os-keypairs",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 92),
-            max: None,
-            method: "GET",
-            path: "/os-keypairs",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/os-keypairs", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 1)),
-            body: Some(&super::schemas::LIST_KEYPAIRS_RESPONSE_V2_1),
-        },
-        rt::VariantMeta {
-            name: "V2_2",
-            min: rt::Microversion::new(2, 2),
-            max: Some(rt::Microversion::new(2, 34)),
-            body: Some(&super::schemas::LIST_KEYPAIRS_RESPONSE_V2_2),
-        },
-        rt::VariantMeta {
-            name: "V2_35",
-            min: rt::Microversion::new(2, 35),
-            max: Some(rt::Microversion::new(2, 91)),
-            body: Some(&super::schemas::LIST_KEYPAIRS_RESPONSE_V2_35),
-        },
-        rt::VariantMeta {
-            name: "V2_92",
-            min: rt::Microversion::new(2, 92),
-            max: None,
-            body: Some(&super::schemas::LIST_KEYPAIRS_RESPONSE_V2_92),
-        },
+        rt::body(rt::Span::closed(2, 1, 2, 1), 0, &schemas::LIST_KEYPAIRS_V2_1),
+        rt::body(rt::Span::closed(2, 2, 2, 34), 1, &schemas::LIST_KEYPAIRS_V2_2),
+        rt::body(rt::Span::closed(2, 35, 2, 91), 2, &schemas::LIST_KEYPAIRS_V2_35),
+        rt::body(rt::Span::open(2, 92), 2, &schemas::LIST_KEYPAIRS_V2_35_2),
     ],
 };
-/// The response of `list_keypairs`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `list_keypairs`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListKeypairsResponse {
-    /// Answered at microversions 2.1.
+    /// Answered from microversion 2.1.
     V2_1(types::ListKeypairsResponseV2_1),
-    /// Answered at microversions 2.2–2.34.
+    /// Answered from microversion 2.2.
     V2_2(types::ListKeypairsResponseV2_2),
-    /// Answered at microversions 2.35–2.91.
+    /// Answered from microversion 2.35.
     V2_35(types::ListKeypairsResponseV2_35),
-    /// Answered at microversions 2.92–latest.
-    V2_92(types::ListKeypairsResponseV2_92),
 }
-impl rt::VersionedBody for ListKeypairsResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            1usize => body.json().map(Self::V2_2),
-            2usize => body.json().map(Self::V2_35),
-            3usize => body.json().map(Self::V2_92),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ListKeypairsQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 9))),
-            (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 34))),
-            (rt::Microversion::new(2, 35), Some(rt::Microversion::new(2, 74))),
-            (rt::Microversion::new(2, 75), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListKeypairsQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_10)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListKeypairsQuery",
-                        source,
-                    })
-            }
-            Some(2usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_35)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListKeypairsQuery",
-                        source,
-                    })
-            }
-            Some(3usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_75)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListKeypairsQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ListKeypairsQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `list_keypairs`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(ListKeypairsResponse { 0 => V2_1, 1 => V2_2, 2 => V2_35 });
+/// The query of `list_keypairs`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListKeypairsQuery {
     /// Microversions 2.1–2.9.
-    V2_1(types::FlavorAccessQueryV2_1),
+    V2_1(types::KeypairsQueryV2_1),
     /// Microversions 2.10–2.34.
     V2_10(types::KeypairsQueryV2_10),
     /// Microversions 2.35–2.74.
@@ -512,256 +134,87 @@ pub enum ListKeypairsQuery {
     /// Microversions 2.75–latest.
     V2_75(types::ListKeypairsQueryV2_75),
 }
-impl rt::VersionedRequest for ListKeypairsQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_10(_) => "V2_10",
-            Self::V2_35(_) => "V2_35",
-            Self::V2_75(_) => "V2_75",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 9)))
-            }
-            Self::V2_10(_) => {
-                (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 34)))
-            }
-            Self::V2_35(_) => {
-                (rt::Microversion::new(2, 35), Some(rt::Microversion::new(2, 74)))
-            }
-            Self::V2_75(_) => (rt::Microversion::new(2, 75), None),
-        }
-    }
-}
-impl From<types::FlavorAccessQueryV2_1> for ListKeypairsQuery {
-    fn from(value: types::FlavorAccessQueryV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::KeypairsQueryV2_10> for ListKeypairsQuery {
-    fn from(value: types::KeypairsQueryV2_10) -> Self {
-        Self::V2_10(value)
-    }
-}
-impl From<types::ListKeypairsQueryV2_35> for ListKeypairsQuery {
-    fn from(value: types::ListKeypairsQueryV2_35) -> Self {
-        Self::V2_35(value)
-    }
-}
-impl From<types::ListKeypairsQueryV2_75> for ListKeypairsQuery {
-    fn from(value: types::ListKeypairsQueryV2_75) -> Self {
-        Self::V2_75(value)
-    }
-}
+rt::versioned_request!(
+    ListKeypairsQuery of super::SERVICE { 0 => V2_1(types::KeypairsQueryV2_1) @
+    rt::Span::closed(2, 1, 2, 9), 1 => V2_10(types::KeypairsQueryV2_10) @
+    rt::Span::closed(2, 10, 2, 34), 2 => V2_35(types::ListKeypairsQueryV2_35) @
+    rt::Span::closed(2, 35, 2, 74), 3 => V2_75(types::ListKeypairsQueryV2_75) @
+    rt::Span::open(2, 75) }
+);
+rt::variants_from!(
+    ListKeypairsQuery { V2_1(types::KeypairsQueryV2_1), V2_10(types::KeypairsQueryV2_10),
+    V2_35(types::ListKeypairsQueryV2_35), V2_75(types::ListKeypairsQueryV2_75) }
+);
 /// The `show_keypair` operation: its spans, statuses and response variants.
 pub static SHOW_KEYPAIR: rt::OperationMeta = rt::OperationMeta {
     name: "show_keypair",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 1)),
-            method: "GET",
-            path: "/os-keypairs/{keypair_name}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 2),
-            max: Some(rt::Microversion::new(2, 9)),
-            method: "GET",
-            path: "/os-keypairs/{keypair_name}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 10),
-            max: Some(rt::Microversion::new(2, 74)),
-            method: "GET",
-            path: "/os-keypairs/{keypair_name}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 75),
-            max: Some(rt::Microversion::new(2, 91)),
-            method: "GET",
-            path: "/os-keypairs/{keypair_name}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 92),
-            max: None,
-            method: "GET",
-            path: "/os-keypairs/{keypair_name}",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/os-keypairs/{keypair_name}", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 1)),
-            body: Some(&super::schemas::SHOW_KEYPAIR_RESPONSE_V2_1),
-        },
-        rt::VariantMeta {
-            name: "V2_2",
-            min: rt::Microversion::new(2, 2),
-            max: Some(rt::Microversion::new(2, 91)),
-            body: Some(&super::schemas::SHOW_KEYPAIR_RESPONSE_V2_2),
-        },
-        rt::VariantMeta {
-            name: "V2_92",
-            min: rt::Microversion::new(2, 92),
-            max: None,
-            body: Some(&super::schemas::SHOW_KEYPAIR_RESPONSE_V2_92),
-        },
+        rt::body(rt::Span::closed(2, 1, 2, 1), 0, &schemas::SHOW_KEYPAIR_V2_1),
+        rt::body(rt::Span::closed(2, 2, 2, 91), 1, &schemas::SHOW_KEYPAIR_V2_2),
+        rt::body(rt::Span::open(2, 92), 1, &schemas::SHOW_KEYPAIR_V2_2_2),
     ],
 };
-/// The response of `show_keypair`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `show_keypair`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowKeypairResponse {
-    /// Answered at microversions 2.1.
+    /// Answered from microversion 2.1.
     V2_1(types::ShowKeypairResponseV2_1),
-    /// Answered at microversions 2.2–2.91.
+    /// Answered from microversion 2.2.
     V2_2(types::ShowKeypairResponseV2_2),
-    /// Answered at microversions 2.92–latest.
-    V2_92(types::ShowKeypairResponseV2_92),
 }
-impl rt::VersionedBody for ShowKeypairResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            1usize => body.json().map(Self::V2_2),
-            2usize => body.json().map(Self::V2_92),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ShowKeypairQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 9))),
-            (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 74))),
-            (rt::Microversion::new(2, 75), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ShowKeypairQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_10)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ShowKeypairQuery",
-                        source,
-                    })
-            }
-            Some(2usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_75)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ShowKeypairQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ShowKeypairQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `show_keypair`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(ShowKeypairResponse { 0 => V2_1, 1 => V2_2 });
+/// The query of `show_keypair`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ShowKeypairQuery {
     /// Microversions 2.1–2.9.
-    V2_1(types::FlavorAccessQueryV2_1),
+    V2_1(types::KeypairsQueryV2_1),
     /// Microversions 2.10–2.74.
     V2_10(types::KeypairsQueryV2_10),
     /// Microversions 2.75–latest.
     V2_75(types::KeypairsQueryV2_75),
 }
-impl rt::VersionedRequest for ShowKeypairQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_10(_) => "V2_10",
-            Self::V2_75(_) => "V2_75",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 9)))
-            }
-            Self::V2_10(_) => {
-                (rt::Microversion::new(2, 10), Some(rt::Microversion::new(2, 74)))
-            }
-            Self::V2_75(_) => (rt::Microversion::new(2, 75), None),
-        }
-    }
-}
-impl From<types::FlavorAccessQueryV2_1> for ShowKeypairQuery {
-    fn from(value: types::FlavorAccessQueryV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::KeypairsQueryV2_10> for ShowKeypairQuery {
-    fn from(value: types::KeypairsQueryV2_10) -> Self {
-        Self::V2_10(value)
-    }
-}
-impl From<types::KeypairsQueryV2_75> for ShowKeypairQuery {
-    fn from(value: types::KeypairsQueryV2_75) -> Self {
-        Self::V2_75(value)
-    }
-}
+rt::versioned_request!(
+    ShowKeypairQuery of super::SERVICE { 0 => V2_1(types::KeypairsQueryV2_1) @
+    rt::Span::closed(2, 1, 2, 9), 1 => V2_10(types::KeypairsQueryV2_10) @
+    rt::Span::closed(2, 10, 2, 74), 2 => V2_75(types::KeypairsQueryV2_75) @
+    rt::Span::open(2, 75) }
+);
+rt::variants_from!(
+    ShowKeypairQuery { V2_1(types::KeypairsQueryV2_1), V2_10(types::KeypairsQueryV2_10),
+    V2_75(types::KeypairsQueryV2_75) }
+);
 /// SSH and x509 keypairs (os-keypairs).
 ///
-/// The `keypairs` client of the `compute` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `keypairs` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct KeypairsClient {
-    inner: rt::ServiceClient,
+pub struct KeypairsClient(rt::ServiceClient);
+impl rt::GeneratedClient for KeypairsClient {
+    type Service = super::Compute;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl KeypairsClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// Create a keypair, or import one by giving its public key.
     ///
@@ -776,10 +229,9 @@ impl KeypairsClient {
     pub async fn create_keypair(
         &self,
         body: &CreateKeypairRequest,
-    ) -> Result<rt::Response<CreateKeypairResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.json(body);
-        self.inner.call(&CREATE_KEYPAIR, request).await
+    ) -> rt::Result<CreateKeypairResponse> {
+        let request = rt::Request::new().json(body);
+        self.0.call(&CREATE_KEYPAIR, request).await?.versioned()
     }
     /// Delete a keypair.
     ///
@@ -787,19 +239,19 @@ impl KeypairsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1**: status 202; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); no body; errors 401, 403, 404.
-    /// - **2.2–2.9**: status 204; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); no body; errors 401, 403, 404. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
+    /// - **2.1**: status 202; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); no body; errors 401, 403, 404.
+    /// - **2.2–2.9**: status 204; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); no body; errors 401, 403, 404. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
     /// - **2.10–2.74**: status 204; query [`KeypairsQueryV2_10`](super::types::KeypairsQueryV2_10); no body; errors 401, 403, 404. *Changed at 2.10:* Admins can act on another user's keypairs with `user_id` (request body and query).
     /// - **2.75–latest**: status 204; query [`KeypairsQueryV2_75`](super::types::KeypairsQueryV2_75); no body; errors 401, 403, 404. *Changed at 2.75:* Unknown query parameters are rejected with 400 instead of being ignored.
     pub async fn delete_keypair(
         &self,
         keypair_name: &str,
         query: Option<&DeleteKeypairQuery>,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("keypair_name", keypair_name);
-        let request = request.query(query);
-        self.inner.call(&DELETE_KEYPAIR, request).await
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new()
+            .param("keypair_name", keypair_name)
+            .query(query);
+        self.0.call(&DELETE_KEYPAIR, request).await?.empty()
     }
     /// List the keypairs of the current user (or of another user, for admins).
     ///
@@ -807,19 +259,18 @@ impl KeypairsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1**: status 200; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); response [`ListKeypairsResponseV2_1`](super::types::ListKeypairsResponseV2_1); errors 400, 401, 403.
-    /// - **2.2–2.9**: status 200; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); response [`ListKeypairsResponseV2_2`](super::types::ListKeypairsResponseV2_2); errors 400, 401, 403. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
+    /// - **2.1**: status 200; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); response [`ListKeypairsResponseV2_1`](super::types::ListKeypairsResponseV2_1); errors 400, 401, 403.
+    /// - **2.2–2.9**: status 200; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); response [`ListKeypairsResponseV2_2`](super::types::ListKeypairsResponseV2_2); errors 400, 401, 403. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
     /// - **2.10–2.34**: status 200; query [`KeypairsQueryV2_10`](super::types::KeypairsQueryV2_10); response [`ListKeypairsResponseV2_2`](super::types::ListKeypairsResponseV2_2); errors 400, 401, 403. *Changed at 2.10:* Admins can act on another user's keypairs with `user_id` (request body and query).
     /// - **2.35–2.74**: status 200; query [`ListKeypairsQueryV2_35`](super::types::ListKeypairsQueryV2_35); response [`ListKeypairsResponseV2_35`](super::types::ListKeypairsResponseV2_35); errors 400, 401, 403. *Changed at 2.35:* Keypair listing is paginated with `limit` and `marker`, and answers `keypairs_links`.
     /// - **2.75–2.91**: status 200; query [`ListKeypairsQueryV2_75`](super::types::ListKeypairsQueryV2_75); response [`ListKeypairsResponseV2_35`](super::types::ListKeypairsResponseV2_35); errors 400, 401, 403. *Changed at 2.75:* Unknown query parameters are rejected with 400 instead of being ignored.
-    /// - **2.92–latest**: status 200; query [`ListKeypairsQueryV2_75`](super::types::ListKeypairsQueryV2_75); response [`ListKeypairsResponseV2_92`](super::types::ListKeypairsResponseV2_92); errors 400, 401, 403. *Changed at 2.92:* Keypairs can no longer be generated by the server: `public_key` is required on create, and the response carries no `private_key`. Names may also contain `@` and `.`.
+    /// - **2.92–latest**: status 200; query [`ListKeypairsQueryV2_75`](super::types::ListKeypairsQueryV2_75); response [`ListKeypairsResponseV2_35`](super::types::ListKeypairsResponseV2_35); errors 400, 401, 403. *Changed at 2.92:* Keypairs can no longer be generated by the server: `public_key` is required on create, and the response carries no `private_key`. Names may also contain `@` and `.`.
     pub async fn list_keypairs(
         &self,
         query: Option<&ListKeypairsQuery>,
-    ) -> Result<rt::Response<ListKeypairsResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.query(query);
-        self.inner.call(&LIST_KEYPAIRS, request).await
+    ) -> rt::Result<ListKeypairsResponse> {
+        let request = rt::Request::new().query(query);
+        self.0.call(&LIST_KEYPAIRS, request).await?.versioned()
     }
     /// Show one keypair.
     ///
@@ -827,75 +278,19 @@ impl KeypairsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1**: status 200; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); response [`ShowKeypairResponseV2_1`](super::types::ShowKeypairResponseV2_1); errors 401, 403, 404.
-    /// - **2.2–2.9**: status 200; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 401, 403, 404. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
+    /// - **2.1**: status 200; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); response [`ShowKeypairResponseV2_1`](super::types::ShowKeypairResponseV2_1); errors 401, 403, 404.
+    /// - **2.2–2.9**: status 200; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 401, 403, 404. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
     /// - **2.10–2.74**: status 200; query [`KeypairsQueryV2_10`](super::types::KeypairsQueryV2_10); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 401, 403, 404. *Changed at 2.10:* Admins can act on another user's keypairs with `user_id` (request body and query).
     /// - **2.75–2.91**: status 200; query [`KeypairsQueryV2_75`](super::types::KeypairsQueryV2_75); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 401, 403, 404. *Changed at 2.75:* Unknown query parameters are rejected with 400 instead of being ignored.
-    /// - **2.92–latest**: status 200; query [`KeypairsQueryV2_75`](super::types::KeypairsQueryV2_75); response [`ShowKeypairResponseV2_92`](super::types::ShowKeypairResponseV2_92); errors 401, 403, 404. *Changed at 2.92:* Keypairs can no longer be generated by the server: `public_key` is required on create, and the response carries no `private_key`. Names may also contain `@` and `.`.
+    /// - **2.92–latest**: status 200; query [`KeypairsQueryV2_75`](super::types::KeypairsQueryV2_75); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 401, 403, 404. *Changed at 2.92:* Keypairs can no longer be generated by the server: `public_key` is required on create, and the response carries no `private_key`. Names may also contain `@` and `.`.
     pub async fn show_keypair(
         &self,
         keypair_name: &str,
         query: Option<&ShowKeypairQuery>,
-    ) -> Result<rt::Response<ShowKeypairResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("keypair_name", keypair_name);
-        let request = request.query(query);
-        self.inner.call(&SHOW_KEYPAIR, request).await
-    }
-}
-impl rt::GeneratedClient for KeypairsClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`KeypairsClient`](super::KeypairsClient).
-    #[derive(Debug, Clone)]
-    pub struct KeypairsClient {
-        inner: super::KeypairsClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl KeypairsClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(inner: super::KeypairsClient, runtime: rt::BlockingRuntime) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::KeypairsClient {
-            &self.inner
-        }
-        /// Blocking [`KeypairsClient::create_keypair`](super::KeypairsClient::create_keypair).
-        pub fn create_keypair(
-            &self,
-            body: &CreateKeypairRequest,
-        ) -> Result<rt::Response<CreateKeypairResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.create_keypair(body))
-        }
-        /// Blocking [`KeypairsClient::delete_keypair`](super::KeypairsClient::delete_keypair).
-        pub fn delete_keypair(
-            &self,
-            keypair_name: &str,
-            query: Option<&DeleteKeypairQuery>,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime.block_on(self.inner.delete_keypair(keypair_name, query))
-        }
-        /// Blocking [`KeypairsClient::list_keypairs`](super::KeypairsClient::list_keypairs).
-        pub fn list_keypairs(
-            &self,
-            query: Option<&ListKeypairsQuery>,
-        ) -> Result<rt::Response<ListKeypairsResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_keypairs(query))
-        }
-        /// Blocking [`KeypairsClient::show_keypair`](super::KeypairsClient::show_keypair).
-        pub fn show_keypair(
-            &self,
-            keypair_name: &str,
-            query: Option<&ShowKeypairQuery>,
-        ) -> Result<rt::Response<ShowKeypairResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.show_keypair(keypair_name, query))
-        }
+    ) -> rt::Result<ShowKeypairResponse> {
+        let request = rt::Request::new()
+            .param("keypair_name", keypair_name)
+            .query(query);
+        self.0.call(&SHOW_KEYPAIR, request).await?.versioned()
     }
 }

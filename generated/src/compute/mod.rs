@@ -3,9 +3,9 @@
 //! Nova, the OpenStack compute service.
 //!
 //! Generated from `specs/compute`: microversions 2.1–2.104, catalog type `compute`.
-use squall_runtime as rt;
-pub mod schemas;
+use squall_runtime::contract as rt;
 pub mod types;
+mod schemas;
 /// Flavor access, the projects allowed to use a private flavor (os-flavor-access).
 pub mod flavor_access;
 pub use flavor_access::FlavorAccessClient;
@@ -53,3 +53,63 @@ pub static SERVICE: rt::ServiceMeta = rt::ServiceMeta {
         strip_version_suffix: true,
     },
 };
+/// The `compute` service as a type: it ties the clients below to their factory, `rt::ClientsFactory<Compute>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Compute;
+impl rt::Service for Compute {
+    const META: &'static rt::ServiceMeta = &SERVICE;
+}
+/// Typed accessors for the `compute` clients on its factory (`clients.compute()`).
+pub trait ComputeClients {
+    /// A [`FlavorAccessClient`] with this factory's settings.
+    fn flavor_access(
+        &self,
+    ) -> impl Future<Output = Result<FlavorAccessClient, rt::Error>> + Send;
+    /// A [`FlavorExtraSpecsClient`] with this factory's settings.
+    fn flavor_extra_specs(
+        &self,
+    ) -> impl Future<Output = Result<FlavorExtraSpecsClient, rt::Error>> + Send;
+    /// A [`FlavorsClient`] with this factory's settings.
+    fn flavors(&self) -> impl Future<Output = Result<FlavorsClient, rt::Error>> + Send;
+    /// A [`KeypairsClient`] with this factory's settings.
+    fn keypairs(&self) -> impl Future<Output = Result<KeypairsClient, rt::Error>> + Send;
+    /// A [`ServersClient`] with this factory's settings.
+    fn servers(&self) -> impl Future<Output = Result<ServersClient, rt::Error>> + Send;
+    /// A [`ServicesClient`] with this factory's settings.
+    fn services(&self) -> impl Future<Output = Result<ServicesClient, rt::Error>> + Send;
+    /// A [`VersionsClient`] with this factory's settings.
+    fn versions(&self) -> impl Future<Output = Result<VersionsClient, rt::Error>> + Send;
+}
+impl ComputeClients for rt::ClientsFactory<Compute> {
+    fn flavor_access(
+        &self,
+    ) -> impl Future<Output = Result<FlavorAccessClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn flavor_extra_specs(
+        &self,
+    ) -> impl Future<Output = Result<FlavorExtraSpecsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn flavors(&self) -> impl Future<Output = Result<FlavorsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn keypairs(
+        &self,
+    ) -> impl Future<Output = Result<KeypairsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn servers(&self) -> impl Future<Output = Result<ServersClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn services(
+        &self,
+    ) -> impl Future<Output = Result<ServicesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn versions(
+        &self,
+    ) -> impl Future<Output = Result<VersionsClient, rt::Error>> + Send {
+        self.client()
+    }
+}

@@ -3,93 +3,59 @@
 //! Servers (show only, so far); admins see the host and libvirt instance name.
 //!
 //! Operations, response variants and the [`ServersClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `show_server` operation: its spans, statuses and response variants.
 pub static SHOW_SERVER: rt::OperationMeta = rt::OperationMeta {
     name: "show_server",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: Some(rt::Microversion::new(2, 8)),
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 2)),
-            method: "GET",
-            path: "/servers/{server_id}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 3),
-            max: Some(rt::Microversion::new(2, 8)),
-            method: "GET",
-            path: "/servers/{server_id}",
-            statuses: &[200u16],
-        },
+        rt::op(rt::Span::closed(2, 1, 2, 8), "GET", "/servers/{server_id}", &[200]),
     ],
     variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 2)),
-            body: Some(&super::schemas::SHOW_SERVER_RESPONSE_V2_1),
-        },
-        rt::VariantMeta {
-            name: "V2_3",
-            min: rt::Microversion::new(2, 3),
-            max: Some(rt::Microversion::new(2, 8)),
-            body: Some(&super::schemas::SHOW_SERVER_RESPONSE_V2_3),
-        },
+        rt::body(rt::Span::closed(2, 1, 2, 2), 0, &schemas::SHOW_SERVER_V2_1),
+        rt::body(rt::Span::closed(2, 3, 2, 8), 1, &schemas::SHOW_SERVER_V2_3),
     ],
 };
-/// The response of `show_server`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `show_server`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowServerResponse {
-    /// Answered at microversions 2.1–2.2.
+    /// Answered from microversion 2.1.
     V2_1(types::ShowServerResponseV2_1),
-    /// Answered at microversions 2.3–2.8.
+    /// Answered from microversion 2.3.
     V2_3(types::ShowServerResponseV2_3),
 }
-impl rt::VersionedBody for ShowServerResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            1usize => body.json().map(Self::V2_3),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
+rt::versioned_response!(ShowServerResponse { 0 => V2_1, 1 => V2_3 });
 /// Servers (show only, so far); admins see the host and libvirt instance name.
 ///
-/// The `servers` client of the `compute` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `servers` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct ServersClient {
-    inner: rt::ServiceClient,
+pub struct ServersClient(rt::ServiceClient);
+impl rt::GeneratedClient for ServersClient {
+    type Service = super::Compute;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl ServersClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// Show one server; admins also see its host, hypervisor and instance name.
     ///
@@ -99,45 +65,8 @@ impl ServersClient {
     ///
     /// - **2.1–2.2**: status 200; response [`ShowServerResponseV2_1`](super::types::ShowServerResponseV2_1); errors 400, 401, 403, 404.
     /// - **2.3–2.8**: status 200; response [`ShowServerResponseV2_3`](super::types::ShowServerResponseV2_3); errors 400, 401, 403, 404. *Changed at 2.3:* Admins see more OS-EXT-SRV-ATTR attributes; attached volumes gain delete_on_termination.
-    pub async fn show_server(
-        &self,
-        server_id: &str,
-    ) -> Result<rt::Response<ShowServerResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("server_id", server_id);
-        self.inner.call(&SHOW_SERVER, request).await
-    }
-}
-impl rt::GeneratedClient for ServersClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`ServersClient`](super::ServersClient).
-    #[derive(Debug, Clone)]
-    pub struct ServersClient {
-        inner: super::ServersClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl ServersClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(inner: super::ServersClient, runtime: rt::BlockingRuntime) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::ServersClient {
-            &self.inner
-        }
-        /// Blocking [`ServersClient::show_server`](super::ServersClient::show_server).
-        pub fn show_server(
-            &self,
-            server_id: &str,
-        ) -> Result<rt::Response<ShowServerResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.show_server(server_id))
-        }
+    pub async fn show_server(&self, server_id: &str) -> rt::Result<ShowServerResponse> {
+        let request = rt::Request::new().param("server_id", server_id);
+        self.0.call(&SHOW_SERVER, request).await?.versioned()
     }
 }

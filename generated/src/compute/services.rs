@@ -3,145 +3,39 @@
 //! Compute services (os-services); each service's state is up or down.
 //!
 //! Operations, response variants and the [`ServicesClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `list_services` operation: its spans, statuses and response variants.
 pub static LIST_SERVICES: rt::OperationMeta = rt::OperationMeta {
     name: "list_services",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 10)),
-            method: "GET",
-            path: "/os-services",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 11),
-            max: Some(rt::Microversion::new(2, 52)),
-            method: "GET",
-            path: "/os-services",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 53),
-            max: Some(rt::Microversion::new(2, 68)),
-            method: "GET",
-            path: "/os-services",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 69),
-            max: Some(rt::Microversion::new(2, 74)),
-            method: "GET",
-            path: "/os-services",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 75),
-            max: None,
-            method: "GET",
-            path: "/os-services",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/os-services", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: Some(rt::Microversion::new(2, 10)),
-            body: Some(&super::schemas::LIST_SERVICES_RESPONSE_V2_1),
-        },
-        rt::VariantMeta {
-            name: "V2_11",
-            min: rt::Microversion::new(2, 11),
-            max: Some(rt::Microversion::new(2, 52)),
-            body: Some(&super::schemas::LIST_SERVICES_RESPONSE_V2_11),
-        },
-        rt::VariantMeta {
-            name: "V2_53",
-            min: rt::Microversion::new(2, 53),
-            max: Some(rt::Microversion::new(2, 68)),
-            body: Some(&super::schemas::LIST_SERVICES_RESPONSE_V2_53),
-        },
-        rt::VariantMeta {
-            name: "V2_69",
-            min: rt::Microversion::new(2, 69),
-            max: None,
-            body: Some(&super::schemas::LIST_SERVICES_RESPONSE_V2_69),
-        },
+        rt::body(rt::Span::closed(2, 1, 2, 10), 0, &schemas::LIST_SERVICES_V2_1),
+        rt::body(rt::Span::closed(2, 11, 2, 52), 1, &schemas::LIST_SERVICES_V2_11),
+        rt::body(rt::Span::closed(2, 53, 2, 68), 2, &schemas::LIST_SERVICES_V2_53),
+        rt::body(rt::Span::open(2, 69), 3, &schemas::LIST_SERVICES_V2_69),
     ],
 };
-/// The response of `list_services`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `list_services`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListServicesResponse {
-    /// Answered at microversions 2.1–2.10.
+    /// Answered from microversion 2.1.
     V2_1(types::ListServicesResponseV2_1),
-    /// Answered at microversions 2.11–2.52.
+    /// Answered from microversion 2.11.
     V2_11(types::ListServicesResponseV2_11),
-    /// Answered at microversions 2.53–2.68.
+    /// Answered from microversion 2.53.
     V2_53(types::ListServicesResponseV2_53),
-    /// Answered at microversions 2.69–latest.
+    /// Answered from microversion 2.69.
     V2_69(types::ListServicesResponseV2_69),
 }
-impl rt::VersionedBody for ListServicesResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            1usize => body.json().map(Self::V2_11),
-            2usize => body.json().map(Self::V2_53),
-            3usize => body.json().map(Self::V2_69),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ListServicesQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 74))),
-            (rt::Microversion::new(2, 75), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListServicesQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V2_75)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListServicesQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ListServicesQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `list_services`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(
+    ListServicesResponse { 0 => V2_1, 1 => V2_11, 2 => V2_53, 3 => V2_69 }
+);
+/// The query of `list_services`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListServicesQuery {
@@ -150,57 +44,42 @@ pub enum ListServicesQuery {
     /// Microversions 2.75–latest.
     V2_75(types::ListServicesQueryV2_75),
 }
-impl rt::VersionedRequest for ListServicesQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V2_1(_) => "V2_1",
-            Self::V2_75(_) => "V2_75",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V2_1(_) => {
-                (rt::Microversion::new(2, 1), Some(rt::Microversion::new(2, 74)))
-            }
-            Self::V2_75(_) => (rt::Microversion::new(2, 75), None),
-        }
-    }
-}
-impl From<types::ListServicesQueryV2_1> for ListServicesQuery {
-    fn from(value: types::ListServicesQueryV2_1) -> Self {
-        Self::V2_1(value)
-    }
-}
-impl From<types::ListServicesQueryV2_75> for ListServicesQuery {
-    fn from(value: types::ListServicesQueryV2_75) -> Self {
-        Self::V2_75(value)
-    }
-}
+rt::versioned_request!(
+    ListServicesQuery of super::SERVICE { 0 => V2_1(types::ListServicesQueryV2_1) @
+    rt::Span::closed(2, 1, 2, 74), 1 => V2_75(types::ListServicesQueryV2_75) @
+    rt::Span::open(2, 75) }
+);
+rt::variants_from!(
+    ListServicesQuery { V2_1(types::ListServicesQueryV2_1),
+    V2_75(types::ListServicesQueryV2_75) }
+);
 /// Compute services (os-services); each service's state is up or down.
 ///
-/// The `services` client of the `compute` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `services` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct ServicesClient {
-    inner: rt::ServiceClient,
+pub struct ServicesClient(rt::ServiceClient);
+impl rt::GeneratedClient for ServicesClient {
+    type Service = super::Compute;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl ServicesClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// List the compute services, optionally filtered by host and binary.
     ///
@@ -216,42 +95,8 @@ impl ServicesClient {
     pub async fn list_services(
         &self,
         query: Option<&ListServicesQuery>,
-    ) -> Result<rt::Response<ListServicesResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.query(query);
-        self.inner.call(&LIST_SERVICES, request).await
-    }
-}
-impl rt::GeneratedClient for ServicesClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`ServicesClient`](super::ServicesClient).
-    #[derive(Debug, Clone)]
-    pub struct ServicesClient {
-        inner: super::ServicesClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl ServicesClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(inner: super::ServicesClient, runtime: rt::BlockingRuntime) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::ServicesClient {
-            &self.inner
-        }
-        /// Blocking [`ServicesClient::list_services`](super::ServicesClient::list_services).
-        pub fn list_services(
-            &self,
-            query: Option<&ListServicesQuery>,
-        ) -> Result<rt::Response<ListServicesResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_services(query))
-        }
+    ) -> rt::Result<ListServicesResponse> {
+        let request = rt::Request::new().query(query);
+        self.0.call(&LIST_SERVICES, request).await?.versioned()
     }
 }

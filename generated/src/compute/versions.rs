@@ -3,120 +3,54 @@
 //! The compute API's version documents.
 //!
 //! Operations, response variants and the [`VersionsClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `list_versions` operation: its spans, statuses and response variants.
 pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta {
     name: "list_versions",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: true,
     versioned: false,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            method: "GET",
-            path: "/",
-            statuses: &[200u16],
-        },
-    ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: Some(&super::schemas::LIST_VERSIONS_RESPONSE_V2_1),
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/", &[200])],
+    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::LIST_VERSIONS_V2_1)],
 };
-/// The response of `list_versions`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ListVersionsResponse {
-    /// Answered at microversions 2.1–latest.
-    V2_1(types::ListVersionsResponseV2_1),
-}
-impl rt::VersionedBody for ListVersionsResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
 /// The `show_version` operation: its spans, statuses and response variants.
 pub static SHOW_VERSION: rt::OperationMeta = rt::OperationMeta {
     name: "show_version",
     service: &super::SERVICE,
-    min: rt::Microversion::new(2, 1),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            method: "GET",
-            path: "/",
-            statuses: &[200u16],
-        },
-    ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V2_1",
-            min: rt::Microversion::new(2, 1),
-            max: None,
-            body: Some(&super::schemas::SHOW_VERSION_RESPONSE_V2_1),
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/", &[200])],
+    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::SHOW_VERSION_V2_1)],
 };
-/// The response of `show_version`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ShowVersionResponse {
-    /// Answered at microversions 2.1–latest.
-    V2_1(types::ShowVersionResponseV2_1),
-}
-impl rt::VersionedBody for ShowVersionResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V2_1),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
 /// The compute API's version documents.
 ///
-/// The `versions` client of the `compute` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `versions` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct VersionsClient {
-    inner: rt::ServiceClient,
+pub struct VersionsClient(rt::ServiceClient);
+impl rt::GeneratedClient for VersionsClient {
+    type Service = super::Compute;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl VersionsClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// List the API versions the service offers (the unauthenticated root document).
     ///
@@ -125,11 +59,9 @@ impl VersionsClient {
     /// # Microversions
     ///
     /// - **2.1–latest**: status 200; response [`ListVersionsResponseV2_1`](super::types::ListVersionsResponseV2_1).
-    pub async fn list_versions(
-        &self,
-    ) -> Result<rt::Response<ListVersionsResponse>, rt::Error> {
+    pub async fn list_versions(&self) -> rt::Result<types::ListVersionsResponseV2_1> {
         let request = rt::Request::new();
-        self.inner.call(&LIST_VERSIONS, request).await
+        self.0.call(&LIST_VERSIONS, request).await?.single()
     }
     /// Show the version document of this endpoint, with its microversion range.
     ///
@@ -138,48 +70,8 @@ impl VersionsClient {
     /// # Microversions
     ///
     /// - **2.1–latest**: status 200; response [`ShowVersionResponseV2_1`](super::types::ShowVersionResponseV2_1); errors 404.
-    pub async fn show_version(
-        &self,
-    ) -> Result<rt::Response<ShowVersionResponse>, rt::Error> {
+    pub async fn show_version(&self) -> rt::Result<types::ShowVersionResponseV2_1> {
         let request = rt::Request::new();
-        self.inner.call(&SHOW_VERSION, request).await
-    }
-}
-impl rt::GeneratedClient for VersionsClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`VersionsClient`](super::VersionsClient).
-    #[derive(Debug, Clone)]
-    pub struct VersionsClient {
-        inner: super::VersionsClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl VersionsClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(inner: super::VersionsClient, runtime: rt::BlockingRuntime) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::VersionsClient {
-            &self.inner
-        }
-        /// Blocking [`VersionsClient::list_versions`](super::VersionsClient::list_versions).
-        pub fn list_versions(
-            &self,
-        ) -> Result<rt::Response<ListVersionsResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_versions())
-        }
-        /// Blocking [`VersionsClient::show_version`](super::VersionsClient::show_version).
-        pub fn show_version(
-            &self,
-        ) -> Result<rt::Response<ShowVersionResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.show_version())
-        }
+        self.0.call(&SHOW_VERSION, request).await?.single()
     }
 }

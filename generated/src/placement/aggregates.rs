@@ -3,179 +3,66 @@
 //! The aggregates (groups, by UUID) a resource provider belongs to.
 //!
 //! Operations, response variants and the [`AggregatesClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `list_provider_aggregates` operation: its spans, statuses and response variants.
 pub static LIST_PROVIDER_AGGREGATES: rt::OperationMeta = rt::OperationMeta {
     name: "list_provider_aggregates",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}/aggregates",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: Some(rt::Microversion::new(1, 18)),
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}/aggregates",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 19),
-            max: None,
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}/aggregates",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(1, 1),
+            "GET",
+            "/resource_providers/{resource_provider_uuid}/aggregates",
+            &[200],
+        ),
     ],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_1",
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 18)),
-            body: Some(&super::schemas::PROVIDER_AGGREGATES_V1_1),
-        },
-        rt::VariantMeta {
-            name: "V1_19",
-            min: rt::Microversion::new(1, 19),
-            max: None,
-            body: Some(&super::schemas::PROVIDER_AGGREGATES_V1_19),
-        },
+        rt::body(rt::Span::closed(1, 1, 1, 18), 0, &schemas::PROVIDER_AGGREGATES_V1_1),
+        rt::body(rt::Span::open(1, 19), 1, &schemas::PROVIDER_AGGREGATES_V1_19),
     ],
 };
-/// The response of `list_provider_aggregates`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `list_provider_aggregates`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListProviderAggregatesResponse {
-    /// Answered at microversions 1.1–1.18.
+    /// Answered from microversion 1.1.
     V1_1(types::ProviderAggregatesV1_1),
-    /// Answered at microversions 1.19–latest.
+    /// Answered from microversion 1.19.
     V1_19(types::ProviderAggregatesV1_19),
 }
-impl rt::VersionedBody for ListProviderAggregatesResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_1),
-            1usize => body.json().map(Self::V1_19),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
+rt::versioned_response!(ListProviderAggregatesResponse { 0 => V1_1, 1 => V1_19 });
 /// The `set_provider_aggregates` operation: its spans, statuses and response variants.
 pub static SET_PROVIDER_AGGREGATES: rt::OperationMeta = rt::OperationMeta {
     name: "set_provider_aggregates",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 1),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}/aggregates",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: Some(rt::Microversion::new(1, 18)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}/aggregates",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 19),
-            max: None,
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}/aggregates",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(1, 1),
+            "PUT",
+            "/resource_providers/{resource_provider_uuid}/aggregates",
+            &[200],
+        ),
     ],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_1",
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 18)),
-            body: Some(&super::schemas::PROVIDER_AGGREGATES_V1_1),
-        },
-        rt::VariantMeta {
-            name: "V1_19",
-            min: rt::Microversion::new(1, 19),
-            max: None,
-            body: Some(&super::schemas::PROVIDER_AGGREGATES_V1_19),
-        },
+        rt::body(rt::Span::closed(1, 1, 1, 18), 0, &schemas::PROVIDER_AGGREGATES_V1_1),
+        rt::body(rt::Span::open(1, 19), 1, &schemas::PROVIDER_AGGREGATES_V1_19),
     ],
 };
-/// The response of `set_provider_aggregates`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `set_provider_aggregates`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SetProviderAggregatesResponse {
-    /// Answered at microversions 1.1–1.18.
+    /// Answered from microversion 1.1.
     V1_1(types::ProviderAggregatesV1_1),
-    /// Answered at microversions 1.19–latest.
+    /// Answered from microversion 1.19.
     V1_19(types::ProviderAggregatesV1_19),
 }
-impl rt::VersionedBody for SetProviderAggregatesResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_1),
-            1usize => body.json().map(Self::V1_19),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl SetProviderAggregatesRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 18))),
-            (rt::Microversion::new(1, 19), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_1)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "SetProviderAggregatesRequest",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_19)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "SetProviderAggregatesRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "SetProviderAggregatesRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `set_provider_aggregates`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(SetProviderAggregatesResponse { 0 => V1_1, 1 => V1_19 });
+/// The request body of `set_provider_aggregates`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum SetProviderAggregatesRequest {
@@ -184,57 +71,42 @@ pub enum SetProviderAggregatesRequest {
     /// Microversions 1.19–latest.
     V1_19(types::SetProviderAggregatesRequestV1_19),
 }
-impl rt::VersionedRequest for SetProviderAggregatesRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_1(_) => "V1_1",
-            Self::V1_19(_) => "V1_19",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_1(_) => {
-                (rt::Microversion::new(1, 1), Some(rt::Microversion::new(1, 18)))
-            }
-            Self::V1_19(_) => (rt::Microversion::new(1, 19), None),
-        }
-    }
-}
-impl From<types::AggregateUuidsV1_1> for SetProviderAggregatesRequest {
-    fn from(value: types::AggregateUuidsV1_1) -> Self {
-        Self::V1_1(value)
-    }
-}
-impl From<types::SetProviderAggregatesRequestV1_19> for SetProviderAggregatesRequest {
-    fn from(value: types::SetProviderAggregatesRequestV1_19) -> Self {
-        Self::V1_19(value)
-    }
-}
+rt::versioned_request!(
+    SetProviderAggregatesRequest of super::SERVICE { 0 => V1_1(types::AggregateUuidsV1_1)
+    @ rt::Span::closed(1, 1, 1, 18), 1 => V1_19(types::SetProviderAggregatesRequestV1_19)
+    @ rt::Span::open(1, 19) }
+);
+rt::variants_from!(
+    SetProviderAggregatesRequest { V1_1(types::AggregateUuidsV1_1),
+    V1_19(types::SetProviderAggregatesRequestV1_19) }
+);
 /// The aggregates (groups, by UUID) a resource provider belongs to.
 ///
-/// The `aggregates` client of the `placement` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `aggregates` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct AggregatesClient {
-    inner: rt::ServiceClient,
+pub struct AggregatesClient(rt::ServiceClient);
+impl rt::GeneratedClient for AggregatesClient {
+    type Service = super::Placement;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl AggregatesClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// List the aggregates a resource provider is a member of.
     ///
@@ -250,10 +122,10 @@ impl AggregatesClient {
     pub async fn list_provider_aggregates(
         &self,
         resource_provider_uuid: &str,
-    ) -> Result<rt::Response<ListProviderAggregatesResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        self.inner.call(&LIST_PROVIDER_AGGREGATES, request).await
+    ) -> rt::Result<ListProviderAggregatesResponse> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid);
+        self.0.call(&LIST_PROVIDER_AGGREGATES, request).await?.versioned()
     }
     /// Replace the aggregates a resource provider is a member of.
     ///
@@ -270,58 +142,10 @@ impl AggregatesClient {
         &self,
         resource_provider_uuid: &str,
         body: &SetProviderAggregatesRequest,
-    ) -> Result<rt::Response<SetProviderAggregatesResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        let request = request.json(body);
-        self.inner.call(&SET_PROVIDER_AGGREGATES, request).await
-    }
-}
-impl rt::GeneratedClient for AggregatesClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`AggregatesClient`](super::AggregatesClient).
-    #[derive(Debug, Clone)]
-    pub struct AggregatesClient {
-        inner: super::AggregatesClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl AggregatesClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(
-            inner: super::AggregatesClient,
-            runtime: rt::BlockingRuntime,
-        ) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::AggregatesClient {
-            &self.inner
-        }
-        /// Blocking [`AggregatesClient::list_provider_aggregates`](super::AggregatesClient::list_provider_aggregates).
-        pub fn list_provider_aggregates(
-            &self,
-            resource_provider_uuid: &str,
-        ) -> Result<rt::Response<ListProviderAggregatesResponse>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.list_provider_aggregates(resource_provider_uuid))
-        }
-        /// Blocking [`AggregatesClient::set_provider_aggregates`](super::AggregatesClient::set_provider_aggregates).
-        pub fn set_provider_aggregates(
-            &self,
-            resource_provider_uuid: &str,
-            body: &SetProviderAggregatesRequest,
-        ) -> Result<rt::Response<SetProviderAggregatesResponse>, rt::Error> {
-            self.runtime
-                .block_on(
-                    self.inner.set_provider_aggregates(resource_provider_uuid, body),
-                )
-        }
+    ) -> rt::Result<SetProviderAggregatesResponse> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid)
+            .json(body);
+        self.0.call(&SET_PROVIDER_AGGREGATES, request).await?.versioned()
     }
 }

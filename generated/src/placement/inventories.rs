@@ -3,513 +3,186 @@
 //! Inventories, the amounts of each resource class a resource provider offers.
 //!
 //! Operations, response variants and the [`InventoriesClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `create_inventory` operation: its spans, statuses and response variants.
 pub static CREATE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
     name: "create_inventory",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "POST",
-            path: "/resource_providers/{resource_provider_uuid}/inventories",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: Some(rt::Microversion::new(1, 25)),
-            method: "POST",
-            path: "/resource_providers/{resource_provider_uuid}/inventories",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 26),
-            max: None,
-            method: "POST",
-            path: "/resource_providers/{resource_provider_uuid}/inventories",
-            statuses: &[201u16],
-        },
+        rt::op(
+            rt::Span::open(1, 0),
+            "POST",
+            "/resource_providers/{resource_provider_uuid}/inventories",
+            &[201],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: None,
-            body: Some(&super::schemas::INVENTORY_RESPONSE_V1_0),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::INVENTORY_V1_0)],
 };
-/// The response of `create_inventory`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CreateInventoryResponse {
-    /// Answered at microversions 1.0–latest.
-    V1_0(types::InventoryResponseV1_0),
-}
-impl rt::VersionedBody for CreateInventoryResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_0),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl CreateInventoryRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 0), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_0)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateInventoryRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "CreateInventoryRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `create_inventory`, one variant per microversion range; pick the variant for the version you request.
+/// The request body of `create_inventory`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateInventoryRequest {
     /// Microversions 1.0–latest.
     V1_0(types::CreateInventoryRequestV1_0),
 }
-impl rt::VersionedRequest for CreateInventoryRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_0(_) => "V1_0",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_0(_) => (rt::Microversion::new(1, 0), None),
-        }
-    }
-}
-impl From<types::CreateInventoryRequestV1_0> for CreateInventoryRequest {
-    fn from(value: types::CreateInventoryRequestV1_0) -> Self {
-        Self::V1_0(value)
-    }
-}
+rt::versioned_request!(
+    CreateInventoryRequest of super::SERVICE { 0 =>
+    V1_0(types::CreateInventoryRequestV1_0) @ rt::Span::open(1, 0) }
+);
+rt::variants_from!(CreateInventoryRequest { V1_0(types::CreateInventoryRequestV1_0) });
 /// The `delete_inventories` operation: its spans, statuses and response variants.
 pub static DELETE_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
     name: "delete_inventories",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 5),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 5),
-            max: None,
-            method: "DELETE",
-            path: "/resource_providers/{resource_provider_uuid}/inventories",
-            statuses: &[204u16],
-        },
+        rt::op(
+            rt::Span::open(1, 5),
+            "DELETE",
+            "/resource_providers/{resource_provider_uuid}/inventories",
+            &[204],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_5",
-            min: rt::Microversion::new(1, 5),
-            max: None,
-            body: None,
-        },
-    ],
+    variants: &[rt::no_body(rt::Span::open(1, 5), 0)],
 };
 /// The `delete_inventory` operation: its spans, statuses and response variants.
 pub static DELETE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
     name: "delete_inventory",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: None,
-            method: "DELETE",
-            path: "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
-            statuses: &[204u16],
-        },
+        rt::op(
+            rt::Span::open(1, 0),
+            "DELETE",
+            "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
+            &[204],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: None,
-            body: None,
-        },
-    ],
+    variants: &[rt::no_body(rt::Span::open(1, 0), 0)],
 };
 /// The `list_inventories` operation: its spans, statuses and response variants.
 pub static LIST_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
     name: "list_inventories",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}/inventories",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}/inventories",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(1, 0),
+            "GET",
+            "/resource_providers/{resource_provider_uuid}/inventories",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: None,
-            body: Some(&super::schemas::INVENTORIES_RESPONSE_V1_0),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::INVENTORIES_V1_0)],
 };
-/// The response of `list_inventories`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ListInventoriesResponse {
-    /// Answered at microversions 1.0–latest.
-    V1_0(types::InventoriesResponseV1_0),
-}
-impl rt::VersionedBody for ListInventoriesResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_0),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
 /// The `replace_inventories` operation: its spans, statuses and response variants.
 pub static REPLACE_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
     name: "replace_inventories",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}/inventories",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: Some(rt::Microversion::new(1, 25)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}/inventories",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 26),
-            max: None,
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}/inventories",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(1, 0),
+            "PUT",
+            "/resource_providers/{resource_provider_uuid}/inventories",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: None,
-            body: Some(&super::schemas::INVENTORIES_RESPONSE_V1_0),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::INVENTORIES_V1_0)],
 };
-/// The response of `replace_inventories`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ReplaceInventoriesResponse {
-    /// Answered at microversions 1.0–latest.
-    V1_0(types::InventoriesResponseV1_0),
-}
-impl rt::VersionedBody for ReplaceInventoriesResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_0),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ReplaceInventoriesRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 0), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_0)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ReplaceInventoriesRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ReplaceInventoriesRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `replace_inventories`, one variant per microversion range; pick the variant for the version you request.
+/// The request body of `replace_inventories`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ReplaceInventoriesRequest {
     /// Microversions 1.0–latest.
     V1_0(types::ReplaceInventoriesRequestV1_0),
 }
-impl rt::VersionedRequest for ReplaceInventoriesRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_0(_) => "V1_0",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_0(_) => (rt::Microversion::new(1, 0), None),
-        }
-    }
-}
-impl From<types::ReplaceInventoriesRequestV1_0> for ReplaceInventoriesRequest {
-    fn from(value: types::ReplaceInventoriesRequestV1_0) -> Self {
-        Self::V1_0(value)
-    }
-}
+rt::versioned_request!(
+    ReplaceInventoriesRequest of super::SERVICE { 0 =>
+    V1_0(types::ReplaceInventoriesRequestV1_0) @ rt::Span::open(1, 0) }
+);
+rt::variants_from!(
+    ReplaceInventoriesRequest { V1_0(types::ReplaceInventoriesRequestV1_0) }
+);
 /// The `show_inventory` operation: its spans, statuses and response variants.
 pub static SHOW_INVENTORY: rt::OperationMeta = rt::OperationMeta {
     name: "show_inventory",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(1, 0),
+            "GET",
+            "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: None,
-            body: Some(&super::schemas::INVENTORY_RESPONSE_V1_0),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::INVENTORY_V1_0)],
 };
-/// The response of `show_inventory`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ShowInventoryResponse {
-    /// Answered at microversions 1.0–latest.
-    V1_0(types::InventoryResponseV1_0),
-}
-impl rt::VersionedBody for ShowInventoryResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_0),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
 /// The `update_inventory` operation: its spans, statuses and response variants.
 pub static UPDATE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
     name: "update_inventory",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: Some(rt::Microversion::new(1, 25)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 26),
-            max: None,
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(1, 0),
+            "PUT",
+            "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: None,
-            body: Some(&super::schemas::INVENTORY_RESPONSE_V1_0),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::INVENTORY_V1_0)],
 };
-/// The response of `update_inventory`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UpdateInventoryResponse {
-    /// Answered at microversions 1.0–latest.
-    V1_0(types::InventoryResponseV1_0),
-}
-impl rt::VersionedBody for UpdateInventoryResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_0),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl UpdateInventoryRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 0), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_0)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "UpdateInventoryRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "UpdateInventoryRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `update_inventory`, one variant per microversion range; pick the variant for the version you request.
+/// The request body of `update_inventory`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateInventoryRequest {
     /// Microversions 1.0–latest.
     V1_0(types::UpdateInventoryRequestV1_0),
 }
-impl rt::VersionedRequest for UpdateInventoryRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_0(_) => "V1_0",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_0(_) => (rt::Microversion::new(1, 0), None),
-        }
-    }
-}
-impl From<types::UpdateInventoryRequestV1_0> for UpdateInventoryRequest {
-    fn from(value: types::UpdateInventoryRequestV1_0) -> Self {
-        Self::V1_0(value)
-    }
-}
+rt::versioned_request!(
+    UpdateInventoryRequest of super::SERVICE { 0 =>
+    V1_0(types::UpdateInventoryRequestV1_0) @ rt::Span::open(1, 0) }
+);
+rt::variants_from!(UpdateInventoryRequest { V1_0(types::UpdateInventoryRequestV1_0) });
 /// Inventories, the amounts of each resource class a resource provider offers.
 ///
-/// The `inventories` client of the `placement` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `inventories` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct InventoriesClient {
-    inner: rt::ServiceClient,
+pub struct InventoriesClient(rt::ServiceClient);
+impl rt::GeneratedClient for InventoriesClient {
+    type Service = super::Placement;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl InventoriesClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// Add the inventory of one more resource class to a resource provider; its capacity, (total - reserved) * allocation_ratio, must be more than 0.
     ///
@@ -526,11 +199,11 @@ impl InventoriesClient {
         &self,
         resource_provider_uuid: &str,
         body: &CreateInventoryRequest,
-    ) -> Result<rt::Response<CreateInventoryResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        let request = request.json(body);
-        self.inner.call(&CREATE_INVENTORY, request).await
+    ) -> rt::Result<types::InventoryResponseV1_0> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid)
+            .json(body);
+        self.0.call(&CREATE_INVENTORY, request).await?.single()
     }
     /// Delete all inventories of a resource provider; refused with 409 while any is allocated.
     ///
@@ -542,10 +215,10 @@ impl InventoriesClient {
     pub async fn delete_inventories(
         &self,
         resource_provider_uuid: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        self.inner.call(&DELETE_INVENTORIES, request).await
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid);
+        self.0.call(&DELETE_INVENTORIES, request).await?.empty()
     }
     /// Delete a resource provider's inventory of one resource class; refused with 409 while it is allocated.
     ///
@@ -558,11 +231,11 @@ impl InventoriesClient {
         &self,
         resource_provider_uuid: &str,
         resource_class: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        let request = request.param("resource_class", resource_class);
-        self.inner.call(&DELETE_INVENTORY, request).await
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid)
+            .param("resource_class", resource_class);
+        self.0.call(&DELETE_INVENTORY, request).await?.empty()
     }
     /// List all inventories of a resource provider, keyed by resource class.
     ///
@@ -577,10 +250,10 @@ impl InventoriesClient {
     pub async fn list_inventories(
         &self,
         resource_provider_uuid: &str,
-    ) -> Result<rt::Response<ListInventoriesResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        self.inner.call(&LIST_INVENTORIES, request).await
+    ) -> rt::Result<types::InventoriesResponseV1_0> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid);
+        self.0.call(&LIST_INVENTORIES, request).await?.single()
     }
     /// Replace all inventories of a resource provider, creating, updating and deleting as needed; each capacity, (total - reserved) * allocation_ratio, must be more than 0.
     ///
@@ -597,11 +270,11 @@ impl InventoriesClient {
         &self,
         resource_provider_uuid: &str,
         body: &ReplaceInventoriesRequest,
-    ) -> Result<rt::Response<ReplaceInventoriesResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        let request = request.json(body);
-        self.inner.call(&REPLACE_INVENTORIES, request).await
+    ) -> rt::Result<types::InventoriesResponseV1_0> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid)
+            .json(body);
+        self.0.call(&REPLACE_INVENTORIES, request).await?.single()
     }
     /// Show a resource provider's inventory of one resource class.
     ///
@@ -617,11 +290,11 @@ impl InventoriesClient {
         &self,
         resource_provider_uuid: &str,
         resource_class: &str,
-    ) -> Result<rt::Response<ShowInventoryResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        let request = request.param("resource_class", resource_class);
-        self.inner.call(&SHOW_INVENTORY, request).await
+    ) -> rt::Result<types::InventoryResponseV1_0> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid)
+            .param("resource_class", resource_class);
+        self.0.call(&SHOW_INVENTORY, request).await?.single()
     }
     /// Update a resource provider's existing inventory of one resource class; its capacity, (total - reserved) * allocation_ratio, must be more than 0.
     ///
@@ -639,108 +312,11 @@ impl InventoriesClient {
         resource_provider_uuid: &str,
         resource_class: &str,
         body: &UpdateInventoryRequest,
-    ) -> Result<rt::Response<UpdateInventoryResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        let request = request.param("resource_class", resource_class);
-        let request = request.json(body);
-        self.inner.call(&UPDATE_INVENTORY, request).await
-    }
-}
-impl rt::GeneratedClient for InventoriesClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`InventoriesClient`](super::InventoriesClient).
-    #[derive(Debug, Clone)]
-    pub struct InventoriesClient {
-        inner: super::InventoriesClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl InventoriesClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(
-            inner: super::InventoriesClient,
-            runtime: rt::BlockingRuntime,
-        ) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::InventoriesClient {
-            &self.inner
-        }
-        /// Blocking [`InventoriesClient::create_inventory`](super::InventoriesClient::create_inventory).
-        pub fn create_inventory(
-            &self,
-            resource_provider_uuid: &str,
-            body: &CreateInventoryRequest,
-        ) -> Result<rt::Response<CreateInventoryResponse>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.create_inventory(resource_provider_uuid, body))
-        }
-        /// Blocking [`InventoriesClient::delete_inventories`](super::InventoriesClient::delete_inventories).
-        pub fn delete_inventories(
-            &self,
-            resource_provider_uuid: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime.block_on(self.inner.delete_inventories(resource_provider_uuid))
-        }
-        /// Blocking [`InventoriesClient::delete_inventory`](super::InventoriesClient::delete_inventory).
-        pub fn delete_inventory(
-            &self,
-            resource_provider_uuid: &str,
-            resource_class: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime
-                .block_on(
-                    self.inner.delete_inventory(resource_provider_uuid, resource_class),
-                )
-        }
-        /// Blocking [`InventoriesClient::list_inventories`](super::InventoriesClient::list_inventories).
-        pub fn list_inventories(
-            &self,
-            resource_provider_uuid: &str,
-        ) -> Result<rt::Response<ListInventoriesResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_inventories(resource_provider_uuid))
-        }
-        /// Blocking [`InventoriesClient::replace_inventories`](super::InventoriesClient::replace_inventories).
-        pub fn replace_inventories(
-            &self,
-            resource_provider_uuid: &str,
-            body: &ReplaceInventoriesRequest,
-        ) -> Result<rt::Response<ReplaceInventoriesResponse>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.replace_inventories(resource_provider_uuid, body))
-        }
-        /// Blocking [`InventoriesClient::show_inventory`](super::InventoriesClient::show_inventory).
-        pub fn show_inventory(
-            &self,
-            resource_provider_uuid: &str,
-            resource_class: &str,
-        ) -> Result<rt::Response<ShowInventoryResponse>, rt::Error> {
-            self.runtime
-                .block_on(
-                    self.inner.show_inventory(resource_provider_uuid, resource_class),
-                )
-        }
-        /// Blocking [`InventoriesClient::update_inventory`](super::InventoriesClient::update_inventory).
-        pub fn update_inventory(
-            &self,
-            resource_provider_uuid: &str,
-            resource_class: &str,
-            body: &UpdateInventoryRequest,
-        ) -> Result<rt::Response<UpdateInventoryResponse>, rt::Error> {
-            self.runtime
-                .block_on(
-                    self
-                        .inner
-                        .update_inventory(resource_provider_uuid, resource_class, body),
-                )
-        }
+    ) -> rt::Result<types::InventoryResponseV1_0> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid)
+            .param("resource_class", resource_class)
+            .json(body);
+        self.0.call(&UPDATE_INVENTORY, request).await?.single()
     }
 }

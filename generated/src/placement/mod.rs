@@ -3,9 +3,9 @@
 //! Placement, the OpenStack service tracking resource providers, inventories and usage.
 //!
 //! Generated from `specs/placement`: microversions 1.0–1.39, catalog type `placement`.
-use squall_runtime as rt;
-pub mod schemas;
+use squall_runtime::contract as rt;
 pub mod types;
+mod schemas;
 /// The aggregates (groups, by UUID) a resource provider belongs to.
 pub mod aggregates;
 pub use aggregates::AggregatesClient;
@@ -49,3 +49,67 @@ pub static SERVICE: rt::ServiceMeta = rt::ServiceMeta {
         strip_version_suffix: false,
     },
 };
+/// The `placement` service as a type: it ties the clients below to their factory, `rt::ClientsFactory<Placement>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Placement;
+impl rt::Service for Placement {
+    const META: &'static rt::ServiceMeta = &SERVICE;
+}
+/// Typed accessors for the `placement` clients on its factory (`clients.placement()`).
+pub trait PlacementClients {
+    /// A [`AggregatesClient`] with this factory's settings.
+    fn aggregates(
+        &self,
+    ) -> impl Future<Output = Result<AggregatesClient, rt::Error>> + Send;
+    /// A [`InventoriesClient`] with this factory's settings.
+    fn inventories(
+        &self,
+    ) -> impl Future<Output = Result<InventoriesClient, rt::Error>> + Send;
+    /// A [`ResourceClassesClient`] with this factory's settings.
+    fn resource_classes(
+        &self,
+    ) -> impl Future<Output = Result<ResourceClassesClient, rt::Error>> + Send;
+    /// A [`ResourceProvidersClient`] with this factory's settings.
+    fn resource_providers(
+        &self,
+    ) -> impl Future<Output = Result<ResourceProvidersClient, rt::Error>> + Send;
+    /// A [`TraitsClient`] with this factory's settings.
+    fn traits(&self) -> impl Future<Output = Result<TraitsClient, rt::Error>> + Send;
+    /// A [`UsagesClient`] with this factory's settings.
+    fn usages(&self) -> impl Future<Output = Result<UsagesClient, rt::Error>> + Send;
+    /// A [`VersionsClient`] with this factory's settings.
+    fn versions(&self) -> impl Future<Output = Result<VersionsClient, rt::Error>> + Send;
+}
+impl PlacementClients for rt::ClientsFactory<Placement> {
+    fn aggregates(
+        &self,
+    ) -> impl Future<Output = Result<AggregatesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn inventories(
+        &self,
+    ) -> impl Future<Output = Result<InventoriesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn resource_classes(
+        &self,
+    ) -> impl Future<Output = Result<ResourceClassesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn resource_providers(
+        &self,
+    ) -> impl Future<Output = Result<ResourceProvidersClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn traits(&self) -> impl Future<Output = Result<TraitsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn usages(&self) -> impl Future<Output = Result<UsagesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn versions(
+        &self,
+    ) -> impl Future<Output = Result<VersionsClient, rt::Error>> + Send {
+        self.client()
+    }
+}

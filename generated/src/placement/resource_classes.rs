@@ -3,361 +3,137 @@
 //! Resource classes, the kinds of quantitative resource (standard or `CUSTOM_`).
 //!
 //! Operations, response variants and the [`ResourceClassesClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `create_resource_class` operation: its spans, statuses and response variants.
 pub static CREATE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
     name: "create_resource_class",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 2),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 2),
-            max: None,
-            method: "POST",
-            path: "/resource_classes",
-            statuses: &[201u16],
-        },
-    ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_2",
-            min: rt::Microversion::new(1, 2),
-            max: None,
-            body: None,
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 2), "POST", "/resource_classes", &[201])],
+    variants: &[rt::no_body(rt::Span::open(1, 2), 0)],
 };
-impl CreateResourceClassRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 2), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_2)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateResourceClassRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "CreateResourceClassRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `create_resource_class`, one variant per microversion range; pick the variant for the version you request.
+/// The request body of `create_resource_class`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateResourceClassRequest {
     /// Microversions 1.2–latest.
     V1_2(types::ResourceClassRequestV1_2),
 }
-impl rt::VersionedRequest for CreateResourceClassRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_2(_) => "V1_2",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_2(_) => (rt::Microversion::new(1, 2), None),
-        }
-    }
-}
-impl From<types::ResourceClassRequestV1_2> for CreateResourceClassRequest {
-    fn from(value: types::ResourceClassRequestV1_2) -> Self {
-        Self::V1_2(value)
-    }
-}
+rt::versioned_request!(
+    CreateResourceClassRequest of super::SERVICE { 0 =>
+    V1_2(types::ResourceClassRequestV1_2) @ rt::Span::open(1, 2) }
+);
+rt::variants_from!(CreateResourceClassRequest { V1_2(types::ResourceClassRequestV1_2) });
 /// The `delete_resource_class` operation: its spans, statuses and response variants.
 pub static DELETE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
     name: "delete_resource_class",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 2),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 2),
-            max: None,
-            method: "DELETE",
-            path: "/resource_classes/{resource_class}",
-            statuses: &[204u16],
-        },
+        rt::op(
+            rt::Span::open(1, 2),
+            "DELETE",
+            "/resource_classes/{resource_class}",
+            &[204],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_2",
-            min: rt::Microversion::new(1, 2),
-            max: None,
-            body: None,
-        },
-    ],
+    variants: &[rt::no_body(rt::Span::open(1, 2), 0)],
 };
 /// The `ensure_resource_class` operation: its spans, statuses and response variants.
 pub static ENSURE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
     name: "ensure_resource_class",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 7),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 7),
-            max: None,
-            method: "PUT",
-            path: "/resource_classes/{resource_class}",
-            statuses: &[201u16, 204u16],
-        },
+        rt::op(
+            rt::Span::open(1, 7),
+            "PUT",
+            "/resource_classes/{resource_class}",
+            &[201, 204],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_7",
-            min: rt::Microversion::new(1, 7),
-            max: None,
-            body: None,
-        },
-    ],
+    variants: &[rt::no_body(rt::Span::open(1, 7), 0)],
 };
 /// The `list_resource_classes` operation: its spans, statuses and response variants.
 pub static LIST_RESOURCE_CLASSES: rt::OperationMeta = rt::OperationMeta {
     name: "list_resource_classes",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 2),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 2),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/resource_classes",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "GET",
-            path: "/resource_classes",
-            statuses: &[200u16],
-        },
-    ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_2",
-            min: rt::Microversion::new(1, 2),
-            max: None,
-            body: Some(&super::schemas::LIST_RESOURCE_CLASSES_RESPONSE_V1_2),
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 2), "GET", "/resource_classes", &[200])],
+    variants: &[rt::body(rt::Span::open(1, 2), 0, &schemas::LIST_RESOURCE_CLASSES_V1_2)],
 };
-/// The response of `list_resource_classes`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ListResourceClassesResponse {
-    /// Answered at microversions 1.2–latest.
-    V1_2(types::ListResourceClassesResponseV1_2),
-}
-impl rt::VersionedBody for ListResourceClassesResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_2),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
 /// The `show_resource_class` operation: its spans, statuses and response variants.
 pub static SHOW_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
     name: "show_resource_class",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 2),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 2),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/resource_classes/{resource_class}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "GET",
-            path: "/resource_classes/{resource_class}",
-            statuses: &[200u16],
-        },
+        rt::op(rt::Span::open(1, 2), "GET", "/resource_classes/{resource_class}", &[200]),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_2",
-            min: rt::Microversion::new(1, 2),
-            max: None,
-            body: Some(&super::schemas::RESOURCE_CLASS_V1_2),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(1, 2), 0, &schemas::RESOURCE_CLASS_V1_2)],
 };
-/// The response of `show_resource_class`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ShowResourceClassResponse {
-    /// Answered at microversions 1.2–latest.
-    V1_2(types::ResourceClassV1_2),
-}
-impl rt::VersionedBody for ShowResourceClassResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_2),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
 /// The `update_resource_class` operation: its spans, statuses and response variants.
 pub static UPDATE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
     name: "update_resource_class",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 2),
-    max: Some(rt::Microversion::new(1, 6)),
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 2),
-            max: Some(rt::Microversion::new(1, 6)),
-            method: "PUT",
-            path: "/resource_classes/{resource_class}",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::closed(1, 2, 1, 6),
+            "PUT",
+            "/resource_classes/{resource_class}",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_2",
-            min: rt::Microversion::new(1, 2),
-            max: Some(rt::Microversion::new(1, 6)),
-            body: Some(&super::schemas::RESOURCE_CLASS_V1_2),
-        },
-    ],
+    variants: &[rt::body(rt::Span::closed(1, 2, 1, 6), 0, &schemas::RESOURCE_CLASS_V1_2)],
 };
-/// The response of `update_resource_class`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UpdateResourceClassResponse {
-    /// Answered at microversions 1.2–1.6.
-    V1_2(types::ResourceClassV1_2),
-}
-impl rt::VersionedBody for UpdateResourceClassResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_2),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl UpdateResourceClassRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 2), Some(rt::Microversion::new(1, 6))),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_2)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "UpdateResourceClassRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "UpdateResourceClassRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `update_resource_class`, one variant per microversion range; pick the variant for the version you request.
+/// The request body of `update_resource_class`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateResourceClassRequest {
     /// Microversions 1.2–1.6.
     V1_2(types::ResourceClassRequestV1_2),
 }
-impl rt::VersionedRequest for UpdateResourceClassRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_2(_) => "V1_2",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_2(_) => {
-                (rt::Microversion::new(1, 2), Some(rt::Microversion::new(1, 6)))
-            }
-        }
-    }
-}
-impl From<types::ResourceClassRequestV1_2> for UpdateResourceClassRequest {
-    fn from(value: types::ResourceClassRequestV1_2) -> Self {
-        Self::V1_2(value)
-    }
-}
+rt::versioned_request!(
+    UpdateResourceClassRequest of super::SERVICE { 0 =>
+    V1_2(types::ResourceClassRequestV1_2) @ rt::Span::closed(1, 2, 1, 6) }
+);
+rt::variants_from!(UpdateResourceClassRequest { V1_2(types::ResourceClassRequestV1_2) });
 /// Resource classes, the kinds of quantitative resource (standard or `CUSTOM_`).
 ///
-/// The `resource_classes` client of the `placement` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `resource_classes` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct ResourceClassesClient {
-    inner: rt::ServiceClient,
+pub struct ResourceClassesClient(rt::ServiceClient);
+impl rt::GeneratedClient for ResourceClassesClient {
+    type Service = super::Placement;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl ResourceClassesClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// Create a custom resource class; `Location` gives its URL.
     ///
@@ -371,10 +147,9 @@ impl ResourceClassesClient {
     pub async fn create_resource_class(
         &self,
         body: &CreateResourceClassRequest,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.json(body);
-        self.inner.call(&CREATE_RESOURCE_CLASS, request).await
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().json(body);
+        self.0.call(&CREATE_RESOURCE_CLASS, request).await?.empty()
     }
     /// Delete a custom resource class; standard classes are a 400 and classes in use a 409.
     ///
@@ -386,10 +161,9 @@ impl ResourceClassesClient {
     pub async fn delete_resource_class(
         &self,
         resource_class: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_class", resource_class);
-        self.inner.call(&DELETE_RESOURCE_CLASS, request).await
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("resource_class", resource_class);
+        self.0.call(&DELETE_RESOURCE_CLASS, request).await?.empty()
     }
     /// Create a custom resource class (201), or confirm that it already exists (204); the name must start with `CUSTOM_`.
     ///
@@ -403,10 +177,9 @@ impl ResourceClassesClient {
     pub async fn ensure_resource_class(
         &self,
         resource_class: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_class", resource_class);
-        self.inner.call(&ENSURE_RESOURCE_CLASS, request).await
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("resource_class", resource_class);
+        self.0.call(&ENSURE_RESOURCE_CLASS, request).await?.empty()
     }
     /// List all resource classes, standard and custom.
     ///
@@ -420,9 +193,9 @@ impl ResourceClassesClient {
     /// Response headers: Last-Modified, Cache-Control.
     pub async fn list_resource_classes(
         &self,
-    ) -> Result<rt::Response<ListResourceClassesResponse>, rt::Error> {
+    ) -> rt::Result<types::ListResourceClassesResponseV1_2> {
         let request = rt::Request::new();
-        self.inner.call(&LIST_RESOURCE_CLASSES, request).await
+        self.0.call(&LIST_RESOURCE_CLASSES, request).await?.single()
     }
     /// Show one resource class.
     ///
@@ -437,10 +210,9 @@ impl ResourceClassesClient {
     pub async fn show_resource_class(
         &self,
         resource_class: &str,
-    ) -> Result<rt::Response<ShowResourceClassResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_class", resource_class);
-        self.inner.call(&SHOW_RESOURCE_CLASS, request).await
+    ) -> rt::Result<types::ResourceClassV1_2> {
+        let request = rt::Request::new().param("resource_class", resource_class);
+        self.0.call(&SHOW_RESOURCE_CLASS, request).await?.single()
     }
     /// Rename a custom resource class.
     ///
@@ -453,81 +225,10 @@ impl ResourceClassesClient {
         &self,
         resource_class: &str,
         body: &UpdateResourceClassRequest,
-    ) -> Result<rt::Response<UpdateResourceClassResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_class", resource_class);
-        let request = request.json(body);
-        self.inner.call(&UPDATE_RESOURCE_CLASS, request).await
-    }
-}
-impl rt::GeneratedClient for ResourceClassesClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`ResourceClassesClient`](super::ResourceClassesClient).
-    #[derive(Debug, Clone)]
-    pub struct ResourceClassesClient {
-        inner: super::ResourceClassesClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl ResourceClassesClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(
-            inner: super::ResourceClassesClient,
-            runtime: rt::BlockingRuntime,
-        ) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::ResourceClassesClient {
-            &self.inner
-        }
-        /// Blocking [`ResourceClassesClient::create_resource_class`](super::ResourceClassesClient::create_resource_class).
-        pub fn create_resource_class(
-            &self,
-            body: &CreateResourceClassRequest,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime.block_on(self.inner.create_resource_class(body))
-        }
-        /// Blocking [`ResourceClassesClient::delete_resource_class`](super::ResourceClassesClient::delete_resource_class).
-        pub fn delete_resource_class(
-            &self,
-            resource_class: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime.block_on(self.inner.delete_resource_class(resource_class))
-        }
-        /// Blocking [`ResourceClassesClient::ensure_resource_class`](super::ResourceClassesClient::ensure_resource_class).
-        pub fn ensure_resource_class(
-            &self,
-            resource_class: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime.block_on(self.inner.ensure_resource_class(resource_class))
-        }
-        /// Blocking [`ResourceClassesClient::list_resource_classes`](super::ResourceClassesClient::list_resource_classes).
-        pub fn list_resource_classes(
-            &self,
-        ) -> Result<rt::Response<ListResourceClassesResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_resource_classes())
-        }
-        /// Blocking [`ResourceClassesClient::show_resource_class`](super::ResourceClassesClient::show_resource_class).
-        pub fn show_resource_class(
-            &self,
-            resource_class: &str,
-        ) -> Result<rt::Response<ShowResourceClassResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.show_resource_class(resource_class))
-        }
-        /// Blocking [`ResourceClassesClient::update_resource_class`](super::ResourceClassesClient::update_resource_class).
-        pub fn update_resource_class(
-            &self,
-            resource_class: &str,
-            body: &UpdateResourceClassRequest,
-        ) -> Result<rt::Response<UpdateResourceClassResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.update_resource_class(resource_class, body))
-        }
+    ) -> rt::Result<types::ResourceClassV1_2> {
+        let request = rt::Request::new()
+            .param("resource_class", resource_class)
+            .json(body);
+        self.0.call(&UPDATE_RESOURCE_CLASS, request).await?.single()
     }
 }

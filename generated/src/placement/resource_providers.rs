@@ -3,113 +3,36 @@
 //! Resource providers, the entities that have inventories of resources.
 //!
 //! Operations, response variants and the [`ResourceProvidersClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `create_resource_provider` operation: its spans, statuses and response variants.
 pub static CREATE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
     name: "create_resource_provider",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 13)),
-            method: "POST",
-            path: "/resource_providers",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 19)),
-            method: "POST",
-            path: "/resource_providers",
-            statuses: &[201u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 20),
-            max: None,
-            method: "POST",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
+        rt::op(rt::Span::closed(1, 0, 1, 19), "POST", "/resource_providers", &[201]),
+        rt::op(rt::Span::open(1, 20), "POST", "/resource_providers", &[200]),
     ],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 19)),
-            body: None,
-        },
-        rt::VariantMeta {
-            name: "V1_20",
-            min: rt::Microversion::new(1, 20),
-            max: None,
-            body: Some(&super::schemas::RESOURCE_PROVIDER_V1_14),
-        },
+        rt::no_body(rt::Span::closed(1, 0, 1, 19), 0),
+        rt::body(rt::Span::open(1, 20), 1, &schemas::RESOURCE_PROVIDER_V1_14),
     ],
 };
-/// The response of `create_resource_provider`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `create_resource_provider`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateResourceProviderResponse {
-    /// Answered at microversions 1.0–1.19.
+    /// Answered from microversion 1.0.
     V1_0,
-    /// Answered at microversions 1.20–latest.
+    /// Answered from microversion 1.20.
     V1_20(types::ResourceProviderV1_14),
 }
-impl rt::VersionedBody for CreateResourceProviderResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.empty().map(|()| Self::V1_0),
-            1usize => body.json().map(Self::V1_20),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl CreateResourceProviderRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 13))),
-            (rt::Microversion::new(1, 14), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_0)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateResourceProviderRequest",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_14)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "CreateResourceProviderRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "CreateResourceProviderRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `create_resource_provider`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(
+    CreateResourceProviderResponse { 1 => V1_20 } empty { 0 => V1_0 }
+);
+/// The request body of `create_resource_provider`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateResourceProviderRequest {
@@ -118,304 +41,81 @@ pub enum CreateResourceProviderRequest {
     /// Microversions 1.14–latest.
     V1_14(types::CreateResourceProviderRequestV1_14),
 }
-impl rt::VersionedRequest for CreateResourceProviderRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_0(_) => "V1_0",
-            Self::V1_14(_) => "V1_14",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_0(_) => {
-                (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 13)))
-            }
-            Self::V1_14(_) => (rt::Microversion::new(1, 14), None),
-        }
-    }
-}
-impl From<types::CreateResourceProviderRequestV1_0> for CreateResourceProviderRequest {
-    fn from(value: types::CreateResourceProviderRequestV1_0) -> Self {
-        Self::V1_0(value)
-    }
-}
-impl From<types::CreateResourceProviderRequestV1_14> for CreateResourceProviderRequest {
-    fn from(value: types::CreateResourceProviderRequestV1_14) -> Self {
-        Self::V1_14(value)
-    }
-}
+rt::versioned_request!(
+    CreateResourceProviderRequest of super::SERVICE { 0 =>
+    V1_0(types::CreateResourceProviderRequestV1_0) @ rt::Span::closed(1, 0, 1, 13), 1 =>
+    V1_14(types::CreateResourceProviderRequestV1_14) @ rt::Span::open(1, 14) }
+);
+rt::variants_from!(
+    CreateResourceProviderRequest { V1_0(types::CreateResourceProviderRequestV1_0),
+    V1_14(types::CreateResourceProviderRequestV1_14) }
+);
 /// The `delete_resource_provider` operation: its spans, statuses and response variants.
 pub static DELETE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
     name: "delete_resource_provider",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: None,
-            method: "DELETE",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[204u16],
-        },
+        rt::op(
+            rt::Span::open(1, 0),
+            "DELETE",
+            "/resource_providers/{resource_provider_uuid}",
+            &[204],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: None,
-            body: None,
-        },
-    ],
+    variants: &[rt::no_body(rt::Span::open(1, 0), 0)],
 };
 /// The `list_resource_providers` operation: its spans, statuses and response variants.
 pub static LIST_RESOURCE_PROVIDERS: rt::OperationMeta = rt::OperationMeta {
     name: "list_resource_providers",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 0)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 2)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 3),
-            max: Some(rt::Microversion::new(1, 3)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 4),
-            max: Some(rt::Microversion::new(1, 5)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 10)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 11),
-            max: Some(rt::Microversion::new(1, 13)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: Some(rt::Microversion::new(1, 17)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 18),
-            max: Some(rt::Microversion::new(1, 21)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 22),
-            max: Some(rt::Microversion::new(1, 23)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 24),
-            max: Some(rt::Microversion::new(1, 31)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 32),
-            max: Some(rt::Microversion::new(1, 38)),
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 39),
-            max: None,
-            method: "GET",
-            path: "/resource_providers",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 0), "GET", "/resource_providers", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 0)),
-            body: Some(&super::schemas::LIST_RESOURCE_PROVIDERS_RESPONSE_V1_0),
-        },
-        rt::VariantMeta {
-            name: "V1_1",
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 5)),
-            body: Some(&super::schemas::LIST_RESOURCE_PROVIDERS_RESPONSE_V1_1),
-        },
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 10)),
-            body: Some(&super::schemas::LIST_RESOURCE_PROVIDERS_RESPONSE_V1_6),
-        },
-        rt::VariantMeta {
-            name: "V1_11",
-            min: rt::Microversion::new(1, 11),
-            max: Some(rt::Microversion::new(1, 13)),
-            body: Some(&super::schemas::LIST_RESOURCE_PROVIDERS_RESPONSE_V1_11),
-        },
-        rt::VariantMeta {
-            name: "V1_14",
-            min: rt::Microversion::new(1, 14),
-            max: None,
-            body: Some(&super::schemas::LIST_RESOURCE_PROVIDERS_RESPONSE_V1_14),
-        },
+        rt::body(
+            rt::Span::closed(1, 0, 1, 0),
+            0,
+            &schemas::LIST_RESOURCE_PROVIDERS_V1_0,
+        ),
+        rt::body(
+            rt::Span::closed(1, 1, 1, 5),
+            1,
+            &schemas::LIST_RESOURCE_PROVIDERS_V1_1,
+        ),
+        rt::body(
+            rt::Span::closed(1, 6, 1, 10),
+            2,
+            &schemas::LIST_RESOURCE_PROVIDERS_V1_6,
+        ),
+        rt::body(
+            rt::Span::closed(1, 11, 1, 13),
+            3,
+            &schemas::LIST_RESOURCE_PROVIDERS_V1_11,
+        ),
+        rt::body(rt::Span::open(1, 14), 4, &schemas::LIST_RESOURCE_PROVIDERS_V1_14),
     ],
 };
-/// The response of `list_resource_providers`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `list_resource_providers`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListResourceProvidersResponse {
-    /// Answered at microversions 1.0.
+    /// Answered from microversion 1.0.
     V1_0(types::ListResourceProvidersResponseV1_0),
-    /// Answered at microversions 1.1–1.5.
+    /// Answered from microversion 1.1.
     V1_1(types::ListResourceProvidersResponseV1_1),
-    /// Answered at microversions 1.6–1.10.
+    /// Answered from microversion 1.6.
     V1_6(types::ListResourceProvidersResponseV1_6),
-    /// Answered at microversions 1.11–1.13.
+    /// Answered from microversion 1.11.
     V1_11(types::ListResourceProvidersResponseV1_11),
-    /// Answered at microversions 1.14–latest.
+    /// Answered from microversion 1.14.
     V1_14(types::ListResourceProvidersResponseV1_14),
 }
-impl rt::VersionedBody for ListResourceProvidersResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_0),
-            1usize => body.json().map(Self::V1_1),
-            2usize => body.json().map(Self::V1_6),
-            3usize => body.json().map(Self::V1_11),
-            4usize => body.json().map(Self::V1_14),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ListResourceProvidersQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 2))),
-            (rt::Microversion::new(1, 3), Some(rt::Microversion::new(1, 3))),
-            (rt::Microversion::new(1, 4), Some(rt::Microversion::new(1, 13))),
-            (rt::Microversion::new(1, 14), Some(rt::Microversion::new(1, 17))),
-            (rt::Microversion::new(1, 18), Some(rt::Microversion::new(1, 23))),
-            (rt::Microversion::new(1, 24), Some(rt::Microversion::new(1, 38))),
-            (rt::Microversion::new(1, 39), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_0)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListResourceProvidersQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_3)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListResourceProvidersQuery",
-                        source,
-                    })
-            }
-            Some(2usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_4)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListResourceProvidersQuery",
-                        source,
-                    })
-            }
-            Some(3usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_14)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListResourceProvidersQuery",
-                        source,
-                    })
-            }
-            Some(4usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_18)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListResourceProvidersQuery",
-                        source,
-                    })
-            }
-            Some(5usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_24)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListResourceProvidersQuery",
-                        source,
-                    })
-            }
-            Some(6usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_39)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListResourceProvidersQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ListResourceProvidersQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `list_resource_providers`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(
+    ListResourceProvidersResponse { 0 => V1_0, 1 => V1_1, 2 => V1_6, 3 => V1_11, 4 =>
+    V1_14 }
+);
+/// The query of `list_resource_providers`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListResourceProvidersQuery {
@@ -434,350 +134,106 @@ pub enum ListResourceProvidersQuery {
     /// Microversions 1.39–latest.
     V1_39(types::ListResourceProvidersQueryV1_39),
 }
-impl rt::VersionedRequest for ListResourceProvidersQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_0(_) => "V1_0",
-            Self::V1_3(_) => "V1_3",
-            Self::V1_4(_) => "V1_4",
-            Self::V1_14(_) => "V1_14",
-            Self::V1_18(_) => "V1_18",
-            Self::V1_24(_) => "V1_24",
-            Self::V1_39(_) => "V1_39",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_0(_) => {
-                (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 2)))
-            }
-            Self::V1_3(_) => {
-                (rt::Microversion::new(1, 3), Some(rt::Microversion::new(1, 3)))
-            }
-            Self::V1_4(_) => {
-                (rt::Microversion::new(1, 4), Some(rt::Microversion::new(1, 13)))
-            }
-            Self::V1_14(_) => {
-                (rt::Microversion::new(1, 14), Some(rt::Microversion::new(1, 17)))
-            }
-            Self::V1_18(_) => {
-                (rt::Microversion::new(1, 18), Some(rt::Microversion::new(1, 23)))
-            }
-            Self::V1_24(_) => {
-                (rt::Microversion::new(1, 24), Some(rt::Microversion::new(1, 38)))
-            }
-            Self::V1_39(_) => (rt::Microversion::new(1, 39), None),
-        }
-    }
-}
-impl From<types::ListResourceProvidersQueryV1_0> for ListResourceProvidersQuery {
-    fn from(value: types::ListResourceProvidersQueryV1_0) -> Self {
-        Self::V1_0(value)
-    }
-}
-impl From<types::ListResourceProvidersQueryV1_3> for ListResourceProvidersQuery {
-    fn from(value: types::ListResourceProvidersQueryV1_3) -> Self {
-        Self::V1_3(value)
-    }
-}
-impl From<types::ListResourceProvidersQueryV1_4> for ListResourceProvidersQuery {
-    fn from(value: types::ListResourceProvidersQueryV1_4) -> Self {
-        Self::V1_4(value)
-    }
-}
-impl From<types::ListResourceProvidersQueryV1_14> for ListResourceProvidersQuery {
-    fn from(value: types::ListResourceProvidersQueryV1_14) -> Self {
-        Self::V1_14(value)
-    }
-}
-impl From<types::ListResourceProvidersQueryV1_18> for ListResourceProvidersQuery {
-    fn from(value: types::ListResourceProvidersQueryV1_18) -> Self {
-        Self::V1_18(value)
-    }
-}
-impl From<types::ListResourceProvidersQueryV1_24> for ListResourceProvidersQuery {
-    fn from(value: types::ListResourceProvidersQueryV1_24) -> Self {
-        Self::V1_24(value)
-    }
-}
-impl From<types::ListResourceProvidersQueryV1_39> for ListResourceProvidersQuery {
-    fn from(value: types::ListResourceProvidersQueryV1_39) -> Self {
-        Self::V1_39(value)
-    }
-}
+rt::versioned_request!(
+    ListResourceProvidersQuery of super::SERVICE { 0 =>
+    V1_0(types::ListResourceProvidersQueryV1_0) @ rt::Span::closed(1, 0, 1, 2), 1 =>
+    V1_3(types::ListResourceProvidersQueryV1_3) @ rt::Span::closed(1, 3, 1, 3), 2 =>
+    V1_4(types::ListResourceProvidersQueryV1_4) @ rt::Span::closed(1, 4, 1, 13), 3 =>
+    V1_14(types::ListResourceProvidersQueryV1_14) @ rt::Span::closed(1, 14, 1, 17), 4 =>
+    V1_18(types::ListResourceProvidersQueryV1_18) @ rt::Span::closed(1, 18, 1, 23), 5 =>
+    V1_24(types::ListResourceProvidersQueryV1_24) @ rt::Span::closed(1, 24, 1, 38), 6 =>
+    V1_39(types::ListResourceProvidersQueryV1_39) @ rt::Span::open(1, 39) }
+);
+rt::variants_from!(
+    ListResourceProvidersQuery { V1_0(types::ListResourceProvidersQueryV1_0),
+    V1_3(types::ListResourceProvidersQueryV1_3),
+    V1_4(types::ListResourceProvidersQueryV1_4),
+    V1_14(types::ListResourceProvidersQueryV1_14),
+    V1_18(types::ListResourceProvidersQueryV1_18),
+    V1_24(types::ListResourceProvidersQueryV1_24),
+    V1_39(types::ListResourceProvidersQueryV1_39) }
+);
 /// The `show_resource_provider` operation: its spans, statuses and response variants.
 pub static SHOW_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
     name: "show_resource_provider",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 0)),
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 5)),
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 10)),
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 11),
-            max: Some(rt::Microversion::new(1, 13)),
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(1, 0),
+            "GET",
+            "/resource_providers/{resource_provider_uuid}",
+            &[200],
+        ),
     ],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 0)),
-            body: Some(&super::schemas::RESOURCE_PROVIDER_V1_0),
-        },
-        rt::VariantMeta {
-            name: "V1_1",
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 5)),
-            body: Some(&super::schemas::RESOURCE_PROVIDER_V1_1),
-        },
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 10)),
-            body: Some(&super::schemas::RESOURCE_PROVIDER_V1_6),
-        },
-        rt::VariantMeta {
-            name: "V1_11",
-            min: rt::Microversion::new(1, 11),
-            max: Some(rt::Microversion::new(1, 13)),
-            body: Some(&super::schemas::RESOURCE_PROVIDER_V1_11),
-        },
-        rt::VariantMeta {
-            name: "V1_14",
-            min: rt::Microversion::new(1, 14),
-            max: None,
-            body: Some(&super::schemas::RESOURCE_PROVIDER_V1_14),
-        },
+        rt::body(rt::Span::closed(1, 0, 1, 0), 0, &schemas::RESOURCE_PROVIDER_V1_0),
+        rt::body(rt::Span::closed(1, 1, 1, 5), 1, &schemas::RESOURCE_PROVIDER_V1_1),
+        rt::body(rt::Span::closed(1, 6, 1, 10), 2, &schemas::RESOURCE_PROVIDER_V1_6),
+        rt::body(rt::Span::closed(1, 11, 1, 13), 3, &schemas::RESOURCE_PROVIDER_V1_11),
+        rt::body(rt::Span::open(1, 14), 4, &schemas::RESOURCE_PROVIDER_V1_14),
     ],
 };
-/// The response of `show_resource_provider`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `show_resource_provider`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowResourceProviderResponse {
-    /// Answered at microversions 1.0.
+    /// Answered from microversion 1.0.
     V1_0(types::ResourceProviderV1_0),
-    /// Answered at microversions 1.1–1.5.
+    /// Answered from microversion 1.1.
     V1_1(types::ResourceProviderV1_1),
-    /// Answered at microversions 1.6–1.10.
+    /// Answered from microversion 1.6.
     V1_6(types::ResourceProviderV1_6),
-    /// Answered at microversions 1.11–1.13.
+    /// Answered from microversion 1.11.
     V1_11(types::ResourceProviderV1_11),
-    /// Answered at microversions 1.14–latest.
+    /// Answered from microversion 1.14.
     V1_14(types::ResourceProviderV1_14),
 }
-impl rt::VersionedBody for ShowResourceProviderResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_0),
-            1usize => body.json().map(Self::V1_1),
-            2usize => body.json().map(Self::V1_6),
-            3usize => body.json().map(Self::V1_11),
-            4usize => body.json().map(Self::V1_14),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
+rt::versioned_response!(
+    ShowResourceProviderResponse { 0 => V1_0, 1 => V1_1, 2 => V1_6, 3 => V1_11, 4 =>
+    V1_14 }
+);
 /// The `update_resource_provider` operation: its spans, statuses and response variants.
 pub static UPDATE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
     name: "update_resource_provider",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 0)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 5)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 10)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 11),
-            max: Some(rt::Microversion::new(1, 13)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 14),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: Some(rt::Microversion::new(1, 36)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 37),
-            max: None,
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(1, 0),
+            "PUT",
+            "/resource_providers/{resource_provider_uuid}",
+            &[200],
+        ),
     ],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 0)),
-            body: Some(&super::schemas::RESOURCE_PROVIDER_V1_0),
-        },
-        rt::VariantMeta {
-            name: "V1_1",
-            min: rt::Microversion::new(1, 1),
-            max: Some(rt::Microversion::new(1, 5)),
-            body: Some(&super::schemas::RESOURCE_PROVIDER_V1_1),
-        },
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 10)),
-            body: Some(&super::schemas::RESOURCE_PROVIDER_V1_6),
-        },
-        rt::VariantMeta {
-            name: "V1_11",
-            min: rt::Microversion::new(1, 11),
-            max: Some(rt::Microversion::new(1, 13)),
-            body: Some(&super::schemas::RESOURCE_PROVIDER_V1_11),
-        },
-        rt::VariantMeta {
-            name: "V1_14",
-            min: rt::Microversion::new(1, 14),
-            max: None,
-            body: Some(&super::schemas::RESOURCE_PROVIDER_V1_14),
-        },
+        rt::body(rt::Span::closed(1, 0, 1, 0), 0, &schemas::RESOURCE_PROVIDER_V1_0),
+        rt::body(rt::Span::closed(1, 1, 1, 5), 1, &schemas::RESOURCE_PROVIDER_V1_1),
+        rt::body(rt::Span::closed(1, 6, 1, 10), 2, &schemas::RESOURCE_PROVIDER_V1_6),
+        rt::body(rt::Span::closed(1, 11, 1, 13), 3, &schemas::RESOURCE_PROVIDER_V1_11),
+        rt::body(rt::Span::open(1, 14), 4, &schemas::RESOURCE_PROVIDER_V1_14),
     ],
 };
-/// The response of `update_resource_provider`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `update_resource_provider`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateResourceProviderResponse {
-    /// Answered at microversions 1.0.
+    /// Answered from microversion 1.0.
     V1_0(types::ResourceProviderV1_0),
-    /// Answered at microversions 1.1–1.5.
+    /// Answered from microversion 1.1.
     V1_1(types::ResourceProviderV1_1),
-    /// Answered at microversions 1.6–1.10.
+    /// Answered from microversion 1.6.
     V1_6(types::ResourceProviderV1_6),
-    /// Answered at microversions 1.11–1.13.
+    /// Answered from microversion 1.11.
     V1_11(types::ResourceProviderV1_11),
-    /// Answered at microversions 1.14–latest.
+    /// Answered from microversion 1.14.
     V1_14(types::ResourceProviderV1_14),
 }
-impl rt::VersionedBody for UpdateResourceProviderResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_0),
-            1usize => body.json().map(Self::V1_1),
-            2usize => body.json().map(Self::V1_6),
-            3usize => body.json().map(Self::V1_11),
-            4usize => body.json().map(Self::V1_14),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl UpdateResourceProviderRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 13))),
-            (rt::Microversion::new(1, 14), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_0)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "UpdateResourceProviderRequest",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_14)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "UpdateResourceProviderRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "UpdateResourceProviderRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `update_resource_provider`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(
+    UpdateResourceProviderResponse { 0 => V1_0, 1 => V1_1, 2 => V1_6, 3 => V1_11, 4 =>
+    V1_14 }
+);
+/// The request body of `update_resource_provider`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateResourceProviderRequest {
@@ -786,57 +242,42 @@ pub enum UpdateResourceProviderRequest {
     /// Microversions 1.14–latest.
     V1_14(types::UpdateResourceProviderRequestV1_14),
 }
-impl rt::VersionedRequest for UpdateResourceProviderRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_0(_) => "V1_0",
-            Self::V1_14(_) => "V1_14",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_0(_) => {
-                (rt::Microversion::new(1, 0), Some(rt::Microversion::new(1, 13)))
-            }
-            Self::V1_14(_) => (rt::Microversion::new(1, 14), None),
-        }
-    }
-}
-impl From<types::UpdateResourceProviderRequestV1_0> for UpdateResourceProviderRequest {
-    fn from(value: types::UpdateResourceProviderRequestV1_0) -> Self {
-        Self::V1_0(value)
-    }
-}
-impl From<types::UpdateResourceProviderRequestV1_14> for UpdateResourceProviderRequest {
-    fn from(value: types::UpdateResourceProviderRequestV1_14) -> Self {
-        Self::V1_14(value)
-    }
-}
+rt::versioned_request!(
+    UpdateResourceProviderRequest of super::SERVICE { 0 =>
+    V1_0(types::UpdateResourceProviderRequestV1_0) @ rt::Span::closed(1, 0, 1, 13), 1 =>
+    V1_14(types::UpdateResourceProviderRequestV1_14) @ rt::Span::open(1, 14) }
+);
+rt::variants_from!(
+    UpdateResourceProviderRequest { V1_0(types::UpdateResourceProviderRequestV1_0),
+    V1_14(types::UpdateResourceProviderRequestV1_14) }
+);
 /// Resource providers, the entities that have inventories of resources.
 ///
-/// The `resource_providers` client of the `placement` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `resource_providers` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct ResourceProvidersClient {
-    inner: rt::ServiceClient,
+pub struct ResourceProvidersClient(rt::ServiceClient);
+impl rt::GeneratedClient for ResourceProvidersClient {
+    type Service = super::Placement;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl ResourceProvidersClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// Create a resource provider; `Location` gives its URL.
     ///
@@ -852,10 +293,9 @@ impl ResourceProvidersClient {
     pub async fn create_resource_provider(
         &self,
         body: &CreateResourceProviderRequest,
-    ) -> Result<rt::Response<CreateResourceProviderResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.json(body);
-        self.inner.call(&CREATE_RESOURCE_PROVIDER, request).await
+    ) -> rt::Result<CreateResourceProviderResponse> {
+        let request = rt::Request::new().json(body);
+        self.0.call(&CREATE_RESOURCE_PROVIDER, request).await?.versioned()
     }
     /// Delete a resource provider; refused with 409 while it has allocations or children.
     ///
@@ -867,10 +307,10 @@ impl ResourceProvidersClient {
     pub async fn delete_resource_provider(
         &self,
         resource_provider_uuid: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        self.inner.call(&DELETE_RESOURCE_PROVIDER, request).await
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid);
+        self.0.call(&DELETE_RESOURCE_PROVIDER, request).await?.empty()
     }
     /// List resource providers, optionally filtered.
     ///
@@ -896,10 +336,9 @@ impl ResourceProvidersClient {
     pub async fn list_resource_providers(
         &self,
         query: Option<&ListResourceProvidersQuery>,
-    ) -> Result<rt::Response<ListResourceProvidersResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.query(query);
-        self.inner.call(&LIST_RESOURCE_PROVIDERS, request).await
+    ) -> rt::Result<ListResourceProvidersResponse> {
+        let request = rt::Request::new().query(query);
+        self.0.call(&LIST_RESOURCE_PROVIDERS, request).await?.versioned()
     }
     /// Show one resource provider.
     ///
@@ -918,10 +357,10 @@ impl ResourceProvidersClient {
     pub async fn show_resource_provider(
         &self,
         resource_provider_uuid: &str,
-    ) -> Result<rt::Response<ShowResourceProviderResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        self.inner.call(&SHOW_RESOURCE_PROVIDER, request).await
+    ) -> rt::Result<ShowResourceProviderResponse> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid);
+        self.0.call(&SHOW_RESOURCE_PROVIDER, request).await?.versioned()
     }
     /// Rename a resource provider.
     ///
@@ -942,80 +381,10 @@ impl ResourceProvidersClient {
         &self,
         resource_provider_uuid: &str,
         body: &UpdateResourceProviderRequest,
-    ) -> Result<rt::Response<UpdateResourceProviderResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        let request = request.json(body);
-        self.inner.call(&UPDATE_RESOURCE_PROVIDER, request).await
-    }
-}
-impl rt::GeneratedClient for ResourceProvidersClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`ResourceProvidersClient`](super::ResourceProvidersClient).
-    #[derive(Debug, Clone)]
-    pub struct ResourceProvidersClient {
-        inner: super::ResourceProvidersClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl ResourceProvidersClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(
-            inner: super::ResourceProvidersClient,
-            runtime: rt::BlockingRuntime,
-        ) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::ResourceProvidersClient {
-            &self.inner
-        }
-        /// Blocking [`ResourceProvidersClient::create_resource_provider`](super::ResourceProvidersClient::create_resource_provider).
-        pub fn create_resource_provider(
-            &self,
-            body: &CreateResourceProviderRequest,
-        ) -> Result<rt::Response<CreateResourceProviderResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.create_resource_provider(body))
-        }
-        /// Blocking [`ResourceProvidersClient::delete_resource_provider`](super::ResourceProvidersClient::delete_resource_provider).
-        pub fn delete_resource_provider(
-            &self,
-            resource_provider_uuid: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.delete_resource_provider(resource_provider_uuid))
-        }
-        /// Blocking [`ResourceProvidersClient::list_resource_providers`](super::ResourceProvidersClient::list_resource_providers).
-        pub fn list_resource_providers(
-            &self,
-            query: Option<&ListResourceProvidersQuery>,
-        ) -> Result<rt::Response<ListResourceProvidersResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_resource_providers(query))
-        }
-        /// Blocking [`ResourceProvidersClient::show_resource_provider`](super::ResourceProvidersClient::show_resource_provider).
-        pub fn show_resource_provider(
-            &self,
-            resource_provider_uuid: &str,
-        ) -> Result<rt::Response<ShowResourceProviderResponse>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.show_resource_provider(resource_provider_uuid))
-        }
-        /// Blocking [`ResourceProvidersClient::update_resource_provider`](super::ResourceProvidersClient::update_resource_provider).
-        pub fn update_resource_provider(
-            &self,
-            resource_provider_uuid: &str,
-            body: &UpdateResourceProviderRequest,
-        ) -> Result<rt::Response<UpdateResourceProviderResponse>, rt::Error> {
-            self.runtime
-                .block_on(
-                    self.inner.update_resource_provider(resource_provider_uuid, body),
-                )
-        }
+    ) -> rt::Result<UpdateResourceProviderResponse> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid)
+            .json(body);
+        self.0.call(&UPDATE_RESOURCE_PROVIDER, request).await?.versioned()
     }
 }

@@ -3,406 +3,146 @@
 //! Traits, the qualitative capabilities (CPU flags, disk types) a resource provider has.
 //!
 //! Operations, response variants and the [`TraitsClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `create_trait` operation: its spans, statuses and response variants.
 pub static CREATE_TRAIT: rt::OperationMeta = rt::OperationMeta {
     name: "create_trait",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 6),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "PUT",
-            path: "/traits/{trait_name}",
-            statuses: &[201u16, 204u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "PUT",
-            path: "/traits/{trait_name}",
-            statuses: &[201u16, 204u16],
-        },
-    ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: None,
-            body: None,
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 6), "PUT", "/traits/{trait_name}", &[201, 204])],
+    variants: &[rt::no_body(rt::Span::open(1, 6), 0)],
 };
 /// The `delete_provider_traits` operation: its spans, statuses and response variants.
 pub static DELETE_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
     name: "delete_provider_traits",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 6),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: None,
-            method: "DELETE",
-            path: "/resource_providers/{resource_provider_uuid}/traits",
-            statuses: &[204u16],
-        },
+        rt::op(
+            rt::Span::open(1, 6),
+            "DELETE",
+            "/resource_providers/{resource_provider_uuid}/traits",
+            &[204],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: None,
-            body: None,
-        },
-    ],
+    variants: &[rt::no_body(rt::Span::open(1, 6), 0)],
 };
 /// The `delete_trait` operation: its spans, statuses and response variants.
 pub static DELETE_TRAIT: rt::OperationMeta = rt::OperationMeta {
     name: "delete_trait",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 6),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: None,
-            method: "DELETE",
-            path: "/traits/{trait_name}",
-            statuses: &[204u16],
-        },
-    ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: None,
-            body: None,
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 6), "DELETE", "/traits/{trait_name}", &[204])],
+    variants: &[rt::no_body(rt::Span::open(1, 6), 0)],
 };
 /// The `list_provider_traits` operation: its spans, statuses and response variants.
 pub static LIST_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
     name: "list_provider_traits",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 6),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}/traits",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}/traits",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(1, 6),
+            "GET",
+            "/resource_providers/{resource_provider_uuid}/traits",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: None,
-            body: Some(&super::schemas::PROVIDER_TRAITS_V1_6),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(1, 6), 0, &schemas::PROVIDER_TRAITS_V1_6)],
 };
-/// The response of `list_provider_traits`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ListProviderTraitsResponse {
-    /// Answered at microversions 1.6–latest.
-    V1_6(types::ProviderTraitsV1_6),
-}
-impl rt::VersionedBody for ListProviderTraitsResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_6),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
 /// The `list_traits` operation: its spans, statuses and response variants.
 pub static LIST_TRAITS: rt::OperationMeta = rt::OperationMeta {
     name: "list_traits",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 6),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/traits",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "GET",
-            path: "/traits",
-            statuses: &[200u16],
-        },
-    ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: None,
-            body: Some(&super::schemas::LIST_TRAITS_RESPONSE_V1_6),
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 6), "GET", "/traits", &[200])],
+    variants: &[rt::body(rt::Span::open(1, 6), 0, &schemas::LIST_TRAITS_V1_6)],
 };
-/// The response of `list_traits`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ListTraitsResponse {
-    /// Answered at microversions 1.6–latest.
-    V1_6(types::ListTraitsResponseV1_6),
-}
-impl rt::VersionedBody for ListTraitsResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_6),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ListTraitsQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 6), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_6)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListTraitsQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ListTraitsQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `list_traits`, one variant per microversion range; pick the variant for the version you request.
+/// The query of `list_traits`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListTraitsQuery {
     /// Microversions 1.6–latest.
     V1_6(types::ListTraitsQueryV1_6),
 }
-impl rt::VersionedRequest for ListTraitsQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_6(_) => "V1_6",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_6(_) => (rt::Microversion::new(1, 6), None),
-        }
-    }
-}
-impl From<types::ListTraitsQueryV1_6> for ListTraitsQuery {
-    fn from(value: types::ListTraitsQueryV1_6) -> Self {
-        Self::V1_6(value)
-    }
-}
+rt::versioned_request!(
+    ListTraitsQuery of super::SERVICE { 0 => V1_6(types::ListTraitsQueryV1_6) @
+    rt::Span::open(1, 6) }
+);
+rt::variants_from!(ListTraitsQuery { V1_6(types::ListTraitsQueryV1_6) });
 /// The `set_provider_traits` operation: its spans, statuses and response variants.
 pub static SET_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
     name: "set_provider_traits",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 6),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}/traits",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "PUT",
-            path: "/resource_providers/{resource_provider_uuid}/traits",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(1, 6),
+            "PUT",
+            "/resource_providers/{resource_provider_uuid}/traits",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: None,
-            body: Some(&super::schemas::PROVIDER_TRAITS_V1_6),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(1, 6), 0, &schemas::PROVIDER_TRAITS_V1_6)],
 };
-/// The response of `set_provider_traits`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SetProviderTraitsResponse {
-    /// Answered at microversions 1.6–latest.
-    V1_6(types::ProviderTraitsV1_6),
-}
-impl rt::VersionedBody for SetProviderTraitsResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_6),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl SetProviderTraitsRequest {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 6), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_6)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "SetProviderTraitsRequest",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "SetProviderTraitsRequest",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The request body of `set_provider_traits`, one variant per microversion range; pick the variant for the version you request.
+/// The request body of `set_provider_traits`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum SetProviderTraitsRequest {
     /// Microversions 1.6–latest.
     V1_6(types::SetProviderTraitsRequestV1_6),
 }
-impl rt::VersionedRequest for SetProviderTraitsRequest {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_6(_) => "V1_6",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_6(_) => (rt::Microversion::new(1, 6), None),
-        }
-    }
-}
-impl From<types::SetProviderTraitsRequestV1_6> for SetProviderTraitsRequest {
-    fn from(value: types::SetProviderTraitsRequestV1_6) -> Self {
-        Self::V1_6(value)
-    }
-}
+rt::versioned_request!(
+    SetProviderTraitsRequest of super::SERVICE { 0 =>
+    V1_6(types::SetProviderTraitsRequestV1_6) @ rt::Span::open(1, 6) }
+);
+rt::variants_from!(
+    SetProviderTraitsRequest { V1_6(types::SetProviderTraitsRequestV1_6) }
+);
 /// The `show_trait` operation: its spans, statuses and response variants.
 pub static SHOW_TRAIT: rt::OperationMeta = rt::OperationMeta {
     name: "show_trait",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 6),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 6),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/traits/{trait_name}",
-            statuses: &[204u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "GET",
-            path: "/traits/{trait_name}",
-            statuses: &[204u16],
-        },
-    ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_6",
-            min: rt::Microversion::new(1, 6),
-            max: None,
-            body: None,
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 6), "GET", "/traits/{trait_name}", &[204])],
+    variants: &[rt::no_body(rt::Span::open(1, 6), 0)],
 };
 /// Traits, the qualitative capabilities (CPU flags, disk types) a resource provider has.
 ///
-/// The `traits` client of the `placement` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `traits` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct TraitsClient {
-    inner: rt::ServiceClient,
+pub struct TraitsClient(rt::ServiceClient);
+impl rt::GeneratedClient for TraitsClient {
+    type Service = super::Placement;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl TraitsClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// Create a custom trait (201), or confirm that it already exists (204). The name must start with `CUSTOM_`.
     ///
@@ -414,13 +154,9 @@ impl TraitsClient {
     /// - **1.15–latest**: status 201, 204; no body; errors 400, 401, 403. *Changed at 1.15:* Trait reads and writes answer with `Last-Modified` and `Cache-Control: no-cache`.
     ///
     /// Response headers: Location, Last-Modified, Cache-Control.
-    pub async fn create_trait(
-        &self,
-        trait_name: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("trait_name", trait_name);
-        self.inner.call(&CREATE_TRAIT, request).await
+    pub async fn create_trait(&self, trait_name: &str) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("trait_name", trait_name);
+        self.0.call(&CREATE_TRAIT, request).await?.empty()
     }
     /// Remove all traits from a resource provider.
     ///
@@ -432,10 +168,10 @@ impl TraitsClient {
     pub async fn delete_provider_traits(
         &self,
         resource_provider_uuid: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        self.inner.call(&DELETE_PROVIDER_TRAITS, request).await
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid);
+        self.0.call(&DELETE_PROVIDER_TRAITS, request).await?.empty()
     }
     /// Delete a custom trait; standard traits are a 400 and traits still on a provider a 409.
     ///
@@ -444,13 +180,9 @@ impl TraitsClient {
     /// # Microversions
     ///
     /// - **1.6–latest**: status 204; no body; errors 400, 401, 403, 404, 409.
-    pub async fn delete_trait(
-        &self,
-        trait_name: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("trait_name", trait_name);
-        self.inner.call(&DELETE_TRAIT, request).await
+    pub async fn delete_trait(&self, trait_name: &str) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("trait_name", trait_name);
+        self.0.call(&DELETE_TRAIT, request).await?.empty()
     }
     /// List the traits of a resource provider.
     ///
@@ -465,10 +197,10 @@ impl TraitsClient {
     pub async fn list_provider_traits(
         &self,
         resource_provider_uuid: &str,
-    ) -> Result<rt::Response<ListProviderTraitsResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        self.inner.call(&LIST_PROVIDER_TRAITS, request).await
+    ) -> rt::Result<types::ProviderTraitsV1_6> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid);
+        self.0.call(&LIST_PROVIDER_TRAITS, request).await?.single()
     }
     /// List trait names, optionally filtered.
     ///
@@ -483,10 +215,9 @@ impl TraitsClient {
     pub async fn list_traits(
         &self,
         query: Option<&ListTraitsQuery>,
-    ) -> Result<rt::Response<ListTraitsResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.query(query);
-        self.inner.call(&LIST_TRAITS, request).await
+    ) -> rt::Result<types::ListTraitsResponseV1_6> {
+        let request = rt::Request::new().query(query);
+        self.0.call(&LIST_TRAITS, request).await?.single()
     }
     /// Replace all traits of a resource provider; every trait must exist.
     ///
@@ -502,11 +233,11 @@ impl TraitsClient {
         &self,
         resource_provider_uuid: &str,
         body: &SetProviderTraitsRequest,
-    ) -> Result<rt::Response<SetProviderTraitsResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        let request = request.json(body);
-        self.inner.call(&SET_PROVIDER_TRAITS, request).await
+    ) -> rt::Result<types::ProviderTraitsV1_6> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid)
+            .json(body);
+        self.0.call(&SET_PROVIDER_TRAITS, request).await?.single()
     }
     /// Check that a trait exists (204) or not (404); there is no body.
     ///
@@ -518,91 +249,8 @@ impl TraitsClient {
     /// - **1.15–latest**: status 204; no body; errors 401, 403, 404. *Changed at 1.15:* Trait reads and writes answer with `Last-Modified` and `Cache-Control: no-cache`.
     ///
     /// Response headers: Last-Modified, Cache-Control.
-    pub async fn show_trait(
-        &self,
-        trait_name: &str,
-    ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("trait_name", trait_name);
-        self.inner.call(&SHOW_TRAIT, request).await
-    }
-}
-impl rt::GeneratedClient for TraitsClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`TraitsClient`](super::TraitsClient).
-    #[derive(Debug, Clone)]
-    pub struct TraitsClient {
-        inner: super::TraitsClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl TraitsClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(inner: super::TraitsClient, runtime: rt::BlockingRuntime) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::TraitsClient {
-            &self.inner
-        }
-        /// Blocking [`TraitsClient::create_trait`](super::TraitsClient::create_trait).
-        pub fn create_trait(
-            &self,
-            trait_name: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime.block_on(self.inner.create_trait(trait_name))
-        }
-        /// Blocking [`TraitsClient::delete_provider_traits`](super::TraitsClient::delete_provider_traits).
-        pub fn delete_provider_traits(
-            &self,
-            resource_provider_uuid: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.delete_provider_traits(resource_provider_uuid))
-        }
-        /// Blocking [`TraitsClient::delete_trait`](super::TraitsClient::delete_trait).
-        pub fn delete_trait(
-            &self,
-            trait_name: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime.block_on(self.inner.delete_trait(trait_name))
-        }
-        /// Blocking [`TraitsClient::list_provider_traits`](super::TraitsClient::list_provider_traits).
-        pub fn list_provider_traits(
-            &self,
-            resource_provider_uuid: &str,
-        ) -> Result<rt::Response<ListProviderTraitsResponse>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.list_provider_traits(resource_provider_uuid))
-        }
-        /// Blocking [`TraitsClient::list_traits`](super::TraitsClient::list_traits).
-        pub fn list_traits(
-            &self,
-            query: Option<&ListTraitsQuery>,
-        ) -> Result<rt::Response<ListTraitsResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_traits(query))
-        }
-        /// Blocking [`TraitsClient::set_provider_traits`](super::TraitsClient::set_provider_traits).
-        pub fn set_provider_traits(
-            &self,
-            resource_provider_uuid: &str,
-            body: &SetProviderTraitsRequest,
-        ) -> Result<rt::Response<SetProviderTraitsResponse>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.set_provider_traits(resource_provider_uuid, body))
-        }
-        /// Blocking [`TraitsClient::show_trait`](super::TraitsClient::show_trait).
-        pub fn show_trait(
-            &self,
-            trait_name: &str,
-        ) -> Result<rt::Response<rt::NoBody>, rt::Error> {
-            self.runtime.block_on(self.inner.show_trait(trait_name))
-        }
+    pub async fn show_trait(&self, trait_name: &str) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("trait_name", trait_name);
+        self.0.call(&SHOW_TRAIT, request).await?.empty()
     }
 }

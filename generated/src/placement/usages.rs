@@ -3,163 +3,47 @@
 //! Usages, the amounts of resources consumed by allocations.
 //!
 //! Operations, response variants and the [`UsagesClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `list_provider_usages` operation: its spans, statuses and response variants.
 pub static LIST_PROVIDER_USAGES: rt::OperationMeta = rt::OperationMeta {
     name: "list_provider_usages",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
     spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}/usages",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "GET",
-            path: "/resource_providers/{resource_provider_uuid}/usages",
-            statuses: &[200u16],
-        },
+        rt::op(
+            rt::Span::open(1, 0),
+            "GET",
+            "/resource_providers/{resource_provider_uuid}/usages",
+            &[200],
+        ),
     ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: None,
-            body: Some(&super::schemas::PROVIDER_USAGES_V1_0),
-        },
-    ],
+    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::PROVIDER_USAGES_V1_0)],
 };
-/// The response of `list_provider_usages`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ListProviderUsagesResponse {
-    /// Answered at microversions 1.0–latest.
-    V1_0(types::ProviderUsagesV1_0),
-}
-impl rt::VersionedBody for ListProviderUsagesResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_0),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
 /// The `list_total_usages` operation: its spans, statuses and response variants.
 pub static LIST_TOTAL_USAGES: rt::OperationMeta = rt::OperationMeta {
     name: "list_total_usages",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 9),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 9),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/usages",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: Some(rt::Microversion::new(1, 37)),
-            method: "GET",
-            path: "/usages",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 38),
-            max: None,
-            method: "GET",
-            path: "/usages",
-            statuses: &[200u16],
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 9), "GET", "/usages", &[200])],
     variants: &[
-        rt::VariantMeta {
-            name: "V1_9",
-            min: rt::Microversion::new(1, 9),
-            max: Some(rt::Microversion::new(1, 37)),
-            body: Some(&super::schemas::TOTAL_USAGES_V1_9),
-        },
-        rt::VariantMeta {
-            name: "V1_38",
-            min: rt::Microversion::new(1, 38),
-            max: None,
-            body: Some(&super::schemas::TOTAL_USAGES_V1_38),
-        },
+        rt::body(rt::Span::closed(1, 9, 1, 37), 0, &schemas::TOTAL_USAGES_V1_9),
+        rt::body(rt::Span::open(1, 38), 1, &schemas::TOTAL_USAGES_V1_38),
     ],
 };
-/// The response of `list_total_usages`, one variant per microversion range; the variant is chosen by the version the server answered.
+/// The response of `list_total_usages`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListTotalUsagesResponse {
-    /// Answered at microversions 1.9–1.37.
+    /// Answered from microversion 1.9.
     V1_9(types::TotalUsagesV1_9),
-    /// Answered at microversions 1.38–latest.
+    /// Answered from microversion 1.38.
     V1_38(types::TotalUsagesV1_38),
 }
-impl rt::VersionedBody for ListTotalUsagesResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_9),
-            1usize => body.json().map(Self::V1_38),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
-impl ListTotalUsagesQuery {
-    /// Builds the variant for `version` from JSON: the range that covers it, the newest for
-    /// `latest`, the service's default version for none.
-    pub fn from_json_at(
-        version: rt::ApiVersion,
-        value: serde_json::Value,
-    ) -> Result<Self, rt::VariantError> {
-        const SPANS: &[(rt::Microversion, Option<rt::Microversion>)] = &[
-            (rt::Microversion::new(1, 9), Some(rt::Microversion::new(1, 37))),
-            (rt::Microversion::new(1, 38), None),
-        ];
-        match rt::pick_variant(SPANS, version, super::SERVICE.default_version) {
-            Some(0usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_9)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListTotalUsagesQuery",
-                        source,
-                    })
-            }
-            Some(1usize) => {
-                serde_json::from_value(value)
-                    .map(Self::V1_38)
-                    .map_err(|source| rt::VariantError::Json {
-                        what: "ListTotalUsagesQuery",
-                        source,
-                    })
-            }
-            _ => {
-                Err(rt::VariantError::NoVariant {
-                    what: "ListTotalUsagesQuery",
-                    version: version.to_string(),
-                })
-            }
-        }
-    }
-}
-/// The query of `list_total_usages`, one variant per microversion range; pick the variant for the version you request.
+rt::versioned_response!(ListTotalUsagesResponse { 0 => V1_9, 1 => V1_38 });
+/// The query of `list_total_usages`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListTotalUsagesQuery {
@@ -168,57 +52,42 @@ pub enum ListTotalUsagesQuery {
     /// Microversions 1.38–latest.
     V1_38(types::TotalUsagesQueryV1_38),
 }
-impl rt::VersionedRequest for ListTotalUsagesQuery {
-    fn variant_name(&self) -> &'static str {
-        match self {
-            Self::V1_9(_) => "V1_9",
-            Self::V1_38(_) => "V1_38",
-        }
-    }
-    fn span(&self) -> (rt::Microversion, Option<rt::Microversion>) {
-        match self {
-            Self::V1_9(_) => {
-                (rt::Microversion::new(1, 9), Some(rt::Microversion::new(1, 37)))
-            }
-            Self::V1_38(_) => (rt::Microversion::new(1, 38), None),
-        }
-    }
-}
-impl From<types::TotalUsagesQueryV1_9> for ListTotalUsagesQuery {
-    fn from(value: types::TotalUsagesQueryV1_9) -> Self {
-        Self::V1_9(value)
-    }
-}
-impl From<types::TotalUsagesQueryV1_38> for ListTotalUsagesQuery {
-    fn from(value: types::TotalUsagesQueryV1_38) -> Self {
-        Self::V1_38(value)
-    }
-}
+rt::versioned_request!(
+    ListTotalUsagesQuery of super::SERVICE { 0 => V1_9(types::TotalUsagesQueryV1_9) @
+    rt::Span::closed(1, 9, 1, 37), 1 => V1_38(types::TotalUsagesQueryV1_38) @
+    rt::Span::open(1, 38) }
+);
+rt::variants_from!(
+    ListTotalUsagesQuery { V1_9(types::TotalUsagesQueryV1_9),
+    V1_38(types::TotalUsagesQueryV1_38) }
+);
 /// Usages, the amounts of resources consumed by allocations.
 ///
-/// The `usages` client of the `placement` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `usages` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct UsagesClient {
-    inner: rt::ServiceClient,
+pub struct UsagesClient(rt::ServiceClient);
+impl rt::GeneratedClient for UsagesClient {
+    type Service = super::Placement;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl UsagesClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// Show a resource provider's usage of each resource class.
     ///
@@ -233,10 +102,10 @@ impl UsagesClient {
     pub async fn list_provider_usages(
         &self,
         resource_provider_uuid: &str,
-    ) -> Result<rt::Response<ListProviderUsagesResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.param("resource_provider_uuid", resource_provider_uuid);
-        self.inner.call(&LIST_PROVIDER_USAGES, request).await
+    ) -> rt::Result<types::ProviderUsagesV1_0> {
+        let request = rt::Request::new()
+            .param("resource_provider_uuid", resource_provider_uuid);
+        self.0.call(&LIST_PROVIDER_USAGES, request).await?.single()
     }
     /// Sum the usage of each resource class over a project's (or one user's) consumers.
     ///
@@ -252,50 +121,8 @@ impl UsagesClient {
     pub async fn list_total_usages(
         &self,
         query: Option<&ListTotalUsagesQuery>,
-    ) -> Result<rt::Response<ListTotalUsagesResponse>, rt::Error> {
-        let request = rt::Request::new();
-        let request = request.query(query);
-        self.inner.call(&LIST_TOTAL_USAGES, request).await
-    }
-}
-impl rt::GeneratedClient for UsagesClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`UsagesClient`](super::UsagesClient).
-    #[derive(Debug, Clone)]
-    pub struct UsagesClient {
-        inner: super::UsagesClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl UsagesClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(inner: super::UsagesClient, runtime: rt::BlockingRuntime) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::UsagesClient {
-            &self.inner
-        }
-        /// Blocking [`UsagesClient::list_provider_usages`](super::UsagesClient::list_provider_usages).
-        pub fn list_provider_usages(
-            &self,
-            resource_provider_uuid: &str,
-        ) -> Result<rt::Response<ListProviderUsagesResponse>, rt::Error> {
-            self.runtime
-                .block_on(self.inner.list_provider_usages(resource_provider_uuid))
-        }
-        /// Blocking [`UsagesClient::list_total_usages`](super::UsagesClient::list_total_usages).
-        pub fn list_total_usages(
-            &self,
-            query: Option<&ListTotalUsagesQuery>,
-        ) -> Result<rt::Response<ListTotalUsagesResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_total_usages(query))
-        }
+    ) -> rt::Result<ListTotalUsagesResponse> {
+        let request = rt::Request::new().query(query);
+        self.0.call(&LIST_TOTAL_USAGES, request).await?.versioned()
     }
 }

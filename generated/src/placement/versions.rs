@@ -3,84 +3,45 @@
 //! Placement's version document.
 //!
 //! Operations, response variants and the [`VersionsClient`].
-#![allow(clippy::large_enum_variant, non_camel_case_types)]
-use squall_runtime as rt;
-use super::types;
+#![allow(clippy::large_enum_variant)]
+use squall_runtime::contract as rt;
+use super::{schemas, types};
 /// The `list_versions` operation: its spans, statuses and response variants.
 pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta {
     name: "list_versions",
     service: &super::SERVICE,
-    min: rt::Microversion::new(1, 0),
-    max: None,
     root: true,
     versioned: true,
-    spans: &[
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 0),
-            max: Some(rt::Microversion::new(1, 14)),
-            method: "GET",
-            path: "/",
-            statuses: &[200u16],
-        },
-        rt::OpSpan {
-            min: rt::Microversion::new(1, 15),
-            max: None,
-            method: "GET",
-            path: "/",
-            statuses: &[200u16],
-        },
-    ],
-    variants: &[
-        rt::VariantMeta {
-            name: "V1_0",
-            min: rt::Microversion::new(1, 0),
-            max: None,
-            body: Some(&super::schemas::LIST_VERSIONS_RESPONSE_V1_0),
-        },
-    ],
+    spans: &[rt::op(rt::Span::open(1, 0), "GET", "/", &[200])],
+    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::LIST_VERSIONS_V1_0)],
 };
-/// The response of `list_versions`, one variant per microversion range; the variant is chosen by the version the server answered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ListVersionsResponse {
-    /// Answered at microversions 1.0–latest.
-    V1_0(types::ListVersionsResponseV1_0),
-}
-impl rt::VersionedBody for ListVersionsResponse {
-    fn decode(
-        variant: usize,
-        body: rt::BodyDecoder<'_>,
-    ) -> Result<Self, rt::DecodeError> {
-        match variant {
-            0usize => body.json().map(Self::V1_0),
-            other => Err(body.unknown_variant(other)),
-        }
-    }
-}
 /// Placement's version document.
 ///
-/// The `versions` client of the `placement` service. Build it from a [`rt::ServiceClient`]; its microversion is the one the requests carry.
+/// The `versions` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
-pub struct VersionsClient {
-    inner: rt::ServiceClient,
+pub struct VersionsClient(rt::ServiceClient);
+impl rt::GeneratedClient for VersionsClient {
+    type Service = super::Placement;
+    fn from_service_client(inner: rt::ServiceClient) -> Self {
+        Self(inner)
+    }
 }
 impl VersionsClient {
     /// Wraps a service client (endpoint, token, microversion).
     pub fn new(inner: rt::ServiceClient) -> Self {
-        Self { inner }
+        Self(inner)
     }
     /// The same client at another microversion.
     pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self {
-            inner: self.inner.with_microversion(version),
-        }
+        Self(self.0.with_microversion(version))
     }
     /// The requested microversion.
     pub fn microversion(&self) -> rt::ApiVersion {
-        self.inner.microversion()
+        self.0.microversion()
     }
     /// The underlying service client.
     pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.inner
+        &self.0
     }
     /// List the API versions with their microversion range (needs no token).
     ///
@@ -92,42 +53,8 @@ impl VersionsClient {
     /// - **1.15–latest**: status 200; response [`ListVersionsResponseV1_0`](super::types::ListVersionsResponseV1_0). *Changed at 1.15:* The version document answers with `Last-Modified` and `Cache-Control: no-cache`.
     ///
     /// Response headers: Last-Modified, Cache-Control.
-    pub async fn list_versions(
-        &self,
-    ) -> Result<rt::Response<ListVersionsResponse>, rt::Error> {
+    pub async fn list_versions(&self) -> rt::Result<types::ListVersionsResponseV1_0> {
         let request = rt::Request::new();
-        self.inner.call(&LIST_VERSIONS, request).await
-    }
-}
-impl rt::GeneratedClient for VersionsClient {
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self::new(inner)
-    }
-}
-/// Blocking clients, for plain synchronous code.
-pub mod blocking {
-    use super::*;
-    /// A blocking [`VersionsClient`](super::VersionsClient).
-    #[derive(Debug, Clone)]
-    pub struct VersionsClient {
-        inner: super::VersionsClient,
-        runtime: rt::BlockingRuntime,
-    }
-    impl VersionsClient {
-        /// Wraps an async client and the runtime that drives it.
-        pub fn new(inner: super::VersionsClient, runtime: rt::BlockingRuntime) -> Self {
-            Self { inner, runtime }
-        }
-        /// The async client.
-        pub fn async_client(&self) -> &super::VersionsClient {
-            &self.inner
-        }
-        /// Blocking [`VersionsClient::list_versions`](super::VersionsClient::list_versions).
-        pub fn list_versions(
-            &self,
-        ) -> Result<rt::Response<ListVersionsResponse>, rt::Error> {
-            self.runtime.block_on(self.inner.list_versions())
-        }
+        self.0.call(&LIST_VERSIONS, request).await?.single()
     }
 }

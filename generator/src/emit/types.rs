@@ -1,0 +1,608 @@
+//! Rust types from interned schemas: plain structs and enums with small [`Decode`] impls.
+//!
+//! serde's derived `Deserialize` is the largest cost of compiling generated clients, so types
+//! are emitted with a hand-rolled shape instead of through typify: a struct reads its fields
+//! through the runtime's `Record`, a string enum is a table, and every other shape maps onto
+//! a runtime type (`String`, `Vec`, `BTreeMap`, `Option`, `Value`). A struct that is the same
+//! resource as an earlier version with fields added extends it (`base` plus `Deref`), so a
+//! resource with many versions costs its changes, not a copy per version.
+//!
+//! Only types reachable from requests and queries derive `Serialize`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::TokenStream;
+use quote::quote;
+use serde_json::Value;
+
+use super::ident;
+use crate::intern::{Interner, TypeDef};
+
+/// A field or element type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Ty {
+    /// `String`.
+    String,
+    /// `bool`.
+    Bool,
+    /// `i64`.
+    Int,
+    /// `f64`.
+    Number,
+    /// Any JSON (`rt::Value`): shapes the types do not model, checked by the schema.
+    Any,
+    /// A generated type (or alias).
+    Named(String),
+    /// `Vec<T>`.
+    List(Box<Ty>),
+    /// `BTreeMap<String, T>`.
+    Map(Box<Ty>),
+    /// `Option<T>` (nullable).
+    Nullable(Box<Ty>),
+}
+
+impl Ty {
+    fn tokens(&self) -> TokenStream {
+        match self {
+            Ty::String => quote!(String),
+            Ty::Bool => quote!(bool),
+            Ty::Int => quote!(i64),
+            Ty::Number => quote!(f64),
+            Ty::Any => quote!(rt::Value),
+            Ty::Named(name) => {
+                let name = ident(name);
+                quote!(#name)
+            }
+            Ty::List(item) => {
+                let item = item.tokens();
+                quote!(Vec<#item>)
+            }
+            Ty::Map(value) => {
+                let value = value.tokens();
+                quote!(BTreeMap<String, #value>)
+            }
+            Ty::Nullable(inner) => {
+                let inner = inner.tokens();
+                quote!(Option<#inner>)
+            }
+        }
+    }
+
+    fn named(&self, out: &mut BTreeSet<String>) {
+        match self {
+            Ty::Named(name) => {
+                out.insert(name.clone());
+            }
+            Ty::List(t) | Ty::Map(t) | Ty::Nullable(t) => t.named(out),
+            _ => {}
+        }
+    }
+}
+
+/// One field of a struct.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The JSON name.
+    pub json: String,
+    /// The Rust name.
+    pub rust: String,
+    /// The type (without the `Option` of an optional field).
+    pub ty: Ty,
+    /// Whether the field must be present.
+    pub required: bool,
+    /// The schema's description.
+    pub doc: Option<String>,
+}
+
+/// The shape of one generated type.
+#[derive(Debug, Clone)]
+pub enum Shape {
+    /// A struct; `base` is the earlier version it extends.
+    Struct {
+        /// The fields of this type (not the base's).
+        fields: Vec<Field>,
+        /// Unknown fields are an error.
+        closed: bool,
+        /// The struct this one extends.
+        base: Option<String>,
+    },
+    /// A string enum: (spelling, variant) pairs.
+    Enum(Vec<(String, String)>),
+    /// Another name for a runtime type (`BTreeMap<String, T>`, `Value`, ...).
+    Alias(Ty),
+}
+
+/// A type to emit.
+#[derive(Debug, Clone)]
+pub struct TypeItem {
+    /// Its name.
+    pub name: String,
+    /// Its documentation.
+    pub doc: String,
+    /// Its shape.
+    pub shape: Shape,
+}
+
+fn json_types(schema: &Value) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
+fn ref_name(schema: &Value) -> Option<&str> {
+    schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/definitions/"))
+}
+
+/// Builds the types of one service from its interned definitions.
+pub struct TypeBuilder<'a> {
+    interner: &'a Interner,
+    nullable: HashMap<&'a str, bool>,
+}
+
+impl<'a> TypeBuilder<'a> {
+    /// A builder over an interner's definitions.
+    pub fn new(interner: &'a Interner) -> Self {
+        let nullable = interner
+            .defs
+            .iter()
+            .map(|d| {
+                let null_type = json_types(&d.lowered).contains(&"null");
+                let null_enum = d
+                    .lowered
+                    .get("enum")
+                    .and_then(Value::as_array)
+                    .is_some_and(|v| v.iter().any(Value::is_null));
+                (d.name.as_str(), null_type || null_enum)
+            })
+            .collect();
+        Self { interner, nullable }
+    }
+
+    /// The type of a (lowered) schema where it is used.
+    pub fn ty(&self, schema: &Value) -> Ty {
+        if let Some(name) = ref_name(schema) {
+            let target = self.interner.resolve(name).map(|d| d.name.as_str());
+            let named = Ty::Named(name.to_owned());
+            return match target.and_then(|t| self.nullable.get(t)) {
+                Some(true) => Ty::Nullable(Box::new(named)),
+                _ => named,
+            };
+        }
+        let types = json_types(schema);
+        let nullable = types.contains(&"null");
+        let concrete: Vec<&str> = types.iter().copied().filter(|t| *t != "null").collect();
+        let combinator = ["oneOf", "anyOf", "allOf", "enum", "not"]
+            .iter()
+            .any(|k| schema.get(*k).is_some());
+        let ty = match concrete.as_slice() {
+            _ if combinator => Ty::Any,
+            ["string"] => Ty::String,
+            ["integer"] => Ty::Int,
+            ["number"] => Ty::Number,
+            ["boolean"] => Ty::Bool,
+            ["array"] => match schema.get("items") {
+                Some(items @ Value::Object(_)) => Ty::List(Box::new(self.ty(items))),
+                _ => Ty::List(Box::new(Ty::Any)),
+            },
+            ["object"] => match schema.get("additionalProperties") {
+                Some(values @ Value::Object(_)) => Ty::Map(Box::new(self.ty(values))),
+                _ => Ty::Map(Box::new(Ty::Any)),
+            },
+            _ => Ty::Any,
+        };
+        match ty {
+            Ty::Any => Ty::Any,
+            ty if nullable => Ty::Nullable(Box::new(ty)),
+            ty => ty,
+        }
+    }
+
+    fn shape(&self, def: &TypeDef) -> Shape {
+        let schema = &def.lowered;
+        if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+            let mut used = BTreeSet::new();
+            let variants = values
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|text| {
+                    let mut name = text.to_upper_camel_case();
+                    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+                        name = format!("V{name}");
+                    }
+                    let mut unique = name.clone();
+                    let mut n = 2;
+                    while !used.insert(unique.clone()) {
+                        unique = format!("{name}{n}");
+                        n += 1;
+                    }
+                    (text.to_owned(), unique)
+                })
+                .collect();
+            return Shape::Enum(variants);
+        }
+        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+            let values = match schema.get("additionalProperties") {
+                Some(values @ Value::Object(_)) => self.ty(values),
+                _ => Ty::Any,
+            };
+            return Shape::Alias(Ty::Map(Box::new(values)));
+        };
+        let required: BTreeSet<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut used = BTreeSet::new();
+        let fields = properties
+            .iter()
+            .map(|(json, property)| {
+                let mut rust = rust_field_name(json);
+                while !used.insert(rust.clone()) {
+                    rust.push('_');
+                }
+                Field {
+                    json: json.clone(),
+                    rust,
+                    ty: self.ty(property),
+                    required: required.contains(json.as_str()),
+                    doc: doc_of(property),
+                }
+            })
+            .collect();
+        Shape::Struct {
+            fields,
+            closed: schema.get("additionalProperties") == Some(&Value::Bool(false)),
+            base: None,
+        }
+    }
+
+    /// Every type of the service, with extensions found, sorted by name.
+    pub fn items(&self) -> Vec<TypeItem> {
+        let mut items: Vec<TypeItem> = self
+            .interner
+            .defs
+            .iter()
+            .map(|def| TypeItem {
+                name: def.name.clone(),
+                doc: doc_of(&def.full).unwrap_or_else(|| format!("`{}`.", def.role)),
+                shape: self.shape(def),
+            })
+            .collect();
+        items.sort_by(|a, b| a.name.cmp(&b.name));
+        items
+    }
+
+    /// Lets each struct extend the largest earlier struct of its role.
+    pub fn find_bases(&self, items: &mut [TypeItem]) {
+        let roles: HashMap<&str, (&str, usize)> = self
+            .interner
+            .defs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.name.as_str(), (d.role.as_str(), i)))
+            .collect();
+        find_bases(items, &roles);
+    }
+}
+
+/// The description (or title) of a schema, if any.
+fn doc_of(schema: &Value) -> Option<String> {
+    ["description", "title"]
+        .iter()
+        .find_map(|k| schema.get(*k).and_then(Value::as_str))
+        .map(str::to_owned)
+}
+
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
+    "where", "while", "abstract", "become", "box", "do", "final", "macro", "override", "priv",
+    "typeof", "unsized", "virtual", "yield", "try", "gen",
+];
+
+/// The Rust name of a JSON field: snake case, a keyword gets a trailing `_`.
+pub fn rust_field_name(json: &str) -> String {
+    let mut name = json.to_snake_case();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name = format!("f_{name}");
+    }
+    if KEYWORDS.contains(&name.as_str()) {
+        name.push('_');
+    }
+    name
+}
+
+/// Finds, for each struct, the largest earlier struct of the same role whose fields it has
+/// unchanged; the struct then extends it and declares only the fields it adds.
+fn find_bases(items: &mut [TypeItem], roles: &HashMap<&str, (&str, usize)>) {
+    let structs: Vec<(usize, String, Vec<Field>, bool)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match &item.shape {
+            Shape::Struct { fields, closed, .. } => {
+                Some((i, item.name.clone(), fields.clone(), *closed))
+            }
+            _ => None,
+        })
+        .collect();
+    let order = |name: &str| roles.get(name).map(|(_, i)| *i);
+    let role = |name: &str| roles.get(name).map(|(r, _)| *r);
+    for (i, name, fields, closed) in &structs {
+        let best = structs
+            .iter()
+            .filter(|(_, other, base_fields, base_closed)| {
+                order(other) < order(name)
+                    && role(other) == role(name)
+                    && base_closed == closed
+                    && !base_fields.is_empty()
+                    && base_fields.len() < fields.len()
+                    && base_fields.iter().all(|f| fields.contains(f))
+            })
+            .max_by_key(|(_, _, base_fields, _)| base_fields.len());
+        if let Some((_, base_name, base_fields, _)) = best {
+            let own: Vec<Field> = fields
+                .iter()
+                .filter(|f| !base_fields.contains(f))
+                .cloned()
+                .collect();
+            items[*i].shape = Shape::Struct {
+                fields: own,
+                closed: *closed,
+                base: Some(base_name.clone()),
+            };
+        }
+    }
+}
+
+/// The names of the types reachable from `roots` (through fields, bases and aliases).
+pub fn reachable(items: &[TypeItem], interner: &Interner, roots: &BTreeSet<String>) -> BTreeSet<String> {
+    let by_name: HashMap<&str, &TypeItem> = items.iter().map(|i| (i.name.as_str(), i)).collect();
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<String> = roots.iter().cloned().collect();
+    while let Some(name) = stack.pop() {
+        let target = interner.resolve(&name).map_or(name.clone(), |d| d.name.clone());
+        if !seen.insert(target.clone()) {
+            continue;
+        }
+        let Some(item) = by_name.get(target.as_str()) else {
+            continue;
+        };
+        let mut next = BTreeSet::new();
+        match &item.shape {
+            Shape::Struct { fields, base, .. } => {
+                for f in fields {
+                    f.ty.named(&mut next);
+                }
+                next.extend(base.iter().cloned());
+            }
+            Shape::Alias(ty) => ty.named(&mut next),
+            Shape::Enum(_) => {}
+        }
+        stack.extend(next);
+    }
+    seen
+}
+
+/// Emits the types, their decoders, and `Serialize` for those in `serialized`.
+pub fn emit(
+    items: &[TypeItem],
+    interner: &Interner,
+    serialized: &BTreeSet<String>,
+    extra_derives: &[String],
+) -> TokenStream {
+    let extra: Vec<syn::Path> = extra_derives
+        .iter()
+        .filter_map(|d| syn::parse_str(d).ok())
+        .collect();
+    let extra = (!extra.is_empty()).then(|| quote!(#[derive(#(#extra),*)]));
+    let mut out = Vec::new();
+    let mut enums = Vec::new();
+    let by_name: HashMap<&str, &TypeItem> = items.iter().map(|i| (i.name.as_str(), i)).collect();
+    for item in items {
+        let name = ident(&item.name);
+        let doc = &item.doc;
+        let serialize = serialized.contains(&item.name);
+        match &item.shape {
+            Shape::Struct {
+                fields,
+                closed,
+                base,
+            } => {
+                let code =
+                    emit_struct(item, fields, *closed, base.as_deref(), serialize, &by_name);
+                out.push(quote!(#extra #code));
+            }
+            Shape::Enum(variants) => {
+                enums.push(name.clone());
+                let arms = variants.iter().map(|(_, v)| ident(v));
+                let table = variants.iter().map(|(text, v)| {
+                    let v = ident(v);
+                    quote!((#text, Self::#v))
+                });
+                out.push(quote! {
+                    #[doc = #doc]
+                    #extra
+                    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+                    pub enum #name { #(#arms),* }
+
+                    impl rt::StrEnum for #name {
+                        const VARIANTS: &'static [(&'static str, Self)] = &[#(#table),*];
+                    }
+                });
+            }
+            Shape::Alias(ty) => {
+                let ty = ty.tokens();
+                out.push(quote! {
+                    #[doc = #doc]
+                    pub type #name = #ty;
+                });
+            }
+        }
+    }
+    for alias in &interner.aliases {
+        let (name, target) = (ident(&alias.name), ident(&alias.target));
+        let doc = format!("[`{}`] in the role of `{}`.", alias.target, alias.name);
+        out.push(quote! {
+            #[doc = #doc]
+            pub type #name = #target;
+        });
+    }
+    let enums = (!enums.is_empty()).then(|| quote!(rt::str_enums!(#(#enums),*);));
+    quote! {
+        #(#out)*
+        #enums
+    }
+}
+
+fn emit_struct(
+    item: &TypeItem,
+    fields: &[Field],
+    closed: bool,
+    base: Option<&str>,
+    serialize: bool,
+    by_name: &HashMap<&str, &TypeItem>,
+) -> TokenStream {
+    let name = ident(&item.name);
+    let doc = &item.doc;
+    let field_defs = fields.iter().map(|f| {
+        let rust = ident(&f.rust);
+        let ty = if f.required || matches!(f.ty, Ty::Nullable(_)) {
+            f.ty.tokens()
+        } else {
+            let inner = f.ty.tokens();
+            quote!(Option<#inner>)
+        };
+        let doc = f.doc.as_ref().map(|d| quote!(#[doc = #d]));
+        quote!(#doc pub #rust: #ty)
+    });
+    let table = fields.iter().map(|f| {
+        let rust = ident(&f.rust);
+        let json = &f.json;
+        let kind = match (f.required, &f.ty) {
+            (true, _) => quote!(req),
+            (false, Ty::Nullable(_)) => quote!(nullable),
+            (false, _) => quote!(opt),
+        };
+        quote!(#rust: #kind #json)
+    });
+    let mut modes = Vec::new();
+    if !closed {
+        modes.push(quote!(open));
+    }
+    if serialize {
+        modes.push(quote!(encode));
+    }
+    let params = ctor_params(item, by_name);
+    let default = (serialize && params.is_empty()).then(|| quote!(, Default));
+    let (base_field, base_marker, extends) = match base {
+        Some(base) => {
+            let base_ty = ident(base);
+            let base_doc = format!("The fields this type shares with [`{base}`].");
+            let mutable = serialize.then(|| quote!(mut));
+            (
+                Some(quote!(#[doc = #base_doc] pub base: #base_ty)),
+                Some(quote!(+ base)),
+                Some(quote!(rt::extends!(#mutable #name => #base_ty);)),
+            )
+        }
+        None => (None, None, None),
+    };
+    let ctor = (serialize && !params.is_empty()).then(|| constructor(item, &params));
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, PartialEq #default)]
+        pub struct #name {
+            #(#field_defs,)*
+            #base_field
+        }
+
+        rt::record!(#(#modes)* #name { #(#table),* } #base_marker);
+        #extends
+        #ctor
+    }
+}
+
+/// The parameters of a struct's constructor: its required fields, then its base's.
+fn ctor_params(item: &TypeItem, by_name: &HashMap<&str, &TypeItem>) -> Vec<Field> {
+    let Shape::Struct { fields, base, .. } = &item.shape else {
+        return vec![];
+    };
+    let mut params: Vec<Field> = fields.iter().filter(|f| f.required).cloned().collect();
+    if let Some(base) = base.as_deref().and_then(|b| by_name.get(b)) {
+        params.extend(ctor_params(base, by_name));
+    }
+    params
+}
+
+/// `new(required fields)` for a request-side struct; optional fields start empty and the base
+/// is built from the rest of the parameters.
+fn constructor(item: &TypeItem, params: &[Field]) -> TokenStream {
+    let Shape::Struct { fields, base, .. } = &item.shape else {
+        return quote!();
+    };
+    let name = ident(&item.name);
+    let own_required = fields.iter().filter(|f| f.required).count();
+    let args = params.iter().map(|f| {
+        let rust = ident(&f.rust);
+        let ty = f.ty.tokens();
+        quote!(#rust: #ty)
+    });
+    let inits = fields.iter().map(|f| {
+        let rust = ident(&f.rust);
+        if f.required {
+            quote!(#rust)
+        } else {
+            quote!(#rust: None)
+        }
+    });
+    let base_init = base.as_deref().map(|b| {
+        let b = ident(b);
+        let rest = params[own_required..].iter().map(|f| ident(&f.rust));
+        quote!(base: #b::new(#(#rest),*))
+    });
+    let doc = format!("A [`{name}`] with its required fields; the optional ones are `None`.");
+    let allow = (params.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+    let comma = (base_init.is_some() && !fields.is_empty()).then(|| quote!(,));
+    quote! {
+        impl #name {
+            #[doc = #doc]
+            #allow
+            pub fn new(#(#args),*) -> Self {
+                Self { #(#inits),* #comma #base_init }
+            }
+        }
+    }
+}
+
+/// The number of fields declared, for statistics.
+pub fn field_count(items: &[TypeItem]) -> usize {
+    items
+        .iter()
+        .map(|i| match &i.shape {
+            Shape::Struct { fields, .. } => fields.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Names of struct types whose shape is identical to another's (should be none).
+pub fn duplicates(items: &[TypeItem]) -> Vec<(String, String)> {
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = Vec::new();
+    for item in items {
+        let key = format!("{:?}", item.shape);
+        if let Some(first) = seen.get(&key) {
+            out.push((first.clone(), item.name.clone()));
+        } else {
+            seen.insert(key, item.name.clone());
+        }
+    }
+    out
+}
