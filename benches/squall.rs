@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use squall::clients::compute::flavors::{LIST_FLAVORS_DETAIL, ListFlavorsDetailResponse};
-use squall::runtime::{BodyDecoder, Validation, VersionedBody};
+use squall::runtime::{RawResponse, Validation};
 
 /// Median time of `runs` calls of `f`.
 fn median(runs: usize, mut f: impl FnMut()) -> Duration {
@@ -47,9 +47,9 @@ fn flavor_detail_body(n: usize) -> Vec<u8> {
 
 fn decode(body: &[u8], mode: Validation) -> ListFlavorsDetailResponse {
     let version = "2.75".parse().unwrap();
-    let variant = LIST_FLAVORS_DETAIL.variant_for(version).unwrap();
-    let schema = LIST_FLAVORS_DETAIL.variants[variant].body;
-    ListFlavorsDetailResponse::decode(variant, BodyDecoder::new(body, schema, mode))
+    RawResponse::from_body(&LIST_FLAVORS_DETAIL, version, body.to_vec().into(), mode)
+        .and_then(RawResponse::versioned::<ListFlavorsDetailResponse>)
+        .map(|r| r.body)
         .unwrap_or_else(|e| panic!("the benchmark body must be valid: {e:?}"))
 }
 

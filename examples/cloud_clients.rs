@@ -8,10 +8,9 @@
 //! cargo run --example cloud_clients
 //! ```
 
-use squall::ClientsExt;
+use squall::prelude::*;
 use squall::runtime::CloudConfig;
-use squall_plugin_identity::identity::RegionsClient;
-use squall_plugin_identity::identity::regions::ListRegionsResponse;
+use squall_plugin_identity::identity::{Identity, IdentityClients as _};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,12 +33,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listed = nodes.list_nodes(None).await?;
     println!("ironic answered {} at {:?}", listed.status, listed.version);
 
-    let regions = clients
-        .module("identity")?
-        .client(RegionsClient::new)
-        .await?;
+    let regions = clients.service::<Identity>().regions().await?;
     let listed = regions.list_regions(None).await?;
-    let ListRegionsResponse::V3_0(body) = &listed.body;
+    let body = &listed.body;
     let names: Vec<_> = body.regions.iter().map(|r| r.id.as_str()).collect();
     println!(
         "keystone answered {} (no microversion: {:?}), regions {names:?}",

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use squall::clients::compute::{self, KeypairsClient, keypairs};
 use squall::runtime::{
+    Blocking,
     ApiVersion, BlockingRuntime, PasswordAuth, RestClient, Secret, ServiceClient,
 };
 
@@ -39,9 +40,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &compute::SERVICE,
     );
     let client = KeypairsClient::new(service).with_microversion(ApiVersion::at(2, 2));
-    let keypairs = keypairs::blocking::KeypairsClient::new(client, runtime);
+    let keypairs = Blocking::new(client, runtime);
 
-    let listed = keypairs.list_keypairs(None)?;
+    let listed = keypairs.run(|c| c.list_keypairs(None))?;
     match listed.body {
         keypairs::ListKeypairsResponse::V2_2(body) => {
             for entry in body.keypairs {

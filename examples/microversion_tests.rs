@@ -11,6 +11,7 @@
 //!
 //! In a project, the same file is a test target with `harness = false`, run by `cargo test`.
 
+use squall::prelude::*;
 use std::process::ExitCode;
 
 use serde_json::json;

@@ -35,5 +35,19 @@ pub use squall_runtime as runtime;
 
 pub mod factories;
 
-pub use factories::{ClientsExt, available_modules, register_plugin};
+pub use factories::{available_modules, register_plugin};
+pub use squall_clients::ClientsExt;
 pub use squall_runtime::{Credentials, ServiceClients};
+
+/// Everything a user of the generated clients names: the typed factories of every service,
+/// the request trait (`from_json_at`) and the runtime's client types.
+pub mod prelude {
+    #[cfg(feature = "baremetal")]
+    pub use squall_clients::baremetal::BaremetalClients as _;
+    #[cfg(feature = "compute")]
+    pub use squall_clients::compute::ComputeClients as _;
+    #[cfg(feature = "placement")]
+    pub use squall_clients::placement::PlacementClients as _;
+    pub use squall_clients::ClientsExt as _;
+    pub use squall_runtime::{ApiVersion, Credentials, ServiceClients, VersionedRequest as _};
+}

@@ -10,6 +10,7 @@
 
 mod common;
 
+use squall::prelude::*;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,9 +29,6 @@ use squall::runtime::{
 };
 use squall::{ClientsExt, available_modules};
 use squall_plugin_identity::identity::RegionsClient;
-use squall_plugin_identity::identity::regions::{
-    CreateRegionResponse, ListRegionsResponse, ShowRegionResponse,
-};
 
 fn cloud_json() -> Value {
     let path = std::env::var_os("SQUALL_CLOUD_JSON")
@@ -100,13 +98,13 @@ async fn reach_all_services(clients: &ServiceClients) {
     let regions = clients
         .module("identity")
         .expect("plugin module")
-        .client(RegionsClient::new)
+        .client_of::<RegionsClient>()
         .await
         .expect("keystone client");
     let listed = regions.list_regions(None).await.expect("keystone answers");
     assert_eq!(listed.status, 200);
     assert_eq!(listed.version, None, "Keystone has no microversions");
-    let ListRegionsResponse::V3_0(body) = listed.body;
+    let body = listed.body;
     assert!(body.regions.iter().any(|r| r.id == "RegionOne"), "{body:?}");
 }
 
@@ -155,7 +153,7 @@ async fn secure_yaml_holds_the_password_and_per_service_settings_apply() {
     assert_eq!(keypairs.microversion(), ApiVersion::at(2, 2));
     let listed = keypairs.list_keypairs(None).await.unwrap();
     assert_eq!(listed.version, Some("2.2".parse().unwrap()));
-    let placement = clients.placement().factory().base_url().await.unwrap();
+    let placement = clients.placement().base_url().await.unwrap();
     assert_eq!(
         placement,
         s(&cloud_json(), "/regions/RegionTwo/placement/public")
@@ -204,7 +202,7 @@ async fn tempest_conf_reaches_nova_with_per_service_region() {
         .unwrap();
     let compute = clients.compute();
     assert_eq!(
-        compute.factory().base_url().await.unwrap(),
+        compute.base_url().await.unwrap(),
         s(&cloud_json(), "/regions/RegionTwo/compute/public")
     );
     let listed = compute
@@ -221,22 +219,22 @@ async fn tempest_conf_reaches_nova_with_per_service_region() {
 async fn region_and_interface_selection_and_overrides_do_not_stick() {
     let cloud = cloud_json();
     let clients = admin_clients();
-    let one = clients.compute().factory().base_url().await.unwrap();
+    let one = clients.compute().base_url().await.unwrap();
     assert_eq!(one, s(&cloud, "/endpoints/compute"));
     let two = clients.compute().with_region("RegionTwo");
     assert_eq!(
-        two.factory().base_url().await.unwrap(),
+        two.base_url().await.unwrap(),
         s(&cloud, "/regions/RegionTwo/compute/public")
     );
     let two_internal = two.clone().with_interface("internal");
     assert_eq!(
-        two_internal.factory().base_url().await.unwrap(),
+        two_internal.base_url().await.unwrap(),
         s(&cloud, "/regions/RegionTwo/compute/internal")
     );
     // The override applied to those copies only: the next factory is RegionOne again.
-    assert_eq!(clients.compute().factory().base_url().await.unwrap(), one);
+    assert_eq!(clients.compute().base_url().await.unwrap(), one);
     assert_eq!(
-        two.factory().base_url().await.unwrap(),
+        two.base_url().await.unwrap(),
         s(&cloud, "/regions/RegionTwo/compute/public")
     );
     // Calls go through RegionTwo's endpoint.
@@ -252,13 +250,13 @@ async fn region_and_interface_selection_and_overrides_do_not_stick() {
         .unwrap_err();
     assert!(err.to_string().contains("RegionNine"), "{err}");
     // Tempest's api_version filter and an endpoint override.
-    let v2 = clients.compute().factory().clone().with_api_version("v2");
+    let v2 = clients.compute().with_api_version("v2");
     assert!(v2.base_url().await.unwrap().ends_with("/v2"));
     let overridden = clients
         .placement()
         .with_endpoint_override(s(&cloud, "/endpoints/placement"));
     assert_eq!(
-        overridden.factory().base_url().await.unwrap(),
+        overridden.base_url().await.unwrap(),
         s(&cloud, "/endpoints/placement")
     );
 }
@@ -595,7 +593,7 @@ async fn no_secret_in_trace_output() {
     let keypairs = clients.compute().keypairs().await.unwrap();
     let name = common::unique("trace");
     let body: squall::clients::compute::types::CreateKeypairRequestV2_1 =
-        serde_json::from_value(json!({"keypair": {"name": name}})).unwrap();
+        squall::runtime::decode::from_value(&json!({"keypair": {"name": name}})).unwrap();
     let created = keypairs.create_keypair(&body.into()).await.unwrap();
     let raw: Value = serde_json::from_slice(&created.raw).unwrap();
     let private_key = raw["keypair"]["private_key"].as_str().unwrap().to_owned();
@@ -643,7 +641,7 @@ async fn waiters_for_deletion_and_activation() {
         &uuid[20..]
     );
     let req: squall::clients::placement::types::CreateResourceProviderRequestV1_0 =
-        serde_json::from_value(json!({"name": common::unique("wait"), "uuid": uuid})).unwrap();
+        squall::runtime::decode::from_value(&json!({"name": common::unique("wait"), "uuid": uuid})).unwrap();
     providers
         .create_resource_provider(&req.into())
         .await
@@ -704,7 +702,7 @@ async fn waiters_for_deletion_and_activation() {
 /// version Ironic answered.
 async fn create_node(nodes: &NodesClient) -> (String, Option<squall::runtime::Microversion>) {
     let body: squall::clients::baremetal::types::CreateNodeRequestV1_1 =
-        serde_json::from_value(json!({"driver": "fake-hardware"})).unwrap();
+        squall::runtime::decode::from_value(&json!({"driver": "fake-hardware"})).unwrap();
     let created = nodes.create_node(&body.into()).await.unwrap();
     assert_eq!(created.status, 201);
     match created.body {
@@ -719,11 +717,11 @@ async fn baremetal_accessor_reaches_bundled_ironic() {
     let clients = admin_clients();
     let baremetal = clients.baremetal();
     assert_eq!(
-        baremetal.factory().base_url().await.unwrap(),
+        baremetal.base_url().await.unwrap(),
         s(&cloud, "/endpoints/baremetal")
     );
     assert!(std::ptr::eq(
-        baremetal.factory().service(),
+        baremetal.service(),
         &squall::clients::baremetal::SERVICE
     ));
 
@@ -756,7 +754,7 @@ async fn baremetal_accessor_reaches_bundled_ironic() {
         clients
             .baremetal()
             .with_region("RegionTwo")
-            .factory()
+            
             .base_url()
             .await
             .unwrap(),
@@ -786,13 +784,13 @@ async fn identity_plugin_manages_keystone_regions() {
         s(&cloud, "/endpoints/identity")
     );
     assert!(clients.module("identity.v3").is_ok());
-    let regions = factory.client(RegionsClient::new).await.unwrap();
+    let regions = factory.client_of::<RegionsClient>().await.unwrap();
 
     let parent = common::unique("squall-parent");
     let child = common::unique("squall-child");
     for (id, parent_region_id) in [(&parent, None), (&child, Some(parent.clone()))] {
         let body: squall_plugin_identity::identity::types::CreateRegionRequestV3_0 =
-            serde_json::from_value(json!({"region": {
+            squall::runtime::decode::from_value(&json!({"region": {
                 "id": id,
                 "description": format!("made by {}", module_path!()),
                 "parent_region_id": parent_region_id,
@@ -801,12 +799,12 @@ async fn identity_plugin_manages_keystone_regions() {
         let created = regions.create_region(&body.into()).await.unwrap();
         assert_eq!(created.status, 201);
         assert_eq!(created.version, None);
-        let CreateRegionResponse::V3_0(envelope) = created.body;
+        let envelope = created.body;
         assert_eq!(&envelope.region.id, id);
         assert_eq!(envelope.region.parent_region_id, parent_region_id);
     }
     let shown = regions.show_region(&child).await.unwrap();
-    let ShowRegionResponse::V3_0(envelope) = shown.body;
+    let envelope = shown.body;
     assert_eq!(envelope.region.parent_region_id.as_deref(), Some(&*parent));
     assert!(
         envelope
@@ -818,9 +816,9 @@ async fn identity_plugin_manages_keystone_regions() {
 
     // The query filter: only the parent's children.
     let query: squall_plugin_identity::identity::types::ListRegionsQueryV3_0 =
-        serde_json::from_value(json!({"parent_region_id": parent})).unwrap();
+        squall::runtime::decode::from_value(&json!({"parent_region_id": parent})).unwrap();
     let listed = regions.list_regions(Some(&query.into())).await.unwrap();
-    let ListRegionsResponse::V3_0(list) = listed.body;
+    let list = listed.body;
     let ids: Vec<_> = list.regions.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, [child.as_str()]);
 
@@ -833,7 +831,7 @@ async fn identity_plugin_manages_keystone_regions() {
         ),
     ] {
         let body: squall_plugin_identity::identity::types::CreateRegionRequestV3_0 =
-            serde_json::from_value(json!({ "region": region })).unwrap();
+            squall::runtime::decode::from_value(&json!({ "region": region })).unwrap();
         let err = regions.create_region(&body.into()).await.unwrap_err();
         assert_eq!(err.http_kind(), Some(kind), "{err}");
     }

@@ -2,6 +2,8 @@
 
 mod common;
 
+use squall::runtime::contract as rt;
+
 use serde_json::json;
 use squall::clients::placement::{
     self, InventoriesClient, ResourceProvidersClient, TraitsClient, resource_providers,
@@ -12,8 +14,8 @@ async fn placement_at(version: ApiVersion) -> ServiceClient {
     common::service(&placement::SERVICE, version).await
 }
 
-fn body<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-    serde_json::from_value(value).expect("request body matches its type")
+fn body<T: squall::runtime::Decode>(value: serde_json::Value) -> T {
+    squall::runtime::decode::from_value(&value).expect("request body matches its type")
 }
 
 #[tokio::test]
@@ -65,7 +67,7 @@ async fn traits_below_1_6_are_not_found() {
     // ... and the server itself answers 404 at 1.5, which maps to NotFound.
     let raw = placement_at(ApiVersion::at(1, 5)).await;
     let err = raw
-        .call::<placement::traits::ListTraitsResponse>(&PRE_TRAITS, squall::runtime::Request::new())
+        .call(&PRE_TRAITS, squall::runtime::Request::new())
         .await
         .unwrap_err();
     assert_eq!(err.http_kind(), Some(HttpErrorKind::NotFound), "{err}");
@@ -79,23 +81,10 @@ async fn traits_below_1_6_are_not_found() {
 static PRE_TRAITS: squall::runtime::OperationMeta = squall::runtime::OperationMeta {
     name: "list_traits_unchecked",
     service: &placement::SERVICE,
-    min: squall::runtime::Microversion::new(1, 0),
-    max: None,
     root: false,
     versioned: true,
-    spans: &[squall::runtime::OpSpan {
-        min: squall::runtime::Microversion::new(1, 0),
-        max: None,
-        method: "GET",
-        path: "/traits",
-        statuses: &[200],
-    }],
-    variants: &[squall::runtime::VariantMeta {
-        name: "V1_0",
-        min: squall::runtime::Microversion::new(1, 0),
-        max: None,
-        body: Some(&placement::schemas::LIST_TRAITS_RESPONSE_V1_6),
-    }],
+    spans: &[rt::op(rt::from(1, 0), "GET", "/traits", &[200])],
+    variants: &[rt::body(rt::from(1, 0), 0, &placement::schemas::LIST_TRAITS_V1_6)],
 };
 
 #[tokio::test]
@@ -158,9 +147,10 @@ async fn latest_selects_the_newest_variant() {
         .variants
         .last()
         .unwrap()
-        .name;
+        .span
+        .variant_name();
     assert!(
-        name.starts_with(newest),
+        name.starts_with(&newest),
         "decoded {name}, expected variant {newest}"
     );
 }

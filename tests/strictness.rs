@@ -88,7 +88,7 @@ async fn keypairs_at(canned: Canned, version: ApiVersion) -> KeypairsClient {
 
 fn create_body() -> keypairs::CreateKeypairRequest {
     let body: compute::types::CreateKeypairRequestV2_2 =
-        serde_json::from_value(json!({"keypair": {"name": "k"}})).unwrap();
+        squall::runtime::decode::from_value(&json!({"keypair": {"name": "k"}})).unwrap();
     body.into()
 }
 

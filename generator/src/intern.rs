@@ -75,19 +75,25 @@ const DOC_KEYS: &[&str] = &["description", "title", "$comment", "examples", NAME
 /// The lowered schema without documentation, with object keys sorted: the interning key, so
 /// that schemas that make the same Rust type share it.
 fn canonical(value: &Value) -> String {
-    fn walk(value: &Value, out: &mut String) {
+    /// `names` is true for a map of names to schemas (`properties`), whose keys are data.
+    fn walk(value: &Value, names: bool, out: &mut String) {
         match value {
             Value::Object(map) => {
                 let mut keys: Vec<&String> = map
                     .keys()
-                    .filter(|k| !DOC_KEYS.contains(&k.as_str()))
+                    .filter(|k| names || !DOC_KEYS.contains(&k.as_str()))
                     .collect();
                 keys.sort();
                 out.push('{');
                 for key in keys {
                     out.push_str(&Value::String(key.clone()).to_string());
                     out.push(':');
-                    walk(&map[key], out);
+                    let child_names = !names
+                        && matches!(
+                            key.as_str(),
+                            "properties" | "patternProperties" | "definitions"
+                        );
+                    walk(&map[key], child_names, out);
                     out.push(',');
                 }
                 out.push('}');
@@ -95,7 +101,7 @@ fn canonical(value: &Value) -> String {
             Value::Array(items) => {
                 out.push('[');
                 for item in items {
-                    walk(item, out);
+                    walk(item, false, out);
                     out.push(',');
                 }
                 out.push(']');
@@ -104,7 +110,7 @@ fn canonical(value: &Value) -> String {
         }
     }
     let mut out = String::new();
-    walk(value, &mut out);
+    walk(value, false, &mut out);
     out
 }
 

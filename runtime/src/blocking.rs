@@ -25,3 +25,28 @@ impl BlockingRuntime {
         self.runtime.block_on(future)
     }
 }
+
+/// Any generated client, blocking: one generic wrapper instead of a second copy of every
+/// method. `Blocking::new(keypairs, runtime)?.run(|c| c.list_keypairs(None))`.
+#[derive(Debug, Clone)]
+pub struct Blocking<C> {
+    client: C,
+    runtime: BlockingRuntime,
+}
+
+impl<C> Blocking<C> {
+    /// Wraps an async client and the runtime that drives it.
+    pub fn new(client: C, runtime: BlockingRuntime) -> Self {
+        Self { client, runtime }
+    }
+
+    /// The async client.
+    pub fn client(&self) -> &C {
+        &self.client
+    }
+
+    /// Runs one call of the client to completion.
+    pub fn run<'a, F: Future>(&'a self, call: impl FnOnce(&'a C) -> F) -> F::Output {
+        self.runtime.block_on(call(&self.client))
+    }
+}

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use serde_json::Value;
 
 use crate::error::{Error, ErrorContext, HttpErrorKind, ProtocolFault, extract_message};
 use crate::meta::{OpSpan, OperationMeta, ServiceMeta, Span, VersionedRequest};
@@ -572,7 +571,9 @@ impl ServiceClient {
                 context(answered),
             )?;
         }
-        let value = self.parse_and_check(op, schema, &raw, || context(answered))?;
+        let value = crate::response::parse_and_check(op, schema, &raw, self.rest.validation, || {
+            context(answered)
+        })?;
         Ok(RawResponse {
             op,
             status,
@@ -584,49 +585,6 @@ impl ServiceClient {
             mode: self.rest.validation,
             context: context(answered),
         })
-    }
-
-    /// Parses the body and, in the strict and lenient modes, checks it against the schema.
-    fn parse_and_check(
-        &self,
-        op: &OperationMeta,
-        schema: Option<&'static crate::schema::EmbeddedSchema>,
-        raw: &[u8],
-        context: impl Fn() -> Box<ErrorContext>,
-    ) -> Result<Value, Error> {
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Value::Null);
-        }
-        let schema_name = schema.map_or("(no body)", |s| s.name);
-        let invalid = |pointer: String, message: String, violations| Error::Validation {
-            pointer,
-            message,
-            schema: schema_name,
-            violations,
-            context: context(),
-        };
-        let value: Value = serde_json::from_slice(raw)
-            .map_err(|e| invalid(String::new(), format!("body is not JSON: {e}"), vec![]))?;
-        let mode = self.rest.validation;
-        if mode == Validation::TypedOnly {
-            return Ok(value);
-        }
-        let Some(schema) = schema else {
-            return Ok(value);
-        };
-        let violations = schema
-            .violations(&value)
-            .map_err(|broken| invalid(String::new(), broken, vec![]))?;
-        if let Some(first) = violations.first() {
-            if mode == Validation::Strict {
-                let (pointer, message) = (first.pointer.clone(), first.message.clone());
-                return Err(invalid(pointer, message, violations));
-            }
-            for v in &violations {
-                tracing::warn!(operation = op.name, schema = schema_name, pointer = %v.pointer, "lenient: {}", v.message);
-            }
-        }
-        Ok(value)
     }
 
     fn http_error(

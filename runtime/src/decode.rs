@@ -19,6 +19,19 @@ pub struct DecodeFailure {
     pub message: String,
 }
 
+impl std::fmt::Display for DecodeFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "at {:?}: {}", self.pointer, self.message)
+    }
+}
+
+impl std::error::Error for DecodeFailure {}
+
+/// Decodes a generated type from JSON (the same strict decode responses get).
+pub fn from_value<T: Decode>(value: &Value) -> Result<T, DecodeFailure> {
+    Decoder::decode_root(value)
+}
+
 /// One step of the path from the root to the value being decoded.
 #[derive(Debug, Clone, Copy)]
 enum Step<'v> {

@@ -42,7 +42,7 @@ pub mod version;
 pub mod waiters;
 
 pub use auth::{Catalog, PasswordAuth, Session};
-pub use blocking::BlockingRuntime;
+pub use blocking::{Blocking, BlockingRuntime};
 pub use client::{Request, RestClient, ServiceClient, encode_path};
 pub use clients::{
     AnyService, ClientsError, ClientsFactory, ServiceClients, ServiceClientsBuilder,
@@ -54,6 +54,7 @@ pub use credentials::{Credentials, CredentialsBuilder, CredentialsError, Scope};
 pub use discovery::{Discovery, DiscoveryError, NegotiationError, ServerVersions, negotiate};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
 pub use decode::{Decode, DecodeFailure, Decoder};
+pub use serde_json::Value;
 pub use meta::{
     HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, VariantError, VariantMeta,
     VersionDocument, VersionedRequest, VersionedResponse, pick_variant,

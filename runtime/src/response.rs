@@ -78,7 +78,86 @@ pub struct RawResponse {
     pub(crate) context: Box<ErrorContext>,
 }
 
+/// Parses a body and, in the strict and lenient modes, checks it against the schema.
+pub(crate) fn parse_and_check(
+    op: &OperationMeta,
+    schema: Option<&'static EmbeddedSchema>,
+    raw: &[u8],
+    mode: Validation,
+    context: impl Fn() -> Box<ErrorContext>,
+) -> Result<Value, Error> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    let schema_name = schema.map_or("(no body)", |s| s.name);
+    let invalid = |pointer: String, message: String, violations| Error::Validation {
+        pointer,
+        message,
+        schema: schema_name,
+        violations,
+        context: context(),
+    };
+    let value: Value = serde_json::from_slice(raw)
+        .map_err(|e| invalid(String::new(), format!("body is not JSON: {e}"), vec![]))?;
+    if mode == Validation::TypedOnly {
+        return Ok(value);
+    }
+    let Some(schema) = schema else {
+        return Ok(value);
+    };
+    let violations = schema
+        .violations(&value)
+        .map_err(|broken| invalid(String::new(), broken, vec![]))?;
+    if let Some(first) = violations.first() {
+        if mode == Validation::Strict {
+            let (pointer, message) = (first.pointer.clone(), first.message.clone());
+            return Err(invalid(pointer, message, violations));
+        }
+        for v in &violations {
+            tracing::warn!(operation = op.name, schema = schema_name, pointer = %v.pointer, "lenient: {}", v.message);
+        }
+    }
+    Ok(value)
+}
+
 impl RawResponse {
+    /// A body received elsewhere (a capture, a benchmark) for `op`, answered at `version`:
+    /// parsed and checked as a call would check it. Type it with [`single`](Self::single) or
+    /// [`versioned`](Self::versioned).
+    pub fn from_body(
+        op: &'static OperationMeta,
+        version: Microversion,
+        raw: Bytes,
+        mode: Validation,
+    ) -> Result<Self, Error> {
+        let context = || {
+            Box::new(ErrorContext {
+                operation: format!("{}.{}", op.service.name, op.name),
+                requested: version.into(),
+                answered: Some(version),
+                status: None,
+                body: raw.clone(),
+            })
+        };
+        let variant = op.variant_for(version).ok_or_else(|| Error::Protocol {
+            fault: crate::error::ProtocolFault::NoSchemaForVersion,
+            context: context(),
+        })?;
+        let schema = op.variants.get(variant).and_then(|v| v.body);
+        let value = parse_and_check(op, schema, &raw, mode, context)?;
+        Ok(Self {
+            op,
+            status: 200,
+            version: Some(version),
+            headers: http::HeaderMap::new(),
+            raw: raw.clone(),
+            value,
+            variant,
+            mode,
+            context: context(),
+        })
+    }
+
     /// The response of an operation without a body.
     pub fn empty(self) -> Result<Response<NoBody>, Error> {
         Ok(self.into_response(NoBody))

@@ -359,7 +359,10 @@ impl TestContext {
 
     /// A generated client at this test's version, e.g. `ctx.client::<KeypairsClient>()`.
     pub async fn client<C: GeneratedClient>(&self) -> Result<C, FrameworkError> {
-        self.service(C::SERVICE).await.map(C::from_service_client)
+        use squall_runtime::Service as _;
+        self.service(C::Service::META)
+            .await
+            .map(C::from_service_client)
     }
 }
 

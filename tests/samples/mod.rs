@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+use squall::prelude::*;
 use serde_json::{Value, json};
 use squall::clients::{baremetal, compute, placement};
 use squall::runtime::ApiVersion;

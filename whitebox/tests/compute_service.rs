@@ -222,7 +222,7 @@ async fn server_location_comes_from_the_admin_attributes() {
         "OS-SRV-USG:launched_at": "2026-11-23T10:00:04.000000", "OS-SRV-USG:terminated_at": null
     }});
     let body: squall_clients::compute::types::ShowServerResponseV2_3 =
-        serde_json::from_value(doc.clone()).unwrap();
+        squall_runtime::decode::from_value(&doc).unwrap();
     let location = location_of(
         "a1f0c2d4-1111-4a5b-8c6d-000000000001",
         &servers::ShowServerResponse::V2_3(body),
@@ -246,7 +246,7 @@ async fn server_location_comes_from_the_admin_attributes() {
         .unwrap()
         .retain(|k, _| !k.starts_with("OS-EXT-SRV-ATTR:"));
     let body: squall_clients::compute::types::ShowServerResponseV2_3 =
-        serde_json::from_value(doc).unwrap();
+        squall_runtime::decode::from_value(&doc).unwrap();
     let err = location_of("x", &servers::ShowServerResponse::V2_3(body)).unwrap_err();
     assert!(err.to_string().contains("no OS-EXT-SRV-ATTR:host"), "{err}");
 }

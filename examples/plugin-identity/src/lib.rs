@@ -8,23 +8,20 @@
 //! `specs/identity/service.yaml`).
 //!
 //! ```no_run
+//! use squall_plugin_identity::identity::{Identity, IdentityClients as _, RegionsClient};
 //! # async fn demo(clients: squall::ServiceClients) -> Result<(), Box<dyn std::error::Error>> {
 //! squall_plugin_identity::register()?;
-//! let regions = clients
-//!     .module("identity")?
-//!     .client(squall_plugin_identity::identity::RegionsClient::new)
-//!     .await?;
+//! // Typed: the factory of the plugin's service hands out its clients.
+//! let regions = clients.service::<Identity>().regions().await?;
+//! // Or by module name, checked when the client is built.
+//! let same: RegionsClient = clients.module("identity")?.client_of().await?;
 //! let listed = regions.list_regions(None).await?;
-//! println!("{:?}", listed.body);
+//! println!("{:?} {:?}", listed.body, same.microversion());
 //! # Ok(()) }
 //! ```
 
-/// The generated Keystone client (from `specs/identity`).
-#[allow(missing_docs, clippy::all)]
-#[path = "."]
-pub mod identity {
-    include!(concat!(env!("OUT_DIR"), "/generated/identity/mod.rs"));
-}
+// The generated Keystone client (from `specs/identity`): `pub mod identity { ... }`.
+include!(concat!(env!("OUT_DIR"), "/identity.rs"));
 
 /// The plugin's name in the registry.
 pub const PLUGIN: &str = "squall-plugin-identity";

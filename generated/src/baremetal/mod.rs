@@ -5,7 +5,7 @@
 //! Generated from `specs/baremetal`: microversions 1.1–1.115, catalog type `baremetal`.
 use squall_runtime::contract as rt;
 pub mod types;
-mod schemas;
+pub mod schemas;
 /// Bare metal nodes (/v1/nodes).
 pub mod nodes;
 pub use nodes::NodesClient;

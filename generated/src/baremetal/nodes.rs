@@ -160,8 +160,10 @@ pub enum CreateNodeRequest {
     V1_46(types::CreateNodeRequestV1_46),
     /// Microversions 1.47–1.49.
     V1_47(types::CreateNodeRequestV1_47),
-    /// Microversions 1.50–1.60.
+    /// Microversions 1.50.
     V1_50(types::CreateNodeRequestV1_50),
+    /// Microversions 1.51–1.60.
+    V1_51(types::CreateNodeRequestV1_51),
     /// Microversions 1.61–1.64.
     V1_61(types::CreateNodeRequestV1_61),
     /// Microversions 1.65.
@@ -193,15 +195,16 @@ rt::versioned_request!(
     rt::Span::closed(1, 40, 1, 45), 8 => V1_46(types::CreateNodeRequestV1_46) @
     rt::Span::closed(1, 46, 1, 46), 9 => V1_47(types::CreateNodeRequestV1_47) @
     rt::Span::closed(1, 47, 1, 49), 10 => V1_50(types::CreateNodeRequestV1_50) @
-    rt::Span::closed(1, 50, 1, 60), 11 => V1_61(types::CreateNodeRequestV1_61) @
-    rt::Span::closed(1, 61, 1, 64), 12 => V1_65(types::CreateNodeRequestV1_65) @
-    rt::Span::closed(1, 65, 1, 65), 13 => V1_66(types::CreateNodeRequestV1_66) @
-    rt::Span::closed(1, 66, 1, 74), 14 => V1_75(types::CreateNodeRequestV1_75) @
-    rt::Span::closed(1, 75, 1, 81), 15 => V1_82(types::CreateNodeRequestV1_82) @
-    rt::Span::closed(1, 82, 1, 82), 16 => V1_83(types::CreateNodeRequestV1_83) @
-    rt::Span::closed(1, 83, 1, 85), 17 => V1_86(types::CreateNodeRequestV1_86) @
-    rt::Span::closed(1, 86, 1, 94), 18 => V1_95(types::CreateNodeRequestV1_95) @
-    rt::Span::closed(1, 95, 1, 103), 19 => V1_104(types::CreateNodeRequestV1_104) @
+    rt::Span::closed(1, 50, 1, 50), 11 => V1_51(types::CreateNodeRequestV1_51) @
+    rt::Span::closed(1, 51, 1, 60), 12 => V1_61(types::CreateNodeRequestV1_61) @
+    rt::Span::closed(1, 61, 1, 64), 13 => V1_65(types::CreateNodeRequestV1_65) @
+    rt::Span::closed(1, 65, 1, 65), 14 => V1_66(types::CreateNodeRequestV1_66) @
+    rt::Span::closed(1, 66, 1, 74), 15 => V1_75(types::CreateNodeRequestV1_75) @
+    rt::Span::closed(1, 75, 1, 81), 16 => V1_82(types::CreateNodeRequestV1_82) @
+    rt::Span::closed(1, 82, 1, 82), 17 => V1_83(types::CreateNodeRequestV1_83) @
+    rt::Span::closed(1, 83, 1, 85), 18 => V1_86(types::CreateNodeRequestV1_86) @
+    rt::Span::closed(1, 86, 1, 94), 19 => V1_95(types::CreateNodeRequestV1_95) @
+    rt::Span::closed(1, 95, 1, 103), 20 => V1_104(types::CreateNodeRequestV1_104) @
     rt::Span::open(1, 104) }
 );
 rt::variants_from!(
@@ -211,11 +214,11 @@ rt::variants_from!(
     V1_33(types::CreateNodeRequestV1_33), V1_38(types::CreateNodeRequestV1_38),
     V1_40(types::CreateNodeRequestV1_40), V1_46(types::CreateNodeRequestV1_46),
     V1_47(types::CreateNodeRequestV1_47), V1_50(types::CreateNodeRequestV1_50),
-    V1_61(types::CreateNodeRequestV1_61), V1_65(types::CreateNodeRequestV1_65),
-    V1_66(types::CreateNodeRequestV1_66), V1_75(types::CreateNodeRequestV1_75),
-    V1_82(types::CreateNodeRequestV1_82), V1_83(types::CreateNodeRequestV1_83),
-    V1_86(types::CreateNodeRequestV1_86), V1_95(types::CreateNodeRequestV1_95),
-    V1_104(types::CreateNodeRequestV1_104) }
+    V1_51(types::CreateNodeRequestV1_51), V1_61(types::CreateNodeRequestV1_61),
+    V1_65(types::CreateNodeRequestV1_65), V1_66(types::CreateNodeRequestV1_66),
+    V1_75(types::CreateNodeRequestV1_75), V1_82(types::CreateNodeRequestV1_82),
+    V1_83(types::CreateNodeRequestV1_83), V1_86(types::CreateNodeRequestV1_86),
+    V1_95(types::CreateNodeRequestV1_95), V1_104(types::CreateNodeRequestV1_104) }
 );
 /// The `delete_node` operation: its spans, statuses and response variants.
 pub static DELETE_NODE: rt::OperationMeta = rt::OperationMeta {
@@ -773,8 +776,8 @@ impl NodesClient {
     /// - **1.48**: status 201; request [`CreateNodeRequestV1_47`](super::types::CreateNodeRequestV1_47); response [`NodeV1_48`](super::types::NodeV1_48); errors 400, 401, 403, 404, 406, 409. *Changed at 1.48:* Nodes show `protected` and `protected_reason`.
     /// - **1.49**: status 201; request [`CreateNodeRequestV1_47`](super::types::CreateNodeRequestV1_47); response [`NodeV1_49`](super::types::NodeV1_49); errors 400, 401, 403, 404, 406, 409. *Changed at 1.49:* Nodes show the `conductor` that manages them.
     /// - **1.50**: status 201; request [`CreateNodeRequestV1_50`](super::types::CreateNodeRequestV1_50); response [`NodeV1_50`](super::types::NodeV1_50); errors 400, 401, 403, 404, 406, 409. *Changed at 1.50:* Nodes gain `owner`, settable on create.
-    /// - **1.51**: status 201; request [`CreateNodeRequestV1_50`](super::types::CreateNodeRequestV1_50); response [`NodeV1_51`](super::types::NodeV1_51); errors 400, 401, 403, 404, 406, 409. *Changed at 1.51:* Nodes gain a free-text `description` (up to 4096 characters), settable on create.
-    /// - **1.52–1.60**: status 201; request [`CreateNodeRequestV1_50`](super::types::CreateNodeRequestV1_50); response [`NodeV1_52`](super::types::NodeV1_52); errors 400, 401, 403, 404, 406, 409. *Changed at 1.52:* Nodes show `allocation_uuid`, the allocation that holds them.
+    /// - **1.51**: status 201; request [`CreateNodeRequestV1_51`](super::types::CreateNodeRequestV1_51); response [`NodeV1_51`](super::types::NodeV1_51); errors 400, 401, 403, 404, 406, 409. *Changed at 1.51:* Nodes gain a free-text `description` (up to 4096 characters), settable on create.
+    /// - **1.52–1.60**: status 201; request [`CreateNodeRequestV1_51`](super::types::CreateNodeRequestV1_51); response [`NodeV1_52`](super::types::NodeV1_52); errors 400, 401, 403, 404, 406, 409. *Changed at 1.52:* Nodes show `allocation_uuid`, the allocation that holds them.
     /// - **1.61–1.64**: status 201; request [`CreateNodeRequestV1_61`](super::types::CreateNodeRequestV1_61); response [`NodeV1_61`](super::types::NodeV1_61); errors 400, 401, 403, 404, 406, 409. *Changed at 1.61:* Nodes gain `retired` and `retired_reason`, settable on create.
     /// - **1.65**: status 201; request [`CreateNodeRequestV1_65`](super::types::CreateNodeRequestV1_65); response [`NodeV1_65`](super::types::NodeV1_65); errors 400, 401, 403, 404, 406, 409. *Changed at 1.65:* Nodes gain `lessee`, settable on create.
     /// - **1.66–1.74**: status 201; request [`CreateNodeRequestV1_66`](super::types::CreateNodeRequestV1_66); response [`NodeV1_66`](super::types::NodeV1_66); errors 400, 401, 403, 404, 406, 409. *Changed at 1.66:* Nodes gain `network_data` (L3 configuration for the ramdisk), settable on create.

@@ -30,9 +30,9 @@ rt::record!(
 );
 impl CreateNodeRequestV1_1 {
     /// A [`CreateNodeRequestV1_1`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
-            driver,
+            driver: driver.into(),
             driver_info: None,
             extra: None,
             instance_info: None,
@@ -58,7 +58,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_104 => CreateNodeRequestV1_95);
 impl CreateNodeRequestV1_104 {
     /// A [`CreateNodeRequestV1_104`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             instance_name: None,
             base: CreateNodeRequestV1_95::new(driver),
@@ -79,7 +79,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_20 => CreateNodeRequestV1_5);
 impl CreateNodeRequestV1_20 {
     /// A [`CreateNodeRequestV1_20`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             network_interface: None,
             base: CreateNodeRequestV1_5::new(driver),
@@ -99,7 +99,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_21 => CreateNodeRequestV1_20);
 impl CreateNodeRequestV1_21 {
     /// A [`CreateNodeRequestV1_21`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             resource_class: None,
             base: CreateNodeRequestV1_20::new(driver),
@@ -131,7 +131,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_31 => CreateNodeRequestV1_21);
 impl CreateNodeRequestV1_31 {
     /// A [`CreateNodeRequestV1_31`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             boot_interface: None,
             console_interface: None,
@@ -159,7 +159,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_33 => CreateNodeRequestV1_31);
 impl CreateNodeRequestV1_33 {
     /// A [`CreateNodeRequestV1_33`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             storage_interface: None,
             base: CreateNodeRequestV1_31::new(driver),
@@ -180,7 +180,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_38 => CreateNodeRequestV1_33);
 impl CreateNodeRequestV1_38 {
     /// A [`CreateNodeRequestV1_38`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             rescue_interface: None,
             base: CreateNodeRequestV1_33::new(driver),
@@ -200,7 +200,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_40 => CreateNodeRequestV1_38);
 impl CreateNodeRequestV1_40 {
     /// A [`CreateNodeRequestV1_40`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             bios_interface: None,
             base: CreateNodeRequestV1_38::new(driver),
@@ -220,7 +220,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_46 => CreateNodeRequestV1_40);
 impl CreateNodeRequestV1_46 {
     /// A [`CreateNodeRequestV1_46`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             conductor_group: None,
             base: CreateNodeRequestV1_40::new(driver),
@@ -240,7 +240,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_47 => CreateNodeRequestV1_46);
 impl CreateNodeRequestV1_47 {
     /// A [`CreateNodeRequestV1_47`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             automated_clean: None,
             base: CreateNodeRequestV1_46::new(driver),
@@ -258,7 +258,7 @@ rt::record!(encode CreateNodeRequestV1_5 { name : nullable "name" } + base);
 rt::extends!(mut CreateNodeRequestV1_5 => CreateNodeRequestV1_1);
 impl CreateNodeRequestV1_5 {
     /// A [`CreateNodeRequestV1_5`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             name: None,
             base: CreateNodeRequestV1_1::new(driver),
@@ -276,7 +276,7 @@ rt::record!(encode CreateNodeRequestV1_50 { owner : nullable "owner" } + base);
 rt::extends!(mut CreateNodeRequestV1_50 => CreateNodeRequestV1_47);
 impl CreateNodeRequestV1_50 {
     /// A [`CreateNodeRequestV1_50`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             owner: None,
             base: CreateNodeRequestV1_47::new(driver),
@@ -285,26 +285,44 @@ impl CreateNodeRequestV1_50 {
 }
 /// `CreateNodeRequest`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CreateNodeRequestV1_61 {
+pub struct CreateNodeRequestV1_51 {
     pub description: Option<String>,
-    pub retired: Option<bool>,
-    pub retired_reason: Option<String>,
     /// The fields this type shares with [`CreateNodeRequestV1_50`].
     pub base: CreateNodeRequestV1_50,
 }
 rt::record!(
-    encode CreateNodeRequestV1_61 { description : nullable "description", retired :
-    nullable "retired", retired_reason : nullable "retired_reason" } + base
+    encode CreateNodeRequestV1_51 { description : nullable "description" } + base
 );
-rt::extends!(mut CreateNodeRequestV1_61 => CreateNodeRequestV1_50);
-impl CreateNodeRequestV1_61 {
-    /// A [`CreateNodeRequestV1_61`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+rt::extends!(mut CreateNodeRequestV1_51 => CreateNodeRequestV1_50);
+impl CreateNodeRequestV1_51 {
+    /// A [`CreateNodeRequestV1_51`] with its required fields; the optional ones are `None`.
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             description: None,
+            base: CreateNodeRequestV1_50::new(driver),
+        }
+    }
+}
+/// `CreateNodeRequest`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateNodeRequestV1_61 {
+    pub retired: Option<bool>,
+    pub retired_reason: Option<String>,
+    /// The fields this type shares with [`CreateNodeRequestV1_51`].
+    pub base: CreateNodeRequestV1_51,
+}
+rt::record!(
+    encode CreateNodeRequestV1_61 { retired : nullable "retired", retired_reason :
+    nullable "retired_reason" } + base
+);
+rt::extends!(mut CreateNodeRequestV1_61 => CreateNodeRequestV1_51);
+impl CreateNodeRequestV1_61 {
+    /// A [`CreateNodeRequestV1_61`] with its required fields; the optional ones are `None`.
+    pub fn new(driver: impl Into<String>) -> Self {
+        Self {
             retired: None,
             retired_reason: None,
-            base: CreateNodeRequestV1_50::new(driver),
+            base: CreateNodeRequestV1_51::new(driver),
         }
     }
 }
@@ -319,7 +337,7 @@ rt::record!(encode CreateNodeRequestV1_65 { lessee : nullable "lessee" } + base)
 rt::extends!(mut CreateNodeRequestV1_65 => CreateNodeRequestV1_61);
 impl CreateNodeRequestV1_65 {
     /// A [`CreateNodeRequestV1_65`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             lessee: None,
             base: CreateNodeRequestV1_61::new(driver),
@@ -339,7 +357,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_66 => CreateNodeRequestV1_65);
 impl CreateNodeRequestV1_66 {
     /// A [`CreateNodeRequestV1_66`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             network_data: None,
             base: CreateNodeRequestV1_65::new(driver),
@@ -361,7 +379,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_75 => CreateNodeRequestV1_66);
 impl CreateNodeRequestV1_75 {
     /// A [`CreateNodeRequestV1_75`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             boot_mode: None,
             secure_boot: None,
@@ -380,7 +398,7 @@ rt::record!(encode CreateNodeRequestV1_82 { shard : nullable "shard" } + base);
 rt::extends!(mut CreateNodeRequestV1_82 => CreateNodeRequestV1_75);
 impl CreateNodeRequestV1_82 {
     /// A [`CreateNodeRequestV1_82`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             shard: None,
             base: CreateNodeRequestV1_75::new(driver),
@@ -400,7 +418,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_83 => CreateNodeRequestV1_82);
 impl CreateNodeRequestV1_83 {
     /// A [`CreateNodeRequestV1_83`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             parent_node: None,
             base: CreateNodeRequestV1_82::new(driver),
@@ -421,7 +439,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_86 => CreateNodeRequestV1_83);
 impl CreateNodeRequestV1_86 {
     /// A [`CreateNodeRequestV1_86`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             firmware_interface: None,
             base: CreateNodeRequestV1_83::new(driver),
@@ -442,7 +460,7 @@ rt::record!(
 rt::extends!(mut CreateNodeRequestV1_95 => CreateNodeRequestV1_86);
 impl CreateNodeRequestV1_95 {
     /// A [`CreateNodeRequestV1_95`] with its required fields; the optional ones are `None`.
-    pub fn new(driver: String) -> Self {
+    pub fn new(driver: impl Into<String>) -> Self {
         Self {
             disable_power_off: None,
             base: CreateNodeRequestV1_86::new(driver),

@@ -42,19 +42,22 @@ rt::versioned_response!(
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateFlavorRequest {
-    /// Microversions 2.1–2.101.
+    /// Microversions 2.1–2.54.
     V2_1(types::CreateFlavorRequestV2_1),
+    /// Microversions 2.55–2.101.
+    V2_55(types::CreateFlavorRequestV2_55),
     /// Microversions 2.102–latest.
     V2_102(types::CreateFlavorRequestV2_102),
 }
 rt::versioned_request!(
     CreateFlavorRequest of super::SERVICE { 0 => V2_1(types::CreateFlavorRequestV2_1) @
-    rt::Span::closed(2, 1, 2, 101), 1 => V2_102(types::CreateFlavorRequestV2_102) @
+    rt::Span::closed(2, 1, 2, 54), 1 => V2_55(types::CreateFlavorRequestV2_55) @
+    rt::Span::closed(2, 55, 2, 101), 2 => V2_102(types::CreateFlavorRequestV2_102) @
     rt::Span::open(2, 102) }
 );
 rt::variants_from!(
     CreateFlavorRequest { V2_1(types::CreateFlavorRequestV2_1),
-    V2_102(types::CreateFlavorRequestV2_102) }
+    V2_55(types::CreateFlavorRequestV2_55), V2_102(types::CreateFlavorRequestV2_102) }
 );
 /// The `delete_flavor` operation: its spans, statuses and response variants.
 pub static DELETE_FLAVOR: rt::OperationMeta = rt::OperationMeta {
@@ -291,9 +294,9 @@ impl FlavorsClient {
     /// # Microversions
     ///
     /// - **2.1–2.54**: status 200; request [`CreateFlavorRequestV2_1`](super::types::CreateFlavorRequestV2_1); response [`FlavorResponseV2_1`](super::types::FlavorResponseV2_1); errors 400, 401, 403, 409.
-    /// - **2.55–2.60**: status 200; request [`CreateFlavorRequestV2_1`](super::types::CreateFlavorRequestV2_1); response [`FlavorResponseV2_55`](super::types::FlavorResponseV2_55); errors 400, 401, 403, 409. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
-    /// - **2.61–2.74**: status 200; request [`CreateFlavorRequestV2_1`](super::types::CreateFlavorRequestV2_1); response [`FlavorResponseV2_61`](super::types::FlavorResponseV2_61); errors 400, 401, 403, 409. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
-    /// - **2.75–2.101**: status 200; request [`CreateFlavorRequestV2_1`](super::types::CreateFlavorRequestV2_1); response [`FlavorResponseV2_75`](super::types::FlavorResponseV2_75); errors 400, 401, 403, 409. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
+    /// - **2.55–2.60**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`FlavorResponseV2_55`](super::types::FlavorResponseV2_55); errors 400, 401, 403, 409. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
+    /// - **2.61–2.74**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`FlavorResponseV2_61`](super::types::FlavorResponseV2_61); errors 400, 401, 403, 409. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
+    /// - **2.75–2.101**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`FlavorResponseV2_75`](super::types::FlavorResponseV2_75); errors 400, 401, 403, 409. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
     /// - **2.102–latest**: status 200; request [`CreateFlavorRequestV2_102`](super::types::CreateFlavorRequestV2_102); response [`FlavorResponseV2_102`](super::types::FlavorResponseV2_102); errors 400, 401, 403, 409. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
     pub async fn create_flavor(
         &self,

@@ -5,7 +5,7 @@
 //! Generated from `specs/compute`: microversions 2.1–2.104, catalog type `compute`.
 use squall_runtime::contract as rt;
 pub mod types;
-mod schemas;
+pub mod schemas;
 /// Flavor access, the projects allowed to use a private flavor (os-flavor-access).
 pub mod flavor_access;
 pub use flavor_access::FlavorAccessClient;

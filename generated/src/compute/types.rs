@@ -71,6 +71,18 @@ impl CreateFlavorRequestV2_102 {
         Self { flavor }
     }
 }
+/// `CreateFlavorRequest`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorRequestV2_55 {
+    pub flavor: NewFlavorV2_55,
+}
+rt::record!(encode CreateFlavorRequestV2_55 { flavor : req "flavor" });
+impl CreateFlavorRequestV2_55 {
+    /// A [`CreateFlavorRequestV2_55`] with its required fields; the optional ones are `None`.
+    pub fn new(flavor: NewFlavorV2_55) -> Self {
+        Self { flavor }
+    }
+}
 /// `CreateKeypairRequest`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairRequestV2_1 {
@@ -817,9 +829,9 @@ rt::record!(
 );
 impl NewFlavorV2_1 {
     /// A [`NewFlavorV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(name: String, ram: i64, vcpus: i64, disk: i64) -> Self {
+    pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
         Self {
-            name,
+            name: name.into(),
             id: None,
             ram,
             vcpus,
@@ -859,9 +871,9 @@ rt::record!(
 );
 impl NewFlavorV2_102 {
     /// A [`NewFlavorV2_102`] with its required fields; the optional ones are `None`.
-    pub fn new(name: String, ram: i64, vcpus: i64, disk: i64) -> Self {
+    pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
         Self {
-            name,
+            name: name.into(),
             id: None,
             ram,
             vcpus,
@@ -870,6 +882,25 @@ impl NewFlavorV2_102 {
             swap: None,
             os_flavor_access_is_public: None,
             description: None,
+        }
+    }
+}
+/// `NewFlavor`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFlavorV2_55 {
+    /// Free text of up to 65535 printable characters, or null to clear it.
+    pub description: Option<String>,
+    /// The fields this type shares with [`NewFlavorV2_1`].
+    pub base: NewFlavorV2_1,
+}
+rt::record!(encode NewFlavorV2_55 { description : nullable "description" } + base);
+rt::extends!(mut NewFlavorV2_55 => NewFlavorV2_1);
+impl NewFlavorV2_55 {
+    /// A [`NewFlavorV2_55`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
+        Self {
+            description: None,
+            base: NewFlavorV2_1::new(name, ram, vcpus, disk),
         }
     }
 }
@@ -882,8 +913,11 @@ pub struct NewKeypairV2_1 {
 rt::record!(encode NewKeypairV2_1 { name : req "name", public_key : opt "public_key" });
 impl NewKeypairV2_1 {
     /// A [`NewKeypairV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(name: String) -> Self {
-        Self { name, public_key: None }
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            public_key: None,
+        }
     }
 }
 /// `NewKeypair`.
@@ -897,7 +931,7 @@ rt::record!(encode NewKeypairV2_10 { user_id : opt "user_id" } + base);
 rt::extends!(mut NewKeypairV2_10 => NewKeypairV2_2);
 impl NewKeypairV2_10 {
     /// A [`NewKeypairV2_10`] with its required fields; the optional ones are `None`.
-    pub fn new(name: String) -> Self {
+    pub fn new(name: impl Into<String>) -> Self {
         Self {
             user_id: None,
             base: NewKeypairV2_2::new(name),
@@ -915,7 +949,7 @@ rt::record!(encode NewKeypairV2_2 { type_ : opt "type" } + base);
 rt::extends!(mut NewKeypairV2_2 => NewKeypairV2_1);
 impl NewKeypairV2_2 {
     /// A [`NewKeypairV2_2`] with its required fields; the optional ones are `None`.
-    pub fn new(name: String) -> Self {
+    pub fn new(name: impl Into<String>) -> Self {
         Self {
             type_: None,
             base: NewKeypairV2_1::new(name),
@@ -936,10 +970,10 @@ rt::record!(
 );
 impl NewKeypairV2_92 {
     /// A [`NewKeypairV2_92`] with its required fields; the optional ones are `None`.
-    pub fn new(name: String, public_key: String) -> Self {
+    pub fn new(name: impl Into<String>, public_key: impl Into<String>) -> Self {
         Self {
-            name,
-            public_key,
+            name: name.into(),
+            public_key: public_key.into(),
             type_: None,
             user_id: None,
         }
@@ -1286,8 +1320,8 @@ pub struct TenantAccessV2_1 {
 rt::record!(encode TenantAccessV2_1 { tenant : req "tenant" });
 impl TenantAccessV2_1 {
     /// A [`TenantAccessV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(tenant: String) -> Self {
-        Self { tenant }
+    pub fn new(tenant: impl Into<String>) -> Self {
+        Self { tenant: tenant.into() }
     }
 }
 /// `UpdateFlavorRequest`.

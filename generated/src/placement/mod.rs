@@ -5,7 +5,7 @@
 //! Generated from `specs/placement`: microversions 1.0–1.39, catalog type `placement`.
 use squall_runtime::contract as rt;
 pub mod types;
-mod schemas;
+pub mod schemas;
 /// The aggregates (groups, by UUID) a resource provider belongs to.
 pub mod aggregates;
 pub use aggregates::AggregatesClient;

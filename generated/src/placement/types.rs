@@ -35,9 +35,9 @@ rt::record!(
 );
 impl CreateInventoryRequestV1_0 {
     /// A [`CreateInventoryRequestV1_0`] with its required fields; the optional ones are `None`.
-    pub fn new(resource_class: String, total: i64) -> Self {
+    pub fn new(resource_class: impl Into<String>, total: i64) -> Self {
         Self {
-            resource_class,
+            resource_class: resource_class.into(),
             resource_provider_generation: None,
             total,
             reserved: None,
@@ -60,8 +60,11 @@ rt::record!(
 );
 impl CreateResourceProviderRequestV1_0 {
     /// A [`CreateResourceProviderRequestV1_0`] with its required fields; the optional ones are `None`.
-    pub fn new(name: String) -> Self {
-        Self { name, uuid: None }
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            uuid: None,
+        }
     }
 }
 /// `CreateResourceProviderRequest`.
@@ -81,7 +84,7 @@ rt::extends!(
 );
 impl CreateResourceProviderRequestV1_14 {
     /// A [`CreateResourceProviderRequestV1_14`] with its required fields; the optional ones are `None`.
-    pub fn new(name: String) -> Self {
+    pub fn new(name: impl Into<String>) -> Self {
         Self {
             parent_provider_uuid: None,
             base: CreateResourceProviderRequestV1_0::new(name),
@@ -609,7 +612,7 @@ rt::record!(encode TotalUsagesQueryV1_38 { consumer_type : opt "consumer_type" }
 rt::extends!(mut TotalUsagesQueryV1_38 => TotalUsagesQueryV1_9);
 impl TotalUsagesQueryV1_38 {
     /// A [`TotalUsagesQueryV1_38`] with its required fields; the optional ones are `None`.
-    pub fn new(project_id: String) -> Self {
+    pub fn new(project_id: impl Into<String>) -> Self {
         Self {
             consumer_type: None,
             base: TotalUsagesQueryV1_9::new(project_id),
@@ -628,8 +631,11 @@ rt::record!(
 );
 impl TotalUsagesQueryV1_9 {
     /// A [`TotalUsagesQueryV1_9`] with its required fields; the optional ones are `None`.
-    pub fn new(project_id: String) -> Self {
-        Self { project_id, user_id: None }
+    pub fn new(project_id: impl Into<String>) -> Self {
+        Self {
+            project_id: project_id.into(),
+            user_id: None,
+        }
     }
 }
 /// Usages keyed by consumer type (`unknown` for consumers without one, or `all`).
@@ -688,8 +694,8 @@ pub struct UpdateResourceProviderRequestV1_0 {
 rt::record!(encode UpdateResourceProviderRequestV1_0 { name : req "name" });
 impl UpdateResourceProviderRequestV1_0 {
     /// A [`UpdateResourceProviderRequestV1_0`] with its required fields; the optional ones are `None`.
-    pub fn new(name: String) -> Self {
-        Self { name }
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into() }
     }
 }
 /// `UpdateResourceProviderRequest`.
@@ -709,7 +715,7 @@ rt::extends!(
 );
 impl UpdateResourceProviderRequestV1_14 {
     /// A [`UpdateResourceProviderRequestV1_14`] with its required fields; the optional ones are `None`.
-    pub fn new(name: String) -> Self {
+    pub fn new(name: impl Into<String>) -> Self {
         Self {
             parent_provider_uuid: None,
             base: UpdateResourceProviderRequestV1_0::new(name),

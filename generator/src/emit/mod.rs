@@ -290,6 +290,10 @@ pub fn generate_service(service: &Service, options: &EmitOptions) -> Result<Serv
         .collect();
     let serialized = types::reachable(&items, &interner, &request_roots);
     let type_tokens = types::emit(&items, &interner, &serialized, &options.derives);
+    let maps = type_tokens
+        .to_string()
+        .contains("BTreeMap")
+        .then(|| quote!(use std::collections::BTreeMap;));
 
     let mut files = BTreeMap::new();
     let mut modules: Vec<(String, String, TokenStream)> = Vec::new();
@@ -300,7 +304,7 @@ pub fn generate_service(service: &Service, options: &EmitOptions) -> Result<Serv
             .to_owned(),
         quote! {
             #![allow(clippy::doc_markdown, clippy::large_enum_variant)]
-            use std::collections::BTreeMap;
+            #maps
             use #runtime as rt;
             #type_tokens
         },
@@ -421,7 +425,7 @@ pub fn generate_service(service: &Service, options: &EmitOptions) -> Result<Serv
                 use #runtime as rt;
 
                 pub mod types;
-                mod schemas;
+                pub mod schemas;
                 #(#group_mods)*
 
                 #service_tokens

@@ -551,15 +551,18 @@ fn constructor(item: &TypeItem, params: &[Field]) -> TokenStream {
     let own_required = fields.iter().filter(|f| f.required).count();
     let args = params.iter().map(|f| {
         let rust = ident(&f.rust);
-        let ty = f.ty.tokens();
+        let ty = match f.ty {
+            Ty::String => quote!(impl Into<String>),
+            _ => f.ty.tokens(),
+        };
         quote!(#rust: #ty)
     });
     let inits = fields.iter().map(|f| {
         let rust = ident(&f.rust);
-        if f.required {
-            quote!(#rust)
-        } else {
-            quote!(#rust: None)
+        match (f.required, &f.ty) {
+            (true, Ty::String) => quote!(#rust: #rust.into()),
+            (true, _) => quote!(#rust),
+            (false, _) => quote!(#rust: None),
         }
     });
     let base_init = base.as_deref().map(|b| {
