@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use squall::clients::compute::{self, KeypairsClient, keypairs};
 use squall::runtime::{
-    Blocking,
-    ApiVersion, BlockingRuntime, PasswordAuth, RestClient, Secret, ServiceClient,
+    ApiVersion, Blocking, BlockingRuntime, PasswordAuth, RestClient, Secret, ServiceClient,
 };
 
 fn env(name: &str, default: &str) -> String {

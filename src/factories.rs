@@ -3,8 +3,8 @@
 //! [`squall_clients::ClientsExt`] and each service's `<Service>Clients` trait.
 
 use squall_clients::SERVICES;
-use squall_runtime::registry::{self, ServiceModule};
 use squall_runtime::RegistryError;
+use squall_runtime::registry::{self, ServiceModule};
 
 /// Registers the generated modules into the process-wide registry (idempotent).
 fn ensure_builtin() {

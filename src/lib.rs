@@ -30,6 +30,48 @@
 //! # }
 //! ```
 
+//!
+//! A request body is built from the types of its version, without `json!`:
+//!
+//! ```
+//! use squall::clients::compute::keypairs::{CreateKeypairRequest, CreateKeypairResponse};
+//! use squall::clients::compute::{KeypairsClient, types};
+//! use squall::runtime::ApiVersion;
+//!
+//! async fn demo(compute: squall::runtime::ServiceClient) -> Result<(), squall::runtime::Error> {
+//!     let keypairs = KeypairsClient::new(compute).with_microversion(ApiVersion::at(2, 2));
+//!     let mut keypair = types::NewKeypairV2_2::new("demo");
+//!     keypair.type_ = Some(types::KeypairTypeV2_2::Ssh);
+//!     let body = CreateKeypairRequest::V2_2(types::CreateKeypairRequestV2_2::new(keypair));
+//!     let created = keypairs.create_keypair(&body).await?;
+//!     match created.body {
+//!         CreateKeypairResponse::V2_2(kp) => println!("{} is a {} key", kp.keypair.name, kp.keypair.type_),
+//!         other => println!("answered {:?}: {other:?}", created.version),
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! A service's factory builds only that service's clients. This compiles:
+//!
+//! ```
+//! use squall::prelude::*;
+//! use squall::clients::compute::KeypairsClient;
+//! async fn ok(clients: ServiceClients) -> Result<KeypairsClient, squall::runtime::Error> {
+//!     clients.compute().client::<KeypairsClient>().await
+//! }
+//! ```
+//!
+//! and this does not, since the compute factory cannot build a Placement client:
+//!
+//! ```compile_fail,E0271
+//! use squall::prelude::*;
+//! use squall::clients::placement::TraitsClient;
+//! async fn wrong(clients: ServiceClients) -> Result<TraitsClient, squall::runtime::Error> {
+//!     clients.compute().client::<TraitsClient>().await
+//! }
+//! ```
+
 pub use squall_clients as clients;
 pub use squall_runtime as runtime;
 
@@ -42,12 +84,12 @@ pub use squall_runtime::{Credentials, ServiceClients};
 /// Everything a user of the generated clients names: the typed factories of every service,
 /// the request trait (`from_json_at`) and the runtime's client types.
 pub mod prelude {
+    pub use squall_clients::ClientsExt as _;
     #[cfg(feature = "baremetal")]
     pub use squall_clients::baremetal::BaremetalClients as _;
     #[cfg(feature = "compute")]
     pub use squall_clients::compute::ComputeClients as _;
     #[cfg(feature = "placement")]
     pub use squall_clients::placement::PlacementClients as _;
-    pub use squall_clients::ClientsExt as _;
     pub use squall_runtime::{ApiVersion, Credentials, ServiceClients, VersionedRequest as _};
 }

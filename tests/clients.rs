@@ -641,7 +641,8 @@ async fn waiters_for_deletion_and_activation() {
         &uuid[20..]
     );
     let req: squall::clients::placement::types::CreateResourceProviderRequestV1_0 =
-        squall::runtime::decode::from_value(&json!({"name": common::unique("wait"), "uuid": uuid})).unwrap();
+        squall::runtime::decode::from_value(&json!({"name": common::unique("wait"), "uuid": uuid}))
+            .unwrap();
     providers
         .create_resource_provider(&req.into())
         .await
@@ -754,7 +755,6 @@ async fn baremetal_accessor_reaches_bundled_ironic() {
         clients
             .baremetal()
             .with_region("RegionTwo")
-            
             .base_url()
             .await
             .unwrap(),

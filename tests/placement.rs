@@ -84,7 +84,11 @@ static PRE_TRAITS: squall::runtime::OperationMeta = squall::runtime::OperationMe
     root: false,
     versioned: true,
     spans: &[rt::op(rt::from(1, 0), "GET", "/traits", &[200])],
-    variants: &[rt::body(rt::from(1, 0), 0, &placement::schemas::LIST_TRAITS_V1_6)],
+    variants: &[rt::body(
+        rt::from(1, 0),
+        0,
+        &placement::schemas::LIST_TRAITS_V1_6,
+    )],
 };
 
 #[tokio::test]

@@ -1,3 +1,5 @@
 fn main() {
-    squall_gen::Generator::new("specs").include_mode().build_script();
+    squall_gen::Generator::new("specs")
+        .include_mode()
+        .build_script();
 }

@@ -8,12 +8,15 @@ pub use squall_runtime as runtime;
 use squall_runtime::contract as rt;
 ///Ironic, the OpenStack bare metal provisioning service.
 #[cfg(feature = "baremetal")]
+#[rustfmt::skip]
 pub mod baremetal;
 ///Nova, the OpenStack compute service.
 #[cfg(feature = "compute")]
+#[rustfmt::skip]
 pub mod compute;
 ///Placement, the OpenStack service tracking resource providers, inventories and usage.
 #[cfg(feature = "placement")]
+#[rustfmt::skip]
 pub mod placement;
 /// Every generated service compiled in.
 pub static SERVICES: &[&squall_runtime::ServiceMeta] = &[

@@ -365,8 +365,46 @@ mod tests {
         let names: Vec<&str> = interner.defs.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(
             names,
-            ["ShowResponseV2_1", "KeypairV2_1", "ShowResponseV2_2"]
+            ["KeypairV2_1", "ShowResponseV2_1", "ShowResponseV2_2"]
         );
+    }
+
+    #[test]
+    fn a_structure_met_in_another_role_gets_an_alias_named_for_that_role() {
+        let mut interner = Interner::default();
+        let v21 = Version { major: 2, minor: 1 };
+        let query = |name: &str| json!({"type": "object", "x-squall-name": name, "properties": {}});
+        let first = interner.intern_role(
+            &query("FlavorAccessQuery"),
+            "ListFlavorAccessQuery",
+            v21,
+            &loc(),
+        );
+        let second =
+            interner.intern_role(&query("KeypairsQuery"), "ListKeypairsQuery", v21, &loc());
+        assert_eq!(first, "FlavorAccessQueryV2_1");
+        assert_eq!(second, "KeypairsQueryV2_1");
+        assert_eq!(interner.defs.len(), 1, "one type for one structure");
+        assert_eq!(
+            interner.resolve(&second).map(|d| d.name.as_str()),
+            Some("FlavorAccessQueryV2_1")
+        );
+    }
+
+    #[test]
+    fn descriptions_do_not_split_types_but_a_field_named_description_does() {
+        let mut interner = Interner::default();
+        let v21 = Version { major: 2, minor: 1 };
+        let a = json!({"type": "object", "description": "one", "properties": {"id": {"type": "string"}}});
+        let b = json!({"type": "object", "description": "two", "properties": {"id": {"type": "string", "description": "x"}}});
+        let c = json!({"type": "object", "properties": {"id": {"type": "string"}, "description": {"type": "string"}}});
+        let (a, b, c) = (
+            interner.intern(&a, "Thing", v21, &loc()),
+            interner.intern(&b, "Thing", v21, &loc()),
+            interner.intern(&c, "Thing", v21, &loc()),
+        );
+        assert_eq!(a, b);
+        assert_ne!(a, c);
     }
 
     #[test]

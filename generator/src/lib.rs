@@ -330,6 +330,7 @@ fn lib_rs(services: &[resolve::Service]) -> String {
         quote! {
             #[doc = #doc]
             #[cfg(feature = #feature)]
+            #[rustfmt::skip]
             pub mod #name;
         }
     });
@@ -342,7 +343,8 @@ fn lib_rs(services: &[resolve::Service]) -> String {
         let name = format_ident!("{}", s.def.service);
         let feature = &s.def.service;
         let marker = format_ident!("{}", intern::pascal(&s.def.service));
-        let doc = format!("The `{feature}` factory: its clients, typed (see `{name}::{marker}Clients`).");
+        let doc =
+            format!("The `{feature}` factory: its clients, typed (see `{name}::{marker}Clients`).");
         (
             quote! {
                 #[doc = #doc]

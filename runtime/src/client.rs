@@ -571,9 +571,10 @@ impl ServiceClient {
                 context(answered),
             )?;
         }
-        let value = crate::response::parse_and_check(op, schema, &raw, self.rest.validation, || {
-            context(answered)
-        })?;
+        let value =
+            crate::response::parse_and_check(op, schema, &raw, self.rest.validation, || {
+                context(answered)
+            })?;
         Ok(RawResponse {
             op,
             status,

@@ -28,8 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::AuthError;
-use crate::client::{RestClient, ServiceClient};
 use crate::client::{GeneratedClient, Service};
+use crate::client::{RestClient, ServiceClient};
 use crate::credentials::{Credentials, CredentialsError, Scope};
 use crate::error::Error;
 use crate::meta::ServiceMeta;
@@ -550,5 +550,4 @@ impl<S> ClientsFactory<S> {
         Ok(ServiceClient::new(self.rest.clone(), &url, self.service)
             .with_microversion(self.microversion))
     }
-
 }

@@ -16,12 +16,8 @@ pub use serde_json::Value;
 
 pub use crate::client::{GeneratedClient, Request, Service, ServiceClient};
 pub use crate::clients::{ClientsFactory, ServiceClients};
-pub use crate::encode::{Encode, Writer};
-pub use crate::{
-    encodable, extends, record, records, str_enums, variants_from, versioned_request,
-    versioned_response,
-};
 pub use crate::decode::{Decode, Decoder, Fields, Record, StrEnum};
+pub use crate::encode::{Encode, Writer};
 pub use crate::error::Error;
 pub use crate::meta::{
     HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, VariantError, VariantMeta,
@@ -30,6 +26,10 @@ pub use crate::meta::{
 pub use crate::response::{NoBody, RawResponse, Response};
 pub use crate::schema::EmbeddedSchema;
 pub use crate::version::{ApiVersion, Microversion};
+pub use crate::{
+    encodable, extends, record, records, request_variants, response_variants, schemas, str_enums,
+    variants_from,
+};
 
 /// What a generated method returns.
 pub type Result<T> = std::result::Result<Response<T>, Error>;
@@ -76,15 +76,15 @@ pub const fn no_body(span: Span, index: usize) -> VariantMeta {
 }
 
 /// Implements [`Record`] and [`Decode`] (and with `encode`, [`Encode`] and `Serialize`) for a
-/// generated struct from its table of fields: `rust_name: req|opt|nullable "json_name"`, and
-/// `+ base` when it extends an earlier version. `open` keeps unknown fields from being errors.
+/// generated struct from its table of fields, `req|opt|nullable(rust_name, "json_name")`, with
+/// `+ base` when it extends an earlier version. `open` lets unknown fields pass.
 #[macro_export]
 macro_rules! record {
     (open encode $($rest:tt)*) => { $crate::record!(@go false, encode, $($rest)*); };
     (open $($rest:tt)*) => { $crate::record!(@go false, decode, $($rest)*); };
     (encode $($rest:tt)*) => { $crate::record!(@go true, encode, $($rest)*); };
     (@go $closed:literal, $mode:ident, $t:ident {
-        $($f:ident: $k:ident $j:literal),* $(,)?
+        $($k:ident($f:ident, $j:literal)),* $(,)?
     } $(+ $base:ident)?) => {
         impl $crate::decode::Record for $t {
             const CLOSED: bool = $closed;
@@ -93,10 +93,10 @@ macro_rules! record {
             }
         }
         $crate::records!($t);
-        $crate::record!(@$mode $t { $($f: $k $j),* } $(+ $base)?);
+        $crate::record!(@$mode $t { $($k($f, $j)),* } $(+ $base)?);
     };
     (@decode $($rest:tt)*) => {};
-    (@encode $t:ident { $($f:ident: $k:ident $j:literal),* } $(+ $base:ident)?) => {
+    (@encode $t:ident { $($k:ident($f:ident, $j:literal)),* } $(+ $base:ident)?) => {
         impl $crate::encode::Encode for $t {
             fn encode(&self, w: &mut $crate::encode::Writer) {
                 $(w.$k($j, &self.$f);)*
@@ -106,6 +106,17 @@ macro_rules! record {
         $crate::encodable!($t);
     };
     ($($rest:tt)*) => { $crate::record!(@go true, decode, $($rest)*); };
+}
+
+/// Declares embedded response schemas: `NAME("TypeName", json_text)`, each a documented
+/// `pub static` compiled on first use.
+#[macro_export]
+macro_rules! schemas {
+    ($($name:ident($ty:literal, $json:expr)),* $(,)?) => {$(
+        #[doc = concat!("The validation schema of `", $ty, "`.")]
+        pub static $name: $crate::schema::EmbeddedSchema =
+            $crate::schema::EmbeddedSchema::new($ty, $json);
+    )*};
 }
 
 /// `Deref` from a struct to the earlier version it extends (and with `mut`, `DerefMut`).
@@ -129,54 +140,64 @@ macro_rules! extends {
     };
 }
 
-/// Implements [`VersionedResponse`] for a response enum from its table of variants:
-/// `index => Variant` for variants with a body, then `empty { index => Variant }` for unit
-/// variants (versions that answer without one).
+/// The body of a [`VersionedResponse`] impl from the enum's variants in index order;
+/// `Variant(none)` is a version that answers without a body.
 #[macro_export]
-macro_rules! versioned_response {
-    ($t:ident { $($i:literal => $v:ident),* $(,)? } $(empty { $($ei:literal => $ev:ident),* $(,)? })?) => {
-        impl $crate::meta::VersionedResponse for $t {
-            fn decode_variant<'v>(
-                index: usize,
-                d: &mut $crate::decode::Decoder<'v>,
-                value: &'v $crate::contract::Value,
-            ) -> Option<Self> {
-                match index {
-                    $($i => $crate::decode::Decode::decode(d, value).map(Self::$v),)*
-                    $($($ei => Some(Self::$ev),)*)?
-                    _ => d.fail("no such response variant"),
+macro_rules! response_variants {
+    ($($v:ident $(($none:ident))?),* $(,)?) => {
+        fn decode_variant<'v>(
+            index: usize,
+            d: &mut $crate::decode::Decoder<'v>,
+            value: &'v $crate::contract::Value,
+        ) -> Option<Self> {
+            let mut i = 0;
+            $(
+                if index == i {
+                    return $crate::response_variants!(@arm d, value, $v $(($none))?);
                 }
-            }
+                i += 1;
+            )*
+            let _ = i;
+            d.fail("no such response variant")
         }
+    };
+    (@arm $d:ident, $value:ident, $v:ident) => {
+        $crate::decode::Decode::decode($d, $value).map(Self::$v)
+    };
+    (@arm $d:ident, $value:ident, $v:ident (none)) => {
+        Some(Self::$v)
     };
 }
 
-/// Implements [`VersionedRequest`] for a request enum from its table of variants:
-/// `index => Variant(Type) @ span`, in version order.
+/// The methods of a [`VersionedRequest`] impl from the enum's variants in index order.
 #[macro_export]
-macro_rules! versioned_request {
-    ($t:ident of $service:path { $($i:literal => $v:ident($ty:ty) @ $span:expr),* $(,)? }) => {
-        impl $crate::meta::VersionedRequest for $t {
-            const NAME: &'static str = stringify!($t);
-            const SERVICE: &'static $crate::meta::ServiceMeta = &$service;
-            const SPANS: &'static [$crate::meta::Span] = &[$($span),*];
-
-            fn index(&self) -> usize {
-                match self {
-                    $(Self::$v(_) => $i,)*
+macro_rules! request_variants {
+    ($($v:ident),* $(,)?) => {
+        fn index(&self) -> usize {
+            let mut i = 0;
+            $(
+                if let Self::$v(_) = self {
+                    return i;
                 }
-            }
+                i += 1;
+            )*
+            i
+        }
 
-            fn decode_variant<'v>(
-                index: usize,
-                d: &mut $crate::decode::Decoder<'v>,
-                value: &'v $crate::contract::Value,
-            ) -> Option<Self> {
-                match index {
-                    $($i => $crate::decode::Decode::decode(d, value).map(Self::$v),)*
-                    _ => d.fail("no such request variant"),
+        fn decode_variant<'v>(
+            index: usize,
+            d: &mut $crate::decode::Decoder<'v>,
+            value: &'v $crate::contract::Value,
+        ) -> Option<Self> {
+            let mut i = 0;
+            $(
+                if index == i {
+                    return $crate::decode::Decode::decode(d, value).map(Self::$v);
                 }
-            }
+                i += 1;
+            )*
+            let _ = i;
+            d.fail("no such request variant")
         }
     };
 }

@@ -218,9 +218,7 @@ impl<'v> Fields<'_, 'v> {
     pub fn req<T: Decode>(&mut self, name: &'static str) -> Option<T> {
         match self.lookup(name) {
             Some((key, value)) => self.decoder.at_key(key, value),
-            None => self
-                .decoder
-                .fail(format!("missing field `{name}`")),
+            None => self.decoder.fail(format!("missing field `{name}`")),
         }
     }
 
@@ -453,7 +451,8 @@ mod tests {
     }
 
     impl StrEnum for Kind {
-        const VARIANTS: &'static [(&'static str, Self)] = &[("ssh", Self::Ssh), ("x509", Self::X509)];
+        const VARIANTS: &'static [(&'static str, Self)] =
+            &[("ssh", Self::Ssh), ("x509", Self::X509)];
     }
 
     impl Decode for Kind {
@@ -475,7 +474,10 @@ mod tests {
         assert_eq!(e.pointer, "/1/extra");
         assert!(e.message.contains("unknown field"), "{}", e.message);
         let e = fails::<Vec<Item>>(json!([{"name": "x"}]));
-        assert_eq!((e.pointer.as_str(), e.message.as_str()), ("/0", "missing field `id`"));
+        assert_eq!(
+            (e.pointer.as_str(), e.message.as_str()),
+            ("/0", "missing field `id`")
+        );
         let e = fails::<BTreeMap<String, Item>>(json!({"a/b": {"id": "x"}}));
         assert_eq!(e.pointer, "/a~1b/id");
     }
@@ -492,9 +494,15 @@ mod tests {
 
     #[test]
     fn enums_nulls_and_shapes() {
-        assert_eq!(Decoder::decode_root::<Kind>(&json!("x509")).unwrap(), Kind::X509);
+        assert_eq!(
+            Decoder::decode_root::<Kind>(&json!("x509")).unwrap(),
+            Kind::X509
+        );
         assert!(fails::<Kind>(json!("rsa")).message.contains("ssh, x509"));
-        assert_eq!(Decoder::decode_root::<Option<i64>>(&json!(null)).unwrap(), None);
+        assert_eq!(
+            Decoder::decode_root::<Option<i64>>(&json!(null)).unwrap(),
+            None
+        );
         let e = fails::<i64>(json!(1.5));
         assert_eq!(e.message, "expected an integer, found a number");
         fn text<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<String> {

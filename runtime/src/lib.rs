@@ -43,18 +43,17 @@ pub mod waiters;
 
 pub use auth::{Catalog, PasswordAuth, Session};
 pub use blocking::{Blocking, BlockingRuntime};
+pub use client::{GeneratedClient, Service};
 pub use client::{Request, RestClient, ServiceClient, encode_path};
 pub use clients::{
     AnyService, ClientsError, ClientsFactory, ServiceClients, ServiceClientsBuilder,
     ServiceSettings,
 };
-pub use client::{GeneratedClient, Service};
 pub use cloud_config::CloudConfig;
 pub use credentials::{Credentials, CredentialsBuilder, CredentialsError, Scope};
+pub use decode::{Decode, DecodeFailure, Decoder};
 pub use discovery::{Discovery, DiscoveryError, NegotiationError, ServerVersions, negotiate};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
-pub use decode::{Decode, DecodeFailure, Decoder};
-pub use serde_json::Value;
 pub use meta::{
     HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, VariantError, VariantMeta,
     VersionDocument, VersionedRequest, VersionedResponse, pick_variant,
@@ -64,5 +63,6 @@ pub use registry::{Registry, RegistryError, ServiceModule};
 pub use response::{NoBody, RawResponse, Response, Validation};
 pub use schema::{EmbeddedSchema, Violation};
 pub use secret::Secret;
+pub use serde_json::Value;
 pub use version::{ApiVersion, Microversion, VersionError, VersionRange};
 pub use waiters::{Progress, WaitError, Waiter};

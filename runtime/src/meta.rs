@@ -139,7 +139,9 @@ pub enum VariantError {
         version: String,
     },
     /// The JSON does not match the variant's type.
-    #[error("{what} at {version}: the JSON does not match the variant's type at {pointer}: {message}")]
+    #[error(
+        "{what} at {version}: the JSON does not match the variant's type at {pointer}: {message}"
+    )]
     Json {
         /// The request type.
         what: &'static str,
@@ -176,18 +178,22 @@ pub trait VersionedRequest: Sized + serde::Serialize {
     /// Builds the variant for `version` from JSON: the span that covers it, the newest for
     /// `latest`, the service's default version for none.
     fn from_json_at(version: ApiVersion, value: Value) -> Result<Self, VariantError> {
-        let index = pick_variant(Self::SPANS, version, Self::SERVICE.default_version).ok_or_else(
-            || VariantError::NoVariant {
-                what: Self::NAME,
-                version: version.to_string(),
-            },
-        )?;
+        let index =
+            pick_variant(Self::SPANS, version, Self::SERVICE.default_version).ok_or_else(|| {
+                VariantError::NoVariant {
+                    what: Self::NAME,
+                    version: version.to_string(),
+                }
+            })?;
         let mut d = Decoder::new();
         Self::decode_variant(index, &mut d, &value).ok_or_else(|| {
             let failure = d.into_failure();
             VariantError::Json {
                 what: Self::NAME,
-                version: Self::SPANS.get(index).map(Span::to_string).unwrap_or_default(),
+                version: Self::SPANS
+                    .get(index)
+                    .map(Span::to_string)
+                    .unwrap_or_default(),
                 pointer: failure.pointer,
                 message: failure.message,
             }
@@ -354,10 +360,17 @@ mod pick_tests {
 
     #[test]
     fn variant_by_version_latest_and_default() {
-        let spans = [Span::closed(2, 1, 2, 1), Span::closed(2, 2, 2, 9), Span::open(2, 10)];
+        let spans = [
+            Span::closed(2, 1, 2, 1),
+            Span::closed(2, 2, 2, 9),
+            Span::open(2, 10),
+        ];
         let default = Microversion::new(2, 1);
         assert_eq!(pick_variant(&spans, ApiVersion::at(2, 5), default), Some(1));
-        assert_eq!(pick_variant(&spans, ApiVersion::at(2, 10), default), Some(2));
+        assert_eq!(
+            pick_variant(&spans, ApiVersion::at(2, 10), default),
+            Some(2)
+        );
         assert_eq!(pick_variant(&spans, ApiVersion::Latest, default), Some(2));
         assert_eq!(pick_variant(&spans, ApiVersion::Null, default), Some(0));
         assert_eq!(pick_variant(&spans, ApiVersion::at(1, 0), default), None);

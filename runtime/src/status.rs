@@ -102,4 +102,3 @@ fn message_from_value(value: &serde_json::Value) -> Option<String> {
         _ => None,
     }
 }
-

@@ -6,9 +6,9 @@
 
 #![allow(dead_code)]
 
-use squall::prelude::*;
 use serde_json::{Value, json};
 use squall::clients::{baremetal, compute, placement};
+use squall::prelude::*;
 use squall::runtime::ApiVersion;
 use squall_testing::{Requires, Suite, TestContext, TestResult, assert_answered};
 

@@ -12,44 +12,44 @@ pub static CREATE_NODE: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 1), "POST", "/v1/nodes", &[201])],
+    spans: &[rt::op(rt::from(1, 1), "POST", "/v1/nodes", &[201])],
     variants: &[
-        rt::body(rt::Span::closed(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
-        rt::body(rt::Span::closed(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
-        rt::body(rt::Span::closed(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
-        rt::body(rt::Span::closed(1, 6, 1, 6), 3, &schemas::NODE_V1_6),
-        rt::body(rt::Span::closed(1, 7, 1, 11), 4, &schemas::NODE_V1_7),
-        rt::body(rt::Span::closed(1, 12, 1, 13), 5, &schemas::NODE_V1_12),
-        rt::body(rt::Span::closed(1, 14, 1, 19), 6, &schemas::NODE_V1_14),
-        rt::body(rt::Span::closed(1, 20, 1, 20), 7, &schemas::NODE_V1_20),
-        rt::body(rt::Span::closed(1, 21, 1, 23), 8, &schemas::NODE_V1_21),
-        rt::body(rt::Span::closed(1, 24, 1, 30), 9, &schemas::NODE_V1_24),
-        rt::body(rt::Span::closed(1, 31, 1, 31), 10, &schemas::NODE_V1_31),
-        rt::body(rt::Span::closed(1, 32, 1, 32), 11, &schemas::NODE_V1_32),
-        rt::body(rt::Span::closed(1, 33, 1, 36), 12, &schemas::NODE_V1_33),
-        rt::body(rt::Span::closed(1, 37, 1, 37), 13, &schemas::NODE_V1_37),
-        rt::body(rt::Span::closed(1, 38, 1, 39), 14, &schemas::NODE_V1_38),
-        rt::body(rt::Span::closed(1, 40, 1, 41), 15, &schemas::NODE_V1_40),
-        rt::body(rt::Span::closed(1, 42, 1, 43), 16, &schemas::NODE_V1_42),
-        rt::body(rt::Span::closed(1, 44, 1, 45), 17, &schemas::NODE_V1_44),
-        rt::body(rt::Span::closed(1, 46, 1, 46), 18, &schemas::NODE_V1_46),
-        rt::body(rt::Span::closed(1, 47, 1, 47), 19, &schemas::NODE_V1_47),
-        rt::body(rt::Span::closed(1, 48, 1, 48), 20, &schemas::NODE_V1_48),
-        rt::body(rt::Span::closed(1, 49, 1, 49), 21, &schemas::NODE_V1_49),
-        rt::body(rt::Span::closed(1, 50, 1, 50), 22, &schemas::NODE_V1_50),
-        rt::body(rt::Span::closed(1, 51, 1, 51), 23, &schemas::NODE_V1_51),
-        rt::body(rt::Span::closed(1, 52, 1, 60), 24, &schemas::NODE_V1_52),
-        rt::body(rt::Span::closed(1, 61, 1, 64), 25, &schemas::NODE_V1_61),
-        rt::body(rt::Span::closed(1, 65, 1, 65), 26, &schemas::NODE_V1_65),
-        rt::body(rt::Span::closed(1, 66, 1, 74), 27, &schemas::NODE_V1_66),
-        rt::body(rt::Span::closed(1, 75, 1, 81), 28, &schemas::NODE_V1_75),
-        rt::body(rt::Span::closed(1, 82, 1, 82), 29, &schemas::NODE_V1_82),
-        rt::body(rt::Span::closed(1, 83, 1, 85), 30, &schemas::NODE_V1_83),
-        rt::body(rt::Span::closed(1, 86, 1, 86), 31, &schemas::NODE_V1_86),
-        rt::body(rt::Span::closed(1, 87, 1, 94), 32, &schemas::NODE_V1_87),
-        rt::body(rt::Span::closed(1, 95, 1, 103), 33, &schemas::NODE_V1_95),
-        rt::body(rt::Span::closed(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
-        rt::body(rt::Span::open(1, 109), 35, &schemas::NODE_V1_109),
+        rt::body(rt::span(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
+        rt::body(rt::span(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
+        rt::body(rt::span(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
+        rt::body(rt::span(1, 6, 1, 6), 3, &schemas::NODE_V1_6),
+        rt::body(rt::span(1, 7, 1, 11), 4, &schemas::NODE_V1_7),
+        rt::body(rt::span(1, 12, 1, 13), 5, &schemas::NODE_V1_12),
+        rt::body(rt::span(1, 14, 1, 19), 6, &schemas::NODE_V1_14),
+        rt::body(rt::span(1, 20, 1, 20), 7, &schemas::NODE_V1_20),
+        rt::body(rt::span(1, 21, 1, 23), 8, &schemas::NODE_V1_21),
+        rt::body(rt::span(1, 24, 1, 30), 9, &schemas::NODE_V1_24),
+        rt::body(rt::span(1, 31, 1, 31), 10, &schemas::NODE_V1_31),
+        rt::body(rt::span(1, 32, 1, 32), 11, &schemas::NODE_V1_32),
+        rt::body(rt::span(1, 33, 1, 36), 12, &schemas::NODE_V1_33),
+        rt::body(rt::span(1, 37, 1, 37), 13, &schemas::NODE_V1_37),
+        rt::body(rt::span(1, 38, 1, 39), 14, &schemas::NODE_V1_38),
+        rt::body(rt::span(1, 40, 1, 41), 15, &schemas::NODE_V1_40),
+        rt::body(rt::span(1, 42, 1, 43), 16, &schemas::NODE_V1_42),
+        rt::body(rt::span(1, 44, 1, 45), 17, &schemas::NODE_V1_44),
+        rt::body(rt::span(1, 46, 1, 46), 18, &schemas::NODE_V1_46),
+        rt::body(rt::span(1, 47, 1, 47), 19, &schemas::NODE_V1_47),
+        rt::body(rt::span(1, 48, 1, 48), 20, &schemas::NODE_V1_48),
+        rt::body(rt::span(1, 49, 1, 49), 21, &schemas::NODE_V1_49),
+        rt::body(rt::span(1, 50, 1, 50), 22, &schemas::NODE_V1_50),
+        rt::body(rt::span(1, 51, 1, 51), 23, &schemas::NODE_V1_51),
+        rt::body(rt::span(1, 52, 1, 60), 24, &schemas::NODE_V1_52),
+        rt::body(rt::span(1, 61, 1, 64), 25, &schemas::NODE_V1_61),
+        rt::body(rt::span(1, 65, 1, 65), 26, &schemas::NODE_V1_65),
+        rt::body(rt::span(1, 66, 1, 74), 27, &schemas::NODE_V1_66),
+        rt::body(rt::span(1, 75, 1, 81), 28, &schemas::NODE_V1_75),
+        rt::body(rt::span(1, 82, 1, 82), 29, &schemas::NODE_V1_82),
+        rt::body(rt::span(1, 83, 1, 85), 30, &schemas::NODE_V1_83),
+        rt::body(rt::span(1, 86, 1, 86), 31, &schemas::NODE_V1_86),
+        rt::body(rt::span(1, 87, 1, 94), 32, &schemas::NODE_V1_87),
+        rt::body(rt::span(1, 95, 1, 103), 33, &schemas::NODE_V1_95),
+        rt::body(rt::span(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
+        rt::body(rt::from(1, 109), 35, &schemas::NODE_V1_109),
     ],
 };
 /// The response of `create_node`; the variant is chosen by the version the server answered.
@@ -128,14 +128,14 @@ pub enum CreateNodeResponse {
     /// Answered from microversion 1.109.
     V1_109(types::NodeV1_109),
 }
-rt::versioned_response!(
-    CreateNodeResponse { 0 => V1_1, 1 => V1_3, 2 => V1_5, 3 => V1_6, 4 => V1_7, 5 =>
-    V1_12, 6 => V1_14, 7 => V1_20, 8 => V1_21, 9 => V1_24, 10 => V1_31, 11 => V1_32, 12
-    => V1_33, 13 => V1_37, 14 => V1_38, 15 => V1_40, 16 => V1_42, 17 => V1_44, 18 =>
-    V1_46, 19 => V1_47, 20 => V1_48, 21 => V1_49, 22 => V1_50, 23 => V1_51, 24 => V1_52,
-    25 => V1_61, 26 => V1_65, 27 => V1_66, 28 => V1_75, 29 => V1_82, 30 => V1_83, 31 =>
-    V1_86, 32 => V1_87, 33 => V1_95, 34 => V1_104, 35 => V1_109 }
-);
+impl rt::VersionedResponse for CreateNodeResponse {
+    rt::response_variants!(
+        V1_1, V1_3, V1_5, V1_6, V1_7, V1_12, V1_14, V1_20, V1_21, V1_24, V1_31, V1_32,
+        V1_33, V1_37, V1_38, V1_40, V1_42, V1_44, V1_46, V1_47, V1_48, V1_49, V1_50,
+        V1_51, V1_52, V1_61, V1_65, V1_66, V1_75, V1_82, V1_83, V1_86, V1_87, V1_95,
+        V1_104, V1_109
+    );
+}
 /// The request body of `create_node`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -183,51 +183,68 @@ pub enum CreateNodeRequest {
     /// Microversions 1.104–latest.
     V1_104(types::CreateNodeRequestV1_104),
 }
-rt::versioned_request!(
-    CreateNodeRequest of super::SERVICE { 0 => V1_1(types::CreateNodeRequestV1_1) @
-    rt::Span::closed(1, 1, 1, 4), 1 => V1_5(types::CreateNodeRequestV1_5) @
-    rt::Span::closed(1, 5, 1, 19), 2 => V1_20(types::CreateNodeRequestV1_20) @
-    rt::Span::closed(1, 20, 1, 20), 3 => V1_21(types::CreateNodeRequestV1_21) @
-    rt::Span::closed(1, 21, 1, 30), 4 => V1_31(types::CreateNodeRequestV1_31) @
-    rt::Span::closed(1, 31, 1, 32), 5 => V1_33(types::CreateNodeRequestV1_33) @
-    rt::Span::closed(1, 33, 1, 37), 6 => V1_38(types::CreateNodeRequestV1_38) @
-    rt::Span::closed(1, 38, 1, 39), 7 => V1_40(types::CreateNodeRequestV1_40) @
-    rt::Span::closed(1, 40, 1, 45), 8 => V1_46(types::CreateNodeRequestV1_46) @
-    rt::Span::closed(1, 46, 1, 46), 9 => V1_47(types::CreateNodeRequestV1_47) @
-    rt::Span::closed(1, 47, 1, 49), 10 => V1_50(types::CreateNodeRequestV1_50) @
-    rt::Span::closed(1, 50, 1, 50), 11 => V1_51(types::CreateNodeRequestV1_51) @
-    rt::Span::closed(1, 51, 1, 60), 12 => V1_61(types::CreateNodeRequestV1_61) @
-    rt::Span::closed(1, 61, 1, 64), 13 => V1_65(types::CreateNodeRequestV1_65) @
-    rt::Span::closed(1, 65, 1, 65), 14 => V1_66(types::CreateNodeRequestV1_66) @
-    rt::Span::closed(1, 66, 1, 74), 15 => V1_75(types::CreateNodeRequestV1_75) @
-    rt::Span::closed(1, 75, 1, 81), 16 => V1_82(types::CreateNodeRequestV1_82) @
-    rt::Span::closed(1, 82, 1, 82), 17 => V1_83(types::CreateNodeRequestV1_83) @
-    rt::Span::closed(1, 83, 1, 85), 18 => V1_86(types::CreateNodeRequestV1_86) @
-    rt::Span::closed(1, 86, 1, 94), 19 => V1_95(types::CreateNodeRequestV1_95) @
-    rt::Span::closed(1, 95, 1, 103), 20 => V1_104(types::CreateNodeRequestV1_104) @
-    rt::Span::open(1, 104) }
-);
-rt::variants_from!(
-    CreateNodeRequest { V1_1(types::CreateNodeRequestV1_1),
-    V1_5(types::CreateNodeRequestV1_5), V1_20(types::CreateNodeRequestV1_20),
-    V1_21(types::CreateNodeRequestV1_21), V1_31(types::CreateNodeRequestV1_31),
-    V1_33(types::CreateNodeRequestV1_33), V1_38(types::CreateNodeRequestV1_38),
-    V1_40(types::CreateNodeRequestV1_40), V1_46(types::CreateNodeRequestV1_46),
-    V1_47(types::CreateNodeRequestV1_47), V1_50(types::CreateNodeRequestV1_50),
-    V1_51(types::CreateNodeRequestV1_51), V1_61(types::CreateNodeRequestV1_61),
-    V1_65(types::CreateNodeRequestV1_65), V1_66(types::CreateNodeRequestV1_66),
-    V1_75(types::CreateNodeRequestV1_75), V1_82(types::CreateNodeRequestV1_82),
-    V1_83(types::CreateNodeRequestV1_83), V1_86(types::CreateNodeRequestV1_86),
-    V1_95(types::CreateNodeRequestV1_95), V1_104(types::CreateNodeRequestV1_104) }
-);
+impl rt::VersionedRequest for CreateNodeRequest {
+    const NAME: &'static str = "CreateNodeRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[
+        rt::span(1, 1, 1, 4),
+        rt::span(1, 5, 1, 19),
+        rt::span(1, 20, 1, 20),
+        rt::span(1, 21, 1, 30),
+        rt::span(1, 31, 1, 32),
+        rt::span(1, 33, 1, 37),
+        rt::span(1, 38, 1, 39),
+        rt::span(1, 40, 1, 45),
+        rt::span(1, 46, 1, 46),
+        rt::span(1, 47, 1, 49),
+        rt::span(1, 50, 1, 50),
+        rt::span(1, 51, 1, 60),
+        rt::span(1, 61, 1, 64),
+        rt::span(1, 65, 1, 65),
+        rt::span(1, 66, 1, 74),
+        rt::span(1, 75, 1, 81),
+        rt::span(1, 82, 1, 82),
+        rt::span(1, 83, 1, 85),
+        rt::span(1, 86, 1, 94),
+        rt::span(1, 95, 1, 103),
+        rt::from(1, 104),
+    ];
+    rt::request_variants!(
+        V1_1, V1_5, V1_20, V1_21, V1_31, V1_33, V1_38, V1_40, V1_46, V1_47, V1_50, V1_51,
+        V1_61, V1_65, V1_66, V1_75, V1_82, V1_83, V1_86, V1_95, V1_104
+    );
+}
+rt::variants_from!(CreateNodeRequest {
+    V1_1(types::CreateNodeRequestV1_1),
+    V1_5(types::CreateNodeRequestV1_5),
+    V1_20(types::CreateNodeRequestV1_20),
+    V1_21(types::CreateNodeRequestV1_21),
+    V1_31(types::CreateNodeRequestV1_31),
+    V1_33(types::CreateNodeRequestV1_33),
+    V1_38(types::CreateNodeRequestV1_38),
+    V1_40(types::CreateNodeRequestV1_40),
+    V1_46(types::CreateNodeRequestV1_46),
+    V1_47(types::CreateNodeRequestV1_47),
+    V1_50(types::CreateNodeRequestV1_50),
+    V1_51(types::CreateNodeRequestV1_51),
+    V1_61(types::CreateNodeRequestV1_61),
+    V1_65(types::CreateNodeRequestV1_65),
+    V1_66(types::CreateNodeRequestV1_66),
+    V1_75(types::CreateNodeRequestV1_75),
+    V1_82(types::CreateNodeRequestV1_82),
+    V1_83(types::CreateNodeRequestV1_83),
+    V1_86(types::CreateNodeRequestV1_86),
+    V1_95(types::CreateNodeRequestV1_95),
+    V1_104(types::CreateNodeRequestV1_104),
+});
 /// The `delete_node` operation: its spans, statuses and response variants.
 pub static DELETE_NODE: rt::OperationMeta = rt::OperationMeta {
     name: "delete_node",
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 1), "DELETE", "/v1/nodes/{node_ident}", &[204])],
-    variants: &[rt::no_body(rt::Span::open(1, 1), 0)],
+    spans: &[rt::op(rt::from(1, 1), "DELETE", "/v1/nodes/{node_ident}", &[204])],
+    variants: &[rt::no_body(rt::from(1, 1), 0)],
 };
 /// The `list_nodes` operation: its spans, statuses and response variants.
 pub static LIST_NODES: rt::OperationMeta = rt::OperationMeta {
@@ -235,10 +252,10 @@ pub static LIST_NODES: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 1), "GET", "/v1/nodes", &[200])],
+    spans: &[rt::op(rt::from(1, 1), "GET", "/v1/nodes", &[200])],
     variants: &[
-        rt::body(rt::Span::closed(1, 1, 1, 4), 0, &schemas::LIST_NODES_V1_1),
-        rt::body(rt::Span::open(1, 5), 1, &schemas::LIST_NODES_V1_5),
+        rt::body(rt::span(1, 1, 1, 4), 0, &schemas::LIST_NODES_V1_1),
+        rt::body(rt::from(1, 5), 1, &schemas::LIST_NODES_V1_5),
     ],
 };
 /// The response of `list_nodes`; the variant is chosen by the version the server answered.
@@ -249,7 +266,9 @@ pub enum ListNodesResponse {
     /// Answered from microversion 1.5.
     V1_5(types::ListNodesResponseV1_5),
 }
-rt::versioned_response!(ListNodesResponse { 0 => V1_1, 1 => V1_5 });
+impl rt::VersionedResponse for ListNodesResponse {
+    rt::response_variants!(V1_1, V1_5);
+}
 /// The query of `list_nodes`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -267,68 +286,71 @@ pub enum ListNodesQuery {
     /// Microversions 1.46–latest.
     V1_46(types::ListNodesQueryV1_46),
 }
-rt::versioned_request!(
-    ListNodesQuery of super::SERVICE { 0 => V1_1(types::ListNodesQueryV1_1) @
-    rt::Span::closed(1, 1, 1, 8), 1 => V1_9(types::ListNodesQueryV1_9) @
-    rt::Span::closed(1, 9, 1, 15), 2 => V1_16(types::ListNodesQueryV1_16) @
-    rt::Span::closed(1, 16, 1, 20), 3 => V1_21(types::ListNodesQueryV1_21) @
-    rt::Span::closed(1, 21, 1, 41), 4 => V1_42(types::ListNodesQueryV1_42) @
-    rt::Span::closed(1, 42, 1, 45), 5 => V1_46(types::ListNodesQueryV1_46) @
-    rt::Span::open(1, 46) }
-);
-rt::variants_from!(
-    ListNodesQuery { V1_1(types::ListNodesQueryV1_1), V1_9(types::ListNodesQueryV1_9),
-    V1_16(types::ListNodesQueryV1_16), V1_21(types::ListNodesQueryV1_21),
-    V1_42(types::ListNodesQueryV1_42), V1_46(types::ListNodesQueryV1_46) }
-);
+impl rt::VersionedRequest for ListNodesQuery {
+    const NAME: &'static str = "ListNodesQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[
+        rt::span(1, 1, 1, 8),
+        rt::span(1, 9, 1, 15),
+        rt::span(1, 16, 1, 20),
+        rt::span(1, 21, 1, 41),
+        rt::span(1, 42, 1, 45),
+        rt::from(1, 46),
+    ];
+    rt::request_variants!(V1_1, V1_9, V1_16, V1_21, V1_42, V1_46);
+}
+rt::variants_from!(ListNodesQuery {
+    V1_1(types::ListNodesQueryV1_1),
+    V1_9(types::ListNodesQueryV1_9),
+    V1_16(types::ListNodesQueryV1_16),
+    V1_21(types::ListNodesQueryV1_21),
+    V1_42(types::ListNodesQueryV1_42),
+    V1_46(types::ListNodesQueryV1_46),
+});
 /// The `list_nodes_detail` operation: its spans, statuses and response variants.
 pub static LIST_NODES_DETAIL: rt::OperationMeta = rt::OperationMeta {
     name: "list_nodes_detail",
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 1), "GET", "/v1/nodes/detail", &[200])],
+    spans: &[rt::op(rt::from(1, 1), "GET", "/v1/nodes/detail", &[200])],
     variants: &[
-        rt::body(rt::Span::closed(1, 1, 1, 2), 0, &schemas::LIST_NODES_DETAIL_V1_1),
-        rt::body(rt::Span::closed(1, 3, 1, 4), 1, &schemas::LIST_NODES_DETAIL_V1_3),
-        rt::body(rt::Span::closed(1, 5, 1, 5), 2, &schemas::LIST_NODES_DETAIL_V1_5),
-        rt::body(rt::Span::closed(1, 6, 1, 6), 3, &schemas::LIST_NODES_DETAIL_V1_6),
-        rt::body(rt::Span::closed(1, 7, 1, 11), 4, &schemas::LIST_NODES_DETAIL_V1_7),
-        rt::body(rt::Span::closed(1, 12, 1, 13), 5, &schemas::LIST_NODES_DETAIL_V1_12),
-        rt::body(rt::Span::closed(1, 14, 1, 19), 6, &schemas::LIST_NODES_DETAIL_V1_14),
-        rt::body(rt::Span::closed(1, 20, 1, 20), 7, &schemas::LIST_NODES_DETAIL_V1_20),
-        rt::body(rt::Span::closed(1, 21, 1, 23), 8, &schemas::LIST_NODES_DETAIL_V1_21),
-        rt::body(rt::Span::closed(1, 24, 1, 30), 9, &schemas::LIST_NODES_DETAIL_V1_24),
-        rt::body(rt::Span::closed(1, 31, 1, 31), 10, &schemas::LIST_NODES_DETAIL_V1_31),
-        rt::body(rt::Span::closed(1, 32, 1, 32), 11, &schemas::LIST_NODES_DETAIL_V1_32),
-        rt::body(rt::Span::closed(1, 33, 1, 36), 12, &schemas::LIST_NODES_DETAIL_V1_33),
-        rt::body(rt::Span::closed(1, 37, 1, 37), 13, &schemas::LIST_NODES_DETAIL_V1_37),
-        rt::body(rt::Span::closed(1, 38, 1, 39), 14, &schemas::LIST_NODES_DETAIL_V1_38),
-        rt::body(rt::Span::closed(1, 40, 1, 41), 15, &schemas::LIST_NODES_DETAIL_V1_40),
-        rt::body(rt::Span::closed(1, 42, 1, 43), 16, &schemas::LIST_NODES_DETAIL_V1_42),
-        rt::body(rt::Span::closed(1, 44, 1, 45), 17, &schemas::LIST_NODES_DETAIL_V1_44),
-        rt::body(rt::Span::closed(1, 46, 1, 46), 18, &schemas::LIST_NODES_DETAIL_V1_46),
-        rt::body(rt::Span::closed(1, 47, 1, 47), 19, &schemas::LIST_NODES_DETAIL_V1_47),
-        rt::body(rt::Span::closed(1, 48, 1, 48), 20, &schemas::LIST_NODES_DETAIL_V1_48),
-        rt::body(rt::Span::closed(1, 49, 1, 49), 21, &schemas::LIST_NODES_DETAIL_V1_49),
-        rt::body(rt::Span::closed(1, 50, 1, 50), 22, &schemas::LIST_NODES_DETAIL_V1_50),
-        rt::body(rt::Span::closed(1, 51, 1, 51), 23, &schemas::LIST_NODES_DETAIL_V1_51),
-        rt::body(rt::Span::closed(1, 52, 1, 60), 24, &schemas::LIST_NODES_DETAIL_V1_52),
-        rt::body(rt::Span::closed(1, 61, 1, 64), 25, &schemas::LIST_NODES_DETAIL_V1_61),
-        rt::body(rt::Span::closed(1, 65, 1, 65), 26, &schemas::LIST_NODES_DETAIL_V1_65),
-        rt::body(rt::Span::closed(1, 66, 1, 74), 27, &schemas::LIST_NODES_DETAIL_V1_66),
-        rt::body(rt::Span::closed(1, 75, 1, 81), 28, &schemas::LIST_NODES_DETAIL_V1_75),
-        rt::body(rt::Span::closed(1, 82, 1, 82), 29, &schemas::LIST_NODES_DETAIL_V1_82),
-        rt::body(rt::Span::closed(1, 83, 1, 85), 30, &schemas::LIST_NODES_DETAIL_V1_83),
-        rt::body(rt::Span::closed(1, 86, 1, 86), 31, &schemas::LIST_NODES_DETAIL_V1_86),
-        rt::body(rt::Span::closed(1, 87, 1, 94), 32, &schemas::LIST_NODES_DETAIL_V1_87),
-        rt::body(rt::Span::closed(1, 95, 1, 103), 33, &schemas::LIST_NODES_DETAIL_V1_95),
-        rt::body(
-            rt::Span::closed(1, 104, 1, 108),
-            34,
-            &schemas::LIST_NODES_DETAIL_V1_104,
-        ),
-        rt::body(rt::Span::open(1, 109), 35, &schemas::LIST_NODES_DETAIL_V1_109),
+        rt::body(rt::span(1, 1, 1, 2), 0, &schemas::LIST_NODES_DETAIL_V1_1),
+        rt::body(rt::span(1, 3, 1, 4), 1, &schemas::LIST_NODES_DETAIL_V1_3),
+        rt::body(rt::span(1, 5, 1, 5), 2, &schemas::LIST_NODES_DETAIL_V1_5),
+        rt::body(rt::span(1, 6, 1, 6), 3, &schemas::LIST_NODES_DETAIL_V1_6),
+        rt::body(rt::span(1, 7, 1, 11), 4, &schemas::LIST_NODES_DETAIL_V1_7),
+        rt::body(rt::span(1, 12, 1, 13), 5, &schemas::LIST_NODES_DETAIL_V1_12),
+        rt::body(rt::span(1, 14, 1, 19), 6, &schemas::LIST_NODES_DETAIL_V1_14),
+        rt::body(rt::span(1, 20, 1, 20), 7, &schemas::LIST_NODES_DETAIL_V1_20),
+        rt::body(rt::span(1, 21, 1, 23), 8, &schemas::LIST_NODES_DETAIL_V1_21),
+        rt::body(rt::span(1, 24, 1, 30), 9, &schemas::LIST_NODES_DETAIL_V1_24),
+        rt::body(rt::span(1, 31, 1, 31), 10, &schemas::LIST_NODES_DETAIL_V1_31),
+        rt::body(rt::span(1, 32, 1, 32), 11, &schemas::LIST_NODES_DETAIL_V1_32),
+        rt::body(rt::span(1, 33, 1, 36), 12, &schemas::LIST_NODES_DETAIL_V1_33),
+        rt::body(rt::span(1, 37, 1, 37), 13, &schemas::LIST_NODES_DETAIL_V1_37),
+        rt::body(rt::span(1, 38, 1, 39), 14, &schemas::LIST_NODES_DETAIL_V1_38),
+        rt::body(rt::span(1, 40, 1, 41), 15, &schemas::LIST_NODES_DETAIL_V1_40),
+        rt::body(rt::span(1, 42, 1, 43), 16, &schemas::LIST_NODES_DETAIL_V1_42),
+        rt::body(rt::span(1, 44, 1, 45), 17, &schemas::LIST_NODES_DETAIL_V1_44),
+        rt::body(rt::span(1, 46, 1, 46), 18, &schemas::LIST_NODES_DETAIL_V1_46),
+        rt::body(rt::span(1, 47, 1, 47), 19, &schemas::LIST_NODES_DETAIL_V1_47),
+        rt::body(rt::span(1, 48, 1, 48), 20, &schemas::LIST_NODES_DETAIL_V1_48),
+        rt::body(rt::span(1, 49, 1, 49), 21, &schemas::LIST_NODES_DETAIL_V1_49),
+        rt::body(rt::span(1, 50, 1, 50), 22, &schemas::LIST_NODES_DETAIL_V1_50),
+        rt::body(rt::span(1, 51, 1, 51), 23, &schemas::LIST_NODES_DETAIL_V1_51),
+        rt::body(rt::span(1, 52, 1, 60), 24, &schemas::LIST_NODES_DETAIL_V1_52),
+        rt::body(rt::span(1, 61, 1, 64), 25, &schemas::LIST_NODES_DETAIL_V1_61),
+        rt::body(rt::span(1, 65, 1, 65), 26, &schemas::LIST_NODES_DETAIL_V1_65),
+        rt::body(rt::span(1, 66, 1, 74), 27, &schemas::LIST_NODES_DETAIL_V1_66),
+        rt::body(rt::span(1, 75, 1, 81), 28, &schemas::LIST_NODES_DETAIL_V1_75),
+        rt::body(rt::span(1, 82, 1, 82), 29, &schemas::LIST_NODES_DETAIL_V1_82),
+        rt::body(rt::span(1, 83, 1, 85), 30, &schemas::LIST_NODES_DETAIL_V1_83),
+        rt::body(rt::span(1, 86, 1, 86), 31, &schemas::LIST_NODES_DETAIL_V1_86),
+        rt::body(rt::span(1, 87, 1, 94), 32, &schemas::LIST_NODES_DETAIL_V1_87),
+        rt::body(rt::span(1, 95, 1, 103), 33, &schemas::LIST_NODES_DETAIL_V1_95),
+        rt::body(rt::span(1, 104, 1, 108), 34, &schemas::LIST_NODES_DETAIL_V1_104),
+        rt::body(rt::from(1, 109), 35, &schemas::LIST_NODES_DETAIL_V1_109),
     ],
 };
 /// The response of `list_nodes_detail`; the variant is chosen by the version the server answered.
@@ -407,14 +429,14 @@ pub enum ListNodesDetailResponse {
     /// Answered from microversion 1.109.
     V1_109(types::ListNodesDetailResponseV1_109),
 }
-rt::versioned_response!(
-    ListNodesDetailResponse { 0 => V1_1, 1 => V1_3, 2 => V1_5, 3 => V1_6, 4 => V1_7, 5 =>
-    V1_12, 6 => V1_14, 7 => V1_20, 8 => V1_21, 9 => V1_24, 10 => V1_31, 11 => V1_32, 12
-    => V1_33, 13 => V1_37, 14 => V1_38, 15 => V1_40, 16 => V1_42, 17 => V1_44, 18 =>
-    V1_46, 19 => V1_47, 20 => V1_48, 21 => V1_49, 22 => V1_50, 23 => V1_51, 24 => V1_52,
-    25 => V1_61, 26 => V1_65, 27 => V1_66, 28 => V1_75, 29 => V1_82, 30 => V1_83, 31 =>
-    V1_86, 32 => V1_87, 33 => V1_95, 34 => V1_104, 35 => V1_109 }
-);
+impl rt::VersionedResponse for ListNodesDetailResponse {
+    rt::response_variants!(
+        V1_1, V1_3, V1_5, V1_6, V1_7, V1_12, V1_14, V1_20, V1_21, V1_24, V1_31, V1_32,
+        V1_33, V1_37, V1_38, V1_40, V1_42, V1_44, V1_46, V1_47, V1_48, V1_49, V1_50,
+        V1_51, V1_52, V1_61, V1_65, V1_66, V1_75, V1_82, V1_83, V1_86, V1_87, V1_95,
+        V1_104, V1_109
+    );
+}
 /// The query of `list_nodes_detail`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -432,65 +454,71 @@ pub enum ListNodesDetailQuery {
     /// Microversions 1.46–latest.
     V1_46(types::ListNodesQueryV1_46),
 }
-rt::versioned_request!(
-    ListNodesDetailQuery of super::SERVICE { 0 => V1_1(types::ListNodesQueryV1_1) @
-    rt::Span::closed(1, 1, 1, 8), 1 => V1_9(types::ListNodesQueryV1_9) @
-    rt::Span::closed(1, 9, 1, 15), 2 => V1_16(types::ListNodesQueryV1_16) @
-    rt::Span::closed(1, 16, 1, 20), 3 => V1_21(types::ListNodesQueryV1_21) @
-    rt::Span::closed(1, 21, 1, 41), 4 => V1_42(types::ListNodesQueryV1_42) @
-    rt::Span::closed(1, 42, 1, 45), 5 => V1_46(types::ListNodesQueryV1_46) @
-    rt::Span::open(1, 46) }
-);
-rt::variants_from!(
-    ListNodesDetailQuery { V1_1(types::ListNodesQueryV1_1),
-    V1_9(types::ListNodesQueryV1_9), V1_16(types::ListNodesQueryV1_16),
-    V1_21(types::ListNodesQueryV1_21), V1_42(types::ListNodesQueryV1_42),
-    V1_46(types::ListNodesQueryV1_46) }
-);
+impl rt::VersionedRequest for ListNodesDetailQuery {
+    const NAME: &'static str = "ListNodesDetailQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[
+        rt::span(1, 1, 1, 8),
+        rt::span(1, 9, 1, 15),
+        rt::span(1, 16, 1, 20),
+        rt::span(1, 21, 1, 41),
+        rt::span(1, 42, 1, 45),
+        rt::from(1, 46),
+    ];
+    rt::request_variants!(V1_1, V1_9, V1_16, V1_21, V1_42, V1_46);
+}
+rt::variants_from!(ListNodesDetailQuery {
+    V1_1(types::ListNodesQueryV1_1),
+    V1_9(types::ListNodesQueryV1_9),
+    V1_16(types::ListNodesQueryV1_16),
+    V1_21(types::ListNodesQueryV1_21),
+    V1_42(types::ListNodesQueryV1_42),
+    V1_46(types::ListNodesQueryV1_46),
+});
 /// The `show_node` operation: its spans, statuses and response variants.
 pub static SHOW_NODE: rt::OperationMeta = rt::OperationMeta {
     name: "show_node",
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 1), "GET", "/v1/nodes/{node_ident}", &[200])],
+    spans: &[rt::op(rt::from(1, 1), "GET", "/v1/nodes/{node_ident}", &[200])],
     variants: &[
-        rt::body(rt::Span::closed(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
-        rt::body(rt::Span::closed(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
-        rt::body(rt::Span::closed(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
-        rt::body(rt::Span::closed(1, 6, 1, 6), 3, &schemas::NODE_V1_6),
-        rt::body(rt::Span::closed(1, 7, 1, 11), 4, &schemas::NODE_V1_7),
-        rt::body(rt::Span::closed(1, 12, 1, 13), 5, &schemas::NODE_V1_12),
-        rt::body(rt::Span::closed(1, 14, 1, 19), 6, &schemas::NODE_V1_14),
-        rt::body(rt::Span::closed(1, 20, 1, 20), 7, &schemas::NODE_V1_20),
-        rt::body(rt::Span::closed(1, 21, 1, 23), 8, &schemas::NODE_V1_21),
-        rt::body(rt::Span::closed(1, 24, 1, 30), 9, &schemas::NODE_V1_24),
-        rt::body(rt::Span::closed(1, 31, 1, 31), 10, &schemas::NODE_V1_31),
-        rt::body(rt::Span::closed(1, 32, 1, 32), 11, &schemas::NODE_V1_32),
-        rt::body(rt::Span::closed(1, 33, 1, 36), 12, &schemas::NODE_V1_33),
-        rt::body(rt::Span::closed(1, 37, 1, 37), 13, &schemas::NODE_V1_37),
-        rt::body(rt::Span::closed(1, 38, 1, 39), 14, &schemas::NODE_V1_38),
-        rt::body(rt::Span::closed(1, 40, 1, 41), 15, &schemas::NODE_V1_40),
-        rt::body(rt::Span::closed(1, 42, 1, 43), 16, &schemas::NODE_V1_42),
-        rt::body(rt::Span::closed(1, 44, 1, 45), 17, &schemas::NODE_V1_44),
-        rt::body(rt::Span::closed(1, 46, 1, 46), 18, &schemas::NODE_V1_46),
-        rt::body(rt::Span::closed(1, 47, 1, 47), 19, &schemas::NODE_V1_47),
-        rt::body(rt::Span::closed(1, 48, 1, 48), 20, &schemas::NODE_V1_48),
-        rt::body(rt::Span::closed(1, 49, 1, 49), 21, &schemas::NODE_V1_49),
-        rt::body(rt::Span::closed(1, 50, 1, 50), 22, &schemas::NODE_V1_50),
-        rt::body(rt::Span::closed(1, 51, 1, 51), 23, &schemas::NODE_V1_51),
-        rt::body(rt::Span::closed(1, 52, 1, 60), 24, &schemas::NODE_V1_52),
-        rt::body(rt::Span::closed(1, 61, 1, 64), 25, &schemas::NODE_V1_61),
-        rt::body(rt::Span::closed(1, 65, 1, 65), 26, &schemas::NODE_V1_65),
-        rt::body(rt::Span::closed(1, 66, 1, 74), 27, &schemas::NODE_V1_66),
-        rt::body(rt::Span::closed(1, 75, 1, 81), 28, &schemas::NODE_V1_75),
-        rt::body(rt::Span::closed(1, 82, 1, 82), 29, &schemas::NODE_V1_82),
-        rt::body(rt::Span::closed(1, 83, 1, 85), 30, &schemas::NODE_V1_83),
-        rt::body(rt::Span::closed(1, 86, 1, 86), 31, &schemas::NODE_V1_86),
-        rt::body(rt::Span::closed(1, 87, 1, 94), 32, &schemas::NODE_V1_87),
-        rt::body(rt::Span::closed(1, 95, 1, 103), 33, &schemas::NODE_V1_95),
-        rt::body(rt::Span::closed(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
-        rt::body(rt::Span::open(1, 109), 35, &schemas::NODE_V1_109),
+        rt::body(rt::span(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
+        rt::body(rt::span(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
+        rt::body(rt::span(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
+        rt::body(rt::span(1, 6, 1, 6), 3, &schemas::NODE_V1_6),
+        rt::body(rt::span(1, 7, 1, 11), 4, &schemas::NODE_V1_7),
+        rt::body(rt::span(1, 12, 1, 13), 5, &schemas::NODE_V1_12),
+        rt::body(rt::span(1, 14, 1, 19), 6, &schemas::NODE_V1_14),
+        rt::body(rt::span(1, 20, 1, 20), 7, &schemas::NODE_V1_20),
+        rt::body(rt::span(1, 21, 1, 23), 8, &schemas::NODE_V1_21),
+        rt::body(rt::span(1, 24, 1, 30), 9, &schemas::NODE_V1_24),
+        rt::body(rt::span(1, 31, 1, 31), 10, &schemas::NODE_V1_31),
+        rt::body(rt::span(1, 32, 1, 32), 11, &schemas::NODE_V1_32),
+        rt::body(rt::span(1, 33, 1, 36), 12, &schemas::NODE_V1_33),
+        rt::body(rt::span(1, 37, 1, 37), 13, &schemas::NODE_V1_37),
+        rt::body(rt::span(1, 38, 1, 39), 14, &schemas::NODE_V1_38),
+        rt::body(rt::span(1, 40, 1, 41), 15, &schemas::NODE_V1_40),
+        rt::body(rt::span(1, 42, 1, 43), 16, &schemas::NODE_V1_42),
+        rt::body(rt::span(1, 44, 1, 45), 17, &schemas::NODE_V1_44),
+        rt::body(rt::span(1, 46, 1, 46), 18, &schemas::NODE_V1_46),
+        rt::body(rt::span(1, 47, 1, 47), 19, &schemas::NODE_V1_47),
+        rt::body(rt::span(1, 48, 1, 48), 20, &schemas::NODE_V1_48),
+        rt::body(rt::span(1, 49, 1, 49), 21, &schemas::NODE_V1_49),
+        rt::body(rt::span(1, 50, 1, 50), 22, &schemas::NODE_V1_50),
+        rt::body(rt::span(1, 51, 1, 51), 23, &schemas::NODE_V1_51),
+        rt::body(rt::span(1, 52, 1, 60), 24, &schemas::NODE_V1_52),
+        rt::body(rt::span(1, 61, 1, 64), 25, &schemas::NODE_V1_61),
+        rt::body(rt::span(1, 65, 1, 65), 26, &schemas::NODE_V1_65),
+        rt::body(rt::span(1, 66, 1, 74), 27, &schemas::NODE_V1_66),
+        rt::body(rt::span(1, 75, 1, 81), 28, &schemas::NODE_V1_75),
+        rt::body(rt::span(1, 82, 1, 82), 29, &schemas::NODE_V1_82),
+        rt::body(rt::span(1, 83, 1, 85), 30, &schemas::NODE_V1_83),
+        rt::body(rt::span(1, 86, 1, 86), 31, &schemas::NODE_V1_86),
+        rt::body(rt::span(1, 87, 1, 94), 32, &schemas::NODE_V1_87),
+        rt::body(rt::span(1, 95, 1, 103), 33, &schemas::NODE_V1_95),
+        rt::body(rt::span(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
+        rt::body(rt::from(1, 109), 35, &schemas::NODE_V1_109),
     ],
 };
 /// The response of `show_node`; the variant is chosen by the version the server answered.
@@ -569,58 +597,58 @@ pub enum ShowNodeResponse {
     /// Answered from microversion 1.109.
     V1_109(types::NodeV1_109),
 }
-rt::versioned_response!(
-    ShowNodeResponse { 0 => V1_1, 1 => V1_3, 2 => V1_5, 3 => V1_6, 4 => V1_7, 5 => V1_12,
-    6 => V1_14, 7 => V1_20, 8 => V1_21, 9 => V1_24, 10 => V1_31, 11 => V1_32, 12 =>
-    V1_33, 13 => V1_37, 14 => V1_38, 15 => V1_40, 16 => V1_42, 17 => V1_44, 18 => V1_46,
-    19 => V1_47, 20 => V1_48, 21 => V1_49, 22 => V1_50, 23 => V1_51, 24 => V1_52, 25 =>
-    V1_61, 26 => V1_65, 27 => V1_66, 28 => V1_75, 29 => V1_82, 30 => V1_83, 31 => V1_86,
-    32 => V1_87, 33 => V1_95, 34 => V1_104, 35 => V1_109 }
-);
+impl rt::VersionedResponse for ShowNodeResponse {
+    rt::response_variants!(
+        V1_1, V1_3, V1_5, V1_6, V1_7, V1_12, V1_14, V1_20, V1_21, V1_24, V1_31, V1_32,
+        V1_33, V1_37, V1_38, V1_40, V1_42, V1_44, V1_46, V1_47, V1_48, V1_49, V1_50,
+        V1_51, V1_52, V1_61, V1_65, V1_66, V1_75, V1_82, V1_83, V1_86, V1_87, V1_95,
+        V1_104, V1_109
+    );
+}
 /// The `update_node` operation: its spans, statuses and response variants.
 pub static UPDATE_NODE: rt::OperationMeta = rt::OperationMeta {
     name: "update_node",
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 1), "PATCH", "/v1/nodes/{node_ident}", &[200])],
+    spans: &[rt::op(rt::from(1, 1), "PATCH", "/v1/nodes/{node_ident}", &[200])],
     variants: &[
-        rt::body(rt::Span::closed(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
-        rt::body(rt::Span::closed(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
-        rt::body(rt::Span::closed(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
-        rt::body(rt::Span::closed(1, 6, 1, 6), 3, &schemas::NODE_V1_6),
-        rt::body(rt::Span::closed(1, 7, 1, 11), 4, &schemas::NODE_V1_7),
-        rt::body(rt::Span::closed(1, 12, 1, 13), 5, &schemas::NODE_V1_12),
-        rt::body(rt::Span::closed(1, 14, 1, 19), 6, &schemas::NODE_V1_14),
-        rt::body(rt::Span::closed(1, 20, 1, 20), 7, &schemas::NODE_V1_20),
-        rt::body(rt::Span::closed(1, 21, 1, 23), 8, &schemas::NODE_V1_21),
-        rt::body(rt::Span::closed(1, 24, 1, 30), 9, &schemas::NODE_V1_24),
-        rt::body(rt::Span::closed(1, 31, 1, 31), 10, &schemas::NODE_V1_31),
-        rt::body(rt::Span::closed(1, 32, 1, 32), 11, &schemas::NODE_V1_32),
-        rt::body(rt::Span::closed(1, 33, 1, 36), 12, &schemas::NODE_V1_33),
-        rt::body(rt::Span::closed(1, 37, 1, 37), 13, &schemas::NODE_V1_37),
-        rt::body(rt::Span::closed(1, 38, 1, 39), 14, &schemas::NODE_V1_38),
-        rt::body(rt::Span::closed(1, 40, 1, 41), 15, &schemas::NODE_V1_40),
-        rt::body(rt::Span::closed(1, 42, 1, 43), 16, &schemas::NODE_V1_42),
-        rt::body(rt::Span::closed(1, 44, 1, 45), 17, &schemas::NODE_V1_44),
-        rt::body(rt::Span::closed(1, 46, 1, 46), 18, &schemas::NODE_V1_46),
-        rt::body(rt::Span::closed(1, 47, 1, 47), 19, &schemas::NODE_V1_47),
-        rt::body(rt::Span::closed(1, 48, 1, 48), 20, &schemas::NODE_V1_48),
-        rt::body(rt::Span::closed(1, 49, 1, 49), 21, &schemas::NODE_V1_49),
-        rt::body(rt::Span::closed(1, 50, 1, 50), 22, &schemas::NODE_V1_50),
-        rt::body(rt::Span::closed(1, 51, 1, 51), 23, &schemas::NODE_V1_51),
-        rt::body(rt::Span::closed(1, 52, 1, 60), 24, &schemas::NODE_V1_52),
-        rt::body(rt::Span::closed(1, 61, 1, 64), 25, &schemas::NODE_V1_61),
-        rt::body(rt::Span::closed(1, 65, 1, 65), 26, &schemas::NODE_V1_65),
-        rt::body(rt::Span::closed(1, 66, 1, 74), 27, &schemas::NODE_V1_66),
-        rt::body(rt::Span::closed(1, 75, 1, 81), 28, &schemas::NODE_V1_75),
-        rt::body(rt::Span::closed(1, 82, 1, 82), 29, &schemas::NODE_V1_82),
-        rt::body(rt::Span::closed(1, 83, 1, 85), 30, &schemas::NODE_V1_83),
-        rt::body(rt::Span::closed(1, 86, 1, 86), 31, &schemas::NODE_V1_86),
-        rt::body(rt::Span::closed(1, 87, 1, 94), 32, &schemas::NODE_V1_87),
-        rt::body(rt::Span::closed(1, 95, 1, 103), 33, &schemas::NODE_V1_95),
-        rt::body(rt::Span::closed(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
-        rt::body(rt::Span::open(1, 109), 35, &schemas::NODE_V1_109),
+        rt::body(rt::span(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
+        rt::body(rt::span(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
+        rt::body(rt::span(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
+        rt::body(rt::span(1, 6, 1, 6), 3, &schemas::NODE_V1_6),
+        rt::body(rt::span(1, 7, 1, 11), 4, &schemas::NODE_V1_7),
+        rt::body(rt::span(1, 12, 1, 13), 5, &schemas::NODE_V1_12),
+        rt::body(rt::span(1, 14, 1, 19), 6, &schemas::NODE_V1_14),
+        rt::body(rt::span(1, 20, 1, 20), 7, &schemas::NODE_V1_20),
+        rt::body(rt::span(1, 21, 1, 23), 8, &schemas::NODE_V1_21),
+        rt::body(rt::span(1, 24, 1, 30), 9, &schemas::NODE_V1_24),
+        rt::body(rt::span(1, 31, 1, 31), 10, &schemas::NODE_V1_31),
+        rt::body(rt::span(1, 32, 1, 32), 11, &schemas::NODE_V1_32),
+        rt::body(rt::span(1, 33, 1, 36), 12, &schemas::NODE_V1_33),
+        rt::body(rt::span(1, 37, 1, 37), 13, &schemas::NODE_V1_37),
+        rt::body(rt::span(1, 38, 1, 39), 14, &schemas::NODE_V1_38),
+        rt::body(rt::span(1, 40, 1, 41), 15, &schemas::NODE_V1_40),
+        rt::body(rt::span(1, 42, 1, 43), 16, &schemas::NODE_V1_42),
+        rt::body(rt::span(1, 44, 1, 45), 17, &schemas::NODE_V1_44),
+        rt::body(rt::span(1, 46, 1, 46), 18, &schemas::NODE_V1_46),
+        rt::body(rt::span(1, 47, 1, 47), 19, &schemas::NODE_V1_47),
+        rt::body(rt::span(1, 48, 1, 48), 20, &schemas::NODE_V1_48),
+        rt::body(rt::span(1, 49, 1, 49), 21, &schemas::NODE_V1_49),
+        rt::body(rt::span(1, 50, 1, 50), 22, &schemas::NODE_V1_50),
+        rt::body(rt::span(1, 51, 1, 51), 23, &schemas::NODE_V1_51),
+        rt::body(rt::span(1, 52, 1, 60), 24, &schemas::NODE_V1_52),
+        rt::body(rt::span(1, 61, 1, 64), 25, &schemas::NODE_V1_61),
+        rt::body(rt::span(1, 65, 1, 65), 26, &schemas::NODE_V1_65),
+        rt::body(rt::span(1, 66, 1, 74), 27, &schemas::NODE_V1_66),
+        rt::body(rt::span(1, 75, 1, 81), 28, &schemas::NODE_V1_75),
+        rt::body(rt::span(1, 82, 1, 82), 29, &schemas::NODE_V1_82),
+        rt::body(rt::span(1, 83, 1, 85), 30, &schemas::NODE_V1_83),
+        rt::body(rt::span(1, 86, 1, 86), 31, &schemas::NODE_V1_86),
+        rt::body(rt::span(1, 87, 1, 94), 32, &schemas::NODE_V1_87),
+        rt::body(rt::span(1, 95, 1, 103), 33, &schemas::NODE_V1_95),
+        rt::body(rt::span(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
+        rt::body(rt::from(1, 109), 35, &schemas::NODE_V1_109),
     ],
 };
 /// The response of `update_node`; the variant is chosen by the version the server answered.
@@ -699,14 +727,14 @@ pub enum UpdateNodeResponse {
     /// Answered from microversion 1.109.
     V1_109(types::NodeV1_109),
 }
-rt::versioned_response!(
-    UpdateNodeResponse { 0 => V1_1, 1 => V1_3, 2 => V1_5, 3 => V1_6, 4 => V1_7, 5 =>
-    V1_12, 6 => V1_14, 7 => V1_20, 8 => V1_21, 9 => V1_24, 10 => V1_31, 11 => V1_32, 12
-    => V1_33, 13 => V1_37, 14 => V1_38, 15 => V1_40, 16 => V1_42, 17 => V1_44, 18 =>
-    V1_46, 19 => V1_47, 20 => V1_48, 21 => V1_49, 22 => V1_50, 23 => V1_51, 24 => V1_52,
-    25 => V1_61, 26 => V1_65, 27 => V1_66, 28 => V1_75, 29 => V1_82, 30 => V1_83, 31 =>
-    V1_86, 32 => V1_87, 33 => V1_95, 34 => V1_104, 35 => V1_109 }
-);
+impl rt::VersionedResponse for UpdateNodeResponse {
+    rt::response_variants!(
+        V1_1, V1_3, V1_5, V1_6, V1_7, V1_12, V1_14, V1_20, V1_21, V1_24, V1_31, V1_32,
+        V1_33, V1_37, V1_38, V1_40, V1_42, V1_44, V1_46, V1_47, V1_48, V1_49, V1_50,
+        V1_51, V1_52, V1_61, V1_65, V1_66, V1_75, V1_82, V1_83, V1_86, V1_87, V1_95,
+        V1_104, V1_109
+    );
+}
 /// The request body of `update_node`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -714,10 +742,12 @@ pub enum UpdateNodeRequest {
     /// Microversions 1.1–latest.
     V1_1(types::UpdateNodeRequestV1_1),
 }
-rt::versioned_request!(
-    UpdateNodeRequest of super::SERVICE { 0 => V1_1(types::UpdateNodeRequestV1_1) @
-    rt::Span::open(1, 1) }
-);
+impl rt::VersionedRequest for UpdateNodeRequest {
+    const NAME: &'static str = "UpdateNodeRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::from(1, 1)];
+    rt::request_variants!(V1_1);
+}
 rt::variants_from!(UpdateNodeRequest { V1_1(types::UpdateNodeRequestV1_1) });
 /// Bare metal nodes (/v1/nodes).
 ///

@@ -2,383 +2,81 @@
 
 //! Response-body schemas, embedded whole (every constraint kept) and compiled on first use.
 use squall_runtime::contract as rt;
-/// The validation schema of `NodeV1_1`.
-pub static NODE_V1_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_1",
-    include_str!("schemas/node_v1_1.json"),
-);
-/// The validation schema of `NodeV1_3`.
-pub static NODE_V1_3: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_3",
-    include_str!("schemas/node_v1_3.json"),
-);
-/// The validation schema of `NodeV1_5`.
-pub static NODE_V1_5: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_5",
-    include_str!("schemas/node_v1_5.json"),
-);
-/// The validation schema of `NodeV1_6`.
-pub static NODE_V1_6: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_6",
-    include_str!("schemas/node_v1_6.json"),
-);
-/// The validation schema of `NodeV1_7`.
-pub static NODE_V1_7: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_7",
-    include_str!("schemas/node_v1_7.json"),
-);
-/// The validation schema of `NodeV1_12`.
-pub static NODE_V1_12: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_12",
-    include_str!("schemas/node_v1_12.json"),
-);
-/// The validation schema of `NodeV1_14`.
-pub static NODE_V1_14: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_14",
-    include_str!("schemas/node_v1_14.json"),
-);
-/// The validation schema of `NodeV1_20`.
-pub static NODE_V1_20: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_20",
-    include_str!("schemas/node_v1_20.json"),
-);
-/// The validation schema of `NodeV1_21`.
-pub static NODE_V1_21: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_21",
-    include_str!("schemas/node_v1_21.json"),
-);
-/// The validation schema of `NodeV1_24`.
-pub static NODE_V1_24: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_24",
-    include_str!("schemas/node_v1_24.json"),
-);
-/// The validation schema of `NodeV1_31`.
-pub static NODE_V1_31: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_31",
-    include_str!("schemas/node_v1_31.json"),
-);
-/// The validation schema of `NodeV1_32`.
-pub static NODE_V1_32: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_32",
-    include_str!("schemas/node_v1_32.json"),
-);
-/// The validation schema of `NodeV1_33`.
-pub static NODE_V1_33: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_33",
-    include_str!("schemas/node_v1_33.json"),
-);
-/// The validation schema of `NodeV1_37`.
-pub static NODE_V1_37: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_37",
-    include_str!("schemas/node_v1_37.json"),
-);
-/// The validation schema of `NodeV1_38`.
-pub static NODE_V1_38: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_38",
-    include_str!("schemas/node_v1_38.json"),
-);
-/// The validation schema of `NodeV1_40`.
-pub static NODE_V1_40: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_40",
-    include_str!("schemas/node_v1_40.json"),
-);
-/// The validation schema of `NodeV1_42`.
-pub static NODE_V1_42: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_42",
-    include_str!("schemas/node_v1_42.json"),
-);
-/// The validation schema of `NodeV1_44`.
-pub static NODE_V1_44: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_44",
-    include_str!("schemas/node_v1_44.json"),
-);
-/// The validation schema of `NodeV1_46`.
-pub static NODE_V1_46: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_46",
-    include_str!("schemas/node_v1_46.json"),
-);
-/// The validation schema of `NodeV1_47`.
-pub static NODE_V1_47: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_47",
-    include_str!("schemas/node_v1_47.json"),
-);
-/// The validation schema of `NodeV1_48`.
-pub static NODE_V1_48: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_48",
-    include_str!("schemas/node_v1_48.json"),
-);
-/// The validation schema of `NodeV1_49`.
-pub static NODE_V1_49: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_49",
-    include_str!("schemas/node_v1_49.json"),
-);
-/// The validation schema of `NodeV1_50`.
-pub static NODE_V1_50: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_50",
-    include_str!("schemas/node_v1_50.json"),
-);
-/// The validation schema of `NodeV1_51`.
-pub static NODE_V1_51: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_51",
-    include_str!("schemas/node_v1_51.json"),
-);
-/// The validation schema of `NodeV1_52`.
-pub static NODE_V1_52: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_52",
-    include_str!("schemas/node_v1_52.json"),
-);
-/// The validation schema of `NodeV1_61`.
-pub static NODE_V1_61: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_61",
-    include_str!("schemas/node_v1_61.json"),
-);
-/// The validation schema of `NodeV1_65`.
-pub static NODE_V1_65: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_65",
-    include_str!("schemas/node_v1_65.json"),
-);
-/// The validation schema of `NodeV1_66`.
-pub static NODE_V1_66: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_66",
-    include_str!("schemas/node_v1_66.json"),
-);
-/// The validation schema of `NodeV1_75`.
-pub static NODE_V1_75: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_75",
-    include_str!("schemas/node_v1_75.json"),
-);
-/// The validation schema of `NodeV1_82`.
-pub static NODE_V1_82: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_82",
-    include_str!("schemas/node_v1_82.json"),
-);
-/// The validation schema of `NodeV1_83`.
-pub static NODE_V1_83: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_83",
-    include_str!("schemas/node_v1_83.json"),
-);
-/// The validation schema of `NodeV1_86`.
-pub static NODE_V1_86: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_86",
-    include_str!("schemas/node_v1_86.json"),
-);
-/// The validation schema of `NodeV1_87`.
-pub static NODE_V1_87: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_87",
-    include_str!("schemas/node_v1_87.json"),
-);
-/// The validation schema of `NodeV1_95`.
-pub static NODE_V1_95: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_95",
-    include_str!("schemas/node_v1_95.json"),
-);
-/// The validation schema of `NodeV1_104`.
-pub static NODE_V1_104: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_104",
-    include_str!("schemas/node_v1_104.json"),
-);
-/// The validation schema of `NodeV1_109`.
-pub static NODE_V1_109: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "NodeV1_109",
-    include_str!("schemas/node_v1_109.json"),
-);
-/// The validation schema of `ListNodesResponseV1_1`.
-pub static LIST_NODES_V1_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesResponseV1_1",
-    include_str!("schemas/list_nodes_v1_1.json"),
-);
-/// The validation schema of `ListNodesResponseV1_5`.
-pub static LIST_NODES_V1_5: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesResponseV1_5",
-    include_str!("schemas/list_nodes_v1_5.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_1`.
-pub static LIST_NODES_DETAIL_V1_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_1",
-    include_str!("schemas/list_nodes_detail_v1_1.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_3`.
-pub static LIST_NODES_DETAIL_V1_3: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_3",
-    include_str!("schemas/list_nodes_detail_v1_3.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_5`.
-pub static LIST_NODES_DETAIL_V1_5: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_5",
-    include_str!("schemas/list_nodes_detail_v1_5.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_6`.
-pub static LIST_NODES_DETAIL_V1_6: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_6",
-    include_str!("schemas/list_nodes_detail_v1_6.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_7`.
-pub static LIST_NODES_DETAIL_V1_7: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_7",
-    include_str!("schemas/list_nodes_detail_v1_7.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_12`.
-pub static LIST_NODES_DETAIL_V1_12: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_12",
-    include_str!("schemas/list_nodes_detail_v1_12.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_14`.
-pub static LIST_NODES_DETAIL_V1_14: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_14",
-    include_str!("schemas/list_nodes_detail_v1_14.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_20`.
-pub static LIST_NODES_DETAIL_V1_20: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_20",
-    include_str!("schemas/list_nodes_detail_v1_20.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_21`.
-pub static LIST_NODES_DETAIL_V1_21: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_21",
-    include_str!("schemas/list_nodes_detail_v1_21.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_24`.
-pub static LIST_NODES_DETAIL_V1_24: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_24",
-    include_str!("schemas/list_nodes_detail_v1_24.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_31`.
-pub static LIST_NODES_DETAIL_V1_31: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_31",
-    include_str!("schemas/list_nodes_detail_v1_31.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_32`.
-pub static LIST_NODES_DETAIL_V1_32: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_32",
-    include_str!("schemas/list_nodes_detail_v1_32.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_33`.
-pub static LIST_NODES_DETAIL_V1_33: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_33",
-    include_str!("schemas/list_nodes_detail_v1_33.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_37`.
-pub static LIST_NODES_DETAIL_V1_37: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_37",
-    include_str!("schemas/list_nodes_detail_v1_37.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_38`.
-pub static LIST_NODES_DETAIL_V1_38: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_38",
-    include_str!("schemas/list_nodes_detail_v1_38.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_40`.
-pub static LIST_NODES_DETAIL_V1_40: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_40",
-    include_str!("schemas/list_nodes_detail_v1_40.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_42`.
-pub static LIST_NODES_DETAIL_V1_42: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_42",
-    include_str!("schemas/list_nodes_detail_v1_42.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_44`.
-pub static LIST_NODES_DETAIL_V1_44: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_44",
-    include_str!("schemas/list_nodes_detail_v1_44.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_46`.
-pub static LIST_NODES_DETAIL_V1_46: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_46",
-    include_str!("schemas/list_nodes_detail_v1_46.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_47`.
-pub static LIST_NODES_DETAIL_V1_47: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_47",
-    include_str!("schemas/list_nodes_detail_v1_47.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_48`.
-pub static LIST_NODES_DETAIL_V1_48: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_48",
-    include_str!("schemas/list_nodes_detail_v1_48.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_49`.
-pub static LIST_NODES_DETAIL_V1_49: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_49",
-    include_str!("schemas/list_nodes_detail_v1_49.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_50`.
-pub static LIST_NODES_DETAIL_V1_50: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_50",
-    include_str!("schemas/list_nodes_detail_v1_50.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_51`.
-pub static LIST_NODES_DETAIL_V1_51: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_51",
-    include_str!("schemas/list_nodes_detail_v1_51.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_52`.
-pub static LIST_NODES_DETAIL_V1_52: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_52",
-    include_str!("schemas/list_nodes_detail_v1_52.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_61`.
-pub static LIST_NODES_DETAIL_V1_61: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_61",
-    include_str!("schemas/list_nodes_detail_v1_61.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_65`.
-pub static LIST_NODES_DETAIL_V1_65: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_65",
-    include_str!("schemas/list_nodes_detail_v1_65.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_66`.
-pub static LIST_NODES_DETAIL_V1_66: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_66",
-    include_str!("schemas/list_nodes_detail_v1_66.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_75`.
-pub static LIST_NODES_DETAIL_V1_75: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_75",
-    include_str!("schemas/list_nodes_detail_v1_75.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_82`.
-pub static LIST_NODES_DETAIL_V1_82: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_82",
-    include_str!("schemas/list_nodes_detail_v1_82.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_83`.
-pub static LIST_NODES_DETAIL_V1_83: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_83",
-    include_str!("schemas/list_nodes_detail_v1_83.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_86`.
-pub static LIST_NODES_DETAIL_V1_86: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_86",
-    include_str!("schemas/list_nodes_detail_v1_86.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_87`.
-pub static LIST_NODES_DETAIL_V1_87: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_87",
-    include_str!("schemas/list_nodes_detail_v1_87.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_95`.
-pub static LIST_NODES_DETAIL_V1_95: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_95",
-    include_str!("schemas/list_nodes_detail_v1_95.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_104`.
-pub static LIST_NODES_DETAIL_V1_104: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_104",
-    include_str!("schemas/list_nodes_detail_v1_104.json"),
-);
-/// The validation schema of `ListNodesDetailResponseV1_109`.
-pub static LIST_NODES_DETAIL_V1_109: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListNodesDetailResponseV1_109",
-    include_str!("schemas/list_nodes_detail_v1_109.json"),
-);
-/// The validation schema of `RootDocumentV1_1`.
-pub static ROOT_DOCUMENT_V1_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "RootDocumentV1_1",
-    include_str!("schemas/root_document_v1_1.json"),
-);
-/// The validation schema of `V1DocumentV1_1`.
-pub static V1_DOCUMENT_V1_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "V1DocumentV1_1",
-    include_str!("schemas/v1_document_v1_1.json"),
+rt::schemas!(
+    NODE_V1_1("NodeV1_1", include_str!("schemas/node_v1_1.json")),
+    NODE_V1_3("NodeV1_3", include_str!("schemas/node_v1_3.json")),
+    NODE_V1_5("NodeV1_5", include_str!("schemas/node_v1_5.json")),
+    NODE_V1_6("NodeV1_6", include_str!("schemas/node_v1_6.json")),
+    NODE_V1_7("NodeV1_7", include_str!("schemas/node_v1_7.json")),
+    NODE_V1_12("NodeV1_12", include_str!("schemas/node_v1_12.json")),
+    NODE_V1_14("NodeV1_14", include_str!("schemas/node_v1_14.json")),
+    NODE_V1_20("NodeV1_20", include_str!("schemas/node_v1_20.json")),
+    NODE_V1_21("NodeV1_21", include_str!("schemas/node_v1_21.json")),
+    NODE_V1_24("NodeV1_24", include_str!("schemas/node_v1_24.json")),
+    NODE_V1_31("NodeV1_31", include_str!("schemas/node_v1_31.json")),
+    NODE_V1_32("NodeV1_32", include_str!("schemas/node_v1_32.json")),
+    NODE_V1_33("NodeV1_33", include_str!("schemas/node_v1_33.json")),
+    NODE_V1_37("NodeV1_37", include_str!("schemas/node_v1_37.json")),
+    NODE_V1_38("NodeV1_38", include_str!("schemas/node_v1_38.json")),
+    NODE_V1_40("NodeV1_40", include_str!("schemas/node_v1_40.json")),
+    NODE_V1_42("NodeV1_42", include_str!("schemas/node_v1_42.json")),
+    NODE_V1_44("NodeV1_44", include_str!("schemas/node_v1_44.json")),
+    NODE_V1_46("NodeV1_46", include_str!("schemas/node_v1_46.json")),
+    NODE_V1_47("NodeV1_47", include_str!("schemas/node_v1_47.json")),
+    NODE_V1_48("NodeV1_48", include_str!("schemas/node_v1_48.json")),
+    NODE_V1_49("NodeV1_49", include_str!("schemas/node_v1_49.json")),
+    NODE_V1_50("NodeV1_50", include_str!("schemas/node_v1_50.json")),
+    NODE_V1_51("NodeV1_51", include_str!("schemas/node_v1_51.json")),
+    NODE_V1_52("NodeV1_52", include_str!("schemas/node_v1_52.json")),
+    NODE_V1_61("NodeV1_61", include_str!("schemas/node_v1_61.json")),
+    NODE_V1_65("NodeV1_65", include_str!("schemas/node_v1_65.json")),
+    NODE_V1_66("NodeV1_66", include_str!("schemas/node_v1_66.json")),
+    NODE_V1_75("NodeV1_75", include_str!("schemas/node_v1_75.json")),
+    NODE_V1_82("NodeV1_82", include_str!("schemas/node_v1_82.json")),
+    NODE_V1_83("NodeV1_83", include_str!("schemas/node_v1_83.json")),
+    NODE_V1_86("NodeV1_86", include_str!("schemas/node_v1_86.json")),
+    NODE_V1_87("NodeV1_87", include_str!("schemas/node_v1_87.json")),
+    NODE_V1_95("NodeV1_95", include_str!("schemas/node_v1_95.json")),
+    NODE_V1_104("NodeV1_104", include_str!("schemas/node_v1_104.json")),
+    NODE_V1_109("NodeV1_109", include_str!("schemas/node_v1_109.json")),
+    LIST_NODES_V1_1("ListNodesResponseV1_1", include_str!("schemas/list_nodes_v1_1.json")),
+    LIST_NODES_V1_5("ListNodesResponseV1_5", include_str!("schemas/list_nodes_v1_5.json")),
+    LIST_NODES_DETAIL_V1_1("ListNodesDetailResponseV1_1", include_str!("schemas/list_nodes_detail_v1_1.json")),
+    LIST_NODES_DETAIL_V1_3("ListNodesDetailResponseV1_3", include_str!("schemas/list_nodes_detail_v1_3.json")),
+    LIST_NODES_DETAIL_V1_5("ListNodesDetailResponseV1_5", include_str!("schemas/list_nodes_detail_v1_5.json")),
+    LIST_NODES_DETAIL_V1_6("ListNodesDetailResponseV1_6", include_str!("schemas/list_nodes_detail_v1_6.json")),
+    LIST_NODES_DETAIL_V1_7("ListNodesDetailResponseV1_7", include_str!("schemas/list_nodes_detail_v1_7.json")),
+    LIST_NODES_DETAIL_V1_12("ListNodesDetailResponseV1_12", include_str!("schemas/list_nodes_detail_v1_12.json")),
+    LIST_NODES_DETAIL_V1_14("ListNodesDetailResponseV1_14", include_str!("schemas/list_nodes_detail_v1_14.json")),
+    LIST_NODES_DETAIL_V1_20("ListNodesDetailResponseV1_20", include_str!("schemas/list_nodes_detail_v1_20.json")),
+    LIST_NODES_DETAIL_V1_21("ListNodesDetailResponseV1_21", include_str!("schemas/list_nodes_detail_v1_21.json")),
+    LIST_NODES_DETAIL_V1_24("ListNodesDetailResponseV1_24", include_str!("schemas/list_nodes_detail_v1_24.json")),
+    LIST_NODES_DETAIL_V1_31("ListNodesDetailResponseV1_31", include_str!("schemas/list_nodes_detail_v1_31.json")),
+    LIST_NODES_DETAIL_V1_32("ListNodesDetailResponseV1_32", include_str!("schemas/list_nodes_detail_v1_32.json")),
+    LIST_NODES_DETAIL_V1_33("ListNodesDetailResponseV1_33", include_str!("schemas/list_nodes_detail_v1_33.json")),
+    LIST_NODES_DETAIL_V1_37("ListNodesDetailResponseV1_37", include_str!("schemas/list_nodes_detail_v1_37.json")),
+    LIST_NODES_DETAIL_V1_38("ListNodesDetailResponseV1_38", include_str!("schemas/list_nodes_detail_v1_38.json")),
+    LIST_NODES_DETAIL_V1_40("ListNodesDetailResponseV1_40", include_str!("schemas/list_nodes_detail_v1_40.json")),
+    LIST_NODES_DETAIL_V1_42("ListNodesDetailResponseV1_42", include_str!("schemas/list_nodes_detail_v1_42.json")),
+    LIST_NODES_DETAIL_V1_44("ListNodesDetailResponseV1_44", include_str!("schemas/list_nodes_detail_v1_44.json")),
+    LIST_NODES_DETAIL_V1_46("ListNodesDetailResponseV1_46", include_str!("schemas/list_nodes_detail_v1_46.json")),
+    LIST_NODES_DETAIL_V1_47("ListNodesDetailResponseV1_47", include_str!("schemas/list_nodes_detail_v1_47.json")),
+    LIST_NODES_DETAIL_V1_48("ListNodesDetailResponseV1_48", include_str!("schemas/list_nodes_detail_v1_48.json")),
+    LIST_NODES_DETAIL_V1_49("ListNodesDetailResponseV1_49", include_str!("schemas/list_nodes_detail_v1_49.json")),
+    LIST_NODES_DETAIL_V1_50("ListNodesDetailResponseV1_50", include_str!("schemas/list_nodes_detail_v1_50.json")),
+    LIST_NODES_DETAIL_V1_51("ListNodesDetailResponseV1_51", include_str!("schemas/list_nodes_detail_v1_51.json")),
+    LIST_NODES_DETAIL_V1_52("ListNodesDetailResponseV1_52", include_str!("schemas/list_nodes_detail_v1_52.json")),
+    LIST_NODES_DETAIL_V1_61("ListNodesDetailResponseV1_61", include_str!("schemas/list_nodes_detail_v1_61.json")),
+    LIST_NODES_DETAIL_V1_65("ListNodesDetailResponseV1_65", include_str!("schemas/list_nodes_detail_v1_65.json")),
+    LIST_NODES_DETAIL_V1_66("ListNodesDetailResponseV1_66", include_str!("schemas/list_nodes_detail_v1_66.json")),
+    LIST_NODES_DETAIL_V1_75("ListNodesDetailResponseV1_75", include_str!("schemas/list_nodes_detail_v1_75.json")),
+    LIST_NODES_DETAIL_V1_82("ListNodesDetailResponseV1_82", include_str!("schemas/list_nodes_detail_v1_82.json")),
+    LIST_NODES_DETAIL_V1_83("ListNodesDetailResponseV1_83", include_str!("schemas/list_nodes_detail_v1_83.json")),
+    LIST_NODES_DETAIL_V1_86("ListNodesDetailResponseV1_86", include_str!("schemas/list_nodes_detail_v1_86.json")),
+    LIST_NODES_DETAIL_V1_87("ListNodesDetailResponseV1_87", include_str!("schemas/list_nodes_detail_v1_87.json")),
+    LIST_NODES_DETAIL_V1_95("ListNodesDetailResponseV1_95", include_str!("schemas/list_nodes_detail_v1_95.json")),
+    LIST_NODES_DETAIL_V1_104("ListNodesDetailResponseV1_104", include_str!("schemas/list_nodes_detail_v1_104.json")),
+    LIST_NODES_DETAIL_V1_109("ListNodesDetailResponseV1_109", include_str!("schemas/list_nodes_detail_v1_109.json")),
+    ROOT_DOCUMENT_V1_1("RootDocumentV1_1", include_str!("schemas/root_document_v1_1.json")),
+    V1_DOCUMENT_V1_1("V1DocumentV1_1", include_str!("schemas/v1_document_v1_1.json")),
 );

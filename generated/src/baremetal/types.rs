@@ -21,13 +21,18 @@ pub struct CreateNodeRequestV1_1 {
     pub maintenance: Option<bool>,
     pub console_enabled: Option<bool>,
 }
-rt::record!(
-    encode CreateNodeRequestV1_1 { driver : req "driver", driver_info : opt
-    "driver_info", extra : opt "extra", instance_info : opt "instance_info", properties :
-    opt "properties", chassis_uuid : nullable "chassis_uuid", instance_uuid : nullable
-    "instance_uuid", uuid : nullable "uuid", maintenance : opt "maintenance",
-    console_enabled : opt "console_enabled" }
-);
+rt::record!(encode CreateNodeRequestV1_1 {
+    req(driver, "driver"),
+    opt(driver_info, "driver_info"),
+    opt(extra, "extra"),
+    opt(instance_info, "instance_info"),
+    opt(properties, "properties"),
+    nullable(chassis_uuid, "chassis_uuid"),
+    nullable(instance_uuid, "instance_uuid"),
+    nullable(uuid, "uuid"),
+    opt(maintenance, "maintenance"),
+    opt(console_enabled, "console_enabled"),
+});
 impl CreateNodeRequestV1_1 {
     /// A [`CreateNodeRequestV1_1`] with its required fields; the optional ones are `None`.
     pub fn new(driver: impl Into<String>) -> Self {
@@ -52,9 +57,7 @@ pub struct CreateNodeRequestV1_104 {
     /// The fields this type shares with [`CreateNodeRequestV1_95`].
     pub base: CreateNodeRequestV1_95,
 }
-rt::record!(
-    encode CreateNodeRequestV1_104 { instance_name : nullable "instance_name" } + base
-);
+rt::record!(encode CreateNodeRequestV1_104 { nullable(instance_name, "instance_name") } + base);
 rt::extends!(mut CreateNodeRequestV1_104 => CreateNodeRequestV1_95);
 impl CreateNodeRequestV1_104 {
     /// A [`CreateNodeRequestV1_104`] with its required fields; the optional ones are `None`.
@@ -72,10 +75,9 @@ pub struct CreateNodeRequestV1_20 {
     /// The fields this type shares with [`CreateNodeRequestV1_5`].
     pub base: CreateNodeRequestV1_5,
 }
-rt::record!(
-    encode CreateNodeRequestV1_20 { network_interface : nullable "network_interface" } +
-    base
-);
+rt::record!(encode CreateNodeRequestV1_20 {
+    nullable(network_interface, "network_interface"),
+} + base);
 rt::extends!(mut CreateNodeRequestV1_20 => CreateNodeRequestV1_5);
 impl CreateNodeRequestV1_20 {
     /// A [`CreateNodeRequestV1_20`] with its required fields; the optional ones are `None`.
@@ -93,9 +95,7 @@ pub struct CreateNodeRequestV1_21 {
     /// The fields this type shares with [`CreateNodeRequestV1_20`].
     pub base: CreateNodeRequestV1_20,
 }
-rt::record!(
-    encode CreateNodeRequestV1_21 { resource_class : nullable "resource_class" } + base
-);
+rt::record!(encode CreateNodeRequestV1_21 { nullable(resource_class, "resource_class") } + base);
 rt::extends!(mut CreateNodeRequestV1_21 => CreateNodeRequestV1_20);
 impl CreateNodeRequestV1_21 {
     /// A [`CreateNodeRequestV1_21`] with its required fields; the optional ones are `None`.
@@ -120,14 +120,16 @@ pub struct CreateNodeRequestV1_31 {
     /// The fields this type shares with [`CreateNodeRequestV1_21`].
     pub base: CreateNodeRequestV1_21,
 }
-rt::record!(
-    encode CreateNodeRequestV1_31 { boot_interface : nullable "boot_interface",
-    console_interface : nullable "console_interface", deploy_interface : nullable
-    "deploy_interface", inspect_interface : nullable "inspect_interface",
-    management_interface : nullable "management_interface", power_interface : nullable
-    "power_interface", raid_interface : nullable "raid_interface", vendor_interface :
-    nullable "vendor_interface" } + base
-);
+rt::record!(encode CreateNodeRequestV1_31 {
+    nullable(boot_interface, "boot_interface"),
+    nullable(console_interface, "console_interface"),
+    nullable(deploy_interface, "deploy_interface"),
+    nullable(inspect_interface, "inspect_interface"),
+    nullable(management_interface, "management_interface"),
+    nullable(power_interface, "power_interface"),
+    nullable(raid_interface, "raid_interface"),
+    nullable(vendor_interface, "vendor_interface"),
+} + base);
 rt::extends!(mut CreateNodeRequestV1_31 => CreateNodeRequestV1_21);
 impl CreateNodeRequestV1_31 {
     /// A [`CreateNodeRequestV1_31`] with its required fields; the optional ones are `None`.
@@ -152,10 +154,9 @@ pub struct CreateNodeRequestV1_33 {
     /// The fields this type shares with [`CreateNodeRequestV1_31`].
     pub base: CreateNodeRequestV1_31,
 }
-rt::record!(
-    encode CreateNodeRequestV1_33 { storage_interface : nullable "storage_interface" } +
-    base
-);
+rt::record!(encode CreateNodeRequestV1_33 {
+    nullable(storage_interface, "storage_interface"),
+} + base);
 rt::extends!(mut CreateNodeRequestV1_33 => CreateNodeRequestV1_31);
 impl CreateNodeRequestV1_33 {
     /// A [`CreateNodeRequestV1_33`] with its required fields; the optional ones are `None`.
@@ -173,10 +174,9 @@ pub struct CreateNodeRequestV1_38 {
     /// The fields this type shares with [`CreateNodeRequestV1_33`].
     pub base: CreateNodeRequestV1_33,
 }
-rt::record!(
-    encode CreateNodeRequestV1_38 { rescue_interface : nullable "rescue_interface" } +
-    base
-);
+rt::record!(encode CreateNodeRequestV1_38 {
+    nullable(rescue_interface, "rescue_interface"),
+} + base);
 rt::extends!(mut CreateNodeRequestV1_38 => CreateNodeRequestV1_33);
 impl CreateNodeRequestV1_38 {
     /// A [`CreateNodeRequestV1_38`] with its required fields; the optional ones are `None`.
@@ -194,9 +194,7 @@ pub struct CreateNodeRequestV1_40 {
     /// The fields this type shares with [`CreateNodeRequestV1_38`].
     pub base: CreateNodeRequestV1_38,
 }
-rt::record!(
-    encode CreateNodeRequestV1_40 { bios_interface : nullable "bios_interface" } + base
-);
+rt::record!(encode CreateNodeRequestV1_40 { nullable(bios_interface, "bios_interface") } + base);
 rt::extends!(mut CreateNodeRequestV1_40 => CreateNodeRequestV1_38);
 impl CreateNodeRequestV1_40 {
     /// A [`CreateNodeRequestV1_40`] with its required fields; the optional ones are `None`.
@@ -214,9 +212,7 @@ pub struct CreateNodeRequestV1_46 {
     /// The fields this type shares with [`CreateNodeRequestV1_40`].
     pub base: CreateNodeRequestV1_40,
 }
-rt::record!(
-    encode CreateNodeRequestV1_46 { conductor_group : nullable "conductor_group" } + base
-);
+rt::record!(encode CreateNodeRequestV1_46 { nullable(conductor_group, "conductor_group") } + base);
 rt::extends!(mut CreateNodeRequestV1_46 => CreateNodeRequestV1_40);
 impl CreateNodeRequestV1_46 {
     /// A [`CreateNodeRequestV1_46`] with its required fields; the optional ones are `None`.
@@ -234,9 +230,7 @@ pub struct CreateNodeRequestV1_47 {
     /// The fields this type shares with [`CreateNodeRequestV1_46`].
     pub base: CreateNodeRequestV1_46,
 }
-rt::record!(
-    encode CreateNodeRequestV1_47 { automated_clean : nullable "automated_clean" } + base
-);
+rt::record!(encode CreateNodeRequestV1_47 { nullable(automated_clean, "automated_clean") } + base);
 rt::extends!(mut CreateNodeRequestV1_47 => CreateNodeRequestV1_46);
 impl CreateNodeRequestV1_47 {
     /// A [`CreateNodeRequestV1_47`] with its required fields; the optional ones are `None`.
@@ -254,7 +248,7 @@ pub struct CreateNodeRequestV1_5 {
     /// The fields this type shares with [`CreateNodeRequestV1_1`].
     pub base: CreateNodeRequestV1_1,
 }
-rt::record!(encode CreateNodeRequestV1_5 { name : nullable "name" } + base);
+rt::record!(encode CreateNodeRequestV1_5 { nullable(name, "name") } + base);
 rt::extends!(mut CreateNodeRequestV1_5 => CreateNodeRequestV1_1);
 impl CreateNodeRequestV1_5 {
     /// A [`CreateNodeRequestV1_5`] with its required fields; the optional ones are `None`.
@@ -272,7 +266,7 @@ pub struct CreateNodeRequestV1_50 {
     /// The fields this type shares with [`CreateNodeRequestV1_47`].
     pub base: CreateNodeRequestV1_47,
 }
-rt::record!(encode CreateNodeRequestV1_50 { owner : nullable "owner" } + base);
+rt::record!(encode CreateNodeRequestV1_50 { nullable(owner, "owner") } + base);
 rt::extends!(mut CreateNodeRequestV1_50 => CreateNodeRequestV1_47);
 impl CreateNodeRequestV1_50 {
     /// A [`CreateNodeRequestV1_50`] with its required fields; the optional ones are `None`.
@@ -290,9 +284,7 @@ pub struct CreateNodeRequestV1_51 {
     /// The fields this type shares with [`CreateNodeRequestV1_50`].
     pub base: CreateNodeRequestV1_50,
 }
-rt::record!(
-    encode CreateNodeRequestV1_51 { description : nullable "description" } + base
-);
+rt::record!(encode CreateNodeRequestV1_51 { nullable(description, "description") } + base);
 rt::extends!(mut CreateNodeRequestV1_51 => CreateNodeRequestV1_50);
 impl CreateNodeRequestV1_51 {
     /// A [`CreateNodeRequestV1_51`] with its required fields; the optional ones are `None`.
@@ -311,10 +303,10 @@ pub struct CreateNodeRequestV1_61 {
     /// The fields this type shares with [`CreateNodeRequestV1_51`].
     pub base: CreateNodeRequestV1_51,
 }
-rt::record!(
-    encode CreateNodeRequestV1_61 { retired : nullable "retired", retired_reason :
-    nullable "retired_reason" } + base
-);
+rt::record!(encode CreateNodeRequestV1_61 {
+    nullable(retired, "retired"),
+    nullable(retired_reason, "retired_reason"),
+} + base);
 rt::extends!(mut CreateNodeRequestV1_61 => CreateNodeRequestV1_51);
 impl CreateNodeRequestV1_61 {
     /// A [`CreateNodeRequestV1_61`] with its required fields; the optional ones are `None`.
@@ -333,7 +325,7 @@ pub struct CreateNodeRequestV1_65 {
     /// The fields this type shares with [`CreateNodeRequestV1_61`].
     pub base: CreateNodeRequestV1_61,
 }
-rt::record!(encode CreateNodeRequestV1_65 { lessee : nullable "lessee" } + base);
+rt::record!(encode CreateNodeRequestV1_65 { nullable(lessee, "lessee") } + base);
 rt::extends!(mut CreateNodeRequestV1_65 => CreateNodeRequestV1_61);
 impl CreateNodeRequestV1_65 {
     /// A [`CreateNodeRequestV1_65`] with its required fields; the optional ones are `None`.
@@ -351,9 +343,7 @@ pub struct CreateNodeRequestV1_66 {
     /// The fields this type shares with [`CreateNodeRequestV1_65`].
     pub base: CreateNodeRequestV1_65,
 }
-rt::record!(
-    encode CreateNodeRequestV1_66 { network_data : nullable "network_data" } + base
-);
+rt::record!(encode CreateNodeRequestV1_66 { nullable(network_data, "network_data") } + base);
 rt::extends!(mut CreateNodeRequestV1_66 => CreateNodeRequestV1_65);
 impl CreateNodeRequestV1_66 {
     /// A [`CreateNodeRequestV1_66`] with its required fields; the optional ones are `None`.
@@ -372,10 +362,10 @@ pub struct CreateNodeRequestV1_75 {
     /// The fields this type shares with [`CreateNodeRequestV1_66`].
     pub base: CreateNodeRequestV1_66,
 }
-rt::record!(
-    encode CreateNodeRequestV1_75 { boot_mode : nullable "boot_mode", secure_boot :
-    nullable "secure_boot" } + base
-);
+rt::record!(encode CreateNodeRequestV1_75 {
+    nullable(boot_mode, "boot_mode"),
+    nullable(secure_boot, "secure_boot"),
+} + base);
 rt::extends!(mut CreateNodeRequestV1_75 => CreateNodeRequestV1_66);
 impl CreateNodeRequestV1_75 {
     /// A [`CreateNodeRequestV1_75`] with its required fields; the optional ones are `None`.
@@ -394,7 +384,7 @@ pub struct CreateNodeRequestV1_82 {
     /// The fields this type shares with [`CreateNodeRequestV1_75`].
     pub base: CreateNodeRequestV1_75,
 }
-rt::record!(encode CreateNodeRequestV1_82 { shard : nullable "shard" } + base);
+rt::record!(encode CreateNodeRequestV1_82 { nullable(shard, "shard") } + base);
 rt::extends!(mut CreateNodeRequestV1_82 => CreateNodeRequestV1_75);
 impl CreateNodeRequestV1_82 {
     /// A [`CreateNodeRequestV1_82`] with its required fields; the optional ones are `None`.
@@ -412,9 +402,7 @@ pub struct CreateNodeRequestV1_83 {
     /// The fields this type shares with [`CreateNodeRequestV1_82`].
     pub base: CreateNodeRequestV1_82,
 }
-rt::record!(
-    encode CreateNodeRequestV1_83 { parent_node : nullable "parent_node" } + base
-);
+rt::record!(encode CreateNodeRequestV1_83 { nullable(parent_node, "parent_node") } + base);
 rt::extends!(mut CreateNodeRequestV1_83 => CreateNodeRequestV1_82);
 impl CreateNodeRequestV1_83 {
     /// A [`CreateNodeRequestV1_83`] with its required fields; the optional ones are `None`.
@@ -432,10 +420,9 @@ pub struct CreateNodeRequestV1_86 {
     /// The fields this type shares with [`CreateNodeRequestV1_83`].
     pub base: CreateNodeRequestV1_83,
 }
-rt::record!(
-    encode CreateNodeRequestV1_86 { firmware_interface : nullable "firmware_interface" }
-    + base
-);
+rt::record!(encode CreateNodeRequestV1_86 {
+    nullable(firmware_interface, "firmware_interface"),
+} + base);
 rt::extends!(mut CreateNodeRequestV1_86 => CreateNodeRequestV1_83);
 impl CreateNodeRequestV1_86 {
     /// A [`CreateNodeRequestV1_86`] with its required fields; the optional ones are `None`.
@@ -453,10 +440,9 @@ pub struct CreateNodeRequestV1_95 {
     /// The fields this type shares with [`CreateNodeRequestV1_86`].
     pub base: CreateNodeRequestV1_86,
 }
-rt::record!(
-    encode CreateNodeRequestV1_95 { disable_power_off : nullable "disable_power_off" } +
-    base
-);
+rt::record!(encode CreateNodeRequestV1_95 {
+    nullable(disable_power_off, "disable_power_off"),
+} + base);
 rt::extends!(mut CreateNodeRequestV1_95 => CreateNodeRequestV1_86);
 impl CreateNodeRequestV1_95 {
     /// A [`CreateNodeRequestV1_95`] with its required fields; the optional ones are `None`.
@@ -473,7 +459,7 @@ pub struct LinkV1_1 {
     pub href: String,
     pub rel: String,
 }
-rt::record!(LinkV1_1 { href : req "href", rel : req "rel" });
+rt::record!(LinkV1_1 { req(href, "href"), req(rel, "rel") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_1 {
@@ -481,7 +467,7 @@ pub struct ListNodesDetailResponseV1_1 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_1 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_1 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_104 {
@@ -489,7 +475,7 @@ pub struct ListNodesDetailResponseV1_104 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_104 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_104 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_109 {
@@ -497,7 +483,7 @@ pub struct ListNodesDetailResponseV1_109 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_109 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_109 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_12 {
@@ -505,7 +491,7 @@ pub struct ListNodesDetailResponseV1_12 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_12 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_12 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_14 {
@@ -513,7 +499,7 @@ pub struct ListNodesDetailResponseV1_14 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_14 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_14 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_20 {
@@ -521,7 +507,7 @@ pub struct ListNodesDetailResponseV1_20 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_20 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_20 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_21 {
@@ -529,7 +515,7 @@ pub struct ListNodesDetailResponseV1_21 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_21 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_21 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_24 {
@@ -537,7 +523,7 @@ pub struct ListNodesDetailResponseV1_24 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_24 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_24 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_3 {
@@ -545,7 +531,7 @@ pub struct ListNodesDetailResponseV1_3 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_3 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_3 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_31 {
@@ -553,7 +539,7 @@ pub struct ListNodesDetailResponseV1_31 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_31 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_31 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_32 {
@@ -561,7 +547,7 @@ pub struct ListNodesDetailResponseV1_32 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_32 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_32 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_33 {
@@ -569,7 +555,7 @@ pub struct ListNodesDetailResponseV1_33 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_33 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_33 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_37 {
@@ -577,7 +563,7 @@ pub struct ListNodesDetailResponseV1_37 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_37 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_37 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_38 {
@@ -585,7 +571,7 @@ pub struct ListNodesDetailResponseV1_38 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_38 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_38 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_40 {
@@ -593,7 +579,7 @@ pub struct ListNodesDetailResponseV1_40 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_40 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_40 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_42 {
@@ -601,7 +587,7 @@ pub struct ListNodesDetailResponseV1_42 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_42 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_42 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_44 {
@@ -609,7 +595,7 @@ pub struct ListNodesDetailResponseV1_44 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_44 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_44 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_46 {
@@ -617,7 +603,7 @@ pub struct ListNodesDetailResponseV1_46 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_46 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_46 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_47 {
@@ -625,7 +611,7 @@ pub struct ListNodesDetailResponseV1_47 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_47 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_47 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_48 {
@@ -633,7 +619,7 @@ pub struct ListNodesDetailResponseV1_48 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_48 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_48 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_49 {
@@ -641,7 +627,7 @@ pub struct ListNodesDetailResponseV1_49 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_49 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_49 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_5 {
@@ -649,7 +635,7 @@ pub struct ListNodesDetailResponseV1_5 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_5 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_5 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_50 {
@@ -657,7 +643,7 @@ pub struct ListNodesDetailResponseV1_50 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_50 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_50 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_51 {
@@ -665,7 +651,7 @@ pub struct ListNodesDetailResponseV1_51 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_51 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_51 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_52 {
@@ -673,7 +659,7 @@ pub struct ListNodesDetailResponseV1_52 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_52 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_52 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_6 {
@@ -681,7 +667,7 @@ pub struct ListNodesDetailResponseV1_6 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_6 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_6 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_61 {
@@ -689,7 +675,7 @@ pub struct ListNodesDetailResponseV1_61 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_61 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_61 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_65 {
@@ -697,7 +683,7 @@ pub struct ListNodesDetailResponseV1_65 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_65 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_65 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_66 {
@@ -705,7 +691,7 @@ pub struct ListNodesDetailResponseV1_66 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_66 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_66 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_7 {
@@ -713,7 +699,7 @@ pub struct ListNodesDetailResponseV1_7 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_7 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_7 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_75 {
@@ -721,7 +707,7 @@ pub struct ListNodesDetailResponseV1_75 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_75 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_75 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_82 {
@@ -729,7 +715,7 @@ pub struct ListNodesDetailResponseV1_82 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_82 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_82 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_83 {
@@ -737,7 +723,7 @@ pub struct ListNodesDetailResponseV1_83 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_83 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_83 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_86 {
@@ -745,7 +731,7 @@ pub struct ListNodesDetailResponseV1_86 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_86 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_86 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_87 {
@@ -753,7 +739,7 @@ pub struct ListNodesDetailResponseV1_87 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_87 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_87 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_95 {
@@ -761,7 +747,7 @@ pub struct ListNodesDetailResponseV1_95 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesDetailResponseV1_95 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesDetailResponseV1_95 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesQuerySortDir`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListNodesQuerySortDirV1_1 {
@@ -786,12 +772,16 @@ pub struct ListNodesQueryV1_1 {
     pub sort_key: Option<String>,
     pub sort_dir: Option<ListNodesQuerySortDirV1_1>,
 }
-rt::record!(
-    encode ListNodesQueryV1_1 { chassis_uuid : opt "chassis_uuid", instance_uuid : opt
-    "instance_uuid", associated : opt "associated", maintenance : opt "maintenance",
-    marker : opt "marker", limit : opt "limit", sort_key : opt "sort_key", sort_dir : opt
-    "sort_dir" }
-);
+rt::record!(encode ListNodesQueryV1_1 {
+    opt(chassis_uuid, "chassis_uuid"),
+    opt(instance_uuid, "instance_uuid"),
+    opt(associated, "associated"),
+    opt(maintenance, "maintenance"),
+    opt(marker, "marker"),
+    opt(limit, "limit"),
+    opt(sort_key, "sort_key"),
+    opt(sort_dir, "sort_dir"),
+});
 /// `ListNodesQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodesQueryV1_16 {
@@ -799,7 +789,7 @@ pub struct ListNodesQueryV1_16 {
     /// The fields this type shares with [`ListNodesQueryV1_9`].
     pub base: ListNodesQueryV1_9,
 }
-rt::record!(encode ListNodesQueryV1_16 { driver : opt "driver" } + base);
+rt::record!(encode ListNodesQueryV1_16 { opt(driver, "driver") } + base);
 rt::extends!(mut ListNodesQueryV1_16 => ListNodesQueryV1_9);
 /// `ListNodesQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -808,7 +798,7 @@ pub struct ListNodesQueryV1_21 {
     /// The fields this type shares with [`ListNodesQueryV1_16`].
     pub base: ListNodesQueryV1_16,
 }
-rt::record!(encode ListNodesQueryV1_21 { resource_class : opt "resource_class" } + base);
+rt::record!(encode ListNodesQueryV1_21 { opt(resource_class, "resource_class") } + base);
 rt::extends!(mut ListNodesQueryV1_21 => ListNodesQueryV1_16);
 /// `ListNodesQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -817,7 +807,7 @@ pub struct ListNodesQueryV1_42 {
     /// The fields this type shares with [`ListNodesQueryV1_21`].
     pub base: ListNodesQueryV1_21,
 }
-rt::record!(encode ListNodesQueryV1_42 { fault : opt "fault" } + base);
+rt::record!(encode ListNodesQueryV1_42 { opt(fault, "fault") } + base);
 rt::extends!(mut ListNodesQueryV1_42 => ListNodesQueryV1_21);
 /// `ListNodesQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -826,9 +816,7 @@ pub struct ListNodesQueryV1_46 {
     /// The fields this type shares with [`ListNodesQueryV1_42`].
     pub base: ListNodesQueryV1_42,
 }
-rt::record!(
-    encode ListNodesQueryV1_46 { conductor_group : opt "conductor_group" } + base
-);
+rt::record!(encode ListNodesQueryV1_46 { opt(conductor_group, "conductor_group") } + base);
 rt::extends!(mut ListNodesQueryV1_46 => ListNodesQueryV1_42);
 /// `ListNodesQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -837,9 +825,7 @@ pub struct ListNodesQueryV1_9 {
     /// The fields this type shares with [`ListNodesQueryV1_1`].
     pub base: ListNodesQueryV1_1,
 }
-rt::record!(
-    encode ListNodesQueryV1_9 { provision_state : opt "provision_state" } + base
-);
+rt::record!(encode ListNodesQueryV1_9 { opt(provision_state, "provision_state") } + base);
 rt::extends!(mut ListNodesQueryV1_9 => ListNodesQueryV1_1);
 /// `ListNodesResponse`.
 #[derive(Debug, Clone, PartialEq)]
@@ -848,7 +834,7 @@ pub struct ListNodesResponseV1_1 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesResponseV1_1 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesResponseV1_1 { req(nodes, "nodes"), opt(next, "next") });
 /// `ListNodesResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesResponseV1_5 {
@@ -856,14 +842,14 @@ pub struct ListNodesResponseV1_5 {
     /// The URL of the next page, when the page is full.
     pub next: Option<String>,
 }
-rt::record!(ListNodesResponseV1_5 { nodes : req "nodes", next : opt "next" });
+rt::record!(ListNodesResponseV1_5 { req(nodes, "nodes"), opt(next, "next") });
 /// `MediaTypes`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaTypesV1_1 {
     pub base: String,
     pub type_: String,
 }
-rt::record!(MediaTypesV1_1 { base : req "base", type_ : req "type" });
+rt::record!(MediaTypesV1_1 { req(base, "base"), req(type_, "type") });
 /// `NodeSummary`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeSummaryV1_1 {
@@ -875,11 +861,14 @@ pub struct NodeSummaryV1_1 {
     pub provision_state: Option<String>,
     pub links: Vec<LinkV1_1>,
 }
-rt::record!(
-    NodeSummaryV1_1 { uuid : req "uuid", instance_uuid : req "instance_uuid", maintenance
-    : req "maintenance", power_state : req "power_state", provision_state : req
-    "provision_state", links : req "links" }
-);
+rt::record!(NodeSummaryV1_1 {
+    req(uuid, "uuid"),
+    req(instance_uuid, "instance_uuid"),
+    req(maintenance, "maintenance"),
+    req(power_state, "power_state"),
+    req(provision_state, "provision_state"),
+    req(links, "links"),
+});
 /// `NodeSummary`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeSummaryV1_5 {
@@ -887,7 +876,7 @@ pub struct NodeSummaryV1_5 {
     /// The fields this type shares with [`NodeSummaryV1_1`].
     pub base: NodeSummaryV1_1,
 }
-rt::record!(NodeSummaryV1_5 { name : req "name" } + base);
+rt::record!(NodeSummaryV1_5 { req(name, "name") } + base);
 rt::extends!(NodeSummaryV1_5 => NodeSummaryV1_1);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -917,18 +906,30 @@ pub struct NodeV1_1 {
     pub links: Vec<LinkV1_1>,
     pub ports: Vec<LinkV1_1>,
 }
-rt::record!(
-    NodeV1_1 { uuid : req "uuid", created_at : req "created_at", updated_at : req
-    "updated_at", chassis_uuid : req "chassis_uuid", console_enabled : req
-    "console_enabled", driver : req "driver", driver_info : req "driver_info", extra :
-    req "extra", instance_info : req "instance_info", instance_uuid : req
-    "instance_uuid", last_error : req "last_error", maintenance : req "maintenance",
-    maintenance_reason : req "maintenance_reason", power_state : req "power_state",
-    properties : req "properties", provision_state : req "provision_state",
-    provision_updated_at : req "provision_updated_at", reservation : req "reservation",
-    target_power_state : req "target_power_state", target_provision_state : req
-    "target_provision_state", links : req "links", ports : req "ports" }
-);
+rt::record!(NodeV1_1 {
+    req(uuid, "uuid"),
+    req(created_at, "created_at"),
+    req(updated_at, "updated_at"),
+    req(chassis_uuid, "chassis_uuid"),
+    req(console_enabled, "console_enabled"),
+    req(driver, "driver"),
+    req(driver_info, "driver_info"),
+    req(extra, "extra"),
+    req(instance_info, "instance_info"),
+    req(instance_uuid, "instance_uuid"),
+    req(last_error, "last_error"),
+    req(maintenance, "maintenance"),
+    req(maintenance_reason, "maintenance_reason"),
+    req(power_state, "power_state"),
+    req(properties, "properties"),
+    req(provision_state, "provision_state"),
+    req(provision_updated_at, "provision_updated_at"),
+    req(reservation, "reservation"),
+    req(target_power_state, "target_power_state"),
+    req(target_provision_state, "target_provision_state"),
+    req(links, "links"),
+    req(ports, "ports"),
+});
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_104 {
@@ -936,7 +937,7 @@ pub struct NodeV1_104 {
     /// The fields this type shares with [`NodeV1_95`].
     pub base: NodeV1_95,
 }
-rt::record!(NodeV1_104 { instance_name : req "instance_name" } + base);
+rt::record!(NodeV1_104 { req(instance_name, "instance_name") } + base);
 rt::extends!(NodeV1_104 => NodeV1_95);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -945,7 +946,7 @@ pub struct NodeV1_109 {
     /// The fields this type shares with [`NodeV1_104`].
     pub base: NodeV1_104,
 }
-rt::record!(NodeV1_109 { health : req "health" } + base);
+rt::record!(NodeV1_109 { req(health, "health") } + base);
 rt::extends!(NodeV1_109 => NodeV1_104);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -955,10 +956,10 @@ pub struct NodeV1_12 {
     /// The fields this type shares with [`NodeV1_7`].
     pub base: NodeV1_7,
 }
-rt::record!(
-    NodeV1_12 { raid_config : req "raid_config", target_raid_config : req
-    "target_raid_config" } + base
-);
+rt::record!(NodeV1_12 {
+    req(raid_config, "raid_config"),
+    req(target_raid_config, "target_raid_config"),
+} + base);
 rt::extends!(NodeV1_12 => NodeV1_7);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -967,7 +968,7 @@ pub struct NodeV1_14 {
     /// The fields this type shares with [`NodeV1_12`].
     pub base: NodeV1_12,
 }
-rt::record!(NodeV1_14 { states : req "states" } + base);
+rt::record!(NodeV1_14 { req(states, "states") } + base);
 rt::extends!(NodeV1_14 => NodeV1_12);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -976,7 +977,7 @@ pub struct NodeV1_20 {
     /// The fields this type shares with [`NodeV1_14`].
     pub base: NodeV1_14,
 }
-rt::record!(NodeV1_20 { network_interface : req "network_interface" } + base);
+rt::record!(NodeV1_20 { req(network_interface, "network_interface") } + base);
 rt::extends!(NodeV1_20 => NodeV1_14);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -985,7 +986,7 @@ pub struct NodeV1_21 {
     /// The fields this type shares with [`NodeV1_20`].
     pub base: NodeV1_20,
 }
-rt::record!(NodeV1_21 { resource_class : req "resource_class" } + base);
+rt::record!(NodeV1_21 { req(resource_class, "resource_class") } + base);
 rt::extends!(NodeV1_21 => NodeV1_20);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -994,7 +995,7 @@ pub struct NodeV1_24 {
     /// The fields this type shares with [`NodeV1_21`].
     pub base: NodeV1_21,
 }
-rt::record!(NodeV1_24 { portgroups : req "portgroups" } + base);
+rt::record!(NodeV1_24 { req(portgroups, "portgroups") } + base);
 rt::extends!(NodeV1_24 => NodeV1_21);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1003,7 +1004,7 @@ pub struct NodeV1_3 {
     /// The fields this type shares with [`NodeV1_1`].
     pub base: NodeV1_1,
 }
-rt::record!(NodeV1_3 { driver_internal_info : req "driver_internal_info" } + base);
+rt::record!(NodeV1_3 { req(driver_internal_info, "driver_internal_info") } + base);
 rt::extends!(NodeV1_3 => NodeV1_1);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1019,13 +1020,16 @@ pub struct NodeV1_31 {
     /// The fields this type shares with [`NodeV1_24`].
     pub base: NodeV1_24,
 }
-rt::record!(
-    NodeV1_31 { boot_interface : req "boot_interface", console_interface : req
-    "console_interface", deploy_interface : req "deploy_interface", inspect_interface :
-    req "inspect_interface", management_interface : req "management_interface",
-    power_interface : req "power_interface", raid_interface : req "raid_interface",
-    vendor_interface : req "vendor_interface" } + base
-);
+rt::record!(NodeV1_31 {
+    req(boot_interface, "boot_interface"),
+    req(console_interface, "console_interface"),
+    req(deploy_interface, "deploy_interface"),
+    req(inspect_interface, "inspect_interface"),
+    req(management_interface, "management_interface"),
+    req(power_interface, "power_interface"),
+    req(raid_interface, "raid_interface"),
+    req(vendor_interface, "vendor_interface"),
+} + base);
 rt::extends!(NodeV1_31 => NodeV1_24);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1034,7 +1038,7 @@ pub struct NodeV1_32 {
     /// The fields this type shares with [`NodeV1_31`].
     pub base: NodeV1_31,
 }
-rt::record!(NodeV1_32 { volume : req "volume" } + base);
+rt::record!(NodeV1_32 { req(volume, "volume") } + base);
 rt::extends!(NodeV1_32 => NodeV1_31);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1043,7 +1047,7 @@ pub struct NodeV1_33 {
     /// The fields this type shares with [`NodeV1_32`].
     pub base: NodeV1_32,
 }
-rt::record!(NodeV1_33 { storage_interface : req "storage_interface" } + base);
+rt::record!(NodeV1_33 { req(storage_interface, "storage_interface") } + base);
 rt::extends!(NodeV1_33 => NodeV1_32);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1052,7 +1056,7 @@ pub struct NodeV1_37 {
     /// The fields this type shares with [`NodeV1_33`].
     pub base: NodeV1_33,
 }
-rt::record!(NodeV1_37 { traits : req "traits" } + base);
+rt::record!(NodeV1_37 { req(traits, "traits") } + base);
 rt::extends!(NodeV1_37 => NodeV1_33);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1061,7 +1065,7 @@ pub struct NodeV1_38 {
     /// The fields this type shares with [`NodeV1_37`].
     pub base: NodeV1_37,
 }
-rt::record!(NodeV1_38 { rescue_interface : req "rescue_interface" } + base);
+rt::record!(NodeV1_38 { req(rescue_interface, "rescue_interface") } + base);
 rt::extends!(NodeV1_38 => NodeV1_37);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1070,7 +1074,7 @@ pub struct NodeV1_40 {
     /// The fields this type shares with [`NodeV1_38`].
     pub base: NodeV1_38,
 }
-rt::record!(NodeV1_40 { bios_interface : req "bios_interface" } + base);
+rt::record!(NodeV1_40 { req(bios_interface, "bios_interface") } + base);
 rt::extends!(NodeV1_40 => NodeV1_38);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1079,7 +1083,7 @@ pub struct NodeV1_42 {
     /// The fields this type shares with [`NodeV1_40`].
     pub base: NodeV1_40,
 }
-rt::record!(NodeV1_42 { fault : req "fault" } + base);
+rt::record!(NodeV1_42 { req(fault, "fault") } + base);
 rt::extends!(NodeV1_42 => NodeV1_40);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1088,7 +1092,7 @@ pub struct NodeV1_44 {
     /// The fields this type shares with [`NodeV1_42`].
     pub base: NodeV1_42,
 }
-rt::record!(NodeV1_44 { deploy_step : req "deploy_step" } + base);
+rt::record!(NodeV1_44 { req(deploy_step, "deploy_step") } + base);
 rt::extends!(NodeV1_44 => NodeV1_42);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1097,7 +1101,7 @@ pub struct NodeV1_46 {
     /// The fields this type shares with [`NodeV1_44`].
     pub base: NodeV1_44,
 }
-rt::record!(NodeV1_46 { conductor_group : req "conductor_group" } + base);
+rt::record!(NodeV1_46 { req(conductor_group, "conductor_group") } + base);
 rt::extends!(NodeV1_46 => NodeV1_44);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1106,7 +1110,7 @@ pub struct NodeV1_47 {
     /// The fields this type shares with [`NodeV1_46`].
     pub base: NodeV1_46,
 }
-rt::record!(NodeV1_47 { automated_clean : req "automated_clean" } + base);
+rt::record!(NodeV1_47 { req(automated_clean, "automated_clean") } + base);
 rt::extends!(NodeV1_47 => NodeV1_46);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1116,10 +1120,10 @@ pub struct NodeV1_48 {
     /// The fields this type shares with [`NodeV1_47`].
     pub base: NodeV1_47,
 }
-rt::record!(
-    NodeV1_48 { protected : req "protected", protected_reason : req "protected_reason" }
-    + base
-);
+rt::record!(NodeV1_48 {
+    req(protected, "protected"),
+    req(protected_reason, "protected_reason"),
+} + base);
 rt::extends!(NodeV1_48 => NodeV1_47);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1128,7 +1132,7 @@ pub struct NodeV1_49 {
     /// The fields this type shares with [`NodeV1_48`].
     pub base: NodeV1_48,
 }
-rt::record!(NodeV1_49 { conductor : req "conductor" } + base);
+rt::record!(NodeV1_49 { req(conductor, "conductor") } + base);
 rt::extends!(NodeV1_49 => NodeV1_48);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1137,7 +1141,7 @@ pub struct NodeV1_5 {
     /// The fields this type shares with [`NodeV1_3`].
     pub base: NodeV1_3,
 }
-rt::record!(NodeV1_5 { name : req "name" } + base);
+rt::record!(NodeV1_5 { req(name, "name") } + base);
 rt::extends!(NodeV1_5 => NodeV1_3);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1146,7 +1150,7 @@ pub struct NodeV1_50 {
     /// The fields this type shares with [`NodeV1_49`].
     pub base: NodeV1_49,
 }
-rt::record!(NodeV1_50 { owner : req "owner" } + base);
+rt::record!(NodeV1_50 { req(owner, "owner") } + base);
 rt::extends!(NodeV1_50 => NodeV1_49);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1155,7 +1159,7 @@ pub struct NodeV1_51 {
     /// The fields this type shares with [`NodeV1_50`].
     pub base: NodeV1_50,
 }
-rt::record!(NodeV1_51 { description : req "description" } + base);
+rt::record!(NodeV1_51 { req(description, "description") } + base);
 rt::extends!(NodeV1_51 => NodeV1_50);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1164,7 +1168,7 @@ pub struct NodeV1_52 {
     /// The fields this type shares with [`NodeV1_51`].
     pub base: NodeV1_51,
 }
-rt::record!(NodeV1_52 { allocation_uuid : req "allocation_uuid" } + base);
+rt::record!(NodeV1_52 { req(allocation_uuid, "allocation_uuid") } + base);
 rt::extends!(NodeV1_52 => NodeV1_51);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1174,10 +1178,10 @@ pub struct NodeV1_6 {
     /// The fields this type shares with [`NodeV1_5`].
     pub base: NodeV1_5,
 }
-rt::record!(
-    NodeV1_6 { inspection_finished_at : req "inspection_finished_at",
-    inspection_started_at : req "inspection_started_at" } + base
-);
+rt::record!(NodeV1_6 {
+    req(inspection_finished_at, "inspection_finished_at"),
+    req(inspection_started_at, "inspection_started_at"),
+} + base);
 rt::extends!(NodeV1_6 => NodeV1_5);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1187,9 +1191,7 @@ pub struct NodeV1_61 {
     /// The fields this type shares with [`NodeV1_52`].
     pub base: NodeV1_52,
 }
-rt::record!(
-    NodeV1_61 { retired : req "retired", retired_reason : req "retired_reason" } + base
-);
+rt::record!(NodeV1_61 { req(retired, "retired"), req(retired_reason, "retired_reason") } + base);
 rt::extends!(NodeV1_61 => NodeV1_52);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1198,7 +1200,7 @@ pub struct NodeV1_65 {
     /// The fields this type shares with [`NodeV1_61`].
     pub base: NodeV1_61,
 }
-rt::record!(NodeV1_65 { lessee : req "lessee" } + base);
+rt::record!(NodeV1_65 { req(lessee, "lessee") } + base);
 rt::extends!(NodeV1_65 => NodeV1_61);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1207,7 +1209,7 @@ pub struct NodeV1_66 {
     /// The fields this type shares with [`NodeV1_65`].
     pub base: NodeV1_65,
 }
-rt::record!(NodeV1_66 { network_data : req "network_data" } + base);
+rt::record!(NodeV1_66 { req(network_data, "network_data") } + base);
 rt::extends!(NodeV1_66 => NodeV1_65);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1216,7 +1218,7 @@ pub struct NodeV1_7 {
     /// The fields this type shares with [`NodeV1_6`].
     pub base: NodeV1_6,
 }
-rt::record!(NodeV1_7 { clean_step : req "clean_step" } + base);
+rt::record!(NodeV1_7 { req(clean_step, "clean_step") } + base);
 rt::extends!(NodeV1_7 => NodeV1_6);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1226,9 +1228,7 @@ pub struct NodeV1_75 {
     /// The fields this type shares with [`NodeV1_66`].
     pub base: NodeV1_66,
 }
-rt::record!(
-    NodeV1_75 { boot_mode : req "boot_mode", secure_boot : req "secure_boot" } + base
-);
+rt::record!(NodeV1_75 { req(boot_mode, "boot_mode"), req(secure_boot, "secure_boot") } + base);
 rt::extends!(NodeV1_75 => NodeV1_66);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1237,7 +1237,7 @@ pub struct NodeV1_82 {
     /// The fields this type shares with [`NodeV1_75`].
     pub base: NodeV1_75,
 }
-rt::record!(NodeV1_82 { shard : req "shard" } + base);
+rt::record!(NodeV1_82 { req(shard, "shard") } + base);
 rt::extends!(NodeV1_82 => NodeV1_75);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1246,7 +1246,7 @@ pub struct NodeV1_83 {
     /// The fields this type shares with [`NodeV1_82`].
     pub base: NodeV1_82,
 }
-rt::record!(NodeV1_83 { parent_node : req "parent_node" } + base);
+rt::record!(NodeV1_83 { req(parent_node, "parent_node") } + base);
 rt::extends!(NodeV1_83 => NodeV1_82);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1255,7 +1255,7 @@ pub struct NodeV1_86 {
     /// The fields this type shares with [`NodeV1_83`].
     pub base: NodeV1_83,
 }
-rt::record!(NodeV1_86 { firmware_interface : req "firmware_interface" } + base);
+rt::record!(NodeV1_86 { req(firmware_interface, "firmware_interface") } + base);
 rt::extends!(NodeV1_86 => NodeV1_83);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1264,7 +1264,7 @@ pub struct NodeV1_87 {
     /// The fields this type shares with [`NodeV1_86`].
     pub base: NodeV1_86,
 }
-rt::record!(NodeV1_87 { service_step : req "service_step" } + base);
+rt::record!(NodeV1_87 { req(service_step, "service_step") } + base);
 rt::extends!(NodeV1_87 => NodeV1_86);
 /// `Node`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1273,7 +1273,7 @@ pub struct NodeV1_95 {
     /// The fields this type shares with [`NodeV1_87`].
     pub base: NodeV1_87,
 }
-rt::record!(NodeV1_95 { disable_power_off : req "disable_power_off" } + base);
+rt::record!(NodeV1_95 { req(disable_power_off, "disable_power_off") } + base);
 rt::extends!(NodeV1_95 => NodeV1_87);
 /// `PatchOperationOp`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1298,9 +1298,7 @@ pub struct PatchOperationV1_1 {
     /// The new value, for `add` and `replace`.
     pub value: Option<rt::Value>,
 }
-rt::record!(
-    PatchOperationV1_1 { op : req "op", path : req "path", value : opt "value" }
-);
+rt::record!(PatchOperationV1_1 { req(op, "op"), req(path, "path"), opt(value, "value") });
 /// `RootDocument`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RootDocumentV1_1 {
@@ -1309,10 +1307,12 @@ pub struct RootDocumentV1_1 {
     pub default_version: VersionV1_1,
     pub versions: Vec<VersionV1_1>,
 }
-rt::record!(
-    RootDocumentV1_1 { name : req "name", description : req "description",
-    default_version : req "default_version", versions : req "versions" }
-);
+rt::record!(RootDocumentV1_1 {
+    req(name, "name"),
+    req(description, "description"),
+    req(default_version, "default_version"),
+    req(versions, "versions"),
+});
 /// `UpdateNodeRequest`.
 pub type UpdateNodeRequestV1_1 = BTreeMap<String, rt::Value>;
 /// `V1Document`.
@@ -1323,10 +1323,12 @@ pub struct V1DocumentV1_1 {
     pub media_types: MediaTypesV1_1,
     pub version: VersionV1_1,
 }
-rt::record!(
-    open V1DocumentV1_1 { id : req "id", links : req "links", media_types : req
-    "media_types", version : req "version" }
-);
+rt::record!(open V1DocumentV1_1 {
+    req(id, "id"),
+    req(links, "links"),
+    req(media_types, "media_types"),
+    req(version, "version"),
+});
 /// `VersionLink`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionLinkV1_1 {
@@ -1334,7 +1336,7 @@ pub struct VersionLinkV1_1 {
     pub rel: String,
     pub type_: Option<String>,
 }
-rt::record!(VersionLinkV1_1 { href : req "href", rel : req "rel", type_ : opt "type" });
+rt::record!(VersionLinkV1_1 { req(href, "href"), req(rel, "rel"), opt(type_, "type") });
 /// `VersionStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VersionStatusV1_1 {
@@ -1359,8 +1361,11 @@ pub struct VersionV1_1 {
     pub version: String,
     pub links: Vec<VersionLinkV1_1>,
 }
-rt::record!(
-    VersionV1_1 { id : req "id", status : req "status", min_version : req "min_version",
-    version : req "version", links : req "links" }
-);
+rt::record!(VersionV1_1 {
+    req(id, "id"),
+    req(status, "status"),
+    req(min_version, "min_version"),
+    req(version, "version"),
+    req(links, "links"),
+});
 rt::str_enums!(ListNodesQuerySortDirV1_1, PatchOperationOpV1_1, VersionStatusV1_1);

@@ -12,8 +12,8 @@ pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: true,
     versioned: false,
-    spans: &[rt::op(rt::Span::open(1, 1), "GET", "/", &[200])],
-    variants: &[rt::body(rt::Span::open(1, 1), 0, &schemas::ROOT_DOCUMENT_V1_1)],
+    spans: &[rt::op(rt::from(1, 1), "GET", "/", &[200])],
+    variants: &[rt::body(rt::from(1, 1), 0, &schemas::ROOT_DOCUMENT_V1_1)],
 };
 /// The `show_v1` operation: its spans, statuses and response variants.
 pub static SHOW_V1: rt::OperationMeta = rt::OperationMeta {
@@ -21,8 +21,8 @@ pub static SHOW_V1: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 1), "GET", "/v1", &[200])],
-    variants: &[rt::body(rt::Span::open(1, 1), 0, &schemas::V1_DOCUMENT_V1_1)],
+    spans: &[rt::op(rt::from(1, 1), "GET", "/v1", &[200])],
+    variants: &[rt::body(rt::from(1, 1), 0, &schemas::V1_DOCUMENT_V1_1)],
 };
 /// The bare metal API's version documents.
 ///

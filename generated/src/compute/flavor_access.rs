@@ -12,10 +12,8 @@ pub static ADD_TENANT_ACCESS: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[
-        rt::op(rt::Span::open(2, 1), "POST", "/flavors/{flavor_id}/action", &[200]),
-    ],
-    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
+    spans: &[rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/action", &[200])],
+    variants: &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
 };
 /// The request body of `add_tenant_access`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -24,10 +22,12 @@ pub enum AddTenantAccessRequest {
     /// Microversions 2.1–latest.
     V2_1(types::AddTenantAccessRequestV2_1),
 }
-rt::versioned_request!(
-    AddTenantAccessRequest of super::SERVICE { 0 =>
-    V2_1(types::AddTenantAccessRequestV2_1) @ rt::Span::open(2, 1) }
-);
+impl rt::VersionedRequest for AddTenantAccessRequest {
+    const NAME: &'static str = "AddTenantAccessRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::from(2, 1)];
+    rt::request_variants!(V2_1);
+}
 rt::variants_from!(AddTenantAccessRequest { V2_1(types::AddTenantAccessRequestV2_1) });
 /// The `list_flavor_access` operation: its spans, statuses and response variants.
 pub static LIST_FLAVOR_ACCESS: rt::OperationMeta = rt::OperationMeta {
@@ -36,14 +36,9 @@ pub static LIST_FLAVOR_ACCESS: rt::OperationMeta = rt::OperationMeta {
     root: false,
     versioned: true,
     spans: &[
-        rt::op(
-            rt::Span::open(2, 1),
-            "GET",
-            "/flavors/{flavor_id}/os-flavor-access",
-            &[200],
-        ),
+        rt::op(rt::from(2, 1), "GET", "/flavors/{flavor_id}/os-flavor-access", &[200]),
     ],
-    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
+    variants: &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
 };
 /// The query of `list_flavor_access`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -54,25 +49,24 @@ pub enum ListFlavorAccessQuery {
     /// Microversions 2.102–latest.
     V2_102(types::FlavorAccessQueryV2_102),
 }
-rt::versioned_request!(
-    ListFlavorAccessQuery of super::SERVICE { 0 => V2_1(types::FlavorAccessQueryV2_1) @
-    rt::Span::closed(2, 1, 2, 101), 1 => V2_102(types::FlavorAccessQueryV2_102) @
-    rt::Span::open(2, 102) }
-);
-rt::variants_from!(
-    ListFlavorAccessQuery { V2_1(types::FlavorAccessQueryV2_1),
-    V2_102(types::FlavorAccessQueryV2_102) }
-);
+impl rt::VersionedRequest for ListFlavorAccessQuery {
+    const NAME: &'static str = "ListFlavorAccessQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::span(2, 1, 2, 101), rt::from(2, 102)];
+    rt::request_variants!(V2_1, V2_102);
+}
+rt::variants_from!(ListFlavorAccessQuery {
+    V2_1(types::FlavorAccessQueryV2_1),
+    V2_102(types::FlavorAccessQueryV2_102),
+});
 /// The `remove_tenant_access` operation: its spans, statuses and response variants.
 pub static REMOVE_TENANT_ACCESS: rt::OperationMeta = rt::OperationMeta {
     name: "remove_tenant_access",
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[
-        rt::op(rt::Span::open(2, 1), "POST", "/flavors/{flavor_id}/action", &[200]),
-    ],
-    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
+    spans: &[rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/action", &[200])],
+    variants: &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
 };
 /// The request body of `remove_tenant_access`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -81,13 +75,13 @@ pub enum RemoveTenantAccessRequest {
     /// Microversions 2.1–latest.
     V2_1(types::RemoveTenantAccessRequestV2_1),
 }
-rt::versioned_request!(
-    RemoveTenantAccessRequest of super::SERVICE { 0 =>
-    V2_1(types::RemoveTenantAccessRequestV2_1) @ rt::Span::open(2, 1) }
-);
-rt::variants_from!(
-    RemoveTenantAccessRequest { V2_1(types::RemoveTenantAccessRequestV2_1) }
-);
+impl rt::VersionedRequest for RemoveTenantAccessRequest {
+    const NAME: &'static str = "RemoveTenantAccessRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::from(2, 1)];
+    rt::request_variants!(V2_1);
+}
+rt::variants_from!(RemoveTenantAccessRequest { V2_1(types::RemoveTenantAccessRequestV2_1) });
 /// Flavor access, the projects allowed to use a private flavor (os-flavor-access).
 ///
 /// The `flavor_access` client of the `compute` service; its microversion is the one the requests carry.

@@ -13,16 +13,9 @@ pub static CREATE_EXTRA_SPECS: rt::OperationMeta = rt::OperationMeta {
     root: false,
     versioned: true,
     spans: &[
-        rt::op(
-            rt::Span::open(2, 1),
-            "POST",
-            "/flavors/{flavor_id}/os-extra_specs",
-            &[200],
-        ),
+        rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/os-extra_specs", &[200]),
     ],
-    variants: &[
-        rt::body(rt::Span::open(2, 1), 0, &schemas::CREATE_EXTRA_SPECS_REQUEST_V2_1),
-    ],
+    variants: &[rt::body(rt::from(2, 1), 0, &schemas::CREATE_EXTRA_SPECS_REQUEST_V2_1)],
 };
 /// The request body of `create_extra_specs`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -31,10 +24,12 @@ pub enum CreateExtraSpecsRequest {
     /// Microversions 2.1–latest.
     V2_1(types::CreateExtraSpecsRequestV2_1),
 }
-rt::versioned_request!(
-    CreateExtraSpecsRequest of super::SERVICE { 0 =>
-    V2_1(types::CreateExtraSpecsRequestV2_1) @ rt::Span::open(2, 1) }
-);
+impl rt::VersionedRequest for CreateExtraSpecsRequest {
+    const NAME: &'static str = "CreateExtraSpecsRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::from(2, 1)];
+    rt::request_variants!(V2_1);
+}
 rt::variants_from!(CreateExtraSpecsRequest { V2_1(types::CreateExtraSpecsRequestV2_1) });
 /// The `delete_extra_spec` operation: its spans, statuses and response variants.
 pub static DELETE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
@@ -44,13 +39,13 @@ pub static DELETE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(2, 1),
+            rt::from(2, 1),
             "DELETE",
             "/flavors/{flavor_id}/os-extra_specs/{extra_spec_key}",
             &[200],
         ),
     ],
-    variants: &[rt::no_body(rt::Span::open(2, 1), 0)],
+    variants: &[rt::no_body(rt::from(2, 1), 0)],
 };
 /// The `list_extra_specs` operation: its spans, statuses and response variants.
 pub static LIST_EXTRA_SPECS: rt::OperationMeta = rt::OperationMeta {
@@ -59,14 +54,9 @@ pub static LIST_EXTRA_SPECS: rt::OperationMeta = rt::OperationMeta {
     root: false,
     versioned: true,
     spans: &[
-        rt::op(
-            rt::Span::open(2, 1),
-            "GET",
-            "/flavors/{flavor_id}/os-extra_specs",
-            &[200],
-        ),
+        rt::op(rt::from(2, 1), "GET", "/flavors/{flavor_id}/os-extra_specs", &[200]),
     ],
-    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::LIST_EXTRA_SPECS_V2_1)],
+    variants: &[rt::body(rt::from(2, 1), 0, &schemas::LIST_EXTRA_SPECS_V2_1)],
 };
 /// The query of `list_extra_specs`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -77,15 +67,16 @@ pub enum ListExtraSpecsQuery {
     /// Microversions 2.102–latest.
     V2_102(types::ExtraSpecsQueryV2_102),
 }
-rt::versioned_request!(
-    ListExtraSpecsQuery of super::SERVICE { 0 => V2_1(types::ExtraSpecsQueryV2_1) @
-    rt::Span::closed(2, 1, 2, 101), 1 => V2_102(types::ExtraSpecsQueryV2_102) @
-    rt::Span::open(2, 102) }
-);
-rt::variants_from!(
-    ListExtraSpecsQuery { V2_1(types::ExtraSpecsQueryV2_1),
-    V2_102(types::ExtraSpecsQueryV2_102) }
-);
+impl rt::VersionedRequest for ListExtraSpecsQuery {
+    const NAME: &'static str = "ListExtraSpecsQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::span(2, 1, 2, 101), rt::from(2, 102)];
+    rt::request_variants!(V2_1, V2_102);
+}
+rt::variants_from!(ListExtraSpecsQuery {
+    V2_1(types::ExtraSpecsQueryV2_1),
+    V2_102(types::ExtraSpecsQueryV2_102),
+});
 /// The `show_extra_spec` operation: its spans, statuses and response variants.
 pub static SHOW_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
     name: "show_extra_spec",
@@ -94,13 +85,13 @@ pub static SHOW_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(2, 1),
+            rt::from(2, 1),
             "GET",
             "/flavors/{flavor_id}/os-extra_specs/{extra_spec_key}",
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::EXTRA_SPECS_V2_1)],
+    variants: &[rt::body(rt::from(2, 1), 0, &schemas::EXTRA_SPECS_V2_1)],
 };
 /// The query of `show_extra_spec`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -111,15 +102,16 @@ pub enum ShowExtraSpecQuery {
     /// Microversions 2.102–latest.
     V2_102(types::ExtraSpecsQueryV2_102),
 }
-rt::versioned_request!(
-    ShowExtraSpecQuery of super::SERVICE { 0 => V2_1(types::ExtraSpecsQueryV2_1) @
-    rt::Span::closed(2, 1, 2, 101), 1 => V2_102(types::ExtraSpecsQueryV2_102) @
-    rt::Span::open(2, 102) }
-);
-rt::variants_from!(
-    ShowExtraSpecQuery { V2_1(types::ExtraSpecsQueryV2_1),
-    V2_102(types::ExtraSpecsQueryV2_102) }
-);
+impl rt::VersionedRequest for ShowExtraSpecQuery {
+    const NAME: &'static str = "ShowExtraSpecQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::span(2, 1, 2, 101), rt::from(2, 102)];
+    rt::request_variants!(V2_1, V2_102);
+}
+rt::variants_from!(ShowExtraSpecQuery {
+    V2_1(types::ExtraSpecsQueryV2_1),
+    V2_102(types::ExtraSpecsQueryV2_102),
+});
 /// The `update_extra_spec` operation: its spans, statuses and response variants.
 pub static UPDATE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
     name: "update_extra_spec",
@@ -128,13 +120,13 @@ pub static UPDATE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(2, 1),
+            rt::from(2, 1),
             "PUT",
             "/flavors/{flavor_id}/os-extra_specs/{extra_spec_key}",
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::EXTRA_SPECS_INPUT_V2_1)],
+    variants: &[rt::body(rt::from(2, 1), 0, &schemas::EXTRA_SPECS_INPUT_V2_1)],
 };
 /// The request body of `update_extra_spec`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -143,10 +135,12 @@ pub enum UpdateExtraSpecRequest {
     /// Microversions 2.1–latest.
     V2_1(types::ExtraSpecUpdateV2_1),
 }
-rt::versioned_request!(
-    UpdateExtraSpecRequest of super::SERVICE { 0 => V2_1(types::ExtraSpecUpdateV2_1) @
-    rt::Span::open(2, 1) }
-);
+impl rt::VersionedRequest for UpdateExtraSpecRequest {
+    const NAME: &'static str = "UpdateExtraSpecRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::from(2, 1)];
+    rt::request_variants!(V2_1);
+}
 rt::variants_from!(UpdateExtraSpecRequest { V2_1(types::ExtraSpecUpdateV2_1) });
 /// Flavor extra specs (os-extra_specs), the key/value tuning hints attached to a flavor.
 ///

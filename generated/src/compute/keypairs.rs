@@ -13,13 +13,13 @@ pub static CREATE_KEYPAIR: rt::OperationMeta = rt::OperationMeta {
     root: false,
     versioned: true,
     spans: &[
-        rt::op(rt::Span::closed(2, 1, 2, 1), "POST", "/os-keypairs", &[200]),
-        rt::op(rt::Span::open(2, 2), "POST", "/os-keypairs", &[201]),
+        rt::op(rt::span(2, 1, 2, 1), "POST", "/os-keypairs", &[200]),
+        rt::op(rt::from(2, 2), "POST", "/os-keypairs", &[201]),
     ],
     variants: &[
-        rt::body(rt::Span::closed(2, 1, 2, 1), 0, &schemas::CREATE_KEYPAIR_V2_1),
-        rt::body(rt::Span::closed(2, 2, 2, 91), 1, &schemas::CREATE_KEYPAIR_V2_2),
-        rt::body(rt::Span::open(2, 92), 2, &schemas::CREATE_KEYPAIR_V2_92),
+        rt::body(rt::span(2, 1, 2, 1), 0, &schemas::CREATE_KEYPAIR_V2_1),
+        rt::body(rt::span(2, 2, 2, 91), 1, &schemas::CREATE_KEYPAIR_V2_2),
+        rt::body(rt::from(2, 92), 2, &schemas::CREATE_KEYPAIR_V2_92),
     ],
 };
 /// The response of `create_keypair`; the variant is chosen by the version the server answered.
@@ -32,7 +32,9 @@ pub enum CreateKeypairResponse {
     /// Answered from microversion 2.92.
     V2_92(types::CreateKeypairResponseV2_92),
 }
-rt::versioned_response!(CreateKeypairResponse { 0 => V2_1, 1 => V2_2, 2 => V2_92 });
+impl rt::VersionedResponse for CreateKeypairResponse {
+    rt::response_variants!(V2_1, V2_2, V2_92);
+}
 /// The request body of `create_keypair`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -46,18 +48,23 @@ pub enum CreateKeypairRequest {
     /// Microversions 2.92–latest.
     V2_92(types::CreateKeypairRequestV2_92),
 }
-rt::versioned_request!(
-    CreateKeypairRequest of super::SERVICE { 0 => V2_1(types::CreateKeypairRequestV2_1) @
-    rt::Span::closed(2, 1, 2, 1), 1 => V2_2(types::CreateKeypairRequestV2_2) @
-    rt::Span::closed(2, 2, 2, 9), 2 => V2_10(types::CreateKeypairRequestV2_10) @
-    rt::Span::closed(2, 10, 2, 91), 3 => V2_92(types::CreateKeypairRequestV2_92) @
-    rt::Span::open(2, 92) }
-);
-rt::variants_from!(
-    CreateKeypairRequest { V2_1(types::CreateKeypairRequestV2_1),
-    V2_2(types::CreateKeypairRequestV2_2), V2_10(types::CreateKeypairRequestV2_10),
-    V2_92(types::CreateKeypairRequestV2_92) }
-);
+impl rt::VersionedRequest for CreateKeypairRequest {
+    const NAME: &'static str = "CreateKeypairRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[
+        rt::span(2, 1, 2, 1),
+        rt::span(2, 2, 2, 9),
+        rt::span(2, 10, 2, 91),
+        rt::from(2, 92),
+    ];
+    rt::request_variants!(V2_1, V2_2, V2_10, V2_92);
+}
+rt::variants_from!(CreateKeypairRequest {
+    V2_1(types::CreateKeypairRequestV2_1),
+    V2_2(types::CreateKeypairRequestV2_2),
+    V2_10(types::CreateKeypairRequestV2_10),
+    V2_92(types::CreateKeypairRequestV2_92),
+});
 /// The `delete_keypair` operation: its spans, statuses and response variants.
 pub static DELETE_KEYPAIR: rt::OperationMeta = rt::OperationMeta {
     name: "delete_keypair",
@@ -65,15 +72,10 @@ pub static DELETE_KEYPAIR: rt::OperationMeta = rt::OperationMeta {
     root: false,
     versioned: true,
     spans: &[
-        rt::op(
-            rt::Span::closed(2, 1, 2, 1),
-            "DELETE",
-            "/os-keypairs/{keypair_name}",
-            &[202],
-        ),
-        rt::op(rt::Span::open(2, 2), "DELETE", "/os-keypairs/{keypair_name}", &[204]),
+        rt::op(rt::span(2, 1, 2, 1), "DELETE", "/os-keypairs/{keypair_name}", &[202]),
+        rt::op(rt::from(2, 2), "DELETE", "/os-keypairs/{keypair_name}", &[204]),
     ],
-    variants: &[rt::no_body(rt::Span::open(2, 1), 0)],
+    variants: &[rt::no_body(rt::from(2, 1), 0)],
 };
 /// The query of `delete_keypair`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -86,28 +88,33 @@ pub enum DeleteKeypairQuery {
     /// Microversions 2.75–latest.
     V2_75(types::KeypairsQueryV2_75),
 }
-rt::versioned_request!(
-    DeleteKeypairQuery of super::SERVICE { 0 => V2_1(types::KeypairsQueryV2_1) @
-    rt::Span::closed(2, 1, 2, 9), 1 => V2_10(types::KeypairsQueryV2_10) @
-    rt::Span::closed(2, 10, 2, 74), 2 => V2_75(types::KeypairsQueryV2_75) @
-    rt::Span::open(2, 75) }
-);
-rt::variants_from!(
-    DeleteKeypairQuery { V2_1(types::KeypairsQueryV2_1),
-    V2_10(types::KeypairsQueryV2_10), V2_75(types::KeypairsQueryV2_75) }
-);
+impl rt::VersionedRequest for DeleteKeypairQuery {
+    const NAME: &'static str = "DeleteKeypairQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[
+        rt::span(2, 1, 2, 9),
+        rt::span(2, 10, 2, 74),
+        rt::from(2, 75),
+    ];
+    rt::request_variants!(V2_1, V2_10, V2_75);
+}
+rt::variants_from!(DeleteKeypairQuery {
+    V2_1(types::KeypairsQueryV2_1),
+    V2_10(types::KeypairsQueryV2_10),
+    V2_75(types::KeypairsQueryV2_75),
+});
 /// The `list_keypairs` operation: its spans, statuses and response variants.
 pub static LIST_KEYPAIRS: rt::OperationMeta = rt::OperationMeta {
     name: "list_keypairs",
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/os-keypairs", &[200])],
+    spans: &[rt::op(rt::from(2, 1), "GET", "/os-keypairs", &[200])],
     variants: &[
-        rt::body(rt::Span::closed(2, 1, 2, 1), 0, &schemas::LIST_KEYPAIRS_V2_1),
-        rt::body(rt::Span::closed(2, 2, 2, 34), 1, &schemas::LIST_KEYPAIRS_V2_2),
-        rt::body(rt::Span::closed(2, 35, 2, 91), 2, &schemas::LIST_KEYPAIRS_V2_35),
-        rt::body(rt::Span::open(2, 92), 2, &schemas::LIST_KEYPAIRS_V2_35_2),
+        rt::body(rt::span(2, 1, 2, 1), 0, &schemas::LIST_KEYPAIRS_V2_1),
+        rt::body(rt::span(2, 2, 2, 34), 1, &schemas::LIST_KEYPAIRS_V2_2),
+        rt::body(rt::span(2, 35, 2, 91), 2, &schemas::LIST_KEYPAIRS_V2_35),
+        rt::body(rt::from(2, 92), 2, &schemas::LIST_KEYPAIRS_V2_35_2),
     ],
 };
 /// The response of `list_keypairs`; the variant is chosen by the version the server answered.
@@ -120,7 +127,9 @@ pub enum ListKeypairsResponse {
     /// Answered from microversion 2.35.
     V2_35(types::ListKeypairsResponseV2_35),
 }
-rt::versioned_response!(ListKeypairsResponse { 0 => V2_1, 1 => V2_2, 2 => V2_35 });
+impl rt::VersionedResponse for ListKeypairsResponse {
+    rt::response_variants!(V2_1, V2_2, V2_35);
+}
 /// The query of `list_keypairs`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -134,28 +143,34 @@ pub enum ListKeypairsQuery {
     /// Microversions 2.75–latest.
     V2_75(types::ListKeypairsQueryV2_75),
 }
-rt::versioned_request!(
-    ListKeypairsQuery of super::SERVICE { 0 => V2_1(types::KeypairsQueryV2_1) @
-    rt::Span::closed(2, 1, 2, 9), 1 => V2_10(types::KeypairsQueryV2_10) @
-    rt::Span::closed(2, 10, 2, 34), 2 => V2_35(types::ListKeypairsQueryV2_35) @
-    rt::Span::closed(2, 35, 2, 74), 3 => V2_75(types::ListKeypairsQueryV2_75) @
-    rt::Span::open(2, 75) }
-);
-rt::variants_from!(
-    ListKeypairsQuery { V2_1(types::KeypairsQueryV2_1), V2_10(types::KeypairsQueryV2_10),
-    V2_35(types::ListKeypairsQueryV2_35), V2_75(types::ListKeypairsQueryV2_75) }
-);
+impl rt::VersionedRequest for ListKeypairsQuery {
+    const NAME: &'static str = "ListKeypairsQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[
+        rt::span(2, 1, 2, 9),
+        rt::span(2, 10, 2, 34),
+        rt::span(2, 35, 2, 74),
+        rt::from(2, 75),
+    ];
+    rt::request_variants!(V2_1, V2_10, V2_35, V2_75);
+}
+rt::variants_from!(ListKeypairsQuery {
+    V2_1(types::KeypairsQueryV2_1),
+    V2_10(types::KeypairsQueryV2_10),
+    V2_35(types::ListKeypairsQueryV2_35),
+    V2_75(types::ListKeypairsQueryV2_75),
+});
 /// The `show_keypair` operation: its spans, statuses and response variants.
 pub static SHOW_KEYPAIR: rt::OperationMeta = rt::OperationMeta {
     name: "show_keypair",
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/os-keypairs/{keypair_name}", &[200])],
+    spans: &[rt::op(rt::from(2, 1), "GET", "/os-keypairs/{keypair_name}", &[200])],
     variants: &[
-        rt::body(rt::Span::closed(2, 1, 2, 1), 0, &schemas::SHOW_KEYPAIR_V2_1),
-        rt::body(rt::Span::closed(2, 2, 2, 91), 1, &schemas::SHOW_KEYPAIR_V2_2),
-        rt::body(rt::Span::open(2, 92), 1, &schemas::SHOW_KEYPAIR_V2_2_2),
+        rt::body(rt::span(2, 1, 2, 1), 0, &schemas::SHOW_KEYPAIR_V2_1),
+        rt::body(rt::span(2, 2, 2, 91), 1, &schemas::SHOW_KEYPAIR_V2_2),
+        rt::body(rt::from(2, 92), 1, &schemas::SHOW_KEYPAIR_V2_2_2),
     ],
 };
 /// The response of `show_keypair`; the variant is chosen by the version the server answered.
@@ -166,7 +181,9 @@ pub enum ShowKeypairResponse {
     /// Answered from microversion 2.2.
     V2_2(types::ShowKeypairResponseV2_2),
 }
-rt::versioned_response!(ShowKeypairResponse { 0 => V2_1, 1 => V2_2 });
+impl rt::VersionedResponse for ShowKeypairResponse {
+    rt::response_variants!(V2_1, V2_2);
+}
 /// The query of `show_keypair`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -178,16 +195,21 @@ pub enum ShowKeypairQuery {
     /// Microversions 2.75–latest.
     V2_75(types::KeypairsQueryV2_75),
 }
-rt::versioned_request!(
-    ShowKeypairQuery of super::SERVICE { 0 => V2_1(types::KeypairsQueryV2_1) @
-    rt::Span::closed(2, 1, 2, 9), 1 => V2_10(types::KeypairsQueryV2_10) @
-    rt::Span::closed(2, 10, 2, 74), 2 => V2_75(types::KeypairsQueryV2_75) @
-    rt::Span::open(2, 75) }
-);
-rt::variants_from!(
-    ShowKeypairQuery { V2_1(types::KeypairsQueryV2_1), V2_10(types::KeypairsQueryV2_10),
-    V2_75(types::KeypairsQueryV2_75) }
-);
+impl rt::VersionedRequest for ShowKeypairQuery {
+    const NAME: &'static str = "ShowKeypairQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[
+        rt::span(2, 1, 2, 9),
+        rt::span(2, 10, 2, 74),
+        rt::from(2, 75),
+    ];
+    rt::request_variants!(V2_1, V2_10, V2_75);
+}
+rt::variants_from!(ShowKeypairQuery {
+    V2_1(types::KeypairsQueryV2_1),
+    V2_10(types::KeypairsQueryV2_10),
+    V2_75(types::KeypairsQueryV2_75),
+});
 /// SSH and x509 keypairs (os-keypairs).
 ///
 /// The `keypairs` client of the `compute` service; its microversion is the one the requests carry.

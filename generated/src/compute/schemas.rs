@@ -2,178 +2,40 @@
 
 //! Response-body schemas, embedded whole (every constraint kept) and compiled on first use.
 use squall_runtime::contract as rt;
-/// The validation schema of `FlavorAccessListV2_1`.
-pub static FLAVOR_ACCESS_LIST_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "FlavorAccessListV2_1",
-    include_str!("schemas/flavor_access_list_v2_1.json"),
-);
-/// The validation schema of `CreateExtraSpecsRequestV2_1`.
-pub static CREATE_EXTRA_SPECS_REQUEST_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "CreateExtraSpecsRequestV2_1",
-    include_str!("schemas/create_extra_specs_request_v2_1.json"),
-);
-/// The validation schema of `ListExtraSpecsResponseV2_1`.
-pub static LIST_EXTRA_SPECS_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListExtraSpecsResponseV2_1",
-    include_str!("schemas/list_extra_specs_v2_1.json"),
-);
-/// The validation schema of `ExtraSpecsV2_1`.
-pub static EXTRA_SPECS_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ExtraSpecsV2_1",
-    include_str!("schemas/extra_specs_v2_1.json"),
-);
-/// The validation schema of `ExtraSpecUpdateV2_1`.
-pub static EXTRA_SPECS_INPUT_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ExtraSpecUpdateV2_1",
-    include_str!("schemas/extra_specs_input_v2_1.json"),
-);
-/// The validation schema of `FlavorResponseV2_1`.
-pub static FLAVOR_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "FlavorResponseV2_1",
-    include_str!("schemas/flavor_v2_1.json"),
-);
-/// The validation schema of `FlavorResponseV2_55`.
-pub static FLAVOR_V2_55: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "FlavorResponseV2_55",
-    include_str!("schemas/flavor_v2_55.json"),
-);
-/// The validation schema of `FlavorResponseV2_61`.
-pub static FLAVOR_V2_61: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "FlavorResponseV2_61",
-    include_str!("schemas/flavor_v2_61.json"),
-);
-/// The validation schema of `FlavorResponseV2_75`.
-pub static FLAVOR_V2_75: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "FlavorResponseV2_75",
-    include_str!("schemas/flavor_v2_75.json"),
-);
-/// The validation schema of `FlavorResponseV2_102`.
-pub static FLAVOR_V2_102: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "FlavorResponseV2_102",
-    include_str!("schemas/flavor_v2_102.json"),
-);
-/// The validation schema of `ListFlavorsResponseV2_1`.
-pub static LIST_FLAVORS_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListFlavorsResponseV2_1",
-    include_str!("schemas/list_flavors_v2_1.json"),
-);
-/// The validation schema of `ListFlavorsResponseV2_55`.
-pub static LIST_FLAVORS_V2_55: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListFlavorsResponseV2_55",
-    include_str!("schemas/list_flavors_v2_55.json"),
-);
-/// The validation schema of `ListFlavorsDetailResponseV2_1`.
-pub static LIST_FLAVORS_DETAIL_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListFlavorsDetailResponseV2_1",
-    include_str!("schemas/list_flavors_detail_v2_1.json"),
-);
-/// The validation schema of `ListFlavorsDetailResponseV2_55`.
-pub static LIST_FLAVORS_DETAIL_V2_55: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListFlavorsDetailResponseV2_55",
-    include_str!("schemas/list_flavors_detail_v2_55.json"),
-);
-/// The validation schema of `ListFlavorsDetailResponseV2_61`.
-pub static LIST_FLAVORS_DETAIL_V2_61: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListFlavorsDetailResponseV2_61",
-    include_str!("schemas/list_flavors_detail_v2_61.json"),
-);
-/// The validation schema of `ListFlavorsDetailResponseV2_75`.
-pub static LIST_FLAVORS_DETAIL_V2_75: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListFlavorsDetailResponseV2_75",
-    include_str!("schemas/list_flavors_detail_v2_75.json"),
-);
-/// The validation schema of `ListFlavorsDetailResponseV2_102`.
-pub static LIST_FLAVORS_DETAIL_V2_102: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListFlavorsDetailResponseV2_102",
-    include_str!("schemas/list_flavors_detail_v2_102.json"),
-);
-/// The validation schema of `CreateKeypairResponseV2_1`.
-pub static CREATE_KEYPAIR_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "CreateKeypairResponseV2_1",
-    include_str!("schemas/create_keypair_v2_1.json"),
-);
-/// The validation schema of `CreateKeypairResponseV2_2`.
-pub static CREATE_KEYPAIR_V2_2: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "CreateKeypairResponseV2_2",
-    include_str!("schemas/create_keypair_v2_2.json"),
-);
-/// The validation schema of `CreateKeypairResponseV2_92`.
-pub static CREATE_KEYPAIR_V2_92: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "CreateKeypairResponseV2_92",
-    include_str!("schemas/create_keypair_v2_92.json"),
-);
-/// The validation schema of `ListKeypairsResponseV2_1`.
-pub static LIST_KEYPAIRS_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListKeypairsResponseV2_1",
-    include_str!("schemas/list_keypairs_v2_1.json"),
-);
-/// The validation schema of `ListKeypairsResponseV2_2`.
-pub static LIST_KEYPAIRS_V2_2: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListKeypairsResponseV2_2",
-    include_str!("schemas/list_keypairs_v2_2.json"),
-);
-/// The validation schema of `ListKeypairsResponseV2_35`.
-pub static LIST_KEYPAIRS_V2_35: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListKeypairsResponseV2_35",
-    include_str!("schemas/list_keypairs_v2_35.json"),
-);
-/// The validation schema of `ListKeypairsResponseV2_35`.
-pub static LIST_KEYPAIRS_V2_35_2: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListKeypairsResponseV2_35",
-    include_str!("schemas/list_keypairs_v2_35_2.json"),
-);
-/// The validation schema of `ShowKeypairResponseV2_1`.
-pub static SHOW_KEYPAIR_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ShowKeypairResponseV2_1",
-    include_str!("schemas/show_keypair_v2_1.json"),
-);
-/// The validation schema of `ShowKeypairResponseV2_2`.
-pub static SHOW_KEYPAIR_V2_2: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ShowKeypairResponseV2_2",
-    include_str!("schemas/show_keypair_v2_2.json"),
-);
-/// The validation schema of `ShowKeypairResponseV2_2`.
-pub static SHOW_KEYPAIR_V2_2_2: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ShowKeypairResponseV2_2",
-    include_str!("schemas/show_keypair_v2_2_2.json"),
-);
-/// The validation schema of `ShowServerResponseV2_1`.
-pub static SHOW_SERVER_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ShowServerResponseV2_1",
-    include_str!("schemas/show_server_v2_1.json"),
-);
-/// The validation schema of `ShowServerResponseV2_3`.
-pub static SHOW_SERVER_V2_3: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ShowServerResponseV2_3",
-    include_str!("schemas/show_server_v2_3.json"),
-);
-/// The validation schema of `ListServicesResponseV2_1`.
-pub static LIST_SERVICES_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListServicesResponseV2_1",
-    include_str!("schemas/list_services_v2_1.json"),
-);
-/// The validation schema of `ListServicesResponseV2_11`.
-pub static LIST_SERVICES_V2_11: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListServicesResponseV2_11",
-    include_str!("schemas/list_services_v2_11.json"),
-);
-/// The validation schema of `ListServicesResponseV2_53`.
-pub static LIST_SERVICES_V2_53: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListServicesResponseV2_53",
-    include_str!("schemas/list_services_v2_53.json"),
-);
-/// The validation schema of `ListServicesResponseV2_69`.
-pub static LIST_SERVICES_V2_69: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListServicesResponseV2_69",
-    include_str!("schemas/list_services_v2_69.json"),
-);
-/// The validation schema of `ListVersionsResponseV2_1`.
-pub static LIST_VERSIONS_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListVersionsResponseV2_1",
-    include_str!("schemas/list_versions_v2_1.json"),
-);
-/// The validation schema of `ShowVersionResponseV2_1`.
-pub static SHOW_VERSION_V2_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ShowVersionResponseV2_1",
-    include_str!("schemas/show_version_v2_1.json"),
+rt::schemas!(
+    FLAVOR_ACCESS_LIST_V2_1("FlavorAccessListV2_1", include_str!("schemas/flavor_access_list_v2_1.json")),
+    CREATE_EXTRA_SPECS_REQUEST_V2_1("CreateExtraSpecsRequestV2_1", include_str!("schemas/create_extra_specs_request_v2_1.json")),
+    LIST_EXTRA_SPECS_V2_1("ListExtraSpecsResponseV2_1", include_str!("schemas/list_extra_specs_v2_1.json")),
+    EXTRA_SPECS_V2_1("ExtraSpecsV2_1", include_str!("schemas/extra_specs_v2_1.json")),
+    EXTRA_SPECS_INPUT_V2_1("ExtraSpecUpdateV2_1", include_str!("schemas/extra_specs_input_v2_1.json")),
+    FLAVOR_V2_1("FlavorResponseV2_1", include_str!("schemas/flavor_v2_1.json")),
+    FLAVOR_V2_55("FlavorResponseV2_55", include_str!("schemas/flavor_v2_55.json")),
+    FLAVOR_V2_61("FlavorResponseV2_61", include_str!("schemas/flavor_v2_61.json")),
+    FLAVOR_V2_75("FlavorResponseV2_75", include_str!("schemas/flavor_v2_75.json")),
+    FLAVOR_V2_102("FlavorResponseV2_102", include_str!("schemas/flavor_v2_102.json")),
+    LIST_FLAVORS_V2_1("ListFlavorsResponseV2_1", include_str!("schemas/list_flavors_v2_1.json")),
+    LIST_FLAVORS_V2_55("ListFlavorsResponseV2_55", include_str!("schemas/list_flavors_v2_55.json")),
+    LIST_FLAVORS_DETAIL_V2_1("ListFlavorsDetailResponseV2_1", include_str!("schemas/list_flavors_detail_v2_1.json")),
+    LIST_FLAVORS_DETAIL_V2_55("ListFlavorsDetailResponseV2_55", include_str!("schemas/list_flavors_detail_v2_55.json")),
+    LIST_FLAVORS_DETAIL_V2_61("ListFlavorsDetailResponseV2_61", include_str!("schemas/list_flavors_detail_v2_61.json")),
+    LIST_FLAVORS_DETAIL_V2_75("ListFlavorsDetailResponseV2_75", include_str!("schemas/list_flavors_detail_v2_75.json")),
+    LIST_FLAVORS_DETAIL_V2_102("ListFlavorsDetailResponseV2_102", include_str!("schemas/list_flavors_detail_v2_102.json")),
+    CREATE_KEYPAIR_V2_1("CreateKeypairResponseV2_1", include_str!("schemas/create_keypair_v2_1.json")),
+    CREATE_KEYPAIR_V2_2("CreateKeypairResponseV2_2", include_str!("schemas/create_keypair_v2_2.json")),
+    CREATE_KEYPAIR_V2_92("CreateKeypairResponseV2_92", include_str!("schemas/create_keypair_v2_92.json")),
+    LIST_KEYPAIRS_V2_1("ListKeypairsResponseV2_1", include_str!("schemas/list_keypairs_v2_1.json")),
+    LIST_KEYPAIRS_V2_2("ListKeypairsResponseV2_2", include_str!("schemas/list_keypairs_v2_2.json")),
+    LIST_KEYPAIRS_V2_35("ListKeypairsResponseV2_35", include_str!("schemas/list_keypairs_v2_35.json")),
+    LIST_KEYPAIRS_V2_35_2("ListKeypairsResponseV2_35", include_str!("schemas/list_keypairs_v2_35_2.json")),
+    SHOW_KEYPAIR_V2_1("ShowKeypairResponseV2_1", include_str!("schemas/show_keypair_v2_1.json")),
+    SHOW_KEYPAIR_V2_2("ShowKeypairResponseV2_2", include_str!("schemas/show_keypair_v2_2.json")),
+    SHOW_KEYPAIR_V2_2_2("ShowKeypairResponseV2_2", include_str!("schemas/show_keypair_v2_2_2.json")),
+    SHOW_SERVER_V2_1("ShowServerResponseV2_1", include_str!("schemas/show_server_v2_1.json")),
+    SHOW_SERVER_V2_3("ShowServerResponseV2_3", include_str!("schemas/show_server_v2_3.json")),
+    LIST_SERVICES_V2_1("ListServicesResponseV2_1", include_str!("schemas/list_services_v2_1.json")),
+    LIST_SERVICES_V2_11("ListServicesResponseV2_11", include_str!("schemas/list_services_v2_11.json")),
+    LIST_SERVICES_V2_53("ListServicesResponseV2_53", include_str!("schemas/list_services_v2_53.json")),
+    LIST_SERVICES_V2_69("ListServicesResponseV2_69", include_str!("schemas/list_services_v2_69.json")),
+    LIST_VERSIONS_V2_1("ListVersionsResponseV2_1", include_str!("schemas/list_versions_v2_1.json")),
+    SHOW_VERSION_V2_1("ShowVersionResponseV2_1", include_str!("schemas/show_version_v2_1.json")),
 );

@@ -12,12 +12,10 @@ pub static SHOW_SERVER: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[
-        rt::op(rt::Span::closed(2, 1, 2, 8), "GET", "/servers/{server_id}", &[200]),
-    ],
+    spans: &[rt::op(rt::span(2, 1, 2, 8), "GET", "/servers/{server_id}", &[200])],
     variants: &[
-        rt::body(rt::Span::closed(2, 1, 2, 2), 0, &schemas::SHOW_SERVER_V2_1),
-        rt::body(rt::Span::closed(2, 3, 2, 8), 1, &schemas::SHOW_SERVER_V2_3),
+        rt::body(rt::span(2, 1, 2, 2), 0, &schemas::SHOW_SERVER_V2_1),
+        rt::body(rt::span(2, 3, 2, 8), 1, &schemas::SHOW_SERVER_V2_3),
     ],
 };
 /// The response of `show_server`; the variant is chosen by the version the server answered.
@@ -28,7 +26,9 @@ pub enum ShowServerResponse {
     /// Answered from microversion 2.3.
     V2_3(types::ShowServerResponseV2_3),
 }
-rt::versioned_response!(ShowServerResponse { 0 => V2_1, 1 => V2_3 });
+impl rt::VersionedResponse for ShowServerResponse {
+    rt::response_variants!(V2_1, V2_3);
+}
 /// Servers (show only, so far); admins see the host and libvirt instance name.
 ///
 /// The `servers` client of the `compute` service; its microversion is the one the requests carry.

@@ -12,12 +12,12 @@ pub static LIST_SERVICES: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/os-services", &[200])],
+    spans: &[rt::op(rt::from(2, 1), "GET", "/os-services", &[200])],
     variants: &[
-        rt::body(rt::Span::closed(2, 1, 2, 10), 0, &schemas::LIST_SERVICES_V2_1),
-        rt::body(rt::Span::closed(2, 11, 2, 52), 1, &schemas::LIST_SERVICES_V2_11),
-        rt::body(rt::Span::closed(2, 53, 2, 68), 2, &schemas::LIST_SERVICES_V2_53),
-        rt::body(rt::Span::open(2, 69), 3, &schemas::LIST_SERVICES_V2_69),
+        rt::body(rt::span(2, 1, 2, 10), 0, &schemas::LIST_SERVICES_V2_1),
+        rt::body(rt::span(2, 11, 2, 52), 1, &schemas::LIST_SERVICES_V2_11),
+        rt::body(rt::span(2, 53, 2, 68), 2, &schemas::LIST_SERVICES_V2_53),
+        rt::body(rt::from(2, 69), 3, &schemas::LIST_SERVICES_V2_69),
     ],
 };
 /// The response of `list_services`; the variant is chosen by the version the server answered.
@@ -32,9 +32,9 @@ pub enum ListServicesResponse {
     /// Answered from microversion 2.69.
     V2_69(types::ListServicesResponseV2_69),
 }
-rt::versioned_response!(
-    ListServicesResponse { 0 => V2_1, 1 => V2_11, 2 => V2_53, 3 => V2_69 }
-);
+impl rt::VersionedResponse for ListServicesResponse {
+    rt::response_variants!(V2_1, V2_11, V2_53, V2_69);
+}
 /// The query of `list_services`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -44,15 +44,16 @@ pub enum ListServicesQuery {
     /// Microversions 2.75–latest.
     V2_75(types::ListServicesQueryV2_75),
 }
-rt::versioned_request!(
-    ListServicesQuery of super::SERVICE { 0 => V2_1(types::ListServicesQueryV2_1) @
-    rt::Span::closed(2, 1, 2, 74), 1 => V2_75(types::ListServicesQueryV2_75) @
-    rt::Span::open(2, 75) }
-);
-rt::variants_from!(
-    ListServicesQuery { V2_1(types::ListServicesQueryV2_1),
-    V2_75(types::ListServicesQueryV2_75) }
-);
+impl rt::VersionedRequest for ListServicesQuery {
+    const NAME: &'static str = "ListServicesQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::span(2, 1, 2, 74), rt::from(2, 75)];
+    rt::request_variants!(V2_1, V2_75);
+}
+rt::variants_from!(ListServicesQuery {
+    V2_1(types::ListServicesQueryV2_1),
+    V2_75(types::ListServicesQueryV2_75),
+});
 /// Compute services (os-services); each service's state is up or down.
 ///
 /// The `services` client of the `compute` service; its microversion is the one the requests carry.

@@ -9,9 +9,7 @@ use squall_runtime::contract as rt;
 pub struct AddTenantAccessRequestV2_1 {
     pub add_tenant_access: TenantAccessV2_1,
 }
-rt::record!(
-    encode AddTenantAccessRequestV2_1 { add_tenant_access : req "addTenantAccess" }
-);
+rt::record!(encode AddTenantAccessRequestV2_1 { req(add_tenant_access, "addTenantAccess") });
 impl AddTenantAccessRequestV2_1 {
     /// A [`AddTenantAccessRequestV2_1`] with its required fields; the optional ones are `None`.
     pub fn new(add_tenant_access: TenantAccessV2_1) -> Self {
@@ -23,7 +21,7 @@ impl AddTenantAccessRequestV2_1 {
 pub struct AttachedVolumeV2_1 {
     pub id: String,
 }
-rt::record!(AttachedVolumeV2_1 { id : req "id" });
+rt::record!(AttachedVolumeV2_1 { req(id, "id") });
 /// `AttachedVolume`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttachedVolumeV2_3 {
@@ -31,16 +29,14 @@ pub struct AttachedVolumeV2_3 {
     /// The fields this type shares with [`AttachedVolumeV2_1`].
     pub base: AttachedVolumeV2_1,
 }
-rt::record!(
-    AttachedVolumeV2_3 { delete_on_termination : req "delete_on_termination" } + base
-);
+rt::record!(AttachedVolumeV2_3 { req(delete_on_termination, "delete_on_termination") } + base);
 rt::extends!(AttachedVolumeV2_3 => AttachedVolumeV2_1);
 /// `CreateExtraSpecsRequest`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateExtraSpecsRequestV2_1 {
     pub extra_specs: ExtraSpecsInputV2_1,
 }
-rt::record!(encode CreateExtraSpecsRequestV2_1 { extra_specs : req "extra_specs" });
+rt::record!(encode CreateExtraSpecsRequestV2_1 { req(extra_specs, "extra_specs") });
 impl CreateExtraSpecsRequestV2_1 {
     /// A [`CreateExtraSpecsRequestV2_1`] with its required fields; the optional ones are `None`.
     pub fn new(extra_specs: ExtraSpecsInputV2_1) -> Self {
@@ -52,7 +48,7 @@ impl CreateExtraSpecsRequestV2_1 {
 pub struct CreateFlavorRequestV2_1 {
     pub flavor: NewFlavorV2_1,
 }
-rt::record!(encode CreateFlavorRequestV2_1 { flavor : req "flavor" });
+rt::record!(encode CreateFlavorRequestV2_1 { req(flavor, "flavor") });
 impl CreateFlavorRequestV2_1 {
     /// A [`CreateFlavorRequestV2_1`] with its required fields; the optional ones are `None`.
     pub fn new(flavor: NewFlavorV2_1) -> Self {
@@ -64,7 +60,7 @@ impl CreateFlavorRequestV2_1 {
 pub struct CreateFlavorRequestV2_102 {
     pub flavor: NewFlavorV2_102,
 }
-rt::record!(encode CreateFlavorRequestV2_102 { flavor : req "flavor" });
+rt::record!(encode CreateFlavorRequestV2_102 { req(flavor, "flavor") });
 impl CreateFlavorRequestV2_102 {
     /// A [`CreateFlavorRequestV2_102`] with its required fields; the optional ones are `None`.
     pub fn new(flavor: NewFlavorV2_102) -> Self {
@@ -76,7 +72,7 @@ impl CreateFlavorRequestV2_102 {
 pub struct CreateFlavorRequestV2_55 {
     pub flavor: NewFlavorV2_55,
 }
-rt::record!(encode CreateFlavorRequestV2_55 { flavor : req "flavor" });
+rt::record!(encode CreateFlavorRequestV2_55 { req(flavor, "flavor") });
 impl CreateFlavorRequestV2_55 {
     /// A [`CreateFlavorRequestV2_55`] with its required fields; the optional ones are `None`.
     pub fn new(flavor: NewFlavorV2_55) -> Self {
@@ -88,7 +84,7 @@ impl CreateFlavorRequestV2_55 {
 pub struct CreateKeypairRequestV2_1 {
     pub keypair: NewKeypairV2_1,
 }
-rt::record!(encode CreateKeypairRequestV2_1 { keypair : req "keypair" });
+rt::record!(encode CreateKeypairRequestV2_1 { req(keypair, "keypair") });
 impl CreateKeypairRequestV2_1 {
     /// A [`CreateKeypairRequestV2_1`] with its required fields; the optional ones are `None`.
     pub fn new(keypair: NewKeypairV2_1) -> Self {
@@ -100,7 +96,7 @@ impl CreateKeypairRequestV2_1 {
 pub struct CreateKeypairRequestV2_10 {
     pub keypair: NewKeypairV2_10,
 }
-rt::record!(encode CreateKeypairRequestV2_10 { keypair : req "keypair" });
+rt::record!(encode CreateKeypairRequestV2_10 { req(keypair, "keypair") });
 impl CreateKeypairRequestV2_10 {
     /// A [`CreateKeypairRequestV2_10`] with its required fields; the optional ones are `None`.
     pub fn new(keypair: NewKeypairV2_10) -> Self {
@@ -112,7 +108,7 @@ impl CreateKeypairRequestV2_10 {
 pub struct CreateKeypairRequestV2_2 {
     pub keypair: NewKeypairV2_2,
 }
-rt::record!(encode CreateKeypairRequestV2_2 { keypair : req "keypair" });
+rt::record!(encode CreateKeypairRequestV2_2 { req(keypair, "keypair") });
 impl CreateKeypairRequestV2_2 {
     /// A [`CreateKeypairRequestV2_2`] with its required fields; the optional ones are `None`.
     pub fn new(keypair: NewKeypairV2_2) -> Self {
@@ -124,7 +120,7 @@ impl CreateKeypairRequestV2_2 {
 pub struct CreateKeypairRequestV2_92 {
     pub keypair: NewKeypairV2_92,
 }
-rt::record!(encode CreateKeypairRequestV2_92 { keypair : req "keypair" });
+rt::record!(encode CreateKeypairRequestV2_92 { req(keypair, "keypair") });
 impl CreateKeypairRequestV2_92 {
     /// A [`CreateKeypairRequestV2_92`] with its required fields; the optional ones are `None`.
     pub fn new(keypair: NewKeypairV2_92) -> Self {
@@ -136,19 +132,19 @@ impl CreateKeypairRequestV2_92 {
 pub struct CreateKeypairResponseV2_1 {
     pub keypair: CreatedKeypairV2_1,
 }
-rt::record!(CreateKeypairResponseV2_1 { keypair : req "keypair" });
+rt::record!(CreateKeypairResponseV2_1 { req(keypair, "keypair") });
 /// `CreateKeypairResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairResponseV2_2 {
     pub keypair: CreatedKeypairV2_2,
 }
-rt::record!(CreateKeypairResponseV2_2 { keypair : req "keypair" });
+rt::record!(CreateKeypairResponseV2_2 { req(keypair, "keypair") });
 /// `CreateKeypairResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairResponseV2_92 {
     pub keypair: CreatedKeypairV2_92,
 }
-rt::record!(CreateKeypairResponseV2_92 { keypair : req "keypair" });
+rt::record!(CreateKeypairResponseV2_92 { req(keypair, "keypair") });
 /// `CreatedKeypair`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatedKeypairV2_1 {
@@ -158,10 +154,13 @@ pub struct CreatedKeypairV2_1 {
     pub public_key: String,
     pub user_id: String,
 }
-rt::record!(
-    CreatedKeypairV2_1 { fingerprint : req "fingerprint", name : req "name", private_key
-    : opt "private_key", public_key : req "public_key", user_id : req "user_id" }
-);
+rt::record!(CreatedKeypairV2_1 {
+    req(fingerprint, "fingerprint"),
+    req(name, "name"),
+    opt(private_key, "private_key"),
+    req(public_key, "public_key"),
+    req(user_id, "user_id"),
+});
 /// `CreatedKeypair`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatedKeypairV2_2 {
@@ -169,7 +168,7 @@ pub struct CreatedKeypairV2_2 {
     /// The fields this type shares with [`CreatedKeypairV2_1`].
     pub base: CreatedKeypairV2_1,
 }
-rt::record!(CreatedKeypairV2_2 { type_ : req "type" } + base);
+rt::record!(CreatedKeypairV2_2 { req(type_, "type") } + base);
 rt::extends!(CreatedKeypairV2_2 => CreatedKeypairV2_1);
 /// `CreatedKeypair`.
 #[derive(Debug, Clone, PartialEq)]
@@ -180,10 +179,13 @@ pub struct CreatedKeypairV2_92 {
     pub user_id: String,
     pub type_: KeypairTypeV2_2,
 }
-rt::record!(
-    CreatedKeypairV2_92 { fingerprint : req "fingerprint", name : req "name", public_key
-    : req "public_key", user_id : req "user_id", type_ : req "type" }
-);
+rt::record!(CreatedKeypairV2_92 {
+    req(fingerprint, "fingerprint"),
+    req(name, "name"),
+    req(public_key, "public_key"),
+    req(user_id, "user_id"),
+    req(type_, "type"),
+});
 /// `ExtraSpecsInput`.
 pub type ExtraSpecsInputV2_1 = BTreeMap<String, rt::Value>;
 /// Extra spec keys and their values, always strings when read back.
@@ -193,7 +195,7 @@ pub type ExtraSpecsV2_1 = BTreeMap<String, String>;
 pub struct FlavorAccessListV2_1 {
     pub flavor_access: Vec<FlavorAccessV2_1>,
 }
-rt::record!(open FlavorAccessListV2_1 { flavor_access : req "flavor_access" });
+rt::record!(open FlavorAccessListV2_1 { req(flavor_access, "flavor_access") });
 /// `FlavorAccessQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FlavorAccessQueryV2_1 {}
@@ -208,46 +210,44 @@ pub struct FlavorAccessV2_1 {
     pub flavor_id: String,
     pub tenant_id: String,
 }
-rt::record!(
-    open FlavorAccessV2_1 { flavor_id : req "flavor_id", tenant_id : req "tenant_id" }
-);
+rt::record!(open FlavorAccessV2_1 { req(flavor_id, "flavor_id"), req(tenant_id, "tenant_id") });
 /// `FlavorLink`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorLinkV2_1 {
     pub href: String,
     pub rel: String,
 }
-rt::record!(FlavorLinkV2_1 { href : req "href", rel : req "rel" });
+rt::record!(FlavorLinkV2_1 { req(href, "href"), req(rel, "rel") });
 /// `FlavorResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorResponseV2_1 {
     pub flavor: FlavorV2_1,
 }
-rt::record!(FlavorResponseV2_1 { flavor : req "flavor" });
+rt::record!(FlavorResponseV2_1 { req(flavor, "flavor") });
 /// `FlavorResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorResponseV2_102 {
     pub flavor: FlavorV2_102,
 }
-rt::record!(FlavorResponseV2_102 { flavor : req "flavor" });
+rt::record!(FlavorResponseV2_102 { req(flavor, "flavor") });
 /// `FlavorResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorResponseV2_55 {
     pub flavor: FlavorV2_55,
 }
-rt::record!(FlavorResponseV2_55 { flavor : req "flavor" });
+rt::record!(FlavorResponseV2_55 { req(flavor, "flavor") });
 /// `FlavorResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorResponseV2_61 {
     pub flavor: FlavorV2_61,
 }
-rt::record!(FlavorResponseV2_61 { flavor : req "flavor" });
+rt::record!(FlavorResponseV2_61 { req(flavor, "flavor") });
 /// `FlavorResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorResponseV2_75 {
     pub flavor: FlavorV2_75,
 }
-rt::record!(FlavorResponseV2_75 { flavor : req "flavor" });
+rt::record!(FlavorResponseV2_75 { req(flavor, "flavor") });
 /// `FlavorSortKey`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FlavorSortKeyV2_1 {
@@ -329,7 +329,7 @@ pub struct FlavorSummaryV2_1 {
     pub name: String,
     pub links: Vec<FlavorLinkV2_1>,
 }
-rt::record!(FlavorSummaryV2_1 { id : req "id", name : req "name", links : req "links" });
+rt::record!(FlavorSummaryV2_1 { req(id, "id"), req(name, "name"), req(links, "links") });
 /// `FlavorSummary`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorSummaryV2_55 {
@@ -337,7 +337,7 @@ pub struct FlavorSummaryV2_55 {
     /// The fields this type shares with [`FlavorSummaryV2_1`].
     pub base: FlavorSummaryV2_1,
 }
-rt::record!(FlavorSummaryV2_55 { description : req "description" } + base);
+rt::record!(FlavorSummaryV2_55 { req(description, "description") } + base);
 rt::extends!(FlavorSummaryV2_55 => FlavorSummaryV2_1);
 /// `FlavorSwapVariant1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -353,7 +353,7 @@ pub struct FlavorUpdateV2_55 {
     /// Free text of up to 65535 printable characters, or null to clear it.
     pub description: Option<String>,
 }
-rt::record!(encode FlavorUpdateV2_55 { description : req "description" });
+rt::record!(encode FlavorUpdateV2_55 { req(description, "description") });
 impl FlavorUpdateV2_55 {
     /// A [`FlavorUpdateV2_55`] with its required fields; the optional ones are `None`.
     pub fn new(description: Option<String>) -> Self {
@@ -377,13 +377,19 @@ pub struct FlavorV2_1 {
     pub os_flavor_access_is_public: bool,
     pub os_flv_disabled_disabled: bool,
 }
-rt::record!(
-    FlavorV2_1 { id : req "id", name : req "name", links : req "links", ram : req "ram",
-    vcpus : req "vcpus", disk : req "disk", os_flv_ext_data_ephemeral : req
-    "OS-FLV-EXT-DATA:ephemeral", swap : req "swap", rxtx_factor : req "rxtx_factor",
-    os_flavor_access_is_public : req "os-flavor-access:is_public",
-    os_flv_disabled_disabled : req "OS-FLV-DISABLED:disabled" }
-);
+rt::record!(FlavorV2_1 {
+    req(id, "id"),
+    req(name, "name"),
+    req(links, "links"),
+    req(ram, "ram"),
+    req(vcpus, "vcpus"),
+    req(disk, "disk"),
+    req(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
+    req(swap, "swap"),
+    req(rxtx_factor, "rxtx_factor"),
+    req(os_flavor_access_is_public, "os-flavor-access:is_public"),
+    req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
+});
 /// `Flavor`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_102 {
@@ -399,13 +405,19 @@ pub struct FlavorV2_102 {
     pub description: Option<String>,
     pub extra_specs: Option<FlavorExtraSpecsV2_61>,
 }
-rt::record!(
-    FlavorV2_102 { id : req "id", name : req "name", links : req "links", ram : req
-    "ram", vcpus : req "vcpus", disk : req "disk", os_flv_ext_data_ephemeral : req
-    "OS-FLV-EXT-DATA:ephemeral", swap : req "swap", os_flavor_access_is_public : req
-    "os-flavor-access:is_public", description : req "description", extra_specs : opt
-    "extra_specs" }
-);
+rt::record!(FlavorV2_102 {
+    req(id, "id"),
+    req(name, "name"),
+    req(links, "links"),
+    req(ram, "ram"),
+    req(vcpus, "vcpus"),
+    req(disk, "disk"),
+    req(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
+    req(swap, "swap"),
+    req(os_flavor_access_is_public, "os-flavor-access:is_public"),
+    req(description, "description"),
+    opt(extra_specs, "extra_specs"),
+});
 /// `Flavor`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_55 {
@@ -413,7 +425,7 @@ pub struct FlavorV2_55 {
     /// The fields this type shares with [`FlavorV2_1`].
     pub base: FlavorV2_1,
 }
-rt::record!(FlavorV2_55 { description : req "description" } + base);
+rt::record!(FlavorV2_55 { req(description, "description") } + base);
 rt::extends!(FlavorV2_55 => FlavorV2_1);
 /// `Flavor`.
 #[derive(Debug, Clone, PartialEq)]
@@ -422,7 +434,7 @@ pub struct FlavorV2_61 {
     /// The fields this type shares with [`FlavorV2_55`].
     pub base: FlavorV2_55,
 }
-rt::record!(FlavorV2_61 { extra_specs : opt "extra_specs" } + base);
+rt::record!(FlavorV2_61 { opt(extra_specs, "extra_specs") } + base);
 rt::extends!(FlavorV2_61 => FlavorV2_55);
 /// `Flavor`.
 #[derive(Debug, Clone, PartialEq)]
@@ -442,26 +454,33 @@ pub struct FlavorV2_75 {
     pub description: Option<String>,
     pub extra_specs: Option<FlavorExtraSpecsV2_61>,
 }
-rt::record!(
-    FlavorV2_75 { id : req "id", name : req "name", links : req "links", ram : req "ram",
-    vcpus : req "vcpus", disk : req "disk", os_flv_ext_data_ephemeral : req
-    "OS-FLV-EXT-DATA:ephemeral", swap : req "swap", rxtx_factor : req "rxtx_factor",
-    os_flavor_access_is_public : req "os-flavor-access:is_public",
-    os_flv_disabled_disabled : req "OS-FLV-DISABLED:disabled", description : req
-    "description", extra_specs : opt "extra_specs" }
-);
+rt::record!(FlavorV2_75 {
+    req(id, "id"),
+    req(name, "name"),
+    req(links, "links"),
+    req(ram, "ram"),
+    req(vcpus, "vcpus"),
+    req(disk, "disk"),
+    req(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
+    req(swap, "swap"),
+    req(rxtx_factor, "rxtx_factor"),
+    req(os_flavor_access_is_public, "os-flavor-access:is_public"),
+    req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
+    req(description, "description"),
+    opt(extra_specs, "extra_specs"),
+});
 /// `KeypairListEntry`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairListEntryV2_1 {
     pub keypair: KeypairSummaryV2_1,
 }
-rt::record!(KeypairListEntryV2_1 { keypair : req "keypair" });
+rt::record!(KeypairListEntryV2_1 { req(keypair, "keypair") });
 /// `KeypairListEntry`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairListEntryV2_2 {
     pub keypair: KeypairSummaryV2_2,
 }
-rt::record!(KeypairListEntryV2_2 { keypair : req "keypair" });
+rt::record!(KeypairListEntryV2_2 { req(keypair, "keypair") });
 /// `KeypairSummary`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairSummaryV2_1 {
@@ -469,10 +488,11 @@ pub struct KeypairSummaryV2_1 {
     pub name: String,
     pub public_key: String,
 }
-rt::record!(
-    KeypairSummaryV2_1 { fingerprint : req "fingerprint", name : req "name", public_key :
-    req "public_key" }
-);
+rt::record!(KeypairSummaryV2_1 {
+    req(fingerprint, "fingerprint"),
+    req(name, "name"),
+    req(public_key, "public_key"),
+});
 /// `KeypairSummary`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairSummaryV2_2 {
@@ -480,7 +500,7 @@ pub struct KeypairSummaryV2_2 {
     /// The fields this type shares with [`KeypairSummaryV2_1`].
     pub base: KeypairSummaryV2_1,
 }
-rt::record!(KeypairSummaryV2_2 { type_ : req "type" } + base);
+rt::record!(KeypairSummaryV2_2 { req(type_, "type") } + base);
 rt::extends!(KeypairSummaryV2_2 => KeypairSummaryV2_1);
 /// `KeypairType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -507,12 +527,17 @@ pub struct KeypairV2_1 {
     pub updated_at: rt::Value,
     pub user_id: String,
 }
-rt::record!(
-    KeypairV2_1 { created_at : req "created_at", deleted : req "deleted", deleted_at :
-    req "deleted_at", fingerprint : req "fingerprint", id : req "id", name : req "name",
-    public_key : req "public_key", updated_at : req "updated_at", user_id : req "user_id"
-    }
-);
+rt::record!(KeypairV2_1 {
+    req(created_at, "created_at"),
+    req(deleted, "deleted"),
+    req(deleted_at, "deleted_at"),
+    req(fingerprint, "fingerprint"),
+    req(id, "id"),
+    req(name, "name"),
+    req(public_key, "public_key"),
+    req(updated_at, "updated_at"),
+    req(user_id, "user_id"),
+});
 /// `Keypair`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairV2_2 {
@@ -520,20 +545,20 @@ pub struct KeypairV2_2 {
     /// The fields this type shares with [`KeypairV2_1`].
     pub base: KeypairV2_1,
 }
-rt::record!(KeypairV2_2 { type_ : req "type" } + base);
+rt::record!(KeypairV2_2 { req(type_, "type") } + base);
 rt::extends!(KeypairV2_2 => KeypairV2_1);
 /// `KeypairsQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct KeypairsQueryV2_10 {
     pub user_id: Option<Vec<String>>,
 }
-rt::record!(open encode KeypairsQueryV2_10 { user_id : opt "user_id" });
+rt::record!(open encode KeypairsQueryV2_10 { opt(user_id, "user_id") });
 /// `KeypairsQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct KeypairsQueryV2_75 {
     pub user_id: Option<Vec<String>>,
 }
-rt::record!(encode KeypairsQueryV2_75 { user_id : opt "user_id" });
+rt::record!(encode KeypairsQueryV2_75 { opt(user_id, "user_id") });
 /// `Link`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkV2_1 {
@@ -541,13 +566,13 @@ pub struct LinkV2_1 {
     pub rel: String,
     pub type_: Option<String>,
 }
-rt::record!(LinkV2_1 { href : req "href", rel : req "rel", type_ : opt "type" });
+rt::record!(LinkV2_1 { req(href, "href"), req(rel, "rel"), opt(type_, "type") });
 /// `ListExtraSpecsResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListExtraSpecsResponseV2_1 {
     pub extra_specs: ExtraSpecsV2_1,
 }
-rt::record!(ListExtraSpecsResponseV2_1 { extra_specs : req "extra_specs" });
+rt::record!(ListExtraSpecsResponseV2_1 { req(extra_specs, "extra_specs") });
 /// `ListFlavorsDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_1 {
@@ -555,10 +580,10 @@ pub struct ListFlavorsDetailResponseV2_1 {
     /// Present when the page is full; `next` points at the following page.
     pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
 }
-rt::record!(
-    ListFlavorsDetailResponseV2_1 { flavors : req "flavors", flavors_links : opt
-    "flavors_links" }
-);
+rt::record!(ListFlavorsDetailResponseV2_1 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
 /// `ListFlavorsDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_102 {
@@ -566,10 +591,10 @@ pub struct ListFlavorsDetailResponseV2_102 {
     /// Present when the page is full; `next` points at the following page.
     pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
 }
-rt::record!(
-    ListFlavorsDetailResponseV2_102 { flavors : req "flavors", flavors_links : opt
-    "flavors_links" }
-);
+rt::record!(ListFlavorsDetailResponseV2_102 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
 /// `ListFlavorsDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_55 {
@@ -577,10 +602,10 @@ pub struct ListFlavorsDetailResponseV2_55 {
     /// Present when the page is full; `next` points at the following page.
     pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
 }
-rt::record!(
-    ListFlavorsDetailResponseV2_55 { flavors : req "flavors", flavors_links : opt
-    "flavors_links" }
-);
+rt::record!(ListFlavorsDetailResponseV2_55 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
 /// `ListFlavorsDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_61 {
@@ -588,10 +613,10 @@ pub struct ListFlavorsDetailResponseV2_61 {
     /// Present when the page is full; `next` points at the following page.
     pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
 }
-rt::record!(
-    ListFlavorsDetailResponseV2_61 { flavors : req "flavors", flavors_links : opt
-    "flavors_links" }
-);
+rt::record!(ListFlavorsDetailResponseV2_61 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
 /// `ListFlavorsDetailResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_75 {
@@ -599,10 +624,10 @@ pub struct ListFlavorsDetailResponseV2_75 {
     /// Present when the page is full; `next` points at the following page.
     pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
 }
-rt::record!(
-    ListFlavorsDetailResponseV2_75 { flavors : req "flavors", flavors_links : opt
-    "flavors_links" }
-);
+rt::record!(ListFlavorsDetailResponseV2_75 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
 /// `ListFlavorsQuerySortDirItem`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListFlavorsQuerySortDirItemV2_1 {
@@ -629,11 +654,15 @@ pub struct ListFlavorsQueryV2_1 {
     pub sort_key: Option<Vec<FlavorSortKeyV2_1>>,
     pub sort_dir: Option<Vec<ListFlavorsQuerySortDirItemV2_1>>,
 }
-rt::record!(
-    open encode ListFlavorsQueryV2_1 { limit : opt "limit", marker : opt "marker",
-    is_public : opt "is_public", min_ram : opt "minRam", min_disk : opt "minDisk",
-    sort_key : opt "sort_key", sort_dir : opt "sort_dir" }
-);
+rt::record!(open encode ListFlavorsQueryV2_1 {
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(is_public, "is_public"),
+    opt(min_ram, "minRam"),
+    opt(min_disk, "minDisk"),
+    opt(sort_key, "sort_key"),
+    opt(sort_dir, "sort_dir"),
+});
 /// `ListFlavorsQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFlavorsQueryV2_102 {
@@ -650,11 +679,16 @@ pub struct ListFlavorsQueryV2_102 {
     /// Only flavors whose name matches this regular expression.
     pub name: Option<Vec<String>>,
 }
-rt::record!(
-    encode ListFlavorsQueryV2_102 { limit : opt "limit", marker : opt "marker", is_public
-    : opt "is_public", min_ram : opt "minRam", min_disk : opt "minDisk", sort_key : opt
-    "sort_key", sort_dir : opt "sort_dir", name : opt "name" }
-);
+rt::record!(encode ListFlavorsQueryV2_102 {
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(is_public, "is_public"),
+    opt(min_ram, "minRam"),
+    opt(min_disk, "minDisk"),
+    opt(sort_key, "sort_key"),
+    opt(sort_dir, "sort_dir"),
+    opt(name, "name"),
+});
 /// `ListFlavorsQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFlavorsQueryV2_75 {
@@ -669,11 +703,15 @@ pub struct ListFlavorsQueryV2_75 {
     pub sort_key: Option<Vec<FlavorSortKeyV2_1>>,
     pub sort_dir: Option<Vec<ListFlavorsQuerySortDirItemV2_1>>,
 }
-rt::record!(
-    encode ListFlavorsQueryV2_75 { limit : opt "limit", marker : opt "marker", is_public
-    : opt "is_public", min_ram : opt "minRam", min_disk : opt "minDisk", sort_key : opt
-    "sort_key", sort_dir : opt "sort_dir" }
-);
+rt::record!(encode ListFlavorsQueryV2_75 {
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(is_public, "is_public"),
+    opt(min_ram, "minRam"),
+    opt(min_disk, "minDisk"),
+    opt(sort_key, "sort_key"),
+    opt(sort_dir, "sort_dir"),
+});
 /// `ListFlavorsResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsResponseV2_1 {
@@ -681,10 +719,10 @@ pub struct ListFlavorsResponseV2_1 {
     /// Present when the page is full; `next` points at the following page.
     pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
 }
-rt::record!(
-    ListFlavorsResponseV2_1 { flavors : req "flavors", flavors_links : opt
-    "flavors_links" }
-);
+rt::record!(ListFlavorsResponseV2_1 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
 /// `ListFlavorsResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsResponseV2_55 {
@@ -692,10 +730,10 @@ pub struct ListFlavorsResponseV2_55 {
     /// Present when the page is full; `next` points at the following page.
     pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
 }
-rt::record!(
-    ListFlavorsResponseV2_55 { flavors : req "flavors", flavors_links : opt
-    "flavors_links" }
-);
+rt::record!(ListFlavorsResponseV2_55 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
 /// `ListKeypairsQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListKeypairsQueryV2_35 {
@@ -703,10 +741,11 @@ pub struct ListKeypairsQueryV2_35 {
     pub limit: Option<Vec<i64>>,
     pub marker: Option<Vec<String>>,
 }
-rt::record!(
-    open encode ListKeypairsQueryV2_35 { user_id : opt "user_id", limit : opt "limit",
-    marker : opt "marker" }
-);
+rt::record!(open encode ListKeypairsQueryV2_35 {
+    opt(user_id, "user_id"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+});
 /// `ListKeypairsQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListKeypairsQueryV2_75 {
@@ -714,31 +753,30 @@ pub struct ListKeypairsQueryV2_75 {
     pub limit: Option<Vec<i64>>,
     pub marker: Option<Vec<String>>,
 }
-rt::record!(
-    encode ListKeypairsQueryV2_75 { user_id : opt "user_id", limit : opt "limit", marker
-    : opt "marker" }
-);
+rt::record!(encode ListKeypairsQueryV2_75 {
+    opt(user_id, "user_id"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+});
 /// `ListKeypairsResponseKeypairsLinksItem`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKeypairsResponseKeypairsLinksItemV2_35 {
     pub rel: String,
     pub href: String,
 }
-rt::record!(
-    ListKeypairsResponseKeypairsLinksItemV2_35 { rel : req "rel", href : req "href" }
-);
+rt::record!(ListKeypairsResponseKeypairsLinksItemV2_35 { req(rel, "rel"), req(href, "href") });
 /// `ListKeypairsResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKeypairsResponseV2_1 {
     pub keypairs: Vec<KeypairListEntryV2_1>,
 }
-rt::record!(ListKeypairsResponseV2_1 { keypairs : req "keypairs" });
+rt::record!(ListKeypairsResponseV2_1 { req(keypairs, "keypairs") });
 /// `ListKeypairsResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKeypairsResponseV2_2 {
     pub keypairs: Vec<KeypairListEntryV2_2>,
 }
-rt::record!(ListKeypairsResponseV2_2 { keypairs : req "keypairs" });
+rt::record!(ListKeypairsResponseV2_2 { req(keypairs, "keypairs") });
 /// `ListKeypairsResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKeypairsResponseV2_35 {
@@ -746,7 +784,7 @@ pub struct ListKeypairsResponseV2_35 {
     /// The fields this type shares with [`ListKeypairsResponseV2_2`].
     pub base: ListKeypairsResponseV2_2,
 }
-rt::record!(ListKeypairsResponseV2_35 { keypairs_links : opt "keypairs_links" } + base);
+rt::record!(ListKeypairsResponseV2_35 { opt(keypairs_links, "keypairs_links") } + base);
 rt::extends!(ListKeypairsResponseV2_35 => ListKeypairsResponseV2_2);
 /// `ListServicesQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -754,53 +792,51 @@ pub struct ListServicesQueryV2_1 {
     pub host: Option<String>,
     pub binary: Option<String>,
 }
-rt::record!(
-    open encode ListServicesQueryV2_1 { host : opt "host", binary : opt "binary" }
-);
+rt::record!(open encode ListServicesQueryV2_1 { opt(host, "host"), opt(binary, "binary") });
 /// `ListServicesQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServicesQueryV2_75 {
     pub host: Option<String>,
     pub binary: Option<String>,
 }
-rt::record!(encode ListServicesQueryV2_75 { host : opt "host", binary : opt "binary" });
+rt::record!(encode ListServicesQueryV2_75 { opt(host, "host"), opt(binary, "binary") });
 /// `ListServicesResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_1 {
     pub services: Vec<ServiceV2_1>,
 }
-rt::record!(ListServicesResponseV2_1 { services : req "services" });
+rt::record!(ListServicesResponseV2_1 { req(services, "services") });
 /// `ListServicesResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_11 {
     pub services: Vec<ServiceV2_11>,
 }
-rt::record!(ListServicesResponseV2_11 { services : req "services" });
+rt::record!(ListServicesResponseV2_11 { req(services, "services") });
 /// `ListServicesResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_53 {
     pub services: Vec<ServiceV2_53>,
 }
-rt::record!(ListServicesResponseV2_53 { services : req "services" });
+rt::record!(ListServicesResponseV2_53 { req(services, "services") });
 /// `ListServicesResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_69 {
     pub services: Vec<ServiceV2_69>,
 }
-rt::record!(ListServicesResponseV2_69 { services : req "services" });
+rt::record!(ListServicesResponseV2_69 { req(services, "services") });
 /// `ListVersionsResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListVersionsResponseV2_1 {
     pub versions: Vec<VersionV2_1>,
 }
-rt::record!(ListVersionsResponseV2_1 { versions : req "versions" });
+rt::record!(ListVersionsResponseV2_1 { req(versions, "versions") });
 /// `MediaType`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaTypeV2_1 {
     pub base: String,
     pub type_: String,
 }
-rt::record!(MediaTypeV2_1 { base : req "base", type_ : req "type" });
+rt::record!(MediaTypeV2_1 { req(base, "base"), req(type_, "type") });
 /// `NewFlavor`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFlavorV2_1 {
@@ -821,12 +857,17 @@ pub struct NewFlavorV2_1 {
     pub rxtx_factor: Option<f64>,
     pub os_flavor_access_is_public: Option<bool>,
 }
-rt::record!(
-    encode NewFlavorV2_1 { name : req "name", id : opt "id", ram : req "ram", vcpus : req
-    "vcpus", disk : req "disk", os_flv_ext_data_ephemeral : opt
-    "OS-FLV-EXT-DATA:ephemeral", swap : opt "swap", rxtx_factor : opt "rxtx_factor",
-    os_flavor_access_is_public : opt "os-flavor-access:is_public" }
-);
+rt::record!(encode NewFlavorV2_1 {
+    req(name, "name"),
+    opt(id, "id"),
+    req(ram, "ram"),
+    req(vcpus, "vcpus"),
+    req(disk, "disk"),
+    opt(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
+    opt(swap, "swap"),
+    opt(rxtx_factor, "rxtx_factor"),
+    opt(os_flavor_access_is_public, "os-flavor-access:is_public"),
+});
 impl NewFlavorV2_1 {
     /// A [`NewFlavorV2_1`] with its required fields; the optional ones are `None`.
     pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
@@ -863,12 +904,17 @@ pub struct NewFlavorV2_102 {
     /// Free text of up to 65535 printable characters, or null to clear it.
     pub description: Option<String>,
 }
-rt::record!(
-    encode NewFlavorV2_102 { name : req "name", id : opt "id", ram : req "ram", vcpus :
-    req "vcpus", disk : req "disk", os_flv_ext_data_ephemeral : opt
-    "OS-FLV-EXT-DATA:ephemeral", swap : opt "swap", os_flavor_access_is_public : opt
-    "os-flavor-access:is_public", description : nullable "description" }
-);
+rt::record!(encode NewFlavorV2_102 {
+    req(name, "name"),
+    opt(id, "id"),
+    req(ram, "ram"),
+    req(vcpus, "vcpus"),
+    req(disk, "disk"),
+    opt(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
+    opt(swap, "swap"),
+    opt(os_flavor_access_is_public, "os-flavor-access:is_public"),
+    nullable(description, "description"),
+});
 impl NewFlavorV2_102 {
     /// A [`NewFlavorV2_102`] with its required fields; the optional ones are `None`.
     pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
@@ -893,7 +939,7 @@ pub struct NewFlavorV2_55 {
     /// The fields this type shares with [`NewFlavorV2_1`].
     pub base: NewFlavorV2_1,
 }
-rt::record!(encode NewFlavorV2_55 { description : nullable "description" } + base);
+rt::record!(encode NewFlavorV2_55 { nullable(description, "description") } + base);
 rt::extends!(mut NewFlavorV2_55 => NewFlavorV2_1);
 impl NewFlavorV2_55 {
     /// A [`NewFlavorV2_55`] with its required fields; the optional ones are `None`.
@@ -910,7 +956,7 @@ pub struct NewKeypairV2_1 {
     pub name: String,
     pub public_key: Option<String>,
 }
-rt::record!(encode NewKeypairV2_1 { name : req "name", public_key : opt "public_key" });
+rt::record!(encode NewKeypairV2_1 { req(name, "name"), opt(public_key, "public_key") });
 impl NewKeypairV2_1 {
     /// A [`NewKeypairV2_1`] with its required fields; the optional ones are `None`.
     pub fn new(name: impl Into<String>) -> Self {
@@ -927,7 +973,7 @@ pub struct NewKeypairV2_10 {
     /// The fields this type shares with [`NewKeypairV2_2`].
     pub base: NewKeypairV2_2,
 }
-rt::record!(encode NewKeypairV2_10 { user_id : opt "user_id" } + base);
+rt::record!(encode NewKeypairV2_10 { opt(user_id, "user_id") } + base);
 rt::extends!(mut NewKeypairV2_10 => NewKeypairV2_2);
 impl NewKeypairV2_10 {
     /// A [`NewKeypairV2_10`] with its required fields; the optional ones are `None`.
@@ -945,7 +991,7 @@ pub struct NewKeypairV2_2 {
     /// The fields this type shares with [`NewKeypairV2_1`].
     pub base: NewKeypairV2_1,
 }
-rt::record!(encode NewKeypairV2_2 { type_ : opt "type" } + base);
+rt::record!(encode NewKeypairV2_2 { opt(type_, "type") } + base);
 rt::extends!(mut NewKeypairV2_2 => NewKeypairV2_1);
 impl NewKeypairV2_2 {
     /// A [`NewKeypairV2_2`] with its required fields; the optional ones are `None`.
@@ -964,10 +1010,12 @@ pub struct NewKeypairV2_92 {
     pub type_: Option<KeypairTypeV2_2>,
     pub user_id: Option<String>,
 }
-rt::record!(
-    encode NewKeypairV2_92 { name : req "name", public_key : req "public_key", type_ :
-    opt "type", user_id : opt "user_id" }
-);
+rt::record!(encode NewKeypairV2_92 {
+    req(name, "name"),
+    req(public_key, "public_key"),
+    opt(type_, "type"),
+    opt(user_id, "user_id"),
+});
 impl NewKeypairV2_92 {
     /// A [`NewKeypairV2_92`] with its required fields; the optional ones are `None`.
     pub fn new(name: impl Into<String>, public_key: impl Into<String>) -> Self {
@@ -984,10 +1032,9 @@ impl NewKeypairV2_92 {
 pub struct RemoveTenantAccessRequestV2_1 {
     pub remove_tenant_access: TenantAccessV2_1,
 }
-rt::record!(
-    encode RemoveTenantAccessRequestV2_1 { remove_tenant_access : req
-    "removeTenantAccess" }
-);
+rt::record!(encode RemoveTenantAccessRequestV2_1 {
+    req(remove_tenant_access, "removeTenantAccess"),
+});
 impl RemoveTenantAccessRequestV2_1 {
     /// A [`RemoveTenantAccessRequestV2_1`] with its required fields; the optional ones are `None`.
     pub fn new(remove_tenant_access: TenantAccessV2_1) -> Self {
@@ -999,7 +1046,7 @@ impl RemoveTenantAccessRequestV2_1 {
 pub struct SecurityGroupNameV2_1 {
     pub name: String,
 }
-rt::record!(SecurityGroupNameV2_1 { name : req "name" });
+rt::record!(SecurityGroupNameV2_1 { req(name, "name") });
 /// `ServerAddressOSEXTIPSType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServerAddressOSEXTIPSTypeV2_1 {
@@ -1020,10 +1067,12 @@ pub struct ServerAddressV2_1 {
     pub os_ext_ips_type: ServerAddressOSEXTIPSTypeV2_1,
     pub os_ext_ips_mac_mac_addr: String,
 }
-rt::record!(
-    ServerAddressV2_1 { addr : req "addr", version : req "version", os_ext_ips_type : req
-    "OS-EXT-IPS:type", os_ext_ips_mac_mac_addr : req "OS-EXT-IPS-MAC:mac_addr" }
-);
+rt::record!(ServerAddressV2_1 {
+    req(addr, "addr"),
+    req(version, "version"),
+    req(os_ext_ips_type, "OS-EXT-IPS:type"),
+    req(os_ext_ips_mac_mac_addr, "OS-EXT-IPS-MAC:mac_addr"),
+});
 /// Addresses by network name.
 pub type ServerAddressesV2_1 = BTreeMap<String, Vec<ServerAddressV2_1>>;
 /// `ServerConfigDrive`.
@@ -1048,17 +1097,19 @@ pub struct ServerFaultV2_1 {
     pub details: Option<String>,
     pub message: String,
 }
-rt::record!(
-    ServerFaultV2_1 { code : req "code", created : req "created", details : opt
-    "details", message : req "message" }
-);
+rt::record!(ServerFaultV2_1 {
+    req(code, "code"),
+    req(created, "created"),
+    opt(details, "details"),
+    req(message, "message"),
+});
 /// `ServerFlavorRef`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerFlavorRefV2_1 {
     pub id: Option<String>,
     pub links: Option<Vec<LinkV2_1>>,
 }
-rt::record!(ServerFlavorRefV2_1 { id : opt "id", links : opt "links" });
+rt::record!(ServerFlavorRefV2_1 { opt(id, "id"), opt(links, "links") });
 /// `Server`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerV2_1 {
@@ -1095,24 +1146,39 @@ pub struct ServerV2_1 {
     pub os_srv_usg_launched_at: Option<String>,
     pub os_srv_usg_terminated_at: Option<String>,
 }
-rt::record!(
-    ServerV2_1 { access_i_pv4 : req "accessIPv4", access_i_pv6 : req "accessIPv6",
-    addresses : req "addresses", config_drive : req "config_drive", created : req
-    "created", fault : opt "fault", flavor : req "flavor", host_id : req "hostId", id :
-    req "id", image : req "image", key_name : req "key_name", links : req "links",
-    metadata : req "metadata", name : req "name", os_extended_volumes_volumes_attached :
-    req "os-extended-volumes:volumes_attached", progress : nullable "progress",
-    security_groups : opt "security_groups", status : req "status", tenant_id : req
-    "tenant_id", updated : req "updated", user_id : req "user_id", os_dcf_disk_config :
-    req "OS-DCF:diskConfig", os_ext_az_availability_zone : req
-    "OS-EXT-AZ:availability_zone", os_ext_srv_attr_host : nullable
-    "OS-EXT-SRV-ATTR:host", os_ext_srv_attr_hypervisor_hostname : nullable
-    "OS-EXT-SRV-ATTR:hypervisor_hostname", os_ext_srv_attr_instance_name : opt
-    "OS-EXT-SRV-ATTR:instance_name", os_ext_sts_power_state : req
-    "OS-EXT-STS:power_state", os_ext_sts_task_state : req "OS-EXT-STS:task_state",
-    os_ext_sts_vm_state : req "OS-EXT-STS:vm_state", os_srv_usg_launched_at : req
-    "OS-SRV-USG:launched_at", os_srv_usg_terminated_at : req "OS-SRV-USG:terminated_at" }
-);
+rt::record!(ServerV2_1 {
+    req(access_i_pv4, "accessIPv4"),
+    req(access_i_pv6, "accessIPv6"),
+    req(addresses, "addresses"),
+    req(config_drive, "config_drive"),
+    req(created, "created"),
+    opt(fault, "fault"),
+    req(flavor, "flavor"),
+    req(host_id, "hostId"),
+    req(id, "id"),
+    req(image, "image"),
+    req(key_name, "key_name"),
+    req(links, "links"),
+    req(metadata, "metadata"),
+    req(name, "name"),
+    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
+    nullable(progress, "progress"),
+    opt(security_groups, "security_groups"),
+    req(status, "status"),
+    req(tenant_id, "tenant_id"),
+    req(updated, "updated"),
+    req(user_id, "user_id"),
+    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
+    req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
+    nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
+    nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
+    opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
+    req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
+    req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
+});
 /// `Server`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerV2_3 {
@@ -1156,31 +1222,46 @@ pub struct ServerV2_3 {
     pub os_ext_srv_attr_root_device_name: Option<String>,
     pub os_ext_srv_attr_user_data: Option<String>,
 }
-rt::record!(
-    ServerV2_3 { access_i_pv4 : req "accessIPv4", access_i_pv6 : req "accessIPv6",
-    addresses : req "addresses", config_drive : req "config_drive", created : req
-    "created", fault : opt "fault", flavor : req "flavor", host_id : req "hostId", id :
-    req "id", image : req "image", key_name : req "key_name", links : req "links",
-    metadata : req "metadata", name : req "name", os_extended_volumes_volumes_attached :
-    req "os-extended-volumes:volumes_attached", progress : nullable "progress",
-    security_groups : opt "security_groups", status : req "status", tenant_id : req
-    "tenant_id", updated : req "updated", user_id : req "user_id", os_dcf_disk_config :
-    req "OS-DCF:diskConfig", os_ext_az_availability_zone : req
-    "OS-EXT-AZ:availability_zone", os_ext_srv_attr_host : nullable
-    "OS-EXT-SRV-ATTR:host", os_ext_srv_attr_hypervisor_hostname : nullable
-    "OS-EXT-SRV-ATTR:hypervisor_hostname", os_ext_srv_attr_instance_name : opt
-    "OS-EXT-SRV-ATTR:instance_name", os_ext_sts_power_state : req
-    "OS-EXT-STS:power_state", os_ext_sts_task_state : req "OS-EXT-STS:task_state",
-    os_ext_sts_vm_state : req "OS-EXT-STS:vm_state", os_srv_usg_launched_at : req
-    "OS-SRV-USG:launched_at", os_srv_usg_terminated_at : req "OS-SRV-USG:terminated_at",
-    os_ext_srv_attr_hostname : opt "OS-EXT-SRV-ATTR:hostname", os_ext_srv_attr_kernel_id
-    : nullable "OS-EXT-SRV-ATTR:kernel_id", os_ext_srv_attr_launch_index : nullable
-    "OS-EXT-SRV-ATTR:launch_index", os_ext_srv_attr_ramdisk_id : nullable
-    "OS-EXT-SRV-ATTR:ramdisk_id", os_ext_srv_attr_reservation_id : nullable
-    "OS-EXT-SRV-ATTR:reservation_id", os_ext_srv_attr_root_device_name : nullable
-    "OS-EXT-SRV-ATTR:root_device_name", os_ext_srv_attr_user_data : nullable
-    "OS-EXT-SRV-ATTR:user_data" }
-);
+rt::record!(ServerV2_3 {
+    req(access_i_pv4, "accessIPv4"),
+    req(access_i_pv6, "accessIPv6"),
+    req(addresses, "addresses"),
+    req(config_drive, "config_drive"),
+    req(created, "created"),
+    opt(fault, "fault"),
+    req(flavor, "flavor"),
+    req(host_id, "hostId"),
+    req(id, "id"),
+    req(image, "image"),
+    req(key_name, "key_name"),
+    req(links, "links"),
+    req(metadata, "metadata"),
+    req(name, "name"),
+    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
+    nullable(progress, "progress"),
+    opt(security_groups, "security_groups"),
+    req(status, "status"),
+    req(tenant_id, "tenant_id"),
+    req(updated, "updated"),
+    req(user_id, "user_id"),
+    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
+    req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
+    nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
+    nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
+    opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
+    req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
+    req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
+    opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
+    nullable(os_ext_srv_attr_kernel_id, "OS-EXT-SRV-ATTR:kernel_id"),
+    nullable(os_ext_srv_attr_launch_index, "OS-EXT-SRV-ATTR:launch_index"),
+    nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
+    nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
+    nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data"),
+});
 /// `ServiceState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServiceStateV2_1 {
@@ -1231,11 +1312,16 @@ pub struct ServiceV2_1 {
     pub updated_at: Option<String>,
     pub zone: String,
 }
-rt::record!(
-    ServiceV2_1 { binary : req "binary", disabled_reason : req "disabled_reason", host :
-    req "host", id : req "id", state : req "state", status : req "status", updated_at :
-    req "updated_at", zone : req "zone" }
-);
+rt::record!(ServiceV2_1 {
+    req(binary, "binary"),
+    req(disabled_reason, "disabled_reason"),
+    req(host, "host"),
+    req(id, "id"),
+    req(state, "state"),
+    req(status, "status"),
+    req(updated_at, "updated_at"),
+    req(zone, "zone"),
+});
 /// `Service`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceV2_11 {
@@ -1243,7 +1329,7 @@ pub struct ServiceV2_11 {
     /// The fields this type shares with [`ServiceV2_1`].
     pub base: ServiceV2_1,
 }
-rt::record!(ServiceV2_11 { forced_down : req "forced_down" } + base);
+rt::record!(ServiceV2_11 { req(forced_down, "forced_down") } + base);
 rt::extends!(ServiceV2_11 => ServiceV2_1);
 /// `Service`.
 #[derive(Debug, Clone, PartialEq)]
@@ -1258,11 +1344,17 @@ pub struct ServiceV2_53 {
     pub zone: String,
     pub forced_down: bool,
 }
-rt::record!(
-    ServiceV2_53 { binary : req "binary", disabled_reason : req "disabled_reason", host :
-    req "host", id : req "id", state : req "state", status : req "status", updated_at :
-    req "updated_at", zone : req "zone", forced_down : req "forced_down" }
-);
+rt::record!(ServiceV2_53 {
+    req(binary, "binary"),
+    req(disabled_reason, "disabled_reason"),
+    req(host, "host"),
+    req(id, "id"),
+    req(state, "state"),
+    req(status, "status"),
+    req(updated_at, "updated_at"),
+    req(zone, "zone"),
+    req(forced_down, "forced_down"),
+});
 /// `Service`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceV2_69 {
@@ -1276,48 +1368,53 @@ pub struct ServiceV2_69 {
     pub zone: Option<String>,
     pub forced_down: Option<bool>,
 }
-rt::record!(
-    ServiceV2_69 { binary : req "binary", disabled_reason : nullable "disabled_reason",
-    host : req "host", id : opt "id", state : opt "state", status : req "status",
-    updated_at : nullable "updated_at", zone : opt "zone", forced_down : opt
-    "forced_down" }
-);
+rt::record!(ServiceV2_69 {
+    req(binary, "binary"),
+    nullable(disabled_reason, "disabled_reason"),
+    req(host, "host"),
+    opt(id, "id"),
+    opt(state, "state"),
+    req(status, "status"),
+    nullable(updated_at, "updated_at"),
+    opt(zone, "zone"),
+    opt(forced_down, "forced_down"),
+});
 /// `ShowKeypairResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowKeypairResponseV2_1 {
     pub keypair: KeypairV2_1,
 }
-rt::record!(ShowKeypairResponseV2_1 { keypair : req "keypair" });
+rt::record!(ShowKeypairResponseV2_1 { req(keypair, "keypair") });
 /// `ShowKeypairResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowKeypairResponseV2_2 {
     pub keypair: KeypairV2_2,
 }
-rt::record!(ShowKeypairResponseV2_2 { keypair : req "keypair" });
+rt::record!(ShowKeypairResponseV2_2 { req(keypair, "keypair") });
 /// `ShowServerResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_1 {
     pub server: ServerV2_1,
 }
-rt::record!(ShowServerResponseV2_1 { server : req "server" });
+rt::record!(ShowServerResponseV2_1 { req(server, "server") });
 /// `ShowServerResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_3 {
     pub server: ServerV2_3,
 }
-rt::record!(ShowServerResponseV2_3 { server : req "server" });
+rt::record!(ShowServerResponseV2_3 { req(server, "server") });
 /// `ShowVersionResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowVersionResponseV2_1 {
     pub version: VersionV2_1,
 }
-rt::record!(ShowVersionResponseV2_1 { version : req "version" });
+rt::record!(ShowVersionResponseV2_1 { req(version, "version") });
 /// `TenantAccess`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantAccessV2_1 {
     pub tenant: String,
 }
-rt::record!(encode TenantAccessV2_1 { tenant : req "tenant" });
+rt::record!(encode TenantAccessV2_1 { req(tenant, "tenant") });
 impl TenantAccessV2_1 {
     /// A [`TenantAccessV2_1`] with its required fields; the optional ones are `None`.
     pub fn new(tenant: impl Into<String>) -> Self {
@@ -1329,7 +1426,7 @@ impl TenantAccessV2_1 {
 pub struct UpdateFlavorRequestV2_55 {
     pub flavor: FlavorUpdateV2_55,
 }
-rt::record!(encode UpdateFlavorRequestV2_55 { flavor : req "flavor" });
+rt::record!(encode UpdateFlavorRequestV2_55 { req(flavor, "flavor") });
 impl UpdateFlavorRequestV2_55 {
     /// A [`UpdateFlavorRequestV2_55`] with its required fields; the optional ones are `None`.
     pub fn new(flavor: FlavorUpdateV2_55) -> Self {
@@ -1343,7 +1440,7 @@ pub struct VersionLinkV2_1 {
     pub rel: String,
     pub type_: Option<String>,
 }
-rt::record!(VersionLinkV2_1 { href : req "href", rel : req "rel", type_ : opt "type" });
+rt::record!(VersionLinkV2_1 { req(href, "href"), req(rel, "rel"), opt(type_, "type") });
 /// `VersionStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VersionStatusV2_1 {
@@ -1371,11 +1468,15 @@ pub struct VersionV2_1 {
     pub updated: String,
     pub media_types: Option<Vec<MediaTypeV2_1>>,
 }
-rt::record!(
-    VersionV2_1 { id : req "id", status : req "status", links : req "links", min_version
-    : req "min_version", version : opt "version", updated : req "updated", media_types :
-    opt "media-types" }
-);
+rt::record!(VersionV2_1 {
+    req(id, "id"),
+    req(status, "status"),
+    req(links, "links"),
+    req(min_version, "min_version"),
+    opt(version, "version"),
+    req(updated, "updated"),
+    opt(media_types, "media-types"),
+});
 /// [`FlavorAccessQueryV2_1`] in the role of `ExtraSpecsQueryV2_1`.
 pub type ExtraSpecsQueryV2_1 = FlavorAccessQueryV2_1;
 /// [`ExtraSpecsInputV2_1`] in the role of `ExtraSpecUpdateV2_1`.

@@ -12,8 +12,8 @@ pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: true,
     versioned: false,
-    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/", &[200])],
-    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::LIST_VERSIONS_V2_1)],
+    spans: &[rt::op(rt::from(2, 1), "GET", "/", &[200])],
+    variants: &[rt::body(rt::from(2, 1), 0, &schemas::LIST_VERSIONS_V2_1)],
 };
 /// The `show_version` operation: its spans, statuses and response variants.
 pub static SHOW_VERSION: rt::OperationMeta = rt::OperationMeta {
@@ -21,8 +21,8 @@ pub static SHOW_VERSION: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(2, 1), "GET", "/", &[200])],
-    variants: &[rt::body(rt::Span::open(2, 1), 0, &schemas::SHOW_VERSION_V2_1)],
+    spans: &[rt::op(rt::from(2, 1), "GET", "/", &[200])],
+    variants: &[rt::body(rt::from(2, 1), 0, &schemas::SHOW_VERSION_V2_1)],
 };
 /// The compute API's version documents.
 ///

@@ -14,15 +14,15 @@ pub static LIST_PROVIDER_AGGREGATES: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 1),
+            rt::from(1, 1),
             "GET",
             "/resource_providers/{resource_provider_uuid}/aggregates",
             &[200],
         ),
     ],
     variants: &[
-        rt::body(rt::Span::closed(1, 1, 1, 18), 0, &schemas::PROVIDER_AGGREGATES_V1_1),
-        rt::body(rt::Span::open(1, 19), 1, &schemas::PROVIDER_AGGREGATES_V1_19),
+        rt::body(rt::span(1, 1, 1, 18), 0, &schemas::PROVIDER_AGGREGATES_V1_1),
+        rt::body(rt::from(1, 19), 1, &schemas::PROVIDER_AGGREGATES_V1_19),
     ],
 };
 /// The response of `list_provider_aggregates`; the variant is chosen by the version the server answered.
@@ -33,7 +33,9 @@ pub enum ListProviderAggregatesResponse {
     /// Answered from microversion 1.19.
     V1_19(types::ProviderAggregatesV1_19),
 }
-rt::versioned_response!(ListProviderAggregatesResponse { 0 => V1_1, 1 => V1_19 });
+impl rt::VersionedResponse for ListProviderAggregatesResponse {
+    rt::response_variants!(V1_1, V1_19);
+}
 /// The `set_provider_aggregates` operation: its spans, statuses and response variants.
 pub static SET_PROVIDER_AGGREGATES: rt::OperationMeta = rt::OperationMeta {
     name: "set_provider_aggregates",
@@ -42,15 +44,15 @@ pub static SET_PROVIDER_AGGREGATES: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 1),
+            rt::from(1, 1),
             "PUT",
             "/resource_providers/{resource_provider_uuid}/aggregates",
             &[200],
         ),
     ],
     variants: &[
-        rt::body(rt::Span::closed(1, 1, 1, 18), 0, &schemas::PROVIDER_AGGREGATES_V1_1),
-        rt::body(rt::Span::open(1, 19), 1, &schemas::PROVIDER_AGGREGATES_V1_19),
+        rt::body(rt::span(1, 1, 1, 18), 0, &schemas::PROVIDER_AGGREGATES_V1_1),
+        rt::body(rt::from(1, 19), 1, &schemas::PROVIDER_AGGREGATES_V1_19),
     ],
 };
 /// The response of `set_provider_aggregates`; the variant is chosen by the version the server answered.
@@ -61,7 +63,9 @@ pub enum SetProviderAggregatesResponse {
     /// Answered from microversion 1.19.
     V1_19(types::ProviderAggregatesV1_19),
 }
-rt::versioned_response!(SetProviderAggregatesResponse { 0 => V1_1, 1 => V1_19 });
+impl rt::VersionedResponse for SetProviderAggregatesResponse {
+    rt::response_variants!(V1_1, V1_19);
+}
 /// The request body of `set_provider_aggregates`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -71,15 +75,16 @@ pub enum SetProviderAggregatesRequest {
     /// Microversions 1.19–latest.
     V1_19(types::SetProviderAggregatesRequestV1_19),
 }
-rt::versioned_request!(
-    SetProviderAggregatesRequest of super::SERVICE { 0 => V1_1(types::AggregateUuidsV1_1)
-    @ rt::Span::closed(1, 1, 1, 18), 1 => V1_19(types::SetProviderAggregatesRequestV1_19)
-    @ rt::Span::open(1, 19) }
-);
-rt::variants_from!(
-    SetProviderAggregatesRequest { V1_1(types::AggregateUuidsV1_1),
-    V1_19(types::SetProviderAggregatesRequestV1_19) }
-);
+impl rt::VersionedRequest for SetProviderAggregatesRequest {
+    const NAME: &'static str = "SetProviderAggregatesRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::span(1, 1, 1, 18), rt::from(1, 19)];
+    rt::request_variants!(V1_1, V1_19);
+}
+rt::variants_from!(SetProviderAggregatesRequest {
+    V1_1(types::AggregateUuidsV1_1),
+    V1_19(types::SetProviderAggregatesRequestV1_19),
+});
 /// The aggregates (groups, by UUID) a resource provider belongs to.
 ///
 /// The `aggregates` client of the `placement` service; its microversion is the one the requests carry.

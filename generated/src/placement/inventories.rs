@@ -14,13 +14,13 @@ pub static CREATE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 0),
+            rt::from(1, 0),
             "POST",
             "/resource_providers/{resource_provider_uuid}/inventories",
             &[201],
         ),
     ],
-    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::INVENTORY_V1_0)],
+    variants: &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORY_V1_0)],
 };
 /// The request body of `create_inventory`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -29,10 +29,12 @@ pub enum CreateInventoryRequest {
     /// Microversions 1.0–latest.
     V1_0(types::CreateInventoryRequestV1_0),
 }
-rt::versioned_request!(
-    CreateInventoryRequest of super::SERVICE { 0 =>
-    V1_0(types::CreateInventoryRequestV1_0) @ rt::Span::open(1, 0) }
-);
+impl rt::VersionedRequest for CreateInventoryRequest {
+    const NAME: &'static str = "CreateInventoryRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::from(1, 0)];
+    rt::request_variants!(V1_0);
+}
 rt::variants_from!(CreateInventoryRequest { V1_0(types::CreateInventoryRequestV1_0) });
 /// The `delete_inventories` operation: its spans, statuses and response variants.
 pub static DELETE_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
@@ -42,13 +44,13 @@ pub static DELETE_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 5),
+            rt::from(1, 5),
             "DELETE",
             "/resource_providers/{resource_provider_uuid}/inventories",
             &[204],
         ),
     ],
-    variants: &[rt::no_body(rt::Span::open(1, 5), 0)],
+    variants: &[rt::no_body(rt::from(1, 5), 0)],
 };
 /// The `delete_inventory` operation: its spans, statuses and response variants.
 pub static DELETE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
@@ -58,13 +60,13 @@ pub static DELETE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 0),
+            rt::from(1, 0),
             "DELETE",
             "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
             &[204],
         ),
     ],
-    variants: &[rt::no_body(rt::Span::open(1, 0), 0)],
+    variants: &[rt::no_body(rt::from(1, 0), 0)],
 };
 /// The `list_inventories` operation: its spans, statuses and response variants.
 pub static LIST_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
@@ -74,13 +76,13 @@ pub static LIST_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 0),
+            rt::from(1, 0),
             "GET",
             "/resource_providers/{resource_provider_uuid}/inventories",
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::INVENTORIES_V1_0)],
+    variants: &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORIES_V1_0)],
 };
 /// The `replace_inventories` operation: its spans, statuses and response variants.
 pub static REPLACE_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
@@ -90,13 +92,13 @@ pub static REPLACE_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 0),
+            rt::from(1, 0),
             "PUT",
             "/resource_providers/{resource_provider_uuid}/inventories",
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::INVENTORIES_V1_0)],
+    variants: &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORIES_V1_0)],
 };
 /// The request body of `replace_inventories`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -105,13 +107,13 @@ pub enum ReplaceInventoriesRequest {
     /// Microversions 1.0–latest.
     V1_0(types::ReplaceInventoriesRequestV1_0),
 }
-rt::versioned_request!(
-    ReplaceInventoriesRequest of super::SERVICE { 0 =>
-    V1_0(types::ReplaceInventoriesRequestV1_0) @ rt::Span::open(1, 0) }
-);
-rt::variants_from!(
-    ReplaceInventoriesRequest { V1_0(types::ReplaceInventoriesRequestV1_0) }
-);
+impl rt::VersionedRequest for ReplaceInventoriesRequest {
+    const NAME: &'static str = "ReplaceInventoriesRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::from(1, 0)];
+    rt::request_variants!(V1_0);
+}
+rt::variants_from!(ReplaceInventoriesRequest { V1_0(types::ReplaceInventoriesRequestV1_0) });
 /// The `show_inventory` operation: its spans, statuses and response variants.
 pub static SHOW_INVENTORY: rt::OperationMeta = rt::OperationMeta {
     name: "show_inventory",
@@ -120,13 +122,13 @@ pub static SHOW_INVENTORY: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 0),
+            rt::from(1, 0),
             "GET",
             "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::INVENTORY_V1_0)],
+    variants: &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORY_V1_0)],
 };
 /// The `update_inventory` operation: its spans, statuses and response variants.
 pub static UPDATE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
@@ -136,13 +138,13 @@ pub static UPDATE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 0),
+            rt::from(1, 0),
             "PUT",
             "/resource_providers/{resource_provider_uuid}/inventories/{resource_class}",
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::INVENTORY_V1_0)],
+    variants: &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORY_V1_0)],
 };
 /// The request body of `update_inventory`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -151,10 +153,12 @@ pub enum UpdateInventoryRequest {
     /// Microversions 1.0–latest.
     V1_0(types::UpdateInventoryRequestV1_0),
 }
-rt::versioned_request!(
-    UpdateInventoryRequest of super::SERVICE { 0 =>
-    V1_0(types::UpdateInventoryRequestV1_0) @ rt::Span::open(1, 0) }
-);
+impl rt::VersionedRequest for UpdateInventoryRequest {
+    const NAME: &'static str = "UpdateInventoryRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::from(1, 0)];
+    rt::request_variants!(V1_0);
+}
 rt::variants_from!(UpdateInventoryRequest { V1_0(types::UpdateInventoryRequestV1_0) });
 /// Inventories, the amounts of each resource class a resource provider offers.
 ///

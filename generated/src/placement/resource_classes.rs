@@ -12,8 +12,8 @@ pub static CREATE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 2), "POST", "/resource_classes", &[201])],
-    variants: &[rt::no_body(rt::Span::open(1, 2), 0)],
+    spans: &[rt::op(rt::from(1, 2), "POST", "/resource_classes", &[201])],
+    variants: &[rt::no_body(rt::from(1, 2), 0)],
 };
 /// The request body of `create_resource_class`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -22,10 +22,12 @@ pub enum CreateResourceClassRequest {
     /// Microversions 1.2–latest.
     V1_2(types::ResourceClassRequestV1_2),
 }
-rt::versioned_request!(
-    CreateResourceClassRequest of super::SERVICE { 0 =>
-    V1_2(types::ResourceClassRequestV1_2) @ rt::Span::open(1, 2) }
-);
+impl rt::VersionedRequest for CreateResourceClassRequest {
+    const NAME: &'static str = "CreateResourceClassRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::from(1, 2)];
+    rt::request_variants!(V1_2);
+}
 rt::variants_from!(CreateResourceClassRequest { V1_2(types::ResourceClassRequestV1_2) });
 /// The `delete_resource_class` operation: its spans, statuses and response variants.
 pub static DELETE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
@@ -34,14 +36,9 @@ pub static DELETE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
     root: false,
     versioned: true,
     spans: &[
-        rt::op(
-            rt::Span::open(1, 2),
-            "DELETE",
-            "/resource_classes/{resource_class}",
-            &[204],
-        ),
+        rt::op(rt::from(1, 2), "DELETE", "/resource_classes/{resource_class}", &[204]),
     ],
-    variants: &[rt::no_body(rt::Span::open(1, 2), 0)],
+    variants: &[rt::no_body(rt::from(1, 2), 0)],
 };
 /// The `ensure_resource_class` operation: its spans, statuses and response variants.
 pub static ENSURE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
@@ -50,14 +47,9 @@ pub static ENSURE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
     root: false,
     versioned: true,
     spans: &[
-        rt::op(
-            rt::Span::open(1, 7),
-            "PUT",
-            "/resource_classes/{resource_class}",
-            &[201, 204],
-        ),
+        rt::op(rt::from(1, 7), "PUT", "/resource_classes/{resource_class}", &[201, 204]),
     ],
-    variants: &[rt::no_body(rt::Span::open(1, 7), 0)],
+    variants: &[rt::no_body(rt::from(1, 7), 0)],
 };
 /// The `list_resource_classes` operation: its spans, statuses and response variants.
 pub static LIST_RESOURCE_CLASSES: rt::OperationMeta = rt::OperationMeta {
@@ -65,8 +57,8 @@ pub static LIST_RESOURCE_CLASSES: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 2), "GET", "/resource_classes", &[200])],
-    variants: &[rt::body(rt::Span::open(1, 2), 0, &schemas::LIST_RESOURCE_CLASSES_V1_2)],
+    spans: &[rt::op(rt::from(1, 2), "GET", "/resource_classes", &[200])],
+    variants: &[rt::body(rt::from(1, 2), 0, &schemas::LIST_RESOURCE_CLASSES_V1_2)],
 };
 /// The `show_resource_class` operation: its spans, statuses and response variants.
 pub static SHOW_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
@@ -75,9 +67,9 @@ pub static SHOW_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
     root: false,
     versioned: true,
     spans: &[
-        rt::op(rt::Span::open(1, 2), "GET", "/resource_classes/{resource_class}", &[200]),
+        rt::op(rt::from(1, 2), "GET", "/resource_classes/{resource_class}", &[200]),
     ],
-    variants: &[rt::body(rt::Span::open(1, 2), 0, &schemas::RESOURCE_CLASS_V1_2)],
+    variants: &[rt::body(rt::from(1, 2), 0, &schemas::RESOURCE_CLASS_V1_2)],
 };
 /// The `update_resource_class` operation: its spans, statuses and response variants.
 pub static UPDATE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
@@ -86,14 +78,9 @@ pub static UPDATE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
     root: false,
     versioned: true,
     spans: &[
-        rt::op(
-            rt::Span::closed(1, 2, 1, 6),
-            "PUT",
-            "/resource_classes/{resource_class}",
-            &[200],
-        ),
+        rt::op(rt::span(1, 2, 1, 6), "PUT", "/resource_classes/{resource_class}", &[200]),
     ],
-    variants: &[rt::body(rt::Span::closed(1, 2, 1, 6), 0, &schemas::RESOURCE_CLASS_V1_2)],
+    variants: &[rt::body(rt::span(1, 2, 1, 6), 0, &schemas::RESOURCE_CLASS_V1_2)],
 };
 /// The request body of `update_resource_class`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -102,10 +89,12 @@ pub enum UpdateResourceClassRequest {
     /// Microversions 1.2–1.6.
     V1_2(types::ResourceClassRequestV1_2),
 }
-rt::versioned_request!(
-    UpdateResourceClassRequest of super::SERVICE { 0 =>
-    V1_2(types::ResourceClassRequestV1_2) @ rt::Span::closed(1, 2, 1, 6) }
-);
+impl rt::VersionedRequest for UpdateResourceClassRequest {
+    const NAME: &'static str = "UpdateResourceClassRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::span(1, 2, 1, 6)];
+    rt::request_variants!(V1_2);
+}
 rt::variants_from!(UpdateResourceClassRequest { V1_2(types::ResourceClassRequestV1_2) });
 /// Resource classes, the kinds of quantitative resource (standard or `CUSTOM_`).
 ///

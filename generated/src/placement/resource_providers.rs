@@ -13,12 +13,12 @@ pub static CREATE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
     root: false,
     versioned: true,
     spans: &[
-        rt::op(rt::Span::closed(1, 0, 1, 19), "POST", "/resource_providers", &[201]),
-        rt::op(rt::Span::open(1, 20), "POST", "/resource_providers", &[200]),
+        rt::op(rt::span(1, 0, 1, 19), "POST", "/resource_providers", &[201]),
+        rt::op(rt::from(1, 20), "POST", "/resource_providers", &[200]),
     ],
     variants: &[
-        rt::no_body(rt::Span::closed(1, 0, 1, 19), 0),
-        rt::body(rt::Span::open(1, 20), 1, &schemas::RESOURCE_PROVIDER_V1_14),
+        rt::no_body(rt::span(1, 0, 1, 19), 0),
+        rt::body(rt::from(1, 20), 1, &schemas::RESOURCE_PROVIDER_V1_14),
     ],
 };
 /// The response of `create_resource_provider`; the variant is chosen by the version the server answered.
@@ -29,9 +29,9 @@ pub enum CreateResourceProviderResponse {
     /// Answered from microversion 1.20.
     V1_20(types::ResourceProviderV1_14),
 }
-rt::versioned_response!(
-    CreateResourceProviderResponse { 1 => V1_20 } empty { 0 => V1_0 }
-);
+impl rt::VersionedResponse for CreateResourceProviderResponse {
+    rt::response_variants!(V1_0(none), V1_20);
+}
 /// The request body of `create_resource_provider`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -41,15 +41,16 @@ pub enum CreateResourceProviderRequest {
     /// Microversions 1.14–latest.
     V1_14(types::CreateResourceProviderRequestV1_14),
 }
-rt::versioned_request!(
-    CreateResourceProviderRequest of super::SERVICE { 0 =>
-    V1_0(types::CreateResourceProviderRequestV1_0) @ rt::Span::closed(1, 0, 1, 13), 1 =>
-    V1_14(types::CreateResourceProviderRequestV1_14) @ rt::Span::open(1, 14) }
-);
-rt::variants_from!(
-    CreateResourceProviderRequest { V1_0(types::CreateResourceProviderRequestV1_0),
-    V1_14(types::CreateResourceProviderRequestV1_14) }
-);
+impl rt::VersionedRequest for CreateResourceProviderRequest {
+    const NAME: &'static str = "CreateResourceProviderRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::span(1, 0, 1, 13), rt::from(1, 14)];
+    rt::request_variants!(V1_0, V1_14);
+}
+rt::variants_from!(CreateResourceProviderRequest {
+    V1_0(types::CreateResourceProviderRequestV1_0),
+    V1_14(types::CreateResourceProviderRequestV1_14),
+});
 /// The `delete_resource_provider` operation: its spans, statuses and response variants.
 pub static DELETE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
     name: "delete_resource_provider",
@@ -58,13 +59,13 @@ pub static DELETE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 0),
+            rt::from(1, 0),
             "DELETE",
             "/resource_providers/{resource_provider_uuid}",
             &[204],
         ),
     ],
-    variants: &[rt::no_body(rt::Span::open(1, 0), 0)],
+    variants: &[rt::no_body(rt::from(1, 0), 0)],
 };
 /// The `list_resource_providers` operation: its spans, statuses and response variants.
 pub static LIST_RESOURCE_PROVIDERS: rt::OperationMeta = rt::OperationMeta {
@@ -72,29 +73,13 @@ pub static LIST_RESOURCE_PROVIDERS: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 0), "GET", "/resource_providers", &[200])],
+    spans: &[rt::op(rt::from(1, 0), "GET", "/resource_providers", &[200])],
     variants: &[
-        rt::body(
-            rt::Span::closed(1, 0, 1, 0),
-            0,
-            &schemas::LIST_RESOURCE_PROVIDERS_V1_0,
-        ),
-        rt::body(
-            rt::Span::closed(1, 1, 1, 5),
-            1,
-            &schemas::LIST_RESOURCE_PROVIDERS_V1_1,
-        ),
-        rt::body(
-            rt::Span::closed(1, 6, 1, 10),
-            2,
-            &schemas::LIST_RESOURCE_PROVIDERS_V1_6,
-        ),
-        rt::body(
-            rt::Span::closed(1, 11, 1, 13),
-            3,
-            &schemas::LIST_RESOURCE_PROVIDERS_V1_11,
-        ),
-        rt::body(rt::Span::open(1, 14), 4, &schemas::LIST_RESOURCE_PROVIDERS_V1_14),
+        rt::body(rt::span(1, 0, 1, 0), 0, &schemas::LIST_RESOURCE_PROVIDERS_V1_0),
+        rt::body(rt::span(1, 1, 1, 5), 1, &schemas::LIST_RESOURCE_PROVIDERS_V1_1),
+        rt::body(rt::span(1, 6, 1, 10), 2, &schemas::LIST_RESOURCE_PROVIDERS_V1_6),
+        rt::body(rt::span(1, 11, 1, 13), 3, &schemas::LIST_RESOURCE_PROVIDERS_V1_11),
+        rt::body(rt::from(1, 14), 4, &schemas::LIST_RESOURCE_PROVIDERS_V1_14),
     ],
 };
 /// The response of `list_resource_providers`; the variant is chosen by the version the server answered.
@@ -111,10 +96,9 @@ pub enum ListResourceProvidersResponse {
     /// Answered from microversion 1.14.
     V1_14(types::ListResourceProvidersResponseV1_14),
 }
-rt::versioned_response!(
-    ListResourceProvidersResponse { 0 => V1_0, 1 => V1_1, 2 => V1_6, 3 => V1_11, 4 =>
-    V1_14 }
-);
+impl rt::VersionedResponse for ListResourceProvidersResponse {
+    rt::response_variants!(V1_0, V1_1, V1_6, V1_11, V1_14);
+}
 /// The query of `list_resource_providers`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -134,25 +118,29 @@ pub enum ListResourceProvidersQuery {
     /// Microversions 1.39–latest.
     V1_39(types::ListResourceProvidersQueryV1_39),
 }
-rt::versioned_request!(
-    ListResourceProvidersQuery of super::SERVICE { 0 =>
-    V1_0(types::ListResourceProvidersQueryV1_0) @ rt::Span::closed(1, 0, 1, 2), 1 =>
-    V1_3(types::ListResourceProvidersQueryV1_3) @ rt::Span::closed(1, 3, 1, 3), 2 =>
-    V1_4(types::ListResourceProvidersQueryV1_4) @ rt::Span::closed(1, 4, 1, 13), 3 =>
-    V1_14(types::ListResourceProvidersQueryV1_14) @ rt::Span::closed(1, 14, 1, 17), 4 =>
-    V1_18(types::ListResourceProvidersQueryV1_18) @ rt::Span::closed(1, 18, 1, 23), 5 =>
-    V1_24(types::ListResourceProvidersQueryV1_24) @ rt::Span::closed(1, 24, 1, 38), 6 =>
-    V1_39(types::ListResourceProvidersQueryV1_39) @ rt::Span::open(1, 39) }
-);
-rt::variants_from!(
-    ListResourceProvidersQuery { V1_0(types::ListResourceProvidersQueryV1_0),
+impl rt::VersionedRequest for ListResourceProvidersQuery {
+    const NAME: &'static str = "ListResourceProvidersQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[
+        rt::span(1, 0, 1, 2),
+        rt::span(1, 3, 1, 3),
+        rt::span(1, 4, 1, 13),
+        rt::span(1, 14, 1, 17),
+        rt::span(1, 18, 1, 23),
+        rt::span(1, 24, 1, 38),
+        rt::from(1, 39),
+    ];
+    rt::request_variants!(V1_0, V1_3, V1_4, V1_14, V1_18, V1_24, V1_39);
+}
+rt::variants_from!(ListResourceProvidersQuery {
+    V1_0(types::ListResourceProvidersQueryV1_0),
     V1_3(types::ListResourceProvidersQueryV1_3),
     V1_4(types::ListResourceProvidersQueryV1_4),
     V1_14(types::ListResourceProvidersQueryV1_14),
     V1_18(types::ListResourceProvidersQueryV1_18),
     V1_24(types::ListResourceProvidersQueryV1_24),
-    V1_39(types::ListResourceProvidersQueryV1_39) }
-);
+    V1_39(types::ListResourceProvidersQueryV1_39),
+});
 /// The `show_resource_provider` operation: its spans, statuses and response variants.
 pub static SHOW_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
     name: "show_resource_provider",
@@ -161,18 +149,18 @@ pub static SHOW_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 0),
+            rt::from(1, 0),
             "GET",
             "/resource_providers/{resource_provider_uuid}",
             &[200],
         ),
     ],
     variants: &[
-        rt::body(rt::Span::closed(1, 0, 1, 0), 0, &schemas::RESOURCE_PROVIDER_V1_0),
-        rt::body(rt::Span::closed(1, 1, 1, 5), 1, &schemas::RESOURCE_PROVIDER_V1_1),
-        rt::body(rt::Span::closed(1, 6, 1, 10), 2, &schemas::RESOURCE_PROVIDER_V1_6),
-        rt::body(rt::Span::closed(1, 11, 1, 13), 3, &schemas::RESOURCE_PROVIDER_V1_11),
-        rt::body(rt::Span::open(1, 14), 4, &schemas::RESOURCE_PROVIDER_V1_14),
+        rt::body(rt::span(1, 0, 1, 0), 0, &schemas::RESOURCE_PROVIDER_V1_0),
+        rt::body(rt::span(1, 1, 1, 5), 1, &schemas::RESOURCE_PROVIDER_V1_1),
+        rt::body(rt::span(1, 6, 1, 10), 2, &schemas::RESOURCE_PROVIDER_V1_6),
+        rt::body(rt::span(1, 11, 1, 13), 3, &schemas::RESOURCE_PROVIDER_V1_11),
+        rt::body(rt::from(1, 14), 4, &schemas::RESOURCE_PROVIDER_V1_14),
     ],
 };
 /// The response of `show_resource_provider`; the variant is chosen by the version the server answered.
@@ -189,10 +177,9 @@ pub enum ShowResourceProviderResponse {
     /// Answered from microversion 1.14.
     V1_14(types::ResourceProviderV1_14),
 }
-rt::versioned_response!(
-    ShowResourceProviderResponse { 0 => V1_0, 1 => V1_1, 2 => V1_6, 3 => V1_11, 4 =>
-    V1_14 }
-);
+impl rt::VersionedResponse for ShowResourceProviderResponse {
+    rt::response_variants!(V1_0, V1_1, V1_6, V1_11, V1_14);
+}
 /// The `update_resource_provider` operation: its spans, statuses and response variants.
 pub static UPDATE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
     name: "update_resource_provider",
@@ -201,18 +188,18 @@ pub static UPDATE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 0),
+            rt::from(1, 0),
             "PUT",
             "/resource_providers/{resource_provider_uuid}",
             &[200],
         ),
     ],
     variants: &[
-        rt::body(rt::Span::closed(1, 0, 1, 0), 0, &schemas::RESOURCE_PROVIDER_V1_0),
-        rt::body(rt::Span::closed(1, 1, 1, 5), 1, &schemas::RESOURCE_PROVIDER_V1_1),
-        rt::body(rt::Span::closed(1, 6, 1, 10), 2, &schemas::RESOURCE_PROVIDER_V1_6),
-        rt::body(rt::Span::closed(1, 11, 1, 13), 3, &schemas::RESOURCE_PROVIDER_V1_11),
-        rt::body(rt::Span::open(1, 14), 4, &schemas::RESOURCE_PROVIDER_V1_14),
+        rt::body(rt::span(1, 0, 1, 0), 0, &schemas::RESOURCE_PROVIDER_V1_0),
+        rt::body(rt::span(1, 1, 1, 5), 1, &schemas::RESOURCE_PROVIDER_V1_1),
+        rt::body(rt::span(1, 6, 1, 10), 2, &schemas::RESOURCE_PROVIDER_V1_6),
+        rt::body(rt::span(1, 11, 1, 13), 3, &schemas::RESOURCE_PROVIDER_V1_11),
+        rt::body(rt::from(1, 14), 4, &schemas::RESOURCE_PROVIDER_V1_14),
     ],
 };
 /// The response of `update_resource_provider`; the variant is chosen by the version the server answered.
@@ -229,10 +216,9 @@ pub enum UpdateResourceProviderResponse {
     /// Answered from microversion 1.14.
     V1_14(types::ResourceProviderV1_14),
 }
-rt::versioned_response!(
-    UpdateResourceProviderResponse { 0 => V1_0, 1 => V1_1, 2 => V1_6, 3 => V1_11, 4 =>
-    V1_14 }
-);
+impl rt::VersionedResponse for UpdateResourceProviderResponse {
+    rt::response_variants!(V1_0, V1_1, V1_6, V1_11, V1_14);
+}
 /// The request body of `update_resource_provider`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -242,15 +228,16 @@ pub enum UpdateResourceProviderRequest {
     /// Microversions 1.14–latest.
     V1_14(types::UpdateResourceProviderRequestV1_14),
 }
-rt::versioned_request!(
-    UpdateResourceProviderRequest of super::SERVICE { 0 =>
-    V1_0(types::UpdateResourceProviderRequestV1_0) @ rt::Span::closed(1, 0, 1, 13), 1 =>
-    V1_14(types::UpdateResourceProviderRequestV1_14) @ rt::Span::open(1, 14) }
-);
-rt::variants_from!(
-    UpdateResourceProviderRequest { V1_0(types::UpdateResourceProviderRequestV1_0),
-    V1_14(types::UpdateResourceProviderRequestV1_14) }
-);
+impl rt::VersionedRequest for UpdateResourceProviderRequest {
+    const NAME: &'static str = "UpdateResourceProviderRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::span(1, 0, 1, 13), rt::from(1, 14)];
+    rt::request_variants!(V1_0, V1_14);
+}
+rt::variants_from!(UpdateResourceProviderRequest {
+    V1_0(types::UpdateResourceProviderRequestV1_0),
+    V1_14(types::UpdateResourceProviderRequestV1_14),
+});
 /// Resource providers, the entities that have inventories of resources.
 ///
 /// The `resource_providers` client of the `placement` service; its microversion is the one the requests carry.

@@ -2,113 +2,27 @@
 
 //! Response-body schemas, embedded whole (every constraint kept) and compiled on first use.
 use squall_runtime::contract as rt;
-/// The validation schema of `ProviderAggregatesV1_1`.
-pub static PROVIDER_AGGREGATES_V1_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ProviderAggregatesV1_1",
-    include_str!("schemas/provider_aggregates_v1_1.json"),
-);
-/// The validation schema of `ProviderAggregatesV1_19`.
-pub static PROVIDER_AGGREGATES_V1_19: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ProviderAggregatesV1_19",
-    include_str!("schemas/provider_aggregates_v1_19.json"),
-);
-/// The validation schema of `InventoryResponseV1_0`.
-pub static INVENTORY_V1_0: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "InventoryResponseV1_0",
-    include_str!("schemas/inventory_v1_0.json"),
-);
-/// The validation schema of `InventoriesResponseV1_0`.
-pub static INVENTORIES_V1_0: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "InventoriesResponseV1_0",
-    include_str!("schemas/inventories_v1_0.json"),
-);
-/// The validation schema of `ListResourceClassesResponseV1_2`.
-pub static LIST_RESOURCE_CLASSES_V1_2: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListResourceClassesResponseV1_2",
-    include_str!("schemas/list_resource_classes_v1_2.json"),
-);
-/// The validation schema of `ResourceClassV1_2`.
-pub static RESOURCE_CLASS_V1_2: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ResourceClassV1_2",
-    include_str!("schemas/resource_class_v1_2.json"),
-);
-/// The validation schema of `ResourceProviderV1_14`.
-pub static RESOURCE_PROVIDER_V1_14: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ResourceProviderV1_14",
-    include_str!("schemas/resource_provider_v1_14.json"),
-);
-/// The validation schema of `ListResourceProvidersResponseV1_0`.
-pub static LIST_RESOURCE_PROVIDERS_V1_0: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListResourceProvidersResponseV1_0",
-    include_str!("schemas/list_resource_providers_v1_0.json"),
-);
-/// The validation schema of `ListResourceProvidersResponseV1_1`.
-pub static LIST_RESOURCE_PROVIDERS_V1_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListResourceProvidersResponseV1_1",
-    include_str!("schemas/list_resource_providers_v1_1.json"),
-);
-/// The validation schema of `ListResourceProvidersResponseV1_6`.
-pub static LIST_RESOURCE_PROVIDERS_V1_6: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListResourceProvidersResponseV1_6",
-    include_str!("schemas/list_resource_providers_v1_6.json"),
-);
-/// The validation schema of `ListResourceProvidersResponseV1_11`.
-pub static LIST_RESOURCE_PROVIDERS_V1_11: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListResourceProvidersResponseV1_11",
-    include_str!("schemas/list_resource_providers_v1_11.json"),
-);
-/// The validation schema of `ListResourceProvidersResponseV1_14`.
-pub static LIST_RESOURCE_PROVIDERS_V1_14: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListResourceProvidersResponseV1_14",
-    include_str!("schemas/list_resource_providers_v1_14.json"),
-);
-/// The validation schema of `ResourceProviderV1_0`.
-pub static RESOURCE_PROVIDER_V1_0: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ResourceProviderV1_0",
-    include_str!("schemas/resource_provider_v1_0.json"),
-);
-/// The validation schema of `ResourceProviderV1_1`.
-pub static RESOURCE_PROVIDER_V1_1: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ResourceProviderV1_1",
-    include_str!("schemas/resource_provider_v1_1.json"),
-);
-/// The validation schema of `ResourceProviderV1_6`.
-pub static RESOURCE_PROVIDER_V1_6: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ResourceProviderV1_6",
-    include_str!("schemas/resource_provider_v1_6.json"),
-);
-/// The validation schema of `ResourceProviderV1_11`.
-pub static RESOURCE_PROVIDER_V1_11: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ResourceProviderV1_11",
-    include_str!("schemas/resource_provider_v1_11.json"),
-);
-/// The validation schema of `ProviderTraitsV1_6`.
-pub static PROVIDER_TRAITS_V1_6: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ProviderTraitsV1_6",
-    include_str!("schemas/provider_traits_v1_6.json"),
-);
-/// The validation schema of `ListTraitsResponseV1_6`.
-pub static LIST_TRAITS_V1_6: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListTraitsResponseV1_6",
-    include_str!("schemas/list_traits_v1_6.json"),
-);
-/// The validation schema of `ProviderUsagesV1_0`.
-pub static PROVIDER_USAGES_V1_0: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ProviderUsagesV1_0",
-    include_str!("schemas/provider_usages_v1_0.json"),
-);
-/// The validation schema of `TotalUsagesV1_9`.
-pub static TOTAL_USAGES_V1_9: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "TotalUsagesV1_9",
-    include_str!("schemas/total_usages_v1_9.json"),
-);
-/// The validation schema of `TotalUsagesV1_38`.
-pub static TOTAL_USAGES_V1_38: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "TotalUsagesV1_38",
-    include_str!("schemas/total_usages_v1_38.json"),
-);
-/// The validation schema of `ListVersionsResponseV1_0`.
-pub static LIST_VERSIONS_V1_0: rt::EmbeddedSchema = rt::EmbeddedSchema::new(
-    "ListVersionsResponseV1_0",
-    include_str!("schemas/list_versions_v1_0.json"),
+rt::schemas!(
+    PROVIDER_AGGREGATES_V1_1("ProviderAggregatesV1_1", include_str!("schemas/provider_aggregates_v1_1.json")),
+    PROVIDER_AGGREGATES_V1_19("ProviderAggregatesV1_19", include_str!("schemas/provider_aggregates_v1_19.json")),
+    INVENTORY_V1_0("InventoryResponseV1_0", include_str!("schemas/inventory_v1_0.json")),
+    INVENTORIES_V1_0("InventoriesResponseV1_0", include_str!("schemas/inventories_v1_0.json")),
+    LIST_RESOURCE_CLASSES_V1_2("ListResourceClassesResponseV1_2", include_str!("schemas/list_resource_classes_v1_2.json")),
+    RESOURCE_CLASS_V1_2("ResourceClassV1_2", include_str!("schemas/resource_class_v1_2.json")),
+    RESOURCE_PROVIDER_V1_14("ResourceProviderV1_14", include_str!("schemas/resource_provider_v1_14.json")),
+    LIST_RESOURCE_PROVIDERS_V1_0("ListResourceProvidersResponseV1_0", include_str!("schemas/list_resource_providers_v1_0.json")),
+    LIST_RESOURCE_PROVIDERS_V1_1("ListResourceProvidersResponseV1_1", include_str!("schemas/list_resource_providers_v1_1.json")),
+    LIST_RESOURCE_PROVIDERS_V1_6("ListResourceProvidersResponseV1_6", include_str!("schemas/list_resource_providers_v1_6.json")),
+    LIST_RESOURCE_PROVIDERS_V1_11("ListResourceProvidersResponseV1_11", include_str!("schemas/list_resource_providers_v1_11.json")),
+    LIST_RESOURCE_PROVIDERS_V1_14("ListResourceProvidersResponseV1_14", include_str!("schemas/list_resource_providers_v1_14.json")),
+    RESOURCE_PROVIDER_V1_0("ResourceProviderV1_0", include_str!("schemas/resource_provider_v1_0.json")),
+    RESOURCE_PROVIDER_V1_1("ResourceProviderV1_1", include_str!("schemas/resource_provider_v1_1.json")),
+    RESOURCE_PROVIDER_V1_6("ResourceProviderV1_6", include_str!("schemas/resource_provider_v1_6.json")),
+    RESOURCE_PROVIDER_V1_11("ResourceProviderV1_11", include_str!("schemas/resource_provider_v1_11.json")),
+    PROVIDER_TRAITS_V1_6("ProviderTraitsV1_6", include_str!("schemas/provider_traits_v1_6.json")),
+    LIST_TRAITS_V1_6("ListTraitsResponseV1_6", include_str!("schemas/list_traits_v1_6.json")),
+    PROVIDER_USAGES_V1_0("ProviderUsagesV1_0", include_str!("schemas/provider_usages_v1_0.json")),
+    TOTAL_USAGES_V1_9("TotalUsagesV1_9", include_str!("schemas/total_usages_v1_9.json")),
+    TOTAL_USAGES_V1_38("TotalUsagesV1_38", include_str!("schemas/total_usages_v1_38.json")),
+    LIST_VERSIONS_V1_0("ListVersionsResponseV1_0", include_str!("schemas/list_versions_v1_0.json")),
 );

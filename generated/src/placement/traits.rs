@@ -12,8 +12,8 @@ pub static CREATE_TRAIT: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 6), "PUT", "/traits/{trait_name}", &[201, 204])],
-    variants: &[rt::no_body(rt::Span::open(1, 6), 0)],
+    spans: &[rt::op(rt::from(1, 6), "PUT", "/traits/{trait_name}", &[201, 204])],
+    variants: &[rt::no_body(rt::from(1, 6), 0)],
 };
 /// The `delete_provider_traits` operation: its spans, statuses and response variants.
 pub static DELETE_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
@@ -23,13 +23,13 @@ pub static DELETE_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 6),
+            rt::from(1, 6),
             "DELETE",
             "/resource_providers/{resource_provider_uuid}/traits",
             &[204],
         ),
     ],
-    variants: &[rt::no_body(rt::Span::open(1, 6), 0)],
+    variants: &[rt::no_body(rt::from(1, 6), 0)],
 };
 /// The `delete_trait` operation: its spans, statuses and response variants.
 pub static DELETE_TRAIT: rt::OperationMeta = rt::OperationMeta {
@@ -37,8 +37,8 @@ pub static DELETE_TRAIT: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 6), "DELETE", "/traits/{trait_name}", &[204])],
-    variants: &[rt::no_body(rt::Span::open(1, 6), 0)],
+    spans: &[rt::op(rt::from(1, 6), "DELETE", "/traits/{trait_name}", &[204])],
+    variants: &[rt::no_body(rt::from(1, 6), 0)],
 };
 /// The `list_provider_traits` operation: its spans, statuses and response variants.
 pub static LIST_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
@@ -48,13 +48,13 @@ pub static LIST_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 6),
+            rt::from(1, 6),
             "GET",
             "/resource_providers/{resource_provider_uuid}/traits",
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::Span::open(1, 6), 0, &schemas::PROVIDER_TRAITS_V1_6)],
+    variants: &[rt::body(rt::from(1, 6), 0, &schemas::PROVIDER_TRAITS_V1_6)],
 };
 /// The `list_traits` operation: its spans, statuses and response variants.
 pub static LIST_TRAITS: rt::OperationMeta = rt::OperationMeta {
@@ -62,8 +62,8 @@ pub static LIST_TRAITS: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 6), "GET", "/traits", &[200])],
-    variants: &[rt::body(rt::Span::open(1, 6), 0, &schemas::LIST_TRAITS_V1_6)],
+    spans: &[rt::op(rt::from(1, 6), "GET", "/traits", &[200])],
+    variants: &[rt::body(rt::from(1, 6), 0, &schemas::LIST_TRAITS_V1_6)],
 };
 /// The query of `list_traits`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -72,10 +72,12 @@ pub enum ListTraitsQuery {
     /// Microversions 1.6–latest.
     V1_6(types::ListTraitsQueryV1_6),
 }
-rt::versioned_request!(
-    ListTraitsQuery of super::SERVICE { 0 => V1_6(types::ListTraitsQueryV1_6) @
-    rt::Span::open(1, 6) }
-);
+impl rt::VersionedRequest for ListTraitsQuery {
+    const NAME: &'static str = "ListTraitsQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::from(1, 6)];
+    rt::request_variants!(V1_6);
+}
 rt::variants_from!(ListTraitsQuery { V1_6(types::ListTraitsQueryV1_6) });
 /// The `set_provider_traits` operation: its spans, statuses and response variants.
 pub static SET_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
@@ -85,13 +87,13 @@ pub static SET_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 6),
+            rt::from(1, 6),
             "PUT",
             "/resource_providers/{resource_provider_uuid}/traits",
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::Span::open(1, 6), 0, &schemas::PROVIDER_TRAITS_V1_6)],
+    variants: &[rt::body(rt::from(1, 6), 0, &schemas::PROVIDER_TRAITS_V1_6)],
 };
 /// The request body of `set_provider_traits`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -100,21 +102,21 @@ pub enum SetProviderTraitsRequest {
     /// Microversions 1.6–latest.
     V1_6(types::SetProviderTraitsRequestV1_6),
 }
-rt::versioned_request!(
-    SetProviderTraitsRequest of super::SERVICE { 0 =>
-    V1_6(types::SetProviderTraitsRequestV1_6) @ rt::Span::open(1, 6) }
-);
-rt::variants_from!(
-    SetProviderTraitsRequest { V1_6(types::SetProviderTraitsRequestV1_6) }
-);
+impl rt::VersionedRequest for SetProviderTraitsRequest {
+    const NAME: &'static str = "SetProviderTraitsRequest";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::from(1, 6)];
+    rt::request_variants!(V1_6);
+}
+rt::variants_from!(SetProviderTraitsRequest { V1_6(types::SetProviderTraitsRequestV1_6) });
 /// The `show_trait` operation: its spans, statuses and response variants.
 pub static SHOW_TRAIT: rt::OperationMeta = rt::OperationMeta {
     name: "show_trait",
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 6), "GET", "/traits/{trait_name}", &[204])],
-    variants: &[rt::no_body(rt::Span::open(1, 6), 0)],
+    spans: &[rt::op(rt::from(1, 6), "GET", "/traits/{trait_name}", &[204])],
+    variants: &[rt::no_body(rt::from(1, 6), 0)],
 };
 /// Traits, the qualitative capabilities (CPU flags, disk types) a resource provider has.
 ///

@@ -11,7 +11,7 @@ pub type AggregateUuidsV1_1 = BTreeMap<String, rt::Value>;
 pub struct ConsumerTypeUsagesV1_38 {
     pub consumer_count: i64,
 }
-rt::record!(open ConsumerTypeUsagesV1_38 { consumer_count : req "consumer_count" });
+rt::record!(open ConsumerTypeUsagesV1_38 { req(consumer_count, "consumer_count") });
 /// `CreateInventoryRequest`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateInventoryRequestV1_0 {
@@ -27,12 +27,16 @@ pub struct CreateInventoryRequestV1_0 {
     /// Overcommit factor applied to total minus reserved (default 1.0).
     pub allocation_ratio: Option<f64>,
 }
-rt::record!(
-    encode CreateInventoryRequestV1_0 { resource_class : req "resource_class",
-    resource_provider_generation : opt "resource_provider_generation", total : req
-    "total", reserved : opt "reserved", min_unit : opt "min_unit", max_unit : opt
-    "max_unit", step_size : opt "step_size", allocation_ratio : opt "allocation_ratio" }
-);
+rt::record!(encode CreateInventoryRequestV1_0 {
+    req(resource_class, "resource_class"),
+    opt(resource_provider_generation, "resource_provider_generation"),
+    req(total, "total"),
+    opt(reserved, "reserved"),
+    opt(min_unit, "min_unit"),
+    opt(max_unit, "max_unit"),
+    opt(step_size, "step_size"),
+    opt(allocation_ratio, "allocation_ratio"),
+});
 impl CreateInventoryRequestV1_0 {
     /// A [`CreateInventoryRequestV1_0`] with its required fields; the optional ones are `None`.
     pub fn new(resource_class: impl Into<String>, total: i64) -> Self {
@@ -55,9 +59,7 @@ pub struct CreateResourceProviderRequestV1_0 {
     /// The UUID to give the provider; generated when absent.
     pub uuid: Option<String>,
 }
-rt::record!(
-    encode CreateResourceProviderRequestV1_0 { name : req "name", uuid : opt "uuid" }
-);
+rt::record!(encode CreateResourceProviderRequestV1_0 { req(name, "name"), opt(uuid, "uuid") });
 impl CreateResourceProviderRequestV1_0 {
     /// A [`CreateResourceProviderRequestV1_0`] with its required fields; the optional ones are `None`.
     pub fn new(name: impl Into<String>) -> Self {
@@ -75,10 +77,9 @@ pub struct CreateResourceProviderRequestV1_14 {
     /// The fields this type shares with [`CreateResourceProviderRequestV1_0`].
     pub base: CreateResourceProviderRequestV1_0,
 }
-rt::record!(
-    encode CreateResourceProviderRequestV1_14 { parent_provider_uuid : nullable
-    "parent_provider_uuid" } + base
-);
+rt::record!(encode CreateResourceProviderRequestV1_14 {
+    nullable(parent_provider_uuid, "parent_provider_uuid"),
+} + base);
 rt::extends!(
     mut CreateResourceProviderRequestV1_14 => CreateResourceProviderRequestV1_0
 );
@@ -99,10 +100,10 @@ pub struct InventoriesResponseV1_0 {
     pub resource_provider_generation: i64,
     pub inventories: InventoriesResponseInventoriesV1_0,
 }
-rt::record!(
-    InventoriesResponseV1_0 { resource_provider_generation : req
-    "resource_provider_generation", inventories : req "inventories" }
-);
+rt::record!(InventoriesResponseV1_0 {
+    req(resource_provider_generation, "resource_provider_generation"),
+    req(inventories, "inventories"),
+});
 /// `InventoryResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InventoryResponseV1_0 {
@@ -114,12 +115,15 @@ pub struct InventoryResponseV1_0 {
     pub step_size: i64,
     pub allocation_ratio: f64,
 }
-rt::record!(
-    InventoryResponseV1_0 { resource_provider_generation : req
-    "resource_provider_generation", total : req "total", reserved : req "reserved",
-    min_unit : req "min_unit", max_unit : req "max_unit", step_size : req "step_size",
-    allocation_ratio : req "allocation_ratio" }
-);
+rt::record!(InventoryResponseV1_0 {
+    req(resource_provider_generation, "resource_provider_generation"),
+    req(total, "total"),
+    req(reserved, "reserved"),
+    req(min_unit, "min_unit"),
+    req(max_unit, "max_unit"),
+    req(step_size, "step_size"),
+    req(allocation_ratio, "allocation_ratio"),
+});
 /// `Inventory`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InventoryV1_0 {
@@ -130,28 +134,27 @@ pub struct InventoryV1_0 {
     pub step_size: i64,
     pub allocation_ratio: f64,
 }
-rt::record!(
-    InventoryV1_0 { total : req "total", reserved : req "reserved", min_unit : req
-    "min_unit", max_unit : req "max_unit", step_size : req "step_size", allocation_ratio
-    : req "allocation_ratio" }
-);
+rt::record!(InventoryV1_0 {
+    req(total, "total"),
+    req(reserved, "reserved"),
+    req(min_unit, "min_unit"),
+    req(max_unit, "max_unit"),
+    req(step_size, "step_size"),
+    req(allocation_ratio, "allocation_ratio"),
+});
 /// `ListResourceClassesResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceClassesResponseV1_2 {
     pub resource_classes: Vec<ResourceClassV1_2>,
 }
-rt::record!(
-    ListResourceClassesResponseV1_2 { resource_classes : req "resource_classes" }
-);
+rt::record!(ListResourceClassesResponseV1_2 { req(resource_classes, "resource_classes") });
 /// `ListResourceProvidersQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListResourceProvidersQueryV1_0 {
     pub name: Option<String>,
     pub uuid: Option<String>,
 }
-rt::record!(
-    encode ListResourceProvidersQueryV1_0 { name : opt "name", uuid : opt "uuid" }
-);
+rt::record!(encode ListResourceProvidersQueryV1_0 { opt(name, "name"), opt(uuid, "uuid") });
 /// `ListResourceProvidersQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListResourceProvidersQueryV1_14 {
@@ -160,7 +163,7 @@ pub struct ListResourceProvidersQueryV1_14 {
     /// The fields this type shares with [`ListResourceProvidersQueryV1_4`].
     pub base: ListResourceProvidersQueryV1_4,
 }
-rt::record!(encode ListResourceProvidersQueryV1_14 { in_tree : opt "in_tree" } + base);
+rt::record!(encode ListResourceProvidersQueryV1_14 { opt(in_tree, "in_tree") } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_14 => ListResourceProvidersQueryV1_4);
 /// `ListResourceProvidersQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -170,7 +173,7 @@ pub struct ListResourceProvidersQueryV1_18 {
     /// The fields this type shares with [`ListResourceProvidersQueryV1_14`].
     pub base: ListResourceProvidersQueryV1_14,
 }
-rt::record!(encode ListResourceProvidersQueryV1_18 { required : opt "required" } + base);
+rt::record!(encode ListResourceProvidersQueryV1_18 { opt(required, "required") } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_18 => ListResourceProvidersQueryV1_14);
 /// `ListResourceProvidersQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -186,10 +189,12 @@ pub struct ListResourceProvidersQueryV1_24 {
     /// The fields this type shares with [`ListResourceProvidersQueryV1_0`].
     pub base: ListResourceProvidersQueryV1_0,
 }
-rt::record!(
-    encode ListResourceProvidersQueryV1_24 { member_of : opt "member_of", resources : opt
-    "resources", in_tree : opt "in_tree", required : opt "required" } + base
-);
+rt::record!(encode ListResourceProvidersQueryV1_24 {
+    opt(member_of, "member_of"),
+    opt(resources, "resources"),
+    opt(in_tree, "in_tree"),
+    opt(required, "required"),
+} + base);
 rt::extends!(mut ListResourceProvidersQueryV1_24 => ListResourceProvidersQueryV1_0);
 /// `ListResourceProvidersQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -199,9 +204,7 @@ pub struct ListResourceProvidersQueryV1_3 {
     /// The fields this type shares with [`ListResourceProvidersQueryV1_0`].
     pub base: ListResourceProvidersQueryV1_0,
 }
-rt::record!(
-    encode ListResourceProvidersQueryV1_3 { member_of : opt "member_of" } + base
-);
+rt::record!(encode ListResourceProvidersQueryV1_3 { opt(member_of, "member_of") } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_3 => ListResourceProvidersQueryV1_0);
 /// `ListResourceProvidersQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -217,10 +220,12 @@ pub struct ListResourceProvidersQueryV1_39 {
     /// The fields this type shares with [`ListResourceProvidersQueryV1_0`].
     pub base: ListResourceProvidersQueryV1_0,
 }
-rt::record!(
-    encode ListResourceProvidersQueryV1_39 { member_of : opt "member_of", resources : opt
-    "resources", in_tree : opt "in_tree", required : opt "required" } + base
-);
+rt::record!(encode ListResourceProvidersQueryV1_39 {
+    opt(member_of, "member_of"),
+    opt(resources, "resources"),
+    opt(in_tree, "in_tree"),
+    opt(required, "required"),
+} + base);
 rt::extends!(mut ListResourceProvidersQueryV1_39 => ListResourceProvidersQueryV1_0);
 /// `ListResourceProvidersQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -230,50 +235,38 @@ pub struct ListResourceProvidersQueryV1_4 {
     /// The fields this type shares with [`ListResourceProvidersQueryV1_3`].
     pub base: ListResourceProvidersQueryV1_3,
 }
-rt::record!(
-    encode ListResourceProvidersQueryV1_4 { resources : opt "resources" } + base
-);
+rt::record!(encode ListResourceProvidersQueryV1_4 { opt(resources, "resources") } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_4 => ListResourceProvidersQueryV1_3);
 /// `ListResourceProvidersResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceProvidersResponseV1_0 {
     pub resource_providers: Vec<ResourceProviderV1_0>,
 }
-rt::record!(
-    ListResourceProvidersResponseV1_0 { resource_providers : req "resource_providers" }
-);
+rt::record!(ListResourceProvidersResponseV1_0 { req(resource_providers, "resource_providers") });
 /// `ListResourceProvidersResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceProvidersResponseV1_1 {
     pub resource_providers: Vec<ResourceProviderV1_1>,
 }
-rt::record!(
-    ListResourceProvidersResponseV1_1 { resource_providers : req "resource_providers" }
-);
+rt::record!(ListResourceProvidersResponseV1_1 { req(resource_providers, "resource_providers") });
 /// `ListResourceProvidersResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceProvidersResponseV1_11 {
     pub resource_providers: Vec<ResourceProviderV1_11>,
 }
-rt::record!(
-    ListResourceProvidersResponseV1_11 { resource_providers : req "resource_providers" }
-);
+rt::record!(ListResourceProvidersResponseV1_11 { req(resource_providers, "resource_providers") });
 /// `ListResourceProvidersResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceProvidersResponseV1_14 {
     pub resource_providers: Vec<ResourceProviderV1_14>,
 }
-rt::record!(
-    ListResourceProvidersResponseV1_14 { resource_providers : req "resource_providers" }
-);
+rt::record!(ListResourceProvidersResponseV1_14 { req(resource_providers, "resource_providers") });
 /// `ListResourceProvidersResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceProvidersResponseV1_6 {
     pub resource_providers: Vec<ResourceProviderV1_6>,
 }
-rt::record!(
-    ListResourceProvidersResponseV1_6 { resource_providers : req "resource_providers" }
-);
+rt::record!(ListResourceProvidersResponseV1_6 { req(resource_providers, "resource_providers") });
 /// `ListTraitsQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListTraitsQueryV1_6 {
@@ -282,21 +275,19 @@ pub struct ListTraitsQueryV1_6 {
     /// `true` for only traits some provider has, `false` for only traits no provider has.
     pub associated: Option<String>,
 }
-rt::record!(
-    encode ListTraitsQueryV1_6 { name : opt "name", associated : opt "associated" }
-);
+rt::record!(encode ListTraitsQueryV1_6 { opt(name, "name"), opt(associated, "associated") });
 /// `ListTraitsResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListTraitsResponseV1_6 {
     pub traits: Vec<String>,
 }
-rt::record!(ListTraitsResponseV1_6 { traits : req "traits" });
+rt::record!(ListTraitsResponseV1_6 { req(traits, "traits") });
 /// `ListVersionsResponse`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListVersionsResponseV1_0 {
     pub versions: Vec<VersionV1_0>,
 }
-rt::record!(ListVersionsResponseV1_0 { versions : req "versions" });
+rt::record!(ListVersionsResponseV1_0 { req(versions, "versions") });
 /// One inventory record; omitted fields take their defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInventoryV1_0 {
@@ -311,12 +302,15 @@ pub struct NewInventoryV1_0 {
     /// Overcommit factor applied to total minus reserved (default 1.0).
     pub allocation_ratio: Option<f64>,
 }
-rt::record!(
-    encode NewInventoryV1_0 { resource_provider_generation : opt
-    "resource_provider_generation", total : req "total", reserved : opt "reserved",
-    min_unit : opt "min_unit", max_unit : opt "max_unit", step_size : opt "step_size",
-    allocation_ratio : opt "allocation_ratio" }
-);
+rt::record!(encode NewInventoryV1_0 {
+    opt(resource_provider_generation, "resource_provider_generation"),
+    req(total, "total"),
+    opt(reserved, "reserved"),
+    opt(min_unit, "min_unit"),
+    opt(max_unit, "max_unit"),
+    opt(step_size, "step_size"),
+    opt(allocation_ratio, "allocation_ratio"),
+});
 impl NewInventoryV1_0 {
     /// A [`NewInventoryV1_0`] with its required fields; the optional ones are `None`.
     pub fn new(total: i64) -> Self {
@@ -336,7 +330,7 @@ impl NewInventoryV1_0 {
 pub struct ProviderAggregatesV1_1 {
     pub aggregates: Vec<String>,
 }
-rt::record!(encode ProviderAggregatesV1_1 { aggregates : req "aggregates" });
+rt::record!(encode ProviderAggregatesV1_1 { req(aggregates, "aggregates") });
 impl ProviderAggregatesV1_1 {
     /// A [`ProviderAggregatesV1_1`] with its required fields; the optional ones are `None`.
     pub fn new(aggregates: Vec<String>) -> Self {
@@ -350,10 +344,9 @@ pub struct ProviderAggregatesV1_19 {
     /// The fields this type shares with [`ProviderAggregatesV1_1`].
     pub base: ProviderAggregatesV1_1,
 }
-rt::record!(
-    encode ProviderAggregatesV1_19 { resource_provider_generation : req
-    "resource_provider_generation" } + base
-);
+rt::record!(encode ProviderAggregatesV1_19 {
+    req(resource_provider_generation, "resource_provider_generation"),
+} + base);
 rt::extends!(mut ProviderAggregatesV1_19 => ProviderAggregatesV1_1);
 impl ProviderAggregatesV1_19 {
     /// A [`ProviderAggregatesV1_19`] with its required fields; the optional ones are `None`.
@@ -370,10 +363,10 @@ pub struct ProviderTraitsV1_6 {
     pub traits: Vec<String>,
     pub resource_provider_generation: i64,
 }
-rt::record!(
-    encode ProviderTraitsV1_6 { traits : req "traits", resource_provider_generation : req
-    "resource_provider_generation" }
-);
+rt::record!(encode ProviderTraitsV1_6 {
+    req(traits, "traits"),
+    req(resource_provider_generation, "resource_provider_generation"),
+});
 impl ProviderTraitsV1_6 {
     /// A [`ProviderTraitsV1_6`] with its required fields; the optional ones are `None`.
     pub fn new(traits: Vec<String>, resource_provider_generation: i64) -> Self {
@@ -389,10 +382,10 @@ pub struct ProviderUsagesV1_0 {
     pub resource_provider_generation: i64,
     pub usages: UsageAmountsV1_0,
 }
-rt::record!(
-    ProviderUsagesV1_0 { resource_provider_generation : req
-    "resource_provider_generation", usages : req "usages" }
-);
+rt::record!(ProviderUsagesV1_0 {
+    req(resource_provider_generation, "resource_provider_generation"),
+    req(usages, "usages"),
+});
 /// The complete new inventory, keyed by resource class.
 pub type ReplaceInventoriesRequestInventoriesV1_0 = BTreeMap<String, NewInventoryV1_0>;
 /// `ReplaceInventoriesRequest`.
@@ -401,10 +394,10 @@ pub struct ReplaceInventoriesRequestV1_0 {
     pub resource_provider_generation: i64,
     pub inventories: ReplaceInventoriesRequestInventoriesV1_0,
 }
-rt::record!(
-    encode ReplaceInventoriesRequestV1_0 { resource_provider_generation : req
-    "resource_provider_generation", inventories : req "inventories" }
-);
+rt::record!(encode ReplaceInventoriesRequestV1_0 {
+    req(resource_provider_generation, "resource_provider_generation"),
+    req(inventories, "inventories"),
+});
 impl ReplaceInventoriesRequestV1_0 {
     /// A [`ReplaceInventoriesRequestV1_0`] with its required fields; the optional ones are `None`.
     pub fn new(
@@ -431,14 +424,14 @@ pub struct ResourceClassLinkV1_2 {
     pub rel: ResourceClassLinkRelV1_2,
     pub href: String,
 }
-rt::record!(ResourceClassLinkV1_2 { rel : req "rel", href : req "href" });
+rt::record!(ResourceClassLinkV1_2 { req(rel, "rel"), req(href, "href") });
 /// `ResourceClass`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceClassV1_2 {
     pub name: String,
     pub links: Vec<ResourceClassLinkV1_2>,
 }
-rt::record!(ResourceClassV1_2 { name : req "name", links : req "links" });
+rt::record!(ResourceClassV1_2 { req(name, "name"), req(links, "links") });
 /// `ResourceProviderLinkRel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceProviderLinkRelV1_0 {
@@ -513,28 +506,28 @@ pub struct ResourceProviderLinkV1_0 {
     pub rel: ResourceProviderLinkRelV1_0,
     pub href: String,
 }
-rt::record!(ResourceProviderLinkV1_0 { rel : req "rel", href : req "href" });
+rt::record!(ResourceProviderLinkV1_0 { req(rel, "rel"), req(href, "href") });
 /// `ResourceProviderLink`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderLinkV1_1 {
     pub rel: ResourceProviderLinkRelV1_1,
     pub href: String,
 }
-rt::record!(ResourceProviderLinkV1_1 { rel : req "rel", href : req "href" });
+rt::record!(ResourceProviderLinkV1_1 { req(rel, "rel"), req(href, "href") });
 /// `ResourceProviderLink`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderLinkV1_11 {
     pub rel: ResourceProviderLinkRelV1_11,
     pub href: String,
 }
-rt::record!(ResourceProviderLinkV1_11 { rel : req "rel", href : req "href" });
+rt::record!(ResourceProviderLinkV1_11 { req(rel, "rel"), req(href, "href") });
 /// `ResourceProviderLink`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderLinkV1_6 {
     pub rel: ResourceProviderLinkRelV1_6,
     pub href: String,
 }
-rt::record!(ResourceProviderLinkV1_6 { rel : req "rel", href : req "href" });
+rt::record!(ResourceProviderLinkV1_6 { req(rel, "rel"), req(href, "href") });
 /// `ResourceProvider`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_0 {
@@ -544,10 +537,12 @@ pub struct ResourceProviderV1_0 {
     pub generation: i64,
     pub links: Vec<ResourceProviderLinkV1_0>,
 }
-rt::record!(
-    ResourceProviderV1_0 { uuid : req "uuid", name : req "name", generation : req
-    "generation", links : req "links" }
-);
+rt::record!(ResourceProviderV1_0 {
+    req(uuid, "uuid"),
+    req(name, "name"),
+    req(generation, "generation"),
+    req(links, "links"),
+});
 /// `ResourceProvider`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_1 {
@@ -557,10 +552,12 @@ pub struct ResourceProviderV1_1 {
     pub generation: i64,
     pub links: Vec<ResourceProviderLinkV1_1>,
 }
-rt::record!(
-    ResourceProviderV1_1 { uuid : req "uuid", name : req "name", generation : req
-    "generation", links : req "links" }
-);
+rt::record!(ResourceProviderV1_1 {
+    req(uuid, "uuid"),
+    req(name, "name"),
+    req(generation, "generation"),
+    req(links, "links"),
+});
 /// `ResourceProvider`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_11 {
@@ -570,10 +567,12 @@ pub struct ResourceProviderV1_11 {
     pub generation: i64,
     pub links: Vec<ResourceProviderLinkV1_11>,
 }
-rt::record!(
-    ResourceProviderV1_11 { uuid : req "uuid", name : req "name", generation : req
-    "generation", links : req "links" }
-);
+rt::record!(ResourceProviderV1_11 {
+    req(uuid, "uuid"),
+    req(name, "name"),
+    req(generation, "generation"),
+    req(links, "links"),
+});
 /// `ResourceProvider`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_14 {
@@ -582,10 +581,10 @@ pub struct ResourceProviderV1_14 {
     /// The fields this type shares with [`ResourceProviderV1_11`].
     pub base: ResourceProviderV1_11,
 }
-rt::record!(
-    ResourceProviderV1_14 { parent_provider_uuid : req "parent_provider_uuid",
-    root_provider_uuid : req "root_provider_uuid" } + base
-);
+rt::record!(ResourceProviderV1_14 {
+    req(parent_provider_uuid, "parent_provider_uuid"),
+    req(root_provider_uuid, "root_provider_uuid"),
+} + base);
 rt::extends!(ResourceProviderV1_14 => ResourceProviderV1_11);
 /// `ResourceProvider`.
 #[derive(Debug, Clone, PartialEq)]
@@ -596,10 +595,12 @@ pub struct ResourceProviderV1_6 {
     pub generation: i64,
     pub links: Vec<ResourceProviderLinkV1_6>,
 }
-rt::record!(
-    ResourceProviderV1_6 { uuid : req "uuid", name : req "name", generation : req
-    "generation", links : req "links" }
-);
+rt::record!(ResourceProviderV1_6 {
+    req(uuid, "uuid"),
+    req(name, "name"),
+    req(generation, "generation"),
+    req(links, "links"),
+});
 /// `TotalUsagesQuery`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalUsagesQueryV1_38 {
@@ -608,7 +609,7 @@ pub struct TotalUsagesQueryV1_38 {
     /// The fields this type shares with [`TotalUsagesQueryV1_9`].
     pub base: TotalUsagesQueryV1_9,
 }
-rt::record!(encode TotalUsagesQueryV1_38 { consumer_type : opt "consumer_type" } + base);
+rt::record!(encode TotalUsagesQueryV1_38 { opt(consumer_type, "consumer_type") } + base);
 rt::extends!(mut TotalUsagesQueryV1_38 => TotalUsagesQueryV1_9);
 impl TotalUsagesQueryV1_38 {
     /// A [`TotalUsagesQueryV1_38`] with its required fields; the optional ones are `None`.
@@ -625,10 +626,7 @@ pub struct TotalUsagesQueryV1_9 {
     pub project_id: String,
     pub user_id: Option<String>,
 }
-rt::record!(
-    encode TotalUsagesQueryV1_9 { project_id : req "project_id", user_id : opt "user_id"
-    }
-);
+rt::record!(encode TotalUsagesQueryV1_9 { req(project_id, "project_id"), opt(user_id, "user_id") });
 impl TotalUsagesQueryV1_9 {
     /// A [`TotalUsagesQueryV1_9`] with its required fields; the optional ones are `None`.
     pub fn new(project_id: impl Into<String>) -> Self {
@@ -645,13 +643,13 @@ pub type TotalUsagesUsagesV1_38 = BTreeMap<String, ConsumerTypeUsagesV1_38>;
 pub struct TotalUsagesV1_38 {
     pub usages: TotalUsagesUsagesV1_38,
 }
-rt::record!(TotalUsagesV1_38 { usages : req "usages" });
+rt::record!(TotalUsagesV1_38 { req(usages, "usages") });
 /// `TotalUsages`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalUsagesV1_9 {
     pub usages: UsageAmountsV1_0,
 }
-rt::record!(TotalUsagesV1_9 { usages : req "usages" });
+rt::record!(TotalUsagesV1_9 { req(usages, "usages") });
 /// `UpdateInventoryRequest`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateInventoryRequestV1_0 {
@@ -666,12 +664,15 @@ pub struct UpdateInventoryRequestV1_0 {
     /// Overcommit factor applied to total minus reserved (default 1.0).
     pub allocation_ratio: Option<f64>,
 }
-rt::record!(
-    encode UpdateInventoryRequestV1_0 { resource_provider_generation : req
-    "resource_provider_generation", total : req "total", reserved : opt "reserved",
-    min_unit : opt "min_unit", max_unit : opt "max_unit", step_size : opt "step_size",
-    allocation_ratio : opt "allocation_ratio" }
-);
+rt::record!(encode UpdateInventoryRequestV1_0 {
+    req(resource_provider_generation, "resource_provider_generation"),
+    req(total, "total"),
+    opt(reserved, "reserved"),
+    opt(min_unit, "min_unit"),
+    opt(max_unit, "max_unit"),
+    opt(step_size, "step_size"),
+    opt(allocation_ratio, "allocation_ratio"),
+});
 impl UpdateInventoryRequestV1_0 {
     /// A [`UpdateInventoryRequestV1_0`] with its required fields; the optional ones are `None`.
     pub fn new(resource_provider_generation: i64, total: i64) -> Self {
@@ -691,7 +692,7 @@ impl UpdateInventoryRequestV1_0 {
 pub struct UpdateResourceProviderRequestV1_0 {
     pub name: String,
 }
-rt::record!(encode UpdateResourceProviderRequestV1_0 { name : req "name" });
+rt::record!(encode UpdateResourceProviderRequestV1_0 { req(name, "name") });
 impl UpdateResourceProviderRequestV1_0 {
     /// A [`UpdateResourceProviderRequestV1_0`] with its required fields; the optional ones are `None`.
     pub fn new(name: impl Into<String>) -> Self {
@@ -706,10 +707,9 @@ pub struct UpdateResourceProviderRequestV1_14 {
     /// The fields this type shares with [`UpdateResourceProviderRequestV1_0`].
     pub base: UpdateResourceProviderRequestV1_0,
 }
-rt::record!(
-    encode UpdateResourceProviderRequestV1_14 { parent_provider_uuid : nullable
-    "parent_provider_uuid" } + base
-);
+rt::record!(encode UpdateResourceProviderRequestV1_14 {
+    nullable(parent_provider_uuid, "parent_provider_uuid"),
+} + base);
 rt::extends!(
     mut UpdateResourceProviderRequestV1_14 => UpdateResourceProviderRequestV1_0
 );
@@ -731,7 +731,7 @@ pub struct VersionLinkV1_0 {
     /// Relative to the document's own URL; the empty string for `self`.
     pub href: String,
 }
-rt::record!(VersionLinkV1_0 { rel : req "rel", href : req "href" });
+rt::record!(VersionLinkV1_0 { req(rel, "rel"), req(href, "href") });
 /// `VersionStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VersionStatusV1_0 {
@@ -749,10 +749,13 @@ pub struct VersionV1_0 {
     pub status: VersionStatusV1_0,
     pub links: Vec<VersionLinkV1_0>,
 }
-rt::record!(
-    VersionV1_0 { id : req "id", min_version : req "min_version", max_version : req
-    "max_version", status : req "status", links : req "links" }
-);
+rt::record!(VersionV1_0 {
+    req(id, "id"),
+    req(min_version, "min_version"),
+    req(max_version, "max_version"),
+    req(status, "status"),
+    req(links, "links"),
+});
 /// [`UpdateResourceProviderRequestV1_0`] in the role of `ResourceClassRequestV1_2`.
 pub type ResourceClassRequestV1_2 = UpdateResourceProviderRequestV1_0;
 /// [`ProviderTraitsV1_6`] in the role of `SetProviderTraitsRequestV1_6`.

@@ -14,13 +14,13 @@ pub static LIST_PROVIDER_USAGES: rt::OperationMeta = rt::OperationMeta {
     versioned: true,
     spans: &[
         rt::op(
-            rt::Span::open(1, 0),
+            rt::from(1, 0),
             "GET",
             "/resource_providers/{resource_provider_uuid}/usages",
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::PROVIDER_USAGES_V1_0)],
+    variants: &[rt::body(rt::from(1, 0), 0, &schemas::PROVIDER_USAGES_V1_0)],
 };
 /// The `list_total_usages` operation: its spans, statuses and response variants.
 pub static LIST_TOTAL_USAGES: rt::OperationMeta = rt::OperationMeta {
@@ -28,10 +28,10 @@ pub static LIST_TOTAL_USAGES: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: false,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 9), "GET", "/usages", &[200])],
+    spans: &[rt::op(rt::from(1, 9), "GET", "/usages", &[200])],
     variants: &[
-        rt::body(rt::Span::closed(1, 9, 1, 37), 0, &schemas::TOTAL_USAGES_V1_9),
-        rt::body(rt::Span::open(1, 38), 1, &schemas::TOTAL_USAGES_V1_38),
+        rt::body(rt::span(1, 9, 1, 37), 0, &schemas::TOTAL_USAGES_V1_9),
+        rt::body(rt::from(1, 38), 1, &schemas::TOTAL_USAGES_V1_38),
     ],
 };
 /// The response of `list_total_usages`; the variant is chosen by the version the server answered.
@@ -42,7 +42,9 @@ pub enum ListTotalUsagesResponse {
     /// Answered from microversion 1.38.
     V1_38(types::TotalUsagesV1_38),
 }
-rt::versioned_response!(ListTotalUsagesResponse { 0 => V1_9, 1 => V1_38 });
+impl rt::VersionedResponse for ListTotalUsagesResponse {
+    rt::response_variants!(V1_9, V1_38);
+}
 /// The query of `list_total_usages`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -52,15 +54,16 @@ pub enum ListTotalUsagesQuery {
     /// Microversions 1.38–latest.
     V1_38(types::TotalUsagesQueryV1_38),
 }
-rt::versioned_request!(
-    ListTotalUsagesQuery of super::SERVICE { 0 => V1_9(types::TotalUsagesQueryV1_9) @
-    rt::Span::closed(1, 9, 1, 37), 1 => V1_38(types::TotalUsagesQueryV1_38) @
-    rt::Span::open(1, 38) }
-);
-rt::variants_from!(
-    ListTotalUsagesQuery { V1_9(types::TotalUsagesQueryV1_9),
-    V1_38(types::TotalUsagesQueryV1_38) }
-);
+impl rt::VersionedRequest for ListTotalUsagesQuery {
+    const NAME: &'static str = "ListTotalUsagesQuery";
+    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+    const SPANS: &'static [rt::Span] = &[rt::span(1, 9, 1, 37), rt::from(1, 38)];
+    rt::request_variants!(V1_9, V1_38);
+}
+rt::variants_from!(ListTotalUsagesQuery {
+    V1_9(types::TotalUsagesQueryV1_9),
+    V1_38(types::TotalUsagesQueryV1_38),
+});
 /// Usages, the amounts of resources consumed by allocations.
 ///
 /// The `usages` client of the `placement` service; its microversion is the one the requests carry.

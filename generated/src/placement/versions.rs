@@ -12,8 +12,8 @@ pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta {
     service: &super::SERVICE,
     root: true,
     versioned: true,
-    spans: &[rt::op(rt::Span::open(1, 0), "GET", "/", &[200])],
-    variants: &[rt::body(rt::Span::open(1, 0), 0, &schemas::LIST_VERSIONS_V1_0)],
+    spans: &[rt::op(rt::from(1, 0), "GET", "/", &[200])],
+    variants: &[rt::body(rt::from(1, 0), 0, &schemas::LIST_VERSIONS_V1_0)],
 };
 /// Placement's version document.
 ///

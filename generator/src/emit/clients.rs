@@ -64,13 +64,18 @@ fn operation_table(
             .iter()
             .map(|s| {
                 let f = &s.facets;
-                (s.span, (f.method.as_str(), f.path.clone(), f.statuses.clone()))
+                (
+                    s.span,
+                    (f.method.as_str(), f.path.clone(), f.statuses.clone()),
+                )
             })
             .collect(),
     );
     let spans = spans.iter().map(|(span, (method, path, statuses))| {
         let span = span_tokens(*span);
-        let statuses = statuses.iter().map(|s| proc_macro2::Literal::u16_unsuffixed(*s));
+        let statuses = statuses
+            .iter()
+            .map(|s| proc_macro2::Literal::u16_unsuffixed(*s));
         quote!(rt::op(#span, #method, #path, &[#(#statuses),*]))
     });
     let rows = merge_rows(
@@ -116,7 +121,11 @@ fn operation_table(
 }
 
 /// The response type: nothing, the one type, or an enum over the answered version.
-fn response_type(op: &ResolvedOperation, variants: &[Variant], items: &mut Vec<TokenStream>) -> ResponseKind {
+fn response_type(
+    op: &ResolvedOperation,
+    variants: &[Variant],
+    items: &mut Vec<TokenStream>,
+) -> ResponseKind {
     let typed: Vec<&String> = variants.iter().filter_map(|v| v.ty.as_ref()).collect();
     match (typed.as_slice(), variants.len()) {
         ([], _) => return ResponseKind::None,
@@ -135,15 +144,13 @@ fn response_type(op: &ResolvedOperation, variants: &[Variant], items: &mut Vec<T
             None => quote!(#[doc = #doc] #var),
         }
     });
-    let row = |(i, v): (usize, &Variant)| {
+    let table = variants.iter().map(|v| {
         let var = variant_ident(v.span);
-        let i = proc_macro2::Literal::usize_unsuffixed(i);
-        quote!(#i => #var)
-    };
-    let table = variants.iter().enumerate().filter(|(_, v)| v.ty.is_some()).map(row);
-    let empty: Vec<TokenStream> =
-        variants.iter().enumerate().filter(|(_, v)| v.ty.is_none()).map(row).collect();
-    let empty = (!empty.is_empty()).then(|| quote!(empty { #(#empty),* }));
+        match v.ty {
+            Some(_) => quote!(#var),
+            None => quote!(#var(none)),
+        }
+    });
     let doc = format!(
         "The response of `{}`; the variant is chosen by the version the server answered.",
         op.name
@@ -155,7 +162,9 @@ fn response_type(op: &ResolvedOperation, variants: &[Variant], items: &mut Vec<T
             #(#arms,)*
         }
 
-        rt::versioned_response!(#enum_name { #(#table),* } #empty);
+        impl rt::VersionedResponse for #enum_name {
+            rt::response_variants!(#(#table),*);
+        }
     });
     ResponseKind::Versioned(enum_name)
 }
@@ -179,17 +188,16 @@ fn request_enum(enum_name: &Ident, what: &str, op: &str, variants: &[Variant]) -
         let doc = format!("Microversions {}.", v.span);
         quote!(#[doc = #doc] #var(types::#ty))
     });
-    let table = typed.iter().enumerate().map(|(i, (v, var, ty))| {
-        let span = span_tokens(v.span);
-        let i = proc_macro2::Literal::usize_unsuffixed(i);
-        quote!(#i => #var(types::#ty) @ #span)
-    });
+    let spans = typed.iter().map(|(v, _, _)| span_tokens(v.span));
+    let names = typed.iter().map(|(_, var, _)| var);
     let froms: Vec<TokenStream> = typed
         .iter()
         .filter(|(v, _, _)| v.ty.as_deref().is_some_and(|t| counts[t] == 1))
         .map(|(_, var, ty)| quote!(#var(types::#ty)))
         .collect();
-    let froms = (!froms.is_empty()).then(|| quote!(rt::variants_from!(#enum_name { #(#froms),* });));
+    let froms =
+        (!froms.is_empty()).then(|| quote!(rt::variants_from!(#enum_name { #(#froms),* });));
+    let name_text = enum_name.to_string();
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -198,7 +206,12 @@ fn request_enum(enum_name: &Ident, what: &str, op: &str, variants: &[Variant]) -
             #(#arms,)*
         }
 
-        rt::versioned_request!(#enum_name of super::SERVICE { #(#table),* });
+        impl rt::VersionedRequest for #enum_name {
+            const NAME: &'static str = #name_text;
+            const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
+            const SPANS: &'static [rt::Span] = &[#(#spans),*];
+            rt::request_variants!(#(#names),*);
+        }
         #froms
     }
 }
@@ -256,7 +269,12 @@ pub fn emit_group(
         }
         if !t.request.is_empty() {
             let enum_name = format_ident!("{}Request", pascal(&op.name));
-            items.push(request_enum(&enum_name, "request body", &op.name, &t.request));
+            items.push(request_enum(
+                &enum_name,
+                "request body",
+                &op.name,
+                &t.request,
+            ));
             args.push(quote!(body: &#enum_name));
             build.push(quote!(.json(body)));
         }

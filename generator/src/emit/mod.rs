@@ -60,7 +60,13 @@ impl Default for EmitOptions {
 pub(crate) fn ident(name: &str) -> Ident {
     let mut cleaned: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if cleaned.is_empty() || cleaned.starts_with(|c: char| c.is_ascii_digit()) {
         cleaned.insert(0, '_');
@@ -92,9 +98,9 @@ pub(crate) fn span_tokens(span: Span) -> TokenStream {
     match span.max {
         Some(max) => {
             let (c, d) = (lit(max.major), lit(max.minor));
-            quote!(rt::Span::closed(#a, #b, #c, #d))
+            quote!(rt::span(#a, #b, #c, #d))
         }
-        None => quote!(rt::Span::open(#a, #b)),
+        None => quote!(rt::from(#a, #b)),
     }
 }
 
@@ -141,16 +147,12 @@ impl syn::visit_mut::VisitMut for DocLines {
         }
         *attrs = out;
     }
-
-    fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
-        syn::visit_mut::visit_item_mod_mut(self, module);
-    }
 }
 
 /// Lays out a file: docs as `///` lines, prettyplease, the header on top.
 pub(crate) fn render(mut file: syn::File, header: &str) -> String {
     syn::visit_mut::VisitMut::visit_file_mut(&mut DocLines, &mut file);
-    format!("{header}\n{}", prettyplease::unparse(&file))
+    format!("{header}\n{}", reflow_tables(&prettyplease::unparse(&file)))
 }
 
 pub(crate) fn parse_file(tokens: TokenStream, what: &str) -> Result<syn::File, Diagnostic> {
@@ -261,7 +263,10 @@ pub(crate) fn marker_name(service: &str) -> Ident {
 }
 
 /// Generates the files of one service.
-pub fn generate_service(service: &Service, options: &EmitOptions) -> Result<ServiceCode, Diagnostic> {
+pub fn generate_service(
+    service: &Service,
+    options: &EmitOptions,
+) -> Result<ServiceCode, Diagnostic> {
     let name = &service.def.service;
     let header = if options.header.is_empty() {
         format!(
@@ -290,10 +295,11 @@ pub fn generate_service(service: &Service, options: &EmitOptions) -> Result<Serv
         .collect();
     let serialized = types::reachable(&items, &interner, &request_roots);
     let type_tokens = types::emit(&items, &interner, &serialized, &options.derives);
-    let maps = type_tokens
-        .to_string()
-        .contains("BTreeMap")
-        .then(|| quote!(use std::collections::BTreeMap;));
+    let maps = type_tokens.to_string().contains("BTreeMap").then(|| {
+        quote!(
+            use std::collections::BTreeMap;
+        )
+    });
 
     let mut files = BTreeMap::new();
     let mut modules: Vec<(String, String, TokenStream)> = Vec::new();
@@ -470,9 +476,8 @@ fn service_item(service: &Service, accessors: &[(Ident, Ident, String)]) -> Toke
         "The `{name}` service as a type: it ties the clients below to their factory, `rt::ClientsFactory<{marker}>`."
     );
     let trait_name = format_ident!("{}Clients", marker);
-    let trait_doc = format!(
-        "Typed accessors for the `{name}` clients on its factory (`clients.{name}()`)."
-    );
+    let trait_doc =
+        format!("Typed accessors for the `{name}` clients on its factory (`clients.{name}()`).");
     let decls = accessors.iter().map(|(m, c, doc)| {
         quote! {
             #[doc = #doc]
@@ -516,4 +521,107 @@ fn service_item(service: &Service, accessors: &[(Ident, Ident, String)]) -> Toke
             #(#impls)*
         }
     }
+}
+
+/// The table macros whose entries are laid out one per line.
+const TABLE_MACROS: &[&str] = &["rt::record!(", "rt::schemas!(", "rt::variants_from!("];
+
+/// Splits `text` at commas outside brackets and string literals.
+fn split_top(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                current.push(c);
+                while let Some(s) = chars.next() {
+                    current.push(s);
+                    if s == '\\' {
+                        if let Some(escaped) = chars.next() {
+                            current.push(escaped);
+                        }
+                    } else if s == '"' {
+                        break;
+                    }
+                }
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                current.push(c);
+            }
+            ')' | ']' | '}' => {
+                depth -= 1;
+                current.push(c);
+            }
+            ',' if depth == 0 => {
+                out.push(current.trim().to_owned());
+                current.clear();
+            }
+            _ => current.push(c),
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_owned());
+    }
+    out
+}
+
+/// Lays out the table macros prettyplease fills as prose: one entry per line, or the whole
+/// call on one line when it fits.
+fn reflow_tables(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let indent = &line[..line.len() - line.trim_start().len()];
+        let Some(head) = TABLE_MACROS
+            .iter()
+            .find(|m| line.trim_start().starts_with(**m))
+        else {
+            out.push_str(line);
+            out.push('\n');
+            i += 1;
+            continue;
+        };
+        // Gather the call up to its closing `);` at the same indentation.
+        let mut call = line.trim().to_owned();
+        while !call.ends_with(");") && i + 1 < lines.len() {
+            i += 1;
+            call.push(' ');
+            call.push_str(lines[i].trim());
+        }
+        i += 1;
+        let inner = call[head.len()..call.len() - 2].trim();
+        let one_line = format!("{indent}{head}{inner});");
+        // `Name { entries } + base`, or plain `entries`.
+        let (prefix, entries, suffix) = match (inner.find('{'), inner.rfind('}')) {
+            (Some(open), Some(close)) if !head.contains("schemas") => (
+                format!("{} {{", inner[..open].trim()),
+                &inner[open + 1..close],
+                format!(
+                    "}}{})",
+                    inner[close + 1..]
+                        .trim_end()
+                        .trim_start_matches(' ')
+                        .replace("+", " +")
+                ),
+            ),
+            _ => (String::new(), inner, ")".to_owned()),
+        };
+        if one_line.len() <= 100 {
+            out.push_str(&one_line);
+            out.push('\n');
+            continue;
+        }
+        let parts = split_top(entries);
+        out.push_str(&format!("{indent}{head}{prefix}\n"));
+        for part in parts {
+            out.push_str(&format!("{indent}    {part},\n"));
+        }
+        out.push_str(&format!("{indent}{suffix};\n"));
+    }
+    out
 }

@@ -66,7 +66,8 @@ pub fn collect(
                     out.schemas.len() - 1
                 }
             };
-            out.by_span.insert((group.clone(), op.clone(), *span), index);
+            out.by_span
+                .insert((group.clone(), op.clone(), *span), index);
         }
     }
     out
@@ -84,13 +85,10 @@ pub fn emit(embedded: &Embedded, include_mode: bool, service: &str) -> TokenStre
             let file = format!("schemas/{}.json", name.to_lowercase());
             quote!(include_str!(#file))
         };
-        let _ = service;
-        quote! {
-            #[doc = #doc]
-            pub static #konst: rt::EmbeddedSchema = rt::EmbeddedSchema::new(#ty, #json);
-        }
+        let _ = (service, doc);
+        quote!(#konst(#ty, #json))
     });
-    quote!(#(#items)*)
+    quote!(rt::schemas!(#(#items),*);)
 }
 
 /// The JSON files: `<name>.json`, pretty-printed, marked as generated.

@@ -362,12 +362,18 @@ fn find_bases(items: &mut [TypeItem], roles: &HashMap<&str, (&str, usize)>) {
 }
 
 /// The names of the types reachable from `roots` (through fields, bases and aliases).
-pub fn reachable(items: &[TypeItem], interner: &Interner, roots: &BTreeSet<String>) -> BTreeSet<String> {
+pub fn reachable(
+    items: &[TypeItem],
+    interner: &Interner,
+    roots: &BTreeSet<String>,
+) -> BTreeSet<String> {
     let by_name: HashMap<&str, &TypeItem> = items.iter().map(|i| (i.name.as_str(), i)).collect();
     let mut seen = BTreeSet::new();
     let mut stack: Vec<String> = roots.iter().cloned().collect();
     while let Some(name) = stack.pop() {
-        let target = interner.resolve(&name).map_or(name.clone(), |d| d.name.clone());
+        let target = interner
+            .resolve(&name)
+            .map_or(name.clone(), |d| d.name.clone());
         if !seen.insert(target.clone()) {
             continue;
         }
@@ -415,8 +421,7 @@ pub fn emit(
                 closed,
                 base,
             } => {
-                let code =
-                    emit_struct(item, fields, *closed, base.as_deref(), serialize, &by_name);
+                let code = emit_struct(item, fields, *closed, base.as_deref(), serialize, &by_name);
                 out.push(quote!(#extra #code));
             }
             Shape::Enum(variants) => {
@@ -490,7 +495,7 @@ fn emit_struct(
             (false, Ty::Nullable(_)) => quote!(nullable),
             (false, _) => quote!(opt),
         };
-        quote!(#rust: #kind #json)
+        quote!(#kind(#rust, #json))
     });
     let mut modes = Vec::new();
     if !closed {
