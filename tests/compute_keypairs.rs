@@ -151,7 +151,10 @@ async fn list_keypairs_paginates_from_2_35() {
             request(json!({"keypair": {"name": name}}));
         client.create_keypair(&body.into()).await.expect("create");
     }
-    let query: compute::types::ListKeypairsQueryV2_35 = request(json!({"limit": [1]}));
+    let query = compute::types::ListKeypairsQueryV2_35 {
+        limit: Some(1),
+        ..Default::default()
+    };
     let page = client
         .list_keypairs(Some(&query.into()))
         .await

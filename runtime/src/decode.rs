@@ -347,6 +347,15 @@ impl Decode for u32 {
     }
 }
 
+impl Decode for i32 {
+    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
+        match value.as_i64().and_then(|n| i32::try_from(n).ok()) {
+            Some(n) => Some(n),
+            None => d.expected("a 32-bit integer", value),
+        }
+    }
+}
+
 impl Decode for f64 {
     fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
         match value.as_f64() {

@@ -179,7 +179,7 @@ async fn keypairs_list_v235(ctx: TestContext) -> TestResult {
     let second = unique("kp-v235b");
     create_keypair(&client, version, &first).await?;
     create_keypair(&client, version, &second).await?;
-    let query = ListKeypairsQuery::from_json_at(version, json!({"limit": [1]}))?;
+    let query = ListKeypairsQuery::from_json_at(version, json!({"limit": 1}))?;
     let page = client.list_keypairs(Some(&query)).await;
     for name in [&first, &second] {
         client.delete_keypair(name, None).await?;

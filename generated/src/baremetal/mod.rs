@@ -3,6 +3,7 @@
 //! Ironic, the OpenStack bare metal provisioning service.
 //!
 //! Generated from `specs/baremetal`: microversions 1.1–1.115, catalog type `baremetal`.
+#![allow(clippy::module_inception)]
 use squall_runtime::contract as rt;
 pub mod types;
 pub mod schemas;

@@ -768,7 +768,7 @@ pub struct ListNodesQueryV1_1 {
     pub associated: Option<bool>,
     pub maintenance: Option<bool>,
     pub marker: Option<String>,
-    pub limit: Option<i64>,
+    pub limit: Option<u32>,
     pub sort_key: Option<String>,
     pub sort_dir: Option<ListNodesQuerySortDirV1_1>,
 }

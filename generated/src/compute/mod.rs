@@ -3,6 +3,7 @@
 //! Nova, the OpenStack compute service.
 //!
 //! Generated from `specs/compute`: microversions 2.1–2.104, catalog type `compute`.
+#![allow(clippy::module_inception)]
 use squall_runtime::contract as rt;
 pub mod types;
 pub mod schemas;

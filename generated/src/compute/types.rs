@@ -643,8 +643,8 @@ impl rt::StrEnum for ListFlavorsQuerySortDirItemV2_1 {
 /// `ListFlavorsQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFlavorsQueryV2_1 {
-    pub limit: Option<Vec<i64>>,
-    pub marker: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
     /// Admins only: `true`, `false`, or `none` for both public and private flavors. Non-admins always see public, enabled flavors.
     pub is_public: Option<Vec<String>>,
     /// Only flavors with at least this much RAM (MiB).
@@ -666,8 +666,8 @@ rt::record!(open encode ListFlavorsQueryV2_1 {
 /// `ListFlavorsQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFlavorsQueryV2_102 {
-    pub limit: Option<Vec<i64>>,
-    pub marker: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
     /// Admins only: `true`, `false`, or `none` for both public and private flavors. Non-admins always see public, enabled flavors.
     pub is_public: Option<Vec<String>>,
     /// Only flavors with at least this much RAM (MiB).
@@ -692,8 +692,8 @@ rt::record!(encode ListFlavorsQueryV2_102 {
 /// `ListFlavorsQuery`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFlavorsQueryV2_75 {
-    pub limit: Option<Vec<i64>>,
-    pub marker: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
     /// Admins only: `true`, `false`, or `none` for both public and private flavors. Non-admins always see public, enabled flavors.
     pub is_public: Option<Vec<String>>,
     /// Only flavors with at least this much RAM (MiB).
@@ -738,8 +738,8 @@ rt::record!(ListFlavorsResponseV2_55 {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListKeypairsQueryV2_35 {
     pub user_id: Option<Vec<String>>,
-    pub limit: Option<Vec<i64>>,
-    pub marker: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
 }
 rt::record!(open encode ListKeypairsQueryV2_35 {
     opt(user_id, "user_id"),
@@ -750,8 +750,8 @@ rt::record!(open encode ListKeypairsQueryV2_35 {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListKeypairsQueryV2_75 {
     pub user_id: Option<Vec<String>>,
-    pub limit: Option<Vec<i64>>,
-    pub marker: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
 }
 rt::record!(encode ListKeypairsQueryV2_75 {
     opt(user_id, "user_id"),

@@ -3,6 +3,7 @@
 //! Placement, the OpenStack service tracking resource providers, inventories and usage.
 //!
 //! Generated from `specs/placement`: microversions 1.0–1.39, catalog type `placement`.
+#![allow(clippy::module_inception)]
 use squall_runtime::contract as rt;
 pub mod types;
 pub mod schemas;

@@ -428,6 +428,7 @@ pub fn generate_service(
         let mod_file = parse_file(
             quote! {
                 #![doc = #module_doc]
+                #![allow(clippy::module_inception)]
                 use #runtime as rt;
 
                 pub mod types;

@@ -30,6 +30,8 @@ pub enum Ty {
     Int,
     /// `f64`.
     Number,
+    /// A Rust scalar named by the spec's `x-squall-type` (`u32`, `u64`).
+    Scalar(String),
     /// Any JSON (`rt::Value`): shapes the types do not model, checked by the schema.
     Any,
     /// A generated type (or alias).
@@ -49,6 +51,10 @@ impl Ty {
             Ty::Bool => quote!(bool),
             Ty::Int => quote!(i64),
             Ty::Number => quote!(f64),
+            Ty::Scalar(name) => {
+                let name = ident(name);
+                quote!(#name)
+            }
             Ty::Any => quote!(rt::Value),
             Ty::Named(name) => {
                 let name = ident(name);
@@ -124,6 +130,13 @@ pub struct TypeItem {
     pub shape: Shape,
 }
 
+/// A spec annotation narrowing a query parameter: `single` takes an array's item type.
+pub const QUERY_KEY: &str = "x-squall-query";
+/// A spec annotation naming the Rust scalar of an integer: one of [`SCALARS`].
+pub const TYPE_KEY: &str = "x-squall-type";
+/// The scalars `x-squall-type` may name.
+const SCALARS: &[&str] = &["u32", "u64", "i32"];
+
 fn json_types(schema: &Value) -> Vec<&str> {
     match schema.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],
@@ -166,6 +179,18 @@ impl<'a> TypeBuilder<'a> {
 
     /// The type of a (lowered) schema where it is used.
     pub fn ty(&self, schema: &Value) -> Ty {
+        // `x-squall-query: single`: Nova declares every query parameter as an array (a key may
+        // repeat); where one value is meant, the type is the item's.
+        if schema.get(QUERY_KEY).and_then(Value::as_str) == Some("single")
+            && let Some(items @ Value::Object(_)) = schema.get("items")
+        {
+            return self.ty(items);
+        }
+        if let Some(scalar) = schema.get(TYPE_KEY).and_then(Value::as_str)
+            && SCALARS.contains(&scalar)
+        {
+            return Ty::Scalar(scalar.to_owned());
+        }
         if let Some(name) = ref_name(schema) {
             let target = self.interner.resolve(name).map(|d| d.name.as_str());
             let named = Ty::Named(name.to_owned());
