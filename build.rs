@@ -9,7 +9,9 @@ fn main() {
     {
         let specs = std::path::Path::new("../specs");
         if specs.is_dir() {
-            squall_gen::Generator::new(specs).out_dir("src").build_script();
+            squall_gen::Generator::new(specs)
+                .out_dir("src")
+                .build_script();
         }
     }
 }

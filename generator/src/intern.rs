@@ -93,7 +93,19 @@ fn canonical(value: &Value) -> String {
                             key.as_str(),
                             "properties" | "patternProperties" | "definitions"
                         );
-                    walk(&map[key], child_names, out);
+                    // Order does not matter in `required` and `type` lists.
+                    match (
+                        &map[key],
+                        names || !matches!(key.as_str(), "required" | "type"),
+                    ) {
+                        (Value::Array(items), false) => {
+                            let mut sorted: Vec<String> =
+                                items.iter().map(Value::to_string).collect();
+                            sorted.sort();
+                            out.push_str(&format!("[{}]", sorted.join(",")));
+                        }
+                        (child, _) => walk(child, child_names, out),
+                    }
                     out.push(',');
                 }
                 out.push('}');

@@ -80,8 +80,10 @@ pub struct ServiceStats {
     pub types: usize,
     /// Sum over operations of the microversions each exists at.
     pub operation_versions: usize,
-    /// Lines of generated code.
+    /// Lines of generated Rust code (the embedded JSON schemas are not counted).
     pub lines: usize,
+    /// Pairs of structurally identical types (a bug if any).
+    pub duplicate_types: Vec<(String, String)>,
 }
 
 /// The generated crate source, in memory.
@@ -212,7 +214,12 @@ impl Generator {
         let services = self.services()?;
         for service in &services {
             let code = emit::generate_service(service, &self.options)?;
-            let lines = code.files.values().map(|f| f.lines().count()).sum();
+            let lines = code
+                .files
+                .iter()
+                .filter(|(path, _)| path.ends_with(".rs"))
+                .map(|(_, f)| f.lines().count())
+                .sum();
             stats.push(ServiceStats {
                 name: service.def.service.clone(),
                 operations: code.operations,
@@ -221,6 +228,7 @@ impl Generator {
                 types: code.types,
                 operation_versions: code.operation_versions,
                 lines,
+                duplicate_types: code.duplicate_types,
             });
             files.extend(code.files);
         }

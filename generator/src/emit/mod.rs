@@ -29,6 +29,8 @@ pub struct ServiceCode {
     pub types: usize,
     /// Sum over operations of the versions each exists at.
     pub operation_versions: usize,
+    /// Pairs of structurally identical types (a bug if any).
+    pub duplicate_types: Vec<(String, String)>,
 }
 
 /// How the code is laid out and what it derives.
@@ -447,6 +449,7 @@ pub fn generate_service(
         operations: operation_count,
         types: items.len() + interner.aliases.len(),
         operation_versions,
+        duplicate_types: types::duplicates(&items),
     })
 }
 

@@ -625,12 +625,33 @@ pub fn field_count(items: &[TypeItem]) -> usize {
         .sum()
 }
 
-/// Names of struct types whose shape is identical to another's (should be none).
+/// Pairs of types whose Rust shape is identical, documentation aside (there should be none:
+/// the interner gives one structure one type).
 pub fn duplicates(items: &[TypeItem]) -> Vec<(String, String)> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut out = Vec::new();
     for item in items {
-        let key = format!("{:?}", item.shape);
+        let shape = match &item.shape {
+            Shape::Struct {
+                fields,
+                closed,
+                base,
+            } => Shape::Struct {
+                fields: fields
+                    .iter()
+                    .map(|f| Field {
+                        doc: None,
+                        ..f.clone()
+                    })
+                    .collect(),
+                closed: *closed,
+                base: base.clone(),
+            },
+            // An alias of a runtime type (`BTreeMap<String, Value>`) is a name, not a type.
+            Shape::Alias(_) => continue,
+            other => other.clone(),
+        };
+        let key = format!("{shape:?}");
         if let Some(first) = seen.get(&key) {
             out.push((first.clone(), item.name.clone()));
         } else {
