@@ -13,6 +13,7 @@
 
 pub mod diff;
 pub mod emit;
+pub mod import;
 pub mod intern;
 pub mod lower;
 pub mod resolve;
