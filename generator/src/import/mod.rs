@@ -207,7 +207,9 @@ impl Op {
         }
     }
 
-    fn change_points(&self, axis: &Axis, out: &mut BTreeSet<Version>) {
+    fn change_points(&self, axis: &Axis, all: &mut BTreeSet<Version>) {
+        let mut mine = BTreeSet::new();
+        let out = &mut mine;
         out.insert(self.life.0);
         out.extend(axis.next(self.life.1));
         let mut add = |min: Version, max: Version| {
@@ -220,7 +222,10 @@ impl Op {
         for r in self.status.iter().chain(&self.errors) {
             add(r.min, r.max);
         }
-        out.retain(|v| *v >= self.life.0 && *v <= axis.max);
+        all.extend(
+            mine.into_iter()
+                .filter(|v| *v >= self.life.0 && *v <= axis.max),
+        );
     }
 
     fn alive(&self, v: Version) -> bool {
@@ -364,7 +369,7 @@ fn group_of(overlay: &overlay::Overlay, path: &str) -> String {
         .filter(|(prefix, _)| {
             path == prefix.as_str()
                 || (path.starts_with(prefix.as_str())
-                    && (prefix.ends_with('/') || path[prefix.len()..].starts_with('/')))
+                    && path[prefix.len()..].starts_with('/'))
         })
         .max_by_key(|(prefix, _)| prefix.len())
         .map_or_else(|| names::default_group(path), |(_, g)| g.clone())
@@ -466,13 +471,25 @@ fn operations(ctx: &Context<'_>, report: &mut Report) -> Result<(Vec<Op>, Vec<Va
         else {
             continue;
         };
+        let path = match ov.paths.get(&d.path) {
+            Some(better) => {
+                if !same_shape(&d.path, better) {
+                    return Err(ctx.overlay.diagnostic(
+                        &format!("/paths/{}", crate::source::escape(&d.path)),
+                        format!("{better} is not {} with other parameter names", d.path),
+                    ));
+                }
+                better.clone()
+            }
+            None => d.path.clone(),
+        };
         let mut op = Op {
             key: d.key.clone(),
             name: o.name.clone().unwrap_or_default(),
             group,
             summary: o.summary.clone(),
             method: d.method,
-            path: d.path.clone(),
+            path,
             root: ov.root,
             life,
             query: ranged_schemas(ctx, &format!("{at}/query"), &d.query)?,
@@ -488,6 +505,16 @@ fn operations(ctx: &Context<'_>, report: &mut Report) -> Result<(Vec<Op>, Vec<Va
     name_operations(ctx, &mut ops)?;
     report.removed = removed.len();
     Ok((ops, removed))
+}
+
+/// Whether two path templates differ only in their parameter names.
+fn same_shape(a: &str, b: &str) -> bool {
+    let param = |s: &str| s.starts_with('{') && s.ends_with('}');
+    let (x, y): (Vec<&str>, Vec<&str>) = (a.split('/').collect(), b.split('/').collect());
+    x.len() == y.len()
+        && x.iter()
+            .zip(&y)
+            .all(|(p, q)| p == q || (param(p) && param(q)))
 }
 
 fn removed_entry(d: &DumpOperation, r: &dump::Removed) -> Value {

@@ -10,6 +10,8 @@
 //! changes:                        # a human summary replaces the generated one
 //!   keypairs: {"2.2": Keypairs gain `type`.}
 //! skip_groups: [versions]         # hand-written groups the import leaves alone
+//! paths:                          # better parameter names; the path's shape stays
+//!   /os-keypairs/{id}: /os-keypairs/{keypair_name}
 //! operations:                     # by the dump's key: METHOD path[#action]
 //!   "POST /servers/{id}/action#reboot":
 //!     name: reboot_server
@@ -40,6 +42,10 @@ pub struct Overlay {
     /// Path prefix -> group name; the longest matching prefix wins.
     #[serde(default)]
     pub groups: BTreeMap<String, String>,
+    /// Dump path -> the same path with better parameter names (`/os-keypairs/{id}` ->
+    /// `/os-keypairs/{keypair_name}`); parameters become argument names.
+    #[serde(default)]
+    pub paths: BTreeMap<String, String>,
     /// Group -> its summary (the client's rustdoc).
     #[serde(default)]
     pub group_summaries: BTreeMap<String, String>,
