@@ -368,8 +368,7 @@ fn group_of(overlay: &overlay::Overlay, path: &str) -> String {
         .iter()
         .filter(|(prefix, _)| {
             path == prefix.as_str()
-                || (path.starts_with(prefix.as_str())
-                    && path[prefix.len()..].starts_with('/'))
+                || (path.starts_with(prefix.as_str()) && path[prefix.len()..].starts_with('/'))
         })
         .max_by_key(|(prefix, _)| prefix.len())
         .map_or_else(|| names::default_group(path), |(_, g)| g.clone())
@@ -400,7 +399,9 @@ fn apply_patches(
             (PatchOp::Replace, Some(v)) => Edit::Replace(p.path.clone(), v.clone()),
             (PatchOp::Remove, None) => Edit::Remove(p.path.clone()),
             (PatchOp::Remove, Some(_)) => {
-                return Err(ctx.overlay.diagnostic(&format!("{at}/value"), "remove takes no value"));
+                return Err(ctx
+                    .overlay
+                    .diagnostic(&format!("{at}/value"), "remove takes no value"));
             }
             (_, None) => {
                 return Err(ctx.overlay.diagnostic(&at, "add and replace need a value"));
@@ -467,7 +468,12 @@ fn operations(ctx: &Context<'_>, report: &mut Report) -> Result<(Vec<Op>, Vec<Va
             report.undeclared += 1;
             continue;
         }
-        let Some(life) = clamp(ctx, &format!("{at}/versions"), &d.versions.min, &d.versions.max)?
+        let Some(life) = clamp(
+            ctx,
+            &format!("{at}/versions"),
+            &d.versions.min,
+            &d.versions.max,
+        )?
         else {
             continue;
         };
@@ -579,9 +585,10 @@ fn name_operations(ctx: &Context<'_>, ops: &mut [Op]) -> Result<(), Diagnostic> 
     for op in ops.iter() {
         let pointer = format!("/operations/{}/name", crate::source::escape(&op.key));
         if !names::is_snake_case(&op.name) {
-            return Err(ctx
-                .overlay
-                .diagnostic(&pointer, format!("operation name {:?} must be snake_case", op.name)));
+            return Err(ctx.overlay.diagnostic(
+                &pointer,
+                format!("operation name {:?} must be snake_case", op.name),
+            ));
         }
         if let Some(other) = seen.insert(&op.name, &op.key) {
             return Err(ctx.overlay.diagnostic(
@@ -765,6 +772,14 @@ pub fn plan(options: &Options) -> Result<Plan, ImportError> {
             previous = Some(doc);
         }
     }
+    if let Some(service) = &ov.service {
+        let file = PathBuf::from("service.yaml");
+        let text = format!(
+            "{HEADER} from the overlay's `service:`; do not edit by hand.\n{}",
+            yaml(service, &file)?
+        );
+        files.insert(file, text);
+    }
     if !removed.is_empty() {
         let file = PathBuf::from(REMOVED_FILE);
         let body = json!({
@@ -887,7 +902,7 @@ pub fn write(options: &Options) -> Result<Report, ImportError> {
     let dir = options.service_dir();
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let service_yaml = dir.join("service.yaml");
-    if !service_yaml.is_file() {
+    if !service_yaml.is_file() && !plan.files.contains_key(Path::new("service.yaml")) {
         // A new tree: take service.yaml from beside the overlay.
         let source = plan
             .overlay

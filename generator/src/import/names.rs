@@ -29,7 +29,9 @@ fn segments(path: &str) -> Vec<Segment> {
             if is_version || s.starts_with("OS-") {
                 return None;
             }
-            Some(Segment::Literal(s.trim_start_matches("os-").to_snake_case()))
+            Some(Segment::Literal(
+                s.trim_start_matches("os-").to_snake_case(),
+            ))
         })
         .collect()
 }
@@ -51,7 +53,10 @@ pub fn singular(word: &str) -> String {
     if word.ends_with("sses") || word.ends_with("xes") {
         return word[..word.len() - 2].to_owned();
     }
-    if word.ends_with('s') && !word.ends_with("ss") && !word.ends_with("us") && !word.ends_with("is")
+    if word.ends_with('s')
+        && !word.ends_with("ss")
+        && !word.ends_with("us")
+        && !word.ends_with("is")
     {
         return word[..word.len() - 1].to_owned();
     }
@@ -129,7 +134,9 @@ fn join(verb: &str, noun: &str) -> String {
 pub fn parent(path: &str) -> Option<String> {
     let segs = segments(path);
     let lits = literals(&segs);
-    let last = lits.iter().rposition(|l| *l != "action" && *l != "detail")?;
+    let last = lits
+        .iter()
+        .rposition(|l| *l != "action" && *l != "detail")?;
     last.checked_sub(1).map(|i| singular(lits[i]))
 }
 
@@ -152,13 +159,22 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(default_name(Method::Get, "/os-keypairs", None), "list_keypairs");
+        assert_eq!(
+            default_name(Method::Get, "/os-keypairs", None),
+            "list_keypairs"
+        );
         assert_eq!(
             default_name(Method::Get, "/os-keypairs/{keypair_name}", None),
             "show_keypair"
         );
-        assert_eq!(default_name(Method::Post, "/os-keypairs", None), "create_keypair");
-        assert_eq!(default_name(Method::Get, "/servers/detail", None), "list_servers_detail");
+        assert_eq!(
+            default_name(Method::Post, "/os-keypairs", None),
+            "create_keypair"
+        );
+        assert_eq!(
+            default_name(Method::Get, "/servers/detail", None),
+            "list_servers_detail"
+        );
         assert_eq!(
             default_name(Method::Post, "/servers/{id}/action", Some("reboot")),
             "reboot_server"
@@ -171,14 +187,23 @@ mod tests {
             default_name(Method::Get, "/v3/OS-TRUST/trusts/{trust_id}", None),
             "show_trust"
         );
-        assert_eq!(default_name(Method::Get, "/v3/policies", None), "list_policies");
+        assert_eq!(
+            default_name(Method::Get, "/v3/policies", None),
+            "list_policies"
+        );
     }
 
     #[test]
     fn groups() {
         assert_eq!(default_group("/os-keypairs/{id}"), "keypairs");
-        assert_eq!(default_group("/flavors/{id}/os-extra_specs"), "flavor_extra_specs");
-        assert_eq!(default_group("/flavors/{id}/os-flavor-access"), "flavor_access");
+        assert_eq!(
+            default_group("/flavors/{id}/os-extra_specs"),
+            "flavor_extra_specs"
+        );
+        assert_eq!(
+            default_group("/flavors/{id}/os-flavor-access"),
+            "flavor_access"
+        );
         assert_eq!(default_group("/servers/{id}/action"), "server_actions");
         assert_eq!(default_group("/servers/detail"), "servers");
         assert_eq!(default_group("/"), "root");

@@ -33,6 +33,9 @@ use crate::source::{Diagnostic, SourceFile, child};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Overlay {
+    /// The service's `service.yaml`, written when the target tree has none (a new service).
+    #[serde(default)]
+    pub service: Option<Value>,
     /// For a service without microversions: the name of its one version folder (`v3`).
     #[serde(default)]
     pub folder: Option<String>,

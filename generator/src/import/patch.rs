@@ -139,8 +139,7 @@ pub fn apply(doc: &mut Value, edit: &Edit) -> Result<(), String> {
                 .ok_or_else(|| format!("no such location {}", edit.path()))?;
         }
         (Edit::Remove(_), Value::Array(items)) => match last.parse::<usize>() {
-            Ok(i) if i < items.len()
-                => {
+            Ok(i) if i < items.len() => {
                 items.remove(i);
             }
             _ => return Err(format!("no such location {}", edit.path())),

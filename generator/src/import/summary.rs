@@ -76,14 +76,27 @@ pub fn describe(before: &Value, edits: &[Edit]) -> String {
     // operation -> phrases, in first-seen order.
     let mut per_op: Vec<(String, Vec<String>)> = Vec::new();
     let mut note = |op: &str, phrase: String| {
-        match per_op.iter_mut().find(|(o, _)| o == op) {
-            Some((_, phrases)) => {
-                if !phrases.contains(&phrase) {
-                    phrases.push(phrase);
-                }
-            }
-            None => per_op.push((op.to_owned(), vec![phrase])),
+        let Some((_, phrases)) = per_op.iter_mut().find(|(o, _)| o == op) else {
+            per_op.push((op.to_owned(), vec![phrase]));
+            return;
+        };
+        if phrases.contains(&phrase) {
+            return;
         }
+        // "response adds `a`" then "response adds `b`" -> "response adds `a`, `b`"
+        if let Some(cut) = phrase.find(" `") {
+            let (head, tail) = phrase.split_at(cut);
+            if let Some(last) = phrases.last_mut()
+                && last.starts_with(head)
+                && last[head.len()..].starts_with(" `")
+                && !last.contains(tail.trim_start())
+            {
+                last.push(',');
+                last.push_str(tail);
+                return;
+            }
+        }
+        phrases.push(phrase);
     };
     for e in edits {
         let segs: Vec<String> = e
@@ -141,7 +154,14 @@ pub fn describe(before: &Value, edits: &[Edit]) -> String {
                     (None, Edit::Add(..)) => format!("{facet} adds{shown}"),
                     (None, Edit::Remove(_)) => format!("{facet} removes{shown}"),
                     (None, Edit::Replace(..)) => format!("{facet} changes{shown}"),
-                    (Some(t), _) => format!("{facet} changes `{t}` of{}", if shown.is_empty() { " the schema".into() } else { shown }),
+                    (Some(t), _) => format!(
+                        "{facet} changes `{t}` of{}",
+                        if shown.is_empty() {
+                            " the schema".into()
+                        } else {
+                            shown
+                        }
+                    ),
                 };
                 note(&op, phrase);
             }
@@ -165,7 +185,20 @@ pub fn describe(before: &Value, edits: &[Edit]) -> String {
     for (i, part) in parts.iter().enumerate() {
         let sep = if line.is_empty() { "" } else { "; " };
         if line.len() + sep.len() + part.len() > MAX_LEN {
-            line.push_str(&format!("; and {} more", parts.len() - i));
+            if line.is_empty() {
+                let cut = part
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .take_while(|i| *i <= MAX_LEN)
+                    .last()
+                    .unwrap_or(0);
+                line.push_str(&part[..cut]);
+                line.push('…');
+            }
+            let rest = parts.len() - i - usize::from(line.ends_with('…'));
+            if rest > 0 {
+                line.push_str(&format!("; and {rest} more"));
+            }
             break;
         }
         line.push_str(sep);
