@@ -701,13 +701,17 @@ pub fn plan(options: &Options) -> Result<Plan, ImportError> {
     let (ops, removed) = operations(&ctx, &mut report)?;
     report.operations = ops.len();
     let ov = &overlay.overlay;
-    let overlay_shown = overlay_path.as_ref().map_or_else(
-        || format!("specs/{}/overlay.yaml", options.service),
-        |p| p.display().to_string(),
-    );
+    // Only the file name: the text must not depend on where the import ran from.
+    let overlay_shown = overlay_path
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map_or_else(
+            || "overlay.yaml".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
     let header = format!(
         "{HEADER} from {} {}; do not edit by hand.\n# What the service does not say goes in {} \
-         (an overlay); then re-import.\n",
+         (the service's overlay); then re-import.\n",
         dump.package.name, dump.package.version, overlay_shown
     );
 
