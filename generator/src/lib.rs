@@ -25,6 +25,7 @@
 
 pub mod diff;
 pub mod emit;
+pub mod import;
 pub mod intern;
 pub mod lower;
 pub mod resolve;

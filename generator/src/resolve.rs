@@ -231,7 +231,10 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 pub fn load_service(dir: &Path) -> Result<Service, Diagnostic> {
     let mut loader = Loader { files: Vec::new() };
     let service_file = SourceFile::load(&dir.join("service.yaml"))?;
-    let def: ServiceFile = typed(&service_file, &service_file.value, "")?;
+    let mut def: ServiceFile = typed(&service_file, &service_file.value, "")?;
+    if !def.microversions {
+        unversioned(dir, &service_file, &mut def)?;
+    }
     let min = parse_version(&service_file, "/min_version", &def.min_version)?;
     let max = parse_version(&service_file, "/max_version", &def.max_version)?;
     let default = parse_version(&service_file, "/default_version", &def.default_version)?;
@@ -242,18 +245,19 @@ pub fn load_service(dir: &Path) -> Result<Service, Diagnostic> {
         ));
     }
     for (i, header) in def.microversion_headers.request.iter().enumerate() {
-        if !header.format.contains("{version}") {
+        if def.microversions && !header.format.contains("{version}") {
             return Err(service_file.diagnostic(
                 &format!("/microversion_headers/request/{i}/format"),
                 "the format must contain {version}",
             ));
         }
     }
-    if !def
-        .microversion_headers
-        .response
-        .format
-        .contains("{version}")
+    if def.microversions
+        && !def
+            .microversion_headers
+            .response
+            .format
+            .contains("{version}")
     {
         return Err(service_file.diagnostic(
             "/microversion_headers/response/format",
@@ -278,12 +282,22 @@ pub fn load_service(dir: &Path) -> Result<Service, Diagnostic> {
         let name = entry.file_name().to_string_lossy().into_owned();
         let files = yaml_files(&path)?;
         let first = files.first().cloned().unwrap_or_else(|| path.clone());
-        let Some(version) = Version::parse(&name) else {
+        let parsed = if def.microversions {
+            Version::parse(&name)
+        } else {
+            api_folder(&name)
+        };
+        let Some(version) = parsed else {
+            let want = if def.microversions {
+                "a microversion X.Y"
+            } else {
+                "the API version vN (the service has no microversions)"
+            };
             return Err(Diagnostic {
                 file: first,
                 line: Some(1),
                 pointer: String::new(),
-                message: format!("version folder {name:?} is not a microversion X.Y"),
+                message: format!("version folder {name:?} is not {want}"),
             });
         };
         if version < min || version > max {
@@ -303,6 +317,7 @@ pub fn load_service(dir: &Path) -> Result<Service, Diagnostic> {
     let mut history: BTreeMap<String, BTreeMap<String, Vec<Snapshot>>> = BTreeMap::new();
     let boundaries: Vec<Version> = folders.keys().copied().collect();
 
+    let microversions = def.microversions;
     for (version, paths) in &folders {
         for path in paths {
             let file = SourceFile::load(path)?;
@@ -314,7 +329,12 @@ pub fn load_service(dir: &Path) -> Result<Service, Diagnostic> {
             apply_file(&loader, index, &group, *version, &mut states)?;
         }
         for (group, state) in &states {
-            let ops = snapshot(&loader, state)?;
+            let mut ops = snapshot(&loader, state)?;
+            if !microversions {
+                for (facets, _) in ops.values_mut() {
+                    facets.versioned = false;
+                }
+            }
             let group_history = history.entry(group.clone()).or_default();
             for (name, (facets, origins)) in ops {
                 group_history
@@ -357,6 +377,67 @@ pub fn load_service(dir: &Path) -> Result<Service, Diagnostic> {
         groups,
         files: loader.files,
     })
+}
+
+/// `vN` -> the internal version N.0 of a service without microversions.
+fn api_folder(name: &str) -> Option<Version> {
+    let major = name.strip_prefix('v')?;
+    if major.is_empty() || major.starts_with('0') || !major.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(Version {
+        major: major.parse().ok()?,
+        minor: 0,
+    })
+}
+
+/// A service without microversions: no version fields or headers, one `vN` folder, whose N.0
+/// becomes the service's only (internal) version.
+fn unversioned(dir: &Path, file: &SourceFile, def: &mut ServiceFile) -> Result<(), Diagnostic> {
+    for (pointer, value) in [
+        ("/min_version", &def.min_version),
+        ("/max_version", &def.max_version),
+        ("/default_version", &def.default_version),
+    ] {
+        if !value.is_empty() {
+            return Err(file.diagnostic(
+                pointer,
+                "a service with `microversions: false` has no version range",
+            ));
+        }
+    }
+    if file.value.get("microversion_headers").is_some() {
+        return Err(file.diagnostic(
+            "/microversion_headers",
+            "a service with `microversions: false` has no microversion headers",
+        ));
+    }
+    let folders: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| file.diagnostic("", format!("cannot read {}: {e}", dir.display())))?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let [folder] = folders.as_slice() else {
+        return Err(file.diagnostic(
+            "/microversions",
+            format!(
+                "a service without microversions has exactly one folder, named after its API \
+                 version (v3); found {folders:?}"
+            ),
+        ));
+    };
+    let Some(version) = api_folder(folder) else {
+        return Err(file.diagnostic(
+            "/microversions",
+            format!("folder {folder:?} is not named after the API version (v3)"),
+        ));
+    };
+    let text = version.to_string();
+    def.min_version = text.clone();
+    def.max_version = text.clone();
+    def.default_version = text;
+    Ok(())
 }
 
 /// Applies one file (base or changes) to the group states.

@@ -17,20 +17,29 @@ pub struct ServiceFile {
     /// One line about the service.
     #[serde(default)]
     pub summary: Option<String>,
+    /// `false` for a service without microversions (Keystone): then the version fields and
+    /// headers are left out, the tree has one folder named after the API version (`v3/`), and
+    /// no operation sends or checks a version header.
+    #[serde(default = "yes")]
+    pub microversions: bool,
     /// The lowest microversion of the service.
+    #[serde(default)]
     pub min_version: String,
     /// The highest microversion of the service.
+    #[serde(default)]
     pub max_version: String,
     /// The version the server assumes when no header is sent.
+    #[serde(default)]
     pub default_version: String,
     /// How the microversion travels in headers.
+    #[serde(default)]
     pub microversion_headers: MicroversionHeaders,
     /// Where the version document lives.
     pub version_document: VersionDocument,
 }
 
 /// The request and response microversion headers of a service.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MicroversionHeaders {
     /// Headers sent on every request that asks for a version (all of them are sent).
@@ -40,7 +49,7 @@ pub struct MicroversionHeaders {
 }
 
 /// One header and the format of its value.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
     /// The header name.

@@ -37,6 +37,21 @@ enum Command {
     },
     /// Print the JSON Schema of the spec format.
     Schema,
+    /// Import a service's own API declaration (a dump from scripts/dump/) plus its overlay into
+    /// specs/<service>/; with --check, only prove that specs/ already holds exactly that.
+    Import {
+        /// The service (`compute`): its folder under --specs.
+        service: String,
+        /// The dump (`target/squall-dump/compute.json`).
+        #[arg(long)]
+        dump: PathBuf,
+        /// The overlay; default <specs>/<service>/overlay.yaml when it exists.
+        #[arg(long)]
+        overlay: Option<PathBuf>,
+        /// Write nothing; fail when specs/ differs from dump + overlay.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -65,6 +80,29 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Schema => print!("{}", squall_gen::spec::format_schema()),
+        Command::Import {
+            service,
+            dump,
+            overlay,
+            check,
+        } => {
+            let options = squall_gen::import::Options {
+                service,
+                dump,
+                specs: cli.specs.clone(),
+                overlay,
+            };
+            if check {
+                let report = squall_gen::import::check(&options).map_err(|e| e.to_string())?;
+                println!("{report}\nspecs/{} matches dump + overlay", options.service);
+            } else {
+                let report = squall_gen::import::write(&options).map_err(|e| e.to_string())?;
+                println!(
+                    "{report}\n{} files written, {} stale files deleted",
+                    report.written, report.deleted
+                );
+            }
+        }
     }
     Ok(())
 }
