@@ -42,7 +42,7 @@
 //!     let keypairs = KeypairsClient::new(compute).with_microversion(ApiVersion::at(2, 2));
 //!     let mut keypair = types::NewKeypairV2_2::new("demo");
 //!     keypair.type_ = Some(types::KeypairTypeV2_2::Ssh);
-//!     let body = CreateKeypairRequest::V2_2(types::CreateKeypairRequestV2_2::new(keypair));
+//!     let body = CreateKeypairRequest::V2_2(types::CreateKeypairRequestV2_2 { keypair });
 //!     let created = keypairs.create_keypair(&body).await?;
 //!     match created.body {
 //!         CreateKeypairResponse::V2_2(kp) => println!("{} is a {} key", kp.keypair.name, kp.keypair.type_),

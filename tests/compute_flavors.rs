@@ -25,7 +25,7 @@ async fn detail_at_2_55_and_2_75_decode_to_different_variants() {
     let admin = client(ApiVersion::at(2, 55)).await;
     let mut flavor = compute::types::NewFlavorV2_55::new(&name, 64, 1, 1);
     flavor.description = Some("squall test".to_owned());
-    let body = compute::types::CreateFlavorRequestV2_55::new(flavor);
+    let body = compute::types::CreateFlavorRequestV2_55 { flavor };
     let created = admin
         .create_flavor(&body.into())
         .await

@@ -27,8 +27,8 @@ pub use crate::response::{NoBody, RawResponse, Response};
 pub use crate::schema::EmbeddedSchema;
 pub use crate::version::{ApiVersion, Microversion};
 pub use crate::{
-    encodable, extends, record, records, request_variants, response_variants, schemas, str_enums,
-    variants_from,
+    client, encodable, extends, record, records, request_variants, response_variants, schemas,
+    str_enums, variants_from, versioned_request, versioned_response,
 };
 
 /// What a generated method returns.
@@ -198,6 +198,67 @@ macro_rules! request_variants {
             )*
             let _ = i;
             d.fail("no such request variant")
+        }
+    };
+}
+
+/// The impls every generated client has: `struct Name(ServiceClient)` tied to its service,
+/// with its constructors. The operations are in the generated `impl` beside it.
+#[macro_export]
+macro_rules! client {
+    ($name:ident of $service:ty) => {
+        impl $crate::client::GeneratedClient for $name {
+            type Service = $service;
+            fn from_service_client(inner: $crate::client::ServiceClient) -> Self {
+                Self(inner)
+            }
+        }
+
+        impl $name {
+            /// Wraps a service client (endpoint, token, microversion).
+            pub fn new(inner: $crate::client::ServiceClient) -> Self {
+                Self(inner)
+            }
+
+            /// The same client at another microversion.
+            pub fn with_microversion(self, version: $crate::version::ApiVersion) -> Self {
+                Self(self.0.with_microversion(version))
+            }
+
+            /// The requested microversion.
+            pub fn microversion(&self) -> $crate::version::ApiVersion {
+                self.0.microversion()
+            }
+
+            /// The underlying service client.
+            pub fn service_client(&self) -> &$crate::client::ServiceClient {
+                &self.0
+            }
+        }
+    };
+}
+
+/// Implements [`VersionedResponse`] for a response enum from its variants in index order;
+/// `Variant(none)` is a version that answers without a body.
+#[macro_export]
+macro_rules! versioned_response {
+    ($t:ident { $($rest:tt)* }) => {
+        impl $crate::meta::VersionedResponse for $t {
+            $crate::response_variants!($($rest)*);
+        }
+    };
+}
+
+/// Implements [`VersionedRequest`] for a request enum from its variants in index order, each
+/// with the span of versions it is for.
+#[macro_export]
+macro_rules! versioned_request {
+    ($t:ident of $service:path { $($v:ident = $span:expr),* $(,)? }) => {
+        impl $crate::meta::VersionedRequest for $t {
+            const NAME: &'static str = stringify!($t);
+            const SERVICE: &'static $crate::meta::ServiceMeta = &$service;
+            const SPANS: &'static [$crate::meta::Span] = &[$($span),*];
+            $crate::request_variants!($($v),*);
         }
     };
 }

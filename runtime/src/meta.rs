@@ -275,6 +275,36 @@ pub struct OperationMeta {
 }
 
 impl OperationMeta {
+    /// An operation of `service` described by its tables, versioned and relative to the
+    /// catalog endpoint.
+    pub const fn new(
+        name: &'static str,
+        service: &'static ServiceMeta,
+        spans: &'static [OpSpan],
+        variants: &'static [VariantMeta],
+    ) -> Self {
+        Self {
+            name,
+            service,
+            root: false,
+            versioned: true,
+            spans,
+            variants,
+        }
+    }
+
+    /// The same operation without microversion headers (version documents).
+    pub const fn unversioned(mut self) -> Self {
+        self.versioned = false;
+        self
+    }
+
+    /// The same operation with its path relative to the service root.
+    pub const fn at_root(mut self) -> Self {
+        self.root = true;
+        self
+    }
+
     /// The span of versions at which the operation exists.
     pub fn range(&self) -> Option<Span> {
         let first = self.spans.first()?;

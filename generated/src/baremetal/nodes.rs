@@ -7,13 +7,11 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `create_node` operation: its spans, statuses and response variants.
-pub static CREATE_NODE: rt::OperationMeta = rt::OperationMeta {
-    name: "create_node",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 1), "POST", "/v1/nodes", &[201])],
-    variants: &[
+pub static CREATE_NODE: rt::OperationMeta = rt::OperationMeta::new(
+    "create_node",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 1), "POST", "/v1/nodes", &[201])],
+    &[
         rt::body(rt::span(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
         rt::body(rt::span(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
         rt::body(rt::span(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
@@ -51,169 +49,134 @@ pub static CREATE_NODE: rt::OperationMeta = rt::OperationMeta {
         rt::body(rt::span(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
         rt::body(rt::from(1, 109), 35, &schemas::NODE_V1_109),
     ],
-};
-/// The response of `create_node`; the variant is chosen by the version the server answered.
+);
+/// The response of `create_node`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateNodeResponse {
-    /// Answered from microversion 1.1.
     V1_1(types::NodeV1_1),
-    /// Answered from microversion 1.3.
     V1_3(types::NodeV1_3),
-    /// Answered from microversion 1.5.
     V1_5(types::NodeV1_5),
-    /// Answered from microversion 1.6.
     V1_6(types::NodeV1_6),
-    /// Answered from microversion 1.7.
     V1_7(types::NodeV1_7),
-    /// Answered from microversion 1.12.
     V1_12(types::NodeV1_12),
-    /// Answered from microversion 1.14.
     V1_14(types::NodeV1_14),
-    /// Answered from microversion 1.20.
     V1_20(types::NodeV1_20),
-    /// Answered from microversion 1.21.
     V1_21(types::NodeV1_21),
-    /// Answered from microversion 1.24.
     V1_24(types::NodeV1_24),
-    /// Answered from microversion 1.31.
     V1_31(types::NodeV1_31),
-    /// Answered from microversion 1.32.
     V1_32(types::NodeV1_32),
-    /// Answered from microversion 1.33.
     V1_33(types::NodeV1_33),
-    /// Answered from microversion 1.37.
     V1_37(types::NodeV1_37),
-    /// Answered from microversion 1.38.
     V1_38(types::NodeV1_38),
-    /// Answered from microversion 1.40.
     V1_40(types::NodeV1_40),
-    /// Answered from microversion 1.42.
     V1_42(types::NodeV1_42),
-    /// Answered from microversion 1.44.
     V1_44(types::NodeV1_44),
-    /// Answered from microversion 1.46.
     V1_46(types::NodeV1_46),
-    /// Answered from microversion 1.47.
     V1_47(types::NodeV1_47),
-    /// Answered from microversion 1.48.
     V1_48(types::NodeV1_48),
-    /// Answered from microversion 1.49.
     V1_49(types::NodeV1_49),
-    /// Answered from microversion 1.50.
     V1_50(types::NodeV1_50),
-    /// Answered from microversion 1.51.
     V1_51(types::NodeV1_51),
-    /// Answered from microversion 1.52.
     V1_52(types::NodeV1_52),
-    /// Answered from microversion 1.61.
     V1_61(types::NodeV1_61),
-    /// Answered from microversion 1.65.
     V1_65(types::NodeV1_65),
-    /// Answered from microversion 1.66.
     V1_66(types::NodeV1_66),
-    /// Answered from microversion 1.75.
     V1_75(types::NodeV1_75),
-    /// Answered from microversion 1.82.
     V1_82(types::NodeV1_82),
-    /// Answered from microversion 1.83.
     V1_83(types::NodeV1_83),
-    /// Answered from microversion 1.86.
     V1_86(types::NodeV1_86),
-    /// Answered from microversion 1.87.
     V1_87(types::NodeV1_87),
-    /// Answered from microversion 1.95.
     V1_95(types::NodeV1_95),
-    /// Answered from microversion 1.104.
     V1_104(types::NodeV1_104),
-    /// Answered from microversion 1.109.
     V1_109(types::NodeV1_109),
 }
-impl rt::VersionedResponse for CreateNodeResponse {
-    rt::response_variants!(
-        V1_1, V1_3, V1_5, V1_6, V1_7, V1_12, V1_14, V1_20, V1_21, V1_24, V1_31, V1_32,
-        V1_33, V1_37, V1_38, V1_40, V1_42, V1_44, V1_46, V1_47, V1_48, V1_49, V1_50,
-        V1_51, V1_52, V1_61, V1_65, V1_66, V1_75, V1_82, V1_83, V1_86, V1_87, V1_95,
-        V1_104, V1_109
-    );
-}
-/// The request body of `create_node`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(CreateNodeResponse {
+    V1_1,
+    V1_3,
+    V1_5,
+    V1_6,
+    V1_7,
+    V1_12,
+    V1_14,
+    V1_20,
+    V1_21,
+    V1_24,
+    V1_31,
+    V1_32,
+    V1_33,
+    V1_37,
+    V1_38,
+    V1_40,
+    V1_42,
+    V1_44,
+    V1_46,
+    V1_47,
+    V1_48,
+    V1_49,
+    V1_50,
+    V1_51,
+    V1_52,
+    V1_61,
+    V1_65,
+    V1_66,
+    V1_75,
+    V1_82,
+    V1_83,
+    V1_86,
+    V1_87,
+    V1_95,
+    V1_104,
+    V1_109,
+});
+/// The request body of `create_node`: the variant of the version you request (`V1_1` 1.1–1.4, `V1_5` 1.5–1.19, `V1_20` 1.20, `V1_21` 1.21–1.30, `V1_31` 1.31–1.32, `V1_33` 1.33–1.37, `V1_38` 1.38–1.39, `V1_40` 1.40–1.45, `V1_46` 1.46, `V1_47` 1.47–1.49, `V1_50` 1.50, `V1_51` 1.51–1.60, `V1_61` 1.61–1.64, `V1_65` 1.65, `V1_66` 1.66–1.74, `V1_75` 1.75–1.81, `V1_82` 1.82, `V1_83` 1.83–1.85, `V1_86` 1.86–1.94, `V1_95` 1.95–1.103, `V1_104` 1.104–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateNodeRequest {
-    /// Microversions 1.1–1.4.
     V1_1(types::CreateNodeRequestV1_1),
-    /// Microversions 1.5–1.19.
     V1_5(types::CreateNodeRequestV1_5),
-    /// Microversions 1.20.
     V1_20(types::CreateNodeRequestV1_20),
-    /// Microversions 1.21–1.30.
     V1_21(types::CreateNodeRequestV1_21),
-    /// Microversions 1.31–1.32.
     V1_31(types::CreateNodeRequestV1_31),
-    /// Microversions 1.33–1.37.
     V1_33(types::CreateNodeRequestV1_33),
-    /// Microversions 1.38–1.39.
     V1_38(types::CreateNodeRequestV1_38),
-    /// Microversions 1.40–1.45.
     V1_40(types::CreateNodeRequestV1_40),
-    /// Microversions 1.46.
     V1_46(types::CreateNodeRequestV1_46),
-    /// Microversions 1.47–1.49.
     V1_47(types::CreateNodeRequestV1_47),
-    /// Microversions 1.50.
     V1_50(types::CreateNodeRequestV1_50),
-    /// Microversions 1.51–1.60.
     V1_51(types::CreateNodeRequestV1_51),
-    /// Microversions 1.61–1.64.
     V1_61(types::CreateNodeRequestV1_61),
-    /// Microversions 1.65.
     V1_65(types::CreateNodeRequestV1_65),
-    /// Microversions 1.66–1.74.
     V1_66(types::CreateNodeRequestV1_66),
-    /// Microversions 1.75–1.81.
     V1_75(types::CreateNodeRequestV1_75),
-    /// Microversions 1.82.
     V1_82(types::CreateNodeRequestV1_82),
-    /// Microversions 1.83–1.85.
     V1_83(types::CreateNodeRequestV1_83),
-    /// Microversions 1.86–1.94.
     V1_86(types::CreateNodeRequestV1_86),
-    /// Microversions 1.95–1.103.
     V1_95(types::CreateNodeRequestV1_95),
-    /// Microversions 1.104–latest.
     V1_104(types::CreateNodeRequestV1_104),
 }
-impl rt::VersionedRequest for CreateNodeRequest {
-    const NAME: &'static str = "CreateNodeRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[
-        rt::span(1, 1, 1, 4),
-        rt::span(1, 5, 1, 19),
-        rt::span(1, 20, 1, 20),
-        rt::span(1, 21, 1, 30),
-        rt::span(1, 31, 1, 32),
-        rt::span(1, 33, 1, 37),
-        rt::span(1, 38, 1, 39),
-        rt::span(1, 40, 1, 45),
-        rt::span(1, 46, 1, 46),
-        rt::span(1, 47, 1, 49),
-        rt::span(1, 50, 1, 50),
-        rt::span(1, 51, 1, 60),
-        rt::span(1, 61, 1, 64),
-        rt::span(1, 65, 1, 65),
-        rt::span(1, 66, 1, 74),
-        rt::span(1, 75, 1, 81),
-        rt::span(1, 82, 1, 82),
-        rt::span(1, 83, 1, 85),
-        rt::span(1, 86, 1, 94),
-        rt::span(1, 95, 1, 103),
-        rt::from(1, 104),
-    ];
-    rt::request_variants!(
-        V1_1, V1_5, V1_20, V1_21, V1_31, V1_33, V1_38, V1_40, V1_46, V1_47, V1_50, V1_51,
-        V1_61, V1_65, V1_66, V1_75, V1_82, V1_83, V1_86, V1_95, V1_104
-    );
-}
+rt::versioned_request!(CreateNodeRequest of super::SERVICE {
+    V1_1 = rt::span(1, 1, 1, 4),
+    V1_5 = rt::span(1, 5, 1, 19),
+    V1_20 = rt::span(1, 20, 1, 20),
+    V1_21 = rt::span(1, 21, 1, 30),
+    V1_31 = rt::span(1, 31, 1, 32),
+    V1_33 = rt::span(1, 33, 1, 37),
+    V1_38 = rt::span(1, 38, 1, 39),
+    V1_40 = rt::span(1, 40, 1, 45),
+    V1_46 = rt::span(1, 46, 1, 46),
+    V1_47 = rt::span(1, 47, 1, 49),
+    V1_50 = rt::span(1, 50, 1, 50),
+    V1_51 = rt::span(1, 51, 1, 60),
+    V1_61 = rt::span(1, 61, 1, 64),
+    V1_65 = rt::span(1, 65, 1, 65),
+    V1_66 = rt::span(1, 66, 1, 74),
+    V1_75 = rt::span(1, 75, 1, 81),
+    V1_82 = rt::span(1, 82, 1, 82),
+    V1_83 = rt::span(1, 83, 1, 85),
+    V1_86 = rt::span(1, 86, 1, 94),
+    V1_95 = rt::span(1, 95, 1, 103),
+    V1_104 = rt::from(1, 104),
+});
 rt::variants_from!(CreateNodeRequest {
     V1_1(types::CreateNodeRequestV1_1),
     V1_5(types::CreateNodeRequestV1_5),
@@ -238,67 +201,48 @@ rt::variants_from!(CreateNodeRequest {
     V1_104(types::CreateNodeRequestV1_104),
 });
 /// The `delete_node` operation: its spans, statuses and response variants.
-pub static DELETE_NODE: rt::OperationMeta = rt::OperationMeta {
-    name: "delete_node",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 1), "DELETE", "/v1/nodes/{node_ident}", &[204])],
-    variants: &[rt::no_body(rt::from(1, 1), 0)],
-};
+pub static DELETE_NODE: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_node",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 1), "DELETE", "/v1/nodes/{node_ident}", &[204])],
+    &[rt::no_body(rt::from(1, 1), 0)],
+);
 /// The `list_nodes` operation: its spans, statuses and response variants.
-pub static LIST_NODES: rt::OperationMeta = rt::OperationMeta {
-    name: "list_nodes",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 1), "GET", "/v1/nodes", &[200])],
-    variants: &[
+pub static LIST_NODES: rt::OperationMeta = rt::OperationMeta::new(
+    "list_nodes",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 1), "GET", "/v1/nodes", &[200])],
+    &[
         rt::body(rt::span(1, 1, 1, 4), 0, &schemas::LIST_NODES_V1_1),
         rt::body(rt::from(1, 5), 1, &schemas::LIST_NODES_V1_5),
     ],
-};
-/// The response of `list_nodes`; the variant is chosen by the version the server answered.
+);
+/// The response of `list_nodes`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListNodesResponse {
-    /// Answered from microversion 1.1.
     V1_1(types::ListNodesResponseV1_1),
-    /// Answered from microversion 1.5.
     V1_5(types::ListNodesResponseV1_5),
 }
-impl rt::VersionedResponse for ListNodesResponse {
-    rt::response_variants!(V1_1, V1_5);
-}
-/// The query of `list_nodes`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(ListNodesResponse { V1_1, V1_5 });
+/// The query of `list_nodes`: the variant of the version you request (`V1_1` 1.1–1.8, `V1_9` 1.9–1.15, `V1_16` 1.16–1.20, `V1_21` 1.21–1.41, `V1_42` 1.42–1.45, `V1_46` 1.46–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListNodesQuery {
-    /// Microversions 1.1–1.8.
     V1_1(types::ListNodesQueryV1_1),
-    /// Microversions 1.9–1.15.
     V1_9(types::ListNodesQueryV1_9),
-    /// Microversions 1.16–1.20.
     V1_16(types::ListNodesQueryV1_16),
-    /// Microversions 1.21–1.41.
     V1_21(types::ListNodesQueryV1_21),
-    /// Microversions 1.42–1.45.
     V1_42(types::ListNodesQueryV1_42),
-    /// Microversions 1.46–latest.
     V1_46(types::ListNodesQueryV1_46),
 }
-impl rt::VersionedRequest for ListNodesQuery {
-    const NAME: &'static str = "ListNodesQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[
-        rt::span(1, 1, 1, 8),
-        rt::span(1, 9, 1, 15),
-        rt::span(1, 16, 1, 20),
-        rt::span(1, 21, 1, 41),
-        rt::span(1, 42, 1, 45),
-        rt::from(1, 46),
-    ];
-    rt::request_variants!(V1_1, V1_9, V1_16, V1_21, V1_42, V1_46);
-}
+rt::versioned_request!(ListNodesQuery of super::SERVICE {
+    V1_1 = rt::span(1, 1, 1, 8),
+    V1_9 = rt::span(1, 9, 1, 15),
+    V1_16 = rt::span(1, 16, 1, 20),
+    V1_21 = rt::span(1, 21, 1, 41),
+    V1_42 = rt::span(1, 42, 1, 45),
+    V1_46 = rt::from(1, 46),
+});
 rt::variants_from!(ListNodesQuery {
     V1_1(types::ListNodesQueryV1_1),
     V1_9(types::ListNodesQueryV1_9),
@@ -308,13 +252,11 @@ rt::variants_from!(ListNodesQuery {
     V1_46(types::ListNodesQueryV1_46),
 });
 /// The `list_nodes_detail` operation: its spans, statuses and response variants.
-pub static LIST_NODES_DETAIL: rt::OperationMeta = rt::OperationMeta {
-    name: "list_nodes_detail",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 1), "GET", "/v1/nodes/detail", &[200])],
-    variants: &[
+pub static LIST_NODES_DETAIL: rt::OperationMeta = rt::OperationMeta::new(
+    "list_nodes_detail",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 1), "GET", "/v1/nodes/detail", &[200])],
+    &[
         rt::body(rt::span(1, 1, 1, 2), 0, &schemas::LIST_NODES_DETAIL_V1_1),
         rt::body(rt::span(1, 3, 1, 4), 1, &schemas::LIST_NODES_DETAIL_V1_3),
         rt::body(rt::span(1, 5, 1, 5), 2, &schemas::LIST_NODES_DETAIL_V1_5),
@@ -352,121 +294,104 @@ pub static LIST_NODES_DETAIL: rt::OperationMeta = rt::OperationMeta {
         rt::body(rt::span(1, 104, 1, 108), 34, &schemas::LIST_NODES_DETAIL_V1_104),
         rt::body(rt::from(1, 109), 35, &schemas::LIST_NODES_DETAIL_V1_109),
     ],
-};
-/// The response of `list_nodes_detail`; the variant is chosen by the version the server answered.
+);
+/// The response of `list_nodes_detail`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListNodesDetailResponse {
-    /// Answered from microversion 1.1.
     V1_1(types::ListNodesDetailResponseV1_1),
-    /// Answered from microversion 1.3.
     V1_3(types::ListNodesDetailResponseV1_3),
-    /// Answered from microversion 1.5.
     V1_5(types::ListNodesDetailResponseV1_5),
-    /// Answered from microversion 1.6.
     V1_6(types::ListNodesDetailResponseV1_6),
-    /// Answered from microversion 1.7.
     V1_7(types::ListNodesDetailResponseV1_7),
-    /// Answered from microversion 1.12.
     V1_12(types::ListNodesDetailResponseV1_12),
-    /// Answered from microversion 1.14.
     V1_14(types::ListNodesDetailResponseV1_14),
-    /// Answered from microversion 1.20.
     V1_20(types::ListNodesDetailResponseV1_20),
-    /// Answered from microversion 1.21.
     V1_21(types::ListNodesDetailResponseV1_21),
-    /// Answered from microversion 1.24.
     V1_24(types::ListNodesDetailResponseV1_24),
-    /// Answered from microversion 1.31.
     V1_31(types::ListNodesDetailResponseV1_31),
-    /// Answered from microversion 1.32.
     V1_32(types::ListNodesDetailResponseV1_32),
-    /// Answered from microversion 1.33.
     V1_33(types::ListNodesDetailResponseV1_33),
-    /// Answered from microversion 1.37.
     V1_37(types::ListNodesDetailResponseV1_37),
-    /// Answered from microversion 1.38.
     V1_38(types::ListNodesDetailResponseV1_38),
-    /// Answered from microversion 1.40.
     V1_40(types::ListNodesDetailResponseV1_40),
-    /// Answered from microversion 1.42.
     V1_42(types::ListNodesDetailResponseV1_42),
-    /// Answered from microversion 1.44.
     V1_44(types::ListNodesDetailResponseV1_44),
-    /// Answered from microversion 1.46.
     V1_46(types::ListNodesDetailResponseV1_46),
-    /// Answered from microversion 1.47.
     V1_47(types::ListNodesDetailResponseV1_47),
-    /// Answered from microversion 1.48.
     V1_48(types::ListNodesDetailResponseV1_48),
-    /// Answered from microversion 1.49.
     V1_49(types::ListNodesDetailResponseV1_49),
-    /// Answered from microversion 1.50.
     V1_50(types::ListNodesDetailResponseV1_50),
-    /// Answered from microversion 1.51.
     V1_51(types::ListNodesDetailResponseV1_51),
-    /// Answered from microversion 1.52.
     V1_52(types::ListNodesDetailResponseV1_52),
-    /// Answered from microversion 1.61.
     V1_61(types::ListNodesDetailResponseV1_61),
-    /// Answered from microversion 1.65.
     V1_65(types::ListNodesDetailResponseV1_65),
-    /// Answered from microversion 1.66.
     V1_66(types::ListNodesDetailResponseV1_66),
-    /// Answered from microversion 1.75.
     V1_75(types::ListNodesDetailResponseV1_75),
-    /// Answered from microversion 1.82.
     V1_82(types::ListNodesDetailResponseV1_82),
-    /// Answered from microversion 1.83.
     V1_83(types::ListNodesDetailResponseV1_83),
-    /// Answered from microversion 1.86.
     V1_86(types::ListNodesDetailResponseV1_86),
-    /// Answered from microversion 1.87.
     V1_87(types::ListNodesDetailResponseV1_87),
-    /// Answered from microversion 1.95.
     V1_95(types::ListNodesDetailResponseV1_95),
-    /// Answered from microversion 1.104.
     V1_104(types::ListNodesDetailResponseV1_104),
-    /// Answered from microversion 1.109.
     V1_109(types::ListNodesDetailResponseV1_109),
 }
-impl rt::VersionedResponse for ListNodesDetailResponse {
-    rt::response_variants!(
-        V1_1, V1_3, V1_5, V1_6, V1_7, V1_12, V1_14, V1_20, V1_21, V1_24, V1_31, V1_32,
-        V1_33, V1_37, V1_38, V1_40, V1_42, V1_44, V1_46, V1_47, V1_48, V1_49, V1_50,
-        V1_51, V1_52, V1_61, V1_65, V1_66, V1_75, V1_82, V1_83, V1_86, V1_87, V1_95,
-        V1_104, V1_109
-    );
-}
-/// The query of `list_nodes_detail`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(ListNodesDetailResponse {
+    V1_1,
+    V1_3,
+    V1_5,
+    V1_6,
+    V1_7,
+    V1_12,
+    V1_14,
+    V1_20,
+    V1_21,
+    V1_24,
+    V1_31,
+    V1_32,
+    V1_33,
+    V1_37,
+    V1_38,
+    V1_40,
+    V1_42,
+    V1_44,
+    V1_46,
+    V1_47,
+    V1_48,
+    V1_49,
+    V1_50,
+    V1_51,
+    V1_52,
+    V1_61,
+    V1_65,
+    V1_66,
+    V1_75,
+    V1_82,
+    V1_83,
+    V1_86,
+    V1_87,
+    V1_95,
+    V1_104,
+    V1_109,
+});
+/// The query of `list_nodes_detail`: the variant of the version you request (`V1_1` 1.1–1.8, `V1_9` 1.9–1.15, `V1_16` 1.16–1.20, `V1_21` 1.21–1.41, `V1_42` 1.42–1.45, `V1_46` 1.46–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListNodesDetailQuery {
-    /// Microversions 1.1–1.8.
     V1_1(types::ListNodesQueryV1_1),
-    /// Microversions 1.9–1.15.
     V1_9(types::ListNodesQueryV1_9),
-    /// Microversions 1.16–1.20.
     V1_16(types::ListNodesQueryV1_16),
-    /// Microversions 1.21–1.41.
     V1_21(types::ListNodesQueryV1_21),
-    /// Microversions 1.42–1.45.
     V1_42(types::ListNodesQueryV1_42),
-    /// Microversions 1.46–latest.
     V1_46(types::ListNodesQueryV1_46),
 }
-impl rt::VersionedRequest for ListNodesDetailQuery {
-    const NAME: &'static str = "ListNodesDetailQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[
-        rt::span(1, 1, 1, 8),
-        rt::span(1, 9, 1, 15),
-        rt::span(1, 16, 1, 20),
-        rt::span(1, 21, 1, 41),
-        rt::span(1, 42, 1, 45),
-        rt::from(1, 46),
-    ];
-    rt::request_variants!(V1_1, V1_9, V1_16, V1_21, V1_42, V1_46);
-}
+rt::versioned_request!(ListNodesDetailQuery of super::SERVICE {
+    V1_1 = rt::span(1, 1, 1, 8),
+    V1_9 = rt::span(1, 9, 1, 15),
+    V1_16 = rt::span(1, 16, 1, 20),
+    V1_21 = rt::span(1, 21, 1, 41),
+    V1_42 = rt::span(1, 42, 1, 45),
+    V1_46 = rt::from(1, 46),
+});
 rt::variants_from!(ListNodesDetailQuery {
     V1_1(types::ListNodesQueryV1_1),
     V1_9(types::ListNodesQueryV1_9),
@@ -476,13 +401,11 @@ rt::variants_from!(ListNodesDetailQuery {
     V1_46(types::ListNodesQueryV1_46),
 });
 /// The `show_node` operation: its spans, statuses and response variants.
-pub static SHOW_NODE: rt::OperationMeta = rt::OperationMeta {
-    name: "show_node",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 1), "GET", "/v1/nodes/{node_ident}", &[200])],
-    variants: &[
+pub static SHOW_NODE: rt::OperationMeta = rt::OperationMeta::new(
+    "show_node",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 1), "GET", "/v1/nodes/{node_ident}", &[200])],
+    &[
         rt::body(rt::span(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
         rt::body(rt::span(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
         rt::body(rt::span(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
@@ -520,99 +443,91 @@ pub static SHOW_NODE: rt::OperationMeta = rt::OperationMeta {
         rt::body(rt::span(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
         rt::body(rt::from(1, 109), 35, &schemas::NODE_V1_109),
     ],
-};
-/// The response of `show_node`; the variant is chosen by the version the server answered.
+);
+/// The response of `show_node`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowNodeResponse {
-    /// Answered from microversion 1.1.
     V1_1(types::NodeV1_1),
-    /// Answered from microversion 1.3.
     V1_3(types::NodeV1_3),
-    /// Answered from microversion 1.5.
     V1_5(types::NodeV1_5),
-    /// Answered from microversion 1.6.
     V1_6(types::NodeV1_6),
-    /// Answered from microversion 1.7.
     V1_7(types::NodeV1_7),
-    /// Answered from microversion 1.12.
     V1_12(types::NodeV1_12),
-    /// Answered from microversion 1.14.
     V1_14(types::NodeV1_14),
-    /// Answered from microversion 1.20.
     V1_20(types::NodeV1_20),
-    /// Answered from microversion 1.21.
     V1_21(types::NodeV1_21),
-    /// Answered from microversion 1.24.
     V1_24(types::NodeV1_24),
-    /// Answered from microversion 1.31.
     V1_31(types::NodeV1_31),
-    /// Answered from microversion 1.32.
     V1_32(types::NodeV1_32),
-    /// Answered from microversion 1.33.
     V1_33(types::NodeV1_33),
-    /// Answered from microversion 1.37.
     V1_37(types::NodeV1_37),
-    /// Answered from microversion 1.38.
     V1_38(types::NodeV1_38),
-    /// Answered from microversion 1.40.
     V1_40(types::NodeV1_40),
-    /// Answered from microversion 1.42.
     V1_42(types::NodeV1_42),
-    /// Answered from microversion 1.44.
     V1_44(types::NodeV1_44),
-    /// Answered from microversion 1.46.
     V1_46(types::NodeV1_46),
-    /// Answered from microversion 1.47.
     V1_47(types::NodeV1_47),
-    /// Answered from microversion 1.48.
     V1_48(types::NodeV1_48),
-    /// Answered from microversion 1.49.
     V1_49(types::NodeV1_49),
-    /// Answered from microversion 1.50.
     V1_50(types::NodeV1_50),
-    /// Answered from microversion 1.51.
     V1_51(types::NodeV1_51),
-    /// Answered from microversion 1.52.
     V1_52(types::NodeV1_52),
-    /// Answered from microversion 1.61.
     V1_61(types::NodeV1_61),
-    /// Answered from microversion 1.65.
     V1_65(types::NodeV1_65),
-    /// Answered from microversion 1.66.
     V1_66(types::NodeV1_66),
-    /// Answered from microversion 1.75.
     V1_75(types::NodeV1_75),
-    /// Answered from microversion 1.82.
     V1_82(types::NodeV1_82),
-    /// Answered from microversion 1.83.
     V1_83(types::NodeV1_83),
-    /// Answered from microversion 1.86.
     V1_86(types::NodeV1_86),
-    /// Answered from microversion 1.87.
     V1_87(types::NodeV1_87),
-    /// Answered from microversion 1.95.
     V1_95(types::NodeV1_95),
-    /// Answered from microversion 1.104.
     V1_104(types::NodeV1_104),
-    /// Answered from microversion 1.109.
     V1_109(types::NodeV1_109),
 }
-impl rt::VersionedResponse for ShowNodeResponse {
-    rt::response_variants!(
-        V1_1, V1_3, V1_5, V1_6, V1_7, V1_12, V1_14, V1_20, V1_21, V1_24, V1_31, V1_32,
-        V1_33, V1_37, V1_38, V1_40, V1_42, V1_44, V1_46, V1_47, V1_48, V1_49, V1_50,
-        V1_51, V1_52, V1_61, V1_65, V1_66, V1_75, V1_82, V1_83, V1_86, V1_87, V1_95,
-        V1_104, V1_109
-    );
-}
+rt::versioned_response!(ShowNodeResponse {
+    V1_1,
+    V1_3,
+    V1_5,
+    V1_6,
+    V1_7,
+    V1_12,
+    V1_14,
+    V1_20,
+    V1_21,
+    V1_24,
+    V1_31,
+    V1_32,
+    V1_33,
+    V1_37,
+    V1_38,
+    V1_40,
+    V1_42,
+    V1_44,
+    V1_46,
+    V1_47,
+    V1_48,
+    V1_49,
+    V1_50,
+    V1_51,
+    V1_52,
+    V1_61,
+    V1_65,
+    V1_66,
+    V1_75,
+    V1_82,
+    V1_83,
+    V1_86,
+    V1_87,
+    V1_95,
+    V1_104,
+    V1_109,
+});
 /// The `update_node` operation: its spans, statuses and response variants.
-pub static UPDATE_NODE: rt::OperationMeta = rt::OperationMeta {
-    name: "update_node",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 1), "PATCH", "/v1/nodes/{node_ident}", &[200])],
-    variants: &[
+pub static UPDATE_NODE: rt::OperationMeta = rt::OperationMeta::new(
+    "update_node",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 1), "PATCH", "/v1/nodes/{node_ident}", &[200])],
+    &[
         rt::body(rt::span(1, 1, 1, 2), 0, &schemas::NODE_V1_1),
         rt::body(rt::span(1, 3, 1, 4), 1, &schemas::NODE_V1_3),
         rt::body(rt::span(1, 5, 1, 5), 2, &schemas::NODE_V1_5),
@@ -650,133 +565,100 @@ pub static UPDATE_NODE: rt::OperationMeta = rt::OperationMeta {
         rt::body(rt::span(1, 104, 1, 108), 34, &schemas::NODE_V1_104),
         rt::body(rt::from(1, 109), 35, &schemas::NODE_V1_109),
     ],
-};
-/// The response of `update_node`; the variant is chosen by the version the server answered.
+);
+/// The response of `update_node`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateNodeResponse {
-    /// Answered from microversion 1.1.
     V1_1(types::NodeV1_1),
-    /// Answered from microversion 1.3.
     V1_3(types::NodeV1_3),
-    /// Answered from microversion 1.5.
     V1_5(types::NodeV1_5),
-    /// Answered from microversion 1.6.
     V1_6(types::NodeV1_6),
-    /// Answered from microversion 1.7.
     V1_7(types::NodeV1_7),
-    /// Answered from microversion 1.12.
     V1_12(types::NodeV1_12),
-    /// Answered from microversion 1.14.
     V1_14(types::NodeV1_14),
-    /// Answered from microversion 1.20.
     V1_20(types::NodeV1_20),
-    /// Answered from microversion 1.21.
     V1_21(types::NodeV1_21),
-    /// Answered from microversion 1.24.
     V1_24(types::NodeV1_24),
-    /// Answered from microversion 1.31.
     V1_31(types::NodeV1_31),
-    /// Answered from microversion 1.32.
     V1_32(types::NodeV1_32),
-    /// Answered from microversion 1.33.
     V1_33(types::NodeV1_33),
-    /// Answered from microversion 1.37.
     V1_37(types::NodeV1_37),
-    /// Answered from microversion 1.38.
     V1_38(types::NodeV1_38),
-    /// Answered from microversion 1.40.
     V1_40(types::NodeV1_40),
-    /// Answered from microversion 1.42.
     V1_42(types::NodeV1_42),
-    /// Answered from microversion 1.44.
     V1_44(types::NodeV1_44),
-    /// Answered from microversion 1.46.
     V1_46(types::NodeV1_46),
-    /// Answered from microversion 1.47.
     V1_47(types::NodeV1_47),
-    /// Answered from microversion 1.48.
     V1_48(types::NodeV1_48),
-    /// Answered from microversion 1.49.
     V1_49(types::NodeV1_49),
-    /// Answered from microversion 1.50.
     V1_50(types::NodeV1_50),
-    /// Answered from microversion 1.51.
     V1_51(types::NodeV1_51),
-    /// Answered from microversion 1.52.
     V1_52(types::NodeV1_52),
-    /// Answered from microversion 1.61.
     V1_61(types::NodeV1_61),
-    /// Answered from microversion 1.65.
     V1_65(types::NodeV1_65),
-    /// Answered from microversion 1.66.
     V1_66(types::NodeV1_66),
-    /// Answered from microversion 1.75.
     V1_75(types::NodeV1_75),
-    /// Answered from microversion 1.82.
     V1_82(types::NodeV1_82),
-    /// Answered from microversion 1.83.
     V1_83(types::NodeV1_83),
-    /// Answered from microversion 1.86.
     V1_86(types::NodeV1_86),
-    /// Answered from microversion 1.87.
     V1_87(types::NodeV1_87),
-    /// Answered from microversion 1.95.
     V1_95(types::NodeV1_95),
-    /// Answered from microversion 1.104.
     V1_104(types::NodeV1_104),
-    /// Answered from microversion 1.109.
     V1_109(types::NodeV1_109),
 }
-impl rt::VersionedResponse for UpdateNodeResponse {
-    rt::response_variants!(
-        V1_1, V1_3, V1_5, V1_6, V1_7, V1_12, V1_14, V1_20, V1_21, V1_24, V1_31, V1_32,
-        V1_33, V1_37, V1_38, V1_40, V1_42, V1_44, V1_46, V1_47, V1_48, V1_49, V1_50,
-        V1_51, V1_52, V1_61, V1_65, V1_66, V1_75, V1_82, V1_83, V1_86, V1_87, V1_95,
-        V1_104, V1_109
-    );
-}
-/// The request body of `update_node`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(UpdateNodeResponse {
+    V1_1,
+    V1_3,
+    V1_5,
+    V1_6,
+    V1_7,
+    V1_12,
+    V1_14,
+    V1_20,
+    V1_21,
+    V1_24,
+    V1_31,
+    V1_32,
+    V1_33,
+    V1_37,
+    V1_38,
+    V1_40,
+    V1_42,
+    V1_44,
+    V1_46,
+    V1_47,
+    V1_48,
+    V1_49,
+    V1_50,
+    V1_51,
+    V1_52,
+    V1_61,
+    V1_65,
+    V1_66,
+    V1_75,
+    V1_82,
+    V1_83,
+    V1_86,
+    V1_87,
+    V1_95,
+    V1_104,
+    V1_109,
+});
+/// The request body of `update_node`: the variant of the version you request (`V1_1` 1.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateNodeRequest {
-    /// Microversions 1.1–latest.
     V1_1(types::UpdateNodeRequestV1_1),
 }
-impl rt::VersionedRequest for UpdateNodeRequest {
-    const NAME: &'static str = "UpdateNodeRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(1, 1)];
-    rt::request_variants!(V1_1);
-}
+rt::versioned_request!(UpdateNodeRequest of super::SERVICE { V1_1 = rt::from(1, 1) });
 rt::variants_from!(UpdateNodeRequest { V1_1(types::UpdateNodeRequestV1_1) });
 /// Bare metal nodes (/v1/nodes).
 ///
 /// The `nodes` client of the `baremetal` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct NodesClient(rt::ServiceClient);
-impl rt::GeneratedClient for NodesClient {
-    type Service = super::Baremetal;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(NodesClient of super::Baremetal);
 impl NodesClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Enroll a node; `Location` gives its URL.
     ///
     /// `POST /v1/nodes`

@@ -4,9 +4,9 @@
 #![allow(clippy::doc_markdown, clippy::large_enum_variant)]
 use std::collections::BTreeMap;
 use squall_runtime::contract as rt;
-/// `CreateNodeRequestDriverInfo`.
+/// The `CreateNodeRequestDriverInfo` schema from microversion 1.1.
 pub type CreateNodeRequestDriverInfoV1_1 = BTreeMap<String, rt::Value>;
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_1 {
     pub driver: String,
@@ -50,11 +50,10 @@ impl CreateNodeRequestV1_1 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.104. It extends [`CreateNodeRequestV1_95`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_104 {
     pub instance_name: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_95`].
     pub base: CreateNodeRequestV1_95,
 }
 rt::record!(encode CreateNodeRequestV1_104 { nullable(instance_name, "instance_name") } + base);
@@ -68,11 +67,10 @@ impl CreateNodeRequestV1_104 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.20. It extends [`CreateNodeRequestV1_5`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_20 {
     pub network_interface: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_5`].
     pub base: CreateNodeRequestV1_5,
 }
 rt::record!(encode CreateNodeRequestV1_20 {
@@ -88,11 +86,10 @@ impl CreateNodeRequestV1_20 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.21. It extends [`CreateNodeRequestV1_20`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_21 {
     pub resource_class: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_20`].
     pub base: CreateNodeRequestV1_20,
 }
 rt::record!(encode CreateNodeRequestV1_21 { nullable(resource_class, "resource_class") } + base);
@@ -106,7 +103,7 @@ impl CreateNodeRequestV1_21 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.31. It extends [`CreateNodeRequestV1_21`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_31 {
     pub boot_interface: Option<String>,
@@ -117,7 +114,6 @@ pub struct CreateNodeRequestV1_31 {
     pub power_interface: Option<String>,
     pub raid_interface: Option<String>,
     pub vendor_interface: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_21`].
     pub base: CreateNodeRequestV1_21,
 }
 rt::record!(encode CreateNodeRequestV1_31 {
@@ -147,11 +143,10 @@ impl CreateNodeRequestV1_31 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.33. It extends [`CreateNodeRequestV1_31`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_33 {
     pub storage_interface: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_31`].
     pub base: CreateNodeRequestV1_31,
 }
 rt::record!(encode CreateNodeRequestV1_33 {
@@ -167,11 +162,10 @@ impl CreateNodeRequestV1_33 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.38. It extends [`CreateNodeRequestV1_33`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_38 {
     pub rescue_interface: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_33`].
     pub base: CreateNodeRequestV1_33,
 }
 rt::record!(encode CreateNodeRequestV1_38 {
@@ -187,11 +181,10 @@ impl CreateNodeRequestV1_38 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.40. It extends [`CreateNodeRequestV1_38`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_40 {
     pub bios_interface: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_38`].
     pub base: CreateNodeRequestV1_38,
 }
 rt::record!(encode CreateNodeRequestV1_40 { nullable(bios_interface, "bios_interface") } + base);
@@ -205,11 +198,10 @@ impl CreateNodeRequestV1_40 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.46. It extends [`CreateNodeRequestV1_40`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_46 {
     pub conductor_group: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_40`].
     pub base: CreateNodeRequestV1_40,
 }
 rt::record!(encode CreateNodeRequestV1_46 { nullable(conductor_group, "conductor_group") } + base);
@@ -223,11 +215,10 @@ impl CreateNodeRequestV1_46 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.47. It extends [`CreateNodeRequestV1_46`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_47 {
     pub automated_clean: Option<bool>,
-    /// The fields this type shares with [`CreateNodeRequestV1_46`].
     pub base: CreateNodeRequestV1_46,
 }
 rt::record!(encode CreateNodeRequestV1_47 { nullable(automated_clean, "automated_clean") } + base);
@@ -241,11 +232,10 @@ impl CreateNodeRequestV1_47 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.5. It extends [`CreateNodeRequestV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_5 {
     pub name: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_1`].
     pub base: CreateNodeRequestV1_1,
 }
 rt::record!(encode CreateNodeRequestV1_5 { nullable(name, "name") } + base);
@@ -259,11 +249,10 @@ impl CreateNodeRequestV1_5 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.50. It extends [`CreateNodeRequestV1_47`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_50 {
     pub owner: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_47`].
     pub base: CreateNodeRequestV1_47,
 }
 rt::record!(encode CreateNodeRequestV1_50 { nullable(owner, "owner") } + base);
@@ -277,11 +266,10 @@ impl CreateNodeRequestV1_50 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.51. It extends [`CreateNodeRequestV1_50`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_51 {
     pub description: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_50`].
     pub base: CreateNodeRequestV1_50,
 }
 rt::record!(encode CreateNodeRequestV1_51 { nullable(description, "description") } + base);
@@ -295,12 +283,11 @@ impl CreateNodeRequestV1_51 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.61. It extends [`CreateNodeRequestV1_51`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_61 {
     pub retired: Option<bool>,
     pub retired_reason: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_51`].
     pub base: CreateNodeRequestV1_51,
 }
 rt::record!(encode CreateNodeRequestV1_61 {
@@ -318,11 +305,10 @@ impl CreateNodeRequestV1_61 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.65. It extends [`CreateNodeRequestV1_61`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_65 {
     pub lessee: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_61`].
     pub base: CreateNodeRequestV1_61,
 }
 rt::record!(encode CreateNodeRequestV1_65 { nullable(lessee, "lessee") } + base);
@@ -336,11 +322,10 @@ impl CreateNodeRequestV1_65 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.66. It extends [`CreateNodeRequestV1_65`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_66 {
     pub network_data: Option<BTreeMap<String, rt::Value>>,
-    /// The fields this type shares with [`CreateNodeRequestV1_65`].
     pub base: CreateNodeRequestV1_65,
 }
 rt::record!(encode CreateNodeRequestV1_66 { nullable(network_data, "network_data") } + base);
@@ -354,12 +339,11 @@ impl CreateNodeRequestV1_66 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.75. It extends [`CreateNodeRequestV1_66`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_75 {
     pub boot_mode: Option<String>,
     pub secure_boot: Option<bool>,
-    /// The fields this type shares with [`CreateNodeRequestV1_66`].
     pub base: CreateNodeRequestV1_66,
 }
 rt::record!(encode CreateNodeRequestV1_75 {
@@ -377,11 +361,10 @@ impl CreateNodeRequestV1_75 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.82. It extends [`CreateNodeRequestV1_75`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_82 {
     pub shard: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_75`].
     pub base: CreateNodeRequestV1_75,
 }
 rt::record!(encode CreateNodeRequestV1_82 { nullable(shard, "shard") } + base);
@@ -395,11 +378,10 @@ impl CreateNodeRequestV1_82 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.83. It extends [`CreateNodeRequestV1_82`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_83 {
     pub parent_node: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_82`].
     pub base: CreateNodeRequestV1_82,
 }
 rt::record!(encode CreateNodeRequestV1_83 { nullable(parent_node, "parent_node") } + base);
@@ -413,11 +395,10 @@ impl CreateNodeRequestV1_83 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.86. It extends [`CreateNodeRequestV1_83`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_86 {
     pub firmware_interface: Option<String>,
-    /// The fields this type shares with [`CreateNodeRequestV1_83`].
     pub base: CreateNodeRequestV1_83,
 }
 rt::record!(encode CreateNodeRequestV1_86 {
@@ -433,11 +414,10 @@ impl CreateNodeRequestV1_86 {
         }
     }
 }
-/// `CreateNodeRequest`.
+/// The `CreateNodeRequest` schema from microversion 1.95. It extends [`CreateNodeRequestV1_86`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateNodeRequestV1_95 {
     pub disable_power_off: Option<bool>,
-    /// The fields this type shares with [`CreateNodeRequestV1_86`].
     pub base: CreateNodeRequestV1_86,
 }
 rt::record!(encode CreateNodeRequestV1_95 {
@@ -453,14 +433,14 @@ impl CreateNodeRequestV1_95 {
         }
     }
 }
-/// `Link`.
+/// The `Link` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkV1_1 {
     pub href: String,
     pub rel: String,
 }
 rt::record!(LinkV1_1 { req(href, "href"), req(rel, "rel") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_1 {
     pub nodes: Vec<NodeV1_1>,
@@ -468,7 +448,7 @@ pub struct ListNodesDetailResponseV1_1 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_1 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.104.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_104 {
     pub nodes: Vec<NodeV1_104>,
@@ -476,7 +456,7 @@ pub struct ListNodesDetailResponseV1_104 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_104 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.109.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_109 {
     pub nodes: Vec<NodeV1_109>,
@@ -484,7 +464,7 @@ pub struct ListNodesDetailResponseV1_109 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_109 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.12.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_12 {
     pub nodes: Vec<NodeV1_12>,
@@ -492,7 +472,7 @@ pub struct ListNodesDetailResponseV1_12 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_12 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.14.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_14 {
     pub nodes: Vec<NodeV1_14>,
@@ -500,7 +480,7 @@ pub struct ListNodesDetailResponseV1_14 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_14 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.20.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_20 {
     pub nodes: Vec<NodeV1_20>,
@@ -508,7 +488,7 @@ pub struct ListNodesDetailResponseV1_20 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_20 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.21.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_21 {
     pub nodes: Vec<NodeV1_21>,
@@ -516,7 +496,7 @@ pub struct ListNodesDetailResponseV1_21 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_21 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.24.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_24 {
     pub nodes: Vec<NodeV1_24>,
@@ -524,7 +504,7 @@ pub struct ListNodesDetailResponseV1_24 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_24 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.3.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_3 {
     pub nodes: Vec<NodeV1_3>,
@@ -532,7 +512,7 @@ pub struct ListNodesDetailResponseV1_3 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_3 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.31.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_31 {
     pub nodes: Vec<NodeV1_31>,
@@ -540,7 +520,7 @@ pub struct ListNodesDetailResponseV1_31 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_31 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.32.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_32 {
     pub nodes: Vec<NodeV1_32>,
@@ -548,7 +528,7 @@ pub struct ListNodesDetailResponseV1_32 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_32 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.33.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_33 {
     pub nodes: Vec<NodeV1_33>,
@@ -556,7 +536,7 @@ pub struct ListNodesDetailResponseV1_33 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_33 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.37.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_37 {
     pub nodes: Vec<NodeV1_37>,
@@ -564,7 +544,7 @@ pub struct ListNodesDetailResponseV1_37 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_37 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.38.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_38 {
     pub nodes: Vec<NodeV1_38>,
@@ -572,7 +552,7 @@ pub struct ListNodesDetailResponseV1_38 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_38 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.40.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_40 {
     pub nodes: Vec<NodeV1_40>,
@@ -580,7 +560,7 @@ pub struct ListNodesDetailResponseV1_40 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_40 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.42.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_42 {
     pub nodes: Vec<NodeV1_42>,
@@ -588,7 +568,7 @@ pub struct ListNodesDetailResponseV1_42 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_42 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.44.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_44 {
     pub nodes: Vec<NodeV1_44>,
@@ -596,7 +576,7 @@ pub struct ListNodesDetailResponseV1_44 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_44 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.46.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_46 {
     pub nodes: Vec<NodeV1_46>,
@@ -604,7 +584,7 @@ pub struct ListNodesDetailResponseV1_46 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_46 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.47.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_47 {
     pub nodes: Vec<NodeV1_47>,
@@ -612,7 +592,7 @@ pub struct ListNodesDetailResponseV1_47 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_47 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.48.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_48 {
     pub nodes: Vec<NodeV1_48>,
@@ -620,7 +600,7 @@ pub struct ListNodesDetailResponseV1_48 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_48 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.49.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_49 {
     pub nodes: Vec<NodeV1_49>,
@@ -628,7 +608,7 @@ pub struct ListNodesDetailResponseV1_49 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_49 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.5.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_5 {
     pub nodes: Vec<NodeV1_5>,
@@ -636,7 +616,7 @@ pub struct ListNodesDetailResponseV1_5 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_5 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.50.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_50 {
     pub nodes: Vec<NodeV1_50>,
@@ -644,7 +624,7 @@ pub struct ListNodesDetailResponseV1_50 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_50 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.51.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_51 {
     pub nodes: Vec<NodeV1_51>,
@@ -652,7 +632,7 @@ pub struct ListNodesDetailResponseV1_51 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_51 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.52.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_52 {
     pub nodes: Vec<NodeV1_52>,
@@ -660,7 +640,7 @@ pub struct ListNodesDetailResponseV1_52 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_52 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.6.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_6 {
     pub nodes: Vec<NodeV1_6>,
@@ -668,7 +648,7 @@ pub struct ListNodesDetailResponseV1_6 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_6 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.61.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_61 {
     pub nodes: Vec<NodeV1_61>,
@@ -676,7 +656,7 @@ pub struct ListNodesDetailResponseV1_61 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_61 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.65.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_65 {
     pub nodes: Vec<NodeV1_65>,
@@ -684,7 +664,7 @@ pub struct ListNodesDetailResponseV1_65 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_65 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.66.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_66 {
     pub nodes: Vec<NodeV1_66>,
@@ -692,7 +672,7 @@ pub struct ListNodesDetailResponseV1_66 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_66 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.7.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_7 {
     pub nodes: Vec<NodeV1_7>,
@@ -700,7 +680,7 @@ pub struct ListNodesDetailResponseV1_7 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_7 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.75.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_75 {
     pub nodes: Vec<NodeV1_75>,
@@ -708,7 +688,7 @@ pub struct ListNodesDetailResponseV1_75 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_75 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.82.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_82 {
     pub nodes: Vec<NodeV1_82>,
@@ -716,7 +696,7 @@ pub struct ListNodesDetailResponseV1_82 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_82 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.83.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_83 {
     pub nodes: Vec<NodeV1_83>,
@@ -724,7 +704,7 @@ pub struct ListNodesDetailResponseV1_83 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_83 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.86.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_86 {
     pub nodes: Vec<NodeV1_86>,
@@ -732,7 +712,7 @@ pub struct ListNodesDetailResponseV1_86 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_86 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.87.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_87 {
     pub nodes: Vec<NodeV1_87>,
@@ -740,7 +720,7 @@ pub struct ListNodesDetailResponseV1_87 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_87 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesDetailResponse`.
+/// The `ListNodesDetailResponse` schema from microversion 1.95.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_95 {
     pub nodes: Vec<NodeV1_95>,
@@ -748,7 +728,7 @@ pub struct ListNodesDetailResponseV1_95 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_95 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesQuerySortDir`.
+/// The `ListNodesQuerySortDir` schema from microversion 1.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListNodesQuerySortDirV1_1 {
     Asc,
@@ -760,7 +740,7 @@ impl rt::StrEnum for ListNodesQuerySortDirV1_1 {
         ("desc", Self::Desc),
     ];
 }
-/// `ListNodesQuery`.
+/// The `ListNodesQuery` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodesQueryV1_1 {
     pub chassis_uuid: Option<String>,
@@ -782,52 +762,47 @@ rt::record!(encode ListNodesQueryV1_1 {
     opt(sort_key, "sort_key"),
     opt(sort_dir, "sort_dir"),
 });
-/// `ListNodesQuery`.
+/// The `ListNodesQuery` schema from microversion 1.16. It extends [`ListNodesQueryV1_9`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodesQueryV1_16 {
     pub driver: Option<String>,
-    /// The fields this type shares with [`ListNodesQueryV1_9`].
     pub base: ListNodesQueryV1_9,
 }
 rt::record!(encode ListNodesQueryV1_16 { opt(driver, "driver") } + base);
 rt::extends!(mut ListNodesQueryV1_16 => ListNodesQueryV1_9);
-/// `ListNodesQuery`.
+/// The `ListNodesQuery` schema from microversion 1.21. It extends [`ListNodesQueryV1_16`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodesQueryV1_21 {
     pub resource_class: Option<String>,
-    /// The fields this type shares with [`ListNodesQueryV1_16`].
     pub base: ListNodesQueryV1_16,
 }
 rt::record!(encode ListNodesQueryV1_21 { opt(resource_class, "resource_class") } + base);
 rt::extends!(mut ListNodesQueryV1_21 => ListNodesQueryV1_16);
-/// `ListNodesQuery`.
+/// The `ListNodesQuery` schema from microversion 1.42. It extends [`ListNodesQueryV1_21`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodesQueryV1_42 {
     pub fault: Option<String>,
-    /// The fields this type shares with [`ListNodesQueryV1_21`].
     pub base: ListNodesQueryV1_21,
 }
 rt::record!(encode ListNodesQueryV1_42 { opt(fault, "fault") } + base);
 rt::extends!(mut ListNodesQueryV1_42 => ListNodesQueryV1_21);
-/// `ListNodesQuery`.
+/// The `ListNodesQuery` schema from microversion 1.46. It extends [`ListNodesQueryV1_42`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodesQueryV1_46 {
     pub conductor_group: Option<String>,
-    /// The fields this type shares with [`ListNodesQueryV1_42`].
     pub base: ListNodesQueryV1_42,
 }
 rt::record!(encode ListNodesQueryV1_46 { opt(conductor_group, "conductor_group") } + base);
 rt::extends!(mut ListNodesQueryV1_46 => ListNodesQueryV1_42);
-/// `ListNodesQuery`.
+/// The `ListNodesQuery` schema from microversion 1.9. It extends [`ListNodesQueryV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodesQueryV1_9 {
     pub provision_state: Option<String>,
-    /// The fields this type shares with [`ListNodesQueryV1_1`].
     pub base: ListNodesQueryV1_1,
 }
 rt::record!(encode ListNodesQueryV1_9 { opt(provision_state, "provision_state") } + base);
 rt::extends!(mut ListNodesQueryV1_9 => ListNodesQueryV1_1);
-/// `ListNodesResponse`.
+/// The `ListNodesResponse` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesResponseV1_1 {
     pub nodes: Vec<NodeSummaryV1_1>,
@@ -835,7 +810,7 @@ pub struct ListNodesResponseV1_1 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesResponseV1_1 { req(nodes, "nodes"), opt(next, "next") });
-/// `ListNodesResponse`.
+/// The `ListNodesResponse` schema from microversion 1.5.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesResponseV1_5 {
     pub nodes: Vec<NodeSummaryV1_5>,
@@ -843,14 +818,14 @@ pub struct ListNodesResponseV1_5 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesResponseV1_5 { req(nodes, "nodes"), opt(next, "next") });
-/// `MediaTypes`.
+/// The `MediaTypes` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaTypesV1_1 {
     pub base: String,
     pub type_: String,
 }
 rt::record!(MediaTypesV1_1 { req(base, "base"), req(type_, "type") });
-/// `NodeSummary`.
+/// The `NodeSummary` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeSummaryV1_1 {
     pub uuid: String,
@@ -869,16 +844,15 @@ rt::record!(NodeSummaryV1_1 {
     req(provision_state, "provision_state"),
     req(links, "links"),
 });
-/// `NodeSummary`.
+/// The `NodeSummary` schema from microversion 1.5. It extends [`NodeSummaryV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeSummaryV1_5 {
     pub name: Option<String>,
-    /// The fields this type shares with [`NodeSummaryV1_1`].
     pub base: NodeSummaryV1_1,
 }
 rt::record!(NodeSummaryV1_5 { req(name, "name") } + base);
 rt::extends!(NodeSummaryV1_5 => NodeSummaryV1_1);
-/// `Node`.
+/// The `Node` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_1 {
     pub uuid: String,
@@ -930,30 +904,27 @@ rt::record!(NodeV1_1 {
     req(links, "links"),
     req(ports, "ports"),
 });
-/// `Node`.
+/// The `Node` schema from microversion 1.104. It extends [`NodeV1_95`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_104 {
     pub instance_name: Option<String>,
-    /// The fields this type shares with [`NodeV1_95`].
     pub base: NodeV1_95,
 }
 rt::record!(NodeV1_104 { req(instance_name, "instance_name") } + base);
 rt::extends!(NodeV1_104 => NodeV1_95);
-/// `Node`.
+/// The `Node` schema from microversion 1.109. It extends [`NodeV1_104`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_109 {
     pub health: Option<String>,
-    /// The fields this type shares with [`NodeV1_104`].
     pub base: NodeV1_104,
 }
 rt::record!(NodeV1_109 { req(health, "health") } + base);
 rt::extends!(NodeV1_109 => NodeV1_104);
-/// `Node`.
+/// The `Node` schema from microversion 1.12. It extends [`NodeV1_7`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_12 {
     pub raid_config: CreateNodeRequestDriverInfoV1_1,
     pub target_raid_config: CreateNodeRequestDriverInfoV1_1,
-    /// The fields this type shares with [`NodeV1_7`].
     pub base: NodeV1_7,
 }
 rt::record!(NodeV1_12 {
@@ -961,52 +932,47 @@ rt::record!(NodeV1_12 {
     req(target_raid_config, "target_raid_config"),
 } + base);
 rt::extends!(NodeV1_12 => NodeV1_7);
-/// `Node`.
+/// The `Node` schema from microversion 1.14. It extends [`NodeV1_12`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_14 {
     pub states: Vec<LinkV1_1>,
-    /// The fields this type shares with [`NodeV1_12`].
     pub base: NodeV1_12,
 }
 rt::record!(NodeV1_14 { req(states, "states") } + base);
 rt::extends!(NodeV1_14 => NodeV1_12);
-/// `Node`.
+/// The `Node` schema from microversion 1.20. It extends [`NodeV1_14`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_20 {
     pub network_interface: Option<String>,
-    /// The fields this type shares with [`NodeV1_14`].
     pub base: NodeV1_14,
 }
 rt::record!(NodeV1_20 { req(network_interface, "network_interface") } + base);
 rt::extends!(NodeV1_20 => NodeV1_14);
-/// `Node`.
+/// The `Node` schema from microversion 1.21. It extends [`NodeV1_20`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_21 {
     pub resource_class: Option<String>,
-    /// The fields this type shares with [`NodeV1_20`].
     pub base: NodeV1_20,
 }
 rt::record!(NodeV1_21 { req(resource_class, "resource_class") } + base);
 rt::extends!(NodeV1_21 => NodeV1_20);
-/// `Node`.
+/// The `Node` schema from microversion 1.24. It extends [`NodeV1_21`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_24 {
     pub portgroups: Vec<LinkV1_1>,
-    /// The fields this type shares with [`NodeV1_21`].
     pub base: NodeV1_21,
 }
 rt::record!(NodeV1_24 { req(portgroups, "portgroups") } + base);
 rt::extends!(NodeV1_24 => NodeV1_21);
-/// `Node`.
+/// The `Node` schema from microversion 1.3. It extends [`NodeV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_3 {
     pub driver_internal_info: CreateNodeRequestDriverInfoV1_1,
-    /// The fields this type shares with [`NodeV1_1`].
     pub base: NodeV1_1,
 }
 rt::record!(NodeV1_3 { req(driver_internal_info, "driver_internal_info") } + base);
 rt::extends!(NodeV1_3 => NodeV1_1);
-/// `Node`.
+/// The `Node` schema from microversion 1.31. It extends [`NodeV1_24`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_31 {
     pub boot_interface: Option<String>,
@@ -1017,7 +983,6 @@ pub struct NodeV1_31 {
     pub power_interface: Option<String>,
     pub raid_interface: Option<String>,
     pub vendor_interface: Option<String>,
-    /// The fields this type shares with [`NodeV1_24`].
     pub base: NodeV1_24,
 }
 rt::record!(NodeV1_31 {
@@ -1031,93 +996,83 @@ rt::record!(NodeV1_31 {
     req(vendor_interface, "vendor_interface"),
 } + base);
 rt::extends!(NodeV1_31 => NodeV1_24);
-/// `Node`.
+/// The `Node` schema from microversion 1.32. It extends [`NodeV1_31`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_32 {
     pub volume: Vec<LinkV1_1>,
-    /// The fields this type shares with [`NodeV1_31`].
     pub base: NodeV1_31,
 }
 rt::record!(NodeV1_32 { req(volume, "volume") } + base);
 rt::extends!(NodeV1_32 => NodeV1_31);
-/// `Node`.
+/// The `Node` schema from microversion 1.33. It extends [`NodeV1_32`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_33 {
     pub storage_interface: Option<String>,
-    /// The fields this type shares with [`NodeV1_32`].
     pub base: NodeV1_32,
 }
 rt::record!(NodeV1_33 { req(storage_interface, "storage_interface") } + base);
 rt::extends!(NodeV1_33 => NodeV1_32);
-/// `Node`.
+/// The `Node` schema from microversion 1.37. It extends [`NodeV1_33`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_37 {
     pub traits: Vec<String>,
-    /// The fields this type shares with [`NodeV1_33`].
     pub base: NodeV1_33,
 }
 rt::record!(NodeV1_37 { req(traits, "traits") } + base);
 rt::extends!(NodeV1_37 => NodeV1_33);
-/// `Node`.
+/// The `Node` schema from microversion 1.38. It extends [`NodeV1_37`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_38 {
     pub rescue_interface: Option<String>,
-    /// The fields this type shares with [`NodeV1_37`].
     pub base: NodeV1_37,
 }
 rt::record!(NodeV1_38 { req(rescue_interface, "rescue_interface") } + base);
 rt::extends!(NodeV1_38 => NodeV1_37);
-/// `Node`.
+/// The `Node` schema from microversion 1.40. It extends [`NodeV1_38`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_40 {
     pub bios_interface: Option<String>,
-    /// The fields this type shares with [`NodeV1_38`].
     pub base: NodeV1_38,
 }
 rt::record!(NodeV1_40 { req(bios_interface, "bios_interface") } + base);
 rt::extends!(NodeV1_40 => NodeV1_38);
-/// `Node`.
+/// The `Node` schema from microversion 1.42. It extends [`NodeV1_40`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_42 {
     pub fault: Option<String>,
-    /// The fields this type shares with [`NodeV1_40`].
     pub base: NodeV1_40,
 }
 rt::record!(NodeV1_42 { req(fault, "fault") } + base);
 rt::extends!(NodeV1_42 => NodeV1_40);
-/// `Node`.
+/// The `Node` schema from microversion 1.44. It extends [`NodeV1_42`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_44 {
     pub deploy_step: CreateNodeRequestDriverInfoV1_1,
-    /// The fields this type shares with [`NodeV1_42`].
     pub base: NodeV1_42,
 }
 rt::record!(NodeV1_44 { req(deploy_step, "deploy_step") } + base);
 rt::extends!(NodeV1_44 => NodeV1_42);
-/// `Node`.
+/// The `Node` schema from microversion 1.46. It extends [`NodeV1_44`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_46 {
     pub conductor_group: Option<String>,
-    /// The fields this type shares with [`NodeV1_44`].
     pub base: NodeV1_44,
 }
 rt::record!(NodeV1_46 { req(conductor_group, "conductor_group") } + base);
 rt::extends!(NodeV1_46 => NodeV1_44);
-/// `Node`.
+/// The `Node` schema from microversion 1.47. It extends [`NodeV1_46`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_47 {
     pub automated_clean: Option<bool>,
-    /// The fields this type shares with [`NodeV1_46`].
     pub base: NodeV1_46,
 }
 rt::record!(NodeV1_47 { req(automated_clean, "automated_clean") } + base);
 rt::extends!(NodeV1_47 => NodeV1_46);
-/// `Node`.
+/// The `Node` schema from microversion 1.48. It extends [`NodeV1_47`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_48 {
     pub protected: bool,
     pub protected_reason: Option<String>,
-    /// The fields this type shares with [`NodeV1_47`].
     pub base: NodeV1_47,
 }
 rt::record!(NodeV1_48 {
@@ -1125,57 +1080,51 @@ rt::record!(NodeV1_48 {
     req(protected_reason, "protected_reason"),
 } + base);
 rt::extends!(NodeV1_48 => NodeV1_47);
-/// `Node`.
+/// The `Node` schema from microversion 1.49. It extends [`NodeV1_48`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_49 {
     pub conductor: Option<String>,
-    /// The fields this type shares with [`NodeV1_48`].
     pub base: NodeV1_48,
 }
 rt::record!(NodeV1_49 { req(conductor, "conductor") } + base);
 rt::extends!(NodeV1_49 => NodeV1_48);
-/// `Node`.
+/// The `Node` schema from microversion 1.5. It extends [`NodeV1_3`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_5 {
     pub name: Option<String>,
-    /// The fields this type shares with [`NodeV1_3`].
     pub base: NodeV1_3,
 }
 rt::record!(NodeV1_5 { req(name, "name") } + base);
 rt::extends!(NodeV1_5 => NodeV1_3);
-/// `Node`.
+/// The `Node` schema from microversion 1.50. It extends [`NodeV1_49`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_50 {
     pub owner: Option<String>,
-    /// The fields this type shares with [`NodeV1_49`].
     pub base: NodeV1_49,
 }
 rt::record!(NodeV1_50 { req(owner, "owner") } + base);
 rt::extends!(NodeV1_50 => NodeV1_49);
-/// `Node`.
+/// The `Node` schema from microversion 1.51. It extends [`NodeV1_50`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_51 {
     pub description: Option<String>,
-    /// The fields this type shares with [`NodeV1_50`].
     pub base: NodeV1_50,
 }
 rt::record!(NodeV1_51 { req(description, "description") } + base);
 rt::extends!(NodeV1_51 => NodeV1_50);
-/// `Node`.
+/// The `Node` schema from microversion 1.52. It extends [`NodeV1_51`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_52 {
     pub allocation_uuid: Option<String>,
-    /// The fields this type shares with [`NodeV1_51`].
     pub base: NodeV1_51,
 }
 rt::record!(NodeV1_52 { req(allocation_uuid, "allocation_uuid") } + base);
 rt::extends!(NodeV1_52 => NodeV1_51);
-/// `Node`.
+/// The `Node` schema from microversion 1.6. It extends [`NodeV1_5`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_6 {
     pub inspection_finished_at: Option<String>,
     pub inspection_started_at: Option<String>,
-    /// The fields this type shares with [`NodeV1_5`].
     pub base: NodeV1_5,
 }
 rt::record!(NodeV1_6 {
@@ -1183,99 +1132,89 @@ rt::record!(NodeV1_6 {
     req(inspection_started_at, "inspection_started_at"),
 } + base);
 rt::extends!(NodeV1_6 => NodeV1_5);
-/// `Node`.
+/// The `Node` schema from microversion 1.61. It extends [`NodeV1_52`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_61 {
     pub retired: Option<bool>,
     pub retired_reason: Option<String>,
-    /// The fields this type shares with [`NodeV1_52`].
     pub base: NodeV1_52,
 }
 rt::record!(NodeV1_61 { req(retired, "retired"), req(retired_reason, "retired_reason") } + base);
 rt::extends!(NodeV1_61 => NodeV1_52);
-/// `Node`.
+/// The `Node` schema from microversion 1.65. It extends [`NodeV1_61`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_65 {
     pub lessee: Option<String>,
-    /// The fields this type shares with [`NodeV1_61`].
     pub base: NodeV1_61,
 }
 rt::record!(NodeV1_65 { req(lessee, "lessee") } + base);
 rt::extends!(NodeV1_65 => NodeV1_61);
-/// `Node`.
+/// The `Node` schema from microversion 1.66. It extends [`NodeV1_65`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_66 {
     pub network_data: CreateNodeRequestDriverInfoV1_1,
-    /// The fields this type shares with [`NodeV1_65`].
     pub base: NodeV1_65,
 }
 rt::record!(NodeV1_66 { req(network_data, "network_data") } + base);
 rt::extends!(NodeV1_66 => NodeV1_65);
-/// `Node`.
+/// The `Node` schema from microversion 1.7. It extends [`NodeV1_6`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_7 {
     pub clean_step: CreateNodeRequestDriverInfoV1_1,
-    /// The fields this type shares with [`NodeV1_6`].
     pub base: NodeV1_6,
 }
 rt::record!(NodeV1_7 { req(clean_step, "clean_step") } + base);
 rt::extends!(NodeV1_7 => NodeV1_6);
-/// `Node`.
+/// The `Node` schema from microversion 1.75. It extends [`NodeV1_66`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_75 {
     pub boot_mode: Option<String>,
     pub secure_boot: Option<bool>,
-    /// The fields this type shares with [`NodeV1_66`].
     pub base: NodeV1_66,
 }
 rt::record!(NodeV1_75 { req(boot_mode, "boot_mode"), req(secure_boot, "secure_boot") } + base);
 rt::extends!(NodeV1_75 => NodeV1_66);
-/// `Node`.
+/// The `Node` schema from microversion 1.82. It extends [`NodeV1_75`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_82 {
     pub shard: Option<String>,
-    /// The fields this type shares with [`NodeV1_75`].
     pub base: NodeV1_75,
 }
 rt::record!(NodeV1_82 { req(shard, "shard") } + base);
 rt::extends!(NodeV1_82 => NodeV1_75);
-/// `Node`.
+/// The `Node` schema from microversion 1.83. It extends [`NodeV1_82`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_83 {
     pub parent_node: Option<String>,
-    /// The fields this type shares with [`NodeV1_82`].
     pub base: NodeV1_82,
 }
 rt::record!(NodeV1_83 { req(parent_node, "parent_node") } + base);
 rt::extends!(NodeV1_83 => NodeV1_82);
-/// `Node`.
+/// The `Node` schema from microversion 1.86. It extends [`NodeV1_83`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_86 {
     pub firmware_interface: Option<String>,
-    /// The fields this type shares with [`NodeV1_83`].
     pub base: NodeV1_83,
 }
 rt::record!(NodeV1_86 { req(firmware_interface, "firmware_interface") } + base);
 rt::extends!(NodeV1_86 => NodeV1_83);
-/// `Node`.
+/// The `Node` schema from microversion 1.87. It extends [`NodeV1_86`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_87 {
     pub service_step: CreateNodeRequestDriverInfoV1_1,
-    /// The fields this type shares with [`NodeV1_86`].
     pub base: NodeV1_86,
 }
 rt::record!(NodeV1_87 { req(service_step, "service_step") } + base);
 rt::extends!(NodeV1_87 => NodeV1_86);
-/// `Node`.
+/// The `Node` schema from microversion 1.95. It extends [`NodeV1_87`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeV1_95 {
     pub disable_power_off: Option<bool>,
-    /// The fields this type shares with [`NodeV1_87`].
     pub base: NodeV1_87,
 }
 rt::record!(NodeV1_95 { req(disable_power_off, "disable_power_off") } + base);
 rt::extends!(NodeV1_95 => NodeV1_87);
-/// `PatchOperationOp`.
+/// The `PatchOperationOp` schema from microversion 1.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PatchOperationOpV1_1 {
     Add,
@@ -1289,7 +1228,7 @@ impl rt::StrEnum for PatchOperationOpV1_1 {
         ("remove", Self::Remove),
     ];
 }
-/// `PatchOperation`.
+/// The `PatchOperation` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatchOperationV1_1 {
     pub op: PatchOperationOpV1_1,
@@ -1299,7 +1238,7 @@ pub struct PatchOperationV1_1 {
     pub value: Option<rt::Value>,
 }
 rt::record!(PatchOperationV1_1 { req(op, "op"), req(path, "path"), opt(value, "value") });
-/// `RootDocument`.
+/// The `RootDocument` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RootDocumentV1_1 {
     pub name: String,
@@ -1313,9 +1252,9 @@ rt::record!(RootDocumentV1_1 {
     req(default_version, "default_version"),
     req(versions, "versions"),
 });
-/// `UpdateNodeRequest`.
+/// The `UpdateNodeRequest` schema from microversion 1.1.
 pub type UpdateNodeRequestV1_1 = BTreeMap<String, rt::Value>;
-/// `V1Document`.
+/// The `V1Document` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct V1DocumentV1_1 {
     pub id: String,
@@ -1329,7 +1268,7 @@ rt::record!(open V1DocumentV1_1 {
     req(media_types, "media_types"),
     req(version, "version"),
 });
-/// `VersionLink`.
+/// The `VersionLink` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionLinkV1_1 {
     pub href: String,
@@ -1337,7 +1276,7 @@ pub struct VersionLinkV1_1 {
     pub type_: Option<String>,
 }
 rt::record!(VersionLinkV1_1 { req(href, "href"), req(rel, "rel"), opt(type_, "type") });
-/// `VersionStatus`.
+/// The `VersionStatus` schema from microversion 1.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VersionStatusV1_1 {
     Current,
@@ -1351,7 +1290,7 @@ impl rt::StrEnum for VersionStatusV1_1 {
         ("DEPRECATED", Self::Deprecated),
     ];
 }
-/// `Version`.
+/// The `Version` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionV1_1 {
     pub id: String,

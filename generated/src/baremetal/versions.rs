@@ -7,51 +7,28 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `list_versions` operation: its spans, statuses and response variants.
-pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta {
-    name: "list_versions",
-    service: &super::SERVICE,
-    root: true,
-    versioned: false,
-    spans: &[rt::op(rt::from(1, 1), "GET", "/", &[200])],
-    variants: &[rt::body(rt::from(1, 1), 0, &schemas::ROOT_DOCUMENT_V1_1)],
-};
+pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta::new(
+        "list_versions",
+        &super::SERVICE,
+        &[rt::op(rt::from(1, 1), "GET", "/", &[200])],
+        &[rt::body(rt::from(1, 1), 0, &schemas::ROOT_DOCUMENT_V1_1)],
+    )
+    .unversioned()
+    .at_root();
 /// The `show_v1` operation: its spans, statuses and response variants.
-pub static SHOW_V1: rt::OperationMeta = rt::OperationMeta {
-    name: "show_v1",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 1), "GET", "/v1", &[200])],
-    variants: &[rt::body(rt::from(1, 1), 0, &schemas::V1_DOCUMENT_V1_1)],
-};
+pub static SHOW_V1: rt::OperationMeta = rt::OperationMeta::new(
+    "show_v1",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 1), "GET", "/v1", &[200])],
+    &[rt::body(rt::from(1, 1), 0, &schemas::V1_DOCUMENT_V1_1)],
+);
 /// The bare metal API's version documents.
 ///
 /// The `versions` client of the `baremetal` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct VersionsClient(rt::ServiceClient);
-impl rt::GeneratedClient for VersionsClient {
-    type Service = super::Baremetal;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(VersionsClient of super::Baremetal);
 impl VersionsClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// The root document, listing the API versions with their microversion range (needs no token).
     ///
     /// `GET /`

@@ -7,109 +7,64 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `add_tenant_access` operation: its spans, statuses and response variants.
-pub static ADD_TENANT_ACCESS: rt::OperationMeta = rt::OperationMeta {
-    name: "add_tenant_access",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/action", &[200])],
-    variants: &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
-};
-/// The request body of `add_tenant_access`, one variant per span of microversions; pick the variant for the version you request.
+pub static ADD_TENANT_ACCESS: rt::OperationMeta = rt::OperationMeta::new(
+    "add_tenant_access",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/action", &[200])],
+    &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
+);
+/// The request body of `add_tenant_access`: the variant of the version you request (`V2_1` 2.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum AddTenantAccessRequest {
-    /// Microversions 2.1–latest.
     V2_1(types::AddTenantAccessRequestV2_1),
 }
-impl rt::VersionedRequest for AddTenantAccessRequest {
-    const NAME: &'static str = "AddTenantAccessRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(2, 1)];
-    rt::request_variants!(V2_1);
-}
+rt::versioned_request!(AddTenantAccessRequest of super::SERVICE { V2_1 = rt::from(2, 1) });
 rt::variants_from!(AddTenantAccessRequest { V2_1(types::AddTenantAccessRequestV2_1) });
 /// The `list_flavor_access` operation: its spans, statuses and response variants.
-pub static LIST_FLAVOR_ACCESS: rt::OperationMeta = rt::OperationMeta {
-    name: "list_flavor_access",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
-        rt::op(rt::from(2, 1), "GET", "/flavors/{flavor_id}/os-flavor-access", &[200]),
-    ],
-    variants: &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
-};
-/// The query of `list_flavor_access`, one variant per span of microversions; pick the variant for the version you request.
+pub static LIST_FLAVOR_ACCESS: rt::OperationMeta = rt::OperationMeta::new(
+    "list_flavor_access",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "GET", "/flavors/{flavor_id}/os-flavor-access", &[200])],
+    &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
+);
+/// The query of `list_flavor_access`: the variant of the version you request (`V2_1` 2.1–2.101, `V2_102` 2.102–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListFlavorAccessQuery {
-    /// Microversions 2.1–2.101.
     V2_1(types::FlavorAccessQueryV2_1),
-    /// Microversions 2.102–latest.
     V2_102(types::FlavorAccessQueryV2_102),
 }
-impl rt::VersionedRequest for ListFlavorAccessQuery {
-    const NAME: &'static str = "ListFlavorAccessQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::span(2, 1, 2, 101), rt::from(2, 102)];
-    rt::request_variants!(V2_1, V2_102);
-}
+rt::versioned_request!(ListFlavorAccessQuery of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 101),
+    V2_102 = rt::from(2, 102),
+});
 rt::variants_from!(ListFlavorAccessQuery {
     V2_1(types::FlavorAccessQueryV2_1),
     V2_102(types::FlavorAccessQueryV2_102),
 });
 /// The `remove_tenant_access` operation: its spans, statuses and response variants.
-pub static REMOVE_TENANT_ACCESS: rt::OperationMeta = rt::OperationMeta {
-    name: "remove_tenant_access",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/action", &[200])],
-    variants: &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
-};
-/// The request body of `remove_tenant_access`, one variant per span of microversions; pick the variant for the version you request.
+pub static REMOVE_TENANT_ACCESS: rt::OperationMeta = rt::OperationMeta::new(
+    "remove_tenant_access",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/action", &[200])],
+    &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
+);
+/// The request body of `remove_tenant_access`: the variant of the version you request (`V2_1` 2.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum RemoveTenantAccessRequest {
-    /// Microversions 2.1–latest.
     V2_1(types::RemoveTenantAccessRequestV2_1),
 }
-impl rt::VersionedRequest for RemoveTenantAccessRequest {
-    const NAME: &'static str = "RemoveTenantAccessRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(2, 1)];
-    rt::request_variants!(V2_1);
-}
+rt::versioned_request!(RemoveTenantAccessRequest of super::SERVICE { V2_1 = rt::from(2, 1) });
 rt::variants_from!(RemoveTenantAccessRequest { V2_1(types::RemoveTenantAccessRequestV2_1) });
 /// Flavor access, the projects allowed to use a private flavor (os-flavor-access).
 ///
 /// The `flavor_access` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct FlavorAccessClient(rt::ServiceClient);
-impl rt::GeneratedClient for FlavorAccessClient {
-    type Service = super::Compute;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(FlavorAccessClient of super::Compute);
 impl FlavorAccessClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Give a project access to a private flavor (admin; the addTenantAccess action).
     ///
     /// `POST /flavors/{flavor_id}/action`

@@ -7,37 +7,25 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `create_extra_specs` operation: its spans, statuses and response variants.
-pub static CREATE_EXTRA_SPECS: rt::OperationMeta = rt::OperationMeta {
-    name: "create_extra_specs",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
-        rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/os-extra_specs", &[200]),
-    ],
-    variants: &[rt::body(rt::from(2, 1), 0, &schemas::CREATE_EXTRA_SPECS_REQUEST_V2_1)],
-};
-/// The request body of `create_extra_specs`, one variant per span of microversions; pick the variant for the version you request.
+pub static CREATE_EXTRA_SPECS: rt::OperationMeta = rt::OperationMeta::new(
+    "create_extra_specs",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/os-extra_specs", &[200])],
+    &[rt::body(rt::from(2, 1), 0, &schemas::CREATE_EXTRA_SPECS_REQUEST_V2_1)],
+);
+/// The request body of `create_extra_specs`: the variant of the version you request (`V2_1` 2.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateExtraSpecsRequest {
-    /// Microversions 2.1–latest.
     V2_1(types::CreateExtraSpecsRequestV2_1),
 }
-impl rt::VersionedRequest for CreateExtraSpecsRequest {
-    const NAME: &'static str = "CreateExtraSpecsRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(2, 1)];
-    rt::request_variants!(V2_1);
-}
+rt::versioned_request!(CreateExtraSpecsRequest of super::SERVICE { V2_1 = rt::from(2, 1) });
 rt::variants_from!(CreateExtraSpecsRequest { V2_1(types::CreateExtraSpecsRequestV2_1) });
 /// The `delete_extra_spec` operation: its spans, statuses and response variants.
-pub static DELETE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
-    name: "delete_extra_spec",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static DELETE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_extra_spec",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(2, 1),
             "DELETE",
@@ -45,45 +33,35 @@ pub static DELETE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[rt::no_body(rt::from(2, 1), 0)],
-};
+    &[rt::no_body(rt::from(2, 1), 0)],
+);
 /// The `list_extra_specs` operation: its spans, statuses and response variants.
-pub static LIST_EXTRA_SPECS: rt::OperationMeta = rt::OperationMeta {
-    name: "list_extra_specs",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
-        rt::op(rt::from(2, 1), "GET", "/flavors/{flavor_id}/os-extra_specs", &[200]),
-    ],
-    variants: &[rt::body(rt::from(2, 1), 0, &schemas::LIST_EXTRA_SPECS_V2_1)],
-};
-/// The query of `list_extra_specs`, one variant per span of microversions; pick the variant for the version you request.
+pub static LIST_EXTRA_SPECS: rt::OperationMeta = rt::OperationMeta::new(
+    "list_extra_specs",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "GET", "/flavors/{flavor_id}/os-extra_specs", &[200])],
+    &[rt::body(rt::from(2, 1), 0, &schemas::LIST_EXTRA_SPECS_V2_1)],
+);
+/// The query of `list_extra_specs`: the variant of the version you request (`V2_1` 2.1–2.101, `V2_102` 2.102–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListExtraSpecsQuery {
-    /// Microversions 2.1–2.101.
     V2_1(types::ExtraSpecsQueryV2_1),
-    /// Microversions 2.102–latest.
     V2_102(types::ExtraSpecsQueryV2_102),
 }
-impl rt::VersionedRequest for ListExtraSpecsQuery {
-    const NAME: &'static str = "ListExtraSpecsQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::span(2, 1, 2, 101), rt::from(2, 102)];
-    rt::request_variants!(V2_1, V2_102);
-}
+rt::versioned_request!(ListExtraSpecsQuery of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 101),
+    V2_102 = rt::from(2, 102),
+});
 rt::variants_from!(ListExtraSpecsQuery {
     V2_1(types::ExtraSpecsQueryV2_1),
     V2_102(types::ExtraSpecsQueryV2_102),
 });
 /// The `show_extra_spec` operation: its spans, statuses and response variants.
-pub static SHOW_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
-    name: "show_extra_spec",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static SHOW_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta::new(
+    "show_extra_spec",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(2, 1),
             "GET",
@@ -91,34 +69,28 @@ pub static SHOW_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::from(2, 1), 0, &schemas::EXTRA_SPECS_V2_1)],
-};
-/// The query of `show_extra_spec`, one variant per span of microversions; pick the variant for the version you request.
+    &[rt::body(rt::from(2, 1), 0, &schemas::EXTRA_SPECS_V2_1)],
+);
+/// The query of `show_extra_spec`: the variant of the version you request (`V2_1` 2.1–2.101, `V2_102` 2.102–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ShowExtraSpecQuery {
-    /// Microversions 2.1–2.101.
     V2_1(types::ExtraSpecsQueryV2_1),
-    /// Microversions 2.102–latest.
     V2_102(types::ExtraSpecsQueryV2_102),
 }
-impl rt::VersionedRequest for ShowExtraSpecQuery {
-    const NAME: &'static str = "ShowExtraSpecQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::span(2, 1, 2, 101), rt::from(2, 102)];
-    rt::request_variants!(V2_1, V2_102);
-}
+rt::versioned_request!(ShowExtraSpecQuery of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 101),
+    V2_102 = rt::from(2, 102),
+});
 rt::variants_from!(ShowExtraSpecQuery {
     V2_1(types::ExtraSpecsQueryV2_1),
     V2_102(types::ExtraSpecsQueryV2_102),
 });
 /// The `update_extra_spec` operation: its spans, statuses and response variants.
-pub static UPDATE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
-    name: "update_extra_spec",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static UPDATE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta::new(
+    "update_extra_spec",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(2, 1),
             "PUT",
@@ -126,50 +98,23 @@ pub static UPDATE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::from(2, 1), 0, &schemas::EXTRA_SPECS_INPUT_V2_1)],
-};
-/// The request body of `update_extra_spec`, one variant per span of microversions; pick the variant for the version you request.
+    &[rt::body(rt::from(2, 1), 0, &schemas::EXTRA_SPECS_INPUT_V2_1)],
+);
+/// The request body of `update_extra_spec`: the variant of the version you request (`V2_1` 2.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateExtraSpecRequest {
-    /// Microversions 2.1–latest.
     V2_1(types::ExtraSpecUpdateV2_1),
 }
-impl rt::VersionedRequest for UpdateExtraSpecRequest {
-    const NAME: &'static str = "UpdateExtraSpecRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(2, 1)];
-    rt::request_variants!(V2_1);
-}
+rt::versioned_request!(UpdateExtraSpecRequest of super::SERVICE { V2_1 = rt::from(2, 1) });
 rt::variants_from!(UpdateExtraSpecRequest { V2_1(types::ExtraSpecUpdateV2_1) });
 /// Flavor extra specs (os-extra_specs), the key/value tuning hints attached to a flavor.
 ///
 /// The `flavor_extra_specs` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct FlavorExtraSpecsClient(rt::ServiceClient);
-impl rt::GeneratedClient for FlavorExtraSpecsClient {
-    type Service = super::Compute;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(FlavorExtraSpecsClient of super::Compute);
 impl FlavorExtraSpecsClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Add extra specs to a flavor, overwriting the values of keys it already has (admin).
     ///
     /// `POST /flavors/{flavor_id}/os-extra_specs`

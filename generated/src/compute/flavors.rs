@@ -7,301 +7,203 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `create_flavor` operation: its spans, statuses and response variants.
-pub static CREATE_FLAVOR: rt::OperationMeta = rt::OperationMeta {
-    name: "create_flavor",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 1), "POST", "/flavors", &[200])],
-    variants: &[
+pub static CREATE_FLAVOR: rt::OperationMeta = rt::OperationMeta::new(
+    "create_flavor",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "POST", "/flavors", &[200])],
+    &[
         rt::body(rt::span(2, 1, 2, 54), 0, &schemas::FLAVOR_V2_1),
         rt::body(rt::span(2, 55, 2, 60), 1, &schemas::FLAVOR_V2_55),
         rt::body(rt::span(2, 61, 2, 74), 2, &schemas::FLAVOR_V2_61),
         rt::body(rt::span(2, 75, 2, 101), 3, &schemas::FLAVOR_V2_75),
         rt::body(rt::from(2, 102), 4, &schemas::FLAVOR_V2_102),
     ],
-};
-/// The response of `create_flavor`; the variant is chosen by the version the server answered.
+);
+/// The response of `create_flavor`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateFlavorResponse {
-    /// Answered from microversion 2.1.
     V2_1(types::FlavorResponseV2_1),
-    /// Answered from microversion 2.55.
     V2_55(types::FlavorResponseV2_55),
-    /// Answered from microversion 2.61.
     V2_61(types::FlavorResponseV2_61),
-    /// Answered from microversion 2.75.
     V2_75(types::FlavorResponseV2_75),
-    /// Answered from microversion 2.102.
     V2_102(types::FlavorResponseV2_102),
 }
-impl rt::VersionedResponse for CreateFlavorResponse {
-    rt::response_variants!(V2_1, V2_55, V2_61, V2_75, V2_102);
-}
-/// The request body of `create_flavor`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(CreateFlavorResponse { V2_1, V2_55, V2_61, V2_75, V2_102 });
+/// The request body of `create_flavor`: the variant of the version you request (`V2_1` 2.1–2.54, `V2_55` 2.55–2.101, `V2_102` 2.102–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateFlavorRequest {
-    /// Microversions 2.1–2.54.
     V2_1(types::CreateFlavorRequestV2_1),
-    /// Microversions 2.55–2.101.
     V2_55(types::CreateFlavorRequestV2_55),
-    /// Microversions 2.102–latest.
     V2_102(types::CreateFlavorRequestV2_102),
 }
-impl rt::VersionedRequest for CreateFlavorRequest {
-    const NAME: &'static str = "CreateFlavorRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[
-        rt::span(2, 1, 2, 54),
-        rt::span(2, 55, 2, 101),
-        rt::from(2, 102),
-    ];
-    rt::request_variants!(V2_1, V2_55, V2_102);
-}
+rt::versioned_request!(CreateFlavorRequest of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 54),
+    V2_55 = rt::span(2, 55, 2, 101),
+    V2_102 = rt::from(2, 102),
+});
 rt::variants_from!(CreateFlavorRequest {
     V2_1(types::CreateFlavorRequestV2_1),
     V2_55(types::CreateFlavorRequestV2_55),
     V2_102(types::CreateFlavorRequestV2_102),
 });
 /// The `delete_flavor` operation: its spans, statuses and response variants.
-pub static DELETE_FLAVOR: rt::OperationMeta = rt::OperationMeta {
-    name: "delete_flavor",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 1), "DELETE", "/flavors/{flavor_id}", &[202])],
-    variants: &[rt::no_body(rt::from(2, 1), 0)],
-};
+pub static DELETE_FLAVOR: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_flavor",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "DELETE", "/flavors/{flavor_id}", &[202])],
+    &[rt::no_body(rt::from(2, 1), 0)],
+);
 /// The `list_flavors` operation: its spans, statuses and response variants.
-pub static LIST_FLAVORS: rt::OperationMeta = rt::OperationMeta {
-    name: "list_flavors",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 1), "GET", "/flavors", &[200])],
-    variants: &[
+pub static LIST_FLAVORS: rt::OperationMeta = rt::OperationMeta::new(
+    "list_flavors",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "GET", "/flavors", &[200])],
+    &[
         rt::body(rt::span(2, 1, 2, 54), 0, &schemas::LIST_FLAVORS_V2_1),
         rt::body(rt::from(2, 55), 1, &schemas::LIST_FLAVORS_V2_55),
     ],
-};
-/// The response of `list_flavors`; the variant is chosen by the version the server answered.
+);
+/// The response of `list_flavors`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListFlavorsResponse {
-    /// Answered from microversion 2.1.
     V2_1(types::ListFlavorsResponseV2_1),
-    /// Answered from microversion 2.55.
     V2_55(types::ListFlavorsResponseV2_55),
 }
-impl rt::VersionedResponse for ListFlavorsResponse {
-    rt::response_variants!(V2_1, V2_55);
-}
-/// The query of `list_flavors`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(ListFlavorsResponse { V2_1, V2_55 });
+/// The query of `list_flavors`: the variant of the version you request (`V2_1` 2.1–2.74, `V2_75` 2.75–2.101, `V2_102` 2.102–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListFlavorsQuery {
-    /// Microversions 2.1–2.74.
     V2_1(types::ListFlavorsQueryV2_1),
-    /// Microversions 2.75–2.101.
     V2_75(types::ListFlavorsQueryV2_75),
-    /// Microversions 2.102–latest.
     V2_102(types::ListFlavorsQueryV2_102),
 }
-impl rt::VersionedRequest for ListFlavorsQuery {
-    const NAME: &'static str = "ListFlavorsQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[
-        rt::span(2, 1, 2, 74),
-        rt::span(2, 75, 2, 101),
-        rt::from(2, 102),
-    ];
-    rt::request_variants!(V2_1, V2_75, V2_102);
-}
+rt::versioned_request!(ListFlavorsQuery of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 74),
+    V2_75 = rt::span(2, 75, 2, 101),
+    V2_102 = rt::from(2, 102),
+});
 rt::variants_from!(ListFlavorsQuery {
     V2_1(types::ListFlavorsQueryV2_1),
     V2_75(types::ListFlavorsQueryV2_75),
     V2_102(types::ListFlavorsQueryV2_102),
 });
 /// The `list_flavors_detail` operation: its spans, statuses and response variants.
-pub static LIST_FLAVORS_DETAIL: rt::OperationMeta = rt::OperationMeta {
-    name: "list_flavors_detail",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 1), "GET", "/flavors/detail", &[200])],
-    variants: &[
+pub static LIST_FLAVORS_DETAIL: rt::OperationMeta = rt::OperationMeta::new(
+    "list_flavors_detail",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "GET", "/flavors/detail", &[200])],
+    &[
         rt::body(rt::span(2, 1, 2, 54), 0, &schemas::LIST_FLAVORS_DETAIL_V2_1),
         rt::body(rt::span(2, 55, 2, 60), 1, &schemas::LIST_FLAVORS_DETAIL_V2_55),
         rt::body(rt::span(2, 61, 2, 74), 2, &schemas::LIST_FLAVORS_DETAIL_V2_61),
         rt::body(rt::span(2, 75, 2, 101), 3, &schemas::LIST_FLAVORS_DETAIL_V2_75),
         rt::body(rt::from(2, 102), 4, &schemas::LIST_FLAVORS_DETAIL_V2_102),
     ],
-};
-/// The response of `list_flavors_detail`; the variant is chosen by the version the server answered.
+);
+/// The response of `list_flavors_detail`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListFlavorsDetailResponse {
-    /// Answered from microversion 2.1.
     V2_1(types::ListFlavorsDetailResponseV2_1),
-    /// Answered from microversion 2.55.
     V2_55(types::ListFlavorsDetailResponseV2_55),
-    /// Answered from microversion 2.61.
     V2_61(types::ListFlavorsDetailResponseV2_61),
-    /// Answered from microversion 2.75.
     V2_75(types::ListFlavorsDetailResponseV2_75),
-    /// Answered from microversion 2.102.
     V2_102(types::ListFlavorsDetailResponseV2_102),
 }
-impl rt::VersionedResponse for ListFlavorsDetailResponse {
-    rt::response_variants!(V2_1, V2_55, V2_61, V2_75, V2_102);
-}
-/// The query of `list_flavors_detail`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(ListFlavorsDetailResponse { V2_1, V2_55, V2_61, V2_75, V2_102 });
+/// The query of `list_flavors_detail`: the variant of the version you request (`V2_1` 2.1–2.74, `V2_75` 2.75–2.101, `V2_102` 2.102–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListFlavorsDetailQuery {
-    /// Microversions 2.1–2.74.
     V2_1(types::ListFlavorsQueryV2_1),
-    /// Microversions 2.75–2.101.
     V2_75(types::ListFlavorsQueryV2_75),
-    /// Microversions 2.102–latest.
     V2_102(types::ListFlavorsQueryV2_102),
 }
-impl rt::VersionedRequest for ListFlavorsDetailQuery {
-    const NAME: &'static str = "ListFlavorsDetailQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[
-        rt::span(2, 1, 2, 74),
-        rt::span(2, 75, 2, 101),
-        rt::from(2, 102),
-    ];
-    rt::request_variants!(V2_1, V2_75, V2_102);
-}
+rt::versioned_request!(ListFlavorsDetailQuery of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 74),
+    V2_75 = rt::span(2, 75, 2, 101),
+    V2_102 = rt::from(2, 102),
+});
 rt::variants_from!(ListFlavorsDetailQuery {
     V2_1(types::ListFlavorsQueryV2_1),
     V2_75(types::ListFlavorsQueryV2_75),
     V2_102(types::ListFlavorsQueryV2_102),
 });
 /// The `show_flavor` operation: its spans, statuses and response variants.
-pub static SHOW_FLAVOR: rt::OperationMeta = rt::OperationMeta {
-    name: "show_flavor",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 1), "GET", "/flavors/{flavor_id}", &[200])],
-    variants: &[
+pub static SHOW_FLAVOR: rt::OperationMeta = rt::OperationMeta::new(
+    "show_flavor",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "GET", "/flavors/{flavor_id}", &[200])],
+    &[
         rt::body(rt::span(2, 1, 2, 54), 0, &schemas::FLAVOR_V2_1),
         rt::body(rt::span(2, 55, 2, 60), 1, &schemas::FLAVOR_V2_55),
         rt::body(rt::span(2, 61, 2, 74), 2, &schemas::FLAVOR_V2_61),
         rt::body(rt::span(2, 75, 2, 101), 3, &schemas::FLAVOR_V2_75),
         rt::body(rt::from(2, 102), 4, &schemas::FLAVOR_V2_102),
     ],
-};
-/// The response of `show_flavor`; the variant is chosen by the version the server answered.
+);
+/// The response of `show_flavor`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowFlavorResponse {
-    /// Answered from microversion 2.1.
     V2_1(types::FlavorResponseV2_1),
-    /// Answered from microversion 2.55.
     V2_55(types::FlavorResponseV2_55),
-    /// Answered from microversion 2.61.
     V2_61(types::FlavorResponseV2_61),
-    /// Answered from microversion 2.75.
     V2_75(types::FlavorResponseV2_75),
-    /// Answered from microversion 2.102.
     V2_102(types::FlavorResponseV2_102),
 }
-impl rt::VersionedResponse for ShowFlavorResponse {
-    rt::response_variants!(V2_1, V2_55, V2_61, V2_75, V2_102);
-}
-/// The query of `show_flavor`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(ShowFlavorResponse { V2_1, V2_55, V2_61, V2_75, V2_102 });
+/// The query of `show_flavor`: the variant of the version you request (`V2_1` 2.1–2.101, `V2_102` 2.102–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ShowFlavorQuery {
-    /// Microversions 2.1–2.101.
     V2_1(types::ShowFlavorQueryV2_1),
-    /// Microversions 2.102–latest.
     V2_102(types::ShowFlavorQueryV2_102),
 }
-impl rt::VersionedRequest for ShowFlavorQuery {
-    const NAME: &'static str = "ShowFlavorQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::span(2, 1, 2, 101), rt::from(2, 102)];
-    rt::request_variants!(V2_1, V2_102);
-}
+rt::versioned_request!(ShowFlavorQuery of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 101),
+    V2_102 = rt::from(2, 102),
+});
 rt::variants_from!(ShowFlavorQuery {
     V2_1(types::ShowFlavorQueryV2_1),
     V2_102(types::ShowFlavorQueryV2_102),
 });
 /// The `update_flavor` operation: its spans, statuses and response variants.
-pub static UPDATE_FLAVOR: rt::OperationMeta = rt::OperationMeta {
-    name: "update_flavor",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 55), "PUT", "/flavors/{flavor_id}", &[200])],
-    variants: &[
+pub static UPDATE_FLAVOR: rt::OperationMeta = rt::OperationMeta::new(
+    "update_flavor",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 55), "PUT", "/flavors/{flavor_id}", &[200])],
+    &[
         rt::body(rt::span(2, 55, 2, 60), 0, &schemas::FLAVOR_V2_55),
         rt::body(rt::span(2, 61, 2, 74), 1, &schemas::FLAVOR_V2_61),
         rt::body(rt::span(2, 75, 2, 101), 2, &schemas::FLAVOR_V2_75),
         rt::body(rt::from(2, 102), 3, &schemas::FLAVOR_V2_102),
     ],
-};
-/// The response of `update_flavor`; the variant is chosen by the version the server answered.
+);
+/// The response of `update_flavor`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateFlavorResponse {
-    /// Answered from microversion 2.55.
     V2_55(types::FlavorResponseV2_55),
-    /// Answered from microversion 2.61.
     V2_61(types::FlavorResponseV2_61),
-    /// Answered from microversion 2.75.
     V2_75(types::FlavorResponseV2_75),
-    /// Answered from microversion 2.102.
     V2_102(types::FlavorResponseV2_102),
 }
-impl rt::VersionedResponse for UpdateFlavorResponse {
-    rt::response_variants!(V2_55, V2_61, V2_75, V2_102);
-}
-/// The request body of `update_flavor`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(UpdateFlavorResponse { V2_55, V2_61, V2_75, V2_102 });
+/// The request body of `update_flavor`: the variant of the version you request (`V2_55` 2.55–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateFlavorRequest {
-    /// Microversions 2.55–latest.
     V2_55(types::UpdateFlavorRequestV2_55),
 }
-impl rt::VersionedRequest for UpdateFlavorRequest {
-    const NAME: &'static str = "UpdateFlavorRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(2, 55)];
-    rt::request_variants!(V2_55);
-}
+rt::versioned_request!(UpdateFlavorRequest of super::SERVICE { V2_55 = rt::from(2, 55) });
 rt::variants_from!(UpdateFlavorRequest { V2_55(types::UpdateFlavorRequestV2_55) });
 /// Flavors, the hardware templates (RAM, vCPUs, disk) that servers are created from.
 ///
 /// The `flavors` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct FlavorsClient(rt::ServiceClient);
-impl rt::GeneratedClient for FlavorsClient {
-    type Service = super::Compute;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(FlavorsClient of super::Compute);
 impl FlavorsClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Create a flavor (admin); the id is generated when none is given.
     ///
     /// `POST /flavors`

@@ -7,58 +7,42 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `create_keypair` operation: its spans, statuses and response variants.
-pub static CREATE_KEYPAIR: rt::OperationMeta = rt::OperationMeta {
-    name: "create_keypair",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static CREATE_KEYPAIR: rt::OperationMeta = rt::OperationMeta::new(
+    "create_keypair",
+    &super::SERVICE,
+    &[
         rt::op(rt::span(2, 1, 2, 1), "POST", "/os-keypairs", &[200]),
         rt::op(rt::from(2, 2), "POST", "/os-keypairs", &[201]),
     ],
-    variants: &[
+    &[
         rt::body(rt::span(2, 1, 2, 1), 0, &schemas::CREATE_KEYPAIR_V2_1),
         rt::body(rt::span(2, 2, 2, 91), 1, &schemas::CREATE_KEYPAIR_V2_2),
         rt::body(rt::from(2, 92), 2, &schemas::CREATE_KEYPAIR_V2_92),
     ],
-};
-/// The response of `create_keypair`; the variant is chosen by the version the server answered.
+);
+/// The response of `create_keypair`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateKeypairResponse {
-    /// Answered from microversion 2.1.
     V2_1(types::CreateKeypairResponseV2_1),
-    /// Answered from microversion 2.2.
     V2_2(types::CreateKeypairResponseV2_2),
-    /// Answered from microversion 2.92.
     V2_92(types::CreateKeypairResponseV2_92),
 }
-impl rt::VersionedResponse for CreateKeypairResponse {
-    rt::response_variants!(V2_1, V2_2, V2_92);
-}
-/// The request body of `create_keypair`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(CreateKeypairResponse { V2_1, V2_2, V2_92 });
+/// The request body of `create_keypair`: the variant of the version you request (`V2_1` 2.1, `V2_2` 2.2–2.9, `V2_10` 2.10–2.91, `V2_92` 2.92–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateKeypairRequest {
-    /// Microversions 2.1.
     V2_1(types::CreateKeypairRequestV2_1),
-    /// Microversions 2.2–2.9.
     V2_2(types::CreateKeypairRequestV2_2),
-    /// Microversions 2.10–2.91.
     V2_10(types::CreateKeypairRequestV2_10),
-    /// Microversions 2.92–latest.
     V2_92(types::CreateKeypairRequestV2_92),
 }
-impl rt::VersionedRequest for CreateKeypairRequest {
-    const NAME: &'static str = "CreateKeypairRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[
-        rt::span(2, 1, 2, 1),
-        rt::span(2, 2, 2, 9),
-        rt::span(2, 10, 2, 91),
-        rt::from(2, 92),
-    ];
-    rt::request_variants!(V2_1, V2_2, V2_10, V2_92);
-}
+rt::versioned_request!(CreateKeypairRequest of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 1),
+    V2_2 = rt::span(2, 2, 2, 9),
+    V2_10 = rt::span(2, 10, 2, 91),
+    V2_92 = rt::from(2, 92),
+});
 rt::variants_from!(CreateKeypairRequest {
     V2_1(types::CreateKeypairRequestV2_1),
     V2_2(types::CreateKeypairRequestV2_2),
@@ -66,94 +50,68 @@ rt::variants_from!(CreateKeypairRequest {
     V2_92(types::CreateKeypairRequestV2_92),
 });
 /// The `delete_keypair` operation: its spans, statuses and response variants.
-pub static DELETE_KEYPAIR: rt::OperationMeta = rt::OperationMeta {
-    name: "delete_keypair",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static DELETE_KEYPAIR: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_keypair",
+    &super::SERVICE,
+    &[
         rt::op(rt::span(2, 1, 2, 1), "DELETE", "/os-keypairs/{keypair_name}", &[202]),
         rt::op(rt::from(2, 2), "DELETE", "/os-keypairs/{keypair_name}", &[204]),
     ],
-    variants: &[rt::no_body(rt::from(2, 1), 0)],
-};
-/// The query of `delete_keypair`, one variant per span of microversions; pick the variant for the version you request.
+    &[rt::no_body(rt::from(2, 1), 0)],
+);
+/// The query of `delete_keypair`: the variant of the version you request (`V2_1` 2.1–2.9, `V2_10` 2.10–2.74, `V2_75` 2.75–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum DeleteKeypairQuery {
-    /// Microversions 2.1–2.9.
     V2_1(types::KeypairsQueryV2_1),
-    /// Microversions 2.10–2.74.
     V2_10(types::KeypairsQueryV2_10),
-    /// Microversions 2.75–latest.
     V2_75(types::KeypairsQueryV2_75),
 }
-impl rt::VersionedRequest for DeleteKeypairQuery {
-    const NAME: &'static str = "DeleteKeypairQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[
-        rt::span(2, 1, 2, 9),
-        rt::span(2, 10, 2, 74),
-        rt::from(2, 75),
-    ];
-    rt::request_variants!(V2_1, V2_10, V2_75);
-}
+rt::versioned_request!(DeleteKeypairQuery of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 9),
+    V2_10 = rt::span(2, 10, 2, 74),
+    V2_75 = rt::from(2, 75),
+});
 rt::variants_from!(DeleteKeypairQuery {
     V2_1(types::KeypairsQueryV2_1),
     V2_10(types::KeypairsQueryV2_10),
     V2_75(types::KeypairsQueryV2_75),
 });
 /// The `list_keypairs` operation: its spans, statuses and response variants.
-pub static LIST_KEYPAIRS: rt::OperationMeta = rt::OperationMeta {
-    name: "list_keypairs",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 1), "GET", "/os-keypairs", &[200])],
-    variants: &[
+pub static LIST_KEYPAIRS: rt::OperationMeta = rt::OperationMeta::new(
+    "list_keypairs",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "GET", "/os-keypairs", &[200])],
+    &[
         rt::body(rt::span(2, 1, 2, 1), 0, &schemas::LIST_KEYPAIRS_V2_1),
         rt::body(rt::span(2, 2, 2, 34), 1, &schemas::LIST_KEYPAIRS_V2_2),
         rt::body(rt::span(2, 35, 2, 91), 2, &schemas::LIST_KEYPAIRS_V2_35),
         rt::body(rt::from(2, 92), 2, &schemas::LIST_KEYPAIRS_V2_35_2),
     ],
-};
-/// The response of `list_keypairs`; the variant is chosen by the version the server answered.
+);
+/// The response of `list_keypairs`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListKeypairsResponse {
-    /// Answered from microversion 2.1.
     V2_1(types::ListKeypairsResponseV2_1),
-    /// Answered from microversion 2.2.
     V2_2(types::ListKeypairsResponseV2_2),
-    /// Answered from microversion 2.35.
     V2_35(types::ListKeypairsResponseV2_35),
 }
-impl rt::VersionedResponse for ListKeypairsResponse {
-    rt::response_variants!(V2_1, V2_2, V2_35);
-}
-/// The query of `list_keypairs`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(ListKeypairsResponse { V2_1, V2_2, V2_35 });
+/// The query of `list_keypairs`: the variant of the version you request (`V2_1` 2.1–2.9, `V2_10` 2.10–2.34, `V2_35` 2.35–2.74, `V2_75` 2.75–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListKeypairsQuery {
-    /// Microversions 2.1–2.9.
     V2_1(types::KeypairsQueryV2_1),
-    /// Microversions 2.10–2.34.
     V2_10(types::KeypairsQueryV2_10),
-    /// Microversions 2.35–2.74.
     V2_35(types::ListKeypairsQueryV2_35),
-    /// Microversions 2.75–latest.
     V2_75(types::ListKeypairsQueryV2_75),
 }
-impl rt::VersionedRequest for ListKeypairsQuery {
-    const NAME: &'static str = "ListKeypairsQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[
-        rt::span(2, 1, 2, 9),
-        rt::span(2, 10, 2, 34),
-        rt::span(2, 35, 2, 74),
-        rt::from(2, 75),
-    ];
-    rt::request_variants!(V2_1, V2_10, V2_35, V2_75);
-}
+rt::versioned_request!(ListKeypairsQuery of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 9),
+    V2_10 = rt::span(2, 10, 2, 34),
+    V2_35 = rt::span(2, 35, 2, 74),
+    V2_75 = rt::from(2, 75),
+});
 rt::variants_from!(ListKeypairsQuery {
     V2_1(types::KeypairsQueryV2_1),
     V2_10(types::KeypairsQueryV2_10),
@@ -161,50 +119,36 @@ rt::variants_from!(ListKeypairsQuery {
     V2_75(types::ListKeypairsQueryV2_75),
 });
 /// The `show_keypair` operation: its spans, statuses and response variants.
-pub static SHOW_KEYPAIR: rt::OperationMeta = rt::OperationMeta {
-    name: "show_keypair",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 1), "GET", "/os-keypairs/{keypair_name}", &[200])],
-    variants: &[
+pub static SHOW_KEYPAIR: rt::OperationMeta = rt::OperationMeta::new(
+    "show_keypair",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "GET", "/os-keypairs/{keypair_name}", &[200])],
+    &[
         rt::body(rt::span(2, 1, 2, 1), 0, &schemas::SHOW_KEYPAIR_V2_1),
         rt::body(rt::span(2, 2, 2, 91), 1, &schemas::SHOW_KEYPAIR_V2_2),
         rt::body(rt::from(2, 92), 1, &schemas::SHOW_KEYPAIR_V2_2_2),
     ],
-};
-/// The response of `show_keypair`; the variant is chosen by the version the server answered.
+);
+/// The response of `show_keypair`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowKeypairResponse {
-    /// Answered from microversion 2.1.
     V2_1(types::ShowKeypairResponseV2_1),
-    /// Answered from microversion 2.2.
     V2_2(types::ShowKeypairResponseV2_2),
 }
-impl rt::VersionedResponse for ShowKeypairResponse {
-    rt::response_variants!(V2_1, V2_2);
-}
-/// The query of `show_keypair`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(ShowKeypairResponse { V2_1, V2_2 });
+/// The query of `show_keypair`: the variant of the version you request (`V2_1` 2.1–2.9, `V2_10` 2.10–2.74, `V2_75` 2.75–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ShowKeypairQuery {
-    /// Microversions 2.1–2.9.
     V2_1(types::KeypairsQueryV2_1),
-    /// Microversions 2.10–2.74.
     V2_10(types::KeypairsQueryV2_10),
-    /// Microversions 2.75–latest.
     V2_75(types::KeypairsQueryV2_75),
 }
-impl rt::VersionedRequest for ShowKeypairQuery {
-    const NAME: &'static str = "ShowKeypairQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[
-        rt::span(2, 1, 2, 9),
-        rt::span(2, 10, 2, 74),
-        rt::from(2, 75),
-    ];
-    rt::request_variants!(V2_1, V2_10, V2_75);
-}
+rt::versioned_request!(ShowKeypairQuery of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 9),
+    V2_10 = rt::span(2, 10, 2, 74),
+    V2_75 = rt::from(2, 75),
+});
 rt::variants_from!(ShowKeypairQuery {
     V2_1(types::KeypairsQueryV2_1),
     V2_10(types::KeypairsQueryV2_10),
@@ -215,29 +159,8 @@ rt::variants_from!(ShowKeypairQuery {
 /// The `keypairs` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct KeypairsClient(rt::ServiceClient);
-impl rt::GeneratedClient for KeypairsClient {
-    type Service = super::Compute;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(KeypairsClient of super::Compute);
 impl KeypairsClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Create a keypair, or import one by giving its public key.
     ///
     /// `POST /os-keypairs`

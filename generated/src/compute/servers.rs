@@ -7,56 +7,29 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `show_server` operation: its spans, statuses and response variants.
-pub static SHOW_SERVER: rt::OperationMeta = rt::OperationMeta {
-    name: "show_server",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::span(2, 1, 2, 8), "GET", "/servers/{server_id}", &[200])],
-    variants: &[
+pub static SHOW_SERVER: rt::OperationMeta = rt::OperationMeta::new(
+    "show_server",
+    &super::SERVICE,
+    &[rt::op(rt::span(2, 1, 2, 8), "GET", "/servers/{server_id}", &[200])],
+    &[
         rt::body(rt::span(2, 1, 2, 2), 0, &schemas::SHOW_SERVER_V2_1),
         rt::body(rt::span(2, 3, 2, 8), 1, &schemas::SHOW_SERVER_V2_3),
     ],
-};
-/// The response of `show_server`; the variant is chosen by the version the server answered.
+);
+/// The response of `show_server`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowServerResponse {
-    /// Answered from microversion 2.1.
     V2_1(types::ShowServerResponseV2_1),
-    /// Answered from microversion 2.3.
     V2_3(types::ShowServerResponseV2_3),
 }
-impl rt::VersionedResponse for ShowServerResponse {
-    rt::response_variants!(V2_1, V2_3);
-}
+rt::versioned_response!(ShowServerResponse { V2_1, V2_3 });
 /// Servers (show only, so far); admins see the host and libvirt instance name.
 ///
 /// The `servers` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct ServersClient(rt::ServiceClient);
-impl rt::GeneratedClient for ServersClient {
-    type Service = super::Compute;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(ServersClient of super::Compute);
 impl ServersClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Show one server; admins also see its host, hypervisor and instance name.
     ///
     /// `GET /servers/{server_id}`

@@ -7,49 +7,37 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `list_services` operation: its spans, statuses and response variants.
-pub static LIST_SERVICES: rt::OperationMeta = rt::OperationMeta {
-    name: "list_services",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 1), "GET", "/os-services", &[200])],
-    variants: &[
+pub static LIST_SERVICES: rt::OperationMeta = rt::OperationMeta::new(
+    "list_services",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "GET", "/os-services", &[200])],
+    &[
         rt::body(rt::span(2, 1, 2, 10), 0, &schemas::LIST_SERVICES_V2_1),
         rt::body(rt::span(2, 11, 2, 52), 1, &schemas::LIST_SERVICES_V2_11),
         rt::body(rt::span(2, 53, 2, 68), 2, &schemas::LIST_SERVICES_V2_53),
         rt::body(rt::from(2, 69), 3, &schemas::LIST_SERVICES_V2_69),
     ],
-};
-/// The response of `list_services`; the variant is chosen by the version the server answered.
+);
+/// The response of `list_services`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListServicesResponse {
-    /// Answered from microversion 2.1.
     V2_1(types::ListServicesResponseV2_1),
-    /// Answered from microversion 2.11.
     V2_11(types::ListServicesResponseV2_11),
-    /// Answered from microversion 2.53.
     V2_53(types::ListServicesResponseV2_53),
-    /// Answered from microversion 2.69.
     V2_69(types::ListServicesResponseV2_69),
 }
-impl rt::VersionedResponse for ListServicesResponse {
-    rt::response_variants!(V2_1, V2_11, V2_53, V2_69);
-}
-/// The query of `list_services`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(ListServicesResponse { V2_1, V2_11, V2_53, V2_69 });
+/// The query of `list_services`: the variant of the version you request (`V2_1` 2.1–2.74, `V2_75` 2.75–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListServicesQuery {
-    /// Microversions 2.1–2.74.
     V2_1(types::ListServicesQueryV2_1),
-    /// Microversions 2.75–latest.
     V2_75(types::ListServicesQueryV2_75),
 }
-impl rt::VersionedRequest for ListServicesQuery {
-    const NAME: &'static str = "ListServicesQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::span(2, 1, 2, 74), rt::from(2, 75)];
-    rt::request_variants!(V2_1, V2_75);
-}
+rt::versioned_request!(ListServicesQuery of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 74),
+    V2_75 = rt::from(2, 75),
+});
 rt::variants_from!(ListServicesQuery {
     V2_1(types::ListServicesQueryV2_1),
     V2_75(types::ListServicesQueryV2_75),
@@ -59,29 +47,8 @@ rt::variants_from!(ListServicesQuery {
 /// The `services` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct ServicesClient(rt::ServiceClient);
-impl rt::GeneratedClient for ServicesClient {
-    type Service = super::Compute;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(ServicesClient of super::Compute);
 impl ServicesClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// List the compute services, optionally filtered by host and binary.
     ///
     /// `GET /os-services`

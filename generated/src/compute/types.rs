@@ -4,148 +4,93 @@
 #![allow(clippy::doc_markdown, clippy::large_enum_variant)]
 use std::collections::BTreeMap;
 use squall_runtime::contract as rt;
-/// `AddTenantAccessRequest`.
+/// The `AddTenantAccessRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddTenantAccessRequestV2_1 {
     pub add_tenant_access: TenantAccessV2_1,
 }
 rt::record!(encode AddTenantAccessRequestV2_1 { req(add_tenant_access, "addTenantAccess") });
-impl AddTenantAccessRequestV2_1 {
-    /// A [`AddTenantAccessRequestV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(add_tenant_access: TenantAccessV2_1) -> Self {
-        Self { add_tenant_access }
-    }
-}
-/// `AttachedVolume`.
+/// The `AttachedVolume` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttachedVolumeV2_1 {
     pub id: String,
 }
 rt::record!(AttachedVolumeV2_1 { req(id, "id") });
-/// `AttachedVolume`.
+/// The `AttachedVolume` schema from microversion 2.3. It extends [`AttachedVolumeV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttachedVolumeV2_3 {
     pub delete_on_termination: bool,
-    /// The fields this type shares with [`AttachedVolumeV2_1`].
     pub base: AttachedVolumeV2_1,
 }
 rt::record!(AttachedVolumeV2_3 { req(delete_on_termination, "delete_on_termination") } + base);
 rt::extends!(AttachedVolumeV2_3 => AttachedVolumeV2_1);
-/// `CreateExtraSpecsRequest`.
+/// The `CreateExtraSpecsRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateExtraSpecsRequestV2_1 {
     pub extra_specs: ExtraSpecsInputV2_1,
 }
 rt::record!(encode CreateExtraSpecsRequestV2_1 { req(extra_specs, "extra_specs") });
-impl CreateExtraSpecsRequestV2_1 {
-    /// A [`CreateExtraSpecsRequestV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(extra_specs: ExtraSpecsInputV2_1) -> Self {
-        Self { extra_specs }
-    }
-}
-/// `CreateFlavorRequest`.
+/// The `CreateFlavorRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateFlavorRequestV2_1 {
     pub flavor: NewFlavorV2_1,
 }
 rt::record!(encode CreateFlavorRequestV2_1 { req(flavor, "flavor") });
-impl CreateFlavorRequestV2_1 {
-    /// A [`CreateFlavorRequestV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(flavor: NewFlavorV2_1) -> Self {
-        Self { flavor }
-    }
-}
-/// `CreateFlavorRequest`.
+/// The `CreateFlavorRequest` schema from microversion 2.102.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateFlavorRequestV2_102 {
     pub flavor: NewFlavorV2_102,
 }
 rt::record!(encode CreateFlavorRequestV2_102 { req(flavor, "flavor") });
-impl CreateFlavorRequestV2_102 {
-    /// A [`CreateFlavorRequestV2_102`] with its required fields; the optional ones are `None`.
-    pub fn new(flavor: NewFlavorV2_102) -> Self {
-        Self { flavor }
-    }
-}
-/// `CreateFlavorRequest`.
+/// The `CreateFlavorRequest` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateFlavorRequestV2_55 {
     pub flavor: NewFlavorV2_55,
 }
 rt::record!(encode CreateFlavorRequestV2_55 { req(flavor, "flavor") });
-impl CreateFlavorRequestV2_55 {
-    /// A [`CreateFlavorRequestV2_55`] with its required fields; the optional ones are `None`.
-    pub fn new(flavor: NewFlavorV2_55) -> Self {
-        Self { flavor }
-    }
-}
-/// `CreateKeypairRequest`.
+/// The `CreateKeypairRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairRequestV2_1 {
     pub keypair: NewKeypairV2_1,
 }
 rt::record!(encode CreateKeypairRequestV2_1 { req(keypair, "keypair") });
-impl CreateKeypairRequestV2_1 {
-    /// A [`CreateKeypairRequestV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(keypair: NewKeypairV2_1) -> Self {
-        Self { keypair }
-    }
-}
-/// `CreateKeypairRequest`.
+/// The `CreateKeypairRequest` schema from microversion 2.10.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairRequestV2_10 {
     pub keypair: NewKeypairV2_10,
 }
 rt::record!(encode CreateKeypairRequestV2_10 { req(keypair, "keypair") });
-impl CreateKeypairRequestV2_10 {
-    /// A [`CreateKeypairRequestV2_10`] with its required fields; the optional ones are `None`.
-    pub fn new(keypair: NewKeypairV2_10) -> Self {
-        Self { keypair }
-    }
-}
-/// `CreateKeypairRequest`.
+/// The `CreateKeypairRequest` schema from microversion 2.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairRequestV2_2 {
     pub keypair: NewKeypairV2_2,
 }
 rt::record!(encode CreateKeypairRequestV2_2 { req(keypair, "keypair") });
-impl CreateKeypairRequestV2_2 {
-    /// A [`CreateKeypairRequestV2_2`] with its required fields; the optional ones are `None`.
-    pub fn new(keypair: NewKeypairV2_2) -> Self {
-        Self { keypair }
-    }
-}
-/// `CreateKeypairRequest`.
+/// The `CreateKeypairRequest` schema from microversion 2.92.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairRequestV2_92 {
     pub keypair: NewKeypairV2_92,
 }
 rt::record!(encode CreateKeypairRequestV2_92 { req(keypair, "keypair") });
-impl CreateKeypairRequestV2_92 {
-    /// A [`CreateKeypairRequestV2_92`] with its required fields; the optional ones are `None`.
-    pub fn new(keypair: NewKeypairV2_92) -> Self {
-        Self { keypair }
-    }
-}
-/// `CreateKeypairResponse`.
+/// The `CreateKeypairResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairResponseV2_1 {
     pub keypair: CreatedKeypairV2_1,
 }
 rt::record!(CreateKeypairResponseV2_1 { req(keypair, "keypair") });
-/// `CreateKeypairResponse`.
+/// The `CreateKeypairResponse` schema from microversion 2.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairResponseV2_2 {
     pub keypair: CreatedKeypairV2_2,
 }
 rt::record!(CreateKeypairResponseV2_2 { req(keypair, "keypair") });
-/// `CreateKeypairResponse`.
+/// The `CreateKeypairResponse` schema from microversion 2.92.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairResponseV2_92 {
     pub keypair: CreatedKeypairV2_92,
 }
 rt::record!(CreateKeypairResponseV2_92 { req(keypair, "keypair") });
-/// `CreatedKeypair`.
+/// The `CreatedKeypair` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatedKeypairV2_1 {
     pub fingerprint: String,
@@ -161,16 +106,15 @@ rt::record!(CreatedKeypairV2_1 {
     req(public_key, "public_key"),
     req(user_id, "user_id"),
 });
-/// `CreatedKeypair`.
+/// The `CreatedKeypair` schema from microversion 2.2. It extends [`CreatedKeypairV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatedKeypairV2_2 {
     pub type_: KeypairTypeV2_2,
-    /// The fields this type shares with [`CreatedKeypairV2_1`].
     pub base: CreatedKeypairV2_1,
 }
 rt::record!(CreatedKeypairV2_2 { req(type_, "type") } + base);
 rt::extends!(CreatedKeypairV2_2 => CreatedKeypairV2_1);
-/// `CreatedKeypair`.
+/// The `CreatedKeypair` schema from microversion 2.92.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatedKeypairV2_92 {
     pub fingerprint: String,
@@ -186,69 +130,69 @@ rt::record!(CreatedKeypairV2_92 {
     req(user_id, "user_id"),
     req(type_, "type"),
 });
-/// `ExtraSpecsInput`.
+/// The `ExtraSpecsInput` schema from microversion 2.1.
 pub type ExtraSpecsInputV2_1 = BTreeMap<String, rt::Value>;
 /// Extra spec keys and their values, always strings when read back.
 pub type ExtraSpecsV2_1 = BTreeMap<String, String>;
-/// `FlavorAccessList`.
+/// The `FlavorAccessList` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorAccessListV2_1 {
     pub flavor_access: Vec<FlavorAccessV2_1>,
 }
 rt::record!(open FlavorAccessListV2_1 { req(flavor_access, "flavor_access") });
-/// `FlavorAccessQuery`.
+/// The `FlavorAccessQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FlavorAccessQueryV2_1 {}
 rt::record!(open encode FlavorAccessQueryV2_1 {});
-/// `FlavorAccessQuery`.
+/// The `FlavorAccessQuery` schema from microversion 2.102.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FlavorAccessQueryV2_102 {}
 rt::record!(encode FlavorAccessQueryV2_102 {});
-/// `FlavorAccess`.
+/// The `FlavorAccess` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorAccessV2_1 {
     pub flavor_id: String,
     pub tenant_id: String,
 }
 rt::record!(open FlavorAccessV2_1 { req(flavor_id, "flavor_id"), req(tenant_id, "tenant_id") });
-/// `FlavorLink`.
+/// The `FlavorLink` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorLinkV2_1 {
     pub href: String,
     pub rel: String,
 }
 rt::record!(FlavorLinkV2_1 { req(href, "href"), req(rel, "rel") });
-/// `FlavorResponse`.
+/// The `FlavorResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorResponseV2_1 {
     pub flavor: FlavorV2_1,
 }
 rt::record!(FlavorResponseV2_1 { req(flavor, "flavor") });
-/// `FlavorResponse`.
+/// The `FlavorResponse` schema from microversion 2.102.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorResponseV2_102 {
     pub flavor: FlavorV2_102,
 }
 rt::record!(FlavorResponseV2_102 { req(flavor, "flavor") });
-/// `FlavorResponse`.
+/// The `FlavorResponse` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorResponseV2_55 {
     pub flavor: FlavorV2_55,
 }
 rt::record!(FlavorResponseV2_55 { req(flavor, "flavor") });
-/// `FlavorResponse`.
+/// The `FlavorResponse` schema from microversion 2.61.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorResponseV2_61 {
     pub flavor: FlavorV2_61,
 }
 rt::record!(FlavorResponseV2_61 { req(flavor, "flavor") });
-/// `FlavorResponse`.
+/// The `FlavorResponse` schema from microversion 2.75.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorResponseV2_75 {
     pub flavor: FlavorV2_75,
 }
 rt::record!(FlavorResponseV2_75 { req(flavor, "flavor") });
-/// `FlavorSortKey`.
+/// The `FlavorSortKey` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FlavorSortKeyV2_1 {
     CreatedAt,
@@ -286,7 +230,7 @@ impl rt::StrEnum for FlavorSortKeyV2_1 {
         ("vcpus", Self::Vcpus),
     ];
 }
-/// `FlavorSortKey`.
+/// The `FlavorSortKey` schema from microversion 2.102.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FlavorSortKeyV2_102 {
     CreatedAt,
@@ -322,7 +266,7 @@ impl rt::StrEnum for FlavorSortKeyV2_102 {
         ("vcpus", Self::Vcpus),
     ];
 }
-/// `FlavorSummary`.
+/// The `FlavorSummary` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorSummaryV2_1 {
     pub id: String,
@@ -330,16 +274,15 @@ pub struct FlavorSummaryV2_1 {
     pub links: Vec<FlavorLinkV2_1>,
 }
 rt::record!(FlavorSummaryV2_1 { req(id, "id"), req(name, "name"), req(links, "links") });
-/// `FlavorSummary`.
+/// The `FlavorSummary` schema from microversion 2.55. It extends [`FlavorSummaryV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorSummaryV2_55 {
     pub description: Option<String>,
-    /// The fields this type shares with [`FlavorSummaryV2_1`].
     pub base: FlavorSummaryV2_1,
 }
 rt::record!(FlavorSummaryV2_55 { req(description, "description") } + base);
 rt::extends!(FlavorSummaryV2_55 => FlavorSummaryV2_1);
-/// `FlavorSwapVariant1`.
+/// The `FlavorSwapVariant1` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FlavorSwapVariant1V2_1 {
     V,
@@ -347,20 +290,14 @@ pub enum FlavorSwapVariant1V2_1 {
 impl rt::StrEnum for FlavorSwapVariant1V2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[("", Self::V)];
 }
-/// `FlavorUpdate`.
+/// The `FlavorUpdate` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorUpdateV2_55 {
     /// Free text of up to 65535 printable characters, or null to clear it.
     pub description: Option<String>,
 }
 rt::record!(encode FlavorUpdateV2_55 { req(description, "description") });
-impl FlavorUpdateV2_55 {
-    /// A [`FlavorUpdateV2_55`] with its required fields; the optional ones are `None`.
-    pub fn new(description: Option<String>) -> Self {
-        Self { description }
-    }
-}
-/// `Flavor`.
+/// The `Flavor` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_1 {
     pub id: String,
@@ -390,7 +327,7 @@ rt::record!(FlavorV2_1 {
     req(os_flavor_access_is_public, "os-flavor-access:is_public"),
     req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
 });
-/// `Flavor`.
+/// The `Flavor` schema from microversion 2.102.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_102 {
     pub id: String,
@@ -418,25 +355,23 @@ rt::record!(FlavorV2_102 {
     req(description, "description"),
     opt(extra_specs, "extra_specs"),
 });
-/// `Flavor`.
+/// The `Flavor` schema from microversion 2.55. It extends [`FlavorV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_55 {
     pub description: Option<String>,
-    /// The fields this type shares with [`FlavorV2_1`].
     pub base: FlavorV2_1,
 }
 rt::record!(FlavorV2_55 { req(description, "description") } + base);
 rt::extends!(FlavorV2_55 => FlavorV2_1);
-/// `Flavor`.
+/// The `Flavor` schema from microversion 2.61. It extends [`FlavorV2_55`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_61 {
     pub extra_specs: Option<FlavorExtraSpecsV2_61>,
-    /// The fields this type shares with [`FlavorV2_55`].
     pub base: FlavorV2_55,
 }
 rt::record!(FlavorV2_61 { opt(extra_specs, "extra_specs") } + base);
 rt::extends!(FlavorV2_61 => FlavorV2_55);
-/// `Flavor`.
+/// The `Flavor` schema from microversion 2.75.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_75 {
     pub id: String,
@@ -469,19 +404,19 @@ rt::record!(FlavorV2_75 {
     req(description, "description"),
     opt(extra_specs, "extra_specs"),
 });
-/// `KeypairListEntry`.
+/// The `KeypairListEntry` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairListEntryV2_1 {
     pub keypair: KeypairSummaryV2_1,
 }
 rt::record!(KeypairListEntryV2_1 { req(keypair, "keypair") });
-/// `KeypairListEntry`.
+/// The `KeypairListEntry` schema from microversion 2.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairListEntryV2_2 {
     pub keypair: KeypairSummaryV2_2,
 }
 rt::record!(KeypairListEntryV2_2 { req(keypair, "keypair") });
-/// `KeypairSummary`.
+/// The `KeypairSummary` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairSummaryV2_1 {
     pub fingerprint: String,
@@ -493,16 +428,15 @@ rt::record!(KeypairSummaryV2_1 {
     req(name, "name"),
     req(public_key, "public_key"),
 });
-/// `KeypairSummary`.
+/// The `KeypairSummary` schema from microversion 2.2. It extends [`KeypairSummaryV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairSummaryV2_2 {
     pub type_: KeypairTypeV2_2,
-    /// The fields this type shares with [`KeypairSummaryV2_1`].
     pub base: KeypairSummaryV2_1,
 }
 rt::record!(KeypairSummaryV2_2 { req(type_, "type") } + base);
 rt::extends!(KeypairSummaryV2_2 => KeypairSummaryV2_1);
-/// `KeypairType`.
+/// The `KeypairType` schema from microversion 2.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeypairTypeV2_2 {
     Ssh,
@@ -514,7 +448,7 @@ impl rt::StrEnum for KeypairTypeV2_2 {
         ("x509", Self::X509),
     ];
 }
-/// `Keypair`.
+/// The `Keypair` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairV2_1 {
     pub created_at: String,
@@ -538,28 +472,27 @@ rt::record!(KeypairV2_1 {
     req(updated_at, "updated_at"),
     req(user_id, "user_id"),
 });
-/// `Keypair`.
+/// The `Keypair` schema from microversion 2.2. It extends [`KeypairV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairV2_2 {
     pub type_: KeypairTypeV2_2,
-    /// The fields this type shares with [`KeypairV2_1`].
     pub base: KeypairV2_1,
 }
 rt::record!(KeypairV2_2 { req(type_, "type") } + base);
 rt::extends!(KeypairV2_2 => KeypairV2_1);
-/// `KeypairsQuery`.
+/// The `KeypairsQuery` schema from microversion 2.10.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct KeypairsQueryV2_10 {
     pub user_id: Option<Vec<String>>,
 }
 rt::record!(open encode KeypairsQueryV2_10 { opt(user_id, "user_id") });
-/// `KeypairsQuery`.
+/// The `KeypairsQuery` schema from microversion 2.75.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct KeypairsQueryV2_75 {
     pub user_id: Option<Vec<String>>,
 }
 rt::record!(encode KeypairsQueryV2_75 { opt(user_id, "user_id") });
-/// `Link`.
+/// The `Link` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkV2_1 {
     pub href: String,
@@ -567,13 +500,13 @@ pub struct LinkV2_1 {
     pub type_: Option<String>,
 }
 rt::record!(LinkV2_1 { req(href, "href"), req(rel, "rel"), opt(type_, "type") });
-/// `ListExtraSpecsResponse`.
+/// The `ListExtraSpecsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListExtraSpecsResponseV2_1 {
     pub extra_specs: ExtraSpecsV2_1,
 }
 rt::record!(ListExtraSpecsResponseV2_1 { req(extra_specs, "extra_specs") });
-/// `ListFlavorsDetailResponse`.
+/// The `ListFlavorsDetailResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_1 {
     pub flavors: Vec<FlavorV2_1>,
@@ -584,7 +517,7 @@ rt::record!(ListFlavorsDetailResponseV2_1 {
     req(flavors, "flavors"),
     opt(flavors_links, "flavors_links"),
 });
-/// `ListFlavorsDetailResponse`.
+/// The `ListFlavorsDetailResponse` schema from microversion 2.102.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_102 {
     pub flavors: Vec<FlavorV2_102>,
@@ -595,7 +528,7 @@ rt::record!(ListFlavorsDetailResponseV2_102 {
     req(flavors, "flavors"),
     opt(flavors_links, "flavors_links"),
 });
-/// `ListFlavorsDetailResponse`.
+/// The `ListFlavorsDetailResponse` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_55 {
     pub flavors: Vec<FlavorV2_55>,
@@ -606,7 +539,7 @@ rt::record!(ListFlavorsDetailResponseV2_55 {
     req(flavors, "flavors"),
     opt(flavors_links, "flavors_links"),
 });
-/// `ListFlavorsDetailResponse`.
+/// The `ListFlavorsDetailResponse` schema from microversion 2.61.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_61 {
     pub flavors: Vec<FlavorV2_61>,
@@ -617,7 +550,7 @@ rt::record!(ListFlavorsDetailResponseV2_61 {
     req(flavors, "flavors"),
     opt(flavors_links, "flavors_links"),
 });
-/// `ListFlavorsDetailResponse`.
+/// The `ListFlavorsDetailResponse` schema from microversion 2.75.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_75 {
     pub flavors: Vec<FlavorV2_75>,
@@ -628,7 +561,7 @@ rt::record!(ListFlavorsDetailResponseV2_75 {
     req(flavors, "flavors"),
     opt(flavors_links, "flavors_links"),
 });
-/// `ListFlavorsQuerySortDirItem`.
+/// The `ListFlavorsQuerySortDirItem` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListFlavorsQuerySortDirItemV2_1 {
     Asc,
@@ -640,7 +573,7 @@ impl rt::StrEnum for ListFlavorsQuerySortDirItemV2_1 {
         ("desc", Self::Desc),
     ];
 }
-/// `ListFlavorsQuery`.
+/// The `ListFlavorsQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFlavorsQueryV2_1 {
     pub limit: Option<u32>,
@@ -663,7 +596,7 @@ rt::record!(open encode ListFlavorsQueryV2_1 {
     opt(sort_key, "sort_key"),
     opt(sort_dir, "sort_dir"),
 });
-/// `ListFlavorsQuery`.
+/// The `ListFlavorsQuery` schema from microversion 2.102.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFlavorsQueryV2_102 {
     pub limit: Option<u32>,
@@ -689,7 +622,7 @@ rt::record!(encode ListFlavorsQueryV2_102 {
     opt(sort_dir, "sort_dir"),
     opt(name, "name"),
 });
-/// `ListFlavorsQuery`.
+/// The `ListFlavorsQuery` schema from microversion 2.75.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFlavorsQueryV2_75 {
     pub limit: Option<u32>,
@@ -712,7 +645,7 @@ rt::record!(encode ListFlavorsQueryV2_75 {
     opt(sort_key, "sort_key"),
     opt(sort_dir, "sort_dir"),
 });
-/// `ListFlavorsResponse`.
+/// The `ListFlavorsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsResponseV2_1 {
     pub flavors: Vec<FlavorSummaryV2_1>,
@@ -723,7 +656,7 @@ rt::record!(ListFlavorsResponseV2_1 {
     req(flavors, "flavors"),
     opt(flavors_links, "flavors_links"),
 });
-/// `ListFlavorsResponse`.
+/// The `ListFlavorsResponse` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsResponseV2_55 {
     pub flavors: Vec<FlavorSummaryV2_55>,
@@ -734,7 +667,7 @@ rt::record!(ListFlavorsResponseV2_55 {
     req(flavors, "flavors"),
     opt(flavors_links, "flavors_links"),
 });
-/// `ListKeypairsQuery`.
+/// The `ListKeypairsQuery` schema from microversion 2.35.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListKeypairsQueryV2_35 {
     pub user_id: Option<Vec<String>>,
@@ -746,7 +679,7 @@ rt::record!(open encode ListKeypairsQueryV2_35 {
     opt(limit, "limit"),
     opt(marker, "marker"),
 });
-/// `ListKeypairsQuery`.
+/// The `ListKeypairsQuery` schema from microversion 2.75.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListKeypairsQueryV2_75 {
     pub user_id: Option<Vec<String>>,
@@ -758,86 +691,78 @@ rt::record!(encode ListKeypairsQueryV2_75 {
     opt(limit, "limit"),
     opt(marker, "marker"),
 });
-/// `ListKeypairsResponseKeypairsLinksItem`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListKeypairsResponseKeypairsLinksItemV2_35 {
-    pub rel: String,
-    pub href: String,
-}
-rt::record!(ListKeypairsResponseKeypairsLinksItemV2_35 { req(rel, "rel"), req(href, "href") });
-/// `ListKeypairsResponse`.
+/// The `ListKeypairsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKeypairsResponseV2_1 {
     pub keypairs: Vec<KeypairListEntryV2_1>,
 }
 rt::record!(ListKeypairsResponseV2_1 { req(keypairs, "keypairs") });
-/// `ListKeypairsResponse`.
+/// The `ListKeypairsResponse` schema from microversion 2.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKeypairsResponseV2_2 {
     pub keypairs: Vec<KeypairListEntryV2_2>,
 }
 rt::record!(ListKeypairsResponseV2_2 { req(keypairs, "keypairs") });
-/// `ListKeypairsResponse`.
+/// The `ListKeypairsResponse` schema from microversion 2.35. It extends [`ListKeypairsResponseV2_2`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKeypairsResponseV2_35 {
-    pub keypairs_links: Option<Vec<ListKeypairsResponseKeypairsLinksItemV2_35>>,
-    /// The fields this type shares with [`ListKeypairsResponseV2_2`].
+    pub keypairs_links: Option<Vec<FlavorLinkV2_1>>,
     pub base: ListKeypairsResponseV2_2,
 }
 rt::record!(ListKeypairsResponseV2_35 { opt(keypairs_links, "keypairs_links") } + base);
 rt::extends!(ListKeypairsResponseV2_35 => ListKeypairsResponseV2_2);
-/// `ListServicesQuery`.
+/// The `ListServicesQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServicesQueryV2_1 {
     pub host: Option<String>,
     pub binary: Option<String>,
 }
 rt::record!(open encode ListServicesQueryV2_1 { opt(host, "host"), opt(binary, "binary") });
-/// `ListServicesQuery`.
+/// The `ListServicesQuery` schema from microversion 2.75.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServicesQueryV2_75 {
     pub host: Option<String>,
     pub binary: Option<String>,
 }
 rt::record!(encode ListServicesQueryV2_75 { opt(host, "host"), opt(binary, "binary") });
-/// `ListServicesResponse`.
+/// The `ListServicesResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_1 {
     pub services: Vec<ServiceV2_1>,
 }
 rt::record!(ListServicesResponseV2_1 { req(services, "services") });
-/// `ListServicesResponse`.
+/// The `ListServicesResponse` schema from microversion 2.11.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_11 {
     pub services: Vec<ServiceV2_11>,
 }
 rt::record!(ListServicesResponseV2_11 { req(services, "services") });
-/// `ListServicesResponse`.
+/// The `ListServicesResponse` schema from microversion 2.53.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_53 {
     pub services: Vec<ServiceV2_53>,
 }
 rt::record!(ListServicesResponseV2_53 { req(services, "services") });
-/// `ListServicesResponse`.
+/// The `ListServicesResponse` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_69 {
     pub services: Vec<ServiceV2_69>,
 }
 rt::record!(ListServicesResponseV2_69 { req(services, "services") });
-/// `ListVersionsResponse`.
+/// The `ListVersionsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListVersionsResponseV2_1 {
     pub versions: Vec<VersionV2_1>,
 }
 rt::record!(ListVersionsResponseV2_1 { req(versions, "versions") });
-/// `MediaType`.
+/// The `MediaType` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaTypeV2_1 {
     pub base: String,
     pub type_: String,
 }
 rt::record!(MediaTypeV2_1 { req(base, "base"), req(type_, "type") });
-/// `NewFlavor`.
+/// The `NewFlavor` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFlavorV2_1 {
     pub name: String,
@@ -884,7 +809,7 @@ impl NewFlavorV2_1 {
         }
     }
 }
-/// `NewFlavor`.
+/// The `NewFlavor` schema from microversion 2.102.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFlavorV2_102 {
     pub name: String,
@@ -931,12 +856,11 @@ impl NewFlavorV2_102 {
         }
     }
 }
-/// `NewFlavor`.
+/// The `NewFlavor` schema from microversion 2.55. It extends [`NewFlavorV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFlavorV2_55 {
     /// Free text of up to 65535 printable characters, or null to clear it.
     pub description: Option<String>,
-    /// The fields this type shares with [`NewFlavorV2_1`].
     pub base: NewFlavorV2_1,
 }
 rt::record!(encode NewFlavorV2_55 { nullable(description, "description") } + base);
@@ -950,7 +874,7 @@ impl NewFlavorV2_55 {
         }
     }
 }
-/// `NewKeypair`.
+/// The `NewKeypair` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewKeypairV2_1 {
     pub name: String,
@@ -966,11 +890,10 @@ impl NewKeypairV2_1 {
         }
     }
 }
-/// `NewKeypair`.
+/// The `NewKeypair` schema from microversion 2.10. It extends [`NewKeypairV2_2`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewKeypairV2_10 {
     pub user_id: Option<String>,
-    /// The fields this type shares with [`NewKeypairV2_2`].
     pub base: NewKeypairV2_2,
 }
 rt::record!(encode NewKeypairV2_10 { opt(user_id, "user_id") } + base);
@@ -984,11 +907,10 @@ impl NewKeypairV2_10 {
         }
     }
 }
-/// `NewKeypair`.
+/// The `NewKeypair` schema from microversion 2.2. It extends [`NewKeypairV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewKeypairV2_2 {
     pub type_: Option<KeypairTypeV2_2>,
-    /// The fields this type shares with [`NewKeypairV2_1`].
     pub base: NewKeypairV2_1,
 }
 rt::record!(encode NewKeypairV2_2 { opt(type_, "type") } + base);
@@ -1002,7 +924,7 @@ impl NewKeypairV2_2 {
         }
     }
 }
-/// `NewKeypair`.
+/// The `NewKeypair` schema from microversion 2.92.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewKeypairV2_92 {
     pub name: String,
@@ -1027,7 +949,7 @@ impl NewKeypairV2_92 {
         }
     }
 }
-/// `RemoveTenantAccessRequest`.
+/// The `RemoveTenantAccessRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoveTenantAccessRequestV2_1 {
     pub remove_tenant_access: TenantAccessV2_1,
@@ -1035,19 +957,13 @@ pub struct RemoveTenantAccessRequestV2_1 {
 rt::record!(encode RemoveTenantAccessRequestV2_1 {
     req(remove_tenant_access, "removeTenantAccess"),
 });
-impl RemoveTenantAccessRequestV2_1 {
-    /// A [`RemoveTenantAccessRequestV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(remove_tenant_access: TenantAccessV2_1) -> Self {
-        Self { remove_tenant_access }
-    }
-}
-/// `SecurityGroupName`.
+/// The `SecurityGroupName` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SecurityGroupNameV2_1 {
     pub name: String,
 }
 rt::record!(SecurityGroupNameV2_1 { req(name, "name") });
-/// `ServerAddressOSEXTIPSType`.
+/// The `ServerAddressOSEXTIPSType` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServerAddressOSEXTIPSTypeV2_1 {
     Fixed,
@@ -1059,7 +975,7 @@ impl rt::StrEnum for ServerAddressOSEXTIPSTypeV2_1 {
         ("floating", Self::Floating),
     ];
 }
-/// `ServerAddress`.
+/// The `ServerAddress` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerAddressV2_1 {
     pub addr: String,
@@ -1075,7 +991,7 @@ rt::record!(ServerAddressV2_1 {
 });
 /// Addresses by network name.
 pub type ServerAddressesV2_1 = BTreeMap<String, Vec<ServerAddressV2_1>>;
-/// `ServerConfigDrive`.
+/// The `ServerConfigDrive` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServerConfigDriveV2_1 {
     V,
@@ -1089,7 +1005,7 @@ impl rt::StrEnum for ServerConfigDriveV2_1 {
         ("False", Self::False),
     ];
 }
-/// `ServerFault`.
+/// The `ServerFault` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerFaultV2_1 {
     pub code: i64,
@@ -1103,14 +1019,14 @@ rt::record!(ServerFaultV2_1 {
     opt(details, "details"),
     req(message, "message"),
 });
-/// `ServerFlavorRef`.
+/// The `ServerFlavorRef` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerFlavorRefV2_1 {
     pub id: Option<String>,
     pub links: Option<Vec<LinkV2_1>>,
 }
 rt::record!(ServerFlavorRefV2_1 { opt(id, "id"), opt(links, "links") });
-/// `Server`.
+/// The `Server` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerV2_1 {
     pub access_i_pv4: String,
@@ -1179,7 +1095,7 @@ rt::record!(ServerV2_1 {
     req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
     req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
 });
-/// `Server`.
+/// The `Server` schema from microversion 2.3.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerV2_3 {
     pub access_i_pv4: String,
@@ -1262,7 +1178,7 @@ rt::record!(ServerV2_3 {
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
     nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data"),
 });
-/// `ServiceState`.
+/// The `ServiceState` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServiceStateV2_1 {
     Up,
@@ -1274,7 +1190,7 @@ impl rt::StrEnum for ServiceStateV2_1 {
         ("down", Self::Down),
     ];
 }
-/// `ServiceStatus`.
+/// The `ServiceStatus` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServiceStatusV2_1 {
     Enabled,
@@ -1286,7 +1202,7 @@ impl rt::StrEnum for ServiceStatusV2_1 {
         ("disabled", Self::Disabled),
     ];
 }
-/// `ServiceStatus`.
+/// The `ServiceStatus` schema from microversion 2.69.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServiceStatusV2_69 {
     Enabled,
@@ -1300,7 +1216,7 @@ impl rt::StrEnum for ServiceStatusV2_69 {
         ("UNKNOWN", Self::Unknown),
     ];
 }
-/// `Service`.
+/// The `Service` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceV2_1 {
     pub binary: String,
@@ -1322,16 +1238,15 @@ rt::record!(ServiceV2_1 {
     req(updated_at, "updated_at"),
     req(zone, "zone"),
 });
-/// `Service`.
+/// The `Service` schema from microversion 2.11. It extends [`ServiceV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceV2_11 {
     pub forced_down: bool,
-    /// The fields this type shares with [`ServiceV2_1`].
     pub base: ServiceV2_1,
 }
 rt::record!(ServiceV2_11 { req(forced_down, "forced_down") } + base);
 rt::extends!(ServiceV2_11 => ServiceV2_1);
-/// `Service`.
+/// The `Service` schema from microversion 2.53.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceV2_53 {
     pub binary: String,
@@ -1355,7 +1270,7 @@ rt::record!(ServiceV2_53 {
     req(zone, "zone"),
     req(forced_down, "forced_down"),
 });
-/// `Service`.
+/// The `Service` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceV2_69 {
     pub binary: String,
@@ -1379,69 +1294,49 @@ rt::record!(ServiceV2_69 {
     opt(zone, "zone"),
     opt(forced_down, "forced_down"),
 });
-/// `ShowKeypairResponse`.
+/// The `ShowKeypairResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowKeypairResponseV2_1 {
     pub keypair: KeypairV2_1,
 }
 rt::record!(ShowKeypairResponseV2_1 { req(keypair, "keypair") });
-/// `ShowKeypairResponse`.
+/// The `ShowKeypairResponse` schema from microversion 2.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowKeypairResponseV2_2 {
     pub keypair: KeypairV2_2,
 }
 rt::record!(ShowKeypairResponseV2_2 { req(keypair, "keypair") });
-/// `ShowServerResponse`.
+/// The `ShowServerResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_1 {
     pub server: ServerV2_1,
 }
 rt::record!(ShowServerResponseV2_1 { req(server, "server") });
-/// `ShowServerResponse`.
+/// The `ShowServerResponse` schema from microversion 2.3.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_3 {
     pub server: ServerV2_3,
 }
 rt::record!(ShowServerResponseV2_3 { req(server, "server") });
-/// `ShowVersionResponse`.
+/// The `ShowVersionResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowVersionResponseV2_1 {
     pub version: VersionV2_1,
 }
 rt::record!(ShowVersionResponseV2_1 { req(version, "version") });
-/// `TenantAccess`.
+/// The `TenantAccess` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantAccessV2_1 {
     pub tenant: String,
 }
 rt::record!(encode TenantAccessV2_1 { req(tenant, "tenant") });
-impl TenantAccessV2_1 {
-    /// A [`TenantAccessV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(tenant: impl Into<String>) -> Self {
-        Self { tenant: tenant.into() }
-    }
-}
-/// `UpdateFlavorRequest`.
+/// The `UpdateFlavorRequest` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateFlavorRequestV2_55 {
     pub flavor: FlavorUpdateV2_55,
 }
 rt::record!(encode UpdateFlavorRequestV2_55 { req(flavor, "flavor") });
-impl UpdateFlavorRequestV2_55 {
-    /// A [`UpdateFlavorRequestV2_55`] with its required fields; the optional ones are `None`.
-    pub fn new(flavor: FlavorUpdateV2_55) -> Self {
-        Self { flavor }
-    }
-}
-/// `VersionLink`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VersionLinkV2_1 {
-    pub href: String,
-    pub rel: String,
-    pub type_: Option<String>,
-}
-rt::record!(VersionLinkV2_1 { req(href, "href"), req(rel, "rel"), opt(type_, "type") });
-/// `VersionStatus`.
+/// The `VersionStatus` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VersionStatusV2_1 {
     Current,
@@ -1455,7 +1350,7 @@ impl rt::StrEnum for VersionStatusV2_1 {
         ("DEPRECATED", Self::Deprecated),
     ];
 }
-/// `Version`.
+/// The `Version` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionV2_1 {
     pub id: String,
@@ -1489,6 +1384,8 @@ pub type KeypairsQueryV2_1 = FlavorAccessQueryV2_1;
 pub type ServerImageRefV2_1 = ServerFlavorRefV2_1;
 /// [`ExtraSpecsV2_1`] in the role of `ServerMetadataV2_1`.
 pub type ServerMetadataV2_1 = ExtraSpecsV2_1;
+/// [`LinkV2_1`] in the role of `VersionLinkV2_1`.
+pub type VersionLinkV2_1 = LinkV2_1;
 /// [`ExtraSpecsV2_1`] in the role of `FlavorExtraSpecsV2_61`.
 pub type FlavorExtraSpecsV2_61 = ExtraSpecsV2_1;
 /// [`FlavorAccessQueryV2_102`] in the role of `ExtraSpecsQueryV2_102`.

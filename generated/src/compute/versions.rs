@@ -7,51 +7,28 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `list_versions` operation: its spans, statuses and response variants.
-pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta {
-    name: "list_versions",
-    service: &super::SERVICE,
-    root: true,
-    versioned: false,
-    spans: &[rt::op(rt::from(2, 1), "GET", "/", &[200])],
-    variants: &[rt::body(rt::from(2, 1), 0, &schemas::LIST_VERSIONS_V2_1)],
-};
+pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta::new(
+        "list_versions",
+        &super::SERVICE,
+        &[rt::op(rt::from(2, 1), "GET", "/", &[200])],
+        &[rt::body(rt::from(2, 1), 0, &schemas::LIST_VERSIONS_V2_1)],
+    )
+    .unversioned()
+    .at_root();
 /// The `show_version` operation: its spans, statuses and response variants.
-pub static SHOW_VERSION: rt::OperationMeta = rt::OperationMeta {
-    name: "show_version",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(2, 1), "GET", "/", &[200])],
-    variants: &[rt::body(rt::from(2, 1), 0, &schemas::SHOW_VERSION_V2_1)],
-};
+pub static SHOW_VERSION: rt::OperationMeta = rt::OperationMeta::new(
+    "show_version",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "GET", "/", &[200])],
+    &[rt::body(rt::from(2, 1), 0, &schemas::SHOW_VERSION_V2_1)],
+);
 /// The compute API's version documents.
 ///
 /// The `versions` client of the `compute` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct VersionsClient(rt::ServiceClient);
-impl rt::GeneratedClient for VersionsClient {
-    type Service = super::Compute;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(VersionsClient of super::Compute);
 impl VersionsClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// List the API versions the service offers (the unauthenticated root document).
     ///
     /// `GET /`

@@ -7,12 +7,10 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `list_provider_aggregates` operation: its spans, statuses and response variants.
-pub static LIST_PROVIDER_AGGREGATES: rt::OperationMeta = rt::OperationMeta {
-    name: "list_provider_aggregates",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static LIST_PROVIDER_AGGREGATES: rt::OperationMeta = rt::OperationMeta::new(
+    "list_provider_aggregates",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 1),
             "GET",
@@ -20,29 +18,23 @@ pub static LIST_PROVIDER_AGGREGATES: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[
+    &[
         rt::body(rt::span(1, 1, 1, 18), 0, &schemas::PROVIDER_AGGREGATES_V1_1),
         rt::body(rt::from(1, 19), 1, &schemas::PROVIDER_AGGREGATES_V1_19),
     ],
-};
-/// The response of `list_provider_aggregates`; the variant is chosen by the version the server answered.
+);
+/// The response of `list_provider_aggregates`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListProviderAggregatesResponse {
-    /// Answered from microversion 1.1.
     V1_1(types::ProviderAggregatesV1_1),
-    /// Answered from microversion 1.19.
     V1_19(types::ProviderAggregatesV1_19),
 }
-impl rt::VersionedResponse for ListProviderAggregatesResponse {
-    rt::response_variants!(V1_1, V1_19);
-}
+rt::versioned_response!(ListProviderAggregatesResponse { V1_1, V1_19 });
 /// The `set_provider_aggregates` operation: its spans, statuses and response variants.
-pub static SET_PROVIDER_AGGREGATES: rt::OperationMeta = rt::OperationMeta {
-    name: "set_provider_aggregates",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static SET_PROVIDER_AGGREGATES: rt::OperationMeta = rt::OperationMeta::new(
+    "set_provider_aggregates",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 1),
             "PUT",
@@ -50,37 +42,29 @@ pub static SET_PROVIDER_AGGREGATES: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[
+    &[
         rt::body(rt::span(1, 1, 1, 18), 0, &schemas::PROVIDER_AGGREGATES_V1_1),
         rt::body(rt::from(1, 19), 1, &schemas::PROVIDER_AGGREGATES_V1_19),
     ],
-};
-/// The response of `set_provider_aggregates`; the variant is chosen by the version the server answered.
+);
+/// The response of `set_provider_aggregates`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SetProviderAggregatesResponse {
-    /// Answered from microversion 1.1.
     V1_1(types::ProviderAggregatesV1_1),
-    /// Answered from microversion 1.19.
     V1_19(types::ProviderAggregatesV1_19),
 }
-impl rt::VersionedResponse for SetProviderAggregatesResponse {
-    rt::response_variants!(V1_1, V1_19);
-}
-/// The request body of `set_provider_aggregates`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(SetProviderAggregatesResponse { V1_1, V1_19 });
+/// The request body of `set_provider_aggregates`: the variant of the version you request (`V1_1` 1.1–1.18, `V1_19` 1.19–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum SetProviderAggregatesRequest {
-    /// Microversions 1.1–1.18.
     V1_1(types::AggregateUuidsV1_1),
-    /// Microversions 1.19–latest.
     V1_19(types::SetProviderAggregatesRequestV1_19),
 }
-impl rt::VersionedRequest for SetProviderAggregatesRequest {
-    const NAME: &'static str = "SetProviderAggregatesRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::span(1, 1, 1, 18), rt::from(1, 19)];
-    rt::request_variants!(V1_1, V1_19);
-}
+rt::versioned_request!(SetProviderAggregatesRequest of super::SERVICE {
+    V1_1 = rt::span(1, 1, 1, 18),
+    V1_19 = rt::from(1, 19),
+});
 rt::variants_from!(SetProviderAggregatesRequest {
     V1_1(types::AggregateUuidsV1_1),
     V1_19(types::SetProviderAggregatesRequestV1_19),
@@ -90,29 +74,8 @@ rt::variants_from!(SetProviderAggregatesRequest {
 /// The `aggregates` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct AggregatesClient(rt::ServiceClient);
-impl rt::GeneratedClient for AggregatesClient {
-    type Service = super::Placement;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(AggregatesClient of super::Placement);
 impl AggregatesClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// List the aggregates a resource provider is a member of.
     ///
     /// `GET /resource_providers/{resource_provider_uuid}/aggregates`

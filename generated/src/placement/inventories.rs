@@ -7,12 +7,10 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `create_inventory` operation: its spans, statuses and response variants.
-pub static CREATE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
-    name: "create_inventory",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static CREATE_INVENTORY: rt::OperationMeta = rt::OperationMeta::new(
+    "create_inventory",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 0),
             "POST",
@@ -20,29 +18,21 @@ pub static CREATE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
             &[201],
         ),
     ],
-    variants: &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORY_V1_0)],
-};
-/// The request body of `create_inventory`, one variant per span of microversions; pick the variant for the version you request.
+    &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORY_V1_0)],
+);
+/// The request body of `create_inventory`: the variant of the version you request (`V1_0` 1.0–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateInventoryRequest {
-    /// Microversions 1.0–latest.
     V1_0(types::CreateInventoryRequestV1_0),
 }
-impl rt::VersionedRequest for CreateInventoryRequest {
-    const NAME: &'static str = "CreateInventoryRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(1, 0)];
-    rt::request_variants!(V1_0);
-}
+rt::versioned_request!(CreateInventoryRequest of super::SERVICE { V1_0 = rt::from(1, 0) });
 rt::variants_from!(CreateInventoryRequest { V1_0(types::CreateInventoryRequestV1_0) });
 /// The `delete_inventories` operation: its spans, statuses and response variants.
-pub static DELETE_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
-    name: "delete_inventories",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static DELETE_INVENTORIES: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_inventories",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 5),
             "DELETE",
@@ -50,15 +40,13 @@ pub static DELETE_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
             &[204],
         ),
     ],
-    variants: &[rt::no_body(rt::from(1, 5), 0)],
-};
+    &[rt::no_body(rt::from(1, 5), 0)],
+);
 /// The `delete_inventory` operation: its spans, statuses and response variants.
-pub static DELETE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
-    name: "delete_inventory",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static DELETE_INVENTORY: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_inventory",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 0),
             "DELETE",
@@ -66,15 +54,13 @@ pub static DELETE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
             &[204],
         ),
     ],
-    variants: &[rt::no_body(rt::from(1, 0), 0)],
-};
+    &[rt::no_body(rt::from(1, 0), 0)],
+);
 /// The `list_inventories` operation: its spans, statuses and response variants.
-pub static LIST_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
-    name: "list_inventories",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static LIST_INVENTORIES: rt::OperationMeta = rt::OperationMeta::new(
+    "list_inventories",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 0),
             "GET",
@@ -82,15 +68,13 @@ pub static LIST_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORIES_V1_0)],
-};
+    &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORIES_V1_0)],
+);
 /// The `replace_inventories` operation: its spans, statuses and response variants.
-pub static REPLACE_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
-    name: "replace_inventories",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static REPLACE_INVENTORIES: rt::OperationMeta = rt::OperationMeta::new(
+    "replace_inventories",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 0),
             "PUT",
@@ -98,29 +82,21 @@ pub static REPLACE_INVENTORIES: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORIES_V1_0)],
-};
-/// The request body of `replace_inventories`, one variant per span of microversions; pick the variant for the version you request.
+    &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORIES_V1_0)],
+);
+/// The request body of `replace_inventories`: the variant of the version you request (`V1_0` 1.0–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ReplaceInventoriesRequest {
-    /// Microversions 1.0–latest.
     V1_0(types::ReplaceInventoriesRequestV1_0),
 }
-impl rt::VersionedRequest for ReplaceInventoriesRequest {
-    const NAME: &'static str = "ReplaceInventoriesRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(1, 0)];
-    rt::request_variants!(V1_0);
-}
+rt::versioned_request!(ReplaceInventoriesRequest of super::SERVICE { V1_0 = rt::from(1, 0) });
 rt::variants_from!(ReplaceInventoriesRequest { V1_0(types::ReplaceInventoriesRequestV1_0) });
 /// The `show_inventory` operation: its spans, statuses and response variants.
-pub static SHOW_INVENTORY: rt::OperationMeta = rt::OperationMeta {
-    name: "show_inventory",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static SHOW_INVENTORY: rt::OperationMeta = rt::OperationMeta::new(
+    "show_inventory",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 0),
             "GET",
@@ -128,15 +104,13 @@ pub static SHOW_INVENTORY: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORY_V1_0)],
-};
+    &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORY_V1_0)],
+);
 /// The `update_inventory` operation: its spans, statuses and response variants.
-pub static UPDATE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
-    name: "update_inventory",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static UPDATE_INVENTORY: rt::OperationMeta = rt::OperationMeta::new(
+    "update_inventory",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 0),
             "PUT",
@@ -144,50 +118,23 @@ pub static UPDATE_INVENTORY: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORY_V1_0)],
-};
-/// The request body of `update_inventory`, one variant per span of microversions; pick the variant for the version you request.
+    &[rt::body(rt::from(1, 0), 0, &schemas::INVENTORY_V1_0)],
+);
+/// The request body of `update_inventory`: the variant of the version you request (`V1_0` 1.0–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateInventoryRequest {
-    /// Microversions 1.0–latest.
     V1_0(types::UpdateInventoryRequestV1_0),
 }
-impl rt::VersionedRequest for UpdateInventoryRequest {
-    const NAME: &'static str = "UpdateInventoryRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(1, 0)];
-    rt::request_variants!(V1_0);
-}
+rt::versioned_request!(UpdateInventoryRequest of super::SERVICE { V1_0 = rt::from(1, 0) });
 rt::variants_from!(UpdateInventoryRequest { V1_0(types::UpdateInventoryRequestV1_0) });
 /// Inventories, the amounts of each resource class a resource provider offers.
 ///
 /// The `inventories` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct InventoriesClient(rt::ServiceClient);
-impl rt::GeneratedClient for InventoriesClient {
-    type Service = super::Placement;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(InventoriesClient of super::Placement);
 impl InventoriesClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Add the inventory of one more resource class to a resource provider; its capacity, (total - reserved) * allocation_ratio, must be more than 0.
     ///
     /// `POST /resource_providers/{resource_provider_uuid}/inventories`

@@ -7,123 +7,72 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `create_resource_class` operation: its spans, statuses and response variants.
-pub static CREATE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
-    name: "create_resource_class",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 2), "POST", "/resource_classes", &[201])],
-    variants: &[rt::no_body(rt::from(1, 2), 0)],
-};
-/// The request body of `create_resource_class`, one variant per span of microversions; pick the variant for the version you request.
+pub static CREATE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta::new(
+    "create_resource_class",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 2), "POST", "/resource_classes", &[201])],
+    &[rt::no_body(rt::from(1, 2), 0)],
+);
+/// The request body of `create_resource_class`: the variant of the version you request (`V1_2` 1.2–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateResourceClassRequest {
-    /// Microversions 1.2–latest.
     V1_2(types::ResourceClassRequestV1_2),
 }
-impl rt::VersionedRequest for CreateResourceClassRequest {
-    const NAME: &'static str = "CreateResourceClassRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(1, 2)];
-    rt::request_variants!(V1_2);
-}
+rt::versioned_request!(CreateResourceClassRequest of super::SERVICE { V1_2 = rt::from(1, 2) });
 rt::variants_from!(CreateResourceClassRequest { V1_2(types::ResourceClassRequestV1_2) });
 /// The `delete_resource_class` operation: its spans, statuses and response variants.
-pub static DELETE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
-    name: "delete_resource_class",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
-        rt::op(rt::from(1, 2), "DELETE", "/resource_classes/{resource_class}", &[204]),
-    ],
-    variants: &[rt::no_body(rt::from(1, 2), 0)],
-};
+pub static DELETE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_resource_class",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 2), "DELETE", "/resource_classes/{resource_class}", &[204])],
+    &[rt::no_body(rt::from(1, 2), 0)],
+);
 /// The `ensure_resource_class` operation: its spans, statuses and response variants.
-pub static ENSURE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
-    name: "ensure_resource_class",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
-        rt::op(rt::from(1, 7), "PUT", "/resource_classes/{resource_class}", &[201, 204]),
-    ],
-    variants: &[rt::no_body(rt::from(1, 7), 0)],
-};
+pub static ENSURE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta::new(
+    "ensure_resource_class",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 7), "PUT", "/resource_classes/{resource_class}", &[201, 204])],
+    &[rt::no_body(rt::from(1, 7), 0)],
+);
 /// The `list_resource_classes` operation: its spans, statuses and response variants.
-pub static LIST_RESOURCE_CLASSES: rt::OperationMeta = rt::OperationMeta {
-    name: "list_resource_classes",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 2), "GET", "/resource_classes", &[200])],
-    variants: &[rt::body(rt::from(1, 2), 0, &schemas::LIST_RESOURCE_CLASSES_V1_2)],
-};
+pub static LIST_RESOURCE_CLASSES: rt::OperationMeta = rt::OperationMeta::new(
+    "list_resource_classes",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 2), "GET", "/resource_classes", &[200])],
+    &[rt::body(rt::from(1, 2), 0, &schemas::LIST_RESOURCE_CLASSES_V1_2)],
+);
 /// The `show_resource_class` operation: its spans, statuses and response variants.
-pub static SHOW_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
-    name: "show_resource_class",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
-        rt::op(rt::from(1, 2), "GET", "/resource_classes/{resource_class}", &[200]),
-    ],
-    variants: &[rt::body(rt::from(1, 2), 0, &schemas::RESOURCE_CLASS_V1_2)],
-};
+pub static SHOW_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta::new(
+    "show_resource_class",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 2), "GET", "/resource_classes/{resource_class}", &[200])],
+    &[rt::body(rt::from(1, 2), 0, &schemas::RESOURCE_CLASS_V1_2)],
+);
 /// The `update_resource_class` operation: its spans, statuses and response variants.
-pub static UPDATE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta {
-    name: "update_resource_class",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
-        rt::op(rt::span(1, 2, 1, 6), "PUT", "/resource_classes/{resource_class}", &[200]),
-    ],
-    variants: &[rt::body(rt::span(1, 2, 1, 6), 0, &schemas::RESOURCE_CLASS_V1_2)],
-};
-/// The request body of `update_resource_class`, one variant per span of microversions; pick the variant for the version you request.
+pub static UPDATE_RESOURCE_CLASS: rt::OperationMeta = rt::OperationMeta::new(
+    "update_resource_class",
+    &super::SERVICE,
+    &[rt::op(rt::span(1, 2, 1, 6), "PUT", "/resource_classes/{resource_class}", &[200])],
+    &[rt::body(rt::span(1, 2, 1, 6), 0, &schemas::RESOURCE_CLASS_V1_2)],
+);
+/// The request body of `update_resource_class`: the variant of the version you request (`V1_2` 1.2–1.6).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateResourceClassRequest {
-    /// Microversions 1.2–1.6.
     V1_2(types::ResourceClassRequestV1_2),
 }
-impl rt::VersionedRequest for UpdateResourceClassRequest {
-    const NAME: &'static str = "UpdateResourceClassRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::span(1, 2, 1, 6)];
-    rt::request_variants!(V1_2);
-}
+rt::versioned_request!(UpdateResourceClassRequest of super::SERVICE {
+    V1_2 = rt::span(1, 2, 1, 6),
+});
 rt::variants_from!(UpdateResourceClassRequest { V1_2(types::ResourceClassRequestV1_2) });
 /// Resource classes, the kinds of quantitative resource (standard or `CUSTOM_`).
 ///
 /// The `resource_classes` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct ResourceClassesClient(rt::ServiceClient);
-impl rt::GeneratedClient for ResourceClassesClient {
-    type Service = super::Placement;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(ResourceClassesClient of super::Placement);
 impl ResourceClassesClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Create a custom resource class; `Location` gives its URL.
     ///
     /// `POST /resource_classes`

@@ -7,57 +7,45 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `create_resource_provider` operation: its spans, statuses and response variants.
-pub static CREATE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
-    name: "create_resource_provider",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static CREATE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta::new(
+    "create_resource_provider",
+    &super::SERVICE,
+    &[
         rt::op(rt::span(1, 0, 1, 19), "POST", "/resource_providers", &[201]),
         rt::op(rt::from(1, 20), "POST", "/resource_providers", &[200]),
     ],
-    variants: &[
+    &[
         rt::no_body(rt::span(1, 0, 1, 19), 0),
         rt::body(rt::from(1, 20), 1, &schemas::RESOURCE_PROVIDER_V1_14),
     ],
-};
-/// The response of `create_resource_provider`; the variant is chosen by the version the server answered.
+);
+/// The response of `create_resource_provider`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateResourceProviderResponse {
-    /// Answered from microversion 1.0.
     V1_0,
-    /// Answered from microversion 1.20.
     V1_20(types::ResourceProviderV1_14),
 }
-impl rt::VersionedResponse for CreateResourceProviderResponse {
-    rt::response_variants!(V1_0(none), V1_20);
-}
-/// The request body of `create_resource_provider`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(CreateResourceProviderResponse { V1_0(none), V1_20 });
+/// The request body of `create_resource_provider`: the variant of the version you request (`V1_0` 1.0–1.13, `V1_14` 1.14–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateResourceProviderRequest {
-    /// Microversions 1.0–1.13.
     V1_0(types::CreateResourceProviderRequestV1_0),
-    /// Microversions 1.14–latest.
     V1_14(types::CreateResourceProviderRequestV1_14),
 }
-impl rt::VersionedRequest for CreateResourceProviderRequest {
-    const NAME: &'static str = "CreateResourceProviderRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::span(1, 0, 1, 13), rt::from(1, 14)];
-    rt::request_variants!(V1_0, V1_14);
-}
+rt::versioned_request!(CreateResourceProviderRequest of super::SERVICE {
+    V1_0 = rt::span(1, 0, 1, 13),
+    V1_14 = rt::from(1, 14),
+});
 rt::variants_from!(CreateResourceProviderRequest {
     V1_0(types::CreateResourceProviderRequestV1_0),
     V1_14(types::CreateResourceProviderRequestV1_14),
 });
 /// The `delete_resource_provider` operation: its spans, statuses and response variants.
-pub static DELETE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
-    name: "delete_resource_provider",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static DELETE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_resource_provider",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 0),
             "DELETE",
@@ -65,73 +53,52 @@ pub static DELETE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
             &[204],
         ),
     ],
-    variants: &[rt::no_body(rt::from(1, 0), 0)],
-};
+    &[rt::no_body(rt::from(1, 0), 0)],
+);
 /// The `list_resource_providers` operation: its spans, statuses and response variants.
-pub static LIST_RESOURCE_PROVIDERS: rt::OperationMeta = rt::OperationMeta {
-    name: "list_resource_providers",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 0), "GET", "/resource_providers", &[200])],
-    variants: &[
+pub static LIST_RESOURCE_PROVIDERS: rt::OperationMeta = rt::OperationMeta::new(
+    "list_resource_providers",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 0), "GET", "/resource_providers", &[200])],
+    &[
         rt::body(rt::span(1, 0, 1, 0), 0, &schemas::LIST_RESOURCE_PROVIDERS_V1_0),
         rt::body(rt::span(1, 1, 1, 5), 1, &schemas::LIST_RESOURCE_PROVIDERS_V1_1),
         rt::body(rt::span(1, 6, 1, 10), 2, &schemas::LIST_RESOURCE_PROVIDERS_V1_6),
         rt::body(rt::span(1, 11, 1, 13), 3, &schemas::LIST_RESOURCE_PROVIDERS_V1_11),
         rt::body(rt::from(1, 14), 4, &schemas::LIST_RESOURCE_PROVIDERS_V1_14),
     ],
-};
-/// The response of `list_resource_providers`; the variant is chosen by the version the server answered.
+);
+/// The response of `list_resource_providers`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListResourceProvidersResponse {
-    /// Answered from microversion 1.0.
     V1_0(types::ListResourceProvidersResponseV1_0),
-    /// Answered from microversion 1.1.
     V1_1(types::ListResourceProvidersResponseV1_1),
-    /// Answered from microversion 1.6.
     V1_6(types::ListResourceProvidersResponseV1_6),
-    /// Answered from microversion 1.11.
     V1_11(types::ListResourceProvidersResponseV1_11),
-    /// Answered from microversion 1.14.
     V1_14(types::ListResourceProvidersResponseV1_14),
 }
-impl rt::VersionedResponse for ListResourceProvidersResponse {
-    rt::response_variants!(V1_0, V1_1, V1_6, V1_11, V1_14);
-}
-/// The query of `list_resource_providers`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(ListResourceProvidersResponse { V1_0, V1_1, V1_6, V1_11, V1_14 });
+/// The query of `list_resource_providers`: the variant of the version you request (`V1_0` 1.0–1.2, `V1_3` 1.3, `V1_4` 1.4–1.13, `V1_14` 1.14–1.17, `V1_18` 1.18–1.23, `V1_24` 1.24–1.38, `V1_39` 1.39–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListResourceProvidersQuery {
-    /// Microversions 1.0–1.2.
     V1_0(types::ListResourceProvidersQueryV1_0),
-    /// Microversions 1.3.
     V1_3(types::ListResourceProvidersQueryV1_3),
-    /// Microversions 1.4–1.13.
     V1_4(types::ListResourceProvidersQueryV1_4),
-    /// Microversions 1.14–1.17.
     V1_14(types::ListResourceProvidersQueryV1_14),
-    /// Microversions 1.18–1.23.
     V1_18(types::ListResourceProvidersQueryV1_18),
-    /// Microversions 1.24–1.38.
     V1_24(types::ListResourceProvidersQueryV1_24),
-    /// Microversions 1.39–latest.
     V1_39(types::ListResourceProvidersQueryV1_39),
 }
-impl rt::VersionedRequest for ListResourceProvidersQuery {
-    const NAME: &'static str = "ListResourceProvidersQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[
-        rt::span(1, 0, 1, 2),
-        rt::span(1, 3, 1, 3),
-        rt::span(1, 4, 1, 13),
-        rt::span(1, 14, 1, 17),
-        rt::span(1, 18, 1, 23),
-        rt::span(1, 24, 1, 38),
-        rt::from(1, 39),
-    ];
-    rt::request_variants!(V1_0, V1_3, V1_4, V1_14, V1_18, V1_24, V1_39);
-}
+rt::versioned_request!(ListResourceProvidersQuery of super::SERVICE {
+    V1_0 = rt::span(1, 0, 1, 2),
+    V1_3 = rt::span(1, 3, 1, 3),
+    V1_4 = rt::span(1, 4, 1, 13),
+    V1_14 = rt::span(1, 14, 1, 17),
+    V1_18 = rt::span(1, 18, 1, 23),
+    V1_24 = rt::span(1, 24, 1, 38),
+    V1_39 = rt::from(1, 39),
+});
 rt::variants_from!(ListResourceProvidersQuery {
     V1_0(types::ListResourceProvidersQueryV1_0),
     V1_3(types::ListResourceProvidersQueryV1_3),
@@ -142,12 +109,10 @@ rt::variants_from!(ListResourceProvidersQuery {
     V1_39(types::ListResourceProvidersQueryV1_39),
 });
 /// The `show_resource_provider` operation: its spans, statuses and response variants.
-pub static SHOW_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
-    name: "show_resource_provider",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static SHOW_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta::new(
+    "show_resource_provider",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 0),
             "GET",
@@ -155,38 +120,29 @@ pub static SHOW_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[
+    &[
         rt::body(rt::span(1, 0, 1, 0), 0, &schemas::RESOURCE_PROVIDER_V1_0),
         rt::body(rt::span(1, 1, 1, 5), 1, &schemas::RESOURCE_PROVIDER_V1_1),
         rt::body(rt::span(1, 6, 1, 10), 2, &schemas::RESOURCE_PROVIDER_V1_6),
         rt::body(rt::span(1, 11, 1, 13), 3, &schemas::RESOURCE_PROVIDER_V1_11),
         rt::body(rt::from(1, 14), 4, &schemas::RESOURCE_PROVIDER_V1_14),
     ],
-};
-/// The response of `show_resource_provider`; the variant is chosen by the version the server answered.
+);
+/// The response of `show_resource_provider`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowResourceProviderResponse {
-    /// Answered from microversion 1.0.
     V1_0(types::ResourceProviderV1_0),
-    /// Answered from microversion 1.1.
     V1_1(types::ResourceProviderV1_1),
-    /// Answered from microversion 1.6.
     V1_6(types::ResourceProviderV1_6),
-    /// Answered from microversion 1.11.
     V1_11(types::ResourceProviderV1_11),
-    /// Answered from microversion 1.14.
     V1_14(types::ResourceProviderV1_14),
 }
-impl rt::VersionedResponse for ShowResourceProviderResponse {
-    rt::response_variants!(V1_0, V1_1, V1_6, V1_11, V1_14);
-}
+rt::versioned_response!(ShowResourceProviderResponse { V1_0, V1_1, V1_6, V1_11, V1_14 });
 /// The `update_resource_provider` operation: its spans, statuses and response variants.
-pub static UPDATE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
-    name: "update_resource_provider",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static UPDATE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta::new(
+    "update_resource_provider",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 0),
             "PUT",
@@ -194,46 +150,35 @@ pub static UPDATE_RESOURCE_PROVIDER: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[
+    &[
         rt::body(rt::span(1, 0, 1, 0), 0, &schemas::RESOURCE_PROVIDER_V1_0),
         rt::body(rt::span(1, 1, 1, 5), 1, &schemas::RESOURCE_PROVIDER_V1_1),
         rt::body(rt::span(1, 6, 1, 10), 2, &schemas::RESOURCE_PROVIDER_V1_6),
         rt::body(rt::span(1, 11, 1, 13), 3, &schemas::RESOURCE_PROVIDER_V1_11),
         rt::body(rt::from(1, 14), 4, &schemas::RESOURCE_PROVIDER_V1_14),
     ],
-};
-/// The response of `update_resource_provider`; the variant is chosen by the version the server answered.
+);
+/// The response of `update_resource_provider`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateResourceProviderResponse {
-    /// Answered from microversion 1.0.
     V1_0(types::ResourceProviderV1_0),
-    /// Answered from microversion 1.1.
     V1_1(types::ResourceProviderV1_1),
-    /// Answered from microversion 1.6.
     V1_6(types::ResourceProviderV1_6),
-    /// Answered from microversion 1.11.
     V1_11(types::ResourceProviderV1_11),
-    /// Answered from microversion 1.14.
     V1_14(types::ResourceProviderV1_14),
 }
-impl rt::VersionedResponse for UpdateResourceProviderResponse {
-    rt::response_variants!(V1_0, V1_1, V1_6, V1_11, V1_14);
-}
-/// The request body of `update_resource_provider`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(UpdateResourceProviderResponse { V1_0, V1_1, V1_6, V1_11, V1_14 });
+/// The request body of `update_resource_provider`: the variant of the version you request (`V1_0` 1.0–1.13, `V1_14` 1.14–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateResourceProviderRequest {
-    /// Microversions 1.0–1.13.
     V1_0(types::UpdateResourceProviderRequestV1_0),
-    /// Microversions 1.14–latest.
     V1_14(types::UpdateResourceProviderRequestV1_14),
 }
-impl rt::VersionedRequest for UpdateResourceProviderRequest {
-    const NAME: &'static str = "UpdateResourceProviderRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::span(1, 0, 1, 13), rt::from(1, 14)];
-    rt::request_variants!(V1_0, V1_14);
-}
+rt::versioned_request!(UpdateResourceProviderRequest of super::SERVICE {
+    V1_0 = rt::span(1, 0, 1, 13),
+    V1_14 = rt::from(1, 14),
+});
 rt::variants_from!(UpdateResourceProviderRequest {
     V1_0(types::UpdateResourceProviderRequestV1_0),
     V1_14(types::UpdateResourceProviderRequestV1_14),
@@ -243,29 +188,8 @@ rt::variants_from!(UpdateResourceProviderRequest {
 /// The `resource_providers` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct ResourceProvidersClient(rt::ServiceClient);
-impl rt::GeneratedClient for ResourceProvidersClient {
-    type Service = super::Placement;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(ResourceProvidersClient of super::Placement);
 impl ResourceProvidersClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Create a resource provider; `Location` gives its URL.
     ///
     /// `POST /resource_providers`

@@ -7,21 +7,17 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `create_trait` operation: its spans, statuses and response variants.
-pub static CREATE_TRAIT: rt::OperationMeta = rt::OperationMeta {
-    name: "create_trait",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 6), "PUT", "/traits/{trait_name}", &[201, 204])],
-    variants: &[rt::no_body(rt::from(1, 6), 0)],
-};
+pub static CREATE_TRAIT: rt::OperationMeta = rt::OperationMeta::new(
+    "create_trait",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 6), "PUT", "/traits/{trait_name}", &[201, 204])],
+    &[rt::no_body(rt::from(1, 6), 0)],
+);
 /// The `delete_provider_traits` operation: its spans, statuses and response variants.
-pub static DELETE_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
-    name: "delete_provider_traits",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static DELETE_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_provider_traits",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 6),
             "DELETE",
@@ -29,24 +25,20 @@ pub static DELETE_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
             &[204],
         ),
     ],
-    variants: &[rt::no_body(rt::from(1, 6), 0)],
-};
+    &[rt::no_body(rt::from(1, 6), 0)],
+);
 /// The `delete_trait` operation: its spans, statuses and response variants.
-pub static DELETE_TRAIT: rt::OperationMeta = rt::OperationMeta {
-    name: "delete_trait",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 6), "DELETE", "/traits/{trait_name}", &[204])],
-    variants: &[rt::no_body(rt::from(1, 6), 0)],
-};
+pub static DELETE_TRAIT: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_trait",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 6), "DELETE", "/traits/{trait_name}", &[204])],
+    &[rt::no_body(rt::from(1, 6), 0)],
+);
 /// The `list_provider_traits` operation: its spans, statuses and response variants.
-pub static LIST_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
-    name: "list_provider_traits",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static LIST_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta::new(
+    "list_provider_traits",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 6),
             "GET",
@@ -54,38 +46,28 @@ pub static LIST_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::from(1, 6), 0, &schemas::PROVIDER_TRAITS_V1_6)],
-};
+    &[rt::body(rt::from(1, 6), 0, &schemas::PROVIDER_TRAITS_V1_6)],
+);
 /// The `list_traits` operation: its spans, statuses and response variants.
-pub static LIST_TRAITS: rt::OperationMeta = rt::OperationMeta {
-    name: "list_traits",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 6), "GET", "/traits", &[200])],
-    variants: &[rt::body(rt::from(1, 6), 0, &schemas::LIST_TRAITS_V1_6)],
-};
-/// The query of `list_traits`, one variant per span of microversions; pick the variant for the version you request.
+pub static LIST_TRAITS: rt::OperationMeta = rt::OperationMeta::new(
+    "list_traits",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 6), "GET", "/traits", &[200])],
+    &[rt::body(rt::from(1, 6), 0, &schemas::LIST_TRAITS_V1_6)],
+);
+/// The query of `list_traits`: the variant of the version you request (`V1_6` 1.6–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListTraitsQuery {
-    /// Microversions 1.6–latest.
     V1_6(types::ListTraitsQueryV1_6),
 }
-impl rt::VersionedRequest for ListTraitsQuery {
-    const NAME: &'static str = "ListTraitsQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(1, 6)];
-    rt::request_variants!(V1_6);
-}
+rt::versioned_request!(ListTraitsQuery of super::SERVICE { V1_6 = rt::from(1, 6) });
 rt::variants_from!(ListTraitsQuery { V1_6(types::ListTraitsQueryV1_6) });
 /// The `set_provider_traits` operation: its spans, statuses and response variants.
-pub static SET_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
-    name: "set_provider_traits",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static SET_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta::new(
+    "set_provider_traits",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 6),
             "PUT",
@@ -93,59 +75,30 @@ pub static SET_PROVIDER_TRAITS: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::from(1, 6), 0, &schemas::PROVIDER_TRAITS_V1_6)],
-};
-/// The request body of `set_provider_traits`, one variant per span of microversions; pick the variant for the version you request.
+    &[rt::body(rt::from(1, 6), 0, &schemas::PROVIDER_TRAITS_V1_6)],
+);
+/// The request body of `set_provider_traits`: the variant of the version you request (`V1_6` 1.6–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum SetProviderTraitsRequest {
-    /// Microversions 1.6–latest.
     V1_6(types::SetProviderTraitsRequestV1_6),
 }
-impl rt::VersionedRequest for SetProviderTraitsRequest {
-    const NAME: &'static str = "SetProviderTraitsRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(1, 6)];
-    rt::request_variants!(V1_6);
-}
+rt::versioned_request!(SetProviderTraitsRequest of super::SERVICE { V1_6 = rt::from(1, 6) });
 rt::variants_from!(SetProviderTraitsRequest { V1_6(types::SetProviderTraitsRequestV1_6) });
 /// The `show_trait` operation: its spans, statuses and response variants.
-pub static SHOW_TRAIT: rt::OperationMeta = rt::OperationMeta {
-    name: "show_trait",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 6), "GET", "/traits/{trait_name}", &[204])],
-    variants: &[rt::no_body(rt::from(1, 6), 0)],
-};
+pub static SHOW_TRAIT: rt::OperationMeta = rt::OperationMeta::new(
+    "show_trait",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 6), "GET", "/traits/{trait_name}", &[204])],
+    &[rt::no_body(rt::from(1, 6), 0)],
+);
 /// Traits, the qualitative capabilities (CPU flags, disk types) a resource provider has.
 ///
 /// The `traits` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct TraitsClient(rt::ServiceClient);
-impl rt::GeneratedClient for TraitsClient {
-    type Service = super::Placement;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(TraitsClient of super::Placement);
 impl TraitsClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Create a custom trait (201), or confirm that it already exists (204). The name must start with `CUSTOM_`.
     ///
     /// `PUT /traits/{trait_name}`

@@ -4,7 +4,7 @@
 #![allow(clippy::doc_markdown, clippy::large_enum_variant)]
 use std::collections::BTreeMap;
 use squall_runtime::contract as rt;
-/// `AggregateUuids`.
+/// The `AggregateUuids` schema from microversion 1.1.
 pub type AggregateUuidsV1_1 = BTreeMap<String, rt::Value>;
 /// Amounts used by consumers of one type, keyed by resource class, and their count.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,7 +12,7 @@ pub struct ConsumerTypeUsagesV1_38 {
     pub consumer_count: i64,
 }
 rt::record!(open ConsumerTypeUsagesV1_38 { req(consumer_count, "consumer_count") });
-/// `CreateInventoryRequest`.
+/// The `CreateInventoryRequest` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateInventoryRequestV1_0 {
     pub resource_class: String,
@@ -52,7 +52,7 @@ impl CreateInventoryRequestV1_0 {
         }
     }
 }
-/// `CreateResourceProviderRequest`.
+/// The `CreateResourceProviderRequest` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateResourceProviderRequestV1_0 {
     pub name: String,
@@ -69,12 +69,11 @@ impl CreateResourceProviderRequestV1_0 {
         }
     }
 }
-/// `CreateResourceProviderRequest`.
+/// The `CreateResourceProviderRequest` schema from microversion 1.14. It extends [`CreateResourceProviderRequestV1_0`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateResourceProviderRequestV1_14 {
     /// The parent provider's UUID, or null for a root provider.
     pub parent_provider_uuid: Option<String>,
-    /// The fields this type shares with [`CreateResourceProviderRequestV1_0`].
     pub base: CreateResourceProviderRequestV1_0,
 }
 rt::record!(encode CreateResourceProviderRequestV1_14 {
@@ -92,9 +91,9 @@ impl CreateResourceProviderRequestV1_14 {
         }
     }
 }
-/// `InventoriesResponseInventories`.
+/// The `InventoriesResponseInventories` schema from microversion 1.0.
 pub type InventoriesResponseInventoriesV1_0 = BTreeMap<String, InventoryV1_0>;
-/// `InventoriesResponse`.
+/// The `InventoriesResponse` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InventoriesResponseV1_0 {
     pub resource_provider_generation: i64,
@@ -104,7 +103,7 @@ rt::record!(InventoriesResponseV1_0 {
     req(resource_provider_generation, "resource_provider_generation"),
     req(inventories, "inventories"),
 });
-/// `InventoryResponse`.
+/// The `InventoryResponse` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InventoryResponseV1_0 {
     pub resource_provider_generation: i64,
@@ -124,7 +123,7 @@ rt::record!(InventoryResponseV1_0 {
     req(step_size, "step_size"),
     req(allocation_ratio, "allocation_ratio"),
 });
-/// `Inventory`.
+/// The `Inventory` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InventoryV1_0 {
     pub total: i64,
@@ -142,40 +141,38 @@ rt::record!(InventoryV1_0 {
     req(step_size, "step_size"),
     req(allocation_ratio, "allocation_ratio"),
 });
-/// `ListResourceClassesResponse`.
+/// The `ListResourceClassesResponse` schema from microversion 1.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceClassesResponseV1_2 {
     pub resource_classes: Vec<ResourceClassV1_2>,
 }
 rt::record!(ListResourceClassesResponseV1_2 { req(resource_classes, "resource_classes") });
-/// `ListResourceProvidersQuery`.
+/// The `ListResourceProvidersQuery` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListResourceProvidersQueryV1_0 {
     pub name: Option<String>,
     pub uuid: Option<String>,
 }
 rt::record!(encode ListResourceProvidersQueryV1_0 { opt(name, "name"), opt(uuid, "uuid") });
-/// `ListResourceProvidersQuery`.
+/// The `ListResourceProvidersQuery` schema from microversion 1.14. It extends [`ListResourceProvidersQueryV1_4`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListResourceProvidersQueryV1_14 {
     /// A provider UUID; only providers in the same tree are listed.
     pub in_tree: Option<String>,
-    /// The fields this type shares with [`ListResourceProvidersQueryV1_4`].
     pub base: ListResourceProvidersQueryV1_4,
 }
 rt::record!(encode ListResourceProvidersQueryV1_14 { opt(in_tree, "in_tree") } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_14 => ListResourceProvidersQueryV1_4);
-/// `ListResourceProvidersQuery`.
+/// The `ListResourceProvidersQuery` schema from microversion 1.18. It extends [`ListResourceProvidersQueryV1_14`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListResourceProvidersQueryV1_18 {
     /// Comma-separated trait names the provider must all have; an unknown or empty trait is a 400.
     pub required: Option<String>,
-    /// The fields this type shares with [`ListResourceProvidersQueryV1_14`].
     pub base: ListResourceProvidersQueryV1_14,
 }
 rt::record!(encode ListResourceProvidersQueryV1_18 { opt(required, "required") } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_18 => ListResourceProvidersQueryV1_14);
-/// `ListResourceProvidersQuery`.
+/// The `ListResourceProvidersQuery` schema from microversion 1.24. It extends [`ListResourceProvidersQueryV1_0`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListResourceProvidersQueryV1_24 {
     /// Each an aggregate UUID, or `in:` followed by comma-separated UUIDs for membership in any of them; all occurrences must hold.
@@ -186,7 +183,6 @@ pub struct ListResourceProvidersQueryV1_24 {
     pub in_tree: Option<String>,
     /// Comma-separated trait names the provider must all have; an unknown or empty trait is a 400.
     pub required: Option<String>,
-    /// The fields this type shares with [`ListResourceProvidersQueryV1_0`].
     pub base: ListResourceProvidersQueryV1_0,
 }
 rt::record!(encode ListResourceProvidersQueryV1_24 {
@@ -196,17 +192,16 @@ rt::record!(encode ListResourceProvidersQueryV1_24 {
     opt(required, "required"),
 } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_24 => ListResourceProvidersQueryV1_0);
-/// `ListResourceProvidersQuery`.
+/// The `ListResourceProvidersQuery` schema from microversion 1.3. It extends [`ListResourceProvidersQueryV1_0`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListResourceProvidersQueryV1_3 {
     /// An aggregate UUID, or `in:` followed by comma-separated UUIDs for membership in any of them.
     pub member_of: Option<String>,
-    /// The fields this type shares with [`ListResourceProvidersQueryV1_0`].
     pub base: ListResourceProvidersQueryV1_0,
 }
 rt::record!(encode ListResourceProvidersQueryV1_3 { opt(member_of, "member_of") } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_3 => ListResourceProvidersQueryV1_0);
-/// `ListResourceProvidersQuery`.
+/// The `ListResourceProvidersQuery` schema from microversion 1.39. It extends [`ListResourceProvidersQueryV1_0`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListResourceProvidersQueryV1_39 {
     /// Each an aggregate UUID, or `in:` followed by comma-separated UUIDs for membership in any of them; all occurrences must hold.
@@ -217,7 +212,6 @@ pub struct ListResourceProvidersQueryV1_39 {
     pub in_tree: Option<String>,
     /// Each comma-separated trait names the provider must all have, or must lack when prefixed with `!`, or `in:` followed by comma-separated traits of which it must have at least one (`required=in:T3,T4&required=T1,!T2`); all occurrences must hold.
     pub required: Option<Vec<String>>,
-    /// The fields this type shares with [`ListResourceProvidersQueryV1_0`].
     pub base: ListResourceProvidersQueryV1_0,
 }
 rt::record!(encode ListResourceProvidersQueryV1_39 {
@@ -227,47 +221,46 @@ rt::record!(encode ListResourceProvidersQueryV1_39 {
     opt(required, "required"),
 } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_39 => ListResourceProvidersQueryV1_0);
-/// `ListResourceProvidersQuery`.
+/// The `ListResourceProvidersQuery` schema from microversion 1.4. It extends [`ListResourceProvidersQueryV1_3`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListResourceProvidersQueryV1_4 {
     /// Comma-separated `RESOURCE_CLASS:AMOUNT` pairs the provider must have room for, such as `VCPU:2,MEMORY_MB:1024`; an unknown resource class is a 400.
     pub resources: Option<String>,
-    /// The fields this type shares with [`ListResourceProvidersQueryV1_3`].
     pub base: ListResourceProvidersQueryV1_3,
 }
 rt::record!(encode ListResourceProvidersQueryV1_4 { opt(resources, "resources") } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_4 => ListResourceProvidersQueryV1_3);
-/// `ListResourceProvidersResponse`.
+/// The `ListResourceProvidersResponse` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceProvidersResponseV1_0 {
     pub resource_providers: Vec<ResourceProviderV1_0>,
 }
 rt::record!(ListResourceProvidersResponseV1_0 { req(resource_providers, "resource_providers") });
-/// `ListResourceProvidersResponse`.
+/// The `ListResourceProvidersResponse` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceProvidersResponseV1_1 {
     pub resource_providers: Vec<ResourceProviderV1_1>,
 }
 rt::record!(ListResourceProvidersResponseV1_1 { req(resource_providers, "resource_providers") });
-/// `ListResourceProvidersResponse`.
+/// The `ListResourceProvidersResponse` schema from microversion 1.11.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceProvidersResponseV1_11 {
     pub resource_providers: Vec<ResourceProviderV1_11>,
 }
 rt::record!(ListResourceProvidersResponseV1_11 { req(resource_providers, "resource_providers") });
-/// `ListResourceProvidersResponse`.
+/// The `ListResourceProvidersResponse` schema from microversion 1.14.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceProvidersResponseV1_14 {
     pub resource_providers: Vec<ResourceProviderV1_14>,
 }
 rt::record!(ListResourceProvidersResponseV1_14 { req(resource_providers, "resource_providers") });
-/// `ListResourceProvidersResponse`.
+/// The `ListResourceProvidersResponse` schema from microversion 1.6.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceProvidersResponseV1_6 {
     pub resource_providers: Vec<ResourceProviderV1_6>,
 }
 rt::record!(ListResourceProvidersResponseV1_6 { req(resource_providers, "resource_providers") });
-/// `ListTraitsQuery`.
+/// The `ListTraitsQuery` schema from microversion 1.6.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListTraitsQueryV1_6 {
     /// `in:` followed by comma-separated trait names, or `startswith:` followed by a prefix.
@@ -276,13 +269,13 @@ pub struct ListTraitsQueryV1_6 {
     pub associated: Option<String>,
 }
 rt::record!(encode ListTraitsQueryV1_6 { opt(name, "name"), opt(associated, "associated") });
-/// `ListTraitsResponse`.
+/// The `ListTraitsResponse` schema from microversion 1.6.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListTraitsResponseV1_6 {
     pub traits: Vec<String>,
 }
 rt::record!(ListTraitsResponseV1_6 { req(traits, "traits") });
-/// `ListVersionsResponse`.
+/// The `ListVersionsResponse` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListVersionsResponseV1_0 {
     pub versions: Vec<VersionV1_0>,
@@ -325,23 +318,16 @@ impl NewInventoryV1_0 {
         }
     }
 }
-/// `ProviderAggregates`.
+/// The `ProviderAggregates` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderAggregatesV1_1 {
     pub aggregates: Vec<String>,
 }
 rt::record!(encode ProviderAggregatesV1_1 { req(aggregates, "aggregates") });
-impl ProviderAggregatesV1_1 {
-    /// A [`ProviderAggregatesV1_1`] with its required fields; the optional ones are `None`.
-    pub fn new(aggregates: Vec<String>) -> Self {
-        Self { aggregates }
-    }
-}
-/// `ProviderAggregates`.
+/// The `ProviderAggregates` schema from microversion 1.19. It extends [`ProviderAggregatesV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderAggregatesV1_19 {
     pub resource_provider_generation: i64,
-    /// The fields this type shares with [`ProviderAggregatesV1_1`].
     pub base: ProviderAggregatesV1_1,
 }
 rt::record!(encode ProviderAggregatesV1_19 {
@@ -353,11 +339,13 @@ impl ProviderAggregatesV1_19 {
     pub fn new(resource_provider_generation: i64, aggregates: Vec<String>) -> Self {
         Self {
             resource_provider_generation,
-            base: ProviderAggregatesV1_1::new(aggregates),
+            base: ProviderAggregatesV1_1 {
+                aggregates,
+            },
         }
     }
 }
-/// `ProviderTraits`.
+/// The `ProviderTraits` schema from microversion 1.6.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderTraitsV1_6 {
     pub traits: Vec<String>,
@@ -367,16 +355,7 @@ rt::record!(encode ProviderTraitsV1_6 {
     req(traits, "traits"),
     req(resource_provider_generation, "resource_provider_generation"),
 });
-impl ProviderTraitsV1_6 {
-    /// A [`ProviderTraitsV1_6`] with its required fields; the optional ones are `None`.
-    pub fn new(traits: Vec<String>, resource_provider_generation: i64) -> Self {
-        Self {
-            traits,
-            resource_provider_generation,
-        }
-    }
-}
-/// `ProviderUsages`.
+/// The `ProviderUsages` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderUsagesV1_0 {
     pub resource_provider_generation: i64,
@@ -388,7 +367,7 @@ rt::record!(ProviderUsagesV1_0 {
 });
 /// The complete new inventory, keyed by resource class.
 pub type ReplaceInventoriesRequestInventoriesV1_0 = BTreeMap<String, NewInventoryV1_0>;
-/// `ReplaceInventoriesRequest`.
+/// The `ReplaceInventoriesRequest` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplaceInventoriesRequestV1_0 {
     pub resource_provider_generation: i64,
@@ -398,19 +377,7 @@ rt::record!(encode ReplaceInventoriesRequestV1_0 {
     req(resource_provider_generation, "resource_provider_generation"),
     req(inventories, "inventories"),
 });
-impl ReplaceInventoriesRequestV1_0 {
-    /// A [`ReplaceInventoriesRequestV1_0`] with its required fields; the optional ones are `None`.
-    pub fn new(
-        resource_provider_generation: i64,
-        inventories: ReplaceInventoriesRequestInventoriesV1_0,
-    ) -> Self {
-        Self {
-            resource_provider_generation,
-            inventories,
-        }
-    }
-}
-/// `ResourceClassLinkRel`.
+/// The `ResourceClassLinkRel` schema from microversion 1.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceClassLinkRelV1_2 {
     Self_,
@@ -418,21 +385,21 @@ pub enum ResourceClassLinkRelV1_2 {
 impl rt::StrEnum for ResourceClassLinkRelV1_2 {
     const VARIANTS: &'static [(&'static str, Self)] = &[("self", Self::Self_)];
 }
-/// `ResourceClassLink`.
+/// The `ResourceClassLink` schema from microversion 1.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceClassLinkV1_2 {
     pub rel: ResourceClassLinkRelV1_2,
     pub href: String,
 }
 rt::record!(ResourceClassLinkV1_2 { req(rel, "rel"), req(href, "href") });
-/// `ResourceClass`.
+/// The `ResourceClass` schema from microversion 1.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceClassV1_2 {
     pub name: String,
     pub links: Vec<ResourceClassLinkV1_2>,
 }
 rt::record!(ResourceClassV1_2 { req(name, "name"), req(links, "links") });
-/// `ResourceProviderLinkRel`.
+/// The `ResourceProviderLinkRel` schema from microversion 1.0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceProviderLinkRelV1_0 {
     Self_,
@@ -446,7 +413,7 @@ impl rt::StrEnum for ResourceProviderLinkRelV1_0 {
         ("usages", Self::Usages),
     ];
 }
-/// `ResourceProviderLinkRel`.
+/// The `ResourceProviderLinkRel` schema from microversion 1.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceProviderLinkRelV1_1 {
     Self_,
@@ -462,7 +429,7 @@ impl rt::StrEnum for ResourceProviderLinkRelV1_1 {
         ("aggregates", Self::Aggregates),
     ];
 }
-/// `ResourceProviderLinkRel`.
+/// The `ResourceProviderLinkRel` schema from microversion 1.11.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceProviderLinkRelV1_11 {
     Self_,
@@ -482,7 +449,7 @@ impl rt::StrEnum for ResourceProviderLinkRelV1_11 {
         ("allocations", Self::Allocations),
     ];
 }
-/// `ResourceProviderLinkRel`.
+/// The `ResourceProviderLinkRel` schema from microversion 1.6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceProviderLinkRelV1_6 {
     Self_,
@@ -500,35 +467,35 @@ impl rt::StrEnum for ResourceProviderLinkRelV1_6 {
         ("traits", Self::Traits),
     ];
 }
-/// `ResourceProviderLink`.
+/// The `ResourceProviderLink` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderLinkV1_0 {
     pub rel: ResourceProviderLinkRelV1_0,
     pub href: String,
 }
 rt::record!(ResourceProviderLinkV1_0 { req(rel, "rel"), req(href, "href") });
-/// `ResourceProviderLink`.
+/// The `ResourceProviderLink` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderLinkV1_1 {
     pub rel: ResourceProviderLinkRelV1_1,
     pub href: String,
 }
 rt::record!(ResourceProviderLinkV1_1 { req(rel, "rel"), req(href, "href") });
-/// `ResourceProviderLink`.
+/// The `ResourceProviderLink` schema from microversion 1.11.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderLinkV1_11 {
     pub rel: ResourceProviderLinkRelV1_11,
     pub href: String,
 }
 rt::record!(ResourceProviderLinkV1_11 { req(rel, "rel"), req(href, "href") });
-/// `ResourceProviderLink`.
+/// The `ResourceProviderLink` schema from microversion 1.6.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderLinkV1_6 {
     pub rel: ResourceProviderLinkRelV1_6,
     pub href: String,
 }
 rt::record!(ResourceProviderLinkV1_6 { req(rel, "rel"), req(href, "href") });
-/// `ResourceProvider`.
+/// The `ResourceProvider` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_0 {
     pub uuid: String,
@@ -543,7 +510,7 @@ rt::record!(ResourceProviderV1_0 {
     req(generation, "generation"),
     req(links, "links"),
 });
-/// `ResourceProvider`.
+/// The `ResourceProvider` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_1 {
     pub uuid: String,
@@ -558,7 +525,7 @@ rt::record!(ResourceProviderV1_1 {
     req(generation, "generation"),
     req(links, "links"),
 });
-/// `ResourceProvider`.
+/// The `ResourceProvider` schema from microversion 1.11.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_11 {
     pub uuid: String,
@@ -573,12 +540,11 @@ rt::record!(ResourceProviderV1_11 {
     req(generation, "generation"),
     req(links, "links"),
 });
-/// `ResourceProvider`.
+/// The `ResourceProvider` schema from microversion 1.14. It extends [`ResourceProviderV1_11`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_14 {
     pub parent_provider_uuid: Option<String>,
     pub root_provider_uuid: String,
-    /// The fields this type shares with [`ResourceProviderV1_11`].
     pub base: ResourceProviderV1_11,
 }
 rt::record!(ResourceProviderV1_14 {
@@ -586,7 +552,7 @@ rt::record!(ResourceProviderV1_14 {
     req(root_provider_uuid, "root_provider_uuid"),
 } + base);
 rt::extends!(ResourceProviderV1_14 => ResourceProviderV1_11);
-/// `ResourceProvider`.
+/// The `ResourceProvider` schema from microversion 1.6.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_6 {
     pub uuid: String,
@@ -601,12 +567,11 @@ rt::record!(ResourceProviderV1_6 {
     req(generation, "generation"),
     req(links, "links"),
 });
-/// `TotalUsagesQuery`.
+/// The `TotalUsagesQuery` schema from microversion 1.38. It extends [`TotalUsagesQueryV1_9`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalUsagesQueryV1_38 {
     /// Only consumers of this type; `all` sums every type under one key and `unknown` covers consumers created without a type.
     pub consumer_type: Option<String>,
-    /// The fields this type shares with [`TotalUsagesQueryV1_9`].
     pub base: TotalUsagesQueryV1_9,
 }
 rt::record!(encode TotalUsagesQueryV1_38 { opt(consumer_type, "consumer_type") } + base);
@@ -620,7 +585,7 @@ impl TotalUsagesQueryV1_38 {
         }
     }
 }
-/// `TotalUsagesQuery`.
+/// The `TotalUsagesQuery` schema from microversion 1.9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalUsagesQueryV1_9 {
     pub project_id: String,
@@ -638,19 +603,19 @@ impl TotalUsagesQueryV1_9 {
 }
 /// Usages keyed by consumer type (`unknown` for consumers without one, or `all`).
 pub type TotalUsagesUsagesV1_38 = BTreeMap<String, ConsumerTypeUsagesV1_38>;
-/// `TotalUsages`.
+/// The `TotalUsages` schema from microversion 1.38.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalUsagesV1_38 {
     pub usages: TotalUsagesUsagesV1_38,
 }
 rt::record!(TotalUsagesV1_38 { req(usages, "usages") });
-/// `TotalUsages`.
+/// The `TotalUsages` schema from microversion 1.9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalUsagesV1_9 {
     pub usages: UsageAmountsV1_0,
 }
 rt::record!(TotalUsagesV1_9 { req(usages, "usages") });
-/// `UpdateInventoryRequest`.
+/// The `UpdateInventoryRequest` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateInventoryRequestV1_0 {
     pub resource_provider_generation: i64,
@@ -687,24 +652,17 @@ impl UpdateInventoryRequestV1_0 {
         }
     }
 }
-/// `UpdateResourceProviderRequest`.
+/// The `UpdateResourceProviderRequest` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateResourceProviderRequestV1_0 {
     pub name: String,
 }
 rt::record!(encode UpdateResourceProviderRequestV1_0 { req(name, "name") });
-impl UpdateResourceProviderRequestV1_0 {
-    /// A [`UpdateResourceProviderRequestV1_0`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into() }
-    }
-}
-/// `UpdateResourceProviderRequest`.
+/// The `UpdateResourceProviderRequest` schema from microversion 1.14. It extends [`UpdateResourceProviderRequestV1_0`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateResourceProviderRequestV1_14 {
     /// The parent provider's UUID, or null for a root provider.
     pub parent_provider_uuid: Option<String>,
-    /// The fields this type shares with [`UpdateResourceProviderRequestV1_0`].
     pub base: UpdateResourceProviderRequestV1_0,
 }
 rt::record!(encode UpdateResourceProviderRequestV1_14 {
@@ -718,13 +676,15 @@ impl UpdateResourceProviderRequestV1_14 {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             parent_provider_uuid: None,
-            base: UpdateResourceProviderRequestV1_0::new(name),
+            base: UpdateResourceProviderRequestV1_0 {
+                name: name.into(),
+            },
         }
     }
 }
 /// Amounts used, keyed by resource class.
 pub type UsageAmountsV1_0 = BTreeMap<String, i64>;
-/// `VersionLink`.
+/// The `VersionLink` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionLinkV1_0 {
     pub rel: String,
@@ -732,7 +692,7 @@ pub struct VersionLinkV1_0 {
     pub href: String,
 }
 rt::record!(VersionLinkV1_0 { req(rel, "rel"), req(href, "href") });
-/// `VersionStatus`.
+/// The `VersionStatus` schema from microversion 1.0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VersionStatusV1_0 {
     Current,
@@ -740,7 +700,7 @@ pub enum VersionStatusV1_0 {
 impl rt::StrEnum for VersionStatusV1_0 {
     const VARIANTS: &'static [(&'static str, Self)] = &[("CURRENT", Self::Current)];
 }
-/// `Version`.
+/// The `Version` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionV1_0 {
     pub id: String,

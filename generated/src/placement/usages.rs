@@ -7,12 +7,10 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `list_provider_usages` operation: its spans, statuses and response variants.
-pub static LIST_PROVIDER_USAGES: rt::OperationMeta = rt::OperationMeta {
-    name: "list_provider_usages",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static LIST_PROVIDER_USAGES: rt::OperationMeta = rt::OperationMeta::new(
+    "list_provider_usages",
+    &super::SERVICE,
+    &[
         rt::op(
             rt::from(1, 0),
             "GET",
@@ -20,46 +18,36 @@ pub static LIST_PROVIDER_USAGES: rt::OperationMeta = rt::OperationMeta {
             &[200],
         ),
     ],
-    variants: &[rt::body(rt::from(1, 0), 0, &schemas::PROVIDER_USAGES_V1_0)],
-};
+    &[rt::body(rt::from(1, 0), 0, &schemas::PROVIDER_USAGES_V1_0)],
+);
 /// The `list_total_usages` operation: its spans, statuses and response variants.
-pub static LIST_TOTAL_USAGES: rt::OperationMeta = rt::OperationMeta {
-    name: "list_total_usages",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 9), "GET", "/usages", &[200])],
-    variants: &[
+pub static LIST_TOTAL_USAGES: rt::OperationMeta = rt::OperationMeta::new(
+    "list_total_usages",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 9), "GET", "/usages", &[200])],
+    &[
         rt::body(rt::span(1, 9, 1, 37), 0, &schemas::TOTAL_USAGES_V1_9),
         rt::body(rt::from(1, 38), 1, &schemas::TOTAL_USAGES_V1_38),
     ],
-};
-/// The response of `list_total_usages`; the variant is chosen by the version the server answered.
+);
+/// The response of `list_total_usages`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListTotalUsagesResponse {
-    /// Answered from microversion 1.9.
     V1_9(types::TotalUsagesV1_9),
-    /// Answered from microversion 1.38.
     V1_38(types::TotalUsagesV1_38),
 }
-impl rt::VersionedResponse for ListTotalUsagesResponse {
-    rt::response_variants!(V1_9, V1_38);
-}
-/// The query of `list_total_usages`, one variant per span of microversions; pick the variant for the version you request.
+rt::versioned_response!(ListTotalUsagesResponse { V1_9, V1_38 });
+/// The query of `list_total_usages`: the variant of the version you request (`V1_9` 1.9–1.37, `V1_38` 1.38–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListTotalUsagesQuery {
-    /// Microversions 1.9–1.37.
     V1_9(types::TotalUsagesQueryV1_9),
-    /// Microversions 1.38–latest.
     V1_38(types::TotalUsagesQueryV1_38),
 }
-impl rt::VersionedRequest for ListTotalUsagesQuery {
-    const NAME: &'static str = "ListTotalUsagesQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::span(1, 9, 1, 37), rt::from(1, 38)];
-    rt::request_variants!(V1_9, V1_38);
-}
+rt::versioned_request!(ListTotalUsagesQuery of super::SERVICE {
+    V1_9 = rt::span(1, 9, 1, 37),
+    V1_38 = rt::from(1, 38),
+});
 rt::variants_from!(ListTotalUsagesQuery {
     V1_9(types::TotalUsagesQueryV1_9),
     V1_38(types::TotalUsagesQueryV1_38),
@@ -69,29 +57,8 @@ rt::variants_from!(ListTotalUsagesQuery {
 /// The `usages` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct UsagesClient(rt::ServiceClient);
-impl rt::GeneratedClient for UsagesClient {
-    type Service = super::Placement;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(UsagesClient of super::Placement);
 impl UsagesClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Show a resource provider's usage of each resource class.
     ///
     /// `GET /resource_providers/{resource_provider_uuid}/usages`

@@ -7,42 +7,20 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `list_versions` operation: its spans, statuses and response variants.
-pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta {
-    name: "list_versions",
-    service: &super::SERVICE,
-    root: true,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 0), "GET", "/", &[200])],
-    variants: &[rt::body(rt::from(1, 0), 0, &schemas::LIST_VERSIONS_V1_0)],
-};
+pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta::new(
+        "list_versions",
+        &super::SERVICE,
+        &[rt::op(rt::from(1, 0), "GET", "/", &[200])],
+        &[rt::body(rt::from(1, 0), 0, &schemas::LIST_VERSIONS_V1_0)],
+    )
+    .at_root();
 /// Placement's version document.
 ///
 /// The `versions` client of the `placement` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct VersionsClient(rt::ServiceClient);
-impl rt::GeneratedClient for VersionsClient {
-    type Service = super::Placement;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(VersionsClient of super::Placement);
 impl VersionsClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// List the API versions with their microversion range (needs no token).
     ///
     /// `GET /`

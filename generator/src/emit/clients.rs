@@ -107,16 +107,16 @@ fn operation_table(
         }
     });
     let doc = format!("The `{op_name}` operation: its spans, statuses and response variants.");
+    let unversioned = (!versioned).then(|| quote!(.unversioned()));
+    let at_root = root.then(|| quote!(.at_root()));
     quote! {
         #[doc = #doc]
-        pub static #konst: rt::OperationMeta = rt::OperationMeta {
-            name: #op_name,
-            service: &super::SERVICE,
-            root: #root,
-            versioned: #versioned,
-            spans: &[#(#spans),*],
-            variants: &[#(#rows),*],
-        };
+        pub static #konst: rt::OperationMeta = rt::OperationMeta::new(
+            #op_name,
+            &super::SERVICE,
+            &[#(#spans),*],
+            &[#(#rows),*],
+        ) #unversioned #at_root;
     }
 }
 
@@ -135,13 +135,12 @@ fn response_type(
     let enum_name = format_ident!("{}Response", pascal(&op.name));
     let arms = variants.iter().map(|v| {
         let var = variant_ident(v.span);
-        let doc = format!("Answered from microversion {}.", v.span.min);
         match &v.ty {
             Some(ty) => {
                 let ty = ident(ty);
-                quote!(#[doc = #doc] #var(types::#ty))
+                quote!(#var(types::#ty))
             }
-            None => quote!(#[doc = #doc] #var),
+            None => quote!(#var),
         }
     });
     let table = variants.iter().map(|v| {
@@ -152,7 +151,8 @@ fn response_type(
         }
     });
     let doc = format!(
-        "The response of `{}`; the variant is chosen by the version the server answered.",
+        "The response of `{}`: the variant of the version the server answered. Each variant \
+         is named after the first version it covers and lasts until the next one.",
         op.name
     );
     items.push(quote! {
@@ -162,17 +162,21 @@ fn response_type(
             #(#arms,)*
         }
 
-        impl rt::VersionedResponse for #enum_name {
-            rt::response_variants!(#(#table),*);
-        }
+        rt::versioned_response!(#enum_name { #(#table),* });
     });
     ResponseKind::Versioned(enum_name)
 }
 
 /// A request-side enum (body or query) with one variant per span of a type, over a spans table.
 fn request_enum(enum_name: &Ident, what: &str, op: &str, variants: &[Variant]) -> TokenStream {
+    let spans: Vec<String> = variants
+        .iter()
+        .filter(|v| v.ty.is_some())
+        .map(|v| format!("`{}` {}", v.span.min.suffix(), v.span))
+        .collect();
     let doc = format!(
-        "The {what} of `{op}`, one variant per span of microversions; pick the variant for the version you request."
+        "The {what} of `{op}`: the variant of the version you request ({}).",
+        spans.join(", ")
     );
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for v in variants {
@@ -184,12 +188,11 @@ fn request_enum(enum_name: &Ident, what: &str, op: &str, variants: &[Variant]) -
         .iter()
         .filter_map(|v| Some((v, variant_ident(v.span), ident(v.ty.as_deref()?))))
         .collect();
-    let arms = typed.iter().map(|(v, var, ty)| {
-        let doc = format!("Microversions {}.", v.span);
-        quote!(#[doc = #doc] #var(types::#ty))
+    let arms = typed.iter().map(|(_, var, ty)| quote!(#var(types::#ty)));
+    let table = typed.iter().map(|(v, var, _)| {
+        let span = span_tokens(v.span);
+        quote!(#var = #span)
     });
-    let spans = typed.iter().map(|(v, _, _)| span_tokens(v.span));
-    let names = typed.iter().map(|(_, var, _)| var);
     let froms: Vec<TokenStream> = typed
         .iter()
         .filter(|(v, _, _)| v.ty.as_deref().is_some_and(|t| counts[t] == 1))
@@ -197,7 +200,6 @@ fn request_enum(enum_name: &Ident, what: &str, op: &str, variants: &[Variant]) -
         .collect();
     let froms =
         (!froms.is_empty()).then(|| quote!(rt::variants_from!(#enum_name { #(#froms),* });));
-    let name_text = enum_name.to_string();
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -206,12 +208,7 @@ fn request_enum(enum_name: &Ident, what: &str, op: &str, variants: &[Variant]) -
             #(#arms,)*
         }
 
-        impl rt::VersionedRequest for #enum_name {
-            const NAME: &'static str = #name_text;
-            const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-            const SPANS: &'static [rt::Span] = &[#(#spans),*];
-            rt::request_variants!(#(#names),*);
-        }
+        rt::versioned_request!(#enum_name of super::SERVICE { #(#table),* });
         #froms
     }
 }
@@ -308,26 +305,9 @@ pub fn emit_group(
         #[derive(Debug, Clone)]
         pub struct #client(rt::ServiceClient);
 
-        impl rt::GeneratedClient for #client {
-            type Service = super::#marker;
-            fn from_service_client(inner: rt::ServiceClient) -> Self { Self(inner) }
-        }
+        rt::client!(#client of super::#marker);
 
         impl #client {
-            /// Wraps a service client (endpoint, token, microversion).
-            pub fn new(inner: rt::ServiceClient) -> Self { Self(inner) }
-
-            /// The same client at another microversion.
-            pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-                Self(self.0.with_microversion(version))
-            }
-
-            /// The requested microversion.
-            pub fn microversion(&self) -> rt::ApiVersion { self.0.microversion() }
-
-            /// The underlying service client.
-            pub fn service_client(&self) -> &rt::ServiceClient { &self.0 }
-
             #(#methods)*
         }
     })

@@ -528,7 +528,13 @@ fn service_item(service: &Service, accessors: &[(Ident, Ident, String)]) -> Toke
 }
 
 /// The table macros whose entries are laid out one per line.
-const TABLE_MACROS: &[&str] = &["rt::record!(", "rt::schemas!(", "rt::variants_from!("];
+const TABLE_MACROS: &[&str] = &[
+    "rt::record!(",
+    "rt::schemas!(",
+    "rt::variants_from!(",
+    "rt::versioned_request!(",
+    "rt::versioned_response!(",
+];
 
 /// Splits `text` at commas outside brackets and string literals.
 fn split_top(text: &str) -> Vec<String> {

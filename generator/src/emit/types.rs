@@ -295,7 +295,11 @@ impl<'a> TypeBuilder<'a> {
             .iter()
             .map(|def| TypeItem {
                 name: def.name.clone(),
-                doc: doc_of(&def.full).unwrap_or_else(|| format!("`{}`.", def.role)),
+                doc: doc_of(&def.full).unwrap_or_else(|| {
+                    let since = def.name.strip_prefix(def.role.as_str()).unwrap_or_default();
+                    let since = since.trim_start_matches('V').replacen('_', ".", 1);
+                    format!("The `{}` schema from microversion {since}.", def.role)
+                }),
                 shape: self.shape(def),
             })
             .collect();
@@ -500,7 +504,13 @@ fn emit_struct(
     by_name: &HashMap<&str, &TypeItem>,
 ) -> TokenStream {
     let name = ident(&item.name);
-    let doc = &item.doc;
+    let doc = match base {
+        Some(base) => format!(
+            "{} It extends [`{base}`] (its fields are in `base`, also through `Deref`).",
+            item.doc
+        ),
+        None => item.doc.clone(),
+    };
     let field_defs = fields.iter().map(|f| {
         let rust = ident(&f.rust);
         let ty = if f.required || matches!(f.ty, Ty::Nullable(_)) {
@@ -534,17 +544,17 @@ fn emit_struct(
     let (base_field, base_marker, extends) = match base {
         Some(base) => {
             let base_ty = ident(base);
-            let base_doc = format!("The fields this type shares with [`{base}`].");
             let mutable = serialize.then(|| quote!(mut));
             (
-                Some(quote!(#[doc = #base_doc] pub base: #base_ty)),
+                Some(quote!(pub base: #base_ty)),
                 Some(quote!(+ base)),
                 Some(quote!(rt::extends!(#mutable #name => #base_ty);)),
             )
         }
         None => (None, None, None),
     };
-    let ctor = (serialize && !params.is_empty()).then(|| constructor(item, &params));
+    let ctor =
+        (serialize && has_constructor(item, &params)).then(|| constructor(item, &params, by_name));
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, PartialEq #default)]
@@ -571,9 +581,23 @@ fn ctor_params(item: &TypeItem, by_name: &HashMap<&str, &TypeItem>) -> Vec<Field
     params
 }
 
+/// Whether a request-side struct gets `new`: it pays where optional fields would otherwise be
+/// spelled out as `None`; a struct of required fields only is built with its literal, and one
+/// without parameters with `Default`.
+fn has_constructor(item: &TypeItem, params: &[Field]) -> bool {
+    let Shape::Struct { fields, base, .. } = &item.shape else {
+        return false;
+    };
+    !params.is_empty() && (fields.iter().any(|f| !f.required) || base.is_some())
+}
+
 /// `new(required fields)` for a request-side struct; optional fields start empty and the base
 /// is built from the rest of the parameters.
-fn constructor(item: &TypeItem, params: &[Field]) -> TokenStream {
+fn constructor(
+    item: &TypeItem,
+    params: &[Field],
+    by_name: &HashMap<&str, &TypeItem>,
+) -> TokenStream {
     let Shape::Struct { fields, base, .. } = &item.shape else {
         return quote!();
     };
@@ -596,9 +620,25 @@ fn constructor(item: &TypeItem, params: &[Field]) -> TokenStream {
         }
     });
     let base_init = base.as_deref().map(|b| {
+        let rest = &params[own_required..];
+        let base_item = by_name.get(b).copied();
         let b = ident(b);
-        let rest = params[own_required..].iter().map(|f| ident(&f.rust));
-        quote!(base: #b::new(#(#rest),*))
+        let args = rest.iter().map(|f| ident(&f.rust));
+        match base_item.map(|item| has_constructor(item, rest)) {
+            _ if rest.is_empty() => quote!(base: #b::default()),
+            Some(false) => {
+                // A base of required fields only has no `new`: its literal.
+                let inits = rest.iter().map(|f| {
+                    let rust = ident(&f.rust);
+                    match f.ty {
+                        Ty::String => quote!(#rust: #rust.into()),
+                        _ => quote!(#rust),
+                    }
+                });
+                quote!(base: #b { #(#inits),* })
+            }
+            _ => quote!(base: #b::new(#(#args),*)),
+        }
     });
     let doc = format!("A [`{name}`] with its required fields; the optional ones are `None`.");
     let allow = (params.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));

@@ -7,20 +7,18 @@
 use squall_runtime::contract as rt;
 use super::{schemas, types};
 /// The `create_widget` operation: its spans, statuses and response variants.
-pub static CREATE_WIDGET: rt::OperationMeta = rt::OperationMeta {
-    name: "create_widget",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static CREATE_WIDGET: rt::OperationMeta = rt::OperationMeta::new(
+    "create_widget",
+    &super::SERVICE,
+    &[
         rt::op(rt::span(1, 1, 1, 1), "POST", "/widgets", &[200]),
         rt::op(rt::from(1, 2), "POST", "/widgets", &[201]),
     ],
-    variants: &[
+    &[
         rt::body(rt::span(1, 1, 1, 1), 0, &schemas::WIDGET_V1_1),
         rt::body(rt::from(1, 2), 1, &schemas::WIDGET_V1_2),
     ],
-};
+);
 /// The response of `create_widget`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateWidgetResponse {
@@ -29,9 +27,7 @@ pub enum CreateWidgetResponse {
     /// Answered from microversion 1.2.
     V1_2(types::WidgetResponseV1_2),
 }
-impl rt::VersionedResponse for CreateWidgetResponse {
-    rt::response_variants!(V1_1, V1_2);
-}
+rt::versioned_response!(CreateWidgetResponse { V1_1, V1_2 });
 /// The request body of `create_widget`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -41,40 +37,34 @@ pub enum CreateWidgetRequest {
     /// Microversions 1.2–latest.
     V1_2(types::CreateWidgetRequestV1_2),
 }
-impl rt::VersionedRequest for CreateWidgetRequest {
-    const NAME: &'static str = "CreateWidgetRequest";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::span(1, 1, 1, 1), rt::from(1, 2)];
-    rt::request_variants!(V1_1, V1_2);
-}
+rt::versioned_request!(CreateWidgetRequest of super::SERVICE {
+    V1_1 = rt::span(1, 1, 1, 1),
+    V1_2 = rt::from(1, 2),
+});
 rt::variants_from!(CreateWidgetRequest {
     V1_1(types::CreateWidgetRequestV1_1),
     V1_2(types::CreateWidgetRequestV1_2),
 });
 /// The `delete_widget` operation: its spans, statuses and response variants.
-pub static DELETE_WIDGET: rt::OperationMeta = rt::OperationMeta {
-    name: "delete_widget",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[
+pub static DELETE_WIDGET: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_widget",
+    &super::SERVICE,
+    &[
         rt::op(rt::span(1, 1, 1, 1), "DELETE", "/widgets/{widget_id}", &[202]),
         rt::op(rt::from(1, 2), "DELETE", "/widgets/{widget_id}", &[204]),
     ],
-    variants: &[rt::no_body(rt::from(1, 1), 0)],
-};
+    &[rt::no_body(rt::from(1, 1), 0)],
+);
 /// The `list_widgets` operation: its spans, statuses and response variants.
-pub static LIST_WIDGETS: rt::OperationMeta = rt::OperationMeta {
-    name: "list_widgets",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 1), "GET", "/widgets", &[200])],
-    variants: &[
+pub static LIST_WIDGETS: rt::OperationMeta = rt::OperationMeta::new(
+    "list_widgets",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 1), "GET", "/widgets", &[200])],
+    &[
         rt::body(rt::span(1, 1, 1, 1), 0, &schemas::LIST_WIDGETS_V1_1),
         rt::body(rt::from(1, 2), 1, &schemas::LIST_WIDGETS_V1_2),
     ],
-};
+);
 /// The response of `list_widgets`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListWidgetsResponse {
@@ -83,9 +73,7 @@ pub enum ListWidgetsResponse {
     /// Answered from microversion 1.2.
     V1_2(types::ListWidgetsResponseV1_2),
 }
-impl rt::VersionedResponse for ListWidgetsResponse {
-    rt::response_variants!(V1_1, V1_2);
-}
+rt::versioned_response!(ListWidgetsResponse { V1_1, V1_2 });
 /// The query of `list_widgets`, one variant per span of microversions; pick the variant for the version you request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -93,25 +81,18 @@ pub enum ListWidgetsQuery {
     /// Microversions 1.1–latest.
     V1_1(types::ListWidgetsQueryV1_1),
 }
-impl rt::VersionedRequest for ListWidgetsQuery {
-    const NAME: &'static str = "ListWidgetsQuery";
-    const SERVICE: &'static rt::ServiceMeta = &super::SERVICE;
-    const SPANS: &'static [rt::Span] = &[rt::from(1, 1)];
-    rt::request_variants!(V1_1);
-}
+rt::versioned_request!(ListWidgetsQuery of super::SERVICE { V1_1 = rt::from(1, 1) });
 rt::variants_from!(ListWidgetsQuery { V1_1(types::ListWidgetsQueryV1_1) });
 /// The `show_widget` operation: its spans, statuses and response variants.
-pub static SHOW_WIDGET: rt::OperationMeta = rt::OperationMeta {
-    name: "show_widget",
-    service: &super::SERVICE,
-    root: false,
-    versioned: true,
-    spans: &[rt::op(rt::from(1, 1), "GET", "/widgets/{widget_id}", &[200])],
-    variants: &[
+pub static SHOW_WIDGET: rt::OperationMeta = rt::OperationMeta::new(
+    "show_widget",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 1), "GET", "/widgets/{widget_id}", &[200])],
+    &[
         rt::body(rt::span(1, 1, 1, 1), 0, &schemas::WIDGET_V1_1),
         rt::body(rt::from(1, 2), 1, &schemas::WIDGET_V1_2),
     ],
-};
+);
 /// The response of `show_widget`; the variant is chosen by the version the server answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowWidgetResponse {
@@ -120,37 +101,14 @@ pub enum ShowWidgetResponse {
     /// Answered from microversion 1.2.
     V1_2(types::WidgetResponseV1_2),
 }
-impl rt::VersionedResponse for ShowWidgetResponse {
-    rt::response_variants!(V1_1, V1_2);
-}
+rt::versioned_response!(ShowWidgetResponse { V1_1, V1_2 });
 /// Widgets, things with a name and a colour.
 ///
 /// The `widgets` client of the `widgets` service; its microversion is the one the requests carry.
 #[derive(Debug, Clone)]
 pub struct WidgetsClient(rt::ServiceClient);
-impl rt::GeneratedClient for WidgetsClient {
-    type Service = super::Widgets;
-    fn from_service_client(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-}
+rt::client!(WidgetsClient of super::Widgets);
 impl WidgetsClient {
-    /// Wraps a service client (endpoint, token, microversion).
-    pub fn new(inner: rt::ServiceClient) -> Self {
-        Self(inner)
-    }
-    /// The same client at another microversion.
-    pub fn with_microversion(self, version: rt::ApiVersion) -> Self {
-        Self(self.0.with_microversion(version))
-    }
-    /// The requested microversion.
-    pub fn microversion(&self) -> rt::ApiVersion {
-        self.0.microversion()
-    }
-    /// The underlying service client.
-    pub fn service_client(&self) -> &rt::ServiceClient {
-        &self.0
-    }
     /// Create a widget.
     ///
     /// `POST /widgets`
