@@ -112,17 +112,27 @@ impl<'v> Decoder<'v> {
 
     /// Records a failure at the current path (the first one wins) and returns `None`.
     pub fn fail<T>(&mut self, message: impl Into<String>) -> Option<T> {
-        if self.failure.is_none() {
-            self.failure = Some(DecodeFailure {
-                pointer: self.pointer(),
-                message: message.into(),
-            });
-        }
+        self.record_failure(message.into());
         None
     }
 
+    /// The one non-generic place a failure is recorded.
+    fn record_failure(&mut self, message: String) {
+        if self.failure.is_none() {
+            self.failure = Some(DecodeFailure {
+                pointer: self.pointer(),
+                message,
+            });
+        }
+    }
+
     fn expected<T>(&mut self, what: &str, value: &Value) -> Option<T> {
-        self.fail(format!("expected {what}, found {}", kind(value)))
+        self.mismatch(what, value);
+        None
+    }
+
+    fn mismatch(&mut self, what: &str, value: &Value) {
+        self.record_failure(format!("expected {what}, found {}", kind(value)));
     }
 
     /// Decodes `value` as `T` one key below the current path.
@@ -146,24 +156,45 @@ impl<'v> Decoder<'v> {
 
     /// Reads an object as the record `T`, refusing unknown fields when `T` is closed.
     pub fn record<T: Record>(&mut self, value: &'v Value) -> Option<T> {
-        let Value::Object(map) = value else {
-            return self.expected("an object", value);
-        };
-        let mut fields = Fields {
-            decoder: self,
-            map,
-            seen: 0,
-            known: Vec::new(),
-        };
+        let mut fields = self.fields(value)?;
         let out = T::read(&mut fields)?;
-        if T::CLOSED && fields.seen != map.len() {
-            let known = std::mem::take(&mut fields.known);
-            if let Some(extra) = map.keys().find(|k| !known.contains(&k.as_str())) {
-                self.path.push(Step::Key(extra));
-                return self.fail(format!("unknown field `{extra}`"));
+        fields.finish(T::CLOSED).then_some(out)
+    }
+
+    /// The fields of an object, to be read by a [`Record`].
+    fn fields(&mut self, value: &'v Value) -> Option<Fields<'_, 'v>> {
+        match value {
+            Value::Object(map) => Some(Fields {
+                decoder: self,
+                map,
+                seen: 0,
+                known: Vec::new(),
+            }),
+            other => {
+                self.mismatch("an object", other);
+                None
             }
         }
-        Some(out)
+    }
+
+    /// Whether every key of `map` was read; else records the first unknown one.
+    fn no_unknown_fields(
+        &mut self,
+        map: &'v Map<String, Value>,
+        seen: usize,
+        known: &[&str],
+    ) -> bool {
+        if seen == map.len() {
+            return true;
+        }
+        match map.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(extra) => {
+                self.path.push(Step::Key(extra));
+                self.record_failure(format!("unknown field `{extra}`"));
+                false
+            }
+            None => true,
+        }
     }
 
     /// Reads a string that must be one of `T`'s spellings.
@@ -205,6 +236,14 @@ impl<'v> Decoder<'v> {
 }
 
 impl<'v> Fields<'_, 'v> {
+    /// Whether the object had no other fields than those read (when `closed`).
+    fn finish(self, closed: bool) -> bool {
+        !closed
+            || self
+                .decoder
+                .no_unknown_fields(self.map, self.seen, &self.known)
+    }
+
     fn lookup(&mut self, name: &'static str) -> Option<(&'v String, &'v Value)> {
         self.known.push(name);
         let found = self.map.get_key_value(name);
