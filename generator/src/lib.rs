@@ -19,15 +19,17 @@
 //!
 //! The pipeline, in the order [`Generator::render`] runs it: load the YAML specs with line
 //! numbers ([`source`]) -> resolve every version boundary of every operation ([`resolve`]) ->
-//! intern schemas structurally ([`intern`], lowering Nova idioms with [`lower`]) -> emit types,
-//! schemas and clients ([`emit`]) -> prettyplease. Nothing here panics on bad input: every
-//! problem is a [`Diagnostic`] with file, line and JSON pointer.
+//! intern schemas structurally (lowering Nova idioms on the way) -> emit types, schemas and
+//! clients -> prettyplease. Nothing here panics on bad input: every problem is a [`Diagnostic`]
+//! with file, line and JSON pointer.
 
 pub mod diff;
-pub mod emit;
+mod emit;
 pub mod import;
-pub mod intern;
-pub mod lower;
+mod intern;
+mod load;
+mod lower;
+mod patch;
 pub mod resolve;
 pub mod source;
 pub mod spec;
@@ -391,10 +393,9 @@ fn lib_rs(services: &[resolve::Service]) -> String {
             #(#impls)*
         }
     };
-    let body = syn::parse2::<syn::File>(tokens)
-        .map(|file| prettyplease::unparse(&file))
-        .unwrap_or_default();
-    format!(
-        "// {GENERATED_MARKER} from specs/. Do not edit: change the specs and regenerate.\n{body}"
-    )
+    let header =
+        format!("// {GENERATED_MARKER} from specs/. Do not edit: change the specs and regenerate.");
+    syn::parse2::<syn::File>(tokens)
+        .map(|file| emit::render(file, &header))
+        .unwrap_or_default()
 }

@@ -1,4 +1,5 @@
-//! Loading a service's spec tree and resolving it into complete operations per version span.
+//! Resolving a service's spec tree ([`crate::load`]ed, then [`crate::patch`]ed version by
+//! version) into complete operations per version span.
 //!
 //! Each version folder is applied in order: base files define groups, change files patch them.
 //! After every version the group documents are snapshotted, `$ref`s are inlined, and each
@@ -10,6 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::load::{parse_version, typed, typed_at, yaml_files};
+use crate::patch::{join, patch_add, patch_remove, patch_replace, split_pointer};
 use crate::source::{Diagnostic, SourceFile, child, escape};
 use crate::spec::{Change, ChangeFile, GroupFile, Method, Operation, ServiceFile};
 use crate::version::{Span, Version};
@@ -174,57 +177,6 @@ impl Loader {
         self.files.push(file);
         self.files.len() - 1
     }
-}
-
-/// Deserializes a value into its typed view; on failure, the pointer (under `base`) of the
-/// offending node and the reason.
-fn typed_at<T: DeserializeOwned>(value: &Value, base: &str) -> Result<T, (String, String)> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let mut pointer = base.to_owned();
-        for segment in e.path().iter() {
-            use serde_path_to_error::Segment;
-            match segment {
-                Segment::Seq { index } => pointer = child(&pointer, &index.to_string()),
-                Segment::Map { key } => pointer = child(&pointer, key),
-                _ => {}
-            }
-        }
-        (pointer, e.inner().to_string())
-    })
-}
-
-/// Deserializes a file's document into its typed view, pointing errors at the offending node.
-fn typed<T: DeserializeOwned>(
-    file: &SourceFile,
-    value: &Value,
-    base: &str,
-) -> Result<T, Diagnostic> {
-    typed_at(value, base).map_err(|(pointer, message)| file.diagnostic(&pointer, message))
-}
-
-fn parse_version(file: &SourceFile, pointer: &str, text: &str) -> Result<Version, Diagnostic> {
-    Version::parse(text).ok_or_else(|| {
-        file.diagnostic(
-            pointer,
-            format!("invalid microversion {text:?}: expected X.Y"),
-        )
-    })
-}
-
-fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let read = std::fs::read_dir(dir).map_err(|e| Diagnostic {
-        file: dir.to_owned(),
-        line: None,
-        pointer: String::new(),
-        message: format!("cannot read directory: {e}"),
-    })?;
-    let mut files: Vec<PathBuf> = read
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 /// Loads and resolves the service in `dir` (which holds `service.yaml`).
@@ -513,100 +465,6 @@ fn apply_file(
         }
     }
     Ok(())
-}
-
-fn split_pointer(path: &str) -> Result<Vec<String>, String> {
-    if path.is_empty() {
-        return Err("the whole document cannot be patched".to_owned());
-    }
-    let rest = path
-        .strip_prefix('/')
-        .ok_or_else(|| format!("{path:?} is not a JSON pointer"))?;
-    Ok(rest
-        .split('/')
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect())
-}
-
-fn navigate<'v>(
-    doc: &'v mut Value,
-    segments: &[String],
-    path: &str,
-) -> Result<&'v mut Value, String> {
-    let mut current = doc;
-    for segment in segments {
-        current = match current {
-            Value::Object(map) => map.get_mut(segment),
-            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
-            _ => None,
-        }
-        .ok_or_else(|| format!("no such location {path}"))?;
-    }
-    Ok(current)
-}
-
-fn join(segments: &[String]) -> String {
-    segments.iter().map(|s| format!("/{}", escape(s))).collect()
-}
-
-fn patch_add(doc: &mut Value, path: &str, value: Value) -> Result<String, String> {
-    let mut segments = split_pointer(path)?;
-    let last = segments.pop().unwrap_or_default();
-    let parent = navigate(doc, &segments, path)?;
-    let placed = match parent {
-        Value::Object(map) => {
-            map.insert(last.clone(), value);
-            last
-        }
-        Value::Array(items) => {
-            let index = if last == "-" {
-                items.len()
-            } else {
-                last.parse::<usize>()
-                    .ok()
-                    .filter(|i| *i <= items.len())
-                    .ok_or_else(|| format!("no such location {path}"))?
-            };
-            items.insert(index, value);
-            index.to_string()
-        }
-        _ => {
-            return Err(format!(
-                "no such location {path}: the parent is not an object or array"
-            ));
-        }
-    };
-    segments.push(placed);
-    Ok(join(&segments))
-}
-
-fn patch_replace(doc: &mut Value, path: &str, value: Value) -> Result<String, String> {
-    let segments = split_pointer(path)?;
-    *navigate(doc, &segments, path)? = value;
-    Ok(join(&segments))
-}
-
-fn patch_remove(doc: &mut Value, path: &str) -> Result<String, String> {
-    let mut segments = split_pointer(path)?;
-    let last = segments.pop().unwrap_or_default();
-    let parent = navigate(doc, &segments, path)?;
-    let removed = match parent {
-        Value::Object(map) => map.shift_remove(&last).is_some(),
-        Value::Array(items) => match last.parse::<usize>() {
-            Ok(i) if i < items.len() => {
-                items.remove(i);
-                true
-            }
-            _ => false,
-        },
-        _ => false,
-    };
-    if removed {
-        segments.push(last);
-        Ok(join(&segments))
-    } else {
-        Err(format!("no such location {path}"))
-    }
 }
 
 /// Reads every operation of a group document, with its schemas inlined.

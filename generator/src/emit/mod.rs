@@ -321,8 +321,10 @@ pub fn generate_service(
     // 3. Embedded schemas.
     let embedded = schemas::collect(&op_types, &interner);
     let schema_tokens = schemas::emit(&embedded, options.include_mode, name);
-    for (file, json) in schemas::files(&embedded, &header) {
-        files.insert(format!("{name}/schemas/{file}"), json);
+    if !options.include_mode {
+        for (file, json) in schemas::files(&embedded, &header) {
+            files.insert(format!("{name}/schemas/{file}"), json);
+        }
     }
     modules.push((
         "schemas".to_owned(),
