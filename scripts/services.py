@@ -12,14 +12,24 @@ Usage::
     python3 scripts/services.py stop nova-compute-1    # stop / start one service by name
     python3 scripts/services.py start nova-compute-1
 
-What `up` brings up, all on 127.0.0.1 and on SQLite:
+What `up` brings up, all on 127.0.0.1 (the code is in ``scripts/squall_services/``):
 
-* Keystone (identity), served by gunicorn, with fernet tokens;
-* Placement, served by gunicorn, behind keystonemiddleware;
-* the Nova compute API alone (no scheduler, conductor or compute), served by
-  gunicorn, behind keystonemiddleware;
+* RabbitMQ (Debian's rabbitmq-server; its epmd as a service of its own) and a
+  private MariaDB, both installed with apt-get on first use;
+* Keystone (identity), served by gunicorn, with fernet tokens, on SQLite;
+* Placement, served by gunicorn, behind keystonemiddleware, on SQLite;
+* Glance, served by gunicorn, on SQLite with a file store, holding one tiny
+  raw image;
+* Neutron (the real API: ML2 with no agents and no mechanism driver), served
+  by gunicorn, on MariaDB; Nova's server views ask it for ports;
+* Nova: the API (gunicorn), nova-conductor, nova-scheduler and two
+  nova-compute services (``fake.FakeDriverWithoutFakeNodes``) on the hosts
+  ``squall-compute-1`` and ``squall-compute-2``, on MariaDB, over RabbitMQ;
+  cell_v2 is set up, both hosts are discovered, and two flavors that fit the
+  fake driver exist.  Servers boot with ``networks: none`` (2.37+): no
+  mechanism driver binds ports;
 * Ironic standalone (API and conductor in one process), with the fake-hardware
-  driver and no authentication;
+  driver and no authentication, on SQLite;
 * auxiliary services for the ServiceClients tests (issue 5), left out of the
   state fingerprint so that they never force a re-initialisation:
 
@@ -32,11 +42,12 @@ What `up` brings up, all on 127.0.0.1 and on SQLite:
     start under ``state/tls/`` (Python ``cryptography`` from the venv).
 
 After the services answer, `up` also makes sure (idempotently) that Keystone
-has a region ``RegionTwo`` with endpoints for compute, placement and baremetal
+has a region ``RegionTwo`` with endpoints for every service
 (public: ``http://localhost:PORT...``; internal: ``http://127.0.0.1:PORT...``,
 so a test can tell region and interface apart), an application credential
 ``squall`` of the admin user, and the admin role for the admin user on the
-system and on the Default domain.  cloud.json gains ``short_auth_url``,
+system and on the Default domain, and the ``service`` role on its project (Nova
+forwards its token to Neutron as a service token).  cloud.json gains ``short_auth_url``,
 ``tls`` (``url``, ``ca``), ``application_credential`` (``id``, ``secret``) and
 ``regions``.
 
@@ -54,6 +65,10 @@ The script uses the Python standard library only.  Environment variables:
   ``SQUALL_IRONIC_PORT``: listening ports (defaults 15000 to 15003);
 * ``SQUALL_TOKEN_EXPIRATION``: Keystone token lifetime in seconds (default
   3600); changing it only rewrites keystone.conf and restarts Keystone;
+* ``SQUALL_RABBIT_PORT``, ``SQUALL_EPMD_PORT``, ``SQUALL_RABBIT_DIST_PORT``,
+  ``SQUALL_MARIADB_PORT``, ``SQUALL_GLANCE_PORT``, ``SQUALL_NEUTRON_PORT``:
+  defaults 15006 to 15011 (epmd's port is passed as ``ERL_EPMD_PORT``, so two
+  clouds on one machine do not share a broker);
 * ``SQUALL_KEYSTONE_SHORT_PORT`` (default 15004), ``SQUALL_TLS_PORT``
   (default 15005), ``SQUALL_SHORT_TOKEN_EXPIRATION`` (default 20): the
   auxiliary services above;

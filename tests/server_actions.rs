@@ -90,12 +90,6 @@ async fn lock_with_reason_at_2_73_and_unlock() {
     let server = json_of(&srv::show_server(&client, &id).await.unwrap())["server"].clone();
     assert_eq!(server["locked"], json!(false));
     assert_eq!(server["locked_reason"], json!(null));
-    // Before 2.73 a reason is not accepted: the request type itself has no room for it.
-    let old = squall::clients::compute::servers::LockServerRequest::from_json_at(
-        v(72),
-        json!({"lock": {"locked_reason": "x"}}),
-    );
-    assert!(old.is_err(), "{old:?}");
     srv::delete_server(&client, guard).await;
 }
 
@@ -115,7 +109,7 @@ async fn create_image_before_and_after_2_45() {
         .expect("createImage");
         assert_eq!(created.status, 202);
         match (&created.body, version == v(1)) {
-            (CreateServerImageResponse::V2_1(_), true) => {
+            (CreateServerImageResponse::V2_1, true) => {
                 assert!(created.header("Location").is_some(), "2.1 answers a Location");
             }
             (CreateServerImageResponse::V2_45(_), false) => {

@@ -106,7 +106,7 @@ async fn show_at_each_response_boundary() {
     let booter = srv::client(boot_version).await;
     let guard = srv::boot(&booter, boot_version, "bounds").await;
     for minor in [
-        1, 3, 9, 16, 19, 26, 47, 63, 69, 71, 73, 96, 98, 100, 104,
+        1, 3, 9, 16, 19, 26, 47, 63, 69, 71, 73, 90, 96, 98, 100, 104,
     ] {
         let version = v(minor);
         let client = srv::client(version).await;
@@ -127,6 +127,7 @@ async fn show_at_each_response_boundary() {
             69 => "V2_69(",
             71 => "V2_71(",
             73 => "V2_73(",
+            90 => "V2_90(",
             96 => "V2_96(",
             98 => "V2_98(",
             100 | 104 => "V2_100(",

@@ -342,3 +342,124 @@ impl Waiter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(status: &str, task: Option<&str>, fault: Option<&str>) -> ServerState {
+        ServerState {
+            status: status.to_owned(),
+            task_state: task.map(str::to_owned),
+            fault: fault.map(str::to_owned),
+        }
+    }
+
+    fn quick() -> Waiter {
+        Waiter::new(Duration::from_millis(1), Duration::from_millis(200))
+    }
+
+    /// A poll function that answers the given states in turn, then the last one forever.
+    fn script(
+        states: Vec<ServerState>,
+    ) -> impl FnMut() -> std::future::Ready<Result<ServerState, Error>> {
+        let mut next = 0;
+        move || {
+            let seen = states[next.min(states.len() - 1)].clone();
+            next += 1;
+            std::future::ready(Ok(seen))
+        }
+    }
+
+    #[tokio::test]
+    async fn status_with_no_task_is_reached_through_the_build() {
+        let seen = quick()
+            .wait_for_server_status_idle(
+                "s1",
+                "ACTIVE",
+                script(vec![
+                    state("BUILD", Some("scheduling"), None),
+                    state("ACTIVE", Some("powering-on"), None),
+                    state("ACTIVE", None, None),
+                ]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(seen, state("ACTIVE", None, None));
+    }
+
+    #[tokio::test]
+    async fn a_task_state_can_be_waited_for() {
+        let seen = quick()
+            .wait_for_server_status(
+                "s1",
+                "ACTIVE",
+                Some("image_uploading"),
+                script(vec![
+                    state("ACTIVE", None, None),
+                    state("ACTIVE", Some("image_uploading"), None),
+                ]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(seen.task_state.as_deref(), Some("image_uploading"));
+    }
+
+    #[tokio::test]
+    async fn error_fails_fast_with_the_fault() {
+        let err = quick()
+            .wait_for_server_status_idle(
+                "s1",
+                "ACTIVE",
+                script(vec![state("ERROR", None, Some("No valid host was found."))]),
+            )
+            .await
+            .unwrap_err();
+        let WaitError::Failed { state, goal, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(state.contains("No valid host was found."), "{state}");
+        assert_eq!(goal, "status ACTIVE");
+    }
+
+    #[tokio::test]
+    async fn a_timeout_reports_the_last_state() {
+        let err = quick()
+            .wait_for_server_status_idle(
+                "s1",
+                "SHUTOFF",
+                script(vec![state("ACTIVE", Some("powering-off"), None)]),
+            )
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("server s1") && text.contains("status ACTIVE, task state powering-off"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn termination_fails_on_error_and_times_out_while_present() {
+        let err = quick()
+            .wait_for_server_termination("s1", script(vec![state("ERROR", None, Some("boom"))]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, WaitError::Failed { .. }), "{err:?}");
+        let err = quick()
+            .wait_for_server_termination("s1", script(vec![state("ACTIVE", Some("deleting"), None)]))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("deleting"), "{err}");
+    }
+
+    #[test]
+    fn state_is_read_from_a_server_document() {
+        let doc = serde_json::json!({"server": {"status": "ERROR", "OS-EXT-STS:task_state": null,
+            "fault": {"code": 500, "message": "boom", "created": "2026-12-03T00:00:00Z"}}});
+        assert_eq!(
+            ServerState::from_json(&doc),
+            state("ERROR", None, Some("boom"))
+        );
+    }
+}
