@@ -97,7 +97,8 @@ async fn lock_with_reason_at_2_73_and_unlock() {
 async fn create_image_before_and_after_2_45() {
     for version in [v(1), v(45)] {
         let client = srv::client(version).await;
-        let guard = srv::boot(&client, v(37).max(version), "image").await;
+        let booter = srv::client(v(37)).await;
+        let guard = srv::boot(&booter, v(37), "image").await;
         let name = srv::server_name("snap");
         let created = srv::create_image(
             &client,

@@ -10,6 +10,7 @@ use serde_json::json;
 use squall::clients::compute::servers::{
     CreateServerResponse, ListServersDetailResponse, ShowServerResponse,
 };
+use squall::ClientsExt;
 use squall::runtime::{ApiVersion, Microversion};
 
 fn v(minor: u32) -> ApiVersion {
