@@ -20,7 +20,7 @@ static HOSTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 async fn reboot_stop_start_pause_suspend() {
     let version = v(37);
     let client = srv::client(version).await;
-    let guard = srv::boot(&client, version, "power").await;
+    let guard = srv::boot(version, "power").await;
     let id = guard.id.clone();
 
     for kind in ["SOFT", "HARD"] {
@@ -72,7 +72,7 @@ async fn reboot_stop_start_pause_suspend() {
 async fn lock_with_reason_at_2_73_and_unlock() {
     let version = v(73);
     let client = srv::client(version).await;
-    let guard = srv::boot(&client, version, "lock").await;
+    let guard = srv::boot(version, "lock").await;
     let id = guard.id.clone();
     let locked = srv::lock(&client, version, &id, json!({"lock": {"locked_reason": "squall"}}))
         .await
@@ -97,8 +97,7 @@ async fn lock_with_reason_at_2_73_and_unlock() {
 async fn create_image_before_and_after_2_45() {
     for version in [v(1), v(45)] {
         let client = srv::client(version).await;
-        let booter = srv::client(v(37)).await;
-        let guard = srv::boot(&booter, v(37), "image").await;
+        let guard = srv::boot(v(37), "image").await;
         let name = srv::server_name("snap");
         let created = srv::create_image(
             &client,
@@ -131,7 +130,7 @@ async fn resize_confirm_and_revert() {
     let version = v(37);
     let client = srv::client(version).await;
     let info = srv::compute_info();
-    let guard = srv::boot(&client, version, "resize").await;
+    let guard = srv::boot(version, "resize").await;
     let id = guard.id.clone();
     let flavor = |client: &squall::clients::compute::ServersClient, id: String| {
         let client = client.clone();
@@ -178,7 +177,7 @@ async fn cold_and_live_migrate_between_the_two_hosts() {
     let _hosts = HOSTS.lock().await;
     let version = v(56);
     let client = srv::client(version).await;
-    let guard = srv::boot(&client, version, "migrate").await;
+    let guard = srv::boot(version, "migrate").await;
     let id = guard.id.clone();
     let info = srv::compute_info();
     let other = |host: &str| info.hosts.iter().find(|h| *h != host).unwrap().clone();
@@ -226,7 +225,7 @@ async fn shelve_offload_and_unshelve() {
     let _hosts = HOSTS.lock().await;
     let version = v(77);
     let client = srv::client(version).await;
-    let guard = srv::boot(&client, version, "shelve").await;
+    let guard = srv::boot(version, "shelve").await;
     let id = guard.id.clone();
     let shelved = srv::shelve(&client, version, &id, json!({"shelve": null}))
         .await
@@ -248,7 +247,7 @@ async fn shelve_offload_and_unshelve() {
 async fn rebuild_keeps_the_server() {
     let version = v(63);
     let client = srv::client(version).await;
-    let guard = srv::boot(&client, version, "rebuild").await;
+    let guard = srv::boot(version, "rebuild").await;
     let info = srv::compute_info();
     let rebuilt = srv::rebuild(
         &client,

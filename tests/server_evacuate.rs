@@ -12,7 +12,7 @@ use squall::runtime::ApiVersion;
 async fn evacuate_from_a_down_host() {
     let version = ApiVersion::at(2, 29);
     let client = srv::client(version).await;
-    let guard = srv::boot(&client, ApiVersion::at(2, 37), "evacuate").await;
+    let guard = srv::boot(ApiVersion::at(2, 37), "evacuate").await;
     let source = srv::host_of(&client, &guard.id).await;
     {
         let stopped = srv::StoppedCompute::stop(&source);

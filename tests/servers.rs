@@ -105,7 +105,7 @@ async fn create_at_latest_with_tags_description_and_hostname() {
 async fn show_at_each_response_boundary() {
     let boot_version = v(37);
     let booter = srv::client(boot_version).await;
-    let guard = srv::boot(&booter, boot_version, "bounds").await;
+    let guard = srv::boot(boot_version, "bounds").await;
     for minor in [
         1, 3, 9, 16, 19, 26, 47, 63, 69, 71, 73, 90, 96, 98, 100, 104,
     ] {
@@ -158,7 +158,7 @@ async fn show_at_each_response_boundary() {
 async fn rename_metadata_tags_and_instance_actions() {
     let version = v(26);
     let client = srv::client(version).await;
-    let guard = srv::boot(&client, version, "meta").await;
+    let guard = srv::boot(version, "meta").await;
     let id = guard.id.clone();
 
     let new_name = srv::server_name("renamed");
@@ -214,7 +214,7 @@ async fn rename_metadata_tags_and_instance_actions() {
 async fn list_servers_through_service_clients_in_two_regions() {
     let version = v(37);
     let client = srv::client(version).await;
-    let guard = srv::boot(&client, version, "regions").await;
+    let guard = srv::boot(version, "regions").await;
     let clients = common::admin_service_clients();
     for region in ["RegionOne", "RegionTwo"] {
         let servers = clients

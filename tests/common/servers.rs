@@ -149,8 +149,10 @@ pub async fn create_server(
     (ServerGuard::new(id), created)
 }
 
-/// Boots a server at `version` and waits until it is ACTIVE with no task.
-pub async fn boot(client: &ServersClient, version: ApiVersion, tag: &str) -> ServerGuard {
+/// Boots a server at `version` (with a client of that version) and waits until it is ACTIVE
+/// with no task.
+pub async fn boot(version: ApiVersion, tag: &str) -> ServerGuard {
+    let client = &client(version).await;
     let name = server_name(tag);
     let (guard, _) = create_server(client, version, boot_body(version, &name, json!({}))).await;
     wait_for_status(client, &guard.id, "ACTIVE")

@@ -31,8 +31,14 @@ async fn pid(ssh: &SshClient) -> Option<u32> {
     out.stdout_text().split_whitespace().next()?.parse().ok()
 }
 
+/// Whether the process lives (a zombie left for a parent that does not reap counts as gone).
 async fn alive(ssh: &SshClient, pid: u32) -> bool {
-    ssh.exec(&format!("kill -0 {pid}")).await.unwrap().success()
+    ssh.exec(&format!(
+        "awk '/^State:/ {{ exit ($2 == \"Z\") }}' /proc/{pid}/status 2>/dev/null"
+    ))
+    .await
+    .unwrap()
+    .success()
 }
 
 /// Whether nova-compute logged `report_interval = <value>` since the log had `from` bytes
@@ -41,7 +47,7 @@ async fn logged_interval_since(ssh: &SshClient, from: u64, value: &str) -> bool 
     let log = common::env().compute.log;
     let out = ssh
         .run(&format!(
-            "tail -c +{} {log} | grep -E -c 'report_interval +=? +{value}$' || true",
+            "tail -c +{} {log} | grep -E -c 'report_interval += {value}( |$)' || true",
             from + 1
         ))
         .await
