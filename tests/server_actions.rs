@@ -28,7 +28,9 @@ async fn reboot_stop_start_pause_suspend() {
             .await
             .expect("reboot");
         assert_eq!(rebooted.status, 202);
-        srv::wait_for_status(&client, &id, "ACTIVE").await.expect("rebooted");
+        srv::wait_for_status(&client, &id, "ACTIVE")
+            .await
+            .expect("rebooted");
     }
     let steps = [
         ("os-stop", "SHUTOFF"),
@@ -74,12 +76,21 @@ async fn lock_with_reason_at_2_73_and_unlock() {
     let client = srv::client(version).await;
     let guard = srv::boot(version, "lock").await;
     let id = guard.id.clone();
-    let locked = srv::lock(&client, version, &id, json!({"lock": {"locked_reason": "squall"}}))
-        .await
-        .expect("lock");
+    let locked = srv::lock(
+        &client,
+        version,
+        &id,
+        json!({"lock": {"locked_reason": "squall"}}),
+    )
+    .await
+    .expect("lock");
     assert_eq!(locked.status, 202);
     let shown = srv::show_server(&client, &id).await.expect("show");
-    assert!(matches!(shown.body, ShowServerResponse::V2_73(_)), "{:?}", shown.body);
+    assert!(
+        matches!(shown.body, ShowServerResponse::V2_73(_)),
+        "{:?}",
+        shown.body
+    );
     let server = &json_of(&shown)["server"];
     assert_eq!(server["locked"], json!(true));
     assert_eq!(server["locked_reason"], json!("squall"));
@@ -110,10 +121,16 @@ async fn create_image_before_and_after_2_45() {
         assert_eq!(created.status, 202);
         match (&created.body, version == v(1)) {
             (CreateServerImageResponse::V2_1, true) => {
-                assert!(created.header("Location").is_some(), "2.1 answers a Location");
+                assert!(
+                    created.header("Location").is_some(),
+                    "2.1 answers a Location"
+                );
             }
             (CreateServerImageResponse::V2_45(_), false) => {
-                assert!(json_of(&created)["image_id"].is_string(), "2.45 answers the image id");
+                assert!(
+                    json_of(&created)["image_id"].is_string(),
+                    "2.45 answers the image id"
+                );
             }
             (other, _) => panic!("createImage at {version}: {other:?}"),
         }
@@ -151,24 +168,41 @@ async fn resize_confirm_and_revert() {
     .await
     .expect("resize");
     assert_eq!(resized.status, 202);
-    srv::wait_for_status(&client, &id, "VERIFY_RESIZE").await.expect("VERIFY_RESIZE");
+    srv::wait_for_status(&client, &id, "VERIFY_RESIZE")
+        .await
+        .expect("VERIFY_RESIZE");
     let confirmed = srv::confirm_resize(&client, version, &id, json!({"confirmResize": null}))
         .await
         .expect("confirm");
     assert_eq!(confirmed.status, 204);
-    srv::wait_for_status(&client, &id, "ACTIVE").await.expect("ACTIVE");
+    srv::wait_for_status(&client, &id, "ACTIVE")
+        .await
+        .expect("ACTIVE");
     assert_eq!(flavor(&client, id.clone()).await, info.resize_flavor_ref);
 
-    srv::resize(&client, version, &id, json!({"resize": {"flavorRef": info.flavor_ref}}))
+    srv::resize(
+        &client,
+        version,
+        &id,
+        json!({"resize": {"flavorRef": info.flavor_ref}}),
+    )
+    .await
+    .expect("resize back");
+    srv::wait_for_status(&client, &id, "VERIFY_RESIZE")
         .await
-        .expect("resize back");
-    srv::wait_for_status(&client, &id, "VERIFY_RESIZE").await.expect("VERIFY_RESIZE");
+        .expect("VERIFY_RESIZE");
     let reverted = srv::revert_resize(&client, version, &id, json!({"revertResize": null}))
         .await
         .expect("revert");
     assert_eq!(reverted.status, 202);
-    srv::wait_for_status(&client, &id, "ACTIVE").await.expect("ACTIVE");
-    assert_eq!(flavor(&client, id.clone()).await, info.resize_flavor_ref, "reverted");
+    srv::wait_for_status(&client, &id, "ACTIVE")
+        .await
+        .expect("ACTIVE");
+    assert_eq!(
+        flavor(&client, id.clone()).await,
+        info.resize_flavor_ref,
+        "reverted"
+    );
     srv::delete_server(&client, guard).await;
 }
 
@@ -188,11 +222,15 @@ async fn cold_and_live_migrate_between_the_two_hosts() {
         .await
         .expect("cold migrate (2.56: to a named host)");
     assert_eq!(migrated.status, 202);
-    srv::wait_for_status(&client, &id, "VERIFY_RESIZE").await.expect("VERIFY_RESIZE");
+    srv::wait_for_status(&client, &id, "VERIFY_RESIZE")
+        .await
+        .expect("VERIFY_RESIZE");
     srv::confirm_resize(&client, version, &id, json!({"confirmResize": null}))
         .await
         .expect("confirm the migration");
-    srv::wait_for_status(&client, &id, "ACTIVE").await.expect("ACTIVE");
+    srv::wait_for_status(&client, &id, "ACTIVE")
+        .await
+        .expect("ACTIVE");
     assert_eq!(srv::host_of(&client, &id).await, target);
 
     let live = srv::live_migrate(
@@ -204,10 +242,18 @@ async fn cold_and_live_migrate_between_the_two_hosts() {
     .await
     .expect("live migrate");
     assert_eq!(live.status, 202);
-    srv::wait_for_status(&client, &id, "ACTIVE").await.expect("ACTIVE");
-    assert_eq!(srv::host_of(&client, &id).await, first, "back on the first host");
+    srv::wait_for_status(&client, &id, "ACTIVE")
+        .await
+        .expect("ACTIVE");
+    assert_eq!(
+        srv::host_of(&client, &id).await,
+        first,
+        "back on the first host"
+    );
 
-    let actions = srv::list_instance_actions(&client, &id).await.expect("actions");
+    let actions = srv::list_instance_actions(&client, &id)
+        .await
+        .expect("actions");
     let names: Vec<String> = json_of(&actions)["instanceActions"]
         .as_array()
         .unwrap()
@@ -239,7 +285,9 @@ async fn shelve_offload_and_unshelve() {
         .await
         .expect("unshelve");
     assert_eq!(unshelved.status, 202);
-    srv::wait_for_status(&client, &id, "ACTIVE").await.expect("ACTIVE");
+    srv::wait_for_status(&client, &id, "ACTIVE")
+        .await
+        .expect("ACTIVE");
     srv::delete_server(&client, guard).await;
 }
 
@@ -259,6 +307,8 @@ async fn rebuild_keeps_the_server() {
     .expect("rebuild");
     assert_eq!(rebuilt.status, 202);
     assert_eq!(json_of(&rebuilt)["server"]["id"], json!(guard.id));
-    srv::wait_for_status(&client, &guard.id, "ACTIVE").await.expect("ACTIVE");
+    srv::wait_for_status(&client, &guard.id, "ACTIVE")
+        .await
+        .expect("ACTIVE");
     srv::delete_server(&client, guard).await;
 }

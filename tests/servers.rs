@@ -7,10 +7,10 @@ mod common;
 
 use common::servers::{self as srv, json_of};
 use serde_json::json;
+use squall::ClientsExt;
 use squall::clients::compute::servers::{
     CreateServerResponse, ListServersDetailResponse, ShowServerResponse,
 };
-use squall::ClientsExt;
 use squall::runtime::{ApiVersion, Microversion};
 
 fn v(minor: u32) -> ApiVersion {
@@ -26,7 +26,11 @@ async fn create_at_2_1_show_list_and_delete() {
         srv::create_server(&client, version, srv::boot_body(version, &name, json!({}))).await;
     assert_eq!(created.status, 202);
     assert_eq!(created.version, Some(Microversion::new(2, 1)));
-    assert!(matches!(created.body, CreateServerResponse::V2_1(_)), "{:?}", created.body);
+    assert!(
+        matches!(created.body, CreateServerResponse::V2_1(_)),
+        "{:?}",
+        created.body
+    );
     assert!(json_of(&created)["server"]["adminPass"].is_string());
 
     let state = srv::wait_for_status(&client, &guard.id, "ACTIVE")
@@ -35,12 +39,21 @@ async fn create_at_2_1_show_list_and_delete() {
     assert_eq!(state.task_state, None);
 
     let shown = srv::show_server(&client, &guard.id).await.expect("show");
-    assert!(matches!(shown.body, ShowServerResponse::V2_1(_)), "{:?}", shown.body);
+    assert!(
+        matches!(shown.body, ShowServerResponse::V2_1(_)),
+        "{:?}",
+        shown.body
+    );
     let server = &json_of(&shown)["server"];
     assert_eq!(server["name"], json!(name));
     assert_eq!(server["status"], json!("ACTIVE"));
-    let host = server["OS-EXT-SRV-ATTR:host"].as_str().expect("admin sees the host");
-    assert!(srv::compute_info().hosts.iter().any(|h| h == host), "{host}");
+    let host = server["OS-EXT-SRV-ATTR:host"]
+        .as_str()
+        .expect("admin sees the host");
+    assert!(
+        srv::compute_info().hosts.iter().any(|h| h == host),
+        "{host}"
+    );
 
     let listed = srv::list_servers(&client).await.expect("list");
     assert_eq!(listed.status, 200);
@@ -79,13 +92,20 @@ async fn create_at_latest_with_tags_description_and_hostname() {
         .expect("ACTIVE");
 
     let shown = srv::show_server(&client, &guard.id).await.expect("show");
-    assert!(matches!(shown.body, ShowServerResponse::V2_100(_)), "{:?}", shown.body);
+    assert!(
+        matches!(shown.body, ShowServerResponse::V2_100(_)),
+        "{:?}",
+        shown.body
+    );
     let server = &json_of(&shown)["server"];
     assert_eq!(server["description"], json!("squall"));
     assert_eq!(server["OS-EXT-SRV-ATTR:hostname"], json!("squall-latest"));
     assert_eq!(server["tags"], json!(["one", "two"]));
     assert_eq!(server["locked"], json!(false));
-    assert!(server["flavor"]["original_name"].is_string(), "2.47 embeds the flavor");
+    assert!(
+        server["flavor"]["original_name"].is_string(),
+        "2.47 embeds the flavor"
+    );
 
     let detail = srv::list_servers_detail(
         &client,
@@ -136,7 +156,11 @@ async fn show_at_each_response_boundary() {
         };
         assert!(variant.starts_with(expected), "2.{minor}: {variant:.80}");
         let server = json_of(&shown)["server"].clone();
-        assert_eq!(server.get("locked").is_some(), minor >= 9, "locked from 2.9");
+        assert_eq!(
+            server.get("locked").is_some(),
+            minor >= 9,
+            "locked from 2.9"
+        );
         assert_eq!(server.get("tags").is_some(), minor >= 26, "tags from 2.26");
         assert_eq!(
             server["flavor"].get("vcpus").is_some(),
@@ -144,9 +168,16 @@ async fn show_at_each_response_boundary() {
             "flavor embedded from 2.47"
         );
         assert_eq!(server.get("locked_reason").is_some(), minor >= 73);
-        assert_eq!(server.get("pinned_availability_zone").is_some(), minor >= 96);
-        let detail = srv::list_servers_detail(&client, version, Some(json!({"name": [
-            json_of(&shown)["server"]["name"].clone()]})))
+        assert_eq!(
+            server.get("pinned_availability_zone").is_some(),
+            minor >= 96
+        );
+        let detail = srv::list_servers_detail(
+            &client,
+            version,
+            Some(json!({"name": [
+            json_of(&shown)["server"]["name"].clone()]})),
+        )
         .await
         .unwrap_or_else(|e| panic!("detail at 2.{minor}: {e}"));
         assert_eq!(json_of(&detail)["servers"].as_array().unwrap().len(), 1);
@@ -171,12 +202,13 @@ async fn rename_metadata_tags_and_instance_actions() {
         .await
         .expect("metadata POST");
     assert_eq!(json_of(&merged)["metadata"], json!({"a": "1"}));
-    let replaced =
-        srv::replace_metadata(&client, version, &id, json!({"metadata": {"b": "2"}}))
-            .await
-            .expect("metadata PUT");
+    let replaced = srv::replace_metadata(&client, version, &id, json!({"metadata": {"b": "2"}}))
+        .await
+        .expect("metadata PUT");
     assert_eq!(json_of(&replaced)["metadata"], json!({"b": "2"}));
-    let listed = srv::list_metadata(&client, &id).await.expect("metadata GET");
+    let listed = srv::list_metadata(&client, &id)
+        .await
+        .expect("metadata GET");
     assert_eq!(json_of(&listed)["metadata"], json!({"b": "2"}));
 
     let tags = srv::replace_tags(&client, version, &id, json!({"tags": ["x", "y"]}))
@@ -185,15 +217,29 @@ async fn rename_metadata_tags_and_instance_actions() {
     assert_eq!(json_of(&tags)["tags"], json!(["x", "y"]));
     let listed = srv::list_tags(&client, &id).await.expect("tags GET");
     assert_eq!(json_of(&listed)["tags"], json!(["x", "y"]));
-    let checked = client.check_server_tag(&id, "x", None).await.expect("tag x");
+    let checked = client
+        .check_server_tag(&id, "x", None)
+        .await
+        .expect("tag x");
     assert_eq!(checked.status, 204);
-    let deleted = client.delete_server_tag(&id, "x").await.expect("delete tag");
+    let deleted = client
+        .delete_server_tag(&id, "x")
+        .await
+        .expect("delete tag");
     assert_eq!(deleted.status, 204);
     let missing = client.check_server_tag(&id, "x", None).await.unwrap_err();
-    assert_eq!(missing.http_kind(), Some(squall::runtime::HttpErrorKind::NotFound));
+    assert_eq!(
+        missing.http_kind(),
+        Some(squall::runtime::HttpErrorKind::NotFound)
+    );
 
-    let actions = srv::list_instance_actions(&client, &id).await.expect("actions");
-    let listed = json_of(&actions)["instanceActions"].as_array().unwrap().clone();
+    let actions = srv::list_instance_actions(&client, &id)
+        .await
+        .expect("actions");
+    let listed = json_of(&actions)["instanceActions"]
+        .as_array()
+        .unwrap()
+        .clone();
     let create = listed
         .iter()
         .find(|a| a["action"] == json!("create"))

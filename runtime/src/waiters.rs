@@ -206,9 +206,15 @@ impl Waiter {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<ServerState, Error>>,
     {
-        self.wait_for_server(server_id, status, |seen| {
-            seen.status == status && (task_state.is_none() || seen.task_state.as_deref() == task_state)
-        }, &mut show)
+        self.wait_for_server(
+            server_id,
+            status,
+            |seen| {
+                seen.status == status
+                    && (task_state.is_none() || seen.task_state.as_deref() == task_state)
+            },
+            &mut show,
+        )
         .await
     }
 
@@ -224,9 +230,12 @@ impl Waiter {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<ServerState, Error>>,
     {
-        self.wait_for_server(server_id, status, |seen| {
-            seen.status == status && seen.task_state.is_none()
-        }, &mut show)
+        self.wait_for_server(
+            server_id,
+            status,
+            |seen| seen.status == status && seen.task_state.is_none(),
+            &mut show,
+        )
         .await
     }
 
@@ -447,7 +456,10 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, WaitError::Failed { .. }), "{err:?}");
         let err = quick()
-            .wait_for_server_termination("s1", script(vec![state("ACTIVE", Some("deleting"), None)]))
+            .wait_for_server_termination(
+                "s1",
+                script(vec![state("ACTIVE", Some("deleting"), None)]),
+            )
             .await
             .unwrap_err();
         assert!(err.to_string().contains("deleting"), "{err}");

@@ -123,7 +123,8 @@ pub fn server_name(tag: &str) -> String {
 /// (2.37+ needs `networks`; no mechanism driver binds ports here), plus `extra` fields.
 pub fn boot_body(version: ApiVersion, name: &str, extra: Value) -> Value {
     let info = compute_info();
-    let mut server = json!({"name": name, "imageRef": info.image_ref, "flavorRef": info.flavor_ref});
+    let mut server =
+        json!({"name": name, "imageRef": info.image_ref, "flavorRef": info.flavor_ref});
     if version >= ApiVersion::at(2, 37) {
         server["networks"] = json!(info.networks);
     }
@@ -191,9 +192,8 @@ pub async fn list_servers_detail(
     version: ApiVersion,
     query: Option<Value>,
 ) -> Result<Response<servers::ListServersDetailResponse>, Error> {
-    let query = query.map(|q| {
-        servers::ListServersDetailQuery::from_json_at(version, q).expect("query matches")
-    });
+    let query = query
+        .map(|q| servers::ListServersDetailQuery::from_json_at(version, q).expect("query matches"));
     client.list_servers_detail(query.as_ref()).await
 }
 
@@ -215,10 +215,7 @@ pub async fn wait_for_status(
 }
 
 /// Waits until the server is gone.
-pub async fn wait_for_termination(
-    client: &ServersClient,
-    id: &str,
-) -> Result<Duration, WaitError> {
+pub async fn wait_for_termination(client: &ServersClient, id: &str) -> Result<Duration, WaitError> {
     waiter()
         .wait_for_server_termination(id, || server_state(client, id))
         .await
@@ -226,7 +223,10 @@ pub async fn wait_for_termination(
 
 /// Deletes a server and checks the 204.
 pub async fn delete_server(client: &ServersClient, guard: ServerGuard) {
-    let deleted = client.delete_server(&guard.id).await.expect("delete server");
+    let deleted = client
+        .delete_server(&guard.id)
+        .await
+        .expect("delete server");
     assert_eq!(deleted.status, 204);
     wait_for_termination(client, &guard.id)
         .await
@@ -401,8 +401,9 @@ impl Drop for StoppedCompute {
 
 /// Waits until Nova's services API says the nova-compute of `host` is `state` (`up`/`down`).
 pub async fn wait_for_compute_state(host: &str, state: &str) {
-    let services =
-        compute::ServicesClient::new(super::service(&compute::SERVICE, ApiVersion::at(2, 53)).await);
+    let services = compute::ServicesClient::new(
+        super::service(&compute::SERVICE, ApiVersion::at(2, 53)).await,
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     loop {
         let listed = services.list_services(None).await.expect("list services");

@@ -1,7 +1,7 @@
 //! A server's host and libvirt instance name, from the compute API (admin attributes).
 
-use squall_clients::compute::ServersClient;
 use serde_json::Value;
+use squall_clients::compute::ServersClient;
 
 use crate::error::{Error, Result};
 

@@ -222,10 +222,7 @@ async fn server_location_comes_from_the_admin_attributes() {
         shown.body
     );
     let location = server_location(&client, &server.id).await.unwrap();
-    assert!(
-        location.host.starts_with("squall-compute-"),
-        "{location:?}"
-    );
+    assert!(location.host.starts_with("squall-compute-"), "{location:?}");
     assert!(
         location.instance_name.starts_with("instance-"),
         "{location:?}"

@@ -172,7 +172,10 @@ fn waiter() -> squall_runtime::waiters::Waiter {
 
 impl BootedServer {
     /// Boots the cloud's tiny image and flavor without a network (2.37+) and waits for ACTIVE.
-    pub async fn boot(client: &squall_clients::compute::ServersClient, version: ApiVersion) -> Self {
+    pub async fn boot(
+        client: &squall_clients::compute::ServersClient,
+        version: ApiVersion,
+    ) -> Self {
         let compute = cloud_value()["compute"].clone();
         let body = serde_json::json!({"server": {
             "name": unique("squall-test-wb"), "imageRef": compute["image_ref"],
