@@ -57,6 +57,13 @@ async fn reboot_stop_start_pause_suspend() {
             .unwrap_or_else(|e| panic!("{action}: {e}"));
         assert_eq!(state.status, status);
     }
+    let dumped = srv::trigger_crash_dump(&client, v(37), &id)
+        .await
+        .expect("trigger_crash_dump (2.17+)");
+    assert_eq!(dumped.status, 202);
+    srv::wait_for_status(&client, &id, "ACTIVE")
+        .await
+        .expect("ACTIVE");
     // A server does not become something it cannot be: the waiter reports the last state.
     let quick = squall::runtime::waiters::Waiter::new(
         std::time::Duration::from_millis(200),

@@ -129,6 +129,11 @@ OPERATIONS = [
 ]
 
 
+#: Success codes a handler sets in its code rather than by decorator (read from the source):
+#: adding a tag answers 201, or 204 when the server has it already (server_tags.update).
+STATUS_SET_IN_CODE = {"add_server_tag": [201, 204]}
+
+
 def ver(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
@@ -262,7 +267,7 @@ def group_at(v, funcs):
         if f["request"] is not None:
             schemas[pascal(name) + "Request"] = clean(f["request"])
             op["request"] = {"$ref": f"#/schemas/{pascal(name)}Request"}
-        response = {"status": [f["status"]]}
+        response = {"status": STATUS_SET_IN_CODE.get(name, [f["status"]])}
         body = f["response"]
         if body is not None and body.get("type") != "null":
             schemas[pascal(name) + "Response"] = clean(body)

@@ -423,3 +423,49 @@ pub async fn wait_for_compute_state(host: &str, state: &str) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// Metadata: PUT one item at `version`.
+pub async fn set_metadata_item(
+    client: &ServersClient,
+    version: ApiVersion,
+    id: &str,
+    key: &str,
+    body: Value,
+) -> Result<Response<servers::SetServerMetadataItemResponse>, Error> {
+    let body = servers::SetServerMetadataItemRequest::from_json_at(version, body).expect("body");
+    client.set_server_metadata_item(id, key, &body).await
+}
+
+/// Metadata: GET one item.
+pub async fn show_metadata_item(
+    client: &ServersClient,
+    id: &str,
+    key: &str,
+) -> Result<Response<servers::ShowServerMetadataItemResponse>, Error> {
+    client.show_server_metadata_item(id, key, None).await
+}
+
+/// Tags: PUT one tag (2.26+); 201 when added, 204 when the server had it.
+pub async fn add_tag(
+    client: &ServersClient,
+    version: ApiVersion,
+    id: &str,
+    tag: &str,
+) -> Result<Response<squall::runtime::NoBody>, Error> {
+    let body = servers::AddServerTagRequest::from_json_at(version, Value::Null).expect("body");
+    client.add_server_tag(id, tag, &body).await
+}
+
+/// trigger_crash_dump (2.17+).
+pub async fn trigger_crash_dump(
+    client: &ServersClient,
+    version: ApiVersion,
+    id: &str,
+) -> Result<Response<squall::runtime::NoBody>, Error> {
+    let body = servers::TriggerCrashDumpRequest::from_json_at(
+        version,
+        json!({"trigger_crash_dump": null}),
+    )
+    .expect("body");
+    client.trigger_crash_dump(id, &body).await
+}

@@ -20,7 +20,7 @@ pub static ADD_SERVER_TAG: rt::OperationMeta = rt::OperationMeta {
             max: None,
             method: "PUT",
             path: "/servers/{server_id}/tags/{tag}",
-            statuses: &[200u16],
+            statuses: &[201u16, 204u16],
         },
     ],
     variants: &[
@@ -5447,7 +5447,7 @@ impl ServersClient {
     ///
     /// # Microversions
     ///
-    /// - **2.26–latest**: status 200; request [`AddServerTagRequestV2_26`](super::types::AddServerTagRequestV2_26); no body; errors 400, 404, 409.
+    /// - **2.26–latest**: status 201, 204; request [`AddServerTagRequestV2_26`](super::types::AddServerTagRequestV2_26); no body; errors 400, 404, 409.
     pub async fn add_server_tag(
         &self,
         server_id: &str,
