@@ -15,13 +15,13 @@ Everything lives under ``target/squall-whitebox/``:
   seeded with the rows the NFV helpers read;
 * ``libvirt/node.xml``: a libvirt test-driver node with pinned NFV domains, for
   ``virsh -c test:///<file>`` (libvirt-clients alone provides the test driver);
-* ``compute/``: a stand-in for nova-compute's state reporting (see
-  ``scripts/whitebox/compute_heartbeat.py``), managed by ``bin/compute-service
-  start|stop|restart`` over SSH, with its own nova.conf-dialect config file;
+* ``compute/bin/compute-service start|stop|restart``: controls the real nova-compute of
+  ``squall-compute-2`` (run by ``scripts/services.py``) over SSH; the inventory points at
+  its nova.conf-dialect config file;
 * ``nodes.yaml`` (the whitebox inventory) and ``env.json`` (what the tests read).
 
 The OpenStack services (``scripts/services.py up``) must be up first: the schema is made with
-their venv's nova-manage and the stand-in registers with their Nova.
+their venv's nova-manage, and the compute is theirs.
 
 Environment: ``SQUALL_WB_SSH_PORT`` (15222), ``SQUALL_WB_DB_PORT`` (15306).
 """
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -42,7 +43,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BASE = REPO_ROOT / "target" / "squall-whitebox"
 SERVICES = REPO_ROOT / "target" / "squall-services"
 VENV = SERVICES / "venv"
-SERVICES_NOVA_CONF = SERVICES / "etc" / "nova" / "nova.conf"
 HELPERS = Path(__file__).resolve().parent / "whitebox"
 
 SSH_DIR = BASE / "ssh"
@@ -58,7 +58,12 @@ SSH_PORT = int(os.environ.get("SQUALL_WB_SSH_PORT", "15222"))
 DB_PORT = int(os.environ.get("SQUALL_WB_DB_PORT", "15306"))
 DB_USER = "squall"
 DB_PASSWORD = "squall-db-pass"
-COMPUTE_HOST = "squall-wb-compute"
+#: The second compute host of scripts/services.py: whitebox tests stop and start its
+#: nova-compute (the server tests run before, in other test binaries).
+COMPUTE_HOST = "squall-compute-2"
+COMPUTE_SERVICE = "nova-compute-2"
+COMPUTE_CONF = SERVICES / "etc" / COMPUTE_SERVICE / "nova-compute.conf"
+COMPUTE_PID = SERVICES / "run" / f"{COMPUTE_SERVICE}.pid"
 PACKAGES = {"sshd": "openssh-server", "virsh": "libvirt-clients", "mariadbd": "mariadb-server"}
 PYMYSQL = "PyMySQL==1.1.1"
 SCHEMA_FORMAT = "1"
@@ -342,54 +347,34 @@ def libvirt_up() -> None:
         raise WhiteboxError(f"virsh -c {uri} does not list instance-00000001:\n{listing}")
 
 
-# -- the compute stand-in -----------------------------------------------------------------
+# -- the compute service: a real nova-compute of scripts/services.py -----------------------
 
 def compute_up() -> None:
+    """A control script for the real nova-compute of ``COMPUTE_HOST``.
+
+    The inventory's start/stop/restart commands run over SSH, without this environment: the
+    script carries the ports of the services (``SQUALL_*``) and calls ``services.py``.
+    """
     (COMPUTE_DIR / "bin").mkdir(parents=True, exist_ok=True)
-    conf = COMPUTE_DIR / "nova-compute.conf"
-    if not conf.is_file():
-        conf.write_text(
-            "# nova.conf dialect: read by the compute stand-in after the services' nova.conf.\n"
-            "[DEFAULT]\n"
-            "# The host name reported to Nova's services API.\n"
-            f"host = {COMPUTE_HOST}\n"
-            "report_interval = 2\n"
-            "\n"
-            "[compute]\n"
-            "cpu_shared_set = 0-1\n"
-            "cpu_dedicated_set = 2-7\n")
-    pid = COMPUTE_DIR / "compute.pid"
-    log = LOG_DIR / "compute.log"
-    python = VENV / "bin" / "python"
+    exports = "".join(f"export {key}={shlex.quote(value)}\n"
+                      for key, value in sorted(os.environ.items())
+                      if key.startswith("SQUALL_") and key.endswith("_PORT"))
+    services = REPO_ROOT / "scripts" / "services.py"
     script = COMPUTE_DIR / "bin" / "compute-service"
     script.write_text(f"""#!/bin/sh
-# start|stop|restart|status the nova-compute stand-in (scripts/whitebox/compute_heartbeat.py).
+# start|stop|restart|status the real nova-compute on {COMPUTE_HOST} (scripts/services.py).
 set -e
-pid={pid}
-start() {{
-  if [ -f "$pid" ] && kill -0 "$(cat "$pid")" 2>/dev/null; then return 0; fi
-  nohup {python} {HELPERS / 'compute_heartbeat.py'} --config-file {SERVICES_NOVA_CONF} \\
-    --config-file {conf} >>{log} 2>&1 </dev/null &
-  echo $! > "$pid"
-}}
-stop() {{
-  if [ -f "$pid" ]; then
-    p=$(cat "$pid")
-    kill "$p" 2>/dev/null || true
-    i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-    kill -9 "$p" 2>/dev/null || true
-    rm -f "$pid"
-  fi
-}}
-case "$1" in
-  start) start ;;
-  stop) stop ;;
-  restart) stop; start ;;
-  status) [ -f "$pid" ] && kill -0 "$(cat "$pid")" 2>/dev/null ;;
+{exports}case "$1" in
+  start|stop) exec {sys.executable} {services} "$1" {COMPUTE_SERVICE} ;;
+  restart) {sys.executable} {services} stop {COMPUTE_SERVICE}
+           exec {sys.executable} {services} start {COMPUTE_SERVICE} ;;
+  status) [ -f {COMPUTE_PID} ] && kill -0 "$(cut -d' ' -f1 {COMPUTE_PID})" 2>/dev/null ;;
   *) echo "usage: $0 start|stop|restart|status" >&2; exit 2 ;;
 esac
 """)
     script.chmod(0o755)
+    if not COMPUTE_CONF.is_file():
+        raise WhiteboxError(f"{COMPUTE_CONF} is missing: run `python3 scripts/services.py up`")
 
 
 def write_inventory() -> None:
@@ -413,7 +398,7 @@ nodes:
     services:
       libvirt: {{}}
       nova-compute:
-        config_path: {COMPUTE_DIR / 'nova-compute.conf'}
+        config_path: {COMPUTE_CONF}
         start: {control} start
         stop: {control} stop
         restart: {control} restart
@@ -430,9 +415,9 @@ nodes:
         "libvirt_uri": uri,
         "db": {"host": HOST, "port": DB_PORT, "user": DB_USER, "password": DB_PASSWORD,
                "database": "nova", "api_database": "nova_api"},
-        "compute": {"config_path": str(COMPUTE_DIR / "nova-compute.conf"),
-                    "pid_file": str(COMPUTE_DIR / "compute.pid"),
-                    "log": str(LOG_DIR / "compute.log")},
+        "compute": {"config_path": str(COMPUTE_CONF),
+                    "pid_file": str(COMPUTE_PID),
+                    "log": str(SERVICES / "logs" / f"{COMPUTE_SERVICE}.log")},
     }
     (BASE / "env.json").write_text(json.dumps(env, indent=2) + "\n")
 
@@ -456,9 +441,7 @@ def up() -> int:
 
 
 def down() -> int:
-    control = COMPUTE_DIR / "bin" / "compute-service"
-    if control.is_file():
-        subprocess.run([str(control), "stop"], check=False)
+    # The nova-compute belongs to scripts/services.py, which stops it.
     stop_pid(RUN_DIR / "sshd.pid", "sshd")
     stop_pid(RUN_DIR / "mysqld.pid", "MariaDB")
     return 0

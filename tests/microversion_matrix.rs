@@ -27,6 +27,7 @@ const RP_120: &str = samples::NAMES[4];
 const BOTH: &str = samples::NAMES[5];
 const NODE_131: &str = samples::NAMES[6];
 const NODE_11: &str = samples::NAMES[7];
+const SERVER_247: &str = samples::NAMES[8];
 
 fn run(config: MicroversionConfig, negotiate: bool) -> SuiteReport {
     let mut suite = Suite::new(config).connect(common::connection);
@@ -93,6 +94,7 @@ fn none_none_runs_only_unversioned_tests_and_sends_nothing() {
             (ANY, Want::Ran(&[("compute", "")])),
             (RP_120, Want::Skip),
             (BOTH, Want::Skip),
+            (SERVER_247, Want::Skip),
         ],
     );
     let Outcome::Skipped(reason) = &report.get(LIST_210).unwrap().outcome else {
@@ -102,7 +104,7 @@ fn none_none_runs_only_unversioned_tests_and_sends_nothing() {
         reason,
         "needs compute 2.10–2.34; configured none–none (default)"
     );
-    assert_eq!(report.conclusion.num_ignored, 6);
+    assert_eq!(report.conclusion.num_ignored, 7);
 }
 
 #[test]
@@ -126,6 +128,7 @@ fn from_2_2_to_latest_each_test_sends_its_own_minimum() {
                 BOTH,
                 Want::Ran(&[("compute", "2.2"), ("placement", "1.14")]),
             ),
+            (SERVER_247, Want::Ran(&[("compute", "2.47")])),
         ],
     );
 }
@@ -144,6 +147,7 @@ fn pinned_2_10_runs_everything_that_covers_it_at_2_10() {
             (BOTH, Want::Skip),
             (NODE_131, Want::Skip),
             (NODE_11, Want::Ran(&[("baremetal", "")])),
+            (SERVER_247, Want::Skip),
         ],
     );
     let Outcome::Skipped(reason) = &report.get(BOTH).unwrap().outcome else {
@@ -180,6 +184,7 @@ fn latest_latest_resolves_to_the_server_maximum() {
             ),
             (NODE_131, Want::Ran(&[("baremetal", IRONIC_MAX)])),
             (NODE_11, Want::Skip),
+            (SERVER_247, Want::Ran(compute)),
         ],
     );
     let Outcome::Skipped(reason) = &report.get(LIST_210).unwrap().outcome else {
@@ -205,6 +210,7 @@ fn latest_latest_without_negotiation_sends_latest_literally() {
             (BOTH, Want::Skip),
             (NODE_131, Want::Skip),
             (NODE_11, Want::Ran(&[("baremetal", "")])),
+            (SERVER_247, Want::Ran(&[("compute", "latest")])),
         ],
     );
 }
@@ -234,6 +240,7 @@ fn an_existing_tempest_conf_configures_the_run() {
                 BOTH,
                 Want::Ran(&[("compute", "2.2"), ("placement", "1.20")]),
             ),
+            (SERVER_247, Want::Skip),
         ],
     );
 }

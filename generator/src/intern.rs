@@ -24,8 +24,10 @@ pub struct TypeDef {
     /// `#/definitions/<Name>` refs.
     pub lowered: Value,
     /// Where the schema was first met.
+    #[allow(dead_code)]
     pub origin: Location,
     /// Definitions this one refers to.
+    #[allow(dead_code)]
     pub deps: BTreeSet<String>,
 }
 
@@ -124,6 +126,36 @@ fn canonical(value: &Value) -> String {
     let mut out = String::new();
     walk(value, false, &mut out);
     out
+}
+
+/// Lowers a schema and its subschemas without hoisting anything.
+fn lower_inline(value: &Value) -> Value {
+    let Value::Object(map) = value else {
+        return value.clone();
+    };
+    let mut out = Map::with_capacity(map.len());
+    for (key, child) in map {
+        let lowered = match (key.as_str(), child) {
+            (k, _) if k == NAME_KEY => continue,
+            // A map of names to schemas: the names are data, the values schemas.
+            ("properties" | "patternProperties" | "definitions", Value::Object(named)) => {
+                Value::Object(
+                    named
+                        .iter()
+                        .map(|(n, s)| (n.clone(), lower_inline(s)))
+                        .collect(),
+                )
+            }
+            (_, Value::Array(items)) => Value::Array(items.iter().map(lower_inline).collect()),
+            (_, Value::Object(_)) => lower_inline(child),
+            _ => child.clone(),
+        };
+        out.insert(key.clone(), lowered);
+    }
+    lower_node(&mut out);
+    collapse_combinators(&mut out);
+    lower_node(&mut out);
+    Value::Object(out)
 }
 
 /// Removes squall's annotations.
@@ -310,15 +342,12 @@ impl Interner {
                     };
                     self.child(schema, &hint, version, origin, deps)
                 }
-                ("allOf" | "oneOf" | "anyOf", Value::Array(members)) => Value::Array(
-                    members
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| {
-                            self.child(s, &format!("{name}Variant{i}"), version, origin, deps)
-                        })
-                        .collect(),
-                ),
+                // Members of a combinator are lowered in place, not hoisted: what stays a
+                // combinator after lowering is a `Value` in Rust (checked by the schema), so
+                // types for its members would never be used.
+                ("allOf" | "oneOf" | "anyOf", Value::Array(members)) => {
+                    Value::Array(members.iter().map(lower_inline).collect())
+                }
                 _ => value.clone(),
             };
             out.insert(key.clone(), lowered);
@@ -327,25 +356,6 @@ impl Interner {
         collapse_combinators(&mut out);
         lower_node(&mut out);
         Value::Object(out)
-    }
-
-    /// The definitions `name` needs, itself included, transitively.
-    pub fn closure(&self, name: &str) -> Vec<&TypeDef> {
-        let by_name: HashMap<&str, &TypeDef> =
-            self.defs.iter().map(|d| (d.name.as_str(), d)).collect();
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![name.to_owned()];
-        let mut out = Vec::new();
-        while let Some(next) = stack.pop() {
-            if !seen.insert(next.clone()) {
-                continue;
-            }
-            if let Some(def) = by_name.get(next.as_str()) {
-                out.push(*def);
-                stack.extend(def.deps.iter().cloned());
-            }
-        }
-        out
     }
 }
 

@@ -3,9 +3,8 @@
 //! As a library, in the manner of prost-build: a plugin's `build.rs` is
 //!
 //! ```no_run
-//! fn main() {
-//!     squall_gen::Generator::new("specs").include_mode().build_script();
-//! }
+//! // build.rs: `fn main() {` ... `}` around this line
+//! squall_gen::Generator::new("specs").include_mode().build_script();
 //! ```
 //!
 //! and its crate includes `concat!(env!("OUT_DIR"), "/<service>.rs")`. The bundled clients are

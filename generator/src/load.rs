@@ -6,12 +6,15 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::source::{Diagnostic, SourceFile};
+use crate::source::{Diagnostic, SourceFile, child};
 use crate::version::Version;
 
 /// Deserializes a value into its typed view; on failure, the pointer (under `base`) of the
 /// offending node and the reason.
-pub(crate) fn typed_at<T: DeserializeOwned>(value: &Value, base: &str) -> Result<T, (String, String)> {
+pub(crate) fn typed_at<T: DeserializeOwned>(
+    value: &Value,
+    base: &str,
+) -> Result<T, (String, String)> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let mut pointer = base.to_owned();
         for segment in e.path().iter() {
@@ -35,7 +38,11 @@ pub(crate) fn typed<T: DeserializeOwned>(
     typed_at(value, base).map_err(|(pointer, message)| file.diagnostic(&pointer, message))
 }
 
-pub(crate) fn parse_version(file: &SourceFile, pointer: &str, text: &str) -> Result<Version, Diagnostic> {
+pub(crate) fn parse_version(
+    file: &SourceFile,
+    pointer: &str,
+    text: &str,
+) -> Result<Version, Diagnostic> {
     Version::parse(text).ok_or_else(|| {
         file.diagnostic(
             pointer,

@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use crate::source::escape;
+
 pub(crate) fn split_pointer(path: &str) -> Result<Vec<String>, String> {
     if path.is_empty() {
         return Err("the whole document cannot be patched".to_owned());

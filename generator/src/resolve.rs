@@ -6,14 +6,13 @@
 //! operation's facets are recorded. Consecutive versions with equal facets merge into one span.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::load::{parse_version, typed, typed_at, yaml_files};
-use crate::patch::{join, patch_add, patch_remove, patch_replace, split_pointer};
-use crate::source::{Diagnostic, SourceFile, child, escape};
+use crate::patch::{patch_add, patch_remove, patch_replace};
+use crate::source::{Diagnostic, SourceFile, child};
 use crate::spec::{Change, ChangeFile, GroupFile, Method, Operation, ServiceFile};
 use crate::version::{Span, Version};
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +36,11 @@ fn cloud_json() -> PathBuf {
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/squall-services/cloud.json")
         })
+}
+
+/// Where cloud.json is.
+pub fn cloud_json_path() -> PathBuf {
+    cloud_json()
 }
 
 /// The local cloud; panics with instructions when the services were never started.
@@ -110,4 +117,20 @@ pub async fn connection() -> Result<squall_testing::Connection, squall_testing::
         .await
         .map_err(|e| format!("{HOW_TO_START} (keystone: {e})"))?;
     Ok(squall_testing::Connection::from_clients(clients))
+}
+
+/// `ServiceClients` for the admin user of the real cloud, in RegionOne.
+pub fn admin_service_clients() -> squall::runtime::ServiceClients {
+    let cloud = cloud();
+    let credentials = squall::runtime::Credentials::password(
+        &cloud.username,
+        &cloud.user_domain_name,
+        Secret::new(cloud.password.clone()),
+        &cloud.project_name,
+        &cloud.project_domain_name,
+    );
+    squall::runtime::ServiceClients::new(credentials, &cloud.auth_url)
+        .region(cloud.region.clone())
+        .build()
+        .expect("ServiceClients")
 }

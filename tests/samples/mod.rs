@@ -24,7 +24,7 @@ use placement::resource_providers::{
 const PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDFEGenVjRXC3/DFQDE9bNvsoDkqKwnokpilXc+VfKhI squall-sample";
 
 /// Every sample test's name, as the runner reports it.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "keypairs_v22::create_is_201_with_type_and_delete_is_204",
     "keypairs_list_v210_to_v234",
     "keypairs_list_v235_paginates",
@@ -33,6 +33,7 @@ pub const NAMES: [&str; 8] = [
     "compute_and_placement_together",
     "baremetal_node_create_v131",
     "baremetal_node_create_v11",
+    "servers_v247::flavor_is_embedded_in_the_server",
 ];
 
 /// Registers the samples.
@@ -87,6 +88,55 @@ pub fn register(suite: &mut Suite) {
         Requires::new().service(baremetal, "", "1.30"),
         node_create_v11,
     );
+    suite.group(
+        "servers_v247",
+        Requires::new().service(compute, "2.47", "latest"),
+        |group| {
+            group.test("flavor_is_embedded_in_the_server", server_flavor_v247);
+        },
+    );
+}
+
+/// From 2.47 a server shows its flavor embedded (name, sizes, extra specs), not a link. Boots a
+/// real server at the selected version; the guard deletes it whatever happens.
+async fn server_flavor_v247(ctx: TestContext) -> TestResult {
+    use crate::common::servers as srv;
+    let version = compute_version(&ctx);
+    let client: compute::ServersClient = ctx.client().await?;
+    let name = srv::server_name("sample-v247");
+    let body = compute::servers::CreateServerRequest::from_json_at(
+        version,
+        srv::boot_body(version, &name, json!({})),
+    )?;
+    let created = client.create_server(&body).await?;
+    assert_answered(&created, version)?;
+    let guard = srv::ServerGuard::new(
+        raw(&created.raw)?["server"]["id"]
+            .as_str()
+            .unwrap_or_default(),
+    );
+    srv::waiter()
+        .wait_for_server_status_idle(&guard.id, "ACTIVE", || {
+            srv::server_state(&client, &guard.id)
+        })
+        .await?;
+    let shown = client.show_server(&guard.id, None).await?;
+    assert_answered(&shown, version)?;
+    let flavor = &raw(&shown.raw)?["server"]["flavor"];
+    assert!(
+        flavor.get("id").is_none(),
+        "no flavor id from 2.47: {flavor}"
+    );
+    assert_eq!(flavor["original_name"], json!("squall.tiny"));
+    assert_eq!(flavor["vcpus"], json!(1));
+    assert_eq!(flavor["ram"], json!(64));
+    assert!(flavor["extra_specs"].is_object(), "{flavor}");
+    client.delete_server(&guard.id).await?;
+    srv::waiter()
+        .wait_for_server_termination(&guard.id, || srv::server_state(&client, &guard.id))
+        .await?;
+    guard.deleted();
+    Ok(())
 }
 
 fn compute_version(ctx: &TestContext) -> ApiVersion {

@@ -3,7 +3,7 @@
 //! ```sh
 //! python3 scripts/services.py up && python3 scripts/whitebox.py up
 //! cargo run -p squall-whitebox --example nfv_pinning -- \
-//!     target/squall-whitebox/nodes.yaml squall-wb-compute instance-00000001 instance-00000002
+//!     target/squall-whitebox/nodes.yaml squall-compute-2 instance-00000001 instance-00000002
 //! ```
 
 use squall_whitebox::{Whitebox, check_pinning};

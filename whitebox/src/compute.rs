@@ -1,7 +1,7 @@
 //! A server's host and libvirt instance name, from the compute API (admin attributes).
 
+use serde_json::Value;
 use squall_clients::compute::ServersClient;
-use squall_clients::compute::servers::ShowServerResponse;
 
 use crate::error::{Error, Result};
 
@@ -18,20 +18,16 @@ pub struct ServerLocation {
     pub hypervisor_hostname: Option<String>,
 }
 
-/// Reads the location out of a server-show answer; fails naming the missing attribute when the
-/// caller is not an admin or the server is not scheduled yet.
-pub fn location_of(server_id: &str, body: &ShowServerResponse) -> Result<ServerLocation> {
-    let (host, instance_name, hypervisor) = match body {
-        ShowServerResponse::V2_1(b) => (
-            b.server.os_ext_srv_attr_host.clone(),
-            b.server.os_ext_srv_attr_instance_name.clone(),
-            b.server.os_ext_srv_attr_hypervisor_hostname.clone(),
-        ),
-        ShowServerResponse::V2_3(b) => (
-            b.server.os_ext_srv_attr_host.clone(),
-            b.server.os_ext_srv_attr_instance_name.clone(),
-            b.server.os_ext_srv_attr_hypervisor_hostname.clone(),
-        ),
+/// Reads the location out of a server-show answer (its JSON body, whatever the microversion);
+/// fails naming the missing attribute when the caller is not an admin or the server is not
+/// scheduled yet.
+pub fn location_of(server_id: &str, body: &Value) -> Result<ServerLocation> {
+    let server = body.get("server");
+    let text = |attribute: &str| {
+        server
+            .and_then(|s| s.get(attribute))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     };
     let missing = |attribute: &'static str| Error::MissingAttribute {
         server_id: server_id.to_owned(),
@@ -39,21 +35,24 @@ pub fn location_of(server_id: &str, body: &ShowServerResponse) -> Result<ServerL
     };
     Ok(ServerLocation {
         server_id: server_id.to_owned(),
-        host: host.ok_or_else(|| missing("OS-EXT-SRV-ATTR:host"))?,
-        instance_name: instance_name.ok_or_else(|| missing("OS-EXT-SRV-ATTR:instance_name"))?,
-        hypervisor_hostname: hypervisor,
+        host: text("OS-EXT-SRV-ATTR:host").ok_or_else(|| missing("OS-EXT-SRV-ATTR:host"))?,
+        instance_name: text("OS-EXT-SRV-ATTR:instance_name")
+            .ok_or_else(|| missing("OS-EXT-SRV-ATTR:instance_name"))?,
+        hypervisor_hostname: text("OS-EXT-SRV-ATTR:hypervisor_hostname"),
     })
 }
 
-/// Shows the server (at the client's microversion, 2.1 to 2.8; admin credentials) and returns
-/// its host and instance name.
+/// Shows the server (at the client's microversion, checked strictly; admin credentials) and
+/// returns its host and instance name.
 pub async fn server_location(servers: &ServersClient, server_id: &str) -> Result<ServerLocation> {
     let response = servers
-        .show_server(server_id)
+        .show_server(server_id, None)
         .await
         .map_err(|source| Error::Api {
             context: format!("show server {server_id}"),
             source: Box::new(source),
         })?;
-    location_of(server_id, &response.body)
+    // The runtime decoded and checked this body already, so it is JSON.
+    let body: Value = serde_json::from_slice(&response.raw).unwrap_or(Value::Null);
+    location_of(server_id, &body)
 }

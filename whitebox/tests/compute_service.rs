@@ -1,16 +1,15 @@
-//! Service control over SSH and Nova's services API, against the real Nova API.
+//! Service control over SSH and Nova's services API, against the real cloud.
 //!
-//! The compute service here is scripts/whitebox/compute_heartbeat.py, a stand-in for
-//! nova-compute's state reporting (the local Nova has no message bus or hypervisor, so the real
-//! nova-compute cannot run). It writes its service record with Nova's own objects; the real
-//! Nova API decides up/down from it. It is started, stopped and restarted over SSH through the
-//! inventory's commands. These tests share it, so they take turns.
+//! The compute service here is the real nova-compute of the host `squall-compute-2` (fake virt
+//! driver) that `scripts/services.py` runs. It is started, stopped and restarted over SSH
+//! through the inventory's commands, and the real Nova API decides up/down from its reports
+//! (`report_interval` 2 s, `service_down_time` 10 s). These tests share it, so they take
+//! turns.
 
 mod common;
 
 use std::time::Duration;
 
-use serde_json::json;
 use squall_clients::compute::{ServersClient, ServicesClient, servers};
 use squall_runtime::{ApiVersion, Error as ApiError, HttpErrorKind};
 use squall_whitebox::compute::{location_of, server_location};
@@ -28,26 +27,38 @@ async fn pid(ssh: &SshClient) -> Option<u32> {
         .exec(&format!("cat {}", common::env().compute.pid_file))
         .await
         .unwrap();
-    out.stdout_text().trim().parse().ok()
+    // services.py's pid file: "<pid> <start time> <command hash>".
+    out.stdout_text().split_whitespace().next()?.parse().ok()
 }
 
+/// Whether the process lives (a zombie left for a parent that does not reap counts as gone).
 async fn alive(ssh: &SshClient, pid: u32) -> bool {
-    ssh.exec(&format!("kill -0 {pid}")).await.unwrap().success()
+    ssh.exec(&format!(
+        "awk '/^State:/ {{ exit ($2 == \"Z\") }}' /proc/{pid}/status 2>/dev/null"
+    ))
+    .await
+    .unwrap()
+    .success()
 }
 
-/// The report_interval of the stand-in's most recent start, from its log.
-async fn last_started_interval(ssh: &SshClient) -> String {
+/// Whether nova-compute logged `report_interval = <value>` since the log had `from` bytes
+/// (with `debug = true`, oslo.config logs every option at start).
+async fn logged_interval_since(ssh: &SshClient, from: u64, value: &str) -> bool {
     let log = common::env().compute.log;
     let out = ssh
-        .run(&format!("grep '^started ' {log} | tail -n 1"))
+        .run(&format!(
+            "tail -c +{} {log} | grep -E -c 'report_interval += {value}( |$)' || true",
+            from + 1
+        ))
         .await
         .unwrap();
-    out.stdout_text()
-        .trim()
-        .rsplit('=')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+    out.stdout_text().trim().parse::<u32>().unwrap_or(0) > 0
+}
+
+async fn log_size(ssh: &SshClient) -> u64 {
+    let log = common::env().compute.log;
+    let out = ssh.run(&format!("stat -c %s {log}")).await.unwrap();
+    out.stdout_text().trim().parse().unwrap_or(0)
 }
 
 #[tokio::test]
@@ -86,7 +97,7 @@ async fn start_stop_restart_and_the_services_api_follows() {
 
     service.stop().await.unwrap();
     assert!(!alive(&ssh, second).await);
-    // Nova reports down once service_down_time (60 s by default) passes without a report.
+    // Nova reports down once service_down_time (10 s here) passes without a report.
     wait_for_compute(
         &api,
         &env.compute_host,
@@ -119,19 +130,21 @@ async fn a_config_guard_restores_and_restarts_the_service() {
     let original = ssh.read_file(config.path()).await.unwrap();
     {
         let guard = config.guard().await.unwrap();
+        guard.set("DEFAULT", "debug", "true").await.unwrap();
         guard.set("DEFAULT", "report_interval", "1").await.unwrap();
+        let from = log_size(&ssh).await;
         service.restart().await.unwrap();
         let edited_pid = pid(&ssh).await.unwrap();
-        // Wait for the restarted stand-in to log the value it read.
-        let mut seen = String::new();
-        for _ in 0..100 {
-            seen = last_started_interval(&ssh).await;
-            if seen == "1" {
+        // The restarted nova-compute logs the options it read.
+        let mut seen = false;
+        for _ in 0..150 {
+            seen = logged_interval_since(&ssh, from, "1").await;
+            if seen {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        assert_eq!(seen, "1", "the service runs with the edited config");
+        assert!(seen, "the service runs with the edited config");
         assert!(alive(&ssh, edited_pid).await);
         drop(guard);
         assert_eq!(
@@ -144,18 +157,16 @@ async fn a_config_guard_restores_and_restarts_the_service() {
             "the guard restarted the service"
         );
     }
-    let mut seen = String::new();
-    for _ in 0..100 {
-        seen = last_started_interval(&ssh).await;
-        if seen == "2" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(
-        seen, "2",
-        "after the guard, the service runs with the original config"
-    );
+    let restored = pid(&ssh).await.expect("running after the guard");
+    assert!(alive(&ssh, restored).await);
+    wait_for_compute(
+        &services_client().await,
+        &env.compute_host,
+        ServiceState::Up,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -200,53 +211,31 @@ async fn server_location_comes_from_the_admin_attributes() {
         "{source:?}"
     );
 
-    // No server can boot on this Nova (no compute, image service or scheduler), so the
-    // attributes are read from a server document shaped as Nova 2.3 answers an admin; it must
-    // pass the 2.3 schema's strict decoding first.
-    let doc = json!({"server": {
-        "accessIPv4": "", "accessIPv6": "", "addresses": {}, "config_drive": "",
-        "created": "2026-11-23T10:00:00Z", "flavor": {"id": "1", "links": []},
-        "hostId": "92154fab69d5883ba2c8622b7e65f745dd33257221c07af363c51b29", "id": "a1f0c2d4-1111-4a5b-8c6d-000000000001",
-        "image": "", "key_name": null, "links": [], "metadata": {}, "name": "nfv-1",
-        "os-extended-volumes:volumes_attached": [], "status": "ACTIVE",
-        "tenant_id": "6f70656e737461636b20342065766572", "updated": "2026-11-23T10:00:05Z",
-        "user_id": "fake", "OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": "nova",
-        "OS-EXT-SRV-ATTR:host": "squall-wb-compute",
-        "OS-EXT-SRV-ATTR:hypervisor_hostname": "squall-wb-compute",
-        "OS-EXT-SRV-ATTR:instance_name": "instance-00000001",
-        "OS-EXT-SRV-ATTR:hostname": "nfv-1", "OS-EXT-SRV-ATTR:launch_index": 0,
-        "OS-EXT-SRV-ATTR:reservation_id": "r-abcdefgh", "OS-EXT-SRV-ATTR:kernel_id": "",
-        "OS-EXT-SRV-ATTR:ramdisk_id": "", "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-        "OS-EXT-SRV-ATTR:user_data": null,
-        "OS-EXT-STS:power_state": 1, "OS-EXT-STS:task_state": null, "OS-EXT-STS:vm_state": "active",
-        "OS-SRV-USG:launched_at": "2026-11-23T10:00:04.000000", "OS-SRV-USG:terminated_at": null
-    }});
-    let body: squall_clients::compute::types::ShowServerResponseV2_3 =
-        squall_runtime::decode::from_value(&doc).unwrap();
-    let location = location_of(
-        "a1f0c2d4-1111-4a5b-8c6d-000000000001",
-        &servers::ShowServerResponse::V2_3(body),
-    )
-    .unwrap();
-    assert_eq!(location.host, "squall-wb-compute");
-    assert_eq!(location.instance_name, "instance-00000001");
-    // ...and that host and name lead to a real domain through the inventory.
-    let domain = common::whitebox()
-        .virsh(&location.host)
-        .unwrap()
-        .dumpxml(&location.instance_name)
-        .await
-        .unwrap();
-    assert_eq!(domain.pinned_cpus().to_string(), "2-3");
+    // A real server, booted on one of the two fake-driver computes.
+    let boot = ApiVersion::at(2, 37);
+    let client = ServersClient::new(common::compute(boot).await);
+    let server = common::BootedServer::boot(&client, boot).await;
+    let shown = client.show_server(&server.id, None).await.unwrap();
+    assert!(
+        matches!(shown.body, servers::ShowServerResponse::V2_26(_)),
+        "{:?}",
+        shown.body
+    );
+    let location = server_location(&client, &server.id).await.unwrap();
+    assert!(location.host.starts_with("squall-compute-"), "{location:?}");
+    assert!(
+        location.instance_name.starts_with("instance-"),
+        "{location:?}"
+    );
+    assert!(location.hypervisor_hostname.is_some(), "{location:?}");
 
     // Without admin attributes the error says which one is missing.
-    let mut doc = doc;
+    let mut doc: serde_json::Value = serde_json::from_slice(&shown.raw).unwrap();
     doc["server"]
         .as_object_mut()
         .unwrap()
         .retain(|k, _| !k.starts_with("OS-EXT-SRV-ATTR:"));
-    let body: squall_clients::compute::types::ShowServerResponseV2_3 =
-        squall_runtime::decode::from_value(&doc).unwrap();
-    let err = location_of("x", &servers::ShowServerResponse::V2_3(body)).unwrap_err();
+    let err = location_of("x", &doc).unwrap_err();
     assert!(err.to_string().contains("no OS-EXT-SRV-ATTR:host"), "{err}");
+    server.delete(&client).await;
 }

@@ -72,7 +72,8 @@ async fn nova_tables_through_an_ssh_tunnel() {
     let tunnel = db.tunnel().expect("a tunnel");
     assert_ne!(tunnel.local_addr().port(), common::env().db.port);
     assert!(
-        db.target().contains("via ssh squall-wb-compute"),
+        db.target()
+            .contains(&format!("via ssh {}", common::env().compute_host)),
         "{}",
         db.target()
     );

@@ -19,7 +19,7 @@ pub use flavors::FlavorsClient;
 /// SSH and x509 keypairs (os-keypairs).
 pub mod keypairs;
 pub use keypairs::KeypairsClient;
-/// Servers (show only, so far); admins see the host and libvirt instance name.
+/// Servers: create, list, show, update, delete, their actions, metadata, tags and instance actions.
 pub mod servers;
 pub use servers::ServersClient;
 /// Compute services (os-services); each service's state is up or down.

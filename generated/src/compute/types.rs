@@ -4,26 +4,20 @@
 #![allow(clippy::doc_markdown, clippy::large_enum_variant)]
 use std::collections::BTreeMap;
 use squall_runtime::contract as rt;
+/// Server tag
+pub type AddServerTagRequestV2_26 = BTreeMap<String, rt::Value>;
 /// The `AddTenantAccessRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddTenantAccessRequestV2_1 {
     pub add_tenant_access: TenantAccessV2_1,
 }
 rt::record!(encode AddTenantAccessRequestV2_1 { req(add_tenant_access, "addTenantAccess") });
-/// The `AttachedVolume` schema from microversion 2.1.
+/// The `ConfirmResizeServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AttachedVolumeV2_1 {
-    pub id: String,
+pub struct ConfirmResizeServerRequestV2_1 {
+    pub confirm_resize: rt::Value,
 }
-rt::record!(AttachedVolumeV2_1 { req(id, "id") });
-/// The `AttachedVolume` schema from microversion 2.3. It extends [`AttachedVolumeV2_1`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttachedVolumeV2_3 {
-    pub delete_on_termination: bool,
-    pub base: AttachedVolumeV2_1,
-}
-rt::record!(AttachedVolumeV2_3 { req(delete_on_termination, "delete_on_termination") } + base);
-rt::extends!(AttachedVolumeV2_3 => AttachedVolumeV2_1);
+rt::record!(encode ConfirmResizeServerRequestV2_1 { req(confirm_resize, "confirmResize") });
 /// The `CreateExtraSpecsRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateExtraSpecsRequestV2_1 {
@@ -90,22 +84,917 @@ pub struct CreateKeypairResponseV2_92 {
     pub keypair: CreatedKeypairV2_92,
 }
 rt::record!(CreateKeypairResponseV2_92 { req(keypair, "keypair") });
-/// The `CreatedKeypair` schema from microversion 2.1.
+/// The `CreateServerImageRequestCreateImage` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CreatedKeypairV2_1 {
+pub struct CreateServerImageRequestCreateImageV2_1 {
+    pub name: String,
+    pub metadata: Option<ExtraSpecsV2_1>,
+}
+rt::record!(encode CreateServerImageRequestCreateImageV2_1 {
+    req(name, "name"),
+    opt(metadata, "metadata"),
+});
+impl CreateServerImageRequestCreateImageV2_1 {
+    /// A [`CreateServerImageRequestCreateImageV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            metadata: None,
+        }
+    }
+}
+/// The `CreateServerImageRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerImageRequestV2_1 {
+    pub create_image: CreateServerImageRequestCreateImageV2_1,
+}
+rt::record!(encode CreateServerImageRequestV2_1 { req(create_image, "createImage") });
+/// The `CreateServerImageResponse` schema from microversion 2.45.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerImageResponseV2_45 {
+    pub image_id: Option<String>,
+}
+rt::record!(CreateServerImageResponseV2_45 { req(image_id, "image_id") });
+/// The `CreateServerRequestOsSchedulerHints` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateServerRequestOsSchedulerHintsV2_1 {
+    pub group: Option<rt::Value>,
+    pub different_host: Option<rt::Value>,
+    pub same_host: Option<rt::Value>,
+    pub query: Option<rt::Value>,
+    pub target_cell: Option<String>,
+    pub different_cell: Option<rt::Value>,
+    pub build_near_host_ip: Option<String>,
+    pub cidr: Option<String>,
+}
+rt::record!(open encode CreateServerRequestOsSchedulerHintsV2_1 {
+    opt(group, "group"),
+    opt(different_host, "different_host"),
+    opt(same_host, "same_host"),
+    opt(query, "query"),
+    opt(target_cell, "target_cell"),
+    opt(different_cell, "different_cell"),
+    opt(build_near_host_ip, "build_near_host_ip"),
+    opt(cidr, "cidr"),
+});
+/// The `CreateServerRequestServerBlockDeviceMappingItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateServerRequestServerBlockDeviceMappingItemV2_1 {
+    pub virtual_name: Option<String>,
+    pub volume_id: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub volume_size: Option<rt::Value>,
+    pub device_name: Option<String>,
+    pub delete_on_termination: Option<rt::Value>,
+    pub no_device: Option<rt::Value>,
+    pub connection_info: Option<String>,
+}
+rt::record!(encode CreateServerRequestServerBlockDeviceMappingItemV2_1 {
+    opt(virtual_name, "virtual_name"),
+    opt(volume_id, "volume_id"),
+    opt(snapshot_id, "snapshot_id"),
+    opt(volume_size, "volume_size"),
+    opt(device_name, "device_name"),
+    opt(delete_on_termination, "delete_on_termination"),
+    opt(no_device, "no_device"),
+    opt(connection_info, "connection_info"),
+});
+/// The `CreateServerRequestServerBlockDeviceMappingV2ItemDestinationType` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateServerRequestServerBlockDeviceMappingV2ItemDestinationTypeV2_1 {
+    Local,
+    Volume,
+}
+impl rt::StrEnum
+for CreateServerRequestServerBlockDeviceMappingV2ItemDestinationTypeV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("local", Self::Local),
+        ("volume", Self::Volume),
+    ];
+}
+/// The `CreateServerRequestServerBlockDeviceMappingV2ItemSourceType` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateServerRequestServerBlockDeviceMappingV2ItemSourceTypeV2_1 {
+    Blank,
+    Image,
+    Snapshot,
+    Volume,
+}
+impl rt::StrEnum for CreateServerRequestServerBlockDeviceMappingV2ItemSourceTypeV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("blank", Self::Blank),
+        ("image", Self::Image),
+        ("snapshot", Self::Snapshot),
+        ("volume", Self::Volume),
+    ];
+}
+/// The `CreateServerRequestServerBlockDeviceMappingV2Item` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateServerRequestServerBlockDeviceMappingV2ItemV2_1 {
+    pub virtual_name: Option<String>,
+    pub volume_id: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub volume_size: Option<rt::Value>,
+    pub device_name: Option<String>,
+    pub delete_on_termination: Option<rt::Value>,
+    pub no_device: Option<rt::Value>,
+    pub connection_info: Option<String>,
+    pub source_type: Option<
+        CreateServerRequestServerBlockDeviceMappingV2ItemSourceTypeV2_1,
+    >,
+    pub uuid: Option<String>,
+    pub image_id: Option<String>,
+    pub destination_type: Option<
+        CreateServerRequestServerBlockDeviceMappingV2ItemDestinationTypeV2_1,
+    >,
+    pub guest_format: Option<String>,
+    pub device_type: Option<String>,
+    pub disk_bus: Option<String>,
+    pub boot_index: Option<rt::Value>,
+}
+rt::record!(encode CreateServerRequestServerBlockDeviceMappingV2ItemV2_1 {
+    opt(virtual_name, "virtual_name"),
+    opt(volume_id, "volume_id"),
+    opt(snapshot_id, "snapshot_id"),
+    opt(volume_size, "volume_size"),
+    opt(device_name, "device_name"),
+    opt(delete_on_termination, "delete_on_termination"),
+    opt(no_device, "no_device"),
+    opt(connection_info, "connection_info"),
+    opt(source_type, "source_type"),
+    opt(uuid, "uuid"),
+    opt(image_id, "image_id"),
+    opt(destination_type, "destination_type"),
+    opt(guest_format, "guest_format"),
+    opt(device_type, "device_type"),
+    opt(disk_bus, "disk_bus"),
+    opt(boot_index, "boot_index"),
+});
+/// The `CreateServerRequestServerBlockDeviceMappingV2Item` schema from microversion 2.32. It extends [`CreateServerRequestServerBlockDeviceMappingV2ItemV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateServerRequestServerBlockDeviceMappingV2ItemV2_32 {
+    pub tag: Option<String>,
+    pub base: CreateServerRequestServerBlockDeviceMappingV2ItemV2_1,
+}
+rt::record!(encode CreateServerRequestServerBlockDeviceMappingV2ItemV2_32 {
+    opt(tag, "tag"),
+} + base);
+rt::extends!(
+    mut CreateServerRequestServerBlockDeviceMappingV2ItemV2_32 =>
+    CreateServerRequestServerBlockDeviceMappingV2ItemV2_1
+);
+/// The `CreateServerRequestServerBlockDeviceMappingV2Item` schema from microversion 2.67. It extends [`CreateServerRequestServerBlockDeviceMappingV2ItemV2_32`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateServerRequestServerBlockDeviceMappingV2ItemV2_67 {
+    pub volume_type: Option<String>,
+    pub base: CreateServerRequestServerBlockDeviceMappingV2ItemV2_32,
+}
+rt::record!(encode CreateServerRequestServerBlockDeviceMappingV2ItemV2_67 {
+    nullable(volume_type, "volume_type"),
+} + base);
+rt::extends!(
+    mut CreateServerRequestServerBlockDeviceMappingV2ItemV2_67 =>
+    CreateServerRequestServerBlockDeviceMappingV2ItemV2_32
+);
+/// The fields every version of `CreateServerRequestServer` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerCommon {
+    pub name: String,
+    pub image_ref: Option<String>,
+    pub flavor_ref: rt::Value,
+    pub admin_pass: Option<String>,
+    pub metadata: Option<ExtraSpecsV2_1>,
+    pub os_dcf_disk_config: Option<CreateServerRequestServerOSDCFDiskConfigV2_1>,
+    pub access_i_pv4: Option<String>,
+    pub access_i_pv6: Option<String>,
+    pub availability_zone: Option<String>,
+    pub block_device_mapping: Option<
+        Vec<CreateServerRequestServerBlockDeviceMappingItemV2_1>,
+    >,
+    pub config_drive: Option<rt::Value>,
+    pub key_name: Option<String>,
+    pub min_count: Option<rt::Value>,
+    pub max_count: Option<rt::Value>,
+    pub return_reservation_id: Option<rt::Value>,
+    pub security_groups: Option<Vec<CreateServerRequestServerSecurityGroupsItemV2_1>>,
+    pub user_data: Option<String>,
+}
+rt::record!(encode CreateServerRequestServerCommon {
+    req(name, "name"),
+    opt(image_ref, "imageRef"),
+    req(flavor_ref, "flavorRef"),
+    opt(admin_pass, "adminPass"),
+    opt(metadata, "metadata"),
+    opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
+    opt(access_i_pv4, "accessIPv4"),
+    opt(access_i_pv6, "accessIPv6"),
+    opt(availability_zone, "availability_zone"),
+    opt(block_device_mapping, "block_device_mapping"),
+    opt(config_drive, "config_drive"),
+    opt(key_name, "key_name"),
+    opt(min_count, "min_count"),
+    opt(max_count, "max_count"),
+    opt(return_reservation_id, "return_reservation_id"),
+    opt(security_groups, "security_groups"),
+    opt(user_data, "user_data"),
+});
+impl CreateServerRequestServerCommon {
+    /// A [`CreateServerRequestServerCommon`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>, flavor_ref: rt::Value) -> Self {
+        Self {
+            name: name.into(),
+            image_ref: None,
+            flavor_ref,
+            admin_pass: None,
+            metadata: None,
+            os_dcf_disk_config: None,
+            access_i_pv4: None,
+            access_i_pv6: None,
+            availability_zone: None,
+            block_device_mapping: None,
+            config_drive: None,
+            key_name: None,
+            min_count: None,
+            max_count: None,
+            return_reservation_id: None,
+            security_groups: None,
+            user_data: None,
+        }
+    }
+}
+/// The `CreateServerRequestServerNetworksItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateServerRequestServerNetworksItemV2_1 {
+    pub fixed_ip: Option<String>,
+    pub port: Option<String>,
+    pub uuid: Option<String>,
+}
+rt::record!(encode CreateServerRequestServerNetworksItemV2_1 {
+    opt(fixed_ip, "fixed_ip"),
+    nullable(port, "port"),
+    opt(uuid, "uuid"),
+});
+/// The `CreateServerRequestServerNetworksItem` schema from microversion 2.32. It extends [`CreateServerRequestServerNetworksItemV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateServerRequestServerNetworksItemV2_32 {
+    pub tag: Option<String>,
+    pub base: CreateServerRequestServerNetworksItemV2_1,
+}
+rt::record!(encode CreateServerRequestServerNetworksItemV2_32 { opt(tag, "tag") } + base);
+rt::extends!(
+    mut CreateServerRequestServerNetworksItemV2_32 =>
+    CreateServerRequestServerNetworksItemV2_1
+);
+/// The `CreateServerRequestServerOSDCFDiskConfig` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateServerRequestServerOSDCFDiskConfigV2_1 {
+    Auto,
+    Manual,
+}
+impl rt::StrEnum for CreateServerRequestServerOSDCFDiskConfigV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("AUTO", Self::Auto),
+        ("MANUAL", Self::Manual),
+    ];
+}
+/// The `CreateServerRequestServerPersonalityItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateServerRequestServerPersonalityItemV2_1 {
+    pub path: Option<String>,
+    pub contents: Option<String>,
+}
+rt::record!(encode CreateServerRequestServerPersonalityItemV2_1 {
+    opt(path, "path"),
+    opt(contents, "contents"),
+});
+/// The `CreateServerRequestServerSecurityGroupsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateServerRequestServerSecurityGroupsItemV2_1 {
+    pub name: Option<String>,
+}
+rt::record!(encode CreateServerRequestServerSecurityGroupsItemV2_1 { opt(name, "name") });
+/// The `CreateServerRequestServer` schema from microversion 2.1. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_1 {
+    pub networks: Option<Vec<CreateServerRequestServerNetworksItemV2_1>>,
+    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
+    pub block_device_mapping_v2: Option<
+        Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_1>,
+    >,
+    pub base: CreateServerRequestServerCommon,
+}
+rt::record!(encode CreateServerRequestServerV2_1 {
+    opt(networks, "networks"),
+    opt(personality, "personality"),
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
+} + base);
+rt::extends!(mut CreateServerRequestServerV2_1 => CreateServerRequestServerCommon);
+impl CreateServerRequestServerV2_1 {
+    /// A [`CreateServerRequestServerV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>, flavor_ref: rt::Value) -> Self {
+        Self {
+            networks: None,
+            personality: None,
+            block_device_mapping_v2: None,
+            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequestServer` schema from microversion 2.19. It extends [`CreateServerRequestServerV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_19 {
+    pub description: Option<String>,
+    pub base: CreateServerRequestServerV2_1,
+}
+rt::record!(encode CreateServerRequestServerV2_19 { nullable(description, "description") } + base);
+rt::extends!(mut CreateServerRequestServerV2_19 => CreateServerRequestServerV2_1);
+impl CreateServerRequestServerV2_19 {
+    /// A [`CreateServerRequestServerV2_19`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>, flavor_ref: rt::Value) -> Self {
+        Self {
+            description: None,
+            base: CreateServerRequestServerV2_1::new(name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequestServer` schema from microversion 2.32. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_32 {
+    pub networks: Option<Vec<CreateServerRequestServerNetworksItemV2_32>>,
+    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
+    pub block_device_mapping_v2: Option<
+        Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_32>,
+    >,
+    pub description: Option<String>,
+    pub base: CreateServerRequestServerCommon,
+}
+rt::record!(encode CreateServerRequestServerV2_32 {
+    opt(networks, "networks"),
+    opt(personality, "personality"),
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
+    nullable(description, "description"),
+} + base);
+rt::extends!(mut CreateServerRequestServerV2_32 => CreateServerRequestServerCommon);
+impl CreateServerRequestServerV2_32 {
+    /// A [`CreateServerRequestServerV2_32`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>, flavor_ref: rt::Value) -> Self {
+        Self {
+            networks: None,
+            personality: None,
+            block_device_mapping_v2: None,
+            description: None,
+            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequestServer` schema from microversion 2.33. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_33 {
+    pub networks: Option<Vec<CreateServerRequestServerNetworksItemV2_32>>,
+    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
+    pub block_device_mapping_v2: Option<
+        Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_1>,
+    >,
+    pub description: Option<String>,
+    pub base: CreateServerRequestServerCommon,
+}
+rt::record!(encode CreateServerRequestServerV2_33 {
+    opt(networks, "networks"),
+    opt(personality, "personality"),
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
+    nullable(description, "description"),
+} + base);
+rt::extends!(mut CreateServerRequestServerV2_33 => CreateServerRequestServerCommon);
+impl CreateServerRequestServerV2_33 {
+    /// A [`CreateServerRequestServerV2_33`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>, flavor_ref: rt::Value) -> Self {
+        Self {
+            networks: None,
+            personality: None,
+            block_device_mapping_v2: None,
+            description: None,
+            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequestServer` schema from microversion 2.37. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_37 {
+    pub networks: rt::Value,
+    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
+    pub block_device_mapping_v2: Option<
+        Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_1>,
+    >,
+    pub description: Option<String>,
+    pub base: CreateServerRequestServerCommon,
+}
+rt::record!(encode CreateServerRequestServerV2_37 {
+    req(networks, "networks"),
+    opt(personality, "personality"),
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
+    nullable(description, "description"),
+} + base);
+rt::extends!(mut CreateServerRequestServerV2_37 => CreateServerRequestServerCommon);
+impl CreateServerRequestServerV2_37 {
+    /// A [`CreateServerRequestServerV2_37`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        networks: rt::Value,
+        name: impl Into<String>,
+        flavor_ref: rt::Value,
+    ) -> Self {
+        Self {
+            networks,
+            personality: None,
+            block_device_mapping_v2: None,
+            description: None,
+            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequestServer` schema from microversion 2.42. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_42 {
+    pub networks: rt::Value,
+    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
+    pub block_device_mapping_v2: Option<
+        Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_32>,
+    >,
+    pub description: Option<String>,
+    pub base: CreateServerRequestServerCommon,
+}
+rt::record!(encode CreateServerRequestServerV2_42 {
+    req(networks, "networks"),
+    opt(personality, "personality"),
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
+    nullable(description, "description"),
+} + base);
+rt::extends!(mut CreateServerRequestServerV2_42 => CreateServerRequestServerCommon);
+impl CreateServerRequestServerV2_42 {
+    /// A [`CreateServerRequestServerV2_42`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        networks: rt::Value,
+        name: impl Into<String>,
+        flavor_ref: rt::Value,
+    ) -> Self {
+        Self {
+            networks,
+            personality: None,
+            block_device_mapping_v2: None,
+            description: None,
+            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequestServer` schema from microversion 2.52. It extends [`CreateServerRequestServerV2_42`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_52 {
+    pub tags: Option<Vec<String>>,
+    pub base: CreateServerRequestServerV2_42,
+}
+rt::record!(encode CreateServerRequestServerV2_52 { opt(tags, "tags") } + base);
+rt::extends!(mut CreateServerRequestServerV2_52 => CreateServerRequestServerV2_42);
+impl CreateServerRequestServerV2_52 {
+    /// A [`CreateServerRequestServerV2_52`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        networks: rt::Value,
+        name: impl Into<String>,
+        flavor_ref: rt::Value,
+    ) -> Self {
+        Self {
+            tags: None,
+            base: CreateServerRequestServerV2_42::new(networks, name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequestServer` schema from microversion 2.57. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_57 {
+    pub networks: rt::Value,
+    pub block_device_mapping_v2: Option<
+        Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_32>,
+    >,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub base: CreateServerRequestServerCommon,
+}
+rt::record!(encode CreateServerRequestServerV2_57 {
+    req(networks, "networks"),
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
+    nullable(description, "description"),
+    opt(tags, "tags"),
+} + base);
+rt::extends!(mut CreateServerRequestServerV2_57 => CreateServerRequestServerCommon);
+impl CreateServerRequestServerV2_57 {
+    /// A [`CreateServerRequestServerV2_57`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        networks: rt::Value,
+        name: impl Into<String>,
+        flavor_ref: rt::Value,
+    ) -> Self {
+        Self {
+            networks,
+            block_device_mapping_v2: None,
+            description: None,
+            tags: None,
+            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequestServer` schema from microversion 2.63. It extends [`CreateServerRequestServerV2_57`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_63 {
+    pub trusted_image_certificates: Option<Vec<String>>,
+    pub base: CreateServerRequestServerV2_57,
+}
+rt::record!(encode CreateServerRequestServerV2_63 {
+    nullable(trusted_image_certificates, "trusted_image_certificates"),
+} + base);
+rt::extends!(mut CreateServerRequestServerV2_63 => CreateServerRequestServerV2_57);
+impl CreateServerRequestServerV2_63 {
+    /// A [`CreateServerRequestServerV2_63`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        networks: rt::Value,
+        name: impl Into<String>,
+        flavor_ref: rt::Value,
+    ) -> Self {
+        Self {
+            trusted_image_certificates: None,
+            base: CreateServerRequestServerV2_57::new(networks, name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequestServer` schema from microversion 2.67. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_67 {
+    pub networks: rt::Value,
+    pub block_device_mapping_v2: Option<
+        Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_67>,
+    >,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub trusted_image_certificates: Option<Vec<String>>,
+    pub base: CreateServerRequestServerCommon,
+}
+rt::record!(encode CreateServerRequestServerV2_67 {
+    req(networks, "networks"),
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
+    nullable(description, "description"),
+    opt(tags, "tags"),
+    nullable(trusted_image_certificates, "trusted_image_certificates"),
+} + base);
+rt::extends!(mut CreateServerRequestServerV2_67 => CreateServerRequestServerCommon);
+impl CreateServerRequestServerV2_67 {
+    /// A [`CreateServerRequestServerV2_67`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        networks: rt::Value,
+        name: impl Into<String>,
+        flavor_ref: rt::Value,
+    ) -> Self {
+        Self {
+            networks,
+            block_device_mapping_v2: None,
+            description: None,
+            tags: None,
+            trusted_image_certificates: None,
+            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequestServer` schema from microversion 2.74. It extends [`CreateServerRequestServerV2_67`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_74 {
+    pub host: Option<String>,
+    pub hypervisor_hostname: Option<String>,
+    pub base: CreateServerRequestServerV2_67,
+}
+rt::record!(encode CreateServerRequestServerV2_74 {
+    opt(host, "host"),
+    opt(hypervisor_hostname, "hypervisor_hostname"),
+} + base);
+rt::extends!(mut CreateServerRequestServerV2_74 => CreateServerRequestServerV2_67);
+impl CreateServerRequestServerV2_74 {
+    /// A [`CreateServerRequestServerV2_74`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        networks: rt::Value,
+        name: impl Into<String>,
+        flavor_ref: rt::Value,
+    ) -> Self {
+        Self {
+            host: None,
+            hypervisor_hostname: None,
+            base: CreateServerRequestServerV2_67::new(networks, name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequestServer` schema from microversion 2.90. It extends [`CreateServerRequestServerV2_74`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestServerV2_90 {
+    pub hostname: Option<String>,
+    pub base: CreateServerRequestServerV2_74,
+}
+rt::record!(encode CreateServerRequestServerV2_90 { opt(hostname, "hostname") } + base);
+rt::extends!(mut CreateServerRequestServerV2_90 => CreateServerRequestServerV2_74);
+impl CreateServerRequestServerV2_90 {
+    /// A [`CreateServerRequestServerV2_90`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        networks: rt::Value,
+        name: impl Into<String>,
+        flavor_ref: rt::Value,
+    ) -> Self {
+        Self {
+            hostname: None,
+            base: CreateServerRequestServerV2_74::new(networks, name, flavor_ref),
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_1 {
+    pub server: CreateServerRequestServerV2_1,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_1 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_1 {
+    /// A [`CreateServerRequestV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_1) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.19.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_19 {
+    pub server: CreateServerRequestServerV2_19,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_19 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_19 {
+    /// A [`CreateServerRequestV2_19`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_19) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_32 {
+    pub server: CreateServerRequestServerV2_32,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_32 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_32 {
+    /// A [`CreateServerRequestV2_32`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_32) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.33.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_33 {
+    pub server: CreateServerRequestServerV2_33,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_33 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_33 {
+    /// A [`CreateServerRequestV2_33`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_33) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.37.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_37 {
+    pub server: CreateServerRequestServerV2_37,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_37 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_37 {
+    /// A [`CreateServerRequestV2_37`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_37) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.42.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_42 {
+    pub server: CreateServerRequestServerV2_42,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_42 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_42 {
+    /// A [`CreateServerRequestV2_42`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_42) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.52.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_52 {
+    pub server: CreateServerRequestServerV2_52,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_52 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_52 {
+    /// A [`CreateServerRequestV2_52`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_52) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_57 {
+    pub server: CreateServerRequestServerV2_57,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_57 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_57 {
+    /// A [`CreateServerRequestV2_57`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_57) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.63.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_63 {
+    pub server: CreateServerRequestServerV2_63,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_63 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_63 {
+    /// A [`CreateServerRequestV2_63`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_63) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.67.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_67 {
+    pub server: CreateServerRequestServerV2_67,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_67 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_67 {
+    /// A [`CreateServerRequestV2_67`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_67) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.74.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_74 {
+    pub server: CreateServerRequestServerV2_74,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_74 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_74 {
+    /// A [`CreateServerRequestV2_74`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_74) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerRequest` schema from microversion 2.90.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_90 {
+    pub server: CreateServerRequestServerV2_90,
+    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
+}
+rt::record!(encode CreateServerRequestV2_90 {
+    req(server, "server"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+});
+impl CreateServerRequestV2_90 {
+    /// A [`CreateServerRequestV2_90`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_90) -> Self {
+        Self {
+            server,
+            os_scheduler_hints: None,
+            os_sch_hnt_scheduler_hints: None,
+        }
+    }
+}
+/// The `CreateServerResponse` schema from microversion 2.1.
+pub type CreateServerResponseV2_1 = BTreeMap<String, rt::Value>;
+/// The fields every version of `CreatedKeypair` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedKeypairCommon {
     pub fingerprint: String,
     pub name: String,
-    pub private_key: Option<String>,
     pub public_key: String,
     pub user_id: String,
 }
-rt::record!(CreatedKeypairV2_1 {
+rt::record!(CreatedKeypairCommon {
     req(fingerprint, "fingerprint"),
     req(name, "name"),
-    opt(private_key, "private_key"),
     req(public_key, "public_key"),
     req(user_id, "user_id"),
 });
+/// The `CreatedKeypair` schema from microversion 2.1. It extends [`CreatedKeypairCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedKeypairV2_1 {
+    pub private_key: Option<String>,
+    pub base: CreatedKeypairCommon,
+}
+rt::record!(CreatedKeypairV2_1 { opt(private_key, "private_key") } + base);
+rt::extends!(CreatedKeypairV2_1 => CreatedKeypairCommon);
 /// The `CreatedKeypair` schema from microversion 2.2. It extends [`CreatedKeypairV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatedKeypairV2_2 {
@@ -114,22 +1003,80 @@ pub struct CreatedKeypairV2_2 {
 }
 rt::record!(CreatedKeypairV2_2 { req(type_, "type") } + base);
 rt::extends!(CreatedKeypairV2_2 => CreatedKeypairV2_1);
-/// The `CreatedKeypair` schema from microversion 2.92.
+/// The `CreatedKeypair` schema from microversion 2.92. It extends [`CreatedKeypairCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatedKeypairV2_92 {
-    pub fingerprint: String,
-    pub name: String,
-    pub public_key: String,
-    pub user_id: String,
     pub type_: KeypairTypeV2_2,
+    pub base: CreatedKeypairCommon,
 }
-rt::record!(CreatedKeypairV2_92 {
-    req(fingerprint, "fingerprint"),
-    req(name, "name"),
-    req(public_key, "public_key"),
-    req(user_id, "user_id"),
-    req(type_, "type"),
+rt::record!(CreatedKeypairV2_92 { req(type_, "type") } + base);
+rt::extends!(CreatedKeypairV2_92 => CreatedKeypairCommon);
+/// The `EvacuateServerRequestEvacuate` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvacuateServerRequestEvacuateV2_1 {
+    pub host: Option<String>,
+    pub on_shared_storage: rt::Value,
+    pub admin_pass: Option<String>,
+}
+rt::record!(encode EvacuateServerRequestEvacuateV2_1 {
+    opt(host, "host"),
+    req(on_shared_storage, "onSharedStorage"),
+    opt(admin_pass, "adminPass"),
 });
+impl EvacuateServerRequestEvacuateV2_1 {
+    /// A [`EvacuateServerRequestEvacuateV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(on_shared_storage: rt::Value) -> Self {
+        Self {
+            host: None,
+            on_shared_storage,
+            admin_pass: None,
+        }
+    }
+}
+/// The `EvacuateServerRequestEvacuate` schema from microversion 2.14.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EvacuateServerRequestEvacuateV2_14 {
+    pub host: Option<String>,
+    pub admin_pass: Option<String>,
+}
+rt::record!(encode EvacuateServerRequestEvacuateV2_14 {
+    opt(host, "host"),
+    opt(admin_pass, "adminPass"),
+});
+/// The `EvacuateServerRequestEvacuate` schema from microversion 2.29. It extends [`EvacuateServerRequestEvacuateV2_14`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EvacuateServerRequestEvacuateV2_29 {
+    pub force: Option<rt::Value>,
+    pub base: EvacuateServerRequestEvacuateV2_14,
+}
+rt::record!(encode EvacuateServerRequestEvacuateV2_29 { opt(force, "force") } + base);
+rt::extends!(
+    mut EvacuateServerRequestEvacuateV2_29 => EvacuateServerRequestEvacuateV2_14
+);
+/// The `EvacuateServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvacuateServerRequestV2_1 {
+    pub evacuate: EvacuateServerRequestEvacuateV2_1,
+}
+rt::record!(encode EvacuateServerRequestV2_1 { req(evacuate, "evacuate") });
+/// The `EvacuateServerRequest` schema from microversion 2.14.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvacuateServerRequestV2_14 {
+    pub evacuate: EvacuateServerRequestEvacuateV2_14,
+}
+rt::record!(encode EvacuateServerRequestV2_14 { req(evacuate, "evacuate") });
+/// The `EvacuateServerRequest` schema from microversion 2.29.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvacuateServerRequestV2_29 {
+    pub evacuate: EvacuateServerRequestEvacuateV2_29,
+}
+rt::record!(encode EvacuateServerRequestV2_29 { req(evacuate, "evacuate") });
+/// The `EvacuateServerResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvacuateServerResponseV2_1 {
+    pub admin_pass: Option<String>,
+}
+rt::record!(EvacuateServerResponseV2_1 { nullable(admin_pass, "adminPass") });
 /// The `ExtraSpecsInput` schema from microversion 2.1.
 pub type ExtraSpecsInputV2_1 = BTreeMap<String, rt::Value>;
 /// Extra spec keys and their values, always strings when read back.
@@ -155,6 +1102,28 @@ pub struct FlavorAccessV2_1 {
     pub tenant_id: String,
 }
 rt::record!(open FlavorAccessV2_1 { req(flavor_id, "flavor_id"), req(tenant_id, "tenant_id") });
+/// The fields every version of `Flavor` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlavorCommon {
+    pub id: String,
+    pub name: String,
+    pub links: Vec<FlavorLinkV2_1>,
+    pub ram: i64,
+    pub vcpus: i64,
+    pub disk: i64,
+    pub os_flv_ext_data_ephemeral: i64,
+    pub os_flavor_access_is_public: bool,
+}
+rt::record!(FlavorCommon {
+    req(id, "id"),
+    req(name, "name"),
+    req(links, "links"),
+    req(ram, "ram"),
+    req(vcpus, "vcpus"),
+    req(disk, "disk"),
+    req(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
+    req(os_flavor_access_is_public, "os-flavor-access:is_public"),
+});
 /// The `FlavorLink` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorLinkV2_1 {
@@ -282,14 +1251,6 @@ pub struct FlavorSummaryV2_55 {
 }
 rt::record!(FlavorSummaryV2_55 { req(description, "description") } + base);
 rt::extends!(FlavorSummaryV2_55 => FlavorSummaryV2_1);
-/// The `FlavorSwapVariant1` schema from microversion 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FlavorSwapVariant1V2_1 {
-    V,
-}
-impl rt::StrEnum for FlavorSwapVariant1V2_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[("", Self::V)];
-}
 /// The `FlavorUpdate` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorUpdateV2_55 {
@@ -297,64 +1258,36 @@ pub struct FlavorUpdateV2_55 {
     pub description: Option<String>,
 }
 rt::record!(encode FlavorUpdateV2_55 { req(description, "description") });
-/// The `Flavor` schema from microversion 2.1.
+/// The `Flavor` schema from microversion 2.1. It extends [`FlavorCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_1 {
-    pub id: String,
-    pub name: String,
-    pub links: Vec<FlavorLinkV2_1>,
-    pub ram: i64,
-    pub vcpus: i64,
-    pub disk: i64,
-    pub os_flv_ext_data_ephemeral: i64,
     /// Swap size in MiB, or the empty string when the flavor has no swap.
     pub swap: rt::Value,
     /// Bandwidth scaling factor, or the empty string when unset.
     pub rxtx_factor: rt::Value,
-    pub os_flavor_access_is_public: bool,
     pub os_flv_disabled_disabled: bool,
+    pub base: FlavorCommon,
 }
 rt::record!(FlavorV2_1 {
-    req(id, "id"),
-    req(name, "name"),
-    req(links, "links"),
-    req(ram, "ram"),
-    req(vcpus, "vcpus"),
-    req(disk, "disk"),
-    req(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
     req(swap, "swap"),
     req(rxtx_factor, "rxtx_factor"),
-    req(os_flavor_access_is_public, "os-flavor-access:is_public"),
     req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
-});
-/// The `Flavor` schema from microversion 2.102.
+} + base);
+rt::extends!(FlavorV2_1 => FlavorCommon);
+/// The `Flavor` schema from microversion 2.102. It extends [`FlavorCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_102 {
-    pub id: String,
-    pub name: String,
-    pub links: Vec<FlavorLinkV2_1>,
-    pub ram: i64,
-    pub vcpus: i64,
-    pub disk: i64,
-    pub os_flv_ext_data_ephemeral: i64,
     pub swap: i64,
-    pub os_flavor_access_is_public: bool,
     pub description: Option<String>,
     pub extra_specs: Option<FlavorExtraSpecsV2_61>,
+    pub base: FlavorCommon,
 }
 rt::record!(FlavorV2_102 {
-    req(id, "id"),
-    req(name, "name"),
-    req(links, "links"),
-    req(ram, "ram"),
-    req(vcpus, "vcpus"),
-    req(disk, "disk"),
-    req(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
     req(swap, "swap"),
-    req(os_flavor_access_is_public, "os-flavor-access:is_public"),
     req(description, "description"),
     opt(extra_specs, "extra_specs"),
-});
+} + base);
+rt::extends!(FlavorV2_102 => FlavorCommon);
 /// The `Flavor` schema from microversion 2.55. It extends [`FlavorV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_55 {
@@ -371,39 +1304,25 @@ pub struct FlavorV2_61 {
 }
 rt::record!(FlavorV2_61 { opt(extra_specs, "extra_specs") } + base);
 rt::extends!(FlavorV2_61 => FlavorV2_55);
-/// The `Flavor` schema from microversion 2.75.
+/// The `Flavor` schema from microversion 2.75. It extends [`FlavorCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_75 {
-    pub id: String,
-    pub name: String,
-    pub links: Vec<FlavorLinkV2_1>,
-    pub ram: i64,
-    pub vcpus: i64,
-    pub disk: i64,
-    pub os_flv_ext_data_ephemeral: i64,
     pub swap: i64,
     /// Bandwidth scaling factor, or the empty string when unset.
     pub rxtx_factor: rt::Value,
-    pub os_flavor_access_is_public: bool,
     pub os_flv_disabled_disabled: bool,
     pub description: Option<String>,
     pub extra_specs: Option<FlavorExtraSpecsV2_61>,
+    pub base: FlavorCommon,
 }
 rt::record!(FlavorV2_75 {
-    req(id, "id"),
-    req(name, "name"),
-    req(links, "links"),
-    req(ram, "ram"),
-    req(vcpus, "vcpus"),
-    req(disk, "disk"),
-    req(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
     req(swap, "swap"),
     req(rxtx_factor, "rxtx_factor"),
-    req(os_flavor_access_is_public, "os-flavor-access:is_public"),
     req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
     req(description, "description"),
     opt(extra_specs, "extra_specs"),
-});
+} + base);
+rt::extends!(FlavorV2_75 => FlavorCommon);
 /// The `KeypairListEntry` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeypairListEntryV2_1 {
@@ -492,14 +1411,6 @@ pub struct KeypairsQueryV2_75 {
     pub user_id: Option<Vec<String>>,
 }
 rt::record!(encode KeypairsQueryV2_75 { opt(user_id, "user_id") });
-/// The `Link` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LinkV2_1 {
-    pub href: String,
-    pub rel: String,
-    pub type_: Option<String>,
-}
-rt::record!(LinkV2_1 { req(href, "href"), req(rel, "rel"), opt(type_, "type") });
 /// The `ListExtraSpecsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListExtraSpecsResponseV2_1 {
@@ -667,6 +1578,75 @@ rt::record!(ListFlavorsResponseV2_55 {
     req(flavors, "flavors"),
     opt(flavors_links, "flavors_links"),
 });
+/// The `ListInstanceActionsQuery` schema from microversion 2.58.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListInstanceActionsQueryV2_58 {
+    pub limit: Option<Vec<rt::Value>>,
+    pub marker: Option<Vec<String>>,
+    pub changes_since: Option<Vec<String>>,
+}
+rt::record!(encode ListInstanceActionsQueryV2_58 {
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(changes_since, "changes-since"),
+});
+/// The `ListInstanceActionsQuery` schema from microversion 2.66. It extends [`ListInstanceActionsQueryV2_58`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListInstanceActionsQueryV2_66 {
+    pub changes_before: Option<Vec<String>>,
+    pub base: ListInstanceActionsQueryV2_58,
+}
+rt::record!(encode ListInstanceActionsQueryV2_66 { opt(changes_before, "changes-before") } + base);
+rt::extends!(mut ListInstanceActionsQueryV2_66 => ListInstanceActionsQueryV2_58);
+/// The `ListInstanceActionsResponseInstanceActionsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInstanceActionsResponseInstanceActionsItemV2_1 {
+    pub action: String,
+    pub instance_uuid: String,
+    pub message: Option<String>,
+    pub project_id: Option<String>,
+    pub request_id: String,
+    pub start_time: String,
+    pub user_id: Option<String>,
+}
+rt::record!(ListInstanceActionsResponseInstanceActionsItemV2_1 {
+    req(action, "action"),
+    req(instance_uuid, "instance_uuid"),
+    req(message, "message"),
+    req(project_id, "project_id"),
+    req(request_id, "request_id"),
+    req(start_time, "start_time"),
+    req(user_id, "user_id"),
+});
+/// The `ListInstanceActionsResponseInstanceActionsItem` schema from microversion 2.58. It extends [`ListInstanceActionsResponseInstanceActionsItemV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInstanceActionsResponseInstanceActionsItemV2_58 {
+    pub updated_at: Option<String>,
+    pub base: ListInstanceActionsResponseInstanceActionsItemV2_1,
+}
+rt::record!(ListInstanceActionsResponseInstanceActionsItemV2_58 {
+    req(updated_at, "updated_at"),
+} + base);
+rt::extends!(
+    ListInstanceActionsResponseInstanceActionsItemV2_58 =>
+    ListInstanceActionsResponseInstanceActionsItemV2_1
+);
+/// The `ListInstanceActionsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInstanceActionsResponseV2_1 {
+    pub instance_actions: Vec<ListInstanceActionsResponseInstanceActionsItemV2_1>,
+}
+rt::record!(ListInstanceActionsResponseV2_1 { req(instance_actions, "instanceActions") });
+/// The `ListInstanceActionsResponse` schema from microversion 2.58.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInstanceActionsResponseV2_58 {
+    pub instance_actions: Vec<ListInstanceActionsResponseInstanceActionsItemV2_58>,
+    pub links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListInstanceActionsResponseV2_58 {
+    req(instance_actions, "instanceActions"),
+    opt(links, "links"),
+});
 /// The `ListKeypairsQuery` schema from microversion 2.35.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListKeypairsQueryV2_35 {
@@ -711,6 +1691,960 @@ pub struct ListKeypairsResponseV2_35 {
 }
 rt::record!(ListKeypairsResponseV2_35 { opt(keypairs_links, "keypairs_links") } + base);
 rt::extends!(ListKeypairsResponseV2_35 => ListKeypairsResponseV2_2);
+/// The `ListServerMetadataResponseMetadata` schema from microversion 2.1.
+pub type ListServerMetadataResponseMetadataV2_1 = BTreeMap<String, Option<String>>;
+/// The `ListServerMetadataResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerMetadataResponseV2_1 {
+    pub metadata: ListServerMetadataResponseMetadataV2_1,
+}
+rt::record!(ListServerMetadataResponseV2_1 { req(metadata, "metadata") });
+/// The `ListServerTagsResponse` schema from microversion 2.26.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerTagsResponseV2_26 {
+    pub tags: Vec<String>,
+}
+rt::record!(ListServerTagsResponseV2_26 { req(tags, "tags") });
+/// The `ListServersDetailResponseServersItemAddresses` schema from microversion 2.1.
+pub type ListServersDetailResponseServersItemAddressesV2_1 = BTreeMap<
+    String,
+    Vec<ListServersDetailResponseServersItemAddressesValueItemV2_1>,
+>;
+/// The `ListServersDetailResponseServersItemAddressesValueItemOSEXTIPSType` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListServersDetailResponseServersItemAddressesValueItemOSEXTIPSTypeV2_1 {
+    Fixed,
+    Floating,
+}
+impl rt::StrEnum
+for ListServersDetailResponseServersItemAddressesValueItemOSEXTIPSTypeV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("fixed", Self::Fixed),
+        ("floating", Self::Floating),
+    ];
+}
+/// The `ListServersDetailResponseServersItemAddressesValueItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemAddressesValueItemV2_1 {
+    pub addr: String,
+    pub version: i64,
+    pub os_ext_ips_type: ListServersDetailResponseServersItemAddressesValueItemOSEXTIPSTypeV2_1,
+    pub os_ext_ips_mac_mac_addr: String,
+}
+rt::record!(ListServersDetailResponseServersItemAddressesValueItemV2_1 {
+    req(addr, "addr"),
+    req(version, "version"),
+    req(os_ext_ips_type, "OS-EXT-IPS:type"),
+    req(os_ext_ips_mac_mac_addr, "OS-EXT-IPS-MAC:mac_addr"),
+});
+/// The fields every version of `ListServersDetailResponseServersItem` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemCommon {
+    pub access_i_pv4: rt::Value,
+    pub access_i_pv6: rt::Value,
+    pub addresses: ListServersDetailResponseServersItemAddressesV2_1,
+    pub config_drive: Option<ListServersDetailResponseServersItemConfigDriveV2_1>,
+    pub created: String,
+    pub fault: Option<ListServersDetailResponseServersItemFaultV2_1>,
+    pub host_id: String,
+    pub id: String,
+    pub image: rt::Value,
+    pub key_name: Option<String>,
+    pub links: Vec<ListServersResponseServersItemLinksItemV2_1>,
+    pub metadata: ExtraSpecsV2_1,
+    pub name: Option<String>,
+    pub progress: Option<f64>,
+    pub security_groups: Option<
+        Vec<ListServersDetailResponseServersItemSecurityGroupsItemV2_1>,
+    >,
+    pub status: ListServersDetailResponseServersItemStatusV2_1,
+    pub tenant_id: String,
+    pub updated: String,
+    pub user_id: String,
+    pub os_dcf_disk_config: String,
+    pub os_ext_az_availability_zone: String,
+    pub os_ext_srv_attr_host: Option<String>,
+    pub os_ext_srv_attr_hypervisor_hostname: Option<String>,
+    pub os_ext_srv_attr_instance_name: Option<String>,
+    pub os_ext_sts_power_state: Option<i64>,
+    pub os_ext_sts_task_state: Option<String>,
+    pub os_ext_sts_vm_state: Option<String>,
+    pub os_srv_usg_launched_at: Option<String>,
+    pub os_srv_usg_terminated_at: Option<String>,
+}
+rt::record!(ListServersDetailResponseServersItemCommon {
+    req(access_i_pv4, "accessIPv4"),
+    req(access_i_pv6, "accessIPv6"),
+    req(addresses, "addresses"),
+    req(config_drive, "config_drive"),
+    req(created, "created"),
+    opt(fault, "fault"),
+    req(host_id, "hostId"),
+    req(id, "id"),
+    req(image, "image"),
+    req(key_name, "key_name"),
+    req(links, "links"),
+    req(metadata, "metadata"),
+    req(name, "name"),
+    nullable(progress, "progress"),
+    opt(security_groups, "security_groups"),
+    req(status, "status"),
+    req(tenant_id, "tenant_id"),
+    req(updated, "updated"),
+    req(user_id, "user_id"),
+    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
+    req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
+    nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
+    nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
+    opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
+    req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
+    req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
+});
+/// The `ListServersDetailResponseServersItemConfigDrive` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListServersDetailResponseServersItemConfigDriveV2_1 {
+    V,
+    True,
+    False,
+}
+impl rt::StrEnum for ListServersDetailResponseServersItemConfigDriveV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("", Self::V),
+        ("True", Self::True),
+        ("False", Self::False),
+    ];
+}
+/// The `ListServersDetailResponseServersItemFault` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemFaultV2_1 {
+    pub code: i64,
+    pub created: String,
+    pub details: Option<String>,
+    pub message: String,
+}
+rt::record!(ListServersDetailResponseServersItemFaultV2_1 {
+    req(code, "code"),
+    req(created, "created"),
+    opt(details, "details"),
+    req(message, "message"),
+});
+/// The `ListServersDetailResponseServersItemFlavor` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemFlavorV2_1 {
+    pub id: Option<String>,
+    pub links: Option<Vec<ListServersResponseServersItemLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseServersItemFlavorV2_1 { opt(id, "id"), opt(links, "links") });
+/// The `ListServersDetailResponseServersItemFlavor` schema from microversion 2.47.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemFlavorV2_47 {
+    pub disk: i64,
+    pub ephemeral: i64,
+    pub extra_specs: Option<ExtraSpecsV2_1>,
+    pub original_name: String,
+    pub ram: i64,
+    pub swap: i64,
+    pub vcpus: i64,
+}
+rt::record!(ListServersDetailResponseServersItemFlavorV2_47 {
+    req(disk, "disk"),
+    req(ephemeral, "ephemeral"),
+    opt(extra_specs, "extra_specs"),
+    req(original_name, "original_name"),
+    req(ram, "ram"),
+    req(swap, "swap"),
+    req(vcpus, "vcpus"),
+});
+/// The `ListServersDetailResponseServersItemHostStatus` schema from microversion 2.16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListServersDetailResponseServersItemHostStatusV2_16 {
+    V,
+    Down,
+    Maintenance,
+    Unknown,
+    Up,
+}
+impl rt::StrEnum for ListServersDetailResponseServersItemHostStatusV2_16 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("", Self::V),
+        ("DOWN", Self::Down),
+        ("MAINTENANCE", Self::Maintenance),
+        ("UNKNOWN", Self::Unknown),
+        ("UP", Self::Up),
+    ];
+}
+/// The `ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1 {
+    pub id: String,
+}
+rt::record!(ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1 {
+    req(id, "id"),
+});
+/// The `ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItem` schema from microversion 2.3. It extends [`ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3 {
+    pub delete_on_termination: bool,
+    pub base: ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1,
+}
+rt::record!(ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3 {
+    req(delete_on_termination, "delete_on_termination"),
+} + base);
+rt::extends!(
+    ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3 =>
+    ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1
+);
+/// The `ListServersDetailResponseServersItemSecurityGroupsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemSecurityGroupsItemV2_1 {
+    pub name: String,
+}
+rt::record!(ListServersDetailResponseServersItemSecurityGroupsItemV2_1 { req(name, "name") });
+/// The `ListServersDetailResponseServersItemStatus` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListServersDetailResponseServersItemStatusV2_1 {
+    Active,
+    Build,
+    Deleted,
+    Error,
+    HardReboot,
+    Migrating,
+    Password,
+    Paused,
+    Reboot,
+    Rebuild,
+    Rescue,
+    Resize,
+    RevertResize,
+    Shelved,
+    ShelvedOffloaded,
+    Shutoff,
+    SoftDeleted,
+    Suspended,
+    Unknown,
+    VerifyResize,
+}
+impl rt::StrEnum for ListServersDetailResponseServersItemStatusV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("ACTIVE", Self::Active),
+        ("BUILD", Self::Build),
+        ("DELETED", Self::Deleted),
+        ("ERROR", Self::Error),
+        ("HARD_REBOOT", Self::HardReboot),
+        ("MIGRATING", Self::Migrating),
+        ("PASSWORD", Self::Password),
+        ("PAUSED", Self::Paused),
+        ("REBOOT", Self::Reboot),
+        ("REBUILD", Self::Rebuild),
+        ("RESCUE", Self::Rescue),
+        ("RESIZE", Self::Resize),
+        ("REVERT_RESIZE", Self::RevertResize),
+        ("SHELVED", Self::Shelved),
+        ("SHELVED_OFFLOADED", Self::ShelvedOffloaded),
+        ("SHUTOFF", Self::Shutoff),
+        ("SOFT_DELETED", Self::SoftDeleted),
+        ("SUSPENDED", Self::Suspended),
+        ("UNKNOWN", Self::Unknown),
+        ("VERIFY_RESIZE", Self::VerifyResize),
+    ];
+}
+/// The `ListServersDetailResponseServersItem` schema from microversion 2.1. It extends [`ListServersDetailResponseServersItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemV2_1 {
+    pub flavor: ListServersDetailResponseServersItemFlavorV2_1,
+    pub os_extended_volumes_volumes_attached: Vec<
+        ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1,
+    >,
+    pub base: ListServersDetailResponseServersItemCommon,
+}
+rt::record!(ListServersDetailResponseServersItemV2_1 {
+    req(flavor, "flavor"),
+    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
+} + base);
+rt::extends!(
+    ListServersDetailResponseServersItemV2_1 =>
+    ListServersDetailResponseServersItemCommon
+);
+/// The `ListServersDetailResponseServersItem` schema from microversion 2.16. It extends [`ListServersDetailResponseServersItemV2_9`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemV2_16 {
+    pub host_status: Option<ListServersDetailResponseServersItemHostStatusV2_16>,
+    pub base: ListServersDetailResponseServersItemV2_9,
+}
+rt::record!(ListServersDetailResponseServersItemV2_16 { opt(host_status, "host_status") } + base);
+rt::extends!(
+    ListServersDetailResponseServersItemV2_16 => ListServersDetailResponseServersItemV2_9
+);
+/// The `ListServersDetailResponseServersItem` schema from microversion 2.19. It extends [`ListServersDetailResponseServersItemV2_16`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemV2_19 {
+    pub description: Option<String>,
+    pub base: ListServersDetailResponseServersItemV2_16,
+}
+rt::record!(ListServersDetailResponseServersItemV2_19 { req(description, "description") } + base);
+rt::extends!(
+    ListServersDetailResponseServersItemV2_19 =>
+    ListServersDetailResponseServersItemV2_16
+);
+/// The `ListServersDetailResponseServersItem` schema from microversion 2.26. It extends [`ListServersDetailResponseServersItemV2_19`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemV2_26 {
+    pub tags: Vec<String>,
+    pub base: ListServersDetailResponseServersItemV2_19,
+}
+rt::record!(ListServersDetailResponseServersItemV2_26 { req(tags, "tags") } + base);
+rt::extends!(
+    ListServersDetailResponseServersItemV2_26 =>
+    ListServersDetailResponseServersItemV2_19
+);
+/// The `ListServersDetailResponseServersItem` schema from microversion 2.3. It extends [`ListServersDetailResponseServersItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemV2_3 {
+    pub flavor: ListServersDetailResponseServersItemFlavorV2_1,
+    pub os_extended_volumes_volumes_attached: Vec<
+        ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3,
+    >,
+    pub os_ext_srv_attr_hostname: Option<String>,
+    pub os_ext_srv_attr_kernel_id: Option<String>,
+    pub os_ext_srv_attr_launch_index: Option<i64>,
+    pub os_ext_srv_attr_ramdisk_id: Option<String>,
+    pub os_ext_srv_attr_reservation_id: Option<String>,
+    pub os_ext_srv_attr_root_device_name: Option<String>,
+    pub os_ext_srv_attr_user_data: Option<String>,
+    pub base: ListServersDetailResponseServersItemCommon,
+}
+rt::record!(ListServersDetailResponseServersItemV2_3 {
+    req(flavor, "flavor"),
+    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
+    opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
+    nullable(os_ext_srv_attr_kernel_id, "OS-EXT-SRV-ATTR:kernel_id"),
+    nullable(os_ext_srv_attr_launch_index, "OS-EXT-SRV-ATTR:launch_index"),
+    nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
+    nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
+    nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data"),
+} + base);
+rt::extends!(
+    ListServersDetailResponseServersItemV2_3 =>
+    ListServersDetailResponseServersItemCommon
+);
+/// The `ListServersDetailResponseServersItem` schema from microversion 2.47. It extends [`ListServersDetailResponseServersItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemV2_47 {
+    pub flavor: ListServersDetailResponseServersItemFlavorV2_47,
+    pub os_extended_volumes_volumes_attached: Vec<
+        ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3,
+    >,
+    pub os_ext_srv_attr_hostname: Option<String>,
+    pub os_ext_srv_attr_kernel_id: Option<String>,
+    pub os_ext_srv_attr_launch_index: Option<i64>,
+    pub os_ext_srv_attr_ramdisk_id: Option<String>,
+    pub os_ext_srv_attr_reservation_id: Option<String>,
+    pub os_ext_srv_attr_root_device_name: Option<String>,
+    pub os_ext_srv_attr_user_data: Option<String>,
+    pub locked: bool,
+    pub host_status: Option<ListServersDetailResponseServersItemHostStatusV2_16>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub base: ListServersDetailResponseServersItemCommon,
+}
+rt::record!(ListServersDetailResponseServersItemV2_47 {
+    req(flavor, "flavor"),
+    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
+    opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
+    nullable(os_ext_srv_attr_kernel_id, "OS-EXT-SRV-ATTR:kernel_id"),
+    nullable(os_ext_srv_attr_launch_index, "OS-EXT-SRV-ATTR:launch_index"),
+    nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
+    nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
+    nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data"),
+    req(locked, "locked"),
+    opt(host_status, "host_status"),
+    req(description, "description"),
+    req(tags, "tags"),
+} + base);
+rt::extends!(
+    ListServersDetailResponseServersItemV2_47 =>
+    ListServersDetailResponseServersItemCommon
+);
+/// The `ListServersDetailResponseServersItem` schema from microversion 2.63. It extends [`ListServersDetailResponseServersItemV2_47`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemV2_63 {
+    pub trusted_image_certificates: Option<Vec<String>>,
+    pub base: ListServersDetailResponseServersItemV2_47,
+}
+rt::record!(ListServersDetailResponseServersItemV2_63 {
+    req(trusted_image_certificates, "trusted_image_certificates"),
+} + base);
+rt::extends!(
+    ListServersDetailResponseServersItemV2_63 =>
+    ListServersDetailResponseServersItemV2_47
+);
+/// The `ListServersDetailResponseServersItem` schema from microversion 2.9. It extends [`ListServersDetailResponseServersItemV2_3`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseServersItemV2_9 {
+    pub locked: bool,
+    pub base: ListServersDetailResponseServersItemV2_3,
+}
+rt::record!(ListServersDetailResponseServersItemV2_9 { req(locked, "locked") } + base);
+rt::extends!(
+    ListServersDetailResponseServersItemV2_9 => ListServersDetailResponseServersItemV2_3
+);
+/// The `ListServersDetailResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_1 {
+    pub servers: Vec<ListServersDetailResponseServersItemV2_1>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_1 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.100.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_100 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_100 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.16.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_16 {
+    pub servers: Vec<ListServersDetailResponseServersItemV2_16>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_16 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.19.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_19 {
+    pub servers: Vec<ListServersDetailResponseServersItemV2_19>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_19 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.26.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_26 {
+    pub servers: Vec<ListServersDetailResponseServersItemV2_26>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_26 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.3.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_3 {
+    pub servers: Vec<ListServersDetailResponseServersItemV2_3>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_3 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.47.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_47 {
+    pub servers: Vec<ListServersDetailResponseServersItemV2_47>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_47 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.63.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_63 {
+    pub servers: Vec<ListServersDetailResponseServersItemV2_63>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_63 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.69.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_69 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_69 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.73.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_73 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_73 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.9.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_9 {
+    pub servers: Vec<ListServersDetailResponseServersItemV2_9>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_9 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.90.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_90 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_90 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.96.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_96 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_96 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersDetailResponse` schema from microversion 2.98.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_98 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_98 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The fields every version of `ListServersQuery` has alike.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListServersQueryCommon {
+    pub user_id: Option<Vec<String>>,
+    pub project_id: Option<Vec<String>>,
+    pub tenant_id: Option<Vec<String>>,
+    pub launch_index: Option<Vec<String>>,
+    pub image_ref: Option<Vec<String>>,
+    pub image: Option<Vec<String>>,
+    pub kernel_id: Option<Vec<String>>,
+    pub ramdisk_id: Option<Vec<String>>,
+    pub hostname: Option<Vec<String>>,
+    pub key_name: Option<Vec<String>>,
+    pub power_state: Option<Vec<String>>,
+    pub vm_state: Option<Vec<String>>,
+    pub task_state: Option<Vec<String>>,
+    pub host: Option<Vec<String>>,
+    pub node: Option<Vec<String>>,
+    pub flavor: Option<Vec<String>>,
+    pub reservation_id: Option<Vec<String>>,
+    pub launched_at: Option<Vec<String>>,
+    pub terminated_at: Option<Vec<String>>,
+    pub availability_zone: Option<Vec<String>>,
+    pub name: Option<Vec<String>>,
+    pub display_name: Option<Vec<String>>,
+    pub description: Option<Vec<String>>,
+    pub display_description: Option<Vec<String>>,
+    pub locked_by: Option<Vec<String>>,
+    pub uuid: Option<Vec<String>>,
+    pub root_device_name: Option<Vec<String>>,
+    pub config_drive: Option<Vec<String>>,
+    pub access_ip_v4: Option<Vec<String>>,
+    pub access_ip_v6: Option<Vec<String>>,
+    pub auto_disk_config: Option<Vec<String>>,
+    pub progress: Option<Vec<String>>,
+    pub sort_dir: Option<Vec<String>>,
+    pub all_tenants: Option<Vec<String>>,
+    pub soft_deleted: Option<Vec<String>>,
+    pub deleted: Option<Vec<String>>,
+    pub status: Option<Vec<String>>,
+    pub changes_since: Option<Vec<String>>,
+    pub ip: Option<Vec<String>>,
+    pub ip6: Option<Vec<String>>,
+    pub created_at: Option<Vec<String>>,
+    pub block_device_mapping: Option<Vec<String>>,
+    pub services: Option<Vec<String>>,
+    pub metadata: Option<Vec<String>>,
+    pub system_metadata: Option<Vec<String>>,
+    pub info_cache: Option<Vec<String>>,
+    pub security_groups: Option<Vec<String>>,
+    pub pci_devices: Option<Vec<String>>,
+    pub limit: Option<Vec<rt::Value>>,
+    pub marker: Option<Vec<String>>,
+}
+rt::record!(open encode ListServersQueryCommon {
+    opt(user_id, "user_id"),
+    opt(project_id, "project_id"),
+    opt(tenant_id, "tenant_id"),
+    opt(launch_index, "launch_index"),
+    opt(image_ref, "image_ref"),
+    opt(image, "image"),
+    opt(kernel_id, "kernel_id"),
+    opt(ramdisk_id, "ramdisk_id"),
+    opt(hostname, "hostname"),
+    opt(key_name, "key_name"),
+    opt(power_state, "power_state"),
+    opt(vm_state, "vm_state"),
+    opt(task_state, "task_state"),
+    opt(host, "host"),
+    opt(node, "node"),
+    opt(flavor, "flavor"),
+    opt(reservation_id, "reservation_id"),
+    opt(launched_at, "launched_at"),
+    opt(terminated_at, "terminated_at"),
+    opt(availability_zone, "availability_zone"),
+    opt(name, "name"),
+    opt(display_name, "display_name"),
+    opt(description, "description"),
+    opt(display_description, "display_description"),
+    opt(locked_by, "locked_by"),
+    opt(uuid, "uuid"),
+    opt(root_device_name, "root_device_name"),
+    opt(config_drive, "config_drive"),
+    opt(access_ip_v4, "access_ip_v4"),
+    opt(access_ip_v6, "access_ip_v6"),
+    opt(auto_disk_config, "auto_disk_config"),
+    opt(progress, "progress"),
+    opt(sort_dir, "sort_dir"),
+    opt(all_tenants, "all_tenants"),
+    opt(soft_deleted, "soft_deleted"),
+    opt(deleted, "deleted"),
+    opt(status, "status"),
+    opt(changes_since, "changes-since"),
+    opt(ip, "ip"),
+    opt(ip6, "ip6"),
+    opt(created_at, "created_at"),
+    opt(block_device_mapping, "block_device_mapping"),
+    opt(services, "services"),
+    opt(metadata, "metadata"),
+    opt(system_metadata, "system_metadata"),
+    opt(info_cache, "info_cache"),
+    opt(security_groups, "security_groups"),
+    opt(pci_devices, "pci_devices"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+});
+/// The `ListServersQuerySortKeyItem` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListServersQuerySortKeyItemV2_1 {
+    AccessIpV4,
+    AccessIpV6,
+    Architecture,
+    AutoDiskConfig,
+    AvailabilityZone,
+    CellName,
+    Cleaned,
+    ConfigDrive,
+    CreatedAt,
+    DefaultEphemeralDevice,
+    DefaultSwapDevice,
+    Deleted,
+    DeletedAt,
+    DisableTerminate,
+    DisplayDescription,
+    DisplayName,
+    EphemeralGb,
+    EphemeralKeyUuid,
+    Host,
+    Hostname,
+    Id,
+    ImageRef,
+    InstanceTypeId,
+    KernelId,
+    KeyData,
+    KeyName,
+    LaunchIndex,
+    LaunchedAt,
+    LaunchedOn,
+    Locked,
+    LockedBy,
+    MemoryMb,
+    Node,
+    OsType,
+    PowerState,
+    Progress,
+    ProjectId,
+    RamdiskId,
+    ReservationId,
+    RootDeviceName,
+    RootGb,
+    ShutdownTerminate,
+    TaskState,
+    TerminatedAt,
+    UpdatedAt,
+    UserData,
+    UserId,
+    Uuid,
+    Vcpus,
+    VmMode,
+    VmState,
+}
+impl rt::StrEnum for ListServersQuerySortKeyItemV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("access_ip_v4", Self::AccessIpV4),
+        ("access_ip_v6", Self::AccessIpV6),
+        ("architecture", Self::Architecture),
+        ("auto_disk_config", Self::AutoDiskConfig),
+        ("availability_zone", Self::AvailabilityZone),
+        ("cell_name", Self::CellName),
+        ("cleaned", Self::Cleaned),
+        ("config_drive", Self::ConfigDrive),
+        ("created_at", Self::CreatedAt),
+        ("default_ephemeral_device", Self::DefaultEphemeralDevice),
+        ("default_swap_device", Self::DefaultSwapDevice),
+        ("deleted", Self::Deleted),
+        ("deleted_at", Self::DeletedAt),
+        ("disable_terminate", Self::DisableTerminate),
+        ("display_description", Self::DisplayDescription),
+        ("display_name", Self::DisplayName),
+        ("ephemeral_gb", Self::EphemeralGb),
+        ("ephemeral_key_uuid", Self::EphemeralKeyUuid),
+        ("host", Self::Host),
+        ("hostname", Self::Hostname),
+        ("id", Self::Id),
+        ("image_ref", Self::ImageRef),
+        ("instance_type_id", Self::InstanceTypeId),
+        ("kernel_id", Self::KernelId),
+        ("key_data", Self::KeyData),
+        ("key_name", Self::KeyName),
+        ("launch_index", Self::LaunchIndex),
+        ("launched_at", Self::LaunchedAt),
+        ("launched_on", Self::LaunchedOn),
+        ("locked", Self::Locked),
+        ("locked_by", Self::LockedBy),
+        ("memory_mb", Self::MemoryMb),
+        ("node", Self::Node),
+        ("os_type", Self::OsType),
+        ("power_state", Self::PowerState),
+        ("progress", Self::Progress),
+        ("project_id", Self::ProjectId),
+        ("ramdisk_id", Self::RamdiskId),
+        ("reservation_id", Self::ReservationId),
+        ("root_device_name", Self::RootDeviceName),
+        ("root_gb", Self::RootGb),
+        ("shutdown_terminate", Self::ShutdownTerminate),
+        ("task_state", Self::TaskState),
+        ("terminated_at", Self::TerminatedAt),
+        ("updated_at", Self::UpdatedAt),
+        ("user_data", Self::UserData),
+        ("user_id", Self::UserId),
+        ("uuid", Self::Uuid),
+        ("vcpus", Self::Vcpus),
+        ("vm_mode", Self::VmMode),
+        ("vm_state", Self::VmState),
+    ];
+}
+/// The `ListServersQuerySortKeyItem` schema from microversion 2.75.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListServersQuerySortKeyItemV2_75 {
+    AccessIpV4,
+    AccessIpV6,
+    AutoDiskConfig,
+    AvailabilityZone,
+    ConfigDrive,
+    CreatedAt,
+    DisplayDescription,
+    DisplayName,
+    Host,
+    Hostname,
+    ImageRef,
+    InstanceTypeId,
+    KernelId,
+    KeyName,
+    LaunchIndex,
+    LaunchedAt,
+    Locked,
+    LockedBy,
+    Node,
+    PowerState,
+    Progress,
+    ProjectId,
+    RamdiskId,
+    RootDeviceName,
+    TaskState,
+    TerminatedAt,
+    UpdatedAt,
+    UserId,
+    Uuid,
+    VmState,
+}
+impl rt::StrEnum for ListServersQuerySortKeyItemV2_75 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("access_ip_v4", Self::AccessIpV4),
+        ("access_ip_v6", Self::AccessIpV6),
+        ("auto_disk_config", Self::AutoDiskConfig),
+        ("availability_zone", Self::AvailabilityZone),
+        ("config_drive", Self::ConfigDrive),
+        ("created_at", Self::CreatedAt),
+        ("display_description", Self::DisplayDescription),
+        ("display_name", Self::DisplayName),
+        ("host", Self::Host),
+        ("hostname", Self::Hostname),
+        ("image_ref", Self::ImageRef),
+        ("instance_type_id", Self::InstanceTypeId),
+        ("kernel_id", Self::KernelId),
+        ("key_name", Self::KeyName),
+        ("launch_index", Self::LaunchIndex),
+        ("launched_at", Self::LaunchedAt),
+        ("locked", Self::Locked),
+        ("locked_by", Self::LockedBy),
+        ("node", Self::Node),
+        ("power_state", Self::PowerState),
+        ("progress", Self::Progress),
+        ("project_id", Self::ProjectId),
+        ("ramdisk_id", Self::RamdiskId),
+        ("root_device_name", Self::RootDeviceName),
+        ("task_state", Self::TaskState),
+        ("terminated_at", Self::TerminatedAt),
+        ("updated_at", Self::UpdatedAt),
+        ("user_id", Self::UserId),
+        ("uuid", Self::Uuid),
+        ("vm_state", Self::VmState),
+    ];
+}
+/// The `ListServersQuery` schema from microversion 2.1. It extends [`ListServersQueryCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListServersQueryV2_1 {
+    pub sort_key: Option<Vec<ListServersQuerySortKeyItemV2_1>>,
+    pub base: ListServersQueryCommon,
+}
+rt::record!(open encode ListServersQueryV2_1 { opt(sort_key, "sort_key") } + base);
+rt::extends!(mut ListServersQueryV2_1 => ListServersQueryCommon);
+/// The `ListServersQuery` schema from microversion 2.26. It extends [`ListServersQueryV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListServersQueryV2_26 {
+    pub tags: Option<Vec<String>>,
+    pub tags_any: Option<Vec<String>>,
+    pub not_tags: Option<Vec<String>>,
+    pub not_tags_any: Option<Vec<String>>,
+    pub base: ListServersQueryV2_1,
+}
+rt::record!(open encode ListServersQueryV2_26 {
+    opt(tags, "tags"),
+    opt(tags_any, "tags-any"),
+    opt(not_tags, "not-tags"),
+    opt(not_tags_any, "not-tags-any"),
+} + base);
+rt::extends!(mut ListServersQueryV2_26 => ListServersQueryV2_1);
+/// The `ListServersQuery` schema from microversion 2.66. It extends [`ListServersQueryV2_26`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListServersQueryV2_66 {
+    pub changes_before: Option<Vec<String>>,
+    pub base: ListServersQueryV2_26,
+}
+rt::record!(open encode ListServersQueryV2_66 { opt(changes_before, "changes-before") } + base);
+rt::extends!(mut ListServersQueryV2_66 => ListServersQueryV2_26);
+/// The `ListServersQuery` schema from microversion 2.73. It extends [`ListServersQueryV2_66`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListServersQueryV2_73 {
+    pub locked: Option<Vec<String>>,
+    pub base: ListServersQueryV2_66,
+}
+rt::record!(open encode ListServersQueryV2_73 { opt(locked, "locked") } + base);
+rt::extends!(mut ListServersQueryV2_73 => ListServersQueryV2_66);
+/// The `ListServersQuery` schema from microversion 2.75. It extends [`ListServersQueryCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListServersQueryV2_75 {
+    pub sort_key: Option<Vec<ListServersQuerySortKeyItemV2_75>>,
+    pub tags: Option<Vec<String>>,
+    pub tags_any: Option<Vec<String>>,
+    pub not_tags: Option<Vec<String>>,
+    pub not_tags_any: Option<Vec<String>>,
+    pub changes_before: Option<Vec<String>>,
+    pub locked: Option<Vec<String>>,
+    pub base: ListServersQueryCommon,
+}
+rt::record!(open encode ListServersQueryV2_75 {
+    opt(sort_key, "sort_key"),
+    opt(tags, "tags"),
+    opt(tags_any, "tags-any"),
+    opt(not_tags, "not-tags"),
+    opt(not_tags_any, "not-tags-any"),
+    opt(changes_before, "changes-before"),
+    opt(locked, "locked"),
+} + base);
+rt::extends!(mut ListServersQueryV2_75 => ListServersQueryCommon);
+/// The `ListServersResponseServersItemLinksItemRel` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListServersResponseServersItemLinksItemRelV2_1 {
+    Bookmark,
+    Self_,
+}
+impl rt::StrEnum for ListServersResponseServersItemLinksItemRelV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("bookmark", Self::Bookmark),
+        ("self", Self::Self_),
+    ];
+}
+/// The `ListServersResponseServersItemLinksItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersResponseServersItemLinksItemV2_1 {
+    pub rel: ListServersResponseServersItemLinksItemRelV2_1,
+    pub href: String,
+}
+rt::record!(ListServersResponseServersItemLinksItemV2_1 { req(rel, "rel"), req(href, "href") });
+/// The `ListServersResponseServersItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersResponseServersItemV2_1 {
+    pub id: String,
+    pub links: Vec<ListServersResponseServersItemLinksItemV2_1>,
+    pub name: String,
+}
+rt::record!(ListServersResponseServersItemV2_1 {
+    req(id, "id"),
+    req(links, "links"),
+    req(name, "name"),
+});
+/// The `ListServersResponseServersLinksItemRel` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListServersResponseServersLinksItemRelV2_1 {
+    Next,
+}
+impl rt::StrEnum for ListServersResponseServersLinksItemRelV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[("next", Self::Next)];
+}
+/// The `ListServersResponseServersLinksItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersResponseServersLinksItemV2_1 {
+    pub rel: ListServersResponseServersLinksItemRelV2_1,
+    pub href: String,
+}
+rt::record!(ListServersResponseServersLinksItemV2_1 { req(rel, "rel"), req(href, "href") });
+/// The `ListServersResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersResponseV2_1 {
+    pub servers: Vec<ListServersResponseServersItemV2_1>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersResponseV2_1 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
+/// The `ListServersResponse` schema from microversion 2.69.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersResponseV2_69 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+}
+rt::record!(ListServersResponseV2_69 {
+    req(servers, "servers"),
+    opt(servers_links, "servers_links"),
+});
 /// The `ListServicesQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServicesQueryV2_1 {
@@ -755,6 +2689,87 @@ pub struct ListVersionsResponseV2_1 {
     pub versions: Vec<VersionV2_1>,
 }
 rt::record!(ListVersionsResponseV2_1 { req(versions, "versions") });
+/// The `LiveMigrateServerRequestOsMigrateLive` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveMigrateServerRequestOsMigrateLiveV2_1 {
+    pub block_migration: rt::Value,
+    pub disk_over_commit: rt::Value,
+    pub host: Option<String>,
+}
+rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_1 {
+    req(block_migration, "block_migration"),
+    req(disk_over_commit, "disk_over_commit"),
+    req(host, "host"),
+});
+/// The `LiveMigrateServerRequestOsMigrateLive` schema from microversion 2.25.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveMigrateServerRequestOsMigrateLiveV2_25 {
+    pub block_migration: rt::Value,
+    pub host: Option<String>,
+}
+rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_25 {
+    req(block_migration, "block_migration"),
+    req(host, "host"),
+});
+/// The `LiveMigrateServerRequestOsMigrateLive` schema from microversion 2.30. It extends [`LiveMigrateServerRequestOsMigrateLiveV2_25`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveMigrateServerRequestOsMigrateLiveV2_30 {
+    pub force: Option<rt::Value>,
+    pub base: LiveMigrateServerRequestOsMigrateLiveV2_25,
+}
+rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_30 { opt(force, "force") } + base);
+rt::extends!(
+    mut LiveMigrateServerRequestOsMigrateLiveV2_30 =>
+    LiveMigrateServerRequestOsMigrateLiveV2_25
+);
+impl LiveMigrateServerRequestOsMigrateLiveV2_30 {
+    /// A [`LiveMigrateServerRequestOsMigrateLiveV2_30`] with its required fields; the optional ones are `None`.
+    pub fn new(block_migration: rt::Value, host: Option<String>) -> Self {
+        Self {
+            force: None,
+            base: LiveMigrateServerRequestOsMigrateLiveV2_25 {
+                block_migration,
+                host,
+            },
+        }
+    }
+}
+/// The `LiveMigrateServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveMigrateServerRequestV2_1 {
+    pub os_migrate_live: LiveMigrateServerRequestOsMigrateLiveV2_1,
+}
+rt::record!(encode LiveMigrateServerRequestV2_1 { req(os_migrate_live, "os-migrateLive") });
+/// The `LiveMigrateServerRequest` schema from microversion 2.25.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveMigrateServerRequestV2_25 {
+    pub os_migrate_live: LiveMigrateServerRequestOsMigrateLiveV2_25,
+}
+rt::record!(encode LiveMigrateServerRequestV2_25 { req(os_migrate_live, "os-migrateLive") });
+/// The `LiveMigrateServerRequest` schema from microversion 2.30.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveMigrateServerRequestV2_30 {
+    pub os_migrate_live: LiveMigrateServerRequestOsMigrateLiveV2_30,
+}
+rt::record!(encode LiveMigrateServerRequestV2_30 { req(os_migrate_live, "os-migrateLive") });
+/// The `LockServerRequestLock` schema from microversion 2.73.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LockServerRequestLockV2_73 {
+    pub locked_reason: Option<String>,
+}
+rt::record!(encode LockServerRequestLockV2_73 { opt(locked_reason, "locked_reason") });
+/// The `LockServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockServerRequestV2_1 {
+    pub lock: rt::Value,
+}
+rt::record!(encode LockServerRequestV2_1 { req(lock, "lock") });
+/// The `LockServerRequest` schema from microversion 2.73.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockServerRequestV2_73 {
+    pub lock: Option<LockServerRequestLockV2_73>,
+}
+rt::record!(encode LockServerRequestV2_73 { req(lock, "lock") });
 /// The `MediaType` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaTypeV2_1 {
@@ -762,9 +2777,27 @@ pub struct MediaTypeV2_1 {
     pub type_: String,
 }
 rt::record!(MediaTypeV2_1 { req(base, "base"), req(type_, "type") });
-/// The `NewFlavor` schema from microversion 2.1.
+/// The `MigrateServerRequestMigrate` schema from microversion 2.56.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MigrateServerRequestMigrateV2_56 {
+    pub host: Option<String>,
+}
+rt::record!(encode MigrateServerRequestMigrateV2_56 { nullable(host, "host") });
+/// The `MigrateServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NewFlavorV2_1 {
+pub struct MigrateServerRequestV2_1 {
+    pub migrate: rt::Value,
+}
+rt::record!(open encode MigrateServerRequestV2_1 { req(migrate, "migrate") });
+/// The `MigrateServerRequest` schema from microversion 2.56.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrateServerRequestV2_56 {
+    pub migrate: Option<MigrateServerRequestMigrateV2_56>,
+}
+rt::record!(encode MigrateServerRequestV2_56 { req(migrate, "migrate") });
+/// The fields every version of `NewFlavor` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFlavorCommon {
     pub name: String,
     /// The flavor id to use; a UUID is generated when it is absent.
     pub id: Option<String>,
@@ -778,11 +2811,9 @@ pub struct NewFlavorV2_1 {
     pub os_flv_ext_data_ephemeral: Option<i64>,
     /// A root or ephemeral disk (GiB) or swap (MiB) amount, which may be 0.
     pub swap: Option<i64>,
-    /// Bandwidth scaling factor, greater than 0 (default 1.0).
-    pub rxtx_factor: Option<f64>,
     pub os_flavor_access_is_public: Option<bool>,
 }
-rt::record!(encode NewFlavorV2_1 {
+rt::record!(encode NewFlavorCommon {
     req(name, "name"),
     opt(id, "id"),
     req(ram, "ram"),
@@ -790,11 +2821,10 @@ rt::record!(encode NewFlavorV2_1 {
     req(disk, "disk"),
     opt(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
     opt(swap, "swap"),
-    opt(rxtx_factor, "rxtx_factor"),
     opt(os_flavor_access_is_public, "os-flavor-access:is_public"),
 });
-impl NewFlavorV2_1 {
-    /// A [`NewFlavorV2_1`] with its required fields; the optional ones are `None`.
+impl NewFlavorCommon {
+    /// A [`NewFlavorCommon`] with its required fields; the optional ones are `None`.
     pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
         Self {
             name: name.into(),
@@ -804,55 +2834,43 @@ impl NewFlavorV2_1 {
             disk,
             os_flv_ext_data_ephemeral: None,
             swap: None,
-            rxtx_factor: None,
             os_flavor_access_is_public: None,
         }
     }
 }
-/// The `NewFlavor` schema from microversion 2.102.
+/// The `NewFlavor` schema from microversion 2.1. It extends [`NewFlavorCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFlavorV2_1 {
+    /// Bandwidth scaling factor, greater than 0 (default 1.0).
+    pub rxtx_factor: Option<f64>,
+    pub base: NewFlavorCommon,
+}
+rt::record!(encode NewFlavorV2_1 { opt(rxtx_factor, "rxtx_factor") } + base);
+rt::extends!(mut NewFlavorV2_1 => NewFlavorCommon);
+impl NewFlavorV2_1 {
+    /// A [`NewFlavorV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
+        Self {
+            rxtx_factor: None,
+            base: NewFlavorCommon::new(name, ram, vcpus, disk),
+        }
+    }
+}
+/// The `NewFlavor` schema from microversion 2.102. It extends [`NewFlavorCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFlavorV2_102 {
-    pub name: String,
-    /// The flavor id to use; a UUID is generated when it is absent.
-    pub id: Option<String>,
-    /// A RAM (MiB) or vCPU amount, at least 1.
-    pub ram: i64,
-    /// A RAM (MiB) or vCPU amount, at least 1.
-    pub vcpus: i64,
-    /// A root or ephemeral disk (GiB) or swap (MiB) amount, which may be 0.
-    pub disk: i64,
-    /// A root or ephemeral disk (GiB) or swap (MiB) amount, which may be 0.
-    pub os_flv_ext_data_ephemeral: Option<i64>,
-    /// A root or ephemeral disk (GiB) or swap (MiB) amount, which may be 0.
-    pub swap: Option<i64>,
-    pub os_flavor_access_is_public: Option<bool>,
     /// Free text of up to 65535 printable characters, or null to clear it.
     pub description: Option<String>,
+    pub base: NewFlavorCommon,
 }
-rt::record!(encode NewFlavorV2_102 {
-    req(name, "name"),
-    opt(id, "id"),
-    req(ram, "ram"),
-    req(vcpus, "vcpus"),
-    req(disk, "disk"),
-    opt(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
-    opt(swap, "swap"),
-    opt(os_flavor_access_is_public, "os-flavor-access:is_public"),
-    nullable(description, "description"),
-});
+rt::record!(encode NewFlavorV2_102 { nullable(description, "description") } + base);
+rt::extends!(mut NewFlavorV2_102 => NewFlavorCommon);
 impl NewFlavorV2_102 {
     /// A [`NewFlavorV2_102`] with its required fields; the optional ones are `None`.
     pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
         Self {
-            name: name.into(),
-            id: None,
-            ram,
-            vcpus,
-            disk,
-            os_flv_ext_data_ephemeral: None,
-            swap: None,
-            os_flavor_access_is_public: None,
             description: None,
+            base: NewFlavorCommon::new(name, ram, vcpus, disk),
         }
     }
 }
@@ -949,6 +2967,544 @@ impl NewKeypairV2_92 {
         }
     }
 }
+/// The `PauseServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PauseServerRequestV2_1 {
+    pub pause: rt::Value,
+}
+rt::record!(encode PauseServerRequestV2_1 { req(pause, "pause") });
+/// The `RebootServerRequestReboot` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebootServerRequestRebootV2_1 {
+    pub type_: String,
+}
+rt::record!(encode RebootServerRequestRebootV2_1 { req(type_, "type") });
+/// The `RebootServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebootServerRequestV2_1 {
+    pub reboot: RebootServerRequestRebootV2_1,
+}
+rt::record!(encode RebootServerRequestV2_1 { req(reboot, "reboot") });
+/// The fields every version of `RebuildServerRequestRebuild` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestRebuildCommon {
+    pub name: Option<String>,
+    pub image_ref: String,
+    pub admin_pass: Option<String>,
+    pub metadata: Option<ExtraSpecsV2_1>,
+    pub preserve_ephemeral: Option<rt::Value>,
+    pub os_dcf_disk_config: Option<CreateServerRequestServerOSDCFDiskConfigV2_1>,
+    pub access_i_pv4: Option<String>,
+    pub access_i_pv6: Option<String>,
+}
+rt::record!(encode RebuildServerRequestRebuildCommon {
+    opt(name, "name"),
+    req(image_ref, "imageRef"),
+    opt(admin_pass, "adminPass"),
+    opt(metadata, "metadata"),
+    opt(preserve_ephemeral, "preserve_ephemeral"),
+    opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
+    opt(access_i_pv4, "accessIPv4"),
+    opt(access_i_pv6, "accessIPv6"),
+});
+impl RebuildServerRequestRebuildCommon {
+    /// A [`RebuildServerRequestRebuildCommon`] with its required fields; the optional ones are `None`.
+    pub fn new(image_ref: impl Into<String>) -> Self {
+        Self {
+            name: None,
+            image_ref: image_ref.into(),
+            admin_pass: None,
+            metadata: None,
+            preserve_ephemeral: None,
+            os_dcf_disk_config: None,
+            access_i_pv4: None,
+            access_i_pv6: None,
+        }
+    }
+}
+/// The `RebuildServerRequestRebuild` schema from microversion 2.1. It extends [`RebuildServerRequestRebuildCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestRebuildV2_1 {
+    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
+    pub base: RebuildServerRequestRebuildCommon,
+}
+rt::record!(encode RebuildServerRequestRebuildV2_1 { opt(personality, "personality") } + base);
+rt::extends!(mut RebuildServerRequestRebuildV2_1 => RebuildServerRequestRebuildCommon);
+impl RebuildServerRequestRebuildV2_1 {
+    /// A [`RebuildServerRequestRebuildV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(image_ref: impl Into<String>) -> Self {
+        Self {
+            personality: None,
+            base: RebuildServerRequestRebuildCommon::new(image_ref),
+        }
+    }
+}
+/// The `RebuildServerRequestRebuild` schema from microversion 2.19. It extends [`RebuildServerRequestRebuildV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestRebuildV2_19 {
+    pub description: Option<String>,
+    pub base: RebuildServerRequestRebuildV2_1,
+}
+rt::record!(encode RebuildServerRequestRebuildV2_19 {
+    nullable(description, "description"),
+} + base);
+rt::extends!(mut RebuildServerRequestRebuildV2_19 => RebuildServerRequestRebuildV2_1);
+impl RebuildServerRequestRebuildV2_19 {
+    /// A [`RebuildServerRequestRebuildV2_19`] with its required fields; the optional ones are `None`.
+    pub fn new(image_ref: impl Into<String>) -> Self {
+        Self {
+            description: None,
+            base: RebuildServerRequestRebuildV2_1::new(image_ref),
+        }
+    }
+}
+/// The `RebuildServerRequestRebuild` schema from microversion 2.54. It extends [`RebuildServerRequestRebuildV2_19`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestRebuildV2_54 {
+    pub key_name: Option<rt::Value>,
+    pub base: RebuildServerRequestRebuildV2_19,
+}
+rt::record!(encode RebuildServerRequestRebuildV2_54 { opt(key_name, "key_name") } + base);
+rt::extends!(mut RebuildServerRequestRebuildV2_54 => RebuildServerRequestRebuildV2_19);
+impl RebuildServerRequestRebuildV2_54 {
+    /// A [`RebuildServerRequestRebuildV2_54`] with its required fields; the optional ones are `None`.
+    pub fn new(image_ref: impl Into<String>) -> Self {
+        Self {
+            key_name: None,
+            base: RebuildServerRequestRebuildV2_19::new(image_ref),
+        }
+    }
+}
+/// The `RebuildServerRequestRebuild` schema from microversion 2.57. It extends [`RebuildServerRequestRebuildCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestRebuildV2_57 {
+    pub description: Option<String>,
+    pub key_name: Option<rt::Value>,
+    pub user_data: Option<String>,
+    pub base: RebuildServerRequestRebuildCommon,
+}
+rt::record!(encode RebuildServerRequestRebuildV2_57 {
+    nullable(description, "description"),
+    opt(key_name, "key_name"),
+    nullable(user_data, "user_data"),
+} + base);
+rt::extends!(mut RebuildServerRequestRebuildV2_57 => RebuildServerRequestRebuildCommon);
+impl RebuildServerRequestRebuildV2_57 {
+    /// A [`RebuildServerRequestRebuildV2_57`] with its required fields; the optional ones are `None`.
+    pub fn new(image_ref: impl Into<String>) -> Self {
+        Self {
+            description: None,
+            key_name: None,
+            user_data: None,
+            base: RebuildServerRequestRebuildCommon::new(image_ref),
+        }
+    }
+}
+/// The `RebuildServerRequestRebuild` schema from microversion 2.63. It extends [`RebuildServerRequestRebuildV2_57`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestRebuildV2_63 {
+    pub trusted_image_certificates: Option<Vec<String>>,
+    pub base: RebuildServerRequestRebuildV2_57,
+}
+rt::record!(encode RebuildServerRequestRebuildV2_63 {
+    nullable(trusted_image_certificates, "trusted_image_certificates"),
+} + base);
+rt::extends!(mut RebuildServerRequestRebuildV2_63 => RebuildServerRequestRebuildV2_57);
+impl RebuildServerRequestRebuildV2_63 {
+    /// A [`RebuildServerRequestRebuildV2_63`] with its required fields; the optional ones are `None`.
+    pub fn new(image_ref: impl Into<String>) -> Self {
+        Self {
+            trusted_image_certificates: None,
+            base: RebuildServerRequestRebuildV2_57::new(image_ref),
+        }
+    }
+}
+/// The `RebuildServerRequestRebuild` schema from microversion 2.90. It extends [`RebuildServerRequestRebuildV2_63`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestRebuildV2_90 {
+    pub hostname: Option<String>,
+    pub base: RebuildServerRequestRebuildV2_63,
+}
+rt::record!(encode RebuildServerRequestRebuildV2_90 { opt(hostname, "hostname") } + base);
+rt::extends!(mut RebuildServerRequestRebuildV2_90 => RebuildServerRequestRebuildV2_63);
+impl RebuildServerRequestRebuildV2_90 {
+    /// A [`RebuildServerRequestRebuildV2_90`] with its required fields; the optional ones are `None`.
+    pub fn new(image_ref: impl Into<String>) -> Self {
+        Self {
+            hostname: None,
+            base: RebuildServerRequestRebuildV2_63::new(image_ref),
+        }
+    }
+}
+/// The `RebuildServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestV2_1 {
+    pub rebuild: RebuildServerRequestRebuildV2_1,
+}
+rt::record!(encode RebuildServerRequestV2_1 { req(rebuild, "rebuild") });
+/// The `RebuildServerRequest` schema from microversion 2.19.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestV2_19 {
+    pub rebuild: RebuildServerRequestRebuildV2_19,
+}
+rt::record!(encode RebuildServerRequestV2_19 { req(rebuild, "rebuild") });
+/// The `RebuildServerRequest` schema from microversion 2.54.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestV2_54 {
+    pub rebuild: RebuildServerRequestRebuildV2_54,
+}
+rt::record!(encode RebuildServerRequestV2_54 { req(rebuild, "rebuild") });
+/// The `RebuildServerRequest` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestV2_57 {
+    pub rebuild: RebuildServerRequestRebuildV2_57,
+}
+rt::record!(encode RebuildServerRequestV2_57 { req(rebuild, "rebuild") });
+/// The `RebuildServerRequest` schema from microversion 2.63.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestV2_63 {
+    pub rebuild: RebuildServerRequestRebuildV2_63,
+}
+rt::record!(encode RebuildServerRequestV2_63 { req(rebuild, "rebuild") });
+/// The `RebuildServerRequest` schema from microversion 2.90.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestV2_90 {
+    pub rebuild: RebuildServerRequestRebuildV2_90,
+}
+rt::record!(encode RebuildServerRequestV2_90 { req(rebuild, "rebuild") });
+/// The `RebuildServerResponseServerAddresses` schema from microversion 2.1.
+pub type RebuildServerResponseServerAddressesV2_1 = BTreeMap<
+    String,
+    Vec<RebuildServerResponseServerAddressesValueItemV2_1>,
+>;
+/// The `RebuildServerResponseServerAddressesValueItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerAddressesValueItemV2_1 {
+    pub addr: String,
+    pub version: i64,
+}
+rt::record!(RebuildServerResponseServerAddressesValueItemV2_1 {
+    req(addr, "addr"),
+    req(version, "version"),
+});
+/// The fields every version of `RebuildServerResponseServer` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerCommon {
+    pub access_i_pv4: rt::Value,
+    pub access_i_pv6: rt::Value,
+    pub admin_pass: Option<String>,
+    pub created: String,
+    pub fault: Option<ListServersDetailResponseServersItemFaultV2_1>,
+    pub host_id: String,
+    pub id: String,
+    pub image: rt::Value,
+    pub links: Vec<ListServersResponseServersItemLinksItemV2_1>,
+    pub metadata: ExtraSpecsV2_1,
+    pub name: Option<String>,
+    pub progress: Option<f64>,
+    pub status: ListServersDetailResponseServersItemStatusV2_1,
+    pub tenant_id: String,
+    pub updated: String,
+    pub user_id: String,
+    pub os_dcf_disk_config: String,
+}
+rt::record!(RebuildServerResponseServerCommon {
+    req(access_i_pv4, "accessIPv4"),
+    req(access_i_pv6, "accessIPv6"),
+    nullable(admin_pass, "adminPass"),
+    req(created, "created"),
+    opt(fault, "fault"),
+    req(host_id, "hostId"),
+    req(id, "id"),
+    req(image, "image"),
+    req(links, "links"),
+    req(metadata, "metadata"),
+    req(name, "name"),
+    req(progress, "progress"),
+    req(status, "status"),
+    req(tenant_id, "tenant_id"),
+    req(updated, "updated"),
+    req(user_id, "user_id"),
+    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
+});
+/// The `RebuildServerResponseServer` schema from microversion 2.1. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_1 {
+    pub addresses: RebuildServerResponseServerAddressesV2_1,
+    pub flavor: ListServersDetailResponseServersItemFlavorV2_1,
+    pub base: RebuildServerResponseServerCommon,
+}
+rt::record!(RebuildServerResponseServerV2_1 {
+    req(addresses, "addresses"),
+    req(flavor, "flavor"),
+} + base);
+rt::extends!(RebuildServerResponseServerV2_1 => RebuildServerResponseServerCommon);
+/// The `RebuildServerResponseServer` schema from microversion 2.100. It extends [`RebuildServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_100 {
+    pub scheduler_hints: CreateServerRequestOsSchedulerHintsV2_1,
+    pub base: RebuildServerResponseServerV2_98,
+}
+rt::record!(RebuildServerResponseServerV2_100 { req(scheduler_hints, "scheduler_hints") } + base);
+rt::extends!(RebuildServerResponseServerV2_100 => RebuildServerResponseServerV2_98);
+/// The `RebuildServerResponseServer` schema from microversion 2.19. It extends [`RebuildServerResponseServerV2_9`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_19 {
+    pub description: Option<String>,
+    pub base: RebuildServerResponseServerV2_9,
+}
+rt::record!(RebuildServerResponseServerV2_19 { req(description, "description") } + base);
+rt::extends!(RebuildServerResponseServerV2_19 => RebuildServerResponseServerV2_9);
+/// The `RebuildServerResponseServer` schema from microversion 2.26. It extends [`RebuildServerResponseServerV2_19`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_26 {
+    pub tags: Vec<String>,
+    pub base: RebuildServerResponseServerV2_19,
+}
+rt::record!(RebuildServerResponseServerV2_26 { req(tags, "tags") } + base);
+rt::extends!(RebuildServerResponseServerV2_26 => RebuildServerResponseServerV2_19);
+/// The `RebuildServerResponseServer` schema from microversion 2.47. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_47 {
+    pub addresses: RebuildServerResponseServerAddressesV2_1,
+    pub flavor: ListServersDetailResponseServersItemFlavorV2_47,
+    pub locked: bool,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub base: RebuildServerResponseServerCommon,
+}
+rt::record!(RebuildServerResponseServerV2_47 {
+    req(addresses, "addresses"),
+    req(flavor, "flavor"),
+    req(locked, "locked"),
+    req(description, "description"),
+    req(tags, "tags"),
+} + base);
+rt::extends!(RebuildServerResponseServerV2_47 => RebuildServerResponseServerCommon);
+/// The `RebuildServerResponseServer` schema from microversion 2.54. It extends [`RebuildServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_54 {
+    pub key_name: Option<String>,
+    pub base: RebuildServerResponseServerV2_47,
+}
+rt::record!(RebuildServerResponseServerV2_54 { req(key_name, "key_name") } + base);
+rt::extends!(RebuildServerResponseServerV2_54 => RebuildServerResponseServerV2_47);
+/// The `RebuildServerResponseServer` schema from microversion 2.57. It extends [`RebuildServerResponseServerV2_54`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_57 {
+    pub user_data: Option<String>,
+    pub base: RebuildServerResponseServerV2_54,
+}
+rt::record!(RebuildServerResponseServerV2_57 { req(user_data, "user_data") } + base);
+rt::extends!(RebuildServerResponseServerV2_57 => RebuildServerResponseServerV2_54);
+/// The `RebuildServerResponseServer` schema from microversion 2.63. It extends [`RebuildServerResponseServerV2_57`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_63 {
+    pub trusted_image_certificates: Option<Vec<String>>,
+    pub base: RebuildServerResponseServerV2_57,
+}
+rt::record!(RebuildServerResponseServerV2_63 {
+    req(trusted_image_certificates, "trusted_image_certificates"),
+} + base);
+rt::extends!(RebuildServerResponseServerV2_63 => RebuildServerResponseServerV2_57);
+/// The `RebuildServerResponseServer` schema from microversion 2.71. It extends [`RebuildServerResponseServerV2_63`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_71 {
+    pub server_groups: Vec<String>,
+    pub base: RebuildServerResponseServerV2_63,
+}
+rt::record!(RebuildServerResponseServerV2_71 { req(server_groups, "server_groups") } + base);
+rt::extends!(RebuildServerResponseServerV2_71 => RebuildServerResponseServerV2_63);
+/// The `RebuildServerResponseServer` schema from microversion 2.73. It extends [`RebuildServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_73 {
+    pub locked_reason: Option<String>,
+    pub base: RebuildServerResponseServerV2_71,
+}
+rt::record!(RebuildServerResponseServerV2_73 { req(locked_reason, "locked_reason") } + base);
+rt::extends!(RebuildServerResponseServerV2_73 => RebuildServerResponseServerV2_71);
+/// The `RebuildServerResponseServer` schema from microversion 2.75. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_75 {
+    pub addresses: ListServersDetailResponseServersItemAddressesV2_1,
+    pub flavor: ListServersDetailResponseServersItemFlavorV2_47,
+    pub locked: bool,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub key_name: Option<String>,
+    pub user_data: Option<String>,
+    pub trusted_image_certificates: Option<Vec<String>>,
+    pub server_groups: Vec<String>,
+    pub locked_reason: Option<String>,
+    pub config_drive: rt::Value,
+    pub os_ext_az_availability_zone: String,
+    pub os_ext_srv_attr_host: Option<String>,
+    pub os_ext_srv_attr_hostname: Option<String>,
+    pub os_ext_srv_attr_hypervisor_hostname: Option<String>,
+    pub os_ext_srv_attr_instance_name: Option<String>,
+    pub os_ext_srv_attr_kernel_id: Option<String>,
+    pub os_ext_srv_attr_launch_index: Option<i64>,
+    pub os_ext_srv_attr_ramdisk_id: Option<String>,
+    pub os_ext_srv_attr_reservation_id: Option<String>,
+    pub os_ext_srv_attr_root_device_name: Option<String>,
+    pub os_ext_sts_power_state: Option<i64>,
+    pub os_ext_sts_task_state: Option<String>,
+    pub os_ext_sts_vm_state: Option<String>,
+    pub os_extended_volumes_volumes_attached: Vec<
+        ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3,
+    >,
+    pub os_srv_usg_launched_at: Option<String>,
+    pub os_srv_usg_terminated_at: Option<String>,
+    pub security_groups: Option<
+        Vec<ListServersDetailResponseServersItemSecurityGroupsItemV2_1>,
+    >,
+    pub host_status: Option<String>,
+    pub base: RebuildServerResponseServerCommon,
+}
+rt::record!(RebuildServerResponseServerV2_75 {
+    req(addresses, "addresses"),
+    req(flavor, "flavor"),
+    req(locked, "locked"),
+    req(description, "description"),
+    req(tags, "tags"),
+    req(key_name, "key_name"),
+    req(user_data, "user_data"),
+    req(trusted_image_certificates, "trusted_image_certificates"),
+    req(server_groups, "server_groups"),
+    req(locked_reason, "locked_reason"),
+    req(config_drive, "config_drive"),
+    req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
+    nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
+    opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
+    nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
+    opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
+    nullable(os_ext_srv_attr_kernel_id, "OS-EXT-SRV-ATTR:kernel_id"),
+    nullable(os_ext_srv_attr_launch_index, "OS-EXT-SRV-ATTR:launch_index"),
+    nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
+    nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
+    nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
+    req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
+    req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
+    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
+    opt(security_groups, "security_groups"),
+    opt(host_status, "host_status"),
+} + base);
+rt::extends!(RebuildServerResponseServerV2_75 => RebuildServerResponseServerCommon);
+/// The `RebuildServerResponseServer` schema from microversion 2.9. It extends [`RebuildServerResponseServerV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_9 {
+    pub locked: bool,
+    pub base: RebuildServerResponseServerV2_1,
+}
+rt::record!(RebuildServerResponseServerV2_9 { req(locked, "locked") } + base);
+rt::extends!(RebuildServerResponseServerV2_9 => RebuildServerResponseServerV2_1);
+/// The `RebuildServerResponseServer` schema from microversion 2.96. It extends [`RebuildServerResponseServerV2_75`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_96 {
+    pub pinned_availability_zone: Option<String>,
+    pub base: RebuildServerResponseServerV2_75,
+}
+rt::record!(RebuildServerResponseServerV2_96 {
+    req(pinned_availability_zone, "pinned_availability_zone"),
+} + base);
+rt::extends!(RebuildServerResponseServerV2_96 => RebuildServerResponseServerV2_75);
+/// The `RebuildServerResponseServer` schema from microversion 2.98. It extends [`RebuildServerResponseServerV2_75`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_98 {
+    pub pinned_availability_zone: Option<String>,
+    pub base: RebuildServerResponseServerV2_75,
+}
+rt::record!(RebuildServerResponseServerV2_98 {
+    req(pinned_availability_zone, "pinned_availability_zone"),
+} + base);
+rt::extends!(RebuildServerResponseServerV2_98 => RebuildServerResponseServerV2_75);
+/// The `RebuildServerResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_1 {
+    pub server: RebuildServerResponseServerV2_1,
+}
+rt::record!(RebuildServerResponseV2_1 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.100.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_100 {
+    pub server: RebuildServerResponseServerV2_100,
+}
+rt::record!(RebuildServerResponseV2_100 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.19.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_19 {
+    pub server: RebuildServerResponseServerV2_19,
+}
+rt::record!(RebuildServerResponseV2_19 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.26.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_26 {
+    pub server: RebuildServerResponseServerV2_26,
+}
+rt::record!(RebuildServerResponseV2_26 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.47.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_47 {
+    pub server: RebuildServerResponseServerV2_47,
+}
+rt::record!(RebuildServerResponseV2_47 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.54.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_54 {
+    pub server: RebuildServerResponseServerV2_54,
+}
+rt::record!(RebuildServerResponseV2_54 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_57 {
+    pub server: RebuildServerResponseServerV2_57,
+}
+rt::record!(RebuildServerResponseV2_57 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.63.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_63 {
+    pub server: RebuildServerResponseServerV2_63,
+}
+rt::record!(RebuildServerResponseV2_63 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.71.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_71 {
+    pub server: RebuildServerResponseServerV2_71,
+}
+rt::record!(RebuildServerResponseV2_71 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.73.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_73 {
+    pub server: RebuildServerResponseServerV2_73,
+}
+rt::record!(RebuildServerResponseV2_73 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.75.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_75 {
+    pub server: RebuildServerResponseServerV2_75,
+}
+rt::record!(RebuildServerResponseV2_75 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.9.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_9 {
+    pub server: RebuildServerResponseServerV2_9,
+}
+rt::record!(RebuildServerResponseV2_9 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.96.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_96 {
+    pub server: RebuildServerResponseServerV2_96,
+}
+rt::record!(RebuildServerResponseV2_96 { req(server, "server") });
+/// The `RebuildServerResponse` schema from microversion 2.98.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseV2_98 {
+    pub server: RebuildServerResponseServerV2_98,
+}
+rt::record!(RebuildServerResponseV2_98 { req(server, "server") });
 /// The `RemoveTenantAccessRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoveTenantAccessRequestV2_1 {
@@ -957,227 +3513,55 @@ pub struct RemoveTenantAccessRequestV2_1 {
 rt::record!(encode RemoveTenantAccessRequestV2_1 {
     req(remove_tenant_access, "removeTenantAccess"),
 });
-/// The `SecurityGroupName` schema from microversion 2.1.
+/// The `ReplaceServerMetadataRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SecurityGroupNameV2_1 {
-    pub name: String,
+pub struct ReplaceServerMetadataRequestV2_1 {
+    pub metadata: ExtraSpecsV2_1,
 }
-rt::record!(SecurityGroupNameV2_1 { req(name, "name") });
-/// The `ServerAddressOSEXTIPSType` schema from microversion 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ServerAddressOSEXTIPSTypeV2_1 {
-    Fixed,
-    Floating,
-}
-impl rt::StrEnum for ServerAddressOSEXTIPSTypeV2_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("fixed", Self::Fixed),
-        ("floating", Self::Floating),
-    ];
-}
-/// The `ServerAddress` schema from microversion 2.1.
+rt::record!(encode ReplaceServerMetadataRequestV2_1 { req(metadata, "metadata") });
+/// Server tags
 #[derive(Debug, Clone, PartialEq)]
-pub struct ServerAddressV2_1 {
-    pub addr: String,
-    pub version: i64,
-    pub os_ext_ips_type: ServerAddressOSEXTIPSTypeV2_1,
-    pub os_ext_ips_mac_mac_addr: String,
+pub struct ReplaceServerTagsRequestV2_26 {
+    pub tags: Vec<String>,
 }
-rt::record!(ServerAddressV2_1 {
-    req(addr, "addr"),
-    req(version, "version"),
-    req(os_ext_ips_type, "OS-EXT-IPS:type"),
-    req(os_ext_ips_mac_mac_addr, "OS-EXT-IPS-MAC:mac_addr"),
+rt::record!(encode ReplaceServerTagsRequestV2_26 { req(tags, "tags") });
+/// The `ResizeServerRequestResize` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResizeServerRequestResizeV2_1 {
+    pub flavor_ref: rt::Value,
+    pub os_dcf_disk_config: Option<CreateServerRequestServerOSDCFDiskConfigV2_1>,
+}
+rt::record!(encode ResizeServerRequestResizeV2_1 {
+    req(flavor_ref, "flavorRef"),
+    opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
 });
-/// Addresses by network name.
-pub type ServerAddressesV2_1 = BTreeMap<String, Vec<ServerAddressV2_1>>;
-/// The `ServerConfigDrive` schema from microversion 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ServerConfigDriveV2_1 {
-    V,
-    True,
-    False,
+impl ResizeServerRequestResizeV2_1 {
+    /// A [`ResizeServerRequestResizeV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(flavor_ref: rt::Value) -> Self {
+        Self {
+            flavor_ref,
+            os_dcf_disk_config: None,
+        }
+    }
 }
-impl rt::StrEnum for ServerConfigDriveV2_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("", Self::V),
-        ("True", Self::True),
-        ("False", Self::False),
-    ];
-}
-/// The `ServerFault` schema from microversion 2.1.
+/// The `ResizeServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ServerFaultV2_1 {
-    pub code: i64,
-    pub created: String,
-    pub details: Option<String>,
-    pub message: String,
+pub struct ResizeServerRequestV2_1 {
+    pub resize: ResizeServerRequestResizeV2_1,
 }
-rt::record!(ServerFaultV2_1 {
-    req(code, "code"),
-    req(created, "created"),
-    opt(details, "details"),
-    req(message, "message"),
-});
-/// The `ServerFlavorRef` schema from microversion 2.1.
+rt::record!(encode ResizeServerRequestV2_1 { req(resize, "resize") });
+/// The `ResumeServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ServerFlavorRefV2_1 {
-    pub id: Option<String>,
-    pub links: Option<Vec<LinkV2_1>>,
+pub struct ResumeServerRequestV2_1 {
+    pub resume: rt::Value,
 }
-rt::record!(ServerFlavorRefV2_1 { opt(id, "id"), opt(links, "links") });
-/// The `Server` schema from microversion 2.1.
+rt::record!(encode ResumeServerRequestV2_1 { req(resume, "resume") });
+/// The `RevertResizeServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ServerV2_1 {
-    pub access_i_pv4: String,
-    pub access_i_pv6: String,
-    pub addresses: ServerAddressesV2_1,
-    pub config_drive: Option<ServerConfigDriveV2_1>,
-    pub created: String,
-    pub fault: Option<ServerFaultV2_1>,
-    pub flavor: ServerFlavorRefV2_1,
-    pub host_id: String,
-    pub id: String,
-    /// The image, or an empty string for a server booted from a volume.
-    pub image: rt::Value,
-    pub key_name: Option<String>,
-    pub links: Vec<LinkV2_1>,
-    pub metadata: ServerMetadataV2_1,
-    pub name: Option<String>,
-    pub os_extended_volumes_volumes_attached: Vec<AttachedVolumeV2_1>,
-    pub progress: Option<f64>,
-    pub security_groups: Option<Vec<SecurityGroupNameV2_1>>,
-    pub status: String,
-    pub tenant_id: String,
-    pub updated: String,
-    pub user_id: String,
-    pub os_dcf_disk_config: String,
-    pub os_ext_az_availability_zone: String,
-    pub os_ext_srv_attr_host: Option<String>,
-    pub os_ext_srv_attr_hypervisor_hostname: Option<String>,
-    pub os_ext_srv_attr_instance_name: Option<String>,
-    pub os_ext_sts_power_state: Option<i64>,
-    pub os_ext_sts_task_state: Option<String>,
-    pub os_ext_sts_vm_state: Option<String>,
-    pub os_srv_usg_launched_at: Option<String>,
-    pub os_srv_usg_terminated_at: Option<String>,
+pub struct RevertResizeServerRequestV2_1 {
+    pub revert_resize: rt::Value,
 }
-rt::record!(ServerV2_1 {
-    req(access_i_pv4, "accessIPv4"),
-    req(access_i_pv6, "accessIPv6"),
-    req(addresses, "addresses"),
-    req(config_drive, "config_drive"),
-    req(created, "created"),
-    opt(fault, "fault"),
-    req(flavor, "flavor"),
-    req(host_id, "hostId"),
-    req(id, "id"),
-    req(image, "image"),
-    req(key_name, "key_name"),
-    req(links, "links"),
-    req(metadata, "metadata"),
-    req(name, "name"),
-    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
-    nullable(progress, "progress"),
-    opt(security_groups, "security_groups"),
-    req(status, "status"),
-    req(tenant_id, "tenant_id"),
-    req(updated, "updated"),
-    req(user_id, "user_id"),
-    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
-    req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
-    nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
-    nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
-    opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
-    req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
-    req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
-});
-/// The `Server` schema from microversion 2.3.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServerV2_3 {
-    pub access_i_pv4: String,
-    pub access_i_pv6: String,
-    pub addresses: ServerAddressesV2_1,
-    pub config_drive: Option<ServerConfigDriveV2_1>,
-    pub created: String,
-    pub fault: Option<ServerFaultV2_1>,
-    pub flavor: ServerFlavorRefV2_1,
-    pub host_id: String,
-    pub id: String,
-    /// The image, or an empty string for a server booted from a volume.
-    pub image: rt::Value,
-    pub key_name: Option<String>,
-    pub links: Vec<LinkV2_1>,
-    pub metadata: ServerMetadataV2_1,
-    pub name: Option<String>,
-    pub os_extended_volumes_volumes_attached: Vec<AttachedVolumeV2_3>,
-    pub progress: Option<f64>,
-    pub security_groups: Option<Vec<SecurityGroupNameV2_1>>,
-    pub status: String,
-    pub tenant_id: String,
-    pub updated: String,
-    pub user_id: String,
-    pub os_dcf_disk_config: String,
-    pub os_ext_az_availability_zone: String,
-    pub os_ext_srv_attr_host: Option<String>,
-    pub os_ext_srv_attr_hypervisor_hostname: Option<String>,
-    pub os_ext_srv_attr_instance_name: Option<String>,
-    pub os_ext_sts_power_state: Option<i64>,
-    pub os_ext_sts_task_state: Option<String>,
-    pub os_ext_sts_vm_state: Option<String>,
-    pub os_srv_usg_launched_at: Option<String>,
-    pub os_srv_usg_terminated_at: Option<String>,
-    pub os_ext_srv_attr_hostname: Option<String>,
-    pub os_ext_srv_attr_kernel_id: Option<String>,
-    pub os_ext_srv_attr_launch_index: Option<i64>,
-    pub os_ext_srv_attr_ramdisk_id: Option<String>,
-    pub os_ext_srv_attr_reservation_id: Option<String>,
-    pub os_ext_srv_attr_root_device_name: Option<String>,
-    pub os_ext_srv_attr_user_data: Option<String>,
-}
-rt::record!(ServerV2_3 {
-    req(access_i_pv4, "accessIPv4"),
-    req(access_i_pv6, "accessIPv6"),
-    req(addresses, "addresses"),
-    req(config_drive, "config_drive"),
-    req(created, "created"),
-    opt(fault, "fault"),
-    req(flavor, "flavor"),
-    req(host_id, "hostId"),
-    req(id, "id"),
-    req(image, "image"),
-    req(key_name, "key_name"),
-    req(links, "links"),
-    req(metadata, "metadata"),
-    req(name, "name"),
-    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
-    nullable(progress, "progress"),
-    opt(security_groups, "security_groups"),
-    req(status, "status"),
-    req(tenant_id, "tenant_id"),
-    req(updated, "updated"),
-    req(user_id, "user_id"),
-    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
-    req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
-    nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
-    nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
-    opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
-    req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
-    req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
-    opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
-    nullable(os_ext_srv_attr_kernel_id, "OS-EXT-SRV-ATTR:kernel_id"),
-    nullable(os_ext_srv_attr_launch_index, "OS-EXT-SRV-ATTR:launch_index"),
-    nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
-    nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
-    nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data"),
-});
+rt::record!(encode RevertResizeServerRequestV2_1 { req(revert_resize, "revertResize") });
 /// The `ServiceState` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServiceStateV2_1 {
@@ -1294,6 +3678,187 @@ rt::record!(ServiceV2_69 {
     opt(zone, "zone"),
     opt(forced_down, "forced_down"),
 });
+/// The `SetServerMetadataItemRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetServerMetadataItemRequestV2_1 {
+    pub meta: ExtraSpecsV2_1,
+}
+rt::record!(encode SetServerMetadataItemRequestV2_1 { req(meta, "meta") });
+/// The `SetServerMetadataItemResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetServerMetadataItemResponseV2_1 {
+    pub meta: ListServerMetadataResponseMetadataV2_1,
+}
+rt::record!(SetServerMetadataItemResponseV2_1 { req(meta, "meta") });
+/// The `ShelveOffloadServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShelveOffloadServerRequestV2_1 {
+    pub shelve_offload: rt::Value,
+}
+rt::record!(encode ShelveOffloadServerRequestV2_1 { req(shelve_offload, "shelveOffload") });
+/// The `ShelveServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShelveServerRequestV2_1 {
+    pub shelve: rt::Value,
+}
+rt::record!(encode ShelveServerRequestV2_1 { req(shelve, "shelve") });
+/// The fields every version of `ShowInstanceActionResponseInstanceAction` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseInstanceActionCommon {
+    pub action: String,
+    pub instance_uuid: String,
+    pub message: Option<String>,
+    pub project_id: Option<String>,
+    pub request_id: String,
+    pub start_time: String,
+    pub user_id: Option<String>,
+}
+rt::record!(ShowInstanceActionResponseInstanceActionCommon {
+    req(action, "action"),
+    req(instance_uuid, "instance_uuid"),
+    req(message, "message"),
+    req(project_id, "project_id"),
+    req(request_id, "request_id"),
+    req(start_time, "start_time"),
+    req(user_id, "user_id"),
+});
+/// The `ShowInstanceActionResponseInstanceActionEventsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseInstanceActionEventsItemV2_1 {
+    pub event: String,
+    pub finish_time: Option<String>,
+    pub result: Option<String>,
+    pub start_time: String,
+    pub traceback: Option<String>,
+}
+rt::record!(ShowInstanceActionResponseInstanceActionEventsItemV2_1 {
+    req(event, "event"),
+    req(finish_time, "finish_time"),
+    req(result, "result"),
+    req(start_time, "start_time"),
+    nullable(traceback, "traceback"),
+});
+/// The `ShowInstanceActionResponseInstanceActionEventsItem` schema from microversion 2.62. It extends [`ShowInstanceActionResponseInstanceActionEventsItemV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseInstanceActionEventsItemV2_62 {
+    pub host_id: String,
+    pub host: Option<String>,
+    pub base: ShowInstanceActionResponseInstanceActionEventsItemV2_1,
+}
+rt::record!(ShowInstanceActionResponseInstanceActionEventsItemV2_62 {
+    req(host_id, "hostId"),
+    opt(host, "host"),
+} + base);
+rt::extends!(
+    ShowInstanceActionResponseInstanceActionEventsItemV2_62 =>
+    ShowInstanceActionResponseInstanceActionEventsItemV2_1
+);
+/// The `ShowInstanceActionResponseInstanceActionEventsItem` schema from microversion 2.84. It extends [`ShowInstanceActionResponseInstanceActionEventsItemV2_62`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseInstanceActionEventsItemV2_84 {
+    pub details: Option<String>,
+    pub base: ShowInstanceActionResponseInstanceActionEventsItemV2_62,
+}
+rt::record!(ShowInstanceActionResponseInstanceActionEventsItemV2_84 {
+    nullable(details, "details"),
+} + base);
+rt::extends!(
+    ShowInstanceActionResponseInstanceActionEventsItemV2_84 =>
+    ShowInstanceActionResponseInstanceActionEventsItemV2_62
+);
+/// The `ShowInstanceActionResponseInstanceAction` schema from microversion 2.1. It extends [`ShowInstanceActionResponseInstanceActionCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseInstanceActionV2_1 {
+    pub events: Option<Vec<ShowInstanceActionResponseInstanceActionEventsItemV2_1>>,
+    pub base: ShowInstanceActionResponseInstanceActionCommon,
+}
+rt::record!(ShowInstanceActionResponseInstanceActionV2_1 { opt(events, "events") } + base);
+rt::extends!(
+    ShowInstanceActionResponseInstanceActionV2_1 =>
+    ShowInstanceActionResponseInstanceActionCommon
+);
+/// The `ShowInstanceActionResponseInstanceAction` schema from microversion 2.51. It extends [`ShowInstanceActionResponseInstanceActionCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseInstanceActionV2_51 {
+    pub events: Vec<ShowInstanceActionResponseInstanceActionEventsItemV2_1>,
+    pub base: ShowInstanceActionResponseInstanceActionCommon,
+}
+rt::record!(ShowInstanceActionResponseInstanceActionV2_51 { req(events, "events") } + base);
+rt::extends!(
+    ShowInstanceActionResponseInstanceActionV2_51 =>
+    ShowInstanceActionResponseInstanceActionCommon
+);
+/// The `ShowInstanceActionResponseInstanceAction` schema from microversion 2.58. It extends [`ShowInstanceActionResponseInstanceActionV2_51`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseInstanceActionV2_58 {
+    pub updated_at: Option<String>,
+    pub base: ShowInstanceActionResponseInstanceActionV2_51,
+}
+rt::record!(ShowInstanceActionResponseInstanceActionV2_58 { req(updated_at, "updated_at") } + base);
+rt::extends!(
+    ShowInstanceActionResponseInstanceActionV2_58 =>
+    ShowInstanceActionResponseInstanceActionV2_51
+);
+/// The `ShowInstanceActionResponseInstanceAction` schema from microversion 2.62. It extends [`ShowInstanceActionResponseInstanceActionCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseInstanceActionV2_62 {
+    pub events: Vec<ShowInstanceActionResponseInstanceActionEventsItemV2_62>,
+    pub updated_at: Option<String>,
+    pub base: ShowInstanceActionResponseInstanceActionCommon,
+}
+rt::record!(ShowInstanceActionResponseInstanceActionV2_62 {
+    req(events, "events"),
+    req(updated_at, "updated_at"),
+} + base);
+rt::extends!(
+    ShowInstanceActionResponseInstanceActionV2_62 =>
+    ShowInstanceActionResponseInstanceActionCommon
+);
+/// The `ShowInstanceActionResponseInstanceAction` schema from microversion 2.84. It extends [`ShowInstanceActionResponseInstanceActionCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseInstanceActionV2_84 {
+    pub events: Vec<ShowInstanceActionResponseInstanceActionEventsItemV2_84>,
+    pub updated_at: Option<String>,
+    pub base: ShowInstanceActionResponseInstanceActionCommon,
+}
+rt::record!(ShowInstanceActionResponseInstanceActionV2_84 {
+    req(events, "events"),
+    req(updated_at, "updated_at"),
+} + base);
+rt::extends!(
+    ShowInstanceActionResponseInstanceActionV2_84 =>
+    ShowInstanceActionResponseInstanceActionCommon
+);
+/// The `ShowInstanceActionResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseV2_1 {
+    pub instance_action: ShowInstanceActionResponseInstanceActionV2_1,
+}
+rt::record!(ShowInstanceActionResponseV2_1 { req(instance_action, "instanceAction") });
+/// The `ShowInstanceActionResponse` schema from microversion 2.51.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseV2_51 {
+    pub instance_action: ShowInstanceActionResponseInstanceActionV2_51,
+}
+rt::record!(ShowInstanceActionResponseV2_51 { req(instance_action, "instanceAction") });
+/// The `ShowInstanceActionResponse` schema from microversion 2.58.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseV2_58 {
+    pub instance_action: ShowInstanceActionResponseInstanceActionV2_58,
+}
+rt::record!(ShowInstanceActionResponseV2_58 { req(instance_action, "instanceAction") });
+/// The `ShowInstanceActionResponse` schema from microversion 2.62.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseV2_62 {
+    pub instance_action: ShowInstanceActionResponseInstanceActionV2_62,
+}
+rt::record!(ShowInstanceActionResponseV2_62 { req(instance_action, "instanceAction") });
+/// The `ShowInstanceActionResponse` schema from microversion 2.84.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceActionResponseV2_84 {
+    pub instance_action: ShowInstanceActionResponseInstanceActionV2_84,
+}
+rt::record!(ShowInstanceActionResponseV2_84 { req(instance_action, "instanceAction") });
 /// The `ShowKeypairResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowKeypairResponseV2_1 {
@@ -1309,33 +3874,549 @@ rt::record!(ShowKeypairResponseV2_2 { req(keypair, "keypair") });
 /// The `ShowServerResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_1 {
-    pub server: ServerV2_1,
+    pub server: ListServersDetailResponseServersItemV2_1,
 }
 rt::record!(ShowServerResponseV2_1 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.100.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_100 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_100 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.16.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_16 {
+    pub server: ListServersDetailResponseServersItemV2_16,
+}
+rt::record!(ShowServerResponseV2_16 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.19.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_19 {
+    pub server: ListServersDetailResponseServersItemV2_19,
+}
+rt::record!(ShowServerResponseV2_19 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.26.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_26 {
+    pub server: ListServersDetailResponseServersItemV2_26,
+}
+rt::record!(ShowServerResponseV2_26 { req(server, "server") });
 /// The `ShowServerResponse` schema from microversion 2.3.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_3 {
-    pub server: ServerV2_3,
+    pub server: ListServersDetailResponseServersItemV2_3,
 }
 rt::record!(ShowServerResponseV2_3 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.47.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_47 {
+    pub server: ListServersDetailResponseServersItemV2_47,
+}
+rt::record!(ShowServerResponseV2_47 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.63.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_63 {
+    pub server: ListServersDetailResponseServersItemV2_63,
+}
+rt::record!(ShowServerResponseV2_63 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.69.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_69 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_69 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.71.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_71 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_71 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.73.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_73 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_73 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.9.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_9 {
+    pub server: ListServersDetailResponseServersItemV2_9,
+}
+rt::record!(ShowServerResponseV2_9 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.90.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_90 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_90 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.96.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_96 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_96 { req(server, "server") });
+/// The `ShowServerResponse` schema from microversion 2.98.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_98 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_98 { req(server, "server") });
 /// The `ShowVersionResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowVersionResponseV2_1 {
     pub version: VersionV2_1,
 }
 rt::record!(ShowVersionResponseV2_1 { req(version, "version") });
+/// The `StartServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartServerRequestV2_1 {
+    pub os_start: rt::Value,
+}
+rt::record!(encode StartServerRequestV2_1 { req(os_start, "os-start") });
+/// The `StopServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StopServerRequestV2_1 {
+    pub os_stop: rt::Value,
+}
+rt::record!(encode StopServerRequestV2_1 { req(os_stop, "os-stop") });
+/// The `SuspendServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuspendServerRequestV2_1 {
+    pub suspend: rt::Value,
+}
+rt::record!(encode SuspendServerRequestV2_1 { req(suspend, "suspend") });
 /// The `TenantAccess` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantAccessV2_1 {
     pub tenant: String,
 }
 rt::record!(encode TenantAccessV2_1 { req(tenant, "tenant") });
+/// The `TriggerCrashDumpRequest` schema from microversion 2.17.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerCrashDumpRequestV2_17 {
+    pub trigger_crash_dump: rt::Value,
+}
+rt::record!(encode TriggerCrashDumpRequestV2_17 { req(trigger_crash_dump, "trigger_crash_dump") });
+/// The `UnlockServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnlockServerRequestV2_1 {
+    pub unlock: rt::Value,
+}
+rt::record!(encode UnlockServerRequestV2_1 { req(unlock, "unlock") });
+/// The `UnlockServerRequest` schema from microversion 2.73.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnlockServerRequestV2_73 {
+    pub unlock: rt::Value,
+}
+rt::record!(open encode UnlockServerRequestV2_73 { req(unlock, "unlock") });
+/// The `UnpauseServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnpauseServerRequestV2_1 {
+    pub unpause: rt::Value,
+}
+rt::record!(encode UnpauseServerRequestV2_1 { req(unpause, "unpause") });
+/// The `UnshelveServerRequestUnshelve` schema from microversion 2.77.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnshelveServerRequestUnshelveV2_77 {
+    pub availability_zone: String,
+}
+rt::record!(encode UnshelveServerRequestUnshelveV2_77 {
+    req(availability_zone, "availability_zone"),
+});
+/// The `UnshelveServerRequestUnshelve` schema from microversion 2.91.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UnshelveServerRequestUnshelveV2_91 {
+    pub availability_zone: Option<String>,
+    pub host: Option<String>,
+}
+rt::record!(encode UnshelveServerRequestUnshelveV2_91 {
+    nullable(availability_zone, "availability_zone"),
+    opt(host, "host"),
+});
+/// The `UnshelveServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnshelveServerRequestV2_1 {
+    pub unshelve: rt::Value,
+}
+rt::record!(encode UnshelveServerRequestV2_1 { req(unshelve, "unshelve") });
+/// The `UnshelveServerRequest` schema from microversion 2.77.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnshelveServerRequestV2_77 {
+    pub unshelve: Option<UnshelveServerRequestUnshelveV2_77>,
+}
+rt::record!(encode UnshelveServerRequestV2_77 { req(unshelve, "unshelve") });
+/// The `UnshelveServerRequest` schema from microversion 2.91.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnshelveServerRequestV2_91 {
+    pub unshelve: Option<UnshelveServerRequestUnshelveV2_91>,
+}
+rt::record!(encode UnshelveServerRequestV2_91 { req(unshelve, "unshelve") });
 /// The `UpdateFlavorRequest` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateFlavorRequestV2_55 {
     pub flavor: FlavorUpdateV2_55,
 }
 rt::record!(encode UpdateFlavorRequestV2_55 { req(flavor, "flavor") });
+/// The `UpdateServerRequestServer` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateServerRequestServerV2_1 {
+    pub name: Option<String>,
+    pub os_dcf_disk_config: Option<CreateServerRequestServerOSDCFDiskConfigV2_1>,
+    pub access_i_pv4: Option<String>,
+    pub access_i_pv6: Option<String>,
+}
+rt::record!(encode UpdateServerRequestServerV2_1 {
+    opt(name, "name"),
+    opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
+    opt(access_i_pv4, "accessIPv4"),
+    opt(access_i_pv6, "accessIPv6"),
+});
+/// The `UpdateServerRequestServer` schema from microversion 2.104. It extends [`UpdateServerRequestServerV2_90`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateServerRequestServerV2_104 {
+    pub pinned_availability_zone: Option<rt::Value>,
+    pub base: UpdateServerRequestServerV2_90,
+}
+rt::record!(encode UpdateServerRequestServerV2_104 {
+    opt(pinned_availability_zone, "pinned_availability_zone"),
+} + base);
+rt::extends!(mut UpdateServerRequestServerV2_104 => UpdateServerRequestServerV2_90);
+/// The `UpdateServerRequestServer` schema from microversion 2.19. It extends [`UpdateServerRequestServerV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateServerRequestServerV2_19 {
+    pub description: Option<String>,
+    pub base: UpdateServerRequestServerV2_1,
+}
+rt::record!(encode UpdateServerRequestServerV2_19 { nullable(description, "description") } + base);
+rt::extends!(mut UpdateServerRequestServerV2_19 => UpdateServerRequestServerV2_1);
+/// The `UpdateServerRequestServer` schema from microversion 2.90. It extends [`UpdateServerRequestServerV2_19`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateServerRequestServerV2_90 {
+    pub hostname: Option<String>,
+    pub base: UpdateServerRequestServerV2_19,
+}
+rt::record!(encode UpdateServerRequestServerV2_90 { opt(hostname, "hostname") } + base);
+rt::extends!(mut UpdateServerRequestServerV2_90 => UpdateServerRequestServerV2_19);
+/// The `UpdateServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerRequestV2_1 {
+    pub server: UpdateServerRequestServerV2_1,
+}
+rt::record!(encode UpdateServerRequestV2_1 { req(server, "server") });
+/// The `UpdateServerRequest` schema from microversion 2.104.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerRequestV2_104 {
+    pub server: UpdateServerRequestServerV2_104,
+}
+rt::record!(encode UpdateServerRequestV2_104 { req(server, "server") });
+/// The `UpdateServerRequest` schema from microversion 2.19.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerRequestV2_19 {
+    pub server: UpdateServerRequestServerV2_19,
+}
+rt::record!(encode UpdateServerRequestV2_19 { req(server, "server") });
+/// The `UpdateServerRequest` schema from microversion 2.90.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerRequestV2_90 {
+    pub server: UpdateServerRequestServerV2_90,
+}
+rt::record!(encode UpdateServerRequestV2_90 { req(server, "server") });
+/// The fields every version of `UpdateServerResponseServer` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerCommon {
+    pub access_i_pv4: rt::Value,
+    pub access_i_pv6: rt::Value,
+    pub created: String,
+    pub fault: Option<ListServersDetailResponseServersItemFaultV2_1>,
+    pub host_id: String,
+    pub id: String,
+    pub image: rt::Value,
+    pub links: Vec<ListServersResponseServersItemLinksItemV2_1>,
+    pub metadata: ExtraSpecsV2_1,
+    pub name: Option<String>,
+    pub progress: Option<f64>,
+    pub status: ListServersDetailResponseServersItemStatusV2_1,
+    pub tenant_id: String,
+    pub updated: String,
+    pub user_id: String,
+    pub os_dcf_disk_config: String,
+}
+rt::record!(UpdateServerResponseServerCommon {
+    req(access_i_pv4, "accessIPv4"),
+    req(access_i_pv6, "accessIPv6"),
+    req(created, "created"),
+    opt(fault, "fault"),
+    req(host_id, "hostId"),
+    req(id, "id"),
+    req(image, "image"),
+    req(links, "links"),
+    req(metadata, "metadata"),
+    req(name, "name"),
+    nullable(progress, "progress"),
+    req(status, "status"),
+    req(tenant_id, "tenant_id"),
+    req(updated, "updated"),
+    req(user_id, "user_id"),
+    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
+});
+/// The `UpdateServerResponseServer` schema from microversion 2.1. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_1 {
+    pub addresses: RebuildServerResponseServerAddressesV2_1,
+    pub flavor: ListServersDetailResponseServersItemFlavorV2_1,
+    pub base: UpdateServerResponseServerCommon,
+}
+rt::record!(UpdateServerResponseServerV2_1 {
+    req(addresses, "addresses"),
+    req(flavor, "flavor"),
+} + base);
+rt::extends!(UpdateServerResponseServerV2_1 => UpdateServerResponseServerCommon);
+/// The `UpdateServerResponseServer` schema from microversion 2.100. It extends [`UpdateServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_100 {
+    pub scheduler_hints: CreateServerRequestOsSchedulerHintsV2_1,
+    pub base: UpdateServerResponseServerV2_98,
+}
+rt::record!(UpdateServerResponseServerV2_100 { req(scheduler_hints, "scheduler_hints") } + base);
+rt::extends!(UpdateServerResponseServerV2_100 => UpdateServerResponseServerV2_98);
+/// The `UpdateServerResponseServer` schema from microversion 2.19. It extends [`UpdateServerResponseServerV2_9`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_19 {
+    pub description: Option<String>,
+    pub base: UpdateServerResponseServerV2_9,
+}
+rt::record!(UpdateServerResponseServerV2_19 { req(description, "description") } + base);
+rt::extends!(UpdateServerResponseServerV2_19 => UpdateServerResponseServerV2_9);
+/// The `UpdateServerResponseServer` schema from microversion 2.26. It extends [`UpdateServerResponseServerV2_19`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_26 {
+    pub tags: Vec<String>,
+    pub base: UpdateServerResponseServerV2_19,
+}
+rt::record!(UpdateServerResponseServerV2_26 { req(tags, "tags") } + base);
+rt::extends!(UpdateServerResponseServerV2_26 => UpdateServerResponseServerV2_19);
+/// The `UpdateServerResponseServer` schema from microversion 2.47. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_47 {
+    pub addresses: RebuildServerResponseServerAddressesV2_1,
+    pub flavor: ListServersDetailResponseServersItemFlavorV2_47,
+    pub locked: bool,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub base: UpdateServerResponseServerCommon,
+}
+rt::record!(UpdateServerResponseServerV2_47 {
+    req(addresses, "addresses"),
+    req(flavor, "flavor"),
+    req(locked, "locked"),
+    req(description, "description"),
+    req(tags, "tags"),
+} + base);
+rt::extends!(UpdateServerResponseServerV2_47 => UpdateServerResponseServerCommon);
+/// The `UpdateServerResponseServer` schema from microversion 2.63. It extends [`UpdateServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_63 {
+    pub trusted_image_certificates: Option<Vec<String>>,
+    pub base: UpdateServerResponseServerV2_47,
+}
+rt::record!(UpdateServerResponseServerV2_63 {
+    req(trusted_image_certificates, "trusted_image_certificates"),
+} + base);
+rt::extends!(UpdateServerResponseServerV2_63 => UpdateServerResponseServerV2_47);
+/// The `UpdateServerResponseServer` schema from microversion 2.71. It extends [`UpdateServerResponseServerV2_63`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_71 {
+    pub server_groups: Vec<String>,
+    pub base: UpdateServerResponseServerV2_63,
+}
+rt::record!(UpdateServerResponseServerV2_71 { req(server_groups, "server_groups") } + base);
+rt::extends!(UpdateServerResponseServerV2_71 => UpdateServerResponseServerV2_63);
+/// The `UpdateServerResponseServer` schema from microversion 2.73. It extends [`UpdateServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_73 {
+    pub locked_reason: Option<String>,
+    pub base: UpdateServerResponseServerV2_71,
+}
+rt::record!(UpdateServerResponseServerV2_73 { req(locked_reason, "locked_reason") } + base);
+rt::extends!(UpdateServerResponseServerV2_73 => UpdateServerResponseServerV2_71);
+/// The `UpdateServerResponseServer` schema from microversion 2.75. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_75 {
+    pub addresses: ListServersDetailResponseServersItemAddressesV2_1,
+    pub flavor: ListServersDetailResponseServersItemFlavorV2_47,
+    pub locked: bool,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub trusted_image_certificates: Option<Vec<String>>,
+    pub server_groups: Vec<String>,
+    pub locked_reason: Option<String>,
+    pub config_drive: rt::Value,
+    pub host_status: Option<String>,
+    pub key_name: Option<String>,
+    pub os_extended_volumes_volumes_attached: Vec<
+        ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3,
+    >,
+    pub security_groups: Option<
+        Vec<ListServersDetailResponseServersItemSecurityGroupsItemV2_1>,
+    >,
+    pub os_ext_az_availability_zone: String,
+    pub os_ext_srv_attr_host: Option<String>,
+    pub os_ext_srv_attr_hostname: Option<String>,
+    pub os_ext_srv_attr_hypervisor_hostname: Option<String>,
+    pub os_ext_srv_attr_instance_name: Option<String>,
+    pub os_ext_srv_attr_kernel_id: Option<String>,
+    pub os_ext_srv_attr_launch_index: Option<i64>,
+    pub os_ext_srv_attr_ramdisk_id: Option<String>,
+    pub os_ext_srv_attr_reservation_id: Option<String>,
+    pub os_ext_srv_attr_root_device_name: Option<String>,
+    pub os_ext_srv_attr_user_data: Option<String>,
+    pub os_ext_sts_power_state: Option<i64>,
+    pub os_ext_sts_task_state: Option<String>,
+    pub os_ext_sts_vm_state: Option<String>,
+    pub os_srv_usg_launched_at: Option<String>,
+    pub os_srv_usg_terminated_at: Option<String>,
+    pub base: UpdateServerResponseServerCommon,
+}
+rt::record!(UpdateServerResponseServerV2_75 {
+    req(addresses, "addresses"),
+    req(flavor, "flavor"),
+    req(locked, "locked"),
+    req(description, "description"),
+    req(tags, "tags"),
+    req(trusted_image_certificates, "trusted_image_certificates"),
+    req(server_groups, "server_groups"),
+    req(locked_reason, "locked_reason"),
+    req(config_drive, "config_drive"),
+    opt(host_status, "host_status"),
+    nullable(key_name, "key_name"),
+    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
+    opt(security_groups, "security_groups"),
+    req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
+    nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
+    opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
+    nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
+    opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
+    nullable(os_ext_srv_attr_kernel_id, "OS-EXT-SRV-ATTR:kernel_id"),
+    opt(os_ext_srv_attr_launch_index, "OS-EXT-SRV-ATTR:launch_index"),
+    nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
+    nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
+    nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data"),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
+    req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
+    req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
+} + base);
+rt::extends!(UpdateServerResponseServerV2_75 => UpdateServerResponseServerCommon);
+/// The `UpdateServerResponseServer` schema from microversion 2.9. It extends [`UpdateServerResponseServerV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_9 {
+    pub locked: bool,
+    pub base: UpdateServerResponseServerV2_1,
+}
+rt::record!(UpdateServerResponseServerV2_9 { req(locked, "locked") } + base);
+rt::extends!(UpdateServerResponseServerV2_9 => UpdateServerResponseServerV2_1);
+/// The `UpdateServerResponseServer` schema from microversion 2.96. It extends [`UpdateServerResponseServerV2_75`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_96 {
+    pub pinned_availability_zone: Option<String>,
+    pub base: UpdateServerResponseServerV2_75,
+}
+rt::record!(UpdateServerResponseServerV2_96 {
+    req(pinned_availability_zone, "pinned_availability_zone"),
+} + base);
+rt::extends!(UpdateServerResponseServerV2_96 => UpdateServerResponseServerV2_75);
+/// The `UpdateServerResponseServer` schema from microversion 2.98. It extends [`UpdateServerResponseServerV2_75`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_98 {
+    pub pinned_availability_zone: Option<String>,
+    pub base: UpdateServerResponseServerV2_75,
+}
+rt::record!(UpdateServerResponseServerV2_98 {
+    req(pinned_availability_zone, "pinned_availability_zone"),
+} + base);
+rt::extends!(UpdateServerResponseServerV2_98 => UpdateServerResponseServerV2_75);
+/// The `UpdateServerResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_1 {
+    pub server: UpdateServerResponseServerV2_1,
+}
+rt::record!(UpdateServerResponseV2_1 { req(server, "server") });
+/// The `UpdateServerResponse` schema from microversion 2.100.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_100 {
+    pub server: UpdateServerResponseServerV2_100,
+}
+rt::record!(UpdateServerResponseV2_100 { req(server, "server") });
+/// The `UpdateServerResponse` schema from microversion 2.19.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_19 {
+    pub server: UpdateServerResponseServerV2_19,
+}
+rt::record!(UpdateServerResponseV2_19 { req(server, "server") });
+/// The `UpdateServerResponse` schema from microversion 2.26.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_26 {
+    pub server: UpdateServerResponseServerV2_26,
+}
+rt::record!(UpdateServerResponseV2_26 { req(server, "server") });
+/// The `UpdateServerResponse` schema from microversion 2.47.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_47 {
+    pub server: UpdateServerResponseServerV2_47,
+}
+rt::record!(UpdateServerResponseV2_47 { req(server, "server") });
+/// The `UpdateServerResponse` schema from microversion 2.63.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_63 {
+    pub server: UpdateServerResponseServerV2_63,
+}
+rt::record!(UpdateServerResponseV2_63 { req(server, "server") });
+/// The `UpdateServerResponse` schema from microversion 2.71.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_71 {
+    pub server: UpdateServerResponseServerV2_71,
+}
+rt::record!(UpdateServerResponseV2_71 { req(server, "server") });
+/// The `UpdateServerResponse` schema from microversion 2.73.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_73 {
+    pub server: UpdateServerResponseServerV2_73,
+}
+rt::record!(UpdateServerResponseV2_73 { req(server, "server") });
+/// The `UpdateServerResponse` schema from microversion 2.75.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_75 {
+    pub server: UpdateServerResponseServerV2_75,
+}
+rt::record!(UpdateServerResponseV2_75 { req(server, "server") });
+/// The `UpdateServerResponse` schema from microversion 2.9.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_9 {
+    pub server: UpdateServerResponseServerV2_9,
+}
+rt::record!(UpdateServerResponseV2_9 { req(server, "server") });
+/// The `UpdateServerResponse` schema from microversion 2.96.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_96 {
+    pub server: UpdateServerResponseServerV2_96,
+}
+rt::record!(UpdateServerResponseV2_96 { req(server, "server") });
+/// The `UpdateServerResponse` schema from microversion 2.98.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseV2_98 {
+    pub server: UpdateServerResponseServerV2_98,
+}
+rt::record!(UpdateServerResponseV2_98 { req(server, "server") });
+/// The `VersionLink` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionLinkV2_1 {
+    pub href: String,
+    pub rel: String,
+    pub type_: Option<String>,
+}
+rt::record!(VersionLinkV2_1 { req(href, "href"), req(rel, "rel"), opt(type_, "type") });
 /// The `VersionStatus` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VersionStatusV2_1 {
@@ -1380,21 +4461,64 @@ pub type ExtraSpecUpdateV2_1 = ExtraSpecsInputV2_1;
 pub type ShowFlavorQueryV2_1 = FlavorAccessQueryV2_1;
 /// [`FlavorAccessQueryV2_1`] in the role of `KeypairsQueryV2_1`.
 pub type KeypairsQueryV2_1 = FlavorAccessQueryV2_1;
-/// [`ServerFlavorRefV2_1`] in the role of `ServerImageRefV2_1`.
-pub type ServerImageRefV2_1 = ServerFlavorRefV2_1;
-/// [`ExtraSpecsV2_1`] in the role of `ServerMetadataV2_1`.
-pub type ServerMetadataV2_1 = ExtraSpecsV2_1;
-/// [`LinkV2_1`] in the role of `VersionLinkV2_1`.
-pub type VersionLinkV2_1 = LinkV2_1;
+/// [`FlavorAccessQueryV2_1`] in the role of `ListInstanceActionsQueryV2_1`.
+pub type ListInstanceActionsQueryV2_1 = FlavorAccessQueryV2_1;
+/// [`FlavorAccessQueryV2_1`] in the role of `ListServerMetadataQueryV2_1`.
+pub type ListServerMetadataQueryV2_1 = FlavorAccessQueryV2_1;
+/// [`ListServersQueryV2_1`] in the role of `ListServersDetailQueryV2_1`.
+pub type ListServersDetailQueryV2_1 = ListServersQueryV2_1;
+/// [`ListServerMetadataResponseV2_1`] in the role of `ReplaceServerMetadataResponseV2_1`.
+pub type ReplaceServerMetadataResponseV2_1 = ListServerMetadataResponseV2_1;
+/// [`FlavorAccessQueryV2_1`] in the role of `ShowInstanceActionQueryV2_1`.
+pub type ShowInstanceActionQueryV2_1 = FlavorAccessQueryV2_1;
+/// [`FlavorAccessQueryV2_1`] in the role of `ShowServerQueryV2_1`.
+pub type ShowServerQueryV2_1 = FlavorAccessQueryV2_1;
+/// [`FlavorAccessQueryV2_1`] in the role of `ShowServerMetadataItemQueryV2_1`.
+pub type ShowServerMetadataItemQueryV2_1 = FlavorAccessQueryV2_1;
+/// [`SetServerMetadataItemResponseV2_1`] in the role of `ShowServerMetadataItemResponseV2_1`.
+pub type ShowServerMetadataItemResponseV2_1 = SetServerMetadataItemResponseV2_1;
+/// [`ReplaceServerMetadataRequestV2_1`] in the role of `UpdateServerMetadataRequestV2_1`.
+pub type UpdateServerMetadataRequestV2_1 = ReplaceServerMetadataRequestV2_1;
+/// [`ListServerMetadataResponseV2_1`] in the role of `UpdateServerMetadataResponseV2_1`.
+pub type UpdateServerMetadataResponseV2_1 = ListServerMetadataResponseV2_1;
+/// [`FlavorAccessQueryV2_1`] in the role of `CheckServerTagQueryV2_26`.
+pub type CheckServerTagQueryV2_26 = FlavorAccessQueryV2_1;
+/// [`FlavorAccessQueryV2_1`] in the role of `ListServerTagsQueryV2_26`.
+pub type ListServerTagsQueryV2_26 = FlavorAccessQueryV2_1;
+/// [`ListServersQueryV2_26`] in the role of `ListServersDetailQueryV2_26`.
+pub type ListServersDetailQueryV2_26 = ListServersQueryV2_26;
+/// [`ListServerTagsResponseV2_26`] in the role of `ReplaceServerTagsResponseV2_26`.
+pub type ReplaceServerTagsResponseV2_26 = ListServerTagsResponseV2_26;
 /// [`ExtraSpecsV2_1`] in the role of `FlavorExtraSpecsV2_61`.
 pub type FlavorExtraSpecsV2_61 = ExtraSpecsV2_1;
+/// [`ListServersQueryV2_66`] in the role of `ListServersDetailQueryV2_66`.
+pub type ListServersDetailQueryV2_66 = ListServersQueryV2_66;
+/// [`ListServersQueryV2_73`] in the role of `ListServersDetailQueryV2_73`.
+pub type ListServersDetailQueryV2_73 = ListServersQueryV2_73;
+/// [`ListServersQueryV2_75`] in the role of `ListServersDetailQueryV2_75`.
+pub type ListServersDetailQueryV2_75 = ListServersQueryV2_75;
 /// [`FlavorAccessQueryV2_102`] in the role of `ExtraSpecsQueryV2_102`.
 pub type ExtraSpecsQueryV2_102 = FlavorAccessQueryV2_102;
 /// [`FlavorAccessQueryV2_102`] in the role of `ShowFlavorQueryV2_102`.
 pub type ShowFlavorQueryV2_102 = FlavorAccessQueryV2_102;
+/// [`FlavorAccessQueryV2_102`] in the role of `ListServerMetadataQueryV2_102`.
+pub type ListServerMetadataQueryV2_102 = FlavorAccessQueryV2_102;
+/// [`FlavorAccessQueryV2_102`] in the role of `ShowInstanceActionQueryV2_102`.
+pub type ShowInstanceActionQueryV2_102 = FlavorAccessQueryV2_102;
+/// [`FlavorAccessQueryV2_102`] in the role of `ShowServerQueryV2_102`.
+pub type ShowServerQueryV2_102 = FlavorAccessQueryV2_102;
+/// [`FlavorAccessQueryV2_102`] in the role of `ShowServerMetadataItemQueryV2_102`.
+pub type ShowServerMetadataItemQueryV2_102 = FlavorAccessQueryV2_102;
 rt::str_enums!(
-    FlavorSortKeyV2_1, FlavorSortKeyV2_102, FlavorSwapVariant1V2_1, KeypairTypeV2_2,
-    ListFlavorsQuerySortDirItemV2_1, ServerAddressOSEXTIPSTypeV2_1,
-    ServerConfigDriveV2_1, ServiceStateV2_1, ServiceStatusV2_1, ServiceStatusV2_69,
-    VersionStatusV2_1
+    CreateServerRequestServerBlockDeviceMappingV2ItemDestinationTypeV2_1,
+    CreateServerRequestServerBlockDeviceMappingV2ItemSourceTypeV2_1,
+    CreateServerRequestServerOSDCFDiskConfigV2_1, FlavorSortKeyV2_1, FlavorSortKeyV2_102,
+    KeypairTypeV2_2, ListFlavorsQuerySortDirItemV2_1,
+    ListServersDetailResponseServersItemAddressesValueItemOSEXTIPSTypeV2_1,
+    ListServersDetailResponseServersItemConfigDriveV2_1,
+    ListServersDetailResponseServersItemHostStatusV2_16,
+    ListServersDetailResponseServersItemStatusV2_1, ListServersQuerySortKeyItemV2_1,
+    ListServersQuerySortKeyItemV2_75, ListServersResponseServersItemLinksItemRelV2_1,
+    ListServersResponseServersLinksItemRelV2_1, ServiceStateV2_1, ServiceStatusV2_1,
+    ServiceStatusV2_69, VersionStatusV2_1
 );

@@ -77,7 +77,9 @@ pub enum ListResourceProvidersResponse {
     V1_11(types::ListResourceProvidersResponseV1_11),
     V1_14(types::ListResourceProvidersResponseV1_14),
 }
-rt::versioned_response!(ListResourceProvidersResponse { V1_0, V1_1, V1_6, V1_11, V1_14 });
+rt::versioned_response!(
+    ListResourceProvidersResponse { V1_0, V1_1, V1_6, V1_11, V1_14 }
+);
 /// The query of `list_resource_providers`: the variant of the version you request (`V1_0` 1.0–1.2, `V1_3` 1.3, `V1_4` 1.4–1.13, `V1_14` 1.14–1.17, `V1_18` 1.18–1.23, `V1_24` 1.24–1.38, `V1_39` 1.39–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
@@ -167,7 +169,9 @@ pub enum UpdateResourceProviderResponse {
     V1_11(types::ResourceProviderV1_11),
     V1_14(types::ResourceProviderV1_14),
 }
-rt::versioned_response!(UpdateResourceProviderResponse { V1_0, V1_1, V1_6, V1_11, V1_14 });
+rt::versioned_response!(
+    UpdateResourceProviderResponse { V1_0, V1_1, V1_6, V1_11, V1_14 }
+);
 /// The request body of `update_resource_provider`: the variant of the version you request (`V1_0` 1.0–1.13, `V1_14` 1.14–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]

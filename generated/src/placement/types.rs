@@ -399,6 +399,19 @@ pub struct ResourceClassV1_2 {
     pub links: Vec<ResourceClassLinkV1_2>,
 }
 rt::record!(ResourceClassV1_2 { req(name, "name"), req(links, "links") });
+/// The fields every version of `ResourceProvider` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceProviderCommon {
+    pub uuid: String,
+    pub name: String,
+    /// Changes whenever the provider's inventory, traits or aggregates change.
+    pub generation: i64,
+}
+rt::record!(ResourceProviderCommon {
+    req(uuid, "uuid"),
+    req(name, "name"),
+    req(generation, "generation"),
+});
 /// The `ResourceProviderLinkRel` schema from microversion 1.0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceProviderLinkRelV1_0 {
@@ -495,51 +508,30 @@ pub struct ResourceProviderLinkV1_6 {
     pub href: String,
 }
 rt::record!(ResourceProviderLinkV1_6 { req(rel, "rel"), req(href, "href") });
-/// The `ResourceProvider` schema from microversion 1.0.
+/// The `ResourceProvider` schema from microversion 1.0. It extends [`ResourceProviderCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_0 {
-    pub uuid: String,
-    pub name: String,
-    /// Changes whenever the provider's inventory, traits or aggregates change.
-    pub generation: i64,
     pub links: Vec<ResourceProviderLinkV1_0>,
+    pub base: ResourceProviderCommon,
 }
-rt::record!(ResourceProviderV1_0 {
-    req(uuid, "uuid"),
-    req(name, "name"),
-    req(generation, "generation"),
-    req(links, "links"),
-});
-/// The `ResourceProvider` schema from microversion 1.1.
+rt::record!(ResourceProviderV1_0 { req(links, "links") } + base);
+rt::extends!(ResourceProviderV1_0 => ResourceProviderCommon);
+/// The `ResourceProvider` schema from microversion 1.1. It extends [`ResourceProviderCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_1 {
-    pub uuid: String,
-    pub name: String,
-    /// Changes whenever the provider's inventory, traits or aggregates change.
-    pub generation: i64,
     pub links: Vec<ResourceProviderLinkV1_1>,
+    pub base: ResourceProviderCommon,
 }
-rt::record!(ResourceProviderV1_1 {
-    req(uuid, "uuid"),
-    req(name, "name"),
-    req(generation, "generation"),
-    req(links, "links"),
-});
-/// The `ResourceProvider` schema from microversion 1.11.
+rt::record!(ResourceProviderV1_1 { req(links, "links") } + base);
+rt::extends!(ResourceProviderV1_1 => ResourceProviderCommon);
+/// The `ResourceProvider` schema from microversion 1.11. It extends [`ResourceProviderCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_11 {
-    pub uuid: String,
-    pub name: String,
-    /// Changes whenever the provider's inventory, traits or aggregates change.
-    pub generation: i64,
     pub links: Vec<ResourceProviderLinkV1_11>,
+    pub base: ResourceProviderCommon,
 }
-rt::record!(ResourceProviderV1_11 {
-    req(uuid, "uuid"),
-    req(name, "name"),
-    req(generation, "generation"),
-    req(links, "links"),
-});
+rt::record!(ResourceProviderV1_11 { req(links, "links") } + base);
+rt::extends!(ResourceProviderV1_11 => ResourceProviderCommon);
 /// The `ResourceProvider` schema from microversion 1.14. It extends [`ResourceProviderV1_11`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_14 {
@@ -552,21 +544,14 @@ rt::record!(ResourceProviderV1_14 {
     req(root_provider_uuid, "root_provider_uuid"),
 } + base);
 rt::extends!(ResourceProviderV1_14 => ResourceProviderV1_11);
-/// The `ResourceProvider` schema from microversion 1.6.
+/// The `ResourceProvider` schema from microversion 1.6. It extends [`ResourceProviderCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceProviderV1_6 {
-    pub uuid: String,
-    pub name: String,
-    /// Changes whenever the provider's inventory, traits or aggregates change.
-    pub generation: i64,
     pub links: Vec<ResourceProviderLinkV1_6>,
+    pub base: ResourceProviderCommon,
 }
-rt::record!(ResourceProviderV1_6 {
-    req(uuid, "uuid"),
-    req(name, "name"),
-    req(generation, "generation"),
-    req(links, "links"),
-});
+rt::record!(ResourceProviderV1_6 { req(links, "links") } + base);
+rt::extends!(ResourceProviderV1_6 => ResourceProviderCommon);
 /// The `TotalUsagesQuery` schema from microversion 1.38. It extends [`TotalUsagesQueryV1_9`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalUsagesQueryV1_38 {

@@ -535,7 +535,6 @@ const TABLE_MACROS: &[&str] = &[
     "rt::schemas!(",
     "rt::variants_from!(",
     "rt::versioned_request!(",
-    "rt::versioned_response!(",
 ];
 
 /// Splits `text` at commas outside brackets and string literals.

@@ -307,8 +307,9 @@ impl<'a> TypeBuilder<'a> {
         items
     }
 
-    /// Lets each struct extend the largest earlier struct of its role.
-    pub fn find_bases(&self, items: &mut [TypeItem]) {
+    /// Lets each struct extend the largest earlier struct of its role; then gives the
+    /// versions of a role that still stand alone their shared fields as one group.
+    pub fn find_bases(&self, items: &mut Vec<TypeItem>) {
         let roles: HashMap<&str, (&str, usize)> = self
             .interner
             .defs
@@ -317,6 +318,70 @@ impl<'a> TypeBuilder<'a> {
             .map(|(i, d)| (d.name.as_str(), (d.role.as_str(), i)))
             .collect();
         find_bases(items, &roles);
+        let roles: HashMap<String, String> = roles
+            .iter()
+            .map(|(name, (role, _))| ((*name).to_owned(), (*role).to_owned()))
+            .collect();
+        share_common_fields(items, &roles);
+        items.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}
+
+/// The fewest fields worth a shared group.
+const MIN_SHARED: usize = 3;
+
+/// For a role with several versions that do not extend one another (a field changed its type,
+/// so no version is a superset of another), moves the fields they all share, unchanged, into
+/// one `<Role>Common` struct that each extends. A version then declares only what is its own.
+fn share_common_fields(items: &mut Vec<TypeItem>, roles: &HashMap<String, String>) {
+    let mut by_role: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if let (Shape::Struct { base: None, .. }, Some(role)) = (&item.shape, roles.get(&item.name))
+        {
+            by_role.entry(role.clone()).or_default().push(i);
+        }
+    }
+    let taken: BTreeSet<String> = items.iter().map(|i| i.name.clone()).collect();
+    for (role, members) in by_role {
+        if members.len() < 2 {
+            continue;
+        }
+        let field_sets: Vec<(Vec<Field>, bool)> = members
+            .iter()
+            .filter_map(|&i| match &items[i].shape {
+                Shape::Struct { fields, closed, .. } => Some((fields.clone(), *closed)),
+                _ => None,
+            })
+            .collect();
+        let Some((first, closed)) = field_sets.first().cloned() else {
+            continue;
+        };
+        if field_sets.iter().any(|(_, c)| *c != closed) {
+            continue;
+        }
+        let shared: Vec<Field> = first
+            .into_iter()
+            .filter(|f| field_sets.iter().all(|(fields, _)| fields.contains(f)))
+            .collect();
+        let name = format!("{role}Common");
+        if shared.len() < MIN_SHARED || taken.contains(&name) {
+            continue;
+        }
+        for &i in &members {
+            if let Shape::Struct { fields, base, .. } = &mut items[i].shape {
+                fields.retain(|f| !shared.contains(f));
+                *base = Some(name.clone());
+            }
+        }
+        items.push(TypeItem {
+            name,
+            doc: format!("The fields every version of `{role}` has alike."),
+            shape: Shape::Struct {
+                fields: shared,
+                closed,
+                base: None,
+            },
+        });
     }
 }
 
@@ -652,17 +717,6 @@ fn constructor(
             }
         }
     }
-}
-
-/// The number of fields declared, for statistics.
-pub fn field_count(items: &[TypeItem]) -> usize {
-    items
-        .iter()
-        .map(|i| match &i.shape {
-            Shape::Struct { fields, .. } => fields.len(),
-            _ => 0,
-        })
-        .sum()
 }
 
 /// Pairs of types whose Rust shape is identical, documentation aside (there should be none:

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use squall_runtime::{ApiVersion, PasswordAuth, RestClient, Secret, ServiceClient};
+use squall_runtime::{
+    ApiVersion, PasswordAuth, RestClient, Secret, ServiceClient, VersionedRequest as _,
+};
 use squall_whitebox::{DbConfig, Inventory, Whitebox};
 
 const HOW_TO_START: &str = "the whitebox components are not running: start them with \
@@ -138,4 +140,96 @@ pub fn unique(prefix: &str) -> String {
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// A server booted on the real cloud for a whitebox test; deleted when dropped (also when the
+/// test fails). Its name starts with `squall-test`, which the suite's final check looks for.
+pub struct BootedServer {
+    pub id: String,
+    armed: bool,
+}
+
+fn cloud_value() -> serde_json::Value {
+    let path = std::env::var_os("SQUALL_CLOUD_JSON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_path("target/squall-services/cloud.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).expect("cloud.json")).expect("JSON")
+}
+
+async fn state(
+    client: &squall_clients::compute::ServersClient,
+    id: &str,
+) -> Result<squall_runtime::waiters::ServerState, squall_runtime::Error> {
+    let shown = client.show_server(id, None).await?;
+    let doc: serde_json::Value = serde_json::from_slice(&shown.raw).unwrap_or_default();
+    Ok(squall_runtime::waiters::ServerState::from_json(&doc))
+}
+
+fn waiter() -> squall_runtime::waiters::Waiter {
+    squall_runtime::waiters::Waiter::new(
+        std::time::Duration::from_millis(500),
+        std::time::Duration::from_secs(120),
+    )
+}
+
+impl BootedServer {
+    /// Boots the cloud's tiny image and flavor without a network (2.37+) and waits for ACTIVE.
+    pub async fn boot(
+        client: &squall_clients::compute::ServersClient,
+        version: ApiVersion,
+    ) -> Self {
+        let compute = cloud_value()["compute"].clone();
+        let body = serde_json::json!({"server": {
+            "name": unique("squall-test-wb"), "imageRef": compute["image_ref"],
+            "flavorRef": compute["flavor_ref"], "networks": compute["networks"]}});
+        let body =
+            squall_clients::compute::servers::CreateServerRequest::from_json_at(version, body)
+                .expect("create body");
+        let created = client.create_server(&body).await.expect("create server");
+        let doc: serde_json::Value = serde_json::from_slice(&created.raw).unwrap();
+        let server = Self {
+            id: doc["server"]["id"].as_str().unwrap().to_owned(),
+            armed: true,
+        };
+        waiter()
+            .wait_for_server_status_idle(&server.id, "ACTIVE", || state(client, &server.id))
+            .await
+            .expect("server boots");
+        server
+    }
+
+    /// Deletes the server and waits until it is gone.
+    pub async fn delete(mut self, client: &squall_clients::compute::ServersClient) {
+        self.armed = false;
+        client.delete_server(&self.id).await.expect("delete server");
+        waiter()
+            .wait_for_server_termination(&self.id, || state(client, &self.id))
+            .await
+            .expect("server goes away");
+    }
+}
+
+impl Drop for BootedServer {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let id = self.id.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let client = squall_clients::compute::ServersClient::new(
+                    compute(ApiVersion::at(2, 1)).await,
+                );
+                let _ = client.delete_server(&id).await;
+                let _ = waiter()
+                    .wait_for_server_termination(&id, || state(&client, &id))
+                    .await;
+            });
+        })
+        .join();
+    }
 }

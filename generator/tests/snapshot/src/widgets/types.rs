@@ -17,50 +17,38 @@ impl rt::StrEnum for ColourV1_1 {
         ("blue", Self::Blue),
     ];
 }
-/// `CreateWidgetRequest`.
+/// The `CreateWidgetRequest` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateWidgetRequestV1_1 {
     pub widget: NewWidgetV1_1,
 }
 rt::record!(encode CreateWidgetRequestV1_1 { req(widget, "widget") });
-impl CreateWidgetRequestV1_1 {
-    /// A [`CreateWidgetRequestV1_1`] with its required fields; the optional ones are `None`.
-    pub fn new(widget: NewWidgetV1_1) -> Self {
-        Self { widget }
-    }
-}
-/// `CreateWidgetRequest`.
+/// The `CreateWidgetRequest` schema from microversion 1.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateWidgetRequestV1_2 {
     pub widget: NewWidgetV1_2,
 }
 rt::record!(encode CreateWidgetRequestV1_2 { req(widget, "widget") });
-impl CreateWidgetRequestV1_2 {
-    /// A [`CreateWidgetRequestV1_2`] with its required fields; the optional ones are `None`.
-    pub fn new(widget: NewWidgetV1_2) -> Self {
-        Self { widget }
-    }
-}
-/// `ListWidgetsQuery`.
+/// The `ListWidgetsQuery` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListWidgetsQueryV1_1 {
     pub limit: Option<i64>,
     pub colour: Option<ColourV1_1>,
 }
 rt::record!(encode ListWidgetsQueryV1_1 { opt(limit, "limit"), opt(colour, "colour") });
-/// `ListWidgetsResponse`.
+/// The `ListWidgetsResponse` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListWidgetsResponseV1_1 {
     pub widgets: Vec<WidgetV1_1>,
 }
 rt::record!(ListWidgetsResponseV1_1 { req(widgets, "widgets") });
-/// `ListWidgetsResponse`.
+/// The `ListWidgetsResponse` schema from microversion 1.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListWidgetsResponseV1_2 {
     pub widgets: Vec<WidgetV1_2>,
 }
 rt::record!(ListWidgetsResponseV1_2 { req(widgets, "widgets") });
-/// `NewWidget`.
+/// The `NewWidget` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewWidgetV1_1 {
     pub name: String,
@@ -76,11 +64,10 @@ impl NewWidgetV1_1 {
         }
     }
 }
-/// `NewWidget`.
+/// The `NewWidget` schema from microversion 1.2. It extends [`NewWidgetV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewWidgetV1_2 {
     pub description: Option<String>,
-    /// The fields this type shares with [`NewWidgetV1_1`].
     pub base: NewWidgetV1_1,
 }
 rt::record!(encode NewWidgetV1_2 { nullable(description, "description") } + base);
@@ -94,13 +81,13 @@ impl NewWidgetV1_2 {
         }
     }
 }
-/// `WidgetResponse`.
+/// The `WidgetResponse` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WidgetResponseV1_1 {
     pub widget: WidgetV1_1,
 }
 rt::record!(WidgetResponseV1_1 { req(widget, "widget") });
-/// `WidgetResponse`.
+/// The `WidgetResponse` schema from microversion 1.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WidgetResponseV1_2 {
     pub widget: WidgetV1_2,
@@ -115,11 +102,10 @@ pub struct WidgetV1_1 {
     pub colour: ColourV1_1,
 }
 rt::record!(WidgetV1_1 { req(id, "id"), req(name, "name"), req(colour, "colour") });
-/// A widget.
+/// A widget. It extends [`WidgetV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WidgetV1_2 {
     pub description: Option<String>,
-    /// The fields this type shares with [`WidgetV1_1`].
     pub base: WidgetV1_1,
 }
 rt::record!(WidgetV1_2 { req(description, "description") } + base);

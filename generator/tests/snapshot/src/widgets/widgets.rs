@@ -19,22 +19,18 @@ pub static CREATE_WIDGET: rt::OperationMeta = rt::OperationMeta::new(
         rt::body(rt::from(1, 2), 1, &schemas::WIDGET_V1_2),
     ],
 );
-/// The response of `create_widget`; the variant is chosen by the version the server answered.
+/// The response of `create_widget`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateWidgetResponse {
-    /// Answered from microversion 1.1.
     V1_1(types::WidgetResponseV1_1),
-    /// Answered from microversion 1.2.
     V1_2(types::WidgetResponseV1_2),
 }
 rt::versioned_response!(CreateWidgetResponse { V1_1, V1_2 });
-/// The request body of `create_widget`, one variant per span of microversions; pick the variant for the version you request.
+/// The request body of `create_widget`: the variant of the version you request (`V1_1` 1.1, `V1_2` 1.2–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateWidgetRequest {
-    /// Microversions 1.1.
     V1_1(types::CreateWidgetRequestV1_1),
-    /// Microversions 1.2–latest.
     V1_2(types::CreateWidgetRequestV1_2),
 }
 rt::versioned_request!(CreateWidgetRequest of super::SERVICE {
@@ -65,20 +61,17 @@ pub static LIST_WIDGETS: rt::OperationMeta = rt::OperationMeta::new(
         rt::body(rt::from(1, 2), 1, &schemas::LIST_WIDGETS_V1_2),
     ],
 );
-/// The response of `list_widgets`; the variant is chosen by the version the server answered.
+/// The response of `list_widgets`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListWidgetsResponse {
-    /// Answered from microversion 1.1.
     V1_1(types::ListWidgetsResponseV1_1),
-    /// Answered from microversion 1.2.
     V1_2(types::ListWidgetsResponseV1_2),
 }
 rt::versioned_response!(ListWidgetsResponse { V1_1, V1_2 });
-/// The query of `list_widgets`, one variant per span of microversions; pick the variant for the version you request.
+/// The query of `list_widgets`: the variant of the version you request (`V1_1` 1.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListWidgetsQuery {
-    /// Microversions 1.1–latest.
     V1_1(types::ListWidgetsQueryV1_1),
 }
 rt::versioned_request!(ListWidgetsQuery of super::SERVICE { V1_1 = rt::from(1, 1) });
@@ -93,12 +86,10 @@ pub static SHOW_WIDGET: rt::OperationMeta = rt::OperationMeta::new(
         rt::body(rt::from(1, 2), 1, &schemas::WIDGET_V1_2),
     ],
 );
-/// The response of `show_widget`; the variant is chosen by the version the server answered.
+/// The response of `show_widget`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowWidgetResponse {
-    /// Answered from microversion 1.1.
     V1_1(types::WidgetResponseV1_1),
-    /// Answered from microversion 1.2.
     V1_2(types::WidgetResponseV1_2),
 }
 rt::versioned_response!(ShowWidgetResponse { V1_1, V1_2 });
