@@ -1704,7 +1704,7 @@ rt::record!(ListServerMetadataResponseV2_1 { req(metadata, "metadata") });
 pub struct ListServerTagsResponseV2_26 {
     pub tags: Vec<String>,
 }
-rt::record!(ListServerTagsResponseV2_26 { req(tags, "tags") });
+rt::record!(encode ListServerTagsResponseV2_26 { req(tags, "tags") });
 /// The `ListServersDetailResponseServersItemAddresses` schema from microversion 2.1.
 pub type ListServersDetailResponseServersItemAddressesV2_1 = BTreeMap<
     String,
@@ -2104,15 +2104,7 @@ rt::record!(ListServersDetailResponseV2_1 {
     opt(servers_links, "servers_links"),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.100.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersDetailResponseV2_100 {
-    pub servers: Vec<rt::Value>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
-}
-rt::record!(ListServersDetailResponseV2_100 {
-    req(servers, "servers"),
-    opt(servers_links, "servers_links"),
-});
+pub type ListServersDetailResponseV2_100 = ListServersResponseV2_69;
 /// The `ListServersDetailResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_16 {
@@ -2174,25 +2166,9 @@ rt::record!(ListServersDetailResponseV2_63 {
     opt(servers_links, "servers_links"),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.69.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersDetailResponseV2_69 {
-    pub servers: Vec<rt::Value>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
-}
-rt::record!(ListServersDetailResponseV2_69 {
-    req(servers, "servers"),
-    opt(servers_links, "servers_links"),
-});
+pub type ListServersDetailResponseV2_69 = ListServersResponseV2_69;
 /// The `ListServersDetailResponse` schema from microversion 2.73.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersDetailResponseV2_73 {
-    pub servers: Vec<rt::Value>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
-}
-rt::record!(ListServersDetailResponseV2_73 {
-    req(servers, "servers"),
-    opt(servers_links, "servers_links"),
-});
+pub type ListServersDetailResponseV2_73 = ListServersResponseV2_69;
 /// The `ListServersDetailResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_9 {
@@ -2204,35 +2180,11 @@ rt::record!(ListServersDetailResponseV2_9 {
     opt(servers_links, "servers_links"),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.90.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersDetailResponseV2_90 {
-    pub servers: Vec<rt::Value>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
-}
-rt::record!(ListServersDetailResponseV2_90 {
-    req(servers, "servers"),
-    opt(servers_links, "servers_links"),
-});
+pub type ListServersDetailResponseV2_90 = ListServersResponseV2_69;
 /// The `ListServersDetailResponse` schema from microversion 2.96.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersDetailResponseV2_96 {
-    pub servers: Vec<rt::Value>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
-}
-rt::record!(ListServersDetailResponseV2_96 {
-    req(servers, "servers"),
-    opt(servers_links, "servers_links"),
-});
+pub type ListServersDetailResponseV2_96 = ListServersResponseV2_69;
 /// The `ListServersDetailResponse` schema from microversion 2.98.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersDetailResponseV2_98 {
-    pub servers: Vec<rt::Value>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
-}
-rt::record!(ListServersDetailResponseV2_98 {
-    req(servers, "servers"),
-    opt(servers_links, "servers_links"),
-});
+pub type ListServersDetailResponseV2_98 = ListServersResponseV2_69;
 /// The fields every version of `ListServersQuery` has alike.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServersQueryCommon {
@@ -3411,16 +3363,8 @@ rt::record!(RebuildServerResponseServerV2_96 {
     req(pinned_availability_zone, "pinned_availability_zone"),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_96 => RebuildServerResponseServerV2_75);
-/// The `RebuildServerResponseServer` schema from microversion 2.98. It extends [`RebuildServerResponseServerV2_75`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RebuildServerResponseServerV2_98 {
-    pub pinned_availability_zone: Option<String>,
-    pub base: RebuildServerResponseServerV2_75,
-}
-rt::record!(RebuildServerResponseServerV2_98 {
-    req(pinned_availability_zone, "pinned_availability_zone"),
-} + base);
-rt::extends!(RebuildServerResponseServerV2_98 => RebuildServerResponseServerV2_75);
+/// The `RebuildServerResponseServer` schema from microversion 2.98.
+pub type RebuildServerResponseServerV2_98 = RebuildServerResponseServerV2_96;
 /// The `RebuildServerResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerResponseV2_1 {
@@ -3520,11 +3464,7 @@ pub struct ReplaceServerMetadataRequestV2_1 {
 }
 rt::record!(encode ReplaceServerMetadataRequestV2_1 { req(metadata, "metadata") });
 /// Server tags
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReplaceServerTagsRequestV2_26 {
-    pub tags: Vec<String>,
-}
-rt::record!(encode ReplaceServerTagsRequestV2_26 { req(tags, "tags") });
+pub type ReplaceServerTagsRequestV2_26 = ListServerTagsResponseV2_26;
 /// The `ResizeServerRequestResize` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResizeServerRequestResizeV2_1 {
@@ -3703,25 +3643,7 @@ pub struct ShelveServerRequestV2_1 {
 }
 rt::record!(encode ShelveServerRequestV2_1 { req(shelve, "shelve") });
 /// The fields every version of `ShowInstanceActionResponseInstanceAction` has alike.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShowInstanceActionResponseInstanceActionCommon {
-    pub action: String,
-    pub instance_uuid: String,
-    pub message: Option<String>,
-    pub project_id: Option<String>,
-    pub request_id: String,
-    pub start_time: String,
-    pub user_id: Option<String>,
-}
-rt::record!(ShowInstanceActionResponseInstanceActionCommon {
-    req(action, "action"),
-    req(instance_uuid, "instance_uuid"),
-    req(message, "message"),
-    req(project_id, "project_id"),
-    req(request_id, "request_id"),
-    req(start_time, "start_time"),
-    req(user_id, "user_id"),
-});
+pub type ShowInstanceActionResponseInstanceActionCommon = ListInstanceActionsResponseInstanceActionsItemV2_1;
 /// The `ShowInstanceActionResponseInstanceActionEventsItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowInstanceActionResponseInstanceActionEventsItemV2_1 {
@@ -3878,11 +3800,7 @@ pub struct ShowServerResponseV2_1 {
 }
 rt::record!(ShowServerResponseV2_1 { req(server, "server") });
 /// The `ShowServerResponse` schema from microversion 2.100.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShowServerResponseV2_100 {
-    pub server: rt::Value,
-}
-rt::record!(ShowServerResponseV2_100 { req(server, "server") });
+pub type ShowServerResponseV2_100 = ShowServerResponseV2_69;
 /// The `ShowServerResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_16 {
@@ -3926,17 +3844,9 @@ pub struct ShowServerResponseV2_69 {
 }
 rt::record!(ShowServerResponseV2_69 { req(server, "server") });
 /// The `ShowServerResponse` schema from microversion 2.71.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShowServerResponseV2_71 {
-    pub server: rt::Value,
-}
-rt::record!(ShowServerResponseV2_71 { req(server, "server") });
+pub type ShowServerResponseV2_71 = ShowServerResponseV2_69;
 /// The `ShowServerResponse` schema from microversion 2.73.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShowServerResponseV2_73 {
-    pub server: rt::Value,
-}
-rt::record!(ShowServerResponseV2_73 { req(server, "server") });
+pub type ShowServerResponseV2_73 = ShowServerResponseV2_69;
 /// The `ShowServerResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_9 {
@@ -3944,23 +3854,11 @@ pub struct ShowServerResponseV2_9 {
 }
 rt::record!(ShowServerResponseV2_9 { req(server, "server") });
 /// The `ShowServerResponse` schema from microversion 2.90.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShowServerResponseV2_90 {
-    pub server: rt::Value,
-}
-rt::record!(ShowServerResponseV2_90 { req(server, "server") });
+pub type ShowServerResponseV2_90 = ShowServerResponseV2_69;
 /// The `ShowServerResponse` schema from microversion 2.96.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShowServerResponseV2_96 {
-    pub server: rt::Value,
-}
-rt::record!(ShowServerResponseV2_96 { req(server, "server") });
+pub type ShowServerResponseV2_96 = ShowServerResponseV2_69;
 /// The `ShowServerResponse` schema from microversion 2.98.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShowServerResponseV2_98 {
-    pub server: rt::Value,
-}
-rt::record!(ShowServerResponseV2_98 { req(server, "server") });
+pub type ShowServerResponseV2_98 = ShowServerResponseV2_69;
 /// The `ShowVersionResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowVersionResponseV2_1 {
@@ -4327,16 +4225,8 @@ rt::record!(UpdateServerResponseServerV2_96 {
     req(pinned_availability_zone, "pinned_availability_zone"),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_96 => UpdateServerResponseServerV2_75);
-/// The `UpdateServerResponseServer` schema from microversion 2.98. It extends [`UpdateServerResponseServerV2_75`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct UpdateServerResponseServerV2_98 {
-    pub pinned_availability_zone: Option<String>,
-    pub base: UpdateServerResponseServerV2_75,
-}
-rt::record!(UpdateServerResponseServerV2_98 {
-    req(pinned_availability_zone, "pinned_availability_zone"),
-} + base);
-rt::extends!(UpdateServerResponseServerV2_98 => UpdateServerResponseServerV2_75);
+/// The `UpdateServerResponseServer` schema from microversion 2.98.
+pub type UpdateServerResponseServerV2_98 = UpdateServerResponseServerV2_96;
 /// The `UpdateServerResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerResponseV2_1 {

@@ -323,7 +323,57 @@ impl<'a> TypeBuilder<'a> {
             .map(|(name, (role, _))| ((*name).to_owned(), (*role).to_owned()))
             .collect();
         share_common_fields(items, &roles);
+        let order: HashMap<String, usize> = self
+            .interner
+            .defs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.name.clone(), i))
+            .collect();
+        alias_equal_shapes(items, &order);
         items.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}
+
+/// The shape without documentation: what a user of the type sees.
+fn shape_key(shape: &Shape) -> Option<String> {
+    match shape {
+        Shape::Struct {
+            fields,
+            closed,
+            base,
+        } => {
+            let fields: Vec<Field> = fields
+                .iter()
+                .map(|f| Field {
+                    doc: None,
+                    ..f.clone()
+                })
+                .collect();
+            Some(format!("{:?}", (fields, closed, base)))
+        }
+        Shape::Enum(variants) => Some(format!("{variants:?}")),
+        Shape::Alias(_) => None,
+    }
+}
+
+/// Schemas that differ only where the Rust types cannot tell (constraints, or a combinator
+/// that is a `Value` either way) would give identical types: the later becomes an alias of
+/// the first met.
+fn alias_equal_shapes(items: &mut [TypeItem], order: &HashMap<String, usize>) {
+    let mut indices: Vec<usize> = (0..items.len()).collect();
+    indices.sort_by_key(|&i| (order.get(&items[i].name).copied().unwrap_or(usize::MAX), i));
+    let mut first: HashMap<String, String> = HashMap::new();
+    for i in indices {
+        let Some(key) = shape_key(&items[i].shape) else {
+            continue;
+        };
+        match first.get(&key) {
+            Some(target) => items[i].shape = Shape::Alias(Ty::Named(target.clone())),
+            None => {
+                first.insert(key, items[i].name.clone());
+            }
+        }
     }
 }
 
@@ -720,32 +770,14 @@ fn constructor(
 }
 
 /// Pairs of types whose Rust shape is identical, documentation aside (there should be none:
-/// the interner gives one structure one type).
+/// equal shapes are aliases).
 pub fn duplicates(items: &[TypeItem]) -> Vec<(String, String)> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut out = Vec::new();
     for item in items {
-        let shape = match &item.shape {
-            Shape::Struct {
-                fields,
-                closed,
-                base,
-            } => Shape::Struct {
-                fields: fields
-                    .iter()
-                    .map(|f| Field {
-                        doc: None,
-                        ..f.clone()
-                    })
-                    .collect(),
-                closed: *closed,
-                base: base.clone(),
-            },
-            // An alias of a runtime type (`BTreeMap<String, Value>`) is a name, not a type.
-            Shape::Alias(_) => continue,
-            other => other.clone(),
+        let Some(key) = shape_key(&item.shape) else {
+            continue;
         };
-        let key = format!("{shape:?}");
         if let Some(first) = seen.get(&key) {
             out.push((first.clone(), item.name.clone()));
         } else {
