@@ -9,6 +9,14 @@ pub(crate) fn split_pointer(path: &str) -> Result<Vec<String>, String> {
     if path.is_empty() {
         return Err("the whole document cannot be patched".to_owned());
     }
+    pointer_segments(path)
+}
+
+/// The unescaped segments of a JSON pointer; the empty pointer (the root) has none.
+pub(crate) fn pointer_segments(path: &str) -> Result<Vec<String>, String> {
+    if path.is_empty() {
+        return Ok(Vec::new());
+    }
     let rest = path
         .strip_prefix('/')
         .ok_or_else(|| format!("{path:?} is not a JSON pointer"))?;

@@ -341,67 +341,29 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-impl Decode for String {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
-        match value {
-            Value::String(s) => Some(s.clone()),
-            other => d.expected("a string", other),
+/// Decode for the JSON scalars: each a reader and what the JSON must be.
+macro_rules! scalars {
+    ($($t:ty => $read:expr, $what:literal;)*) => {$(
+        impl Decode for $t {
+            fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
+                let read: fn(&Value) -> Option<$t> = $read;
+                match read(value) {
+                    Some(v) => Some(v),
+                    None => d.expected($what, value),
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl Decode for bool {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
-        match value {
-            Value::Bool(b) => Some(*b),
-            other => d.expected("a boolean", other),
-        }
-    }
-}
-
-impl Decode for i64 {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
-        match value.as_i64() {
-            Some(n) => Some(n),
-            None => d.expected("an integer", value),
-        }
-    }
-}
-
-impl Decode for u64 {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
-        match value.as_u64() {
-            Some(n) => Some(n),
-            None => d.expected("a non-negative integer", value),
-        }
-    }
-}
-
-impl Decode for u32 {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
-        match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
-            Some(n) => Some(n),
-            None => d.expected("an integer from 0 to 4294967295", value),
-        }
-    }
-}
-
-impl Decode for i32 {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
-        match value.as_i64().and_then(|n| i32::try_from(n).ok()) {
-            Some(n) => Some(n),
-            None => d.expected("a 32-bit integer", value),
-        }
-    }
-}
-
-impl Decode for f64 {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
-        match value.as_f64() {
-            Some(n) => Some(n),
-            None => d.expected("a number", value),
-        }
-    }
+scalars! {
+    String => |v| v.as_str().map(str::to_owned), "a string";
+    bool => Value::as_bool, "a boolean";
+    i64 => Value::as_i64, "an integer";
+    u64 => Value::as_u64, "a non-negative integer";
+    u32 => |v| v.as_u64().and_then(|n| u32::try_from(n).ok()), "an integer from 0 to 4294967295";
+    i32 => |v| v.as_i64().and_then(|n| i32::try_from(n).ok()), "a 32-bit integer";
+    f64 => Value::as_f64, "a number";
 }
 
 impl Decode for Value {

@@ -77,16 +77,7 @@ fn diff_at(old: &Value, new: &Value, path: &str, out: &mut Vec<Edit>) {
 }
 
 fn segments(path: &str) -> Result<Vec<String>, String> {
-    if path.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rest = path
-        .strip_prefix('/')
-        .ok_or_else(|| format!("{path:?} is not a JSON pointer"))?;
-    Ok(rest
-        .split('/')
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect())
+    crate::patch::pointer_segments(path)
 }
 
 fn navigate<'v>(doc: &'v mut Value, segments: &[String]) -> Option<&'v mut Value> {
