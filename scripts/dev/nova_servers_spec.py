@@ -249,6 +249,19 @@ def clean(schema):
     return schema
 
 
+def narrow_query(schema):
+    """squall's annotations for Nova's query arrays where one value is meant: ``limit`` is one
+    ``u32`` and ``marker`` one string (``x-squall-query: single``, ``x-squall-type: u32``)."""
+    props = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    for name in ("limit", "marker"):
+        prop = props.get(name)
+        if isinstance(prop, dict) and prop.get("type") == "array":
+            prop["x-squall-query"] = "single"
+            if name == "limit" and isinstance(prop.get("items"), dict):
+                prop["items"]["x-squall-type"] = "u32"
+    return schema
+
+
 def pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
@@ -262,7 +275,7 @@ def group_at(v, funcs):
             continue
         op = {"summary": summary, "method": method, "path": path}
         if f["query"] is not None:
-            schemas[pascal(name) + "Query"] = clean(f["query"])
+            schemas[pascal(name) + "Query"] = narrow_query(clean(f["query"]))
             op["query"] = {"$ref": f"#/schemas/{pascal(name)}Query"}
         if f["request"] is not None:
             schemas[pascal(name) + "Request"] = clean(f["request"])

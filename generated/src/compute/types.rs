@@ -1581,8 +1581,8 @@ rt::record!(ListFlavorsResponseV2_55 {
 /// The `ListInstanceActionsQuery` schema from microversion 2.58.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListInstanceActionsQueryV2_58 {
-    pub limit: Option<Vec<rt::Value>>,
-    pub marker: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
     pub changes_since: Option<Vec<String>>,
 }
 rt::record!(encode ListInstanceActionsQueryV2_58 {
@@ -2236,8 +2236,8 @@ pub struct ListServersQueryCommon {
     pub info_cache: Option<Vec<String>>,
     pub security_groups: Option<Vec<String>>,
     pub pci_devices: Option<Vec<String>>,
-    pub limit: Option<Vec<rt::Value>>,
-    pub marker: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
 }
 rt::record!(open encode ListServersQueryCommon {
     opt(user_id, "user_id"),
