@@ -2,12 +2,12 @@
 //! has it. Named and object subschemas are hoisted into their own definitions, so identical
 //! subtrees share a type across operations and versions.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
 use crate::lower::{collapse_combinators, lower_node};
-use crate::resolve::{Location, NAME_KEY};
+use crate::resolve::NAME_KEY;
 use crate::version::Version;
 
 /// One interned type.
@@ -23,12 +23,6 @@ pub struct TypeDef {
     /// The lowered schema the types are built from, with hoisted children as
     /// `#/definitions/<Name>` refs.
     pub lowered: Value,
-    /// Where the schema was first met.
-    #[allow(dead_code)]
-    pub origin: Location,
-    /// Definitions this one refers to.
-    #[allow(dead_code)]
-    pub deps: BTreeSet<String>,
 }
 
 /// Another name for an interned type: the same structure met in another role.
@@ -189,17 +183,10 @@ impl Interner {
     /// Interns a schema and returns its type name. The structure decides the type: the
     /// same structure met again is the same type, and met under another schema name it gets
     /// an alias with that name.
-    pub fn intern(
-        &mut self,
-        schema: &Value,
-        hint: &str,
-        version: Version,
-        origin: &Location,
-    ) -> String {
+    pub fn intern(&mut self, schema: &Value, hint: &str, version: Version) -> String {
         let named = schema.get(NAME_KEY).and_then(Value::as_str);
         let role = pascal(named.unwrap_or(hint));
-        let mut deps = BTreeSet::new();
-        let lowered = self.lower_children(schema, &role, version, origin, &mut deps);
+        let lowered = self.lower_children(schema, &role, version);
         let key = canonical(&lowered);
         if let Some(&index) = self.by_key.get(&key) {
             if named.is_some() && self.defs[index].role != role {
@@ -214,8 +201,6 @@ impl Interner {
             role,
             full: strip_names(schema),
             lowered,
-            origin: origin.clone(),
-            deps,
         });
         name
     }
@@ -223,14 +208,8 @@ impl Interner {
     /// Interns an operation's query, request or response schema. Its role is the schema's own
     /// name or, for an unnamed one, `role` (the operation's): a structure shared with another
     /// role gets an alias named after this one.
-    pub fn intern_role(
-        &mut self,
-        schema: &Value,
-        role: &str,
-        version: Version,
-        origin: &Location,
-    ) -> String {
-        let name = self.intern(schema, role, version, origin);
+    pub fn intern_role(&mut self, schema: &Value, role: &str, version: Version) -> String {
+        let name = self.intern(schema, role, version);
         let Some(index) = self.defs.iter().position(|d| d.name == name) else {
             return name;
         };
@@ -277,31 +256,15 @@ impl Interner {
         name
     }
 
-    fn child(
-        &mut self,
-        node: &Value,
-        hint: &str,
-        version: Version,
-        origin: &Location,
-        deps: &mut BTreeSet<String>,
-    ) -> Value {
+    fn child(&mut self, node: &Value, hint: &str, version: Version) -> Value {
         if should_hoist(node) {
-            let name = self.intern(node, hint, version, origin);
-            let target = self.resolve(&name).map_or(name.clone(), |d| d.name.clone());
-            deps.insert(target);
+            let name = self.intern(node, hint, version);
             return json!({"$ref": format!("#/definitions/{name}")});
         }
-        self.lower_children(node, hint, version, origin, deps)
+        self.lower_children(node, hint, version)
     }
 
-    fn lower_children(
-        &mut self,
-        node: &Value,
-        name: &str,
-        version: Version,
-        origin: &Location,
-        deps: &mut BTreeSet<String>,
-    ) -> Value {
+    fn lower_children(&mut self, node: &Value, name: &str, version: Version) -> Value {
         let Value::Object(map) = node else {
             return node.clone();
         };
@@ -318,10 +281,7 @@ impl Interner {
                             } else {
                                 format!("{name}Value")
                             };
-                            (
-                                prop.clone(),
-                                self.child(schema, &hint, version, origin, deps),
-                            )
+                            (prop.clone(), self.child(schema, &hint, version))
                         })
                         .collect(),
                 ),
@@ -329,9 +289,7 @@ impl Interner {
                     items
                         .iter()
                         .enumerate()
-                        .map(|(i, s)| {
-                            self.child(s, &format!("{name}Item{i}"), version, origin, deps)
-                        })
+                        .map(|(i, s)| self.child(s, &format!("{name}Item{i}"), version))
                         .collect(),
                 ),
                 ("items" | "additionalProperties" | "not", schema @ Value::Object(_)) => {
@@ -340,7 +298,7 @@ impl Interner {
                     } else {
                         format!("{name}Value")
                     };
-                    self.child(schema, &hint, version, origin, deps)
+                    self.child(schema, &hint, version)
                 }
                 // Members of a combinator are lowered in place, not hoisted: what stays a
                 // combinator after lowering is a `Value` in Rust (checked by the schema), so
@@ -363,13 +321,6 @@ impl Interner {
 mod tests {
     use super::*;
 
-    fn loc() -> Location {
-        Location {
-            file: 0,
-            pointer: String::new(),
-        }
-    }
-
     #[test]
     fn identical_subtrees_share_one_type_named_by_first_version() {
         let mut interner = Interner::default();
@@ -378,9 +329,9 @@ mod tests {
         let b = json!({"type": "object", "properties": {"keypair": keypair, "extra": {"type": "integer"}}});
         let v21 = Version { major: 2, minor: 1 };
         let v22 = Version { major: 2, minor: 2 };
-        let first = interner.intern(&a, "ShowResponse", v21, &loc());
-        let second = interner.intern(&b, "ShowResponse", v22, &loc());
-        let again = interner.intern(&a, "Other", v22, &loc());
+        let first = interner.intern(&a, "ShowResponse", v21);
+        let second = interner.intern(&b, "ShowResponse", v22);
+        let again = interner.intern(&a, "Other", v22);
         assert_eq!(first, "ShowResponseV2_1");
         assert_eq!(second, "ShowResponseV2_2");
         assert_eq!(again, first, "same structure, same type");
@@ -396,14 +347,8 @@ mod tests {
         let mut interner = Interner::default();
         let v21 = Version { major: 2, minor: 1 };
         let query = |name: &str| json!({"type": "object", "x-squall-name": name, "properties": {}});
-        let first = interner.intern_role(
-            &query("FlavorAccessQuery"),
-            "ListFlavorAccessQuery",
-            v21,
-            &loc(),
-        );
-        let second =
-            interner.intern_role(&query("KeypairsQuery"), "ListKeypairsQuery", v21, &loc());
+        let first = interner.intern_role(&query("FlavorAccessQuery"), "ListFlavorAccessQuery", v21);
+        let second = interner.intern_role(&query("KeypairsQuery"), "ListKeypairsQuery", v21);
         assert_eq!(first, "FlavorAccessQueryV2_1");
         assert_eq!(second, "KeypairsQueryV2_1");
         assert_eq!(interner.defs.len(), 1, "one type for one structure");
@@ -421,9 +366,9 @@ mod tests {
         let b = json!({"type": "object", "description": "two", "properties": {"id": {"type": "string", "description": "x"}}});
         let c = json!({"type": "object", "properties": {"id": {"type": "string"}, "description": {"type": "string"}}});
         let (a, b, c) = (
-            interner.intern(&a, "Thing", v21, &loc()),
-            interner.intern(&b, "Thing", v21, &loc()),
-            interner.intern(&c, "Thing", v21, &loc()),
+            interner.intern(&a, "Thing", v21),
+            interner.intern(&b, "Thing", v21),
+            interner.intern(&c, "Thing", v21),
         );
         assert_eq!(a, b);
         assert_ne!(a, c);

@@ -584,7 +584,8 @@ impl ServiceClient {
             value,
             variant,
             mode: self.rest.validation,
-            context: context(answered),
+            requested: self.version,
+            received: true,
         })
     }
 

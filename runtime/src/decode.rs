@@ -74,7 +74,8 @@ pub struct Fields<'d, 'v> {
     decoder: &'d mut Decoder<'v>,
     map: &'v Map<String, Value>,
     seen: usize,
-    known: Vec<&'static str>,
+    /// The names asked for; recorded only when an unknown field has to be named.
+    known: Option<Vec<&'static str>>,
 }
 
 impl<'v> Decoder<'v> {
@@ -158,7 +159,16 @@ impl<'v> Decoder<'v> {
     pub fn record<T: Record>(&mut self, value: &'v Value) -> Option<T> {
         let mut fields = self.fields(value)?;
         let out = T::read(&mut fields)?;
-        fields.finish(T::CLOSED).then_some(out)
+        if !T::CLOSED || fields.seen == fields.map.len() {
+            return Some(out);
+        }
+        // Rare: some key was not read. Read again, recording the names, to say which.
+        let mut again = self.fields(value)?;
+        again.known = Some(Vec::new());
+        let _ = T::read(&mut again);
+        let known = again.known.unwrap_or_default();
+        self.report_unknown_field(value, &known);
+        None
     }
 
     /// The fields of an object, to be read by a [`Record`].
@@ -168,7 +178,7 @@ impl<'v> Decoder<'v> {
                 decoder: self,
                 map,
                 seen: 0,
-                known: Vec::new(),
+                known: None,
             }),
             other => {
                 self.mismatch("an object", other);
@@ -177,23 +187,15 @@ impl<'v> Decoder<'v> {
         }
     }
 
-    /// Whether every key of `map` was read; else records the first unknown one.
-    fn no_unknown_fields(
-        &mut self,
-        map: &'v Map<String, Value>,
-        seen: usize,
-        known: &[&str],
-    ) -> bool {
-        if seen == map.len() {
-            return true;
-        }
+    /// Records the first key of the object `value` that is not among `known`.
+    fn report_unknown_field(&mut self, value: &'v Value, known: &[&str]) {
+        let Value::Object(map) = value else { return };
         match map.keys().find(|k| !known.contains(&k.as_str())) {
             Some(extra) => {
                 self.path.push(Step::Key(extra));
                 self.record_failure(format!("unknown field `{extra}`"));
-                false
             }
-            None => true,
+            None => self.record_failure("a field was read twice".to_owned()),
         }
     }
 
@@ -236,16 +238,10 @@ impl<'v> Decoder<'v> {
 }
 
 impl<'v> Fields<'_, 'v> {
-    /// Whether the object had no other fields than those read (when `closed`).
-    fn finish(self, closed: bool) -> bool {
-        !closed
-            || self
-                .decoder
-                .no_unknown_fields(self.map, self.seen, &self.known)
-    }
-
     fn lookup(&mut self, name: &'static str) -> Option<(&'v String, &'v Value)> {
-        self.known.push(name);
+        if let Some(known) = &mut self.known {
+            known.push(name);
+        }
         let found = self.map.get_key_value(name);
         if found.is_some() {
             self.seen += 1;

@@ -7,7 +7,7 @@ use crate::decode::{Decode, DecodeFailure, Decoder};
 use crate::error::{Error, ErrorContext};
 use crate::meta::{OperationMeta, VersionedResponse};
 use crate::schema::{EmbeddedSchema, Violation};
-use crate::version::Microversion;
+use crate::version::{ApiVersion, Microversion};
 
 /// How strictly response bodies are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,7 +75,10 @@ pub struct RawResponse {
     /// Position in `op.variants`.
     pub(crate) variant: usize,
     pub(crate) mode: Validation,
-    pub(crate) context: Box<ErrorContext>,
+    /// The version the request asked for (for the error context, built only on failure).
+    pub(crate) requested: ApiVersion,
+    /// Whether `status` came from a server (not so for [`RawResponse::from_body`]).
+    pub(crate) received: bool,
 }
 
 /// Parses a body and, in the strict and lenient modes, checks it against the schema.
@@ -154,7 +157,8 @@ impl RawResponse {
             value,
             variant,
             mode,
-            context: context(),
+            requested: version.into(),
+            received: false,
         })
     }
 
@@ -217,7 +221,13 @@ impl RawResponse {
             message: failure.message,
             schema: schema.map_or("(no body)", |s| s.name),
             violations,
-            context: self.context,
+            context: Box::new(ErrorContext {
+                operation: format!("{}.{}", self.op.service.name, self.op.name),
+                requested: self.requested,
+                answered: self.version,
+                status: self.received.then_some(self.status),
+                body: self.raw,
+            }),
         }
     }
 }

@@ -14,7 +14,7 @@ use proc_macro2::{Ident, Span as IdentSpan, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::intern::{Interner, pascal};
-use crate::resolve::{Location, Service};
+use crate::resolve::Service;
 use crate::source::Diagnostic;
 use crate::version::{Span, Version};
 
@@ -212,27 +212,15 @@ fn intern_service(
             for op in group.operations.values() {
                 for span in op.spans.iter().filter(|s| s.span.min == *boundary) {
                     let base = pascal(&op.name);
-                    let mut intern =
-                        |schema: &Option<serde_json::Value>,
-                         suffix: &str,
-                         origin: &Option<Location>| {
-                            let origin = origin.clone().unwrap_or(Location {
-                                file: 0,
-                                pointer: String::new(),
-                            });
-                            schema.as_ref().map(|s| {
-                                interner.intern_role(
-                                    s,
-                                    &format!("{base}{suffix}"),
-                                    span.span.min,
-                                    &origin,
-                                )
-                            })
-                        };
+                    let mut intern = |schema: &Option<serde_json::Value>, suffix: &str| {
+                        schema.as_ref().map(|s| {
+                            interner.intern_role(s, &format!("{base}{suffix}"), span.span.min)
+                        })
+                    };
                     let names = [
-                        intern(&span.facets.query, "Query", &span.origins.query),
-                        intern(&span.facets.request, "Request", &span.origins.request),
-                        intern(&span.facets.body, "Response", &span.origins.body),
+                        intern(&span.facets.query, "Query"),
+                        intern(&span.facets.request, "Request"),
+                        intern(&span.facets.body, "Response"),
                     ];
                     by_op
                         .entry((group.name.clone(), op.name.clone()))
@@ -320,7 +308,7 @@ pub fn generate_service(
 
     // 3. Embedded schemas.
     let embedded = schemas::collect(&op_types, &interner);
-    let schema_tokens = schemas::emit(&embedded, options.include_mode, name);
+    let schema_tokens = schemas::emit(&embedded, options.include_mode);
     if !options.include_mode {
         for (file, json) in schemas::files(&embedded, &header) {
             files.insert(format!("{name}/schemas/{file}"), json);

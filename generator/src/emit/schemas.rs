@@ -74,10 +74,9 @@ pub fn collect(
 }
 
 /// The statics of `schemas.rs`.
-pub fn emit(embedded: &Embedded, include_mode: bool, service: &str) -> TokenStream {
+pub fn emit(embedded: &Embedded, include_mode: bool) -> TokenStream {
     let items = embedded.schemas.iter().map(|(name, ty, schema)| {
         let konst = super::ident(name);
-        let doc = format!("The validation schema of `{ty}`.");
         let json = if include_mode {
             let text = schema.to_string();
             quote!(#text)
@@ -85,7 +84,6 @@ pub fn emit(embedded: &Embedded, include_mode: bool, service: &str) -> TokenStre
             let file = format!("schemas/{}.json", name.to_lowercase());
             quote!(include_str!(#file))
         };
-        let _ = (service, doc);
         quote!(#konst(#ty, #json))
     });
     quote!(rt::schemas!(#(#items),*);)
