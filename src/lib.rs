@@ -40,8 +40,8 @@
 //!
 //! async fn demo(compute: squall::runtime::ServiceClient) -> Result<(), squall::runtime::Error> {
 //!     let keypairs = KeypairsClient::new(compute).with_microversion(ApiVersion::at(2, 2));
-//!     let mut keypair = types::NewKeypairV2_2::new("demo");
-//!     keypair.type_ = Some(types::KeypairTypeV2_2::Ssh);
+//!     let mut keypair = types::CreateKeypairRequestKeypairV2_2::new("demo");
+//!     keypair.type_ = Some(types::CreateKeypairRequestKeypairTypeV2_2::Ssh);
 //!     let body = CreateKeypairRequest::V2_2(types::CreateKeypairRequestV2_2 { keypair });
 //!     let created = keypairs.create_keypair(&body).await?;
 //!     match created.body {

@@ -23,7 +23,7 @@ fn find(listing: &Value, name: &str) -> Value {
 async fn detail_at_2_55_and_2_75_decode_to_different_variants() {
     let name = common::unique("flv");
     let admin = client(ApiVersion::at(2, 55)).await;
-    let mut flavor = compute::types::NewFlavorV2_55::new(&name, 64, 1, 1);
+    let mut flavor = compute::types::CreateFlavorRequestFlavorV2_55::new(1, &name, 64, 1);
     flavor.description = Some("squall test".to_owned());
     let body = compute::types::CreateFlavorRequestV2_55 { flavor };
     let created = admin

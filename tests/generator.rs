@@ -68,7 +68,7 @@ fn unknown_ref_has_file_line_and_pointer() {
     let file = dir.path().join("specs/compute/2.2/keypairs.yaml");
     fs::write(
         &file,
-        "summary: x\nchanges:\n  - op: add\n    path: /schemas/Keypair/properties/type\n    value: {$ref: '#/schemas/Nope'}\n",
+        "summary: x\nchanges:\n  - op: add\n    path: /schemas/Extra\n    value: {$ref: '#/schemas/Nope'}\n",
     )
     .unwrap();
     let d = diagnostic(dir.path());

@@ -6,7 +6,8 @@ mod common;
 
 use common::servers::{self as srv, json_of};
 use serde_json::json;
-use squall::clients::compute::servers::{CreateServerImageResponse, ShowServerResponse};
+use squall::clients::compute::server_actions::CreateServerImageResponse;
+use squall::clients::compute::servers::ShowServerResponse;
 use squall::runtime::ApiVersion;
 
 fn v(minor: u32) -> ApiVersion {

@@ -13,6 +13,10 @@ pub mod baremetal;
 #[cfg(feature = "compute")]
 #[rustfmt::skip]
 pub mod compute;
+/// Keystone, the OpenStack identity service (v3).
+#[cfg(feature = "identity")]
+#[rustfmt::skip]
+pub mod identity;
 /// Placement, the OpenStack service tracking resource providers, inventories and usage.
 #[cfg(feature = "placement")]
 #[rustfmt::skip]
@@ -23,6 +27,8 @@ pub static SERVICES: &[&squall_runtime::ServiceMeta] = &[
     &baremetal::SERVICE,
     #[cfg(feature = "compute")]
     &compute::SERVICE,
+    #[cfg(feature = "identity")]
+    &identity::SERVICE,
     #[cfg(feature = "placement")]
     &placement::SERVICE,
 ];
@@ -34,6 +40,9 @@ pub trait ClientsExt {
     /// The `compute` factory: its clients, typed (see `compute::ComputeClients`).
     #[cfg(feature = "compute")]
     fn compute(&self) -> rt::ClientsFactory<compute::Compute>;
+    /// The `identity` factory: its clients, typed (see `identity::IdentityClients`).
+    #[cfg(feature = "identity")]
+    fn identity(&self) -> rt::ClientsFactory<identity::Identity>;
     /// The `placement` factory: its clients, typed (see `placement::PlacementClients`).
     #[cfg(feature = "placement")]
     fn placement(&self) -> rt::ClientsFactory<placement::Placement>;
@@ -45,6 +54,10 @@ impl ClientsExt for rt::ServiceClients {
     }
     #[cfg(feature = "compute")]
     fn compute(&self) -> rt::ClientsFactory<compute::Compute> {
+        self.service()
+    }
+    #[cfg(feature = "identity")]
+    fn identity(&self) -> rt::ClientsFactory<identity::Identity> {
         self.service()
     }
     #[cfg(feature = "placement")]

@@ -116,6 +116,8 @@ pub struct Facets {
     pub root: bool,
     /// Microversion headers sent and checked.
     pub versioned: bool,
+    /// Request headers the caller supplies: header name -> argument name.
+    pub request_headers: Vec<(String, String)>,
 }
 
 /// An operation's facets at one boundary.
@@ -528,6 +530,11 @@ fn snapshot(
                     errors: op.errors,
                     root: op.root,
                     versioned: op.versioned,
+                    request_headers: op
+                        .request_headers
+                        .iter()
+                        .map(|(h, a)| (h.clone(), a.clone()))
+                        .collect(),
                 },
                 origins,
             ),

@@ -153,6 +153,10 @@ pub struct Operation {
     /// Whether microversion headers are sent and checked (default true).
     #[serde(default = "yes")]
     pub versioned: bool,
+    /// Request headers the caller supplies: header name -> argument name
+    /// (`X-Subject-Token: subject_token`).
+    #[serde(default)]
+    pub request_headers: BTreeMap<String, String>,
 }
 
 fn yes() -> bool {

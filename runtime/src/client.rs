@@ -124,6 +124,7 @@ impl RestClient {
 #[derive(Debug, Default)]
 pub struct Request {
     params: Vec<(&'static str, String)>,
+    headers: Vec<(&'static str, String)>,
     query: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     spans: Vec<(&'static str, Span)>,
@@ -134,6 +135,12 @@ impl Request {
     /// An empty request.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A request header the operation declares (Keystone's `X-Subject-Token`).
+    pub fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_owned()));
+        self
     }
 
     /// Sets a path parameter (`{name}` in the template); it is percent-encoded.
@@ -392,6 +399,9 @@ impl ServiceClient {
         }
         if let Some(token) = token {
             builder = builder.header("X-Auth-Token", token.expose());
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
         }
         if let Some(version) = self.version.header_value().filter(|_| op.versioned) {
             for header in self.service.request_headers {

@@ -138,11 +138,11 @@ def write_dump(service: str, package: str, microversions: dict | None,
 
 
 def counts(dump: dict) -> dict[str, int]:
-    ops = dump["operations"]
+    ops = [o for o in dump["operations"] if not o.get("root")]
     removed = sum(1 for o in ops if o.get("removed"))
     actions = sum(1 for o in ops if o.get("action") and not o.get("removed"))
     return {"operations": len(ops), "live": len(ops) - removed, "removed": removed,
-            "live_actions": actions}
+            "live_actions": actions, "root": len(dump["operations"]) - len(ops)}
 
 
 def main(service: str, build: Callable[[], dict], default_out: str) -> None:
@@ -162,7 +162,8 @@ def main(service: str, build: Callable[[], dict], default_out: str) -> None:
     tmp.write_text(text)
     os.replace(tmp, out)
     print(f"{service}: {numbers['operations']} operations ({numbers['live']} live, "
-          f"{numbers['removed']} removed; {numbers['live_actions']} live actions) -> {out}")
+          f"{numbers['removed']} removed; {numbers['live_actions']} live actions; "
+          f"{numbers['root']} unversioned root documents) -> {out}")
     if args.expect:
         want = [int(x) for x in args.expect.split(",")]
         got = [numbers["operations"], numbers["live"], numbers["removed"]][: len(want)]

@@ -68,16 +68,17 @@ def status_of(func, source: str) -> list[dict]:
     return [{"min": None, "max": None, "codes": in_code or [200]}]
 
 
-def operation(method: str, path: str, action: str | None, func) -> dict:
+def operation(method: str, path: str, action: str | None, func, root: bool = False) -> dict:
     source = common.source_of(func)
     removed = None
     if getattr(func, "removed", False):
         # @wsgi.removed stores the reason where the version belongs; read it from the source.
         found = REMOVED.search(source)
         removed = {"release": found.group(1) if found else None, "status": 410}
-    where = common.operation_key(method, path, action)
+    where = common.operation_key(method, path, action) + (" (root)" if root else "")
     return {
         "key": where,
+        "root": root,
         "method": method,
         "path": path,
         "action": action,
@@ -119,6 +120,9 @@ def build() -> dict:
             else:
                 func = getattr(resource.controller, route.defaults["action"])
                 ops.append(operation(method, path, None, func))
+    # The unversioned root document (GET / outside /v2.1) is its own WSGI app, not a route.
+    from nova.api.openstack.compute import versions
+    ops.append(operation("GET", "/", None, versions.Versions.index, root=True))
     return common.write_dump(
         "compute", "nova", {"min": avr._MIN_API_VERSION, "max": avr._MAX_API_VERSION}, ops)
 

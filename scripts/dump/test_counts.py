@@ -16,7 +16,7 @@ EXPECTED = {
 
 def counts(path: Path) -> dict:
     dump = json.loads(path.read_text())
-    ops = dump["operations"]
+    ops = [o for o in dump["operations"] if not o.get("root")]
     removed = [o for o in ops if o.get("removed")]
     return {
         "operations": len(ops),

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use squall::clients::compute::{self, ServersClient, servers};
+use squall::clients::compute::{
+    self, InstanceActionsClient, ServerActionsClient, ServersClient, instance_actions,
+    server_actions, servers,
+};
 use squall::runtime::waiters::{ServerState, WaitError, Waiter};
 use squall::runtime::{ApiVersion, Error, Response, VersionedRequest as _};
 
@@ -249,7 +252,8 @@ pub async fn update_server(
 }
 
 /// One thin function per server action: builds the request enum at `version` from JSON and
-/// sends it; the response is checked by the runtime.
+/// sends it through a `ServerActionsClient` on the same service client (same version); the
+/// response is checked by the runtime.
 macro_rules! actions {
     ($($fn_name:ident => $method:ident($request:ident) -> $response:ty;)*) => {$(
         pub async fn $fn_name(
@@ -258,9 +262,11 @@ macro_rules! actions {
             id: &str,
             body: Value,
         ) -> Result<Response<$response>, Error> {
-            let body = servers::$request::from_json_at(version, body)
+            let body = server_actions::$request::from_json_at(version, body)
                 .expect(concat!(stringify!($request), " matches the version's schema"));
-            client.$method(id, &body).await
+            ServerActionsClient::new(client.service_client().clone())
+                .$method(id, &body)
+                .await
         }
     )*};
 }
@@ -283,9 +289,9 @@ actions! {
     shelve => shelve_server(ShelveServerRequest) -> squall::runtime::NoBody;
     shelve_offload => shelve_offload_server(ShelveOffloadServerRequest) -> squall::runtime::NoBody;
     unshelve => unshelve_server(UnshelveServerRequest) -> squall::runtime::NoBody;
-    rebuild => rebuild_server(RebuildServerRequest) -> servers::RebuildServerResponse;
-    evacuate => evacuate_server(EvacuateServerRequest) -> servers::EvacuateServerResponse;
-    create_image => create_server_image(CreateServerImageRequest) -> servers::CreateServerImageResponse;
+    rebuild => rebuild_server(RebuildServerRequest) -> server_actions::RebuildServerResponse;
+    evacuate => evacuate_server(EvacuateServerRequest) -> server_actions::EvacuateServerResponse;
+    create_image => create_server_image(CreateServerImageRequest) -> server_actions::CreateServerImageResponse;
 }
 
 /// Metadata: POST (merge) at `version`.
@@ -341,8 +347,10 @@ pub async fn list_tags(
 pub async fn list_instance_actions(
     client: &ServersClient,
     id: &str,
-) -> Result<Response<servers::ListInstanceActionsResponse>, Error> {
-    client.list_instance_actions(id, None).await
+) -> Result<Response<instance_actions::ListInstanceActionsResponse>, Error> {
+    InstanceActionsClient::new(client.service_client().clone())
+        .list_instance_actions(id, None)
+        .await
 }
 
 /// One instance action of a server.
@@ -350,8 +358,10 @@ pub async fn show_instance_action(
     client: &ServersClient,
     id: &str,
     request_id: &str,
-) -> Result<Response<servers::ShowInstanceActionResponse>, Error> {
-    client.show_instance_action(id, request_id, None).await
+) -> Result<Response<instance_actions::ShowInstanceActionResponse>, Error> {
+    InstanceActionsClient::new(client.service_client().clone())
+        .show_instance_action(id, request_id, None)
+        .await
 }
 
 /// The host a server runs on (admin attribute).
@@ -465,10 +475,12 @@ pub async fn trigger_crash_dump(
     version: ApiVersion,
     id: &str,
 ) -> Result<Response<squall::runtime::NoBody>, Error> {
-    let body = servers::TriggerCrashDumpRequest::from_json_at(
+    let body = server_actions::TriggerCrashDumpRequest::from_json_at(
         version,
         json!({"trigger_crash_dump": null}),
     )
     .expect("body");
-    client.trigger_crash_dump(id, &body).await
+    ServerActionsClient::new(client.service_client().clone())
+        .trigger_crash_dump(id, &body)
+        .await
 }

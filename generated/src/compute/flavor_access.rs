@@ -11,7 +11,7 @@ pub static ADD_TENANT_ACCESS: rt::OperationMeta = rt::OperationMeta::new(
     "add_tenant_access",
     &super::SERVICE,
     &[rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/action", &[200])],
-    &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
+    &[rt::body(rt::from(2, 1), 0, &schemas::ADD_TENANT_ACCESS_V2_1)],
 );
 /// The request body of `add_tenant_access`: the variant of the version you request (`V2_1` 2.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -26,29 +26,29 @@ pub static LIST_FLAVOR_ACCESS: rt::OperationMeta = rt::OperationMeta::new(
     "list_flavor_access",
     &super::SERVICE,
     &[rt::op(rt::from(2, 1), "GET", "/flavors/{flavor_id}/os-flavor-access", &[200])],
-    &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
+    &[rt::body(rt::from(2, 1), 0, &schemas::ADD_TENANT_ACCESS_V2_1)],
 );
 /// The query of `list_flavor_access`: the variant of the version you request (`V2_1` 2.1–2.101, `V2_102` 2.102–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListFlavorAccessQuery {
-    V2_1(types::FlavorAccessQueryV2_1),
-    V2_102(types::FlavorAccessQueryV2_102),
+    V2_1(types::ListFlavorAccessQueryV2_1),
+    V2_102(types::ListFlavorAccessQueryV2_102),
 }
 rt::versioned_request!(ListFlavorAccessQuery of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 101),
     V2_102 = rt::from(2, 102),
 });
 rt::variants_from!(ListFlavorAccessQuery {
-    V2_1(types::FlavorAccessQueryV2_1),
-    V2_102(types::FlavorAccessQueryV2_102),
+    V2_1(types::ListFlavorAccessQueryV2_1),
+    V2_102(types::ListFlavorAccessQueryV2_102),
 });
 /// The `remove_tenant_access` operation: its spans, statuses and response variants.
 pub static REMOVE_TENANT_ACCESS: rt::OperationMeta = rt::OperationMeta::new(
     "remove_tenant_access",
     &super::SERVICE,
     &[rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/action", &[200])],
-    &[rt::body(rt::from(2, 1), 0, &schemas::FLAVOR_ACCESS_LIST_V2_1)],
+    &[rt::body(rt::from(2, 1), 0, &schemas::ADD_TENANT_ACCESS_V2_1)],
 );
 /// The request body of `remove_tenant_access`: the variant of the version you request (`V2_1` 2.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -71,13 +71,12 @@ impl FlavorAccessClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.6**: status 200; request [`AddTenantAccessRequestV2_1`](super::types::AddTenantAccessRequestV2_1); response [`FlavorAccessListV2_1`](super::types::FlavorAccessListV2_1); errors 400, 401, 403, 404, 409.
-    /// - **2.7–latest**: status 200; request [`AddTenantAccessRequestV2_1`](super::types::AddTenantAccessRequestV2_1); response [`FlavorAccessListV2_1`](super::types::FlavorAccessListV2_1); errors 400, 401, 403, 404, 409. *Changed at 2.7:* Adding project access to a public flavor is refused with 409.
+    /// - **2.1–latest**: status 200; request [`AddTenantAccessRequestV2_1`](super::types::AddTenantAccessRequestV2_1); response [`AddTenantAccessResponseV2_1`](super::types::AddTenantAccessResponseV2_1); errors 400, 403, 404, 409.
     pub async fn add_tenant_access(
         &self,
         flavor_id: &str,
         body: &AddTenantAccessRequest,
-    ) -> rt::Result<types::FlavorAccessListV2_1> {
+    ) -> rt::Result<types::AddTenantAccessResponseV2_1> {
         let request = rt::Request::new().param("flavor_id", flavor_id).json(body);
         self.0.call(&ADD_TENANT_ACCESS, request).await?.single()
     }
@@ -87,13 +86,13 @@ impl FlavorAccessClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.101**: status 200; query [`FlavorAccessQueryV2_1`](super::types::FlavorAccessQueryV2_1); response [`FlavorAccessListV2_1`](super::types::FlavorAccessListV2_1); errors 401, 403, 404.
-    /// - **2.102–latest**: status 200; query [`FlavorAccessQueryV2_102`](super::types::FlavorAccessQueryV2_102); response [`FlavorAccessListV2_1`](super::types::FlavorAccessListV2_1); errors 400, 401, 403, 404. *Changed at 2.102:* Listing flavor access rejects unknown query parameters with 400.
+    /// - **2.1–2.101**: status 200; query [`ListFlavorAccessQueryV2_1`](super::types::ListFlavorAccessQueryV2_1); response [`ListFlavorAccessResponseV2_1`](super::types::ListFlavorAccessResponseV2_1); errors 404.
+    /// - **2.102–latest**: status 200; query [`ListFlavorAccessQueryV2_102`](super::types::ListFlavorAccessQueryV2_102); response [`ListFlavorAccessResponseV2_1`](super::types::ListFlavorAccessResponseV2_1); errors 404. *Changed at 2.102:* Listing flavor access rejects unknown query parameters with 400.
     pub async fn list_flavor_access(
         &self,
         flavor_id: &str,
         query: Option<&ListFlavorAccessQuery>,
-    ) -> rt::Result<types::FlavorAccessListV2_1> {
+    ) -> rt::Result<types::ListFlavorAccessResponseV2_1> {
         let request = rt::Request::new().param("flavor_id", flavor_id).query(query);
         self.0.call(&LIST_FLAVOR_ACCESS, request).await?.single()
     }
@@ -103,12 +102,12 @@ impl FlavorAccessClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–latest**: status 200; request [`RemoveTenantAccessRequestV2_1`](super::types::RemoveTenantAccessRequestV2_1); response [`FlavorAccessListV2_1`](super::types::FlavorAccessListV2_1); errors 400, 401, 403, 404.
+    /// - **2.1–latest**: status 200; request [`RemoveTenantAccessRequestV2_1`](super::types::RemoveTenantAccessRequestV2_1); response [`RemoveTenantAccessResponseV2_1`](super::types::RemoveTenantAccessResponseV2_1); errors 400, 403, 404.
     pub async fn remove_tenant_access(
         &self,
         flavor_id: &str,
         body: &RemoveTenantAccessRequest,
-    ) -> rt::Result<types::FlavorAccessListV2_1> {
+    ) -> rt::Result<types::RemoveTenantAccessResponseV2_1> {
         let request = rt::Request::new().param("flavor_id", flavor_id).json(body);
         self.0.call(&REMOVE_TENANT_ACCESS, request).await?.single()
     }

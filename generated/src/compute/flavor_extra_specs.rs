@@ -11,7 +11,7 @@ pub static CREATE_EXTRA_SPECS: rt::OperationMeta = rt::OperationMeta::new(
     "create_extra_specs",
     &super::SERVICE,
     &[rt::op(rt::from(2, 1), "POST", "/flavors/{flavor_id}/os-extra_specs", &[200])],
-    &[rt::body(rt::from(2, 1), 0, &schemas::CREATE_EXTRA_SPECS_REQUEST_V2_1)],
+    &[rt::body(rt::from(2, 1), 0, &schemas::CREATE_EXTRA_SPECS_V2_1)],
 );
 /// The request body of `create_extra_specs`: the variant of the version you request (`V2_1` 2.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -40,22 +40,22 @@ pub static LIST_EXTRA_SPECS: rt::OperationMeta = rt::OperationMeta::new(
     "list_extra_specs",
     &super::SERVICE,
     &[rt::op(rt::from(2, 1), "GET", "/flavors/{flavor_id}/os-extra_specs", &[200])],
-    &[rt::body(rt::from(2, 1), 0, &schemas::LIST_EXTRA_SPECS_V2_1)],
+    &[rt::body(rt::from(2, 1), 0, &schemas::CREATE_EXTRA_SPECS_REQUEST_V2_1)],
 );
 /// The query of `list_extra_specs`: the variant of the version you request (`V2_1` 2.1–2.101, `V2_102` 2.102–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListExtraSpecsQuery {
-    V2_1(types::ExtraSpecsQueryV2_1),
-    V2_102(types::ExtraSpecsQueryV2_102),
+    V2_1(types::ListExtraSpecsQueryV2_1),
+    V2_102(types::ListExtraSpecsQueryV2_102),
 }
 rt::versioned_request!(ListExtraSpecsQuery of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 101),
     V2_102 = rt::from(2, 102),
 });
 rt::variants_from!(ListExtraSpecsQuery {
-    V2_1(types::ExtraSpecsQueryV2_1),
-    V2_102(types::ExtraSpecsQueryV2_102),
+    V2_1(types::ListExtraSpecsQueryV2_1),
+    V2_102(types::ListExtraSpecsQueryV2_102),
 });
 /// The `show_extra_spec` operation: its spans, statuses and response variants.
 pub static SHOW_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta::new(
@@ -69,22 +69,22 @@ pub static SHOW_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta::new(
             &[200],
         ),
     ],
-    &[rt::body(rt::from(2, 1), 0, &schemas::EXTRA_SPECS_V2_1)],
+    &[rt::body(rt::from(2, 1), 0, &schemas::CREATE_EXTRA_SPECS_REQUEST_EXTRA_SPECS_V2_1)],
 );
 /// The query of `show_extra_spec`: the variant of the version you request (`V2_1` 2.1–2.101, `V2_102` 2.102–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ShowExtraSpecQuery {
-    V2_1(types::ExtraSpecsQueryV2_1),
-    V2_102(types::ExtraSpecsQueryV2_102),
+    V2_1(types::ShowExtraSpecQueryV2_1),
+    V2_102(types::ShowExtraSpecQueryV2_102),
 }
 rt::versioned_request!(ShowExtraSpecQuery of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 101),
     V2_102 = rt::from(2, 102),
 });
 rt::variants_from!(ShowExtraSpecQuery {
-    V2_1(types::ExtraSpecsQueryV2_1),
-    V2_102(types::ExtraSpecsQueryV2_102),
+    V2_1(types::ShowExtraSpecQueryV2_1),
+    V2_102(types::ShowExtraSpecQueryV2_102),
 });
 /// The `update_extra_spec` operation: its spans, statuses and response variants.
 pub static UPDATE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta::new(
@@ -98,16 +98,16 @@ pub static UPDATE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta::new(
             &[200],
         ),
     ],
-    &[rt::body(rt::from(2, 1), 0, &schemas::EXTRA_SPECS_INPUT_V2_1)],
+    &[rt::body(rt::from(2, 1), 0, &schemas::CREATE_EXTRA_SPECS_EXTRA_SPECS_V2_1)],
 );
 /// The request body of `update_extra_spec`: the variant of the version you request (`V2_1` 2.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateExtraSpecRequest {
-    V2_1(types::ExtraSpecUpdateV2_1),
+    V2_1(types::UpdateExtraSpecRequestV2_1),
 }
 rt::versioned_request!(UpdateExtraSpecRequest of super::SERVICE { V2_1 = rt::from(2, 1) });
-rt::variants_from!(UpdateExtraSpecRequest { V2_1(types::ExtraSpecUpdateV2_1) });
+rt::variants_from!(UpdateExtraSpecRequest { V2_1(types::UpdateExtraSpecRequestV2_1) });
 /// Flavor extra specs (os-extra_specs), the key/value tuning hints attached to a flavor.
 ///
 /// The `flavor_extra_specs` client of the `compute` service; its microversion is the one the requests carry.
@@ -121,13 +121,12 @@ impl FlavorExtraSpecsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.85**: status 200; request [`CreateExtraSpecsRequestV2_1`](super::types::CreateExtraSpecsRequestV2_1); response [`CreateExtraSpecsRequestV2_1`](super::types::CreateExtraSpecsRequestV2_1); errors 400, 401, 403, 404, 409.
-    /// - **2.86–latest**: status 200; request [`CreateExtraSpecsRequestV2_1`](super::types::CreateExtraSpecsRequestV2_1); response [`CreateExtraSpecsRequestV2_1`](super::types::CreateExtraSpecsRequestV2_1); errors 400, 401, 403, 404, 409. *Changed at 2.86:* Extra specs in namespaces Nova knows (hw, hw_rng, hw_video, os, resources, trait, ...) are validated on create and update; an unknown key or bad value there is rejected with 400.
+    /// - **2.1–latest**: status 200; request [`CreateExtraSpecsRequestV2_1`](super::types::CreateExtraSpecsRequestV2_1); response [`CreateExtraSpecsResponseV2_1`](super::types::CreateExtraSpecsResponseV2_1); errors 400, 404, 409.
     pub async fn create_extra_specs(
         &self,
         flavor_id: &str,
         body: &CreateExtraSpecsRequest,
-    ) -> rt::Result<types::CreateExtraSpecsRequestV2_1> {
+    ) -> rt::Result<types::CreateExtraSpecsResponseV2_1> {
         let request = rt::Request::new().param("flavor_id", flavor_id).json(body);
         self.0.call(&CREATE_EXTRA_SPECS, request).await?.single()
     }
@@ -137,7 +136,7 @@ impl FlavorExtraSpecsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–latest**: status 200; no body; errors 401, 403, 404.
+    /// - **2.1–latest**: status 200; no body; errors 404.
     pub async fn delete_extra_spec(
         &self,
         flavor_id: &str,
@@ -154,8 +153,8 @@ impl FlavorExtraSpecsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.101**: status 200; query [`ExtraSpecsQueryV2_1`](super::types::ExtraSpecsQueryV2_1); response [`ListExtraSpecsResponseV2_1`](super::types::ListExtraSpecsResponseV2_1); errors 401, 403, 404.
-    /// - **2.102–latest**: status 200; query [`ExtraSpecsQueryV2_102`](super::types::ExtraSpecsQueryV2_102); response [`ListExtraSpecsResponseV2_1`](super::types::ListExtraSpecsResponseV2_1); errors 400, 401, 403, 404. *Changed at 2.102:* Listing and showing extra specs reject unknown query parameters with 400.
+    /// - **2.1–2.101**: status 200; query [`ListExtraSpecsQueryV2_1`](super::types::ListExtraSpecsQueryV2_1); response [`ListExtraSpecsResponseV2_1`](super::types::ListExtraSpecsResponseV2_1); errors 404.
+    /// - **2.102–latest**: status 200; query [`ListExtraSpecsQueryV2_102`](super::types::ListExtraSpecsQueryV2_102); response [`ListExtraSpecsResponseV2_1`](super::types::ListExtraSpecsResponseV2_1); errors 404. *Changed at 2.102:* Listing and showing extra specs reject unknown query parameters with 400.
     pub async fn list_extra_specs(
         &self,
         flavor_id: &str,
@@ -170,14 +169,14 @@ impl FlavorExtraSpecsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.101**: status 200; query [`ExtraSpecsQueryV2_1`](super::types::ExtraSpecsQueryV2_1); response [`ExtraSpecsV2_1`](super::types::ExtraSpecsV2_1); errors 401, 403, 404.
-    /// - **2.102–latest**: status 200; query [`ExtraSpecsQueryV2_102`](super::types::ExtraSpecsQueryV2_102); response [`ExtraSpecsV2_1`](super::types::ExtraSpecsV2_1); errors 400, 401, 403, 404. *Changed at 2.102:* Listing and showing extra specs reject unknown query parameters with 400.
+    /// - **2.1–2.101**: status 200; query [`ShowExtraSpecQueryV2_1`](super::types::ShowExtraSpecQueryV2_1); response [`ShowExtraSpecResponseV2_1`](super::types::ShowExtraSpecResponseV2_1); errors 404.
+    /// - **2.102–latest**: status 200; query [`ShowExtraSpecQueryV2_102`](super::types::ShowExtraSpecQueryV2_102); response [`ShowExtraSpecResponseV2_1`](super::types::ShowExtraSpecResponseV2_1); errors 404. *Changed at 2.102:* Listing and showing extra specs reject unknown query parameters with 400.
     pub async fn show_extra_spec(
         &self,
         flavor_id: &str,
         extra_spec_key: &str,
         query: Option<&ShowExtraSpecQuery>,
-    ) -> rt::Result<types::ExtraSpecsV2_1> {
+    ) -> rt::Result<types::ShowExtraSpecResponseV2_1> {
         let request = rt::Request::new()
             .param("flavor_id", flavor_id)
             .param("extra_spec_key", extra_spec_key)
@@ -190,14 +189,13 @@ impl FlavorExtraSpecsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.85**: status 200; request [`ExtraSpecUpdateV2_1`](super::types::ExtraSpecUpdateV2_1); response [`ExtraSpecUpdateV2_1`](super::types::ExtraSpecUpdateV2_1); errors 400, 401, 403, 404, 409.
-    /// - **2.86–latest**: status 200; request [`ExtraSpecUpdateV2_1`](super::types::ExtraSpecUpdateV2_1); response [`ExtraSpecUpdateV2_1`](super::types::ExtraSpecUpdateV2_1); errors 400, 401, 403, 404, 409. *Changed at 2.86:* Extra specs in namespaces Nova knows (hw, hw_rng, hw_video, os, resources, trait, ...) are validated on create and update; an unknown key or bad value there is rejected with 400.
+    /// - **2.1–latest**: status 200; request [`UpdateExtraSpecRequestV2_1`](super::types::UpdateExtraSpecRequestV2_1); response [`UpdateExtraSpecResponseV2_1`](super::types::UpdateExtraSpecResponseV2_1); errors 400, 404, 409.
     pub async fn update_extra_spec(
         &self,
         flavor_id: &str,
         extra_spec_key: &str,
         body: &UpdateExtraSpecRequest,
-    ) -> rt::Result<types::ExtraSpecUpdateV2_1> {
+    ) -> rt::Result<types::UpdateExtraSpecResponseV2_1> {
         let request = rt::Request::new()
             .param("flavor_id", flavor_id)
             .param("extra_spec_key", extra_spec_key)

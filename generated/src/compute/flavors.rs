@@ -12,21 +12,21 @@ pub static CREATE_FLAVOR: rt::OperationMeta = rt::OperationMeta::new(
     &super::SERVICE,
     &[rt::op(rt::from(2, 1), "POST", "/flavors", &[200])],
     &[
-        rt::body(rt::span(2, 1, 2, 54), 0, &schemas::FLAVOR_V2_1),
-        rt::body(rt::span(2, 55, 2, 60), 1, &schemas::FLAVOR_V2_55),
-        rt::body(rt::span(2, 61, 2, 74), 2, &schemas::FLAVOR_V2_61),
-        rt::body(rt::span(2, 75, 2, 101), 3, &schemas::FLAVOR_V2_75),
-        rt::body(rt::from(2, 102), 4, &schemas::FLAVOR_V2_102),
+        rt::body(rt::span(2, 1, 2, 54), 0, &schemas::CREATE_FLAVOR_V2_1),
+        rt::body(rt::span(2, 55, 2, 60), 1, &schemas::CREATE_FLAVOR_V2_55),
+        rt::body(rt::span(2, 61, 2, 74), 2, &schemas::CREATE_FLAVOR_V2_61),
+        rt::body(rt::span(2, 75, 2, 101), 3, &schemas::CREATE_FLAVOR_V2_75),
+        rt::body(rt::from(2, 102), 4, &schemas::CREATE_FLAVOR_V2_102),
     ],
 );
 /// The response of `create_flavor`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateFlavorResponse {
-    V2_1(types::FlavorResponseV2_1),
-    V2_55(types::FlavorResponseV2_55),
-    V2_61(types::FlavorResponseV2_61),
-    V2_75(types::FlavorResponseV2_75),
-    V2_102(types::FlavorResponseV2_102),
+    V2_1(types::CreateFlavorResponseV2_1),
+    V2_55(types::CreateFlavorResponseV2_55),
+    V2_61(types::CreateFlavorResponseV2_61),
+    V2_75(types::CreateFlavorResponseV2_75),
+    V2_102(types::CreateFlavorResponseV2_102),
 }
 rt::versioned_response!(CreateFlavorResponse { V2_1, V2_55, V2_61, V2_75, V2_102 });
 /// The request body of `create_flavor`: the variant of the version you request (`V2_1` 2.1–2.54, `V2_55` 2.55–2.101, `V2_102` 2.102–latest).
@@ -116,9 +116,9 @@ rt::versioned_response!(ListFlavorsDetailResponse { V2_1, V2_55, V2_61, V2_75, V
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListFlavorsDetailQuery {
-    V2_1(types::ListFlavorsQueryV2_1),
-    V2_75(types::ListFlavorsQueryV2_75),
-    V2_102(types::ListFlavorsQueryV2_102),
+    V2_1(types::ListFlavorsDetailQueryV2_1),
+    V2_75(types::ListFlavorsDetailQueryV2_75),
+    V2_102(types::ListFlavorsDetailQueryV2_102),
 }
 rt::versioned_request!(ListFlavorsDetailQuery of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 74),
@@ -126,9 +126,9 @@ rt::versioned_request!(ListFlavorsDetailQuery of super::SERVICE {
     V2_102 = rt::from(2, 102),
 });
 rt::variants_from!(ListFlavorsDetailQuery {
-    V2_1(types::ListFlavorsQueryV2_1),
-    V2_75(types::ListFlavorsQueryV2_75),
-    V2_102(types::ListFlavorsQueryV2_102),
+    V2_1(types::ListFlavorsDetailQueryV2_1),
+    V2_75(types::ListFlavorsDetailQueryV2_75),
+    V2_102(types::ListFlavorsDetailQueryV2_102),
 });
 /// The `show_flavor` operation: its spans, statuses and response variants.
 pub static SHOW_FLAVOR: rt::OperationMeta = rt::OperationMeta::new(
@@ -136,21 +136,21 @@ pub static SHOW_FLAVOR: rt::OperationMeta = rt::OperationMeta::new(
     &super::SERVICE,
     &[rt::op(rt::from(2, 1), "GET", "/flavors/{flavor_id}", &[200])],
     &[
-        rt::body(rt::span(2, 1, 2, 54), 0, &schemas::FLAVOR_V2_1),
-        rt::body(rt::span(2, 55, 2, 60), 1, &schemas::FLAVOR_V2_55),
-        rt::body(rt::span(2, 61, 2, 74), 2, &schemas::FLAVOR_V2_61),
-        rt::body(rt::span(2, 75, 2, 101), 3, &schemas::FLAVOR_V2_75),
-        rt::body(rt::from(2, 102), 4, &schemas::FLAVOR_V2_102),
+        rt::body(rt::span(2, 1, 2, 54), 0, &schemas::CREATE_FLAVOR_V2_1),
+        rt::body(rt::span(2, 55, 2, 60), 1, &schemas::CREATE_FLAVOR_V2_55),
+        rt::body(rt::span(2, 61, 2, 74), 2, &schemas::CREATE_FLAVOR_V2_61),
+        rt::body(rt::span(2, 75, 2, 101), 3, &schemas::CREATE_FLAVOR_V2_75),
+        rt::body(rt::from(2, 102), 4, &schemas::CREATE_FLAVOR_V2_102),
     ],
 );
 /// The response of `show_flavor`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShowFlavorResponse {
-    V2_1(types::FlavorResponseV2_1),
-    V2_55(types::FlavorResponseV2_55),
-    V2_61(types::FlavorResponseV2_61),
-    V2_75(types::FlavorResponseV2_75),
-    V2_102(types::FlavorResponseV2_102),
+    V2_1(types::ShowFlavorResponseV2_1),
+    V2_55(types::ShowFlavorResponseV2_55),
+    V2_61(types::ShowFlavorResponseV2_61),
+    V2_75(types::ShowFlavorResponseV2_75),
+    V2_102(types::ShowFlavorResponseV2_102),
 }
 rt::versioned_response!(ShowFlavorResponse { V2_1, V2_55, V2_61, V2_75, V2_102 });
 /// The query of `show_flavor`: the variant of the version you request (`V2_1` 2.1–2.101, `V2_102` 2.102–latest).
@@ -174,19 +174,19 @@ pub static UPDATE_FLAVOR: rt::OperationMeta = rt::OperationMeta::new(
     &super::SERVICE,
     &[rt::op(rt::from(2, 55), "PUT", "/flavors/{flavor_id}", &[200])],
     &[
-        rt::body(rt::span(2, 55, 2, 60), 0, &schemas::FLAVOR_V2_55),
-        rt::body(rt::span(2, 61, 2, 74), 1, &schemas::FLAVOR_V2_61),
-        rt::body(rt::span(2, 75, 2, 101), 2, &schemas::FLAVOR_V2_75),
-        rt::body(rt::from(2, 102), 3, &schemas::FLAVOR_V2_102),
+        rt::body(rt::span(2, 55, 2, 60), 0, &schemas::CREATE_FLAVOR_V2_55_2),
+        rt::body(rt::span(2, 61, 2, 74), 1, &schemas::CREATE_FLAVOR_V2_61_2),
+        rt::body(rt::span(2, 75, 2, 101), 2, &schemas::CREATE_FLAVOR_V2_75_2),
+        rt::body(rt::from(2, 102), 3, &schemas::CREATE_FLAVOR_V2_102_2),
     ],
 );
 /// The response of `update_flavor`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateFlavorResponse {
-    V2_55(types::FlavorResponseV2_55),
-    V2_61(types::FlavorResponseV2_61),
-    V2_75(types::FlavorResponseV2_75),
-    V2_102(types::FlavorResponseV2_102),
+    V2_55(types::UpdateFlavorResponseV2_55),
+    V2_61(types::UpdateFlavorResponseV2_61),
+    V2_75(types::UpdateFlavorResponseV2_75),
+    V2_102(types::UpdateFlavorResponseV2_102),
 }
 rt::versioned_response!(UpdateFlavorResponse { V2_55, V2_61, V2_75, V2_102 });
 /// The request body of `update_flavor`: the variant of the version you request (`V2_55` 2.55–latest).
@@ -210,11 +210,11 @@ impl FlavorsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.54**: status 200; request [`CreateFlavorRequestV2_1`](super::types::CreateFlavorRequestV2_1); response [`FlavorResponseV2_1`](super::types::FlavorResponseV2_1); errors 400, 401, 403, 409.
-    /// - **2.55–2.60**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`FlavorResponseV2_55`](super::types::FlavorResponseV2_55); errors 400, 401, 403, 409. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
-    /// - **2.61–2.74**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`FlavorResponseV2_61`](super::types::FlavorResponseV2_61); errors 400, 401, 403, 409. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
-    /// - **2.75–2.101**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`FlavorResponseV2_75`](super::types::FlavorResponseV2_75); errors 400, 401, 403, 409. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
-    /// - **2.102–latest**: status 200; request [`CreateFlavorRequestV2_102`](super::types::CreateFlavorRequestV2_102); response [`FlavorResponseV2_102`](super::types::FlavorResponseV2_102); errors 400, 401, 403, 409. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
+    /// - **2.1–2.54**: status 200; request [`CreateFlavorRequestV2_1`](super::types::CreateFlavorRequestV2_1); response [`CreateFlavorResponseV2_1`](super::types::CreateFlavorResponseV2_1); errors 400, 409.
+    /// - **2.55–2.60**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`CreateFlavorResponseV2_55`](super::types::CreateFlavorResponseV2_55); errors 400, 409. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
+    /// - **2.61–2.74**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`CreateFlavorResponseV2_61`](super::types::CreateFlavorResponseV2_61); errors 400, 409. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
+    /// - **2.75–2.101**: status 200; request [`CreateFlavorRequestV2_55`](super::types::CreateFlavorRequestV2_55); response [`CreateFlavorResponseV2_75`](super::types::CreateFlavorResponseV2_75); errors 400, 409. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
+    /// - **2.102–latest**: status 200; request [`CreateFlavorRequestV2_102`](super::types::CreateFlavorRequestV2_102); response [`CreateFlavorResponseV2_102`](super::types::CreateFlavorResponseV2_102); errors 400, 409. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
     pub async fn create_flavor(
         &self,
         body: &CreateFlavorRequest,
@@ -228,7 +228,7 @@ impl FlavorsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–latest**: status 202; no body; errors 401, 403, 404.
+    /// - **2.1–latest**: status 202; no body; errors 404.
     pub async fn delete_flavor(&self, flavor_id: &str) -> rt::Result<rt::NoBody> {
         let request = rt::Request::new().param("flavor_id", flavor_id);
         self.0.call(&DELETE_FLAVOR, request).await?.empty()
@@ -239,10 +239,10 @@ impl FlavorsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.54**: status 200; query [`ListFlavorsQueryV2_1`](super::types::ListFlavorsQueryV2_1); response [`ListFlavorsResponseV2_1`](super::types::ListFlavorsResponseV2_1); errors 400, 401, 403.
-    /// - **2.55–2.74**: status 200; query [`ListFlavorsQueryV2_1`](super::types::ListFlavorsQueryV2_1); response [`ListFlavorsResponseV2_55`](super::types::ListFlavorsResponseV2_55); errors 400, 401, 403. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
-    /// - **2.75–2.101**: status 200; query [`ListFlavorsQueryV2_75`](super::types::ListFlavorsQueryV2_75); response [`ListFlavorsResponseV2_55`](super::types::ListFlavorsResponseV2_55); errors 400, 401, 403. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
-    /// - **2.102–latest**: status 200; query [`ListFlavorsQueryV2_102`](super::types::ListFlavorsQueryV2_102); response [`ListFlavorsResponseV2_55`](super::types::ListFlavorsResponseV2_55); errors 400, 401, 403. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
+    /// - **2.1–2.54**: status 200; query [`ListFlavorsQueryV2_1`](super::types::ListFlavorsQueryV2_1); response [`ListFlavorsResponseV2_1`](super::types::ListFlavorsResponseV2_1); errors 400.
+    /// - **2.55–2.74**: status 200; query [`ListFlavorsQueryV2_1`](super::types::ListFlavorsQueryV2_1); response [`ListFlavorsResponseV2_55`](super::types::ListFlavorsResponseV2_55); errors 400. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
+    /// - **2.75–2.101**: status 200; query [`ListFlavorsQueryV2_75`](super::types::ListFlavorsQueryV2_75); response [`ListFlavorsResponseV2_55`](super::types::ListFlavorsResponseV2_55); errors 400. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
+    /// - **2.102–latest**: status 200; query [`ListFlavorsQueryV2_102`](super::types::ListFlavorsQueryV2_102); response [`ListFlavorsResponseV2_55`](super::types::ListFlavorsResponseV2_55); errors 400. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
     pub async fn list_flavors(
         &self,
         query: Option<&ListFlavorsQuery>,
@@ -256,11 +256,11 @@ impl FlavorsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.54**: status 200; query [`ListFlavorsQueryV2_1`](super::types::ListFlavorsQueryV2_1); response [`ListFlavorsDetailResponseV2_1`](super::types::ListFlavorsDetailResponseV2_1); errors 400, 401, 403.
-    /// - **2.55–2.60**: status 200; query [`ListFlavorsQueryV2_1`](super::types::ListFlavorsQueryV2_1); response [`ListFlavorsDetailResponseV2_55`](super::types::ListFlavorsDetailResponseV2_55); errors 400, 401, 403. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
-    /// - **2.61–2.74**: status 200; query [`ListFlavorsQueryV2_1`](super::types::ListFlavorsQueryV2_1); response [`ListFlavorsDetailResponseV2_61`](super::types::ListFlavorsDetailResponseV2_61); errors 400, 401, 403. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
-    /// - **2.75–2.101**: status 200; query [`ListFlavorsQueryV2_75`](super::types::ListFlavorsQueryV2_75); response [`ListFlavorsDetailResponseV2_75`](super::types::ListFlavorsDetailResponseV2_75); errors 400, 401, 403. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
-    /// - **2.102–latest**: status 200; query [`ListFlavorsQueryV2_102`](super::types::ListFlavorsQueryV2_102); response [`ListFlavorsDetailResponseV2_102`](super::types::ListFlavorsDetailResponseV2_102); errors 400, 401, 403. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
+    /// - **2.1–2.54**: status 200; query [`ListFlavorsDetailQueryV2_1`](super::types::ListFlavorsDetailQueryV2_1); response [`ListFlavorsDetailResponseV2_1`](super::types::ListFlavorsDetailResponseV2_1); errors 400.
+    /// - **2.55–2.60**: status 200; query [`ListFlavorsDetailQueryV2_1`](super::types::ListFlavorsDetailQueryV2_1); response [`ListFlavorsDetailResponseV2_55`](super::types::ListFlavorsDetailResponseV2_55); errors 400. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
+    /// - **2.61–2.74**: status 200; query [`ListFlavorsDetailQueryV2_1`](super::types::ListFlavorsDetailQueryV2_1); response [`ListFlavorsDetailResponseV2_61`](super::types::ListFlavorsDetailResponseV2_61); errors 400. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
+    /// - **2.75–2.101**: status 200; query [`ListFlavorsDetailQueryV2_75`](super::types::ListFlavorsDetailQueryV2_75); response [`ListFlavorsDetailResponseV2_75`](super::types::ListFlavorsDetailResponseV2_75); errors 400. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
+    /// - **2.102–latest**: status 200; query [`ListFlavorsDetailQueryV2_102`](super::types::ListFlavorsDetailQueryV2_102); response [`ListFlavorsDetailResponseV2_102`](super::types::ListFlavorsDetailResponseV2_102); errors 400. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
     pub async fn list_flavors_detail(
         &self,
         query: Option<&ListFlavorsDetailQuery>,
@@ -274,11 +274,11 @@ impl FlavorsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.54**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`FlavorResponseV2_1`](super::types::FlavorResponseV2_1); errors 401, 403, 404.
-    /// - **2.55–2.60**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`FlavorResponseV2_55`](super::types::FlavorResponseV2_55); errors 401, 403, 404. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
-    /// - **2.61–2.74**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`FlavorResponseV2_61`](super::types::FlavorResponseV2_61); errors 401, 403, 404. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
-    /// - **2.75–2.101**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`FlavorResponseV2_75`](super::types::FlavorResponseV2_75); errors 401, 403, 404. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
-    /// - **2.102–latest**: status 200; query [`ShowFlavorQueryV2_102`](super::types::ShowFlavorQueryV2_102); response [`FlavorResponseV2_102`](super::types::FlavorResponseV2_102); errors 400, 401, 403, 404. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
+    /// - **2.1–2.54**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`ShowFlavorResponseV2_1`](super::types::ShowFlavorResponseV2_1); errors 404.
+    /// - **2.55–2.60**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`ShowFlavorResponseV2_55`](super::types::ShowFlavorResponseV2_55); errors 404. *Changed at 2.55:* Flavors gain a `description`, shown in every flavor view and settable on create; the new update_flavor changes it.
+    /// - **2.61–2.74**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`ShowFlavorResponseV2_61`](super::types::ShowFlavorResponseV2_61); errors 404. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
+    /// - **2.75–2.101**: status 200; query [`ShowFlavorQueryV2_1`](super::types::ShowFlavorQueryV2_1); response [`ShowFlavorResponseV2_75`](super::types::ShowFlavorResponseV2_75); errors 404. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
+    /// - **2.102–latest**: status 200; query [`ShowFlavorQueryV2_102`](super::types::ShowFlavorQueryV2_102); response [`ShowFlavorResponseV2_102`](super::types::ShowFlavorResponseV2_102); errors 404. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
     pub async fn show_flavor(
         &self,
         flavor_id: &str,
@@ -293,10 +293,10 @@ impl FlavorsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.55–2.60**: status 200; request [`UpdateFlavorRequestV2_55`](super::types::UpdateFlavorRequestV2_55); response [`FlavorResponseV2_55`](super::types::FlavorResponseV2_55); errors 400, 401, 403, 404.
-    /// - **2.61–2.74**: status 200; request [`UpdateFlavorRequestV2_55`](super::types::UpdateFlavorRequestV2_55); response [`FlavorResponseV2_61`](super::types::FlavorResponseV2_61); errors 400, 401, 403, 404. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
-    /// - **2.75–2.101**: status 200; request [`UpdateFlavorRequestV2_55`](super::types::UpdateFlavorRequestV2_55); response [`FlavorResponseV2_75`](super::types::FlavorResponseV2_75); errors 400, 401, 403, 404. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
-    /// - **2.102–latest**: status 200; request [`UpdateFlavorRequestV2_55`](super::types::UpdateFlavorRequestV2_55); response [`FlavorResponseV2_102`](super::types::FlavorResponseV2_102); errors 400, 401, 403, 404. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
+    /// - **2.55–2.60**: status 200; request [`UpdateFlavorRequestV2_55`](super::types::UpdateFlavorRequestV2_55); response [`UpdateFlavorResponseV2_55`](super::types::UpdateFlavorResponseV2_55); errors 400, 404.
+    /// - **2.61–2.74**: status 200; request [`UpdateFlavorRequestV2_55`](super::types::UpdateFlavorRequestV2_55); response [`UpdateFlavorResponseV2_61`](super::types::UpdateFlavorResponseV2_61); errors 400, 404. *Changed at 2.61:* Detailed flavor views (show, detail list, create, update) include the flavor's `extra_specs` when policy lets the caller read them.
+    /// - **2.75–2.101**: status 200; request [`UpdateFlavorRequestV2_55`](super::types::UpdateFlavorRequestV2_55); response [`UpdateFlavorResponseV2_75`](super::types::UpdateFlavorResponseV2_75); errors 400, 404. *Changed at 2.75:* A flavor without swap reports `swap` as 0 instead of the empty string, and flavor listings reject unknown query parameters with 400.
+    /// - **2.102–latest**: status 200; request [`UpdateFlavorRequestV2_55`](super::types::UpdateFlavorRequestV2_55); response [`UpdateFlavorResponseV2_102`](super::types::UpdateFlavorResponseV2_102); errors 400, 404. *Changed at 2.102:* `rxtx_factor` and `OS-FLV-DISABLED:disabled` are gone from flavors (and `rxtx_factor` from create and sort keys); listings filter by `name`; show rejects unknown query parameters.
     pub async fn update_flavor(
         &self,
         flavor_id: &str,

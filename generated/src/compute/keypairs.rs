@@ -63,9 +63,9 @@ pub static DELETE_KEYPAIR: rt::OperationMeta = rt::OperationMeta::new(
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum DeleteKeypairQuery {
-    V2_1(types::KeypairsQueryV2_1),
-    V2_10(types::KeypairsQueryV2_10),
-    V2_75(types::KeypairsQueryV2_75),
+    V2_1(types::DeleteKeypairQueryV2_1),
+    V2_10(types::DeleteKeypairQueryV2_10),
+    V2_75(types::DeleteKeypairQueryV2_75),
 }
 rt::versioned_request!(DeleteKeypairQuery of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 9),
@@ -73,9 +73,9 @@ rt::versioned_request!(DeleteKeypairQuery of super::SERVICE {
     V2_75 = rt::from(2, 75),
 });
 rt::variants_from!(DeleteKeypairQuery {
-    V2_1(types::KeypairsQueryV2_1),
-    V2_10(types::KeypairsQueryV2_10),
-    V2_75(types::KeypairsQueryV2_75),
+    V2_1(types::DeleteKeypairQueryV2_1),
+    V2_10(types::DeleteKeypairQueryV2_10),
+    V2_75(types::DeleteKeypairQueryV2_75),
 });
 /// The `list_keypairs` operation: its spans, statuses and response variants.
 pub static LIST_KEYPAIRS: rt::OperationMeta = rt::OperationMeta::new(
@@ -85,8 +85,7 @@ pub static LIST_KEYPAIRS: rt::OperationMeta = rt::OperationMeta::new(
     &[
         rt::body(rt::span(2, 1, 2, 1), 0, &schemas::LIST_KEYPAIRS_V2_1),
         rt::body(rt::span(2, 2, 2, 34), 1, &schemas::LIST_KEYPAIRS_V2_2),
-        rt::body(rt::span(2, 35, 2, 91), 2, &schemas::LIST_KEYPAIRS_V2_35),
-        rt::body(rt::from(2, 92), 2, &schemas::LIST_KEYPAIRS_V2_35_2),
+        rt::body(rt::from(2, 35), 2, &schemas::LIST_KEYPAIRS_V2_35),
     ],
 );
 /// The response of `list_keypairs`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
@@ -101,8 +100,8 @@ rt::versioned_response!(ListKeypairsResponse { V2_1, V2_2, V2_35 });
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListKeypairsQuery {
-    V2_1(types::KeypairsQueryV2_1),
-    V2_10(types::KeypairsQueryV2_10),
+    V2_1(types::ListKeypairsQueryV2_1),
+    V2_10(types::ListKeypairsQueryV2_10),
     V2_35(types::ListKeypairsQueryV2_35),
     V2_75(types::ListKeypairsQueryV2_75),
 }
@@ -113,8 +112,8 @@ rt::versioned_request!(ListKeypairsQuery of super::SERVICE {
     V2_75 = rt::from(2, 75),
 });
 rt::variants_from!(ListKeypairsQuery {
-    V2_1(types::KeypairsQueryV2_1),
-    V2_10(types::KeypairsQueryV2_10),
+    V2_1(types::ListKeypairsQueryV2_1),
+    V2_10(types::ListKeypairsQueryV2_10),
     V2_35(types::ListKeypairsQueryV2_35),
     V2_75(types::ListKeypairsQueryV2_75),
 });
@@ -125,8 +124,7 @@ pub static SHOW_KEYPAIR: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::from(2, 1), "GET", "/os-keypairs/{keypair_name}", &[200])],
     &[
         rt::body(rt::span(2, 1, 2, 1), 0, &schemas::SHOW_KEYPAIR_V2_1),
-        rt::body(rt::span(2, 2, 2, 91), 1, &schemas::SHOW_KEYPAIR_V2_2),
-        rt::body(rt::from(2, 92), 1, &schemas::SHOW_KEYPAIR_V2_2_2),
+        rt::body(rt::from(2, 2), 1, &schemas::SHOW_KEYPAIR_V2_2),
     ],
 );
 /// The response of `show_keypair`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
@@ -140,9 +138,9 @@ rt::versioned_response!(ShowKeypairResponse { V2_1, V2_2 });
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ShowKeypairQuery {
-    V2_1(types::KeypairsQueryV2_1),
-    V2_10(types::KeypairsQueryV2_10),
-    V2_75(types::KeypairsQueryV2_75),
+    V2_1(types::ShowKeypairQueryV2_1),
+    V2_10(types::ShowKeypairQueryV2_10),
+    V2_75(types::ShowKeypairQueryV2_75),
 }
 rt::versioned_request!(ShowKeypairQuery of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 9),
@@ -150,9 +148,9 @@ rt::versioned_request!(ShowKeypairQuery of super::SERVICE {
     V2_75 = rt::from(2, 75),
 });
 rt::variants_from!(ShowKeypairQuery {
-    V2_1(types::KeypairsQueryV2_1),
-    V2_10(types::KeypairsQueryV2_10),
-    V2_75(types::KeypairsQueryV2_75),
+    V2_1(types::ShowKeypairQueryV2_1),
+    V2_10(types::ShowKeypairQueryV2_10),
+    V2_75(types::ShowKeypairQueryV2_75),
 });
 /// SSH and x509 keypairs (os-keypairs).
 ///
@@ -167,10 +165,10 @@ impl KeypairsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1**: status 200; request [`CreateKeypairRequestV2_1`](super::types::CreateKeypairRequestV2_1); response [`CreateKeypairResponseV2_1`](super::types::CreateKeypairResponseV2_1); errors 400, 401, 403, 409.
-    /// - **2.2–2.9**: status 201; request [`CreateKeypairRequestV2_2`](super::types::CreateKeypairRequestV2_2); response [`CreateKeypairResponseV2_2`](super::types::CreateKeypairResponseV2_2); errors 400, 401, 403, 409. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
-    /// - **2.10–2.91**: status 201; request [`CreateKeypairRequestV2_10`](super::types::CreateKeypairRequestV2_10); response [`CreateKeypairResponseV2_2`](super::types::CreateKeypairResponseV2_2); errors 400, 401, 403, 409. *Changed at 2.10:* Admins can act on another user's keypairs with `user_id` (request body and query).
-    /// - **2.92–latest**: status 201; request [`CreateKeypairRequestV2_92`](super::types::CreateKeypairRequestV2_92); response [`CreateKeypairResponseV2_92`](super::types::CreateKeypairResponseV2_92); errors 400, 401, 403, 409. *Changed at 2.92:* Keypairs can no longer be generated by the server: `public_key` is required on create, and the response carries no `private_key`. Names may also contain `@` and `.`.
+    /// - **2.1**: status 200; request [`CreateKeypairRequestV2_1`](super::types::CreateKeypairRequestV2_1); response [`CreateKeypairResponseV2_1`](super::types::CreateKeypairResponseV2_1); errors 400, 403, 409.
+    /// - **2.2–2.9**: status 201; request [`CreateKeypairRequestV2_2`](super::types::CreateKeypairRequestV2_2); response [`CreateKeypairResponseV2_2`](super::types::CreateKeypairResponseV2_2); errors 400, 403, 409. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
+    /// - **2.10–2.91**: status 201; request [`CreateKeypairRequestV2_10`](super::types::CreateKeypairRequestV2_10); response [`CreateKeypairResponseV2_2`](super::types::CreateKeypairResponseV2_2); errors 400, 403, 409. *Changed at 2.10:* Admins can act on another user's keypairs with `user_id` (request body and query).
+    /// - **2.92–latest**: status 201; request [`CreateKeypairRequestV2_92`](super::types::CreateKeypairRequestV2_92); response [`CreateKeypairResponseV2_92`](super::types::CreateKeypairResponseV2_92); errors 400, 403, 409. *Changed at 2.92:* Keypairs can no longer be generated by the server: `public_key` is required on create, and the response carries no `private_key`. Names may also contain `@` and `.`.
     pub async fn create_keypair(
         &self,
         body: &CreateKeypairRequest,
@@ -184,10 +182,10 @@ impl KeypairsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1**: status 202; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); no body; errors 401, 403, 404.
-    /// - **2.2–2.9**: status 204; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); no body; errors 401, 403, 404. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
-    /// - **2.10–2.74**: status 204; query [`KeypairsQueryV2_10`](super::types::KeypairsQueryV2_10); no body; errors 401, 403, 404. *Changed at 2.10:* Admins can act on another user's keypairs with `user_id` (request body and query).
-    /// - **2.75–latest**: status 204; query [`KeypairsQueryV2_75`](super::types::KeypairsQueryV2_75); no body; errors 401, 403, 404. *Changed at 2.75:* Unknown query parameters are rejected with 400 instead of being ignored.
+    /// - **2.1**: status 202; query [`DeleteKeypairQueryV2_1`](super::types::DeleteKeypairQueryV2_1); no body; errors 404.
+    /// - **2.2–2.9**: status 204; query [`DeleteKeypairQueryV2_1`](super::types::DeleteKeypairQueryV2_1); no body; errors 404. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
+    /// - **2.10–2.74**: status 204; query [`DeleteKeypairQueryV2_10`](super::types::DeleteKeypairQueryV2_10); no body; errors 404. *Changed at 2.10:* Admins can act on another user's keypairs with `user_id` (request body and query).
+    /// - **2.75–latest**: status 204; query [`DeleteKeypairQueryV2_75`](super::types::DeleteKeypairQueryV2_75); no body; errors 404. *Changed at 2.75:* Unknown query parameters are rejected with 400 instead of being ignored.
     pub async fn delete_keypair(
         &self,
         keypair_name: &str,
@@ -204,12 +202,11 @@ impl KeypairsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1**: status 200; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); response [`ListKeypairsResponseV2_1`](super::types::ListKeypairsResponseV2_1); errors 400, 401, 403.
-    /// - **2.2–2.9**: status 200; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); response [`ListKeypairsResponseV2_2`](super::types::ListKeypairsResponseV2_2); errors 400, 401, 403. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
-    /// - **2.10–2.34**: status 200; query [`KeypairsQueryV2_10`](super::types::KeypairsQueryV2_10); response [`ListKeypairsResponseV2_2`](super::types::ListKeypairsResponseV2_2); errors 400, 401, 403. *Changed at 2.10:* Admins can act on another user's keypairs with `user_id` (request body and query).
-    /// - **2.35–2.74**: status 200; query [`ListKeypairsQueryV2_35`](super::types::ListKeypairsQueryV2_35); response [`ListKeypairsResponseV2_35`](super::types::ListKeypairsResponseV2_35); errors 400, 401, 403. *Changed at 2.35:* Keypair listing is paginated with `limit` and `marker`, and answers `keypairs_links`.
-    /// - **2.75–2.91**: status 200; query [`ListKeypairsQueryV2_75`](super::types::ListKeypairsQueryV2_75); response [`ListKeypairsResponseV2_35`](super::types::ListKeypairsResponseV2_35); errors 400, 401, 403. *Changed at 2.75:* Unknown query parameters are rejected with 400 instead of being ignored.
-    /// - **2.92–latest**: status 200; query [`ListKeypairsQueryV2_75`](super::types::ListKeypairsQueryV2_75); response [`ListKeypairsResponseV2_35`](super::types::ListKeypairsResponseV2_35); errors 400, 401, 403. *Changed at 2.92:* Keypairs can no longer be generated by the server: `public_key` is required on create, and the response carries no `private_key`. Names may also contain `@` and `.`.
+    /// - **2.1**: status 200; query [`ListKeypairsQueryV2_1`](super::types::ListKeypairsQueryV2_1); response [`ListKeypairsResponseV2_1`](super::types::ListKeypairsResponseV2_1).
+    /// - **2.2–2.9**: status 200; query [`ListKeypairsQueryV2_1`](super::types::ListKeypairsQueryV2_1); response [`ListKeypairsResponseV2_2`](super::types::ListKeypairsResponseV2_2). *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
+    /// - **2.10–2.34**: status 200; query [`ListKeypairsQueryV2_10`](super::types::ListKeypairsQueryV2_10); response [`ListKeypairsResponseV2_2`](super::types::ListKeypairsResponseV2_2). *Changed at 2.10:* Admins can act on another user's keypairs with `user_id` (request body and query).
+    /// - **2.35–2.74**: status 200; query [`ListKeypairsQueryV2_35`](super::types::ListKeypairsQueryV2_35); response [`ListKeypairsResponseV2_35`](super::types::ListKeypairsResponseV2_35); errors 400. *Changed at 2.35:* Keypair listing is paginated with `limit` and `marker`, and answers `keypairs_links`.
+    /// - **2.75–latest**: status 200; query [`ListKeypairsQueryV2_75`](super::types::ListKeypairsQueryV2_75); response [`ListKeypairsResponseV2_35`](super::types::ListKeypairsResponseV2_35); errors 400. *Changed at 2.75:* Unknown query parameters are rejected with 400 instead of being ignored.
     pub async fn list_keypairs(
         &self,
         query: Option<&ListKeypairsQuery>,
@@ -223,11 +220,10 @@ impl KeypairsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1**: status 200; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); response [`ShowKeypairResponseV2_1`](super::types::ShowKeypairResponseV2_1); errors 401, 403, 404.
-    /// - **2.2–2.9**: status 200; query [`KeypairsQueryV2_1`](super::types::KeypairsQueryV2_1); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 401, 403, 404. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
-    /// - **2.10–2.74**: status 200; query [`KeypairsQueryV2_10`](super::types::KeypairsQueryV2_10); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 401, 403, 404. *Changed at 2.10:* Admins can act on another user's keypairs with `user_id` (request body and query).
-    /// - **2.75–2.91**: status 200; query [`KeypairsQueryV2_75`](super::types::KeypairsQueryV2_75); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 401, 403, 404. *Changed at 2.75:* Unknown query parameters are rejected with 400 instead of being ignored.
-    /// - **2.92–latest**: status 200; query [`KeypairsQueryV2_75`](super::types::KeypairsQueryV2_75); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 401, 403, 404. *Changed at 2.92:* Keypairs can no longer be generated by the server: `public_key` is required on create, and the response carries no `private_key`. Names may also contain `@` and `.`.
+    /// - **2.1**: status 200; query [`ShowKeypairQueryV2_1`](super::types::ShowKeypairQueryV2_1); response [`ShowKeypairResponseV2_1`](super::types::ShowKeypairResponseV2_1); errors 404.
+    /// - **2.2–2.9**: status 200; query [`ShowKeypairQueryV2_1`](super::types::ShowKeypairQueryV2_1); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 404. *Changed at 2.2:* Keypairs gain `type` (ssh or x509); create answers 201 and delete 204.
+    /// - **2.10–2.74**: status 200; query [`ShowKeypairQueryV2_10`](super::types::ShowKeypairQueryV2_10); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 404. *Changed at 2.10:* Admins can act on another user's keypairs with `user_id` (request body and query).
+    /// - **2.75–latest**: status 200; query [`ShowKeypairQueryV2_75`](super::types::ShowKeypairQueryV2_75); response [`ShowKeypairResponseV2_2`](super::types::ShowKeypairResponseV2_2); errors 404. *Changed at 2.75:* Unknown query parameters are rejected with 400 instead of being ignored.
     pub async fn show_keypair(
         &self,
         keypair_name: &str,

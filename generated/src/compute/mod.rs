@@ -7,6 +7,24 @@
 use squall_runtime::contract as rt;
 pub mod types;
 pub mod schemas;
+/// The aggregates group.
+pub mod aggregates;
+pub use aggregates::AggregatesClient;
+/// The assisted_volume_snapshots group.
+pub mod assisted_volume_snapshots;
+pub use assisted_volume_snapshots::AssistedVolumeSnapshotsClient;
+/// The availability_zones group.
+pub mod availability_zones;
+pub use availability_zones::AvailabilityZonesClient;
+/// The baremetal_nodes group.
+pub mod baremetal_nodes;
+pub use baremetal_nodes::BaremetalNodesClient;
+/// The console_auth_tokens group.
+pub mod console_auth_tokens;
+pub use console_auth_tokens::ConsoleAuthTokensClient;
+/// The extensions group.
+pub mod extensions;
+pub use extensions::ExtensionsClient;
 /// Flavor access, the projects allowed to use a private flavor (os-flavor-access).
 pub mod flavor_access;
 pub use flavor_access::FlavorAccessClient;
@@ -16,18 +34,96 @@ pub use flavor_extra_specs::FlavorExtraSpecsClient;
 /// Flavors, the hardware templates (RAM, vCPUs, disk) that servers are created from.
 pub mod flavors;
 pub use flavors::FlavorsClient;
+/// The floating_ip_pools group.
+pub mod floating_ip_pools;
+pub use floating_ip_pools::FloatingIpPoolsClient;
+/// The floating_ips group.
+pub mod floating_ips;
+pub use floating_ips::FloatingIpsClient;
+/// The hosts group.
+pub mod hosts;
+pub use hosts::HostsClient;
+/// The hypervisors group.
+pub mod hypervisors;
+pub use hypervisors::HypervisorsClient;
+/// The images group.
+pub mod images;
+pub use images::ImagesClient;
+/// The instance_actions group.
+pub mod instance_actions;
+pub use instance_actions::InstanceActionsClient;
+/// The instance_usage_audit_log group.
+pub mod instance_usage_audit_log;
+pub use instance_usage_audit_log::InstanceUsageAuditLogClient;
+/// The interfaces group.
+pub mod interfaces;
+pub use interfaces::InterfacesClient;
 /// SSH and x509 keypairs (os-keypairs).
 pub mod keypairs;
 pub use keypairs::KeypairsClient;
-/// Servers: create, list, show, update, delete, their actions, metadata, tags and instance actions.
+/// The limits group.
+pub mod limits;
+pub use limits::LimitsClient;
+/// The migrations group.
+pub mod migrations;
+pub use migrations::MigrationsClient;
+/// The networks group.
+pub mod networks;
+pub use networks::NetworksClient;
+/// The quota_classes group.
+pub mod quota_classes;
+pub use quota_classes::QuotaClassesClient;
+/// The quotas group.
+pub mod quotas;
+pub use quotas::QuotasClient;
+/// The security_group_rules group.
+pub mod security_group_rules;
+pub use security_group_rules::SecurityGroupRulesClient;
+/// The security_groups group.
+pub mod security_groups;
+pub use security_groups::SecurityGroupsClient;
+/// Actions on a server (`POST /servers/{server_id}/action`).
+pub mod server_actions;
+pub use server_actions::ServerActionsClient;
+/// The server_external_events group.
+pub mod server_external_events;
+pub use server_external_events::ServerExternalEventsClient;
+/// The server_groups group.
+pub mod server_groups;
+pub use server_groups::ServerGroupsClient;
+/// The server_migrations group.
+pub mod server_migrations;
+pub use server_migrations::ServerMigrationsClient;
+/// The server_shares group.
+pub mod server_shares;
+pub use server_shares::ServerSharesClient;
+/// Servers and their metadata, tags, addresses, passwords and consoles (ServersClient).
 pub mod servers;
 pub use servers::ServersClient;
 /// Compute services (os-services); each service's state is up or down.
 pub mod services;
 pub use services::ServicesClient;
+/// The snapshots group.
+pub mod snapshots;
+pub use snapshots::SnapshotsClient;
+/// The tenant_networks group.
+pub mod tenant_networks;
+pub use tenant_networks::TenantNetworksClient;
+/// The tenant_usages group.
+pub mod tenant_usages;
+pub use tenant_usages::TenantUsagesClient;
 /// The compute API's version documents.
 pub mod versions;
 pub use versions::VersionsClient;
+/// The volume_attachments group.
+pub mod volume_attachments;
+pub use volume_attachments::VolumeAttachmentsClient;
+/// The volumes group.
+pub mod volumes;
+pub use volumes::VolumesClient;
+/// os-volumes_boot, an old alias of /servers that Nova still routes (to 2.102).
+pub mod volumes_boot;
+pub use volumes_boot::VolumesBootClient;
 /// The service as its spec describes it: versions, headers and version document.
 pub static SERVICE: rt::ServiceMeta = rt::ServiceMeta {
     name: "compute",
@@ -62,6 +158,30 @@ impl rt::Service for Compute {
 }
 /// Typed accessors for the `compute` clients on its factory (`clients.compute()`).
 pub trait ComputeClients {
+    /// A [`AggregatesClient`] with this factory's settings.
+    fn aggregates(
+        &self,
+    ) -> impl Future<Output = Result<AggregatesClient, rt::Error>> + Send;
+    /// A [`AssistedVolumeSnapshotsClient`] with this factory's settings.
+    fn assisted_volume_snapshots(
+        &self,
+    ) -> impl Future<Output = Result<AssistedVolumeSnapshotsClient, rt::Error>> + Send;
+    /// A [`AvailabilityZonesClient`] with this factory's settings.
+    fn availability_zones(
+        &self,
+    ) -> impl Future<Output = Result<AvailabilityZonesClient, rt::Error>> + Send;
+    /// A [`BaremetalNodesClient`] with this factory's settings.
+    fn baremetal_nodes(
+        &self,
+    ) -> impl Future<Output = Result<BaremetalNodesClient, rt::Error>> + Send;
+    /// A [`ConsoleAuthTokensClient`] with this factory's settings.
+    fn console_auth_tokens(
+        &self,
+    ) -> impl Future<Output = Result<ConsoleAuthTokensClient, rt::Error>> + Send;
+    /// A [`ExtensionsClient`] with this factory's settings.
+    fn extensions(
+        &self,
+    ) -> impl Future<Output = Result<ExtensionsClient, rt::Error>> + Send;
     /// A [`FlavorAccessClient`] with this factory's settings.
     fn flavor_access(
         &self,
@@ -72,16 +192,138 @@ pub trait ComputeClients {
     ) -> impl Future<Output = Result<FlavorExtraSpecsClient, rt::Error>> + Send;
     /// A [`FlavorsClient`] with this factory's settings.
     fn flavors(&self) -> impl Future<Output = Result<FlavorsClient, rt::Error>> + Send;
+    /// A [`FloatingIpPoolsClient`] with this factory's settings.
+    fn floating_ip_pools(
+        &self,
+    ) -> impl Future<Output = Result<FloatingIpPoolsClient, rt::Error>> + Send;
+    /// A [`FloatingIpsClient`] with this factory's settings.
+    fn floating_ips(
+        &self,
+    ) -> impl Future<Output = Result<FloatingIpsClient, rt::Error>> + Send;
+    /// A [`HostsClient`] with this factory's settings.
+    fn hosts(&self) -> impl Future<Output = Result<HostsClient, rt::Error>> + Send;
+    /// A [`HypervisorsClient`] with this factory's settings.
+    fn hypervisors(
+        &self,
+    ) -> impl Future<Output = Result<HypervisorsClient, rt::Error>> + Send;
+    /// A [`ImagesClient`] with this factory's settings.
+    fn images(&self) -> impl Future<Output = Result<ImagesClient, rt::Error>> + Send;
+    /// A [`InstanceActionsClient`] with this factory's settings.
+    fn instance_actions(
+        &self,
+    ) -> impl Future<Output = Result<InstanceActionsClient, rt::Error>> + Send;
+    /// A [`InstanceUsageAuditLogClient`] with this factory's settings.
+    fn instance_usage_audit_log(
+        &self,
+    ) -> impl Future<Output = Result<InstanceUsageAuditLogClient, rt::Error>> + Send;
+    /// A [`InterfacesClient`] with this factory's settings.
+    fn interfaces(
+        &self,
+    ) -> impl Future<Output = Result<InterfacesClient, rt::Error>> + Send;
     /// A [`KeypairsClient`] with this factory's settings.
     fn keypairs(&self) -> impl Future<Output = Result<KeypairsClient, rt::Error>> + Send;
+    /// A [`LimitsClient`] with this factory's settings.
+    fn limits(&self) -> impl Future<Output = Result<LimitsClient, rt::Error>> + Send;
+    /// A [`MigrationsClient`] with this factory's settings.
+    fn migrations(
+        &self,
+    ) -> impl Future<Output = Result<MigrationsClient, rt::Error>> + Send;
+    /// A [`NetworksClient`] with this factory's settings.
+    fn networks(&self) -> impl Future<Output = Result<NetworksClient, rt::Error>> + Send;
+    /// A [`QuotaClassesClient`] with this factory's settings.
+    fn quota_classes(
+        &self,
+    ) -> impl Future<Output = Result<QuotaClassesClient, rt::Error>> + Send;
+    /// A [`QuotasClient`] with this factory's settings.
+    fn quotas(&self) -> impl Future<Output = Result<QuotasClient, rt::Error>> + Send;
+    /// A [`SecurityGroupRulesClient`] with this factory's settings.
+    fn security_group_rules(
+        &self,
+    ) -> impl Future<Output = Result<SecurityGroupRulesClient, rt::Error>> + Send;
+    /// A [`SecurityGroupsClient`] with this factory's settings.
+    fn security_groups(
+        &self,
+    ) -> impl Future<Output = Result<SecurityGroupsClient, rt::Error>> + Send;
+    /// A [`ServerActionsClient`] with this factory's settings.
+    fn server_actions(
+        &self,
+    ) -> impl Future<Output = Result<ServerActionsClient, rt::Error>> + Send;
+    /// A [`ServerExternalEventsClient`] with this factory's settings.
+    fn server_external_events(
+        &self,
+    ) -> impl Future<Output = Result<ServerExternalEventsClient, rt::Error>> + Send;
+    /// A [`ServerGroupsClient`] with this factory's settings.
+    fn server_groups(
+        &self,
+    ) -> impl Future<Output = Result<ServerGroupsClient, rt::Error>> + Send;
+    /// A [`ServerMigrationsClient`] with this factory's settings.
+    fn server_migrations(
+        &self,
+    ) -> impl Future<Output = Result<ServerMigrationsClient, rt::Error>> + Send;
+    /// A [`ServerSharesClient`] with this factory's settings.
+    fn server_shares(
+        &self,
+    ) -> impl Future<Output = Result<ServerSharesClient, rt::Error>> + Send;
     /// A [`ServersClient`] with this factory's settings.
     fn servers(&self) -> impl Future<Output = Result<ServersClient, rt::Error>> + Send;
     /// A [`ServicesClient`] with this factory's settings.
     fn services(&self) -> impl Future<Output = Result<ServicesClient, rt::Error>> + Send;
+    /// A [`SnapshotsClient`] with this factory's settings.
+    fn snapshots(
+        &self,
+    ) -> impl Future<Output = Result<SnapshotsClient, rt::Error>> + Send;
+    /// A [`TenantNetworksClient`] with this factory's settings.
+    fn tenant_networks(
+        &self,
+    ) -> impl Future<Output = Result<TenantNetworksClient, rt::Error>> + Send;
+    /// A [`TenantUsagesClient`] with this factory's settings.
+    fn tenant_usages(
+        &self,
+    ) -> impl Future<Output = Result<TenantUsagesClient, rt::Error>> + Send;
     /// A [`VersionsClient`] with this factory's settings.
     fn versions(&self) -> impl Future<Output = Result<VersionsClient, rt::Error>> + Send;
+    /// A [`VolumeAttachmentsClient`] with this factory's settings.
+    fn volume_attachments(
+        &self,
+    ) -> impl Future<Output = Result<VolumeAttachmentsClient, rt::Error>> + Send;
+    /// A [`VolumesClient`] with this factory's settings.
+    fn volumes(&self) -> impl Future<Output = Result<VolumesClient, rt::Error>> + Send;
+    /// A [`VolumesBootClient`] with this factory's settings.
+    fn volumes_boot(
+        &self,
+    ) -> impl Future<Output = Result<VolumesBootClient, rt::Error>> + Send;
 }
 impl ComputeClients for rt::ClientsFactory<Compute> {
+    fn aggregates(
+        &self,
+    ) -> impl Future<Output = Result<AggregatesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn assisted_volume_snapshots(
+        &self,
+    ) -> impl Future<Output = Result<AssistedVolumeSnapshotsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn availability_zones(
+        &self,
+    ) -> impl Future<Output = Result<AvailabilityZonesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn baremetal_nodes(
+        &self,
+    ) -> impl Future<Output = Result<BaremetalNodesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn console_auth_tokens(
+        &self,
+    ) -> impl Future<Output = Result<ConsoleAuthTokensClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn extensions(
+        &self,
+    ) -> impl Future<Output = Result<ExtensionsClient, rt::Error>> + Send {
+        self.client()
+    }
     fn flavor_access(
         &self,
     ) -> impl Future<Output = Result<FlavorAccessClient, rt::Error>> + Send {
@@ -95,9 +337,101 @@ impl ComputeClients for rt::ClientsFactory<Compute> {
     fn flavors(&self) -> impl Future<Output = Result<FlavorsClient, rt::Error>> + Send {
         self.client()
     }
+    fn floating_ip_pools(
+        &self,
+    ) -> impl Future<Output = Result<FloatingIpPoolsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn floating_ips(
+        &self,
+    ) -> impl Future<Output = Result<FloatingIpsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn hosts(&self) -> impl Future<Output = Result<HostsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn hypervisors(
+        &self,
+    ) -> impl Future<Output = Result<HypervisorsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn images(&self) -> impl Future<Output = Result<ImagesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn instance_actions(
+        &self,
+    ) -> impl Future<Output = Result<InstanceActionsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn instance_usage_audit_log(
+        &self,
+    ) -> impl Future<Output = Result<InstanceUsageAuditLogClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn interfaces(
+        &self,
+    ) -> impl Future<Output = Result<InterfacesClient, rt::Error>> + Send {
+        self.client()
+    }
     fn keypairs(
         &self,
     ) -> impl Future<Output = Result<KeypairsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn limits(&self) -> impl Future<Output = Result<LimitsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn migrations(
+        &self,
+    ) -> impl Future<Output = Result<MigrationsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn networks(
+        &self,
+    ) -> impl Future<Output = Result<NetworksClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn quota_classes(
+        &self,
+    ) -> impl Future<Output = Result<QuotaClassesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn quotas(&self) -> impl Future<Output = Result<QuotasClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn security_group_rules(
+        &self,
+    ) -> impl Future<Output = Result<SecurityGroupRulesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn security_groups(
+        &self,
+    ) -> impl Future<Output = Result<SecurityGroupsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn server_actions(
+        &self,
+    ) -> impl Future<Output = Result<ServerActionsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn server_external_events(
+        &self,
+    ) -> impl Future<Output = Result<ServerExternalEventsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn server_groups(
+        &self,
+    ) -> impl Future<Output = Result<ServerGroupsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn server_migrations(
+        &self,
+    ) -> impl Future<Output = Result<ServerMigrationsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn server_shares(
+        &self,
+    ) -> impl Future<Output = Result<ServerSharesClient, rt::Error>> + Send {
         self.client()
     }
     fn servers(&self) -> impl Future<Output = Result<ServersClient, rt::Error>> + Send {
@@ -108,9 +442,37 @@ impl ComputeClients for rt::ClientsFactory<Compute> {
     ) -> impl Future<Output = Result<ServicesClient, rt::Error>> + Send {
         self.client()
     }
+    fn snapshots(
+        &self,
+    ) -> impl Future<Output = Result<SnapshotsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn tenant_networks(
+        &self,
+    ) -> impl Future<Output = Result<TenantNetworksClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn tenant_usages(
+        &self,
+    ) -> impl Future<Output = Result<TenantUsagesClient, rt::Error>> + Send {
+        self.client()
+    }
     fn versions(
         &self,
     ) -> impl Future<Output = Result<VersionsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn volume_attachments(
+        &self,
+    ) -> impl Future<Output = Result<VolumeAttachmentsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn volumes(&self) -> impl Future<Output = Result<VolumesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn volumes_boot(
+        &self,
+    ) -> impl Future<Output = Result<VolumesBootClient, rt::Error>> + Send {
         self.client()
     }
 }

@@ -6,6 +6,13 @@
 #![allow(clippy::large_enum_variant)]
 use squall_runtime::contract as rt;
 use super::{schemas, types};
+/// The `delete_service` operation: its spans, statuses and response variants.
+pub static DELETE_SERVICE: rt::OperationMeta = rt::OperationMeta::new(
+    "delete_service",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "DELETE", "/os-services/{service_id}", &[204])],
+    &[rt::no_body(rt::from(2, 1), 0)],
+);
 /// The `list_services` operation: its spans, statuses and response variants.
 pub static LIST_SERVICES: rt::OperationMeta = rt::OperationMeta::new(
     "list_services",
@@ -42,6 +49,43 @@ rt::variants_from!(ListServicesQuery {
     V2_1(types::ListServicesQueryV2_1),
     V2_75(types::ListServicesQueryV2_75),
 });
+/// The `update_service` operation: its spans, statuses and response variants.
+pub static UPDATE_SERVICE: rt::OperationMeta = rt::OperationMeta::new(
+    "update_service",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "PUT", "/os-services/{service_id}", &[200])],
+    &[
+        rt::body(rt::span(2, 1, 2, 52), 0, &schemas::UPDATE_SERVICE_V2_1),
+        rt::body(rt::span(2, 53, 2, 68), 1, &schemas::UPDATE_SERVICE_V2_53),
+        rt::body(rt::from(2, 69), 2, &schemas::UPDATE_SERVICE_V2_69),
+    ],
+);
+/// The response of `update_service`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateServiceResponse {
+    V2_1(types::UpdateServiceResponseV2_1),
+    V2_53(types::UpdateServiceResponseV2_53),
+    V2_69(types::UpdateServiceResponseV2_69),
+}
+rt::versioned_response!(UpdateServiceResponse { V2_1, V2_53, V2_69 });
+/// The request body of `update_service`: the variant of the version you request (`V2_1` 2.1–2.10, `V2_11` 2.11–2.52, `V2_53` 2.53–latest).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum UpdateServiceRequest {
+    V2_1(types::UpdateServiceRequestV2_1),
+    V2_11(types::UpdateServiceRequestV2_11),
+    V2_53(types::UpdateServiceRequestV2_53),
+}
+rt::versioned_request!(UpdateServiceRequest of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 10),
+    V2_11 = rt::span(2, 11, 2, 52),
+    V2_53 = rt::from(2, 53),
+});
+rt::variants_from!(UpdateServiceRequest {
+    V2_1(types::UpdateServiceRequestV2_1),
+    V2_11(types::UpdateServiceRequestV2_11),
+    V2_53(types::UpdateServiceRequestV2_53),
+});
 /// Compute services (os-services); each service's state is up or down.
 ///
 /// The `services` client of the `compute` service; its microversion is the one the requests carry.
@@ -49,22 +93,51 @@ rt::variants_from!(ListServicesQuery {
 pub struct ServicesClient(rt::ServiceClient);
 rt::client!(ServicesClient of super::Compute);
 impl ServicesClient {
+    /// The `delete_service` operation.
+    ///
+    /// `DELETE /os-services/{service_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **2.1–latest**: status 204; no body; errors 400, 404, 409.
+    pub async fn delete_service(&self, service_id: &str) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("service_id", service_id);
+        self.0.call(&DELETE_SERVICE, request).await?.empty()
+    }
     /// List the compute services, optionally filtered by host and binary.
     ///
     /// `GET /os-services`
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.10**: status 200; query [`ListServicesQueryV2_1`](super::types::ListServicesQueryV2_1); response [`ListServicesResponseV2_1`](super::types::ListServicesResponseV2_1); errors 400, 401, 403.
-    /// - **2.11–2.52**: status 200; query [`ListServicesQueryV2_1`](super::types::ListServicesQueryV2_1); response [`ListServicesResponseV2_11`](super::types::ListServicesResponseV2_11); errors 400, 401, 403. *Changed at 2.11:* Services gain forced_down.
-    /// - **2.53–2.68**: status 200; query [`ListServicesQueryV2_1`](super::types::ListServicesQueryV2_1); response [`ListServicesResponseV2_53`](super::types::ListServicesResponseV2_53); errors 400, 401, 403. *Changed at 2.53:* A service's id becomes its UUID.
-    /// - **2.69–2.74**: status 200; query [`ListServicesQueryV2_1`](super::types::ListServicesQueryV2_1); response [`ListServicesResponseV2_69`](super::types::ListServicesResponseV2_69); errors 400, 401, 403. *Changed at 2.69:* A service in a down cell is listed partially, with status UNKNOWN.
-    /// - **2.75–latest**: status 200; query [`ListServicesQueryV2_75`](super::types::ListServicesQueryV2_75); response [`ListServicesResponseV2_69`](super::types::ListServicesResponseV2_69); errors 400, 401, 403. *Changed at 2.75:* Unknown query parameters are rejected.
+    /// - **2.1–2.10**: status 200; query [`ListServicesQueryV2_1`](super::types::ListServicesQueryV2_1); response [`ListServicesResponseV2_1`](super::types::ListServicesResponseV2_1).
+    /// - **2.11–2.52**: status 200; query [`ListServicesQueryV2_1`](super::types::ListServicesQueryV2_1); response [`ListServicesResponseV2_11`](super::types::ListServicesResponseV2_11). *Changed at 2.11:* Services gain forced_down.
+    /// - **2.53–2.68**: status 200; query [`ListServicesQueryV2_1`](super::types::ListServicesQueryV2_1); response [`ListServicesResponseV2_53`](super::types::ListServicesResponseV2_53). *Changed at 2.53:* A service's id becomes its UUID.
+    /// - **2.69–2.74**: status 200; query [`ListServicesQueryV2_1`](super::types::ListServicesQueryV2_1); response [`ListServicesResponseV2_69`](super::types::ListServicesResponseV2_69). *Changed at 2.69:* A service in a down cell is listed partially, with status UNKNOWN.
+    /// - **2.75–latest**: status 200; query [`ListServicesQueryV2_75`](super::types::ListServicesQueryV2_75); response [`ListServicesResponseV2_69`](super::types::ListServicesResponseV2_69). *Changed at 2.75:* Unknown query parameters are rejected.
     pub async fn list_services(
         &self,
         query: Option<&ListServicesQuery>,
     ) -> rt::Result<ListServicesResponse> {
         let request = rt::Request::new().query(query);
         self.0.call(&LIST_SERVICES, request).await?.versioned()
+    }
+    /// The `update_service` operation.
+    ///
+    /// `PUT /os-services/{service_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **2.1–2.10**: status 200; request [`UpdateServiceRequestV2_1`](super::types::UpdateServiceRequestV2_1); response [`UpdateServiceResponseV2_1`](super::types::UpdateServiceResponseV2_1); errors 400, 404.
+    /// - **2.11–2.52**: status 200; request [`UpdateServiceRequestV2_11`](super::types::UpdateServiceRequestV2_11); response [`UpdateServiceResponseV2_1`](super::types::UpdateServiceResponseV2_1); errors 400, 404. *Changed at 2.11:* Services gain forced_down.
+    /// - **2.53–2.68**: status 200; request [`UpdateServiceRequestV2_53`](super::types::UpdateServiceRequestV2_53); response [`UpdateServiceResponseV2_53`](super::types::UpdateServiceResponseV2_53); errors 400, 404. *Changed at 2.53:* A service's id becomes its UUID.
+    /// - **2.69–latest**: status 200; request [`UpdateServiceRequestV2_53`](super::types::UpdateServiceRequestV2_53); response [`UpdateServiceResponseV2_69`](super::types::UpdateServiceResponseV2_69); errors 400, 404. *Changed at 2.69:* A service in a down cell is listed partially, with status UNKNOWN.
+    pub async fn update_service(
+        &self,
+        service_id: &str,
+        body: &UpdateServiceRequest,
+    ) -> rt::Result<UpdateServiceResponse> {
+        let request = rt::Request::new().param("service_id", service_id).json(body);
+        self.0.call(&UPDATE_SERVICE, request).await?.versioned()
     }
 }

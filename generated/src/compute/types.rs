@@ -4,102 +4,1791 @@
 #![allow(clippy::doc_markdown, clippy::large_enum_variant)]
 use std::collections::BTreeMap;
 use squall_runtime::contract as rt;
+/// The `AddFixedIpRequestAddFixedIp` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddFixedIpRequestAddFixedIpV2_1 {
+    pub network_id: String,
+}
+rt::record!(encode AddFixedIpRequestAddFixedIpV2_1 { req(network_id, "networkId") });
+/// The `AddFixedIpRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddFixedIpRequestV2_1 {
+    pub add_fixed_ip: AddFixedIpRequestAddFixedIpV2_1,
+}
+rt::record!(encode AddFixedIpRequestV2_1 { req(add_fixed_ip, "addFixedIp") });
+/// The `AddFloatingIpRequestAddFloatingIp` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddFloatingIpRequestAddFloatingIpV2_1 {
+    pub address: String,
+    pub fixed_address: Option<String>,
+}
+rt::record!(encode AddFloatingIpRequestAddFloatingIpV2_1 {
+    req(address, "address"),
+    opt(fixed_address, "fixed_address"),
+});
+impl AddFloatingIpRequestAddFloatingIpV2_1 {
+    /// A [`AddFloatingIpRequestAddFloatingIpV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            fixed_address: None,
+        }
+    }
+}
+/// The `AddFloatingIpRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddFloatingIpRequestV2_1 {
+    pub add_floating_ip: AddFloatingIpRequestAddFloatingIpV2_1,
+}
+rt::record!(encode AddFloatingIpRequestV2_1 { req(add_floating_ip, "addFloatingIp") });
+/// The `AddHostRequestAddHost` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddHostRequestAddHostV2_1 {
+    pub host: String,
+}
+rt::record!(encode AddHostRequestAddHostV2_1 { req(host, "host") });
+/// The `AddHostRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddHostRequestV2_1 {
+    pub add_host: AddHostRequestAddHostV2_1,
+}
+rt::record!(encode AddHostRequestV2_1 { req(add_host, "add_host") });
+/// The `AddHostResponseAggregateMetadata` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AddHostResponseAggregateMetadataV2_1 {}
+rt::record!(open encode AddHostResponseAggregateMetadataV2_1 {});
+/// The `AddHostResponseAggregate` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddHostResponseAggregateV2_1 {
+    pub availability_zone: Option<String>,
+    pub created_at: String,
+    pub deleted: bool,
+    pub deleted_at: Option<String>,
+    pub hosts: Option<Vec<String>>,
+    pub id: i64,
+    pub metadata: Option<AddHostResponseAggregateMetadataV2_1>,
+    pub name: String,
+    pub updated_at: Option<String>,
+}
+rt::record!(AddHostResponseAggregateV2_1 {
+    req(availability_zone, "availability_zone"),
+    req(created_at, "created_at"),
+    req(deleted, "deleted"),
+    req(deleted_at, "deleted_at"),
+    req(hosts, "hosts"),
+    req(id, "id"),
+    req(metadata, "metadata"),
+    req(name, "name"),
+    req(updated_at, "updated_at"),
+});
+/// The `AddHostResponseAggregate` schema from microversion 2.41. It extends [`AddHostResponseAggregateV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddHostResponseAggregateV2_41 {
+    pub uuid: String,
+    pub base: AddHostResponseAggregateV2_1,
+}
+rt::record!(AddHostResponseAggregateV2_41 { req(uuid, "uuid") } + base);
+rt::extends!(AddHostResponseAggregateV2_41 => AddHostResponseAggregateV2_1);
+/// The `AddHostResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddHostResponseV2_1 {
+    pub aggregate: AddHostResponseAggregateV2_1,
+}
+rt::record!(AddHostResponseV2_1 { req(aggregate, "aggregate") });
+/// The `AddHostResponse` schema from microversion 2.41.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddHostResponseV2_41 {
+    pub aggregate: AddHostResponseAggregateV2_41,
+}
+rt::record!(AddHostResponseV2_41 { req(aggregate, "aggregate") });
+/// The `AddInterfaceRequest` schema from microversion 2.1.
+pub type AddInterfaceRequestV2_1 = BTreeMap<String, rt::Value>;
+/// The `AddSecurityGroupRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddSecurityGroupRequestV2_1 {
+    pub add_security_group: ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1,
+}
+rt::record!(open encode AddSecurityGroupRequestV2_1 {
+    req(add_security_group, "addSecurityGroup"),
+});
 /// Server tag
 pub type AddServerTagRequestV2_26 = BTreeMap<String, rt::Value>;
+/// The `AddTenantAccessRequestAddTenantAccess` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddTenantAccessRequestAddTenantAccessV2_1 {
+    pub tenant: String,
+}
+rt::record!(encode AddTenantAccessRequestAddTenantAccessV2_1 { req(tenant, "tenant") });
 /// The `AddTenantAccessRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddTenantAccessRequestV2_1 {
-    pub add_tenant_access: TenantAccessV2_1,
+    pub add_tenant_access: AddTenantAccessRequestAddTenantAccessV2_1,
 }
 rt::record!(encode AddTenantAccessRequestV2_1 { req(add_tenant_access, "addTenantAccess") });
+/// The `AddTenantAccessResponseFlavorAccessItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddTenantAccessResponseFlavorAccessItemV2_1 {
+    pub flavor_id: String,
+    pub tenant_id: String,
+}
+rt::record!(open AddTenantAccessResponseFlavorAccessItemV2_1 {
+    req(flavor_id, "flavor_id"),
+    req(tenant_id, "tenant_id"),
+});
+/// The `AddTenantAccessResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddTenantAccessResponseV2_1 {
+    pub flavor_access: Vec<AddTenantAccessResponseFlavorAccessItemV2_1>,
+}
+rt::record!(open AddTenantAccessResponseV2_1 { req(flavor_access, "flavor_access") });
+/// The `ChangePasswordRequestChangePassword` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangePasswordRequestChangePasswordV2_1 {
+    pub admin_pass: String,
+}
+rt::record!(encode ChangePasswordRequestChangePasswordV2_1 { req(admin_pass, "adminPass") });
+/// The `ChangePasswordRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangePasswordRequestV2_1 {
+    pub change_password: ChangePasswordRequestChangePasswordV2_1,
+}
+rt::record!(encode ChangePasswordRequestV2_1 { req(change_password, "changePassword") });
 /// The `ConfirmResizeServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfirmResizeServerRequestV2_1 {
     pub confirm_resize: rt::Value,
 }
 rt::record!(encode ConfirmResizeServerRequestV2_1 { req(confirm_resize, "confirmResize") });
+/// The `CreateAggregateImageRequest` schema from microversion 2.81.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAggregateImageRequestV2_81 {
+    pub cache: Vec<
+        ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1,
+    >,
+}
+rt::record!(encode CreateAggregateImageRequestV2_81 { req(cache, "cache") });
+/// The `CreateAggregateRequestAggregate` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAggregateRequestAggregateV2_1 {
+    pub availability_zone: Option<rt::Value>,
+    pub name: String,
+}
+rt::record!(encode CreateAggregateRequestAggregateV2_1 {
+    opt(availability_zone, "availability_zone"),
+    req(name, "name"),
+});
+impl CreateAggregateRequestAggregateV2_1 {
+    /// A [`CreateAggregateRequestAggregateV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            availability_zone: None,
+            name: name.into(),
+        }
+    }
+}
+/// The `CreateAggregateRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAggregateRequestV2_1 {
+    pub aggregate: CreateAggregateRequestAggregateV2_1,
+}
+rt::record!(encode CreateAggregateRequestV2_1 { req(aggregate, "aggregate") });
+/// The `CreateAggregateResponseAggregate` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAggregateResponseAggregateV2_1 {
+    pub availability_zone: Option<String>,
+    pub created_at: String,
+    pub deleted: bool,
+    pub deleted_at: Option<String>,
+    pub id: i64,
+    pub name: String,
+    pub updated_at: Option<String>,
+}
+rt::record!(CreateAggregateResponseAggregateV2_1 {
+    req(availability_zone, "availability_zone"),
+    req(created_at, "created_at"),
+    req(deleted, "deleted"),
+    req(deleted_at, "deleted_at"),
+    req(id, "id"),
+    req(name, "name"),
+    req(updated_at, "updated_at"),
+});
+/// The `CreateAggregateResponseAggregate` schema from microversion 2.41. It extends [`CreateAggregateResponseAggregateV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAggregateResponseAggregateV2_41 {
+    pub uuid: String,
+    pub base: CreateAggregateResponseAggregateV2_1,
+}
+rt::record!(CreateAggregateResponseAggregateV2_41 { req(uuid, "uuid") } + base);
+rt::extends!(
+    CreateAggregateResponseAggregateV2_41 => CreateAggregateResponseAggregateV2_1
+);
+/// The `CreateAggregateResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAggregateResponseV2_1 {
+    pub aggregate: CreateAggregateResponseAggregateV2_1,
+}
+rt::record!(CreateAggregateResponseV2_1 { req(aggregate, "aggregate") });
+/// The `CreateAggregateResponse` schema from microversion 2.41.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAggregateResponseV2_41 {
+    pub aggregate: CreateAggregateResponseAggregateV2_41,
+}
+rt::record!(CreateAggregateResponseV2_41 { req(aggregate, "aggregate") });
+/// The `CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoType` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoTypeV2_1 {
+    Qcow2,
+}
+impl rt::StrEnum for CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoTypeV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[("qcow2", Self::Qcow2)];
+}
+/// The `CreateAssistedVolumeSnapshotRequestSnapshotCreateInfo` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoV2_1 {
+    pub id: Option<String>,
+    pub new_file: String,
+    pub snapshot_id: String,
+    pub type_: CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoTypeV2_1,
+}
+rt::record!(encode CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoV2_1 {
+    opt(id, "id"),
+    req(new_file, "new_file"),
+    req(snapshot_id, "snapshot_id"),
+    req(type_, "type"),
+});
+impl CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoV2_1 {
+    /// A [`CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        new_file: impl Into<String>,
+        snapshot_id: impl Into<String>,
+        type_: CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoTypeV2_1,
+    ) -> Self {
+        Self {
+            id: None,
+            new_file: new_file.into(),
+            snapshot_id: snapshot_id.into(),
+            type_,
+        }
+    }
+}
+/// The `CreateAssistedVolumeSnapshotRequestSnapshot` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAssistedVolumeSnapshotRequestSnapshotV2_1 {
+    pub create_info: CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoV2_1,
+    pub volume_id: String,
+}
+rt::record!(encode CreateAssistedVolumeSnapshotRequestSnapshotV2_1 {
+    req(create_info, "create_info"),
+    req(volume_id, "volume_id"),
+});
+/// The `CreateAssistedVolumeSnapshotRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAssistedVolumeSnapshotRequestV2_1 {
+    pub snapshot: CreateAssistedVolumeSnapshotRequestSnapshotV2_1,
+}
+rt::record!(encode CreateAssistedVolumeSnapshotRequestV2_1 { req(snapshot, "snapshot") });
+/// The `CreateAssistedVolumeSnapshotResponseSnapshot` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAssistedVolumeSnapshotResponseSnapshotV2_1 {
+    pub id: Option<String>,
+    pub volume_id: String,
+}
+rt::record!(CreateAssistedVolumeSnapshotResponseSnapshotV2_1 {
+    req(id, "id"),
+    req(volume_id, "volumeId"),
+});
+/// The `CreateAssistedVolumeSnapshotResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAssistedVolumeSnapshotResponseV2_1 {
+    pub snapshot: CreateAssistedVolumeSnapshotResponseSnapshotV2_1,
+}
+rt::record!(CreateAssistedVolumeSnapshotResponseV2_1 { req(snapshot, "snapshot") });
+/// The `CreateBackupRequestCreateBackup` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateBackupRequestCreateBackupV2_1 {
+    pub backup_type: String,
+    pub metadata: Option<CreateExtraSpecsRequestExtraSpecsV2_1>,
+    pub name: String,
+    pub rotation: i64,
+}
+rt::record!(encode CreateBackupRequestCreateBackupV2_1 {
+    req(backup_type, "backup_type"),
+    opt(metadata, "metadata"),
+    req(name, "name"),
+    req(rotation, "rotation"),
+});
+impl CreateBackupRequestCreateBackupV2_1 {
+    /// A [`CreateBackupRequestCreateBackupV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        backup_type: impl Into<String>,
+        name: impl Into<String>,
+        rotation: i64,
+    ) -> Self {
+        Self {
+            backup_type: backup_type.into(),
+            metadata: None,
+            name: name.into(),
+            rotation,
+        }
+    }
+}
+/// The `CreateBackupRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateBackupRequestV2_1 {
+    pub create_backup: CreateBackupRequestCreateBackupV2_1,
+}
+rt::record!(encode CreateBackupRequestV2_1 { req(create_backup, "createBackup") });
+/// The `CreateBackupResponse` schema from microversion 2.45.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateBackupResponseV2_45 {
+    pub image_id: String,
+}
+rt::record!(CreateBackupResponseV2_45 { req(image_id, "image_id") });
+/// The `CreateExtraSpecsRequestExtraSpecs` schema from microversion 2.1.
+pub type CreateExtraSpecsRequestExtraSpecsV2_1 = BTreeMap<String, String>;
 /// The `CreateExtraSpecsRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateExtraSpecsRequestV2_1 {
-    pub extra_specs: ExtraSpecsInputV2_1,
+    pub extra_specs: CreateExtraSpecsRequestExtraSpecsV2_1,
 }
 rt::record!(encode CreateExtraSpecsRequestV2_1 { req(extra_specs, "extra_specs") });
+/// The `CreateExtraSpecsResponseExtraSpecs` schema from microversion 2.1.
+pub type CreateExtraSpecsResponseExtraSpecsV2_1 = BTreeMap<String, rt::Value>;
+/// The `CreateExtraSpecsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateExtraSpecsResponseV2_1 {
+    pub extra_specs: CreateExtraSpecsResponseExtraSpecsV2_1,
+}
+rt::record!(CreateExtraSpecsResponseV2_1 { req(extra_specs, "extra_specs") });
+/// The fields every version of `CreateFlavorRequestFlavor` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorRequestFlavorCommon {
+    pub os_flv_ext_data_ephemeral: Option<i64>,
+    pub disk: i64,
+    pub id: Option<rt::Value>,
+    pub name: String,
+    pub os_flavor_access_is_public: Option<bool>,
+    pub ram: i64,
+    pub swap: Option<i64>,
+    pub vcpus: i64,
+}
+rt::record!(encode CreateFlavorRequestFlavorCommon {
+    opt(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
+    req(disk, "disk"),
+    opt(id, "id"),
+    req(name, "name"),
+    opt(os_flavor_access_is_public, "os-flavor-access:is_public"),
+    req(ram, "ram"),
+    opt(swap, "swap"),
+    req(vcpus, "vcpus"),
+});
+impl CreateFlavorRequestFlavorCommon {
+    /// A [`CreateFlavorRequestFlavorCommon`] with its required fields; the optional ones are `None`.
+    pub fn new(disk: i64, name: impl Into<String>, ram: i64, vcpus: i64) -> Self {
+        Self {
+            os_flv_ext_data_ephemeral: None,
+            disk,
+            id: None,
+            name: name.into(),
+            os_flavor_access_is_public: None,
+            ram,
+            swap: None,
+            vcpus,
+        }
+    }
+}
+/// The `CreateFlavorRequestFlavor` schema from microversion 2.1. It extends [`CreateFlavorRequestFlavorCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorRequestFlavorV2_1 {
+    pub rxtx_factor: Option<rt::Value>,
+    pub base: CreateFlavorRequestFlavorCommon,
+}
+rt::record!(encode CreateFlavorRequestFlavorV2_1 { opt(rxtx_factor, "rxtx_factor") } + base);
+rt::extends!(mut CreateFlavorRequestFlavorV2_1 => CreateFlavorRequestFlavorCommon);
+impl CreateFlavorRequestFlavorV2_1 {
+    /// A [`CreateFlavorRequestFlavorV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(disk: i64, name: impl Into<String>, ram: i64, vcpus: i64) -> Self {
+        Self {
+            rxtx_factor: None,
+            base: CreateFlavorRequestFlavorCommon::new(disk, name, ram, vcpus),
+        }
+    }
+}
+/// The `CreateFlavorRequestFlavor` schema from microversion 2.102. It extends [`CreateFlavorRequestFlavorCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorRequestFlavorV2_102 {
+    pub description: Option<String>,
+    pub base: CreateFlavorRequestFlavorCommon,
+}
+rt::record!(encode CreateFlavorRequestFlavorV2_102 { nullable(description, "description") } + base);
+rt::extends!(mut CreateFlavorRequestFlavorV2_102 => CreateFlavorRequestFlavorCommon);
+impl CreateFlavorRequestFlavorV2_102 {
+    /// A [`CreateFlavorRequestFlavorV2_102`] with its required fields; the optional ones are `None`.
+    pub fn new(disk: i64, name: impl Into<String>, ram: i64, vcpus: i64) -> Self {
+        Self {
+            description: None,
+            base: CreateFlavorRequestFlavorCommon::new(disk, name, ram, vcpus),
+        }
+    }
+}
+/// The `CreateFlavorRequestFlavor` schema from microversion 2.55. It extends [`CreateFlavorRequestFlavorV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorRequestFlavorV2_55 {
+    pub description: Option<String>,
+    pub base: CreateFlavorRequestFlavorV2_1,
+}
+rt::record!(encode CreateFlavorRequestFlavorV2_55 { nullable(description, "description") } + base);
+rt::extends!(mut CreateFlavorRequestFlavorV2_55 => CreateFlavorRequestFlavorV2_1);
+impl CreateFlavorRequestFlavorV2_55 {
+    /// A [`CreateFlavorRequestFlavorV2_55`] with its required fields; the optional ones are `None`.
+    pub fn new(disk: i64, name: impl Into<String>, ram: i64, vcpus: i64) -> Self {
+        Self {
+            description: None,
+            base: CreateFlavorRequestFlavorV2_1::new(disk, name, ram, vcpus),
+        }
+    }
+}
 /// The `CreateFlavorRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateFlavorRequestV2_1 {
-    pub flavor: NewFlavorV2_1,
+    pub flavor: CreateFlavorRequestFlavorV2_1,
 }
 rt::record!(encode CreateFlavorRequestV2_1 { req(flavor, "flavor") });
 /// The `CreateFlavorRequest` schema from microversion 2.102.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateFlavorRequestV2_102 {
-    pub flavor: NewFlavorV2_102,
+    pub flavor: CreateFlavorRequestFlavorV2_102,
 }
 rt::record!(encode CreateFlavorRequestV2_102 { req(flavor, "flavor") });
 /// The `CreateFlavorRequest` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateFlavorRequestV2_55 {
-    pub flavor: NewFlavorV2_55,
+    pub flavor: CreateFlavorRequestFlavorV2_55,
 }
 rt::record!(encode CreateFlavorRequestV2_55 { req(flavor, "flavor") });
+/// The fields every version of `CreateFlavorResponseFlavor` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseFlavorCommon {
+    pub os_flv_ext_data_ephemeral: i64,
+    pub disk: i64,
+    pub id: String,
+    pub links: Vec<CreateFlavorResponseFlavorLinksItemV2_1>,
+    pub name: String,
+    pub os_flavor_access_is_public: rt::Value,
+    pub ram: i64,
+    pub vcpus: i64,
+}
+rt::record!(CreateFlavorResponseFlavorCommon {
+    req(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
+    req(disk, "disk"),
+    req(id, "id"),
+    req(links, "links"),
+    req(name, "name"),
+    req(os_flavor_access_is_public, "os-flavor-access:is_public"),
+    req(ram, "ram"),
+    req(vcpus, "vcpus"),
+});
+/// The `CreateFlavorResponseFlavorLinksItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseFlavorLinksItemV2_1 {
+    pub href: String,
+    pub rel: String,
+}
+rt::record!(open CreateFlavorResponseFlavorLinksItemV2_1 { req(href, "href"), req(rel, "rel") });
+/// The `CreateFlavorResponseFlavor` schema from microversion 2.1. It extends [`CreateFlavorResponseFlavorCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseFlavorV2_1 {
+    pub os_flv_disabled_disabled: bool,
+    pub rxtx_factor: rt::Value,
+    pub swap: rt::Value,
+    pub base: CreateFlavorResponseFlavorCommon,
+}
+rt::record!(CreateFlavorResponseFlavorV2_1 {
+    req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
+    req(rxtx_factor, "rxtx_factor"),
+    req(swap, "swap"),
+} + base);
+rt::extends!(CreateFlavorResponseFlavorV2_1 => CreateFlavorResponseFlavorCommon);
+/// The `CreateFlavorResponseFlavor` schema from microversion 2.102. It extends [`CreateFlavorResponseFlavorCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseFlavorV2_102 {
+    pub swap: i64,
+    pub description: Option<String>,
+    pub extra_specs: Option<CreateExtraSpecsRequestExtraSpecsV2_1>,
+    pub base: CreateFlavorResponseFlavorCommon,
+}
+rt::record!(CreateFlavorResponseFlavorV2_102 {
+    req(swap, "swap"),
+    req(description, "description"),
+    opt(extra_specs, "extra_specs"),
+} + base);
+rt::extends!(CreateFlavorResponseFlavorV2_102 => CreateFlavorResponseFlavorCommon);
+/// The `CreateFlavorResponseFlavor` schema from microversion 2.55. It extends [`CreateFlavorResponseFlavorV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseFlavorV2_55 {
+    pub description: Option<String>,
+    pub base: CreateFlavorResponseFlavorV2_1,
+}
+rt::record!(CreateFlavorResponseFlavorV2_55 { req(description, "description") } + base);
+rt::extends!(CreateFlavorResponseFlavorV2_55 => CreateFlavorResponseFlavorV2_1);
+/// The `CreateFlavorResponseFlavor` schema from microversion 2.61. It extends [`CreateFlavorResponseFlavorV2_55`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseFlavorV2_61 {
+    pub extra_specs: Option<CreateExtraSpecsRequestExtraSpecsV2_1>,
+    pub base: CreateFlavorResponseFlavorV2_55,
+}
+rt::record!(CreateFlavorResponseFlavorV2_61 { opt(extra_specs, "extra_specs") } + base);
+rt::extends!(CreateFlavorResponseFlavorV2_61 => CreateFlavorResponseFlavorV2_55);
+/// The `CreateFlavorResponseFlavor` schema from microversion 2.75. It extends [`CreateFlavorResponseFlavorCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseFlavorV2_75 {
+    pub os_flv_disabled_disabled: bool,
+    pub rxtx_factor: rt::Value,
+    pub swap: i64,
+    pub description: Option<String>,
+    pub extra_specs: Option<CreateExtraSpecsRequestExtraSpecsV2_1>,
+    pub base: CreateFlavorResponseFlavorCommon,
+}
+rt::record!(CreateFlavorResponseFlavorV2_75 {
+    req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
+    req(rxtx_factor, "rxtx_factor"),
+    req(swap, "swap"),
+    req(description, "description"),
+    opt(extra_specs, "extra_specs"),
+} + base);
+rt::extends!(CreateFlavorResponseFlavorV2_75 => CreateFlavorResponseFlavorCommon);
+/// The `CreateFlavorResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseV2_1 {
+    pub flavor: CreateFlavorResponseFlavorV2_1,
+}
+rt::record!(CreateFlavorResponseV2_1 { req(flavor, "flavor") });
+/// The `CreateFlavorResponse` schema from microversion 2.102.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseV2_102 {
+    pub flavor: CreateFlavorResponseFlavorV2_102,
+}
+rt::record!(CreateFlavorResponseV2_102 { req(flavor, "flavor") });
+/// The `CreateFlavorResponse` schema from microversion 2.55.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseV2_55 {
+    pub flavor: CreateFlavorResponseFlavorV2_55,
+}
+rt::record!(CreateFlavorResponseV2_55 { req(flavor, "flavor") });
+/// The `CreateFlavorResponse` schema from microversion 2.61.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseV2_61 {
+    pub flavor: CreateFlavorResponseFlavorV2_61,
+}
+rt::record!(CreateFlavorResponseV2_61 { req(flavor, "flavor") });
+/// The `CreateFlavorResponse` schema from microversion 2.75.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFlavorResponseV2_75 {
+    pub flavor: CreateFlavorResponseFlavorV2_75,
+}
+rt::record!(CreateFlavorResponseV2_75 { req(flavor, "flavor") });
+/// The `CreateFloatingIpRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateFloatingIpRequestV2_1 {
+    pub pool: Option<String>,
+}
+rt::record!(open encode CreateFloatingIpRequestV2_1 { nullable(pool, "pool") });
+/// The `CreateFloatingIpResponseFloatingIp` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFloatingIpResponseFloatingIpV2_1 {
+    pub fixed_ip: Option<String>,
+    pub id: String,
+    pub instance_id: Option<String>,
+    pub ip: String,
+    pub pool: String,
+}
+rt::record!(CreateFloatingIpResponseFloatingIpV2_1 {
+    req(fixed_ip, "fixed_ip"),
+    req(id, "id"),
+    req(instance_id, "instance_id"),
+    req(ip, "ip"),
+    req(pool, "pool"),
+});
+/// The `CreateFloatingIpResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateFloatingIpResponseV2_1 {
+    pub floating_ip: CreateFloatingIpResponseFloatingIpV2_1,
+}
+rt::record!(CreateFloatingIpResponseV2_1 { req(floating_ip, "floating_ip") });
+/// The `CreateInterfaceRequestInterfaceAttachmentFixedIpsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateInterfaceRequestInterfaceAttachmentFixedIpsItemV2_1 {
+    pub ip_address: String,
+}
+rt::record!(encode CreateInterfaceRequestInterfaceAttachmentFixedIpsItemV2_1 {
+    req(ip_address, "ip_address"),
+});
+/// The `CreateInterfaceRequestInterfaceAttachment` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateInterfaceRequestInterfaceAttachmentV2_1 {
+    pub fixed_ips: Option<
+        Vec<CreateInterfaceRequestInterfaceAttachmentFixedIpsItemV2_1>,
+    >,
+    pub net_id: Option<String>,
+    pub port_id: Option<String>,
+}
+rt::record!(encode CreateInterfaceRequestInterfaceAttachmentV2_1 {
+    opt(fixed_ips, "fixed_ips"),
+    opt(net_id, "net_id"),
+    opt(port_id, "port_id"),
+});
+/// The `CreateInterfaceRequestInterfaceAttachment` schema from microversion 2.49. It extends [`CreateInterfaceRequestInterfaceAttachmentV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateInterfaceRequestInterfaceAttachmentV2_49 {
+    pub tag: Option<String>,
+    pub base: CreateInterfaceRequestInterfaceAttachmentV2_1,
+}
+rt::record!(encode CreateInterfaceRequestInterfaceAttachmentV2_49 { opt(tag, "tag") } + base);
+rt::extends!(
+    mut CreateInterfaceRequestInterfaceAttachmentV2_49 =>
+    CreateInterfaceRequestInterfaceAttachmentV2_1
+);
+/// The `CreateInterfaceRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateInterfaceRequestV2_1 {
+    pub interface_attachment: Option<CreateInterfaceRequestInterfaceAttachmentV2_1>,
+}
+rt::record!(encode CreateInterfaceRequestV2_1 { opt(interface_attachment, "interfaceAttachment") });
+/// The `CreateInterfaceRequest` schema from microversion 2.49.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateInterfaceRequestV2_49 {
+    pub interface_attachment: Option<CreateInterfaceRequestInterfaceAttachmentV2_49>,
+}
+rt::record!(encode CreateInterfaceRequestV2_49 {
+    opt(interface_attachment, "interfaceAttachment"),
+});
+/// The `CreateInterfaceResponseInterfaceAttachmentFixedIpsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateInterfaceResponseInterfaceAttachmentFixedIpsItemV2_1 {
+    pub ip_address: String,
+    pub subnet_id: String,
+}
+rt::record!(CreateInterfaceResponseInterfaceAttachmentFixedIpsItemV2_1 {
+    req(ip_address, "ip_address"),
+    req(subnet_id, "subnet_id"),
+});
+/// The `CreateInterfaceResponseInterfaceAttachment` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateInterfaceResponseInterfaceAttachmentV2_1 {
+    pub fixed_ips: Option<
+        Vec<CreateInterfaceResponseInterfaceAttachmentFixedIpsItemV2_1>,
+    >,
+    pub mac_addr: String,
+    pub net_id: String,
+    pub port_id: String,
+    pub port_state: String,
+}
+rt::record!(CreateInterfaceResponseInterfaceAttachmentV2_1 {
+    req(fixed_ips, "fixed_ips"),
+    req(mac_addr, "mac_addr"),
+    req(net_id, "net_id"),
+    req(port_id, "port_id"),
+    req(port_state, "port_state"),
+});
+/// The `CreateInterfaceResponseInterfaceAttachment` schema from microversion 2.70. It extends [`CreateInterfaceResponseInterfaceAttachmentV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateInterfaceResponseInterfaceAttachmentV2_70 {
+    pub tag: Option<String>,
+    pub base: CreateInterfaceResponseInterfaceAttachmentV2_1,
+}
+rt::record!(CreateInterfaceResponseInterfaceAttachmentV2_70 { req(tag, "tag") } + base);
+rt::extends!(
+    CreateInterfaceResponseInterfaceAttachmentV2_70 =>
+    CreateInterfaceResponseInterfaceAttachmentV2_1
+);
+/// The `CreateInterfaceResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateInterfaceResponseV2_1 {
+    pub interface_attachment: CreateInterfaceResponseInterfaceAttachmentV2_1,
+}
+rt::record!(CreateInterfaceResponseV2_1 { req(interface_attachment, "interfaceAttachment") });
+/// The `CreateInterfaceResponse` schema from microversion 2.70.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateInterfaceResponseV2_70 {
+    pub interface_attachment: CreateInterfaceResponseInterfaceAttachmentV2_70,
+}
+rt::record!(CreateInterfaceResponseV2_70 { req(interface_attachment, "interfaceAttachment") });
+/// The `CreateKeypairRequestKeypairType` schema from microversion 2.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateKeypairRequestKeypairTypeV2_2 {
+    Ssh,
+    X509,
+}
+impl rt::StrEnum for CreateKeypairRequestKeypairTypeV2_2 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("ssh", Self::Ssh),
+        ("x509", Self::X509),
+    ];
+}
+/// The `CreateKeypairRequestKeypair` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateKeypairRequestKeypairV2_1 {
+    pub name: String,
+    pub public_key: Option<String>,
+}
+rt::record!(encode CreateKeypairRequestKeypairV2_1 {
+    req(name, "name"),
+    opt(public_key, "public_key"),
+});
+impl CreateKeypairRequestKeypairV2_1 {
+    /// A [`CreateKeypairRequestKeypairV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            public_key: None,
+        }
+    }
+}
+/// The `CreateKeypairRequestKeypair` schema from microversion 2.10. It extends [`CreateKeypairRequestKeypairV2_2`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateKeypairRequestKeypairV2_10 {
+    pub user_id: Option<String>,
+    pub base: CreateKeypairRequestKeypairV2_2,
+}
+rt::record!(encode CreateKeypairRequestKeypairV2_10 { opt(user_id, "user_id") } + base);
+rt::extends!(mut CreateKeypairRequestKeypairV2_10 => CreateKeypairRequestKeypairV2_2);
+impl CreateKeypairRequestKeypairV2_10 {
+    /// A [`CreateKeypairRequestKeypairV2_10`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            user_id: None,
+            base: CreateKeypairRequestKeypairV2_2::new(name),
+        }
+    }
+}
+/// The `CreateKeypairRequestKeypair` schema from microversion 2.2. It extends [`CreateKeypairRequestKeypairV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateKeypairRequestKeypairV2_2 {
+    pub type_: Option<CreateKeypairRequestKeypairTypeV2_2>,
+    pub base: CreateKeypairRequestKeypairV2_1,
+}
+rt::record!(encode CreateKeypairRequestKeypairV2_2 { opt(type_, "type") } + base);
+rt::extends!(mut CreateKeypairRequestKeypairV2_2 => CreateKeypairRequestKeypairV2_1);
+impl CreateKeypairRequestKeypairV2_2 {
+    /// A [`CreateKeypairRequestKeypairV2_2`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            type_: None,
+            base: CreateKeypairRequestKeypairV2_1::new(name),
+        }
+    }
+}
+/// The `CreateKeypairRequestKeypair` schema from microversion 2.92.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateKeypairRequestKeypairV2_92 {
+    pub name: String,
+    pub public_key: String,
+    pub type_: Option<CreateKeypairRequestKeypairTypeV2_2>,
+    pub user_id: Option<String>,
+}
+rt::record!(encode CreateKeypairRequestKeypairV2_92 {
+    req(name, "name"),
+    req(public_key, "public_key"),
+    opt(type_, "type"),
+    opt(user_id, "user_id"),
+});
+impl CreateKeypairRequestKeypairV2_92 {
+    /// A [`CreateKeypairRequestKeypairV2_92`] with its required fields; the optional ones are `None`.
+    pub fn new(name: impl Into<String>, public_key: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            public_key: public_key.into(),
+            type_: None,
+            user_id: None,
+        }
+    }
+}
 /// The `CreateKeypairRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairRequestV2_1 {
-    pub keypair: NewKeypairV2_1,
+    pub keypair: CreateKeypairRequestKeypairV2_1,
 }
 rt::record!(encode CreateKeypairRequestV2_1 { req(keypair, "keypair") });
 /// The `CreateKeypairRequest` schema from microversion 2.10.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairRequestV2_10 {
-    pub keypair: NewKeypairV2_10,
+    pub keypair: CreateKeypairRequestKeypairV2_10,
 }
 rt::record!(encode CreateKeypairRequestV2_10 { req(keypair, "keypair") });
 /// The `CreateKeypairRequest` schema from microversion 2.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairRequestV2_2 {
-    pub keypair: NewKeypairV2_2,
+    pub keypair: CreateKeypairRequestKeypairV2_2,
 }
 rt::record!(encode CreateKeypairRequestV2_2 { req(keypair, "keypair") });
 /// The `CreateKeypairRequest` schema from microversion 2.92.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairRequestV2_92 {
-    pub keypair: NewKeypairV2_92,
+    pub keypair: CreateKeypairRequestKeypairV2_92,
 }
 rt::record!(encode CreateKeypairRequestV2_92 { req(keypair, "keypair") });
+/// The fields every version of `CreateKeypairResponseKeypair` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateKeypairResponseKeypairCommon {
+    pub fingerprint: String,
+    pub name: String,
+    pub public_key: String,
+    pub user_id: String,
+}
+rt::record!(CreateKeypairResponseKeypairCommon {
+    req(fingerprint, "fingerprint"),
+    req(name, "name"),
+    req(public_key, "public_key"),
+    req(user_id, "user_id"),
+});
+/// The `CreateKeypairResponseKeypair` schema from microversion 2.1. It extends [`CreateKeypairResponseKeypairCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateKeypairResponseKeypairV2_1 {
+    pub private_key: Option<String>,
+    pub base: CreateKeypairResponseKeypairCommon,
+}
+rt::record!(CreateKeypairResponseKeypairV2_1 { opt(private_key, "private_key") } + base);
+rt::extends!(CreateKeypairResponseKeypairV2_1 => CreateKeypairResponseKeypairCommon);
+/// The `CreateKeypairResponseKeypair` schema from microversion 2.2. It extends [`CreateKeypairResponseKeypairV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateKeypairResponseKeypairV2_2 {
+    pub type_: CreateKeypairRequestKeypairTypeV2_2,
+    pub base: CreateKeypairResponseKeypairV2_1,
+}
+rt::record!(CreateKeypairResponseKeypairV2_2 { req(type_, "type") } + base);
+rt::extends!(CreateKeypairResponseKeypairV2_2 => CreateKeypairResponseKeypairV2_1);
+/// The `CreateKeypairResponseKeypair` schema from microversion 2.92. It extends [`CreateKeypairResponseKeypairCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateKeypairResponseKeypairV2_92 {
+    pub type_: CreateKeypairRequestKeypairTypeV2_2,
+    pub base: CreateKeypairResponseKeypairCommon,
+}
+rt::record!(CreateKeypairResponseKeypairV2_92 { req(type_, "type") } + base);
+rt::extends!(CreateKeypairResponseKeypairV2_92 => CreateKeypairResponseKeypairCommon);
 /// The `CreateKeypairResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairResponseV2_1 {
-    pub keypair: CreatedKeypairV2_1,
+    pub keypair: CreateKeypairResponseKeypairV2_1,
 }
 rt::record!(CreateKeypairResponseV2_1 { req(keypair, "keypair") });
 /// The `CreateKeypairResponse` schema from microversion 2.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairResponseV2_2 {
-    pub keypair: CreatedKeypairV2_2,
+    pub keypair: CreateKeypairResponseKeypairV2_2,
 }
 rt::record!(CreateKeypairResponseV2_2 { req(keypair, "keypair") });
 /// The `CreateKeypairResponse` schema from microversion 2.92.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairResponseV2_92 {
-    pub keypair: CreatedKeypairV2_92,
+    pub keypair: CreateKeypairResponseKeypairV2_92,
 }
 rt::record!(CreateKeypairResponseV2_92 { req(keypair, "keypair") });
+/// The `CreateMetadataRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateMetadataRequestV2_1 {
+    pub metadata: CreateExtraSpecsRequestExtraSpecsV2_1,
+}
+rt::record!(encode CreateMetadataRequestV2_1 { req(metadata, "metadata") });
+/// The `CreateRemoteConsoleRequestRemoteConsoleProtocol` schema from microversion 2.6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateRemoteConsoleRequestRemoteConsoleProtocolV2_6 {
+    Vnc,
+    Spice,
+    Serial,
+    Rdp,
+}
+impl rt::StrEnum for CreateRemoteConsoleRequestRemoteConsoleProtocolV2_6 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("vnc", Self::Vnc),
+        ("spice", Self::Spice),
+        ("serial", Self::Serial),
+        ("rdp", Self::Rdp),
+    ];
+}
+/// The `CreateRemoteConsoleRequestRemoteConsoleProtocol` schema from microversion 2.8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateRemoteConsoleRequestRemoteConsoleProtocolV2_8 {
+    Vnc,
+    Spice,
+    Serial,
+    Rdp,
+    Mks,
+}
+impl rt::StrEnum for CreateRemoteConsoleRequestRemoteConsoleProtocolV2_8 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("vnc", Self::Vnc),
+        ("spice", Self::Spice),
+        ("serial", Self::Serial),
+        ("rdp", Self::Rdp),
+        ("mks", Self::Mks),
+    ];
+}
+/// The `CreateRemoteConsoleRequestRemoteConsoleType` schema from microversion 2.6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateRemoteConsoleRequestRemoteConsoleTypeV2_6 {
+    Novnc,
+    Xvpvnc,
+    SpiceHtml5,
+    Serial,
+    RdpHtml5,
+}
+impl rt::StrEnum for CreateRemoteConsoleRequestRemoteConsoleTypeV2_6 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("novnc", Self::Novnc),
+        ("xvpvnc", Self::Xvpvnc),
+        ("spice-html5", Self::SpiceHtml5),
+        ("serial", Self::Serial),
+        ("rdp-html5", Self::RdpHtml5),
+    ];
+}
+/// The `CreateRemoteConsoleRequestRemoteConsoleType` schema from microversion 2.8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateRemoteConsoleRequestRemoteConsoleTypeV2_8 {
+    Novnc,
+    Xvpvnc,
+    SpiceHtml5,
+    Serial,
+    RdpHtml5,
+    Webmks,
+}
+impl rt::StrEnum for CreateRemoteConsoleRequestRemoteConsoleTypeV2_8 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("novnc", Self::Novnc),
+        ("xvpvnc", Self::Xvpvnc),
+        ("spice-html5", Self::SpiceHtml5),
+        ("serial", Self::Serial),
+        ("rdp-html5", Self::RdpHtml5),
+        ("webmks", Self::Webmks),
+    ];
+}
+/// The `CreateRemoteConsoleRequestRemoteConsoleType` schema from microversion 2.99.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateRemoteConsoleRequestRemoteConsoleTypeV2_99 {
+    Novnc,
+    Xvpvnc,
+    SpiceHtml5,
+    Serial,
+    RdpHtml5,
+    Webmks,
+    SpiceDirect,
+}
+impl rt::StrEnum for CreateRemoteConsoleRequestRemoteConsoleTypeV2_99 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("novnc", Self::Novnc),
+        ("xvpvnc", Self::Xvpvnc),
+        ("spice-html5", Self::SpiceHtml5),
+        ("serial", Self::Serial),
+        ("rdp-html5", Self::RdpHtml5),
+        ("webmks", Self::Webmks),
+        ("spice-direct", Self::SpiceDirect),
+    ];
+}
+/// The `CreateRemoteConsoleRequestRemoteConsole` schema from microversion 2.6.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleRequestRemoteConsoleV2_6 {
+    pub protocol: CreateRemoteConsoleRequestRemoteConsoleProtocolV2_6,
+    pub type_: CreateRemoteConsoleRequestRemoteConsoleTypeV2_6,
+}
+rt::record!(encode CreateRemoteConsoleRequestRemoteConsoleV2_6 {
+    req(protocol, "protocol"),
+    req(type_, "type"),
+});
+/// The `CreateRemoteConsoleRequestRemoteConsole` schema from microversion 2.8.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleRequestRemoteConsoleV2_8 {
+    pub protocol: CreateRemoteConsoleRequestRemoteConsoleProtocolV2_8,
+    pub type_: CreateRemoteConsoleRequestRemoteConsoleTypeV2_8,
+}
+rt::record!(encode CreateRemoteConsoleRequestRemoteConsoleV2_8 {
+    req(protocol, "protocol"),
+    req(type_, "type"),
+});
+/// The `CreateRemoteConsoleRequestRemoteConsole` schema from microversion 2.99.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleRequestRemoteConsoleV2_99 {
+    pub protocol: CreateRemoteConsoleRequestRemoteConsoleProtocolV2_8,
+    pub type_: CreateRemoteConsoleRequestRemoteConsoleTypeV2_99,
+}
+rt::record!(encode CreateRemoteConsoleRequestRemoteConsoleV2_99 {
+    req(protocol, "protocol"),
+    req(type_, "type"),
+});
+/// The `CreateRemoteConsoleRequest` schema from microversion 2.6.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleRequestV2_6 {
+    pub remote_console: CreateRemoteConsoleRequestRemoteConsoleV2_6,
+}
+rt::record!(encode CreateRemoteConsoleRequestV2_6 { req(remote_console, "remote_console") });
+/// The `CreateRemoteConsoleRequest` schema from microversion 2.8.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleRequestV2_8 {
+    pub remote_console: CreateRemoteConsoleRequestRemoteConsoleV2_8,
+}
+rt::record!(encode CreateRemoteConsoleRequestV2_8 { req(remote_console, "remote_console") });
+/// The `CreateRemoteConsoleRequest` schema from microversion 2.99.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleRequestV2_99 {
+    pub remote_console: CreateRemoteConsoleRequestRemoteConsoleV2_99,
+}
+rt::record!(encode CreateRemoteConsoleRequestV2_99 { req(remote_console, "remote_console") });
+/// The `CreateRemoteConsoleResponseRemoteConsole` schema from microversion 2.6.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleResponseRemoteConsoleV2_6 {
+    pub protocol: CreateRemoteConsoleRequestRemoteConsoleProtocolV2_6,
+    pub type_: CreateRemoteConsoleRequestRemoteConsoleTypeV2_6,
+    pub url: String,
+}
+rt::record!(CreateRemoteConsoleResponseRemoteConsoleV2_6 {
+    req(protocol, "protocol"),
+    req(type_, "type"),
+    req(url, "url"),
+});
+/// The `CreateRemoteConsoleResponseRemoteConsole` schema from microversion 2.8.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleResponseRemoteConsoleV2_8 {
+    pub protocol: CreateRemoteConsoleRequestRemoteConsoleProtocolV2_8,
+    pub type_: CreateRemoteConsoleRequestRemoteConsoleTypeV2_8,
+    pub url: String,
+}
+rt::record!(CreateRemoteConsoleResponseRemoteConsoleV2_8 {
+    req(protocol, "protocol"),
+    req(type_, "type"),
+    req(url, "url"),
+});
+/// The `CreateRemoteConsoleResponseRemoteConsole` schema from microversion 2.99.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleResponseRemoteConsoleV2_99 {
+    pub protocol: CreateRemoteConsoleRequestRemoteConsoleProtocolV2_8,
+    pub type_: CreateRemoteConsoleRequestRemoteConsoleTypeV2_99,
+    pub url: String,
+}
+rt::record!(CreateRemoteConsoleResponseRemoteConsoleV2_99 {
+    req(protocol, "protocol"),
+    req(type_, "type"),
+    req(url, "url"),
+});
+/// The `CreateRemoteConsoleResponse` schema from microversion 2.6.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleResponseV2_6 {
+    pub remote_console: CreateRemoteConsoleResponseRemoteConsoleV2_6,
+}
+rt::record!(CreateRemoteConsoleResponseV2_6 { req(remote_console, "remote_console") });
+/// The `CreateRemoteConsoleResponse` schema from microversion 2.8.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleResponseV2_8 {
+    pub remote_console: CreateRemoteConsoleResponseRemoteConsoleV2_8,
+}
+rt::record!(CreateRemoteConsoleResponseV2_8 { req(remote_console, "remote_console") });
+/// The `CreateRemoteConsoleResponse` schema from microversion 2.99.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRemoteConsoleResponseV2_99 {
+    pub remote_console: CreateRemoteConsoleResponseRemoteConsoleV2_99,
+}
+rt::record!(CreateRemoteConsoleResponseV2_99 { req(remote_console, "remote_console") });
+/// The `CreateSecurityGroupRequestSecurityGroup` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSecurityGroupRequestSecurityGroupV2_1 {
+    pub description: String,
+    pub name: String,
+}
+rt::record!(open encode CreateSecurityGroupRequestSecurityGroupV2_1 {
+    req(description, "description"),
+    req(name, "name"),
+});
+/// The `CreateSecurityGroupRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSecurityGroupRequestV2_1 {
+    pub security_group: CreateSecurityGroupRequestSecurityGroupV2_1,
+}
+rt::record!(open encode CreateSecurityGroupRequestV2_1 { req(security_group, "security_group") });
+/// The `CreateSecurityGroupResponseSecurityGroup` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSecurityGroupResponseSecurityGroupV2_1 {
+    pub description: Option<String>,
+    pub id: String,
+    pub name: String,
+    pub rules: Vec<CreateSecurityGroupRuleResponseSecurityGroupRuleV2_1>,
+    pub tenant_id: String,
+}
+rt::record!(CreateSecurityGroupResponseSecurityGroupV2_1 {
+    req(description, "description"),
+    req(id, "id"),
+    req(name, "name"),
+    req(rules, "rules"),
+    req(tenant_id, "tenant_id"),
+});
+/// The `CreateSecurityGroupResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSecurityGroupResponseV2_1 {
+    pub security_group: CreateSecurityGroupResponseSecurityGroupV2_1,
+}
+rt::record!(CreateSecurityGroupResponseV2_1 { req(security_group, "security_group") });
+/// The `CreateSecurityGroupRuleRequestSecurityGroupRule` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSecurityGroupRuleRequestSecurityGroupRuleV2_1 {
+    pub cidr: Option<rt::Value>,
+    pub from_port: Option<rt::Value>,
+    pub group_id: Option<String>,
+    pub ip_protocol: Option<rt::Value>,
+    pub parent_group_id: String,
+    pub to_port: Option<rt::Value>,
+}
+rt::record!(open encode CreateSecurityGroupRuleRequestSecurityGroupRuleV2_1 {
+    opt(cidr, "cidr"),
+    opt(from_port, "from_port"),
+    nullable(group_id, "group_id"),
+    opt(ip_protocol, "ip_protocol"),
+    req(parent_group_id, "parent_group_id"),
+    opt(to_port, "to_port"),
+});
+impl CreateSecurityGroupRuleRequestSecurityGroupRuleV2_1 {
+    /// A [`CreateSecurityGroupRuleRequestSecurityGroupRuleV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(parent_group_id: impl Into<String>) -> Self {
+        Self {
+            cidr: None,
+            from_port: None,
+            group_id: None,
+            ip_protocol: None,
+            parent_group_id: parent_group_id.into(),
+            to_port: None,
+        }
+    }
+}
+/// The `CreateSecurityGroupRuleRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSecurityGroupRuleRequestV2_1 {
+    pub security_group_rule: CreateSecurityGroupRuleRequestSecurityGroupRuleV2_1,
+}
+rt::record!(open encode CreateSecurityGroupRuleRequestV2_1 {
+    req(security_group_rule, "security_group_rule"),
+});
+/// The `CreateSecurityGroupRuleResponseSecurityGroupRuleGroup` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSecurityGroupRuleResponseSecurityGroupRuleGroupV2_1 {
+    pub name: Option<String>,
+    pub tenant_id: Option<String>,
+}
+rt::record!(CreateSecurityGroupRuleResponseSecurityGroupRuleGroupV2_1 {
+    opt(name, "name"),
+    opt(tenant_id, "tenant_id"),
+});
+/// The `CreateSecurityGroupRuleResponseSecurityGroupRuleIpRange` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSecurityGroupRuleResponseSecurityGroupRuleIpRangeV2_1 {
+    pub cidr: Option<String>,
+}
+rt::record!(CreateSecurityGroupRuleResponseSecurityGroupRuleIpRangeV2_1 { opt(cidr, "cidr") });
+/// The `CreateSecurityGroupRuleResponseSecurityGroupRule` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSecurityGroupRuleResponseSecurityGroupRuleV2_1 {
+    pub from_port: Option<i64>,
+    pub group: CreateSecurityGroupRuleResponseSecurityGroupRuleGroupV2_1,
+    pub id: String,
+    pub ip_protocol: Option<String>,
+    pub ip_range: CreateSecurityGroupRuleResponseSecurityGroupRuleIpRangeV2_1,
+    pub parent_group_id: String,
+    pub to_port: Option<i64>,
+}
+rt::record!(CreateSecurityGroupRuleResponseSecurityGroupRuleV2_1 {
+    req(from_port, "from_port"),
+    req(group, "group"),
+    req(id, "id"),
+    req(ip_protocol, "ip_protocol"),
+    req(ip_range, "ip_range"),
+    req(parent_group_id, "parent_group_id"),
+    req(to_port, "to_port"),
+});
+/// The `CreateSecurityGroupRuleResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSecurityGroupRuleResponseV2_1 {
+    pub security_group_rule: CreateSecurityGroupRuleResponseSecurityGroupRuleV2_1,
+}
+rt::record!(CreateSecurityGroupRuleResponseV2_1 {
+    req(security_group_rule, "security_group_rule"),
+});
+/// The fields every version of `CreateServerExternalEventRequestEventsItem` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventRequestEventsItemCommon {
+    pub server_uuid: String,
+    pub status: Option<CreateServerExternalEventRequestEventsItemStatusV2_1>,
+    pub tag: Option<String>,
+}
+rt::record!(encode CreateServerExternalEventRequestEventsItemCommon {
+    req(server_uuid, "server_uuid"),
+    opt(status, "status"),
+    opt(tag, "tag"),
+});
+impl CreateServerExternalEventRequestEventsItemCommon {
+    /// A [`CreateServerExternalEventRequestEventsItemCommon`] with its required fields; the optional ones are `None`.
+    pub fn new(server_uuid: impl Into<String>) -> Self {
+        Self {
+            server_uuid: server_uuid.into(),
+            status: None,
+            tag: None,
+        }
+    }
+}
+/// The `CreateServerExternalEventRequestEventsItemName` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateServerExternalEventRequestEventsItemNameV2_1 {
+    NetworkChanged,
+    NetworkVifPlugged,
+    NetworkVifUnplugged,
+    NetworkVifDeleted,
+}
+impl rt::StrEnum for CreateServerExternalEventRequestEventsItemNameV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("network-changed", Self::NetworkChanged),
+        ("network-vif-plugged", Self::NetworkVifPlugged),
+        ("network-vif-unplugged", Self::NetworkVifUnplugged),
+        ("network-vif-deleted", Self::NetworkVifDeleted),
+    ];
+}
+/// The `CreateServerExternalEventRequestEventsItemName` schema from microversion 2.51.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateServerExternalEventRequestEventsItemNameV2_51 {
+    NetworkChanged,
+    NetworkVifPlugged,
+    NetworkVifUnplugged,
+    NetworkVifDeleted,
+    VolumeExtended,
+}
+impl rt::StrEnum for CreateServerExternalEventRequestEventsItemNameV2_51 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("network-changed", Self::NetworkChanged),
+        ("network-vif-plugged", Self::NetworkVifPlugged),
+        ("network-vif-unplugged", Self::NetworkVifUnplugged),
+        ("network-vif-deleted", Self::NetworkVifDeleted),
+        ("volume-extended", Self::VolumeExtended),
+    ];
+}
+/// The `CreateServerExternalEventRequestEventsItemName` schema from microversion 2.76.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateServerExternalEventRequestEventsItemNameV2_76 {
+    NetworkChanged,
+    NetworkVifPlugged,
+    NetworkVifUnplugged,
+    NetworkVifDeleted,
+    VolumeExtended,
+    PowerUpdate,
+}
+impl rt::StrEnum for CreateServerExternalEventRequestEventsItemNameV2_76 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("network-changed", Self::NetworkChanged),
+        ("network-vif-plugged", Self::NetworkVifPlugged),
+        ("network-vif-unplugged", Self::NetworkVifUnplugged),
+        ("network-vif-deleted", Self::NetworkVifDeleted),
+        ("volume-extended", Self::VolumeExtended),
+        ("power-update", Self::PowerUpdate),
+    ];
+}
+/// The `CreateServerExternalEventRequestEventsItemName` schema from microversion 2.82.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateServerExternalEventRequestEventsItemNameV2_82 {
+    NetworkChanged,
+    NetworkVifPlugged,
+    NetworkVifUnplugged,
+    NetworkVifDeleted,
+    VolumeExtended,
+    PowerUpdate,
+    AcceleratorRequestBound,
+}
+impl rt::StrEnum for CreateServerExternalEventRequestEventsItemNameV2_82 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("network-changed", Self::NetworkChanged),
+        ("network-vif-plugged", Self::NetworkVifPlugged),
+        ("network-vif-unplugged", Self::NetworkVifUnplugged),
+        ("network-vif-deleted", Self::NetworkVifDeleted),
+        ("volume-extended", Self::VolumeExtended),
+        ("power-update", Self::PowerUpdate),
+        ("accelerator-request-bound", Self::AcceleratorRequestBound),
+    ];
+}
+/// The `CreateServerExternalEventRequestEventsItemName` schema from microversion 2.93.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateServerExternalEventRequestEventsItemNameV2_93 {
+    NetworkChanged,
+    NetworkVifPlugged,
+    NetworkVifUnplugged,
+    NetworkVifDeleted,
+    VolumeExtended,
+    PowerUpdate,
+    AcceleratorRequestBound,
+    VolumeReimaged,
+}
+impl rt::StrEnum for CreateServerExternalEventRequestEventsItemNameV2_93 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("network-changed", Self::NetworkChanged),
+        ("network-vif-plugged", Self::NetworkVifPlugged),
+        ("network-vif-unplugged", Self::NetworkVifUnplugged),
+        ("network-vif-deleted", Self::NetworkVifDeleted),
+        ("volume-extended", Self::VolumeExtended),
+        ("power-update", Self::PowerUpdate),
+        ("accelerator-request-bound", Self::AcceleratorRequestBound),
+        ("volume-reimaged", Self::VolumeReimaged),
+    ];
+}
+/// The `CreateServerExternalEventRequestEventsItemStatus` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateServerExternalEventRequestEventsItemStatusV2_1 {
+    Failed,
+    Completed,
+    InProgress,
+}
+impl rt::StrEnum for CreateServerExternalEventRequestEventsItemStatusV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("failed", Self::Failed),
+        ("completed", Self::Completed),
+        ("in-progress", Self::InProgress),
+    ];
+}
+/// The `CreateServerExternalEventRequestEventsItem` schema from microversion 2.1. It extends [`CreateServerExternalEventRequestEventsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventRequestEventsItemV2_1 {
+    pub name: CreateServerExternalEventRequestEventsItemNameV2_1,
+    pub base: CreateServerExternalEventRequestEventsItemCommon,
+}
+rt::record!(encode CreateServerExternalEventRequestEventsItemV2_1 { req(name, "name") } + base);
+rt::extends!(
+    mut CreateServerExternalEventRequestEventsItemV2_1 =>
+    CreateServerExternalEventRequestEventsItemCommon
+);
+impl CreateServerExternalEventRequestEventsItemV2_1 {
+    /// A [`CreateServerExternalEventRequestEventsItemV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        name: CreateServerExternalEventRequestEventsItemNameV2_1,
+        server_uuid: impl Into<String>,
+    ) -> Self {
+        Self {
+            name,
+            base: CreateServerExternalEventRequestEventsItemCommon::new(server_uuid),
+        }
+    }
+}
+/// The `CreateServerExternalEventRequestEventsItem` schema from microversion 2.51. It extends [`CreateServerExternalEventRequestEventsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventRequestEventsItemV2_51 {
+    pub name: CreateServerExternalEventRequestEventsItemNameV2_51,
+    pub base: CreateServerExternalEventRequestEventsItemCommon,
+}
+rt::record!(encode CreateServerExternalEventRequestEventsItemV2_51 { req(name, "name") } + base);
+rt::extends!(
+    mut CreateServerExternalEventRequestEventsItemV2_51 =>
+    CreateServerExternalEventRequestEventsItemCommon
+);
+impl CreateServerExternalEventRequestEventsItemV2_51 {
+    /// A [`CreateServerExternalEventRequestEventsItemV2_51`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        name: CreateServerExternalEventRequestEventsItemNameV2_51,
+        server_uuid: impl Into<String>,
+    ) -> Self {
+        Self {
+            name,
+            base: CreateServerExternalEventRequestEventsItemCommon::new(server_uuid),
+        }
+    }
+}
+/// The `CreateServerExternalEventRequestEventsItem` schema from microversion 2.76. It extends [`CreateServerExternalEventRequestEventsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventRequestEventsItemV2_76 {
+    pub name: CreateServerExternalEventRequestEventsItemNameV2_76,
+    pub base: CreateServerExternalEventRequestEventsItemCommon,
+}
+rt::record!(encode CreateServerExternalEventRequestEventsItemV2_76 { req(name, "name") } + base);
+rt::extends!(
+    mut CreateServerExternalEventRequestEventsItemV2_76 =>
+    CreateServerExternalEventRequestEventsItemCommon
+);
+impl CreateServerExternalEventRequestEventsItemV2_76 {
+    /// A [`CreateServerExternalEventRequestEventsItemV2_76`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        name: CreateServerExternalEventRequestEventsItemNameV2_76,
+        server_uuid: impl Into<String>,
+    ) -> Self {
+        Self {
+            name,
+            base: CreateServerExternalEventRequestEventsItemCommon::new(server_uuid),
+        }
+    }
+}
+/// The `CreateServerExternalEventRequestEventsItem` schema from microversion 2.82. It extends [`CreateServerExternalEventRequestEventsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventRequestEventsItemV2_82 {
+    pub name: CreateServerExternalEventRequestEventsItemNameV2_82,
+    pub base: CreateServerExternalEventRequestEventsItemCommon,
+}
+rt::record!(encode CreateServerExternalEventRequestEventsItemV2_82 { req(name, "name") } + base);
+rt::extends!(
+    mut CreateServerExternalEventRequestEventsItemV2_82 =>
+    CreateServerExternalEventRequestEventsItemCommon
+);
+impl CreateServerExternalEventRequestEventsItemV2_82 {
+    /// A [`CreateServerExternalEventRequestEventsItemV2_82`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        name: CreateServerExternalEventRequestEventsItemNameV2_82,
+        server_uuid: impl Into<String>,
+    ) -> Self {
+        Self {
+            name,
+            base: CreateServerExternalEventRequestEventsItemCommon::new(server_uuid),
+        }
+    }
+}
+/// The `CreateServerExternalEventRequestEventsItem` schema from microversion 2.93. It extends [`CreateServerExternalEventRequestEventsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventRequestEventsItemV2_93 {
+    pub name: CreateServerExternalEventRequestEventsItemNameV2_93,
+    pub base: CreateServerExternalEventRequestEventsItemCommon,
+}
+rt::record!(encode CreateServerExternalEventRequestEventsItemV2_93 { req(name, "name") } + base);
+rt::extends!(
+    mut CreateServerExternalEventRequestEventsItemV2_93 =>
+    CreateServerExternalEventRequestEventsItemCommon
+);
+impl CreateServerExternalEventRequestEventsItemV2_93 {
+    /// A [`CreateServerExternalEventRequestEventsItemV2_93`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        name: CreateServerExternalEventRequestEventsItemNameV2_93,
+        server_uuid: impl Into<String>,
+    ) -> Self {
+        Self {
+            name,
+            base: CreateServerExternalEventRequestEventsItemCommon::new(server_uuid),
+        }
+    }
+}
+/// The `CreateServerExternalEventRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventRequestV2_1 {
+    pub events: Vec<CreateServerExternalEventRequestEventsItemV2_1>,
+}
+rt::record!(encode CreateServerExternalEventRequestV2_1 { req(events, "events") });
+/// The `CreateServerExternalEventRequest` schema from microversion 2.51.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventRequestV2_51 {
+    pub events: Vec<CreateServerExternalEventRequestEventsItemV2_51>,
+}
+rt::record!(encode CreateServerExternalEventRequestV2_51 { req(events, "events") });
+/// The `CreateServerExternalEventRequest` schema from microversion 2.76.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventRequestV2_76 {
+    pub events: Vec<CreateServerExternalEventRequestEventsItemV2_76>,
+}
+rt::record!(encode CreateServerExternalEventRequestV2_76 { req(events, "events") });
+/// The `CreateServerExternalEventRequest` schema from microversion 2.82.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventRequestV2_82 {
+    pub events: Vec<CreateServerExternalEventRequestEventsItemV2_82>,
+}
+rt::record!(encode CreateServerExternalEventRequestV2_82 { req(events, "events") });
+/// The `CreateServerExternalEventRequest` schema from microversion 2.93.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventRequestV2_93 {
+    pub events: Vec<CreateServerExternalEventRequestEventsItemV2_93>,
+}
+rt::record!(encode CreateServerExternalEventRequestV2_93 { req(events, "events") });
+/// The fields every version of `CreateServerExternalEventResponseEventsItem` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventResponseEventsItemCommon {
+    pub code: i64,
+    pub server_uuid: String,
+    pub status: CreateServerExternalEventRequestEventsItemStatusV2_1,
+    pub tag: Option<String>,
+}
+rt::record!(CreateServerExternalEventResponseEventsItemCommon {
+    req(code, "code"),
+    req(server_uuid, "server_uuid"),
+    req(status, "status"),
+    opt(tag, "tag"),
+});
+/// The `CreateServerExternalEventResponseEventsItem` schema from microversion 2.1. It extends [`CreateServerExternalEventResponseEventsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventResponseEventsItemV2_1 {
+    pub name: CreateServerExternalEventRequestEventsItemNameV2_1,
+    pub base: CreateServerExternalEventResponseEventsItemCommon,
+}
+rt::record!(CreateServerExternalEventResponseEventsItemV2_1 { req(name, "name") } + base);
+rt::extends!(
+    CreateServerExternalEventResponseEventsItemV2_1 =>
+    CreateServerExternalEventResponseEventsItemCommon
+);
+/// The `CreateServerExternalEventResponseEventsItem` schema from microversion 2.51. It extends [`CreateServerExternalEventResponseEventsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventResponseEventsItemV2_51 {
+    pub name: CreateServerExternalEventRequestEventsItemNameV2_51,
+    pub base: CreateServerExternalEventResponseEventsItemCommon,
+}
+rt::record!(CreateServerExternalEventResponseEventsItemV2_51 { req(name, "name") } + base);
+rt::extends!(
+    CreateServerExternalEventResponseEventsItemV2_51 =>
+    CreateServerExternalEventResponseEventsItemCommon
+);
+/// The `CreateServerExternalEventResponseEventsItem` schema from microversion 2.76. It extends [`CreateServerExternalEventResponseEventsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventResponseEventsItemV2_76 {
+    pub name: CreateServerExternalEventRequestEventsItemNameV2_76,
+    pub base: CreateServerExternalEventResponseEventsItemCommon,
+}
+rt::record!(CreateServerExternalEventResponseEventsItemV2_76 { req(name, "name") } + base);
+rt::extends!(
+    CreateServerExternalEventResponseEventsItemV2_76 =>
+    CreateServerExternalEventResponseEventsItemCommon
+);
+/// The `CreateServerExternalEventResponseEventsItem` schema from microversion 2.82. It extends [`CreateServerExternalEventResponseEventsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventResponseEventsItemV2_82 {
+    pub name: CreateServerExternalEventRequestEventsItemNameV2_82,
+    pub base: CreateServerExternalEventResponseEventsItemCommon,
+}
+rt::record!(CreateServerExternalEventResponseEventsItemV2_82 { req(name, "name") } + base);
+rt::extends!(
+    CreateServerExternalEventResponseEventsItemV2_82 =>
+    CreateServerExternalEventResponseEventsItemCommon
+);
+/// The `CreateServerExternalEventResponseEventsItem` schema from microversion 2.93. It extends [`CreateServerExternalEventResponseEventsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventResponseEventsItemV2_93 {
+    pub name: CreateServerExternalEventRequestEventsItemNameV2_93,
+    pub base: CreateServerExternalEventResponseEventsItemCommon,
+}
+rt::record!(CreateServerExternalEventResponseEventsItemV2_93 { req(name, "name") } + base);
+rt::extends!(
+    CreateServerExternalEventResponseEventsItemV2_93 =>
+    CreateServerExternalEventResponseEventsItemCommon
+);
+/// The `CreateServerExternalEventResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventResponseV2_1 {
+    pub events: Vec<CreateServerExternalEventResponseEventsItemV2_1>,
+}
+rt::record!(CreateServerExternalEventResponseV2_1 { req(events, "events") });
+/// The `CreateServerExternalEventResponse` schema from microversion 2.51.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventResponseV2_51 {
+    pub events: Vec<CreateServerExternalEventResponseEventsItemV2_51>,
+}
+rt::record!(CreateServerExternalEventResponseV2_51 { req(events, "events") });
+/// The `CreateServerExternalEventResponse` schema from microversion 2.76.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventResponseV2_76 {
+    pub events: Vec<CreateServerExternalEventResponseEventsItemV2_76>,
+}
+rt::record!(CreateServerExternalEventResponseV2_76 { req(events, "events") });
+/// The `CreateServerExternalEventResponse` schema from microversion 2.82.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventResponseV2_82 {
+    pub events: Vec<CreateServerExternalEventResponseEventsItemV2_82>,
+}
+rt::record!(CreateServerExternalEventResponseV2_82 { req(events, "events") });
+/// The `CreateServerExternalEventResponse` schema from microversion 2.93.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerExternalEventResponseV2_93 {
+    pub events: Vec<CreateServerExternalEventResponseEventsItemV2_93>,
+}
+rt::record!(CreateServerExternalEventResponseV2_93 { req(events, "events") });
+/// The `CreateServerGroupRequestServerGroupPolicy` schema from microversion 2.64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateServerGroupRequestServerGroupPolicyV2_64 {
+    AntiAffinity,
+    Affinity,
+    SoftAntiAffinity,
+    SoftAffinity,
+}
+impl rt::StrEnum for CreateServerGroupRequestServerGroupPolicyV2_64 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("anti-affinity", Self::AntiAffinity),
+        ("affinity", Self::Affinity),
+        ("soft-anti-affinity", Self::SoftAntiAffinity),
+        ("soft-affinity", Self::SoftAffinity),
+    ];
+}
+/// The `CreateServerGroupRequestServerGroupRules` schema from microversion 2.64.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateServerGroupRequestServerGroupRulesV2_64 {
+    pub max_server_per_host: Option<i64>,
+}
+rt::record!(encode CreateServerGroupRequestServerGroupRulesV2_64 {
+    opt(max_server_per_host, "max_server_per_host"),
+});
+/// The `CreateServerGroupRequestServerGroup` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupRequestServerGroupV2_1 {
+    pub name: String,
+    pub policies: Vec<rt::Value>,
+}
+rt::record!(encode CreateServerGroupRequestServerGroupV2_1 {
+    req(name, "name"),
+    req(policies, "policies"),
+});
+/// The `CreateServerGroupRequestServerGroup` schema from microversion 2.15.
+pub type CreateServerGroupRequestServerGroupV2_15 = CreateServerGroupRequestServerGroupV2_1;
+/// The `CreateServerGroupRequestServerGroup` schema from microversion 2.64.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupRequestServerGroupV2_64 {
+    pub name: String,
+    pub policy: CreateServerGroupRequestServerGroupPolicyV2_64,
+    pub rules: Option<CreateServerGroupRequestServerGroupRulesV2_64>,
+}
+rt::record!(encode CreateServerGroupRequestServerGroupV2_64 {
+    req(name, "name"),
+    req(policy, "policy"),
+    opt(rules, "rules"),
+});
+impl CreateServerGroupRequestServerGroupV2_64 {
+    /// A [`CreateServerGroupRequestServerGroupV2_64`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        name: impl Into<String>,
+        policy: CreateServerGroupRequestServerGroupPolicyV2_64,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            policy,
+            rules: None,
+        }
+    }
+}
+/// The `CreateServerGroupRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupRequestV2_1 {
+    pub server_group: CreateServerGroupRequestServerGroupV2_1,
+}
+rt::record!(encode CreateServerGroupRequestV2_1 { req(server_group, "server_group") });
+/// The `CreateServerGroupRequest` schema from microversion 2.15.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupRequestV2_15 {
+    pub server_group: CreateServerGroupRequestServerGroupV2_15,
+}
+rt::record!(encode CreateServerGroupRequestV2_15 { req(server_group, "server_group") });
+/// The `CreateServerGroupRequest` schema from microversion 2.64.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupRequestV2_64 {
+    pub server_group: CreateServerGroupRequestServerGroupV2_64,
+}
+rt::record!(encode CreateServerGroupRequestV2_64 { req(server_group, "server_group") });
+/// The fields every version of `CreateServerGroupResponseServerGroup` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupResponseServerGroupCommon {
+    pub id: String,
+    pub members: Vec<String>,
+    pub name: String,
+}
+rt::record!(CreateServerGroupResponseServerGroupCommon {
+    req(id, "id"),
+    req(members, "members"),
+    req(name, "name"),
+});
+/// The `CreateServerGroupResponseServerGroupMetadata` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateServerGroupResponseServerGroupMetadataV2_1 {}
+rt::record!(encode CreateServerGroupResponseServerGroupMetadataV2_1 {});
+/// The `CreateServerGroupResponseServerGroupPolicy` schema from microversion 2.64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateServerGroupResponseServerGroupPolicyV2_64 {
+    Affinity,
+    AntiAffinity,
+    SoftAffinity,
+    SoftAntiAffinity,
+}
+impl rt::StrEnum for CreateServerGroupResponseServerGroupPolicyV2_64 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("affinity", Self::Affinity),
+        ("anti-affinity", Self::AntiAffinity),
+        ("soft-affinity", Self::SoftAffinity),
+        ("soft-anti-affinity", Self::SoftAntiAffinity),
+    ];
+}
+/// The `CreateServerGroupResponseServerGroupRules` schema from microversion 2.64.
+pub type CreateServerGroupResponseServerGroupRulesV2_64 = CreateServerGroupRequestServerGroupRulesV2_64;
+/// The `CreateServerGroupResponseServerGroup` schema from microversion 2.1. It extends [`CreateServerGroupResponseServerGroupCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupResponseServerGroupV2_1 {
+    pub metadata: CreateServerGroupResponseServerGroupMetadataV2_1,
+    pub policies: Vec<rt::Value>,
+    pub base: CreateServerGroupResponseServerGroupCommon,
+}
+rt::record!(CreateServerGroupResponseServerGroupV2_1 {
+    req(metadata, "metadata"),
+    req(policies, "policies"),
+} + base);
+rt::extends!(
+    CreateServerGroupResponseServerGroupV2_1 =>
+    CreateServerGroupResponseServerGroupCommon
+);
+/// The `CreateServerGroupResponseServerGroup` schema from microversion 2.13. It extends [`CreateServerGroupResponseServerGroupV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupResponseServerGroupV2_13 {
+    pub project_id: String,
+    pub user_id: String,
+    pub base: CreateServerGroupResponseServerGroupV2_1,
+}
+rt::record!(CreateServerGroupResponseServerGroupV2_13 {
+    req(project_id, "project_id"),
+    req(user_id, "user_id"),
+} + base);
+rt::extends!(
+    CreateServerGroupResponseServerGroupV2_13 => CreateServerGroupResponseServerGroupV2_1
+);
+/// The `CreateServerGroupResponseServerGroup` schema from microversion 2.15.
+pub type CreateServerGroupResponseServerGroupV2_15 = CreateServerGroupResponseServerGroupV2_13;
+/// The `CreateServerGroupResponseServerGroup` schema from microversion 2.64. It extends [`CreateServerGroupResponseServerGroupCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupResponseServerGroupV2_64 {
+    pub project_id: String,
+    pub user_id: String,
+    pub policy: CreateServerGroupResponseServerGroupPolicyV2_64,
+    pub rules: CreateServerGroupResponseServerGroupRulesV2_64,
+    pub base: CreateServerGroupResponseServerGroupCommon,
+}
+rt::record!(CreateServerGroupResponseServerGroupV2_64 {
+    req(project_id, "project_id"),
+    req(user_id, "user_id"),
+    req(policy, "policy"),
+    req(rules, "rules"),
+} + base);
+rt::extends!(
+    CreateServerGroupResponseServerGroupV2_64 =>
+    CreateServerGroupResponseServerGroupCommon
+);
+/// The `CreateServerGroupResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupResponseV2_1 {
+    pub server_group: CreateServerGroupResponseServerGroupV2_1,
+}
+rt::record!(CreateServerGroupResponseV2_1 { req(server_group, "server_group") });
+/// The `CreateServerGroupResponse` schema from microversion 2.13.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupResponseV2_13 {
+    pub server_group: CreateServerGroupResponseServerGroupV2_13,
+}
+rt::record!(CreateServerGroupResponseV2_13 { req(server_group, "server_group") });
+/// The `CreateServerGroupResponse` schema from microversion 2.15.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupResponseV2_15 {
+    pub server_group: CreateServerGroupResponseServerGroupV2_15,
+}
+rt::record!(CreateServerGroupResponseV2_15 { req(server_group, "server_group") });
+/// The `CreateServerGroupResponse` schema from microversion 2.64.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerGroupResponseV2_64 {
+    pub server_group: CreateServerGroupResponseServerGroupV2_64,
+}
+rt::record!(CreateServerGroupResponseV2_64 { req(server_group, "server_group") });
 /// The `CreateServerImageRequestCreateImage` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerImageRequestCreateImageV2_1 {
+    pub metadata: Option<CreateExtraSpecsRequestExtraSpecsV2_1>,
     pub name: String,
-    pub metadata: Option<ExtraSpecsV2_1>,
 }
 rt::record!(encode CreateServerImageRequestCreateImageV2_1 {
-    req(name, "name"),
     opt(metadata, "metadata"),
+    req(name, "name"),
 });
 impl CreateServerImageRequestCreateImageV2_1 {
     /// A [`CreateServerImageRequestCreateImageV2_1`] with its required fields; the optional ones are `None`.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
-            name: name.into(),
             metadata: None,
+            name: name.into(),
         }
     }
 }
@@ -115,49 +1804,49 @@ pub struct CreateServerImageResponseV2_45 {
     pub image_id: Option<String>,
 }
 rt::record!(CreateServerImageResponseV2_45 { req(image_id, "image_id") });
-/// The `CreateServerRequestOsSchedulerHints` schema from microversion 2.1.
+/// The `CreateServerRequestOSSCHHNTSchedulerHints` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct CreateServerRequestOsSchedulerHintsV2_1 {
-    pub group: Option<rt::Value>,
-    pub different_host: Option<rt::Value>,
-    pub same_host: Option<rt::Value>,
-    pub query: Option<rt::Value>,
-    pub target_cell: Option<String>,
-    pub different_cell: Option<rt::Value>,
+pub struct CreateServerRequestOSSCHHNTSchedulerHintsV2_1 {
     pub build_near_host_ip: Option<String>,
     pub cidr: Option<String>,
+    pub different_cell: Option<rt::Value>,
+    pub different_host: Option<rt::Value>,
+    pub group: Option<rt::Value>,
+    pub query: Option<rt::Value>,
+    pub same_host: Option<rt::Value>,
+    pub target_cell: Option<String>,
 }
-rt::record!(open encode CreateServerRequestOsSchedulerHintsV2_1 {
-    opt(group, "group"),
-    opt(different_host, "different_host"),
-    opt(same_host, "same_host"),
-    opt(query, "query"),
-    opt(target_cell, "target_cell"),
-    opt(different_cell, "different_cell"),
+rt::record!(open encode CreateServerRequestOSSCHHNTSchedulerHintsV2_1 {
     opt(build_near_host_ip, "build_near_host_ip"),
     opt(cidr, "cidr"),
+    opt(different_cell, "different_cell"),
+    opt(different_host, "different_host"),
+    opt(group, "group"),
+    opt(query, "query"),
+    opt(same_host, "same_host"),
+    opt(target_cell, "target_cell"),
 });
 /// The `CreateServerRequestServerBlockDeviceMappingItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateServerRequestServerBlockDeviceMappingItemV2_1 {
+    pub connection_info: Option<String>,
+    pub delete_on_termination: Option<bool>,
+    pub device_name: Option<String>,
+    pub no_device: Option<rt::Value>,
+    pub snapshot_id: Option<String>,
     pub virtual_name: Option<String>,
     pub volume_id: Option<String>,
-    pub snapshot_id: Option<String>,
-    pub volume_size: Option<rt::Value>,
-    pub device_name: Option<String>,
-    pub delete_on_termination: Option<rt::Value>,
-    pub no_device: Option<rt::Value>,
-    pub connection_info: Option<String>,
+    pub volume_size: Option<i64>,
 }
 rt::record!(encode CreateServerRequestServerBlockDeviceMappingItemV2_1 {
+    opt(connection_info, "connection_info"),
+    opt(delete_on_termination, "delete_on_termination"),
+    opt(device_name, "device_name"),
+    opt(no_device, "no_device"),
+    opt(snapshot_id, "snapshot_id"),
     opt(virtual_name, "virtual_name"),
     opt(volume_id, "volume_id"),
-    opt(snapshot_id, "snapshot_id"),
     opt(volume_size, "volume_size"),
-    opt(device_name, "device_name"),
-    opt(delete_on_termination, "delete_on_termination"),
-    opt(no_device, "no_device"),
-    opt(connection_info, "connection_info"),
 });
 /// The `CreateServerRequestServerBlockDeviceMappingV2ItemDestinationType` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -175,60 +1864,60 @@ for CreateServerRequestServerBlockDeviceMappingV2ItemDestinationTypeV2_1 {
 /// The `CreateServerRequestServerBlockDeviceMappingV2ItemSourceType` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateServerRequestServerBlockDeviceMappingV2ItemSourceTypeV2_1 {
-    Blank,
+    Volume,
     Image,
     Snapshot,
-    Volume,
+    Blank,
 }
 impl rt::StrEnum for CreateServerRequestServerBlockDeviceMappingV2ItemSourceTypeV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("blank", Self::Blank),
+        ("volume", Self::Volume),
         ("image", Self::Image),
         ("snapshot", Self::Snapshot),
-        ("volume", Self::Volume),
+        ("blank", Self::Blank),
     ];
 }
 /// The `CreateServerRequestServerBlockDeviceMappingV2Item` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateServerRequestServerBlockDeviceMappingV2ItemV2_1 {
-    pub virtual_name: Option<String>,
-    pub volume_id: Option<String>,
-    pub snapshot_id: Option<String>,
-    pub volume_size: Option<rt::Value>,
-    pub device_name: Option<String>,
-    pub delete_on_termination: Option<rt::Value>,
-    pub no_device: Option<rt::Value>,
+    pub boot_index: Option<i64>,
     pub connection_info: Option<String>,
+    pub delete_on_termination: Option<bool>,
+    pub destination_type: Option<
+        CreateServerRequestServerBlockDeviceMappingV2ItemDestinationTypeV2_1,
+    >,
+    pub device_name: Option<String>,
+    pub device_type: Option<String>,
+    pub disk_bus: Option<String>,
+    pub guest_format: Option<String>,
+    pub image_id: Option<String>,
+    pub no_device: Option<rt::Value>,
+    pub snapshot_id: Option<String>,
     pub source_type: Option<
         CreateServerRequestServerBlockDeviceMappingV2ItemSourceTypeV2_1,
     >,
     pub uuid: Option<String>,
-    pub image_id: Option<String>,
-    pub destination_type: Option<
-        CreateServerRequestServerBlockDeviceMappingV2ItemDestinationTypeV2_1,
-    >,
-    pub guest_format: Option<String>,
-    pub device_type: Option<String>,
-    pub disk_bus: Option<String>,
-    pub boot_index: Option<rt::Value>,
+    pub virtual_name: Option<String>,
+    pub volume_id: Option<String>,
+    pub volume_size: Option<i64>,
 }
 rt::record!(encode CreateServerRequestServerBlockDeviceMappingV2ItemV2_1 {
-    opt(virtual_name, "virtual_name"),
-    opt(volume_id, "volume_id"),
-    opt(snapshot_id, "snapshot_id"),
-    opt(volume_size, "volume_size"),
-    opt(device_name, "device_name"),
-    opt(delete_on_termination, "delete_on_termination"),
-    opt(no_device, "no_device"),
+    nullable(boot_index, "boot_index"),
     opt(connection_info, "connection_info"),
-    opt(source_type, "source_type"),
-    opt(uuid, "uuid"),
-    opt(image_id, "image_id"),
+    opt(delete_on_termination, "delete_on_termination"),
     opt(destination_type, "destination_type"),
-    opt(guest_format, "guest_format"),
+    opt(device_name, "device_name"),
     opt(device_type, "device_type"),
     opt(disk_bus, "disk_bus"),
-    opt(boot_index, "boot_index"),
+    opt(guest_format, "guest_format"),
+    opt(image_id, "image_id"),
+    opt(no_device, "no_device"),
+    opt(snapshot_id, "snapshot_id"),
+    opt(source_type, "source_type"),
+    opt(uuid, "uuid"),
+    opt(virtual_name, "virtual_name"),
+    opt(volume_id, "volume_id"),
+    opt(volume_size, "volume_size"),
 });
 /// The `CreateServerRequestServerBlockDeviceMappingV2Item` schema from microversion 2.32. It extends [`CreateServerRequestServerBlockDeviceMappingV2ItemV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -259,63 +1948,65 @@ rt::extends!(
 /// The fields every version of `CreateServerRequestServer` has alike.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestServerCommon {
-    pub name: String,
-    pub image_ref: Option<String>,
-    pub flavor_ref: rt::Value,
-    pub admin_pass: Option<String>,
-    pub metadata: Option<ExtraSpecsV2_1>,
-    pub os_dcf_disk_config: Option<CreateServerRequestServerOSDCFDiskConfigV2_1>,
+    pub os_dcf_disk_config: Option<
+        ListImagesDetailResponseImagesItemOSDCFDiskConfigV2_1,
+    >,
     pub access_i_pv4: Option<String>,
     pub access_i_pv6: Option<String>,
+    pub admin_pass: Option<String>,
     pub availability_zone: Option<String>,
     pub block_device_mapping: Option<
         Vec<CreateServerRequestServerBlockDeviceMappingItemV2_1>,
     >,
-    pub config_drive: Option<rt::Value>,
+    pub config_drive: Option<bool>,
+    pub flavor_ref: String,
+    pub image_ref: Option<String>,
     pub key_name: Option<String>,
-    pub min_count: Option<rt::Value>,
-    pub max_count: Option<rt::Value>,
-    pub return_reservation_id: Option<rt::Value>,
+    pub max_count: Option<i64>,
+    pub metadata: Option<CreateExtraSpecsRequestExtraSpecsV2_1>,
+    pub min_count: Option<i64>,
+    pub name: String,
+    pub return_reservation_id: Option<bool>,
     pub security_groups: Option<Vec<CreateServerRequestServerSecurityGroupsItemV2_1>>,
     pub user_data: Option<String>,
 }
 rt::record!(encode CreateServerRequestServerCommon {
-    req(name, "name"),
-    opt(image_ref, "imageRef"),
-    req(flavor_ref, "flavorRef"),
-    opt(admin_pass, "adminPass"),
-    opt(metadata, "metadata"),
     opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
     opt(access_i_pv4, "accessIPv4"),
     opt(access_i_pv6, "accessIPv6"),
+    opt(admin_pass, "adminPass"),
     opt(availability_zone, "availability_zone"),
     opt(block_device_mapping, "block_device_mapping"),
     opt(config_drive, "config_drive"),
+    req(flavor_ref, "flavorRef"),
+    opt(image_ref, "imageRef"),
     opt(key_name, "key_name"),
-    opt(min_count, "min_count"),
     opt(max_count, "max_count"),
+    opt(metadata, "metadata"),
+    opt(min_count, "min_count"),
+    req(name, "name"),
     opt(return_reservation_id, "return_reservation_id"),
     opt(security_groups, "security_groups"),
     opt(user_data, "user_data"),
 });
 impl CreateServerRequestServerCommon {
     /// A [`CreateServerRequestServerCommon`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>, flavor_ref: rt::Value) -> Self {
+    pub fn new(flavor_ref: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
-            name: name.into(),
-            image_ref: None,
-            flavor_ref,
-            admin_pass: None,
-            metadata: None,
             os_dcf_disk_config: None,
             access_i_pv4: None,
             access_i_pv6: None,
+            admin_pass: None,
             availability_zone: None,
             block_device_mapping: None,
             config_drive: None,
+            flavor_ref: flavor_ref.into(),
+            image_ref: None,
             key_name: None,
-            min_count: None,
             max_count: None,
+            metadata: None,
+            min_count: None,
+            name: name.into(),
             return_reservation_id: None,
             security_groups: None,
             user_data: None,
@@ -345,28 +2036,6 @@ rt::extends!(
     mut CreateServerRequestServerNetworksItemV2_32 =>
     CreateServerRequestServerNetworksItemV2_1
 );
-/// The `CreateServerRequestServerOSDCFDiskConfig` schema from microversion 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CreateServerRequestServerOSDCFDiskConfigV2_1 {
-    Auto,
-    Manual,
-}
-impl rt::StrEnum for CreateServerRequestServerOSDCFDiskConfigV2_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("AUTO", Self::Auto),
-        ("MANUAL", Self::Manual),
-    ];
-}
-/// The `CreateServerRequestServerPersonalityItem` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CreateServerRequestServerPersonalityItemV2_1 {
-    pub path: Option<String>,
-    pub contents: Option<String>,
-}
-rt::record!(encode CreateServerRequestServerPersonalityItemV2_1 {
-    opt(path, "path"),
-    opt(contents, "contents"),
-});
 /// The `CreateServerRequestServerSecurityGroupsItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateServerRequestServerSecurityGroupsItemV2_1 {
@@ -376,27 +2045,27 @@ rt::record!(encode CreateServerRequestServerSecurityGroupsItemV2_1 { opt(name, "
 /// The `CreateServerRequestServer` schema from microversion 2.1. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestServerV2_1 {
-    pub networks: Option<Vec<CreateServerRequestServerNetworksItemV2_1>>,
-    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
     pub block_device_mapping_v2: Option<
         Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_1>,
     >,
+    pub networks: Option<Vec<CreateServerRequestServerNetworksItemV2_1>>,
+    pub personality: Option<Vec<RebuildServerRequestRebuildPersonalityItemV2_1>>,
     pub base: CreateServerRequestServerCommon,
 }
 rt::record!(encode CreateServerRequestServerV2_1 {
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
     opt(networks, "networks"),
     opt(personality, "personality"),
-    opt(block_device_mapping_v2, "block_device_mapping_v2"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_1 => CreateServerRequestServerCommon);
 impl CreateServerRequestServerV2_1 {
     /// A [`CreateServerRequestServerV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>, flavor_ref: rt::Value) -> Self {
+    pub fn new(flavor_ref: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
+            block_device_mapping_v2: None,
             networks: None,
             personality: None,
-            block_device_mapping_v2: None,
-            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+            base: CreateServerRequestServerCommon::new(flavor_ref, name),
         }
     }
 }
@@ -410,88 +2079,88 @@ rt::record!(encode CreateServerRequestServerV2_19 { nullable(description, "descr
 rt::extends!(mut CreateServerRequestServerV2_19 => CreateServerRequestServerV2_1);
 impl CreateServerRequestServerV2_19 {
     /// A [`CreateServerRequestServerV2_19`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>, flavor_ref: rt::Value) -> Self {
+    pub fn new(flavor_ref: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
             description: None,
-            base: CreateServerRequestServerV2_1::new(name, flavor_ref),
+            base: CreateServerRequestServerV2_1::new(flavor_ref, name),
         }
     }
 }
 /// The `CreateServerRequestServer` schema from microversion 2.32. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestServerV2_32 {
-    pub networks: Option<Vec<CreateServerRequestServerNetworksItemV2_32>>,
-    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
     pub block_device_mapping_v2: Option<
         Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_32>,
     >,
+    pub networks: Option<Vec<CreateServerRequestServerNetworksItemV2_32>>,
+    pub personality: Option<Vec<RebuildServerRequestRebuildPersonalityItemV2_1>>,
     pub description: Option<String>,
     pub base: CreateServerRequestServerCommon,
 }
 rt::record!(encode CreateServerRequestServerV2_32 {
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
     opt(networks, "networks"),
     opt(personality, "personality"),
-    opt(block_device_mapping_v2, "block_device_mapping_v2"),
     nullable(description, "description"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_32 => CreateServerRequestServerCommon);
 impl CreateServerRequestServerV2_32 {
     /// A [`CreateServerRequestServerV2_32`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>, flavor_ref: rt::Value) -> Self {
+    pub fn new(flavor_ref: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
+            block_device_mapping_v2: None,
             networks: None,
             personality: None,
-            block_device_mapping_v2: None,
             description: None,
-            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+            base: CreateServerRequestServerCommon::new(flavor_ref, name),
         }
     }
 }
 /// The `CreateServerRequestServer` schema from microversion 2.33. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestServerV2_33 {
-    pub networks: Option<Vec<CreateServerRequestServerNetworksItemV2_32>>,
-    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
     pub block_device_mapping_v2: Option<
         Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_1>,
     >,
+    pub networks: Option<Vec<CreateServerRequestServerNetworksItemV2_32>>,
+    pub personality: Option<Vec<RebuildServerRequestRebuildPersonalityItemV2_1>>,
     pub description: Option<String>,
     pub base: CreateServerRequestServerCommon,
 }
 rt::record!(encode CreateServerRequestServerV2_33 {
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
     opt(networks, "networks"),
     opt(personality, "personality"),
-    opt(block_device_mapping_v2, "block_device_mapping_v2"),
     nullable(description, "description"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_33 => CreateServerRequestServerCommon);
 impl CreateServerRequestServerV2_33 {
     /// A [`CreateServerRequestServerV2_33`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>, flavor_ref: rt::Value) -> Self {
+    pub fn new(flavor_ref: impl Into<String>, name: impl Into<String>) -> Self {
         Self {
+            block_device_mapping_v2: None,
             networks: None,
             personality: None,
-            block_device_mapping_v2: None,
             description: None,
-            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+            base: CreateServerRequestServerCommon::new(flavor_ref, name),
         }
     }
 }
 /// The `CreateServerRequestServer` schema from microversion 2.37. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestServerV2_37 {
-    pub networks: rt::Value,
-    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
     pub block_device_mapping_v2: Option<
         Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_1>,
     >,
+    pub networks: rt::Value,
+    pub personality: Option<Vec<RebuildServerRequestRebuildPersonalityItemV2_1>>,
     pub description: Option<String>,
     pub base: CreateServerRequestServerCommon,
 }
 rt::record!(encode CreateServerRequestServerV2_37 {
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
     req(networks, "networks"),
     opt(personality, "personality"),
-    opt(block_device_mapping_v2, "block_device_mapping_v2"),
     nullable(description, "description"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_37 => CreateServerRequestServerCommon);
@@ -499,33 +2168,33 @@ impl CreateServerRequestServerV2_37 {
     /// A [`CreateServerRequestServerV2_37`] with its required fields; the optional ones are `None`.
     pub fn new(
         networks: rt::Value,
+        flavor_ref: impl Into<String>,
         name: impl Into<String>,
-        flavor_ref: rt::Value,
     ) -> Self {
         Self {
+            block_device_mapping_v2: None,
             networks,
             personality: None,
-            block_device_mapping_v2: None,
             description: None,
-            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+            base: CreateServerRequestServerCommon::new(flavor_ref, name),
         }
     }
 }
 /// The `CreateServerRequestServer` schema from microversion 2.42. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestServerV2_42 {
-    pub networks: rt::Value,
-    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
     pub block_device_mapping_v2: Option<
         Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_32>,
     >,
+    pub networks: rt::Value,
+    pub personality: Option<Vec<RebuildServerRequestRebuildPersonalityItemV2_1>>,
     pub description: Option<String>,
     pub base: CreateServerRequestServerCommon,
 }
 rt::record!(encode CreateServerRequestServerV2_42 {
+    opt(block_device_mapping_v2, "block_device_mapping_v2"),
     req(networks, "networks"),
     opt(personality, "personality"),
-    opt(block_device_mapping_v2, "block_device_mapping_v2"),
     nullable(description, "description"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_42 => CreateServerRequestServerCommon);
@@ -533,15 +2202,15 @@ impl CreateServerRequestServerV2_42 {
     /// A [`CreateServerRequestServerV2_42`] with its required fields; the optional ones are `None`.
     pub fn new(
         networks: rt::Value,
+        flavor_ref: impl Into<String>,
         name: impl Into<String>,
-        flavor_ref: rt::Value,
     ) -> Self {
         Self {
+            block_device_mapping_v2: None,
             networks,
             personality: None,
-            block_device_mapping_v2: None,
             description: None,
-            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+            base: CreateServerRequestServerCommon::new(flavor_ref, name),
         }
     }
 }
@@ -557,29 +2226,29 @@ impl CreateServerRequestServerV2_52 {
     /// A [`CreateServerRequestServerV2_52`] with its required fields; the optional ones are `None`.
     pub fn new(
         networks: rt::Value,
+        flavor_ref: impl Into<String>,
         name: impl Into<String>,
-        flavor_ref: rt::Value,
     ) -> Self {
         Self {
             tags: None,
-            base: CreateServerRequestServerV2_42::new(networks, name, flavor_ref),
+            base: CreateServerRequestServerV2_42::new(networks, flavor_ref, name),
         }
     }
 }
 /// The `CreateServerRequestServer` schema from microversion 2.57. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestServerV2_57 {
-    pub networks: rt::Value,
     pub block_device_mapping_v2: Option<
         Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_32>,
     >,
+    pub networks: rt::Value,
     pub description: Option<String>,
     pub tags: Option<Vec<String>>,
     pub base: CreateServerRequestServerCommon,
 }
 rt::record!(encode CreateServerRequestServerV2_57 {
-    req(networks, "networks"),
     opt(block_device_mapping_v2, "block_device_mapping_v2"),
+    req(networks, "networks"),
     nullable(description, "description"),
     opt(tags, "tags"),
 } + base);
@@ -588,15 +2257,15 @@ impl CreateServerRequestServerV2_57 {
     /// A [`CreateServerRequestServerV2_57`] with its required fields; the optional ones are `None`.
     pub fn new(
         networks: rt::Value,
+        flavor_ref: impl Into<String>,
         name: impl Into<String>,
-        flavor_ref: rt::Value,
     ) -> Self {
         Self {
-            networks,
             block_device_mapping_v2: None,
+            networks,
             description: None,
             tags: None,
-            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+            base: CreateServerRequestServerCommon::new(flavor_ref, name),
         }
     }
 }
@@ -614,30 +2283,30 @@ impl CreateServerRequestServerV2_63 {
     /// A [`CreateServerRequestServerV2_63`] with its required fields; the optional ones are `None`.
     pub fn new(
         networks: rt::Value,
+        flavor_ref: impl Into<String>,
         name: impl Into<String>,
-        flavor_ref: rt::Value,
     ) -> Self {
         Self {
             trusted_image_certificates: None,
-            base: CreateServerRequestServerV2_57::new(networks, name, flavor_ref),
+            base: CreateServerRequestServerV2_57::new(networks, flavor_ref, name),
         }
     }
 }
 /// The `CreateServerRequestServer` schema from microversion 2.67. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestServerV2_67 {
-    pub networks: rt::Value,
     pub block_device_mapping_v2: Option<
         Vec<CreateServerRequestServerBlockDeviceMappingV2ItemV2_67>,
     >,
+    pub networks: rt::Value,
     pub description: Option<String>,
     pub tags: Option<Vec<String>>,
     pub trusted_image_certificates: Option<Vec<String>>,
     pub base: CreateServerRequestServerCommon,
 }
 rt::record!(encode CreateServerRequestServerV2_67 {
-    req(networks, "networks"),
     opt(block_device_mapping_v2, "block_device_mapping_v2"),
+    req(networks, "networks"),
     nullable(description, "description"),
     opt(tags, "tags"),
     nullable(trusted_image_certificates, "trusted_image_certificates"),
@@ -647,16 +2316,16 @@ impl CreateServerRequestServerV2_67 {
     /// A [`CreateServerRequestServerV2_67`] with its required fields; the optional ones are `None`.
     pub fn new(
         networks: rt::Value,
+        flavor_ref: impl Into<String>,
         name: impl Into<String>,
-        flavor_ref: rt::Value,
     ) -> Self {
         Self {
-            networks,
             block_device_mapping_v2: None,
+            networks,
             description: None,
             tags: None,
             trusted_image_certificates: None,
-            base: CreateServerRequestServerCommon::new(name, flavor_ref),
+            base: CreateServerRequestServerCommon::new(flavor_ref, name),
         }
     }
 }
@@ -676,13 +2345,13 @@ impl CreateServerRequestServerV2_74 {
     /// A [`CreateServerRequestServerV2_74`] with its required fields; the optional ones are `None`.
     pub fn new(
         networks: rt::Value,
+        flavor_ref: impl Into<String>,
         name: impl Into<String>,
-        flavor_ref: rt::Value,
     ) -> Self {
         Self {
             host: None,
             hypervisor_hostname: None,
-            base: CreateServerRequestServerV2_67::new(networks, name, flavor_ref),
+            base: CreateServerRequestServerV2_67::new(networks, flavor_ref, name),
         }
     }
 }
@@ -698,355 +2367,788 @@ impl CreateServerRequestServerV2_90 {
     /// A [`CreateServerRequestServerV2_90`] with its required fields; the optional ones are `None`.
     pub fn new(
         networks: rt::Value,
+        flavor_ref: impl Into<String>,
         name: impl Into<String>,
-        flavor_ref: rt::Value,
     ) -> Self {
         Self {
             hostname: None,
-            base: CreateServerRequestServerV2_74::new(networks, name, flavor_ref),
+            base: CreateServerRequestServerV2_74::new(networks, flavor_ref, name),
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_1 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_1,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_1 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_1 {
     /// A [`CreateServerRequestV2_1`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_1) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.19.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_19 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_19,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_19 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_19 {
     /// A [`CreateServerRequestV2_19`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_19) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.32.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_32 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_32,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_32 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_32 {
     /// A [`CreateServerRequestV2_32`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_32) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.33.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_33 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_33,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_33 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_33 {
     /// A [`CreateServerRequestV2_33`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_33) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.37.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_37 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_37,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_37 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_37 {
     /// A [`CreateServerRequestV2_37`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_37) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.42.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_42 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_42,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_42 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_42 {
     /// A [`CreateServerRequestV2_42`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_42) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.52.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_52 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_52,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_52 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_52 {
     /// A [`CreateServerRequestV2_52`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_52) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.57.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_57 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_57,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_57 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_57 {
     /// A [`CreateServerRequestV2_57`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_57) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.63.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_63 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_63,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_63 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_63 {
     /// A [`CreateServerRequestV2_63`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_63) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.67.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_67 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_67,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_67 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_67 {
     /// A [`CreateServerRequestV2_67`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_67) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.74.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_74 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_74,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_74 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_74 {
     /// A [`CreateServerRequestV2_74`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_74) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerRequest` schema from microversion 2.90.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_90 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
     pub server: CreateServerRequestServerV2_90,
-    pub os_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
-    pub os_sch_hnt_scheduler_hints: Option<CreateServerRequestOsSchedulerHintsV2_1>,
 }
 rt::record!(encode CreateServerRequestV2_90 {
-    req(server, "server"),
-    opt(os_scheduler_hints, "os:scheduler_hints"),
     opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
 });
 impl CreateServerRequestV2_90 {
     /// A [`CreateServerRequestV2_90`] with its required fields; the optional ones are `None`.
     pub fn new(server: CreateServerRequestServerV2_90) -> Self {
         Self {
-            server,
-            os_scheduler_hints: None,
             os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
         }
     }
 }
 /// The `CreateServerResponse` schema from microversion 2.1.
 pub type CreateServerResponseV2_1 = BTreeMap<String, rt::Value>;
-/// The fields every version of `CreatedKeypair` has alike.
+/// The `CreateShareRequestShare` schema from microversion 2.97.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CreatedKeypairCommon {
-    pub fingerprint: String,
-    pub name: String,
-    pub public_key: String,
-    pub user_id: String,
+pub struct CreateShareRequestShareV2_97 {
+    pub share_id: String,
+    pub tag: Option<String>,
 }
-rt::record!(CreatedKeypairCommon {
-    req(fingerprint, "fingerprint"),
-    req(name, "name"),
-    req(public_key, "public_key"),
-    req(user_id, "user_id"),
+rt::record!(encode CreateShareRequestShareV2_97 { req(share_id, "share_id"), opt(tag, "tag") });
+impl CreateShareRequestShareV2_97 {
+    /// A [`CreateShareRequestShareV2_97`] with its required fields; the optional ones are `None`.
+    pub fn new(share_id: impl Into<String>) -> Self {
+        Self {
+            share_id: share_id.into(),
+            tag: None,
+        }
+    }
+}
+/// Server shares
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateShareRequestV2_97 {
+    pub share: CreateShareRequestShareV2_97,
+}
+rt::record!(encode CreateShareRequestV2_97 { req(share, "share") });
+/// The `CreateShareResponseShareStatus` schema from microversion 2.97.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateShareResponseShareStatusV2_97 {
+    Active,
+    Inactive,
+    Attaching,
+    Detaching,
+    Error,
+}
+impl rt::StrEnum for CreateShareResponseShareStatusV2_97 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("active", Self::Active),
+        ("inactive", Self::Inactive),
+        ("attaching", Self::Attaching),
+        ("detaching", Self::Detaching),
+        ("error", Self::Error),
+    ];
+}
+/// The `CreateShareResponseShare` schema from microversion 2.97.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateShareResponseShareV2_97 {
+    pub export_location: Option<String>,
+    pub share_id: String,
+    pub status: CreateShareResponseShareStatusV2_97,
+    pub tag: String,
+    pub uuid: Option<String>,
+}
+rt::record!(CreateShareResponseShareV2_97 {
+    opt(export_location, "export_location"),
+    req(share_id, "share_id"),
+    req(status, "status"),
+    req(tag, "tag"),
+    opt(uuid, "uuid"),
 });
-/// The `CreatedKeypair` schema from microversion 2.1. It extends [`CreatedKeypairCommon`] (its fields are in `base`, also through `Deref`).
+/// Server share
 #[derive(Debug, Clone, PartialEq)]
-pub struct CreatedKeypairV2_1 {
-    pub private_key: Option<String>,
-    pub base: CreatedKeypairCommon,
+pub struct CreateShareResponseV2_97 {
+    pub share: CreateShareResponseShareV2_97,
 }
-rt::record!(CreatedKeypairV2_1 { opt(private_key, "private_key") } + base);
-rt::extends!(CreatedKeypairV2_1 => CreatedKeypairCommon);
-/// The `CreatedKeypair` schema from microversion 2.2. It extends [`CreatedKeypairV2_1`] (its fields are in `base`, also through `Deref`).
+rt::record!(CreateShareResponseV2_97 { req(share, "share") });
+/// The `CreateSnapshotRequestSnapshot` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CreatedKeypairV2_2 {
-    pub type_: KeypairTypeV2_2,
-    pub base: CreatedKeypairV2_1,
+pub struct CreateSnapshotRequestSnapshotV2_1 {
+    pub display_description: Option<String>,
+    pub display_name: Option<String>,
+    pub force: Option<bool>,
+    pub volume_id: String,
 }
-rt::record!(CreatedKeypairV2_2 { req(type_, "type") } + base);
-rt::extends!(CreatedKeypairV2_2 => CreatedKeypairV2_1);
-/// The `CreatedKeypair` schema from microversion 2.92. It extends [`CreatedKeypairCommon`] (its fields are in `base`, also through `Deref`).
+rt::record!(encode CreateSnapshotRequestSnapshotV2_1 {
+    opt(display_description, "display_description"),
+    opt(display_name, "display_name"),
+    opt(force, "force"),
+    req(volume_id, "volume_id"),
+});
+impl CreateSnapshotRequestSnapshotV2_1 {
+    /// A [`CreateSnapshotRequestSnapshotV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(volume_id: impl Into<String>) -> Self {
+        Self {
+            display_description: None,
+            display_name: None,
+            force: None,
+            volume_id: volume_id.into(),
+        }
+    }
+}
+/// The `CreateSnapshotRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CreatedKeypairV2_92 {
-    pub type_: KeypairTypeV2_2,
-    pub base: CreatedKeypairCommon,
+pub struct CreateSnapshotRequestV2_1 {
+    pub snapshot: CreateSnapshotRequestSnapshotV2_1,
 }
-rt::record!(CreatedKeypairV2_92 { req(type_, "type") } + base);
-rt::extends!(CreatedKeypairV2_92 => CreatedKeypairCommon);
+rt::record!(encode CreateSnapshotRequestV2_1 { req(snapshot, "snapshot") });
+/// The `CreateSnapshotResponseSnapshotStatus` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateSnapshotResponseSnapshotStatusV2_1 {
+    Error,
+    Available,
+    Creating,
+    Deleting,
+    Deleted,
+    ErrorDeleting,
+    Unmanaging,
+    BackingUp,
+    Restoring,
+}
+impl rt::StrEnum for CreateSnapshotResponseSnapshotStatusV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("error", Self::Error),
+        ("available", Self::Available),
+        ("creating", Self::Creating),
+        ("deleting", Self::Deleting),
+        ("deleted", Self::Deleted),
+        ("error_deleting", Self::ErrorDeleting),
+        ("unmanaging", Self::Unmanaging),
+        ("backing-up", Self::BackingUp),
+        ("restoring", Self::Restoring),
+    ];
+}
+/// The `CreateSnapshotResponseSnapshot` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSnapshotResponseSnapshotV2_1 {
+    pub created_at: String,
+    pub display_description: Option<String>,
+    pub display_name: Option<String>,
+    pub id: String,
+    pub size: i64,
+    pub status: CreateSnapshotResponseSnapshotStatusV2_1,
+    pub volume_id: String,
+}
+rt::record!(CreateSnapshotResponseSnapshotV2_1 {
+    req(created_at, "createdAt"),
+    req(display_description, "displayDescription"),
+    req(display_name, "displayName"),
+    req(id, "id"),
+    req(size, "size"),
+    req(status, "status"),
+    req(volume_id, "volumeId"),
+});
+/// The `CreateSnapshotResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSnapshotResponseV2_1 {
+    pub snapshot: CreateSnapshotResponseSnapshotV2_1,
+}
+rt::record!(CreateSnapshotResponseV2_1 { req(snapshot, "snapshot") });
+/// The `CreateVolumeAttachmentRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentRequestV2_1 {
+    pub volume_attachment: CreateVolumeAttachmentRequestVolumeAttachmentV2_1,
+}
+rt::record!(encode CreateVolumeAttachmentRequestV2_1 {
+    req(volume_attachment, "volumeAttachment"),
+});
+/// The `CreateVolumeAttachmentRequest` schema from microversion 2.49.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentRequestV2_49 {
+    pub volume_attachment: CreateVolumeAttachmentRequestVolumeAttachmentV2_49,
+}
+rt::record!(encode CreateVolumeAttachmentRequestV2_49 {
+    req(volume_attachment, "volumeAttachment"),
+});
+/// The `CreateVolumeAttachmentRequest` schema from microversion 2.79.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentRequestV2_79 {
+    pub volume_attachment: CreateVolumeAttachmentRequestVolumeAttachmentV2_79,
+}
+rt::record!(encode CreateVolumeAttachmentRequestV2_79 {
+    req(volume_attachment, "volumeAttachment"),
+});
+/// The `CreateVolumeAttachmentRequestVolumeAttachment` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentRequestVolumeAttachmentV2_1 {
+    pub device: Option<String>,
+    pub volume_id: String,
+}
+rt::record!(encode CreateVolumeAttachmentRequestVolumeAttachmentV2_1 {
+    nullable(device, "device"),
+    req(volume_id, "volumeId"),
+});
+impl CreateVolumeAttachmentRequestVolumeAttachmentV2_1 {
+    /// A [`CreateVolumeAttachmentRequestVolumeAttachmentV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(volume_id: impl Into<String>) -> Self {
+        Self {
+            device: None,
+            volume_id: volume_id.into(),
+        }
+    }
+}
+/// The `CreateVolumeAttachmentRequestVolumeAttachment` schema from microversion 2.49. It extends [`CreateVolumeAttachmentRequestVolumeAttachmentV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentRequestVolumeAttachmentV2_49 {
+    pub tag: Option<String>,
+    pub base: CreateVolumeAttachmentRequestVolumeAttachmentV2_1,
+}
+rt::record!(encode CreateVolumeAttachmentRequestVolumeAttachmentV2_49 { opt(tag, "tag") } + base);
+rt::extends!(
+    mut CreateVolumeAttachmentRequestVolumeAttachmentV2_49 =>
+    CreateVolumeAttachmentRequestVolumeAttachmentV2_1
+);
+impl CreateVolumeAttachmentRequestVolumeAttachmentV2_49 {
+    /// A [`CreateVolumeAttachmentRequestVolumeAttachmentV2_49`] with its required fields; the optional ones are `None`.
+    pub fn new(volume_id: impl Into<String>) -> Self {
+        Self {
+            tag: None,
+            base: CreateVolumeAttachmentRequestVolumeAttachmentV2_1::new(volume_id),
+        }
+    }
+}
+/// The `CreateVolumeAttachmentRequestVolumeAttachment` schema from microversion 2.79. It extends [`CreateVolumeAttachmentRequestVolumeAttachmentV2_49`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentRequestVolumeAttachmentV2_79 {
+    pub delete_on_termination: Option<bool>,
+    pub base: CreateVolumeAttachmentRequestVolumeAttachmentV2_49,
+}
+rt::record!(encode CreateVolumeAttachmentRequestVolumeAttachmentV2_79 {
+    opt(delete_on_termination, "delete_on_termination"),
+} + base);
+rt::extends!(
+    mut CreateVolumeAttachmentRequestVolumeAttachmentV2_79 =>
+    CreateVolumeAttachmentRequestVolumeAttachmentV2_49
+);
+impl CreateVolumeAttachmentRequestVolumeAttachmentV2_79 {
+    /// A [`CreateVolumeAttachmentRequestVolumeAttachmentV2_79`] with its required fields; the optional ones are `None`.
+    pub fn new(volume_id: impl Into<String>) -> Self {
+        Self {
+            delete_on_termination: None,
+            base: CreateVolumeAttachmentRequestVolumeAttachmentV2_49::new(volume_id),
+        }
+    }
+}
+/// The `CreateVolumeAttachmentResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentResponseV2_1 {
+    pub volume_attachment: CreateVolumeAttachmentResponseVolumeAttachmentV2_1,
+}
+rt::record!(CreateVolumeAttachmentResponseV2_1 { req(volume_attachment, "volumeAttachment") });
+/// The `CreateVolumeAttachmentResponse` schema from microversion 2.70.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentResponseV2_70 {
+    pub volume_attachment: CreateVolumeAttachmentResponseVolumeAttachmentV2_70,
+}
+rt::record!(CreateVolumeAttachmentResponseV2_70 { req(volume_attachment, "volumeAttachment") });
+/// The `CreateVolumeAttachmentResponse` schema from microversion 2.79.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentResponseV2_79 {
+    pub volume_attachment: CreateVolumeAttachmentResponseVolumeAttachmentV2_79,
+}
+rt::record!(CreateVolumeAttachmentResponseV2_79 { req(volume_attachment, "volumeAttachment") });
+/// The fields every version of `CreateVolumeAttachmentResponseVolumeAttachment` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentResponseVolumeAttachmentCommon {
+    pub id: String,
+    pub server_id: String,
+    pub volume_id: String,
+}
+rt::record!(CreateVolumeAttachmentResponseVolumeAttachmentCommon {
+    req(id, "id"),
+    req(server_id, "serverId"),
+    req(volume_id, "volumeId"),
+});
+/// The `CreateVolumeAttachmentResponseVolumeAttachment` schema from microversion 2.1. It extends [`CreateVolumeAttachmentResponseVolumeAttachmentCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentResponseVolumeAttachmentV2_1 {
+    pub device: Option<String>,
+    pub base: CreateVolumeAttachmentResponseVolumeAttachmentCommon,
+}
+rt::record!(CreateVolumeAttachmentResponseVolumeAttachmentV2_1 {
+    nullable(device, "device"),
+} + base);
+rt::extends!(
+    CreateVolumeAttachmentResponseVolumeAttachmentV2_1 =>
+    CreateVolumeAttachmentResponseVolumeAttachmentCommon
+);
+/// The `CreateVolumeAttachmentResponseVolumeAttachment` schema from microversion 2.70. It extends [`CreateVolumeAttachmentResponseVolumeAttachmentCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentResponseVolumeAttachmentV2_70 {
+    pub device: Option<String>,
+    pub tag: rt::Value,
+    pub base: CreateVolumeAttachmentResponseVolumeAttachmentCommon,
+}
+rt::record!(CreateVolumeAttachmentResponseVolumeAttachmentV2_70 {
+    req(device, "device"),
+    req(tag, "tag"),
+} + base);
+rt::extends!(
+    CreateVolumeAttachmentResponseVolumeAttachmentV2_70 =>
+    CreateVolumeAttachmentResponseVolumeAttachmentCommon
+);
+/// The `CreateVolumeAttachmentResponseVolumeAttachment` schema from microversion 2.79. It extends [`CreateVolumeAttachmentResponseVolumeAttachmentV2_70`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeAttachmentResponseVolumeAttachmentV2_79 {
+    pub delete_on_termination: rt::Value,
+    pub base: CreateVolumeAttachmentResponseVolumeAttachmentV2_70,
+}
+rt::record!(CreateVolumeAttachmentResponseVolumeAttachmentV2_79 {
+    req(delete_on_termination, "delete_on_termination"),
+} + base);
+rt::extends!(
+    CreateVolumeAttachmentResponseVolumeAttachmentV2_79 =>
+    CreateVolumeAttachmentResponseVolumeAttachmentV2_70
+);
+/// The `CreateVolumeRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeRequestV2_1 {
+    pub volume: CreateVolumeRequestVolumeV2_1,
+}
+rt::record!(encode CreateVolumeRequestV2_1 { req(volume, "volume") });
+/// The `CreateVolumeRequestVolume` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeRequestVolumeV2_1 {
+    pub availability_zone: Option<String>,
+    pub display_description: Option<String>,
+    pub display_name: Option<String>,
+    pub metadata: Option<ListAggregatesQueryV2_1>,
+    pub size: i64,
+    pub snapshot_id: Option<String>,
+    pub volume_type: Option<String>,
+}
+rt::record!(encode CreateVolumeRequestVolumeV2_1 {
+    opt(availability_zone, "availability_zone"),
+    opt(display_description, "display_description"),
+    opt(display_name, "display_name"),
+    opt(metadata, "metadata"),
+    req(size, "size"),
+    opt(snapshot_id, "snapshot_id"),
+    opt(volume_type, "volume_type"),
+});
+impl CreateVolumeRequestVolumeV2_1 {
+    /// A [`CreateVolumeRequestVolumeV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(size: i64) -> Self {
+        Self {
+            availability_zone: None,
+            display_description: None,
+            display_name: None,
+            metadata: None,
+            size,
+            snapshot_id: None,
+            volume_type: None,
+        }
+    }
+}
+/// The `CreateVolumeResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeResponseV2_1 {
+    pub volume: CreateVolumeResponseVolumeV2_1,
+}
+rt::record!(CreateVolumeResponseV2_1 { req(volume, "volume") });
+/// The `CreateVolumeResponseVolumeStatus` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateVolumeResponseVolumeStatusV2_1 {
+    Creating,
+    Available,
+    Deleting,
+    Error,
+    ErrorDeleting,
+    Attaching,
+    InUse,
+    Detaching,
+    Maintenance,
+    RestoringBackup,
+    ErrorRestoring,
+    Reserved,
+    AwaitingTransfer,
+    BackingUp,
+    ErrorBackingUp,
+    ErrorExtending,
+    Downloading,
+    Uploading,
+    Retyping,
+    Extending,
+}
+impl rt::StrEnum for CreateVolumeResponseVolumeStatusV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("creating", Self::Creating),
+        ("available", Self::Available),
+        ("deleting", Self::Deleting),
+        ("error", Self::Error),
+        ("error_deleting", Self::ErrorDeleting),
+        ("attaching", Self::Attaching),
+        ("in-use", Self::InUse),
+        ("detaching", Self::Detaching),
+        ("maintenance", Self::Maintenance),
+        ("restoring-backup", Self::RestoringBackup),
+        ("error_restoring", Self::ErrorRestoring),
+        ("reserved", Self::Reserved),
+        ("awaiting-transfer", Self::AwaitingTransfer),
+        ("backing-up", Self::BackingUp),
+        ("error_backing-up", Self::ErrorBackingUp),
+        ("error_extending", Self::ErrorExtending),
+        ("downloading", Self::Downloading),
+        ("uploading", Self::Uploading),
+        ("retyping", Self::Retyping),
+        ("extending", Self::Extending),
+    ];
+}
+/// The `CreateVolumeResponseVolume` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeResponseVolumeV2_1 {
+    pub attachments: rt::Value,
+    pub availability_zone: Option<String>,
+    pub created_at: String,
+    pub display_description: Option<String>,
+    pub display_name: Option<String>,
+    pub id: String,
+    pub metadata: SetMetadataRequestSetMetadataMetadataV2_1,
+    pub size: i64,
+    pub snapshot_id: rt::Value,
+    pub status: CreateVolumeResponseVolumeStatusV2_1,
+    pub volume_type: Option<String>,
+}
+rt::record!(CreateVolumeResponseVolumeV2_1 {
+    req(attachments, "attachments"),
+    req(availability_zone, "availabilityZone"),
+    req(created_at, "createdAt"),
+    req(display_description, "displayDescription"),
+    req(display_name, "displayName"),
+    req(id, "id"),
+    req(metadata, "metadata"),
+    req(size, "size"),
+    req(snapshot_id, "snapshotId"),
+    req(status, "status"),
+    req(volume_type, "volumeType"),
+});
+/// The `DeleteAssistedVolumeSnapshotQuery` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeleteAssistedVolumeSnapshotQueryV2_1 {
+    pub delete_info: Option<Vec<String>>,
+}
+rt::record!(open encode DeleteAssistedVolumeSnapshotQueryV2_1 { opt(delete_info, "delete_info") });
+/// The `DeleteAssistedVolumeSnapshotQuery` schema from microversion 2.75.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeleteAssistedVolumeSnapshotQueryV2_75 {
+    pub delete_info: Option<Vec<String>>,
+}
+rt::record!(encode DeleteAssistedVolumeSnapshotQueryV2_75 { opt(delete_info, "delete_info") });
+/// The `DeleteKeypairQuery` schema from microversion 2.75.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeleteKeypairQueryV2_75 {
+    pub user_id: Option<Vec<String>>,
+}
+rt::record!(encode DeleteKeypairQueryV2_75 { opt(user_id, "user_id") });
+/// The `DeleteQuotaSetQuery` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeleteQuotaSetQueryV2_1 {
+    pub user_id: Option<Vec<String>>,
+}
+rt::record!(open encode DeleteQuotaSetQueryV2_1 { opt(user_id, "user_id") });
 /// The `EvacuateServerRequestEvacuate` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvacuateServerRequestEvacuateV2_1 {
-    pub host: Option<String>,
-    pub on_shared_storage: rt::Value,
     pub admin_pass: Option<String>,
+    pub host: Option<String>,
+    pub on_shared_storage: bool,
 }
 rt::record!(encode EvacuateServerRequestEvacuateV2_1 {
+    opt(admin_pass, "adminPass"),
     opt(host, "host"),
     req(on_shared_storage, "onSharedStorage"),
-    opt(admin_pass, "adminPass"),
 });
 impl EvacuateServerRequestEvacuateV2_1 {
     /// A [`EvacuateServerRequestEvacuateV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(on_shared_storage: rt::Value) -> Self {
+    pub fn new(on_shared_storage: bool) -> Self {
         Self {
+            admin_pass: None,
             host: None,
             on_shared_storage,
-            admin_pass: None,
         }
     }
 }
 /// The `EvacuateServerRequestEvacuate` schema from microversion 2.14.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EvacuateServerRequestEvacuateV2_14 {
-    pub host: Option<String>,
     pub admin_pass: Option<String>,
+    pub host: Option<String>,
 }
 rt::record!(encode EvacuateServerRequestEvacuateV2_14 {
-    opt(host, "host"),
     opt(admin_pass, "adminPass"),
+    opt(host, "host"),
 });
 /// The `EvacuateServerRequestEvacuate` schema from microversion 2.29. It extends [`EvacuateServerRequestEvacuateV2_14`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EvacuateServerRequestEvacuateV2_29 {
-    pub force: Option<rt::Value>,
+    pub force: Option<bool>,
     pub base: EvacuateServerRequestEvacuateV2_14,
 }
 rt::record!(encode EvacuateServerRequestEvacuateV2_29 { opt(force, "force") } + base);
@@ -1077,93 +3179,568 @@ pub struct EvacuateServerResponseV2_1 {
     pub admin_pass: Option<String>,
 }
 rt::record!(EvacuateServerResponseV2_1 { nullable(admin_pass, "adminPass") });
-/// The `ExtraSpecsInput` schema from microversion 2.1.
-pub type ExtraSpecsInputV2_1 = BTreeMap<String, rt::Value>;
-/// Extra spec keys and their values, always strings when read back.
-pub type ExtraSpecsV2_1 = BTreeMap<String, String>;
-/// The `FlavorAccessList` schema from microversion 2.1.
+/// The `ForceCompleteRequest` schema from microversion 2.22.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FlavorAccessListV2_1 {
-    pub flavor_access: Vec<FlavorAccessV2_1>,
+pub struct ForceCompleteRequestV2_22 {
+    pub force_complete: rt::Value,
 }
-rt::record!(open FlavorAccessListV2_1 { req(flavor_access, "flavor_access") });
-/// The `FlavorAccessQuery` schema from microversion 2.1.
+rt::record!(encode ForceCompleteRequestV2_22 { req(force_complete, "force_complete") });
+/// The `ForceDeleteServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForceDeleteServerRequestV2_1 {
+    pub force_delete: rt::Value,
+}
+rt::record!(encode ForceDeleteServerRequestV2_1 { req(force_delete, "forceDelete") });
+/// The `GetConsoleOutputRequestOsGetConsoleOutput` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct FlavorAccessQueryV2_1 {}
-rt::record!(open encode FlavorAccessQueryV2_1 {});
-/// The `FlavorAccessQuery` schema from microversion 2.102.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FlavorAccessQueryV2_102 {}
-rt::record!(encode FlavorAccessQueryV2_102 {});
-/// The `FlavorAccess` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorAccessV2_1 {
-    pub flavor_id: String,
-    pub tenant_id: String,
+pub struct GetConsoleOutputRequestOsGetConsoleOutputV2_1 {
+    pub length: Option<i64>,
 }
-rt::record!(open FlavorAccessV2_1 { req(flavor_id, "flavor_id"), req(tenant_id, "tenant_id") });
-/// The fields every version of `Flavor` has alike.
+rt::record!(encode GetConsoleOutputRequestOsGetConsoleOutputV2_1 { nullable(length, "length") });
+/// The `GetConsoleOutputRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FlavorCommon {
-    pub id: String,
-    pub name: String,
-    pub links: Vec<FlavorLinkV2_1>,
-    pub ram: i64,
-    pub vcpus: i64,
-    pub disk: i64,
-    pub os_flv_ext_data_ephemeral: i64,
-    pub os_flavor_access_is_public: bool,
+pub struct GetConsoleOutputRequestV2_1 {
+    pub os_get_console_output: GetConsoleOutputRequestOsGetConsoleOutputV2_1,
 }
-rt::record!(FlavorCommon {
-    req(id, "id"),
-    req(name, "name"),
-    req(links, "links"),
-    req(ram, "ram"),
-    req(vcpus, "vcpus"),
-    req(disk, "disk"),
-    req(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
-    req(os_flavor_access_is_public, "os-flavor-access:is_public"),
+rt::record!(encode GetConsoleOutputRequestV2_1 {
+    req(os_get_console_output, "os-getConsoleOutput"),
 });
-/// The `FlavorLink` schema from microversion 2.1.
+/// The `GetConsoleOutputResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FlavorLinkV2_1 {
-    pub href: String,
-    pub rel: String,
+pub struct GetConsoleOutputResponseV2_1 {
+    pub output: String,
 }
-rt::record!(FlavorLinkV2_1 { req(href, "href"), req(rel, "rel") });
-/// The `FlavorResponse` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorResponseV2_1 {
-    pub flavor: FlavorV2_1,
-}
-rt::record!(FlavorResponseV2_1 { req(flavor, "flavor") });
-/// The `FlavorResponse` schema from microversion 2.102.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorResponseV2_102 {
-    pub flavor: FlavorV2_102,
-}
-rt::record!(FlavorResponseV2_102 { req(flavor, "flavor") });
-/// The `FlavorResponse` schema from microversion 2.55.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorResponseV2_55 {
-    pub flavor: FlavorV2_55,
-}
-rt::record!(FlavorResponseV2_55 { req(flavor, "flavor") });
-/// The `FlavorResponse` schema from microversion 2.61.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorResponseV2_61 {
-    pub flavor: FlavorV2_61,
-}
-rt::record!(FlavorResponseV2_61 { req(flavor, "flavor") });
-/// The `FlavorResponse` schema from microversion 2.75.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorResponseV2_75 {
-    pub flavor: FlavorV2_75,
-}
-rt::record!(FlavorResponseV2_75 { req(flavor, "flavor") });
-/// The `FlavorSortKey` schema from microversion 2.1.
+rt::record!(GetConsoleOutputResponseV2_1 { req(output, "output") });
+/// The `GetSerialConsoleRequestOsGetSerialConsoleType` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FlavorSortKeyV2_1 {
+pub enum GetSerialConsoleRequestOsGetSerialConsoleTypeV2_1 {
+    Serial,
+}
+impl rt::StrEnum for GetSerialConsoleRequestOsGetSerialConsoleTypeV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[("serial", Self::Serial)];
+}
+/// The `GetSerialConsoleRequestOsGetSerialConsole` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetSerialConsoleRequestOsGetSerialConsoleV2_1 {
+    pub type_: GetSerialConsoleRequestOsGetSerialConsoleTypeV2_1,
+}
+rt::record!(encode GetSerialConsoleRequestOsGetSerialConsoleV2_1 { req(type_, "type") });
+/// The `GetSerialConsoleRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetSerialConsoleRequestV2_1 {
+    pub os_get_serial_console: GetSerialConsoleRequestOsGetSerialConsoleV2_1,
+}
+rt::record!(encode GetSerialConsoleRequestV2_1 {
+    req(os_get_serial_console, "os-getSerialConsole"),
+});
+/// The `GetSerialConsoleResponseConsole` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetSerialConsoleResponseConsoleV2_1 {
+    pub type_: String,
+    pub url: String,
+}
+rt::record!(GetSerialConsoleResponseConsoleV2_1 { req(type_, "type"), req(url, "url") });
+/// The `GetSerialConsoleResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetSerialConsoleResponseV2_1 {
+    pub console: GetSerialConsoleResponseConsoleV2_1,
+}
+rt::record!(GetSerialConsoleResponseV2_1 { req(console, "console") });
+/// The `GetSpiceConsoleRequestOsGetSPICEConsoleType` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GetSpiceConsoleRequestOsGetSPICEConsoleTypeV2_1 {
+    SpiceHtml5,
+}
+impl rt::StrEnum for GetSpiceConsoleRequestOsGetSPICEConsoleTypeV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("spice-html5", Self::SpiceHtml5),
+    ];
+}
+/// The `GetSpiceConsoleRequestOsGetSPICEConsole` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetSpiceConsoleRequestOsGetSPICEConsoleV2_1 {
+    pub type_: GetSpiceConsoleRequestOsGetSPICEConsoleTypeV2_1,
+}
+rt::record!(encode GetSpiceConsoleRequestOsGetSPICEConsoleV2_1 { req(type_, "type") });
+/// The `GetSpiceConsoleRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetSpiceConsoleRequestV2_1 {
+    pub os_get_spice_console: GetSpiceConsoleRequestOsGetSPICEConsoleV2_1,
+}
+rt::record!(encode GetSpiceConsoleRequestV2_1 { req(os_get_spice_console, "os-getSPICEConsole") });
+/// The `GetSpiceConsoleResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetSpiceConsoleResponseV2_1 {
+    pub console: Option<GetSerialConsoleResponseConsoleV2_1>,
+}
+rt::record!(GetSpiceConsoleResponseV2_1 { opt(console, "console") });
+/// The `GetVncConsoleRequestOsGetVNCConsoleType` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GetVncConsoleRequestOsGetVNCConsoleTypeV2_1 {
+    Novnc,
+    Xvpvnc,
+}
+impl rt::StrEnum for GetVncConsoleRequestOsGetVNCConsoleTypeV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("novnc", Self::Novnc),
+        ("xvpvnc", Self::Xvpvnc),
+    ];
+}
+/// The `GetVncConsoleRequestOsGetVNCConsole` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetVncConsoleRequestOsGetVNCConsoleV2_1 {
+    pub type_: GetVncConsoleRequestOsGetVNCConsoleTypeV2_1,
+}
+rt::record!(encode GetVncConsoleRequestOsGetVNCConsoleV2_1 { req(type_, "type") });
+/// The `GetVncConsoleRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetVncConsoleRequestV2_1 {
+    pub os_get_vnc_console: GetVncConsoleRequestOsGetVNCConsoleV2_1,
+}
+rt::record!(encode GetVncConsoleRequestV2_1 { req(os_get_vnc_console, "os-getVNCConsole") });
+/// The `GetVncConsoleResponseConsole` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetVncConsoleResponseConsoleV2_1 {
+    pub type_: GetVncConsoleRequestOsGetVNCConsoleTypeV2_1,
+    pub url: String,
+}
+rt::record!(GetVncConsoleResponseConsoleV2_1 { req(type_, "type"), req(url, "url") });
+/// The `GetVncConsoleResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetVncConsoleResponseV2_1 {
+    pub console: GetVncConsoleResponseConsoleV2_1,
+}
+rt::record!(GetVncConsoleResponseV2_1 { req(console, "console") });
+/// The `InjectNetworkInfoRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InjectNetworkInfoRequestV2_1 {
+    pub inject_network_info: rt::Value,
+}
+rt::record!(encode InjectNetworkInfoRequestV2_1 { req(inject_network_info, "injectNetworkInfo") });
+/// The `ListAggregatesQuery` schema from microversion 2.1.
+pub type ListAggregatesQueryV2_1 = AddHostResponseAggregateMetadataV2_1;
+/// The `ListAggregatesResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAggregatesResponseV2_1 {
+    pub aggregates: Vec<AddHostResponseAggregateV2_1>,
+}
+rt::record!(ListAggregatesResponseV2_1 { req(aggregates, "aggregates") });
+/// The `ListAggregatesResponse` schema from microversion 2.41.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAggregatesResponseV2_41 {
+    pub aggregates: Vec<AddHostResponseAggregateV2_41>,
+}
+rt::record!(ListAggregatesResponseV2_41 { req(aggregates, "aggregates") });
+/// The `ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemHostsValue` schema from microversion 2.1.
+pub type ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemHostsValueV2_1 = BTreeMap<
+    String,
+    ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemHostsValueValueV2_1,
+>;
+/// The `ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemHostsValueValue` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemHostsValueValueV2_1 {
+    pub active: bool,
+    pub available: bool,
+    pub updated_at: Option<String>,
+}
+rt::record!(ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemHostsValueValueV2_1 {
+    req(active, "active"),
+    req(available, "available"),
+    req(updated_at, "updated_at"),
+});
+/// The `ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemV2_1 {
+    pub hosts: Option<
+        BTreeMap<
+            String,
+            ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemHostsValueV2_1,
+        >,
+    >,
+    pub zone_name: String,
+    pub zone_state: ListAvailabilityZoneResponseAvailabilityZoneInfoItemZoneStateV2_1,
+}
+rt::record!(ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemV2_1 {
+    req(hosts, "hosts"),
+    req(zone_name, "zoneName"),
+    req(zone_state, "zoneState"),
+});
+/// The `ListAvailabilityZoneDetailResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAvailabilityZoneDetailResponseV2_1 {
+    pub availability_zone_info: Vec<
+        ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemV2_1,
+    >,
+}
+rt::record!(ListAvailabilityZoneDetailResponseV2_1 {
+    req(availability_zone_info, "availabilityZoneInfo"),
+});
+/// The `ListAvailabilityZoneResponseAvailabilityZoneInfoItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAvailabilityZoneResponseAvailabilityZoneInfoItemV2_1 {
+    pub hosts: rt::Value,
+    pub zone_name: String,
+    pub zone_state: ListAvailabilityZoneResponseAvailabilityZoneInfoItemZoneStateV2_1,
+}
+rt::record!(ListAvailabilityZoneResponseAvailabilityZoneInfoItemV2_1 {
+    req(hosts, "hosts"),
+    req(zone_name, "zoneName"),
+    req(zone_state, "zoneState"),
+});
+/// The `ListAvailabilityZoneResponseAvailabilityZoneInfoItemZoneState` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAvailabilityZoneResponseAvailabilityZoneInfoItemZoneStateV2_1 {
+    pub available: Option<bool>,
+}
+rt::record!(open ListAvailabilityZoneResponseAvailabilityZoneInfoItemZoneStateV2_1 {
+    opt(available, "available"),
+});
+/// The `ListAvailabilityZoneResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAvailabilityZoneResponseV2_1 {
+    pub availability_zone_info: Vec<
+        ListAvailabilityZoneResponseAvailabilityZoneInfoItemV2_1,
+    >,
+}
+rt::record!(ListAvailabilityZoneResponseV2_1 {
+    req(availability_zone_info, "availabilityZoneInfo"),
+});
+/// The `ListBaremetalNodesResponseNodesItemInterfacesItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListBaremetalNodesResponseNodesItemInterfacesItemV2_1 {
+    pub address: Option<String>,
+}
+rt::record!(open ListBaremetalNodesResponseNodesItemInterfacesItemV2_1 { opt(address, "address") });
+/// The `ListBaremetalNodesResponseNodesItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListBaremetalNodesResponseNodesItemV2_1 {
+    pub cpus: String,
+    pub disk_gb: String,
+    pub host: String,
+    pub id: String,
+    pub interfaces: Vec<ListBaremetalNodesResponseNodesItemInterfacesItemV2_1>,
+    pub memory_mb: String,
+    pub task_state: String,
+}
+rt::record!(ListBaremetalNodesResponseNodesItemV2_1 {
+    req(cpus, "cpus"),
+    req(disk_gb, "disk_gb"),
+    req(host, "host"),
+    req(id, "id"),
+    req(interfaces, "interfaces"),
+    req(memory_mb, "memory_mb"),
+    req(task_state, "task_state"),
+});
+/// The `ListBaremetalNodesResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListBaremetalNodesResponseV2_1 {
+    pub nodes: Vec<ListBaremetalNodesResponseNodesItemV2_1>,
+}
+rt::record!(ListBaremetalNodesResponseV2_1 { req(nodes, "nodes") });
+/// The fields every version of `ListDefaultsResponseQuotaSet` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDefaultsResponseQuotaSetCommon {
+    pub cores: i64,
+    pub id: String,
+    pub injected_file_content_bytes: i64,
+    pub injected_file_path_bytes: i64,
+    pub injected_files: i64,
+    pub instances: i64,
+    pub key_pairs: i64,
+    pub metadata_items: i64,
+    pub ram: i64,
+    pub server_group_members: i64,
+    pub server_groups: i64,
+}
+rt::record!(ListDefaultsResponseQuotaSetCommon {
+    req(cores, "cores"),
+    req(id, "id"),
+    req(injected_file_content_bytes, "injected_file_content_bytes"),
+    req(injected_file_path_bytes, "injected_file_path_bytes"),
+    req(injected_files, "injected_files"),
+    req(instances, "instances"),
+    req(key_pairs, "key_pairs"),
+    req(metadata_items, "metadata_items"),
+    req(ram, "ram"),
+    req(server_group_members, "server_group_members"),
+    req(server_groups, "server_groups"),
+});
+/// The `ListDefaultsResponseQuotaSet` schema from microversion 2.1. It extends [`ListDefaultsResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDefaultsResponseQuotaSetV2_1 {
+    pub fixed_ips: i64,
+    pub floating_ips: i64,
+    pub security_group_rules: i64,
+    pub security_groups: i64,
+    pub base: ListDefaultsResponseQuotaSetCommon,
+}
+rt::record!(ListDefaultsResponseQuotaSetV2_1 {
+    req(fixed_ips, "fixed_ips"),
+    req(floating_ips, "floating_ips"),
+    req(security_group_rules, "security_group_rules"),
+    req(security_groups, "security_groups"),
+} + base);
+rt::extends!(ListDefaultsResponseQuotaSetV2_1 => ListDefaultsResponseQuotaSetCommon);
+/// The `ListDefaultsResponseQuotaSet` schema from microversion 2.36. It extends [`ListDefaultsResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDefaultsResponseQuotaSetV2_36 {
+    pub base: ListDefaultsResponseQuotaSetCommon,
+}
+rt::record!(ListDefaultsResponseQuotaSetV2_36 {} + base);
+rt::extends!(ListDefaultsResponseQuotaSetV2_36 => ListDefaultsResponseQuotaSetCommon);
+/// The `ListDefaultsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDefaultsResponseV2_1 {
+    pub quota_set: ListDefaultsResponseQuotaSetV2_1,
+}
+rt::record!(ListDefaultsResponseV2_1 { req(quota_set, "quota_set") });
+/// The `ListDefaultsResponse` schema from microversion 2.36.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDefaultsResponseV2_36 {
+    pub quota_set: ListDefaultsResponseQuotaSetV2_36,
+}
+rt::record!(ListDefaultsResponseV2_36 { req(quota_set, "quota_set") });
+/// The `ListDefaultsResponse` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDefaultsResponseV2_57 {
+    pub quota_set: ShowQuotaClassSetResponseQuotaClassSetV2_57,
+}
+rt::record!(ListDefaultsResponseV2_57 { req(quota_set, "quota_set") });
+/// The `ListDiagnosticsResponseCpuDetailsItem` schema from microversion 2.48.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDiagnosticsResponseCpuDetailsItemV2_48 {
+    pub id: Option<i64>,
+    pub time: Option<i64>,
+    pub utilisation: Option<i64>,
+}
+rt::record!(ListDiagnosticsResponseCpuDetailsItemV2_48 {
+    req(id, "id"),
+    req(time, "time"),
+    req(utilisation, "utilisation"),
+});
+/// The `ListDiagnosticsResponseDiskDetailsItem` schema from microversion 2.48.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDiagnosticsResponseDiskDetailsItemV2_48 {
+    pub errors_count: Option<i64>,
+    pub read_bytes: Option<i64>,
+    pub read_requests: Option<i64>,
+    pub write_bytes: Option<i64>,
+    pub write_requests: Option<i64>,
+}
+rt::record!(ListDiagnosticsResponseDiskDetailsItemV2_48 {
+    req(errors_count, "errors_count"),
+    req(read_bytes, "read_bytes"),
+    req(read_requests, "read_requests"),
+    req(write_bytes, "write_bytes"),
+    req(write_requests, "write_requests"),
+});
+/// The `ListDiagnosticsResponseDriver` schema from microversion 2.48.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListDiagnosticsResponseDriverV2_48 {
+    Ironic,
+    Libvirt,
+    Vmwareapi,
+    Xenapi,
+}
+impl rt::StrEnum for ListDiagnosticsResponseDriverV2_48 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("ironic", Self::Ironic),
+        ("libvirt", Self::Libvirt),
+        ("vmwareapi", Self::Vmwareapi),
+        ("xenapi", Self::Xenapi),
+    ];
+}
+/// The `ListDiagnosticsResponseMemoryDetails` schema from microversion 2.48.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDiagnosticsResponseMemoryDetailsV2_48 {
+    pub maximum: Option<i64>,
+    pub used: Option<i64>,
+}
+rt::record!(ListDiagnosticsResponseMemoryDetailsV2_48 {
+    req(maximum, "maximum"),
+    req(used, "used"),
+});
+/// The `ListDiagnosticsResponseNicDetailsItem` schema from microversion 2.48.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDiagnosticsResponseNicDetailsItemV2_48 {
+    pub mac_address: Option<String>,
+    pub rx_drop: Option<i64>,
+    pub rx_errors: Option<i64>,
+    pub rx_octets: Option<i64>,
+    pub rx_packets: Option<i64>,
+    pub rx_rate: Option<i64>,
+    pub tx_drop: Option<i64>,
+    pub tx_errors: Option<i64>,
+    pub tx_octets: Option<i64>,
+    pub tx_packets: Option<i64>,
+    pub tx_rate: Option<i64>,
+}
+rt::record!(ListDiagnosticsResponseNicDetailsItemV2_48 {
+    req(mac_address, "mac_address"),
+    req(rx_drop, "rx_drop"),
+    req(rx_errors, "rx_errors"),
+    req(rx_octets, "rx_octets"),
+    req(rx_packets, "rx_packets"),
+    req(rx_rate, "rx_rate"),
+    req(tx_drop, "tx_drop"),
+    req(tx_errors, "tx_errors"),
+    req(tx_octets, "tx_octets"),
+    req(tx_packets, "tx_packets"),
+    req(tx_rate, "tx_rate"),
+});
+/// The `ListDiagnosticsResponseState` schema from microversion 2.48.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListDiagnosticsResponseStateV2_48 {
+    Pending,
+    Running,
+    Paused,
+    Shutdown,
+    Crashed,
+    Suspended,
+}
+impl rt::StrEnum for ListDiagnosticsResponseStateV2_48 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("pending", Self::Pending),
+        ("running", Self::Running),
+        ("paused", Self::Paused),
+        ("shutdown", Self::Shutdown),
+        ("crashed", Self::Crashed),
+        ("suspended", Self::Suspended),
+    ];
+}
+/// The `ListDiagnosticsResponse` schema from microversion 2.1.
+pub type ListDiagnosticsResponseV2_1 = AddHostResponseAggregateMetadataV2_1;
+/// The `ListDiagnosticsResponse` schema from microversion 2.48.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDiagnosticsResponseV2_48 {
+    pub config_drive: bool,
+    pub cpu_details: Vec<ListDiagnosticsResponseCpuDetailsItemV2_48>,
+    pub disk_details: Vec<ListDiagnosticsResponseDiskDetailsItemV2_48>,
+    pub driver: ListDiagnosticsResponseDriverV2_48,
+    pub hypervisor: Option<String>,
+    pub hypervisor_os: Option<String>,
+    pub memory_details: ListDiagnosticsResponseMemoryDetailsV2_48,
+    pub nic_details: Vec<ListDiagnosticsResponseNicDetailsItemV2_48>,
+    pub num_cpus: Option<i64>,
+    pub num_disks: Option<i64>,
+    pub num_nics: Option<i64>,
+    pub state: ListDiagnosticsResponseStateV2_48,
+    pub uptime: Option<i64>,
+}
+rt::record!(ListDiagnosticsResponseV2_48 {
+    req(config_drive, "config_drive"),
+    req(cpu_details, "cpu_details"),
+    req(disk_details, "disk_details"),
+    req(driver, "driver"),
+    req(hypervisor, "hypervisor"),
+    req(hypervisor_os, "hypervisor_os"),
+    req(memory_details, "memory_details"),
+    req(nic_details, "nic_details"),
+    req(num_cpus, "num_cpus"),
+    req(num_disks, "num_disks"),
+    req(num_nics, "num_nics"),
+    req(state, "state"),
+    req(uptime, "uptime"),
+});
+/// The `ListExtensionsResponseExtensionsItemLinksItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListExtensionsResponseExtensionsItemLinksItemV2_1 {
+    pub href: Option<String>,
+    pub rel: Option<String>,
+}
+rt::record!(open ListExtensionsResponseExtensionsItemLinksItemV2_1 {
+    opt(href, "href"),
+    opt(rel, "rel"),
+});
+/// The `ListExtensionsResponseExtensionsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListExtensionsResponseExtensionsItemV2_1 {
+    pub alias: String,
+    pub description: String,
+    pub links: Vec<ListExtensionsResponseExtensionsItemLinksItemV2_1>,
+    pub name: String,
+    pub namespace: String,
+    pub updated: String,
+}
+rt::record!(ListExtensionsResponseExtensionsItemV2_1 {
+    req(alias, "alias"),
+    req(description, "description"),
+    req(links, "links"),
+    req(name, "name"),
+    req(namespace, "namespace"),
+    req(updated, "updated"),
+});
+/// The `ListExtensionsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListExtensionsResponseV2_1 {
+    pub extensions: Vec<ListExtensionsResponseExtensionsItemV2_1>,
+}
+rt::record!(ListExtensionsResponseV2_1 { req(extensions, "extensions") });
+/// The `ListFlavorsDetailResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListFlavorsDetailResponseV2_1 {
+    pub flavors: Vec<CreateFlavorResponseFlavorV2_1>,
+    pub flavors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListFlavorsDetailResponseV2_1 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
+/// The `ListFlavorsDetailResponse` schema from microversion 2.102.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListFlavorsDetailResponseV2_102 {
+    pub flavors: Vec<CreateFlavorResponseFlavorV2_102>,
+    pub flavors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListFlavorsDetailResponseV2_102 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
+/// The `ListFlavorsDetailResponse` schema from microversion 2.55.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListFlavorsDetailResponseV2_55 {
+    pub flavors: Vec<CreateFlavorResponseFlavorV2_55>,
+    pub flavors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListFlavorsDetailResponseV2_55 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
+/// The `ListFlavorsDetailResponse` schema from microversion 2.61.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListFlavorsDetailResponseV2_61 {
+    pub flavors: Vec<CreateFlavorResponseFlavorV2_61>,
+    pub flavors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListFlavorsDetailResponseV2_61 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
+/// The `ListFlavorsDetailResponse` schema from microversion 2.75.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListFlavorsDetailResponseV2_75 {
+    pub flavors: Vec<CreateFlavorResponseFlavorV2_75>,
+    pub flavors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListFlavorsDetailResponseV2_75 {
+    req(flavors, "flavors"),
+    opt(flavors_links, "flavors_links"),
+});
+/// The `ListFlavorsQuerySortDirItem` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListFlavorsQuerySortDirItemV2_1 {
+    Asc,
+    Desc,
+}
+impl rt::StrEnum for ListFlavorsQuerySortDirItemV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("asc", Self::Asc),
+        ("desc", Self::Desc),
+    ];
+}
+/// The `ListFlavorsQuerySortKeyItem` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListFlavorsQuerySortKeyItemV2_1 {
     CreatedAt,
     Description,
     Disabled,
@@ -1180,7 +3757,7 @@ pub enum FlavorSortKeyV2_1 {
     VcpuWeight,
     Vcpus,
 }
-impl rt::StrEnum for FlavorSortKeyV2_1 {
+impl rt::StrEnum for ListFlavorsQuerySortKeyItemV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("created_at", Self::CreatedAt),
         ("description", Self::Description),
@@ -1199,9 +3776,9 @@ impl rt::StrEnum for FlavorSortKeyV2_1 {
         ("vcpus", Self::Vcpus),
     ];
 }
-/// The `FlavorSortKey` schema from microversion 2.102.
+/// The `ListFlavorsQuerySortKeyItem` schema from microversion 2.102.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FlavorSortKeyV2_102 {
+pub enum ListFlavorsQuerySortKeyItemV2_102 {
     CreatedAt,
     Description,
     Disabled,
@@ -1217,7 +3794,7 @@ pub enum FlavorSortKeyV2_102 {
     VcpuWeight,
     Vcpus,
 }
-impl rt::StrEnum for FlavorSortKeyV2_102 {
+impl rt::StrEnum for ListFlavorsQuerySortKeyItemV2_102 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("created_at", Self::CreatedAt),
         ("description", Self::Description),
@@ -1235,333 +3812,100 @@ impl rt::StrEnum for FlavorSortKeyV2_102 {
         ("vcpus", Self::Vcpus),
     ];
 }
-/// The `FlavorSummary` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorSummaryV2_1 {
-    pub id: String,
-    pub name: String,
-    pub links: Vec<FlavorLinkV2_1>,
-}
-rt::record!(FlavorSummaryV2_1 { req(id, "id"), req(name, "name"), req(links, "links") });
-/// The `FlavorSummary` schema from microversion 2.55. It extends [`FlavorSummaryV2_1`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorSummaryV2_55 {
-    pub description: Option<String>,
-    pub base: FlavorSummaryV2_1,
-}
-rt::record!(FlavorSummaryV2_55 { req(description, "description") } + base);
-rt::extends!(FlavorSummaryV2_55 => FlavorSummaryV2_1);
-/// The `FlavorUpdate` schema from microversion 2.55.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorUpdateV2_55 {
-    /// Free text of up to 65535 printable characters, or null to clear it.
-    pub description: Option<String>,
-}
-rt::record!(encode FlavorUpdateV2_55 { req(description, "description") });
-/// The `Flavor` schema from microversion 2.1. It extends [`FlavorCommon`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorV2_1 {
-    /// Swap size in MiB, or the empty string when the flavor has no swap.
-    pub swap: rt::Value,
-    /// Bandwidth scaling factor, or the empty string when unset.
-    pub rxtx_factor: rt::Value,
-    pub os_flv_disabled_disabled: bool,
-    pub base: FlavorCommon,
-}
-rt::record!(FlavorV2_1 {
-    req(swap, "swap"),
-    req(rxtx_factor, "rxtx_factor"),
-    req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
-} + base);
-rt::extends!(FlavorV2_1 => FlavorCommon);
-/// The `Flavor` schema from microversion 2.102. It extends [`FlavorCommon`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorV2_102 {
-    pub swap: i64,
-    pub description: Option<String>,
-    pub extra_specs: Option<FlavorExtraSpecsV2_61>,
-    pub base: FlavorCommon,
-}
-rt::record!(FlavorV2_102 {
-    req(swap, "swap"),
-    req(description, "description"),
-    opt(extra_specs, "extra_specs"),
-} + base);
-rt::extends!(FlavorV2_102 => FlavorCommon);
-/// The `Flavor` schema from microversion 2.55. It extends [`FlavorV2_1`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorV2_55 {
-    pub description: Option<String>,
-    pub base: FlavorV2_1,
-}
-rt::record!(FlavorV2_55 { req(description, "description") } + base);
-rt::extends!(FlavorV2_55 => FlavorV2_1);
-/// The `Flavor` schema from microversion 2.61. It extends [`FlavorV2_55`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorV2_61 {
-    pub extra_specs: Option<FlavorExtraSpecsV2_61>,
-    pub base: FlavorV2_55,
-}
-rt::record!(FlavorV2_61 { opt(extra_specs, "extra_specs") } + base);
-rt::extends!(FlavorV2_61 => FlavorV2_55);
-/// The `Flavor` schema from microversion 2.75. It extends [`FlavorCommon`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlavorV2_75 {
-    pub swap: i64,
-    /// Bandwidth scaling factor, or the empty string when unset.
-    pub rxtx_factor: rt::Value,
-    pub os_flv_disabled_disabled: bool,
-    pub description: Option<String>,
-    pub extra_specs: Option<FlavorExtraSpecsV2_61>,
-    pub base: FlavorCommon,
-}
-rt::record!(FlavorV2_75 {
-    req(swap, "swap"),
-    req(rxtx_factor, "rxtx_factor"),
-    req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
-    req(description, "description"),
-    opt(extra_specs, "extra_specs"),
-} + base);
-rt::extends!(FlavorV2_75 => FlavorCommon);
-/// The `KeypairListEntry` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeypairListEntryV2_1 {
-    pub keypair: KeypairSummaryV2_1,
-}
-rt::record!(KeypairListEntryV2_1 { req(keypair, "keypair") });
-/// The `KeypairListEntry` schema from microversion 2.2.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeypairListEntryV2_2 {
-    pub keypair: KeypairSummaryV2_2,
-}
-rt::record!(KeypairListEntryV2_2 { req(keypair, "keypair") });
-/// The `KeypairSummary` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeypairSummaryV2_1 {
-    pub fingerprint: String,
-    pub name: String,
-    pub public_key: String,
-}
-rt::record!(KeypairSummaryV2_1 {
-    req(fingerprint, "fingerprint"),
-    req(name, "name"),
-    req(public_key, "public_key"),
-});
-/// The `KeypairSummary` schema from microversion 2.2. It extends [`KeypairSummaryV2_1`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeypairSummaryV2_2 {
-    pub type_: KeypairTypeV2_2,
-    pub base: KeypairSummaryV2_1,
-}
-rt::record!(KeypairSummaryV2_2 { req(type_, "type") } + base);
-rt::extends!(KeypairSummaryV2_2 => KeypairSummaryV2_1);
-/// The `KeypairType` schema from microversion 2.2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum KeypairTypeV2_2 {
-    Ssh,
-    X509,
-}
-impl rt::StrEnum for KeypairTypeV2_2 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("ssh", Self::Ssh),
-        ("x509", Self::X509),
-    ];
-}
-/// The `Keypair` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeypairV2_1 {
-    pub created_at: String,
-    pub deleted: bool,
-    pub deleted_at: rt::Value,
-    pub fingerprint: String,
-    pub id: i64,
-    pub name: String,
-    pub public_key: String,
-    pub updated_at: rt::Value,
-    pub user_id: String,
-}
-rt::record!(KeypairV2_1 {
-    req(created_at, "created_at"),
-    req(deleted, "deleted"),
-    req(deleted_at, "deleted_at"),
-    req(fingerprint, "fingerprint"),
-    req(id, "id"),
-    req(name, "name"),
-    req(public_key, "public_key"),
-    req(updated_at, "updated_at"),
-    req(user_id, "user_id"),
-});
-/// The `Keypair` schema from microversion 2.2. It extends [`KeypairV2_1`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeypairV2_2 {
-    pub type_: KeypairTypeV2_2,
-    pub base: KeypairV2_1,
-}
-rt::record!(KeypairV2_2 { req(type_, "type") } + base);
-rt::extends!(KeypairV2_2 => KeypairV2_1);
-/// The `KeypairsQuery` schema from microversion 2.10.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct KeypairsQueryV2_10 {
-    pub user_id: Option<Vec<String>>,
-}
-rt::record!(open encode KeypairsQueryV2_10 { opt(user_id, "user_id") });
-/// The `KeypairsQuery` schema from microversion 2.75.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct KeypairsQueryV2_75 {
-    pub user_id: Option<Vec<String>>,
-}
-rt::record!(encode KeypairsQueryV2_75 { opt(user_id, "user_id") });
-/// The `ListExtraSpecsResponse` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListExtraSpecsResponseV2_1 {
-    pub extra_specs: ExtraSpecsV2_1,
-}
-rt::record!(ListExtraSpecsResponseV2_1 { req(extra_specs, "extra_specs") });
-/// The `ListFlavorsDetailResponse` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListFlavorsDetailResponseV2_1 {
-    pub flavors: Vec<FlavorV2_1>,
-    /// Present when the page is full; `next` points at the following page.
-    pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
-}
-rt::record!(ListFlavorsDetailResponseV2_1 {
-    req(flavors, "flavors"),
-    opt(flavors_links, "flavors_links"),
-});
-/// The `ListFlavorsDetailResponse` schema from microversion 2.102.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListFlavorsDetailResponseV2_102 {
-    pub flavors: Vec<FlavorV2_102>,
-    /// Present when the page is full; `next` points at the following page.
-    pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
-}
-rt::record!(ListFlavorsDetailResponseV2_102 {
-    req(flavors, "flavors"),
-    opt(flavors_links, "flavors_links"),
-});
-/// The `ListFlavorsDetailResponse` schema from microversion 2.55.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListFlavorsDetailResponseV2_55 {
-    pub flavors: Vec<FlavorV2_55>,
-    /// Present when the page is full; `next` points at the following page.
-    pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
-}
-rt::record!(ListFlavorsDetailResponseV2_55 {
-    req(flavors, "flavors"),
-    opt(flavors_links, "flavors_links"),
-});
-/// The `ListFlavorsDetailResponse` schema from microversion 2.61.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListFlavorsDetailResponseV2_61 {
-    pub flavors: Vec<FlavorV2_61>,
-    /// Present when the page is full; `next` points at the following page.
-    pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
-}
-rt::record!(ListFlavorsDetailResponseV2_61 {
-    req(flavors, "flavors"),
-    opt(flavors_links, "flavors_links"),
-});
-/// The `ListFlavorsDetailResponse` schema from microversion 2.75.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListFlavorsDetailResponseV2_75 {
-    pub flavors: Vec<FlavorV2_75>,
-    /// Present when the page is full; `next` points at the following page.
-    pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
-}
-rt::record!(ListFlavorsDetailResponseV2_75 {
-    req(flavors, "flavors"),
-    opt(flavors_links, "flavors_links"),
-});
-/// The `ListFlavorsQuerySortDirItem` schema from microversion 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListFlavorsQuerySortDirItemV2_1 {
-    Asc,
-    Desc,
-}
-impl rt::StrEnum for ListFlavorsQuerySortDirItemV2_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("asc", Self::Asc),
-        ("desc", Self::Desc),
-    ];
-}
 /// The `ListFlavorsQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFlavorsQueryV2_1 {
+    pub is_public: Option<Vec<String>>,
     pub limit: Option<u32>,
     pub marker: Option<String>,
-    /// Admins only: `true`, `false`, or `none` for both public and private flavors. Non-admins always see public, enabled flavors.
-    pub is_public: Option<Vec<String>>,
-    /// Only flavors with at least this much RAM (MiB).
-    pub min_ram: Option<Vec<i64>>,
-    /// Only flavors with at least this much root disk (GiB).
-    pub min_disk: Option<Vec<i64>>,
-    pub sort_key: Option<Vec<FlavorSortKeyV2_1>>,
+    pub min_disk: Option<Vec<String>>,
+    pub min_ram: Option<Vec<String>>,
     pub sort_dir: Option<Vec<ListFlavorsQuerySortDirItemV2_1>>,
+    pub sort_key: Option<Vec<ListFlavorsQuerySortKeyItemV2_1>>,
 }
 rt::record!(open encode ListFlavorsQueryV2_1 {
+    opt(is_public, "is_public"),
     opt(limit, "limit"),
     opt(marker, "marker"),
-    opt(is_public, "is_public"),
-    opt(min_ram, "minRam"),
     opt(min_disk, "minDisk"),
-    opt(sort_key, "sort_key"),
+    opt(min_ram, "minRam"),
     opt(sort_dir, "sort_dir"),
+    opt(sort_key, "sort_key"),
 });
 /// The `ListFlavorsQuery` schema from microversion 2.102.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFlavorsQueryV2_102 {
+    pub is_public: Option<Vec<String>>,
     pub limit: Option<u32>,
     pub marker: Option<String>,
-    /// Admins only: `true`, `false`, or `none` for both public and private flavors. Non-admins always see public, enabled flavors.
-    pub is_public: Option<Vec<String>>,
-    /// Only flavors with at least this much RAM (MiB).
-    pub min_ram: Option<Vec<i64>>,
-    /// Only flavors with at least this much root disk (GiB).
-    pub min_disk: Option<Vec<i64>>,
-    pub sort_key: Option<Vec<FlavorSortKeyV2_102>>,
+    pub min_disk: Option<Vec<String>>,
+    pub min_ram: Option<Vec<String>>,
     pub sort_dir: Option<Vec<ListFlavorsQuerySortDirItemV2_1>>,
-    /// Only flavors whose name matches this regular expression.
+    pub sort_key: Option<Vec<ListFlavorsQuerySortKeyItemV2_102>>,
     pub name: Option<Vec<String>>,
 }
 rt::record!(encode ListFlavorsQueryV2_102 {
+    opt(is_public, "is_public"),
     opt(limit, "limit"),
     opt(marker, "marker"),
-    opt(is_public, "is_public"),
-    opt(min_ram, "minRam"),
     opt(min_disk, "minDisk"),
-    opt(sort_key, "sort_key"),
+    opt(min_ram, "minRam"),
     opt(sort_dir, "sort_dir"),
+    opt(sort_key, "sort_key"),
     opt(name, "name"),
 });
 /// The `ListFlavorsQuery` schema from microversion 2.75.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListFlavorsQueryV2_75 {
+    pub is_public: Option<Vec<String>>,
     pub limit: Option<u32>,
     pub marker: Option<String>,
-    /// Admins only: `true`, `false`, or `none` for both public and private flavors. Non-admins always see public, enabled flavors.
-    pub is_public: Option<Vec<String>>,
-    /// Only flavors with at least this much RAM (MiB).
-    pub min_ram: Option<Vec<i64>>,
-    /// Only flavors with at least this much root disk (GiB).
-    pub min_disk: Option<Vec<i64>>,
-    pub sort_key: Option<Vec<FlavorSortKeyV2_1>>,
+    pub min_disk: Option<Vec<String>>,
+    pub min_ram: Option<Vec<String>>,
     pub sort_dir: Option<Vec<ListFlavorsQuerySortDirItemV2_1>>,
+    pub sort_key: Option<Vec<ListFlavorsQuerySortKeyItemV2_1>>,
 }
 rt::record!(encode ListFlavorsQueryV2_75 {
+    opt(is_public, "is_public"),
     opt(limit, "limit"),
     opt(marker, "marker"),
-    opt(is_public, "is_public"),
-    opt(min_ram, "minRam"),
     opt(min_disk, "minDisk"),
-    opt(sort_key, "sort_key"),
+    opt(min_ram, "minRam"),
     opt(sort_dir, "sort_dir"),
+    opt(sort_key, "sort_key"),
 });
+/// The `ListFlavorsResponseFlavorsItemLinksItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListFlavorsResponseFlavorsItemLinksItemV2_1 {
+    pub href: String,
+    pub rel: String,
+}
+rt::record!(ListFlavorsResponseFlavorsItemLinksItemV2_1 { req(href, "href"), req(rel, "rel") });
+/// The `ListFlavorsResponseFlavorsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListFlavorsResponseFlavorsItemV2_1 {
+    pub id: String,
+    pub links: Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>,
+    pub name: String,
+}
+rt::record!(ListFlavorsResponseFlavorsItemV2_1 {
+    req(id, "id"),
+    req(links, "links"),
+    req(name, "name"),
+});
+/// The `ListFlavorsResponseFlavorsItem` schema from microversion 2.55. It extends [`ListFlavorsResponseFlavorsItemV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListFlavorsResponseFlavorsItemV2_55 {
+    pub description: Option<String>,
+    pub base: ListFlavorsResponseFlavorsItemV2_1,
+}
+rt::record!(ListFlavorsResponseFlavorsItemV2_55 { req(description, "description") } + base);
+rt::extends!(ListFlavorsResponseFlavorsItemV2_55 => ListFlavorsResponseFlavorsItemV2_1);
 /// The `ListFlavorsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsResponseV2_1 {
-    pub flavors: Vec<FlavorSummaryV2_1>,
-    /// Present when the page is full; `next` points at the following page.
-    pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
+    pub flavors: Vec<ListFlavorsResponseFlavorsItemV2_1>,
+    pub flavors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListFlavorsResponseV2_1 {
     req(flavors, "flavors"),
@@ -1570,25 +3914,549 @@ rt::record!(ListFlavorsResponseV2_1 {
 /// The `ListFlavorsResponse` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsResponseV2_55 {
-    pub flavors: Vec<FlavorSummaryV2_55>,
-    /// Present when the page is full; `next` points at the following page.
-    pub flavors_links: Option<Vec<FlavorLinkV2_1>>,
+    pub flavors: Vec<ListFlavorsResponseFlavorsItemV2_55>,
+    pub flavors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListFlavorsResponseV2_55 {
     req(flavors, "flavors"),
     opt(flavors_links, "flavors_links"),
 });
+/// The `ListFloatingIpPoolsResponseFloatingIpPoolsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1 {
+    pub name: String,
+}
+rt::record!(encode ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1 { req(name, "name") });
+/// The `ListFloatingIpPoolsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListFloatingIpPoolsResponseV2_1 {
+    pub floating_ip_pools: Vec<ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1>,
+}
+rt::record!(open ListFloatingIpPoolsResponseV2_1 { req(floating_ip_pools, "floating_ip_pools") });
+/// The `ListFloatingIpsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListFloatingIpsResponseV2_1 {
+    pub floating_ips: Vec<CreateFloatingIpResponseFloatingIpV2_1>,
+}
+rt::record!(ListFloatingIpsResponseV2_1 { req(floating_ips, "floating_ips") });
+/// The `ListHostsQuery` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListHostsQueryV2_1 {
+    pub zone: Option<Vec<String>>,
+}
+rt::record!(open encode ListHostsQueryV2_1 { opt(zone, "zone") });
+/// The `ListHostsResponseHostsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHostsResponseHostsItemV2_1 {
+    pub host_name: String,
+    pub service: String,
+    pub zone: String,
+}
+rt::record!(ListHostsResponseHostsItemV2_1 {
+    req(host_name, "host_name"),
+    req(service, "service"),
+    req(zone, "zone"),
+});
+/// The `ListHostsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHostsResponseV2_1 {
+    pub hosts: Vec<ListHostsResponseHostsItemV2_1>,
+}
+rt::record!(ListHostsResponseV2_1 { req(hosts, "hosts") });
+/// The `ListHypervisorServersResponseHypervisorsItemServersItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorServersResponseHypervisorsItemServersItemV2_1 {
+    pub name: String,
+    pub uuid: String,
+}
+rt::record!(ListHypervisorServersResponseHypervisorsItemServersItemV2_1 {
+    req(name, "name"),
+    req(uuid, "uuid"),
+});
+/// The `ListHypervisorServersResponseHypervisorsItemState` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListHypervisorServersResponseHypervisorsItemStateV2_1 {
+    Up,
+    Down,
+}
+impl rt::StrEnum for ListHypervisorServersResponseHypervisorsItemStateV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("up", Self::Up),
+        ("down", Self::Down),
+    ];
+}
+/// The `ListHypervisorServersResponseHypervisorsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorServersResponseHypervisorsItemV2_1 {
+    pub hypervisor_hostname: String,
+    pub id: i64,
+    pub servers: Option<
+        Vec<ListHypervisorServersResponseHypervisorsItemServersItemV2_1>,
+    >,
+    pub state: ListHypervisorServersResponseHypervisorsItemStateV2_1,
+    pub status: UpdateHostResponseStatusV2_1,
+}
+rt::record!(ListHypervisorServersResponseHypervisorsItemV2_1 {
+    req(hypervisor_hostname, "hypervisor_hostname"),
+    req(id, "id"),
+    opt(servers, "servers"),
+    req(state, "state"),
+    req(status, "status"),
+});
+/// The `ListHypervisorServersResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorServersResponseV2_1 {
+    pub hypervisors: Vec<ListHypervisorServersResponseHypervisorsItemV2_1>,
+}
+rt::record!(ListHypervisorServersResponseV2_1 { req(hypervisors, "hypervisors") });
+/// The fields every version of `ListHypervisorsDetailResponseHypervisorsItem` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseHypervisorsItemCommon {
+    pub disk_available_least: Option<i64>,
+    pub host_ip: Option<String>,
+    pub hypervisor_hostname: String,
+    pub hypervisor_type: String,
+    pub hypervisor_version: rt::Value,
+    pub state: ListHypervisorServersResponseHypervisorsItemStateV2_1,
+    pub status: UpdateHostResponseStatusV2_1,
+}
+rt::record!(ListHypervisorsDetailResponseHypervisorsItemCommon {
+    nullable(disk_available_least, "disk_available_least"),
+    req(host_ip, "host_ip"),
+    req(hypervisor_hostname, "hypervisor_hostname"),
+    req(hypervisor_type, "hypervisor_type"),
+    req(hypervisor_version, "hypervisor_version"),
+    req(state, "state"),
+    req(status, "status"),
+});
+/// The `ListHypervisorsDetailResponseHypervisorsItemService` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseHypervisorsItemServiceV2_1 {
+    pub disabled_reason: Option<String>,
+    pub host: String,
+    pub id: i64,
+}
+rt::record!(ListHypervisorsDetailResponseHypervisorsItemServiceV2_1 {
+    req(disabled_reason, "disabled_reason"),
+    req(host, "host"),
+    req(id, "id"),
+});
+/// The `ListHypervisorsDetailResponseHypervisorsItemService` schema from microversion 2.53.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseHypervisorsItemServiceV2_53 {
+    pub disabled_reason: Option<String>,
+    pub host: String,
+    pub id: String,
+}
+rt::record!(ListHypervisorsDetailResponseHypervisorsItemServiceV2_53 {
+    req(disabled_reason, "disabled_reason"),
+    req(host, "host"),
+    req(id, "id"),
+});
+/// The `ListHypervisorsDetailResponseHypervisorsItem` schema from microversion 2.1. It extends [`ListHypervisorsDetailResponseHypervisorsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseHypervisorsItemV2_1 {
+    pub cpu_info: String,
+    pub current_workload: Option<i64>,
+    pub free_disk_gb: Option<i64>,
+    pub free_ram_mb: Option<i64>,
+    pub id: i64,
+    pub local_gb: i64,
+    pub local_gb_used: i64,
+    pub memory_mb: i64,
+    pub memory_mb_used: i64,
+    pub running_vms: Option<i64>,
+    pub service: ListHypervisorsDetailResponseHypervisorsItemServiceV2_1,
+    pub vcpus: i64,
+    pub vcpus_used: i64,
+    pub base: ListHypervisorsDetailResponseHypervisorsItemCommon,
+}
+rt::record!(ListHypervisorsDetailResponseHypervisorsItemV2_1 {
+    req(cpu_info, "cpu_info"),
+    req(current_workload, "current_workload"),
+    req(free_disk_gb, "free_disk_gb"),
+    req(free_ram_mb, "free_ram_mb"),
+    req(id, "id"),
+    req(local_gb, "local_gb"),
+    req(local_gb_used, "local_gb_used"),
+    req(memory_mb, "memory_mb"),
+    req(memory_mb_used, "memory_mb_used"),
+    req(running_vms, "running_vms"),
+    req(service, "service"),
+    req(vcpus, "vcpus"),
+    req(vcpus_used, "vcpus_used"),
+} + base);
+rt::extends!(
+    ListHypervisorsDetailResponseHypervisorsItemV2_1 =>
+    ListHypervisorsDetailResponseHypervisorsItemCommon
+);
+/// The `ListHypervisorsDetailResponseHypervisorsItem` schema from microversion 2.28. It extends [`ListHypervisorsDetailResponseHypervisorsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseHypervisorsItemV2_28 {
+    pub cpu_info: ListDiagnosticsResponseV2_1,
+    pub current_workload: Option<i64>,
+    pub free_disk_gb: Option<i64>,
+    pub free_ram_mb: Option<i64>,
+    pub id: i64,
+    pub local_gb: i64,
+    pub local_gb_used: i64,
+    pub memory_mb: i64,
+    pub memory_mb_used: i64,
+    pub running_vms: Option<i64>,
+    pub service: ListHypervisorsDetailResponseHypervisorsItemServiceV2_1,
+    pub vcpus: i64,
+    pub vcpus_used: i64,
+    pub base: ListHypervisorsDetailResponseHypervisorsItemCommon,
+}
+rt::record!(ListHypervisorsDetailResponseHypervisorsItemV2_28 {
+    req(cpu_info, "cpu_info"),
+    req(current_workload, "current_workload"),
+    req(free_disk_gb, "free_disk_gb"),
+    req(free_ram_mb, "free_ram_mb"),
+    req(id, "id"),
+    req(local_gb, "local_gb"),
+    req(local_gb_used, "local_gb_used"),
+    req(memory_mb, "memory_mb"),
+    req(memory_mb_used, "memory_mb_used"),
+    req(running_vms, "running_vms"),
+    req(service, "service"),
+    req(vcpus, "vcpus"),
+    req(vcpus_used, "vcpus_used"),
+} + base);
+rt::extends!(
+    ListHypervisorsDetailResponseHypervisorsItemV2_28 =>
+    ListHypervisorsDetailResponseHypervisorsItemCommon
+);
+/// The `ListHypervisorsDetailResponseHypervisorsItem` schema from microversion 2.53. It extends [`ListHypervisorsDetailResponseHypervisorsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseHypervisorsItemV2_53 {
+    pub cpu_info: ListDiagnosticsResponseV2_1,
+    pub current_workload: Option<i64>,
+    pub free_disk_gb: Option<i64>,
+    pub free_ram_mb: Option<i64>,
+    pub id: String,
+    pub local_gb: i64,
+    pub local_gb_used: i64,
+    pub memory_mb: i64,
+    pub memory_mb_used: i64,
+    pub running_vms: Option<i64>,
+    pub service: ListHypervisorsDetailResponseHypervisorsItemServiceV2_53,
+    pub vcpus: i64,
+    pub vcpus_used: i64,
+    pub servers: Option<
+        Vec<ListHypervisorServersResponseHypervisorsItemServersItemV2_1>,
+    >,
+    pub base: ListHypervisorsDetailResponseHypervisorsItemCommon,
+}
+rt::record!(ListHypervisorsDetailResponseHypervisorsItemV2_53 {
+    req(cpu_info, "cpu_info"),
+    req(current_workload, "current_workload"),
+    req(free_disk_gb, "free_disk_gb"),
+    req(free_ram_mb, "free_ram_mb"),
+    req(id, "id"),
+    req(local_gb, "local_gb"),
+    req(local_gb_used, "local_gb_used"),
+    req(memory_mb, "memory_mb"),
+    req(memory_mb_used, "memory_mb_used"),
+    req(running_vms, "running_vms"),
+    req(service, "service"),
+    req(vcpus, "vcpus"),
+    req(vcpus_used, "vcpus_used"),
+    opt(servers, "servers"),
+} + base);
+rt::extends!(
+    ListHypervisorsDetailResponseHypervisorsItemV2_53 =>
+    ListHypervisorsDetailResponseHypervisorsItemCommon
+);
+/// The `ListHypervisorsDetailResponseHypervisorsItem` schema from microversion 2.88. It extends [`ListHypervisorsDetailResponseHypervisorsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseHypervisorsItemV2_88 {
+    pub id: String,
+    pub service: ListHypervisorsDetailResponseHypervisorsItemServiceV2_53,
+    pub servers: Option<
+        Vec<ListHypervisorServersResponseHypervisorsItemServersItemV2_1>,
+    >,
+    pub uptime: Option<String>,
+    pub base: ListHypervisorsDetailResponseHypervisorsItemCommon,
+}
+rt::record!(ListHypervisorsDetailResponseHypervisorsItemV2_88 {
+    req(id, "id"),
+    req(service, "service"),
+    opt(servers, "servers"),
+    req(uptime, "uptime"),
+} + base);
+rt::extends!(
+    ListHypervisorsDetailResponseHypervisorsItemV2_88 =>
+    ListHypervisorsDetailResponseHypervisorsItemCommon
+);
+/// The `ListHypervisorsDetailResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseV2_1 {
+    pub hypervisors: Vec<ListHypervisorsDetailResponseHypervisorsItemV2_1>,
+}
+rt::record!(ListHypervisorsDetailResponseV2_1 { req(hypervisors, "hypervisors") });
+/// The `ListHypervisorsDetailResponse` schema from microversion 2.28.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseV2_28 {
+    pub hypervisors: Vec<ListHypervisorsDetailResponseHypervisorsItemV2_28>,
+}
+rt::record!(ListHypervisorsDetailResponseV2_28 { req(hypervisors, "hypervisors") });
+/// The `ListHypervisorsDetailResponse` schema from microversion 2.33. It extends [`ListHypervisorsDetailResponseV2_28`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseV2_33 {
+    pub hypervisors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub base: ListHypervisorsDetailResponseV2_28,
+}
+rt::record!(ListHypervisorsDetailResponseV2_33 {
+    opt(hypervisors_links, "hypervisors_links"),
+} + base);
+rt::extends!(ListHypervisorsDetailResponseV2_33 => ListHypervisorsDetailResponseV2_28);
+/// The `ListHypervisorsDetailResponse` schema from microversion 2.53.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseV2_53 {
+    pub hypervisors: Vec<ListHypervisorsDetailResponseHypervisorsItemV2_53>,
+    pub hypervisors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListHypervisorsDetailResponseV2_53 {
+    req(hypervisors, "hypervisors"),
+    opt(hypervisors_links, "hypervisors_links"),
+});
+/// The `ListHypervisorsDetailResponse` schema from microversion 2.88.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsDetailResponseV2_88 {
+    pub hypervisors: Vec<ListHypervisorsDetailResponseHypervisorsItemV2_88>,
+    pub hypervisors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListHypervisorsDetailResponseV2_88 {
+    req(hypervisors, "hypervisors"),
+    opt(hypervisors_links, "hypervisors_links"),
+});
+/// The `ListHypervisorsQuery` schema from microversion 2.33.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListHypervisorsQueryV2_33 {
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+}
+rt::record!(open encode ListHypervisorsQueryV2_33 { opt(limit, "limit"), opt(marker, "marker") });
+/// The `ListHypervisorsQuery` schema from microversion 2.53.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListHypervisorsQueryV2_53 {
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+    pub hypervisor_hostname_pattern: Option<Vec<String>>,
+    pub with_servers: Option<Vec<bool>>,
+}
+rt::record!(encode ListHypervisorsQueryV2_53 {
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(hypervisor_hostname_pattern, "hypervisor_hostname_pattern"),
+    opt(with_servers, "with_servers"),
+});
+/// The fields every version of `ListHypervisorsResponseHypervisorsItem` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsResponseHypervisorsItemCommon {
+    pub hypervisor_hostname: String,
+    pub state: ListHypervisorServersResponseHypervisorsItemStateV2_1,
+    pub status: UpdateHostResponseStatusV2_1,
+}
+rt::record!(ListHypervisorsResponseHypervisorsItemCommon {
+    req(hypervisor_hostname, "hypervisor_hostname"),
+    req(state, "state"),
+    req(status, "status"),
+});
+/// The `ListHypervisorsResponseHypervisorsItem` schema from microversion 2.1. It extends [`ListHypervisorsResponseHypervisorsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsResponseHypervisorsItemV2_1 {
+    pub id: i64,
+    pub base: ListHypervisorsResponseHypervisorsItemCommon,
+}
+rt::record!(ListHypervisorsResponseHypervisorsItemV2_1 { req(id, "id") } + base);
+rt::extends!(
+    ListHypervisorsResponseHypervisorsItemV2_1 =>
+    ListHypervisorsResponseHypervisorsItemCommon
+);
+/// The `ListHypervisorsResponseHypervisorsItem` schema from microversion 2.53. It extends [`ListHypervisorsResponseHypervisorsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsResponseHypervisorsItemV2_53 {
+    pub id: String,
+    pub servers: Option<
+        Vec<ListHypervisorServersResponseHypervisorsItemServersItemV2_1>,
+    >,
+    pub base: ListHypervisorsResponseHypervisorsItemCommon,
+}
+rt::record!(ListHypervisorsResponseHypervisorsItemV2_53 {
+    req(id, "id"),
+    opt(servers, "servers"),
+} + base);
+rt::extends!(
+    ListHypervisorsResponseHypervisorsItemV2_53 =>
+    ListHypervisorsResponseHypervisorsItemCommon
+);
+/// The `ListHypervisorsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsResponseV2_1 {
+    pub hypervisors: Vec<ListHypervisorsResponseHypervisorsItemV2_1>,
+}
+rt::record!(ListHypervisorsResponseV2_1 { req(hypervisors, "hypervisors") });
+/// The `ListHypervisorsResponse` schema from microversion 2.33. It extends [`ListHypervisorsResponseV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsResponseV2_33 {
+    pub hypervisors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub base: ListHypervisorsResponseV2_1,
+}
+rt::record!(ListHypervisorsResponseV2_33 { opt(hypervisors_links, "hypervisors_links") } + base);
+rt::extends!(ListHypervisorsResponseV2_33 => ListHypervisorsResponseV2_1);
+/// The `ListHypervisorsResponse` schema from microversion 2.53.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListHypervisorsResponseV2_53 {
+    pub hypervisors: Vec<ListHypervisorsResponseHypervisorsItemV2_53>,
+    pub hypervisors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListHypervisorsResponseV2_53 {
+    req(hypervisors, "hypervisors"),
+    opt(hypervisors_links, "hypervisors_links"),
+});
+/// The `ListImagesDetailResponseImagesItemMetadata` schema from microversion 2.1.
+pub type ListImagesDetailResponseImagesItemMetadataV2_1 = BTreeMap<String, rt::Value>;
+/// The `ListImagesDetailResponseImagesItemOSDCFDiskConfig` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListImagesDetailResponseImagesItemOSDCFDiskConfigV2_1 {
+    Auto,
+    Manual,
+}
+impl rt::StrEnum for ListImagesDetailResponseImagesItemOSDCFDiskConfigV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("AUTO", Self::Auto),
+        ("MANUAL", Self::Manual),
+    ];
+}
+/// The `ListImagesDetailResponseImagesItemServer` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListImagesDetailResponseImagesItemServerV2_1 {
+    pub id: String,
+    pub links: Vec<rt::Value>,
+}
+rt::record!(ListImagesDetailResponseImagesItemServerV2_1 { req(id, "id"), req(links, "links") });
+/// The `ListImagesDetailResponseImagesItemStatus` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListImagesDetailResponseImagesItemStatusV2_1 {
+    Active,
+    Saving,
+    Deleted,
+    Error,
+    Unknown,
+}
+impl rt::StrEnum for ListImagesDetailResponseImagesItemStatusV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("ACTIVE", Self::Active),
+        ("SAVING", Self::Saving),
+        ("DELETED", Self::Deleted),
+        ("ERROR", Self::Error),
+        ("UNKNOWN", Self::Unknown),
+    ];
+}
+/// The `ListImagesDetailResponseImagesItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListImagesDetailResponseImagesItemV2_1 {
+    pub os_dcf_disk_config: Option<
+        ListImagesDetailResponseImagesItemOSDCFDiskConfigV2_1,
+    >,
+    pub os_ext_img_size_size: i64,
+    pub created: String,
+    pub id: String,
+    pub links: Vec<rt::Value>,
+    pub metadata: ListImagesDetailResponseImagesItemMetadataV2_1,
+    pub min_disk: i64,
+    pub min_ram: i64,
+    pub name: Option<String>,
+    pub progress: i64,
+    pub server: Option<ListImagesDetailResponseImagesItemServerV2_1>,
+    pub status: ListImagesDetailResponseImagesItemStatusV2_1,
+    pub updated: Option<String>,
+}
+rt::record!(ListImagesDetailResponseImagesItemV2_1 {
+    opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
+    req(os_ext_img_size_size, "OS-EXT-IMG-SIZE:size"),
+    req(created, "created"),
+    req(id, "id"),
+    req(links, "links"),
+    req(metadata, "metadata"),
+    req(min_disk, "minDisk"),
+    req(min_ram, "minRam"),
+    req(name, "name"),
+    req(progress, "progress"),
+    opt(server, "server"),
+    req(status, "status"),
+    req(updated, "updated"),
+});
+/// The `ListImagesDetailResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListImagesDetailResponseV2_1 {
+    pub images: Vec<ListImagesDetailResponseImagesItemV2_1>,
+    pub images_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListImagesDetailResponseV2_1 {
+    req(images, "images"),
+    opt(images_links, "images_links"),
+});
+/// The `ListImagesQuery` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListImagesQueryV2_1 {
+    pub changes_since: Option<rt::Value>,
+    pub limit: Option<u32>,
+    pub marker: Option<rt::Value>,
+    pub min_disk: Option<rt::Value>,
+    pub min_ram: Option<rt::Value>,
+    pub name: Option<rt::Value>,
+    pub offset: Option<Vec<i64>>,
+    pub page_size: Option<Vec<i64>>,
+    pub server: Option<rt::Value>,
+    pub status: Option<rt::Value>,
+    pub type_: Option<rt::Value>,
+}
+rt::record!(open encode ListImagesQueryV2_1 {
+    opt(changes_since, "changes-since"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(min_disk, "minDisk"),
+    opt(min_ram, "minRam"),
+    opt(name, "name"),
+    opt(offset, "offset"),
+    opt(page_size, "page_size"),
+    opt(server, "server"),
+    opt(status, "status"),
+    opt(type_, "type"),
+});
+/// The `ListImagesResponseImagesItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListImagesResponseImagesItemV2_1 {
+    pub id: String,
+    pub links: Vec<rt::Value>,
+    pub name: Option<String>,
+}
+rt::record!(ListImagesResponseImagesItemV2_1 {
+    req(id, "id"),
+    req(links, "links"),
+    req(name, "name"),
+});
+/// The `ListImagesResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListImagesResponseV2_1 {
+    pub images: Vec<ListImagesResponseImagesItemV2_1>,
+    pub images_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListImagesResponseV2_1 { req(images, "images"), opt(images_links, "images_links") });
 /// The `ListInstanceActionsQuery` schema from microversion 2.58.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListInstanceActionsQueryV2_58 {
+    pub changes_since: Option<Vec<String>>,
     pub limit: Option<u32>,
     pub marker: Option<String>,
-    pub changes_since: Option<Vec<String>>,
 }
 rt::record!(encode ListInstanceActionsQueryV2_58 {
+    opt(changes_since, "changes-since"),
     opt(limit, "limit"),
     opt(marker, "marker"),
-    opt(changes_since, "changes-since"),
 });
 /// The `ListInstanceActionsQuery` schema from microversion 2.66. It extends [`ListInstanceActionsQueryV2_58`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1641,12 +4509,100 @@ rt::record!(ListInstanceActionsResponseV2_1 { req(instance_actions, "instanceAct
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListInstanceActionsResponseV2_58 {
     pub instance_actions: Vec<ListInstanceActionsResponseInstanceActionsItemV2_58>,
-    pub links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+    pub links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListInstanceActionsResponseV2_58 {
     req(instance_actions, "instanceActions"),
     opt(links, "links"),
 });
+/// The `ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLog` schema from microversion 2.1.
+pub type ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogV2_1 = BTreeMap<
+    String,
+    ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueV2_1,
+>;
+/// The `ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueState` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueStateV2_1 {
+    Running,
+    Done,
+}
+impl rt::StrEnum
+for ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueStateV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("RUNNING", Self::Running),
+        ("DONE", Self::Done),
+    ];
+}
+/// The `ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValue` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueV2_1 {
+    pub errors: Option<i64>,
+    pub instances: Option<i64>,
+    pub message: Option<String>,
+    pub state: Option<
+        ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueStateV2_1,
+    >,
+}
+rt::record!(ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueV2_1 {
+    opt(errors, "errors"),
+    opt(instances, "instances"),
+    opt(message, "message"),
+    opt(state, "state"),
+});
+/// The `ListInstanceUsageAuditLogResponseInstanceUsageAuditLogs` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsV2_1 {
+    pub hosts_not_run: Vec<String>,
+    pub log: ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogV2_1,
+    pub num_hosts: i64,
+    pub num_hosts_done: i64,
+    pub num_hosts_not_run: i64,
+    pub num_hosts_running: i64,
+    pub overall_status: String,
+    pub period_beginning: String,
+    pub period_ending: String,
+    pub total_errors: i64,
+    pub total_instances: i64,
+}
+rt::record!(ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsV2_1 {
+    req(hosts_not_run, "hosts_not_run"),
+    req(log, "log"),
+    req(num_hosts, "num_hosts"),
+    req(num_hosts_done, "num_hosts_done"),
+    req(num_hosts_not_run, "num_hosts_not_run"),
+    req(num_hosts_running, "num_hosts_running"),
+    req(overall_status, "overall_status"),
+    req(period_beginning, "period_beginning"),
+    req(period_ending, "period_ending"),
+    req(total_errors, "total_errors"),
+    req(total_instances, "total_instances"),
+});
+/// The `ListInstanceUsageAuditLogResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInstanceUsageAuditLogResponseV2_1 {
+    pub instance_usage_audit_logs: ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsV2_1,
+}
+rt::record!(ListInstanceUsageAuditLogResponseV2_1 {
+    req(instance_usage_audit_logs, "instance_usage_audit_logs"),
+});
+/// The `ListInterfaceResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInterfaceResponseV2_1 {
+    pub interface_attachments: Vec<CreateInterfaceResponseInterfaceAttachmentV2_1>,
+}
+rt::record!(ListInterfaceResponseV2_1 { req(interface_attachments, "interfaceAttachments") });
+/// The `ListInterfaceResponse` schema from microversion 2.70.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInterfaceResponseV2_70 {
+    pub interface_attachments: Vec<CreateInterfaceResponseInterfaceAttachmentV2_70>,
+}
+rt::record!(ListInterfaceResponseV2_70 { req(interface_attachments, "interfaceAttachments") });
+/// The `ListIpsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListIpsResponseV2_1 {
+    pub addresses: RebuildServerResponseServerAddressesV2_1,
+}
+rt::record!(ListIpsResponseV2_1 { req(addresses, "addresses") });
 /// The `ListKeypairsQuery` schema from microversion 2.35.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListKeypairsQueryV2_35 {
@@ -1671,34 +4627,736 @@ rt::record!(encode ListKeypairsQueryV2_75 {
     opt(limit, "limit"),
     opt(marker, "marker"),
 });
+/// The `ListKeypairsResponseKeypairsItemKeypair` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListKeypairsResponseKeypairsItemKeypairV2_1 {
+    pub fingerprint: String,
+    pub name: String,
+    pub public_key: String,
+}
+rt::record!(ListKeypairsResponseKeypairsItemKeypairV2_1 {
+    req(fingerprint, "fingerprint"),
+    req(name, "name"),
+    req(public_key, "public_key"),
+});
+/// The `ListKeypairsResponseKeypairsItemKeypair` schema from microversion 2.2. It extends [`ListKeypairsResponseKeypairsItemKeypairV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListKeypairsResponseKeypairsItemKeypairV2_2 {
+    pub type_: CreateKeypairRequestKeypairTypeV2_2,
+    pub base: ListKeypairsResponseKeypairsItemKeypairV2_1,
+}
+rt::record!(ListKeypairsResponseKeypairsItemKeypairV2_2 { req(type_, "type") } + base);
+rt::extends!(
+    ListKeypairsResponseKeypairsItemKeypairV2_2 =>
+    ListKeypairsResponseKeypairsItemKeypairV2_1
+);
+/// The `ListKeypairsResponseKeypairsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListKeypairsResponseKeypairsItemV2_1 {
+    pub keypair: ListKeypairsResponseKeypairsItemKeypairV2_1,
+}
+rt::record!(ListKeypairsResponseKeypairsItemV2_1 { req(keypair, "keypair") });
+/// The `ListKeypairsResponseKeypairsItem` schema from microversion 2.2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListKeypairsResponseKeypairsItemV2_2 {
+    pub keypair: ListKeypairsResponseKeypairsItemKeypairV2_2,
+}
+rt::record!(ListKeypairsResponseKeypairsItemV2_2 { req(keypair, "keypair") });
 /// The `ListKeypairsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKeypairsResponseV2_1 {
-    pub keypairs: Vec<KeypairListEntryV2_1>,
+    pub keypairs: Vec<ListKeypairsResponseKeypairsItemV2_1>,
 }
 rt::record!(ListKeypairsResponseV2_1 { req(keypairs, "keypairs") });
 /// The `ListKeypairsResponse` schema from microversion 2.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKeypairsResponseV2_2 {
-    pub keypairs: Vec<KeypairListEntryV2_2>,
+    pub keypairs: Vec<ListKeypairsResponseKeypairsItemV2_2>,
 }
 rt::record!(ListKeypairsResponseV2_2 { req(keypairs, "keypairs") });
 /// The `ListKeypairsResponse` schema from microversion 2.35. It extends [`ListKeypairsResponseV2_2`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKeypairsResponseV2_35 {
-    pub keypairs_links: Option<Vec<FlavorLinkV2_1>>,
+    pub keypairs_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
     pub base: ListKeypairsResponseV2_2,
 }
 rt::record!(ListKeypairsResponseV2_35 { opt(keypairs_links, "keypairs_links") } + base);
 rt::extends!(ListKeypairsResponseV2_35 => ListKeypairsResponseV2_2);
-/// The `ListServerMetadataResponseMetadata` schema from microversion 2.1.
-pub type ListServerMetadataResponseMetadataV2_1 = BTreeMap<String, Option<String>>;
-/// The `ListServerMetadataResponse` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServerMetadataResponseV2_1 {
-    pub metadata: ListServerMetadataResponseMetadataV2_1,
+/// The `ListLimitsQuery` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListLimitsQueryV2_1 {
+    pub tenant_id: Option<Vec<String>>,
 }
-rt::record!(ListServerMetadataResponseV2_1 { req(metadata, "metadata") });
+rt::record!(open encode ListLimitsQueryV2_1 { opt(tenant_id, "tenant_id") });
+/// The `ListLimitsQuery` schema from microversion 2.75.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListLimitsQueryV2_75 {
+    pub tenant_id: Option<Vec<String>>,
+}
+rt::record!(encode ListLimitsQueryV2_75 { opt(tenant_id, "tenant_id") });
+/// The fields every version of `ListLimitsResponseLimitsAbsolute` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseLimitsAbsoluteCommon {
+    pub max_server_group_members: i64,
+    pub max_server_groups: i64,
+    pub max_server_meta: i64,
+    pub max_total_cores: i64,
+    pub max_total_instances: i64,
+    pub max_total_keypairs: i64,
+    pub max_total_ram_size: i64,
+    pub total_cores_used: i64,
+    pub total_instances_used: i64,
+    pub total_ram_used: i64,
+    pub total_server_groups_used: i64,
+}
+rt::record!(ListLimitsResponseLimitsAbsoluteCommon {
+    req(max_server_group_members, "maxServerGroupMembers"),
+    req(max_server_groups, "maxServerGroups"),
+    req(max_server_meta, "maxServerMeta"),
+    req(max_total_cores, "maxTotalCores"),
+    req(max_total_instances, "maxTotalInstances"),
+    req(max_total_keypairs, "maxTotalKeypairs"),
+    req(max_total_ram_size, "maxTotalRAMSize"),
+    req(total_cores_used, "totalCoresUsed"),
+    req(total_instances_used, "totalInstancesUsed"),
+    req(total_ram_used, "totalRAMUsed"),
+    req(total_server_groups_used, "totalServerGroupsUsed"),
+});
+/// The `ListLimitsResponseLimitsAbsolute` schema from microversion 2.1. It extends [`ListLimitsResponseLimitsAbsoluteCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseLimitsAbsoluteV2_1 {
+    pub max_image_meta: i64,
+    pub max_personality: i64,
+    pub max_personality_size: i64,
+    pub max_security_group_rules: i64,
+    pub max_security_groups: i64,
+    pub max_total_floating_ips: i64,
+    pub total_floating_ips_used: i64,
+    pub total_security_groups_used: i64,
+    pub base: ListLimitsResponseLimitsAbsoluteCommon,
+}
+rt::record!(ListLimitsResponseLimitsAbsoluteV2_1 {
+    req(max_image_meta, "maxImageMeta"),
+    req(max_personality, "maxPersonality"),
+    req(max_personality_size, "maxPersonalitySize"),
+    req(max_security_group_rules, "maxSecurityGroupRules"),
+    req(max_security_groups, "maxSecurityGroups"),
+    req(max_total_floating_ips, "maxTotalFloatingIps"),
+    req(total_floating_ips_used, "totalFloatingIpsUsed"),
+    req(total_security_groups_used, "totalSecurityGroupsUsed"),
+} + base);
+rt::extends!(
+    ListLimitsResponseLimitsAbsoluteV2_1 => ListLimitsResponseLimitsAbsoluteCommon
+);
+/// The `ListLimitsResponseLimitsAbsolute` schema from microversion 2.36. It extends [`ListLimitsResponseLimitsAbsoluteCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseLimitsAbsoluteV2_36 {
+    pub max_image_meta: i64,
+    pub max_personality: i64,
+    pub max_personality_size: i64,
+    pub base: ListLimitsResponseLimitsAbsoluteCommon,
+}
+rt::record!(ListLimitsResponseLimitsAbsoluteV2_36 {
+    req(max_image_meta, "maxImageMeta"),
+    req(max_personality, "maxPersonality"),
+    req(max_personality_size, "maxPersonalitySize"),
+} + base);
+rt::extends!(
+    ListLimitsResponseLimitsAbsoluteV2_36 => ListLimitsResponseLimitsAbsoluteCommon
+);
+/// The `ListLimitsResponseLimitsAbsolute` schema from microversion 2.39. It extends [`ListLimitsResponseLimitsAbsoluteCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseLimitsAbsoluteV2_39 {
+    pub max_personality: i64,
+    pub max_personality_size: i64,
+    pub base: ListLimitsResponseLimitsAbsoluteCommon,
+}
+rt::record!(ListLimitsResponseLimitsAbsoluteV2_39 {
+    req(max_personality, "maxPersonality"),
+    req(max_personality_size, "maxPersonalitySize"),
+} + base);
+rt::extends!(
+    ListLimitsResponseLimitsAbsoluteV2_39 => ListLimitsResponseLimitsAbsoluteCommon
+);
+/// The `ListLimitsResponseLimitsAbsolute` schema from microversion 2.57. It extends [`ListLimitsResponseLimitsAbsoluteCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseLimitsAbsoluteV2_57 {
+    pub base: ListLimitsResponseLimitsAbsoluteCommon,
+}
+rt::record!(ListLimitsResponseLimitsAbsoluteV2_57 {} + base);
+rt::extends!(
+    ListLimitsResponseLimitsAbsoluteV2_57 => ListLimitsResponseLimitsAbsoluteCommon
+);
+/// The `ListLimitsResponseLimits` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseLimitsV2_1 {
+    pub absolute: ListLimitsResponseLimitsAbsoluteV2_1,
+    pub rate: Vec<rt::Value>,
+}
+rt::record!(ListLimitsResponseLimitsV2_1 { req(absolute, "absolute"), req(rate, "rate") });
+/// The `ListLimitsResponseLimits` schema from microversion 2.36.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseLimitsV2_36 {
+    pub absolute: ListLimitsResponseLimitsAbsoluteV2_36,
+    pub rate: Vec<rt::Value>,
+}
+rt::record!(ListLimitsResponseLimitsV2_36 { req(absolute, "absolute"), req(rate, "rate") });
+/// The `ListLimitsResponseLimits` schema from microversion 2.39.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseLimitsV2_39 {
+    pub absolute: ListLimitsResponseLimitsAbsoluteV2_39,
+    pub rate: Vec<rt::Value>,
+}
+rt::record!(ListLimitsResponseLimitsV2_39 { req(absolute, "absolute"), req(rate, "rate") });
+/// The `ListLimitsResponseLimits` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseLimitsV2_57 {
+    pub absolute: ListLimitsResponseLimitsAbsoluteV2_57,
+    pub rate: Vec<rt::Value>,
+}
+rt::record!(ListLimitsResponseLimitsV2_57 { req(absolute, "absolute"), req(rate, "rate") });
+/// The `ListLimitsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseV2_1 {
+    pub limits: ListLimitsResponseLimitsV2_1,
+}
+rt::record!(ListLimitsResponseV2_1 { req(limits, "limits") });
+/// The `ListLimitsResponse` schema from microversion 2.36.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseV2_36 {
+    pub limits: ListLimitsResponseLimitsV2_36,
+}
+rt::record!(ListLimitsResponseV2_36 { req(limits, "limits") });
+/// The `ListLimitsResponse` schema from microversion 2.39.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseV2_39 {
+    pub limits: ListLimitsResponseLimitsV2_39,
+}
+rt::record!(ListLimitsResponseV2_39 { req(limits, "limits") });
+/// The `ListLimitsResponse` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLimitsResponseV2_57 {
+    pub limits: ListLimitsResponseLimitsV2_57,
+}
+rt::record!(ListLimitsResponseV2_57 { req(limits, "limits") });
+/// The `ListMigrationsQuery` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListMigrationsQueryV2_1 {
+    pub hidden: Option<Vec<String>>,
+    pub host: Option<Vec<String>>,
+    pub instance_uuid: Option<Vec<String>>,
+    pub migration_type: Option<Vec<String>>,
+    pub source_compute: Option<Vec<String>>,
+    pub status: Option<Vec<String>>,
+}
+rt::record!(open encode ListMigrationsQueryV2_1 {
+    opt(hidden, "hidden"),
+    opt(host, "host"),
+    opt(instance_uuid, "instance_uuid"),
+    opt(migration_type, "migration_type"),
+    opt(source_compute, "source_compute"),
+    opt(status, "status"),
+});
+/// The `ListMigrationsQuery` schema from microversion 2.59.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListMigrationsQueryV2_59 {
+    pub hidden: Option<Vec<String>>,
+    pub host: Option<Vec<String>>,
+    pub instance_uuid: Option<Vec<String>>,
+    pub migration_type: Option<Vec<String>>,
+    pub source_compute: Option<Vec<String>>,
+    pub status: Option<Vec<String>>,
+    pub changes_since: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+}
+rt::record!(encode ListMigrationsQueryV2_59 {
+    opt(hidden, "hidden"),
+    opt(host, "host"),
+    opt(instance_uuid, "instance_uuid"),
+    opt(migration_type, "migration_type"),
+    opt(source_compute, "source_compute"),
+    opt(status, "status"),
+    opt(changes_since, "changes-since"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+});
+/// The `ListMigrationsQuery` schema from microversion 2.66. It extends [`ListMigrationsQueryV2_59`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListMigrationsQueryV2_66 {
+    pub changes_before: Option<Vec<String>>,
+    pub base: ListMigrationsQueryV2_59,
+}
+rt::record!(encode ListMigrationsQueryV2_66 { opt(changes_before, "changes-before") } + base);
+rt::extends!(mut ListMigrationsQueryV2_66 => ListMigrationsQueryV2_59);
+/// The `ListMigrationsQuery` schema from microversion 2.80. It extends [`ListMigrationsQueryV2_66`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListMigrationsQueryV2_80 {
+    pub project_id: Option<Vec<String>>,
+    pub user_id: Option<Vec<String>>,
+    pub base: ListMigrationsQueryV2_66,
+}
+rt::record!(encode ListMigrationsQueryV2_80 {
+    opt(project_id, "project_id"),
+    opt(user_id, "user_id"),
+} + base);
+rt::extends!(mut ListMigrationsQueryV2_80 => ListMigrationsQueryV2_66);
+/// The `ListMigrationsResponseMigrationsItemMigrationType` schema from microversion 2.23.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListMigrationsResponseMigrationsItemMigrationTypeV2_23 {
+    Migration,
+    Resize,
+    LiveMigration,
+    Evacuation,
+}
+impl rt::StrEnum for ListMigrationsResponseMigrationsItemMigrationTypeV2_23 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("migration", Self::Migration),
+        ("resize", Self::Resize),
+        ("live-migration", Self::LiveMigration),
+        ("evacuation", Self::Evacuation),
+    ];
+}
+/// The `ListMigrationsResponseMigrationsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListMigrationsResponseMigrationsItemV2_1 {
+    pub created_at: String,
+    pub dest_compute: Option<String>,
+    pub dest_host: Option<String>,
+    pub dest_node: Option<String>,
+    pub id: i64,
+    pub instance_uuid: String,
+    pub new_instance_type_id: Option<i64>,
+    pub old_instance_type_id: Option<i64>,
+    pub source_compute: Option<String>,
+    pub source_node: Option<String>,
+    pub status: String,
+    pub updated_at: Option<String>,
+}
+rt::record!(ListMigrationsResponseMigrationsItemV2_1 {
+    req(created_at, "created_at"),
+    req(dest_compute, "dest_compute"),
+    req(dest_host, "dest_host"),
+    req(dest_node, "dest_node"),
+    req(id, "id"),
+    req(instance_uuid, "instance_uuid"),
+    req(new_instance_type_id, "new_instance_type_id"),
+    req(old_instance_type_id, "old_instance_type_id"),
+    req(source_compute, "source_compute"),
+    req(source_node, "source_node"),
+    req(status, "status"),
+    req(updated_at, "updated_at"),
+});
+/// The `ListMigrationsResponseMigrationsItem` schema from microversion 2.23. It extends [`ListMigrationsResponseMigrationsItemV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListMigrationsResponseMigrationsItemV2_23 {
+    pub links: Option<Vec<RebuildServerResponseServerFlavorLinksItemV2_1>>,
+    pub migration_type: ListMigrationsResponseMigrationsItemMigrationTypeV2_23,
+    pub base: ListMigrationsResponseMigrationsItemV2_1,
+}
+rt::record!(ListMigrationsResponseMigrationsItemV2_23 {
+    opt(links, "links"),
+    req(migration_type, "migration_type"),
+} + base);
+rt::extends!(
+    ListMigrationsResponseMigrationsItemV2_23 => ListMigrationsResponseMigrationsItemV2_1
+);
+/// The `ListMigrationsResponseMigrationsItem` schema from microversion 2.59. It extends [`ListMigrationsResponseMigrationsItemV2_23`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListMigrationsResponseMigrationsItemV2_59 {
+    pub uuid: String,
+    pub base: ListMigrationsResponseMigrationsItemV2_23,
+}
+rt::record!(ListMigrationsResponseMigrationsItemV2_59 { req(uuid, "uuid") } + base);
+rt::extends!(
+    ListMigrationsResponseMigrationsItemV2_59 =>
+    ListMigrationsResponseMigrationsItemV2_23
+);
+/// The `ListMigrationsResponseMigrationsItem` schema from microversion 2.80. It extends [`ListMigrationsResponseMigrationsItemV2_59`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListMigrationsResponseMigrationsItemV2_80 {
+    pub project_id: String,
+    pub user_id: String,
+    pub base: ListMigrationsResponseMigrationsItemV2_59,
+}
+rt::record!(ListMigrationsResponseMigrationsItemV2_80 {
+    req(project_id, "project_id"),
+    req(user_id, "user_id"),
+} + base);
+rt::extends!(
+    ListMigrationsResponseMigrationsItemV2_80 =>
+    ListMigrationsResponseMigrationsItemV2_59
+);
+/// The `ListMigrationsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListMigrationsResponseV2_1 {
+    pub migrations: Vec<ListMigrationsResponseMigrationsItemV2_1>,
+}
+rt::record!(ListMigrationsResponseV2_1 { req(migrations, "migrations") });
+/// The `ListMigrationsResponse` schema from microversion 2.23.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListMigrationsResponseV2_23 {
+    pub migrations: Vec<ListMigrationsResponseMigrationsItemV2_23>,
+}
+rt::record!(ListMigrationsResponseV2_23 { req(migrations, "migrations") });
+/// The `ListMigrationsResponse` schema from microversion 2.59.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListMigrationsResponseV2_59 {
+    pub migrations: Vec<ListMigrationsResponseMigrationsItemV2_59>,
+    pub migrations_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListMigrationsResponseV2_59 {
+    req(migrations, "migrations"),
+    opt(migrations_links, "migrations_links"),
+});
+/// The `ListMigrationsResponse` schema from microversion 2.80.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListMigrationsResponseV2_80 {
+    pub migrations: Vec<ListMigrationsResponseMigrationsItemV2_80>,
+    pub migrations_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+}
+rt::record!(ListMigrationsResponseV2_80 {
+    req(migrations, "migrations"),
+    opt(migrations_links, "migrations_links"),
+});
+/// The `ListNetworksResponseNetworksItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNetworksResponseNetworksItemV2_1 {
+    pub bridge: Option<String>,
+    pub bridge_interface: Option<String>,
+    pub broadcast: Option<String>,
+    pub cidr: Option<String>,
+    pub cidr_v6: Option<String>,
+    pub created_at: Option<String>,
+    pub deleted: Option<String>,
+    pub deleted_at: Option<String>,
+    pub dhcp_server: Option<String>,
+    pub dhcp_start: Option<String>,
+    pub dns1: Option<String>,
+    pub dns2: Option<String>,
+    pub enable_dhcp: Option<String>,
+    pub gateway: Option<String>,
+    pub gateway_v6: Option<String>,
+    pub host: Option<String>,
+    pub id: String,
+    pub injected: Option<String>,
+    pub label: String,
+    pub mtu: Option<i64>,
+    pub multi_host: Option<String>,
+    pub netmask: Option<String>,
+    pub netmask_v6: Option<String>,
+    pub priority: Option<String>,
+    pub project_id: Option<String>,
+    pub rxtx_base: Option<String>,
+    pub share_address: Option<String>,
+    pub updated_at: Option<String>,
+    pub vlan: Option<String>,
+    pub vpn_private_address: Option<String>,
+    pub vpn_public_address: Option<String>,
+    pub vpn_public_port: Option<i64>,
+}
+rt::record!(ListNetworksResponseNetworksItemV2_1 {
+    nullable(bridge, "bridge"),
+    nullable(bridge_interface, "bridge_interface"),
+    req(broadcast, "broadcast"),
+    req(cidr, "cidr"),
+    req(cidr_v6, "cidr_v6"),
+    nullable(created_at, "created_at"),
+    nullable(deleted, "deleted"),
+    nullable(deleted_at, "deleted_at"),
+    nullable(dhcp_server, "dhcp_server"),
+    nullable(dhcp_start, "dhcp_start"),
+    req(dns1, "dns1"),
+    req(dns2, "dns2"),
+    nullable(enable_dhcp, "enable_dhcp"),
+    req(gateway, "gateway"),
+    req(gateway_v6, "gateway_v6"),
+    nullable(host, "host"),
+    req(id, "id"),
+    nullable(injected, "injected"),
+    req(label, "label"),
+    nullable(mtu, "mtu"),
+    nullable(multi_host, "multi_host"),
+    req(netmask, "netmask"),
+    req(netmask_v6, "netmask_v6"),
+    nullable(priority, "priority"),
+    nullable(project_id, "project_id"),
+    nullable(rxtx_base, "rxtx_base"),
+    nullable(share_address, "share_address"),
+    nullable(updated_at, "updated_at"),
+    nullable(vlan, "vlan"),
+    nullable(vpn_private_address, "vpn_private_address"),
+    nullable(vpn_public_address, "vpn_public_address"),
+    nullable(vpn_public_port, "vpn_public_port"),
+});
+/// The `ListNetworksResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNetworksResponseV2_1 {
+    pub networks: Vec<ListNetworksResponseNetworksItemV2_1>,
+}
+rt::record!(ListNetworksResponseV2_1 { req(networks, "networks") });
+/// The fields every version of `ListQuotaSetsDetailResponseQuotaSet` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuotaSetsDetailResponseQuotaSetCommon {
+    pub cores: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub id: String,
+    pub instances: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub key_pairs: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub metadata_items: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub ram: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub server_group_members: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub server_groups: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+}
+rt::record!(ListQuotaSetsDetailResponseQuotaSetCommon {
+    req(cores, "cores"),
+    req(id, "id"),
+    req(instances, "instances"),
+    req(key_pairs, "key_pairs"),
+    req(metadata_items, "metadata_items"),
+    req(ram, "ram"),
+    req(server_group_members, "server_group_members"),
+    req(server_groups, "server_groups"),
+});
+/// The `ListQuotaSetsDetailResponseQuotaSetCores` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuotaSetsDetailResponseQuotaSetCoresV2_1 {
+    pub in_use: i64,
+    pub limit: i64,
+    pub reserved: i64,
+}
+rt::record!(ListQuotaSetsDetailResponseQuotaSetCoresV2_1 {
+    req(in_use, "in_use"),
+    req(limit, "limit"),
+    req(reserved, "reserved"),
+});
+/// The `ListQuotaSetsDetailResponseQuotaSet` schema from microversion 2.1. It extends [`ListQuotaSetsDetailResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuotaSetsDetailResponseQuotaSetV2_1 {
+    pub fixed_ips: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub floating_ips: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub injected_file_content_bytes: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub injected_file_path_bytes: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub injected_files: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub security_group_rules: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub security_groups: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub base: ListQuotaSetsDetailResponseQuotaSetCommon,
+}
+rt::record!(ListQuotaSetsDetailResponseQuotaSetV2_1 {
+    req(fixed_ips, "fixed_ips"),
+    req(floating_ips, "floating_ips"),
+    req(injected_file_content_bytes, "injected_file_content_bytes"),
+    req(injected_file_path_bytes, "injected_file_path_bytes"),
+    req(injected_files, "injected_files"),
+    req(security_group_rules, "security_group_rules"),
+    req(security_groups, "security_groups"),
+} + base);
+rt::extends!(
+    ListQuotaSetsDetailResponseQuotaSetV2_1 => ListQuotaSetsDetailResponseQuotaSetCommon
+);
+/// The `ListQuotaSetsDetailResponseQuotaSet` schema from microversion 2.36. It extends [`ListQuotaSetsDetailResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuotaSetsDetailResponseQuotaSetV2_36 {
+    pub injected_file_content_bytes: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub injected_file_path_bytes: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub injected_files: ListQuotaSetsDetailResponseQuotaSetCoresV2_1,
+    pub base: ListQuotaSetsDetailResponseQuotaSetCommon,
+}
+rt::record!(ListQuotaSetsDetailResponseQuotaSetV2_36 {
+    req(injected_file_content_bytes, "injected_file_content_bytes"),
+    req(injected_file_path_bytes, "injected_file_path_bytes"),
+    req(injected_files, "injected_files"),
+} + base);
+rt::extends!(
+    ListQuotaSetsDetailResponseQuotaSetV2_36 => ListQuotaSetsDetailResponseQuotaSetCommon
+);
+/// The `ListQuotaSetsDetailResponseQuotaSet` schema from microversion 2.57. It extends [`ListQuotaSetsDetailResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuotaSetsDetailResponseQuotaSetV2_57 {
+    pub base: ListQuotaSetsDetailResponseQuotaSetCommon,
+}
+rt::record!(ListQuotaSetsDetailResponseQuotaSetV2_57 {} + base);
+rt::extends!(
+    ListQuotaSetsDetailResponseQuotaSetV2_57 => ListQuotaSetsDetailResponseQuotaSetCommon
+);
+/// The `ListQuotaSetsDetailResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuotaSetsDetailResponseV2_1 {
+    pub quota_set: ListQuotaSetsDetailResponseQuotaSetV2_1,
+}
+rt::record!(ListQuotaSetsDetailResponseV2_1 { req(quota_set, "quota_set") });
+/// The `ListQuotaSetsDetailResponse` schema from microversion 2.36.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuotaSetsDetailResponseV2_36 {
+    pub quota_set: ListQuotaSetsDetailResponseQuotaSetV2_36,
+}
+rt::record!(ListQuotaSetsDetailResponseV2_36 { req(quota_set, "quota_set") });
+/// The `ListQuotaSetsDetailResponse` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuotaSetsDetailResponseV2_57 {
+    pub quota_set: ListQuotaSetsDetailResponseQuotaSetV2_57,
+}
+rt::record!(ListQuotaSetsDetailResponseV2_57 { req(quota_set, "quota_set") });
+/// The `ListRebootResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListRebootResponseV2_1 {
+    pub host: String,
+    pub power_action: rt::Value,
+}
+rt::record!(ListRebootResponseV2_1 { req(host, "host"), req(power_action, "power_action") });
+/// The `ListSecurityGroupsQuery` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListSecurityGroupsQueryV2_1 {
+    pub all_tenants: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub offset: Option<Vec<i64>>,
+}
+rt::record!(open encode ListSecurityGroupsQueryV2_1 {
+    opt(all_tenants, "all_tenants"),
+    opt(limit, "limit"),
+    opt(offset, "offset"),
+});
+/// The `ListSecurityGroupsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListSecurityGroupsResponseV2_1 {
+    pub security_groups: Vec<CreateSecurityGroupResponseSecurityGroupV2_1>,
+}
+rt::record!(ListSecurityGroupsResponseV2_1 { req(security_groups, "security_groups") });
+/// The `ListServerGroupsQuery` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListServerGroupsQueryV2_1 {
+    pub all_projects: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub offset: Option<Vec<i64>>,
+}
+rt::record!(open encode ListServerGroupsQueryV2_1 {
+    opt(all_projects, "all_projects"),
+    opt(limit, "limit"),
+    opt(offset, "offset"),
+});
+/// The `ListServerGroupsQuery` schema from microversion 2.75.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListServerGroupsQueryV2_75 {
+    pub all_projects: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub offset: Option<Vec<i64>>,
+}
+rt::record!(encode ListServerGroupsQueryV2_75 {
+    opt(all_projects, "all_projects"),
+    opt(limit, "limit"),
+    opt(offset, "offset"),
+});
+/// The `ListServerGroupsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerGroupsResponseV2_1 {
+    pub server_groups: Vec<CreateServerGroupResponseServerGroupV2_1>,
+}
+rt::record!(ListServerGroupsResponseV2_1 { req(server_groups, "server_groups") });
+/// The `ListServerGroupsResponse` schema from microversion 2.13.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerGroupsResponseV2_13 {
+    pub server_groups: Vec<CreateServerGroupResponseServerGroupV2_13>,
+}
+rt::record!(ListServerGroupsResponseV2_13 { req(server_groups, "server_groups") });
+/// The `ListServerGroupsResponse` schema from microversion 2.15.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerGroupsResponseV2_15 {
+    pub server_groups: Vec<CreateServerGroupResponseServerGroupV2_15>,
+}
+rt::record!(ListServerGroupsResponseV2_15 { req(server_groups, "server_groups") });
+/// The `ListServerGroupsResponse` schema from microversion 2.64.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerGroupsResponseV2_64 {
+    pub server_groups: Vec<CreateServerGroupResponseServerGroupV2_64>,
+}
+rt::record!(ListServerGroupsResponseV2_64 { req(server_groups, "server_groups") });
+/// The `ListServerMigrationsResponseMigrationsItem` schema from microversion 2.23.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerMigrationsResponseMigrationsItemV2_23 {
+    pub created_at: String,
+    pub dest_compute: Option<String>,
+    pub dest_host: Option<String>,
+    pub dest_node: Option<String>,
+    pub disk_processed_bytes: Option<i64>,
+    pub disk_remaining_bytes: Option<i64>,
+    pub disk_total_bytes: Option<i64>,
+    pub id: i64,
+    pub memory_processed_bytes: Option<i64>,
+    pub memory_remaining_bytes: Option<i64>,
+    pub memory_total_bytes: Option<i64>,
+    pub server_uuid: String,
+    pub source_compute: Option<String>,
+    pub source_node: Option<String>,
+    pub status: String,
+    pub updated_at: String,
+}
+rt::record!(ListServerMigrationsResponseMigrationsItemV2_23 {
+    req(created_at, "created_at"),
+    req(dest_compute, "dest_compute"),
+    req(dest_host, "dest_host"),
+    req(dest_node, "dest_node"),
+    req(disk_processed_bytes, "disk_processed_bytes"),
+    req(disk_remaining_bytes, "disk_remaining_bytes"),
+    req(disk_total_bytes, "disk_total_bytes"),
+    req(id, "id"),
+    req(memory_processed_bytes, "memory_processed_bytes"),
+    req(memory_remaining_bytes, "memory_remaining_bytes"),
+    req(memory_total_bytes, "memory_total_bytes"),
+    req(server_uuid, "server_uuid"),
+    req(source_compute, "source_compute"),
+    req(source_node, "source_node"),
+    req(status, "status"),
+    req(updated_at, "updated_at"),
+});
+/// The `ListServerMigrationsResponseMigrationsItem` schema from microversion 2.59. It extends [`ListServerMigrationsResponseMigrationsItemV2_23`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerMigrationsResponseMigrationsItemV2_59 {
+    pub uuid: String,
+    pub base: ListServerMigrationsResponseMigrationsItemV2_23,
+}
+rt::record!(ListServerMigrationsResponseMigrationsItemV2_59 { req(uuid, "uuid") } + base);
+rt::extends!(
+    ListServerMigrationsResponseMigrationsItemV2_59 =>
+    ListServerMigrationsResponseMigrationsItemV2_23
+);
+/// The `ListServerMigrationsResponseMigrationsItem` schema from microversion 2.80. It extends [`ListServerMigrationsResponseMigrationsItemV2_59`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerMigrationsResponseMigrationsItemV2_80 {
+    pub project_id: String,
+    pub user_id: String,
+    pub base: ListServerMigrationsResponseMigrationsItemV2_59,
+}
+rt::record!(ListServerMigrationsResponseMigrationsItemV2_80 {
+    req(project_id, "project_id"),
+    req(user_id, "user_id"),
+} + base);
+rt::extends!(
+    ListServerMigrationsResponseMigrationsItemV2_80 =>
+    ListServerMigrationsResponseMigrationsItemV2_59
+);
+/// The `ListServerMigrationsResponse` schema from microversion 2.23.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerMigrationsResponseV2_23 {
+    pub migrations: Vec<ListServerMigrationsResponseMigrationsItemV2_23>,
+}
+rt::record!(ListServerMigrationsResponseV2_23 { req(migrations, "migrations") });
+/// The `ListServerMigrationsResponse` schema from microversion 2.59.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerMigrationsResponseV2_59 {
+    pub migrations: Vec<ListServerMigrationsResponseMigrationsItemV2_59>,
+}
+rt::record!(ListServerMigrationsResponseV2_59 { req(migrations, "migrations") });
+/// The `ListServerMigrationsResponse` schema from microversion 2.80.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerMigrationsResponseV2_80 {
+    pub migrations: Vec<ListServerMigrationsResponseMigrationsItemV2_80>,
+}
+rt::record!(ListServerMigrationsResponseV2_80 { req(migrations, "migrations") });
+/// The `ListServerPasswordResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServerPasswordResponseV2_1 {
+    pub password: String,
+}
+rt::record!(ListServerPasswordResponseV2_1 { req(password, "password") });
 /// The `ListServerTagsResponse` schema from microversion 2.26.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServerTagsResponseV2_26 {
@@ -1726,41 +5384,20 @@ for ListServersDetailResponseServersItemAddressesValueItemOSEXTIPSTypeV2_1 {
 /// The `ListServersDetailResponseServersItemAddressesValueItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseServersItemAddressesValueItemV2_1 {
+    pub os_ext_ips_mac_mac_addr: String,
+    pub os_ext_ips_type: ListServersDetailResponseServersItemAddressesValueItemOSEXTIPSTypeV2_1,
     pub addr: String,
     pub version: i64,
-    pub os_ext_ips_type: ListServersDetailResponseServersItemAddressesValueItemOSEXTIPSTypeV2_1,
-    pub os_ext_ips_mac_mac_addr: String,
 }
 rt::record!(ListServersDetailResponseServersItemAddressesValueItemV2_1 {
+    req(os_ext_ips_mac_mac_addr, "OS-EXT-IPS-MAC:mac_addr"),
+    req(os_ext_ips_type, "OS-EXT-IPS:type"),
     req(addr, "addr"),
     req(version, "version"),
-    req(os_ext_ips_type, "OS-EXT-IPS:type"),
-    req(os_ext_ips_mac_mac_addr, "OS-EXT-IPS-MAC:mac_addr"),
 });
 /// The fields every version of `ListServersDetailResponseServersItem` has alike.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseServersItemCommon {
-    pub access_i_pv4: rt::Value,
-    pub access_i_pv6: rt::Value,
-    pub addresses: ListServersDetailResponseServersItemAddressesV2_1,
-    pub config_drive: Option<ListServersDetailResponseServersItemConfigDriveV2_1>,
-    pub created: String,
-    pub fault: Option<ListServersDetailResponseServersItemFaultV2_1>,
-    pub host_id: String,
-    pub id: String,
-    pub image: rt::Value,
-    pub key_name: Option<String>,
-    pub links: Vec<ListServersResponseServersItemLinksItemV2_1>,
-    pub metadata: ExtraSpecsV2_1,
-    pub name: Option<String>,
-    pub progress: Option<f64>,
-    pub security_groups: Option<
-        Vec<ListServersDetailResponseServersItemSecurityGroupsItemV2_1>,
-    >,
-    pub status: ListServersDetailResponseServersItemStatusV2_1,
-    pub tenant_id: String,
-    pub updated: String,
-    pub user_id: String,
     pub os_dcf_disk_config: String,
     pub os_ext_az_availability_zone: String,
     pub os_ext_srv_attr_host: Option<String>,
@@ -1771,8 +5408,37 @@ pub struct ListServersDetailResponseServersItemCommon {
     pub os_ext_sts_vm_state: Option<String>,
     pub os_srv_usg_launched_at: Option<String>,
     pub os_srv_usg_terminated_at: Option<String>,
+    pub access_i_pv4: rt::Value,
+    pub access_i_pv6: rt::Value,
+    pub addresses: ListServersDetailResponseServersItemAddressesV2_1,
+    pub config_drive: Option<ListServersDetailResponseServersItemConfigDriveV2_1>,
+    pub created: String,
+    pub fault: Option<RebuildServerResponseServerFaultV2_1>,
+    pub host_id: String,
+    pub id: String,
+    pub image: rt::Value,
+    pub key_name: Option<String>,
+    pub links: Vec<RebuildServerResponseServerFlavorLinksItemV2_1>,
+    pub metadata: CreateExtraSpecsRequestExtraSpecsV2_1,
+    pub name: Option<String>,
+    pub progress: Option<f64>,
+    pub security_groups: Option<Vec<ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1>>,
+    pub status: RebuildServerResponseServerStatusV2_1,
+    pub tenant_id: String,
+    pub updated: String,
+    pub user_id: String,
 }
 rt::record!(ListServersDetailResponseServersItemCommon {
+    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
+    req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
+    nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
+    nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
+    opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
+    req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
+    req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
     req(access_i_pv4, "accessIPv4"),
     req(access_i_pv6, "accessIPv6"),
     req(addresses, "addresses"),
@@ -1792,16 +5458,6 @@ rt::record!(ListServersDetailResponseServersItemCommon {
     req(tenant_id, "tenant_id"),
     req(updated, "updated"),
     req(user_id, "user_id"),
-    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
-    req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
-    nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
-    nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
-    opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
-    req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
-    req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
 });
 /// The `ListServersDetailResponseServersItemConfigDrive` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1817,63 +5473,22 @@ impl rt::StrEnum for ListServersDetailResponseServersItemConfigDriveV2_1 {
         ("False", Self::False),
     ];
 }
-/// The `ListServersDetailResponseServersItemFault` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersDetailResponseServersItemFaultV2_1 {
-    pub code: i64,
-    pub created: String,
-    pub details: Option<String>,
-    pub message: String,
-}
-rt::record!(ListServersDetailResponseServersItemFaultV2_1 {
-    req(code, "code"),
-    req(created, "created"),
-    opt(details, "details"),
-    req(message, "message"),
-});
-/// The `ListServersDetailResponseServersItemFlavor` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersDetailResponseServersItemFlavorV2_1 {
-    pub id: Option<String>,
-    pub links: Option<Vec<ListServersResponseServersItemLinksItemV2_1>>,
-}
-rt::record!(ListServersDetailResponseServersItemFlavorV2_1 { opt(id, "id"), opt(links, "links") });
-/// The `ListServersDetailResponseServersItemFlavor` schema from microversion 2.47.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersDetailResponseServersItemFlavorV2_47 {
-    pub disk: i64,
-    pub ephemeral: i64,
-    pub extra_specs: Option<ExtraSpecsV2_1>,
-    pub original_name: String,
-    pub ram: i64,
-    pub swap: i64,
-    pub vcpus: i64,
-}
-rt::record!(ListServersDetailResponseServersItemFlavorV2_47 {
-    req(disk, "disk"),
-    req(ephemeral, "ephemeral"),
-    opt(extra_specs, "extra_specs"),
-    req(original_name, "original_name"),
-    req(ram, "ram"),
-    req(swap, "swap"),
-    req(vcpus, "vcpus"),
-});
 /// The `ListServersDetailResponseServersItemHostStatus` schema from microversion 2.16.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListServersDetailResponseServersItemHostStatusV2_16 {
-    V,
+    Up,
     Down,
     Maintenance,
     Unknown,
-    Up,
+    V,
 }
 impl rt::StrEnum for ListServersDetailResponseServersItemHostStatusV2_16 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("", Self::V),
+        ("UP", Self::Up),
         ("DOWN", Self::Down),
         ("MAINTENANCE", Self::Maintenance),
         ("UNKNOWN", Self::Unknown),
-        ("UP", Self::Up),
+        ("", Self::V),
     ];
 }
 /// The `ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItem` schema from microversion 2.1.
@@ -1881,7 +5496,7 @@ impl rt::StrEnum for ListServersDetailResponseServersItemHostStatusV2_16 {
 pub struct ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1 {
     pub id: String,
 }
-rt::record!(ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1 {
+rt::record!(encode ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1 {
     req(id, "id"),
 });
 /// The `ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItem` schema from microversion 2.3. It extends [`ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1`] (its fields are in `base`, also through `Deref`).
@@ -1897,64 +5512,10 @@ rt::extends!(
     ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3 =>
     ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1
 );
-/// The `ListServersDetailResponseServersItemSecurityGroupsItem` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersDetailResponseServersItemSecurityGroupsItemV2_1 {
-    pub name: String,
-}
-rt::record!(ListServersDetailResponseServersItemSecurityGroupsItemV2_1 { req(name, "name") });
-/// The `ListServersDetailResponseServersItemStatus` schema from microversion 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListServersDetailResponseServersItemStatusV2_1 {
-    Active,
-    Build,
-    Deleted,
-    Error,
-    HardReboot,
-    Migrating,
-    Password,
-    Paused,
-    Reboot,
-    Rebuild,
-    Rescue,
-    Resize,
-    RevertResize,
-    Shelved,
-    ShelvedOffloaded,
-    Shutoff,
-    SoftDeleted,
-    Suspended,
-    Unknown,
-    VerifyResize,
-}
-impl rt::StrEnum for ListServersDetailResponseServersItemStatusV2_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("ACTIVE", Self::Active),
-        ("BUILD", Self::Build),
-        ("DELETED", Self::Deleted),
-        ("ERROR", Self::Error),
-        ("HARD_REBOOT", Self::HardReboot),
-        ("MIGRATING", Self::Migrating),
-        ("PASSWORD", Self::Password),
-        ("PAUSED", Self::Paused),
-        ("REBOOT", Self::Reboot),
-        ("REBUILD", Self::Rebuild),
-        ("RESCUE", Self::Rescue),
-        ("RESIZE", Self::Resize),
-        ("REVERT_RESIZE", Self::RevertResize),
-        ("SHELVED", Self::Shelved),
-        ("SHELVED_OFFLOADED", Self::ShelvedOffloaded),
-        ("SHUTOFF", Self::Shutoff),
-        ("SOFT_DELETED", Self::SoftDeleted),
-        ("SUSPENDED", Self::Suspended),
-        ("UNKNOWN", Self::Unknown),
-        ("VERIFY_RESIZE", Self::VerifyResize),
-    ];
-}
 /// The `ListServersDetailResponseServersItem` schema from microversion 2.1. It extends [`ListServersDetailResponseServersItemCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseServersItemV2_1 {
-    pub flavor: ListServersDetailResponseServersItemFlavorV2_1,
+    pub flavor: RebuildServerResponseServerFlavorV2_1,
     pub os_extended_volumes_volumes_attached: Vec<
         ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1,
     >,
@@ -2003,7 +5564,7 @@ rt::extends!(
 /// The `ListServersDetailResponseServersItem` schema from microversion 2.3. It extends [`ListServersDetailResponseServersItemCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseServersItemV2_3 {
-    pub flavor: ListServersDetailResponseServersItemFlavorV2_1,
+    pub flavor: RebuildServerResponseServerFlavorV2_1,
     pub os_extended_volumes_volumes_attached: Vec<
         ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3,
     >,
@@ -2034,7 +5595,7 @@ rt::extends!(
 /// The `ListServersDetailResponseServersItem` schema from microversion 2.47. It extends [`ListServersDetailResponseServersItemCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseServersItemV2_47 {
-    pub flavor: ListServersDetailResponseServersItemFlavorV2_47,
+    pub flavor: RebuildServerResponseServerFlavorV2_47,
     pub os_extended_volumes_volumes_attached: Vec<
         ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3,
     >,
@@ -2097,7 +5658,7 @@ rt::extends!(
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_1 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_1>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_1 {
     req(servers, "servers"),
@@ -2109,7 +5670,7 @@ pub type ListServersDetailResponseV2_100 = ListServersResponseV2_69;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_16 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_16>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_16 {
     req(servers, "servers"),
@@ -2119,7 +5680,7 @@ rt::record!(ListServersDetailResponseV2_16 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_19 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_19>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_19 {
     req(servers, "servers"),
@@ -2129,7 +5690,7 @@ rt::record!(ListServersDetailResponseV2_19 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_26 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_26>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_26 {
     req(servers, "servers"),
@@ -2139,7 +5700,7 @@ rt::record!(ListServersDetailResponseV2_26 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_3 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_3>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_3 {
     req(servers, "servers"),
@@ -2149,7 +5710,7 @@ rt::record!(ListServersDetailResponseV2_3 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_47 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_47>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_47 {
     req(servers, "servers"),
@@ -2159,7 +5720,7 @@ rt::record!(ListServersDetailResponseV2_47 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_63 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_63>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_63 {
     req(servers, "servers"),
@@ -2173,7 +5734,7 @@ pub type ListServersDetailResponseV2_73 = ListServersResponseV2_69;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_9 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_9>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_9 {
     req(servers, "servers"),
@@ -2188,285 +5749,395 @@ pub type ListServersDetailResponseV2_98 = ListServersResponseV2_69;
 /// The fields every version of `ListServersQuery` has alike.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServersQueryCommon {
-    pub user_id: Option<Vec<String>>,
-    pub project_id: Option<Vec<String>>,
-    pub tenant_id: Option<Vec<String>>,
-    pub launch_index: Option<Vec<String>>,
-    pub image_ref: Option<Vec<String>>,
-    pub image: Option<Vec<String>>,
-    pub kernel_id: Option<Vec<String>>,
-    pub ramdisk_id: Option<Vec<String>>,
-    pub hostname: Option<Vec<String>>,
-    pub key_name: Option<Vec<String>>,
-    pub power_state: Option<Vec<String>>,
-    pub vm_state: Option<Vec<String>>,
-    pub task_state: Option<Vec<String>>,
-    pub host: Option<Vec<String>>,
-    pub node: Option<Vec<String>>,
-    pub flavor: Option<Vec<String>>,
-    pub reservation_id: Option<Vec<String>>,
-    pub launched_at: Option<Vec<String>>,
-    pub terminated_at: Option<Vec<String>>,
-    pub availability_zone: Option<Vec<String>>,
-    pub name: Option<Vec<String>>,
-    pub display_name: Option<Vec<String>>,
-    pub description: Option<Vec<String>>,
-    pub display_description: Option<Vec<String>>,
-    pub locked_by: Option<Vec<String>>,
-    pub uuid: Option<Vec<String>>,
-    pub root_device_name: Option<Vec<String>>,
-    pub config_drive: Option<Vec<String>>,
     pub access_ip_v4: Option<Vec<String>>,
     pub access_ip_v6: Option<Vec<String>>,
-    pub auto_disk_config: Option<Vec<String>>,
-    pub progress: Option<Vec<String>>,
-    pub sort_dir: Option<Vec<String>>,
     pub all_tenants: Option<Vec<String>>,
-    pub soft_deleted: Option<Vec<String>>,
-    pub deleted: Option<Vec<String>>,
-    pub status: Option<Vec<String>>,
+    pub auto_disk_config: Option<Vec<String>>,
+    pub availability_zone: Option<Vec<String>>,
+    pub block_device_mapping: Option<Vec<String>>,
     pub changes_since: Option<Vec<String>>,
+    pub config_drive: Option<Vec<String>>,
+    pub created_at: Option<Vec<String>>,
+    pub deleted: Option<Vec<String>>,
+    pub description: Option<Vec<String>>,
+    pub display_description: Option<Vec<String>>,
+    pub display_name: Option<Vec<String>>,
+    pub flavor: Option<Vec<String>>,
+    pub host: Option<Vec<String>>,
+    pub hostname: Option<Vec<String>>,
+    pub image: Option<Vec<String>>,
+    pub image_ref: Option<Vec<String>>,
+    pub info_cache: Option<Vec<String>>,
     pub ip: Option<Vec<String>>,
     pub ip6: Option<Vec<String>>,
-    pub created_at: Option<Vec<String>>,
-    pub block_device_mapping: Option<Vec<String>>,
-    pub services: Option<Vec<String>>,
-    pub metadata: Option<Vec<String>>,
-    pub system_metadata: Option<Vec<String>>,
-    pub info_cache: Option<Vec<String>>,
-    pub security_groups: Option<Vec<String>>,
-    pub pci_devices: Option<Vec<String>>,
+    pub kernel_id: Option<Vec<String>>,
+    pub key_name: Option<Vec<String>>,
+    pub launch_index: Option<Vec<String>>,
+    pub launched_at: Option<Vec<String>>,
     pub limit: Option<u32>,
+    pub locked_by: Option<Vec<String>>,
     pub marker: Option<String>,
+    pub metadata: Option<Vec<String>>,
+    pub name: Option<Vec<String>>,
+    pub node: Option<Vec<String>>,
+    pub pci_devices: Option<Vec<String>>,
+    pub power_state: Option<Vec<String>>,
+    pub progress: Option<Vec<String>>,
+    pub project_id: Option<Vec<String>>,
+    pub ramdisk_id: Option<Vec<String>>,
+    pub reservation_id: Option<Vec<String>>,
+    pub root_device_name: Option<Vec<String>>,
+    pub security_groups: Option<Vec<String>>,
+    pub services: Option<Vec<String>>,
+    pub soft_deleted: Option<Vec<String>>,
+    pub sort_dir: Option<Vec<String>>,
+    pub status: Option<Vec<String>>,
+    pub system_metadata: Option<Vec<String>>,
+    pub task_state: Option<Vec<String>>,
+    pub tenant_id: Option<Vec<String>>,
+    pub terminated_at: Option<Vec<String>>,
+    pub user_id: Option<Vec<String>>,
+    pub uuid: Option<Vec<String>>,
+    pub vm_state: Option<Vec<String>>,
 }
 rt::record!(open encode ListServersQueryCommon {
-    opt(user_id, "user_id"),
-    opt(project_id, "project_id"),
-    opt(tenant_id, "tenant_id"),
-    opt(launch_index, "launch_index"),
-    opt(image_ref, "image_ref"),
-    opt(image, "image"),
-    opt(kernel_id, "kernel_id"),
-    opt(ramdisk_id, "ramdisk_id"),
-    opt(hostname, "hostname"),
-    opt(key_name, "key_name"),
-    opt(power_state, "power_state"),
-    opt(vm_state, "vm_state"),
-    opt(task_state, "task_state"),
-    opt(host, "host"),
-    opt(node, "node"),
-    opt(flavor, "flavor"),
-    opt(reservation_id, "reservation_id"),
-    opt(launched_at, "launched_at"),
-    opt(terminated_at, "terminated_at"),
-    opt(availability_zone, "availability_zone"),
-    opt(name, "name"),
-    opt(display_name, "display_name"),
-    opt(description, "description"),
-    opt(display_description, "display_description"),
-    opt(locked_by, "locked_by"),
-    opt(uuid, "uuid"),
-    opt(root_device_name, "root_device_name"),
-    opt(config_drive, "config_drive"),
     opt(access_ip_v4, "access_ip_v4"),
     opt(access_ip_v6, "access_ip_v6"),
-    opt(auto_disk_config, "auto_disk_config"),
-    opt(progress, "progress"),
-    opt(sort_dir, "sort_dir"),
     opt(all_tenants, "all_tenants"),
-    opt(soft_deleted, "soft_deleted"),
-    opt(deleted, "deleted"),
-    opt(status, "status"),
+    opt(auto_disk_config, "auto_disk_config"),
+    opt(availability_zone, "availability_zone"),
+    opt(block_device_mapping, "block_device_mapping"),
     opt(changes_since, "changes-since"),
+    opt(config_drive, "config_drive"),
+    opt(created_at, "created_at"),
+    opt(deleted, "deleted"),
+    opt(description, "description"),
+    opt(display_description, "display_description"),
+    opt(display_name, "display_name"),
+    opt(flavor, "flavor"),
+    opt(host, "host"),
+    opt(hostname, "hostname"),
+    opt(image, "image"),
+    opt(image_ref, "image_ref"),
+    opt(info_cache, "info_cache"),
     opt(ip, "ip"),
     opt(ip6, "ip6"),
-    opt(created_at, "created_at"),
-    opt(block_device_mapping, "block_device_mapping"),
-    opt(services, "services"),
-    opt(metadata, "metadata"),
-    opt(system_metadata, "system_metadata"),
-    opt(info_cache, "info_cache"),
-    opt(security_groups, "security_groups"),
-    opt(pci_devices, "pci_devices"),
+    opt(kernel_id, "kernel_id"),
+    opt(key_name, "key_name"),
+    opt(launch_index, "launch_index"),
+    opt(launched_at, "launched_at"),
     opt(limit, "limit"),
+    opt(locked_by, "locked_by"),
     opt(marker, "marker"),
+    opt(metadata, "metadata"),
+    opt(name, "name"),
+    opt(node, "node"),
+    opt(pci_devices, "pci_devices"),
+    opt(power_state, "power_state"),
+    opt(progress, "progress"),
+    opt(project_id, "project_id"),
+    opt(ramdisk_id, "ramdisk_id"),
+    opt(reservation_id, "reservation_id"),
+    opt(root_device_name, "root_device_name"),
+    opt(security_groups, "security_groups"),
+    opt(services, "services"),
+    opt(soft_deleted, "soft_deleted"),
+    opt(sort_dir, "sort_dir"),
+    opt(status, "status"),
+    opt(system_metadata, "system_metadata"),
+    opt(task_state, "task_state"),
+    opt(tenant_id, "tenant_id"),
+    opt(terminated_at, "terminated_at"),
+    opt(user_id, "user_id"),
+    opt(uuid, "uuid"),
+    opt(vm_state, "vm_state"),
 });
 /// The `ListServersQuerySortKeyItem` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListServersQuerySortKeyItemV2_1 {
     AccessIpV4,
     AccessIpV6,
-    Architecture,
     AutoDiskConfig,
     AvailabilityZone,
-    CellName,
-    Cleaned,
     ConfigDrive,
     CreatedAt,
+    DisplayDescription,
+    DisplayName,
+    Host,
+    Hostname,
+    ImageRef,
+    InstanceTypeId,
+    KernelId,
+    KeyName,
+    LaunchIndex,
+    LaunchedAt,
+    LockedBy,
+    Node,
+    PowerState,
+    Progress,
+    ProjectId,
+    RamdiskId,
+    RootDeviceName,
+    TaskState,
+    TerminatedAt,
+    UpdatedAt,
+    UserId,
+    Uuid,
+    VmState,
+    Architecture,
+    CellName,
+    Cleaned,
     DefaultEphemeralDevice,
     DefaultSwapDevice,
     Deleted,
     DeletedAt,
     DisableTerminate,
-    DisplayDescription,
-    DisplayName,
     EphemeralGb,
     EphemeralKeyUuid,
-    Host,
-    Hostname,
     Id,
-    ImageRef,
-    InstanceTypeId,
-    KernelId,
     KeyData,
-    KeyName,
-    LaunchIndex,
-    LaunchedAt,
     LaunchedOn,
     Locked,
-    LockedBy,
     MemoryMb,
-    Node,
     OsType,
-    PowerState,
-    Progress,
-    ProjectId,
-    RamdiskId,
     ReservationId,
-    RootDeviceName,
     RootGb,
     ShutdownTerminate,
-    TaskState,
-    TerminatedAt,
-    UpdatedAt,
     UserData,
-    UserId,
-    Uuid,
     Vcpus,
     VmMode,
-    VmState,
 }
 impl rt::StrEnum for ListServersQuerySortKeyItemV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("access_ip_v4", Self::AccessIpV4),
         ("access_ip_v6", Self::AccessIpV6),
-        ("architecture", Self::Architecture),
         ("auto_disk_config", Self::AutoDiskConfig),
         ("availability_zone", Self::AvailabilityZone),
-        ("cell_name", Self::CellName),
-        ("cleaned", Self::Cleaned),
         ("config_drive", Self::ConfigDrive),
         ("created_at", Self::CreatedAt),
+        ("display_description", Self::DisplayDescription),
+        ("display_name", Self::DisplayName),
+        ("host", Self::Host),
+        ("hostname", Self::Hostname),
+        ("image_ref", Self::ImageRef),
+        ("instance_type_id", Self::InstanceTypeId),
+        ("kernel_id", Self::KernelId),
+        ("key_name", Self::KeyName),
+        ("launch_index", Self::LaunchIndex),
+        ("launched_at", Self::LaunchedAt),
+        ("locked_by", Self::LockedBy),
+        ("node", Self::Node),
+        ("power_state", Self::PowerState),
+        ("progress", Self::Progress),
+        ("project_id", Self::ProjectId),
+        ("ramdisk_id", Self::RamdiskId),
+        ("root_device_name", Self::RootDeviceName),
+        ("task_state", Self::TaskState),
+        ("terminated_at", Self::TerminatedAt),
+        ("updated_at", Self::UpdatedAt),
+        ("user_id", Self::UserId),
+        ("uuid", Self::Uuid),
+        ("vm_state", Self::VmState),
+        ("architecture", Self::Architecture),
+        ("cell_name", Self::CellName),
+        ("cleaned", Self::Cleaned),
         ("default_ephemeral_device", Self::DefaultEphemeralDevice),
         ("default_swap_device", Self::DefaultSwapDevice),
         ("deleted", Self::Deleted),
         ("deleted_at", Self::DeletedAt),
         ("disable_terminate", Self::DisableTerminate),
-        ("display_description", Self::DisplayDescription),
-        ("display_name", Self::DisplayName),
         ("ephemeral_gb", Self::EphemeralGb),
         ("ephemeral_key_uuid", Self::EphemeralKeyUuid),
-        ("host", Self::Host),
-        ("hostname", Self::Hostname),
         ("id", Self::Id),
-        ("image_ref", Self::ImageRef),
-        ("instance_type_id", Self::InstanceTypeId),
-        ("kernel_id", Self::KernelId),
         ("key_data", Self::KeyData),
-        ("key_name", Self::KeyName),
-        ("launch_index", Self::LaunchIndex),
-        ("launched_at", Self::LaunchedAt),
         ("launched_on", Self::LaunchedOn),
         ("locked", Self::Locked),
-        ("locked_by", Self::LockedBy),
         ("memory_mb", Self::MemoryMb),
-        ("node", Self::Node),
         ("os_type", Self::OsType),
-        ("power_state", Self::PowerState),
-        ("progress", Self::Progress),
-        ("project_id", Self::ProjectId),
-        ("ramdisk_id", Self::RamdiskId),
         ("reservation_id", Self::ReservationId),
-        ("root_device_name", Self::RootDeviceName),
         ("root_gb", Self::RootGb),
         ("shutdown_terminate", Self::ShutdownTerminate),
-        ("task_state", Self::TaskState),
-        ("terminated_at", Self::TerminatedAt),
-        ("updated_at", Self::UpdatedAt),
         ("user_data", Self::UserData),
-        ("user_id", Self::UserId),
-        ("uuid", Self::Uuid),
         ("vcpus", Self::Vcpus),
         ("vm_mode", Self::VmMode),
+    ];
+}
+/// The `ListServersQuerySortKeyItem` schema from microversion 2.73.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListServersQuerySortKeyItemV2_73 {
+    Locked,
+    AccessIpV4,
+    InstanceTypeId,
+    ConfigDrive,
+    PowerState,
+    CreatedAt,
+    Host,
+    ImageRef,
+    TerminatedAt,
+    LockedBy,
+    AvailabilityZone,
+    KernelId,
+    DisplayName,
+    LaunchIndex,
+    RamdiskId,
+    AutoDiskConfig,
+    Hostname,
+    UpdatedAt,
+    RootDeviceName,
+    Node,
+    KeyName,
+    VmState,
+    AccessIpV6,
+    Progress,
+    Uuid,
+    ProjectId,
+    TaskState,
+    LaunchedAt,
+    UserId,
+    DisplayDescription,
+    Architecture,
+    CellName,
+    Cleaned,
+    DefaultEphemeralDevice,
+    DefaultSwapDevice,
+    Deleted,
+    DeletedAt,
+    DisableTerminate,
+    EphemeralGb,
+    EphemeralKeyUuid,
+    Id,
+    KeyData,
+    LaunchedOn,
+    MemoryMb,
+    OsType,
+    ReservationId,
+    RootGb,
+    ShutdownTerminate,
+    UserData,
+    Vcpus,
+    VmMode,
+}
+impl rt::StrEnum for ListServersQuerySortKeyItemV2_73 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("locked", Self::Locked),
+        ("access_ip_v4", Self::AccessIpV4),
+        ("instance_type_id", Self::InstanceTypeId),
+        ("config_drive", Self::ConfigDrive),
+        ("power_state", Self::PowerState),
+        ("created_at", Self::CreatedAt),
+        ("host", Self::Host),
+        ("image_ref", Self::ImageRef),
+        ("terminated_at", Self::TerminatedAt),
+        ("locked_by", Self::LockedBy),
+        ("availability_zone", Self::AvailabilityZone),
+        ("kernel_id", Self::KernelId),
+        ("display_name", Self::DisplayName),
+        ("launch_index", Self::LaunchIndex),
+        ("ramdisk_id", Self::RamdiskId),
+        ("auto_disk_config", Self::AutoDiskConfig),
+        ("hostname", Self::Hostname),
+        ("updated_at", Self::UpdatedAt),
+        ("root_device_name", Self::RootDeviceName),
+        ("node", Self::Node),
+        ("key_name", Self::KeyName),
         ("vm_state", Self::VmState),
+        ("access_ip_v6", Self::AccessIpV6),
+        ("progress", Self::Progress),
+        ("uuid", Self::Uuid),
+        ("project_id", Self::ProjectId),
+        ("task_state", Self::TaskState),
+        ("launched_at", Self::LaunchedAt),
+        ("user_id", Self::UserId),
+        ("display_description", Self::DisplayDescription),
+        ("architecture", Self::Architecture),
+        ("cell_name", Self::CellName),
+        ("cleaned", Self::Cleaned),
+        ("default_ephemeral_device", Self::DefaultEphemeralDevice),
+        ("default_swap_device", Self::DefaultSwapDevice),
+        ("deleted", Self::Deleted),
+        ("deleted_at", Self::DeletedAt),
+        ("disable_terminate", Self::DisableTerminate),
+        ("ephemeral_gb", Self::EphemeralGb),
+        ("ephemeral_key_uuid", Self::EphemeralKeyUuid),
+        ("id", Self::Id),
+        ("key_data", Self::KeyData),
+        ("launched_on", Self::LaunchedOn),
+        ("memory_mb", Self::MemoryMb),
+        ("os_type", Self::OsType),
+        ("reservation_id", Self::ReservationId),
+        ("root_gb", Self::RootGb),
+        ("shutdown_terminate", Self::ShutdownTerminate),
+        ("user_data", Self::UserData),
+        ("vcpus", Self::Vcpus),
+        ("vm_mode", Self::VmMode),
     ];
 }
 /// The `ListServersQuerySortKeyItem` schema from microversion 2.75.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListServersQuerySortKeyItemV2_75 {
     AccessIpV4,
-    AccessIpV6,
-    AutoDiskConfig,
-    AvailabilityZone,
-    ConfigDrive,
-    CreatedAt,
-    DisplayDescription,
-    DisplayName,
-    Host,
-    Hostname,
-    ImageRef,
     InstanceTypeId,
-    KernelId,
-    KeyName,
-    LaunchIndex,
-    LaunchedAt,
-    Locked,
-    LockedBy,
-    Node,
+    ConfigDrive,
     PowerState,
-    Progress,
-    ProjectId,
-    RamdiskId,
-    RootDeviceName,
-    TaskState,
+    CreatedAt,
+    Host,
+    ImageRef,
     TerminatedAt,
+    LockedBy,
+    AvailabilityZone,
+    KernelId,
+    DisplayName,
+    LaunchIndex,
+    RamdiskId,
+    Locked,
+    AutoDiskConfig,
+    Hostname,
     UpdatedAt,
-    UserId,
-    Uuid,
+    RootDeviceName,
+    Node,
+    KeyName,
     VmState,
+    AccessIpV6,
+    Progress,
+    Uuid,
+    ProjectId,
+    TaskState,
+    LaunchedAt,
+    UserId,
+    DisplayDescription,
 }
 impl rt::StrEnum for ListServersQuerySortKeyItemV2_75 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("access_ip_v4", Self::AccessIpV4),
-        ("access_ip_v6", Self::AccessIpV6),
-        ("auto_disk_config", Self::AutoDiskConfig),
-        ("availability_zone", Self::AvailabilityZone),
-        ("config_drive", Self::ConfigDrive),
-        ("created_at", Self::CreatedAt),
-        ("display_description", Self::DisplayDescription),
-        ("display_name", Self::DisplayName),
-        ("host", Self::Host),
-        ("hostname", Self::Hostname),
-        ("image_ref", Self::ImageRef),
         ("instance_type_id", Self::InstanceTypeId),
-        ("kernel_id", Self::KernelId),
-        ("key_name", Self::KeyName),
-        ("launch_index", Self::LaunchIndex),
-        ("launched_at", Self::LaunchedAt),
-        ("locked", Self::Locked),
-        ("locked_by", Self::LockedBy),
-        ("node", Self::Node),
+        ("config_drive", Self::ConfigDrive),
         ("power_state", Self::PowerState),
-        ("progress", Self::Progress),
-        ("project_id", Self::ProjectId),
-        ("ramdisk_id", Self::RamdiskId),
-        ("root_device_name", Self::RootDeviceName),
-        ("task_state", Self::TaskState),
+        ("created_at", Self::CreatedAt),
+        ("host", Self::Host),
+        ("image_ref", Self::ImageRef),
         ("terminated_at", Self::TerminatedAt),
+        ("locked_by", Self::LockedBy),
+        ("availability_zone", Self::AvailabilityZone),
+        ("kernel_id", Self::KernelId),
+        ("display_name", Self::DisplayName),
+        ("launch_index", Self::LaunchIndex),
+        ("ramdisk_id", Self::RamdiskId),
+        ("locked", Self::Locked),
+        ("auto_disk_config", Self::AutoDiskConfig),
+        ("hostname", Self::Hostname),
         ("updated_at", Self::UpdatedAt),
-        ("user_id", Self::UserId),
-        ("uuid", Self::Uuid),
+        ("root_device_name", Self::RootDeviceName),
+        ("node", Self::Node),
+        ("key_name", Self::KeyName),
         ("vm_state", Self::VmState),
+        ("access_ip_v6", Self::AccessIpV6),
+        ("progress", Self::Progress),
+        ("uuid", Self::Uuid),
+        ("project_id", Self::ProjectId),
+        ("task_state", Self::TaskState),
+        ("launched_at", Self::LaunchedAt),
+        ("user_id", Self::UserId),
+        ("display_description", Self::DisplayDescription),
     ];
 }
 /// The `ListServersQuery` schema from microversion 2.1. It extends [`ListServersQueryCommon`] (its fields are in `base`, also through `Deref`).
@@ -2480,17 +6151,17 @@ rt::extends!(mut ListServersQueryV2_1 => ListServersQueryCommon);
 /// The `ListServersQuery` schema from microversion 2.26. It extends [`ListServersQueryV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServersQueryV2_26 {
-    pub tags: Option<Vec<String>>,
-    pub tags_any: Option<Vec<String>>,
     pub not_tags: Option<Vec<String>>,
     pub not_tags_any: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+    pub tags_any: Option<Vec<String>>,
     pub base: ListServersQueryV2_1,
 }
 rt::record!(open encode ListServersQueryV2_26 {
-    opt(tags, "tags"),
-    opt(tags_any, "tags-any"),
     opt(not_tags, "not-tags"),
     opt(not_tags_any, "not-tags-any"),
+    opt(tags, "tags"),
+    opt(tags_any, "tags-any"),
 } + base);
 rt::extends!(mut ListServersQueryV2_26 => ListServersQueryV2_1);
 /// The `ListServersQuery` schema from microversion 2.66. It extends [`ListServersQueryV2_26`] (its fields are in `base`, also through `Deref`).
@@ -2501,60 +6172,55 @@ pub struct ListServersQueryV2_66 {
 }
 rt::record!(open encode ListServersQueryV2_66 { opt(changes_before, "changes-before") } + base);
 rt::extends!(mut ListServersQueryV2_66 => ListServersQueryV2_26);
-/// The `ListServersQuery` schema from microversion 2.73. It extends [`ListServersQueryV2_66`] (its fields are in `base`, also through `Deref`).
+/// The `ListServersQuery` schema from microversion 2.73. It extends [`ListServersQueryCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServersQueryV2_73 {
+    pub sort_key: Option<Vec<ListServersQuerySortKeyItemV2_73>>,
+    pub not_tags: Option<Vec<String>>,
+    pub not_tags_any: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+    pub tags_any: Option<Vec<String>>,
+    pub changes_before: Option<Vec<String>>,
     pub locked: Option<Vec<String>>,
-    pub base: ListServersQueryV2_66,
+    pub base: ListServersQueryCommon,
 }
-rt::record!(open encode ListServersQueryV2_73 { opt(locked, "locked") } + base);
-rt::extends!(mut ListServersQueryV2_73 => ListServersQueryV2_66);
+rt::record!(open encode ListServersQueryV2_73 {
+    opt(sort_key, "sort_key"),
+    opt(not_tags, "not-tags"),
+    opt(not_tags_any, "not-tags-any"),
+    opt(tags, "tags"),
+    opt(tags_any, "tags-any"),
+    opt(changes_before, "changes-before"),
+    opt(locked, "locked"),
+} + base);
+rt::extends!(mut ListServersQueryV2_73 => ListServersQueryCommon);
 /// The `ListServersQuery` schema from microversion 2.75. It extends [`ListServersQueryCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServersQueryV2_75 {
     pub sort_key: Option<Vec<ListServersQuerySortKeyItemV2_75>>,
-    pub tags: Option<Vec<String>>,
-    pub tags_any: Option<Vec<String>>,
     pub not_tags: Option<Vec<String>>,
     pub not_tags_any: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+    pub tags_any: Option<Vec<String>>,
     pub changes_before: Option<Vec<String>>,
     pub locked: Option<Vec<String>>,
     pub base: ListServersQueryCommon,
 }
 rt::record!(open encode ListServersQueryV2_75 {
     opt(sort_key, "sort_key"),
-    opt(tags, "tags"),
-    opt(tags_any, "tags-any"),
     opt(not_tags, "not-tags"),
     opt(not_tags_any, "not-tags-any"),
+    opt(tags, "tags"),
+    opt(tags_any, "tags-any"),
     opt(changes_before, "changes-before"),
     opt(locked, "locked"),
 } + base);
 rt::extends!(mut ListServersQueryV2_75 => ListServersQueryCommon);
-/// The `ListServersResponseServersItemLinksItemRel` schema from microversion 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListServersResponseServersItemLinksItemRelV2_1 {
-    Bookmark,
-    Self_,
-}
-impl rt::StrEnum for ListServersResponseServersItemLinksItemRelV2_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("bookmark", Self::Bookmark),
-        ("self", Self::Self_),
-    ];
-}
-/// The `ListServersResponseServersItemLinksItem` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersResponseServersItemLinksItemV2_1 {
-    pub rel: ListServersResponseServersItemLinksItemRelV2_1,
-    pub href: String,
-}
-rt::record!(ListServersResponseServersItemLinksItemV2_1 { req(rel, "rel"), req(href, "href") });
 /// The `ListServersResponseServersItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersResponseServersItemV2_1 {
     pub id: String,
-    pub links: Vec<ListServersResponseServersItemLinksItemV2_1>,
+    pub links: Vec<RebuildServerResponseServerFlavorLinksItemV2_1>,
     pub name: String,
 }
 rt::record!(ListServersResponseServersItemV2_1 {
@@ -2562,26 +6228,11 @@ rt::record!(ListServersResponseServersItemV2_1 {
     req(links, "links"),
     req(name, "name"),
 });
-/// The `ListServersResponseServersLinksItemRel` schema from microversion 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListServersResponseServersLinksItemRelV2_1 {
-    Next,
-}
-impl rt::StrEnum for ListServersResponseServersLinksItemRelV2_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[("next", Self::Next)];
-}
-/// The `ListServersResponseServersLinksItem` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListServersResponseServersLinksItemV2_1 {
-    pub rel: ListServersResponseServersLinksItemRelV2_1,
-    pub href: String,
-}
-rt::record!(ListServersResponseServersLinksItemV2_1 { req(rel, "rel"), req(href, "href") });
 /// The `ListServersResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersResponseV2_1 {
     pub servers: Vec<ListServersResponseServersItemV2_1>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListServersResponseV2_1 {
     req(servers, "servers"),
@@ -2591,7 +6242,7 @@ rt::record!(ListServersResponseV2_1 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersResponseV2_69 {
     pub servers: Vec<rt::Value>,
-    pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
 }
 rt::record!(ListServersResponseV2_69 {
     req(servers, "servers"),
@@ -2600,52 +6251,584 @@ rt::record!(ListServersResponseV2_69 {
 /// The `ListServicesQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServicesQueryV2_1 {
-    pub host: Option<String>,
-    pub binary: Option<String>,
+    pub binary: Option<Vec<String>>,
+    pub host: Option<Vec<String>>,
 }
-rt::record!(open encode ListServicesQueryV2_1 { opt(host, "host"), opt(binary, "binary") });
+rt::record!(open encode ListServicesQueryV2_1 { opt(binary, "binary"), opt(host, "host") });
 /// The `ListServicesQuery` schema from microversion 2.75.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServicesQueryV2_75 {
-    pub host: Option<String>,
-    pub binary: Option<String>,
+    pub binary: Option<Vec<String>>,
+    pub host: Option<Vec<String>>,
 }
-rt::record!(encode ListServicesQueryV2_75 { opt(host, "host"), opt(binary, "binary") });
+rt::record!(encode ListServicesQueryV2_75 { opt(binary, "binary"), opt(host, "host") });
+/// The `ListServicesResponseServicesItemState` schema from microversion 2.1.
+pub type ListServicesResponseServicesItemStateV2_1 = ListHypervisorServersResponseHypervisorsItemStateV2_1;
+/// The `ListServicesResponseServicesItemStatus` schema from microversion 2.1.
+pub type ListServicesResponseServicesItemStatusV2_1 = UpdateHostResponseStatusV2_1;
+/// The `ListServicesResponseServicesItemStatus` schema from microversion 2.69.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListServicesResponseServicesItemStatusV2_69 {
+    Enabled,
+    Disabled,
+    Unknown,
+}
+impl rt::StrEnum for ListServicesResponseServicesItemStatusV2_69 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("enabled", Self::Enabled),
+        ("disabled", Self::Disabled),
+        ("UNKNOWN", Self::Unknown),
+    ];
+}
+/// The `ListServicesResponseServicesItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServicesResponseServicesItemV2_1 {
+    pub binary: String,
+    pub disabled_reason: Option<String>,
+    pub host: String,
+    pub id: i64,
+    pub state: ListServicesResponseServicesItemStateV2_1,
+    pub status: ListServicesResponseServicesItemStatusV2_1,
+    pub updated_at: Option<String>,
+    pub zone: String,
+}
+rt::record!(ListServicesResponseServicesItemV2_1 {
+    req(binary, "binary"),
+    req(disabled_reason, "disabled_reason"),
+    req(host, "host"),
+    req(id, "id"),
+    req(state, "state"),
+    req(status, "status"),
+    req(updated_at, "updated_at"),
+    req(zone, "zone"),
+});
+/// The `ListServicesResponseServicesItem` schema from microversion 2.11. It extends [`ListServicesResponseServicesItemV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServicesResponseServicesItemV2_11 {
+    pub forced_down: bool,
+    pub base: ListServicesResponseServicesItemV2_1,
+}
+rt::record!(ListServicesResponseServicesItemV2_11 { req(forced_down, "forced_down") } + base);
+rt::extends!(
+    ListServicesResponseServicesItemV2_11 => ListServicesResponseServicesItemV2_1
+);
+/// The `ListServicesResponseServicesItem` schema from microversion 2.53.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServicesResponseServicesItemV2_53 {
+    pub binary: String,
+    pub disabled_reason: Option<String>,
+    pub host: String,
+    pub id: String,
+    pub state: ListServicesResponseServicesItemStateV2_1,
+    pub status: ListServicesResponseServicesItemStatusV2_1,
+    pub updated_at: Option<String>,
+    pub zone: String,
+    pub forced_down: bool,
+}
+rt::record!(ListServicesResponseServicesItemV2_53 {
+    req(binary, "binary"),
+    req(disabled_reason, "disabled_reason"),
+    req(host, "host"),
+    req(id, "id"),
+    req(state, "state"),
+    req(status, "status"),
+    req(updated_at, "updated_at"),
+    req(zone, "zone"),
+    req(forced_down, "forced_down"),
+});
+/// The `ListServicesResponseServicesItem` schema from microversion 2.69.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServicesResponseServicesItemV2_69 {
+    pub binary: String,
+    pub disabled_reason: Option<String>,
+    pub host: String,
+    pub id: Option<String>,
+    pub state: Option<ListServicesResponseServicesItemStateV2_1>,
+    pub status: ListServicesResponseServicesItemStatusV2_69,
+    pub updated_at: Option<String>,
+    pub zone: Option<String>,
+    pub forced_down: Option<bool>,
+}
+rt::record!(ListServicesResponseServicesItemV2_69 {
+    req(binary, "binary"),
+    nullable(disabled_reason, "disabled_reason"),
+    req(host, "host"),
+    opt(id, "id"),
+    opt(state, "state"),
+    req(status, "status"),
+    nullable(updated_at, "updated_at"),
+    opt(zone, "zone"),
+    opt(forced_down, "forced_down"),
+});
 /// The `ListServicesResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_1 {
-    pub services: Vec<ServiceV2_1>,
+    pub services: Vec<ListServicesResponseServicesItemV2_1>,
 }
 rt::record!(ListServicesResponseV2_1 { req(services, "services") });
 /// The `ListServicesResponse` schema from microversion 2.11.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_11 {
-    pub services: Vec<ServiceV2_11>,
+    pub services: Vec<ListServicesResponseServicesItemV2_11>,
 }
 rt::record!(ListServicesResponseV2_11 { req(services, "services") });
 /// The `ListServicesResponse` schema from microversion 2.53.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_53 {
-    pub services: Vec<ServiceV2_53>,
+    pub services: Vec<ListServicesResponseServicesItemV2_53>,
 }
 rt::record!(ListServicesResponseV2_53 { req(services, "services") });
 /// The `ListServicesResponse` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV2_69 {
-    pub services: Vec<ServiceV2_69>,
+    pub services: Vec<ListServicesResponseServicesItemV2_69>,
 }
 rt::record!(ListServicesResponseV2_69 { req(services, "services") });
+/// The `ListSharesQuery` schema from microversion 2.97.
+pub type ListSharesQueryV2_97 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// Server shares
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListSharesResponseV2_97 {
+    pub shares: Vec<CreateShareResponseShareV2_97>,
+}
+rt::record!(ListSharesResponseV2_97 { req(shares, "shares") });
+/// The `ListSimpleTenantUsageQuery` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListSimpleTenantUsageQueryV2_1 {
+    pub detailed: Option<Vec<String>>,
+    pub end: Option<Vec<String>>,
+    pub start: Option<Vec<String>>,
+}
+rt::record!(open encode ListSimpleTenantUsageQueryV2_1 {
+    opt(detailed, "detailed"),
+    opt(end, "end"),
+    opt(start, "start"),
+});
+/// The `ListSimpleTenantUsageQuery` schema from microversion 2.40. It extends [`ListSimpleTenantUsageQueryV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListSimpleTenantUsageQueryV2_40 {
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+    pub base: ListSimpleTenantUsageQueryV2_1,
+}
+rt::record!(open encode ListSimpleTenantUsageQueryV2_40 {
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+} + base);
+rt::extends!(mut ListSimpleTenantUsageQueryV2_40 => ListSimpleTenantUsageQueryV2_1);
+/// The `ListSimpleTenantUsageQuery` schema from microversion 2.75.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListSimpleTenantUsageQueryV2_75 {
+    pub detailed: Option<Vec<String>>,
+    pub end: Option<Vec<String>>,
+    pub start: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+}
+rt::record!(encode ListSimpleTenantUsageQueryV2_75 {
+    opt(detailed, "detailed"),
+    opt(end, "end"),
+    opt(start, "start"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+});
+/// The `ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemState` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemStateV2_1 {
+    Active,
+    Building,
+    Error,
+    Paused,
+    Rescued,
+    Resized,
+    Shelved,
+    ShelvedOffloaded,
+    Stopped,
+    Suspended,
+    Terminated,
+}
+impl rt::StrEnum
+for ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemStateV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("active", Self::Active),
+        ("building", Self::Building),
+        ("error", Self::Error),
+        ("paused", Self::Paused),
+        ("rescued", Self::Rescued),
+        ("resized", Self::Resized),
+        ("shelved", Self::Shelved),
+        ("shelved_offloaded", Self::ShelvedOffloaded),
+        ("stopped", Self::Stopped),
+        ("suspended", Self::Suspended),
+        ("terminated", Self::Terminated),
+    ];
+}
+/// The `ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemV2_1 {
+    pub ended_at: Option<String>,
+    pub flavor: String,
+    pub hours: f64,
+    pub instance_id: String,
+    pub local_gb: Option<i64>,
+    pub memory_mb: Option<i64>,
+    pub name: String,
+    pub started_at: String,
+    pub state: ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemStateV2_1,
+    pub tenant_id: String,
+    pub uptime: i64,
+    pub vcpus: Option<i64>,
+}
+rt::record!(ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemV2_1 {
+    req(ended_at, "ended_at"),
+    req(flavor, "flavor"),
+    req(hours, "hours"),
+    req(instance_id, "instance_id"),
+    opt(local_gb, "local_gb"),
+    opt(memory_mb, "memory_mb"),
+    req(name, "name"),
+    req(started_at, "started_at"),
+    req(state, "state"),
+    req(tenant_id, "tenant_id"),
+    req(uptime, "uptime"),
+    opt(vcpus, "vcpus"),
+});
+/// The `ListSimpleTenantUsageResponseTenantUsagesItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListSimpleTenantUsageResponseTenantUsagesItemV2_1 {
+    pub server_usages: Option<
+        Vec<ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemV2_1>,
+    >,
+    pub start: String,
+    pub stop: String,
+    pub tenant_id: String,
+    pub total_hours: f64,
+    pub total_local_gb_usage: f64,
+    pub total_memory_mb_usage: f64,
+    pub total_vcpus_usage: f64,
+}
+rt::record!(ListSimpleTenantUsageResponseTenantUsagesItemV2_1 {
+    opt(server_usages, "server_usages"),
+    req(start, "start"),
+    req(stop, "stop"),
+    req(tenant_id, "tenant_id"),
+    req(total_hours, "total_hours"),
+    req(total_local_gb_usage, "total_local_gb_usage"),
+    req(total_memory_mb_usage, "total_memory_mb_usage"),
+    req(total_vcpus_usage, "total_vcpus_usage"),
+});
+/// The `ListSimpleTenantUsageResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListSimpleTenantUsageResponseV2_1 {
+    pub tenant_usages: Vec<ListSimpleTenantUsageResponseTenantUsagesItemV2_1>,
+}
+rt::record!(ListSimpleTenantUsageResponseV2_1 { req(tenant_usages, "tenant_usages") });
+/// The `ListSimpleTenantUsageResponse` schema from microversion 2.40. It extends [`ListSimpleTenantUsageResponseV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListSimpleTenantUsageResponseV2_40 {
+    pub tenant_usages_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub base: ListSimpleTenantUsageResponseV2_1,
+}
+rt::record!(ListSimpleTenantUsageResponseV2_40 {
+    opt(tenant_usages_links, "tenant_usages_links"),
+} + base);
+rt::extends!(ListSimpleTenantUsageResponseV2_40 => ListSimpleTenantUsageResponseV2_1);
+/// The `ListSnapshotsQuery` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListSnapshotsQueryV2_1 {
+    pub limit: Option<u32>,
+    pub offset: Option<Vec<i64>>,
+}
+rt::record!(open encode ListSnapshotsQueryV2_1 { opt(limit, "limit"), opt(offset, "offset") });
+/// The `ListSnapshotsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListSnapshotsResponseV2_1 {
+    pub snapshots: Vec<CreateSnapshotResponseSnapshotV2_1>,
+}
+rt::record!(ListSnapshotsResponseV2_1 { req(snapshots, "snapshots") });
+/// The `ListStatisticsResponseHypervisorStatistics` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListStatisticsResponseHypervisorStatisticsV2_1 {
+    pub count: i64,
+    pub current_workload: Option<i64>,
+    pub disk_available_least: Option<i64>,
+    pub free_disk_gb: Option<i64>,
+    pub free_ram_mb: Option<i64>,
+    pub local_gb: i64,
+    pub local_gb_used: i64,
+    pub memory_mb: i64,
+    pub memory_mb_used: i64,
+    pub running_vms: Option<i64>,
+    pub vcpus: i64,
+    pub vcpus_used: i64,
+}
+rt::record!(ListStatisticsResponseHypervisorStatisticsV2_1 {
+    req(count, "count"),
+    req(current_workload, "current_workload"),
+    req(disk_available_least, "disk_available_least"),
+    req(free_disk_gb, "free_disk_gb"),
+    req(free_ram_mb, "free_ram_mb"),
+    req(local_gb, "local_gb"),
+    req(local_gb_used, "local_gb_used"),
+    req(memory_mb, "memory_mb"),
+    req(memory_mb_used, "memory_mb_used"),
+    req(running_vms, "running_vms"),
+    req(vcpus, "vcpus"),
+    req(vcpus_used, "vcpus_used"),
+});
+/// The `ListStatisticsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListStatisticsResponseV2_1 {
+    pub hypervisor_statistics: ListStatisticsResponseHypervisorStatisticsV2_1,
+}
+rt::record!(ListStatisticsResponseV2_1 { req(hypervisor_statistics, "hypervisor_statistics") });
+/// The `ListTenantNetworksResponseNetworksItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListTenantNetworksResponseNetworksItemV2_1 {
+    pub cidr: String,
+    pub id: String,
+    pub label: String,
+}
+rt::record!(ListTenantNetworksResponseNetworksItemV2_1 {
+    req(cidr, "cidr"),
+    req(id, "id"),
+    req(label, "label"),
+});
+/// The `ListTenantNetworksResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListTenantNetworksResponseV2_1 {
+    pub networks: Vec<ListTenantNetworksResponseNetworksItemV2_1>,
+}
+rt::record!(ListTenantNetworksResponseV2_1 { req(networks, "networks") });
+/// The `ListTopologyResponseNodesItemCpuPinning` schema from microversion 2.78.
+pub type ListTopologyResponseNodesItemCpuPinningV2_78 = BTreeMap<String, i64>;
+/// The `ListTopologyResponseNodesItem` schema from microversion 2.78.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListTopologyResponseNodesItemV2_78 {
+    pub cpu_pinning: Option<ListTopologyResponseNodesItemCpuPinningV2_78>,
+    pub host_node: Option<i64>,
+    pub memory_mb: i64,
+    pub siblings: Vec<Vec<i64>>,
+    pub vcpu_set: Vec<i64>,
+}
+rt::record!(ListTopologyResponseNodesItemV2_78 {
+    opt(cpu_pinning, "cpu_pinning"),
+    opt(host_node, "host_node"),
+    req(memory_mb, "memory_mb"),
+    req(siblings, "siblings"),
+    req(vcpu_set, "vcpu_set"),
+});
+/// The `ListTopologyResponse` schema from microversion 2.78.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListTopologyResponseV2_78 {
+    pub nodes: Vec<ListTopologyResponseNodesItemV2_78>,
+    pub pagesize_kb: Option<i64>,
+}
+rt::record!(ListTopologyResponseV2_78 { req(nodes, "nodes"), req(pagesize_kb, "pagesize_kb") });
+/// The fields every version of `ListUptimeResponseHypervisor` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListUptimeResponseHypervisorCommon {
+    pub hypervisor_hostname: String,
+    pub state: ListHypervisorServersResponseHypervisorsItemStateV2_1,
+    pub status: UpdateHostResponseStatusV2_1,
+    pub uptime: Option<String>,
+}
+rt::record!(ListUptimeResponseHypervisorCommon {
+    req(hypervisor_hostname, "hypervisor_hostname"),
+    req(state, "state"),
+    req(status, "status"),
+    req(uptime, "uptime"),
+});
+/// The `ListUptimeResponseHypervisor` schema from microversion 2.1. It extends [`ListUptimeResponseHypervisorCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListUptimeResponseHypervisorV2_1 {
+    pub id: i64,
+    pub base: ListUptimeResponseHypervisorCommon,
+}
+rt::record!(ListUptimeResponseHypervisorV2_1 { req(id, "id") } + base);
+rt::extends!(ListUptimeResponseHypervisorV2_1 => ListUptimeResponseHypervisorCommon);
+/// The `ListUptimeResponseHypervisor` schema from microversion 2.53. It extends [`ListUptimeResponseHypervisorCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListUptimeResponseHypervisorV2_53 {
+    pub id: String,
+    pub servers: Option<
+        Vec<ListHypervisorServersResponseHypervisorsItemServersItemV2_1>,
+    >,
+    pub base: ListUptimeResponseHypervisorCommon,
+}
+rt::record!(ListUptimeResponseHypervisorV2_53 { req(id, "id"), opt(servers, "servers") } + base);
+rt::extends!(ListUptimeResponseHypervisorV2_53 => ListUptimeResponseHypervisorCommon);
+/// The `ListUptimeResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListUptimeResponseV2_1 {
+    pub hypervisor: ListUptimeResponseHypervisorV2_1,
+}
+rt::record!(ListUptimeResponseV2_1 { req(hypervisor, "hypervisor") });
+/// The `ListUptimeResponse` schema from microversion 2.53.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListUptimeResponseV2_53 {
+    pub hypervisor: ListUptimeResponseHypervisorV2_53,
+}
+rt::record!(ListUptimeResponseV2_53 { req(hypervisor, "hypervisor") });
 /// The `ListVersionsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListVersionsResponseV2_1 {
-    pub versions: Vec<VersionV2_1>,
+    pub versions: Vec<ListVersionsResponseVersionsItemV2_1>,
 }
 rt::record!(ListVersionsResponseV2_1 { req(versions, "versions") });
+/// The `ListVersionsResponseVersionsItemLinksItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVersionsResponseVersionsItemLinksItemV2_1 {
+    pub href: String,
+    pub rel: String,
+    pub type_: Option<String>,
+}
+rt::record!(ListVersionsResponseVersionsItemLinksItemV2_1 {
+    req(href, "href"),
+    req(rel, "rel"),
+    opt(type_, "type"),
+});
+/// The `ListVersionsResponseVersionsItemMediaTypesItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVersionsResponseVersionsItemMediaTypesItemV2_1 {
+    pub base: String,
+    pub type_: String,
+}
+rt::record!(ListVersionsResponseVersionsItemMediaTypesItemV2_1 {
+    req(base, "base"),
+    req(type_, "type"),
+});
+/// The `ListVersionsResponseVersionsItemStatus` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListVersionsResponseVersionsItemStatusV2_1 {
+    Current,
+    Supported,
+    Deprecated,
+}
+impl rt::StrEnum for ListVersionsResponseVersionsItemStatusV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("CURRENT", Self::Current),
+        ("SUPPORTED", Self::Supported),
+        ("DEPRECATED", Self::Deprecated),
+    ];
+}
+/// The `ListVersionsResponseVersionsItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVersionsResponseVersionsItemV2_1 {
+    pub id: String,
+    pub links: Vec<ListVersionsResponseVersionsItemLinksItemV2_1>,
+    pub media_types: Option<Vec<ListVersionsResponseVersionsItemMediaTypesItemV2_1>>,
+    pub min_version: String,
+    pub status: ListVersionsResponseVersionsItemStatusV2_1,
+    pub updated: String,
+    pub version: Option<String>,
+}
+rt::record!(ListVersionsResponseVersionsItemV2_1 {
+    req(id, "id"),
+    req(links, "links"),
+    opt(media_types, "media-types"),
+    req(min_version, "min_version"),
+    req(status, "status"),
+    req(updated, "updated"),
+    opt(version, "version"),
+});
+/// The `ListVolumeAttachmentsQuery` schema from microversion 2.75.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListVolumeAttachmentsQueryV2_75 {
+    pub limit: Option<u32>,
+    pub offset: Option<Vec<i64>>,
+}
+rt::record!(encode ListVolumeAttachmentsQueryV2_75 { opt(limit, "limit"), opt(offset, "offset") });
+/// The `ListVolumeAttachmentsResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVolumeAttachmentsResponseV2_1 {
+    pub volume_attachments: Vec<CreateVolumeAttachmentResponseVolumeAttachmentV2_1>,
+}
+rt::record!(ListVolumeAttachmentsResponseV2_1 { req(volume_attachments, "volumeAttachments") });
+/// The `ListVolumeAttachmentsResponse` schema from microversion 2.70.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVolumeAttachmentsResponseV2_70 {
+    pub volume_attachments: Vec<ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70>,
+}
+rt::record!(ListVolumeAttachmentsResponseV2_70 { req(volume_attachments, "volumeAttachments") });
+/// The `ListVolumeAttachmentsResponse` schema from microversion 2.79.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVolumeAttachmentsResponseV2_79 {
+    pub volume_attachments: Vec<ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_79>,
+}
+rt::record!(ListVolumeAttachmentsResponseV2_79 { req(volume_attachments, "volumeAttachments") });
+/// The `ListVolumeAttachmentsResponse` schema from microversion 2.89.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVolumeAttachmentsResponseV2_89 {
+    pub volume_attachments: Vec<ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_89>,
+}
+rt::record!(ListVolumeAttachmentsResponseV2_89 { req(volume_attachments, "volumeAttachments") });
+/// The fields every version of `ListVolumeAttachmentsResponseVolumeAttachmentsItem` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon {
+    pub device: Option<String>,
+    pub server_id: String,
+    pub volume_id: String,
+    pub tag: rt::Value,
+}
+rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon {
+    nullable(device, "device"),
+    req(server_id, "serverId"),
+    req(volume_id, "volumeId"),
+    req(tag, "tag"),
+});
+/// The `ListVolumeAttachmentsResponseVolumeAttachmentsItem` schema from microversion 2.70. It extends [`ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70 {
+    pub id: String,
+    pub base: ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon,
+}
+rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70 { req(id, "id") } + base);
+rt::extends!(
+    ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70 =>
+    ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon
+);
+/// The `ListVolumeAttachmentsResponseVolumeAttachmentsItem` schema from microversion 2.79. It extends [`ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_79 {
+    pub delete_on_termination: rt::Value,
+    pub base: ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70,
+}
+rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_79 {
+    req(delete_on_termination, "delete_on_termination"),
+} + base);
+rt::extends!(
+    ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_79 =>
+    ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70
+);
+/// The `ListVolumeAttachmentsResponseVolumeAttachmentsItem` schema from microversion 2.89. It extends [`ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_89 {
+    pub delete_on_termination: rt::Value,
+    pub attachment_id: String,
+    pub bdm_uuid: String,
+    pub base: ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon,
+}
+rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_89 {
+    req(delete_on_termination, "delete_on_termination"),
+    req(attachment_id, "attachment_id"),
+    req(bdm_uuid, "bdm_uuid"),
+} + base);
+rt::extends!(
+    ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_89 =>
+    ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon
+);
+/// The `ListVolumesResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListVolumesResponseV2_1 {
+    pub volumes: Vec<CreateVolumeResponseVolumeV2_1>,
+}
+rt::record!(ListVolumesResponseV2_1 { req(volumes, "volumes") });
 /// The `LiveMigrateServerRequestOsMigrateLive` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveMigrateServerRequestOsMigrateLiveV2_1 {
-    pub block_migration: rt::Value,
-    pub disk_over_commit: rt::Value,
+    pub block_migration: bool,
+    pub disk_over_commit: bool,
     pub host: Option<String>,
 }
 rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_1 {
@@ -2656,7 +6839,7 @@ rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_1 {
 /// The `LiveMigrateServerRequestOsMigrateLive` schema from microversion 2.25.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveMigrateServerRequestOsMigrateLiveV2_25 {
-    pub block_migration: rt::Value,
+    pub block_migration: bool,
     pub host: Option<String>,
 }
 rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_25 {
@@ -2666,7 +6849,7 @@ rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_25 {
 /// The `LiveMigrateServerRequestOsMigrateLive` schema from microversion 2.30. It extends [`LiveMigrateServerRequestOsMigrateLiveV2_25`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveMigrateServerRequestOsMigrateLiveV2_30 {
-    pub force: Option<rt::Value>,
+    pub force: Option<bool>,
     pub base: LiveMigrateServerRequestOsMigrateLiveV2_25,
 }
 rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_30 { opt(force, "force") } + base);
@@ -2676,7 +6859,7 @@ rt::extends!(
 );
 impl LiveMigrateServerRequestOsMigrateLiveV2_30 {
     /// A [`LiveMigrateServerRequestOsMigrateLiveV2_30`] with its required fields; the optional ones are `None`.
-    pub fn new(block_migration: rt::Value, host: Option<String>) -> Self {
+    pub fn new(block_migration: bool, host: Option<String>) -> Self {
         Self {
             force: None,
             base: LiveMigrateServerRequestOsMigrateLiveV2_25 {
@@ -2722,213 +6905,48 @@ pub struct LockServerRequestV2_73 {
     pub lock: Option<LockServerRequestLockV2_73>,
 }
 rt::record!(encode LockServerRequestV2_73 { req(lock, "lock") });
-/// The `MediaType` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MediaTypeV2_1 {
-    pub base: String,
-    pub type_: String,
-}
-rt::record!(MediaTypeV2_1 { req(base, "base"), req(type_, "type") });
 /// The `MigrateServerRequestMigrate` schema from microversion 2.56.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MigrateServerRequestMigrateV2_56 {
     pub host: Option<String>,
 }
 rt::record!(encode MigrateServerRequestMigrateV2_56 { nullable(host, "host") });
-/// The `MigrateServerRequest` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MigrateServerRequestV2_1 {
-    pub migrate: rt::Value,
-}
-rt::record!(open encode MigrateServerRequestV2_1 { req(migrate, "migrate") });
 /// The `MigrateServerRequest` schema from microversion 2.56.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MigrateServerRequestV2_56 {
     pub migrate: Option<MigrateServerRequestMigrateV2_56>,
 }
 rt::record!(encode MigrateServerRequestV2_56 { req(migrate, "migrate") });
-/// The fields every version of `NewFlavor` has alike.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewFlavorCommon {
-    pub name: String,
-    /// The flavor id to use; a UUID is generated when it is absent.
-    pub id: Option<String>,
-    /// A RAM (MiB) or vCPU amount, at least 1.
-    pub ram: i64,
-    /// A RAM (MiB) or vCPU amount, at least 1.
-    pub vcpus: i64,
-    /// A root or ephemeral disk (GiB) or swap (MiB) amount, which may be 0.
-    pub disk: i64,
-    /// A root or ephemeral disk (GiB) or swap (MiB) amount, which may be 0.
-    pub os_flv_ext_data_ephemeral: Option<i64>,
-    /// A root or ephemeral disk (GiB) or swap (MiB) amount, which may be 0.
-    pub swap: Option<i64>,
-    pub os_flavor_access_is_public: Option<bool>,
-}
-rt::record!(encode NewFlavorCommon {
-    req(name, "name"),
-    opt(id, "id"),
-    req(ram, "ram"),
-    req(vcpus, "vcpus"),
-    req(disk, "disk"),
-    opt(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
-    opt(swap, "swap"),
-    opt(os_flavor_access_is_public, "os-flavor-access:is_public"),
-});
-impl NewFlavorCommon {
-    /// A [`NewFlavorCommon`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
-        Self {
-            name: name.into(),
-            id: None,
-            ram,
-            vcpus,
-            disk,
-            os_flv_ext_data_ephemeral: None,
-            swap: None,
-            os_flavor_access_is_public: None,
-        }
-    }
-}
-/// The `NewFlavor` schema from microversion 2.1. It extends [`NewFlavorCommon`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewFlavorV2_1 {
-    /// Bandwidth scaling factor, greater than 0 (default 1.0).
-    pub rxtx_factor: Option<f64>,
-    pub base: NewFlavorCommon,
-}
-rt::record!(encode NewFlavorV2_1 { opt(rxtx_factor, "rxtx_factor") } + base);
-rt::extends!(mut NewFlavorV2_1 => NewFlavorCommon);
-impl NewFlavorV2_1 {
-    /// A [`NewFlavorV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
-        Self {
-            rxtx_factor: None,
-            base: NewFlavorCommon::new(name, ram, vcpus, disk),
-        }
-    }
-}
-/// The `NewFlavor` schema from microversion 2.102. It extends [`NewFlavorCommon`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewFlavorV2_102 {
-    /// Free text of up to 65535 printable characters, or null to clear it.
-    pub description: Option<String>,
-    pub base: NewFlavorCommon,
-}
-rt::record!(encode NewFlavorV2_102 { nullable(description, "description") } + base);
-rt::extends!(mut NewFlavorV2_102 => NewFlavorCommon);
-impl NewFlavorV2_102 {
-    /// A [`NewFlavorV2_102`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
-        Self {
-            description: None,
-            base: NewFlavorCommon::new(name, ram, vcpus, disk),
-        }
-    }
-}
-/// The `NewFlavor` schema from microversion 2.55. It extends [`NewFlavorV2_1`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewFlavorV2_55 {
-    /// Free text of up to 65535 printable characters, or null to clear it.
-    pub description: Option<String>,
-    pub base: NewFlavorV2_1,
-}
-rt::record!(encode NewFlavorV2_55 { nullable(description, "description") } + base);
-rt::extends!(mut NewFlavorV2_55 => NewFlavorV2_1);
-impl NewFlavorV2_55 {
-    /// A [`NewFlavorV2_55`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>, ram: i64, vcpus: i64, disk: i64) -> Self {
-        Self {
-            description: None,
-            base: NewFlavorV2_1::new(name, ram, vcpus, disk),
-        }
-    }
-}
-/// The `NewKeypair` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewKeypairV2_1 {
-    pub name: String,
-    pub public_key: Option<String>,
-}
-rt::record!(encode NewKeypairV2_1 { req(name, "name"), opt(public_key, "public_key") });
-impl NewKeypairV2_1 {
-    /// A [`NewKeypairV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            public_key: None,
-        }
-    }
-}
-/// The `NewKeypair` schema from microversion 2.10. It extends [`NewKeypairV2_2`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewKeypairV2_10 {
-    pub user_id: Option<String>,
-    pub base: NewKeypairV2_2,
-}
-rt::record!(encode NewKeypairV2_10 { opt(user_id, "user_id") } + base);
-rt::extends!(mut NewKeypairV2_10 => NewKeypairV2_2);
-impl NewKeypairV2_10 {
-    /// A [`NewKeypairV2_10`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            user_id: None,
-            base: NewKeypairV2_2::new(name),
-        }
-    }
-}
-/// The `NewKeypair` schema from microversion 2.2. It extends [`NewKeypairV2_1`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewKeypairV2_2 {
-    pub type_: Option<KeypairTypeV2_2>,
-    pub base: NewKeypairV2_1,
-}
-rt::record!(encode NewKeypairV2_2 { opt(type_, "type") } + base);
-rt::extends!(mut NewKeypairV2_2 => NewKeypairV2_1);
-impl NewKeypairV2_2 {
-    /// A [`NewKeypairV2_2`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            type_: None,
-            base: NewKeypairV2_1::new(name),
-        }
-    }
-}
-/// The `NewKeypair` schema from microversion 2.92.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewKeypairV2_92 {
-    pub name: String,
-    pub public_key: String,
-    pub type_: Option<KeypairTypeV2_2>,
-    pub user_id: Option<String>,
-}
-rt::record!(encode NewKeypairV2_92 {
-    req(name, "name"),
-    req(public_key, "public_key"),
-    opt(type_, "type"),
-    opt(user_id, "user_id"),
-});
-impl NewKeypairV2_92 {
-    /// A [`NewKeypairV2_92`] with its required fields; the optional ones are `None`.
-    pub fn new(name: impl Into<String>, public_key: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            public_key: public_key.into(),
-            type_: None,
-            user_id: None,
-        }
-    }
-}
 /// The `PauseServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PauseServerRequestV2_1 {
     pub pause: rt::Value,
 }
 rt::record!(encode PauseServerRequestV2_1 { req(pause, "pause") });
+/// The `RebootServerRequestRebootType` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RebootServerRequestRebootTypeV2_1 {
+    Hard,
+    Hard2,
+    Hard3,
+    Soft,
+    Soft2,
+    Soft3,
+}
+impl rt::StrEnum for RebootServerRequestRebootTypeV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("HARD", Self::Hard),
+        ("Hard", Self::Hard2),
+        ("hard", Self::Hard3),
+        ("SOFT", Self::Soft),
+        ("Soft", Self::Soft2),
+        ("soft", Self::Soft3),
+    ];
+}
 /// The `RebootServerRequestReboot` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebootServerRequestRebootV2_1 {
-    pub type_: String,
+    pub type_: RebootServerRequestRebootTypeV2_1,
 }
 rt::record!(encode RebootServerRequestRebootV2_1 { req(type_, "type") });
 /// The `RebootServerRequest` schema from microversion 2.1.
@@ -2940,44 +6958,56 @@ rt::record!(encode RebootServerRequestV2_1 { req(reboot, "reboot") });
 /// The fields every version of `RebuildServerRequestRebuild` has alike.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerRequestRebuildCommon {
-    pub name: Option<String>,
-    pub image_ref: String,
-    pub admin_pass: Option<String>,
-    pub metadata: Option<ExtraSpecsV2_1>,
-    pub preserve_ephemeral: Option<rt::Value>,
-    pub os_dcf_disk_config: Option<CreateServerRequestServerOSDCFDiskConfigV2_1>,
+    pub os_dcf_disk_config: Option<
+        ListImagesDetailResponseImagesItemOSDCFDiskConfigV2_1,
+    >,
     pub access_i_pv4: Option<String>,
     pub access_i_pv6: Option<String>,
+    pub admin_pass: Option<String>,
+    pub image_ref: String,
+    pub metadata: Option<CreateExtraSpecsRequestExtraSpecsV2_1>,
+    pub name: Option<String>,
+    pub preserve_ephemeral: Option<bool>,
 }
 rt::record!(encode RebuildServerRequestRebuildCommon {
-    opt(name, "name"),
-    req(image_ref, "imageRef"),
-    opt(admin_pass, "adminPass"),
-    opt(metadata, "metadata"),
-    opt(preserve_ephemeral, "preserve_ephemeral"),
     opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
     opt(access_i_pv4, "accessIPv4"),
     opt(access_i_pv6, "accessIPv6"),
+    opt(admin_pass, "adminPass"),
+    req(image_ref, "imageRef"),
+    opt(metadata, "metadata"),
+    opt(name, "name"),
+    opt(preserve_ephemeral, "preserve_ephemeral"),
 });
 impl RebuildServerRequestRebuildCommon {
     /// A [`RebuildServerRequestRebuildCommon`] with its required fields; the optional ones are `None`.
     pub fn new(image_ref: impl Into<String>) -> Self {
         Self {
-            name: None,
-            image_ref: image_ref.into(),
-            admin_pass: None,
-            metadata: None,
-            preserve_ephemeral: None,
             os_dcf_disk_config: None,
             access_i_pv4: None,
             access_i_pv6: None,
+            admin_pass: None,
+            image_ref: image_ref.into(),
+            metadata: None,
+            name: None,
+            preserve_ephemeral: None,
         }
     }
 }
+/// The `RebuildServerRequestRebuildPersonalityItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RebuildServerRequestRebuildPersonalityItemV2_1 {
+    pub contents: Option<String>,
+    pub path: Option<String>,
+}
+rt::record!(encode RebuildServerRequestRebuildPersonalityItemV2_1 {
+    opt(contents, "contents"),
+    opt(path, "path"),
+});
 /// The `RebuildServerRequestRebuild` schema from microversion 2.1. It extends [`RebuildServerRequestRebuildCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerRequestRebuildV2_1 {
-    pub personality: Option<Vec<CreateServerRequestServerPersonalityItemV2_1>>,
+    pub personality: Option<Vec<RebuildServerRequestRebuildPersonalityItemV2_1>>,
     pub base: RebuildServerRequestRebuildCommon,
 }
 rt::record!(encode RebuildServerRequestRebuildV2_1 { opt(personality, "personality") } + base);
@@ -3142,25 +7172,26 @@ rt::record!(RebuildServerResponseServerAddressesValueItemV2_1 {
 /// The fields every version of `RebuildServerResponseServer` has alike.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerResponseServerCommon {
+    pub os_dcf_disk_config: String,
     pub access_i_pv4: rt::Value,
     pub access_i_pv6: rt::Value,
     pub admin_pass: Option<String>,
     pub created: String,
-    pub fault: Option<ListServersDetailResponseServersItemFaultV2_1>,
+    pub fault: Option<RebuildServerResponseServerFaultV2_1>,
     pub host_id: String,
     pub id: String,
     pub image: rt::Value,
-    pub links: Vec<ListServersResponseServersItemLinksItemV2_1>,
-    pub metadata: ExtraSpecsV2_1,
+    pub links: Vec<RebuildServerResponseServerFlavorLinksItemV2_1>,
+    pub metadata: CreateExtraSpecsRequestExtraSpecsV2_1,
     pub name: Option<String>,
     pub progress: Option<f64>,
-    pub status: ListServersDetailResponseServersItemStatusV2_1,
+    pub status: RebuildServerResponseServerStatusV2_1,
     pub tenant_id: String,
     pub updated: String,
     pub user_id: String,
-    pub os_dcf_disk_config: String,
 }
 rt::record!(RebuildServerResponseServerCommon {
+    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
     req(access_i_pv4, "accessIPv4"),
     req(access_i_pv6, "accessIPv6"),
     nullable(admin_pass, "adminPass"),
@@ -3177,13 +7208,120 @@ rt::record!(RebuildServerResponseServerCommon {
     req(tenant_id, "tenant_id"),
     req(updated, "updated"),
     req(user_id, "user_id"),
-    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
 });
+/// The `RebuildServerResponseServerFault` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerFaultV2_1 {
+    pub code: i64,
+    pub created: String,
+    pub details: Option<String>,
+    pub message: String,
+}
+rt::record!(RebuildServerResponseServerFaultV2_1 {
+    req(code, "code"),
+    req(created, "created"),
+    opt(details, "details"),
+    req(message, "message"),
+});
+/// The `RebuildServerResponseServerFlavorLinksItemRel` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RebuildServerResponseServerFlavorLinksItemRelV2_1 {
+    Self_,
+    Bookmark,
+}
+impl rt::StrEnum for RebuildServerResponseServerFlavorLinksItemRelV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("self", Self::Self_),
+        ("bookmark", Self::Bookmark),
+    ];
+}
+/// The `RebuildServerResponseServerFlavorLinksItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerFlavorLinksItemV2_1 {
+    pub href: String,
+    pub rel: RebuildServerResponseServerFlavorLinksItemRelV2_1,
+}
+rt::record!(RebuildServerResponseServerFlavorLinksItemV2_1 { req(href, "href"), req(rel, "rel") });
+/// The `RebuildServerResponseServerFlavor` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerFlavorV2_1 {
+    pub id: Option<String>,
+    pub links: Option<Vec<RebuildServerResponseServerFlavorLinksItemV2_1>>,
+}
+rt::record!(RebuildServerResponseServerFlavorV2_1 { opt(id, "id"), opt(links, "links") });
+/// The `RebuildServerResponseServerFlavor` schema from microversion 2.47.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerFlavorV2_47 {
+    pub disk: i64,
+    pub ephemeral: i64,
+    pub extra_specs: Option<CreateExtraSpecsRequestExtraSpecsV2_1>,
+    pub original_name: String,
+    pub ram: i64,
+    pub swap: i64,
+    pub vcpus: i64,
+}
+rt::record!(RebuildServerResponseServerFlavorV2_47 {
+    req(disk, "disk"),
+    req(ephemeral, "ephemeral"),
+    opt(extra_specs, "extra_specs"),
+    req(original_name, "original_name"),
+    req(ram, "ram"),
+    req(swap, "swap"),
+    req(vcpus, "vcpus"),
+});
+/// The `RebuildServerResponseServerStatus` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RebuildServerResponseServerStatusV2_1 {
+    Active,
+    Build,
+    Deleted,
+    Error,
+    HardReboot,
+    Migrating,
+    Password,
+    Paused,
+    Reboot,
+    Rebuild,
+    Rescue,
+    Resize,
+    RevertResize,
+    Shelved,
+    ShelvedOffloaded,
+    Shutoff,
+    SoftDeleted,
+    Suspended,
+    Unknown,
+    VerifyResize,
+}
+impl rt::StrEnum for RebuildServerResponseServerStatusV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("ACTIVE", Self::Active),
+        ("BUILD", Self::Build),
+        ("DELETED", Self::Deleted),
+        ("ERROR", Self::Error),
+        ("HARD_REBOOT", Self::HardReboot),
+        ("MIGRATING", Self::Migrating),
+        ("PASSWORD", Self::Password),
+        ("PAUSED", Self::Paused),
+        ("REBOOT", Self::Reboot),
+        ("REBUILD", Self::Rebuild),
+        ("RESCUE", Self::Rescue),
+        ("RESIZE", Self::Resize),
+        ("REVERT_RESIZE", Self::RevertResize),
+        ("SHELVED", Self::Shelved),
+        ("SHELVED_OFFLOADED", Self::ShelvedOffloaded),
+        ("SHUTOFF", Self::Shutoff),
+        ("SOFT_DELETED", Self::SoftDeleted),
+        ("SUSPENDED", Self::Suspended),
+        ("UNKNOWN", Self::Unknown),
+        ("VERIFY_RESIZE", Self::VerifyResize),
+    ];
+}
 /// The `RebuildServerResponseServer` schema from microversion 2.1. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerResponseServerV2_1 {
     pub addresses: RebuildServerResponseServerAddressesV2_1,
-    pub flavor: ListServersDetailResponseServersItemFlavorV2_1,
+    pub flavor: RebuildServerResponseServerFlavorV2_1,
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_1 {
@@ -3194,7 +7332,7 @@ rt::extends!(RebuildServerResponseServerV2_1 => RebuildServerResponseServerCommo
 /// The `RebuildServerResponseServer` schema from microversion 2.100. It extends [`RebuildServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerResponseServerV2_100 {
-    pub scheduler_hints: CreateServerRequestOsSchedulerHintsV2_1,
+    pub scheduler_hints: CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
     pub base: RebuildServerResponseServerV2_98,
 }
 rt::record!(RebuildServerResponseServerV2_100 { req(scheduler_hints, "scheduler_hints") } + base);
@@ -3219,7 +7357,7 @@ rt::extends!(RebuildServerResponseServerV2_26 => RebuildServerResponseServerV2_1
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerResponseServerV2_47 {
     pub addresses: RebuildServerResponseServerAddressesV2_1,
-    pub flavor: ListServersDetailResponseServersItemFlavorV2_47,
+    pub flavor: RebuildServerResponseServerFlavorV2_47,
     pub locked: bool,
     pub description: Option<String>,
     pub tags: Vec<String>,
@@ -3279,7 +7417,7 @@ rt::extends!(RebuildServerResponseServerV2_73 => RebuildServerResponseServerV2_7
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerResponseServerV2_75 {
     pub addresses: ListServersDetailResponseServersItemAddressesV2_1,
-    pub flavor: ListServersDetailResponseServersItemFlavorV2_47,
+    pub flavor: RebuildServerResponseServerFlavorV2_47,
     pub locked: bool,
     pub description: Option<String>,
     pub tags: Vec<String>,
@@ -3288,7 +7426,6 @@ pub struct RebuildServerResponseServerV2_75 {
     pub trusted_image_certificates: Option<Vec<String>>,
     pub server_groups: Vec<String>,
     pub locked_reason: Option<String>,
-    pub config_drive: rt::Value,
     pub os_ext_az_availability_zone: String,
     pub os_ext_srv_attr_host: Option<String>,
     pub os_ext_srv_attr_hostname: Option<String>,
@@ -3302,15 +7439,14 @@ pub struct RebuildServerResponseServerV2_75 {
     pub os_ext_sts_power_state: Option<i64>,
     pub os_ext_sts_task_state: Option<String>,
     pub os_ext_sts_vm_state: Option<String>,
+    pub os_srv_usg_launched_at: Option<String>,
+    pub os_srv_usg_terminated_at: Option<String>,
+    pub config_drive: rt::Value,
+    pub host_status: Option<String>,
     pub os_extended_volumes_volumes_attached: Vec<
         ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3,
     >,
-    pub os_srv_usg_launched_at: Option<String>,
-    pub os_srv_usg_terminated_at: Option<String>,
-    pub security_groups: Option<
-        Vec<ListServersDetailResponseServersItemSecurityGroupsItemV2_1>,
-    >,
-    pub host_status: Option<String>,
+    pub security_groups: Option<Vec<ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1>>,
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_75 {
@@ -3324,7 +7460,6 @@ rt::record!(RebuildServerResponseServerV2_75 {
     req(trusted_image_certificates, "trusted_image_certificates"),
     req(server_groups, "server_groups"),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive"),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
@@ -3338,11 +7473,12 @@ rt::record!(RebuildServerResponseServerV2_75 {
     req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
     req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
     req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
-    opt(security_groups, "security_groups"),
+    req(config_drive, "config_drive"),
     opt(host_status, "host_status"),
+    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
+    opt(security_groups, "security_groups"),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_75 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponseServer` schema from microversion 2.9. It extends [`RebuildServerResponseServerV2_1`] (its fields are in `base`, also through `Deref`).
@@ -3449,38 +7585,112 @@ pub struct RebuildServerResponseV2_98 {
     pub server: RebuildServerResponseServerV2_98,
 }
 rt::record!(RebuildServerResponseV2_98 { req(server, "server") });
+/// The `RemoveFixedIpRequestRemoveFixedIp` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoveFixedIpRequestRemoveFixedIpV2_1 {
+    pub address: String,
+}
+rt::record!(encode RemoveFixedIpRequestRemoveFixedIpV2_1 { req(address, "address") });
+/// The `RemoveFixedIpRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoveFixedIpRequestV2_1 {
+    pub remove_fixed_ip: RemoveFixedIpRequestRemoveFixedIpV2_1,
+}
+rt::record!(encode RemoveFixedIpRequestV2_1 { req(remove_fixed_ip, "removeFixedIp") });
+/// The `RemoveFloatingIpRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoveFloatingIpRequestV2_1 {
+    pub remove_floating_ip: RemoveFixedIpRequestRemoveFixedIpV2_1,
+}
+rt::record!(encode RemoveFloatingIpRequestV2_1 { req(remove_floating_ip, "removeFloatingIp") });
+/// The `RemoveHostRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoveHostRequestV2_1 {
+    pub remove_host: AddHostRequestAddHostV2_1,
+}
+rt::record!(encode RemoveHostRequestV2_1 { req(remove_host, "remove_host") });
+/// The `RemoveSecurityGroupRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoveSecurityGroupRequestV2_1 {
+    pub remove_security_group: ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1,
+}
+rt::record!(open encode RemoveSecurityGroupRequestV2_1 {
+    req(remove_security_group, "removeSecurityGroup"),
+});
 /// The `RemoveTenantAccessRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoveTenantAccessRequestV2_1 {
-    pub remove_tenant_access: TenantAccessV2_1,
+    pub remove_tenant_access: AddTenantAccessRequestAddTenantAccessV2_1,
 }
 rt::record!(encode RemoveTenantAccessRequestV2_1 {
     req(remove_tenant_access, "removeTenantAccess"),
 });
-/// The `ReplaceServerMetadataRequest` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReplaceServerMetadataRequestV2_1 {
-    pub metadata: ExtraSpecsV2_1,
-}
-rt::record!(encode ReplaceServerMetadataRequestV2_1 { req(metadata, "metadata") });
 /// Server tags
 pub type ReplaceServerTagsRequestV2_26 = ListServerTagsResponseV2_26;
+/// The `RescueServerRequestRescue` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RescueServerRequestRescueV2_1 {
+    pub admin_pass: Option<String>,
+    pub rescue_image_ref: Option<String>,
+}
+rt::record!(encode RescueServerRequestRescueV2_1 {
+    opt(admin_pass, "adminPass"),
+    opt(rescue_image_ref, "rescue_image_ref"),
+});
+/// The `RescueServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RescueServerRequestV2_1 {
+    pub rescue: Option<RescueServerRequestRescueV2_1>,
+}
+rt::record!(encode RescueServerRequestV2_1 { req(rescue, "rescue") });
+/// The `RescueServerResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RescueServerResponseV2_1 {
+    pub admin_pass: Option<String>,
+}
+rt::record!(RescueServerResponseV2_1 { opt(admin_pass, "adminPass") });
+/// The `ResetStateRequestOsResetStateState` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResetStateRequestOsResetStateStateV2_1 {
+    Active,
+    Error,
+}
+impl rt::StrEnum for ResetStateRequestOsResetStateStateV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("active", Self::Active),
+        ("error", Self::Error),
+    ];
+}
+/// The `ResetStateRequestOsResetState` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResetStateRequestOsResetStateV2_1 {
+    pub state: ResetStateRequestOsResetStateStateV2_1,
+}
+rt::record!(encode ResetStateRequestOsResetStateV2_1 { req(state, "state") });
+/// The `ResetStateRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResetStateRequestV2_1 {
+    pub os_reset_state: ResetStateRequestOsResetStateV2_1,
+}
+rt::record!(encode ResetStateRequestV2_1 { req(os_reset_state, "os-resetState") });
 /// The `ResizeServerRequestResize` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResizeServerRequestResizeV2_1 {
-    pub flavor_ref: rt::Value,
-    pub os_dcf_disk_config: Option<CreateServerRequestServerOSDCFDiskConfigV2_1>,
+    pub os_dcf_disk_config: Option<
+        ListImagesDetailResponseImagesItemOSDCFDiskConfigV2_1,
+    >,
+    pub flavor_ref: String,
 }
 rt::record!(encode ResizeServerRequestResizeV2_1 {
-    req(flavor_ref, "flavorRef"),
     opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
+    req(flavor_ref, "flavorRef"),
 });
 impl ResizeServerRequestResizeV2_1 {
     /// A [`ResizeServerRequestResizeV2_1`] with its required fields; the optional ones are `None`.
-    pub fn new(flavor_ref: rt::Value) -> Self {
+    pub fn new(flavor_ref: impl Into<String>) -> Self {
         Self {
-            flavor_ref,
             os_dcf_disk_config: None,
+            flavor_ref: flavor_ref.into(),
         }
     }
 }
@@ -3490,6 +7700,12 @@ pub struct ResizeServerRequestV2_1 {
     pub resize: ResizeServerRequestResizeV2_1,
 }
 rt::record!(encode ResizeServerRequestV2_1 { req(resize, "resize") });
+/// The `RestoreServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoreServerRequestV2_1 {
+    pub restore: rt::Value,
+}
+rt::record!(encode RestoreServerRequestV2_1 { req(restore, "restore") });
 /// The `ResumeServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResumeServerRequestV2_1 {
@@ -3502,134 +7718,20 @@ pub struct RevertResizeServerRequestV2_1 {
     pub revert_resize: rt::Value,
 }
 rt::record!(encode RevertResizeServerRequestV2_1 { req(revert_resize, "revertResize") });
-/// The `ServiceState` schema from microversion 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ServiceStateV2_1 {
-    Up,
-    Down,
-}
-impl rt::StrEnum for ServiceStateV2_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("up", Self::Up),
-        ("down", Self::Down),
-    ];
-}
-/// The `ServiceStatus` schema from microversion 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ServiceStatusV2_1 {
-    Enabled,
-    Disabled,
-}
-impl rt::StrEnum for ServiceStatusV2_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("enabled", Self::Enabled),
-        ("disabled", Self::Disabled),
-    ];
-}
-/// The `ServiceStatus` schema from microversion 2.69.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ServiceStatusV2_69 {
-    Enabled,
-    Disabled,
-    Unknown,
-}
-impl rt::StrEnum for ServiceStatusV2_69 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("enabled", Self::Enabled),
-        ("disabled", Self::Disabled),
-        ("UNKNOWN", Self::Unknown),
-    ];
-}
-/// The `Service` schema from microversion 2.1.
+/// The `SetMetadataRequestSetMetadataMetadata` schema from microversion 2.1.
+pub type SetMetadataRequestSetMetadataMetadataV2_1 = BTreeMap<String, Option<String>>;
+/// The `SetMetadataRequestSetMetadata` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ServiceV2_1 {
-    pub binary: String,
-    pub disabled_reason: Option<String>,
-    pub host: String,
-    pub id: i64,
-    pub state: ServiceStateV2_1,
-    pub status: ServiceStatusV2_1,
-    pub updated_at: Option<String>,
-    pub zone: String,
+pub struct SetMetadataRequestSetMetadataV2_1 {
+    pub metadata: SetMetadataRequestSetMetadataMetadataV2_1,
 }
-rt::record!(ServiceV2_1 {
-    req(binary, "binary"),
-    req(disabled_reason, "disabled_reason"),
-    req(host, "host"),
-    req(id, "id"),
-    req(state, "state"),
-    req(status, "status"),
-    req(updated_at, "updated_at"),
-    req(zone, "zone"),
-});
-/// The `Service` schema from microversion 2.11. It extends [`ServiceV2_1`] (its fields are in `base`, also through `Deref`).
+rt::record!(encode SetMetadataRequestSetMetadataV2_1 { req(metadata, "metadata") });
+/// The `SetMetadataRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ServiceV2_11 {
-    pub forced_down: bool,
-    pub base: ServiceV2_1,
+pub struct SetMetadataRequestV2_1 {
+    pub set_metadata: SetMetadataRequestSetMetadataV2_1,
 }
-rt::record!(ServiceV2_11 { req(forced_down, "forced_down") } + base);
-rt::extends!(ServiceV2_11 => ServiceV2_1);
-/// The `Service` schema from microversion 2.53.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServiceV2_53 {
-    pub binary: String,
-    pub disabled_reason: Option<String>,
-    pub host: String,
-    pub id: String,
-    pub state: ServiceStateV2_1,
-    pub status: ServiceStatusV2_1,
-    pub updated_at: Option<String>,
-    pub zone: String,
-    pub forced_down: bool,
-}
-rt::record!(ServiceV2_53 {
-    req(binary, "binary"),
-    req(disabled_reason, "disabled_reason"),
-    req(host, "host"),
-    req(id, "id"),
-    req(state, "state"),
-    req(status, "status"),
-    req(updated_at, "updated_at"),
-    req(zone, "zone"),
-    req(forced_down, "forced_down"),
-});
-/// The `Service` schema from microversion 2.69.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServiceV2_69 {
-    pub binary: String,
-    pub disabled_reason: Option<String>,
-    pub host: String,
-    pub id: Option<String>,
-    pub state: Option<ServiceStateV2_1>,
-    pub status: ServiceStatusV2_69,
-    pub updated_at: Option<String>,
-    pub zone: Option<String>,
-    pub forced_down: Option<bool>,
-}
-rt::record!(ServiceV2_69 {
-    req(binary, "binary"),
-    nullable(disabled_reason, "disabled_reason"),
-    req(host, "host"),
-    opt(id, "id"),
-    opt(state, "state"),
-    req(status, "status"),
-    nullable(updated_at, "updated_at"),
-    opt(zone, "zone"),
-    opt(forced_down, "forced_down"),
-});
-/// The `SetServerMetadataItemRequest` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SetServerMetadataItemRequestV2_1 {
-    pub meta: ExtraSpecsV2_1,
-}
-rt::record!(encode SetServerMetadataItemRequestV2_1 { req(meta, "meta") });
-/// The `SetServerMetadataItemResponse` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SetServerMetadataItemResponseV2_1 {
-    pub meta: ListServerMetadataResponseMetadataV2_1,
-}
-rt::record!(SetServerMetadataItemResponseV2_1 { req(meta, "meta") });
+rt::record!(encode SetMetadataRequestV2_1 { req(set_metadata, "set_metadata") });
 /// The `ShelveOffloadServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShelveOffloadServerRequestV2_1 {
@@ -3642,6 +7744,140 @@ pub struct ShelveServerRequestV2_1 {
     pub shelve: rt::Value,
 }
 rt::record!(encode ShelveServerRequestV2_1 { req(shelve, "shelve") });
+/// The `ShowBaremetalNodeResponseNode` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowBaremetalNodeResponseNodeV2_1 {
+    pub cpus: String,
+    pub disk_gb: String,
+    pub host: String,
+    pub id: String,
+    pub instance_uuid: String,
+    pub interfaces: Vec<ListBaremetalNodesResponseNodesItemInterfacesItemV2_1>,
+    pub memory_mb: String,
+    pub task_state: String,
+}
+rt::record!(ShowBaremetalNodeResponseNodeV2_1 {
+    req(cpus, "cpus"),
+    req(disk_gb, "disk_gb"),
+    req(host, "host"),
+    req(id, "id"),
+    req(instance_uuid, "instance_uuid"),
+    req(interfaces, "interfaces"),
+    req(memory_mb, "memory_mb"),
+    req(task_state, "task_state"),
+});
+/// The `ShowBaremetalNodeResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowBaremetalNodeResponseV2_1 {
+    pub node: ShowBaremetalNodeResponseNodeV2_1,
+}
+rt::record!(ShowBaremetalNodeResponseV2_1 { req(node, "node") });
+/// The `ShowConsoleAuthTokenResponseConsole` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowConsoleAuthTokenResponseConsoleV2_1 {
+    pub host: Option<String>,
+    pub instance_uuid: String,
+    pub internal_access_path: Option<String>,
+    pub port: i64,
+}
+rt::record!(ShowConsoleAuthTokenResponseConsoleV2_1 {
+    req(host, "host"),
+    req(instance_uuid, "instance_uuid"),
+    req(internal_access_path, "internal_access_path"),
+    req(port, "port"),
+});
+/// The `ShowConsoleAuthTokenResponseConsole` schema from microversion 2.99. It extends [`ShowConsoleAuthTokenResponseConsoleV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowConsoleAuthTokenResponseConsoleV2_99 {
+    pub tls_port: Option<i64>,
+    pub base: ShowConsoleAuthTokenResponseConsoleV2_1,
+}
+rt::record!(ShowConsoleAuthTokenResponseConsoleV2_99 { nullable(tls_port, "tls_port") } + base);
+rt::extends!(
+    ShowConsoleAuthTokenResponseConsoleV2_99 => ShowConsoleAuthTokenResponseConsoleV2_1
+);
+/// The `ShowConsoleAuthTokenResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowConsoleAuthTokenResponseV2_1 {
+    pub console: ShowConsoleAuthTokenResponseConsoleV2_1,
+}
+rt::record!(ShowConsoleAuthTokenResponseV2_1 { req(console, "console") });
+/// The `ShowConsoleAuthTokenResponse` schema from microversion 2.99.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowConsoleAuthTokenResponseV2_99 {
+    pub console: ShowConsoleAuthTokenResponseConsoleV2_99,
+}
+rt::record!(ShowConsoleAuthTokenResponseV2_99 { req(console, "console") });
+/// The `ShowExtensionResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowExtensionResponseV2_1 {
+    pub extension: ListExtensionsResponseExtensionsItemV2_1,
+}
+rt::record!(ShowExtensionResponseV2_1 { req(extension, "extension") });
+/// The `ShowHostResponseHostItemResource` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHostResponseHostItemResourceV2_1 {
+    pub cpu: i64,
+    pub disk_gb: i64,
+    pub host: String,
+    pub memory_mb: i64,
+    pub project: String,
+}
+rt::record!(ShowHostResponseHostItemResourceV2_1 {
+    req(cpu, "cpu"),
+    req(disk_gb, "disk_gb"),
+    req(host, "host"),
+    req(memory_mb, "memory_mb"),
+    req(project, "project"),
+});
+/// The `ShowHostResponseHostItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHostResponseHostItemV2_1 {
+    pub resource: ShowHostResponseHostItemResourceV2_1,
+}
+rt::record!(ShowHostResponseHostItemV2_1 { req(resource, "resource") });
+/// The `ShowHostResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHostResponseV2_1 {
+    pub host: Vec<ShowHostResponseHostItemV2_1>,
+}
+rt::record!(ShowHostResponseV2_1 { req(host, "host") });
+/// The `ShowHypervisorQuery` schema from microversion 2.53.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowHypervisorQueryV2_53 {
+    pub with_servers: Option<Vec<bool>>,
+}
+rt::record!(encode ShowHypervisorQueryV2_53 { opt(with_servers, "with_servers") });
+/// The `ShowHypervisorResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHypervisorResponseV2_1 {
+    pub hypervisor: ListHypervisorsDetailResponseHypervisorsItemV2_1,
+}
+rt::record!(ShowHypervisorResponseV2_1 { req(hypervisor, "hypervisor") });
+/// The `ShowHypervisorResponse` schema from microversion 2.28.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHypervisorResponseV2_28 {
+    pub hypervisor: ListHypervisorsDetailResponseHypervisorsItemV2_28,
+}
+rt::record!(ShowHypervisorResponseV2_28 { req(hypervisor, "hypervisor") });
+/// The `ShowHypervisorResponse` schema from microversion 2.53.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHypervisorResponseV2_53 {
+    pub hypervisor: ListHypervisorsDetailResponseHypervisorsItemV2_53,
+}
+rt::record!(ShowHypervisorResponseV2_53 { req(hypervisor, "hypervisor") });
+/// The `ShowHypervisorResponse` schema from microversion 2.88.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHypervisorResponseV2_88 {
+    pub hypervisor: ListHypervisorsDetailResponseHypervisorsItemV2_88,
+}
+rt::record!(ShowHypervisorResponseV2_88 { req(hypervisor, "hypervisor") });
+/// The `ShowImageResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowImageResponseV2_1 {
+    pub image: ListImagesDetailResponseImagesItemV2_1,
+}
+rt::record!(ShowImageResponseV2_1 { req(image, "image") });
 /// The fields every version of `ShowInstanceActionResponseInstanceAction` has alike.
 pub type ShowInstanceActionResponseInstanceActionCommon = ListInstanceActionsResponseInstanceActionsItemV2_1;
 /// The `ShowInstanceActionResponseInstanceActionEventsItem` schema from microversion 2.1.
@@ -3663,13 +7899,13 @@ rt::record!(ShowInstanceActionResponseInstanceActionEventsItemV2_1 {
 /// The `ShowInstanceActionResponseInstanceActionEventsItem` schema from microversion 2.62. It extends [`ShowInstanceActionResponseInstanceActionEventsItemV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowInstanceActionResponseInstanceActionEventsItemV2_62 {
-    pub host_id: String,
     pub host: Option<String>,
+    pub host_id: String,
     pub base: ShowInstanceActionResponseInstanceActionEventsItemV2_1,
 }
 rt::record!(ShowInstanceActionResponseInstanceActionEventsItemV2_62 {
-    req(host_id, "hostId"),
     opt(host, "host"),
+    req(host_id, "hostId"),
 } + base);
 rt::extends!(
     ShowInstanceActionResponseInstanceActionEventsItemV2_62 =>
@@ -3781,18 +8017,164 @@ pub struct ShowInstanceActionResponseV2_84 {
     pub instance_action: ShowInstanceActionResponseInstanceActionV2_84,
 }
 rt::record!(ShowInstanceActionResponseV2_84 { req(instance_action, "instanceAction") });
+/// The `ShowInstanceUsageAuditLogResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowInstanceUsageAuditLogResponseV2_1 {
+    pub instance_usage_audit_log: ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsV2_1,
+}
+rt::record!(ShowInstanceUsageAuditLogResponseV2_1 {
+    req(instance_usage_audit_log, "instance_usage_audit_log"),
+});
+/// The `ShowKeypairResponseKeypair` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowKeypairResponseKeypairV2_1 {
+    pub created_at: String,
+    pub deleted: bool,
+    pub deleted_at: rt::Value,
+    pub fingerprint: String,
+    pub id: i64,
+    pub name: String,
+    pub public_key: String,
+    pub updated_at: rt::Value,
+    pub user_id: String,
+}
+rt::record!(ShowKeypairResponseKeypairV2_1 {
+    req(created_at, "created_at"),
+    req(deleted, "deleted"),
+    req(deleted_at, "deleted_at"),
+    req(fingerprint, "fingerprint"),
+    req(id, "id"),
+    req(name, "name"),
+    req(public_key, "public_key"),
+    req(updated_at, "updated_at"),
+    req(user_id, "user_id"),
+});
+/// The `ShowKeypairResponseKeypair` schema from microversion 2.2. It extends [`ShowKeypairResponseKeypairV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowKeypairResponseKeypairV2_2 {
+    pub type_: CreateKeypairRequestKeypairTypeV2_2,
+    pub base: ShowKeypairResponseKeypairV2_1,
+}
+rt::record!(ShowKeypairResponseKeypairV2_2 { req(type_, "type") } + base);
+rt::extends!(ShowKeypairResponseKeypairV2_2 => ShowKeypairResponseKeypairV2_1);
 /// The `ShowKeypairResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowKeypairResponseV2_1 {
-    pub keypair: KeypairV2_1,
+    pub keypair: ShowKeypairResponseKeypairV2_1,
 }
 rt::record!(ShowKeypairResponseV2_1 { req(keypair, "keypair") });
 /// The `ShowKeypairResponse` schema from microversion 2.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowKeypairResponseV2_2 {
-    pub keypair: KeypairV2_2,
+    pub keypair: ShowKeypairResponseKeypairV2_2,
 }
 rt::record!(ShowKeypairResponseV2_2 { req(keypair, "keypair") });
+/// The `ShowMetadataResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowMetadataResponseV2_1 {
+    pub meta: SetMetadataRequestSetMetadataMetadataV2_1,
+}
+rt::record!(ShowMetadataResponseV2_1 { req(meta, "meta") });
+/// The `ShowMigrationResponse` schema from microversion 2.23.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowMigrationResponseV2_23 {
+    pub migration: ListServerMigrationsResponseMigrationsItemV2_23,
+}
+rt::record!(ShowMigrationResponseV2_23 { req(migration, "migration") });
+/// The `ShowMigrationResponse` schema from microversion 2.59.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowMigrationResponseV2_59 {
+    pub migration: ListServerMigrationsResponseMigrationsItemV2_59,
+}
+rt::record!(ShowMigrationResponseV2_59 { req(migration, "migration") });
+/// The `ShowMigrationResponse` schema from microversion 2.80.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowMigrationResponseV2_80 {
+    pub migration: ListServerMigrationsResponseMigrationsItemV2_80,
+}
+rt::record!(ShowMigrationResponseV2_80 { req(migration, "migration") });
+/// The `ShowNetworkResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowNetworkResponseV2_1 {
+    pub network: ListNetworksResponseNetworksItemV2_1,
+}
+rt::record!(ShowNetworkResponseV2_1 { req(network, "network") });
+/// The fields every version of `ShowQuotaClassSetResponseQuotaClassSet` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowQuotaClassSetResponseQuotaClassSetCommon {
+    pub cores: i64,
+    pub id: String,
+    pub instances: i64,
+    pub key_pairs: i64,
+    pub metadata_items: i64,
+    pub ram: i64,
+}
+rt::record!(ShowQuotaClassSetResponseQuotaClassSetCommon {
+    req(cores, "cores"),
+    req(id, "id"),
+    req(instances, "instances"),
+    req(key_pairs, "key_pairs"),
+    req(metadata_items, "metadata_items"),
+    req(ram, "ram"),
+});
+/// The `ShowQuotaClassSetResponseQuotaClassSet` schema from microversion 2.1. It extends [`ShowQuotaClassSetResponseQuotaClassSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowQuotaClassSetResponseQuotaClassSetV2_1 {
+    pub fixed_ips: i64,
+    pub floating_ips: i64,
+    pub injected_file_content_bytes: i64,
+    pub injected_file_path_bytes: i64,
+    pub injected_files: i64,
+    pub security_group_rules: i64,
+    pub security_groups: i64,
+    pub base: ShowQuotaClassSetResponseQuotaClassSetCommon,
+}
+rt::record!(ShowQuotaClassSetResponseQuotaClassSetV2_1 {
+    req(fixed_ips, "fixed_ips"),
+    req(floating_ips, "floating_ips"),
+    req(injected_file_content_bytes, "injected_file_content_bytes"),
+    req(injected_file_path_bytes, "injected_file_path_bytes"),
+    req(injected_files, "injected_files"),
+    req(security_group_rules, "security_group_rules"),
+    req(security_groups, "security_groups"),
+} + base);
+rt::extends!(
+    ShowQuotaClassSetResponseQuotaClassSetV2_1 =>
+    ShowQuotaClassSetResponseQuotaClassSetCommon
+);
+/// The `ShowQuotaClassSetResponseQuotaClassSet` schema from microversion 2.57. It extends [`ShowQuotaClassSetResponseQuotaClassSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowQuotaClassSetResponseQuotaClassSetV2_57 {
+    pub server_group_members: i64,
+    pub server_groups: i64,
+    pub base: ShowQuotaClassSetResponseQuotaClassSetCommon,
+}
+rt::record!(ShowQuotaClassSetResponseQuotaClassSetV2_57 {
+    req(server_group_members, "server_group_members"),
+    req(server_groups, "server_groups"),
+} + base);
+rt::extends!(
+    ShowQuotaClassSetResponseQuotaClassSetV2_57 =>
+    ShowQuotaClassSetResponseQuotaClassSetCommon
+);
+/// The `ShowQuotaClassSetResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowQuotaClassSetResponseV2_1 {
+    pub quota_class_set: ShowQuotaClassSetResponseQuotaClassSetV2_1,
+}
+rt::record!(ShowQuotaClassSetResponseV2_1 { req(quota_class_set, "quota_class_set") });
+/// The `ShowQuotaClassSetResponse` schema from microversion 2.50.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowQuotaClassSetResponseV2_50 {
+    pub quota_class_set: ListDefaultsResponseQuotaSetV2_36,
+}
+rt::record!(ShowQuotaClassSetResponseV2_50 { req(quota_class_set, "quota_class_set") });
+/// The `ShowQuotaClassSetResponse` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowQuotaClassSetResponseV2_57 {
+    pub quota_class_set: ShowQuotaClassSetResponseQuotaClassSetV2_57,
+}
+rt::record!(ShowQuotaClassSetResponseV2_57 { req(quota_class_set, "quota_class_set") });
 /// The `ShowServerResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_1 {
@@ -3859,12 +8241,85 @@ pub type ShowServerResponseV2_90 = ShowServerResponseV2_69;
 pub type ShowServerResponseV2_96 = ShowServerResponseV2_69;
 /// The `ShowServerResponse` schema from microversion 2.98.
 pub type ShowServerResponseV2_98 = ShowServerResponseV2_69;
+/// The `ShowSimpleTenantUsageQuery` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowSimpleTenantUsageQueryV2_1 {
+    pub end: Option<Vec<String>>,
+    pub start: Option<Vec<String>>,
+}
+rt::record!(open encode ShowSimpleTenantUsageQueryV2_1 { opt(end, "end"), opt(start, "start") });
+/// The `ShowSimpleTenantUsageQuery` schema from microversion 2.40. It extends [`ShowSimpleTenantUsageQueryV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowSimpleTenantUsageQueryV2_40 {
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+    pub base: ShowSimpleTenantUsageQueryV2_1,
+}
+rt::record!(open encode ShowSimpleTenantUsageQueryV2_40 {
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+} + base);
+rt::extends!(mut ShowSimpleTenantUsageQueryV2_40 => ShowSimpleTenantUsageQueryV2_1);
+/// The `ShowSimpleTenantUsageQuery` schema from microversion 2.75.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowSimpleTenantUsageQueryV2_75 {
+    pub end: Option<Vec<String>>,
+    pub start: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+}
+rt::record!(encode ShowSimpleTenantUsageQueryV2_75 {
+    opt(end, "end"),
+    opt(start, "start"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+});
+/// The `ShowSimpleTenantUsageResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowSimpleTenantUsageResponseV2_1 {
+    pub tenant_usage: rt::Value,
+}
+rt::record!(ShowSimpleTenantUsageResponseV2_1 { req(tenant_usage, "tenant_usage") });
+/// The `ShowSimpleTenantUsageResponse` schema from microversion 2.40. It extends [`ShowSimpleTenantUsageResponseV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowSimpleTenantUsageResponseV2_40 {
+    pub tenant_usage_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub base: ShowSimpleTenantUsageResponseV2_1,
+}
+rt::record!(ShowSimpleTenantUsageResponseV2_40 {
+    opt(tenant_usage_links, "tenant_usage_links"),
+} + base);
+rt::extends!(ShowSimpleTenantUsageResponseV2_40 => ShowSimpleTenantUsageResponseV2_1);
+/// The `ShowTenantNetworkResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowTenantNetworkResponseV2_1 {
+    pub network: ListTenantNetworksResponseNetworksItemV2_1,
+}
+rt::record!(ShowTenantNetworkResponseV2_1 { req(network, "network") });
 /// The `ShowVersionResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowVersionResponseV2_1 {
-    pub version: VersionV2_1,
+    pub version: ListVersionsResponseVersionsItemV2_1,
 }
 rt::record!(ShowVersionResponseV2_1 { req(version, "version") });
+/// The `ShowVolumeAttachmentResponse` schema from microversion 2.70.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowVolumeAttachmentResponseV2_70 {
+    pub volume_attachment: ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70,
+}
+rt::record!(ShowVolumeAttachmentResponseV2_70 { req(volume_attachment, "volumeAttachment") });
+/// The `ShowVolumeAttachmentResponse` schema from microversion 2.79.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowVolumeAttachmentResponseV2_79 {
+    pub volume_attachment: ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_79,
+}
+rt::record!(ShowVolumeAttachmentResponseV2_79 { req(volume_attachment, "volumeAttachment") });
+/// The `ShowVolumeAttachmentResponse` schema from microversion 2.89.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowVolumeAttachmentResponseV2_89 {
+    pub volume_attachment: ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_89,
+}
+rt::record!(ShowVolumeAttachmentResponseV2_89 { req(volume_attachment, "volumeAttachment") });
 /// The `StartServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartServerRequestV2_1 {
@@ -3883,12 +8338,6 @@ pub struct SuspendServerRequestV2_1 {
     pub suspend: rt::Value,
 }
 rt::record!(encode SuspendServerRequestV2_1 { req(suspend, "suspend") });
-/// The `TenantAccess` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TenantAccessV2_1 {
-    pub tenant: String,
-}
-rt::record!(encode TenantAccessV2_1 { req(tenant, "tenant") });
 /// The `TriggerCrashDumpRequest` schema from microversion 2.17.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerCrashDumpRequestV2_17 {
@@ -3901,18 +8350,18 @@ pub struct UnlockServerRequestV2_1 {
     pub unlock: rt::Value,
 }
 rt::record!(encode UnlockServerRequestV2_1 { req(unlock, "unlock") });
-/// The `UnlockServerRequest` schema from microversion 2.73.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UnlockServerRequestV2_73 {
-    pub unlock: rt::Value,
-}
-rt::record!(open encode UnlockServerRequestV2_73 { req(unlock, "unlock") });
 /// The `UnpauseServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnpauseServerRequestV2_1 {
     pub unpause: rt::Value,
 }
 rt::record!(encode UnpauseServerRequestV2_1 { req(unpause, "unpause") });
+/// The `UnrescueServerRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnrescueServerRequestV2_1 {
+    pub unrescue: rt::Value,
+}
+rt::record!(encode UnrescueServerRequestV2_1 { req(unrescue, "unrescue") });
 /// The `UnshelveServerRequestUnshelve` schema from microversion 2.77.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnshelveServerRequestUnshelveV2_77 {
@@ -3949,25 +8398,443 @@ pub struct UnshelveServerRequestV2_91 {
     pub unshelve: Option<UnshelveServerRequestUnshelveV2_91>,
 }
 rt::record!(encode UnshelveServerRequestV2_91 { req(unshelve, "unshelve") });
+/// The `UpdateAggregateRequestAggregate` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateAggregateRequestAggregateV2_1 {
+    pub availability_zone: Option<rt::Value>,
+    pub name: Option<String>,
+}
+rt::record!(encode UpdateAggregateRequestAggregateV2_1 {
+    opt(availability_zone, "availability_zone"),
+    opt(name, "name"),
+});
+/// The `UpdateAggregateRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAggregateRequestV2_1 {
+    pub aggregate: UpdateAggregateRequestAggregateV2_1,
+}
+rt::record!(encode UpdateAggregateRequestV2_1 { req(aggregate, "aggregate") });
+/// The `UpdateFlavorRequestFlavor` schema from microversion 2.55.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateFlavorRequestFlavorV2_55 {
+    pub description: Option<String>,
+}
+rt::record!(encode UpdateFlavorRequestFlavorV2_55 { req(description, "description") });
 /// The `UpdateFlavorRequest` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateFlavorRequestV2_55 {
-    pub flavor: FlavorUpdateV2_55,
+    pub flavor: UpdateFlavorRequestFlavorV2_55,
 }
 rt::record!(encode UpdateFlavorRequestV2_55 { req(flavor, "flavor") });
+/// The `UpdateHostRequestMaintenanceMode` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UpdateHostRequestMaintenanceModeV2_1 {
+    Enable,
+    Disable,
+    Enable2,
+    Disable2,
+    Enable3,
+    Disable3,
+}
+impl rt::StrEnum for UpdateHostRequestMaintenanceModeV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("enable", Self::Enable),
+        ("disable", Self::Disable),
+        ("Enable", Self::Enable2),
+        ("Disable", Self::Disable2),
+        ("ENABLE", Self::Enable3),
+        ("DISABLE", Self::Disable3),
+    ];
+}
+/// The `UpdateHostRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateHostRequestV2_1 {
+    pub maintenance_mode: Option<UpdateHostRequestMaintenanceModeV2_1>,
+    pub status: Option<UpdateHostRequestMaintenanceModeV2_1>,
+}
+rt::record!(encode UpdateHostRequestV2_1 {
+    opt(maintenance_mode, "maintenance_mode"),
+    opt(status, "status"),
+});
+/// The `UpdateHostResponseMaintenanceMode` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UpdateHostResponseMaintenanceModeV2_1 {
+    OnMaintenance,
+    OffMaintenance,
+}
+impl rt::StrEnum for UpdateHostResponseMaintenanceModeV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("on_maintenance", Self::OnMaintenance),
+        ("off_maintenance", Self::OffMaintenance),
+    ];
+}
+/// The `UpdateHostResponseStatus` schema from microversion 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UpdateHostResponseStatusV2_1 {
+    Enabled,
+    Disabled,
+}
+impl rt::StrEnum for UpdateHostResponseStatusV2_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("enabled", Self::Enabled),
+        ("disabled", Self::Disabled),
+    ];
+}
+/// The `UpdateHostResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateHostResponseV2_1 {
+    pub host: String,
+    pub maintenance_mode: Option<UpdateHostResponseMaintenanceModeV2_1>,
+    pub status: Option<UpdateHostResponseStatusV2_1>,
+}
+rt::record!(UpdateHostResponseV2_1 {
+    req(host, "host"),
+    opt(maintenance_mode, "maintenance_mode"),
+    opt(status, "status"),
+});
+/// The `UpdateImagesImageMetadataRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateImagesImageMetadataRequestV2_1 {
+    pub meta: CreateExtraSpecsRequestExtraSpecsV2_1,
+}
+rt::record!(encode UpdateImagesImageMetadataRequestV2_1 { req(meta, "meta") });
+/// The fields every version of `UpdateQuotaClassSetRequestQuotaClassSet` has alike.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateQuotaClassSetRequestQuotaClassSetCommon {
+    pub cores: Option<i64>,
+    pub instances: Option<i64>,
+    pub key_pairs: Option<i64>,
+    pub metadata_items: Option<i64>,
+    pub ram: Option<i64>,
+    pub server_group_members: Option<i64>,
+    pub server_groups: Option<i64>,
+}
+rt::record!(encode UpdateQuotaClassSetRequestQuotaClassSetCommon {
+    opt(cores, "cores"),
+    opt(instances, "instances"),
+    opt(key_pairs, "key_pairs"),
+    opt(metadata_items, "metadata_items"),
+    opt(ram, "ram"),
+    opt(server_group_members, "server_group_members"),
+    opt(server_groups, "server_groups"),
+});
+/// The `UpdateQuotaClassSetRequestQuotaClassSet` schema from microversion 2.1. It extends [`UpdateQuotaClassSetRequestQuotaClassSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateQuotaClassSetRequestQuotaClassSetV2_1 {
+    pub fixed_ips: Option<i64>,
+    pub floating_ips: Option<i64>,
+    pub injected_file_content_bytes: Option<i64>,
+    pub injected_file_path_bytes: Option<i64>,
+    pub injected_files: Option<i64>,
+    pub security_group_rules: Option<i64>,
+    pub security_groups: Option<i64>,
+    pub base: UpdateQuotaClassSetRequestQuotaClassSetCommon,
+}
+rt::record!(encode UpdateQuotaClassSetRequestQuotaClassSetV2_1 {
+    opt(fixed_ips, "fixed_ips"),
+    opt(floating_ips, "floating_ips"),
+    opt(injected_file_content_bytes, "injected_file_content_bytes"),
+    opt(injected_file_path_bytes, "injected_file_path_bytes"),
+    opt(injected_files, "injected_files"),
+    opt(security_group_rules, "security_group_rules"),
+    opt(security_groups, "security_groups"),
+} + base);
+rt::extends!(
+    mut UpdateQuotaClassSetRequestQuotaClassSetV2_1 =>
+    UpdateQuotaClassSetRequestQuotaClassSetCommon
+);
+/// The `UpdateQuotaClassSetRequestQuotaClassSet` schema from microversion 2.50. It extends [`UpdateQuotaClassSetRequestQuotaClassSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateQuotaClassSetRequestQuotaClassSetV2_50 {
+    pub injected_file_content_bytes: Option<i64>,
+    pub injected_file_path_bytes: Option<i64>,
+    pub injected_files: Option<i64>,
+    pub base: UpdateQuotaClassSetRequestQuotaClassSetCommon,
+}
+rt::record!(encode UpdateQuotaClassSetRequestQuotaClassSetV2_50 {
+    opt(injected_file_content_bytes, "injected_file_content_bytes"),
+    opt(injected_file_path_bytes, "injected_file_path_bytes"),
+    opt(injected_files, "injected_files"),
+} + base);
+rt::extends!(
+    mut UpdateQuotaClassSetRequestQuotaClassSetV2_50 =>
+    UpdateQuotaClassSetRequestQuotaClassSetCommon
+);
+/// The `UpdateQuotaClassSetRequestQuotaClassSet` schema from microversion 2.57. It extends [`UpdateQuotaClassSetRequestQuotaClassSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateQuotaClassSetRequestQuotaClassSetV2_57 {
+    pub base: UpdateQuotaClassSetRequestQuotaClassSetCommon,
+}
+rt::record!(encode UpdateQuotaClassSetRequestQuotaClassSetV2_57 {} + base);
+rt::extends!(
+    mut UpdateQuotaClassSetRequestQuotaClassSetV2_57 =>
+    UpdateQuotaClassSetRequestQuotaClassSetCommon
+);
+/// The `UpdateQuotaClassSetRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaClassSetRequestV2_1 {
+    pub quota_class_set: UpdateQuotaClassSetRequestQuotaClassSetV2_1,
+}
+rt::record!(encode UpdateQuotaClassSetRequestV2_1 { req(quota_class_set, "quota_class_set") });
+/// The `UpdateQuotaClassSetRequest` schema from microversion 2.50.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaClassSetRequestV2_50 {
+    pub quota_class_set: UpdateQuotaClassSetRequestQuotaClassSetV2_50,
+}
+rt::record!(encode UpdateQuotaClassSetRequestV2_50 { req(quota_class_set, "quota_class_set") });
+/// The `UpdateQuotaClassSetRequest` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaClassSetRequestV2_57 {
+    pub quota_class_set: UpdateQuotaClassSetRequestQuotaClassSetV2_57,
+}
+rt::record!(encode UpdateQuotaClassSetRequestV2_57 { req(quota_class_set, "quota_class_set") });
+/// The fields every version of `UpdateQuotaClassSetResponseQuotaClassSet` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaClassSetResponseQuotaClassSetCommon {
+    pub cores: i64,
+    pub instances: i64,
+    pub key_pairs: i64,
+    pub metadata_items: i64,
+    pub ram: i64,
+}
+rt::record!(UpdateQuotaClassSetResponseQuotaClassSetCommon {
+    req(cores, "cores"),
+    req(instances, "instances"),
+    req(key_pairs, "key_pairs"),
+    req(metadata_items, "metadata_items"),
+    req(ram, "ram"),
+});
+/// The `UpdateQuotaClassSetResponseQuotaClassSet` schema from microversion 2.1. It extends [`UpdateQuotaClassSetResponseQuotaClassSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaClassSetResponseQuotaClassSetV2_1 {
+    pub fixed_ips: i64,
+    pub floating_ips: i64,
+    pub injected_file_content_bytes: i64,
+    pub injected_file_path_bytes: i64,
+    pub injected_files: i64,
+    pub security_group_rules: i64,
+    pub security_groups: i64,
+    pub base: UpdateQuotaClassSetResponseQuotaClassSetCommon,
+}
+rt::record!(UpdateQuotaClassSetResponseQuotaClassSetV2_1 {
+    req(fixed_ips, "fixed_ips"),
+    req(floating_ips, "floating_ips"),
+    req(injected_file_content_bytes, "injected_file_content_bytes"),
+    req(injected_file_path_bytes, "injected_file_path_bytes"),
+    req(injected_files, "injected_files"),
+    req(security_group_rules, "security_group_rules"),
+    req(security_groups, "security_groups"),
+} + base);
+rt::extends!(
+    UpdateQuotaClassSetResponseQuotaClassSetV2_1 =>
+    UpdateQuotaClassSetResponseQuotaClassSetCommon
+);
+/// The `UpdateQuotaClassSetResponseQuotaClassSet` schema from microversion 2.57. It extends [`UpdateQuotaClassSetResponseQuotaClassSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaClassSetResponseQuotaClassSetV2_57 {
+    pub server_group_members: i64,
+    pub server_groups: i64,
+    pub base: UpdateQuotaClassSetResponseQuotaClassSetCommon,
+}
+rt::record!(UpdateQuotaClassSetResponseQuotaClassSetV2_57 {
+    req(server_group_members, "server_group_members"),
+    req(server_groups, "server_groups"),
+} + base);
+rt::extends!(
+    UpdateQuotaClassSetResponseQuotaClassSetV2_57 =>
+    UpdateQuotaClassSetResponseQuotaClassSetCommon
+);
+/// The `UpdateQuotaClassSetResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaClassSetResponseV2_1 {
+    pub quota_class_set: UpdateQuotaClassSetResponseQuotaClassSetV2_1,
+}
+rt::record!(UpdateQuotaClassSetResponseV2_1 { req(quota_class_set, "quota_class_set") });
+/// The `UpdateQuotaClassSetResponse` schema from microversion 2.50.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaClassSetResponseV2_50 {
+    pub quota_class_set: UpdateQuotaSetResponseQuotaSetV2_36,
+}
+rt::record!(UpdateQuotaClassSetResponseV2_50 { req(quota_class_set, "quota_class_set") });
+/// The `UpdateQuotaClassSetResponse` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaClassSetResponseV2_57 {
+    pub quota_class_set: UpdateQuotaClassSetResponseQuotaClassSetV2_57,
+}
+rt::record!(UpdateQuotaClassSetResponseV2_57 { req(quota_class_set, "quota_class_set") });
+/// The fields every version of `UpdateQuotaSetRequestQuotaSet` has alike.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateQuotaSetRequestQuotaSetCommon {
+    pub cores: Option<i64>,
+    pub force: Option<bool>,
+    pub instances: Option<i64>,
+    pub key_pairs: Option<i64>,
+    pub metadata_items: Option<i64>,
+    pub ram: Option<i64>,
+    pub server_group_members: Option<i64>,
+    pub server_groups: Option<i64>,
+}
+rt::record!(encode UpdateQuotaSetRequestQuotaSetCommon {
+    opt(cores, "cores"),
+    opt(force, "force"),
+    opt(instances, "instances"),
+    opt(key_pairs, "key_pairs"),
+    opt(metadata_items, "metadata_items"),
+    opt(ram, "ram"),
+    opt(server_group_members, "server_group_members"),
+    opt(server_groups, "server_groups"),
+});
+/// The `UpdateQuotaSetRequestQuotaSet` schema from microversion 2.1. It extends [`UpdateQuotaSetRequestQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateQuotaSetRequestQuotaSetV2_1 {
+    pub fixed_ips: Option<i64>,
+    pub floating_ips: Option<i64>,
+    pub injected_file_content_bytes: Option<i64>,
+    pub injected_file_path_bytes: Option<i64>,
+    pub injected_files: Option<i64>,
+    pub security_group_rules: Option<i64>,
+    pub security_groups: Option<i64>,
+    pub base: UpdateQuotaSetRequestQuotaSetCommon,
+}
+rt::record!(encode UpdateQuotaSetRequestQuotaSetV2_1 {
+    opt(fixed_ips, "fixed_ips"),
+    opt(floating_ips, "floating_ips"),
+    opt(injected_file_content_bytes, "injected_file_content_bytes"),
+    opt(injected_file_path_bytes, "injected_file_path_bytes"),
+    opt(injected_files, "injected_files"),
+    opt(security_group_rules, "security_group_rules"),
+    opt(security_groups, "security_groups"),
+} + base);
+rt::extends!(
+    mut UpdateQuotaSetRequestQuotaSetV2_1 => UpdateQuotaSetRequestQuotaSetCommon
+);
+/// The `UpdateQuotaSetRequestQuotaSet` schema from microversion 2.36. It extends [`UpdateQuotaSetRequestQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateQuotaSetRequestQuotaSetV2_36 {
+    pub injected_file_content_bytes: Option<i64>,
+    pub injected_file_path_bytes: Option<i64>,
+    pub injected_files: Option<i64>,
+    pub base: UpdateQuotaSetRequestQuotaSetCommon,
+}
+rt::record!(encode UpdateQuotaSetRequestQuotaSetV2_36 {
+    opt(injected_file_content_bytes, "injected_file_content_bytes"),
+    opt(injected_file_path_bytes, "injected_file_path_bytes"),
+    opt(injected_files, "injected_files"),
+} + base);
+rt::extends!(
+    mut UpdateQuotaSetRequestQuotaSetV2_36 => UpdateQuotaSetRequestQuotaSetCommon
+);
+/// The `UpdateQuotaSetRequestQuotaSet` schema from microversion 2.57. It extends [`UpdateQuotaSetRequestQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateQuotaSetRequestQuotaSetV2_57 {
+    pub base: UpdateQuotaSetRequestQuotaSetCommon,
+}
+rt::record!(encode UpdateQuotaSetRequestQuotaSetV2_57 {} + base);
+rt::extends!(
+    mut UpdateQuotaSetRequestQuotaSetV2_57 => UpdateQuotaSetRequestQuotaSetCommon
+);
+/// The `UpdateQuotaSetRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaSetRequestV2_1 {
+    pub quota_set: UpdateQuotaSetRequestQuotaSetV2_1,
+}
+rt::record!(encode UpdateQuotaSetRequestV2_1 { req(quota_set, "quota_set") });
+/// The `UpdateQuotaSetRequest` schema from microversion 2.36.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaSetRequestV2_36 {
+    pub quota_set: UpdateQuotaSetRequestQuotaSetV2_36,
+}
+rt::record!(encode UpdateQuotaSetRequestV2_36 { req(quota_set, "quota_set") });
+/// The `UpdateQuotaSetRequest` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaSetRequestV2_57 {
+    pub quota_set: UpdateQuotaSetRequestQuotaSetV2_57,
+}
+rt::record!(encode UpdateQuotaSetRequestV2_57 { req(quota_set, "quota_set") });
+/// The fields every version of `UpdateQuotaSetResponseQuotaSet` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaSetResponseQuotaSetCommon {
+    pub cores: i64,
+    pub injected_file_content_bytes: i64,
+    pub injected_file_path_bytes: i64,
+    pub injected_files: i64,
+    pub instances: i64,
+    pub key_pairs: i64,
+    pub metadata_items: i64,
+    pub ram: i64,
+    pub server_group_members: i64,
+    pub server_groups: i64,
+}
+rt::record!(UpdateQuotaSetResponseQuotaSetCommon {
+    req(cores, "cores"),
+    req(injected_file_content_bytes, "injected_file_content_bytes"),
+    req(injected_file_path_bytes, "injected_file_path_bytes"),
+    req(injected_files, "injected_files"),
+    req(instances, "instances"),
+    req(key_pairs, "key_pairs"),
+    req(metadata_items, "metadata_items"),
+    req(ram, "ram"),
+    req(server_group_members, "server_group_members"),
+    req(server_groups, "server_groups"),
+});
+/// The `UpdateQuotaSetResponseQuotaSet` schema from microversion 2.1. It extends [`UpdateQuotaSetResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaSetResponseQuotaSetV2_1 {
+    pub fixed_ips: i64,
+    pub floating_ips: i64,
+    pub security_group_rules: i64,
+    pub security_groups: i64,
+    pub base: UpdateQuotaSetResponseQuotaSetCommon,
+}
+rt::record!(UpdateQuotaSetResponseQuotaSetV2_1 {
+    req(fixed_ips, "fixed_ips"),
+    req(floating_ips, "floating_ips"),
+    req(security_group_rules, "security_group_rules"),
+    req(security_groups, "security_groups"),
+} + base);
+rt::extends!(UpdateQuotaSetResponseQuotaSetV2_1 => UpdateQuotaSetResponseQuotaSetCommon);
+/// The `UpdateQuotaSetResponseQuotaSet` schema from microversion 2.36. It extends [`UpdateQuotaSetResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaSetResponseQuotaSetV2_36 {
+    pub base: UpdateQuotaSetResponseQuotaSetCommon,
+}
+rt::record!(UpdateQuotaSetResponseQuotaSetV2_36 {} + base);
+rt::extends!(
+    UpdateQuotaSetResponseQuotaSetV2_36 => UpdateQuotaSetResponseQuotaSetCommon
+);
+/// The `UpdateQuotaSetResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaSetResponseV2_1 {
+    pub quota_set: UpdateQuotaSetResponseQuotaSetV2_1,
+}
+rt::record!(UpdateQuotaSetResponseV2_1 { req(quota_set, "quota_set") });
+/// The `UpdateQuotaSetResponse` schema from microversion 2.36.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaSetResponseV2_36 {
+    pub quota_set: UpdateQuotaSetResponseQuotaSetV2_36,
+}
+rt::record!(UpdateQuotaSetResponseV2_36 { req(quota_set, "quota_set") });
+/// The `UpdateQuotaSetResponse` schema from microversion 2.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuotaSetResponseV2_57 {
+    pub quota_set: UpdateQuotaClassSetResponseQuotaClassSetV2_57,
+}
+rt::record!(UpdateQuotaSetResponseV2_57 { req(quota_set, "quota_set") });
 /// The `UpdateServerRequestServer` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateServerRequestServerV2_1 {
-    pub name: Option<String>,
-    pub os_dcf_disk_config: Option<CreateServerRequestServerOSDCFDiskConfigV2_1>,
+    pub os_dcf_disk_config: Option<
+        ListImagesDetailResponseImagesItemOSDCFDiskConfigV2_1,
+    >,
     pub access_i_pv4: Option<String>,
     pub access_i_pv6: Option<String>,
+    pub name: Option<String>,
 }
 rt::record!(encode UpdateServerRequestServerV2_1 {
-    opt(name, "name"),
     opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
     opt(access_i_pv4, "accessIPv4"),
     opt(access_i_pv6, "accessIPv6"),
+    opt(name, "name"),
 });
 /// The `UpdateServerRequestServer` schema from microversion 2.104. It extends [`UpdateServerRequestServerV2_90`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -4022,24 +8889,25 @@ rt::record!(encode UpdateServerRequestV2_90 { req(server, "server") });
 /// The fields every version of `UpdateServerResponseServer` has alike.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerResponseServerCommon {
+    pub os_dcf_disk_config: String,
     pub access_i_pv4: rt::Value,
     pub access_i_pv6: rt::Value,
     pub created: String,
-    pub fault: Option<ListServersDetailResponseServersItemFaultV2_1>,
+    pub fault: Option<RebuildServerResponseServerFaultV2_1>,
     pub host_id: String,
     pub id: String,
     pub image: rt::Value,
-    pub links: Vec<ListServersResponseServersItemLinksItemV2_1>,
-    pub metadata: ExtraSpecsV2_1,
+    pub links: Vec<RebuildServerResponseServerFlavorLinksItemV2_1>,
+    pub metadata: CreateExtraSpecsRequestExtraSpecsV2_1,
     pub name: Option<String>,
     pub progress: Option<f64>,
-    pub status: ListServersDetailResponseServersItemStatusV2_1,
+    pub status: RebuildServerResponseServerStatusV2_1,
     pub tenant_id: String,
     pub updated: String,
     pub user_id: String,
-    pub os_dcf_disk_config: String,
 }
 rt::record!(UpdateServerResponseServerCommon {
+    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
     req(access_i_pv4, "accessIPv4"),
     req(access_i_pv6, "accessIPv6"),
     req(created, "created"),
@@ -4055,13 +8923,12 @@ rt::record!(UpdateServerResponseServerCommon {
     req(tenant_id, "tenant_id"),
     req(updated, "updated"),
     req(user_id, "user_id"),
-    req(os_dcf_disk_config, "OS-DCF:diskConfig"),
 });
 /// The `UpdateServerResponseServer` schema from microversion 2.1. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerResponseServerV2_1 {
     pub addresses: RebuildServerResponseServerAddressesV2_1,
-    pub flavor: ListServersDetailResponseServersItemFlavorV2_1,
+    pub flavor: RebuildServerResponseServerFlavorV2_1,
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_1 {
@@ -4072,7 +8939,7 @@ rt::extends!(UpdateServerResponseServerV2_1 => UpdateServerResponseServerCommon)
 /// The `UpdateServerResponseServer` schema from microversion 2.100. It extends [`UpdateServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerResponseServerV2_100 {
-    pub scheduler_hints: CreateServerRequestOsSchedulerHintsV2_1,
+    pub scheduler_hints: CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
     pub base: UpdateServerResponseServerV2_98,
 }
 rt::record!(UpdateServerResponseServerV2_100 { req(scheduler_hints, "scheduler_hints") } + base);
@@ -4097,7 +8964,7 @@ rt::extends!(UpdateServerResponseServerV2_26 => UpdateServerResponseServerV2_19)
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerResponseServerV2_47 {
     pub addresses: RebuildServerResponseServerAddressesV2_1,
-    pub flavor: ListServersDetailResponseServersItemFlavorV2_47,
+    pub flavor: RebuildServerResponseServerFlavorV2_47,
     pub locked: bool,
     pub description: Option<String>,
     pub tags: Vec<String>,
@@ -4141,22 +9008,13 @@ rt::extends!(UpdateServerResponseServerV2_73 => UpdateServerResponseServerV2_71)
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerResponseServerV2_75 {
     pub addresses: ListServersDetailResponseServersItemAddressesV2_1,
-    pub flavor: ListServersDetailResponseServersItemFlavorV2_47,
+    pub flavor: RebuildServerResponseServerFlavorV2_47,
     pub locked: bool,
     pub description: Option<String>,
     pub tags: Vec<String>,
     pub trusted_image_certificates: Option<Vec<String>>,
     pub server_groups: Vec<String>,
     pub locked_reason: Option<String>,
-    pub config_drive: rt::Value,
-    pub host_status: Option<String>,
-    pub key_name: Option<String>,
-    pub os_extended_volumes_volumes_attached: Vec<
-        ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3,
-    >,
-    pub security_groups: Option<
-        Vec<ListServersDetailResponseServersItemSecurityGroupsItemV2_1>,
-    >,
     pub os_ext_az_availability_zone: String,
     pub os_ext_srv_attr_host: Option<String>,
     pub os_ext_srv_attr_hostname: Option<String>,
@@ -4173,6 +9031,13 @@ pub struct UpdateServerResponseServerV2_75 {
     pub os_ext_sts_vm_state: Option<String>,
     pub os_srv_usg_launched_at: Option<String>,
     pub os_srv_usg_terminated_at: Option<String>,
+    pub config_drive: rt::Value,
+    pub host_status: Option<String>,
+    pub key_name: Option<String>,
+    pub os_extended_volumes_volumes_attached: Vec<
+        ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3,
+    >,
+    pub security_groups: Option<Vec<ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1>>,
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_75 {
@@ -4184,11 +9049,6 @@ rt::record!(UpdateServerResponseServerV2_75 {
     req(trusted_image_certificates, "trusted_image_certificates"),
     req(server_groups, "server_groups"),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive"),
-    opt(host_status, "host_status"),
-    nullable(key_name, "key_name"),
-    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
-    opt(security_groups, "security_groups"),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
@@ -4205,6 +9065,11 @@ rt::record!(UpdateServerResponseServerV2_75 {
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
     req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
+    req(config_drive, "config_drive"),
+    opt(host_status, "host_status"),
+    nullable(key_name, "key_name"),
+    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
+    opt(security_groups, "security_groups"),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_75 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.9. It extends [`UpdateServerResponseServerV2_1`] (its fields are in `base`, also through `Deref`).
@@ -4299,116 +9164,746 @@ pub struct UpdateServerResponseV2_98 {
     pub server: UpdateServerResponseServerV2_98,
 }
 rt::record!(UpdateServerResponseV2_98 { req(server, "server") });
-/// The `VersionLink` schema from microversion 2.1.
+/// The `UpdateServiceRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
-pub struct VersionLinkV2_1 {
-    pub href: String,
-    pub rel: String,
-    pub type_: Option<String>,
+pub struct UpdateServiceRequestV2_1 {
+    pub binary: String,
+    pub disabled_reason: Option<String>,
+    pub host: String,
 }
-rt::record!(VersionLinkV2_1 { req(href, "href"), req(rel, "rel"), opt(type_, "type") });
-/// The `VersionStatus` schema from microversion 2.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VersionStatusV2_1 {
-    Current,
-    Supported,
-    Deprecated,
-}
-impl rt::StrEnum for VersionStatusV2_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("CURRENT", Self::Current),
-        ("SUPPORTED", Self::Supported),
-        ("DEPRECATED", Self::Deprecated),
-    ];
-}
-/// The `Version` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VersionV2_1 {
-    pub id: String,
-    pub status: VersionStatusV2_1,
-    pub links: Vec<VersionLinkV2_1>,
-    /// The lowest microversion, or the empty string for versions without any.
-    pub min_version: String,
-    /// The highest microversion, or the empty string for versions without any.
-    pub version: Option<String>,
-    pub updated: String,
-    pub media_types: Option<Vec<MediaTypeV2_1>>,
-}
-rt::record!(VersionV2_1 {
-    req(id, "id"),
-    req(status, "status"),
-    req(links, "links"),
-    req(min_version, "min_version"),
-    opt(version, "version"),
-    req(updated, "updated"),
-    opt(media_types, "media-types"),
+rt::record!(encode UpdateServiceRequestV2_1 {
+    req(binary, "binary"),
+    opt(disabled_reason, "disabled_reason"),
+    req(host, "host"),
 });
-/// [`FlavorAccessQueryV2_1`] in the role of `ExtraSpecsQueryV2_1`.
-pub type ExtraSpecsQueryV2_1 = FlavorAccessQueryV2_1;
-/// [`ExtraSpecsInputV2_1`] in the role of `ExtraSpecUpdateV2_1`.
-pub type ExtraSpecUpdateV2_1 = ExtraSpecsInputV2_1;
-/// [`FlavorAccessQueryV2_1`] in the role of `ShowFlavorQueryV2_1`.
-pub type ShowFlavorQueryV2_1 = FlavorAccessQueryV2_1;
-/// [`FlavorAccessQueryV2_1`] in the role of `KeypairsQueryV2_1`.
-pub type KeypairsQueryV2_1 = FlavorAccessQueryV2_1;
-/// [`FlavorAccessQueryV2_1`] in the role of `ListInstanceActionsQueryV2_1`.
-pub type ListInstanceActionsQueryV2_1 = FlavorAccessQueryV2_1;
-/// [`FlavorAccessQueryV2_1`] in the role of `ListServerMetadataQueryV2_1`.
-pub type ListServerMetadataQueryV2_1 = FlavorAccessQueryV2_1;
+impl UpdateServiceRequestV2_1 {
+    /// A [`UpdateServiceRequestV2_1`] with its required fields; the optional ones are `None`.
+    pub fn new(binary: impl Into<String>, host: impl Into<String>) -> Self {
+        Self {
+            binary: binary.into(),
+            disabled_reason: None,
+            host: host.into(),
+        }
+    }
+}
+/// The `UpdateServiceRequest` schema from microversion 2.11. It extends [`UpdateServiceRequestV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServiceRequestV2_11 {
+    pub forced_down: Option<bool>,
+    pub base: UpdateServiceRequestV2_1,
+}
+rt::record!(encode UpdateServiceRequestV2_11 { opt(forced_down, "forced_down") } + base);
+rt::extends!(mut UpdateServiceRequestV2_11 => UpdateServiceRequestV2_1);
+impl UpdateServiceRequestV2_11 {
+    /// A [`UpdateServiceRequestV2_11`] with its required fields; the optional ones are `None`.
+    pub fn new(binary: impl Into<String>, host: impl Into<String>) -> Self {
+        Self {
+            forced_down: None,
+            base: UpdateServiceRequestV2_1::new(binary, host),
+        }
+    }
+}
+/// The `UpdateServiceRequest` schema from microversion 2.53.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpdateServiceRequestV2_53 {
+    pub disabled_reason: Option<String>,
+    pub forced_down: Option<bool>,
+    pub status: Option<ListServicesResponseServicesItemStatusV2_1>,
+}
+rt::record!(encode UpdateServiceRequestV2_53 {
+    opt(disabled_reason, "disabled_reason"),
+    opt(forced_down, "forced_down"),
+    opt(status, "status"),
+});
+/// The `UpdateServiceResponseService` schema from microversion 2.1.
+pub type UpdateServiceResponseServiceV2_1 = BTreeMap<String, rt::Value>;
+/// The `UpdateServiceResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServiceResponseV2_1 {
+    pub service: UpdateServiceResponseServiceV2_1,
+}
+rt::record!(UpdateServiceResponseV2_1 { req(service, "service") });
+/// The `UpdateServiceResponse` schema from microversion 2.53.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServiceResponseV2_53 {
+    pub service: ListServicesResponseServicesItemV2_53,
+}
+rt::record!(UpdateServiceResponseV2_53 { req(service, "service") });
+/// The `UpdateServiceResponse` schema from microversion 2.69.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServiceResponseV2_69 {
+    pub service: ListServicesResponseServicesItemV2_69,
+}
+rt::record!(UpdateServiceResponseV2_69 { req(service, "service") });
+/// The `UpdateVolumeAttachmentRequest` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateVolumeAttachmentRequestV2_1 {
+    pub volume_attachment: UpdateVolumeAttachmentRequestVolumeAttachmentV2_1,
+}
+rt::record!(encode UpdateVolumeAttachmentRequestV2_1 {
+    req(volume_attachment, "volumeAttachment"),
+});
+/// The `UpdateVolumeAttachmentRequest` schema from microversion 2.85.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateVolumeAttachmentRequestV2_85 {
+    pub volume_attachment: UpdateVolumeAttachmentRequestVolumeAttachmentV2_85,
+}
+rt::record!(encode UpdateVolumeAttachmentRequestV2_85 {
+    req(volume_attachment, "volumeAttachment"),
+});
+/// The `UpdateVolumeAttachmentRequestVolumeAttachment` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateVolumeAttachmentRequestVolumeAttachmentV2_1 {
+    pub volume_id: String,
+}
+rt::record!(encode UpdateVolumeAttachmentRequestVolumeAttachmentV2_1 {
+    req(volume_id, "volumeId"),
+});
+/// The `UpdateVolumeAttachmentRequestVolumeAttachment` schema from microversion 2.85. It extends [`UpdateVolumeAttachmentRequestVolumeAttachmentV2_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateVolumeAttachmentRequestVolumeAttachmentV2_85 {
+    pub delete_on_termination: Option<bool>,
+    pub device: Option<String>,
+    pub id: Option<String>,
+    pub server_id: Option<String>,
+    pub tag: Option<String>,
+    pub base: UpdateVolumeAttachmentRequestVolumeAttachmentV2_1,
+}
+rt::record!(encode UpdateVolumeAttachmentRequestVolumeAttachmentV2_85 {
+    opt(delete_on_termination, "delete_on_termination"),
+    nullable(device, "device"),
+    opt(id, "id"),
+    opt(server_id, "serverId"),
+    opt(tag, "tag"),
+} + base);
+rt::extends!(
+    mut UpdateVolumeAttachmentRequestVolumeAttachmentV2_85 =>
+    UpdateVolumeAttachmentRequestVolumeAttachmentV2_1
+);
+impl UpdateVolumeAttachmentRequestVolumeAttachmentV2_85 {
+    /// A [`UpdateVolumeAttachmentRequestVolumeAttachmentV2_85`] with its required fields; the optional ones are `None`.
+    pub fn new(volume_id: impl Into<String>) -> Self {
+        Self {
+            delete_on_termination: None,
+            device: None,
+            id: None,
+            server_id: None,
+            tag: None,
+            base: UpdateVolumeAttachmentRequestVolumeAttachmentV2_1 {
+                volume_id: volume_id.into(),
+            },
+        }
+    }
+}
+/// [`AddHostResponseV2_1`] in the role of `RemoveHostResponseV2_1`.
+pub type RemoveHostResponseV2_1 = AddHostResponseV2_1;
+/// [`AddHostResponseV2_1`] in the role of `SetMetadataResponseV2_1`.
+pub type SetMetadataResponseV2_1 = AddHostResponseV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowAggregateQueryV2_1`.
+pub type ShowAggregateQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`AddHostResponseV2_1`] in the role of `ShowAggregateResponseV2_1`.
+pub type ShowAggregateResponseV2_1 = AddHostResponseV2_1;
+/// [`AddHostResponseV2_1`] in the role of `UpdateAggregateResponseV2_1`.
+pub type UpdateAggregateResponseV2_1 = AddHostResponseV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListAvailabilityZoneQueryV2_1`.
+pub type ListAvailabilityZoneQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListAvailabilityZoneDetailQueryV2_1`.
+pub type ListAvailabilityZoneDetailQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `CreateBaremetalNodeRequestV2_1`.
+pub type CreateBaremetalNodeRequestV2_1 = AddInterfaceRequestV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListBaremetalNodesQueryV2_1`.
+pub type ListBaremetalNodesQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `RemoveInterfaceRequestV2_1`.
+pub type RemoveInterfaceRequestV2_1 = AddInterfaceRequestV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ShowBaremetalNodeQueryV2_1`.
+pub type ShowBaremetalNodeQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowConsoleAuthTokenQueryV2_1`.
+pub type ShowConsoleAuthTokenQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListExtensionsQueryV2_1`.
+pub type ListExtensionsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowExtensionQueryV2_1`.
+pub type ShowExtensionQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListFlavorAccessQueryV2_1`.
+pub type ListFlavorAccessQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`AddTenantAccessResponseV2_1`] in the role of `ListFlavorAccessResponseV2_1`.
+pub type ListFlavorAccessResponseV2_1 = AddTenantAccessResponseV2_1;
+/// [`AddTenantAccessResponseV2_1`] in the role of `RemoveTenantAccessResponseV2_1`.
+pub type RemoveTenantAccessResponseV2_1 = AddTenantAccessResponseV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListExtraSpecsQueryV2_1`.
+pub type ListExtraSpecsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`CreateExtraSpecsRequestV2_1`] in the role of `ListExtraSpecsResponseV2_1`.
+pub type ListExtraSpecsResponseV2_1 = CreateExtraSpecsRequestV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowExtraSpecQueryV2_1`.
+pub type ShowExtraSpecQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`CreateExtraSpecsRequestExtraSpecsV2_1`] in the role of `ShowExtraSpecResponseV2_1`.
+pub type ShowExtraSpecResponseV2_1 = CreateExtraSpecsRequestExtraSpecsV2_1;
+/// [`CreateExtraSpecsRequestExtraSpecsV2_1`] in the role of `UpdateExtraSpecRequestV2_1`.
+pub type UpdateExtraSpecRequestV2_1 = CreateExtraSpecsRequestExtraSpecsV2_1;
+/// [`CreateExtraSpecsResponseExtraSpecsV2_1`] in the role of `UpdateExtraSpecResponseV2_1`.
+pub type UpdateExtraSpecResponseV2_1 = CreateExtraSpecsResponseExtraSpecsV2_1;
+/// [`ListFlavorsQueryV2_1`] in the role of `ListFlavorsDetailQueryV2_1`.
+pub type ListFlavorsDetailQueryV2_1 = ListFlavorsQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowFlavorQueryV2_1`.
+pub type ShowFlavorQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`CreateFlavorResponseV2_1`] in the role of `ShowFlavorResponseV2_1`.
+pub type ShowFlavorResponseV2_1 = CreateFlavorResponseV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListFloatingIpPoolsQueryV2_1`.
+pub type ListFloatingIpPoolsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListFloatingIpsQueryV2_1`.
+pub type ListFloatingIpsQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ShowFloatingIpQueryV2_1`.
+pub type ShowFloatingIpQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`CreateFloatingIpResponseV2_1`] in the role of `ShowFloatingIpResponseV2_1`.
+pub type ShowFloatingIpResponseV2_1 = CreateFloatingIpResponseV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListRebootQueryV2_1`.
+pub type ListRebootQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListShutdownQueryV2_1`.
+pub type ListShutdownQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`ListRebootResponseV2_1`] in the role of `ListShutdownResponseV2_1`.
+pub type ListShutdownResponseV2_1 = ListRebootResponseV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListStartupQueryV2_1`.
+pub type ListStartupQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`ListRebootResponseV2_1`] in the role of `ListStartupResponseV2_1`.
+pub type ListStartupResponseV2_1 = ListRebootResponseV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ShowHostQueryV2_1`.
+pub type ShowHostQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListHypervisorServersQueryV2_1`.
+pub type ListHypervisorServersQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListHypervisorsQueryV2_1`.
+pub type ListHypervisorsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListHypervisorsDetailQueryV2_1`.
+pub type ListHypervisorsDetailQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListSearchQueryV2_1`.
+pub type ListSearchQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`ListHypervisorsResponseV2_1`] in the role of `ListSearchResponseV2_1`.
+pub type ListSearchResponseV2_1 = ListHypervisorsResponseV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListStatisticsQueryV2_1`.
+pub type ListStatisticsQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListUptimeQueryV2_1`.
+pub type ListUptimeQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowHypervisorQueryV2_1`.
+pub type ShowHypervisorQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`SetMetadataRequestSetMetadataV2_1`] in the role of `CreateMetadataResponseV2_1`.
+pub type CreateMetadataResponseV2_1 = SetMetadataRequestSetMetadataV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListImageMetadataQueryV2_1`.
+pub type ListImageMetadataQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`SetMetadataRequestSetMetadataV2_1`] in the role of `ListImageMetadataResponseV2_1`.
+pub type ListImageMetadataResponseV2_1 = SetMetadataRequestSetMetadataV2_1;
+/// [`ListImagesQueryV2_1`] in the role of `ListImagesDetailQueryV2_1`.
+pub type ListImagesDetailQueryV2_1 = ListImagesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowImageQueryV2_1`.
+pub type ShowImageQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ShowMetadataQueryV2_1`.
+pub type ShowMetadataQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`CreateMetadataRequestV2_1`] in the role of `UpdateImageMetadataRequestV2_1`.
+pub type UpdateImageMetadataRequestV2_1 = CreateMetadataRequestV2_1;
+/// [`SetMetadataRequestSetMetadataV2_1`] in the role of `UpdateImageMetadataResponseV2_1`.
+pub type UpdateImageMetadataResponseV2_1 = SetMetadataRequestSetMetadataV2_1;
+/// [`ShowMetadataResponseV2_1`] in the role of `UpdateImagesImageMetadataResponseV2_1`.
+pub type UpdateImagesImageMetadataResponseV2_1 = ShowMetadataResponseV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListInstanceActionsQueryV2_1`.
+pub type ListInstanceActionsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowInstanceActionQueryV2_1`.
+pub type ShowInstanceActionQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListInstanceUsageAuditLogQueryV2_1`.
+pub type ListInstanceUsageAuditLogQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowInstanceUsageAuditLogQueryV2_1`.
+pub type ShowInstanceUsageAuditLogQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListInterfaceQueryV2_1`.
+pub type ListInterfaceQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowInterfaceQueryV2_1`.
+pub type ShowInterfaceQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`CreateInterfaceResponseV2_1`] in the role of `ShowInterfaceResponseV2_1`.
+pub type ShowInterfaceResponseV2_1 = CreateInterfaceResponseV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `DeleteKeypairQueryV2_1`.
+pub type DeleteKeypairQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListKeypairsQueryV2_1`.
+pub type ListKeypairsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowKeypairQueryV2_1`.
+pub type ShowKeypairQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListNetworksQueryV2_1`.
+pub type ListNetworksQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ShowNetworkQueryV2_1`.
+pub type ShowNetworkQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowQuotaClassSetQueryV2_1`.
+pub type ShowQuotaClassSetQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListDefaultsQueryV2_1`.
+pub type ListDefaultsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`DeleteQuotaSetQueryV2_1`] in the role of `ListQuotaSetsDetailQueryV2_1`.
+pub type ListQuotaSetsDetailQueryV2_1 = DeleteQuotaSetQueryV2_1;
+/// [`DeleteQuotaSetQueryV2_1`] in the role of `ShowQuotaSetQueryV2_1`.
+pub type ShowQuotaSetQueryV2_1 = DeleteQuotaSetQueryV2_1;
+/// [`ListDefaultsResponseV2_1`] in the role of `ShowQuotaSetResponseV2_1`.
+pub type ShowQuotaSetResponseV2_1 = ListDefaultsResponseV2_1;
+/// [`DeleteQuotaSetQueryV2_1`] in the role of `UpdateQuotaSetQueryV2_1`.
+pub type UpdateQuotaSetQueryV2_1 = DeleteQuotaSetQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowSecurityGroupQueryV2_1`.
+pub type ShowSecurityGroupQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`CreateSecurityGroupResponseV2_1`] in the role of `ShowSecurityGroupResponseV2_1`.
+pub type ShowSecurityGroupResponseV2_1 = CreateSecurityGroupResponseV2_1;
+/// [`CreateSecurityGroupRequestV2_1`] in the role of `UpdateSecurityGroupRequestV2_1`.
+pub type UpdateSecurityGroupRequestV2_1 = CreateSecurityGroupRequestV2_1;
+/// [`CreateSecurityGroupResponseV2_1`] in the role of `UpdateSecurityGroupResponseV2_1`.
+pub type UpdateSecurityGroupResponseV2_1 = CreateSecurityGroupResponseV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowServerGroupQueryV2_1`.
+pub type ShowServerGroupQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`CreateServerGroupResponseV2_1`] in the role of `ShowServerGroupResponseV2_1`.
+pub type ShowServerGroupResponseV2_1 = CreateServerGroupResponseV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListDiagnosticsQueryV2_1`.
+pub type ListDiagnosticsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListIpsQueryV2_1`.
+pub type ListIpsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListServerMetadataQueryV2_1`.
+pub type ListServerMetadataQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`SetMetadataRequestSetMetadataV2_1`] in the role of `ListServerMetadataResponseV2_1`.
+pub type ListServerMetadataResponseV2_1 = SetMetadataRequestSetMetadataV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListServerPasswordQueryV2_1`.
+pub type ListServerPasswordQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListServerSecurityGroupsQueryV2_1`.
+pub type ListServerSecurityGroupsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListSecurityGroupsResponseV2_1`] in the role of `ListServerSecurityGroupsResponseV2_1`.
+pub type ListServerSecurityGroupsResponseV2_1 = ListSecurityGroupsResponseV2_1;
 /// [`ListServersQueryV2_1`] in the role of `ListServersDetailQueryV2_1`.
 pub type ListServersDetailQueryV2_1 = ListServersQueryV2_1;
-/// [`ListServerMetadataResponseV2_1`] in the role of `ReplaceServerMetadataResponseV2_1`.
-pub type ReplaceServerMetadataResponseV2_1 = ListServerMetadataResponseV2_1;
-/// [`FlavorAccessQueryV2_1`] in the role of `ShowInstanceActionQueryV2_1`.
-pub type ShowInstanceActionQueryV2_1 = FlavorAccessQueryV2_1;
-/// [`FlavorAccessQueryV2_1`] in the role of `ShowServerQueryV2_1`.
-pub type ShowServerQueryV2_1 = FlavorAccessQueryV2_1;
-/// [`FlavorAccessQueryV2_1`] in the role of `ShowServerMetadataItemQueryV2_1`.
-pub type ShowServerMetadataItemQueryV2_1 = FlavorAccessQueryV2_1;
-/// [`SetServerMetadataItemResponseV2_1`] in the role of `ShowServerMetadataItemResponseV2_1`.
-pub type ShowServerMetadataItemResponseV2_1 = SetServerMetadataItemResponseV2_1;
-/// [`ReplaceServerMetadataRequestV2_1`] in the role of `UpdateServerMetadataRequestV2_1`.
-pub type UpdateServerMetadataRequestV2_1 = ReplaceServerMetadataRequestV2_1;
-/// [`ListServerMetadataResponseV2_1`] in the role of `UpdateServerMetadataResponseV2_1`.
-pub type UpdateServerMetadataResponseV2_1 = ListServerMetadataResponseV2_1;
-/// [`FlavorAccessQueryV2_1`] in the role of `CheckServerTagQueryV2_26`.
-pub type CheckServerTagQueryV2_26 = FlavorAccessQueryV2_1;
-/// [`FlavorAccessQueryV2_1`] in the role of `ListServerTagsQueryV2_26`.
-pub type ListServerTagsQueryV2_26 = FlavorAccessQueryV2_1;
+/// [`CreateMetadataRequestV2_1`] in the role of `ReplaceServerMetadataRequestV2_1`.
+pub type ReplaceServerMetadataRequestV2_1 = CreateMetadataRequestV2_1;
+/// [`SetMetadataRequestSetMetadataV2_1`] in the role of `ReplaceServerMetadataResponseV2_1`.
+pub type ReplaceServerMetadataResponseV2_1 = SetMetadataRequestSetMetadataV2_1;
+/// [`UpdateImagesImageMetadataRequestV2_1`] in the role of `SetServerMetadataItemRequestV2_1`.
+pub type SetServerMetadataItemRequestV2_1 = UpdateImagesImageMetadataRequestV2_1;
+/// [`ShowMetadataResponseV2_1`] in the role of `SetServerMetadataItemResponseV2_1`.
+pub type SetServerMetadataItemResponseV2_1 = ShowMetadataResponseV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowIpQueryV2_1`.
+pub type ShowIpQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`RebuildServerResponseServerAddressesV2_1`] in the role of `ShowIpResponseV2_1`.
+pub type ShowIpResponseV2_1 = RebuildServerResponseServerAddressesV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowServerQueryV2_1`.
+pub type ShowServerQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowServerMetadataItemQueryV2_1`.
+pub type ShowServerMetadataItemQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ShowMetadataResponseV2_1`] in the role of `ShowServerMetadataItemResponseV2_1`.
+pub type ShowServerMetadataItemResponseV2_1 = ShowMetadataResponseV2_1;
+/// [`CreateMetadataRequestV2_1`] in the role of `UpdateServerMetadataRequestV2_1`.
+pub type UpdateServerMetadataRequestV2_1 = CreateMetadataRequestV2_1;
+/// [`SetMetadataRequestSetMetadataV2_1`] in the role of `UpdateServerMetadataResponseV2_1`.
+pub type UpdateServerMetadataResponseV2_1 = SetMetadataRequestSetMetadataV2_1;
+/// [`ListSnapshotsQueryV2_1`] in the role of `ListSnapshotsDetailQueryV2_1`.
+pub type ListSnapshotsDetailQueryV2_1 = ListSnapshotsQueryV2_1;
+/// [`ListSnapshotsResponseV2_1`] in the role of `ListSnapshotsDetailResponseV2_1`.
+pub type ListSnapshotsDetailResponseV2_1 = ListSnapshotsResponseV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowSnapshotQueryV2_1`.
+pub type ShowSnapshotQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`CreateSnapshotResponseV2_1`] in the role of `ShowSnapshotResponseV2_1`.
+pub type ShowSnapshotResponseV2_1 = CreateSnapshotResponseV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ListTenantNetworksQueryV2_1`.
+pub type ListTenantNetworksQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ShowTenantNetworkQueryV2_1`.
+pub type ShowTenantNetworkQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListVersionsQueryV2_1`.
+pub type ListVersionsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowVersionQueryV2_1`.
+pub type ShowVersionQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowVersionByIdQueryV2_1`.
+pub type ShowVersionByIdQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ShowVersionResponseV2_1`] in the role of `ShowVersionByIdResponseV2_1`.
+pub type ShowVersionByIdResponseV2_1 = ShowVersionResponseV2_1;
+/// [`ListSnapshotsQueryV2_1`] in the role of `ListVolumeAttachmentsQueryV2_1`.
+pub type ListVolumeAttachmentsQueryV2_1 = ListSnapshotsQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowVolumeAttachmentQueryV2_1`.
+pub type ShowVolumeAttachmentQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`CreateVolumeAttachmentResponseV2_1`] in the role of `ShowVolumeAttachmentResponseV2_1`.
+pub type ShowVolumeAttachmentResponseV2_1 = CreateVolumeAttachmentResponseV2_1;
+/// [`ListSnapshotsQueryV2_1`] in the role of `ListVolumesQueryV2_1`.
+pub type ListVolumesQueryV2_1 = ListSnapshotsQueryV2_1;
+/// [`ListSnapshotsQueryV2_1`] in the role of `ListVolumesDetailQueryV2_1`.
+pub type ListVolumesDetailQueryV2_1 = ListSnapshotsQueryV2_1;
+/// [`ListVolumesResponseV2_1`] in the role of `ListVolumesDetailResponseV2_1`.
+pub type ListVolumesDetailResponseV2_1 = ListVolumesResponseV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowVolumeQueryV2_1`.
+pub type ShowVolumeQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`CreateVolumeResponseV2_1`] in the role of `ShowVolumeResponseV2_1`.
+pub type ShowVolumeResponseV2_1 = CreateVolumeResponseV2_1;
+/// [`ConfirmResizeServerRequestV2_1`] in the role of `ConfirmResizeRequestV2_1`.
+pub type ConfirmResizeRequestV2_1 = ConfirmResizeServerRequestV2_1;
+/// [`CreateServerImageRequestV2_1`] in the role of `CreateImageRequestV2_1`.
+pub type CreateImageRequestV2_1 = CreateServerImageRequestV2_1;
+/// [`CreateServerRequestV2_1`] in the role of `CreateVolumesBootRequestV2_1`.
+pub type CreateVolumesBootRequestV2_1 = CreateServerRequestV2_1;
+/// [`CreateServerResponseV2_1`] in the role of `CreateVolumesBootResponseV2_1`.
+pub type CreateVolumesBootResponseV2_1 = CreateServerResponseV2_1;
+/// [`ListServersQueryV2_1`] in the role of `ListVolumesBootQueryV2_1`.
+pub type ListVolumesBootQueryV2_1 = ListServersQueryV2_1;
+/// [`ListServersResponseV2_1`] in the role of `ListVolumesBootResponseV2_1`.
+pub type ListVolumesBootResponseV2_1 = ListServersResponseV2_1;
+/// [`ListServersQueryV2_1`] in the role of `ListVolumesBootDetailQueryV2_1`.
+pub type ListVolumesBootDetailQueryV2_1 = ListServersQueryV2_1;
+/// [`ListServersDetailResponseV2_1`] in the role of `ListVolumesBootDetailResponseV2_1`.
+pub type ListVolumesBootDetailResponseV2_1 = ListServersDetailResponseV2_1;
+/// [`RebootServerRequestV2_1`] in the role of `RebootVolumesBootRequestV2_1`.
+pub type RebootVolumesBootRequestV2_1 = RebootServerRequestV2_1;
+/// [`RebuildServerRequestV2_1`] in the role of `RebuildVolumesBootRequestV2_1`.
+pub type RebuildVolumesBootRequestV2_1 = RebuildServerRequestV2_1;
+/// [`RebuildServerResponseV2_1`] in the role of `RebuildVolumesBootResponseV2_1`.
+pub type RebuildVolumesBootResponseV2_1 = RebuildServerResponseV2_1;
+/// [`ResizeServerRequestV2_1`] in the role of `ResizeVolumesBootRequestV2_1`.
+pub type ResizeVolumesBootRequestV2_1 = ResizeServerRequestV2_1;
+/// [`RevertResizeServerRequestV2_1`] in the role of `RevertResizeRequestV2_1`.
+pub type RevertResizeRequestV2_1 = RevertResizeServerRequestV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowVolumesBootQueryV2_1`.
+pub type ShowVolumesBootQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ShowServerResponseV2_1`] in the role of `ShowVolumesBootResponseV2_1`.
+pub type ShowVolumesBootResponseV2_1 = ShowServerResponseV2_1;
+/// [`StartServerRequestV2_1`] in the role of `StartVolumesBootRequestV2_1`.
+pub type StartVolumesBootRequestV2_1 = StartServerRequestV2_1;
+/// [`StopServerRequestV2_1`] in the role of `StopVolumesBootRequestV2_1`.
+pub type StopVolumesBootRequestV2_1 = StopServerRequestV2_1;
+/// [`UpdateServerRequestV2_1`] in the role of `UpdateVolumesBootRequestV2_1`.
+pub type UpdateVolumesBootRequestV2_1 = UpdateServerRequestV2_1;
+/// [`UpdateServerResponseV2_1`] in the role of `UpdateVolumesBootResponseV2_1`.
+pub type UpdateVolumesBootResponseV2_1 = UpdateServerResponseV2_1;
+/// [`ListServersDetailResponseV2_3`] in the role of `ListVolumesBootDetailResponseV2_3`.
+pub type ListVolumesBootDetailResponseV2_3 = ListServersDetailResponseV2_3;
+/// [`ShowServerResponseV2_3`] in the role of `ShowVolumesBootResponseV2_3`.
+pub type ShowVolumesBootResponseV2_3 = ShowServerResponseV2_3;
+/// [`ListServersDetailResponseV2_9`] in the role of `ListVolumesBootDetailResponseV2_9`.
+pub type ListVolumesBootDetailResponseV2_9 = ListServersDetailResponseV2_9;
+/// [`RebuildServerResponseV2_9`] in the role of `RebuildVolumesBootResponseV2_9`.
+pub type RebuildVolumesBootResponseV2_9 = RebuildServerResponseV2_9;
+/// [`ShowServerResponseV2_9`] in the role of `ShowVolumesBootResponseV2_9`.
+pub type ShowVolumesBootResponseV2_9 = ShowServerResponseV2_9;
+/// [`UpdateServerResponseV2_9`] in the role of `UpdateVolumesBootResponseV2_9`.
+pub type UpdateVolumesBootResponseV2_9 = UpdateServerResponseV2_9;
+/// [`DeleteQuotaSetQueryV2_1`] in the role of `DeleteKeypairQueryV2_10`.
+pub type DeleteKeypairQueryV2_10 = DeleteQuotaSetQueryV2_1;
+/// [`DeleteQuotaSetQueryV2_1`] in the role of `ListKeypairsQueryV2_10`.
+pub type ListKeypairsQueryV2_10 = DeleteQuotaSetQueryV2_1;
+/// [`DeleteQuotaSetQueryV2_1`] in the role of `ShowKeypairQueryV2_10`.
+pub type ShowKeypairQueryV2_10 = DeleteQuotaSetQueryV2_1;
+/// [`CreateServerGroupResponseV2_13`] in the role of `ShowServerGroupResponseV2_13`.
+pub type ShowServerGroupResponseV2_13 = CreateServerGroupResponseV2_13;
+/// [`CreateServerGroupResponseV2_15`] in the role of `ShowServerGroupResponseV2_15`.
+pub type ShowServerGroupResponseV2_15 = CreateServerGroupResponseV2_15;
+/// [`ListServersDetailResponseV2_16`] in the role of `ListVolumesBootDetailResponseV2_16`.
+pub type ListVolumesBootDetailResponseV2_16 = ListServersDetailResponseV2_16;
+/// [`ShowServerResponseV2_16`] in the role of `ShowVolumesBootResponseV2_16`.
+pub type ShowVolumesBootResponseV2_16 = ShowServerResponseV2_16;
+/// [`TriggerCrashDumpRequestV2_17`] in the role of `TriggerVolumesBootCrashDumpRequestV2_17`.
+pub type TriggerVolumesBootCrashDumpRequestV2_17 = TriggerCrashDumpRequestV2_17;
+/// [`CreateServerRequestV2_19`] in the role of `CreateVolumesBootRequestV2_19`.
+pub type CreateVolumesBootRequestV2_19 = CreateServerRequestV2_19;
+/// [`ListServersDetailResponseV2_19`] in the role of `ListVolumesBootDetailResponseV2_19`.
+pub type ListVolumesBootDetailResponseV2_19 = ListServersDetailResponseV2_19;
+/// [`RebuildServerRequestV2_19`] in the role of `RebuildVolumesBootRequestV2_19`.
+pub type RebuildVolumesBootRequestV2_19 = RebuildServerRequestV2_19;
+/// [`RebuildServerResponseV2_19`] in the role of `RebuildVolumesBootResponseV2_19`.
+pub type RebuildVolumesBootResponseV2_19 = RebuildServerResponseV2_19;
+/// [`ShowServerResponseV2_19`] in the role of `ShowVolumesBootResponseV2_19`.
+pub type ShowVolumesBootResponseV2_19 = ShowServerResponseV2_19;
+/// [`UpdateServerRequestV2_19`] in the role of `UpdateVolumesBootRequestV2_19`.
+pub type UpdateVolumesBootRequestV2_19 = UpdateServerRequestV2_19;
+/// [`UpdateServerResponseV2_19`] in the role of `UpdateVolumesBootResponseV2_19`.
+pub type UpdateVolumesBootResponseV2_19 = UpdateServerResponseV2_19;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListServerMigrationsQueryV2_23`.
+pub type ListServerMigrationsQueryV2_23 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ShowMigrationQueryV2_23`.
+pub type ShowMigrationQueryV2_23 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `CheckServerTagQueryV2_26`.
+pub type CheckServerTagQueryV2_26 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListServerTagsQueryV2_26`.
+pub type ListServerTagsQueryV2_26 = ListAggregatesQueryV2_1;
 /// [`ListServersQueryV2_26`] in the role of `ListServersDetailQueryV2_26`.
 pub type ListServersDetailQueryV2_26 = ListServersQueryV2_26;
 /// [`ListServerTagsResponseV2_26`] in the role of `ReplaceServerTagsResponseV2_26`.
 pub type ReplaceServerTagsResponseV2_26 = ListServerTagsResponseV2_26;
-/// [`ExtraSpecsV2_1`] in the role of `FlavorExtraSpecsV2_61`.
-pub type FlavorExtraSpecsV2_61 = ExtraSpecsV2_1;
+/// [`ListServersQueryV2_26`] in the role of `ListVolumesBootQueryV2_26`.
+pub type ListVolumesBootQueryV2_26 = ListServersQueryV2_26;
+/// [`ListServersQueryV2_26`] in the role of `ListVolumesBootDetailQueryV2_26`.
+pub type ListVolumesBootDetailQueryV2_26 = ListServersQueryV2_26;
+/// [`ListServersDetailResponseV2_26`] in the role of `ListVolumesBootDetailResponseV2_26`.
+pub type ListVolumesBootDetailResponseV2_26 = ListServersDetailResponseV2_26;
+/// [`RebuildServerResponseV2_26`] in the role of `RebuildVolumesBootResponseV2_26`.
+pub type RebuildVolumesBootResponseV2_26 = RebuildServerResponseV2_26;
+/// [`ShowServerResponseV2_26`] in the role of `ShowVolumesBootResponseV2_26`.
+pub type ShowVolumesBootResponseV2_26 = ShowServerResponseV2_26;
+/// [`UpdateServerResponseV2_26`] in the role of `UpdateVolumesBootResponseV2_26`.
+pub type UpdateVolumesBootResponseV2_26 = UpdateServerResponseV2_26;
+/// [`CreateServerRequestV2_32`] in the role of `CreateVolumesBootRequestV2_32`.
+pub type CreateVolumesBootRequestV2_32 = CreateServerRequestV2_32;
+/// [`ListHypervisorsQueryV2_33`] in the role of `ListHypervisorsDetailQueryV2_33`.
+pub type ListHypervisorsDetailQueryV2_33 = ListHypervisorsQueryV2_33;
+/// [`CreateServerRequestV2_33`] in the role of `CreateVolumesBootRequestV2_33`.
+pub type CreateVolumesBootRequestV2_33 = CreateServerRequestV2_33;
+/// [`ListDefaultsResponseV2_36`] in the role of `ShowQuotaSetResponseV2_36`.
+pub type ShowQuotaSetResponseV2_36 = ListDefaultsResponseV2_36;
+/// [`CreateServerRequestV2_37`] in the role of `CreateVolumesBootRequestV2_37`.
+pub type CreateVolumesBootRequestV2_37 = CreateServerRequestV2_37;
+/// [`AddHostResponseV2_41`] in the role of `RemoveHostResponseV2_41`.
+pub type RemoveHostResponseV2_41 = AddHostResponseV2_41;
+/// [`AddHostResponseV2_41`] in the role of `SetMetadataResponseV2_41`.
+pub type SetMetadataResponseV2_41 = AddHostResponseV2_41;
+/// [`AddHostResponseV2_41`] in the role of `ShowAggregateResponseV2_41`.
+pub type ShowAggregateResponseV2_41 = AddHostResponseV2_41;
+/// [`AddHostResponseV2_41`] in the role of `UpdateAggregateResponseV2_41`.
+pub type UpdateAggregateResponseV2_41 = AddHostResponseV2_41;
+/// [`CreateServerRequestV2_42`] in the role of `CreateVolumesBootRequestV2_42`.
+pub type CreateVolumesBootRequestV2_42 = CreateServerRequestV2_42;
+/// [`CreateServerImageResponseV2_45`] in the role of `CreateImageResponseV2_45`.
+pub type CreateImageResponseV2_45 = CreateServerImageResponseV2_45;
+/// [`ListServersDetailResponseV2_47`] in the role of `ListVolumesBootDetailResponseV2_47`.
+pub type ListVolumesBootDetailResponseV2_47 = ListServersDetailResponseV2_47;
+/// [`RebuildServerResponseV2_47`] in the role of `RebuildVolumesBootResponseV2_47`.
+pub type RebuildVolumesBootResponseV2_47 = RebuildServerResponseV2_47;
+/// [`ShowServerResponseV2_47`] in the role of `ShowVolumesBootResponseV2_47`.
+pub type ShowVolumesBootResponseV2_47 = ShowServerResponseV2_47;
+/// [`UpdateServerResponseV2_47`] in the role of `UpdateVolumesBootResponseV2_47`.
+pub type UpdateVolumesBootResponseV2_47 = UpdateServerResponseV2_47;
+/// [`CreateServerRequestV2_52`] in the role of `CreateVolumesBootRequestV2_52`.
+pub type CreateVolumesBootRequestV2_52 = CreateServerRequestV2_52;
+/// [`ListHypervisorsQueryV2_53`] in the role of `ListHypervisorsDetailQueryV2_53`.
+pub type ListHypervisorsDetailQueryV2_53 = ListHypervisorsQueryV2_53;
+/// [`RebuildServerRequestV2_54`] in the role of `RebuildVolumesBootRequestV2_54`.
+pub type RebuildVolumesBootRequestV2_54 = RebuildServerRequestV2_54;
+/// [`RebuildServerResponseV2_54`] in the role of `RebuildVolumesBootResponseV2_54`.
+pub type RebuildVolumesBootResponseV2_54 = RebuildServerResponseV2_54;
+/// [`CreateFlavorResponseV2_55`] in the role of `ShowFlavorResponseV2_55`.
+pub type ShowFlavorResponseV2_55 = CreateFlavorResponseV2_55;
+/// [`CreateFlavorResponseV2_55`] in the role of `UpdateFlavorResponseV2_55`.
+pub type UpdateFlavorResponseV2_55 = CreateFlavorResponseV2_55;
+/// [`ListDefaultsResponseV2_57`] in the role of `ShowQuotaSetResponseV2_57`.
+pub type ShowQuotaSetResponseV2_57 = ListDefaultsResponseV2_57;
+/// [`CreateServerRequestV2_57`] in the role of `CreateVolumesBootRequestV2_57`.
+pub type CreateVolumesBootRequestV2_57 = CreateServerRequestV2_57;
+/// [`RebuildServerRequestV2_57`] in the role of `RebuildVolumesBootRequestV2_57`.
+pub type RebuildVolumesBootRequestV2_57 = RebuildServerRequestV2_57;
+/// [`RebuildServerResponseV2_57`] in the role of `RebuildVolumesBootResponseV2_57`.
+pub type RebuildVolumesBootResponseV2_57 = RebuildServerResponseV2_57;
+/// [`CreateFlavorResponseV2_61`] in the role of `ShowFlavorResponseV2_61`.
+pub type ShowFlavorResponseV2_61 = CreateFlavorResponseV2_61;
+/// [`CreateFlavorResponseV2_61`] in the role of `UpdateFlavorResponseV2_61`.
+pub type UpdateFlavorResponseV2_61 = CreateFlavorResponseV2_61;
+/// [`CreateServerRequestV2_63`] in the role of `CreateVolumesBootRequestV2_63`.
+pub type CreateVolumesBootRequestV2_63 = CreateServerRequestV2_63;
+/// [`ListServersDetailResponseV2_63`] in the role of `ListVolumesBootDetailResponseV2_63`.
+pub type ListVolumesBootDetailResponseV2_63 = ListServersDetailResponseV2_63;
+/// [`RebuildServerRequestV2_63`] in the role of `RebuildVolumesBootRequestV2_63`.
+pub type RebuildVolumesBootRequestV2_63 = RebuildServerRequestV2_63;
+/// [`RebuildServerResponseV2_63`] in the role of `RebuildVolumesBootResponseV2_63`.
+pub type RebuildVolumesBootResponseV2_63 = RebuildServerResponseV2_63;
+/// [`ShowServerResponseV2_63`] in the role of `ShowVolumesBootResponseV2_63`.
+pub type ShowVolumesBootResponseV2_63 = ShowServerResponseV2_63;
+/// [`UpdateServerResponseV2_63`] in the role of `UpdateVolumesBootResponseV2_63`.
+pub type UpdateVolumesBootResponseV2_63 = UpdateServerResponseV2_63;
+/// [`CreateServerGroupResponseV2_64`] in the role of `ShowServerGroupResponseV2_64`.
+pub type ShowServerGroupResponseV2_64 = CreateServerGroupResponseV2_64;
 /// [`ListServersQueryV2_66`] in the role of `ListServersDetailQueryV2_66`.
 pub type ListServersDetailQueryV2_66 = ListServersQueryV2_66;
+/// [`ListServersQueryV2_66`] in the role of `ListVolumesBootQueryV2_66`.
+pub type ListVolumesBootQueryV2_66 = ListServersQueryV2_66;
+/// [`ListServersQueryV2_66`] in the role of `ListVolumesBootDetailQueryV2_66`.
+pub type ListVolumesBootDetailQueryV2_66 = ListServersQueryV2_66;
+/// [`CreateServerRequestV2_67`] in the role of `CreateVolumesBootRequestV2_67`.
+pub type CreateVolumesBootRequestV2_67 = CreateServerRequestV2_67;
+/// [`ListServersResponseV2_69`] in the role of `ListVolumesBootResponseV2_69`.
+pub type ListVolumesBootResponseV2_69 = ListServersResponseV2_69;
+/// [`ListServersDetailResponseV2_69`] in the role of `ListVolumesBootDetailResponseV2_69`.
+pub type ListVolumesBootDetailResponseV2_69 = ListServersDetailResponseV2_69;
+/// [`ShowServerResponseV2_69`] in the role of `ShowVolumesBootResponseV2_69`.
+pub type ShowVolumesBootResponseV2_69 = ShowServerResponseV2_69;
+/// [`CreateInterfaceResponseV2_70`] in the role of `ShowInterfaceResponseV2_70`.
+pub type ShowInterfaceResponseV2_70 = CreateInterfaceResponseV2_70;
+/// [`RebuildServerResponseV2_71`] in the role of `RebuildVolumesBootResponseV2_71`.
+pub type RebuildVolumesBootResponseV2_71 = RebuildServerResponseV2_71;
+/// [`ShowServerResponseV2_71`] in the role of `ShowVolumesBootResponseV2_71`.
+pub type ShowVolumesBootResponseV2_71 = ShowServerResponseV2_71;
+/// [`UpdateServerResponseV2_71`] in the role of `UpdateVolumesBootResponseV2_71`.
+pub type UpdateVolumesBootResponseV2_71 = UpdateServerResponseV2_71;
 /// [`ListServersQueryV2_73`] in the role of `ListServersDetailQueryV2_73`.
 pub type ListServersDetailQueryV2_73 = ListServersQueryV2_73;
+/// [`ListServersQueryV2_73`] in the role of `ListVolumesBootQueryV2_73`.
+pub type ListVolumesBootQueryV2_73 = ListServersQueryV2_73;
+/// [`ListServersQueryV2_73`] in the role of `ListVolumesBootDetailQueryV2_73`.
+pub type ListVolumesBootDetailQueryV2_73 = ListServersQueryV2_73;
+/// [`ListServersDetailResponseV2_73`] in the role of `ListVolumesBootDetailResponseV2_73`.
+pub type ListVolumesBootDetailResponseV2_73 = ListServersDetailResponseV2_73;
+/// [`RebuildServerResponseV2_73`] in the role of `RebuildVolumesBootResponseV2_73`.
+pub type RebuildVolumesBootResponseV2_73 = RebuildServerResponseV2_73;
+/// [`ShowServerResponseV2_73`] in the role of `ShowVolumesBootResponseV2_73`.
+pub type ShowVolumesBootResponseV2_73 = ShowServerResponseV2_73;
+/// [`UpdateServerResponseV2_73`] in the role of `UpdateVolumesBootResponseV2_73`.
+pub type UpdateVolumesBootResponseV2_73 = UpdateServerResponseV2_73;
+/// [`CreateServerRequestV2_74`] in the role of `CreateVolumesBootRequestV2_74`.
+pub type CreateVolumesBootRequestV2_74 = CreateServerRequestV2_74;
+/// [`ListFlavorsQueryV2_75`] in the role of `ListFlavorsDetailQueryV2_75`.
+pub type ListFlavorsDetailQueryV2_75 = ListFlavorsQueryV2_75;
+/// [`CreateFlavorResponseV2_75`] in the role of `ShowFlavorResponseV2_75`.
+pub type ShowFlavorResponseV2_75 = CreateFlavorResponseV2_75;
+/// [`CreateFlavorResponseV2_75`] in the role of `UpdateFlavorResponseV2_75`.
+pub type UpdateFlavorResponseV2_75 = CreateFlavorResponseV2_75;
+/// [`DeleteKeypairQueryV2_75`] in the role of `ShowKeypairQueryV2_75`.
+pub type ShowKeypairQueryV2_75 = DeleteKeypairQueryV2_75;
+/// [`DeleteKeypairQueryV2_75`] in the role of `DeleteQuotaSetQueryV2_75`.
+pub type DeleteQuotaSetQueryV2_75 = DeleteKeypairQueryV2_75;
+/// [`DeleteKeypairQueryV2_75`] in the role of `ListQuotaSetsDetailQueryV2_75`.
+pub type ListQuotaSetsDetailQueryV2_75 = DeleteKeypairQueryV2_75;
+/// [`DeleteKeypairQueryV2_75`] in the role of `ShowQuotaSetQueryV2_75`.
+pub type ShowQuotaSetQueryV2_75 = DeleteKeypairQueryV2_75;
+/// [`DeleteKeypairQueryV2_75`] in the role of `UpdateQuotaSetQueryV2_75`.
+pub type UpdateQuotaSetQueryV2_75 = DeleteKeypairQueryV2_75;
 /// [`ListServersQueryV2_75`] in the role of `ListServersDetailQueryV2_75`.
 pub type ListServersDetailQueryV2_75 = ListServersQueryV2_75;
-/// [`FlavorAccessQueryV2_102`] in the role of `ExtraSpecsQueryV2_102`.
-pub type ExtraSpecsQueryV2_102 = FlavorAccessQueryV2_102;
-/// [`FlavorAccessQueryV2_102`] in the role of `ShowFlavorQueryV2_102`.
-pub type ShowFlavorQueryV2_102 = FlavorAccessQueryV2_102;
-/// [`FlavorAccessQueryV2_102`] in the role of `ListServerMetadataQueryV2_102`.
-pub type ListServerMetadataQueryV2_102 = FlavorAccessQueryV2_102;
-/// [`FlavorAccessQueryV2_102`] in the role of `ShowInstanceActionQueryV2_102`.
-pub type ShowInstanceActionQueryV2_102 = FlavorAccessQueryV2_102;
-/// [`FlavorAccessQueryV2_102`] in the role of `ShowServerQueryV2_102`.
-pub type ShowServerQueryV2_102 = FlavorAccessQueryV2_102;
-/// [`FlavorAccessQueryV2_102`] in the role of `ShowServerMetadataItemQueryV2_102`.
-pub type ShowServerMetadataItemQueryV2_102 = FlavorAccessQueryV2_102;
+/// [`ListServersQueryV2_75`] in the role of `ListVolumesBootQueryV2_75`.
+pub type ListVolumesBootQueryV2_75 = ListServersQueryV2_75;
+/// [`ListServersQueryV2_75`] in the role of `ListVolumesBootDetailQueryV2_75`.
+pub type ListVolumesBootDetailQueryV2_75 = ListServersQueryV2_75;
+/// [`RebuildServerResponseV2_75`] in the role of `RebuildVolumesBootResponseV2_75`.
+pub type RebuildVolumesBootResponseV2_75 = RebuildServerResponseV2_75;
+/// [`UpdateServerResponseV2_75`] in the role of `UpdateVolumesBootResponseV2_75`.
+pub type UpdateVolumesBootResponseV2_75 = UpdateServerResponseV2_75;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListTopologyQueryV2_78`.
+pub type ListTopologyQueryV2_78 = ListAggregatesQueryV2_1;
+/// [`CreateServerRequestV2_90`] in the role of `CreateVolumesBootRequestV2_90`.
+pub type CreateVolumesBootRequestV2_90 = CreateServerRequestV2_90;
+/// [`ListServersDetailResponseV2_90`] in the role of `ListVolumesBootDetailResponseV2_90`.
+pub type ListVolumesBootDetailResponseV2_90 = ListServersDetailResponseV2_90;
+/// [`RebuildServerRequestV2_90`] in the role of `RebuildVolumesBootRequestV2_90`.
+pub type RebuildVolumesBootRequestV2_90 = RebuildServerRequestV2_90;
+/// [`ShowServerResponseV2_90`] in the role of `ShowVolumesBootResponseV2_90`.
+pub type ShowVolumesBootResponseV2_90 = ShowServerResponseV2_90;
+/// [`UpdateServerRequestV2_90`] in the role of `UpdateVolumesBootRequestV2_90`.
+pub type UpdateVolumesBootRequestV2_90 = UpdateServerRequestV2_90;
+/// [`ListServersDetailResponseV2_96`] in the role of `ListVolumesBootDetailResponseV2_96`.
+pub type ListVolumesBootDetailResponseV2_96 = ListServersDetailResponseV2_96;
+/// [`RebuildServerResponseV2_96`] in the role of `RebuildVolumesBootResponseV2_96`.
+pub type RebuildVolumesBootResponseV2_96 = RebuildServerResponseV2_96;
+/// [`ShowServerResponseV2_96`] in the role of `ShowVolumesBootResponseV2_96`.
+pub type ShowVolumesBootResponseV2_96 = ShowServerResponseV2_96;
+/// [`UpdateServerResponseV2_96`] in the role of `UpdateVolumesBootResponseV2_96`.
+pub type UpdateVolumesBootResponseV2_96 = UpdateServerResponseV2_96;
+/// [`ListSharesQueryV2_97`] in the role of `ShowShareQueryV2_97`.
+pub type ShowShareQueryV2_97 = ListSharesQueryV2_97;
+/// [`CreateShareResponseV2_97`] in the role of `ShowShareResponseV2_97`.
+pub type ShowShareResponseV2_97 = CreateShareResponseV2_97;
+/// [`ListServersDetailResponseV2_98`] in the role of `ListVolumesBootDetailResponseV2_98`.
+pub type ListVolumesBootDetailResponseV2_98 = ListServersDetailResponseV2_98;
+/// [`RebuildServerResponseV2_98`] in the role of `RebuildVolumesBootResponseV2_98`.
+pub type RebuildVolumesBootResponseV2_98 = RebuildServerResponseV2_98;
+/// [`ShowServerResponseV2_98`] in the role of `ShowVolumesBootResponseV2_98`.
+pub type ShowVolumesBootResponseV2_98 = ShowServerResponseV2_98;
+/// [`UpdateServerResponseV2_98`] in the role of `UpdateVolumesBootResponseV2_98`.
+pub type UpdateVolumesBootResponseV2_98 = UpdateServerResponseV2_98;
+/// [`ListSharesQueryV2_97`] in the role of `ShowConsoleAuthTokenQueryV2_99`.
+pub type ShowConsoleAuthTokenQueryV2_99 = ListSharesQueryV2_97;
+/// [`ListServersDetailResponseV2_100`] in the role of `ListVolumesBootDetailResponseV2_100`.
+pub type ListVolumesBootDetailResponseV2_100 = ListServersDetailResponseV2_100;
+/// [`RebuildServerResponseV2_100`] in the role of `RebuildVolumesBootResponseV2_100`.
+pub type RebuildVolumesBootResponseV2_100 = RebuildServerResponseV2_100;
+/// [`ShowServerResponseV2_100`] in the role of `ShowVolumesBootResponseV2_100`.
+pub type ShowVolumesBootResponseV2_100 = ShowServerResponseV2_100;
+/// [`UpdateServerResponseV2_100`] in the role of `UpdateVolumesBootResponseV2_100`.
+pub type UpdateVolumesBootResponseV2_100 = UpdateServerResponseV2_100;
+/// [`ListSharesQueryV2_97`] in the role of `ListAggregatesQueryV2_102`.
+pub type ListAggregatesQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowAggregateQueryV2_102`.
+pub type ShowAggregateQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListAvailabilityZoneQueryV2_102`.
+pub type ListAvailabilityZoneQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListAvailabilityZoneDetailQueryV2_102`.
+pub type ListAvailabilityZoneDetailQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListExtensionsQueryV2_102`.
+pub type ListExtensionsQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowExtensionQueryV2_102`.
+pub type ShowExtensionQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListFlavorAccessQueryV2_102`.
+pub type ListFlavorAccessQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListExtraSpecsQueryV2_102`.
+pub type ListExtraSpecsQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowExtraSpecQueryV2_102`.
+pub type ShowExtraSpecQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListFlavorsQueryV2_102`] in the role of `ListFlavorsDetailQueryV2_102`.
+pub type ListFlavorsDetailQueryV2_102 = ListFlavorsQueryV2_102;
+/// [`ListSharesQueryV2_97`] in the role of `ShowFlavorQueryV2_102`.
+pub type ShowFlavorQueryV2_102 = ListSharesQueryV2_97;
+/// [`CreateFlavorResponseV2_102`] in the role of `ShowFlavorResponseV2_102`.
+pub type ShowFlavorResponseV2_102 = CreateFlavorResponseV2_102;
+/// [`CreateFlavorResponseV2_102`] in the role of `UpdateFlavorResponseV2_102`.
+pub type UpdateFlavorResponseV2_102 = CreateFlavorResponseV2_102;
+/// [`ListSharesQueryV2_97`] in the role of `ShowInstanceActionQueryV2_102`.
+pub type ShowInstanceActionQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListInstanceUsageAuditLogQueryV2_102`.
+pub type ListInstanceUsageAuditLogQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowInstanceUsageAuditLogQueryV2_102`.
+pub type ShowInstanceUsageAuditLogQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListInterfaceQueryV2_102`.
+pub type ListInterfaceQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowInterfaceQueryV2_102`.
+pub type ShowInterfaceQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowQuotaClassSetQueryV2_102`.
+pub type ShowQuotaClassSetQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowServerGroupQueryV2_102`.
+pub type ShowServerGroupQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListServerMigrationsQueryV2_102`.
+pub type ListServerMigrationsQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowMigrationQueryV2_102`.
+pub type ShowMigrationQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListDiagnosticsQueryV2_102`.
+pub type ListDiagnosticsQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListIpsQueryV2_102`.
+pub type ListIpsQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListServerMetadataQueryV2_102`.
+pub type ListServerMetadataQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListServerPasswordQueryV2_102`.
+pub type ListServerPasswordQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListServerSecurityGroupsQueryV2_102`.
+pub type ListServerSecurityGroupsQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ListTopologyQueryV2_102`.
+pub type ListTopologyQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowIpQueryV2_102`.
+pub type ShowIpQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowServerQueryV2_102`.
+pub type ShowServerQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowServerMetadataItemQueryV2_102`.
+pub type ShowServerMetadataItemQueryV2_102 = ListSharesQueryV2_97;
+/// [`ListSharesQueryV2_97`] in the role of `ShowVolumesBootQueryV2_102`.
+pub type ShowVolumesBootQueryV2_102 = ListSharesQueryV2_97;
 rt::str_enums!(
+    CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoTypeV2_1,
+    CreateKeypairRequestKeypairTypeV2_2,
+    CreateRemoteConsoleRequestRemoteConsoleProtocolV2_6,
+    CreateRemoteConsoleRequestRemoteConsoleProtocolV2_8,
+    CreateRemoteConsoleRequestRemoteConsoleTypeV2_6,
+    CreateRemoteConsoleRequestRemoteConsoleTypeV2_8,
+    CreateRemoteConsoleRequestRemoteConsoleTypeV2_99,
+    CreateServerExternalEventRequestEventsItemNameV2_1,
+    CreateServerExternalEventRequestEventsItemNameV2_51,
+    CreateServerExternalEventRequestEventsItemNameV2_76,
+    CreateServerExternalEventRequestEventsItemNameV2_82,
+    CreateServerExternalEventRequestEventsItemNameV2_93,
+    CreateServerExternalEventRequestEventsItemStatusV2_1,
+    CreateServerGroupRequestServerGroupPolicyV2_64,
+    CreateServerGroupResponseServerGroupPolicyV2_64,
     CreateServerRequestServerBlockDeviceMappingV2ItemDestinationTypeV2_1,
     CreateServerRequestServerBlockDeviceMappingV2ItemSourceTypeV2_1,
-    CreateServerRequestServerOSDCFDiskConfigV2_1, FlavorSortKeyV2_1, FlavorSortKeyV2_102,
-    KeypairTypeV2_2, ListFlavorsQuerySortDirItemV2_1,
+    CreateShareResponseShareStatusV2_97, CreateSnapshotResponseSnapshotStatusV2_1,
+    CreateVolumeResponseVolumeStatusV2_1,
+    GetSerialConsoleRequestOsGetSerialConsoleTypeV2_1,
+    GetSpiceConsoleRequestOsGetSPICEConsoleTypeV2_1,
+    GetVncConsoleRequestOsGetVNCConsoleTypeV2_1, ListDiagnosticsResponseDriverV2_48,
+    ListDiagnosticsResponseStateV2_48, ListFlavorsQuerySortDirItemV2_1,
+    ListFlavorsQuerySortKeyItemV2_1, ListFlavorsQuerySortKeyItemV2_102,
+    ListHypervisorServersResponseHypervisorsItemStateV2_1,
+    ListImagesDetailResponseImagesItemOSDCFDiskConfigV2_1,
+    ListImagesDetailResponseImagesItemStatusV2_1,
+    ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueStateV2_1,
+    ListMigrationsResponseMigrationsItemMigrationTypeV2_23,
     ListServersDetailResponseServersItemAddressesValueItemOSEXTIPSTypeV2_1,
     ListServersDetailResponseServersItemConfigDriveV2_1,
-    ListServersDetailResponseServersItemHostStatusV2_16,
-    ListServersDetailResponseServersItemStatusV2_1, ListServersQuerySortKeyItemV2_1,
-    ListServersQuerySortKeyItemV2_75, ListServersResponseServersItemLinksItemRelV2_1,
-    ListServersResponseServersLinksItemRelV2_1, ServiceStateV2_1, ServiceStatusV2_1,
-    ServiceStatusV2_69, VersionStatusV2_1
+    ListServersDetailResponseServersItemHostStatusV2_16, ListServersQuerySortKeyItemV2_1,
+    ListServersQuerySortKeyItemV2_73, ListServersQuerySortKeyItemV2_75,
+    ListServicesResponseServicesItemStatusV2_69,
+    ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemStateV2_1,
+    ListVersionsResponseVersionsItemStatusV2_1, RebootServerRequestRebootTypeV2_1,
+    RebuildServerResponseServerFlavorLinksItemRelV2_1,
+    RebuildServerResponseServerStatusV2_1, ResetStateRequestOsResetStateStateV2_1,
+    UpdateHostRequestMaintenanceModeV2_1, UpdateHostResponseMaintenanceModeV2_1,
+    UpdateHostResponseStatusV2_1
 );

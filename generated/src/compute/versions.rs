@@ -15,6 +15,14 @@ pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// The query of `list_versions`: the variant of the version you request (`V2_1` 2.1–latest).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ListVersionsQuery {
+    V2_1(types::ListVersionsQueryV2_1),
+}
+rt::versioned_request!(ListVersionsQuery of super::SERVICE { V2_1 = rt::from(2, 1) });
+rt::variants_from!(ListVersionsQuery { V2_1(types::ListVersionsQueryV2_1) });
 /// The `show_version` operation: its spans, statuses and response variants.
 pub static SHOW_VERSION: rt::OperationMeta = rt::OperationMeta::new(
     "show_version",
@@ -22,6 +30,29 @@ pub static SHOW_VERSION: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::from(2, 1), "GET", "/", &[200])],
     &[rt::body(rt::from(2, 1), 0, &schemas::SHOW_VERSION_V2_1)],
 );
+/// The query of `show_version`: the variant of the version you request (`V2_1` 2.1–latest).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ShowVersionQuery {
+    V2_1(types::ShowVersionQueryV2_1),
+}
+rt::versioned_request!(ShowVersionQuery of super::SERVICE { V2_1 = rt::from(2, 1) });
+rt::variants_from!(ShowVersionQuery { V2_1(types::ShowVersionQueryV2_1) });
+/// The `show_version_by_id` operation: its spans, statuses and response variants.
+pub static SHOW_VERSION_BY_ID: rt::OperationMeta = rt::OperationMeta::new(
+    "show_version_by_id",
+    &super::SERVICE,
+    &[rt::op(rt::from(2, 1), "GET", "/versions/{id}", &[200])],
+    &[rt::body(rt::from(2, 1), 0, &schemas::SHOW_VERSION_V2_1)],
+);
+/// The query of `show_version_by_id`: the variant of the version you request (`V2_1` 2.1–latest).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ShowVersionByIdQuery {
+    V2_1(types::ShowVersionByIdQueryV2_1),
+}
+rt::versioned_request!(ShowVersionByIdQuery of super::SERVICE { V2_1 = rt::from(2, 1) });
+rt::variants_from!(ShowVersionByIdQuery { V2_1(types::ShowVersionByIdQueryV2_1) });
 /// The compute API's version documents.
 ///
 /// The `versions` client of the `compute` service; its microversion is the one the requests carry.
@@ -35,9 +66,12 @@ impl VersionsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–latest**: status 200; response [`ListVersionsResponseV2_1`](super::types::ListVersionsResponseV2_1).
-    pub async fn list_versions(&self) -> rt::Result<types::ListVersionsResponseV2_1> {
-        let request = rt::Request::new();
+    /// - **2.1–latest**: status 200; query [`ListVersionsQueryV2_1`](super::types::ListVersionsQueryV2_1); response [`ListVersionsResponseV2_1`](super::types::ListVersionsResponseV2_1).
+    pub async fn list_versions(
+        &self,
+        query: Option<&ListVersionsQuery>,
+    ) -> rt::Result<types::ListVersionsResponseV2_1> {
+        let request = rt::Request::new().query(query);
         self.0.call(&LIST_VERSIONS, request).await?.single()
     }
     /// Show the version document of this endpoint, with its microversion range.
@@ -46,9 +80,27 @@ impl VersionsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–latest**: status 200; response [`ShowVersionResponseV2_1`](super::types::ShowVersionResponseV2_1); errors 404.
-    pub async fn show_version(&self) -> rt::Result<types::ShowVersionResponseV2_1> {
-        let request = rt::Request::new();
+    /// - **2.1–latest**: status 200; query [`ShowVersionQueryV2_1`](super::types::ShowVersionQueryV2_1); response [`ShowVersionResponseV2_1`](super::types::ShowVersionResponseV2_1); errors 404.
+    pub async fn show_version(
+        &self,
+        query: Option<&ShowVersionQuery>,
+    ) -> rt::Result<types::ShowVersionResponseV2_1> {
+        let request = rt::Request::new().query(query);
         self.0.call(&SHOW_VERSION, request).await?.single()
+    }
+    /// The `show_version_by_id` operation.
+    ///
+    /// `GET /versions/{id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **2.1–latest**: status 200; query [`ShowVersionByIdQueryV2_1`](super::types::ShowVersionByIdQueryV2_1); response [`ShowVersionByIdResponseV2_1`](super::types::ShowVersionByIdResponseV2_1); errors 404.
+    pub async fn show_version_by_id(
+        &self,
+        id: &str,
+        query: Option<&ShowVersionByIdQuery>,
+    ) -> rt::Result<types::ShowVersionByIdResponseV2_1> {
+        let request = rt::Request::new().param("id", id).query(query);
+        self.0.call(&SHOW_VERSION_BY_ID, request).await?.single()
     }
 }

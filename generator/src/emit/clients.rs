@@ -264,6 +264,19 @@ pub fn emit_group(
             args.push(quote!(#i: &str));
             build.push(quote!(.param(#p, #i)));
         }
+        let mut headers: Vec<&(String, String)> = Vec::new();
+        for span in &op.spans {
+            for h in &span.facets.request_headers {
+                if !headers.contains(&h) {
+                    headers.push(h);
+                }
+            }
+        }
+        for (header, arg) in headers {
+            let i = ident(&super::types::rust_field_name(arg));
+            args.push(quote!(#i: &str));
+            build.push(quote!(.header(#header, #i)));
+        }
         if !t.request.is_empty() {
             let enum_name = format_ident!("{}Request", pascal(&op.name));
             items.push(request_enum(

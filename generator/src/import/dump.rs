@@ -53,7 +53,8 @@ pub struct Microversions {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DumpOperation {
-    /// Unique, stable key: `METHOD path[#action]`; overlays name operations by it.
+    /// Unique, stable key: `METHOD path[#action]`, with ` (root)` appended for an operation served
+    /// outside the versioned API; overlays name operations by it.
     pub key: String,
     /// HTTP method.
     pub method: Method,
@@ -62,6 +63,10 @@ pub struct DumpOperation {
     /// The body key of an action (`reboot`), for `POST …/action` routes.
     #[serde(default)]
     pub action: Option<String>,
+    /// Served at the service's root, outside the versioned API, without microversion headers
+    /// (Nova's unversioned version list).
+    #[serde(default)]
+    pub root: bool,
     /// Where the handler lives (`module:Class.method`); informational.
     #[serde(default)]
     pub handler: Option<String>,

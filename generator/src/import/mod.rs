@@ -188,6 +188,8 @@ struct Op {
     method: Method,
     path: String,
     root: bool,
+    /// Sends no microversion headers (an unversioned root document).
+    unversioned: bool,
     life: (Version, Version),
     query: Vec<Ranged<Value>>,
     request: Vec<Ranged<Value>>,
@@ -283,6 +285,9 @@ impl Op {
         if self.root {
             doc.insert("root".into(), json!(true));
         }
+        if self.unversioned {
+            doc.insert("versioned".into(), json!(false));
+        }
         (Value::Object(doc), schemas)
     }
 }
@@ -375,6 +380,94 @@ fn group_of(overlay: &overlay::Overlay, path: &str) -> String {
 }
 
 /// Applies the overlay's schema patches to an operation's variants.
+/// Splits the variant that spans `at` (from before it) into one that ends just before `at` and
+/// one that starts there.
+fn split_at(variants: &mut Vec<Ranged<Value>>, at: Version) {
+    let Some(i) = variants.iter().position(|v| v.min < at && at <= v.max) else {
+        return;
+    };
+    let Some(minor) = at.minor.checked_sub(1) else {
+        return;
+    };
+    let mut later = variants[i].clone();
+    later.min = at;
+    variants[i].max = Version {
+        major: at.major,
+        minor,
+    };
+    variants.insert(i + 1, later);
+}
+
+/// Applies the overlay's `narrow_types` everywhere in a request or query schema.
+fn narrow(rules: &[overlay::Narrowing], schema: &mut Value) {
+    if rules.is_empty() {
+        return;
+    }
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get("type") {
+                let declared: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
+                let rule = rules.iter().find(|r| r.from == declared);
+                if let Some(rule) = rule {
+                    let keeps_string = match &rule.to {
+                        Value::String(t) => t == "string",
+                        Value::Array(ts) => ts.iter().any(|t| t == "string"),
+                        _ => false,
+                    };
+                    if !keeps_string {
+                        for keyword in ["pattern", "minLength", "maxLength", "format"] {
+                            map.remove(keyword);
+                        }
+                        // An enum keeps the values of the types that remain.
+                        if let Some(Value::Array(values)) = map.get_mut("enum") {
+                            values.retain(|v| !v.is_string());
+                        }
+                    }
+                    map.insert("type".into(), rule.to.clone());
+                }
+            }
+            for value in map.values_mut() {
+                narrow(rules, value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| narrow(rules, v)),
+        _ => {}
+    }
+}
+
+/// Deep-merges the overlay's `query_parameters` into each query variant's parameters.
+fn annotate_query(annotations: &BTreeMap<String, Value>, query: &mut [Ranged<Value>]) {
+    fn merge(target: &mut Value, extra: &Value) {
+        match (target, extra) {
+            (Value::Object(t), Value::Object(e)) => {
+                for (k, v) in e {
+                    match t.get_mut(k) {
+                        Some(existing) => merge(existing, v),
+                        None => {
+                            t.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+            (t, e) => *t = e.clone(),
+        }
+    }
+    for variant in query {
+        let Some(properties) = variant
+            .value
+            .get_mut("properties")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (name, extra) in annotations {
+            if let Some(schema) = properties.get_mut(name) {
+                merge(schema, extra);
+            }
+        }
+    }
+}
+
 fn apply_patches(
     ctx: &Context<'_>,
     key: &str,
@@ -412,6 +505,13 @@ fn apply_patches(
             Facet::Request => &mut op.request,
             Facet::Response => &mut op.response,
         };
+        // A patch bounded inside a variant applies to that part only: split the variant there.
+        if let Some(lo) = lo {
+            split_at(variants, lo);
+        }
+        if let Some(after) = hi.and_then(|hi| ctx.axis.next(hi)) {
+            split_at(variants, after);
+        }
         let mut applied = 0;
         let mut last_error = None;
         for variant in variants.iter_mut() {
@@ -496,7 +596,8 @@ fn operations(ctx: &Context<'_>, report: &mut Report) -> Result<(Vec<Op>, Vec<Va
             summary: o.summary.clone(),
             method: d.method,
             path,
-            root: ov.root,
+            root: ov.root || d.root,
+            unversioned: d.root,
             life,
             query: ranged_schemas(ctx, &format!("{at}/query"), &d.query)?,
             request: ranged_schemas(ctx, &format!("{at}/request"), &d.request)?,
@@ -505,6 +606,10 @@ fn operations(ctx: &Context<'_>, report: &mut Report) -> Result<(Vec<Op>, Vec<Va
             errors: ranged_codes(ctx, &format!("{at}/errors"), &d.errors)?,
             status_override: o.status.clone(),
         };
+        for variant in op.request.iter_mut().chain(op.query.iter_mut()) {
+            narrow(&ov.narrow_types, &mut variant.value);
+        }
+        annotate_query(&ov.query_parameters, &mut op.query);
         apply_patches(ctx, &d.key, &mut op, &o.patches)?;
         ops.push(op);
     }

@@ -10,6 +10,10 @@
 //! changes:                        # a human summary replaces the generated one
 //!   keypairs: {"2.2": Keypairs gain `type`.}
 //! skip_groups: [versions]         # hand-written groups the import leaves alone
+//! narrow_types:                   # in requests and queries, a union of types becomes one
+//!   - {from: [integer, string], to: integer}
+//! query_parameters:               # merged into every query parameter of that name
+//!   limit: {x-squall-query: single, items: {x-squall-type: u32}}
 //! paths:                          # better parameter names; the path's shape stays
 //!   /os-keypairs/{id}: /os-keypairs/{keypair_name}
 //! operations:                     # by the dump's key: METHOD path[#action]
@@ -58,9 +62,29 @@ pub struct Overlay {
     /// Groups the import leaves alone because they are written by hand.
     #[serde(default)]
     pub skip_groups: Vec<String>,
+    /// Query parameter name -> an object deep-merged into that parameter's schema in every
+    /// query of the service (Nova's `limit` and `marker` arrays are narrowed to one value).
+    #[serde(default)]
+    pub query_parameters: BTreeMap<String, Value>,
+    /// In request bodies and queries, a schema whose `type` is exactly `from` (in order) gets
+    /// `type: to`, and loses the string keywords when `to` has no string (Nova accepts `"5"`
+    /// for 5; a user sends 5).
+    #[serde(default)]
+    pub narrow_types: Vec<Narrowing>,
     /// Operations by the dump's key.
     #[serde(default)]
     pub operations: BTreeMap<String, OperationOverlay>,
+}
+
+/// One `narrow_types` rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Narrowing {
+    /// The declared types, in the declared order (Nova writes `[integer, string]` for a number
+    /// that may come as a string, and `[string, integer]` for an id that may be a number).
+    pub from: Vec<String>,
+    /// The type or types a user sends.
+    pub to: Value,
 }
 
 /// What an overlay says about one operation.
