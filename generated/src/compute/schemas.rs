@@ -163,7 +163,7 @@ rt::schemas!(
     CREATE_REMOTE_CONSOLE_V2_8("CreateRemoteConsoleResponseV2_8", include_str!("schemas/create_remote_console_v2_8.json")),
     CREATE_REMOTE_CONSOLE_V2_99("CreateRemoteConsoleResponseV2_99", include_str!("schemas/create_remote_console_v2_99.json")),
     CREATE_SERVER_V2_1("CreateServerResponseV2_1", include_str!("schemas/create_server_v2_1.json")),
-    LIST_DIAGNOSTICS_V2_1("ListDiagnosticsResponseV2_1", include_str!("schemas/list_diagnostics_v2_1.json")),
+    LIST_AGGREGATES_QUERY_V2_1("ListDiagnosticsResponseV2_1", include_str!("schemas/list_aggregates_query_v2_1.json")),
     LIST_DIAGNOSTICS_V2_48("ListDiagnosticsResponseV2_48", include_str!("schemas/list_diagnostics_v2_48.json")),
     LIST_IPS_V2_1("ListIpsResponseV2_1", include_str!("schemas/list_ips_v2_1.json")),
     LIST_SERVER_PASSWORD_V2_1("ListServerPasswordResponseV2_1", include_str!("schemas/list_server_password_v2_1.json")),

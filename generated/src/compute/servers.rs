@@ -173,7 +173,7 @@ pub static LIST_DIAGNOSTICS: rt::OperationMeta = rt::OperationMeta::new(
     &super::SERVICE,
     &[rt::op(rt::from(2, 1), "GET", "/servers/{server_id}/diagnostics", &[200])],
     &[
-        rt::body(rt::span(2, 1, 2, 47), 0, &schemas::LIST_DIAGNOSTICS_V2_1),
+        rt::body(rt::span(2, 1, 2, 47), 0, &schemas::LIST_AGGREGATES_QUERY_V2_1),
         rt::body(rt::from(2, 48), 1, &schemas::LIST_DIAGNOSTICS_V2_48),
     ],
 );
@@ -817,7 +817,7 @@ impl ServersClient {
     /// # Microversions
     ///
     /// - **2.1–2.47**: status 200; query [`ListDiagnosticsQueryV2_1`](super::types::ListDiagnosticsQueryV2_1); response [`ListDiagnosticsResponseV2_1`](super::types::ListDiagnosticsResponseV2_1); errors 400, 404, 409, 501.
-    /// - **2.48–2.101**: status 200; query [`ListDiagnosticsQueryV2_1`](super::types::ListDiagnosticsQueryV2_1); response [`ListDiagnosticsResponseV2_48`](super::types::ListDiagnosticsResponseV2_48); errors 400, 404, 409, 501. *Changed at 2.48:* list_diagnostics: response changes `*`, response adds `config_drive`, `cpu_details`, `disk_details`, `driver`, `hypervisor`, `hypervisor_os`, `memory_details`, `nic_details`, `num_cpus`, `num_disks`, `num_nics`, `state`, `uptime`, response requires `config_drive`, `cpu_details`, `disk_details`, `driver`, `hypervisor`, `hypervisor_os`, `memory_details`, `nic_details`, `num_cpus`, `num_disks`, `num_…
+    /// - **2.48–2.101**: status 200; query [`ListDiagnosticsQueryV2_1`](super::types::ListDiagnosticsQueryV2_1); response [`ListDiagnosticsResponseV2_48`](super::types::ListDiagnosticsResponseV2_48); errors 400, 404, 409, 501. *Changed at 2.48:* list_diagnostics: response changes `*`, response adds `config_drive`, `cpu_details`, `disk_details`, `driver`, `hypervisor`, `hypervisor_os`, `memory_details`, `nic_details`, `num_cpus`, `num_disks`, `num_nics`, `state`, `uptime`, response changes what requires
     /// - **2.102–latest**: status 200; query [`ListDiagnosticsQueryV2_102`](super::types::ListDiagnosticsQueryV2_102); response [`ListDiagnosticsResponseV2_48`](super::types::ListDiagnosticsResponseV2_48); errors 400, 404, 409, 501. *Changed at 2.102:* show_server: query changes `*`; list_diagnostics: query changes `*`; list_ips: query changes `*`; show_ip: query changes `*`; list_server_metadata: query changes `*`; show_server_metadata_item: query changes `*`; list_server_security_groups: query changes `*`; list_server_password: query changes `*`; list_topology: query changes `*`
     pub async fn list_diagnostics(
         &self,

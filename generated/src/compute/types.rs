@@ -111,7 +111,7 @@ pub struct AddSecurityGroupRequestV2_1 {
 rt::record!(open encode AddSecurityGroupRequestV2_1 {
     req(add_security_group, "addSecurityGroup"),
 });
-/// Server tag
+/// The `AddServerTagRequest` schema from microversion 2.26.
 pub type AddServerTagRequestV2_26 = BTreeMap<String, rt::Value>;
 /// The `AddTenantAccessRequestAddTenantAccess` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -1697,8 +1697,6 @@ impl rt::StrEnum for CreateServerGroupResponseServerGroupPolicyV2_64 {
         ("soft-anti-affinity", Self::SoftAntiAffinity),
     ];
 }
-/// The `CreateServerGroupResponseServerGroupRules` schema from microversion 2.64.
-pub type CreateServerGroupResponseServerGroupRulesV2_64 = CreateServerGroupRequestServerGroupRulesV2_64;
 /// The `CreateServerGroupResponseServerGroup` schema from microversion 2.1. It extends [`CreateServerGroupResponseServerGroupCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerGroupResponseServerGroupV2_1 {
@@ -1736,7 +1734,7 @@ pub struct CreateServerGroupResponseServerGroupV2_64 {
     pub project_id: String,
     pub user_id: String,
     pub policy: CreateServerGroupResponseServerGroupPolicyV2_64,
-    pub rules: CreateServerGroupResponseServerGroupRulesV2_64,
+    pub rules: CreateServerGroupRequestServerGroupRulesV2_64,
     pub base: CreateServerGroupResponseServerGroupCommon,
 }
 rt::record!(CreateServerGroupResponseServerGroupV2_64 {
@@ -2682,7 +2680,7 @@ impl CreateShareRequestShareV2_97 {
         }
     }
 }
-/// Server shares
+/// The `CreateShareRequest` schema from microversion 2.97.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateShareRequestV2_97 {
     pub share: CreateShareRequestShareV2_97,
@@ -2722,7 +2720,7 @@ rt::record!(CreateShareResponseShareV2_97 {
     req(tag, "tag"),
     opt(uuid, "uuid"),
 });
-/// Server share
+/// The `CreateShareResponse` schema from microversion 2.97.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateShareResponseV2_97 {
     pub share: CreateShareResponseShareV2_97,
@@ -3608,8 +3606,6 @@ impl rt::StrEnum for ListDiagnosticsResponseStateV2_48 {
         ("suspended", Self::Suspended),
     ];
 }
-/// The `ListDiagnosticsResponse` schema from microversion 2.1.
-pub type ListDiagnosticsResponseV2_1 = AddHostResponseAggregateMetadataV2_1;
 /// The `ListDiagnosticsResponse` schema from microversion 2.48.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListDiagnosticsResponseV2_48 {
@@ -4093,7 +4089,7 @@ rt::extends!(
 /// The `ListHypervisorsDetailResponseHypervisorsItem` schema from microversion 2.28. It extends [`ListHypervisorsDetailResponseHypervisorsItemCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListHypervisorsDetailResponseHypervisorsItemV2_28 {
-    pub cpu_info: ListDiagnosticsResponseV2_1,
+    pub cpu_info: ListAggregatesQueryV2_1,
     pub current_workload: Option<i64>,
     pub free_disk_gb: Option<i64>,
     pub free_ram_mb: Option<i64>,
@@ -4130,7 +4126,7 @@ rt::extends!(
 /// The `ListHypervisorsDetailResponseHypervisorsItem` schema from microversion 2.53. It extends [`ListHypervisorsDetailResponseHypervisorsItemCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListHypervisorsDetailResponseHypervisorsItemV2_53 {
-    pub cpu_info: ListDiagnosticsResponseV2_1,
+    pub cpu_info: ListAggregatesQueryV2_1,
     pub current_workload: Option<i64>,
     pub free_disk_gb: Option<i64>,
     pub free_ram_mb: Option<i64>,
@@ -6384,9 +6380,7 @@ pub struct ListServicesResponseV2_69 {
     pub services: Vec<ListServicesResponseServicesItemV2_69>,
 }
 rt::record!(ListServicesResponseV2_69 { req(services, "services") });
-/// The `ListSharesQuery` schema from microversion 2.97.
-pub type ListSharesQueryV2_97 = CreateServerGroupResponseServerGroupMetadataV2_1;
-/// Server shares
+/// The `ListSharesResponse` schema from microversion 2.97.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListSharesResponseV2_97 {
     pub shares: Vec<CreateShareResponseShareV2_97>,
@@ -7625,7 +7619,7 @@ pub struct RemoveTenantAccessRequestV2_1 {
 rt::record!(encode RemoveTenantAccessRequestV2_1 {
     req(remove_tenant_access, "removeTenantAccess"),
 });
-/// Server tags
+/// The `ReplaceServerTagsRequest` schema from microversion 2.26.
 pub type ReplaceServerTagsRequestV2_26 = ListServerTagsResponseV2_26;
 /// The `RescueServerRequestRescue` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -9451,6 +9445,8 @@ pub type ShowServerGroupQueryV2_1 = ListAggregatesQueryV2_1;
 pub type ShowServerGroupResponseV2_1 = CreateServerGroupResponseV2_1;
 /// [`ListAggregatesQueryV2_1`] in the role of `ListDiagnosticsQueryV2_1`.
 pub type ListDiagnosticsQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`ListAggregatesQueryV2_1`] in the role of `ListDiagnosticsResponseV2_1`.
+pub type ListDiagnosticsResponseV2_1 = ListAggregatesQueryV2_1;
 /// [`ListAggregatesQueryV2_1`] in the role of `ListIpsQueryV2_1`.
 pub type ListIpsQueryV2_1 = ListAggregatesQueryV2_1;
 /// [`ListAggregatesQueryV2_1`] in the role of `ListServerMetadataQueryV2_1`.
@@ -9779,8 +9775,10 @@ pub type RebuildVolumesBootResponseV2_96 = RebuildServerResponseV2_96;
 pub type ShowVolumesBootResponseV2_96 = ShowServerResponseV2_96;
 /// [`UpdateServerResponseV2_96`] in the role of `UpdateVolumesBootResponseV2_96`.
 pub type UpdateVolumesBootResponseV2_96 = UpdateServerResponseV2_96;
-/// [`ListSharesQueryV2_97`] in the role of `ShowShareQueryV2_97`.
-pub type ShowShareQueryV2_97 = ListSharesQueryV2_97;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListSharesQueryV2_97`.
+pub type ListSharesQueryV2_97 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowShareQueryV2_97`.
+pub type ShowShareQueryV2_97 = CreateServerGroupResponseServerGroupMetadataV2_1;
 /// [`CreateShareResponseV2_97`] in the role of `ShowShareResponseV2_97`.
 pub type ShowShareResponseV2_97 = CreateShareResponseV2_97;
 /// [`ListServersDetailResponseV2_98`] in the role of `ListVolumesBootDetailResponseV2_98`.
@@ -9791,8 +9789,8 @@ pub type RebuildVolumesBootResponseV2_98 = RebuildServerResponseV2_98;
 pub type ShowVolumesBootResponseV2_98 = ShowServerResponseV2_98;
 /// [`UpdateServerResponseV2_98`] in the role of `UpdateVolumesBootResponseV2_98`.
 pub type UpdateVolumesBootResponseV2_98 = UpdateServerResponseV2_98;
-/// [`ListSharesQueryV2_97`] in the role of `ShowConsoleAuthTokenQueryV2_99`.
-pub type ShowConsoleAuthTokenQueryV2_99 = ListSharesQueryV2_97;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowConsoleAuthTokenQueryV2_99`.
+pub type ShowConsoleAuthTokenQueryV2_99 = CreateServerGroupResponseServerGroupMetadataV2_1;
 /// [`ListServersDetailResponseV2_100`] in the role of `ListVolumesBootDetailResponseV2_100`.
 pub type ListVolumesBootDetailResponseV2_100 = ListServersDetailResponseV2_100;
 /// [`RebuildServerResponseV2_100`] in the role of `RebuildVolumesBootResponseV2_100`.
@@ -9801,70 +9799,70 @@ pub type RebuildVolumesBootResponseV2_100 = RebuildServerResponseV2_100;
 pub type ShowVolumesBootResponseV2_100 = ShowServerResponseV2_100;
 /// [`UpdateServerResponseV2_100`] in the role of `UpdateVolumesBootResponseV2_100`.
 pub type UpdateVolumesBootResponseV2_100 = UpdateServerResponseV2_100;
-/// [`ListSharesQueryV2_97`] in the role of `ListAggregatesQueryV2_102`.
-pub type ListAggregatesQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowAggregateQueryV2_102`.
-pub type ShowAggregateQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListAvailabilityZoneQueryV2_102`.
-pub type ListAvailabilityZoneQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListAvailabilityZoneDetailQueryV2_102`.
-pub type ListAvailabilityZoneDetailQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListExtensionsQueryV2_102`.
-pub type ListExtensionsQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowExtensionQueryV2_102`.
-pub type ShowExtensionQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListFlavorAccessQueryV2_102`.
-pub type ListFlavorAccessQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListExtraSpecsQueryV2_102`.
-pub type ListExtraSpecsQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowExtraSpecQueryV2_102`.
-pub type ShowExtraSpecQueryV2_102 = ListSharesQueryV2_97;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListAggregatesQueryV2_102`.
+pub type ListAggregatesQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowAggregateQueryV2_102`.
+pub type ShowAggregateQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListAvailabilityZoneQueryV2_102`.
+pub type ListAvailabilityZoneQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListAvailabilityZoneDetailQueryV2_102`.
+pub type ListAvailabilityZoneDetailQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListExtensionsQueryV2_102`.
+pub type ListExtensionsQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowExtensionQueryV2_102`.
+pub type ShowExtensionQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListFlavorAccessQueryV2_102`.
+pub type ListFlavorAccessQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListExtraSpecsQueryV2_102`.
+pub type ListExtraSpecsQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowExtraSpecQueryV2_102`.
+pub type ShowExtraSpecQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
 /// [`ListFlavorsQueryV2_102`] in the role of `ListFlavorsDetailQueryV2_102`.
 pub type ListFlavorsDetailQueryV2_102 = ListFlavorsQueryV2_102;
-/// [`ListSharesQueryV2_97`] in the role of `ShowFlavorQueryV2_102`.
-pub type ShowFlavorQueryV2_102 = ListSharesQueryV2_97;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowFlavorQueryV2_102`.
+pub type ShowFlavorQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
 /// [`CreateFlavorResponseV2_102`] in the role of `ShowFlavorResponseV2_102`.
 pub type ShowFlavorResponseV2_102 = CreateFlavorResponseV2_102;
 /// [`CreateFlavorResponseV2_102`] in the role of `UpdateFlavorResponseV2_102`.
 pub type UpdateFlavorResponseV2_102 = CreateFlavorResponseV2_102;
-/// [`ListSharesQueryV2_97`] in the role of `ShowInstanceActionQueryV2_102`.
-pub type ShowInstanceActionQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListInstanceUsageAuditLogQueryV2_102`.
-pub type ListInstanceUsageAuditLogQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowInstanceUsageAuditLogQueryV2_102`.
-pub type ShowInstanceUsageAuditLogQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListInterfaceQueryV2_102`.
-pub type ListInterfaceQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowInterfaceQueryV2_102`.
-pub type ShowInterfaceQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowQuotaClassSetQueryV2_102`.
-pub type ShowQuotaClassSetQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowServerGroupQueryV2_102`.
-pub type ShowServerGroupQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListServerMigrationsQueryV2_102`.
-pub type ListServerMigrationsQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowMigrationQueryV2_102`.
-pub type ShowMigrationQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListDiagnosticsQueryV2_102`.
-pub type ListDiagnosticsQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListIpsQueryV2_102`.
-pub type ListIpsQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListServerMetadataQueryV2_102`.
-pub type ListServerMetadataQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListServerPasswordQueryV2_102`.
-pub type ListServerPasswordQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListServerSecurityGroupsQueryV2_102`.
-pub type ListServerSecurityGroupsQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ListTopologyQueryV2_102`.
-pub type ListTopologyQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowIpQueryV2_102`.
-pub type ShowIpQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowServerQueryV2_102`.
-pub type ShowServerQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowServerMetadataItemQueryV2_102`.
-pub type ShowServerMetadataItemQueryV2_102 = ListSharesQueryV2_97;
-/// [`ListSharesQueryV2_97`] in the role of `ShowVolumesBootQueryV2_102`.
-pub type ShowVolumesBootQueryV2_102 = ListSharesQueryV2_97;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowInstanceActionQueryV2_102`.
+pub type ShowInstanceActionQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListInstanceUsageAuditLogQueryV2_102`.
+pub type ListInstanceUsageAuditLogQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowInstanceUsageAuditLogQueryV2_102`.
+pub type ShowInstanceUsageAuditLogQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListInterfaceQueryV2_102`.
+pub type ListInterfaceQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowInterfaceQueryV2_102`.
+pub type ShowInterfaceQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowQuotaClassSetQueryV2_102`.
+pub type ShowQuotaClassSetQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowServerGroupQueryV2_102`.
+pub type ShowServerGroupQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListServerMigrationsQueryV2_102`.
+pub type ListServerMigrationsQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowMigrationQueryV2_102`.
+pub type ShowMigrationQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListDiagnosticsQueryV2_102`.
+pub type ListDiagnosticsQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListIpsQueryV2_102`.
+pub type ListIpsQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListServerMetadataQueryV2_102`.
+pub type ListServerMetadataQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListServerPasswordQueryV2_102`.
+pub type ListServerPasswordQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListServerSecurityGroupsQueryV2_102`.
+pub type ListServerSecurityGroupsQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ListTopologyQueryV2_102`.
+pub type ListTopologyQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowIpQueryV2_102`.
+pub type ShowIpQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowServerQueryV2_102`.
+pub type ShowServerQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowServerMetadataItemQueryV2_102`.
+pub type ShowServerMetadataItemQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
+/// [`CreateServerGroupResponseServerGroupMetadataV2_1`] in the role of `ShowVolumesBootQueryV2_102`.
+pub type ShowVolumesBootQueryV2_102 = CreateServerGroupResponseServerGroupMetadataV2_1;
 rt::str_enums!(
     CreateAssistedVolumeSnapshotRequestSnapshotCreateInfoTypeV2_1,
     CreateKeypairRequestKeypairTypeV2_2,

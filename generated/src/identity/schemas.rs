@@ -52,8 +52,8 @@ rt::schemas!(
     TOKEN_V3_0("TokenResponseV3_0", include_str!("schemas/token_v3_0.json")),
     CREATE_TRUST_V3_0("CreateTrustResponseV3_0", include_str!("schemas/create_trust_v3_0.json")),
     LIST_TRUSTS_V3_0("ListTrustsResponseV3_0", include_str!("schemas/list_trusts_v3_0.json")),
-    CREATE_USER_REQUEST_V3_0("CreateUserResponseV3_0", include_str!("schemas/create_user_request_v3_0.json")),
+    CREATE_USER_V3_0("CreateUserResponseV3_0", include_str!("schemas/create_user_v3_0.json")),
     LIST_USERS_V3_0("ListUsersResponseV3_0", include_str!("schemas/list_users_v3_0.json")),
     SHOW_USER_V3_0("ShowUserResponseV3_0", include_str!("schemas/show_user_v3_0.json")),
-    UPDATE_USER_REQUEST_V3_0("UpdateUserResponseV3_0", include_str!("schemas/update_user_request_v3_0.json")),
+    UPDATE_USER_V3_0("UpdateUserResponseV3_0", include_str!("schemas/update_user_v3_0.json")),
 );

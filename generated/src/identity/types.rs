@@ -135,9 +135,7 @@ rt::record!(CatalogResponseV3_0 { req(catalog, "catalog"), req(links, "links") }
 pub struct CreateApplicationCredentialRequestApplicationCredentialAccessRulesItemV3_0 {
     pub id: Option<String>,
     pub method: Option<ListAccessRulesResponseAccessRulesItemMethodV3_0>,
-    /// The API path that the application credential is permitted to access.
     pub path: Option<String>,
-    /// The service type identifier for the service that the application credential is permitted to access. Must be a service type that is listed in the service catalog and not a code name for a service.
     pub service: Option<String>,
 }
 rt::record!(open encode CreateApplicationCredentialRequestApplicationCredentialAccessRulesItemV3_0 {
@@ -150,7 +148,6 @@ rt::record!(open encode CreateApplicationCredentialRequestApplicationCredentialA
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateApplicationCredentialRequestApplicationCredentialRolesItemV3_0 {
     pub id: Option<String>,
-    /// The resource name.
     pub name: Option<String>,
 }
 rt::record!(encode CreateApplicationCredentialRequestApplicationCredentialRolesItemV3_0 {
@@ -160,28 +157,19 @@ rt::record!(encode CreateApplicationCredentialRequestApplicationCredentialRolesI
 /// The `CreateApplicationCredentialRequestApplicationCredential` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateApplicationCredentialRequestApplicationCredentialV3_0 {
-    /// A list of access_rules objects.
     pub access_rules: Option<
         Vec<CreateApplicationCredentialRequestApplicationCredentialAccessRulesItemV3_0>,
     >,
-    /// A description of the application credential's purpose.
     pub description: Option<String>,
-    /// The expiration time of the application credential, if one was specified.
     pub expires_at: Option<String>,
-    /// The UUID for the credential.
     pub id: Option<String>,
-    /// The name of the application credential. Must be unique to a user.
     pub name: String,
-    /// The ID of the project the application credential was created for and that authentication requests using this application credential will be scoped to.
     pub project_id: Option<String>,
-    /// A list of one or more roles that this application credential has associated with its project. A token using this application credential will have these same roles.
     pub roles: Option<
         Vec<CreateApplicationCredentialRequestApplicationCredentialRolesItemV3_0>,
     >,
-    /// The secret that the application credential will be created with. If not provided, one will be generated.
     pub secret: Option<String>,
     pub system: Option<String>,
-    /// A flag indicating whether the application credential may be used for creation or destruction of other application credentials or trusts.
     pub unrestricted: Option<bool>,
 }
 rt::record!(encode CreateApplicationCredentialRequestApplicationCredentialV3_0 {
@@ -213,7 +201,7 @@ impl CreateApplicationCredentialRequestApplicationCredentialV3_0 {
         }
     }
 }
-/// An application credential object.
+/// The `CreateApplicationCredentialRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateApplicationCredentialRequestV3_0 {
     pub application_credential: CreateApplicationCredentialRequestApplicationCredentialV3_0,
@@ -224,14 +212,10 @@ rt::record!(encode CreateApplicationCredentialRequestV3_0 {
 /// The `CreateApplicationCredentialResponseApplicationCredentialRolesItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateApplicationCredentialResponseApplicationCredentialRolesItemV3_0 {
-    /// A description about the role.
     pub description: Option<String>,
-    /// The ID of the domain of the role.
     pub domain_id: Option<String>,
     pub id: Option<String>,
-    /// The resource name.
     pub name: Option<String>,
-    /// The resource options for the role. Available resource options are immutable.
     pub options: Option<BTreeMap<String, rt::Value>>,
 }
 rt::record!(CreateApplicationCredentialResponseApplicationCredentialRolesItemV3_0 {
@@ -241,34 +225,24 @@ rt::record!(CreateApplicationCredentialResponseApplicationCredentialRolesItemV3_
     opt(name, "name"),
     nullable(options, "options"),
 });
-/// An application credential object.
+/// The `CreateApplicationCredentialResponseApplicationCredential` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateApplicationCredentialResponseApplicationCredentialV3_0 {
-    /// A list of access_rules objects.
     pub access_rules: Option<
         Vec<CreateApplicationCredentialRequestApplicationCredentialAccessRulesItemV3_0>,
     >,
-    /// A description of the application credential's purpose.
     pub description: Option<String>,
-    /// The expiration time of the application credential, if one was specified.
     pub expires_at: Option<String>,
-    /// The UUID of the application credential
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The name of the application credential. Must be unique to a user.
     pub name: Option<String>,
-    /// The ID of the project the application credential was created for and that authentication requests using this application credential will be scoped to.
     pub project_id: Option<String>,
-    /// A list of one or more roles that this application credential has associated with its project. A token using this application credential will have these same roles.
     pub roles: Option<
         Vec<CreateApplicationCredentialResponseApplicationCredentialRolesItemV3_0>,
     >,
-    /// The secret that the application credential will be created with.
     pub secret: Option<String>,
     pub system: Option<String>,
-    /// A flag indicating whether the application credential may be used for creation or destruction of other application credentials or trusts.
     pub unrestricted: Option<bool>,
-    /// The ID of the user.
     pub user_id: Option<String>,
 }
 rt::record!(CreateApplicationCredentialResponseApplicationCredentialV3_0 {
@@ -285,7 +259,7 @@ rt::record!(CreateApplicationCredentialResponseApplicationCredentialV3_0 {
     nullable(unrestricted, "unrestricted"),
     opt(user_id, "user_id"),
 });
-/// An application credential object.
+/// The `CreateApplicationCredentialResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateApplicationCredentialResponseV3_0 {
     pub application_credential: Option<
@@ -298,15 +272,10 @@ rt::record!(CreateApplicationCredentialResponseV3_0 {
 /// The `CreateCredentialRequestCredential` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateCredentialRequestCredentialV3_0 {
-    /// The credential itself, as a serialized blob.
     pub blob: String,
-    /// The UUID for the credential.
     pub id: Option<String>,
-    /// The ID for the project. Mandatory for `EC2` type.
     pub project_id: Option<String>,
-    /// The credential type, such as ec2 or cert. The implementation determines the list of supported types.
     pub type_: String,
-    /// The ID of the user who owns the credential.
     pub user_id: String,
 }
 rt::record!(open encode CreateCredentialRequestCredentialV3_0 {
@@ -332,25 +301,20 @@ impl CreateCredentialRequestCredentialV3_0 {
         }
     }
 }
-/// A credential object.
+/// The `CreateCredentialRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateCredentialRequestV3_0 {
     pub credential: CreateCredentialRequestCredentialV3_0,
 }
 rt::record!(open encode CreateCredentialRequestV3_0 { req(credential, "credential") });
-/// A credential object.
+/// The `CreateCredentialResponseCredential` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateCredentialResponseCredentialV3_0 {
-    /// The credential itself, as a serialized blob.
     pub blob: Option<String>,
-    /// The UUID for the credential.
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The ID for the project. Mandatory for `EC2` type.
     pub project_id: Option<String>,
-    /// The credential type, such as ec2 or cert. The implementation determines the list of supported types.
     pub type_: Option<String>,
-    /// The ID of the user who owns the credential.
     pub user_id: Option<String>,
 }
 rt::record!(open CreateCredentialResponseCredentialV3_0 {
@@ -361,7 +325,7 @@ rt::record!(open CreateCredentialResponseCredentialV3_0 {
     opt(type_, "type"),
     opt(user_id, "user_id"),
 });
-/// A credential object.
+/// The `CreateCredentialResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateCredentialResponseV3_0 {
     pub credential: Option<CreateCredentialResponseCredentialV3_0>,
@@ -376,13 +340,9 @@ rt::record!(encode CreateDomainRequestDomainOptionsV3_0 { nullable(immutable, "i
 /// The `CreateDomainRequestDomain` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateDomainRequestDomainV3_0 {
-    /// The resource description.
     pub description: Option<String>,
-    /// If set to true, domain is enabled. If set to false, domain is disabled.
-    pub enabled: Option<rt::Value>,
-    /// The ID of the domain.
+    pub enabled: Option<bool>,
     pub explicit_domain_id: Option<String>,
-    /// The resource name.
     pub name: String,
     pub options: Option<CreateDomainRequestDomainOptionsV3_0>,
     pub tags: Option<Vec<String>>,
@@ -417,13 +377,10 @@ rt::record!(encode CreateDomainRequestV3_0 { req(domain, "domain") });
 /// The `CreateDomainResponseDomain` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateDomainResponseDomainV3_0 {
-    /// The resource description.
     pub description: Option<String>,
-    /// If set to true, domain is enabled. If set to false, domain is disabled.
     pub enabled: Option<rt::Value>,
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The resource name.
     pub name: Option<String>,
     pub options: Option<CreateDomainRequestDomainOptionsV3_0>,
     pub tags: Option<Vec<String>>,
@@ -443,7 +400,7 @@ pub struct CreateDomainResponseV3_0 {
     pub domain: CreateDomainResponseDomainV3_0,
 }
 rt::record!(CreateDomainResponseV3_0 { req(domain, "domain") });
-/// The interface type, which describes the visibility of the endpoint. Value is: -public. Visible by end users on a publicly available network interface. -internal. Visible by end users on an unmetered internal network interface. -admin. Visible by administrative users on a secure network interface.
+/// The `CreateEndpointGroupRequestEndpointGroupFiltersInterface` schema from microversion 3.0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateEndpointGroupRequestEndpointGroupFiltersInterfaceV3_0 {
     Admin,
@@ -457,15 +414,12 @@ impl rt::StrEnum for CreateEndpointGroupRequestEndpointGroupFiltersInterfaceV3_0
         ("public", Self::Public),
     ];
 }
-/// Describes the filtering performed by the endpoint group. The filter used must be an endpoint property, such as interface, service_id, region, and enabled. Note that if using interface as a filter, the only available values are public, internal, and admin.
+/// The `CreateEndpointGroupRequestEndpointGroupFilters` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateEndpointGroupRequestEndpointGroupFiltersV3_0 {
-    /// Indicates whether the endpoint appears in the service catalog -false. The endpoint does not appear in the service catalog. -true. The endpoint appears in the service catalog.
     pub enabled: Option<bool>,
     pub interface: Option<CreateEndpointGroupRequestEndpointGroupFiltersInterfaceV3_0>,
-    /// (Since v3.2) The ID of the region that contains the service endpoint.
     pub region_id: Option<String>,
-    /// The UUID of the service to which the endpoint belongs
     pub service_id: Option<String>,
 }
 rt::record!(open encode CreateEndpointGroupRequestEndpointGroupFiltersV3_0 {
@@ -477,10 +431,8 @@ rt::record!(open encode CreateEndpointGroupRequestEndpointGroupFiltersV3_0 {
 /// The `CreateEndpointGroupRequestEndpointGroup` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateEndpointGroupRequestEndpointGroupV3_0 {
-    /// The endpoint group description.
     pub description: Option<String>,
     pub filters: CreateEndpointGroupRequestEndpointGroupFiltersV3_0,
-    /// The name of the endpoint group.
     pub name: String,
 }
 rt::record!(encode CreateEndpointGroupRequestEndpointGroupV3_0 {
@@ -501,22 +453,19 @@ impl CreateEndpointGroupRequestEndpointGroupV3_0 {
         }
     }
 }
-/// An endpoint group object
+/// The `CreateEndpointGroupRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateEndpointGroupRequestV3_0 {
     pub endpoint_group: Option<CreateEndpointGroupRequestEndpointGroupV3_0>,
 }
 rt::record!(encode CreateEndpointGroupRequestV3_0 { opt(endpoint_group, "endpoint_group") });
-/// An endpoint group object.
+/// The `CreateEndpointGroupResponseEndpointGroup` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateEndpointGroupResponseEndpointGroupV3_0 {
-    /// The endpoint group description.
     pub description: Option<String>,
     pub filters: Option<CreateEndpointGroupRequestEndpointGroupFiltersV3_0>,
-    /// The endpoint group ID
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The name of the endpoint group.
     pub name: Option<String>,
 }
 rt::record!(CreateEndpointGroupResponseEndpointGroupV3_0 {
@@ -526,7 +475,7 @@ rt::record!(CreateEndpointGroupResponseEndpointGroupV3_0 {
     opt(links, "links"),
     opt(name, "name"),
 });
-/// An endpoint group object
+/// The `CreateEndpointGroupResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateEndpointGroupResponseV3_0 {
     pub endpoint_group: Option<CreateEndpointGroupResponseEndpointGroupV3_0>,
@@ -535,22 +484,14 @@ rt::record!(CreateEndpointGroupResponseV3_0 { opt(endpoint_group, "endpoint_grou
 /// The `CreateEndpointRequestEndpoint` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateEndpointRequestEndpointV3_0 {
-    /// A description of the endpoint.
     pub description: Option<String>,
-    /// Indicates whether the endpoint appears in the service catalog -false. The endpoint does not appear in the service catalog. -true. The endpoint appears in the service catalog.
     pub enabled: Option<bool>,
-    /// The endpoint ID.
     pub id: Option<String>,
     pub interface: CreateEndpointGroupRequestEndpointGroupFiltersInterfaceV3_0,
-    /// The name of the endpoint.
     pub name: Option<String>,
-    /// (Deprecated in v3.2) The geographic location of the service endpoint.
     pub region: Option<String>,
-    /// (Since v3.2) The ID of the region that contains the service endpoint.
     pub region_id: Option<String>,
-    /// The UUID of the service to which the endpoint belongs
     pub service_id: String,
-    /// The endpoint URL.
     pub url: String,
 }
 rt::record!(open encode CreateEndpointRequestEndpointV3_0 {
@@ -584,32 +525,24 @@ impl CreateEndpointRequestEndpointV3_0 {
         }
     }
 }
-/// An endpoint object
+/// The `CreateEndpointRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateEndpointRequestV3_0 {
     pub endpoint: Option<CreateEndpointRequestEndpointV3_0>,
 }
 rt::record!(encode CreateEndpointRequestV3_0 { opt(endpoint, "endpoint") });
-/// An endpoint object
+/// The `CreateEndpointResponseEndpoint` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateEndpointResponseEndpointV3_0 {
-    /// A description of the endpoint.
     pub description: Option<String>,
-    /// Indicates whether the endpoint appears in the service catalog -false. The endpoint does not appear in the service catalog. -true. The endpoint appears in the service catalog.
     pub enabled: Option<bool>,
-    /// The endpoint ID
     pub id: Option<String>,
     pub interface: Option<CreateEndpointGroupRequestEndpointGroupFiltersInterfaceV3_0>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The name of the endpoint.
     pub name: Option<String>,
-    /// (Deprecated in v3.2) The geographic location of the service endpoint.
     pub region: Option<String>,
-    /// (Since v3.2) The ID of the region that contains the service endpoint.
     pub region_id: Option<String>,
-    /// The UUID of the service to which the endpoint belongs
     pub service_id: Option<String>,
-    /// The endpoint URL.
     pub url: Option<String>,
 }
 rt::record!(open CreateEndpointResponseEndpointV3_0 {
@@ -624,7 +557,7 @@ rt::record!(open CreateEndpointResponseEndpointV3_0 {
     opt(service_id, "service_id"),
     opt(url, "url"),
 });
-/// An endpoint object
+/// The `CreateEndpointResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateEndpointResponseV3_0 {
     pub endpoint: Option<CreateEndpointResponseEndpointV3_0>,
@@ -633,11 +566,8 @@ rt::record!(CreateEndpointResponseV3_0 { opt(endpoint, "endpoint") });
 /// The `CreateGroupRequestGroup` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateGroupRequestGroupV3_0 {
-    /// The description of the user group resource.
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    /// The name of the user group.
     pub name: String,
 }
 rt::record!(open encode CreateGroupRequestGroupV3_0 {
@@ -664,13 +594,9 @@ rt::record!(encode CreateGroupRequestV3_0 { req(group, "group") });
 /// The `CreateGroupResponseGroup` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateGroupResponseGroupV3_0 {
-    /// The description of the user group resource.
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    /// The user ID.
     pub id: Option<String>,
-    /// The name of tje user group.
     pub name: Option<String>,
 }
 rt::record!(open CreateGroupResponseGroupV3_0 {
@@ -688,19 +614,12 @@ rt::record!(CreateGroupResponseV3_0 { req(group, "group") });
 /// The `CreateLimitRequestLimitsItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateLimitRequestLimitsItemV3_0 {
-    /// The resource description.
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    /// The ID of the project.
     pub project_id: Option<String>,
-    /// The ID of the region.
     pub region_id: Option<String>,
-    /// The override limit.
     pub resource_limit: i64,
-    /// The resource name.
     pub resource_name: String,
-    /// The UUID of the service to which the limit belongs.
     pub service_id: String,
 }
 rt::record!(encode CreateLimitRequestLimitsItemV3_0 {
@@ -733,29 +652,20 @@ impl CreateLimitRequestLimitsItemV3_0 {
 /// The `CreateLimitRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateLimitRequestV3_0 {
-    /// A list of limit objects.
     pub limits: Vec<CreateLimitRequestLimitsItemV3_0>,
 }
 rt::record!(encode CreateLimitRequestV3_0 { req(limits, "limits") });
-/// A limit object.
+/// The `CreateLimitResponseLimitsItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateLimitResponseLimitsItemV3_0 {
-    /// The resource description.
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    /// The limit ID.
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The ID of the project.
     pub project_id: Option<String>,
-    /// The ID of the region.
     pub region_id: Option<String>,
-    /// The override limit.
     pub resource_limit: Option<i64>,
-    /// The resource name.
     pub resource_name: Option<String>,
-    /// The UUID of the service to which the limit belongs.
     pub service_id: Option<String>,
 }
 rt::record!(CreateLimitResponseLimitsItemV3_0 {
@@ -772,7 +682,6 @@ rt::record!(CreateLimitResponseLimitsItemV3_0 {
 /// The `CreateLimitResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateLimitResponseV3_0 {
-    /// A list of limit objects.
     pub limits: Option<Vec<CreateLimitResponseLimitsItemV3_0>>,
 }
 rt::record!(CreateLimitResponseV3_0 { opt(limits, "limits") });
@@ -781,9 +690,8 @@ rt::record!(CreateLimitResponseV3_0 { opt(limits, "limits") });
 pub struct CreateProjectRequestProjectV3_0 {
     pub description: Option<String>,
     pub domain_id: Option<String>,
-    pub enabled: Option<rt::Value>,
-    pub is_domain: Option<rt::Value>,
-    /// The resource name.
+    pub enabled: Option<bool>,
+    pub is_domain: Option<bool>,
     pub name: String,
     pub options: Option<CreateDomainRequestDomainOptionsV3_0>,
     pub parent_id: Option<String>,
@@ -829,7 +737,6 @@ pub struct CreateProjectResponseProjectV3_0 {
     pub id: Option<String>,
     pub is_domain: Option<rt::Value>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The resource name.
     pub name: Option<String>,
     pub options: Option<CreateDomainRequestDomainOptionsV3_0>,
     pub parent_id: Option<String>,
@@ -856,11 +763,8 @@ rt::record!(CreateProjectResponseV3_0 { opt(project, "project") });
 /// The `CreateRegionRequestRegion` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateRegionRequestRegionV3_0 {
-    /// The resource description.
     pub description: Option<String>,
-    /// The region ID.
     pub id: Option<String>,
-    /// To make this region a child of another region, set this parameter to the ID of the parent region.
     pub parent_region_id: Option<String>,
 }
 rt::record!(open encode CreateRegionRequestRegionV3_0 {
@@ -874,15 +778,12 @@ pub struct CreateRegionRequestV3_0 {
     pub region: CreateRegionRequestRegionV3_0,
 }
 rt::record!(open encode CreateRegionRequestV3_0 { req(region, "region") });
-/// A region object.
+/// The `CreateRegionResponseRegion` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateRegionResponseRegionV3_0 {
-    /// The resource description.
     pub description: Option<String>,
-    /// The region ID.
     pub id: Option<String>,
     pub links: ListAccessRulesResponseAccessRulesItemLinksV3_0,
-    /// To make this region a child of another region, set this parameter to the ID of the parent region.
     pub parent_region_id: Option<String>,
 }
 rt::record!(open CreateRegionResponseRegionV3_0 {
@@ -900,15 +801,10 @@ rt::record!(CreateRegionResponseV3_0 { req(region, "region") });
 /// The `CreateRegisteredLimitRequestRegisteredLimitsItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateRegisteredLimitRequestRegisteredLimitsItemV3_0 {
-    /// The default limit for the registered limit.
     pub default_limit: i64,
-    /// The resource description.
     pub description: Option<String>,
-    /// The ID of the region.
     pub region_id: Option<String>,
-    /// The resource name.
     pub resource_name: String,
-    /// The UUID of the service to which the registered limit belongs.
     pub service_id: String,
 }
 rt::record!(encode CreateRegisteredLimitRequestRegisteredLimitsItemV3_0 {
@@ -937,27 +833,20 @@ impl CreateRegisteredLimitRequestRegisteredLimitsItemV3_0 {
 /// The `CreateRegisteredLimitRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateRegisteredLimitRequestV3_0 {
-    /// A list of registered limit objects.
     pub registered_limits: Vec<CreateRegisteredLimitRequestRegisteredLimitsItemV3_0>,
 }
 rt::record!(encode CreateRegisteredLimitRequestV3_0 {
     req(registered_limits, "registered_limits"),
 });
-/// A registered limit object.
+/// The `CreateRegisteredLimitResponseRegisteredLimitsItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateRegisteredLimitResponseRegisteredLimitsItemV3_0 {
-    /// The default limit for the registered limit.
     pub default_limit: Option<i64>,
-    /// The resource description.
     pub description: Option<String>,
-    /// The registered limit ID.
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The ID of the region.
     pub region_id: Option<String>,
-    /// The resource name.
     pub resource_name: Option<String>,
-    /// The UUID of the service to which the registered limit belongs.
     pub service_id: Option<String>,
 }
 rt::record!(CreateRegisteredLimitResponseRegisteredLimitsItemV3_0 {
@@ -972,25 +861,20 @@ rt::record!(CreateRegisteredLimitResponseRegisteredLimitsItemV3_0 {
 /// The `CreateRegisteredLimitResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateRegisteredLimitResponseV3_0 {
-    /// A list of registered limit objects.
     pub registered_limits: Option<
         Vec<CreateRegisteredLimitResponseRegisteredLimitsItemV3_0>,
     >,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(CreateRegisteredLimitResponseV3_0 {
     opt(registered_limits, "registered_limits"),
     opt(truncated, "truncated"),
 });
-/// A role object.
+/// The `CreateRoleRequestRole` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateRoleRequestRoleV3_0 {
-    /// The resource description.
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    /// The name of the role.
     pub name: String,
     pub options: Option<CreateDomainRequestDomainOptionsV3_0>,
 }
@@ -1017,17 +901,13 @@ pub struct CreateRoleRequestV3_0 {
     pub role: CreateRoleRequestRoleV3_0,
 }
 rt::record!(encode CreateRoleRequestV3_0 { req(role, "role") });
-/// A role object.
+/// The `CreateRoleResponseRole` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateRoleResponseRoleV3_0 {
-    /// The role description.
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    /// The ID of the role.
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The name of the role.
     pub name: Option<String>,
     pub options: Option<CreateDomainRequestDomainOptionsV3_0>,
 }
@@ -1048,11 +928,8 @@ rt::record!(CreateRoleResponseV3_0 { opt(role, "role") });
 /// The `CreateServiceRequestService` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServiceRequestServiceV3_0 {
-    /// Defines whether the service and its endpoints appear in the service catalog - false. The service and its endpoints do not appear in the service catalog - true.
     pub enabled: Option<bool>,
-    /// The service name.
     pub name: Option<String>,
-    /// The service type, which describes the API implemented by the service. Value is compute, ec2, identity, image, network, or volume.
     pub type_: String,
 }
 rt::record!(open encode CreateServiceRequestServiceV3_0 {
@@ -1070,23 +947,19 @@ impl CreateServiceRequestServiceV3_0 {
         }
     }
 }
-/// A service object.
+/// The `CreateServiceRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateServiceRequestV3_0 {
     pub service: Option<CreateServiceRequestServiceV3_0>,
 }
 rt::record!(open encode CreateServiceRequestV3_0 { opt(service, "service") });
-/// A service object
+/// The `CreateServiceResponseService` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServiceResponseServiceV3_0 {
-    /// Defines whether the service and its endpoints appear in the service catalog - false. The service and its endpoints do not appear in the service catalog - true.
     pub enabled: Option<bool>,
-    /// The UUID of the service to which the endpoint belongs.
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The service name.
     pub name: Option<String>,
-    /// The service type, which describes the API implemented by the service. Value is compute, ec2, identity, image, network, or volume.
     pub type_: Option<String>,
 }
 rt::record!(open CreateServiceResponseServiceV3_0 {
@@ -1096,7 +969,7 @@ rt::record!(open CreateServiceResponseServiceV3_0 {
     opt(name, "name"),
     opt(type_, "type"),
 });
-/// A service object.
+/// The `CreateServiceResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServiceResponseV3_0 {
     pub service: Option<CreateServiceResponseServiceV3_0>,
@@ -1105,26 +978,17 @@ rt::record!(CreateServiceResponseV3_0 { opt(service, "service") });
 /// The `CreateTrustRequestTrust` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateTrustRequestTrustV3_0 {
-    /// If set to true then a trust between a trustor and any third-party user may be issued by the trustee just like a regular trust. If set to false, stops further redelegation. False by default.
     pub allow_redelegation: Option<bool>,
-    /// Specifies the expiration time of the trust. A trust may be revoked ahead of expiration. If the value represents a time in the past, the trust is deactivated. In the redelegation case it must not exceed the value of the corresponding expires_at field of the redelegated trust or it may be ommitted, then the expires_at value is copied from the redelegated trust.
     pub expires_at: Option<String>,
-    /// If set to true, then the user attribute of tokens generated based on the trust will represent that of the trustor rather than the trustee, thus allowing the trustee to impersonate the trustor. If impersonation if set to false, then the token's user attribute will represent that of the trustee.
     pub impersonation: bool,
-    /// Identifies the project upon which the trustor is delegating authorization.
     pub project_id: Option<String>,
-    /// Returned with redelegated trust provides information about the predecessor in the trust chain.
     pub redelegated_trust_id: Option<String>,
-    /// Specifies the maximum remaining depth of the redelegated trust chain. Each subsequent trust has this field decremented by 1 automatically. The initial trustor issuing new trust that can be redelegated, must set allow_redelegation to true and may set redelegation_count to an integer value less than or equal to max_redelegation_count configuration parameter in order to limit the possible length of derivated trust chains. The trust issued by the trustor using a project-scoped token (not redelegating), in which allow_redelegation is set to true (the new trust is redelegatable), will be populated with the value specified in the max_redelegation_count configuration parameter if redelegation_count is not set or set to null. If allow_redelegation is set to false then redelegation_count will be set to 0 in the trust. If the trust is being issued by the trustee of a redelegatable trust-scoped token (redelegation case) then redelegation_count should not be set, as it will automatically be set to the value in the redelegatable trust-scoped token decremented by 1. Note, if the resulting value is 0, this means that the new trust will not be redelegatable, regardless of the value of allow_redelegation.
     pub redelegation_count: Option<i64>,
-    /// Specifies how many times the trust can be used to obtain a token. This value is decreased each time a token is issued through the trust. Once it reaches 0, no further tokens will be issued through the trust. The default value is null, meaning there is no limit on the number of tokens issued through the trust. If redelegation is enabled it must not be set.
     pub remaining_uses: Option<i64>,
     pub roles: Option<
         Vec<CreateApplicationCredentialRequestApplicationCredentialRolesItemV3_0>,
     >,
-    /// Represents the user who is capable of consuming the trust.
     pub trustee_user_id: String,
-    /// Represents the user who created the trust, and who's authorization is being delegated.
     pub trustor_user_id: String,
 }
 rt::record!(open encode CreateTrustRequestTrustV3_0 {
@@ -1160,7 +1024,7 @@ impl CreateTrustRequestTrustV3_0 {
         }
     }
 }
-/// A trust object
+/// The `CreateTrustRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateTrustRequestV3_0 {
     pub trust: CreateTrustRequestTrustV3_0,
@@ -1169,13 +1033,10 @@ rt::record!(encode CreateTrustRequestV3_0 { req(trust, "trust") });
 /// The `CreateTrustResponseTrustRolesItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateTrustResponseTrustRolesItemV3_0 {
-    /// The resource description.
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: Option<String>,
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// The resource name.
     pub name: Option<String>,
     pub options: Option<CreateDomainRequestDomainOptionsV3_0>,
 }
@@ -1187,32 +1048,22 @@ rt::record!(CreateTrustResponseTrustRolesItemV3_0 {
     opt(name, "name"),
     opt(options, "options"),
 });
-/// A trust object.
+/// The `CreateTrustResponseTrust` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateTrustResponseTrustV3_0 {
-    /// If set to true then a trust between a trustor and any third-party user may be issued by the trustee just like a regular trust. If set to false, stops further redelegation. False by default.
     pub allow_redelegation: Option<bool>,
     pub deleted_at: Option<String>,
-    /// Specifies the expiration time of the trust. A trust may be revoked ahead of expiration. If the value represents a time in the past, the trust is deactivated. In the redelegation case it must not exceed the value of the corresponding expires_at field of the redelegated trust or it may be ommitted, then the expires_at value is copied from the redelegated trust.
     pub expires_at: Option<String>,
-    /// The ID of the trust.
     pub id: Option<String>,
-    /// If set to true, then the user attribute of tokens generated based on the trust will represent that of the trustor rather than the trustee, thus allowing the trustee to impersonate the trustor. If impersonation if set to false, then the token's user attribute will represent that of the trustee.
     pub impersonation: Option<bool>,
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// Identifies the project upon which the trustor is delegating authorization.
     pub project_id: Option<String>,
-    /// Returned with redelegated trust provides information about the predecessor in the trust chain.
     pub redelegated_trust_id: Option<String>,
-    /// Specifies the maximum remaining depth of the redelegated trust chain. Each subsequent trust has this field decremented by 1 automatically. The initial trustor issuing new trust that can be redelegated, must set allow_redelegation to true and may set redelegation_count to an integer value less than or equal to max_redelegation_count configuration parameter in order to limit the possible length of derivated trust chains. The trust issued by the trustor using a project-scoped token (not redelegating), in which allow_redelegation is set to true (the new trust is redelegatable), will be populated with the value specified in the max_redelegation_count configuration parameter if redelegation_count is not set or set to null. If allow_redelegation is set to false then redelegation_count will be set to 0 in the trust. If the trust is being issued by the trustee of a redelegatable trust-scoped token (redelegation case) then redelegation_count should not be set, as it will automatically be set to the value in the redelegatable trust-scoped token decremented by 1. Note, if the resulting value is 0, this means that the new trust will not be redelegatable, regardless of the value of allow_redelegation.
     pub redelegation_count: Option<i64>,
-    /// Specifies how many times the trust can be used to obtain a token. This value is decreased each time a token is issued through the trust. Once it reaches 0, no further tokens will be issued through the trust. The default value is null, meaning there is no limit on the number of tokens issued through the trust. If redelegation is enabled it must not be set.
     pub remaining_uses: Option<i64>,
     pub roles: Option<Vec<CreateTrustResponseTrustRolesItemV3_0>>,
     pub roles_links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// Represents the user who is capable of consuming the trust.
     pub trustee_user_id: Option<String>,
-    /// Represents the user who created the trust, and who's authorization is being delegated.
     pub trustor_user_id: Option<String>,
 }
 rt::record!(open CreateTrustResponseTrustV3_0 {
@@ -1231,7 +1082,7 @@ rt::record!(open CreateTrustResponseTrustV3_0 {
     opt(trustee_user_id, "trustee_user_id"),
     opt(trustor_user_id, "trustor_user_id"),
 });
-/// A trust object
+/// The `CreateTrustResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateTrustResponseV3_0 {
     pub trust: Option<CreateTrustResponseTrustV3_0>,
@@ -1280,19 +1131,13 @@ rt::record!(encode CreateUserRequestUserOptionsV3_0 {
 /// The `CreateUserRequestUser` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateUserRequestUserV3_0 {
-    /// The ID of the default project for the user. A user’s default project must not be a domain. Setting this attribute does not grant any actual authorization on the project, and is merely provided for convenience. Therefore, the referenced project does not need to exist within the user domain. (Since v3.1) If the user does not have authorization to their default project, the default project is ignored at token creation. (Since v3.1) Additionally, if your default project is not valid, a token is issued without an explicit scope of authorization.
     pub default_project_id: Option<String>,
-    /// The description of the user resource.
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    pub enabled: Option<rt::Value>,
-    /// List of federated objects associated with a user. Each object in the list contains the idp_id and protocols. protocols is a list of objects, each of which contains protocol_id and unique_id of the protocol and user respectively.
+    pub enabled: Option<bool>,
     pub federated: Option<Vec<CreateUserRequestUserFederatedItemV3_0>>,
-    /// The user name. Must be unique within the owning domain.
     pub name: String,
     pub options: Option<CreateUserRequestUserOptionsV3_0>,
-    /// The password for the user.
     pub password: Option<String>,
 }
 rt::record!(open encode CreateUserRequestUserV3_0 {
@@ -1326,6 +1171,34 @@ pub struct CreateUserRequestV3_0 {
     pub user: CreateUserRequestUserV3_0,
 }
 rt::record!(encode CreateUserRequestV3_0 { req(user, "user") });
+/// The `CreateUserResponseUser` schema from microversion 3.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateUserResponseUserV3_0 {
+    pub default_project_id: Option<String>,
+    pub description: Option<String>,
+    pub domain_id: Option<String>,
+    pub enabled: Option<rt::Value>,
+    pub federated: Option<Vec<CreateUserRequestUserFederatedItemV3_0>>,
+    pub name: String,
+    pub options: Option<CreateUserRequestUserOptionsV3_0>,
+    pub password: Option<String>,
+}
+rt::record!(open CreateUserResponseUserV3_0 {
+    nullable(default_project_id, "default_project_id"),
+    nullable(description, "description"),
+    opt(domain_id, "domain_id"),
+    opt(enabled, "enabled"),
+    opt(federated, "federated"),
+    req(name, "name"),
+    opt(options, "options"),
+    nullable(password, "password"),
+});
+/// The `CreateUserResponse` schema from microversion 3.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateUserResponseV3_0 {
+    pub user: CreateUserResponseUserV3_0,
+}
+rt::record!(CreateUserResponseV3_0 { req(user, "user") });
 /// The `IssueTokenRequestAuthIdentityApplicationCredential` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IssueTokenRequestAuthIdentityApplicationCredentialV3_0 {
@@ -1475,11 +1348,8 @@ rt::record!(encode IssueTokenRequestV3_0 { req(auth, "auth") });
 /// The `ListAccessRulesQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListAccessRulesQueryV3_0 {
-    /// The request method that the application credential is permitted to use for a given API endpoint.
     pub method: Option<String>,
-    /// The API path that the application credential is permitted to access.
     pub path: Option<String>,
-    /// The service type identifier for the service that the application is permitted to access.
     pub service: Option<String>,
 }
 rt::record!(open encode ListAccessRulesQueryV3_0 {
@@ -1487,13 +1357,13 @@ rt::record!(open encode ListAccessRulesQueryV3_0 {
     opt(path, "path"),
     opt(service, "service"),
 });
-/// The link to the resource in question.
+/// The `ListAccessRulesResponseAccessRulesItemLinks` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListAccessRulesResponseAccessRulesItemLinksV3_0 {
     pub self_: Option<String>,
 }
 rt::record!(ListAccessRulesResponseAccessRulesItemLinksV3_0 { opt(self_, "self") });
-/// The request method that the application credential is permitted to use for a given API endpoint.
+/// The `ListAccessRulesResponseAccessRulesItemMethod` schema from microversion 3.0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListAccessRulesResponseAccessRulesItemMethodV3_0 {
     Delete,
@@ -1513,16 +1383,13 @@ impl rt::StrEnum for ListAccessRulesResponseAccessRulesItemMethodV3_0 {
         ("PUT", Self::Put),
     ];
 }
-/// An access rule object.
+/// The `ListAccessRulesResponseAccessRulesItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListAccessRulesResponseAccessRulesItemV3_0 {
-    /// The UUID of the access rule
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
     pub method: Option<ListAccessRulesResponseAccessRulesItemMethodV3_0>,
-    /// The API path that the application credential is permitted to access.
     pub path: Option<String>,
-    /// The service type identifier for the service that the application credential is permitted to access. Must be a service type that is listed in the service catalog and not a code name for a service.
     pub service: Option<String>,
 }
 rt::record!(ListAccessRulesResponseAccessRulesItemV3_0 {
@@ -1532,7 +1399,7 @@ rt::record!(ListAccessRulesResponseAccessRulesItemV3_0 {
     opt(path, "path"),
     opt(service, "service"),
 });
-/// Links for the collection of resources.
+/// The `ListAccessRulesResponseLinks` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListAccessRulesResponseLinksV3_0 {
     pub next: Option<String>,
@@ -1547,7 +1414,6 @@ rt::record!(ListAccessRulesResponseLinksV3_0 {
 /// The `ListAccessRulesResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListAccessRulesResponseV3_0 {
-    /// A list of access_rule objects.
     pub access_rules: Option<Vec<ListAccessRulesResponseAccessRulesItemV3_0>>,
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
 }
@@ -1555,36 +1421,26 @@ rt::record!(ListAccessRulesResponseV3_0 { opt(access_rules, "access_rules"), opt
 /// The `ListApplicationCredentialsQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListApplicationCredentialsQueryV3_0 {
-    /// The name of the application credential. Must be unique to a user.
     pub name: Option<String>,
 }
 rt::record!(open encode ListApplicationCredentialsQueryV3_0 { opt(name, "name") });
-/// An application credential object.
+/// The `ListApplicationCredentialsResponseApplicationCredentialsItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListApplicationCredentialsResponseApplicationCredentialsItemV3_0 {
-    /// A list of access_rules objects.
     pub access_rules: Option<
         Vec<CreateApplicationCredentialRequestApplicationCredentialAccessRulesItemV3_0>,
     >,
-    /// A description of the application credential's purpose.
     pub description: Option<String>,
-    /// The expiration time of the application credential, if one was specified.
     pub expires_at: Option<String>,
-    /// The UUID of the application credential
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The name of the application credential. Must be unique to a user.
     pub name: Option<String>,
-    /// The ID of the project the application credential was created for and that authentication requests using this application credential will be scoped to.
     pub project_id: Option<String>,
-    /// A list of one or more roles that this application credential has associated with its project. A token using this application credential will have these same roles.
     pub roles: Option<
         Vec<CreateApplicationCredentialResponseApplicationCredentialRolesItemV3_0>,
     >,
     pub system: Option<String>,
-    /// A flag indicating whether the application credential may be used for creation or destruction of other application credentials or trusts.
     pub unrestricted: Option<bool>,
-    /// The ID of the user.
     pub user_id: Option<String>,
 }
 rt::record!(ListApplicationCredentialsResponseApplicationCredentialsItemV3_0 {
@@ -1603,12 +1459,10 @@ rt::record!(ListApplicationCredentialsResponseApplicationCredentialsItemV3_0 {
 /// The `ListApplicationCredentialsResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListApplicationCredentialsResponseV3_0 {
-    /// A list of application credentials
     pub application_credentials: Option<
         Vec<ListApplicationCredentialsResponseApplicationCredentialsItemV3_0>,
     >,
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListApplicationCredentialsResponseV3_0 {
@@ -1619,19 +1473,15 @@ rt::record!(ListApplicationCredentialsResponseV3_0 {
 /// The `ListCredentialsQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListCredentialsQueryV3_0 {
-    /// The credential type, such as ec2 or cert. The implementation determines the list of supported types.
     pub type_: Option<String>,
-    /// Filters the response by a user ID.
     pub user_id: Option<String>,
 }
 rt::record!(open encode ListCredentialsQueryV3_0 { opt(type_, "type"), opt(user_id, "user_id") });
 /// The `ListCredentialsResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListCredentialsResponseV3_0 {
-    /// A list of credential objects.
     pub credentials: Option<Vec<CreateCredentialResponseCredentialV3_0>>,
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListCredentialsResponseV3_0 {
@@ -1639,17 +1489,13 @@ rt::record!(ListCredentialsResponseV3_0 {
     opt(links, "links"),
     opt(truncated, "truncated"),
 });
-/// A role object.
+/// The `ListDomainsGroupRolesResponseRolesItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListDomainsGroupRolesResponseRolesItemV3_0 {
-    /// The role description.
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    /// The ID of the role.
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The name of the role.
     pub name: Option<String>,
     pub options: Option<CreateDomainRequestDomainOptionsV3_0>,
 }
@@ -1666,7 +1512,6 @@ rt::record!(ListDomainsGroupRolesResponseRolesItemV3_0 {
 pub struct ListDomainsGroupRolesResponseV3_0 {
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
     pub roles: Option<Vec<ListDomainsGroupRolesResponseRolesItemV3_0>>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListDomainsGroupRolesResponseV3_0 {
@@ -1677,12 +1522,9 @@ rt::record!(ListDomainsGroupRolesResponseV3_0 {
 /// The `ListDomainsQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListDomainsQueryV3_0 {
-    /// If set to true, then only domains that are enabled will be returned, if set to false only that are disabled will be returned. Any value other than 0, including no value, will be interpreted as true.
-    pub enabled: Option<rt::Value>,
+    pub enabled: Option<bool>,
     pub limit: Option<rt::Value>,
-    /// ID of the last fetched entry
     pub marker: Option<String>,
-    /// The resource name.
     pub name: Option<String>,
 }
 rt::record!(open encode ListDomainsQueryV3_0 {
@@ -1696,7 +1538,6 @@ rt::record!(open encode ListDomainsQueryV3_0 {
 pub struct ListDomainsResponseV3_0 {
     pub domains: Option<Vec<CreateDomainResponseDomainV3_0>>,
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListDomainsResponseV3_0 {
@@ -1707,17 +1548,14 @@ rt::record!(ListDomainsResponseV3_0 {
 /// The `ListEndpointGroupsQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListEndpointGroupsQueryV3_0 {
-    /// The name of the endpoint group.
     pub name: Option<String>,
 }
 rt::record!(encode ListEndpointGroupsQueryV3_0 { opt(name, "name") });
 /// The `ListEndpointGroupsResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListEndpointGroupsResponseV3_0 {
-    /// A list of endpoint group objects
     pub endpoint_groups: Option<Vec<CreateEndpointGroupResponseEndpointGroupV3_0>>,
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListEndpointGroupsResponseV3_0 {
@@ -1729,9 +1567,7 @@ rt::record!(ListEndpointGroupsResponseV3_0 {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListEndpointsQueryV3_0 {
     pub interface: Option<CreateEndpointGroupRequestEndpointGroupFiltersInterfaceV3_0>,
-    /// (Since v3.2) The ID of the region that contains the service endpoint.
     pub region_id: Option<String>,
-    /// The UUID of the service to which the endpoint belongs
     pub service_id: Option<String>,
 }
 rt::record!(open encode ListEndpointsQueryV3_0 {
@@ -1742,10 +1578,8 @@ rt::record!(open encode ListEndpointsQueryV3_0 {
 /// The `ListEndpointsResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListEndpointsResponseV3_0 {
-    /// A list of endpoint objects.
     pub endpoints: Option<Vec<CreateEndpointResponseEndpointV3_0>>,
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListEndpointsResponseV3_0 {
@@ -1753,7 +1587,7 @@ rt::record!(ListEndpointsResponseV3_0 {
     opt(links, "links"),
     opt(truncated, "truncated"),
 });
-/// Sort direction. A valid value is asc (ascending) or desc (descending).
+/// The `ListGroupsQuerySortDir` schema from microversion 3.0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListGroupsQuerySortDirV3_0 {
     Asc,
@@ -1768,15 +1602,11 @@ impl rt::StrEnum for ListGroupsQuerySortDirV3_0 {
 /// The `ListGroupsQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListGroupsQueryV3_0 {
-    /// The ID of the domain.
     pub domain_id: Option<String>,
     pub limit: Option<rt::Value>,
-    /// ID of the last fetched entry
     pub marker: Option<String>,
-    /// The resource name.
     pub name: Option<String>,
     pub sort_dir: Option<ListGroupsQuerySortDirV3_0>,
-    /// Sorts resources by attribute.
     pub sort_key: Option<String>,
 }
 rt::record!(open encode ListGroupsQueryV3_0 {
@@ -1790,10 +1620,8 @@ rt::record!(open encode ListGroupsQueryV3_0 {
 /// The `ListGroupsResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListGroupsResponseV3_0 {
-    /// A list of group objects
     pub groups: Vec<CreateGroupResponseGroupV3_0>,
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListGroupsResponseV3_0 {
@@ -1804,9 +1632,7 @@ rt::record!(ListGroupsResponseV3_0 {
 /// The `ListIdentityProvidersQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListIdentityProvidersQueryV3_0 {
-    /// Whether the identity provider is enabled or not
-    pub enabled: Option<rt::Value>,
-    /// The identity provider ID
+    pub enabled: Option<bool>,
     pub id: Option<String>,
 }
 rt::record!(open encode ListIdentityProvidersQueryV3_0 { opt(enabled, "enabled"), opt(id, "id") });
@@ -1820,19 +1646,14 @@ rt::record!(ListIdentityProvidersResponseIdentityProvidersItemLinksV3_0 {
     opt(protocols, "protocols"),
     opt(self_, "self"),
 });
-/// An identity provider object
+/// The `ListIdentityProvidersResponseIdentityProvidersItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListIdentityProvidersResponseIdentityProvidersItemV3_0 {
-    /// The length of validity in minutes for group memberships carried over through mapping and persisted in the database. If left unset, the default value configured in keystone will be used, if enabled.
     pub authorization_ttl: Option<i64>,
-    /// The identity provider description
     pub description: Option<String>,
-    /// Whether the identity provider is enabled or not
     pub enabled: Option<rt::Value>,
-    /// The identity provider ID
     pub id: Option<String>,
     pub links: Option<ListIdentityProvidersResponseIdentityProvidersItemLinksV3_0>,
-    /// List of the unique identity provider's remote IDs
     pub remote_ids: Option<Vec<String>>,
 }
 rt::record!(open ListIdentityProvidersResponseIdentityProvidersItemV3_0 {
@@ -1846,7 +1667,6 @@ rt::record!(open ListIdentityProvidersResponseIdentityProvidersItemV3_0 {
 /// The `ListIdentityProvidersResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListIdentityProvidersResponseV3_0 {
-    /// A list of identity provider objects
     pub identity_providers: Option<
         Vec<ListIdentityProvidersResponseIdentityProvidersItemV3_0>,
     >,
@@ -1856,13 +1676,11 @@ rt::record!(open ListIdentityProvidersResponseV3_0 {
     opt(identity_providers, "identity_providers"),
     opt(links, "links"),
 });
-/// An implied role object.
+/// The `ListImpliesResponseRoleInferenceImpliesItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListImpliesResponseRoleInferenceImpliesItemV3_0 {
-    /// The ID of the role.
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The name of the role.
     pub name: Option<String>,
 }
 rt::record!(ListImpliesResponseRoleInferenceImpliesItemV3_0 {
@@ -1870,10 +1688,9 @@ rt::record!(ListImpliesResponseRoleInferenceImpliesItemV3_0 {
     opt(links, "links"),
     opt(name, "name"),
 });
-/// A role inference object.
+/// The `ListImpliesResponseRoleInference` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListImpliesResponseRoleInferenceV3_0 {
-    /// A list of implied role objects.
     pub implies: Option<Vec<ListImpliesResponseRoleInferenceImpliesItemV3_0>>,
     pub prior_role: Option<ListImpliesResponseRoleInferenceImpliesItemV3_0>,
 }
@@ -1891,15 +1708,10 @@ rt::record!(ListImpliesResponseV3_0 { opt(links, "links"), opt(role_inference, "
 /// The `ListLimitsQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListLimitsQueryV3_0 {
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    /// The ID of the project.
     pub project_id: Option<String>,
-    /// The ID of the region.
     pub region_id: Option<String>,
-    /// The resource name.
     pub resource_name: Option<String>,
-    /// Filters the response by a service ID.
     pub service_id: Option<String>,
 }
 rt::record!(open encode ListLimitsQueryV3_0 {
@@ -1912,10 +1724,8 @@ rt::record!(open encode ListLimitsQueryV3_0 {
 /// The `ListLimitsResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListLimitsResponseV3_0 {
-    /// A list of limit objects.
     pub limits: Option<Vec<CreateLimitResponseLimitsItemV3_0>>,
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListLimitsResponseV3_0 {
@@ -1923,12 +1733,10 @@ rt::record!(ListLimitsResponseV3_0 {
     opt(links, "links"),
     opt(truncated, "truncated"),
 });
-/// A model object describing the configured enforcement model used by the deployment.
+/// The `ListModelResponseModel` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListModelResponseModelV3_0 {
-    /// A short description of the enforcement model used.
     pub description: Option<String>,
-    /// The name of the enforcement model.
     pub name: Option<String>,
 }
 rt::record!(ListModelResponseModelV3_0 { opt(description, "description"), opt(name, "name") });
@@ -1941,14 +1749,11 @@ rt::record!(ListModelResponseV3_0 { opt(model, "model") });
 /// The `ListProjectsQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListProjectsQueryV3_0 {
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    pub enabled: Option<rt::Value>,
-    pub is_domain: Option<rt::Value>,
+    pub enabled: Option<bool>,
+    pub is_domain: Option<bool>,
     pub limit: Option<rt::Value>,
-    /// ID of the last fetched entry
     pub marker: Option<String>,
-    /// The resource name.
     pub name: Option<String>,
     pub not_tags: Option<String>,
     pub not_tags_any: Option<String>,
@@ -1974,7 +1779,6 @@ rt::record!(open encode ListProjectsQueryV3_0 {
 pub struct ListProjectsResponseV3_0 {
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
     pub projects: Option<Vec<CreateProjectResponseProjectV3_0>>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListProjectsResponseV3_0 {
@@ -1992,11 +1796,10 @@ rt::record!(ListProtocolsResponseProtocolsItemLinksV3_0 {
     opt(identity_provider, "identity_provider"),
     opt(self_, "self"),
 });
-/// A federation protocol object.
+/// The `ListProtocolsResponseProtocolsItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListProtocolsResponseProtocolsItemV3_0 {
     pub id: String,
-    /// The identity provider ID
     pub idp_id: String,
     pub links: Option<ListProtocolsResponseProtocolsItemLinksV3_0>,
     pub mapping_id: String,
@@ -2019,7 +1822,6 @@ rt::record!(ListProtocolsResponseV3_0 { opt(links, "links"), req(protocols, "pro
 /// The `ListRegionsQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListRegionsQueryV3_0 {
-    /// The ID of the region.
     pub parent_region_id: Option<String>,
 }
 rt::record!(encode ListRegionsQueryV3_0 { nullable(parent_region_id, "parent_region_id") });
@@ -2027,9 +1829,7 @@ rt::record!(encode ListRegionsQueryV3_0 { nullable(parent_region_id, "parent_reg
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRegionsResponseV3_0 {
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// A list of region objects.
     pub regions: Vec<CreateRegionResponseRegionV3_0>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListRegionsResponseV3_0 {
@@ -2040,11 +1840,8 @@ rt::record!(ListRegionsResponseV3_0 {
 /// The `ListRegisteredLimitsQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListRegisteredLimitsQueryV3_0 {
-    /// The ID of the region.
     pub region_id: Option<String>,
-    /// The resource name.
     pub resource_name: Option<String>,
-    /// Filters the response by a service ID.
     pub service_id: Option<String>,
 }
 rt::record!(open encode ListRegisteredLimitsQueryV3_0 {
@@ -2056,11 +1853,9 @@ rt::record!(open encode ListRegisteredLimitsQueryV3_0 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRegisteredLimitsResponseV3_0 {
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// A list of registered limit objects.
     pub registered_limits: Option<
         Vec<CreateRegisteredLimitResponseRegisteredLimitsItemV3_0>,
     >,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListRegisteredLimitsResponseV3_0 {
@@ -2077,12 +1872,9 @@ pub struct ListRoleAssignmentsQueryV3_0 {
     pub include_subtree: Option<rt::Value>,
     pub role_id: Option<String>,
     pub scope_os_inherit_inherited_to: Option<rt::Value>,
-    /// The ID of the domain.
     pub scope_domain_id: Option<String>,
-    /// The ID of the project.
     pub scope_project_id: Option<String>,
     pub scope_system: Option<rt::Value>,
-    /// The ID of the user.
     pub user_id: Option<String>,
 }
 rt::record!(open encode ListRoleAssignmentsQueryV3_0 {
@@ -2100,9 +1892,7 @@ rt::record!(open encode ListRoleAssignmentsQueryV3_0 {
 /// The `ListRoleAssignmentsResponseRoleAssignmentsItemGroupDomain` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRoleAssignmentsResponseRoleAssignmentsItemGroupDomainV3_0 {
-    /// The ID of the domain.
     pub id: String,
-    /// The name of the domain.
     pub name: Option<String>,
 }
 rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemGroupDomainV3_0 {
@@ -2113,9 +1903,7 @@ rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemGroupDomainV3_0 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRoleAssignmentsResponseRoleAssignmentsItemGroupV3_0 {
     pub domain: Option<ListRoleAssignmentsResponseRoleAssignmentsItemGroupDomainV3_0>,
-    /// The ID of the group
     pub id: String,
-    /// The name of the group
     pub name: Option<String>,
 }
 rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemGroupV3_0 {
@@ -2155,7 +1943,7 @@ rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemScopeV3_0 {
     opt(project, "project"),
     opt(system, "system"),
 });
-/// A role assignment object.
+/// The `ListRoleAssignmentsResponseRoleAssignmentsItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRoleAssignmentsResponseRoleAssignmentsItemV3_0 {
     pub group: Option<ListRoleAssignmentsResponseRoleAssignmentsItemGroupV3_0>,
@@ -2175,11 +1963,9 @@ rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemV3_0 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRoleAssignmentsResponseV3_0 {
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// A list of role assignment objects.
     pub role_assignments: Option<
         Vec<ListRoleAssignmentsResponseRoleAssignmentsItemV3_0>,
     >,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListRoleAssignmentsResponseV3_0 {
@@ -2191,7 +1977,6 @@ rt::record!(ListRoleAssignmentsResponseV3_0 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRoleInferencesResponseV3_0 {
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// A list of role inference objects.
     pub role_inferences: Option<Vec<ListImpliesResponseRoleInferenceV3_0>>,
 }
 rt::record!(ListRoleInferencesResponseV3_0 {
@@ -2201,9 +1986,7 @@ rt::record!(ListRoleInferencesResponseV3_0 {
 /// The `ListRolesQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListRolesQueryV3_0 {
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    /// The resource name.
     pub name: Option<String>,
 }
 rt::record!(open encode ListRolesQueryV3_0 { opt(domain_id, "domain_id"), opt(name, "name") });
@@ -2211,9 +1994,7 @@ rt::record!(open encode ListRolesQueryV3_0 { opt(domain_id, "domain_id"), opt(na
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRolesResponseV3_0 {
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// A list of role objects.
     pub roles: Option<Vec<CreateRoleResponseRoleV3_0>>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListRolesResponseV3_0 {
@@ -2221,21 +2002,15 @@ rt::record!(ListRolesResponseV3_0 {
     opt(roles, "roles"),
     opt(truncated, "truncated"),
 });
-/// A service provider object
+/// The `ListServiceProvidersResponseServiceProvidersItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServiceProvidersResponseServiceProvidersItemV3_0 {
-    /// The URL to authenticate against
     pub auth_url: Option<String>,
-    /// The description of the service provider
     pub description: Option<String>,
-    /// Whether the service provider is enabled or not
     pub enabled: Option<rt::Value>,
-    /// The service provider ID
     pub id: Option<String>,
     pub links: Option<ListAccessRulesResponseAccessRulesItemLinksV3_0>,
-    /// The prefix of the RelayState SAML attribute
     pub relay_state_prefix: Option<String>,
-    /// The service provider's URL
     pub sp_url: Option<String>,
 }
 rt::record!(open ListServiceProvidersResponseServiceProvidersItemV3_0 {
@@ -2251,11 +2026,9 @@ rt::record!(open ListServiceProvidersResponseServiceProvidersItemV3_0 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServiceProvidersResponseV3_0 {
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// A list of service provider objects
     pub service_providers: Option<
         Vec<ListServiceProvidersResponseServiceProvidersItemV3_0>,
     >,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListServiceProvidersResponseV3_0 {
@@ -2267,9 +2040,7 @@ rt::record!(ListServiceProvidersResponseV3_0 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServicesResponseV3_0 {
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// A list of service object.
     pub services: Option<Vec<CreateServiceResponseServiceV3_0>>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
 }
 rt::record!(ListServicesResponseV3_0 {
@@ -2287,9 +2058,7 @@ rt::record!(ListTagsResponseV3_0 { opt(links, "links"), opt(tags, "tags") });
 /// The `ListTrustsQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListTrustsQueryV3_0 {
-    /// Represents the user who is capable of consuming the trust.
     pub trustee_user_id: Option<String>,
-    /// Represents the user who created the trust, and who's authorization is being delegated.
     pub trustor_user_id: Option<String>,
 }
 rt::record!(open encode ListTrustsQueryV3_0 {
@@ -2300,9 +2069,7 @@ rt::record!(open encode ListTrustsQueryV3_0 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListTrustsResponseV3_0 {
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
-    /// A list of trust objects.
     pub trusts: Option<Vec<CreateTrustResponseTrustV3_0>>,
 }
 rt::record!(ListTrustsResponseV3_0 {
@@ -2313,35 +2080,16 @@ rt::record!(ListTrustsResponseV3_0 {
 /// The `ListUsersQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListUsersQueryV3_0 {
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    /// Whether the identity provider is enabled or not
-    pub enabled: Option<rt::Value>,
-    /// Filters the response by an identity provider ID.
+    pub enabled: Option<bool>,
     pub idp_id: Option<String>,
     pub limit: Option<rt::Value>,
-    /// ID of the last fetched entry
     pub marker: Option<String>,
-    /// The resource name.
     pub name: Option<String>,
-    /// Filter results based on which user passwords have expired. The query should include an operator and a timestamp with a colon (:) separating the two, for example: `password_expires_at={operator}:{timestamp}`
-    /// Valid operators are: lt, lte, gt, gte, eq, and neq
-    ///   - lt: expiration time lower than the timestamp
-    ///   - lte: expiration time lower than or equal to the timestamp
-    ///   - gt: expiration time higher than the timestamp
-    ///   - gte: expiration time higher than or equal to the timestamp
-    ///   - eq: expiration time equal to the timestamp
-    ///   - neq: expiration time not equal to the timestamp
-    ///
-    /// Valid timestamps are of the form: `YYYY-MM-DDTHH:mm:ssZ`.For example:`/v3/users?password_expires_at=lt:2016-12-08T22:02:00Z`
-    /// The example would return a list of users whose password expired before the timestamp `(2016-12-08T22:02:00Z).`
     pub password_expires_at: Option<String>,
-    /// Filters the response by a protocol ID.
     pub protocol_id: Option<String>,
     pub sort_dir: Option<ListGroupsQuerySortDirV3_0>,
-    /// Sorts resources by attribute.
     pub sort_key: Option<String>,
-    /// Filters the response by a unique ID.
     pub unique_id: Option<String>,
 }
 rt::record!(open encode ListUsersQueryV3_0 {
@@ -2360,23 +2108,15 @@ rt::record!(open encode ListUsersQueryV3_0 {
 /// The `ListUsersResponseUsersItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListUsersResponseUsersItemV3_0 {
-    /// The ID of the default project for the user.
     pub default_project_id: Option<String>,
-    /// The user description
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: String,
-    /// If the user is enabled, this value is true. If the user is disabled, this value is false.
     pub enabled: bool,
-    /// List of federated objects associated with a user. Each object in the list contains the idp_id and protocols. protocols is a list of objects, each of which contains protocol_id and unique_id of the protocol and user respectively.
     pub federated: Option<Vec<CreateUserRequestUserFederatedItemV3_0>>,
-    /// The user ID.
     pub id: String,
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// The user name. Must be unique within the owning domain.
     pub name: String,
     pub options: Option<CreateUserRequestUserOptionsV3_0>,
-    /// The date and time when the password expires. The time zone is UTC. A null value indicates that the password never expires.
     pub password_expires_at: Option<String>,
 }
 rt::record!(open ListUsersResponseUsersItemV3_0 {
@@ -2395,7 +2135,6 @@ rt::record!(open ListUsersResponseUsersItemV3_0 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListUsersResponseV3_0 {
     pub links: Option<ListAccessRulesResponseLinksV3_0>,
-    /// Flag indicating that the amount of entities exceeds global response limit
     pub truncated: Option<bool>,
     pub users: Option<Vec<ListUsersResponseUsersItemV3_0>>,
 }
@@ -2423,7 +2162,7 @@ rt::record!(NamedV3_0 { req(id, "id"), req(name, "name") });
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ShowAccessRuleQueryV3_0 {}
 rt::record!(open encode ShowAccessRuleQueryV3_0 {});
-/// An access rule object.
+/// The `ShowAccessRuleResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowAccessRuleResponseV3_0 {
     pub access_rule: Option<ListAccessRulesResponseAccessRulesItemV3_0>,
@@ -2432,11 +2171,10 @@ rt::record!(ShowAccessRuleResponseV3_0 { opt(access_rule, "access_rule") });
 /// The `ShowApplicationCredentialRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ShowApplicationCredentialRequestV3_0 {
-    /// The UUID of the application credential
     pub id: Option<String>,
 }
 rt::record!(encode ShowApplicationCredentialRequestV3_0 { opt(id, "id") });
-/// An application credential object.
+/// The `ShowApplicationCredentialResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowApplicationCredentialResponseV3_0 {
     pub application_credential: Option<
@@ -2446,7 +2184,7 @@ pub struct ShowApplicationCredentialResponseV3_0 {
 rt::record!(ShowApplicationCredentialResponseV3_0 {
     opt(application_credential, "application_credential"),
 });
-/// Role inference object that contains prior_role object and implies object.
+/// The `ShowImplyResponseRoleInference` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowImplyResponseRoleInferenceV3_0 {
     pub implies: Option<ListImpliesResponseRoleInferenceImpliesItemV3_0>,
@@ -2469,10 +2207,9 @@ pub struct ShowLimitResponseV3_0 {
     pub limit: Option<CreateLimitResponseLimitsItemV3_0>,
 }
 rt::record!(ShowLimitResponseV3_0 { opt(limit, "limit") });
-/// A federation protocol object.
+/// The `ShowProtocolResponseProtocol` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowProtocolResponseProtocolV3_0 {
-    /// The resource name.
     pub id: String,
     pub links: Option<ListProtocolsResponseProtocolsItemLinksV3_0>,
     pub mapping_id: String,
@@ -2496,7 +2233,7 @@ pub struct ShowRegisteredLimitResponseV3_0 {
     pub registered_limit: Option<CreateRegisteredLimitResponseRegisteredLimitsItemV3_0>,
 }
 rt::record!(ShowRegisteredLimitResponseV3_0 { opt(registered_limit, "registered_limit") });
-/// A service provider object
+/// The `ShowServiceProviderResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServiceProviderResponseV3_0 {
     pub service_provider: Option<ListServiceProvidersResponseServiceProvidersItemV3_0>,
@@ -2591,11 +2328,10 @@ rt::record!(TokenV3_0 {
 /// The `UpdateCredentialRequestCredential` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateCredentialRequestCredentialV3_0 {
-    /// The credential itself, as a serialized blob.
     pub blob: String,
 }
 rt::record!(encode UpdateCredentialRequestCredentialV3_0 { req(blob, "blob") });
-/// A credential object.
+/// The `UpdateCredentialRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateCredentialRequestV3_0 {
     pub credential: UpdateCredentialRequestCredentialV3_0,
@@ -2604,11 +2340,8 @@ rt::record!(open encode UpdateCredentialRequestV3_0 { req(credential, "credentia
 /// The `UpdateDomainRequestDomain` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateDomainRequestDomainV3_0 {
-    /// The resource description.
     pub description: Option<String>,
-    /// If set to true, domain is enabled. If set to false, domain is disabled.
-    pub enabled: Option<rt::Value>,
-    /// The resource name.
+    pub enabled: Option<bool>,
     pub name: Option<String>,
     pub options: Option<CreateDomainRequestDomainOptionsV3_0>,
     pub tags: Option<Vec<String>>,
@@ -2629,10 +2362,8 @@ rt::record!(encode UpdateDomainRequestV3_0 { req(domain, "domain") });
 /// The `UpdateEndpointGroupRequestEndpointGroup` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateEndpointGroupRequestEndpointGroupV3_0 {
-    /// The endpoint group description.
     pub description: Option<String>,
     pub filters: Option<CreateEndpointGroupRequestEndpointGroupFiltersV3_0>,
-    /// The name of the endpoint group.
     pub name: Option<String>,
 }
 rt::record!(encode UpdateEndpointGroupRequestEndpointGroupV3_0 {
@@ -2640,7 +2371,7 @@ rt::record!(encode UpdateEndpointGroupRequestEndpointGroupV3_0 {
     opt(filters, "filters"),
     opt(name, "name"),
 });
-/// An endpoint group object
+/// The `UpdateEndpointGroupRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateEndpointGroupRequestV3_0 {
     pub endpoint_group: UpdateEndpointGroupRequestEndpointGroupV3_0,
@@ -2649,20 +2380,13 @@ rt::record!(encode UpdateEndpointGroupRequestV3_0 { req(endpoint_group, "endpoin
 /// The `UpdateEndpointRequestEndpoint` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateEndpointRequestEndpointV3_0 {
-    /// A description of the endpoint.
     pub description: Option<String>,
-    /// Indicates whether the endpoint appears in the service catalog -false. The endpoint does not appear in the service catalog. -true. The endpoint appears in the service catalog.
     pub enabled: Option<bool>,
     pub interface: Option<CreateEndpointGroupRequestEndpointGroupFiltersInterfaceV3_0>,
-    /// The name of the endpoint.
     pub name: Option<String>,
-    /// (Deprecated in v3.2) The geographic location of the service endpoint.
     pub region: Option<String>,
-    /// (Since v3.2) The ID of the region that contains the service endpoint.
     pub region_id: Option<String>,
-    /// The UUID of the service to which the endpoint belongs
     pub service_id: Option<String>,
-    /// The endpoint URL.
     pub url: Option<String>,
 }
 rt::record!(open encode UpdateEndpointRequestEndpointV3_0 {
@@ -2675,7 +2399,7 @@ rt::record!(open encode UpdateEndpointRequestEndpointV3_0 {
     opt(service_id, "service_id"),
     opt(url, "url"),
 });
-/// An endpoint object
+/// The `UpdateEndpointRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateEndpointRequestV3_0 {
     pub endpoint: UpdateEndpointRequestEndpointV3_0,
@@ -2684,9 +2408,7 @@ rt::record!(encode UpdateEndpointRequestV3_0 { req(endpoint, "endpoint") });
 /// The `UpdateGroupRequestGroup` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateGroupRequestGroupV3_0 {
-    /// The new description of the user group resource.
     pub description: Option<String>,
-    /// The new name of the user group.
     pub name: Option<String>,
 }
 rt::record!(open encode UpdateGroupRequestGroupV3_0 {
@@ -2727,13 +2449,9 @@ rt::record!(encode UpdateIdentityProviderProtocolRequestV3_0 { req(protocol, "pr
 /// The `UpdateIdentityProviderRequestIdentityProvider` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateIdentityProviderRequestIdentityProviderV3_0 {
-    /// The length of validity in minutes for group memberships carried over through mapping and persisted in the database. If left unset, the default value configured in keystone will be used, if enabled.
     pub authorization_ttl: Option<i64>,
-    /// The identity provider description
     pub description: Option<String>,
-    /// Whether the identity provider is enabled or not
-    pub enabled: Option<rt::Value>,
-    /// List of the unique identity provider's remote IDs
+    pub enabled: Option<bool>,
     pub remote_ids: Option<Vec<String>>,
 }
 rt::record!(encode UpdateIdentityProviderRequestIdentityProviderV3_0 {
@@ -2742,7 +2460,7 @@ rt::record!(encode UpdateIdentityProviderRequestIdentityProviderV3_0 {
     opt(enabled, "enabled"),
     nullable(remote_ids, "remote_ids"),
 });
-/// An identity provider object
+/// The `UpdateIdentityProviderRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateIdentityProviderRequestV3_0 {
     pub identity_provider: UpdateIdentityProviderRequestIdentityProviderV3_0,
@@ -2750,7 +2468,7 @@ pub struct UpdateIdentityProviderRequestV3_0 {
 rt::record!(open encode UpdateIdentityProviderRequestV3_0 {
     req(identity_provider, "identity_provider"),
 });
-/// An identity provider object
+/// The `UpdateIdentityProviderResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateIdentityProviderResponseV3_0 {
     pub identity_provider: Option<
@@ -2788,15 +2506,10 @@ rt::record!(encode UpdateIdentityProvidersIdentityProviderProtocolRequestV3_0 {
 /// The `UpdateIdentityProvidersIdentityProviderRequestIdentityProvider` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateIdentityProvidersIdentityProviderRequestIdentityProviderV3_0 {
-    /// The length of validity in minutes for group memberships carried over through mapping and persisted in the database. If left unset, the default value configured in keystone will be used, if enabled.
     pub authorization_ttl: Option<i64>,
-    /// The identity provider description
     pub description: Option<String>,
-    /// The ID of a domain that is associated with the identity provider. Federated users that authenticate with the identity provider will be created under the domain specified.
     pub domain_id: Option<String>,
-    /// Whether the identity provider is enabled or not
-    pub enabled: Option<rt::Value>,
-    /// List of the unique identity provider's remote IDs
+    pub enabled: Option<bool>,
     pub remote_ids: Option<Vec<String>>,
 }
 rt::record!(encode UpdateIdentityProvidersIdentityProviderRequestIdentityProviderV3_0 {
@@ -2806,7 +2519,7 @@ rt::record!(encode UpdateIdentityProvidersIdentityProviderRequestIdentityProvide
     opt(enabled, "enabled"),
     nullable(remote_ids, "remote_ids"),
 });
-/// An identity provider object
+/// The `UpdateIdentityProvidersIdentityProviderRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateIdentityProvidersIdentityProviderRequestV3_0 {
     pub identity_provider: Option<
@@ -2816,12 +2529,10 @@ pub struct UpdateIdentityProvidersIdentityProviderRequestV3_0 {
 rt::record!(encode UpdateIdentityProvidersIdentityProviderRequestV3_0 {
     opt(identity_provider, "identity_provider"),
 });
-/// Updates to make to a limit.
+/// The `UpdateLimitRequestLimit` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateLimitRequestLimitV3_0 {
-    /// The resource description.
     pub description: Option<String>,
-    /// The override limit.
     pub resource_limit: Option<i64>,
 }
 rt::record!(encode UpdateLimitRequestLimitV3_0 {
@@ -2846,17 +2557,13 @@ pub struct UpdateRegionRequestV3_0 {
     pub region: CreateRegionRequestRegionV3_0,
 }
 rt::record!(encode UpdateRegionRequestV3_0 { req(region, "region") });
-/// Updates to make to a registered limit.
+/// The `UpdateRegisteredLimitRequestRegisteredLimit` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateRegisteredLimitRequestRegisteredLimitV3_0 {
     pub default_limit: Option<i64>,
-    /// The resource description.
     pub description: Option<String>,
-    /// The ID of the region.
     pub region_id: Option<String>,
-    /// The resource name.
     pub resource_name: Option<String>,
-    /// The UUID of the service to which the registered limit belongs.
     pub service_id: Option<String>,
 }
 rt::record!(encode UpdateRegisteredLimitRequestRegisteredLimitV3_0 {
@@ -2872,14 +2579,11 @@ pub struct UpdateRegisteredLimitRequestV3_0 {
     pub registered_limit: UpdateRegisteredLimitRequestRegisteredLimitV3_0,
 }
 rt::record!(encode UpdateRegisteredLimitRequestV3_0 { req(registered_limit, "registered_limit") });
-/// A role object.
+/// The `UpdateRoleRequestRole` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateRoleRequestRoleV3_0 {
-    /// The resource description.
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    /// The name of the role.
     pub name: Option<String>,
     pub options: Option<CreateDomainRequestDomainOptionsV3_0>,
 }
@@ -2898,15 +2602,10 @@ rt::record!(encode UpdateRoleRequestV3_0 { req(role, "role") });
 /// The `UpdateServiceProviderRequestServiceProvider` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateServiceProviderRequestServiceProviderV3_0 {
-    /// The URL to authenticate against
     pub auth_url: Option<String>,
-    /// The description of the service provider
     pub description: Option<String>,
-    /// Whether the service provider is enabled or not
-    pub enabled: Option<rt::Value>,
-    /// The prefix of the RelayState SAML attribute
+    pub enabled: Option<bool>,
     pub relay_state_prefix: Option<String>,
-    /// The service provider's URL
     pub sp_url: Option<String>,
 }
 rt::record!(encode UpdateServiceProviderRequestServiceProviderV3_0 {
@@ -2916,7 +2615,7 @@ rt::record!(encode UpdateServiceProviderRequestServiceProviderV3_0 {
     nullable(relay_state_prefix, "relay_state_prefix"),
     opt(sp_url, "sp_url"),
 });
-/// A service provider object
+/// The `UpdateServiceProviderRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServiceProviderRequestV3_0 {
     pub service_provider: UpdateServiceProviderRequestServiceProviderV3_0,
@@ -2925,15 +2624,10 @@ rt::record!(encode UpdateServiceProviderRequestV3_0 { req(service_provider, "ser
 /// The `UpdateServiceProvidersServiceProviderRequestServiceProvider` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServiceProvidersServiceProviderRequestServiceProviderV3_0 {
-    /// The URL to authenticate against
     pub auth_url: String,
-    /// The description of the service provider
     pub description: Option<String>,
-    /// Whether the service provider is enabled or not
-    pub enabled: Option<rt::Value>,
-    /// The prefix of the RelayState SAML attribute
+    pub enabled: Option<bool>,
     pub relay_state_prefix: Option<String>,
-    /// The service provider's URL
     pub sp_url: String,
 }
 rt::record!(encode UpdateServiceProvidersServiceProviderRequestServiceProviderV3_0 {
@@ -2955,7 +2649,7 @@ impl UpdateServiceProvidersServiceProviderRequestServiceProviderV3_0 {
         }
     }
 }
-/// A service provider object
+/// The `UpdateServiceProvidersServiceProviderRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServiceProvidersServiceProviderRequestV3_0 {
     pub service_provider: UpdateServiceProvidersServiceProviderRequestServiceProviderV3_0,
@@ -2966,11 +2660,8 @@ rt::record!(encode UpdateServiceProvidersServiceProviderRequestV3_0 {
 /// The `UpdateServiceRequestService` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateServiceRequestServiceV3_0 {
-    /// Defines whether the service and its endpoints appear in the service catalog - false. The service and its endpoints do not appear in the service catalog - true.
     pub enabled: Option<bool>,
-    /// The service name.
     pub name: Option<String>,
-    /// The service type, which describes the API implemented by the service. Value is compute, ec2, identity, image, network, or volume.
     pub type_: Option<String>,
 }
 rt::record!(open encode UpdateServiceRequestServiceV3_0 {
@@ -2978,7 +2669,7 @@ rt::record!(open encode UpdateServiceRequestServiceV3_0 {
     opt(name, "name"),
     opt(type_, "type"),
 });
-/// A service object.
+/// The `UpdateServiceRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServiceRequestV3_0 {
     pub service: UpdateServiceRequestServiceV3_0,
@@ -2993,19 +2684,13 @@ rt::record!(encode UpdateTagsRequestV3_0 { opt(tags, "tags") });
 /// The `UpdateUserRequestUser` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateUserRequestUserV3_0 {
-    /// The ID of the default project for the user. A user’s default project must not be a domain. Setting this attribute does not grant any actual authorization on the project, and is merely provided for convenience. Therefore, the referenced project does not need to exist within the user domain. (Since v3.1) If the user does not have authorization to their default project, the default project is ignored at token creation. (Since v3.1) Additionally, if your default project is not valid, a token is issued without an explicit scope of authorization.
     pub default_project_id: Option<String>,
-    /// The description of the user resource.
     pub description: Option<String>,
-    /// The ID of the domain.
     pub domain_id: Option<String>,
-    pub enabled: Option<rt::Value>,
-    /// List of federated objects associated with a user. Each object in the list contains the idp_id and protocols. protocols is a list of objects, each of which contains protocol_id and unique_id of the protocol and user respectively.
+    pub enabled: Option<bool>,
     pub federated: Option<Vec<CreateUserRequestUserFederatedItemV3_0>>,
-    /// The user name. Must be unique within the owning domain.
     pub name: Option<String>,
     pub options: Option<CreateUserRequestUserOptionsV3_0>,
-    /// The password for the user.
     pub password: Option<String>,
 }
 rt::record!(open encode UpdateUserRequestUserV3_0 {
@@ -3024,6 +2709,34 @@ pub struct UpdateUserRequestV3_0 {
     pub user: UpdateUserRequestUserV3_0,
 }
 rt::record!(encode UpdateUserRequestV3_0 { req(user, "user") });
+/// The `UpdateUserResponseUser` schema from microversion 3.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateUserResponseUserV3_0 {
+    pub default_project_id: Option<String>,
+    pub description: Option<String>,
+    pub domain_id: Option<String>,
+    pub enabled: Option<rt::Value>,
+    pub federated: Option<Vec<CreateUserRequestUserFederatedItemV3_0>>,
+    pub name: Option<String>,
+    pub options: Option<CreateUserRequestUserOptionsV3_0>,
+    pub password: Option<String>,
+}
+rt::record!(open UpdateUserResponseUserV3_0 {
+    nullable(default_project_id, "default_project_id"),
+    nullable(description, "description"),
+    opt(domain_id, "domain_id"),
+    opt(enabled, "enabled"),
+    opt(federated, "federated"),
+    opt(name, "name"),
+    opt(options, "options"),
+    nullable(password, "password"),
+});
+/// The `UpdateUserResponse` schema from microversion 3.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateUserResponseV3_0 {
+    pub user: UpdateUserResponseUserV3_0,
+}
+rt::record!(UpdateUserResponseV3_0 { req(user, "user") });
 /// The `ValidateTokenQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ValidateTokenQueryV3_0 {
@@ -3124,10 +2837,6 @@ pub type CatalogEntryV3_0 = CatalogResponseCatalogItemV3_0;
 pub type ShowTrustQueryV3_0 = ShowAccessRuleQueryV3_0;
 /// [`CreateTrustResponseV3_0`] in the role of `ShowTrustResponseV3_0`.
 pub type ShowTrustResponseV3_0 = CreateTrustResponseV3_0;
-/// [`CreateUserRequestV3_0`] in the role of `CreateUserResponseV3_0`.
-pub type CreateUserResponseV3_0 = CreateUserRequestV3_0;
-/// [`UpdateUserRequestV3_0`] in the role of `UpdateUserResponseV3_0`.
-pub type UpdateUserResponseV3_0 = UpdateUserRequestV3_0;
 rt::str_enums!(
     CatalogEndpointInterfaceV3_0,
     CreateEndpointGroupRequestEndpointGroupFiltersInterfaceV3_0,

@@ -11,7 +11,7 @@ pub static CREATE_USER: rt::OperationMeta = rt::OperationMeta::new(
         "create_user",
         &super::SERVICE,
         &[rt::op(rt::from(3, 0), "POST", "/v3/users", &[201])],
-        &[rt::body(rt::from(3, 0), 0, &schemas::CREATE_USER_REQUEST_V3_0)],
+        &[rt::body(rt::from(3, 0), 0, &schemas::CREATE_USER_V3_0)],
     )
     .unversioned()
     .at_root();
@@ -63,7 +63,7 @@ pub static UPDATE_USER: rt::OperationMeta = rt::OperationMeta::new(
         "update_user",
         &super::SERVICE,
         &[rt::op(rt::from(3, 0), "PATCH", "/v3/users/{user_id}", &[200])],
-        &[rt::body(rt::from(3, 0), 0, &schemas::UPDATE_USER_REQUEST_V3_0)],
+        &[rt::body(rt::from(3, 0), 0, &schemas::UPDATE_USER_V3_0)],
     )
     .unversioned()
     .at_root();

@@ -338,14 +338,48 @@ fn ranged_schemas(
     let mut out = Vec::new();
     for (i, v) in variants.iter().enumerate() {
         if let Some((min, max)) = clamp(ctx, &format!("{pointer}/{i}"), &v.min, &v.max)? {
-            out.push(Ranged {
-                min,
-                max,
-                value: v.schema.clone(),
-            });
+            let mut value = v.schema.clone();
+            strip_prose(&mut value);
+            out.push(Ranged { min, max, value });
         }
     }
     Ok(out)
+}
+
+/// Drops the service's own prose (`description`, `title`) from a schema: the facts carry over,
+/// the words do not (summaries and docs come from the overlay). Property *names* such as a
+/// resource's `description` field stay. Also drops an empty `required`, which Draft 4 refuses.
+fn strip_prose(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            for keyword in ["description", "title"] {
+                if map.get(keyword).is_some_and(Value::is_string) {
+                    map.remove(keyword);
+                }
+            }
+            // `required: []` says nothing, and Draft 4 refuses it.
+            if map
+                .get("required")
+                .is_some_and(|r| r.as_array().is_some_and(Vec::is_empty))
+            {
+                map.remove("required");
+            }
+            for (key, value) in map.iter_mut() {
+                match key.as_str() {
+                    // Maps from names to schemas: each value is a schema, no key is a keyword.
+                    "properties" | "patternProperties" | "definitions" | "$defs" => {
+                        if let Value::Object(members) = value {
+                            members.values_mut().for_each(strip_prose);
+                        }
+                    }
+                    "enum" | "const" | "default" | "examples" | "required" => {}
+                    _ => strip_prose(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_prose),
+        _ => {}
+    }
 }
 
 fn ranged_codes(
