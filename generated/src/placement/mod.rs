@@ -10,6 +10,9 @@ pub mod schemas;
 /// The aggregates (groups, by UUID) a resource provider belongs to.
 pub mod aggregates;
 pub use aggregates::AggregatesClient;
+/// Allocations, the amounts of resources a consumer holds on resource providers.
+pub mod allocations;
+pub use allocations::AllocationsClient;
 /// Inventories, the amounts of each resource class a resource provider offers.
 pub mod inventories;
 pub use inventories::InventoriesClient;
@@ -62,6 +65,10 @@ pub trait PlacementClients {
     fn aggregates(
         &self,
     ) -> impl Future<Output = Result<AggregatesClient, rt::Error>> + Send;
+    /// A [`AllocationsClient`] with this factory's settings.
+    fn allocations(
+        &self,
+    ) -> impl Future<Output = Result<AllocationsClient, rt::Error>> + Send;
     /// A [`InventoriesClient`] with this factory's settings.
     fn inventories(
         &self,
@@ -85,6 +92,11 @@ impl PlacementClients for rt::ClientsFactory<Placement> {
     fn aggregates(
         &self,
     ) -> impl Future<Output = Result<AggregatesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn allocations(
+        &self,
+    ) -> impl Future<Output = Result<AllocationsClient, rt::Error>> + Send {
         self.client()
     }
     fn inventories(

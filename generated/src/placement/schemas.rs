@@ -5,6 +5,12 @@ use squall_runtime::contract as rt;
 rt::schemas!(
     PROVIDER_AGGREGATES_V1_1("ProviderAggregatesV1_1", include_str!("schemas/provider_aggregates_v1_1.json")),
     PROVIDER_AGGREGATES_V1_19("ProviderAggregatesV1_19", include_str!("schemas/provider_aggregates_v1_19.json")),
+    CONSUMER_ALLOCATIONS_V1_0("ConsumerAllocationsV1_0", include_str!("schemas/consumer_allocations_v1_0.json")),
+    CONSUMER_ALLOCATIONS_V1_12("ConsumerAllocationsV1_12", include_str!("schemas/consumer_allocations_v1_12.json")),
+    CONSUMER_ALLOCATIONS_V1_28("ConsumerAllocationsV1_28", include_str!("schemas/consumer_allocations_v1_28.json")),
+    CONSUMER_ALLOCATIONS_V1_38("ConsumerAllocationsV1_38", include_str!("schemas/consumer_allocations_v1_38.json")),
+    PROVIDER_ALLOCATIONS_V1_0("ProviderAllocationsV1_0", include_str!("schemas/provider_allocations_v1_0.json")),
+    PROVIDER_ALLOCATIONS_V1_28("ProviderAllocationsV1_28", include_str!("schemas/provider_allocations_v1_28.json")),
     INVENTORY_V1_0("InventoryResponseV1_0", include_str!("schemas/inventory_v1_0.json")),
     INVENTORIES_V1_0("InventoriesResponseV1_0", include_str!("schemas/inventories_v1_0.json")),
     LIST_RESOURCE_CLASSES_V1_2("ListResourceClassesResponseV1_2", include_str!("schemas/list_resource_classes_v1_2.json")),

@@ -6,6 +6,128 @@ use std::collections::BTreeMap;
 use squall_runtime::contract as rt;
 /// The `AggregateUuids` schema from microversion 1.1.
 pub type AggregateUuidsV1_1 = BTreeMap<String, rt::Value>;
+/// Amounts allocated, keyed by resource class.
+pub type AllocatedResourcesV1_0 = BTreeMap<String, i64>;
+/// What a consumer holds on one provider, and that provider's generation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationV1_0 {
+    pub generation: i64,
+    pub resources: AllocatedResourcesV1_0,
+}
+rt::record!(ConsumerAllocationV1_0 { req(generation, "generation"), req(resources, "resources") });
+/// The consumer's allocations, keyed by resource provider UUID.
+pub type ConsumerAllocationsAllocationsV1_0 = BTreeMap<String, ConsumerAllocationV1_0>;
+/// One consumer's complete new allocations in a multi-consumer request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsUpdateV1_28 {
+    pub allocations: NewAllocationsV1_12,
+    /// A project or user ID as the caller's identity service knows it.
+    pub project_id: String,
+    /// A project or user ID as the caller's identity service knows it.
+    pub user_id: String,
+    /// The consumer's generation as last read, or null when the caller expects the consumer not to exist yet; any other value is a 409.
+    pub consumer_generation: Option<i64>,
+}
+rt::record!(encode ConsumerAllocationsUpdateV1_28 {
+    req(allocations, "allocations"),
+    req(project_id, "project_id"),
+    req(user_id, "user_id"),
+    req(consumer_generation, "consumer_generation"),
+});
+/// One consumer's complete new allocations in a multi-consumer request. It extends [`ConsumerAllocationsUpdateV1_28`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsUpdateV1_34 {
+    pub mappings: Option<MappingsV1_34>,
+    pub base: ConsumerAllocationsUpdateV1_28,
+}
+rt::record!(encode ConsumerAllocationsUpdateV1_34 { opt(mappings, "mappings") } + base);
+rt::extends!(mut ConsumerAllocationsUpdateV1_34 => ConsumerAllocationsUpdateV1_28);
+impl ConsumerAllocationsUpdateV1_34 {
+    /// A [`ConsumerAllocationsUpdateV1_34`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        allocations: NewAllocationsV1_12,
+        project_id: impl Into<String>,
+        user_id: impl Into<String>,
+        consumer_generation: Option<i64>,
+    ) -> Self {
+        Self {
+            mappings: None,
+            base: ConsumerAllocationsUpdateV1_28 {
+                allocations,
+                project_id: project_id.into(),
+                user_id: user_id.into(),
+                consumer_generation,
+            },
+        }
+    }
+}
+/// One consumer's complete new allocations in a multi-consumer request. It extends [`ConsumerAllocationsUpdateV1_34`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsUpdateV1_38 {
+    /// What kind of consumer this is, A-Z, 0-9 and `_`, chosen by the caller.
+    pub consumer_type: String,
+    pub base: ConsumerAllocationsUpdateV1_34,
+}
+rt::record!(encode ConsumerAllocationsUpdateV1_38 { req(consumer_type, "consumer_type") } + base);
+rt::extends!(mut ConsumerAllocationsUpdateV1_38 => ConsumerAllocationsUpdateV1_34);
+impl ConsumerAllocationsUpdateV1_38 {
+    /// A [`ConsumerAllocationsUpdateV1_38`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        consumer_type: impl Into<String>,
+        allocations: NewAllocationsV1_12,
+        project_id: impl Into<String>,
+        user_id: impl Into<String>,
+        consumer_generation: Option<i64>,
+    ) -> Self {
+        Self {
+            consumer_type: consumer_type.into(),
+            base: ConsumerAllocationsUpdateV1_34::new(
+                allocations,
+                project_id,
+                user_id,
+                consumer_generation,
+            ),
+        }
+    }
+}
+/// The `ConsumerAllocations` schema from microversion 1.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsV1_0 {
+    pub allocations: ConsumerAllocationsAllocationsV1_0,
+}
+rt::record!(ConsumerAllocationsV1_0 { req(allocations, "allocations") });
+/// The `ConsumerAllocations` schema from microversion 1.12. It extends [`ConsumerAllocationsV1_0`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsV1_12 {
+    /// Absent when the consumer holds no allocations.
+    pub project_id: Option<String>,
+    /// Absent when the consumer holds no allocations.
+    pub user_id: Option<String>,
+    pub base: ConsumerAllocationsV1_0,
+}
+rt::record!(ConsumerAllocationsV1_12 {
+    opt(project_id, "project_id"),
+    opt(user_id, "user_id"),
+} + base);
+rt::extends!(ConsumerAllocationsV1_12 => ConsumerAllocationsV1_0);
+/// The `ConsumerAllocations` schema from microversion 1.28. It extends [`ConsumerAllocationsV1_12`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsV1_28 {
+    /// Absent when the consumer holds no allocations.
+    pub consumer_generation: Option<i64>,
+    pub base: ConsumerAllocationsV1_12,
+}
+rt::record!(ConsumerAllocationsV1_28 { opt(consumer_generation, "consumer_generation") } + base);
+rt::extends!(ConsumerAllocationsV1_28 => ConsumerAllocationsV1_12);
+/// The `ConsumerAllocations` schema from microversion 1.38. It extends [`ConsumerAllocationsV1_28`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsV1_38 {
+    /// Absent when the consumer holds no allocations; `unknown` for a consumer written without a type.
+    pub consumer_type: Option<String>,
+    pub base: ConsumerAllocationsV1_28,
+}
+rt::record!(ConsumerAllocationsV1_38 { opt(consumer_type, "consumer_type") } + base);
+rt::extends!(ConsumerAllocationsV1_38 => ConsumerAllocationsV1_28);
 /// Amounts used by consumers of one type, keyed by resource class, and their count.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerTypeUsagesV1_38 {
@@ -281,6 +403,40 @@ pub struct ListVersionsResponseV1_0 {
     pub versions: Vec<VersionV1_0>,
 }
 rt::record!(ListVersionsResponseV1_0 { req(versions, "versions") });
+/// New allocations keyed by consumer UUID, at least one consumer.
+pub type ManageAllocationsRequestV1_13 = BTreeMap<
+    String,
+    ConsumerAllocationsUpdateV1_13,
+>;
+/// New allocations keyed by consumer UUID, at least one consumer.
+pub type ManageAllocationsRequestV1_28 = BTreeMap<
+    String,
+    ConsumerAllocationsUpdateV1_28,
+>;
+/// New allocations keyed by consumer UUID, at least one consumer.
+pub type ManageAllocationsRequestV1_34 = BTreeMap<
+    String,
+    ConsumerAllocationsUpdateV1_34,
+>;
+/// New allocations keyed by consumer UUID, at least one consumer.
+pub type ManageAllocationsRequestV1_38 = BTreeMap<
+    String,
+    ConsumerAllocationsUpdateV1_38,
+>;
+/// Request group suffix (`""` for the group without one) to the UUIDs of the providers that satisfied it; accepted for symmetry with allocation candidates and ignored.
+pub type MappingsV1_34 = BTreeMap<String, Vec<String>>;
+/// The resources taken from one provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAllocationV1_0 {
+    pub resource_provider: ProviderReferenceV1_0,
+    pub resources: RequestedResourcesV1_0,
+}
+rt::record!(encode NewAllocationV1_0 {
+    req(resource_provider, "resource_provider"),
+    req(resources, "resources"),
+});
+/// The consumer's complete new allocations, keyed by resource provider UUID.
+pub type NewAllocationsV1_12 = BTreeMap<String, NewProviderAllocationV1_12>;
 /// One inventory record; omitted fields take their defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInventoryV1_0 {
@@ -318,6 +474,25 @@ impl NewInventoryV1_0 {
         }
     }
 }
+/// The resources taken from one provider; `generation` may be sent back as read, and is not checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProviderAllocationV1_12 {
+    pub generation: Option<i64>,
+    pub resources: RequestedResourcesV1_0,
+}
+rt::record!(encode NewProviderAllocationV1_12 {
+    opt(generation, "generation"),
+    req(resources, "resources"),
+});
+impl NewProviderAllocationV1_12 {
+    /// A [`NewProviderAllocationV1_12`] with its required fields; the optional ones are `None`.
+    pub fn new(resources: RequestedResourcesV1_0) -> Self {
+        Self {
+            generation: None,
+            resources,
+        }
+    }
+}
 /// The `ProviderAggregates` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderAggregatesV1_1 {
@@ -345,6 +520,50 @@ impl ProviderAggregatesV1_19 {
         }
     }
 }
+/// What one consumer holds on the provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderAllocationV1_0 {
+    pub resources: AllocatedResourcesV1_0,
+}
+rt::record!(ProviderAllocationV1_0 { req(resources, "resources") });
+/// What one consumer holds on the provider. It extends [`ProviderAllocationV1_0`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderAllocationV1_28 {
+    pub consumer_generation: i64,
+    pub base: ProviderAllocationV1_0,
+}
+rt::record!(ProviderAllocationV1_28 { req(consumer_generation, "consumer_generation") } + base);
+rt::extends!(ProviderAllocationV1_28 => ProviderAllocationV1_0);
+/// The allocations against the provider, keyed by consumer UUID.
+pub type ProviderAllocationsAllocationsV1_0 = BTreeMap<String, ProviderAllocationV1_0>;
+/// The allocations against the provider, keyed by consumer UUID.
+pub type ProviderAllocationsAllocationsV1_28 = BTreeMap<String, ProviderAllocationV1_28>;
+/// The `ProviderAllocations` schema from microversion 1.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderAllocationsV1_0 {
+    pub resource_provider_generation: i64,
+    pub allocations: ProviderAllocationsAllocationsV1_0,
+}
+rt::record!(ProviderAllocationsV1_0 {
+    req(resource_provider_generation, "resource_provider_generation"),
+    req(allocations, "allocations"),
+});
+/// The `ProviderAllocations` schema from microversion 1.28.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderAllocationsV1_28 {
+    pub resource_provider_generation: i64,
+    pub allocations: ProviderAllocationsAllocationsV1_28,
+}
+rt::record!(ProviderAllocationsV1_28 {
+    req(resource_provider_generation, "resource_provider_generation"),
+    req(allocations, "allocations"),
+});
+/// The `ProviderReference` schema from microversion 1.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderReferenceV1_0 {
+    pub uuid: String,
+}
+rt::record!(encode ProviderReferenceV1_0 { req(uuid, "uuid") });
 /// The `ProviderTraits` schema from microversion 1.6.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderTraitsV1_6 {
@@ -600,6 +819,57 @@ pub struct TotalUsagesV1_9 {
     pub usages: UsageAmountsV1_0,
 }
 rt::record!(TotalUsagesV1_9 { req(usages, "usages") });
+/// The `UpdateAllocationsRequest` schema from microversion 1.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAllocationsRequestV1_0 {
+    /// The consumer's complete new allocations, at least one provider.
+    pub allocations: Vec<NewAllocationV1_0>,
+}
+rt::record!(encode UpdateAllocationsRequestV1_0 { req(allocations, "allocations") });
+/// The `UpdateAllocationsRequest` schema from microversion 1.12.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAllocationsRequestV1_12 {
+    pub allocations: NewAllocationsV1_12,
+    /// A project or user ID as the caller's identity service knows it.
+    pub project_id: String,
+    /// A project or user ID as the caller's identity service knows it.
+    pub user_id: String,
+}
+rt::record!(encode UpdateAllocationsRequestV1_12 {
+    req(allocations, "allocations"),
+    req(project_id, "project_id"),
+    req(user_id, "user_id"),
+});
+/// The `UpdateAllocationsRequest` schema from microversion 1.8. It extends [`UpdateAllocationsRequestV1_0`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAllocationsRequestV1_8 {
+    /// A project or user ID as the caller's identity service knows it.
+    pub project_id: String,
+    /// A project or user ID as the caller's identity service knows it.
+    pub user_id: String,
+    pub base: UpdateAllocationsRequestV1_0,
+}
+rt::record!(encode UpdateAllocationsRequestV1_8 {
+    req(project_id, "project_id"),
+    req(user_id, "user_id"),
+} + base);
+rt::extends!(mut UpdateAllocationsRequestV1_8 => UpdateAllocationsRequestV1_0);
+impl UpdateAllocationsRequestV1_8 {
+    /// A [`UpdateAllocationsRequestV1_8`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        project_id: impl Into<String>,
+        user_id: impl Into<String>,
+        allocations: Vec<NewAllocationV1_0>,
+    ) -> Self {
+        Self {
+            project_id: project_id.into(),
+            user_id: user_id.into(),
+            base: UpdateAllocationsRequestV1_0 {
+                allocations,
+            },
+        }
+    }
+}
 /// The `UpdateInventoryRequest` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateInventoryRequestV1_0 {
@@ -667,8 +937,6 @@ impl UpdateResourceProviderRequestV1_14 {
         }
     }
 }
-/// Amounts used, keyed by resource class.
-pub type UsageAmountsV1_0 = BTreeMap<String, i64>;
 /// The `VersionLink` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionLinkV1_0 {
@@ -701,12 +969,24 @@ rt::record!(VersionV1_0 {
     req(status, "status"),
     req(links, "links"),
 });
+/// [`AllocatedResourcesV1_0`] in the role of `RequestedResourcesV1_0`.
+pub type RequestedResourcesV1_0 = AllocatedResourcesV1_0;
+/// [`AllocatedResourcesV1_0`] in the role of `UsageAmountsV1_0`.
+pub type UsageAmountsV1_0 = AllocatedResourcesV1_0;
 /// [`UpdateResourceProviderRequestV1_0`] in the role of `ResourceClassRequestV1_2`.
 pub type ResourceClassRequestV1_2 = UpdateResourceProviderRequestV1_0;
 /// [`ProviderTraitsV1_6`] in the role of `SetProviderTraitsRequestV1_6`.
 pub type SetProviderTraitsRequestV1_6 = ProviderTraitsV1_6;
+/// [`UpdateAllocationsRequestV1_12`] in the role of `ConsumerAllocationsUpdateV1_13`.
+pub type ConsumerAllocationsUpdateV1_13 = UpdateAllocationsRequestV1_12;
 /// [`ProviderAggregatesV1_19`] in the role of `SetProviderAggregatesRequestV1_19`.
 pub type SetProviderAggregatesRequestV1_19 = ProviderAggregatesV1_19;
+/// [`ConsumerAllocationsUpdateV1_28`] in the role of `UpdateAllocationsRequestV1_28`.
+pub type UpdateAllocationsRequestV1_28 = ConsumerAllocationsUpdateV1_28;
+/// [`ConsumerAllocationsUpdateV1_34`] in the role of `UpdateAllocationsRequestV1_34`.
+pub type UpdateAllocationsRequestV1_34 = ConsumerAllocationsUpdateV1_34;
+/// [`ConsumerAllocationsUpdateV1_38`] in the role of `UpdateAllocationsRequestV1_38`.
+pub type UpdateAllocationsRequestV1_38 = ConsumerAllocationsUpdateV1_38;
 rt::str_enums!(
     ResourceClassLinkRelV1_2, ResourceProviderLinkRelV1_0, ResourceProviderLinkRelV1_1,
     ResourceProviderLinkRelV1_11, ResourceProviderLinkRelV1_6, VersionStatusV1_0
