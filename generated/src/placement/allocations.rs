@@ -86,6 +86,31 @@ rt::variants_from!(ManageAllocationsRequest {
     V1_34(types::ManageAllocationsRequestV1_34),
     V1_38(types::ManageAllocationsRequestV1_38),
 });
+/// The `reshape` operation: its spans, statuses and response variants.
+pub static RESHAPE: rt::OperationMeta = rt::OperationMeta::new(
+    "reshape",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 30), "POST", "/reshaper", &[204])],
+    &[rt::no_body(rt::from(1, 30), 0)],
+);
+/// The request body of `reshape`: the variant of the version you request (`V1_30` 1.30–1.33, `V1_34` 1.34–1.37, `V1_38` 1.38–latest).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ReshapeRequest {
+    V1_30(types::ReshapeRequestV1_30),
+    V1_34(types::ReshapeRequestV1_34),
+    V1_38(types::ReshapeRequestV1_38),
+}
+rt::versioned_request!(ReshapeRequest of super::SERVICE {
+    V1_30 = rt::span(1, 30, 1, 33),
+    V1_34 = rt::span(1, 34, 1, 37),
+    V1_38 = rt::from(1, 38),
+});
+rt::variants_from!(ReshapeRequest {
+    V1_30(types::ReshapeRequestV1_30),
+    V1_34(types::ReshapeRequestV1_34),
+    V1_38(types::ReshapeRequestV1_38),
+});
 /// The `update_allocations` operation: its spans, statuses and response variants.
 pub static UPDATE_ALLOCATIONS: rt::OperationMeta = rt::OperationMeta::new(
     "update_allocations",
@@ -151,7 +176,7 @@ impl AllocationsClient {
     /// - **1.12–1.14**: status 200; response [`ConsumerAllocationsV1_12`](super::types::ConsumerAllocationsV1_12); errors 401, 403. *Changed at 1.12:* Allocations are written as they are read, an object keyed by provider UUID (with an optional provider `generation`), and reading them shows the consumer's `project_id` and `user_id`.
     /// - **1.15–1.27**: status 200; response [`ConsumerAllocationsV1_12`](super::types::ConsumerAllocationsV1_12); errors 401, 403. *Changed at 1.15:* Allocation reads answer with `Last-Modified` and `Cache-Control: no-cache`.
     /// - **1.28–1.37**: status 200; response [`ConsumerAllocationsV1_28`](super::types::ConsumerAllocationsV1_28); errors 401, 403. *Changed at 1.28:* Consumer generations: writes carry the `consumer_generation` last read (null for a new consumer) and a stale one is a 409; reads show it; a PUT with empty `allocations` removes them safely.
-    /// - **1.38–latest**: status 200; response [`ConsumerAllocationsV1_38`](super::types::ConsumerAllocationsV1_38); errors 401, 403. *Changed at 1.38:* Allocation writes require a `consumer_type` (such as `INSTANCE` or `MIGRATION`) and reads show it (`unknown` for consumers written without one).
+    /// - **1.38–latest**: status 200; response [`ConsumerAllocationsV1_38`](super::types::ConsumerAllocationsV1_38); errors 401, 403. *Changed at 1.38:* Allocation writes (and the reshaper) require a `consumer_type` (such as `INSTANCE` or `MIGRATION`) and reads show it (`unknown` for consumers written without one).
     ///
     /// Response headers: Last-Modified, Cache-Control.
     pub async fn list_allocations(
@@ -188,14 +213,27 @@ impl AllocationsClient {
     ///
     /// - **1.13–1.27**: status 204; request [`ManageAllocationsRequestV1_13`](super::types::ManageAllocationsRequestV1_13); no body; errors 400, 401, 403, 409.
     /// - **1.28–1.33**: status 204; request [`ManageAllocationsRequestV1_28`](super::types::ManageAllocationsRequestV1_28); no body; errors 400, 401, 403, 409. *Changed at 1.28:* Consumer generations: writes carry the `consumer_generation` last read (null for a new consumer) and a stale one is a 409; reads show it; a PUT with empty `allocations` removes them safely.
-    /// - **1.34–1.37**: status 204; request [`ManageAllocationsRequestV1_34`](super::types::ManageAllocationsRequestV1_34); no body; errors 400, 401, 403, 409. *Changed at 1.34:* Allocation writes accept the `mappings` of an allocation candidate (request group suffix to providers); they are ignored.
-    /// - **1.38–latest**: status 204; request [`ManageAllocationsRequestV1_38`](super::types::ManageAllocationsRequestV1_38); no body; errors 400, 401, 403, 409. *Changed at 1.38:* Allocation writes require a `consumer_type` (such as `INSTANCE` or `MIGRATION`) and reads show it (`unknown` for consumers written without one).
+    /// - **1.34–1.37**: status 204; request [`ManageAllocationsRequestV1_34`](super::types::ManageAllocationsRequestV1_34); no body; errors 400, 401, 403, 409. *Changed at 1.34:* Allocation writes (and the reshaper) accept the `mappings` of an allocation candidate (request group suffix to providers); they are ignored.
+    /// - **1.38–latest**: status 204; request [`ManageAllocationsRequestV1_38`](super::types::ManageAllocationsRequestV1_38); no body; errors 400, 401, 403, 409. *Changed at 1.38:* Allocation writes (and the reshaper) require a `consumer_type` (such as `INSTANCE` or `MIGRATION`) and reads show it (`unknown` for consumers written without one).
     pub async fn manage_allocations(
         &self,
         body: &ManageAllocationsRequest,
     ) -> rt::Result<rt::NoBody> {
         let request = rt::Request::new().json(body);
         self.0.call(&MANAGE_ALLOCATIONS, request).await?.empty()
+    }
+    /// Replace the inventories of the named providers and the allocations of the named consumers in one transaction; a stale provider or consumer generation, or allocations that no longer fit, are a 409 and change nothing.
+    ///
+    /// `POST /reshaper`
+    ///
+    /// # Microversions
+    ///
+    /// - **1.30–1.33**: status 204; request [`ReshapeRequestV1_30`](super::types::ReshapeRequestV1_30); no body; errors 400, 401, 403, 409.
+    /// - **1.34–1.37**: status 204; request [`ReshapeRequestV1_34`](super::types::ReshapeRequestV1_34); no body; errors 400, 401, 403, 409. *Changed at 1.34:* Allocation writes (and the reshaper) accept the `mappings` of an allocation candidate (request group suffix to providers); they are ignored.
+    /// - **1.38–latest**: status 204; request [`ReshapeRequestV1_38`](super::types::ReshapeRequestV1_38); no body; errors 400, 401, 403, 409. *Changed at 1.38:* Allocation writes (and the reshaper) require a `consumer_type` (such as `INSTANCE` or `MIGRATION`) and reads show it (`unknown` for consumers written without one).
+    pub async fn reshape(&self, body: &ReshapeRequest) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().json(body);
+        self.0.call(&RESHAPE, request).await?.empty()
     }
     /// Replace all allocations of a consumer; an unknown provider is a 400, an amount that does not fit the inventory a 409.
     ///
@@ -207,8 +245,8 @@ impl AllocationsClient {
     /// - **1.8–1.11**: status 204; request [`UpdateAllocationsRequestV1_8`](super::types::UpdateAllocationsRequestV1_8); no body; errors 400, 401, 403, 404, 409. *Changed at 1.8:* Writing a consumer's allocations requires its `project_id` and `user_id`.
     /// - **1.12–1.27**: status 204; request [`UpdateAllocationsRequestV1_12`](super::types::UpdateAllocationsRequestV1_12); no body; errors 400, 401, 403, 404, 409. *Changed at 1.12:* Allocations are written as they are read, an object keyed by provider UUID (with an optional provider `generation`), and reading them shows the consumer's `project_id` and `user_id`.
     /// - **1.28–1.33**: status 204; request [`UpdateAllocationsRequestV1_28`](super::types::UpdateAllocationsRequestV1_28); no body; errors 400, 401, 403, 404, 409. *Changed at 1.28:* Consumer generations: writes carry the `consumer_generation` last read (null for a new consumer) and a stale one is a 409; reads show it; a PUT with empty `allocations` removes them safely.
-    /// - **1.34–1.37**: status 204; request [`UpdateAllocationsRequestV1_34`](super::types::UpdateAllocationsRequestV1_34); no body; errors 400, 401, 403, 404, 409. *Changed at 1.34:* Allocation writes accept the `mappings` of an allocation candidate (request group suffix to providers); they are ignored.
-    /// - **1.38–latest**: status 204; request [`UpdateAllocationsRequestV1_38`](super::types::UpdateAllocationsRequestV1_38); no body; errors 400, 401, 403, 404, 409. *Changed at 1.38:* Allocation writes require a `consumer_type` (such as `INSTANCE` or `MIGRATION`) and reads show it (`unknown` for consumers written without one).
+    /// - **1.34–1.37**: status 204; request [`UpdateAllocationsRequestV1_34`](super::types::UpdateAllocationsRequestV1_34); no body; errors 400, 401, 403, 404, 409. *Changed at 1.34:* Allocation writes (and the reshaper) accept the `mappings` of an allocation candidate (request group suffix to providers); they are ignored.
+    /// - **1.38–latest**: status 204; request [`UpdateAllocationsRequestV1_38`](super::types::UpdateAllocationsRequestV1_38); no body; errors 400, 401, 403, 404, 409. *Changed at 1.38:* Allocation writes (and the reshaper) require a `consumer_type` (such as `INSTANCE` or `MIGRATION`) and reads show it (`unknown` for consumers written without one).
     pub async fn update_allocations(
         &self,
         consumer_uuid: &str,

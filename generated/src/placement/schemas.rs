@@ -5,6 +5,11 @@ use squall_runtime::contract as rt;
 rt::schemas!(
     PROVIDER_AGGREGATES_V1_1("ProviderAggregatesV1_1", include_str!("schemas/provider_aggregates_v1_1.json")),
     PROVIDER_AGGREGATES_V1_19("ProviderAggregatesV1_19", include_str!("schemas/provider_aggregates_v1_19.json")),
+    ALLOCATION_CANDIDATES_V1_10("AllocationCandidatesV1_10", include_str!("schemas/allocation_candidates_v1_10.json")),
+    ALLOCATION_CANDIDATES_V1_12("AllocationCandidatesV1_12", include_str!("schemas/allocation_candidates_v1_12.json")),
+    ALLOCATION_CANDIDATES_V1_17("AllocationCandidatesV1_17", include_str!("schemas/allocation_candidates_v1_17.json")),
+    ALLOCATION_CANDIDATES_V1_29("AllocationCandidatesV1_29", include_str!("schemas/allocation_candidates_v1_29.json")),
+    ALLOCATION_CANDIDATES_V1_34("AllocationCandidatesV1_34", include_str!("schemas/allocation_candidates_v1_34.json")),
     CONSUMER_ALLOCATIONS_V1_0("ConsumerAllocationsV1_0", include_str!("schemas/consumer_allocations_v1_0.json")),
     CONSUMER_ALLOCATIONS_V1_12("ConsumerAllocationsV1_12", include_str!("schemas/consumer_allocations_v1_12.json")),
     CONSUMER_ALLOCATIONS_V1_28("ConsumerAllocationsV1_28", include_str!("schemas/consumer_allocations_v1_28.json")),
