@@ -1,0 +1,609 @@
+//! Placement's allocations, allocation candidates and reshaper against the real service: every
+//! microversion the server answers (up to the specs' maximum), each answer decoded strictly to
+//! the variant of the answered version. Every test works on resource classes and traits of its
+//! own (`CUSTOM_SQ_...`), so the providers Nova's computes register never show up, and removes
+//! what it created (also when it fails, through [`Created`]'s `Drop`).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+use squall::clients::placement::allocation_candidates::{
+    ListAllocationCandidatesQuery, ListAllocationCandidatesResponse,
+};
+use squall::clients::placement::allocations::{
+    ListAllocationsResponse, ListProviderAllocationsResponse, ManageAllocationsRequest,
+    ReshapeRequest, UpdateAllocationsRequest,
+};
+use squall::clients::placement::resource_providers::{
+    CreateResourceProviderResponse, ShowResourceProviderResponse,
+};
+use squall::clients::placement::{
+    self, AggregatesClient, AllocationCandidatesClient, AllocationsClient, InventoriesClient,
+    ResourceClassesClient, ResourceProvidersClient, TraitsClient, VersionsClient, types,
+};
+use squall::runtime::{ApiVersion, Error, HttpErrorKind, ServiceClient};
+
+const PROJECT: &str = "squall-project";
+const USER: &str = "squall-user";
+
+fn body<T: squall::runtime::Decode>(value: Value) -> T {
+    squall::runtime::decode::from_value(&value).expect("request body matches its type")
+}
+
+fn v(minor: u32) -> ApiVersion {
+    ApiVersion::at(1, minor)
+}
+
+/// A UUID-shaped consumer id unique to this run (Placement only checks the shape).
+fn consumer_uuid() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let count = u128::from(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let n = nanos ^ (u128::from(std::process::id()) << 96) ^ (count << 64);
+    let hex = format!("{n:032x}");
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A name for a custom resource class or trait, unique to this run.
+fn custom(tag: &str) -> String {
+    let unique = common::unique(tag).replace('-', "_").to_uppercase();
+    format!("CUSTOM_SQ_{unique}_{}", COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+/// What a test created, removed at the end: allocations of its consumers, its providers
+/// (children first), its resource classes and traits. [`Created::finish`] removes them and
+/// asserts that each removal worked; if the test fails before, `Drop` removes them on a thread
+/// of its own.
+#[derive(Debug, Default)]
+struct Created {
+    consumers: Vec<String>,
+    providers: Vec<String>,
+    classes: Vec<String>,
+    traits: Vec<String>,
+}
+
+impl Created {
+    async fn remove(&mut self, svc: &ServiceClient) -> Vec<String> {
+        let mut failures = Vec::new();
+        let allocations = AllocationsClient::new(svc.clone().with_microversion(v(28)));
+        for consumer in std::mem::take(&mut self.consumers) {
+            match allocations.delete_allocations(&consumer).await {
+                Ok(_) => {}
+                // Tests delete most of their consumers' allocations themselves.
+                Err(e) if e.http_kind() == Some(HttpErrorKind::NotFound) => {}
+                Err(e) => failures.push(format!("allocations of {consumer}: {e}")),
+            }
+        }
+        let providers = ResourceProvidersClient::new(svc.clone().with_microversion(v(14)));
+        for provider in std::mem::take(&mut self.providers).iter().rev() {
+            if let Err(e) = providers.delete_resource_provider(provider).await {
+                failures.push(format!("provider {provider}: {e}"));
+            }
+        }
+        let classes = ResourceClassesClient::new(svc.clone().with_microversion(v(7)));
+        for class in std::mem::take(&mut self.classes) {
+            if let Err(e) = classes.delete_resource_class(&class).await {
+                failures.push(format!("resource class {class}: {e}"));
+            }
+        }
+        let traits = TraitsClient::new(svc.clone().with_microversion(v(6)));
+        for name in std::mem::take(&mut self.traits) {
+            if let Err(e) = traits.delete_trait(&name).await {
+                failures.push(format!("trait {name}: {e}"));
+            }
+        }
+        failures
+    }
+}
+
+impl Drop for Created {
+    fn drop(&mut self) {
+        if self.consumers.is_empty()
+            && self.providers.is_empty()
+            && self.classes.is_empty()
+            && self.traits.is_empty()
+        {
+            return;
+        }
+        let mut rest = std::mem::take(self);
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime");
+            runtime.block_on(async {
+                let svc = common::service(&placement::SERVICE, v(39)).await;
+                rest.remove(&svc).await
+            })
+        });
+        match cleanup.join() {
+            Ok(failures) => failures
+                .iter()
+                .for_each(|f| eprintln!("placement cleanup: {f}")),
+            Err(_) => eprintln!("placement cleanup panicked"),
+        }
+    }
+}
+
+/// A Placement session plus what the test created.
+struct Env {
+    svc: ServiceClient,
+    /// The highest minor version both the server and the specs know.
+    max: u32,
+    created: Created,
+}
+
+impl Env {
+    async fn new() -> Self {
+        let svc = common::service(&placement::SERVICE, v(39)).await;
+        let versions = VersionsClient::new(svc.clone())
+            .list_versions()
+            .await
+            .expect("version document");
+        let server_max: squall::runtime::Microversion = versions.body.versions[0]
+            .max_version
+            .parse()
+            .expect("max_version");
+        let max = server_max.minor.min(placement::SERVICE.max_version.minor);
+        assert!(max >= 30, "Placement answers only up to 1.{max}");
+        Self {
+            svc,
+            max,
+            created: Created::default(),
+        }
+    }
+
+    fn at(&self, minor: u32) -> ServiceClient {
+        self.svc.clone().with_microversion(v(minor))
+    }
+
+    async fn resource_class(&mut self, tag: &str) -> String {
+        let name = custom(tag);
+        ResourceClassesClient::new(self.at(7))
+            .ensure_resource_class(&name)
+            .await
+            .expect("create resource class");
+        self.created.classes.push(name.clone());
+        name
+    }
+
+    async fn trait_named(&mut self, tag: &str) -> String {
+        let name = custom(tag);
+        TraitsClient::new(self.at(6))
+            .create_trait(&name)
+            .await
+            .expect("create trait");
+        self.created.traits.push(name.clone());
+        name
+    }
+
+    fn consumer(&mut self) -> String {
+        let id = consumer_uuid();
+        self.created.consumers.push(id.clone());
+        id
+    }
+
+    /// A provider (under `parent`, if given) with `total` of each class.
+    async fn provider(&mut self, parent: Option<&str>, inventory: &[(&str, i64)]) -> String {
+        let providers = ResourceProvidersClient::new(self.at(20));
+        let request: types::CreateResourceProviderRequestV1_14 =
+            body(json!({"name": common::unique("sq-alloc"), "parent_provider_uuid": parent}));
+        let created = providers
+            .create_resource_provider(&request.into())
+            .await
+            .expect("create provider");
+        let CreateResourceProviderResponse::V1_20(provider) = created.body else {
+            panic!("1.20 create answers the provider: {:?}", created.body);
+        };
+        self.created.providers.push(provider.uuid.clone());
+        if !inventory.is_empty() {
+            let inventories: BTreeMap<&str, Value> = inventory
+                .iter()
+                .map(|(class, total)| (*class, json!({"total": total})))
+                .collect();
+            self.set_inventories(&provider.uuid, json!(inventories))
+                .await;
+        }
+        provider.uuid.clone()
+    }
+
+    async fn set_inventories(&self, provider: &str, inventories: Value) {
+        let generation = self.generation(provider).await;
+        let request: types::ReplaceInventoriesRequestV1_0 = body(json!({
+            "resource_provider_generation": generation, "inventories": inventories}));
+        InventoriesClient::new(self.at(20))
+            .replace_inventories(provider, &request.into())
+            .await
+            .expect("set inventories");
+    }
+
+    async fn generation(&self, provider: &str) -> i64 {
+        let shown = ResourceProvidersClient::new(self.at(20))
+            .show_resource_provider(provider)
+            .await
+            .expect("show provider");
+        match shown.body {
+            ShowResourceProviderResponse::V1_14(p) => p.generation,
+            other => panic!("1.20 shows the 1.14 variant: {other:?}"),
+        }
+    }
+
+    async fn set_traits(&self, provider: &str, traits: &[&str]) {
+        let request: types::SetProviderTraitsRequestV1_6 = body(json!({
+            "traits": traits, "resource_provider_generation": self.generation(provider).await}));
+        TraitsClient::new(self.at(6))
+            .set_provider_traits(provider, &request.into())
+            .await
+            .expect("set traits");
+    }
+
+    async fn set_aggregates(&self, provider: &str, aggregates: &[&str]) {
+        let request: types::SetProviderAggregatesRequestV1_19 = body(json!({
+            "aggregates": aggregates,
+            "resource_provider_generation": self.generation(provider).await}));
+        AggregatesClient::new(self.at(19))
+            .set_provider_aggregates(provider, &request.into())
+            .await
+            .expect("set aggregates");
+    }
+
+    /// Removes everything and asserts that each removal worked.
+    async fn finish(mut self) {
+        let failures = self.created.remove(&self.svc).await;
+        assert!(failures.is_empty(), "cleanup failed: {failures:#?}");
+    }
+}
+
+/// The `PUT /allocations/{consumer}` body of version 1.`minor`, written as each version wants it.
+fn update_body(
+    minor: u32,
+    provider: &str,
+    class: &str,
+    amount: i64,
+    generation: Option<i64>,
+) -> UpdateAllocationsRequest {
+    let resources = json!({ class: amount });
+    let listed = json!({"allocations": [{"resource_provider": {"uuid": provider}, "resources": resources}]});
+    let mut keyed = json!({"allocations": {provider: {"resources": resources}},
+                           "project_id": PROJECT, "user_id": USER});
+    if minor >= 28 {
+        keyed["consumer_generation"] = json!(generation);
+    }
+    if minor >= 34 {
+        keyed["mappings"] = json!({"": [provider]});
+    }
+    if minor >= 38 {
+        keyed["consumer_type"] = json!("INSTANCE");
+    }
+    match minor {
+        0..=7 => UpdateAllocationsRequest::V1_0(body(listed)),
+        8..=11 => {
+            let mut with_owner = listed;
+            with_owner["project_id"] = json!(PROJECT);
+            with_owner["user_id"] = json!(USER);
+            UpdateAllocationsRequest::V1_8(body(with_owner))
+        }
+        12..=27 => UpdateAllocationsRequest::V1_12(body(keyed)),
+        28..=33 => UpdateAllocationsRequest::V1_28(body(keyed)),
+        34..=37 => UpdateAllocationsRequest::V1_34(body(keyed)),
+        _ => UpdateAllocationsRequest::V1_38(body(keyed)),
+    }
+}
+
+/// What `GET /allocations/{consumer}` said, whatever the variant; the variant must be the
+/// one of version 1.`minor`.
+#[derive(Debug, Default, PartialEq)]
+struct ConsumerView {
+    /// Provider -> (provider generation, class -> amount).
+    allocations: BTreeMap<String, (i64, BTreeMap<String, i64>)>,
+    project_id: Option<String>,
+    user_id: Option<String>,
+    consumer_generation: Option<i64>,
+    consumer_type: Option<String>,
+}
+
+fn consumer_view(minor: u32, body: &ListAllocationsResponse) -> ConsumerView {
+    fn allocations(
+        a: &types::ConsumerAllocationsAllocationsV1_0,
+    ) -> BTreeMap<String, (i64, BTreeMap<String, i64>)> {
+        a.iter()
+            .map(|(rp, a)| (rp.clone(), (a.generation, a.resources.clone())))
+            .collect()
+    }
+    match (minor, body) {
+        (0..=11, ListAllocationsResponse::V1_0(a)) => ConsumerView {
+            allocations: allocations(&a.allocations),
+            ..ConsumerView::default()
+        },
+        (12..=27, ListAllocationsResponse::V1_12(a)) => ConsumerView {
+            allocations: allocations(&a.allocations),
+            project_id: a.project_id.clone(),
+            user_id: a.user_id.clone(),
+            ..ConsumerView::default()
+        },
+        (28..=37, ListAllocationsResponse::V1_28(a)) => ConsumerView {
+            allocations: allocations(&a.allocations),
+            project_id: a.project_id.clone(),
+            user_id: a.user_id.clone(),
+            consumer_generation: a.consumer_generation,
+            ..ConsumerView::default()
+        },
+        (38.., ListAllocationsResponse::V1_38(a)) => ConsumerView {
+            allocations: allocations(&a.allocations),
+            project_id: a.project_id.clone(),
+            user_id: a.user_id.clone(),
+            consumer_generation: a.consumer_generation,
+            consumer_type: a.consumer_type.clone(),
+        },
+        (minor, other) => panic!("1.{minor} decoded to the wrong variant: {other:?}"),
+    }
+}
+
+/// What `GET /resource_providers/{uuid}/allocations` said: the provider generation and, per
+/// consumer, the amounts and (from 1.28) the consumer generation.
+type ProviderView = (i64, BTreeMap<String, (BTreeMap<String, i64>, Option<i64>)>);
+
+fn provider_view(minor: u32, body: &ListProviderAllocationsResponse) -> ProviderView {
+    match (minor, body) {
+        (0..=27, ListProviderAllocationsResponse::V1_0(a)) => (
+            a.resource_provider_generation,
+            a.allocations
+                .iter()
+                .map(|(c, a)| (c.clone(), (a.resources.clone(), None)))
+                .collect(),
+        ),
+        (28.., ListProviderAllocationsResponse::V1_28(a)) => (
+            a.resource_provider_generation,
+            a.allocations
+                .iter()
+                .map(|(c, a)| (c.clone(), (a.resources.clone(), Some(a.consumer_generation))))
+                .collect(),
+        ),
+        (minor, other) => panic!("1.{minor} decoded to the wrong variant: {other:?}"),
+    }
+}
+
+/// `Last-Modified` and `Cache-Control: no-cache` come with reads from 1.15 on, never before.
+fn assert_cache_headers<T>(minor: u32, response: &squall::runtime::Response<T>) {
+    let cache = response.header("Cache-Control");
+    let modified = response.header("Last-Modified");
+    if minor >= 15 {
+        assert_eq!(cache, Some("no-cache"), "1.{minor}");
+        assert!(modified.is_some(), "1.{minor}: no Last-Modified");
+    } else {
+        assert_eq!((cache, modified), (None, None), "1.{minor}");
+    }
+}
+
+#[tokio::test]
+async fn allocations_are_written_read_and_deleted_at_every_version() {
+    let mut env = Env::new().await;
+    let class = env.resource_class("ALLOC").await;
+    let provider = env.provider(None, &[(&class, 100)]).await;
+    for minor in 0..=env.max {
+        let client = AllocationsClient::new(env.at(minor));
+        let consumer = env.consumer();
+        let amount = i64::from(minor) + 1;
+        let put = client
+            .update_allocations(
+                &consumer,
+                &update_body(minor, &provider, &class, amount, None),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("PUT at 1.{minor}: {e}"));
+        assert_eq!(put.status, 204, "1.{minor}");
+        assert!(put.raw.is_empty());
+
+        let read = client
+            .list_allocations(&consumer)
+            .await
+            .unwrap_or_else(|e| panic!("GET at 1.{minor}: {e}"));
+        assert_eq!(read.version, Some(squall::runtime::Microversion::new(1, minor)));
+        assert_cache_headers(minor, &read);
+        let seen = consumer_view(minor, &read.body);
+        let on_provider = client
+            .list_provider_allocations(&provider)
+            .await
+            .unwrap_or_else(|e| panic!("GET provider allocations at 1.{minor}: {e}"));
+        assert_cache_headers(minor, &on_provider);
+        let (provider_generation, by_consumer) = provider_view(minor, &on_provider.body);
+
+        let resources = BTreeMap::from([(class.clone(), amount)]);
+        assert_eq!(
+            seen.allocations,
+            BTreeMap::from([(provider.clone(), (provider_generation, resources.clone()))]),
+            "1.{minor}"
+        );
+        let owner = (minor >= 12).then(|| PROJECT.to_owned());
+        assert_eq!(seen.project_id, owner, "1.{minor}");
+        assert_eq!(seen.user_id, owner.as_ref().map(|_| USER.to_owned()));
+        // A new consumer's first write gives it generation 1.
+        let generation = (minor >= 28).then_some(1);
+        assert_eq!(seen.consumer_generation, generation, "1.{minor}");
+        let kind = (minor >= 38).then(|| "INSTANCE".to_owned());
+        assert_eq!(seen.consumer_type, kind, "1.{minor}");
+        assert_eq!(
+            by_consumer.get(&consumer),
+            Some(&(resources, generation)),
+            "1.{minor}"
+        );
+
+        let deleted = client
+            .delete_allocations(&consumer)
+            .await
+            .unwrap_or_else(|e| panic!("DELETE at 1.{minor}: {e}"));
+        assert_eq!(deleted.status, 204);
+        let gone = client.list_allocations(&consumer).await.expect("GET after DELETE");
+        assert_eq!(consumer_view(minor, &gone.body), ConsumerView::default(), "1.{minor}");
+    }
+    // Deleting what is not there is a 404, and more than the inventory holds a 409.
+    let client = AllocationsClient::new(env.at(env.max));
+    let nobody = env.consumer();
+    let err = client.delete_allocations(&nobody).await.unwrap_err();
+    assert_eq!(err.http_kind(), Some(HttpErrorKind::NotFound), "{err}");
+    let err = client
+        .update_allocations(&nobody, &update_body(env.max, &provider, &class, 101, None))
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_kind(), Some(HttpErrorKind::Conflict), "{err}");
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn consumer_generations_guard_writes_from_1_28() {
+    let mut env = Env::new().await;
+    let class = env.resource_class("GEN").await;
+    let provider = env.provider(None, &[(&class, 10)]).await;
+
+    // Before 1.28 a second write needs no generation.
+    let old = AllocationsClient::new(env.at(27));
+    let consumer = env.consumer();
+    for amount in [1, 2] {
+        old.update_allocations(&consumer, &update_body(27, &provider, &class, amount, None))
+            .await
+            .expect("PUT at 1.27");
+    }
+
+    let client = AllocationsClient::new(env.at(28));
+    let consumer = env.consumer();
+    client
+        .update_allocations(&consumer, &update_body(28, &provider, &class, 1, None))
+        .await
+        .expect("first PUT with a null generation");
+    // Saying "new consumer" again is stale now.
+    let err = client
+        .update_allocations(&consumer, &update_body(28, &provider, &class, 2, None))
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_kind(), Some(HttpErrorKind::Conflict), "{err}");
+    assert!(
+        err.context().unwrap().body_text().contains("placement.concurrent_update"),
+        "{err}"
+    );
+    let read = client.list_allocations(&consumer).await.expect("GET");
+    let generation = consumer_view(28, &read.body)
+        .consumer_generation
+        .expect("a generation");
+    client
+        .update_allocations(
+            &consumer,
+            &update_body(28, &provider, &class, 3, Some(generation)),
+        )
+        .await
+        .expect("PUT with the generation read");
+    let read = consumer_view(28, &client.list_allocations(&consumer).await.unwrap().body);
+    assert_eq!(read.consumer_generation, Some(generation + 1));
+    assert_eq!(read.allocations[&provider].1[&class], 3);
+
+    // An empty `allocations` with the current generation removes them (the safe delete).
+    let empty: types::UpdateAllocationsRequestV1_28 = body(json!({
+        "allocations": {}, "project_id": PROJECT, "user_id": USER,
+        "consumer_generation": generation + 1}));
+    client
+        .update_allocations(&consumer, &UpdateAllocationsRequest::V1_28(empty))
+        .await
+        .expect("PUT of no allocations");
+    let read = client.list_allocations(&consumer).await.unwrap();
+    assert_eq!(consumer_view(28, &read.body), ConsumerView::default());
+    env.finish().await;
+}
+
+/// The `POST /allocations` body of version 1.`minor`: per consumer, an amount on the provider
+/// (or none, to remove its allocations) and its generation.
+fn manage_body(
+    minor: u32,
+    provider: &str,
+    class: &str,
+    consumers: &[(&str, Option<i64>, Option<i64>)],
+) -> ManageAllocationsRequest {
+    let mut all = serde_json::Map::new();
+    for (consumer, amount, generation) in consumers {
+        let allocations = match amount {
+            Some(n) => json!({provider: {"resources": {class: n}}}),
+            None => json!({}),
+        };
+        let mut one = json!({"allocations": allocations, "project_id": PROJECT, "user_id": USER});
+        if minor >= 28 {
+            one["consumer_generation"] = json!(generation);
+        }
+        if minor >= 34 && amount.is_some() {
+            one["mappings"] = json!({"": [provider]});
+        }
+        if minor >= 38 {
+            one["consumer_type"] = json!("MIGRATION");
+        }
+        all.insert((*consumer).to_owned(), one);
+    }
+    let all = Value::Object(all);
+    match minor {
+        13..=27 => ManageAllocationsRequest::V1_13(body(all)),
+        28..=33 => ManageAllocationsRequest::V1_28(body(all)),
+        34..=37 => ManageAllocationsRequest::V1_34(body(all)),
+        _ => ManageAllocationsRequest::V1_38(body(all)),
+    }
+}
+
+#[tokio::test]
+async fn several_consumers_are_written_at_once_from_1_13() {
+    let mut env = Env::new().await;
+    let class = env.resource_class("MANAGE").await;
+    let provider = env.provider(None, &[(&class, 100)]).await;
+
+    // Before 1.13 there is no such operation: the typed client does not send it.
+    let early = AllocationsClient::new(env.at(12));
+    let refused = early
+        .manage_allocations(&manage_body(13, &provider, &class, &[]))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Request { .. }), "{refused}");
+
+    for minor in 13..=env.max {
+        let client = AllocationsClient::new(env.at(minor));
+        let (first, second) = (env.consumer(), env.consumer());
+        let posted = client
+            .manage_allocations(&manage_body(
+                minor,
+                &provider,
+                &class,
+                &[(&first, Some(2), None), (&second, Some(3), None)],
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("POST at 1.{minor}: {e}"));
+        assert_eq!(posted.status, 204);
+        let listed = client.list_provider_allocations(&provider).await.unwrap();
+        let (_, by_consumer) = provider_view(minor, &listed.body);
+        assert_eq!(by_consumer[&first].0[&class], 2, "1.{minor}");
+        assert_eq!(by_consumer[&second].0[&class], 3, "1.{minor}");
+        if minor >= 38 {
+            let read = client.list_allocations(&first).await.unwrap();
+            let kind = consumer_view(minor, &read.body).consumer_type;
+            assert_eq!(kind.as_deref(), Some("MIGRATION"));
+        }
+
+        // Empty allocations remove the first consumer's; the second keeps its own.
+        let removal = manage_body(minor, &provider, &class, &[(&first, None, Some(1))]);
+        client
+            .manage_allocations(&removal)
+            .await
+            .unwrap_or_else(|e| panic!("POST removal at 1.{minor}: {e}"));
+        let listed = client.list_provider_allocations(&provider).await.unwrap();
+        let (_, by_consumer) = provider_view(minor, &listed.body);
+        assert!(!by_consumer.contains_key(&first), "1.{minor}");
+        assert!(by_consumer.contains_key(&second), "1.{minor}");
+        client.delete_allocations(&second).await.expect("DELETE");
+    }
+    env.finish().await;
+}
