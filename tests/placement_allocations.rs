@@ -607,3 +607,343 @@ async fn several_consumers_are_written_at_once_from_1_13() {
     }
     env.finish().await;
 }
+
+/// What `GET /allocation_candidates` said, whatever the variant; the variant must be the one
+/// of version 1.`minor`.
+#[derive(Debug, Default)]
+struct Candidates {
+    /// Each allocation request: provider -> class -> amount, and (from 1.34) its mappings.
+    requests: Vec<(Amounts, Option<BTreeMap<String, Vec<String>>>)>,
+    summaries: BTreeMap<String, Summary>,
+}
+
+type Amounts = BTreeMap<String, BTreeMap<String, i64>>;
+
+#[derive(Debug, Default, PartialEq)]
+struct Summary {
+    /// Class -> (capacity, used).
+    resources: BTreeMap<String, (i64, i64)>,
+    /// From 1.17.
+    traits: Option<Vec<String>>,
+    /// From 1.29: (parent, root).
+    tree: Option<(Option<String>, String)>,
+}
+
+fn summary(s: &types::ProviderSummaryV1_10) -> Summary {
+    Summary {
+        resources: s
+            .resources
+            .iter()
+            .map(|(class, c)| (class.clone(), (c.capacity, c.used)))
+            .collect(),
+        ..Summary::default()
+    }
+}
+
+fn summary_17(s: &types::ProviderSummaryV1_17) -> Summary {
+    Summary {
+        traits: Some(s.traits.clone()),
+        ..summary(s)
+    }
+}
+
+fn summary_29(s: &types::ProviderSummaryV1_29) -> Summary {
+    Summary {
+        tree: Some((s.parent_provider_uuid.clone(), s.root_provider_uuid.clone())),
+        ..summary_17(s)
+    }
+}
+
+fn keyed(request: &types::AllocationRequestV1_12) -> Amounts {
+    request
+        .allocations
+        .iter()
+        .map(|(rp, a)| (rp.clone(), a.resources.clone()))
+        .collect()
+}
+
+fn candidates(minor: u32, body: &ListAllocationCandidatesResponse) -> Candidates {
+    use ListAllocationCandidatesResponse as R;
+    fn all<S>(m: &BTreeMap<String, S>, f: impl Fn(&S) -> Summary) -> BTreeMap<String, Summary> {
+        m.iter().map(|(rp, s)| (rp.clone(), f(s))).collect()
+    }
+    match (minor, body) {
+        (10..=11, R::V1_10(c)) => Candidates {
+            requests: c
+                .allocation_requests
+                .iter()
+                .map(|r| {
+                    let amounts = r
+                        .allocations
+                        .iter()
+                        .map(|a| (a.resource_provider.uuid.clone(), a.resources.clone()))
+                        .collect();
+                    (amounts, None)
+                })
+                .collect(),
+            summaries: all(&c.provider_summaries, summary),
+        },
+        (12..=16, R::V1_12(c)) => Candidates {
+            requests: c.allocation_requests.iter().map(|r| (keyed(r), None)).collect(),
+            summaries: all(&c.provider_summaries, summary),
+        },
+        (17..=28, R::V1_17(c)) => Candidates {
+            requests: c.allocation_requests.iter().map(|r| (keyed(r), None)).collect(),
+            summaries: all(&c.provider_summaries, summary_17),
+        },
+        (29..=33, R::V1_29(c)) => Candidates {
+            requests: c.allocation_requests.iter().map(|r| (keyed(r), None)).collect(),
+            summaries: all(&c.provider_summaries, summary_29),
+        },
+        (34.., R::V1_34(c)) => Candidates {
+            requests: c
+                .allocation_requests
+                .iter()
+                .map(|r| (keyed(r), Some(r.mappings.clone())))
+                .collect(),
+            summaries: all(&c.provider_summaries, summary_29),
+        },
+        (minor, other) => panic!("1.{minor} decoded to the wrong variant: {other:?}"),
+    }
+}
+
+/// A query in the map form of 1.25 and later.
+fn map_query(query: Value) -> ListAllocationCandidatesQuery {
+    ListAllocationCandidatesQuery::V1_25(serde_json::from_value(query).expect("a JSON object"))
+}
+
+async fn list_candidates(
+    env: &Env,
+    minor: u32,
+    query: &ListAllocationCandidatesQuery,
+) -> Result<Candidates, Error> {
+    let answer = AllocationCandidatesClient::new(env.at(minor))
+        .list_allocation_candidates(Some(query))
+        .await?;
+    assert_cache_headers(minor, &answer);
+    Ok(candidates(minor, &answer.body))
+}
+
+#[tokio::test]
+async fn allocation_candidates_at_every_version() {
+    let mut env = Env::new().await;
+    let (wanted, other) = (env.resource_class("CAND").await, env.resource_class("OTHER").await);
+    let (with, also) = (env.trait_named("WITH").await, env.trait_named("ALSO").await);
+    let aggregate = consumer_uuid();
+    // `first` has the trait, the aggregate and a second class; `second` only the wanted class.
+    let first = env.provider(None, &[(&wanted, 10), (&other, 5)]).await;
+    let second = env.provider(None, &[(&wanted, 10)]).await;
+    env.set_traits(&first, &[&with]).await;
+    env.set_aggregates(&first, &[&aggregate]).await;
+
+    let resources = format!("{wanted}:1");
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Want {
+        Both,
+        Either,
+        First,
+        Second,
+    }
+    for minor in 10..=env.max {
+        // The newest filter each version has, and which provider it leaves.
+        let (query, want) = match minor {
+            10..=15 => (
+                ListAllocationCandidatesQuery::V1_10(body(json!({"resources": resources}))),
+                Want::Both,
+            ),
+            16 => (
+                ListAllocationCandidatesQuery::V1_16(body(
+                    json!({"resources": resources, "limit": 1}),
+                )),
+                Want::Either,
+            ),
+            17..=20 => (
+                ListAllocationCandidatesQuery::V1_17(body(
+                    json!({"resources": resources, "required": with}),
+                )),
+                Want::First,
+            ),
+            21 => (
+                ListAllocationCandidatesQuery::V1_21(body(
+                    json!({"resources": resources, "member_of": aggregate}),
+                )),
+                Want::First,
+            ),
+            22..=23 => (
+                ListAllocationCandidatesQuery::V1_21(body(
+                    json!({"resources": resources, "required": format!("!{with}")}),
+                )),
+                Want::Second,
+            ),
+            24 => (
+                ListAllocationCandidatesQuery::V1_24(body(json!({
+                    "resources": resources,
+                    "member_of": [aggregate, format!("in:{aggregate},{}", consumer_uuid())]}))),
+                Want::First,
+            ),
+            25..=31 => (
+                map_query(json!({"resources": resources, "required": with,
+                                 "member_of": [aggregate], "limit": 5})),
+                Want::First,
+            ),
+            32..=34 => (
+                map_query(json!({"resources": resources, "member_of": [format!("!{aggregate}")]})),
+                Want::Second,
+            ),
+            35 => (
+                map_query(json!({"resources": resources, "root_required": with})),
+                Want::First,
+            ),
+            36..=38 => (
+                map_query(json!({"resources": resources, "required": format!("!{with}")})),
+                Want::Second,
+            ),
+            _ => (
+                map_query(json!({"resources": resources,
+                                 "required": [format!("in:{with},{also}"), format!("!{also}")]})),
+                Want::First,
+            ),
+        };
+        let found = list_candidates(&env, minor, &query)
+            .await
+            .unwrap_or_else(|e| panic!("1.{minor}: {e}"));
+        let providers: BTreeSet<&str> = found
+            .requests
+            .iter()
+            .flat_map(|(amounts, _)| amounts.keys().map(String::as_str))
+            .collect();
+        let expected: BTreeSet<&str> = match want {
+            Want::Both => BTreeSet::from([first.as_str(), second.as_str()]),
+            Want::First => BTreeSet::from([first.as_str()]),
+            Want::Second => BTreeSet::from([second.as_str()]),
+            Want::Either => providers.clone(),
+        };
+        assert_eq!(providers, expected, "1.{minor}");
+        let count = if want == Want::Both { 2 } else { 1 };
+        assert_eq!(found.requests.len(), count, "1.{minor}: {found:?}");
+        for (amounts, mappings) in &found.requests {
+            let (provider, taken) = amounts.iter().next().expect("one provider");
+            assert_eq!(taken, &BTreeMap::from([(wanted.clone(), 1)]), "1.{minor}");
+            let expected = (minor >= 34).then(|| BTreeMap::from([(String::new(), vec![provider.clone()])]));
+            assert_eq!(mappings, &expected, "1.{minor}");
+            // Every provider in a request is summarised.
+            let s = &found.summaries[provider];
+            assert_eq!(s.resources[&wanted], (10, 0), "1.{minor}");
+            let has = |p: &str| if p == first { vec![with.clone()] } else { vec![] };
+            assert_eq!(s.traits, (minor >= 17).then(|| has(provider)), "1.{minor}");
+            assert_eq!(s.tree, (minor >= 29).then(|| (None, provider.clone())), "1.{minor}");
+            // From 1.27 a summary lists every class, not just the requested one.
+            let classes: BTreeSet<&String> = s.resources.keys().collect();
+            let all = if minor >= 27 && provider == &first {
+                BTreeSet::from([&wanted, &other])
+            } else {
+                BTreeSet::from([&wanted])
+            };
+            assert_eq!(classes, all, "1.{minor}");
+        }
+    }
+    env.finish().await;
+}
+
+/// What a query at a version should give: the server's 400, or these allocation requests
+/// (each provider -> class -> amount) and, from 1.34, these mappings (suffix -> provider).
+enum Expect {
+    BadRequest,
+    Requests(Vec<Amounts>),
+    Mapped(Amounts, BTreeMap<String, Vec<String>>),
+}
+
+#[tokio::test]
+async fn allocation_candidates_in_trees_and_groups_change_where_the_versions_say() {
+    let mut env = Env::new().await;
+    let (on_root, on_child) = (env.resource_class("ROOT").await, env.resource_class("CHILD").await);
+    let (root_trait, child_trait) = (env.trait_named("RT").await, env.trait_named("CT").await);
+    let root = env.provider(None, &[(&on_root, 10)]).await;
+    let child = env.provider(Some(&root), &[(&on_child, 10)]).await;
+    env.set_traits(&root, &[&root_trait]).await;
+    env.set_traits(&child, &[&child_trait]).await;
+
+    let both = |root_amount: i64, child_amount: i64| {
+        let mut amounts = Amounts::new();
+        if root_amount > 0 {
+            amounts.insert(root.clone(), BTreeMap::from([(on_root.clone(), root_amount)]));
+        }
+        amounts.insert(child.clone(), BTreeMap::from([(on_child.clone(), child_amount)]));
+        amounts
+    };
+    let unsuffixed = json!({"resources": format!("{on_root}:1,{on_child}:1")});
+    let numbered = json!({"resources1": format!("{on_root}:1"),
+                          "resources2": format!("{on_child}:1"), "group_policy": "isolate"});
+    let named = json!({"resources": format!("{on_root}:1"),
+                       "resources_NET": format!("{on_child}:1")});
+    let in_tree = json!({"resources": format!("{on_child}:1"), "in_tree": root});
+    let root_required = json!({"resources": format!("{on_child}:1"), "root_required": root_trait});
+    let subtree = json!({"resources_X": format!("{on_child}:1"), "required_Y": child_trait,
+                         "same_subtree": ["_X,_Y"], "group_policy": "none"});
+    let any_of = json!({"resources": format!("{on_child}:1"),
+                        "required": [format!("in:{child_trait},{root_trait}")]});
+    let cases: Vec<(u32, ListAllocationCandidatesQuery, Expect)> = vec![
+        // Forbidden traits arrive at 1.22.
+        (
+            21,
+            ListAllocationCandidatesQuery::V1_21(body(json!({
+                "resources": format!("{on_root}:1"), "required": format!("!{child_trait}")}))),
+            Expect::BadRequest,
+        ),
+        // Before 1.29 Placement does not combine the providers of a tree.
+        (25, map_query(numbered.clone()), Expect::Requests(vec![])),
+        (28, map_query(unsuffixed.clone()), Expect::Requests(vec![])),
+        (29, map_query(unsuffixed), Expect::Requests(vec![both(1, 1)])),
+        (29, map_query(numbered), Expect::Requests(vec![both(1, 1)])),
+        (30, map_query(in_tree.clone()), Expect::BadRequest),
+        (31, map_query(in_tree), Expect::Requests(vec![both(0, 1)])),
+        (32, map_query(named.clone()), Expect::BadRequest),
+        (33, map_query(named.clone()), Expect::Requests(vec![both(1, 1)])),
+        (
+            34,
+            map_query(named),
+            Expect::Mapped(
+                both(1, 1),
+                BTreeMap::from([
+                    (String::new(), vec![root.clone()]),
+                    ("_NET".to_owned(), vec![child.clone()]),
+                ]),
+            ),
+        ),
+        (34, map_query(root_required.clone()), Expect::BadRequest),
+        (35, map_query(root_required), Expect::Requests(vec![both(0, 1)])),
+        (35, map_query(subtree.clone()), Expect::BadRequest),
+        (36, map_query(subtree), Expect::Requests(vec![both(0, 1)])),
+        (38, map_query(any_of.clone()), Expect::BadRequest),
+        (39, map_query(any_of), Expect::Requests(vec![both(0, 1)])),
+    ];
+    for (minor, query, expect) in cases {
+        if minor > env.max {
+            continue;
+        }
+        let answer = list_candidates(&env, minor, &query).await;
+        match (expect, answer) {
+            (Expect::BadRequest, Err(e)) => {
+                assert_eq!(e.http_kind(), Some(HttpErrorKind::BadRequest), "1.{minor}: {e}")
+            }
+            (Expect::Requests(want), Ok(found)) => {
+                let got: Vec<Amounts> = found.requests.iter().map(|(a, _)| a.clone()).collect();
+                assert_eq!(got, want, "1.{minor}: {query:?}");
+                if minor >= 29 && !got.is_empty() {
+                    // The summaries cover the whole tree, with its shape.
+                    assert_eq!(
+                        found.summaries[&child].tree,
+                        Some((Some(root.clone()), root.clone())),
+                        "1.{minor}"
+                    );
+                    assert_eq!(found.summaries[&root].tree, Some((None, root.clone())));
+                }
+            }
+            (Expect::Mapped(want, mappings), Ok(found)) => {
+                assert_eq!(found.requests, vec![(want, Some(mappings))], "1.{minor}");
+            }
+            (_, other) => panic!("1.{minor}: {query:?} gave {other:?}"),
+        }
+    }
+    env.finish().await;
+}
