@@ -60,7 +60,10 @@ static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new
 /// A name for a custom resource class or trait, unique to this run.
 fn custom(tag: &str) -> String {
     let unique = common::unique(tag).replace('-', "_").to_uppercase();
-    format!("CUSTOM_SQ_{unique}_{}", COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    format!(
+        "CUSTOM_SQ_{unique}_{}",
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }
 
 /// What a test created, removed at the end: allocations of its consumers, its providers
@@ -276,7 +279,8 @@ fn update_body(
     generation: Option<i64>,
 ) -> UpdateAllocationsRequest {
     let resources = json!({ class: amount });
-    let listed = json!({"allocations": [{"resource_provider": {"uuid": provider}, "resources": resources}]});
+    let listed =
+        json!({"allocations": [{"resource_provider": {"uuid": provider}, "resources": resources}]});
     let mut keyed = json!({"allocations": {provider: {"resources": resources}},
                            "project_id": PROJECT, "user_id": USER});
     if minor >= 28 {
@@ -369,7 +373,12 @@ fn provider_view(minor: u32, body: &ListProviderAllocationsResponse) -> Provider
             a.resource_provider_generation,
             a.allocations
                 .iter()
-                .map(|(c, a)| (c.clone(), (a.resources.clone(), Some(a.consumer_generation))))
+                .map(|(c, a)| {
+                    (
+                        c.clone(),
+                        (a.resources.clone(), Some(a.consumer_generation)),
+                    )
+                })
                 .collect(),
         ),
         (minor, other) => panic!("1.{minor} decoded to the wrong variant: {other:?}"),
@@ -411,7 +420,10 @@ async fn allocations_are_written_read_and_deleted_at_every_version() {
             .list_allocations(&consumer)
             .await
             .unwrap_or_else(|e| panic!("GET at 1.{minor}: {e}"));
-        assert_eq!(read.version, Some(squall::runtime::Microversion::new(1, minor)));
+        assert_eq!(
+            read.version,
+            Some(squall::runtime::Microversion::new(1, minor))
+        );
         assert_cache_headers(minor, &read);
         let seen = consumer_view(minor, &read.body);
         let on_provider = client
@@ -446,8 +458,15 @@ async fn allocations_are_written_read_and_deleted_at_every_version() {
             .await
             .unwrap_or_else(|e| panic!("DELETE at 1.{minor}: {e}"));
         assert_eq!(deleted.status, 204);
-        let gone = client.list_allocations(&consumer).await.expect("GET after DELETE");
-        assert_eq!(consumer_view(minor, &gone.body), ConsumerView::default(), "1.{minor}");
+        let gone = client
+            .list_allocations(&consumer)
+            .await
+            .expect("GET after DELETE");
+        assert_eq!(
+            consumer_view(minor, &gone.body),
+            ConsumerView::default(),
+            "1.{minor}"
+        );
     }
     // Deleting what is not there is a 404, and more than the inventory holds a 409.
     let client = AllocationsClient::new(env.at(env.max));
@@ -490,7 +509,10 @@ async fn consumer_generations_guard_writes_from_1_28() {
         .unwrap_err();
     assert_eq!(err.http_kind(), Some(HttpErrorKind::Conflict), "{err}");
     assert!(
-        err.context().unwrap().body_text().contains("placement.concurrent_update"),
+        err.context()
+            .unwrap()
+            .body_text()
+            .contains("placement.concurrent_update"),
         "{err}"
     );
     let read = client.list_allocations(&consumer).await.expect("GET");
@@ -613,11 +635,14 @@ async fn several_consumers_are_written_at_once_from_1_13() {
 #[derive(Debug, Default)]
 struct Candidates {
     /// Each allocation request: provider -> class -> amount, and (from 1.34) its mappings.
-    requests: Vec<(Amounts, Option<BTreeMap<String, Vec<String>>>)>,
+    requests: Vec<(Amounts, Option<Mappings>)>,
     summaries: BTreeMap<String, Summary>,
 }
 
+/// Provider -> class -> amount.
 type Amounts = BTreeMap<String, BTreeMap<String, i64>>;
+/// Request group suffix -> providers.
+type Mappings = BTreeMap<String, Vec<String>>;
 
 #[derive(Debug, Default, PartialEq)]
 struct Summary {
@@ -684,15 +709,27 @@ fn candidates(minor: u32, body: &ListAllocationCandidatesResponse) -> Candidates
             summaries: all(&c.provider_summaries, summary),
         },
         (12..=16, R::V1_12(c)) => Candidates {
-            requests: c.allocation_requests.iter().map(|r| (keyed(r), None)).collect(),
+            requests: c
+                .allocation_requests
+                .iter()
+                .map(|r| (keyed(r), None))
+                .collect(),
             summaries: all(&c.provider_summaries, summary),
         },
         (17..=28, R::V1_17(c)) => Candidates {
-            requests: c.allocation_requests.iter().map(|r| (keyed(r), None)).collect(),
+            requests: c
+                .allocation_requests
+                .iter()
+                .map(|r| (keyed(r), None))
+                .collect(),
             summaries: all(&c.provider_summaries, summary_17),
         },
         (29..=33, R::V1_29(c)) => Candidates {
-            requests: c.allocation_requests.iter().map(|r| (keyed(r), None)).collect(),
+            requests: c
+                .allocation_requests
+                .iter()
+                .map(|r| (keyed(r), None))
+                .collect(),
             summaries: all(&c.provider_summaries, summary_29),
         },
         (34.., R::V1_34(c)) => Candidates {
@@ -727,7 +764,10 @@ async fn list_candidates(
 #[tokio::test]
 async fn allocation_candidates_at_every_version() {
     let mut env = Env::new().await;
-    let (wanted, other) = (env.resource_class("CAND").await, env.resource_class("OTHER").await);
+    let (wanted, other) = (
+        env.resource_class("CAND").await,
+        env.resource_class("OTHER").await,
+    );
     let (with, also) = (env.trait_named("WITH").await, env.trait_named("ALSO").await);
     let aggregate = consumer_uuid();
     // `first` has the trait, the aggregate and a second class; `second` only the wanted class.
@@ -824,14 +864,25 @@ async fn allocation_candidates_at_every_version() {
         for (amounts, mappings) in &found.requests {
             let (provider, taken) = amounts.iter().next().expect("one provider");
             assert_eq!(taken, &BTreeMap::from([(wanted.clone(), 1)]), "1.{minor}");
-            let expected = (minor >= 34).then(|| BTreeMap::from([(String::new(), vec![provider.clone()])]));
+            let expected =
+                (minor >= 34).then(|| BTreeMap::from([(String::new(), vec![provider.clone()])]));
             assert_eq!(mappings, &expected, "1.{minor}");
             // Every provider in a request is summarised.
             let s = &found.summaries[provider];
             assert_eq!(s.resources[&wanted], (10, 0), "1.{minor}");
-            let has = |p: &str| if p == first { vec![with.clone()] } else { vec![] };
+            let has = |p: &str| {
+                if p == first {
+                    vec![with.clone()]
+                } else {
+                    vec![]
+                }
+            };
             assert_eq!(s.traits, (minor >= 17).then(|| has(provider)), "1.{minor}");
-            assert_eq!(s.tree, (minor >= 29).then(|| (None, provider.clone())), "1.{minor}");
+            assert_eq!(
+                s.tree,
+                (minor >= 29).then(|| (None, provider.clone())),
+                "1.{minor}"
+            );
             // From 1.27 a summary lists every class, not just the requested one.
             let classes: BTreeSet<&String> = s.resources.keys().collect();
             let all = if minor >= 27 && provider == &first {
@@ -850,13 +901,16 @@ async fn allocation_candidates_at_every_version() {
 enum Expect {
     BadRequest,
     Requests(Vec<Amounts>),
-    Mapped(Amounts, BTreeMap<String, Vec<String>>),
+    Mapped(Amounts, Mappings),
 }
 
 #[tokio::test]
 async fn allocation_candidates_in_trees_and_groups_change_where_the_versions_say() {
     let mut env = Env::new().await;
-    let (on_root, on_child) = (env.resource_class("ROOT").await, env.resource_class("CHILD").await);
+    let (on_root, on_child) = (
+        env.resource_class("ROOT").await,
+        env.resource_class("CHILD").await,
+    );
     let (root_trait, child_trait) = (env.trait_named("RT").await, env.trait_named("CT").await);
     let root = env.provider(None, &[(&on_root, 10)]).await;
     let child = env.provider(Some(&root), &[(&on_child, 10)]).await;
@@ -866,9 +920,15 @@ async fn allocation_candidates_in_trees_and_groups_change_where_the_versions_say
     let both = |root_amount: i64, child_amount: i64| {
         let mut amounts = Amounts::new();
         if root_amount > 0 {
-            amounts.insert(root.clone(), BTreeMap::from([(on_root.clone(), root_amount)]));
+            amounts.insert(
+                root.clone(),
+                BTreeMap::from([(on_root.clone(), root_amount)]),
+            );
         }
-        amounts.insert(child.clone(), BTreeMap::from([(on_child.clone(), child_amount)]));
+        amounts.insert(
+            child.clone(),
+            BTreeMap::from([(on_child.clone(), child_amount)]),
+        );
         amounts
     };
     let unsuffixed = json!({"resources": format!("{on_root}:1,{on_child}:1")});
@@ -893,12 +953,20 @@ async fn allocation_candidates_in_trees_and_groups_change_where_the_versions_say
         // Before 1.29 Placement does not combine the providers of a tree.
         (25, map_query(numbered.clone()), Expect::Requests(vec![])),
         (28, map_query(unsuffixed.clone()), Expect::Requests(vec![])),
-        (29, map_query(unsuffixed), Expect::Requests(vec![both(1, 1)])),
+        (
+            29,
+            map_query(unsuffixed),
+            Expect::Requests(vec![both(1, 1)]),
+        ),
         (29, map_query(numbered), Expect::Requests(vec![both(1, 1)])),
         (30, map_query(in_tree.clone()), Expect::BadRequest),
         (31, map_query(in_tree), Expect::Requests(vec![both(0, 1)])),
         (32, map_query(named.clone()), Expect::BadRequest),
-        (33, map_query(named.clone()), Expect::Requests(vec![both(1, 1)])),
+        (
+            33,
+            map_query(named.clone()),
+            Expect::Requests(vec![both(1, 1)]),
+        ),
         (
             34,
             map_query(named),
@@ -911,7 +979,11 @@ async fn allocation_candidates_in_trees_and_groups_change_where_the_versions_say
             ),
         ),
         (34, map_query(root_required.clone()), Expect::BadRequest),
-        (35, map_query(root_required), Expect::Requests(vec![both(0, 1)])),
+        (
+            35,
+            map_query(root_required),
+            Expect::Requests(vec![both(0, 1)]),
+        ),
         (35, map_query(subtree.clone()), Expect::BadRequest),
         (36, map_query(subtree), Expect::Requests(vec![both(0, 1)])),
         (38, map_query(any_of.clone()), Expect::BadRequest),
@@ -924,7 +996,11 @@ async fn allocation_candidates_in_trees_and_groups_change_where_the_versions_say
         let answer = list_candidates(&env, minor, &query).await;
         match (expect, answer) {
             (Expect::BadRequest, Err(e)) => {
-                assert_eq!(e.http_kind(), Some(HttpErrorKind::BadRequest), "1.{minor}: {e}")
+                assert_eq!(
+                    e.http_kind(),
+                    Some(HttpErrorKind::BadRequest),
+                    "1.{minor}: {e}"
+                )
             }
             (Expect::Requests(want), Ok(found)) => {
                 let got: Vec<Amounts> = found.requests.iter().map(|(a, _)| a.clone()).collect();
@@ -946,4 +1022,182 @@ async fn allocation_candidates_in_trees_and_groups_change_where_the_versions_say
         }
     }
     env.finish().await;
+}
+
+#[tokio::test]
+async fn reshape_moves_inventory_and_allocations_to_a_child_from_1_30() {
+    let mut env = Env::new().await;
+    let class = env.resource_class("RESHAPE").await;
+    // Before 1.30 there is no reshaper: the typed client does not send it.
+    let empty: types::ReshapeRequestV1_30 = body(json!({"inventories": {}, "allocations": {}}));
+    let refused = AllocationsClient::new(env.at(29))
+        .reshape(&ReshapeRequest::V1_30(empty))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Request { .. }), "{refused}");
+
+    let mut versions = vec![30, 34, 38, env.max];
+    versions.retain(|m| *m <= env.max);
+    versions.dedup();
+    for minor in versions {
+        // Three of the root's ten in use; then the inventory moves to a new child.
+        let root = env.provider(None, &[(&class, 10)]).await;
+        let child = env.provider(Some(&root), &[]).await;
+        let consumer = env.consumer();
+        let client = AllocationsClient::new(env.at(minor));
+        AllocationsClient::new(env.at(28))
+            .update_allocations(&consumer, &update_body(28, &root, &class, 3, None))
+            .await
+            .expect("allocate on the root");
+        let mut moved = json!({"allocations": {&child: {"resources": {&class: 3}}},
+                               "project_id": PROJECT, "user_id": USER, "consumer_generation": 1});
+        if minor >= 34 {
+            moved["mappings"] = json!({"": [&child]});
+        }
+        if minor >= 38 {
+            moved["consumer_type"] = json!("INSTANCE");
+        }
+        let request = json!({
+            "inventories": {
+                &root: {"resource_provider_generation": env.generation(&root).await,
+                        "inventories": {}},
+                &child: {"resource_provider_generation": env.generation(&child).await,
+                         "inventories": {&class: {"total": 10}}}},
+            "allocations": {&consumer: moved}});
+        let request = match minor {
+            30..=33 => ReshapeRequest::V1_30(body(request)),
+            34..=37 => ReshapeRequest::V1_34(body(request)),
+            _ => ReshapeRequest::V1_38(body(request)),
+        };
+        let reshaped = client
+            .reshape(&request)
+            .await
+            .unwrap_or_else(|e| panic!("reshape at 1.{minor}: {e}"));
+        assert_eq!(reshaped.status, 204);
+        // The same request again carries stale provider generations.
+        let err = client.reshape(&request).await.unwrap_err();
+        assert_eq!(
+            err.http_kind(),
+            Some(HttpErrorKind::Conflict),
+            "1.{minor}: {err}"
+        );
+
+        let read = client.list_allocations(&consumer).await.expect("GET");
+        let seen = consumer_view(minor, &read.body);
+        let on: Vec<(&String, i64)> = seen
+            .allocations
+            .iter()
+            .map(|(rp, (_, amounts))| (rp, amounts[&class]))
+            .collect();
+        assert_eq!(on, vec![(&child, 3)], "1.{minor}");
+        assert_eq!(seen.consumer_generation, Some(2), "1.{minor}");
+        let inventories = InventoriesClient::new(env.at(minor));
+        let left = inventories
+            .list_inventories(&root)
+            .await
+            .expect("root inventory");
+        assert!(
+            left.body.inventories.is_empty(),
+            "1.{minor}: {:?}",
+            left.body
+        );
+        let now = inventories
+            .list_inventories(&child)
+            .await
+            .expect("child inventory");
+        assert_eq!(now.body.inventories[&class].total, 10, "1.{minor}");
+    }
+    env.finish().await;
+}
+
+/// `{uuid}`, `{name}` and the like all become `{}`.
+fn route_shape(path: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                inside = true;
+                out.push('{');
+            }
+            '}' => {
+                inside = false;
+                out.push('}');
+            }
+            _ if inside => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn placement_has_37_operations_covering_every_route_it_declares() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The operations as the generator resolves the specs ...
+    let services = squall_gen::Generator::new(repo.join("specs"))
+        .services()
+        .expect("specs resolve");
+    let service = services
+        .iter()
+        .find(|s| s.def.service == "placement")
+        .expect("placement");
+    let operations: Vec<&squall_gen::resolve::ResolvedOperation> = service
+        .groups
+        .values()
+        .flat_map(|g| g.operations.values())
+        .collect();
+    assert_eq!(
+        operations.len(),
+        37,
+        "{:?}",
+        operations.iter().map(|o| &o.name).collect::<Vec<_>>()
+    );
+    // ... one operation table each in the generated code ...
+    let mut tables = 0;
+    for entry in std::fs::read_dir(repo.join("generated/src/placement")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            tables += std::fs::read_to_string(&path)
+                .unwrap()
+                .matches("rt::OperationMeta::new(")
+                .count();
+        }
+    }
+    assert_eq!(tables, 37);
+    // ... and, between them, every route of Placement's own route table and no other.
+    let specified: BTreeSet<(String, String)> = operations
+        .iter()
+        .flat_map(|o| o.spans.iter())
+        .map(|s| {
+            (
+                s.facets.method.as_str().to_owned(),
+                route_shape(&s.facets.path),
+            )
+        })
+        .collect();
+    let python = common::cloud_json_path()
+        .parent()
+        .expect("services directory")
+        .join("venv/bin/python");
+    let out = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import json\nfrom placement import handler\nprint(json.dumps([[m, p] for p, ms in \
+             handler.ROUTE_DECLARATIONS.items() if p for m in ms]))",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (start the services first)", python.display()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let routes: Vec<(String, String)> = serde_json::from_slice(&out.stdout).expect("routes");
+    let declared: BTreeSet<(String, String)> = routes
+        .iter()
+        .map(|(m, p)| (m.clone(), route_shape(p)))
+        .collect();
+    assert_eq!(declared.len(), 36, "{declared:?}");
+    assert_eq!(specified, declared);
 }
