@@ -10,6 +10,12 @@ pub mod schemas;
 /// The aggregates (groups, by UUID) a resource provider belongs to.
 pub mod aggregates;
 pub use aggregates::AggregatesClient;
+/// Allocation candidates, the sets of providers that could satisfy a request for resources.
+pub mod allocation_candidates;
+pub use allocation_candidates::AllocationCandidatesClient;
+/// Allocations, the amounts of resources a consumer holds on resource providers.
+pub mod allocations;
+pub use allocations::AllocationsClient;
 /// Inventories, the amounts of each resource class a resource provider offers.
 pub mod inventories;
 pub use inventories::InventoriesClient;
@@ -62,6 +68,14 @@ pub trait PlacementClients {
     fn aggregates(
         &self,
     ) -> impl Future<Output = Result<AggregatesClient, rt::Error>> + Send;
+    /// A [`AllocationCandidatesClient`] with this factory's settings.
+    fn allocation_candidates(
+        &self,
+    ) -> impl Future<Output = Result<AllocationCandidatesClient, rt::Error>> + Send;
+    /// A [`AllocationsClient`] with this factory's settings.
+    fn allocations(
+        &self,
+    ) -> impl Future<Output = Result<AllocationsClient, rt::Error>> + Send;
     /// A [`InventoriesClient`] with this factory's settings.
     fn inventories(
         &self,
@@ -85,6 +99,16 @@ impl PlacementClients for rt::ClientsFactory<Placement> {
     fn aggregates(
         &self,
     ) -> impl Future<Output = Result<AggregatesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn allocation_candidates(
+        &self,
+    ) -> impl Future<Output = Result<AllocationCandidatesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn allocations(
+        &self,
+    ) -> impl Future<Output = Result<AllocationsClient, rt::Error>> + Send {
         self.client()
     }
     fn inventories(

@@ -6,6 +6,236 @@ use std::collections::BTreeMap;
 use squall_runtime::contract as rt;
 /// The `AggregateUuids` schema from microversion 1.1.
 pub type AggregateUuidsV1_1 = BTreeMap<String, rt::Value>;
+/// Amounts allocated, keyed by resource class.
+pub type AllocatedResourcesV1_0 = BTreeMap<String, i64>;
+/// Keyed by resource provider UUID, every provider in `allocation_requests`.
+pub type AllocationCandidatesProviderSummariesV1_10 = BTreeMap<
+    String,
+    ProviderSummaryV1_10,
+>;
+/// Keyed by resource provider UUID, every provider in `allocation_requests`.
+pub type AllocationCandidatesProviderSummariesV1_17 = BTreeMap<
+    String,
+    ProviderSummaryV1_17,
+>;
+/// Keyed by resource provider UUID, every provider in the trees of the providers in `allocation_requests`.
+pub type AllocationCandidatesProviderSummariesV1_29 = BTreeMap<
+    String,
+    ProviderSummaryV1_29,
+>;
+/// The `AllocationCandidates` schema from microversion 1.10.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocationCandidatesV1_10 {
+    pub allocation_requests: Vec<AllocationRequestV1_10>,
+    pub provider_summaries: AllocationCandidatesProviderSummariesV1_10,
+}
+rt::record!(AllocationCandidatesV1_10 {
+    req(allocation_requests, "allocation_requests"),
+    req(provider_summaries, "provider_summaries"),
+});
+/// The `AllocationCandidates` schema from microversion 1.12.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocationCandidatesV1_12 {
+    pub allocation_requests: Vec<AllocationRequestV1_12>,
+    pub provider_summaries: AllocationCandidatesProviderSummariesV1_10,
+}
+rt::record!(AllocationCandidatesV1_12 {
+    req(allocation_requests, "allocation_requests"),
+    req(provider_summaries, "provider_summaries"),
+});
+/// The `AllocationCandidates` schema from microversion 1.17.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocationCandidatesV1_17 {
+    pub allocation_requests: Vec<AllocationRequestV1_12>,
+    pub provider_summaries: AllocationCandidatesProviderSummariesV1_17,
+}
+rt::record!(AllocationCandidatesV1_17 {
+    req(allocation_requests, "allocation_requests"),
+    req(provider_summaries, "provider_summaries"),
+});
+/// The `AllocationCandidates` schema from microversion 1.29.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocationCandidatesV1_29 {
+    pub allocation_requests: Vec<AllocationRequestV1_12>,
+    pub provider_summaries: AllocationCandidatesProviderSummariesV1_29,
+}
+rt::record!(AllocationCandidatesV1_29 {
+    req(allocation_requests, "allocation_requests"),
+    req(provider_summaries, "provider_summaries"),
+});
+/// The `AllocationCandidates` schema from microversion 1.34.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocationCandidatesV1_34 {
+    pub allocation_requests: Vec<AllocationRequestV1_34>,
+    pub provider_summaries: AllocationCandidatesProviderSummariesV1_29,
+}
+rt::record!(AllocationCandidatesV1_34 {
+    req(allocation_requests, "allocation_requests"),
+    req(provider_summaries, "provider_summaries"),
+});
+/// Keyed by resource provider UUID.
+pub type AllocationRequestAllocationsV1_12 = BTreeMap<
+    String,
+    CandidateProviderAllocationV1_12,
+>;
+/// Request group suffix (`""` for the unsuffixed group) to provider UUIDs.
+pub type AllocationRequestMappingsV1_34 = BTreeMap<String, Vec<String>>;
+/// One way to satisfy the request, in the form `PUT /allocations` takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocationRequestV1_10 {
+    pub allocations: Vec<CandidateAllocationV1_10>,
+}
+rt::record!(AllocationRequestV1_10 { req(allocations, "allocations") });
+/// One way to satisfy the request, in the form `PUT /allocations` takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocationRequestV1_12 {
+    pub allocations: AllocationRequestAllocationsV1_12,
+}
+rt::record!(AllocationRequestV1_12 { req(allocations, "allocations") });
+/// One way to satisfy the request, in the form `PUT /allocations` takes. It extends [`AllocationRequestV1_12`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocationRequestV1_34 {
+    pub mappings: AllocationRequestMappingsV1_34,
+    pub base: AllocationRequestV1_12,
+}
+rt::record!(AllocationRequestV1_34 { req(mappings, "mappings") } + base);
+rt::extends!(AllocationRequestV1_34 => AllocationRequestV1_12);
+/// The resources one provider would give.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateAllocationV1_10 {
+    pub resource_provider: CandidateProviderReferenceV1_10,
+    pub resources: CandidateResourcesV1_10,
+}
+rt::record!(CandidateAllocationV1_10 {
+    req(resource_provider, "resource_provider"),
+    req(resources, "resources"),
+});
+/// The resources one provider would give.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateProviderAllocationV1_12 {
+    pub resources: CandidateResourcesV1_10,
+}
+rt::record!(CandidateProviderAllocationV1_12 { req(resources, "resources") });
+/// What a consumer holds on one provider, and that provider's generation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationV1_0 {
+    pub generation: i64,
+    pub resources: AllocatedResourcesV1_0,
+}
+rt::record!(ConsumerAllocationV1_0 { req(generation, "generation"), req(resources, "resources") });
+/// The consumer's allocations, keyed by resource provider UUID.
+pub type ConsumerAllocationsAllocationsV1_0 = BTreeMap<String, ConsumerAllocationV1_0>;
+/// One consumer's complete new allocations in a multi-consumer request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsUpdateV1_28 {
+    pub allocations: NewAllocationsV1_12,
+    /// A project or user ID as the caller's identity service knows it.
+    pub project_id: String,
+    /// A project or user ID as the caller's identity service knows it.
+    pub user_id: String,
+    /// The consumer's generation as last read, or null when the caller expects the consumer not to exist yet; any other value is a 409.
+    pub consumer_generation: Option<i64>,
+}
+rt::record!(encode ConsumerAllocationsUpdateV1_28 {
+    req(allocations, "allocations"),
+    req(project_id, "project_id"),
+    req(user_id, "user_id"),
+    req(consumer_generation, "consumer_generation"),
+});
+/// One consumer's complete new allocations in a multi-consumer request. It extends [`ConsumerAllocationsUpdateV1_28`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsUpdateV1_34 {
+    pub mappings: Option<MappingsV1_34>,
+    pub base: ConsumerAllocationsUpdateV1_28,
+}
+rt::record!(encode ConsumerAllocationsUpdateV1_34 { opt(mappings, "mappings") } + base);
+rt::extends!(mut ConsumerAllocationsUpdateV1_34 => ConsumerAllocationsUpdateV1_28);
+impl ConsumerAllocationsUpdateV1_34 {
+    /// A [`ConsumerAllocationsUpdateV1_34`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        allocations: NewAllocationsV1_12,
+        project_id: impl Into<String>,
+        user_id: impl Into<String>,
+        consumer_generation: Option<i64>,
+    ) -> Self {
+        Self {
+            mappings: None,
+            base: ConsumerAllocationsUpdateV1_28 {
+                allocations,
+                project_id: project_id.into(),
+                user_id: user_id.into(),
+                consumer_generation,
+            },
+        }
+    }
+}
+/// One consumer's complete new allocations in a multi-consumer request. It extends [`ConsumerAllocationsUpdateV1_34`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsUpdateV1_38 {
+    /// What kind of consumer this is, A-Z, 0-9 and `_`, chosen by the caller.
+    pub consumer_type: String,
+    pub base: ConsumerAllocationsUpdateV1_34,
+}
+rt::record!(encode ConsumerAllocationsUpdateV1_38 { req(consumer_type, "consumer_type") } + base);
+rt::extends!(mut ConsumerAllocationsUpdateV1_38 => ConsumerAllocationsUpdateV1_34);
+impl ConsumerAllocationsUpdateV1_38 {
+    /// A [`ConsumerAllocationsUpdateV1_38`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        consumer_type: impl Into<String>,
+        allocations: NewAllocationsV1_12,
+        project_id: impl Into<String>,
+        user_id: impl Into<String>,
+        consumer_generation: Option<i64>,
+    ) -> Self {
+        Self {
+            consumer_type: consumer_type.into(),
+            base: ConsumerAllocationsUpdateV1_34::new(
+                allocations,
+                project_id,
+                user_id,
+                consumer_generation,
+            ),
+        }
+    }
+}
+/// The `ConsumerAllocations` schema from microversion 1.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsV1_0 {
+    pub allocations: ConsumerAllocationsAllocationsV1_0,
+}
+rt::record!(ConsumerAllocationsV1_0 { req(allocations, "allocations") });
+/// The `ConsumerAllocations` schema from microversion 1.12. It extends [`ConsumerAllocationsV1_0`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsV1_12 {
+    /// Absent when the consumer holds no allocations.
+    pub project_id: Option<String>,
+    /// Absent when the consumer holds no allocations.
+    pub user_id: Option<String>,
+    pub base: ConsumerAllocationsV1_0,
+}
+rt::record!(ConsumerAllocationsV1_12 {
+    opt(project_id, "project_id"),
+    opt(user_id, "user_id"),
+} + base);
+rt::extends!(ConsumerAllocationsV1_12 => ConsumerAllocationsV1_0);
+/// The `ConsumerAllocations` schema from microversion 1.28. It extends [`ConsumerAllocationsV1_12`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsV1_28 {
+    /// Absent when the consumer holds no allocations.
+    pub consumer_generation: Option<i64>,
+    pub base: ConsumerAllocationsV1_12,
+}
+rt::record!(ConsumerAllocationsV1_28 { opt(consumer_generation, "consumer_generation") } + base);
+rt::extends!(ConsumerAllocationsV1_28 => ConsumerAllocationsV1_12);
+/// The `ConsumerAllocations` schema from microversion 1.38. It extends [`ConsumerAllocationsV1_28`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsV1_38 {
+    /// Absent when the consumer holds no allocations; `unknown` for a consumer written without a type.
+    pub consumer_type: Option<String>,
+    pub base: ConsumerAllocationsV1_28,
+}
+rt::record!(ConsumerAllocationsV1_38 { opt(consumer_type, "consumer_type") } + base);
+rt::extends!(ConsumerAllocationsV1_38 => ConsumerAllocationsV1_28);
 /// Amounts used by consumers of one type, keyed by resource class, and their count.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerTypeUsagesV1_38 {
@@ -91,6 +321,18 @@ impl CreateResourceProviderRequestV1_14 {
         }
     }
 }
+/// How suffixed request groups relate: `isolate`, each by a different provider; `none`, they may share one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupPolicyV1_25 {
+    None,
+    Isolate,
+}
+impl rt::StrEnum for GroupPolicyV1_25 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("none", Self::None),
+        ("isolate", Self::Isolate),
+    ];
+}
 /// The `InventoriesResponseInventories` schema from microversion 1.0.
 pub type InventoriesResponseInventoriesV1_0 = BTreeMap<String, InventoryV1_0>;
 /// The `InventoriesResponse` schema from microversion 1.0.
@@ -141,6 +383,103 @@ rt::record!(InventoryV1_0 {
     req(step_size, "step_size"),
     req(allocation_ratio, "allocation_ratio"),
 });
+/// The `ListAllocationCandidatesQuery` schema from microversion 1.10.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAllocationCandidatesQueryV1_10 {
+    /// Comma-separated `RESOURCE_CLASS:AMOUNT` pairs to find room for, such as `VCPU:2,MEMORY_MB:1024`.
+    pub resources: String,
+}
+rt::record!(encode ListAllocationCandidatesQueryV1_10 { req(resources, "resources") });
+/// The `ListAllocationCandidatesQuery` schema from microversion 1.16. It extends [`ListAllocationCandidatesQueryV1_10`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAllocationCandidatesQueryV1_16 {
+    /// At most this many allocation requests are returned.
+    pub limit: Option<u32>,
+    pub base: ListAllocationCandidatesQueryV1_10,
+}
+rt::record!(encode ListAllocationCandidatesQueryV1_16 { opt(limit, "limit") } + base);
+rt::extends!(
+    mut ListAllocationCandidatesQueryV1_16 => ListAllocationCandidatesQueryV1_10
+);
+impl ListAllocationCandidatesQueryV1_16 {
+    /// A [`ListAllocationCandidatesQueryV1_16`] with its required fields; the optional ones are `None`.
+    pub fn new(resources: impl Into<String>) -> Self {
+        Self {
+            limit: None,
+            base: ListAllocationCandidatesQueryV1_10 {
+                resources: resources.into(),
+            },
+        }
+    }
+}
+/// The `ListAllocationCandidatesQuery` schema from microversion 1.17. It extends [`ListAllocationCandidatesQueryV1_16`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAllocationCandidatesQueryV1_17 {
+    /// Comma-separated trait names that the providers giving resources must have between them; an unknown trait is a 400.
+    pub required: Option<String>,
+    pub base: ListAllocationCandidatesQueryV1_16,
+}
+rt::record!(encode ListAllocationCandidatesQueryV1_17 { opt(required, "required") } + base);
+rt::extends!(
+    mut ListAllocationCandidatesQueryV1_17 => ListAllocationCandidatesQueryV1_16
+);
+impl ListAllocationCandidatesQueryV1_17 {
+    /// A [`ListAllocationCandidatesQueryV1_17`] with its required fields; the optional ones are `None`.
+    pub fn new(resources: impl Into<String>) -> Self {
+        Self {
+            required: None,
+            base: ListAllocationCandidatesQueryV1_16::new(resources),
+        }
+    }
+}
+/// The `ListAllocationCandidatesQuery` schema from microversion 1.21. It extends [`ListAllocationCandidatesQueryV1_17`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAllocationCandidatesQueryV1_21 {
+    /// An aggregate UUID, or `in:` followed by comma-separated UUIDs for membership in any of them.
+    pub member_of: Option<String>,
+    pub base: ListAllocationCandidatesQueryV1_17,
+}
+rt::record!(encode ListAllocationCandidatesQueryV1_21 { opt(member_of, "member_of") } + base);
+rt::extends!(
+    mut ListAllocationCandidatesQueryV1_21 => ListAllocationCandidatesQueryV1_17
+);
+impl ListAllocationCandidatesQueryV1_21 {
+    /// A [`ListAllocationCandidatesQueryV1_21`] with its required fields; the optional ones are `None`.
+    pub fn new(resources: impl Into<String>) -> Self {
+        Self {
+            member_of: None,
+            base: ListAllocationCandidatesQueryV1_17::new(resources),
+        }
+    }
+}
+/// The `ListAllocationCandidatesQuery` schema from microversion 1.24. It extends [`ListAllocationCandidatesQueryV1_16`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAllocationCandidatesQueryV1_24 {
+    /// Comma-separated trait names that the providers giving resources must have between them, or, written `!TRAIT`, must not have; an unknown trait is a 400.
+    pub required: Option<String>,
+    /// Each an aggregate UUID, or `in:` followed by comma-separated UUIDs for membership in any of them; all occurrences must hold.
+    pub member_of: Option<Vec<String>>,
+    pub base: ListAllocationCandidatesQueryV1_16,
+}
+rt::record!(encode ListAllocationCandidatesQueryV1_24 {
+    opt(required, "required"),
+    opt(member_of, "member_of"),
+} + base);
+rt::extends!(
+    mut ListAllocationCandidatesQueryV1_24 => ListAllocationCandidatesQueryV1_16
+);
+impl ListAllocationCandidatesQueryV1_24 {
+    /// A [`ListAllocationCandidatesQueryV1_24`] with its required fields; the optional ones are `None`.
+    pub fn new(resources: impl Into<String>) -> Self {
+        Self {
+            required: None,
+            member_of: None,
+            base: ListAllocationCandidatesQueryV1_16::new(resources),
+        }
+    }
+}
+/// Query parameters by name; an array value repeats the parameter. `resources` or some `resourcesN` is needed, and `group_policy` once there are several suffixed groups.
+pub type ListAllocationCandidatesQueryV1_25 = BTreeMap<String, rt::Value>;
 /// The `ListResourceClassesResponse` schema from microversion 1.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceClassesResponseV1_2 {
@@ -281,6 +620,38 @@ pub struct ListVersionsResponseV1_0 {
     pub versions: Vec<VersionV1_0>,
 }
 rt::record!(ListVersionsResponseV1_0 { req(versions, "versions") });
+/// New allocations keyed by consumer UUID, at least one consumer.
+pub type ManageAllocationsRequestV1_13 = BTreeMap<
+    String,
+    ConsumerAllocationsUpdateV1_13,
+>;
+/// New allocations keyed by consumer UUID, at least one consumer.
+pub type ManageAllocationsRequestV1_28 = BTreeMap<
+    String,
+    ConsumerAllocationsUpdateV1_28,
+>;
+/// New allocations keyed by consumer UUID, at least one consumer.
+pub type ManageAllocationsRequestV1_34 = BTreeMap<
+    String,
+    ConsumerAllocationsUpdateV1_34,
+>;
+/// New allocations keyed by consumer UUID, at least one consumer.
+pub type ManageAllocationsRequestV1_38 = BTreeMap<
+    String,
+    ConsumerAllocationsUpdateV1_38,
+>;
+/// The resources taken from one provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAllocationV1_0 {
+    pub resource_provider: ProviderReferenceV1_0,
+    pub resources: RequestedResourcesV1_0,
+}
+rt::record!(encode NewAllocationV1_0 {
+    req(resource_provider, "resource_provider"),
+    req(resources, "resources"),
+});
+/// The consumer's complete new allocations, keyed by resource provider UUID.
+pub type NewAllocationsV1_12 = BTreeMap<String, NewProviderAllocationV1_12>;
 /// One inventory record; omitted fields take their defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInventoryV1_0 {
@@ -318,6 +689,25 @@ impl NewInventoryV1_0 {
         }
     }
 }
+/// The resources taken from one provider; `generation` may be sent back as read, and is not checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProviderAllocationV1_12 {
+    pub generation: Option<i64>,
+    pub resources: RequestedResourcesV1_0,
+}
+rt::record!(encode NewProviderAllocationV1_12 {
+    opt(generation, "generation"),
+    req(resources, "resources"),
+});
+impl NewProviderAllocationV1_12 {
+    /// A [`NewProviderAllocationV1_12`] with its required fields; the optional ones are `None`.
+    pub fn new(resources: RequestedResourcesV1_0) -> Self {
+        Self {
+            generation: None,
+            resources,
+        }
+    }
+}
 /// The `ProviderAggregates` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderAggregatesV1_1 {
@@ -345,6 +735,79 @@ impl ProviderAggregatesV1_19 {
         }
     }
 }
+/// What one consumer holds on the provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderAllocationV1_0 {
+    pub resources: AllocatedResourcesV1_0,
+}
+rt::record!(ProviderAllocationV1_0 { req(resources, "resources") });
+/// What one consumer holds on the provider. It extends [`ProviderAllocationV1_0`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderAllocationV1_28 {
+    pub consumer_generation: i64,
+    pub base: ProviderAllocationV1_0,
+}
+rt::record!(ProviderAllocationV1_28 { req(consumer_generation, "consumer_generation") } + base);
+rt::extends!(ProviderAllocationV1_28 => ProviderAllocationV1_0);
+/// The allocations against the provider, keyed by consumer UUID.
+pub type ProviderAllocationsAllocationsV1_0 = BTreeMap<String, ProviderAllocationV1_0>;
+/// The allocations against the provider, keyed by consumer UUID.
+pub type ProviderAllocationsAllocationsV1_28 = BTreeMap<String, ProviderAllocationV1_28>;
+/// The `ProviderAllocations` schema from microversion 1.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderAllocationsV1_0 {
+    pub resource_provider_generation: i64,
+    pub allocations: ProviderAllocationsAllocationsV1_0,
+}
+rt::record!(ProviderAllocationsV1_0 {
+    req(resource_provider_generation, "resource_provider_generation"),
+    req(allocations, "allocations"),
+});
+/// The `ProviderAllocations` schema from microversion 1.28.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderAllocationsV1_28 {
+    pub resource_provider_generation: i64,
+    pub allocations: ProviderAllocationsAllocationsV1_28,
+}
+rt::record!(ProviderAllocationsV1_28 {
+    req(resource_provider_generation, "resource_provider_generation"),
+    req(allocations, "allocations"),
+});
+/// The `ProviderReference` schema from microversion 1.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderReferenceV1_0 {
+    pub uuid: String,
+}
+rt::record!(encode ProviderReferenceV1_0 { req(uuid, "uuid") });
+/// Keyed by resource class; before 1.27 only the requested classes.
+pub type ProviderSummaryResourcesV1_10 = BTreeMap<String, ResourceCapacityV1_10>;
+/// The `ProviderSummary` schema from microversion 1.10.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderSummaryV1_10 {
+    pub resources: ProviderSummaryResourcesV1_10,
+}
+rt::record!(ProviderSummaryV1_10 { req(resources, "resources") });
+/// The `ProviderSummary` schema from microversion 1.17. It extends [`ProviderSummaryV1_10`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderSummaryV1_17 {
+    pub traits: Vec<String>,
+    pub base: ProviderSummaryV1_10,
+}
+rt::record!(ProviderSummaryV1_17 { req(traits, "traits") } + base);
+rt::extends!(ProviderSummaryV1_17 => ProviderSummaryV1_10);
+/// The `ProviderSummary` schema from microversion 1.29. It extends [`ProviderSummaryV1_17`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderSummaryV1_29 {
+    /// The parent provider's UUID, or null for a root provider.
+    pub parent_provider_uuid: Option<String>,
+    pub root_provider_uuid: String,
+    pub base: ProviderSummaryV1_17,
+}
+rt::record!(ProviderSummaryV1_29 {
+    req(parent_provider_uuid, "parent_provider_uuid"),
+    req(root_provider_uuid, "root_provider_uuid"),
+} + base);
+rt::extends!(ProviderSummaryV1_29 => ProviderSummaryV1_17);
 /// The `ProviderTraits` schema from microversion 1.6.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderTraitsV1_6 {
@@ -377,6 +840,45 @@ rt::record!(encode ReplaceInventoriesRequestV1_0 {
     req(resource_provider_generation, "resource_provider_generation"),
     req(inventories, "inventories"),
 });
+/// New inventories keyed by resource provider UUID, at least one provider.
+pub type ReshapeRequestInventoriesV1_30 = BTreeMap<String, ProviderInventoriesV1_30>;
+/// The `ReshapeRequest` schema from microversion 1.30.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReshapeRequestV1_30 {
+    pub inventories: ReshapeRequestInventoriesV1_30,
+    pub allocations: ManageAllocationsRequestV1_28,
+}
+rt::record!(encode ReshapeRequestV1_30 {
+    req(inventories, "inventories"),
+    req(allocations, "allocations"),
+});
+/// The `ReshapeRequest` schema from microversion 1.34.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReshapeRequestV1_34 {
+    pub inventories: ReshapeRequestInventoriesV1_30,
+    pub allocations: ManageAllocationsRequestV1_34,
+}
+rt::record!(encode ReshapeRequestV1_34 {
+    req(inventories, "inventories"),
+    req(allocations, "allocations"),
+});
+/// The `ReshapeRequest` schema from microversion 1.38.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReshapeRequestV1_38 {
+    pub inventories: ReshapeRequestInventoriesV1_30,
+    pub allocations: ManageAllocationsRequestV1_38,
+}
+rt::record!(encode ReshapeRequestV1_38 {
+    req(inventories, "inventories"),
+    req(allocations, "allocations"),
+});
+/// A provider's capacity of one resource class, (total - reserved) * allocation_ratio, and the amount already allocated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceCapacityV1_10 {
+    pub capacity: i64,
+    pub used: i64,
+}
+rt::record!(ResourceCapacityV1_10 { req(capacity, "capacity"), req(used, "used") });
 /// The `ResourceClassLinkRel` schema from microversion 1.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceClassLinkRelV1_2 {
@@ -600,6 +1102,57 @@ pub struct TotalUsagesV1_9 {
     pub usages: UsageAmountsV1_0,
 }
 rt::record!(TotalUsagesV1_9 { req(usages, "usages") });
+/// The `UpdateAllocationsRequest` schema from microversion 1.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAllocationsRequestV1_0 {
+    /// The consumer's complete new allocations, at least one provider.
+    pub allocations: Vec<NewAllocationV1_0>,
+}
+rt::record!(encode UpdateAllocationsRequestV1_0 { req(allocations, "allocations") });
+/// The `UpdateAllocationsRequest` schema from microversion 1.12.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAllocationsRequestV1_12 {
+    pub allocations: NewAllocationsV1_12,
+    /// A project or user ID as the caller's identity service knows it.
+    pub project_id: String,
+    /// A project or user ID as the caller's identity service knows it.
+    pub user_id: String,
+}
+rt::record!(encode UpdateAllocationsRequestV1_12 {
+    req(allocations, "allocations"),
+    req(project_id, "project_id"),
+    req(user_id, "user_id"),
+});
+/// The `UpdateAllocationsRequest` schema from microversion 1.8. It extends [`UpdateAllocationsRequestV1_0`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAllocationsRequestV1_8 {
+    /// A project or user ID as the caller's identity service knows it.
+    pub project_id: String,
+    /// A project or user ID as the caller's identity service knows it.
+    pub user_id: String,
+    pub base: UpdateAllocationsRequestV1_0,
+}
+rt::record!(encode UpdateAllocationsRequestV1_8 {
+    req(project_id, "project_id"),
+    req(user_id, "user_id"),
+} + base);
+rt::extends!(mut UpdateAllocationsRequestV1_8 => UpdateAllocationsRequestV1_0);
+impl UpdateAllocationsRequestV1_8 {
+    /// A [`UpdateAllocationsRequestV1_8`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        project_id: impl Into<String>,
+        user_id: impl Into<String>,
+        allocations: Vec<NewAllocationV1_0>,
+    ) -> Self {
+        Self {
+            project_id: project_id.into(),
+            user_id: user_id.into(),
+            base: UpdateAllocationsRequestV1_0 {
+                allocations,
+            },
+        }
+    }
+}
 /// The `UpdateInventoryRequest` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateInventoryRequestV1_0 {
@@ -667,8 +1220,6 @@ impl UpdateResourceProviderRequestV1_14 {
         }
     }
 }
-/// Amounts used, keyed by resource class.
-pub type UsageAmountsV1_0 = BTreeMap<String, i64>;
 /// The `VersionLink` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionLinkV1_0 {
@@ -701,13 +1252,34 @@ rt::record!(VersionV1_0 {
     req(status, "status"),
     req(links, "links"),
 });
+/// [`AllocatedResourcesV1_0`] in the role of `RequestedResourcesV1_0`.
+pub type RequestedResourcesV1_0 = AllocatedResourcesV1_0;
+/// [`AllocatedResourcesV1_0`] in the role of `UsageAmountsV1_0`.
+pub type UsageAmountsV1_0 = AllocatedResourcesV1_0;
 /// [`UpdateResourceProviderRequestV1_0`] in the role of `ResourceClassRequestV1_2`.
 pub type ResourceClassRequestV1_2 = UpdateResourceProviderRequestV1_0;
 /// [`ProviderTraitsV1_6`] in the role of `SetProviderTraitsRequestV1_6`.
 pub type SetProviderTraitsRequestV1_6 = ProviderTraitsV1_6;
+/// [`ProviderReferenceV1_0`] in the role of `CandidateProviderReferenceV1_10`.
+pub type CandidateProviderReferenceV1_10 = ProviderReferenceV1_0;
+/// [`AllocatedResourcesV1_0`] in the role of `CandidateResourcesV1_10`.
+pub type CandidateResourcesV1_10 = AllocatedResourcesV1_0;
+/// [`UpdateAllocationsRequestV1_12`] in the role of `ConsumerAllocationsUpdateV1_13`.
+pub type ConsumerAllocationsUpdateV1_13 = UpdateAllocationsRequestV1_12;
 /// [`ProviderAggregatesV1_19`] in the role of `SetProviderAggregatesRequestV1_19`.
 pub type SetProviderAggregatesRequestV1_19 = ProviderAggregatesV1_19;
+/// [`ConsumerAllocationsUpdateV1_28`] in the role of `UpdateAllocationsRequestV1_28`.
+pub type UpdateAllocationsRequestV1_28 = ConsumerAllocationsUpdateV1_28;
+/// [`ReplaceInventoriesRequestV1_0`] in the role of `ProviderInventoriesV1_30`.
+pub type ProviderInventoriesV1_30 = ReplaceInventoriesRequestV1_0;
+/// [`AllocationRequestMappingsV1_34`] in the role of `MappingsV1_34`.
+pub type MappingsV1_34 = AllocationRequestMappingsV1_34;
+/// [`ConsumerAllocationsUpdateV1_34`] in the role of `UpdateAllocationsRequestV1_34`.
+pub type UpdateAllocationsRequestV1_34 = ConsumerAllocationsUpdateV1_34;
+/// [`ConsumerAllocationsUpdateV1_38`] in the role of `UpdateAllocationsRequestV1_38`.
+pub type UpdateAllocationsRequestV1_38 = ConsumerAllocationsUpdateV1_38;
 rt::str_enums!(
-    ResourceClassLinkRelV1_2, ResourceProviderLinkRelV1_0, ResourceProviderLinkRelV1_1,
-    ResourceProviderLinkRelV1_11, ResourceProviderLinkRelV1_6, VersionStatusV1_0
+    GroupPolicyV1_25, ResourceClassLinkRelV1_2, ResourceProviderLinkRelV1_0,
+    ResourceProviderLinkRelV1_1, ResourceProviderLinkRelV1_11,
+    ResourceProviderLinkRelV1_6, VersionStatusV1_0
 );
