@@ -345,11 +345,22 @@ pub fn generate_service(
                 "{summary}\n\nOperations, response variants and the [`{}Client`].",
                 pascal(&group.name)
             ),
-            quote! {
-                #![allow(clippy::large_enum_variant)]
-                use #runtime as rt;
-                use super::{schemas, types};
-                #code
+            {
+                // Import only the sibling modules the group uses (a group whose operations have
+                // no bodies uses no schema).
+                let text = code.to_string();
+                let siblings: Vec<_> = ["schemas", "types"]
+                    .into_iter()
+                    .filter(|m| text.contains(&format!("{m} ::")))
+                    .map(|m| format_ident!("{m}"))
+                    .collect();
+                let import = (!siblings.is_empty()).then(|| quote!(use super::{#(#siblings),*};));
+                quote! {
+                    #![allow(clippy::large_enum_variant)]
+                    use #runtime as rt;
+                    #import
+                    #code
+                }
             },
         ));
         let module = ident(&group.name);
