@@ -34,6 +34,22 @@ rt::versioned_request!(CreateApplicationCredentialRequest of super::SERVICE {
 rt::variants_from!(CreateApplicationCredentialRequest {
     V3_0(types::CreateApplicationCredentialRequestV3_0),
 });
+/// The `delete_application_credential` operation: its spans, statuses and response variants.
+pub static DELETE_APPLICATION_CREDENTIAL: rt::OperationMeta = rt::OperationMeta::new(
+        "delete_application_credential",
+        &super::SERVICE,
+        &[
+            rt::op(
+                rt::from(3, 0),
+                "DELETE",
+                "/v3/users/{user_id}/application_credentials/{application_credential_id}",
+                &[204],
+            ),
+        ],
+        &[rt::no_body(rt::from(3, 0), 0)],
+    )
+    .unversioned()
+    .at_root();
 /// The `list_application_credentials` operation: its spans, statuses and response variants.
 pub static LIST_APPLICATION_CREDENTIALS: rt::OperationMeta = rt::OperationMeta::new(
         "list_application_credentials",
@@ -109,6 +125,23 @@ impl ApplicationCredentialsClient {
     ) -> rt::Result<types::CreateApplicationCredentialResponseV3_0> {
         let request = rt::Request::new().param("user_id", user_id).json(body);
         self.0.call(&CREATE_APPLICATION_CREDENTIAL, request).await?.single()
+    }
+    /// The `delete_application_credential` operation.
+    ///
+    /// `DELETE /v3/users/{user_id}/application_credentials/{application_credential_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **3.0–latest**: status 204; no body.
+    pub async fn delete_application_credential(
+        &self,
+        user_id: &str,
+        application_credential_id: &str,
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new()
+            .param("user_id", user_id)
+            .param("application_credential_id", application_credential_id);
+        self.0.call(&DELETE_APPLICATION_CREDENTIAL, request).await?.empty()
     }
     /// The `list_application_credentials` operation.
     ///

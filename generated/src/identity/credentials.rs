@@ -23,6 +23,15 @@ pub enum CreateCredentialRequest {
 }
 rt::versioned_request!(CreateCredentialRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(CreateCredentialRequest { V3_0(types::CreateCredentialRequestV3_0) });
+/// The `delete_credential` operation: its spans, statuses and response variants.
+pub static DELETE_CREDENTIAL: rt::OperationMeta = rt::OperationMeta::new(
+        "delete_credential",
+        &super::SERVICE,
+        &[rt::op(rt::from(3, 0), "DELETE", "/v3/credentials/{credential_id}", &[204])],
+        &[rt::no_body(rt::from(3, 0), 0)],
+    )
+    .unversioned()
+    .at_root();
 /// The `list_credentials` operation: its spans, statuses and response variants.
 pub static LIST_CREDENTIALS: rt::OperationMeta = rt::OperationMeta::new(
         "list_credentials",
@@ -86,6 +95,20 @@ impl CredentialsClient {
     ) -> rt::Result<types::CreateCredentialResponseV3_0> {
         let request = rt::Request::new().json(body);
         self.0.call(&CREATE_CREDENTIAL, request).await?.single()
+    }
+    /// The `delete_credential` operation.
+    ///
+    /// `DELETE /v3/credentials/{credential_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **3.0–latest**: status 204; no body.
+    pub async fn delete_credential(
+        &self,
+        credential_id: &str,
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("credential_id", credential_id);
+        self.0.call(&DELETE_CREDENTIAL, request).await?.empty()
     }
     /// The `list_credentials` operation.
     ///

@@ -23,6 +23,15 @@ pub enum CreateDomainRequest {
 }
 rt::versioned_request!(CreateDomainRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(CreateDomainRequest { V3_0(types::CreateDomainRequestV3_0) });
+/// The `delete_domain` operation: its spans, statuses and response variants.
+pub static DELETE_DOMAIN: rt::OperationMeta = rt::OperationMeta::new(
+        "delete_domain",
+        &super::SERVICE,
+        &[rt::op(rt::from(3, 0), "DELETE", "/v3/domains/{domain_id}", &[204])],
+        &[rt::no_body(rt::from(3, 0), 0)],
+    )
+    .unversioned()
+    .at_root();
 /// The `list_domains` operation: its spans, statuses and response variants.
 pub static LIST_DOMAINS: rt::OperationMeta = rt::OperationMeta::new(
         "list_domains",
@@ -86,6 +95,17 @@ impl DomainsClient {
     ) -> rt::Result<types::CreateDomainResponseV3_0> {
         let request = rt::Request::new().json(body);
         self.0.call(&CREATE_DOMAIN, request).await?.single()
+    }
+    /// The `delete_domain` operation.
+    ///
+    /// `DELETE /v3/domains/{domain_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **3.0–latest**: status 204; no body.
+    pub async fn delete_domain(&self, domain_id: &str) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("domain_id", domain_id);
+        self.0.call(&DELETE_DOMAIN, request).await?.empty()
     }
     /// The `list_domains` operation.
     ///

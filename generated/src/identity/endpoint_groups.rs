@@ -23,6 +23,38 @@ pub enum CreateEndpointGroupRequest {
 }
 rt::versioned_request!(CreateEndpointGroupRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(CreateEndpointGroupRequest { V3_0(types::CreateEndpointGroupRequestV3_0) });
+/// The `delete_endpoint_group` operation: its spans, statuses and response variants.
+pub static DELETE_ENDPOINT_GROUP: rt::OperationMeta = rt::OperationMeta::new(
+        "delete_endpoint_group",
+        &super::SERVICE,
+        &[
+            rt::op(
+                rt::from(3, 0),
+                "DELETE",
+                "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}",
+                &[204],
+            ),
+        ],
+        &[rt::no_body(rt::from(3, 0), 0)],
+    )
+    .unversioned()
+    .at_root();
+/// The `delete_endpoint_group_project` operation: its spans, statuses and response variants.
+pub static DELETE_ENDPOINT_GROUP_PROJECT: rt::OperationMeta = rt::OperationMeta::new(
+        "delete_endpoint_group_project",
+        &super::SERVICE,
+        &[
+            rt::op(
+                rt::from(3, 0),
+                "DELETE",
+                "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}",
+                &[204],
+            ),
+        ],
+        &[rt::no_body(rt::from(3, 0), 0)],
+    )
+    .unversioned()
+    .at_root();
 /// The `list_endpoint_groups` operation: its spans, statuses and response variants.
 pub static LIST_ENDPOINT_GROUPS: rt::OperationMeta = rt::OperationMeta::new(
         "list_endpoint_groups",
@@ -80,6 +112,22 @@ pub enum UpdateEndpointGroupRequest {
 }
 rt::versioned_request!(UpdateEndpointGroupRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(UpdateEndpointGroupRequest { V3_0(types::UpdateEndpointGroupRequestV3_0) });
+/// The `update_endpoint_group_project` operation: its spans, statuses and response variants.
+pub static UPDATE_ENDPOINT_GROUP_PROJECT: rt::OperationMeta = rt::OperationMeta::new(
+        "update_endpoint_group_project",
+        &super::SERVICE,
+        &[
+            rt::op(
+                rt::from(3, 0),
+                "PUT",
+                "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}",
+                &[204],
+            ),
+        ],
+        &[rt::no_body(rt::from(3, 0), 0)],
+    )
+    .unversioned()
+    .at_root();
 ///
 ///
 /// The `endpoint_groups` client of the `identity` service; its microversion is the one the requests carry.
@@ -100,6 +148,37 @@ impl EndpointGroupsClient {
     ) -> rt::Result<types::CreateEndpointGroupResponseV3_0> {
         let request = rt::Request::new().json(body);
         self.0.call(&CREATE_ENDPOINT_GROUP, request).await?.single()
+    }
+    /// The `delete_endpoint_group` operation.
+    ///
+    /// `DELETE /v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **3.0–latest**: status 204; no body.
+    pub async fn delete_endpoint_group(
+        &self,
+        endpoint_group_id: &str,
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("endpoint_group_id", endpoint_group_id);
+        self.0.call(&DELETE_ENDPOINT_GROUP, request).await?.empty()
+    }
+    /// The `delete_endpoint_group_project` operation.
+    ///
+    /// `DELETE /v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **3.0–latest**: status 204; no body.
+    pub async fn delete_endpoint_group_project(
+        &self,
+        endpoint_group_id: &str,
+        project_id: &str,
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new()
+            .param("endpoint_group_id", endpoint_group_id)
+            .param("project_id", project_id);
+        self.0.call(&DELETE_ENDPOINT_GROUP_PROJECT, request).await?.empty()
     }
     /// The `list_endpoint_groups` operation.
     ///
@@ -145,5 +224,22 @@ impl EndpointGroupsClient {
             .param("endpoint_group_id", endpoint_group_id)
             .json(body);
         self.0.call(&UPDATE_ENDPOINT_GROUP, request).await?.single()
+    }
+    /// The `update_endpoint_group_project` operation.
+    ///
+    /// `PUT /v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **3.0–latest**: status 204; no body.
+    pub async fn update_endpoint_group_project(
+        &self,
+        endpoint_group_id: &str,
+        project_id: &str,
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new()
+            .param("endpoint_group_id", endpoint_group_id)
+            .param("project_id", project_id);
+        self.0.call(&UPDATE_ENDPOINT_GROUP_PROJECT, request).await?.empty()
     }
 }

@@ -23,6 +23,15 @@ pub enum CreateEndpointRequest {
 }
 rt::versioned_request!(CreateEndpointRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(CreateEndpointRequest { V3_0(types::CreateEndpointRequestV3_0) });
+/// The `delete_endpoint` operation: its spans, statuses and response variants.
+pub static DELETE_ENDPOINT: rt::OperationMeta = rt::OperationMeta::new(
+        "delete_endpoint",
+        &super::SERVICE,
+        &[rt::op(rt::from(3, 0), "DELETE", "/v3/endpoints/{endpoint_id}", &[204])],
+        &[rt::no_body(rt::from(3, 0), 0)],
+    )
+    .unversioned()
+    .at_root();
 /// The `list_endpoints` operation: its spans, statuses and response variants.
 pub static LIST_ENDPOINTS: rt::OperationMeta = rt::OperationMeta::new(
         "list_endpoints",
@@ -94,6 +103,17 @@ impl EndpointsClient {
     ) -> rt::Result<types::CreateEndpointResponseV3_0> {
         let request = rt::Request::new().json(body);
         self.0.call(&CREATE_ENDPOINT, request).await?.single()
+    }
+    /// The `delete_endpoint` operation.
+    ///
+    /// `DELETE /v3/endpoints/{endpoint_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **3.0–latest**: status 204; no body.
+    pub async fn delete_endpoint(&self, endpoint_id: &str) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("endpoint_id", endpoint_id);
+        self.0.call(&DELETE_ENDPOINT, request).await?.empty()
     }
     /// The `list_endpoints` operation.
     ///

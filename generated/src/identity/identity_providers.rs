@@ -6,6 +6,22 @@
 #![allow(clippy::large_enum_variant)]
 use squall_runtime::contract as rt;
 use super::{schemas, types};
+/// The `delete_identity_provider` operation: its spans, statuses and response variants.
+pub static DELETE_IDENTITY_PROVIDER: rt::OperationMeta = rt::OperationMeta::new(
+        "delete_identity_provider",
+        &super::SERVICE,
+        &[
+            rt::op(
+                rt::from(3, 0),
+                "DELETE",
+                "/v3/OS-FEDERATION/identity_providers/{idp_id}",
+                &[204],
+            ),
+        ],
+        &[rt::no_body(rt::from(3, 0), 0)],
+    )
+    .unversioned()
+    .at_root();
 /// The `delete_protocol` operation: its spans, statuses and response variants.
 pub static DELETE_PROTOCOL: rt::OperationMeta = rt::OperationMeta::new(
         "delete_protocol",
@@ -212,6 +228,20 @@ rt::variants_from!(UpdateIdentityProvidersIdentityProviderProtocolRequest {
 pub struct IdentityProvidersClient(rt::ServiceClient);
 rt::client!(IdentityProvidersClient of super::Identity);
 impl IdentityProvidersClient {
+    /// The `delete_identity_provider` operation.
+    ///
+    /// `DELETE /v3/OS-FEDERATION/identity_providers/{idp_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **3.0–latest**: status 204; no body.
+    pub async fn delete_identity_provider(
+        &self,
+        idp_id: &str,
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("idp_id", idp_id);
+        self.0.call(&DELETE_IDENTITY_PROVIDER, request).await?.empty()
+    }
     /// The `delete_protocol` operation.
     ///
     /// `DELETE /v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}`

@@ -16,9 +16,21 @@ pub use application_credentials::ApplicationCredentialsClient;
 /// What the current token can reach: its service catalog and the projects, domains and system it may be scoped to.
 pub mod auth;
 pub use auth::AuthClient;
+/// The consumers group.
+pub mod consumers;
+pub use consumers::ConsumersClient;
 /// The credentials group.
 pub mod credentials;
 pub use credentials::CredentialsClient;
+/// The domain_config group.
+pub mod domain_config;
+pub use domain_config::DomainConfigClient;
+/// The domain_groups group.
+pub mod domain_groups;
+pub use domain_groups::DomainGroupsClient;
+/// The domain_users group.
+pub mod domain_users;
+pub use domain_users::DomainUsersClient;
 /// Domains.
 pub mod domains;
 pub use domains::DomainsClient;
@@ -28,6 +40,9 @@ pub use endpoint_groups::EndpointGroupsClient;
 /// Catalog endpoints.
 pub mod endpoints;
 pub use endpoints::EndpointsClient;
+/// The group_users group.
+pub mod group_users;
+pub use group_users::GroupUsersClient;
 /// Groups.
 pub mod groups;
 pub use groups::GroupsClient;
@@ -37,6 +52,27 @@ pub use identity_providers::IdentityProvidersClient;
 /// The limits group.
 pub mod limits;
 pub use limits::LimitsClient;
+/// The mappings group.
+pub mod mappings;
+pub use mappings::MappingsClient;
+/// The policies group.
+pub mod policies;
+pub use policies::PoliciesClient;
+/// The policy_endpoints group.
+pub mod policy_endpoints;
+pub use policy_endpoints::PolicyEndpointsClient;
+/// The policy_services group.
+pub mod policy_services;
+pub use policy_services::PolicyServicesClient;
+/// The project_endpoints group.
+pub mod project_endpoints;
+pub use project_endpoints::ProjectEndpointsClient;
+/// The project_groups group.
+pub mod project_groups;
+pub use project_groups::ProjectGroupsClient;
+/// The project_users group.
+pub mod project_users;
+pub use project_users::ProjectUsersClient;
 /// Projects and their tags.
 pub mod projects;
 pub use projects::ProjectsClient;
@@ -64,6 +100,18 @@ pub use tokens::TokensClient;
 /// The trusts group.
 pub mod trusts;
 pub use trusts::TrustsClient;
+/// The user_access_tokens group.
+pub mod user_access_tokens;
+pub use user_access_tokens::UserAccessTokensClient;
+/// The user_credentials group.
+pub mod user_credentials;
+pub use user_credentials::UserCredentialsClient;
+/// The user_password group.
+pub mod user_password;
+pub use user_password::UserPasswordClient;
+/// The user_tokens group.
+pub mod user_tokens;
+pub use user_tokens::UserTokensClient;
 /// Users.
 pub mod users;
 pub use users::UsersClient;
@@ -102,10 +150,26 @@ pub trait IdentityClients {
     ) -> impl Future<Output = Result<ApplicationCredentialsClient, rt::Error>> + Send;
     /// A [`AuthClient`] with this factory's settings.
     fn auth(&self) -> impl Future<Output = Result<AuthClient, rt::Error>> + Send;
+    /// A [`ConsumersClient`] with this factory's settings.
+    fn consumers(
+        &self,
+    ) -> impl Future<Output = Result<ConsumersClient, rt::Error>> + Send;
     /// A [`CredentialsClient`] with this factory's settings.
     fn credentials(
         &self,
     ) -> impl Future<Output = Result<CredentialsClient, rt::Error>> + Send;
+    /// A [`DomainConfigClient`] with this factory's settings.
+    fn domain_config(
+        &self,
+    ) -> impl Future<Output = Result<DomainConfigClient, rt::Error>> + Send;
+    /// A [`DomainGroupsClient`] with this factory's settings.
+    fn domain_groups(
+        &self,
+    ) -> impl Future<Output = Result<DomainGroupsClient, rt::Error>> + Send;
+    /// A [`DomainUsersClient`] with this factory's settings.
+    fn domain_users(
+        &self,
+    ) -> impl Future<Output = Result<DomainUsersClient, rt::Error>> + Send;
     /// A [`DomainsClient`] with this factory's settings.
     fn domains(&self) -> impl Future<Output = Result<DomainsClient, rt::Error>> + Send;
     /// A [`EndpointGroupsClient`] with this factory's settings.
@@ -116,6 +180,10 @@ pub trait IdentityClients {
     fn endpoints(
         &self,
     ) -> impl Future<Output = Result<EndpointsClient, rt::Error>> + Send;
+    /// A [`GroupUsersClient`] with this factory's settings.
+    fn group_users(
+        &self,
+    ) -> impl Future<Output = Result<GroupUsersClient, rt::Error>> + Send;
     /// A [`GroupsClient`] with this factory's settings.
     fn groups(&self) -> impl Future<Output = Result<GroupsClient, rt::Error>> + Send;
     /// A [`IdentityProvidersClient`] with this factory's settings.
@@ -124,6 +192,30 @@ pub trait IdentityClients {
     ) -> impl Future<Output = Result<IdentityProvidersClient, rt::Error>> + Send;
     /// A [`LimitsClient`] with this factory's settings.
     fn limits(&self) -> impl Future<Output = Result<LimitsClient, rt::Error>> + Send;
+    /// A [`MappingsClient`] with this factory's settings.
+    fn mappings(&self) -> impl Future<Output = Result<MappingsClient, rt::Error>> + Send;
+    /// A [`PoliciesClient`] with this factory's settings.
+    fn policies(&self) -> impl Future<Output = Result<PoliciesClient, rt::Error>> + Send;
+    /// A [`PolicyEndpointsClient`] with this factory's settings.
+    fn policy_endpoints(
+        &self,
+    ) -> impl Future<Output = Result<PolicyEndpointsClient, rt::Error>> + Send;
+    /// A [`PolicyServicesClient`] with this factory's settings.
+    fn policy_services(
+        &self,
+    ) -> impl Future<Output = Result<PolicyServicesClient, rt::Error>> + Send;
+    /// A [`ProjectEndpointsClient`] with this factory's settings.
+    fn project_endpoints(
+        &self,
+    ) -> impl Future<Output = Result<ProjectEndpointsClient, rt::Error>> + Send;
+    /// A [`ProjectGroupsClient`] with this factory's settings.
+    fn project_groups(
+        &self,
+    ) -> impl Future<Output = Result<ProjectGroupsClient, rt::Error>> + Send;
+    /// A [`ProjectUsersClient`] with this factory's settings.
+    fn project_users(
+        &self,
+    ) -> impl Future<Output = Result<ProjectUsersClient, rt::Error>> + Send;
     /// A [`ProjectsClient`] with this factory's settings.
     fn projects(&self) -> impl Future<Output = Result<ProjectsClient, rt::Error>> + Send;
     /// A [`RegionsClient`] with this factory's settings.
@@ -148,6 +240,22 @@ pub trait IdentityClients {
     fn tokens(&self) -> impl Future<Output = Result<TokensClient, rt::Error>> + Send;
     /// A [`TrustsClient`] with this factory's settings.
     fn trusts(&self) -> impl Future<Output = Result<TrustsClient, rt::Error>> + Send;
+    /// A [`UserAccessTokensClient`] with this factory's settings.
+    fn user_access_tokens(
+        &self,
+    ) -> impl Future<Output = Result<UserAccessTokensClient, rt::Error>> + Send;
+    /// A [`UserCredentialsClient`] with this factory's settings.
+    fn user_credentials(
+        &self,
+    ) -> impl Future<Output = Result<UserCredentialsClient, rt::Error>> + Send;
+    /// A [`UserPasswordClient`] with this factory's settings.
+    fn user_password(
+        &self,
+    ) -> impl Future<Output = Result<UserPasswordClient, rt::Error>> + Send;
+    /// A [`UserTokensClient`] with this factory's settings.
+    fn user_tokens(
+        &self,
+    ) -> impl Future<Output = Result<UserTokensClient, rt::Error>> + Send;
     /// A [`UsersClient`] with this factory's settings.
     fn users(&self) -> impl Future<Output = Result<UsersClient, rt::Error>> + Send;
 }
@@ -165,9 +273,29 @@ impl IdentityClients for rt::ClientsFactory<Identity> {
     fn auth(&self) -> impl Future<Output = Result<AuthClient, rt::Error>> + Send {
         self.client()
     }
+    fn consumers(
+        &self,
+    ) -> impl Future<Output = Result<ConsumersClient, rt::Error>> + Send {
+        self.client()
+    }
     fn credentials(
         &self,
     ) -> impl Future<Output = Result<CredentialsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn domain_config(
+        &self,
+    ) -> impl Future<Output = Result<DomainConfigClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn domain_groups(
+        &self,
+    ) -> impl Future<Output = Result<DomainGroupsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn domain_users(
+        &self,
+    ) -> impl Future<Output = Result<DomainUsersClient, rt::Error>> + Send {
         self.client()
     }
     fn domains(&self) -> impl Future<Output = Result<DomainsClient, rt::Error>> + Send {
@@ -183,6 +311,11 @@ impl IdentityClients for rt::ClientsFactory<Identity> {
     ) -> impl Future<Output = Result<EndpointsClient, rt::Error>> + Send {
         self.client()
     }
+    fn group_users(
+        &self,
+    ) -> impl Future<Output = Result<GroupUsersClient, rt::Error>> + Send {
+        self.client()
+    }
     fn groups(&self) -> impl Future<Output = Result<GroupsClient, rt::Error>> + Send {
         self.client()
     }
@@ -192,6 +325,41 @@ impl IdentityClients for rt::ClientsFactory<Identity> {
         self.client()
     }
     fn limits(&self) -> impl Future<Output = Result<LimitsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn mappings(
+        &self,
+    ) -> impl Future<Output = Result<MappingsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn policies(
+        &self,
+    ) -> impl Future<Output = Result<PoliciesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn policy_endpoints(
+        &self,
+    ) -> impl Future<Output = Result<PolicyEndpointsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn policy_services(
+        &self,
+    ) -> impl Future<Output = Result<PolicyServicesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn project_endpoints(
+        &self,
+    ) -> impl Future<Output = Result<ProjectEndpointsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn project_groups(
+        &self,
+    ) -> impl Future<Output = Result<ProjectGroupsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn project_users(
+        &self,
+    ) -> impl Future<Output = Result<ProjectUsersClient, rt::Error>> + Send {
         self.client()
     }
     fn projects(
@@ -229,6 +397,26 @@ impl IdentityClients for rt::ClientsFactory<Identity> {
         self.client()
     }
     fn trusts(&self) -> impl Future<Output = Result<TrustsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn user_access_tokens(
+        &self,
+    ) -> impl Future<Output = Result<UserAccessTokensClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn user_credentials(
+        &self,
+    ) -> impl Future<Output = Result<UserCredentialsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn user_password(
+        &self,
+    ) -> impl Future<Output = Result<UserPasswordClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn user_tokens(
+        &self,
+    ) -> impl Future<Output = Result<UserTokensClient, rt::Error>> + Send {
         self.client()
     }
     fn users(&self) -> impl Future<Output = Result<UsersClient, rt::Error>> + Send {

@@ -6,6 +6,22 @@
 #![allow(clippy::large_enum_variant)]
 use squall_runtime::contract as rt;
 use super::{schemas, types};
+/// The `delete_service_provider` operation: its spans, statuses and response variants.
+pub static DELETE_SERVICE_PROVIDER: rt::OperationMeta = rt::OperationMeta::new(
+        "delete_service_provider",
+        &super::SERVICE,
+        &[
+            rt::op(
+                rt::from(3, 0),
+                "DELETE",
+                "/v3/OS-FEDERATION/service_providers/{service_provider_id}",
+                &[204],
+            ),
+        ],
+        &[rt::no_body(rt::from(3, 0), 0)],
+    )
+    .unversioned()
+    .at_root();
 /// The `list_service_providers` operation: its spans, statuses and response variants.
 pub static LIST_SERVICE_PROVIDERS: rt::OperationMeta = rt::OperationMeta::new(
         "list_service_providers",
@@ -98,6 +114,21 @@ rt::variants_from!(UpdateServiceProvidersServiceProviderRequest {
 pub struct ServiceProvidersClient(rt::ServiceClient);
 rt::client!(ServiceProvidersClient of super::Identity);
 impl ServiceProvidersClient {
+    /// The `delete_service_provider` operation.
+    ///
+    /// `DELETE /v3/OS-FEDERATION/service_providers/{service_provider_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **3.0–latest**: status 204; no body.
+    pub async fn delete_service_provider(
+        &self,
+        service_provider_id: &str,
+    ) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new()
+            .param("service_provider_id", service_provider_id);
+        self.0.call(&DELETE_SERVICE_PROVIDER, request).await?.empty()
+    }
     /// The `list_service_providers` operation.
     ///
     /// `GET /v3/OS-FEDERATION/service_providers`

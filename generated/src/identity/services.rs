@@ -23,6 +23,15 @@ pub enum CreateServiceRequest {
 }
 rt::versioned_request!(CreateServiceRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(CreateServiceRequest { V3_0(types::CreateServiceRequestV3_0) });
+/// The `delete_service` operation: its spans, statuses and response variants.
+pub static DELETE_SERVICE: rt::OperationMeta = rt::OperationMeta::new(
+        "delete_service",
+        &super::SERVICE,
+        &[rt::op(rt::from(3, 0), "DELETE", "/v3/services/{service_id}", &[204])],
+        &[rt::no_body(rt::from(3, 0), 0)],
+    )
+    .unversioned()
+    .at_root();
 /// The `list_services` operation: its spans, statuses and response variants.
 pub static LIST_SERVICES: rt::OperationMeta = rt::OperationMeta::new(
         "list_services",
@@ -94,6 +103,17 @@ impl ServicesClient {
     ) -> rt::Result<types::CreateServiceResponseV3_0> {
         let request = rt::Request::new().json(body);
         self.0.call(&CREATE_SERVICE, request).await?.single()
+    }
+    /// The `delete_service` operation.
+    ///
+    /// `DELETE /v3/services/{service_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **3.0–latest**: status 204; no body.
+    pub async fn delete_service(&self, service_id: &str) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("service_id", service_id);
+        self.0.call(&DELETE_SERVICE, request).await?.empty()
     }
     /// The `list_services` operation.
     ///

@@ -23,6 +23,15 @@ pub enum CreateTrustRequest {
 }
 rt::versioned_request!(CreateTrustRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(CreateTrustRequest { V3_0(types::CreateTrustRequestV3_0) });
+/// The `delete_trust` operation: its spans, statuses and response variants.
+pub static DELETE_TRUST: rt::OperationMeta = rt::OperationMeta::new(
+        "delete_trust",
+        &super::SERVICE,
+        &[rt::op(rt::from(3, 0), "DELETE", "/v3/OS-TRUST/trusts/{trust_id}", &[204])],
+        &[rt::no_body(rt::from(3, 0), 0)],
+    )
+    .unversioned()
+    .at_root();
 /// The `list_trusts` operation: its spans, statuses and response variants.
 pub static LIST_TRUSTS: rt::OperationMeta = rt::OperationMeta::new(
         "list_trusts",
@@ -77,6 +86,17 @@ impl TrustsClient {
     ) -> rt::Result<types::CreateTrustResponseV3_0> {
         let request = rt::Request::new().json(body);
         self.0.call(&CREATE_TRUST, request).await?.single()
+    }
+    /// The `delete_trust` operation.
+    ///
+    /// `DELETE /v3/OS-TRUST/trusts/{trust_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **3.0–latest**: status 204; no body.
+    pub async fn delete_trust(&self, trust_id: &str) -> rt::Result<rt::NoBody> {
+        let request = rt::Request::new().param("trust_id", trust_id);
+        self.0.call(&DELETE_TRUST, request).await?.empty()
     }
     /// The `list_trusts` operation.
     ///

@@ -598,7 +598,13 @@ fn operations(ctx: &Context<'_>, report: &mut Report) -> Result<(Vec<Op>, Vec<Va
             report.skipped += 1;
             continue;
         }
-        if d.response.is_empty() {
+        // No response schema: nothing to check a body against, unless the operation answers
+        // only 204 No Content, which has no body to check.
+        let no_content = !d.status.is_empty()
+            && d.status
+                .iter()
+                .all(|c| !c.codes.is_empty() && c.codes.iter().all(|&s| s == 204));
+        if d.response.is_empty() && !no_content {
             report.undeclared += 1;
             continue;
         }
