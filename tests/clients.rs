@@ -1,8 +1,9 @@
 //! ServiceClients against the real Keystone, whose catalog points at the real Placement, Nova
-//! API and Ironic (issue 5). Nova, Placement and Ironic are squall's bundled modules; Keystone
-//! itself is reached through the example plugin `squall-plugin-identity` (module `identity`). `scripts/services.py up` also provides RegionTwo endpoints, an
-//! application credential, system/domain role assignments, a Keystone with short-lived tokens
-//! (`short_auth_url`) and a TLS proxy with its own CA in front of Placement.
+//! API, Ironic and Glance (issue 5). Nova, Placement, Ironic and Keystone are squall's bundled
+//! modules; Glance is reached through the example plugin `squall-plugin-image` (module
+//! `image`), a service squall does not bundle. `scripts/services.py up` also provides RegionTwo
+//! endpoints, an application credential, system/domain role assignments, a Keystone with
+//! short-lived tokens (`short_auth_url`) and a TLS proxy with its own CA in front of Placement.
 //!
 //! The token-renewal test uses the short-token Keystone, a separate process on the same
 //! database and keys: no other test shares its short-lived tokens, so it runs in parallel
@@ -19,6 +20,7 @@ use serde_json::{Value, json};
 use squall::clients::baremetal::NodesClient;
 use squall::clients::baremetal::nodes::{CreateNodeResponse, ShowNodeResponse};
 use squall::clients::compute::KeypairsClient;
+use squall::clients::identity::IdentityClients as _;
 use squall::clients::placement::ResourceProvidersClient;
 use squall::runtime::auth::AuthError;
 use squall::runtime::credentials::DomainRef;
@@ -28,16 +30,25 @@ use squall::runtime::{
     RestClient, Scope, Secret, ServiceClients, WaitError,
 };
 use squall::{ClientsExt, available_modules};
-use squall_plugin_identity::identity::RegionsClient;
+use squall_plugin_image::image::ImagesClient;
+use squall_plugin_image::image::types::{
+    CreateImageRequestV2_0, ImageStatusV2_0, ImageV2_0, ListImagesQueryV2_0,
+    ListImagesQueryVisibilityV2_0,
+};
 
-fn cloud_json() -> Value {
-    let path = std::env::var_os("SQUALL_CLOUD_JSON")
+/// `cloud.json` of the running services (`$SQUALL_CLOUD_JSON`, else this checkout's).
+fn cloud_json_path() -> std::path::PathBuf {
+    std::env::var_os("SQUALL_CLOUD_JSON")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
                 .join("target/squall-services/cloud.json")
-        });
+        })
+}
+
+fn cloud_json() -> Value {
     let _ = common::cloud(); // panics with instructions when the services are not up
+    let path = cloud_json_path();
     serde_json::from_str(&std::fs::read_to_string(path).expect("cloud.json")).expect("json")
 }
 
@@ -70,12 +81,12 @@ fn ensure_plugin() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // Another test of this binary may register it first; either way it is registered.
-        let _ = squall_plugin_identity::register();
+        let _ = squall_plugin_image::register();
     });
 }
 
-/// Calls Nova, Placement, Ironic (bundled modules) and Keystone (through the plugin) with
-/// `clients`.
+/// Calls Nova, Placement, Ironic, Keystone (bundled modules) and Glance (through the plugin)
+/// with `clients`; Glance must list the cloud's image.
 async fn reach_all_services(clients: &ServiceClients) {
     ensure_plugin();
     let keypairs = clients.compute().keypairs().await.expect("compute client");
@@ -95,23 +106,43 @@ async fn reach_all_services(clients: &ServiceClients) {
     let listed = nodes.list_nodes(None).await.expect("ironic answers");
     assert_eq!(listed.status, 200);
     assert_eq!(listed.version, Some("1.1".parse().unwrap()));
-    let regions = clients
-        .module("identity")
-        .expect("plugin module")
-        .client_of::<RegionsClient>()
-        .await
-        .expect("keystone client");
+    let regions = clients.identity().regions().await.expect("keystone client");
     let listed = regions.list_regions(None).await.expect("keystone answers");
     assert_eq!(listed.status, 200);
     assert_eq!(listed.version, None, "Keystone has no microversions");
     let body = listed.body;
-    assert!(body.regions.iter().any(|r| r.id == "RegionOne"), "{body:?}");
+    assert!(
+        body.regions
+            .iter()
+            .any(|r| r.id.as_deref() == Some(common::cloud().region.as_str())),
+        "{body:?}"
+    );
+    let images = clients
+        .module("image")
+        .expect("plugin module")
+        .client_of::<ImagesClient>()
+        .await
+        .expect("glance client");
+    let image_ref = s(&cloud_json(), "/compute/image_ref");
+    let query = ListImagesQueryV2_0 {
+        name: Some(s(&cloud_json(), "/compute/image_name")),
+        ..Default::default()
+    };
+    let listed = images
+        .list_images(Some(&query.into()))
+        .await
+        .expect("glance answers");
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.version, None, "Glance has no microversions");
+    let ids: Vec<_> = listed.body.images.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, [image_ref.as_str()]);
 }
 
 #[tokio::test]
 async fn clouds_yaml_reaches_all_services() {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/squall-services/clouds.yaml");
+    // `scripts/services.py up` writes clouds.yaml beside cloud.json.
+    let _ = common::cloud();
+    let path = cloud_json_path().with_file_name("clouds.yaml");
     let config = CloudConfig::from_files(&path, None, "squall").expect("clouds.yaml");
     assert_eq!(config.region.as_deref(), Some("RegionOne"));
     let clients = config.builder().expect("builder").build().expect("clients");
@@ -409,10 +440,10 @@ async fn system_scope_and_domain_scope() {
 fn plugin_registration_conflicts_name_both_parties() {
     let mut registry = squall::factories::builtin_registry();
     let compute = &squall::clients::compute::SERVICE;
-    let identity = &squall_plugin_identity::identity::SERVICE;
+    let image = &squall_plugin_image::image::SERVICE;
     assert_eq!(
         registry.available_modules(),
-        ["baremetal", "compute", "placement"]
+        ["baremetal", "compute", "identity", "placement"]
     );
 
     // 1. A service_version held by a bundled module, then by another plugin.
@@ -430,14 +461,14 @@ fn plugin_registration_conflicts_name_both_parties() {
     );
     registry
         .register_plugin(
-            "identity-plugin",
-            vec![ServiceModule::new("identity", "identity.v3", identity)],
+            "image-plugin",
+            vec![ServiceModule::new("image", "image.v2", image)],
         )
         .unwrap();
     let err = registry
         .register_plugin(
             "other",
-            vec![ServiceModule::new("keystone", "identity.v3", identity)],
+            vec![ServiceModule::new("glance", "image.v2", image)],
         )
         .unwrap_err();
     assert!(matches!(err, RegistryError::ServiceVersionTaken { .. }));
@@ -445,28 +476,27 @@ fn plugin_registration_conflicts_name_both_parties() {
         err.to_string().contains("\"other\"")
             && err
                 .to_string()
-                .contains("module \"identity\" of plugin \"identity-plugin\""),
+                .contains("module \"image\" of plugin \"image-plugin\""),
         "{err}"
     );
 
     // 2. The same plugin twice: both registrations are named.
     let err = registry
         .register_plugin(
-            "identity-plugin",
-            vec![ServiceModule::new("identity2", "identity.v4", identity)],
+            "image-plugin",
+            vec![ServiceModule::new("image2", "image.v3", image)],
         )
         .unwrap_err();
     assert!(matches!(err, RegistryError::PluginRegistered { .. }));
     let text = err.to_string();
     assert!(
-        text.contains("\"identity-plugin\"")
-            && text.contains("identity.v3")
-            && text.contains("identity.v4"),
+        text.contains("\"image-plugin\"") && text.contains("image.v2") && text.contains("image.v3"),
         "{text}"
     );
 
-    // 3. A module name in use: a bundled one (what the old Ironic plugin example, module
-    // `baremetal`, now runs into since squall bundles Ironic), then a plugin's.
+    // 3. A module name in use: bundled ones (what the old Ironic plugin example, module
+    // `baremetal`, and the old Keystone plugin example, module `identity`, now run into since
+    // squall bundles both), then a plugin's.
     for (plugin, name, holder) in [
         ("late", "placement", "squall's module \"placement\""),
         (
@@ -475,15 +505,20 @@ fn plugin_registration_conflicts_name_both_parties() {
             "squall's module \"baremetal\"",
         ),
         (
-            "second-identity",
+            "old-identity-plugin",
             "identity",
-            "module \"identity\" of plugin \"identity-plugin\"",
+            "squall's module \"identity\"",
+        ),
+        (
+            "second-image",
+            "image",
+            "module \"image\" of plugin \"image-plugin\"",
         ),
     ] {
         let err = registry
             .register_plugin(
                 plugin,
-                vec![ServiceModule::new(name, &format!("{name}.v9"), identity)],
+                vec![ServiceModule::new(name, &format!("{name}.v9"), image)],
             )
             .unwrap_err();
         assert!(
@@ -496,22 +531,42 @@ fn plugin_registration_conflicts_name_both_parties() {
             "{text}"
         );
     }
+    // The old example plugin's exact registration (module `identity`, service_version
+    // `identity.v3`, squall's own Keystone service) is refused on the name alone.
+    let err = registry
+        .register_plugin(
+            "squall-plugin-identity",
+            vec![ServiceModule::new(
+                "identity",
+                "identity.v3",
+                &squall::clients::identity::SERVICE,
+            )],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::ModuleNameTaken { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("squall's module \"identity\""),
+        "{err}"
+    );
     // Refused registrations left nothing behind.
     assert_eq!(
         registry.available_modules(),
-        ["baremetal", "compute", "placement", "identity.v3"]
+        ["baremetal", "compute", "identity", "placement", "image.v2"]
     );
 
     // The process-wide registry: the example plugin, registered once, then refused.
     ensure_plugin();
-    let err = squall_plugin_identity::register().unwrap_err();
+    let err = squall_plugin_image::register().unwrap_err();
     assert!(matches!(err, RegistryError::PluginRegistered { .. }));
     assert!(
-        err.to_string().contains(squall_plugin_identity::PLUGIN),
+        err.to_string().contains(squall_plugin_image::PLUGIN),
         "{err}"
     );
     let modules = available_modules();
-    for m in ["baremetal", "compute", "placement", "identity.v3"] {
+    for m in ["baremetal", "compute", "identity", "placement", "image.v2"] {
         assert!(
             modules.iter().any(|x| x == m),
             "{m} missing from {modules:?}"
@@ -768,78 +823,141 @@ async fn baremetal_accessor_reaches_bundled_ironic() {
     assert_eq!(err.http_kind(), Some(HttpErrorKind::NotFound), "{err}");
 }
 
+/// Creates an image record (no data) named `name` with `tags`; returns it as Glance answered.
+async fn create_image(images: &ImagesClient, name: &str, tags: &[&str]) -> ImageV2_0 {
+    let body = CreateImageRequestV2_0 {
+        name: Some(name.to_owned()),
+        tags: Some(tags.iter().map(|t| (*t).to_owned()).collect()),
+        min_ram: Some(64),
+        ..Default::default()
+    };
+    let created = images.create_image(&body.into()).await.unwrap();
+    assert_eq!(created.status, 201);
+    assert_eq!(created.version, None, "Glance has no microversions");
+    let location = created.header("location").unwrap_or_default().to_owned();
+    let image = created.body;
+    assert!(
+        location.ends_with(&format!("/v2/images/{}", image.id)),
+        "{location}"
+    );
+    image
+}
+
 #[tokio::test]
-async fn identity_plugin_manages_keystone_regions() {
+async fn image_plugin_manages_glance_images() {
     ensure_plugin();
     let cloud = cloud_json();
     let clients = admin_clients();
-    // By module name and by service_version; the endpoint is the catalog's identity one.
-    let factory = clients.module("identity").unwrap();
+    // By module name and by service_version; the endpoint is the catalog's image one.
+    let factory = clients.module("image").unwrap();
     assert!(std::ptr::eq(
         factory.service(),
-        &squall_plugin_identity::identity::SERVICE
+        &squall_plugin_image::image::SERVICE
     ));
     assert_eq!(
         factory.base_url().await.unwrap(),
-        s(&cloud, "/endpoints/identity")
+        s(&cloud, "/endpoints/image")
     );
-    assert!(clients.module("identity.v3").is_ok());
-    let regions = factory.client_of::<RegionsClient>().await.unwrap();
+    assert!(clients.module("image.v2").is_ok());
+    let images = factory.client_of::<ImagesClient>().await.unwrap();
 
-    let parent = common::unique("squall-parent");
-    let child = common::unique("squall-child");
-    for (id, parent_region_id) in [(&parent, None), (&child, Some(parent.clone()))] {
-        let body: squall_plugin_identity::identity::types::CreateRegionRequestV3_0 =
-            squall::runtime::decode::from_value(&json!({"region": {
-                "id": id,
-                "description": format!("made by {}", module_path!()),
-                "parent_region_id": parent_region_id,
-            }}))
-            .unwrap();
-        let created = regions.create_region(&body.into()).await.unwrap();
-        assert_eq!(created.status, 201);
-        assert_eq!(created.version, None);
-        let envelope = created.body;
-        assert_eq!(&envelope.region.id, id);
-        assert_eq!(envelope.region.parent_region_id, parent_region_id);
-    }
-    let shown = regions.show_region(&child).await.unwrap();
-    let envelope = shown.body;
-    assert_eq!(envelope.region.parent_region_id.as_deref(), Some(&*parent));
-    assert!(
-        envelope
-            .region
-            .links
-            .self_
-            .ends_with(&format!("/v3/regions/{child}"))
+    // The cloud's image: shown, and equal to its entry in the list.
+    let image_ref = s(&cloud, "/compute/image_ref");
+    let shown = images.show_image(&image_ref).await.unwrap();
+    assert_eq!(shown.status, 200);
+    let image = shown.body;
+    assert_eq!(image.id, image_ref);
+    assert_eq!(
+        image.name.as_deref(),
+        Some(&*s(&cloud, "/compute/image_name"))
     );
+    assert_eq!(image.status, ImageStatusV2_0::Active);
+    assert!(image.size.is_some_and(|n| n > 0), "{image:?}");
+    assert_eq!(image.self_, format!("/v2/images/{image_ref}"));
+    let public = ListImagesQueryV2_0 {
+        name: image.name.clone(),
+        visibility: Some(ListImagesQueryVisibilityV2_0::All),
+        ..Default::default()
+    };
+    let listed = images.list_images(Some(&public.into())).await.unwrap().body;
+    assert!(listed.images.contains(&image), "{listed:?}");
 
-    // The query filter: only the parent's children.
-    let query: squall_plugin_identity::identity::types::ListRegionsQueryV3_0 =
-        squall::runtime::decode::from_value(&json!({"parent_region_id": parent})).unwrap();
-    let listed = regions.list_regions(Some(&query.into())).await.unwrap();
-    let list = listed.body;
-    let ids: Vec<_> = list.regions.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, [child.as_str()]);
+    // Two records with one name; the name filter finds both, a page of one at a time.
+    let name = common::unique("squall-image");
+    let first = create_image(&images, &name, &["squall", "one"]).await;
+    let second = create_image(&images, &name, &["squall", "two"]).await;
+    for image in [&first, &second] {
+        assert_eq!(image.name.as_deref(), Some(name.as_str()));
+        assert_eq!(image.status, ImageStatusV2_0::Queued);
+        assert_eq!((image.size, image.checksum.as_deref()), (None, None));
+        assert_eq!(image.min_ram, 64);
+        // Glance keeps tags as a set: their order is its own.
+        assert!(image.tags.iter().any(|t| t == "squall"), "{image:?}");
+        assert_eq!(image.tags.len(), 2, "{image:?}");
+    }
+    let page = |marker: Option<String>| ListImagesQueryV2_0 {
+        name: Some(name.clone()),
+        limit: Some(1),
+        marker,
+        ..Default::default()
+    };
+    let one = images
+        .list_images(Some(&page(None).into()))
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(one.images.len(), 1, "{one:?}");
+    let next = one.next.as_deref().unwrap_or_default();
+    assert!(next.contains("marker="), "{one:?}");
+    let two = images
+        .list_images(Some(&page(Some(one.images[0].id.clone())).into()))
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(two.images.len(), 1, "{two:?}");
+    let mut found = [one.images[0].id.clone(), two.images[0].id.clone()];
+    found.sort();
+    let mut made = [first.id.clone(), second.id.clone()];
+    made.sort();
+    assert_eq!(found, made);
 
-    // Keystone's errors come back typed: a taken id, an unknown parent.
-    for (region, kind) in [
-        (json!({"id": parent}), HttpErrorKind::Conflict),
-        (
-            json!({"parent_region_id": common::unique("squall-nowhere")}),
-            HttpErrorKind::NotFound,
-        ),
-    ] {
-        let body: squall_plugin_identity::identity::types::CreateRegionRequestV3_0 =
-            squall::runtime::decode::from_value(&json!({ "region": region })).unwrap();
-        let err = regions.create_region(&body.into()).await.unwrap_err();
-        assert_eq!(err.http_kind(), Some(kind), "{err}");
+    // Additional properties: Glance keeps any string-valued key; the open image type decodes
+    // the record (strict validation included) and the key stays in the raw body.
+    let token = clients.auth_provider().token().await.unwrap();
+    let extra = reqwest::Client::new()
+        .post(format!("{}/v2/images", s(&cloud, "/endpoints/image")))
+        .header("X-Auth-Token", token.expose())
+        .json(&json!({"name": name, "squall_note": "made by hand"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(extra.status().as_u16(), 201);
+    let extra: Value = extra.json().await.unwrap();
+    let extra_id = extra["id"].as_str().unwrap().to_owned();
+    let shown = images.show_image(&extra_id).await.unwrap();
+    assert_eq!(shown.body.id, extra_id);
+    let raw: Value = serde_json::from_slice(&shown.raw).unwrap();
+    assert_eq!(raw["squall_note"], "made by hand");
+    // The typed request has no such key: reading one from JSON is refused, not dropped.
+    let refused = squall::runtime::decode::from_value::<CreateImageRequestV2_0>(
+        &json!({"name": name, "squall_note": "x"}),
+    );
+    assert!(refused.is_err());
+
+    // Glance's errors come back typed: a taken id, an unknown image.
+    let taken = CreateImageRequestV2_0 {
+        id: Some(first.id.clone()),
+        ..Default::default()
+    };
+    let err = images.create_image(&taken.into()).await.unwrap_err();
+    assert_eq!(err.http_kind(), Some(HttpErrorKind::Conflict), "{err}");
+    for id in [&first.id, &second.id, &extra_id] {
+        assert_eq!(images.delete_image(id).await.unwrap().status, 204);
     }
-    for id in [&child, &parent] {
-        assert_eq!(regions.delete_region(id).await.unwrap().status, 204);
-    }
-    for id in [&child, &parent] {
-        let err = regions.show_region(id).await.unwrap_err();
+    for id in [&first.id, &second.id, &extra_id] {
+        let err = images.show_image(id).await.unwrap_err();
+        assert_eq!(err.http_kind(), Some(HttpErrorKind::NotFound), "{err}");
+        let err = images.delete_image(id).await.unwrap_err();
         assert_eq!(err.http_kind(), Some(HttpErrorKind::NotFound), "{err}");
     }
 }
