@@ -8,7 +8,6 @@
 //! cargo run --example cloud_clients
 //! ```
 
-use squall::clients::identity::IdentityClients as _;
 use squall::prelude::*;
 use squall::runtime::CloudConfig;
 use squall_plugin_image::image::{Image, ImageClients as _};

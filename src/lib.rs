@@ -89,6 +89,8 @@ pub mod prelude {
     pub use squall_clients::baremetal::BaremetalClients as _;
     #[cfg(feature = "compute")]
     pub use squall_clients::compute::ComputeClients as _;
+    #[cfg(feature = "identity")]
+    pub use squall_clients::identity::IdentityClients as _;
     #[cfg(feature = "placement")]
     pub use squall_clients::placement::PlacementClients as _;
     pub use squall_runtime::{ApiVersion, Credentials, ServiceClients, VersionedRequest as _};

@@ -20,7 +20,6 @@ use serde_json::{Value, json};
 use squall::clients::baremetal::NodesClient;
 use squall::clients::baremetal::nodes::{CreateNodeResponse, ShowNodeResponse};
 use squall::clients::compute::KeypairsClient;
-use squall::clients::identity::IdentityClients as _;
 use squall::clients::placement::ResourceProvidersClient;
 use squall::runtime::auth::AuthError;
 use squall::runtime::credentials::DomainRef;

@@ -6,9 +6,7 @@
 mod common;
 
 use serde_json::{Value, json};
-use squall::clients::identity::{
-    self, IdentityClients as _, groups, projects, regions, roles, tokens, users,
-};
+use squall::clients::identity::{self, groups, projects, regions, roles, tokens, users};
 use squall::prelude::*;
 use squall::runtime::{HttpErrorKind, VersionedRequest};
 
