@@ -339,6 +339,14 @@ pub fn generate_service(
             .map(|s| s.span.count(service.max))
             .sum::<usize>();
         let summary = group.summary.clone().unwrap_or_default();
+        // A group whose operations answer no body (Ironic's events) names no schema.
+        let text = code.to_string();
+        let used: Vec<_> = ["schemas", "types"]
+            .into_iter()
+            .filter(|m| text.contains(&format!("{m} ::")))
+            .map(|m| format_ident!("{m}"))
+            .collect();
+        let uses = (!used.is_empty()).then(|| quote! { use super::{#(#used),*}; });
         modules.push((
             group.name.clone(),
             format!(
@@ -348,7 +356,7 @@ pub fn generate_service(
             quote! {
                 #![allow(clippy::large_enum_variant)]
                 use #runtime as rt;
-                use super::{schemas, types};
+                #uses
                 #code
             },
         ));
