@@ -25,6 +25,9 @@ What is read, and from where:
 - status: `@method.expose(status_code=...)` (its closure), else 200. `expose()` never answers a
   body with 204, so a 204 handler without a response schema answers `{"type": "null"}`.
 - errors: Ironic declares none.
+- draft: Ironic validates with JSON Schema 2020-12, the spec format is draft 4. The one construct
+  of Ironic's schemas that draft 4 refuses, an empty `required` (a no-op), is dropped; a keyword
+  that draft 4 would read differently stops the dump (DRAFT_2020_ONLY).
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ HANDLERS = (("get_all", "GET"), ("get", "GET"), ("get_one", "GET"), ("post", "PO
 ANY_METHOD = ("GET", "POST", "PUT", "PATCH", "DELETE")
 KEYED_GATE = re.compile(r"remainder\[0\] == '(\w+)'\s*and not api_utils\.(allow_\w+)\(\)")
 PARENT_ONLY = re.compile(r"if self\.parent_\w+\s*:\s*\n(?:\s*#.*\n)*\s*raise")
+DRAFT_2020_ONLY = {"const", "prefixItems", "$defs", "dependentRequired", "dependentSchemas",
+                   "unevaluatedProperties", "unevaluatedItems", "if", "then", "else",
+                   "exclusiveMinimum", "exclusiveMaximum", "contains", "propertyNames", "$ref"}
 LOOKUP_UNDER_ID = re.compile(r"_subcontroller_map\.get\(\s*remainder\[0\]\s*\)")
 
 
@@ -278,11 +284,31 @@ def minor_text(minor: int | None, open_at: int | None = None) -> str | None:
     return f"1.{minor}"
 
 
+def draft4(schema, where: str):
+    """The schema in draft 4: empty `required` lists dropped, 2020-12-only keywords refused."""
+    if isinstance(schema, list):
+        return [draft4(s, f"{where}/{i}") for i, s in enumerate(schema)]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in DRAFT_2020_ONLY:
+            raise SystemExit(f"{where}: `{key}` reads differently in draft 4; convert it first")
+        if key == "required" and value == []:
+            continue
+        if key in ("properties", "patternProperties"):
+            value = {k: draft4(v, f"{where}/{key}/{k}") for k, v in value.items()}
+        elif key in ("items", "anyOf", "oneOf", "allOf", "not", "additionalProperties"):
+            value = draft4(value, f"{where}/{key}")
+        out[key] = value
+    return out
+
+
 def schema_variants(container, where: str) -> list[dict]:
     if container is None:
         return []
     return [{"min": minor_text(lo), "max": minor_text(hi),
-             "schema": common.jsonable(schema, f"{where}[{i}]")}
+             "schema": draft4(common.jsonable(schema, f"{where}[{i}]"), f"{where}[{i}]")}
             for i, (schema, lo, hi) in enumerate(container._schemas)]
 
 
