@@ -2843,13 +2843,23 @@ pub struct UpdateAllocationRequestItemV1_57 {
     pub path: String,
     pub value: Option<rt::Value>,
 }
-rt::record!(UpdateAllocationRequestItemV1_57 {
+rt::record!(encode UpdateAllocationRequestItemV1_57 {
     req(op, "op"),
     req(path, "path"),
     opt(value, "value"),
 });
+impl UpdateAllocationRequestItemV1_57 {
+    /// A [`UpdateAllocationRequestItemV1_57`] with its required fields; the optional ones are `None`.
+    pub fn new(op: UpdateAllocationRequestItemOpV1_57, path: impl Into<String>) -> Self {
+        Self {
+            op,
+            path: path.into(),
+            value: None,
+        }
+    }
+}
 /// The `UpdateAllocationRequest` schema from microversion 1.57.
-pub type UpdateAllocationRequestV1_57 = BTreeMap<String, rt::Value>;
+pub type UpdateAllocationRequestV1_57 = Vec<UpdateAllocationRequestItemV1_57>;
 /// The `UpdateChassisRequestItemOp` schema from microversion 1.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UpdateChassisRequestItemOpV1_1 {
@@ -2871,11 +2881,25 @@ pub struct UpdateChassisRequestItemV1_1 {
     pub path: String,
     pub value: Option<rt::Value>,
 }
-rt::record!(UpdateChassisRequestItemV1_1 { req(op, "op"), req(path, "path"), opt(value, "value") });
+rt::record!(encode UpdateChassisRequestItemV1_1 {
+    req(op, "op"),
+    req(path, "path"),
+    opt(value, "value"),
+});
+impl UpdateChassisRequestItemV1_1 {
+    /// A [`UpdateChassisRequestItemV1_1`] with its required fields; the optional ones are `None`.
+    pub fn new(op: UpdateChassisRequestItemOpV1_1, path: impl Into<String>) -> Self {
+        Self {
+            op,
+            path: path.into(),
+            value: None,
+        }
+    }
+}
 /// The `UpdateChassisRequest` schema from microversion 1.1.
-pub type UpdateChassisRequestV1_1 = BTreeMap<String, rt::Value>;
+pub type UpdateChassisRequestV1_1 = Vec<UpdateChassisRequestItemV1_1>;
 /// The `UpdateNodeRequest` schema from microversion 1.1.
-pub type UpdateNodeRequestV1_1 = BTreeMap<String, rt::Value>;
+pub type UpdateNodeRequestV1_1 = Vec<PatchOperationV1_1>;
 /// The `V1Document` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct V1DocumentV1_1 {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use squall_runtime::contract as rt;
 /// Server tag
-pub type AddServerTagRequestV2_26 = BTreeMap<String, rt::Value>;
+pub type AddServerTagRequestV2_26 = rt::Value;
 /// The `AddTenantAccessRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddTenantAccessRequestV2_1 {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use squall_runtime::contract as rt;
 /// The `AggregateUuids` schema from microversion 1.1.
-pub type AggregateUuidsV1_1 = BTreeMap<String, rt::Value>;
+pub type AggregateUuidsV1_1 = Vec<String>;
 /// Amounts used by consumers of one type, keyed by resource class, and their count.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerTypeUsagesV1_38 {
