@@ -7,8 +7,8 @@ mod common;
 use serde_json::{Value, json};
 use squall::clients::baremetal::{
     self, AllocationsClient, ChassisClient, ConductorsClient, DeployTemplatesClient, DriversClient,
-    NodeBiosClient, NodeFirmwareClient, NodesClient, PortgroupsClient, VolumeClient,
-    VolumeConnectorsClient, VolumeTargetsClient, allocations, chassis, deploy_templates,
+    EventsClient, NodeBiosClient, NodeFirmwareClient, NodesClient, PortgroupsClient, VolumeClient,
+    VolumeConnectorsClient, VolumeTargetsClient, allocations, chassis, deploy_templates, events,
     portgroups, volume_connectors, volume_targets,
 };
 use squall::prelude::*;
@@ -476,6 +476,19 @@ async fn node_sub_resources_portgroups_volumes_and_allocations() {
             allocations.delete_allocation(&id).await,
         );
     }
+
+    // Ironic logs network events and answers 204 (no body).
+    let events = EventsClient::new(service(v).await);
+    let body = events::CreateEventsRequest::from_json_at(
+        at,
+        json!({"events": [{"event": "network.bind_port",
+                           "port_id": "6f7c1b3e-9a41-4c55-8d1e-2b5f0f1a7c11",
+                           "mac_address": "52:54:00:12:34:57", "status": "ACTIVE",
+                           "device_id": node_id, "binding:host_id": node_id,
+                           "binding:vnic_type": "baremetal"}]}),
+    )
+    .expect("events body");
+    out.check("create_events", v, 204, events.create_events(&body).await);
 
     nodes.delete_node(&node_id).await.expect("delete node");
     out.finish();
