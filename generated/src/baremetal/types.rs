@@ -932,7 +932,7 @@ rt::record!(LinkV1_1 { req(href, "href"), req(rel, "rel") });
 /// The fields every version of `ListAllocationsQuery` has alike.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListAllocationsQueryCommon {
-    pub limit: Option<i64>,
+    pub limit: Option<u32>,
     pub marker: Option<String>,
     pub node: Option<String>,
     pub owner: Option<String>,
@@ -1050,7 +1050,7 @@ rt::record!(ListAllocationsResponseV1_60 { req(allocations, "allocations"), opt(
 /// The `ListChassisDetailQuery` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListChassisDetailQueryV1_1 {
-    pub limit: Option<i64>,
+    pub limit: Option<u32>,
     pub marker: Option<String>,
     pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
     pub sort_key: Option<String>,
@@ -1098,9 +1098,9 @@ impl rt::StrEnum for ListChassisQuerySortDirV1_1 {
 /// The `ListChassisQuery` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListChassisQueryV1_1 {
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<ListChassisQueryFieldsItemV1_1>>,
-    pub limit: Option<i64>,
+    pub limit: Option<u32>,
     pub marker: Option<String>,
     pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
     pub sort_key: Option<String>,
@@ -1145,9 +1145,9 @@ impl rt::StrEnum for ListConductorsQueryFieldsItemV1_49 {
 /// The `ListConductorsQuery` schema from microversion 1.49.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListConductorsQueryV1_49 {
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<ListConductorsQueryFieldsItemV1_49>>,
-    pub limit: Option<i64>,
+    pub limit: Option<u32>,
     pub marker: Option<String>,
     pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
     pub sort_key: Option<String>,
@@ -1214,9 +1214,9 @@ impl rt::StrEnum for ListDeployTemplatesQueryFieldsItemV1_55 {
 /// The `ListDeployTemplatesQuery` schema from microversion 1.55.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListDeployTemplatesQueryV1_55 {
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<ListDeployTemplatesQueryFieldsItemV1_55>>,
-    pub limit: Option<i64>,
+    pub limit: Option<u32>,
     pub marker: Option<String>,
     pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
     pub sort_key: Option<String>,
@@ -1397,7 +1397,7 @@ impl rt::StrEnum for ListDriversQueryFieldsItemV1_86 {
 /// The `ListDriversQuery` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListDriversQueryV1_1 {
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<String>>,
     pub type_: Option<String>,
 }
@@ -1409,7 +1409,7 @@ rt::record!(encode ListDriversQueryV1_1 {
 /// The `ListDriversQuery` schema from microversion 1.77.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListDriversQueryV1_77 {
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<ListDriversQueryFieldsItemV1_77>>,
     pub type_: Option<String>,
 }
@@ -1421,7 +1421,7 @@ rt::record!(encode ListDriversQueryV1_77 {
 /// The `ListDriversQuery` schema from microversion 1.86.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListDriversQueryV1_86 {
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<ListDriversQueryFieldsItemV1_86>>,
     pub type_: Option<String>,
 }
@@ -1629,7 +1629,7 @@ rt::record!(encode ListNodeBiosSettingsQueryV1_40 {});
 /// The `ListNodeBiosSettingsQuery` schema from microversion 1.74.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodeBiosSettingsQueryV1_74 {
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<ListNodeBiosSettingsQueryFieldsItemV1_74>>,
 }
 rt::record!(encode ListNodeBiosSettingsQueryV1_74 { opt(detail, "detail"), opt(fields, "fields") });
@@ -1796,9 +1796,9 @@ impl rt::StrEnum for ListNodeVolumeConnectorsQueryFieldsItemV1_32 {
 /// The `ListNodeVolumeConnectorsQuery` schema from microversion 1.32.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodeVolumeConnectorsQueryV1_32 {
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<ListNodeVolumeConnectorsQueryFieldsItemV1_32>>,
-    pub limit: Option<i64>,
+    pub limit: Option<u32>,
     pub marker: Option<String>,
     pub node: Option<String>,
     pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
@@ -1854,9 +1854,9 @@ impl rt::StrEnum for ListNodeVolumeTargetsQueryFieldsItemV1_32 {
 /// The `ListNodeVolumeTargetsQuery` schema from microversion 1.32.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodeVolumeTargetsQueryV1_32 {
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<ListNodeVolumeTargetsQueryFieldsItemV1_32>>,
-    pub limit: Option<i64>,
+    pub limit: Option<u32>,
     pub marker: Option<String>,
     pub node: Option<String>,
     pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
@@ -2289,9 +2289,9 @@ impl rt::StrEnum for ListPortgroupsQueryFieldsItemV1_23 {
 pub struct ListPortgroupsQueryV1_23 {
     pub address: Option<String>,
     pub conductor_groups: Option<Vec<String>>,
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<ListPortgroupsQueryFieldsItemV1_23>>,
-    pub limit: Option<i64>,
+    pub limit: Option<u32>,
     pub marker: Option<String>,
     pub node: Option<String>,
     pub shard: Option<Vec<String>>,
@@ -2823,14 +2823,14 @@ rt::record!(encode ShowPortgroupQueryV1_23 { opt(fields, "fields") });
 /// The `ShowVolumeConnectorQuery` schema from microversion 1.32.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ShowVolumeConnectorQueryV1_32 {
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<ListNodeVolumeConnectorsQueryFieldsItemV1_32>>,
 }
 rt::record!(encode ShowVolumeConnectorQueryV1_32 { opt(detail, "detail"), opt(fields, "fields") });
 /// The `ShowVolumeTargetQuery` schema from microversion 1.32.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ShowVolumeTargetQueryV1_32 {
-    pub detail: Option<rt::Value>,
+    pub detail: Option<bool>,
     pub fields: Option<Vec<ListNodeVolumeTargetsQueryFieldsItemV1_32>>,
 }
 rt::record!(encode ShowVolumeTargetQueryV1_32 { opt(detail, "detail"), opt(fields, "fields") });
