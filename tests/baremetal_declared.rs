@@ -78,6 +78,45 @@ fn declared_operation_counts() {
     assert_eq!(skipped, 5);
 }
 
+/// `specs/baremetal` is exactly what the installed Ironic's dump plus the overlay import to (the
+/// dump runs in the services' virtualenv, beside `cloud.json`; nothing is started or contacted).
+#[test]
+fn specs_are_the_import_of_the_installed_ironic() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let python = common::cloud_json_path()
+        .parent()
+        .expect("cloud.json's folder")
+        .join("venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{}: no services virtualenv (python3 scripts/services.py up installs it)",
+        python.display()
+    );
+    let scratch = tempfile::tempdir().expect("a temporary folder");
+    let dump = scratch.path().join("baremetal.json");
+    let status = std::process::Command::new(&python)
+        .arg(root.join("scripts/dump/ironic.py"))
+        .arg("--out")
+        .arg(&dump)
+        .args(["--expect", "60,60,0"])
+        .current_dir(&root)
+        .status()
+        .expect("the dump script runs");
+    assert!(status.success(), "scripts/dump/ironic.py: {status}");
+    let report = squall_gen::import::check(&squall_gen::import::Options {
+        service: "baremetal".into(),
+        dump,
+        specs: root.join("specs"),
+        overlay: None,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (report.operations, report.undeclared, report.skipped),
+        (51, 4, 5),
+        "{report}"
+    );
+}
+
 /// What a call answered: status, version and the typed variant's name.
 #[derive(Debug)]
 struct Seen {
