@@ -1,6 +1,12 @@
 //! The imported baremetal operations that need a resource first, against the real Ironic (fake
 //! hardware): create, show, update with a JSON Patch document, list under a node, delete. Every
 //! answer is decoded strictly to the answered version's variant.
+//!
+//! Imported operations that cannot run here: `show_node_bios_setting` (a fake-hardware node that
+//! was only enrolled has no BIOS settings cached), `call_driver_vendor_passthru` (fake-hardware
+//! has no driver-level vendor methods; Ironic answers an unknown one with 500).
+//! `update_volume_connector` and `update_volume_target` run and are refused (400): Ironic changes
+//! volume resources only of a node powered off, and an enrolled fake node has no power state.
 
 mod common;
 
