@@ -17,6 +17,18 @@ fn widgets_output_matches_the_snapshot_crate() {
         Ok(generated) => {
             assert!(generated.files.contains_key("widgets/widgets.rs"));
             assert!(generated.files.len() >= 6, "{:?}", generated.files.keys());
+            // A top-level array body (a JSON Patch document) is a list of its items, encodable.
+            let types = &generated.files["widgets/types.rs"];
+            assert!(
+                types.contains(
+                    "pub type UpdateWidgetRequestV1_1 = Vec<UpdateWidgetRequestItemV1_1>;"
+                ),
+                "{types}"
+            );
+            assert!(types.contains("rt::record!(encode UpdateWidgetRequestItemV1_1"));
+            // A group that names no schema or type imports neither.
+            let signals = &generated.files["widgets/signals.rs"];
+            assert!(!signals.contains("use super::"), "{signals}");
         }
         Err(stale) => panic!(
             "{stale}\nreview the change, then bless it: SQUALL_BLESS=1 cargo test -p squall-gen --test snapshot"

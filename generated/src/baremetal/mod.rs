@@ -7,12 +7,51 @@
 use squall_runtime::contract as rt;
 pub mod types;
 pub mod schemas;
+/// Allocations of nodes by resource class and traits (/v1/allocations, 1.52+).
+pub mod allocations;
+pub use allocations::AllocationsClient;
+/// Chassis, groups of nodes (/v1/chassis).
+pub mod chassis;
+pub use chassis::ChassisClient;
+/// Conductors and the hardware types they serve (/v1/conductors, 1.49+).
+pub mod conductors;
+pub use conductors::ConductorsClient;
+/// Deploy templates, deploy steps selected by traits (/v1/deploy_templates, 1.55+).
+pub mod deploy_templates;
+pub use deploy_templates::DeployTemplatesClient;
+/// Drivers (hardware types), their properties, RAID properties and vendor passthru.
+pub mod drivers;
+pub use drivers::DriversClient;
+/// External events for Ironic, e.g. from Neutron (/v1/events, 1.54+).
+pub mod events;
+pub use events::EventsClient;
+/// A node's BIOS settings (/v1/nodes/{node_ident}/bios, 1.40+).
+pub mod node_bios;
+pub use node_bios::NodeBiosClient;
+/// A node's firmware components (/v1/nodes/{node_ident}/firmware, 1.86+).
+pub mod node_firmware;
+pub use node_firmware::NodeFirmwareClient;
 /// Bare metal nodes (/v1/nodes).
 pub mod nodes;
 pub use nodes::NodesClient;
+/// Port groups, alone and per node (/v1/portgroups, 1.23+).
+pub mod portgroups;
+pub use portgroups::PortgroupsClient;
+/// Node shards and how many nodes each holds (/v1/shards, 1.82+).
+pub mod shards;
+pub use shards::ShardsClient;
 /// The bare metal API's version documents.
 pub mod versions;
 pub use versions::VersionsClient;
+/// Links to the volume resources, alone and per node (/v1/volume, 1.32+).
+pub mod volume;
+pub use volume::VolumeClient;
+/// Volume connectors, alone and per node (/v1/volume/connectors, 1.32+).
+pub mod volume_connectors;
+pub use volume_connectors::VolumeConnectorsClient;
+/// Volume targets, alone and per node (/v1/volume/targets, 1.32+).
+pub mod volume_targets;
+pub use volume_targets::VolumeTargetsClient;
 /// The service as its spec describes it: versions, headers and version document.
 pub static SERVICE: rt::ServiceMeta = rt::ServiceMeta {
     name: "baremetal",
@@ -47,18 +86,115 @@ impl rt::Service for Baremetal {
 }
 /// Typed accessors for the `baremetal` clients on its factory (`clients.baremetal()`).
 pub trait BaremetalClients {
+    /// A [`AllocationsClient`] with this factory's settings.
+    fn allocations(
+        &self,
+    ) -> impl Future<Output = Result<AllocationsClient, rt::Error>> + Send;
+    /// A [`ChassisClient`] with this factory's settings.
+    fn chassis(&self) -> impl Future<Output = Result<ChassisClient, rt::Error>> + Send;
+    /// A [`ConductorsClient`] with this factory's settings.
+    fn conductors(
+        &self,
+    ) -> impl Future<Output = Result<ConductorsClient, rt::Error>> + Send;
+    /// A [`DeployTemplatesClient`] with this factory's settings.
+    fn deploy_templates(
+        &self,
+    ) -> impl Future<Output = Result<DeployTemplatesClient, rt::Error>> + Send;
+    /// A [`DriversClient`] with this factory's settings.
+    fn drivers(&self) -> impl Future<Output = Result<DriversClient, rt::Error>> + Send;
+    /// A [`EventsClient`] with this factory's settings.
+    fn events(&self) -> impl Future<Output = Result<EventsClient, rt::Error>> + Send;
+    /// A [`NodeBiosClient`] with this factory's settings.
+    fn node_bios(
+        &self,
+    ) -> impl Future<Output = Result<NodeBiosClient, rt::Error>> + Send;
+    /// A [`NodeFirmwareClient`] with this factory's settings.
+    fn node_firmware(
+        &self,
+    ) -> impl Future<Output = Result<NodeFirmwareClient, rt::Error>> + Send;
     /// A [`NodesClient`] with this factory's settings.
     fn nodes(&self) -> impl Future<Output = Result<NodesClient, rt::Error>> + Send;
+    /// A [`PortgroupsClient`] with this factory's settings.
+    fn portgroups(
+        &self,
+    ) -> impl Future<Output = Result<PortgroupsClient, rt::Error>> + Send;
+    /// A [`ShardsClient`] with this factory's settings.
+    fn shards(&self) -> impl Future<Output = Result<ShardsClient, rt::Error>> + Send;
     /// A [`VersionsClient`] with this factory's settings.
     fn versions(&self) -> impl Future<Output = Result<VersionsClient, rt::Error>> + Send;
+    /// A [`VolumeClient`] with this factory's settings.
+    fn volume(&self) -> impl Future<Output = Result<VolumeClient, rt::Error>> + Send;
+    /// A [`VolumeConnectorsClient`] with this factory's settings.
+    fn volume_connectors(
+        &self,
+    ) -> impl Future<Output = Result<VolumeConnectorsClient, rt::Error>> + Send;
+    /// A [`VolumeTargetsClient`] with this factory's settings.
+    fn volume_targets(
+        &self,
+    ) -> impl Future<Output = Result<VolumeTargetsClient, rt::Error>> + Send;
 }
 impl BaremetalClients for rt::ClientsFactory<Baremetal> {
+    fn allocations(
+        &self,
+    ) -> impl Future<Output = Result<AllocationsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn chassis(&self) -> impl Future<Output = Result<ChassisClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn conductors(
+        &self,
+    ) -> impl Future<Output = Result<ConductorsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn deploy_templates(
+        &self,
+    ) -> impl Future<Output = Result<DeployTemplatesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn drivers(&self) -> impl Future<Output = Result<DriversClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn events(&self) -> impl Future<Output = Result<EventsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn node_bios(
+        &self,
+    ) -> impl Future<Output = Result<NodeBiosClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn node_firmware(
+        &self,
+    ) -> impl Future<Output = Result<NodeFirmwareClient, rt::Error>> + Send {
+        self.client()
+    }
     fn nodes(&self) -> impl Future<Output = Result<NodesClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn portgroups(
+        &self,
+    ) -> impl Future<Output = Result<PortgroupsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn shards(&self) -> impl Future<Output = Result<ShardsClient, rt::Error>> + Send {
         self.client()
     }
     fn versions(
         &self,
     ) -> impl Future<Output = Result<VersionsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn volume(&self) -> impl Future<Output = Result<VolumeClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn volume_connectors(
+        &self,
+    ) -> impl Future<Output = Result<VolumeConnectorsClient, rt::Error>> + Send {
+        self.client()
+    }
+    fn volume_targets(
+        &self,
+    ) -> impl Future<Output = Result<VolumeTargetsClient, rt::Error>> + Send {
         self.client()
     }
 }

@@ -4,6 +4,293 @@
 #![allow(clippy::doc_markdown, clippy::large_enum_variant)]
 use std::collections::BTreeMap;
 use squall_runtime::contract as rt;
+/// The `CallDriverVendorPassthruQuery` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallDriverVendorPassthruQueryV1_1 {
+    pub method: String,
+}
+rt::record!(encode CallDriverVendorPassthruQueryV1_1 { req(method, "method") });
+/// The `CallDriverVendorPassthruRequest` schema from microversion 1.1.
+pub type CallDriverVendorPassthruRequestV1_1 = BTreeMap<String, rt::Value>;
+/// The `CreateAllocationRequest` schema from microversion 1.52.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateAllocationRequestV1_52 {
+    pub candidate_nodes: Option<Vec<String>>,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub name: Option<String>,
+    pub owner: Option<String>,
+    pub resource_class: Option<String>,
+    pub traits: Option<Vec<rt::Value>>,
+    pub uuid: Option<String>,
+}
+rt::record!(encode CreateAllocationRequestV1_52 {
+    nullable(candidate_nodes, "candidate_nodes"),
+    nullable(extra, "extra"),
+    nullable(name, "name"),
+    nullable(owner, "owner"),
+    nullable(resource_class, "resource_class"),
+    nullable(traits, "traits"),
+    nullable(uuid, "uuid"),
+});
+/// The `CreateAllocationRequest` schema from microversion 1.58. It extends [`CreateAllocationRequestV1_52`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateAllocationRequestV1_58 {
+    pub node: Option<String>,
+    pub base: CreateAllocationRequestV1_52,
+}
+rt::record!(encode CreateAllocationRequestV1_58 { nullable(node, "node") } + base);
+rt::extends!(mut CreateAllocationRequestV1_58 => CreateAllocationRequestV1_52);
+/// The `CreateAllocationResponseState` schema from microversion 1.52.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateAllocationResponseStateV1_52 {
+    Allocating,
+    Active,
+    Error,
+}
+impl rt::StrEnum for CreateAllocationResponseStateV1_52 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("allocating", Self::Allocating),
+        ("active", Self::Active),
+        ("error", Self::Error),
+    ];
+}
+/// The `CreateAllocationResponse` schema from microversion 1.52.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAllocationResponseV1_52 {
+    pub candidate_nodes: Option<Vec<String>>,
+    pub created_at: Option<String>,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub last_error: Option<String>,
+    pub links: Option<Vec<CreateChassisResponseLinksItemV1_1>>,
+    pub name: Option<String>,
+    pub node_uuid: Option<String>,
+    pub resource_class: Option<String>,
+    pub state: Option<CreateAllocationResponseStateV1_52>,
+    pub traits: Option<Vec<rt::Value>>,
+    pub updated_at: Option<String>,
+    pub uuid: Option<String>,
+}
+rt::record!(CreateAllocationResponseV1_52 {
+    nullable(candidate_nodes, "candidate_nodes"),
+    opt(created_at, "created_at"),
+    nullable(extra, "extra"),
+    nullable(last_error, "last_error"),
+    opt(links, "links"),
+    nullable(name, "name"),
+    nullable(node_uuid, "node_uuid"),
+    nullable(resource_class, "resource_class"),
+    opt(state, "state"),
+    nullable(traits, "traits"),
+    nullable(updated_at, "updated_at"),
+    nullable(uuid, "uuid"),
+});
+/// The `CreateAllocationResponse` schema from microversion 1.60. It extends [`CreateAllocationResponseV1_52`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAllocationResponseV1_60 {
+    pub owner: Option<String>,
+    pub base: CreateAllocationResponseV1_52,
+}
+rt::record!(CreateAllocationResponseV1_60 { nullable(owner, "owner") } + base);
+rt::extends!(CreateAllocationResponseV1_60 => CreateAllocationResponseV1_52);
+/// The `CreateChassisRequest` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateChassisRequestV1_1 {
+    pub description: Option<String>,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub uuid: Option<String>,
+}
+rt::record!(encode CreateChassisRequestV1_1 {
+    nullable(description, "description"),
+    nullable(extra, "extra"),
+    nullable(uuid, "uuid"),
+});
+/// The `CreateChassisResponseLinksItemRel` schema from microversion 1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateChassisResponseLinksItemRelV1_1 {
+    Self_,
+    Bookmark,
+}
+impl rt::StrEnum for CreateChassisResponseLinksItemRelV1_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("self", Self::Self_),
+        ("bookmark", Self::Bookmark),
+    ];
+}
+/// The `CreateChassisResponseLinksItem` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateChassisResponseLinksItemV1_1 {
+    pub href: String,
+    pub rel: CreateChassisResponseLinksItemRelV1_1,
+}
+rt::record!(CreateChassisResponseLinksItemV1_1 { req(href, "href"), req(rel, "rel") });
+/// The `CreateChassisResponse` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateChassisResponseV1_1 {
+    pub created_at: Option<String>,
+    pub description: Option<String>,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub links: Option<Vec<CreateChassisResponseLinksItemV1_1>>,
+    pub nodes: Option<Vec<Vec<CreateChassisResponseLinksItemV1_1>>>,
+    pub updated_at: Option<String>,
+    pub uuid: Option<String>,
+}
+rt::record!(CreateChassisResponseV1_1 {
+    opt(created_at, "created_at"),
+    nullable(description, "description"),
+    nullable(extra, "extra"),
+    opt(links, "links"),
+    opt(nodes, "nodes"),
+    nullable(updated_at, "updated_at"),
+    opt(uuid, "uuid"),
+});
+/// The `CreateDeployTemplateRequestStepsItemInterface` schema from microversion 1.55.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateDeployTemplateRequestStepsItemInterfaceV1_55 {
+    Vendor,
+    Power,
+    Management,
+    Firmware,
+    Deploy,
+    Bios,
+    Raid,
+}
+impl rt::StrEnum for CreateDeployTemplateRequestStepsItemInterfaceV1_55 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("vendor", Self::Vendor),
+        ("power", Self::Power),
+        ("management", Self::Management),
+        ("firmware", Self::Firmware),
+        ("deploy", Self::Deploy),
+        ("bios", Self::Bios),
+        ("raid", Self::Raid),
+    ];
+}
+/// The `CreateDeployTemplateRequestStepsItem` schema from microversion 1.55.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateDeployTemplateRequestStepsItemV1_55 {
+    pub args: CreateNodeRequestDriverInfoV1_1,
+    pub interface: CreateDeployTemplateRequestStepsItemInterfaceV1_55,
+    pub priority: rt::Value,
+    pub step: String,
+}
+rt::record!(encode CreateDeployTemplateRequestStepsItemV1_55 {
+    req(args, "args"),
+    req(interface, "interface"),
+    req(priority, "priority"),
+    req(step, "step"),
+});
+/// The `CreateDeployTemplateRequest` schema from microversion 1.55.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateDeployTemplateRequestV1_55 {
+    pub description: Option<String>,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub name: rt::Value,
+    pub steps: Vec<CreateDeployTemplateRequestStepsItemV1_55>,
+    pub uuid: Option<String>,
+}
+rt::record!(encode CreateDeployTemplateRequestV1_55 {
+    nullable(description, "description"),
+    nullable(extra, "extra"),
+    req(name, "name"),
+    req(steps, "steps"),
+    nullable(uuid, "uuid"),
+});
+impl CreateDeployTemplateRequestV1_55 {
+    /// A [`CreateDeployTemplateRequestV1_55`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        name: rt::Value,
+        steps: Vec<CreateDeployTemplateRequestStepsItemV1_55>,
+    ) -> Self {
+        Self {
+            description: None,
+            extra: None,
+            name,
+            steps,
+            uuid: None,
+        }
+    }
+}
+/// The `CreateDeployTemplateResponse` schema from microversion 1.55.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateDeployTemplateResponseV1_55 {
+    pub created_at: Option<String>,
+    pub description: Option<String>,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub links: Option<Vec<CreateChassisResponseLinksItemV1_1>>,
+    pub name: Option<String>,
+    pub steps: Option<Vec<CreateDeployTemplateRequestStepsItemV1_55>>,
+    pub updated_at: Option<String>,
+    pub uuid: Option<String>,
+}
+rt::record!(CreateDeployTemplateResponseV1_55 {
+    opt(created_at, "created_at"),
+    nullable(description, "description"),
+    nullable(extra, "extra"),
+    opt(links, "links"),
+    opt(name, "name"),
+    opt(steps, "steps"),
+    nullable(updated_at, "updated_at"),
+    opt(uuid, "uuid"),
+});
+/// The `CreateEventsRequestEventsItemEvent` schema from microversion 1.54.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreateEventsRequestEventsItemEventV1_54 {
+    NetworkBindPort,
+    NetworkUnbindPort,
+    NetworkDeletePort,
+}
+impl rt::StrEnum for CreateEventsRequestEventsItemEventV1_54 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("network.bind_port", Self::NetworkBindPort),
+        ("network.unbind_port", Self::NetworkUnbindPort),
+        ("network.delete_port", Self::NetworkDeletePort),
+    ];
+}
+/// The `CreateEventsRequestEventsItem` schema from microversion 1.54.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateEventsRequestEventsItemV1_54 {
+    pub binding_host_id: Option<String>,
+    pub binding_vnic_type: Option<String>,
+    pub device_id: Option<String>,
+    pub event: CreateEventsRequestEventsItemEventV1_54,
+    pub mac_address: String,
+    pub port_id: String,
+    pub status: String,
+}
+rt::record!(encode CreateEventsRequestEventsItemV1_54 {
+    nullable(binding_host_id, "binding:host_id"),
+    nullable(binding_vnic_type, "binding:vnic_type"),
+    nullable(device_id, "device_id"),
+    req(event, "event"),
+    req(mac_address, "mac_address"),
+    req(port_id, "port_id"),
+    req(status, "status"),
+});
+impl CreateEventsRequestEventsItemV1_54 {
+    /// A [`CreateEventsRequestEventsItemV1_54`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        event: CreateEventsRequestEventsItemEventV1_54,
+        mac_address: impl Into<String>,
+        port_id: impl Into<String>,
+        status: impl Into<String>,
+    ) -> Self {
+        Self {
+            binding_host_id: None,
+            binding_vnic_type: None,
+            device_id: None,
+            event,
+            mac_address: mac_address.into(),
+            port_id: port_id.into(),
+            status: status.into(),
+        }
+    }
+}
+/// The `CreateEventsRequest` schema from microversion 1.54.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateEventsRequestV1_54 {
+    pub events: Vec<CreateEventsRequestEventsItemV1_54>,
+}
+rt::record!(encode CreateEventsRequestV1_54 { req(events, "events") });
 /// The `CreateNodeRequestDriverInfo` schema from microversion 1.1.
 pub type CreateNodeRequestDriverInfoV1_1 = BTreeMap<String, rt::Value>;
 /// The `CreateNodeRequest` schema from microversion 1.1.
@@ -433,6 +720,208 @@ impl CreateNodeRequestV1_95 {
         }
     }
 }
+/// The `CreatePortgroupRequest` schema from microversion 1.23.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatePortgroupRequestV1_23 {
+    pub address: Option<String>,
+    pub category: Option<String>,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub mode: Option<String>,
+    pub name: Option<String>,
+    pub node_uuid: String,
+    pub physical_network: Option<String>,
+    pub properties: Option<BTreeMap<String, rt::Value>>,
+    pub standalone_ports_supported: Option<rt::Value>,
+    pub uuid: Option<String>,
+}
+rt::record!(encode CreatePortgroupRequestV1_23 {
+    nullable(address, "address"),
+    nullable(category, "category"),
+    nullable(extra, "extra"),
+    nullable(mode, "mode"),
+    nullable(name, "name"),
+    req(node_uuid, "node_uuid"),
+    nullable(physical_network, "physical_network"),
+    nullable(properties, "properties"),
+    opt(standalone_ports_supported, "standalone_ports_supported"),
+    nullable(uuid, "uuid"),
+});
+impl CreatePortgroupRequestV1_23 {
+    /// A [`CreatePortgroupRequestV1_23`] with its required fields; the optional ones are `None`.
+    pub fn new(node_uuid: impl Into<String>) -> Self {
+        Self {
+            address: None,
+            category: None,
+            extra: None,
+            mode: None,
+            name: None,
+            node_uuid: node_uuid.into(),
+            physical_network: None,
+            properties: None,
+            standalone_ports_supported: None,
+            uuid: None,
+        }
+    }
+}
+/// The `CreatePortgroupResponse` schema from microversion 1.23.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatePortgroupResponseV1_23 {
+    pub address: Option<String>,
+    pub category: Option<String>,
+    pub created_at: Option<String>,
+    pub dynamic_portgroup: Option<bool>,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub internal_info: Option<BTreeMap<String, rt::Value>>,
+    pub links: Option<Vec<CreateChassisResponseLinksItemV1_1>>,
+    pub mode: Option<String>,
+    pub name: Option<String>,
+    pub node_uuid: Option<String>,
+    pub physical_network: Option<String>,
+    pub ports: Option<Vec<CreateChassisResponseLinksItemV1_1>>,
+    pub properties: Option<BTreeMap<String, rt::Value>>,
+    pub standalone_ports_supported: Option<bool>,
+    pub updated_at: Option<String>,
+    pub uuid: Option<String>,
+}
+rt::record!(CreatePortgroupResponseV1_23 {
+    nullable(address, "address"),
+    nullable(category, "category"),
+    opt(created_at, "created_at"),
+    opt(dynamic_portgroup, "dynamic_portgroup"),
+    nullable(extra, "extra"),
+    nullable(internal_info, "internal_info"),
+    opt(links, "links"),
+    nullable(mode, "mode"),
+    nullable(name, "name"),
+    nullable(node_uuid, "node_uuid"),
+    nullable(physical_network, "physical_network"),
+    opt(ports, "ports"),
+    nullable(properties, "properties"),
+    opt(standalone_ports_supported, "standalone_ports_supported"),
+    nullable(updated_at, "updated_at"),
+    opt(uuid, "uuid"),
+});
+/// The `CreateVolumeConnectorRequest` schema from microversion 1.32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeConnectorRequestV1_32 {
+    pub connector_id: String,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub node_uuid: String,
+    pub type_: String,
+    pub uuid: Option<String>,
+}
+rt::record!(encode CreateVolumeConnectorRequestV1_32 {
+    req(connector_id, "connector_id"),
+    nullable(extra, "extra"),
+    req(node_uuid, "node_uuid"),
+    req(type_, "type"),
+    nullable(uuid, "uuid"),
+});
+impl CreateVolumeConnectorRequestV1_32 {
+    /// A [`CreateVolumeConnectorRequestV1_32`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        connector_id: impl Into<String>,
+        node_uuid: impl Into<String>,
+        type_: impl Into<String>,
+    ) -> Self {
+        Self {
+            connector_id: connector_id.into(),
+            extra: None,
+            node_uuid: node_uuid.into(),
+            type_: type_.into(),
+            uuid: None,
+        }
+    }
+}
+/// The `CreateVolumeConnectorResponse` schema from microversion 1.32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeConnectorResponseV1_32 {
+    pub connector_id: Option<String>,
+    pub created_at: Option<String>,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub links: Option<Vec<CreateChassisResponseLinksItemV1_1>>,
+    pub node_uuid: Option<String>,
+    pub type_: Option<String>,
+    pub updated_at: Option<String>,
+    pub uuid: Option<String>,
+}
+rt::record!(CreateVolumeConnectorResponseV1_32 {
+    opt(connector_id, "connector_id"),
+    opt(created_at, "created_at"),
+    nullable(extra, "extra"),
+    opt(links, "links"),
+    nullable(node_uuid, "node_uuid"),
+    opt(type_, "type"),
+    nullable(updated_at, "updated_at"),
+    opt(uuid, "uuid"),
+});
+/// The `CreateVolumeTargetRequest` schema from microversion 1.32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeTargetRequestV1_32 {
+    pub boot_index: i64,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub node_uuid: String,
+    pub properties: Option<BTreeMap<String, rt::Value>>,
+    pub uuid: Option<String>,
+    pub volume_id: String,
+    pub volume_type: String,
+}
+rt::record!(encode CreateVolumeTargetRequestV1_32 {
+    req(boot_index, "boot_index"),
+    nullable(extra, "extra"),
+    req(node_uuid, "node_uuid"),
+    nullable(properties, "properties"),
+    nullable(uuid, "uuid"),
+    req(volume_id, "volume_id"),
+    req(volume_type, "volume_type"),
+});
+impl CreateVolumeTargetRequestV1_32 {
+    /// A [`CreateVolumeTargetRequestV1_32`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        boot_index: i64,
+        node_uuid: impl Into<String>,
+        volume_id: impl Into<String>,
+        volume_type: impl Into<String>,
+    ) -> Self {
+        Self {
+            boot_index,
+            extra: None,
+            node_uuid: node_uuid.into(),
+            properties: None,
+            uuid: None,
+            volume_id: volume_id.into(),
+            volume_type: volume_type.into(),
+        }
+    }
+}
+/// The `CreateVolumeTargetResponse` schema from microversion 1.32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateVolumeTargetResponseV1_32 {
+    pub boot_index: Option<i64>,
+    pub created_at: Option<String>,
+    pub extra: Option<BTreeMap<String, rt::Value>>,
+    pub links: Option<Vec<CreateChassisResponseLinksItemV1_1>>,
+    pub node_uuid: Option<String>,
+    pub properties: Option<BTreeMap<String, rt::Value>>,
+    pub updated_at: Option<String>,
+    pub uuid: Option<String>,
+    pub volume_id: Option<String>,
+    pub volume_type: Option<String>,
+}
+rt::record!(CreateVolumeTargetResponseV1_32 {
+    opt(boot_index, "boot_index"),
+    opt(created_at, "created_at"),
+    nullable(extra, "extra"),
+    opt(links, "links"),
+    nullable(node_uuid, "node_uuid"),
+    nullable(properties, "properties"),
+    nullable(updated_at, "updated_at"),
+    opt(uuid, "uuid"),
+    opt(volume_id, "volume_id"),
+    opt(volume_type, "volume_type"),
+});
+/// The `GetDriverPropertiesResponse` schema from microversion 1.1.
+pub type GetDriverPropertiesResponseV1_1 = BTreeMap<String, String>;
 /// The `Link` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkV1_1 {
@@ -440,6 +929,955 @@ pub struct LinkV1_1 {
     pub rel: String,
 }
 rt::record!(LinkV1_1 { req(href, "href"), req(rel, "rel") });
+/// The fields every version of `ListAllocationsQuery` has alike.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListAllocationsQueryCommon {
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+    pub node: Option<String>,
+    pub owner: Option<String>,
+    pub resource_class: Option<String>,
+    pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
+    pub sort_key: Option<String>,
+    pub state: Option<String>,
+}
+rt::record!(encode ListAllocationsQueryCommon {
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(node, "node"),
+    opt(owner, "owner"),
+    opt(resource_class, "resource_class"),
+    opt(sort_dir, "sort_dir"),
+    opt(sort_key, "sort_key"),
+    opt(state, "state"),
+});
+/// The `ListAllocationsQueryFieldsItem` schema from microversion 1.52.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListAllocationsQueryFieldsItemV1_52 {
+    CandidateNodes,
+    CreatedAt,
+    Extra,
+    LastError,
+    Links,
+    Name,
+    NodeUuid,
+    ResourceClass,
+    State,
+    Traits,
+    UpdatedAt,
+    Uuid,
+}
+impl rt::StrEnum for ListAllocationsQueryFieldsItemV1_52 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("candidate_nodes", Self::CandidateNodes),
+        ("created_at", Self::CreatedAt),
+        ("extra", Self::Extra),
+        ("last_error", Self::LastError),
+        ("links", Self::Links),
+        ("name", Self::Name),
+        ("node_uuid", Self::NodeUuid),
+        ("resource_class", Self::ResourceClass),
+        ("state", Self::State),
+        ("traits", Self::Traits),
+        ("updated_at", Self::UpdatedAt),
+        ("uuid", Self::Uuid),
+    ];
+}
+/// The `ListAllocationsQueryFieldsItem` schema from microversion 1.60.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListAllocationsQueryFieldsItemV1_60 {
+    CandidateNodes,
+    CreatedAt,
+    Extra,
+    LastError,
+    Links,
+    Name,
+    NodeUuid,
+    ResourceClass,
+    State,
+    Traits,
+    UpdatedAt,
+    Uuid,
+    Owner,
+}
+impl rt::StrEnum for ListAllocationsQueryFieldsItemV1_60 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("candidate_nodes", Self::CandidateNodes),
+        ("created_at", Self::CreatedAt),
+        ("extra", Self::Extra),
+        ("last_error", Self::LastError),
+        ("links", Self::Links),
+        ("name", Self::Name),
+        ("node_uuid", Self::NodeUuid),
+        ("resource_class", Self::ResourceClass),
+        ("state", Self::State),
+        ("traits", Self::Traits),
+        ("updated_at", Self::UpdatedAt),
+        ("uuid", Self::Uuid),
+        ("owner", Self::Owner),
+    ];
+}
+/// The `ListAllocationsQuery` schema from microversion 1.52. It extends [`ListAllocationsQueryCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListAllocationsQueryV1_52 {
+    pub fields: Option<Vec<ListAllocationsQueryFieldsItemV1_52>>,
+    pub base: ListAllocationsQueryCommon,
+}
+rt::record!(encode ListAllocationsQueryV1_52 { opt(fields, "fields") } + base);
+rt::extends!(mut ListAllocationsQueryV1_52 => ListAllocationsQueryCommon);
+/// The `ListAllocationsQuery` schema from microversion 1.60. It extends [`ListAllocationsQueryCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListAllocationsQueryV1_60 {
+    pub fields: Option<Vec<ListAllocationsQueryFieldsItemV1_60>>,
+    pub base: ListAllocationsQueryCommon,
+}
+rt::record!(encode ListAllocationsQueryV1_60 { opt(fields, "fields") } + base);
+rt::extends!(mut ListAllocationsQueryV1_60 => ListAllocationsQueryCommon);
+/// The `ListAllocationsResponse` schema from microversion 1.52.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAllocationsResponseV1_52 {
+    pub allocations: Vec<CreateAllocationResponseV1_52>,
+    pub next: Option<String>,
+}
+rt::record!(ListAllocationsResponseV1_52 { req(allocations, "allocations"), opt(next, "next") });
+/// The `ListAllocationsResponse` schema from microversion 1.60.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAllocationsResponseV1_60 {
+    pub allocations: Vec<CreateAllocationResponseV1_60>,
+    pub next: Option<String>,
+}
+rt::record!(ListAllocationsResponseV1_60 { req(allocations, "allocations"), opt(next, "next") });
+/// The `ListChassisDetailQuery` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListChassisDetailQueryV1_1 {
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+    pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
+    pub sort_key: Option<String>,
+}
+rt::record!(encode ListChassisDetailQueryV1_1 {
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(sort_dir, "sort_dir"),
+    opt(sort_key, "sort_key"),
+});
+/// The `ListChassisQueryFieldsItem` schema from microversion 1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListChassisQueryFieldsItemV1_1 {
+    CreatedAt,
+    Description,
+    Extra,
+    Links,
+    Nodes,
+    UpdatedAt,
+    Uuid,
+}
+impl rt::StrEnum for ListChassisQueryFieldsItemV1_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("created_at", Self::CreatedAt),
+        ("description", Self::Description),
+        ("extra", Self::Extra),
+        ("links", Self::Links),
+        ("nodes", Self::Nodes),
+        ("updated_at", Self::UpdatedAt),
+        ("uuid", Self::Uuid),
+    ];
+}
+/// The `ListChassisQuerySortDir` schema from microversion 1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListChassisQuerySortDirV1_1 {
+    Asc,
+    Desc,
+}
+impl rt::StrEnum for ListChassisQuerySortDirV1_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("asc", Self::Asc),
+        ("desc", Self::Desc),
+    ];
+}
+/// The `ListChassisQuery` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListChassisQueryV1_1 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListChassisQueryFieldsItemV1_1>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+    pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
+    pub sort_key: Option<String>,
+}
+rt::record!(encode ListChassisQueryV1_1 {
+    opt(detail, "detail"),
+    opt(fields, "fields"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(sort_dir, "sort_dir"),
+    opt(sort_key, "sort_key"),
+});
+/// The `ListChassisResponse` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListChassisResponseV1_1 {
+    pub chassis: Vec<CreateChassisResponseV1_1>,
+    pub next: Option<String>,
+}
+rt::record!(ListChassisResponseV1_1 { req(chassis, "chassis"), opt(next, "next") });
+/// The `ListConductorsQueryFieldsItem` schema from microversion 1.49.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListConductorsQueryFieldsItemV1_49 {
+    Alive,
+    ConductorGroup,
+    CreatedAt,
+    Drivers,
+    Hostname,
+    Links,
+    UpdatedAt,
+}
+impl rt::StrEnum for ListConductorsQueryFieldsItemV1_49 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("alive", Self::Alive),
+        ("conductor_group", Self::ConductorGroup),
+        ("created_at", Self::CreatedAt),
+        ("drivers", Self::Drivers),
+        ("hostname", Self::Hostname),
+        ("links", Self::Links),
+        ("updated_at", Self::UpdatedAt),
+    ];
+}
+/// The `ListConductorsQuery` schema from microversion 1.49.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListConductorsQueryV1_49 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListConductorsQueryFieldsItemV1_49>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+    pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
+    pub sort_key: Option<String>,
+}
+rt::record!(encode ListConductorsQueryV1_49 {
+    opt(detail, "detail"),
+    opt(fields, "fields"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(sort_dir, "sort_dir"),
+    opt(sort_key, "sort_key"),
+});
+/// The `ListConductorsResponseConductorsItem` schema from microversion 1.49.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListConductorsResponseConductorsItemV1_49 {
+    pub alive: Option<bool>,
+    pub conductor_group: Option<String>,
+    pub created_at: Option<String>,
+    pub drivers: Option<Vec<String>>,
+    pub hostname: Option<String>,
+    pub links: Option<Vec<CreateChassisResponseLinksItemV1_1>>,
+    pub updated_at: Option<String>,
+}
+rt::record!(ListConductorsResponseConductorsItemV1_49 {
+    opt(alive, "alive"),
+    opt(conductor_group, "conductor_group"),
+    opt(created_at, "created_at"),
+    opt(drivers, "drivers"),
+    opt(hostname, "hostname"),
+    opt(links, "links"),
+    nullable(updated_at, "updated_at"),
+});
+/// The `ListConductorsResponse` schema from microversion 1.49.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListConductorsResponseV1_49 {
+    pub conductors: Vec<ListConductorsResponseConductorsItemV1_49>,
+    pub next: Option<String>,
+}
+rt::record!(ListConductorsResponseV1_49 { req(conductors, "conductors"), opt(next, "next") });
+/// The `ListDeployTemplatesQueryFieldsItem` schema from microversion 1.55.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListDeployTemplatesQueryFieldsItemV1_55 {
+    CreatedAt,
+    Description,
+    Extra,
+    Links,
+    Name,
+    Steps,
+    UpdatedAt,
+    Uuid,
+}
+impl rt::StrEnum for ListDeployTemplatesQueryFieldsItemV1_55 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("created_at", Self::CreatedAt),
+        ("description", Self::Description),
+        ("extra", Self::Extra),
+        ("links", Self::Links),
+        ("name", Self::Name),
+        ("steps", Self::Steps),
+        ("updated_at", Self::UpdatedAt),
+        ("uuid", Self::Uuid),
+    ];
+}
+/// The `ListDeployTemplatesQuery` schema from microversion 1.55.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListDeployTemplatesQueryV1_55 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListDeployTemplatesQueryFieldsItemV1_55>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+    pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
+    pub sort_key: Option<String>,
+}
+rt::record!(encode ListDeployTemplatesQueryV1_55 {
+    opt(detail, "detail"),
+    opt(fields, "fields"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(sort_dir, "sort_dir"),
+    opt(sort_key, "sort_key"),
+});
+/// The `ListDeployTemplatesResponse` schema from microversion 1.55.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDeployTemplatesResponseV1_55 {
+    pub deploy_templates: Vec<CreateDeployTemplateResponseV1_55>,
+    pub next: Option<String>,
+}
+rt::record!(ListDeployTemplatesResponseV1_55 {
+    req(deploy_templates, "deploy_templates"),
+    opt(next, "next"),
+});
+/// The `ListDriverVendorPassthruMethodsResponse` schema from microversion 1.1.
+pub type ListDriverVendorPassthruMethodsResponseV1_1 = BTreeMap<
+    String,
+    ListDriverVendorPassthruMethodsResponseValueV1_1,
+>;
+/// The `ListDriverVendorPassthruMethodsResponseValue` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriverVendorPassthruMethodsResponseValueV1_1 {
+    pub async_: bool,
+    pub attach: bool,
+    pub description: String,
+    pub http_methods: Vec<String>,
+}
+rt::record!(ListDriverVendorPassthruMethodsResponseValueV1_1 {
+    req(async_, "async"),
+    req(attach, "attach"),
+    req(description, "description"),
+    req(http_methods, "http_methods"),
+});
+/// The `ListDriversQueryFieldsItem` schema from microversion 1.77.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListDriversQueryFieldsItemV1_77 {
+    Hosts,
+    Links,
+    Name,
+    DefaultBootInterface,
+    EnabledBootInterfaces,
+    DefaultConsoleInterface,
+    EnabledConsoleInterfaces,
+    DefaultDeployInterface,
+    EnabledDeployInterfaces,
+    DefaultInspectInterface,
+    EnabledInspectInterfaces,
+    DefaultManagementInterface,
+    EnabledManagementInterfaces,
+    DefaultNetworkInterface,
+    EnabledNetworkInterfaces,
+    DefaultPowerInterface,
+    EnabledPowerInterfaces,
+    DefaultRaidInterface,
+    EnabledRaidInterfaces,
+    DefaultVendorInterface,
+    EnabledVendorInterfaces,
+    DefaultStorageInterface,
+    EnabledStorageInterfaces,
+    DefaultRescueInterface,
+    EnabledRescueInterfaces,
+    DefaultBiosInterface,
+    EnabledBiosInterfaces,
+    Properties,
+    Type,
+}
+impl rt::StrEnum for ListDriversQueryFieldsItemV1_77 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("hosts", Self::Hosts),
+        ("links", Self::Links),
+        ("name", Self::Name),
+        ("default_boot_interface", Self::DefaultBootInterface),
+        ("enabled_boot_interfaces", Self::EnabledBootInterfaces),
+        ("default_console_interface", Self::DefaultConsoleInterface),
+        ("enabled_console_interfaces", Self::EnabledConsoleInterfaces),
+        ("default_deploy_interface", Self::DefaultDeployInterface),
+        ("enabled_deploy_interfaces", Self::EnabledDeployInterfaces),
+        ("default_inspect_interface", Self::DefaultInspectInterface),
+        ("enabled_inspect_interfaces", Self::EnabledInspectInterfaces),
+        ("default_management_interface", Self::DefaultManagementInterface),
+        ("enabled_management_interfaces", Self::EnabledManagementInterfaces),
+        ("default_network_interface", Self::DefaultNetworkInterface),
+        ("enabled_network_interfaces", Self::EnabledNetworkInterfaces),
+        ("default_power_interface", Self::DefaultPowerInterface),
+        ("enabled_power_interfaces", Self::EnabledPowerInterfaces),
+        ("default_raid_interface", Self::DefaultRaidInterface),
+        ("enabled_raid_interfaces", Self::EnabledRaidInterfaces),
+        ("default_vendor_interface", Self::DefaultVendorInterface),
+        ("enabled_vendor_interfaces", Self::EnabledVendorInterfaces),
+        ("default_storage_interface", Self::DefaultStorageInterface),
+        ("enabled_storage_interfaces", Self::EnabledStorageInterfaces),
+        ("default_rescue_interface", Self::DefaultRescueInterface),
+        ("enabled_rescue_interfaces", Self::EnabledRescueInterfaces),
+        ("default_bios_interface", Self::DefaultBiosInterface),
+        ("enabled_bios_interfaces", Self::EnabledBiosInterfaces),
+        ("properties", Self::Properties),
+        ("type", Self::Type),
+    ];
+}
+/// The `ListDriversQueryFieldsItem` schema from microversion 1.86.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListDriversQueryFieldsItemV1_86 {
+    Hosts,
+    Links,
+    Name,
+    DefaultBootInterface,
+    EnabledBootInterfaces,
+    DefaultConsoleInterface,
+    EnabledConsoleInterfaces,
+    DefaultDeployInterface,
+    EnabledDeployInterfaces,
+    DefaultInspectInterface,
+    EnabledInspectInterfaces,
+    DefaultManagementInterface,
+    EnabledManagementInterfaces,
+    DefaultNetworkInterface,
+    EnabledNetworkInterfaces,
+    DefaultPowerInterface,
+    EnabledPowerInterfaces,
+    DefaultRaidInterface,
+    EnabledRaidInterfaces,
+    DefaultVendorInterface,
+    EnabledVendorInterfaces,
+    DefaultStorageInterface,
+    EnabledStorageInterfaces,
+    DefaultRescueInterface,
+    EnabledRescueInterfaces,
+    DefaultBiosInterface,
+    EnabledBiosInterfaces,
+    DefaultFirmwareInterface,
+    EnabledFirmwareInterfaces,
+    Properties,
+    Type,
+}
+impl rt::StrEnum for ListDriversQueryFieldsItemV1_86 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("hosts", Self::Hosts),
+        ("links", Self::Links),
+        ("name", Self::Name),
+        ("default_boot_interface", Self::DefaultBootInterface),
+        ("enabled_boot_interfaces", Self::EnabledBootInterfaces),
+        ("default_console_interface", Self::DefaultConsoleInterface),
+        ("enabled_console_interfaces", Self::EnabledConsoleInterfaces),
+        ("default_deploy_interface", Self::DefaultDeployInterface),
+        ("enabled_deploy_interfaces", Self::EnabledDeployInterfaces),
+        ("default_inspect_interface", Self::DefaultInspectInterface),
+        ("enabled_inspect_interfaces", Self::EnabledInspectInterfaces),
+        ("default_management_interface", Self::DefaultManagementInterface),
+        ("enabled_management_interfaces", Self::EnabledManagementInterfaces),
+        ("default_network_interface", Self::DefaultNetworkInterface),
+        ("enabled_network_interfaces", Self::EnabledNetworkInterfaces),
+        ("default_power_interface", Self::DefaultPowerInterface),
+        ("enabled_power_interfaces", Self::EnabledPowerInterfaces),
+        ("default_raid_interface", Self::DefaultRaidInterface),
+        ("enabled_raid_interfaces", Self::EnabledRaidInterfaces),
+        ("default_vendor_interface", Self::DefaultVendorInterface),
+        ("enabled_vendor_interfaces", Self::EnabledVendorInterfaces),
+        ("default_storage_interface", Self::DefaultStorageInterface),
+        ("enabled_storage_interfaces", Self::EnabledStorageInterfaces),
+        ("default_rescue_interface", Self::DefaultRescueInterface),
+        ("enabled_rescue_interfaces", Self::EnabledRescueInterfaces),
+        ("default_bios_interface", Self::DefaultBiosInterface),
+        ("enabled_bios_interfaces", Self::EnabledBiosInterfaces),
+        ("default_firmware_interface", Self::DefaultFirmwareInterface),
+        ("enabled_firmware_interfaces", Self::EnabledFirmwareInterfaces),
+        ("properties", Self::Properties),
+        ("type", Self::Type),
+    ];
+}
+/// The `ListDriversQuery` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListDriversQueryV1_1 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<String>>,
+    pub type_: Option<String>,
+}
+rt::record!(encode ListDriversQueryV1_1 {
+    opt(detail, "detail"),
+    opt(fields, "fields"),
+    opt(type_, "type"),
+});
+/// The `ListDriversQuery` schema from microversion 1.77.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListDriversQueryV1_77 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListDriversQueryFieldsItemV1_77>>,
+    pub type_: Option<String>,
+}
+rt::record!(encode ListDriversQueryV1_77 {
+    opt(detail, "detail"),
+    opt(fields, "fields"),
+    opt(type_, "type"),
+});
+/// The `ListDriversQuery` schema from microversion 1.86.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListDriversQueryV1_86 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListDriversQueryFieldsItemV1_86>>,
+    pub type_: Option<String>,
+}
+rt::record!(encode ListDriversQueryV1_86 {
+    opt(detail, "detail"),
+    opt(fields, "fields"),
+    opt(type_, "type"),
+});
+/// The `ListDriversResponseDriversItem` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseDriversItemV1_1 {
+    pub hosts: Option<Vec<String>>,
+    pub links: Option<Vec<CreateChassisResponseLinksItemV1_1>>,
+    pub name: Option<String>,
+}
+rt::record!(ListDriversResponseDriversItemV1_1 {
+    opt(hosts, "hosts"),
+    opt(links, "links"),
+    opt(name, "name"),
+});
+/// The `ListDriversResponseDriversItem` schema from microversion 1.14. It extends [`ListDriversResponseDriversItemV1_1`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseDriversItemV1_14 {
+    pub properties: Option<Vec<CreateChassisResponseLinksItemV1_1>>,
+    pub base: ListDriversResponseDriversItemV1_1,
+}
+rt::record!(ListDriversResponseDriversItemV1_14 { opt(properties, "properties") } + base);
+rt::extends!(ListDriversResponseDriversItemV1_14 => ListDriversResponseDriversItemV1_1);
+/// The `ListDriversResponseDriversItem` schema from microversion 1.30. It extends [`ListDriversResponseDriversItemV1_14`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseDriversItemV1_30 {
+    pub default_boot_interface: Option<String>,
+    pub default_console_interface: Option<String>,
+    pub default_deploy_interface: Option<String>,
+    pub default_inspect_interface: Option<String>,
+    pub default_management_interface: Option<String>,
+    pub default_network_interface: Option<String>,
+    pub default_power_interface: Option<String>,
+    pub default_raid_interface: Option<String>,
+    pub default_vendor_interface: Option<String>,
+    pub enabled_boot_interfaces: Option<Vec<String>>,
+    pub enabled_console_interfaces: Option<Vec<String>>,
+    pub enabled_deploy_interfaces: Option<Vec<String>>,
+    pub enabled_inspect_interfaces: Option<Vec<String>>,
+    pub enabled_management_interfaces: Option<Vec<String>>,
+    pub enabled_network_interfaces: Option<Vec<String>>,
+    pub enabled_power_interfaces: Option<Vec<String>>,
+    pub enabled_raid_interfaces: Option<Vec<String>>,
+    pub enabled_vendor_interfaces: Option<Vec<String>>,
+    pub type_: Option<String>,
+    pub base: ListDriversResponseDriversItemV1_14,
+}
+rt::record!(ListDriversResponseDriversItemV1_30 {
+    nullable(default_boot_interface, "default_boot_interface"),
+    nullable(default_console_interface, "default_console_interface"),
+    nullable(default_deploy_interface, "default_deploy_interface"),
+    nullable(default_inspect_interface, "default_inspect_interface"),
+    nullable(default_management_interface, "default_management_interface"),
+    nullable(default_network_interface, "default_network_interface"),
+    nullable(default_power_interface, "default_power_interface"),
+    nullable(default_raid_interface, "default_raid_interface"),
+    nullable(default_vendor_interface, "default_vendor_interface"),
+    opt(enabled_boot_interfaces, "enabled_boot_interfaces"),
+    opt(enabled_console_interfaces, "enabled_console_interfaces"),
+    opt(enabled_deploy_interfaces, "enabled_deploy_interfaces"),
+    opt(enabled_inspect_interfaces, "enabled_inspect_interfaces"),
+    opt(enabled_management_interfaces, "enabled_management_interfaces"),
+    opt(enabled_network_interfaces, "enabled_network_interfaces"),
+    opt(enabled_power_interfaces, "enabled_power_interfaces"),
+    opt(enabled_raid_interfaces, "enabled_raid_interfaces"),
+    opt(enabled_vendor_interfaces, "enabled_vendor_interfaces"),
+    opt(type_, "type"),
+} + base);
+rt::extends!(ListDriversResponseDriversItemV1_30 => ListDriversResponseDriversItemV1_14);
+/// The `ListDriversResponseDriversItem` schema from microversion 1.33. It extends [`ListDriversResponseDriversItemV1_30`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseDriversItemV1_33 {
+    pub default_storage_interface: Option<String>,
+    pub enabled_storage_interfaces: Option<Vec<String>>,
+    pub base: ListDriversResponseDriversItemV1_30,
+}
+rt::record!(ListDriversResponseDriversItemV1_33 {
+    nullable(default_storage_interface, "default_storage_interface"),
+    opt(enabled_storage_interfaces, "enabled_storage_interfaces"),
+} + base);
+rt::extends!(ListDriversResponseDriversItemV1_33 => ListDriversResponseDriversItemV1_30);
+/// The `ListDriversResponseDriversItem` schema from microversion 1.38. It extends [`ListDriversResponseDriversItemV1_33`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseDriversItemV1_38 {
+    pub default_rescue_interface: Option<String>,
+    pub enabled_rescue_interfaces: Option<Vec<String>>,
+    pub base: ListDriversResponseDriversItemV1_33,
+}
+rt::record!(ListDriversResponseDriversItemV1_38 {
+    nullable(default_rescue_interface, "default_rescue_interface"),
+    opt(enabled_rescue_interfaces, "enabled_rescue_interfaces"),
+} + base);
+rt::extends!(ListDriversResponseDriversItemV1_38 => ListDriversResponseDriversItemV1_33);
+/// The `ListDriversResponseDriversItem` schema from microversion 1.40. It extends [`ListDriversResponseDriversItemV1_38`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseDriversItemV1_40 {
+    pub default_bios_interface: Option<String>,
+    pub enabled_bios_interfaces: Option<Vec<String>>,
+    pub base: ListDriversResponseDriversItemV1_38,
+}
+rt::record!(ListDriversResponseDriversItemV1_40 {
+    nullable(default_bios_interface, "default_bios_interface"),
+    opt(enabled_bios_interfaces, "enabled_bios_interfaces"),
+} + base);
+rt::extends!(ListDriversResponseDriversItemV1_40 => ListDriversResponseDriversItemV1_38);
+/// The `ListDriversResponseDriversItem` schema from microversion 1.86. It extends [`ListDriversResponseDriversItemV1_40`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseDriversItemV1_86 {
+    pub default_firmware_interface: Option<String>,
+    pub enabled_firmware_interfaces: Option<Vec<String>>,
+    pub base: ListDriversResponseDriversItemV1_40,
+}
+rt::record!(ListDriversResponseDriversItemV1_86 {
+    nullable(default_firmware_interface, "default_firmware_interface"),
+    opt(enabled_firmware_interfaces, "enabled_firmware_interfaces"),
+} + base);
+rt::extends!(ListDriversResponseDriversItemV1_86 => ListDriversResponseDriversItemV1_40);
+/// The `ListDriversResponse` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseV1_1 {
+    pub drivers: Vec<ListDriversResponseDriversItemV1_1>,
+}
+rt::record!(ListDriversResponseV1_1 { req(drivers, "drivers") });
+/// The `ListDriversResponse` schema from microversion 1.14.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseV1_14 {
+    pub drivers: Vec<ListDriversResponseDriversItemV1_14>,
+}
+rt::record!(ListDriversResponseV1_14 { req(drivers, "drivers") });
+/// The `ListDriversResponse` schema from microversion 1.30.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseV1_30 {
+    pub drivers: Vec<ListDriversResponseDriversItemV1_30>,
+}
+rt::record!(ListDriversResponseV1_30 { req(drivers, "drivers") });
+/// The `ListDriversResponse` schema from microversion 1.33.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseV1_33 {
+    pub drivers: Vec<ListDriversResponseDriversItemV1_33>,
+}
+rt::record!(ListDriversResponseV1_33 { req(drivers, "drivers") });
+/// The `ListDriversResponse` schema from microversion 1.38.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseV1_38 {
+    pub drivers: Vec<ListDriversResponseDriversItemV1_38>,
+}
+rt::record!(ListDriversResponseV1_38 { req(drivers, "drivers") });
+/// The `ListDriversResponse` schema from microversion 1.40.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseV1_40 {
+    pub drivers: Vec<ListDriversResponseDriversItemV1_40>,
+}
+rt::record!(ListDriversResponseV1_40 { req(drivers, "drivers") });
+/// The `ListDriversResponse` schema from microversion 1.86.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListDriversResponseV1_86 {
+    pub drivers: Vec<ListDriversResponseDriversItemV1_86>,
+}
+rt::record!(ListDriversResponseV1_86 { req(drivers, "drivers") });
+/// The `ListNodeBiosSettingsQueryFieldsItem` schema from microversion 1.74.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListNodeBiosSettingsQueryFieldsItemV1_74 {
+    AllowableValues,
+    AttributeType,
+    CreatedAt,
+    LowerBound,
+    Links,
+    MaxLength,
+    MinLength,
+    Name,
+    NodeUuid,
+    ReadOnly,
+    ResetRequired,
+    Unique,
+    UpdatedAt,
+    Value,
+}
+impl rt::StrEnum for ListNodeBiosSettingsQueryFieldsItemV1_74 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("allowable_values", Self::AllowableValues),
+        ("attribute_type", Self::AttributeType),
+        ("created_at", Self::CreatedAt),
+        ("lower_bound", Self::LowerBound),
+        ("links", Self::Links),
+        ("max_length", Self::MaxLength),
+        ("min_length", Self::MinLength),
+        ("name", Self::Name),
+        ("node_uuid", Self::NodeUuid),
+        ("read_only", Self::ReadOnly),
+        ("reset_required", Self::ResetRequired),
+        ("unique", Self::Unique),
+        ("updated_at", Self::UpdatedAt),
+        ("value", Self::Value),
+    ];
+}
+/// The `ListNodeBiosSettingsQuery` schema from microversion 1.40.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListNodeBiosSettingsQueryV1_40 {}
+rt::record!(encode ListNodeBiosSettingsQueryV1_40 {});
+/// The `ListNodeBiosSettingsQuery` schema from microversion 1.74.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListNodeBiosSettingsQueryV1_74 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListNodeBiosSettingsQueryFieldsItemV1_74>>,
+}
+rt::record!(encode ListNodeBiosSettingsQueryV1_74 { opt(detail, "detail"), opt(fields, "fields") });
+/// The fields every version of `ListNodeBiosSettingsResponseBiosItem` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNodeBiosSettingsResponseBiosItemCommon {
+    pub created_at: String,
+    pub links: Vec<CreateChassisResponseLinksItemV1_1>,
+    pub updated_at: Option<String>,
+}
+rt::record!(ListNodeBiosSettingsResponseBiosItemCommon {
+    req(created_at, "created_at"),
+    req(links, "links"),
+    req(updated_at, "updated_at"),
+});
+/// The `ListNodeBiosSettingsResponseBiosItem` schema from microversion 1.40. It extends [`ListNodeBiosSettingsResponseBiosItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNodeBiosSettingsResponseBiosItemV1_40 {
+    pub name: String,
+    pub value: Option<String>,
+    pub base: ListNodeBiosSettingsResponseBiosItemCommon,
+}
+rt::record!(ListNodeBiosSettingsResponseBiosItemV1_40 {
+    req(name, "name"),
+    req(value, "value"),
+} + base);
+rt::extends!(
+    ListNodeBiosSettingsResponseBiosItemV1_40 =>
+    ListNodeBiosSettingsResponseBiosItemCommon
+);
+/// The `ListNodeBiosSettingsResponseBiosItem` schema from microversion 1.74. It extends [`ListNodeBiosSettingsResponseBiosItemCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNodeBiosSettingsResponseBiosItemV1_74 {
+    pub name: Option<String>,
+    pub value: Option<String>,
+    pub allowable_values: Option<Vec<String>>,
+    pub attribute_type: Option<String>,
+    pub lower_bound: Option<i64>,
+    pub max_length: Option<i64>,
+    pub min_length: Option<i64>,
+    pub read_only: Option<bool>,
+    pub reset_required: Option<bool>,
+    pub unique: Option<bool>,
+    pub upper_bound: Option<i64>,
+    pub base: ListNodeBiosSettingsResponseBiosItemCommon,
+}
+rt::record!(ListNodeBiosSettingsResponseBiosItemV1_74 {
+    opt(name, "name"),
+    nullable(value, "value"),
+    nullable(allowable_values, "allowable_values"),
+    nullable(attribute_type, "attribute_type"),
+    nullable(lower_bound, "lower_bound"),
+    nullable(max_length, "max_length"),
+    nullable(min_length, "min_length"),
+    nullable(read_only, "read_only"),
+    nullable(reset_required, "reset_required"),
+    nullable(unique, "unique"),
+    nullable(upper_bound, "upper_bound"),
+} + base);
+rt::extends!(
+    ListNodeBiosSettingsResponseBiosItemV1_74 =>
+    ListNodeBiosSettingsResponseBiosItemCommon
+);
+/// The `ListNodeBiosSettingsResponse` schema from microversion 1.40.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNodeBiosSettingsResponseV1_40 {
+    pub bios: Vec<ListNodeBiosSettingsResponseBiosItemV1_40>,
+}
+rt::record!(ListNodeBiosSettingsResponseV1_40 { req(bios, "bios") });
+/// The `ListNodeBiosSettingsResponse` schema from microversion 1.74.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNodeBiosSettingsResponseV1_74 {
+    pub bios: Vec<ListNodeBiosSettingsResponseBiosItemV1_74>,
+}
+rt::record!(ListNodeBiosSettingsResponseV1_74 { req(bios, "bios") });
+/// The `ListNodeFirmwareQueryFieldsItem` schema from microversion 1.86.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListNodeFirmwareQueryFieldsItemV1_86 {
+    CreatedAt,
+    UpdatedAt,
+    Component,
+    InitialVersion,
+    CurrentVersion,
+    LastVersionFlashed,
+    Vendor,
+    Model,
+    SerialNumber,
+}
+impl rt::StrEnum for ListNodeFirmwareQueryFieldsItemV1_86 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("created_at", Self::CreatedAt),
+        ("updated_at", Self::UpdatedAt),
+        ("component", Self::Component),
+        ("initial_version", Self::InitialVersion),
+        ("current_version", Self::CurrentVersion),
+        ("last_version_flashed", Self::LastVersionFlashed),
+        ("vendor", Self::Vendor),
+        ("model", Self::Model),
+        ("serial_number", Self::SerialNumber),
+    ];
+}
+/// The `ListNodeFirmwareQuery` schema from microversion 1.86.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListNodeFirmwareQueryV1_86 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListNodeFirmwareQueryFieldsItemV1_86>>,
+}
+rt::record!(encode ListNodeFirmwareQueryV1_86 { opt(detail, "detail"), opt(fields, "fields") });
+/// The `ListNodeFirmwareResponseFirmwareItem` schema from microversion 1.86.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNodeFirmwareResponseFirmwareItemV1_86 {
+    pub component: Option<String>,
+    pub created_at: String,
+    pub current_version: Option<String>,
+    pub initial_version: Option<String>,
+    pub last_version_flashed: Option<String>,
+    pub model: Option<String>,
+    pub serial_number: Option<String>,
+    pub updated_at: Option<String>,
+    pub vendor: Option<String>,
+}
+rt::record!(ListNodeFirmwareResponseFirmwareItemV1_86 {
+    opt(component, "component"),
+    req(created_at, "created_at"),
+    nullable(current_version, "current_version"),
+    nullable(initial_version, "initial_version"),
+    nullable(last_version_flashed, "last_version_flashed"),
+    nullable(model, "model"),
+    nullable(serial_number, "serial_number"),
+    req(updated_at, "updated_at"),
+    nullable(vendor, "vendor"),
+});
+/// The `ListNodeFirmwareResponse` schema from microversion 1.86.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNodeFirmwareResponseV1_86 {
+    pub firmware: Vec<ListNodeFirmwareResponseFirmwareItemV1_86>,
+    pub next: Option<String>,
+}
+rt::record!(ListNodeFirmwareResponseV1_86 { req(firmware, "firmware"), opt(next, "next") });
+/// The `ListNodeVolumeConnectorsQueryFieldsItem` schema from microversion 1.32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListNodeVolumeConnectorsQueryFieldsItemV1_32 {
+    ConnectorId,
+    CreatedAt,
+    Extra,
+    Links,
+    NodeUuid,
+    Type,
+    UpdatedAt,
+    Uuid,
+}
+impl rt::StrEnum for ListNodeVolumeConnectorsQueryFieldsItemV1_32 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("connector_id", Self::ConnectorId),
+        ("created_at", Self::CreatedAt),
+        ("extra", Self::Extra),
+        ("links", Self::Links),
+        ("node_uuid", Self::NodeUuid),
+        ("type", Self::Type),
+        ("updated_at", Self::UpdatedAt),
+        ("uuid", Self::Uuid),
+    ];
+}
+/// The `ListNodeVolumeConnectorsQuery` schema from microversion 1.32.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListNodeVolumeConnectorsQueryV1_32 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListNodeVolumeConnectorsQueryFieldsItemV1_32>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+    pub node: Option<String>,
+    pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
+    pub sort_key: Option<String>,
+}
+rt::record!(encode ListNodeVolumeConnectorsQueryV1_32 {
+    opt(detail, "detail"),
+    opt(fields, "fields"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(node, "node"),
+    opt(sort_dir, "sort_dir"),
+    opt(sort_key, "sort_key"),
+});
+/// The `ListNodeVolumeConnectorsResponse` schema from microversion 1.32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNodeVolumeConnectorsResponseV1_32 {
+    pub connectors: Vec<CreateVolumeConnectorResponseV1_32>,
+    pub next: Option<String>,
+}
+rt::record!(ListNodeVolumeConnectorsResponseV1_32 {
+    req(connectors, "connectors"),
+    opt(next, "next"),
+});
+/// The `ListNodeVolumeTargetsQueryFieldsItem` schema from microversion 1.32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListNodeVolumeTargetsQueryFieldsItemV1_32 {
+    BootIndex,
+    CreatedAt,
+    Extra,
+    Links,
+    NodeUuid,
+    Properties,
+    UpdatedAt,
+    Uuid,
+    VolumeId,
+    VolumeType,
+}
+impl rt::StrEnum for ListNodeVolumeTargetsQueryFieldsItemV1_32 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("boot_index", Self::BootIndex),
+        ("created_at", Self::CreatedAt),
+        ("extra", Self::Extra),
+        ("links", Self::Links),
+        ("node_uuid", Self::NodeUuid),
+        ("properties", Self::Properties),
+        ("updated_at", Self::UpdatedAt),
+        ("uuid", Self::Uuid),
+        ("volume_id", Self::VolumeId),
+        ("volume_type", Self::VolumeType),
+    ];
+}
+/// The `ListNodeVolumeTargetsQuery` schema from microversion 1.32.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListNodeVolumeTargetsQueryV1_32 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListNodeVolumeTargetsQueryFieldsItemV1_32>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+    pub node: Option<String>,
+    pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
+    pub sort_key: Option<String>,
+}
+rt::record!(encode ListNodeVolumeTargetsQueryV1_32 {
+    opt(detail, "detail"),
+    opt(fields, "fields"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(node, "node"),
+    opt(sort_dir, "sort_dir"),
+    opt(sort_key, "sort_key"),
+});
+/// The `ListNodeVolumeTargetsResponse` schema from microversion 1.32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListNodeVolumeTargetsResponseV1_32 {
+    pub next: Option<String>,
+    pub targets: Vec<CreateVolumeTargetResponseV1_32>,
+}
+rt::record!(ListNodeVolumeTargetsResponseV1_32 { opt(next, "next"), req(targets, "targets") });
 /// The `ListNodesDetailResponse` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListNodesDetailResponseV1_1 {
@@ -728,18 +2166,6 @@ pub struct ListNodesDetailResponseV1_95 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_95 { req(nodes, "nodes"), opt(next, "next") });
-/// The `ListNodesQuerySortDir` schema from microversion 1.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListNodesQuerySortDirV1_1 {
-    Asc,
-    Desc,
-}
-impl rt::StrEnum for ListNodesQuerySortDirV1_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("asc", Self::Asc),
-        ("desc", Self::Desc),
-    ];
-}
 /// The `ListNodesQuery` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodesQueryV1_1 {
@@ -750,7 +2176,7 @@ pub struct ListNodesQueryV1_1 {
     pub marker: Option<String>,
     pub limit: Option<u32>,
     pub sort_key: Option<String>,
-    pub sort_dir: Option<ListNodesQuerySortDirV1_1>,
+    pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
 }
 rt::record!(encode ListNodesQueryV1_1 {
     opt(chassis_uuid, "chassis_uuid"),
@@ -818,6 +2244,96 @@ pub struct ListNodesResponseV1_5 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesResponseV1_5 { req(nodes, "nodes"), opt(next, "next") });
+/// The `ListPortgroupsQueryFieldsItem` schema from microversion 1.23.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListPortgroupsQueryFieldsItemV1_23 {
+    Address,
+    Category,
+    CreatedAt,
+    DynamicPortgroup,
+    Extra,
+    InternalInfo,
+    Links,
+    Mode,
+    Name,
+    NodeUuid,
+    PhysicalNetwork,
+    Ports,
+    Properties,
+    StandalonePortsSupported,
+    UpdatedAt,
+    Uuid,
+}
+impl rt::StrEnum for ListPortgroupsQueryFieldsItemV1_23 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("address", Self::Address),
+        ("category", Self::Category),
+        ("created_at", Self::CreatedAt),
+        ("dynamic_portgroup", Self::DynamicPortgroup),
+        ("extra", Self::Extra),
+        ("internal_info", Self::InternalInfo),
+        ("links", Self::Links),
+        ("mode", Self::Mode),
+        ("name", Self::Name),
+        ("node_uuid", Self::NodeUuid),
+        ("physical_network", Self::PhysicalNetwork),
+        ("ports", Self::Ports),
+        ("properties", Self::Properties),
+        ("standalone_ports_supported", Self::StandalonePortsSupported),
+        ("updated_at", Self::UpdatedAt),
+        ("uuid", Self::Uuid),
+    ];
+}
+/// The `ListPortgroupsQuery` schema from microversion 1.23.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListPortgroupsQueryV1_23 {
+    pub address: Option<String>,
+    pub conductor_groups: Option<Vec<String>>,
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListPortgroupsQueryFieldsItemV1_23>>,
+    pub limit: Option<u32>,
+    pub marker: Option<String>,
+    pub node: Option<String>,
+    pub shard: Option<Vec<String>>,
+    pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
+    pub sort_key: Option<String>,
+}
+rt::record!(encode ListPortgroupsQueryV1_23 {
+    opt(address, "address"),
+    opt(conductor_groups, "conductor_groups"),
+    opt(detail, "detail"),
+    opt(fields, "fields"),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(node, "node"),
+    opt(shard, "shard"),
+    opt(sort_dir, "sort_dir"),
+    opt(sort_key, "sort_key"),
+});
+/// The `ListPortgroupsResponse` schema from microversion 1.23.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPortgroupsResponseV1_23 {
+    pub next: Option<String>,
+    pub portgroups: Vec<CreatePortgroupResponseV1_23>,
+}
+rt::record!(ListPortgroupsResponseV1_23 { opt(next, "next"), req(portgroups, "portgroups") });
+/// The `ListShardsQuery` schema from microversion 1.82.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListShardsQueryV1_82 {}
+rt::record!(open encode ListShardsQueryV1_82 {});
+/// The `ListShardsResponseShardsItem` schema from microversion 1.82.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListShardsResponseShardsItemV1_82 {
+    pub count: i64,
+    pub name: String,
+}
+rt::record!(ListShardsResponseShardsItemV1_82 { req(count, "count"), req(name, "name") });
+/// The `ListShardsResponse` schema from microversion 1.82.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListShardsResponseV1_82 {
+    pub shards: Vec<ListShardsResponseShardsItemV1_82>,
+}
+rt::record!(ListShardsResponseV1_82 { req(shards, "shards") });
 /// The `MediaTypes` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaTypesV1_1 {
@@ -1214,30 +2730,6 @@ pub struct NodeV1_95 {
 }
 rt::record!(NodeV1_95 { req(disable_power_off, "disable_power_off") } + base);
 rt::extends!(NodeV1_95 => NodeV1_87);
-/// The `PatchOperationOp` schema from microversion 1.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PatchOperationOpV1_1 {
-    Add,
-    Replace,
-    Remove,
-}
-impl rt::StrEnum for PatchOperationOpV1_1 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("add", Self::Add),
-        ("replace", Self::Replace),
-        ("remove", Self::Remove),
-    ];
-}
-/// The `PatchOperation` schema from microversion 1.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PatchOperationV1_1 {
-    pub op: PatchOperationOpV1_1,
-    /// A JSON pointer to a node field, e.g. `/extra/foo` or `/name`.
-    pub path: String,
-    /// The new value, for `add` and `replace`.
-    pub value: Option<rt::Value>,
-}
-rt::record!(PatchOperationV1_1 { req(op, "op"), req(path, "path"), opt(value, "value") });
 /// The `RootDocument` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RootDocumentV1_1 {
@@ -1252,8 +2744,162 @@ rt::record!(RootDocumentV1_1 {
     req(default_version, "default_version"),
     req(versions, "versions"),
 });
+/// The `ShowAllocationQuery` schema from microversion 1.52.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowAllocationQueryV1_52 {
+    pub fields: Option<Vec<ListAllocationsQueryFieldsItemV1_52>>,
+}
+rt::record!(encode ShowAllocationQueryV1_52 { opt(fields, "fields") });
+/// The `ShowAllocationQuery` schema from microversion 1.60.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowAllocationQueryV1_60 {
+    pub fields: Option<Vec<ListAllocationsQueryFieldsItemV1_60>>,
+}
+rt::record!(encode ShowAllocationQueryV1_60 { opt(fields, "fields") });
+/// The `ShowChassisQuery` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowChassisQueryV1_1 {
+    pub fields: Option<Vec<ListChassisQueryFieldsItemV1_1>>,
+}
+rt::record!(encode ShowChassisQueryV1_1 { opt(fields, "fields") });
+/// The `ShowConductorQuery` schema from microversion 1.49.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowConductorQueryV1_49 {
+    pub fields: Option<Vec<ListConductorsQueryFieldsItemV1_49>>,
+}
+rt::record!(encode ShowConductorQueryV1_49 { opt(fields, "fields") });
+/// The `ShowDeployTemplateQuery` schema from microversion 1.55.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowDeployTemplateQueryV1_55 {
+    pub fields: Option<Vec<ListDeployTemplatesQueryFieldsItemV1_55>>,
+}
+rt::record!(encode ShowDeployTemplateQueryV1_55 { opt(fields, "fields") });
+/// The `ShowDriverQuery` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowDriverQueryV1_1 {
+    pub fields: Option<Vec<String>>,
+}
+rt::record!(encode ShowDriverQueryV1_1 { opt(fields, "fields") });
+/// The `ShowDriverQuery` schema from microversion 1.77.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowDriverQueryV1_77 {
+    pub fields: Option<Vec<ListDriversQueryFieldsItemV1_77>>,
+}
+rt::record!(encode ShowDriverQueryV1_77 { opt(fields, "fields") });
+/// The `ShowDriverQuery` schema from microversion 1.86.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowDriverQueryV1_86 {
+    pub fields: Option<Vec<ListDriversQueryFieldsItemV1_86>>,
+}
+rt::record!(encode ShowDriverQueryV1_86 { opt(fields, "fields") });
+/// The `ShowNodeBiosSettingResponse` schema from microversion 1.40.
+pub type ShowNodeBiosSettingResponseV1_40 = BTreeMap<
+    String,
+    ListNodeBiosSettingsResponseBiosItemV1_40,
+>;
+/// The `ShowNodeBiosSettingResponse` schema from microversion 1.74.
+pub type ShowNodeBiosSettingResponseV1_74 = BTreeMap<
+    String,
+    ListNodeBiosSettingsResponseBiosItemV1_74,
+>;
+/// The `ShowNodeVolumeResponse` schema from microversion 1.32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowNodeVolumeResponseV1_32 {
+    pub connectors: Vec<CreateChassisResponseLinksItemV1_1>,
+    pub links: Vec<CreateChassisResponseLinksItemV1_1>,
+    pub targets: Vec<CreateChassisResponseLinksItemV1_1>,
+}
+rt::record!(ShowNodeVolumeResponseV1_32 {
+    req(connectors, "connectors"),
+    req(links, "links"),
+    req(targets, "targets"),
+});
+/// The `ShowPortgroupQuery` schema from microversion 1.23.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowPortgroupQueryV1_23 {
+    pub fields: Option<Vec<ListPortgroupsQueryFieldsItemV1_23>>,
+}
+rt::record!(encode ShowPortgroupQueryV1_23 { opt(fields, "fields") });
+/// The `ShowVolumeConnectorQuery` schema from microversion 1.32.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowVolumeConnectorQueryV1_32 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListNodeVolumeConnectorsQueryFieldsItemV1_32>>,
+}
+rt::record!(encode ShowVolumeConnectorQueryV1_32 { opt(detail, "detail"), opt(fields, "fields") });
+/// The `ShowVolumeTargetQuery` schema from microversion 1.32.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShowVolumeTargetQueryV1_32 {
+    pub detail: Option<bool>,
+    pub fields: Option<Vec<ListNodeVolumeTargetsQueryFieldsItemV1_32>>,
+}
+rt::record!(encode ShowVolumeTargetQueryV1_32 { opt(detail, "detail"), opt(fields, "fields") });
+/// The `UpdateAllocationRequestItemOp` schema from microversion 1.57.
+pub type UpdateAllocationRequestItemOpV1_57 = UpdateChassisRequestItemOpV1_1;
+/// The `UpdateAllocationRequestItem` schema from microversion 1.57.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAllocationRequestItemV1_57 {
+    pub op: UpdateAllocationRequestItemOpV1_57,
+    pub path: String,
+    pub value: Option<rt::Value>,
+}
+rt::record!(encode UpdateAllocationRequestItemV1_57 {
+    req(op, "op"),
+    req(path, "path"),
+    opt(value, "value"),
+});
+impl UpdateAllocationRequestItemV1_57 {
+    /// A [`UpdateAllocationRequestItemV1_57`] with its required fields; the optional ones are `None`.
+    pub fn new(op: UpdateAllocationRequestItemOpV1_57, path: impl Into<String>) -> Self {
+        Self {
+            op,
+            path: path.into(),
+            value: None,
+        }
+    }
+}
+/// The `UpdateAllocationRequest` schema from microversion 1.57.
+pub type UpdateAllocationRequestV1_57 = Vec<UpdateAllocationRequestItemV1_57>;
+/// The `UpdateChassisRequestItemOp` schema from microversion 1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UpdateChassisRequestItemOpV1_1 {
+    Add,
+    Replace,
+    Remove,
+}
+impl rt::StrEnum for UpdateChassisRequestItemOpV1_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("add", Self::Add),
+        ("replace", Self::Replace),
+        ("remove", Self::Remove),
+    ];
+}
+/// The `UpdateChassisRequestItem` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateChassisRequestItemV1_1 {
+    pub op: UpdateChassisRequestItemOpV1_1,
+    pub path: String,
+    pub value: Option<rt::Value>,
+}
+rt::record!(encode UpdateChassisRequestItemV1_1 {
+    req(op, "op"),
+    req(path, "path"),
+    opt(value, "value"),
+});
+impl UpdateChassisRequestItemV1_1 {
+    /// A [`UpdateChassisRequestItemV1_1`] with its required fields; the optional ones are `None`.
+    pub fn new(op: UpdateChassisRequestItemOpV1_1, path: impl Into<String>) -> Self {
+        Self {
+            op,
+            path: path.into(),
+            value: None,
+        }
+    }
+}
+/// The `UpdateChassisRequest` schema from microversion 1.1.
+pub type UpdateChassisRequestV1_1 = Vec<UpdateChassisRequestItemV1_1>;
 /// The `UpdateNodeRequest` schema from microversion 1.1.
-pub type UpdateNodeRequestV1_1 = BTreeMap<String, rt::Value>;
+pub type UpdateNodeRequestV1_1 = Vec<PatchOperationV1_1>;
 /// The `V1Document` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct V1DocumentV1_1 {
@@ -1307,4 +2953,99 @@ rt::record!(VersionV1_1 {
     req(version, "version"),
     req(links, "links"),
 });
-rt::str_enums!(ListNodesQuerySortDirV1_1, PatchOperationOpV1_1, VersionStatusV1_1);
+/// [`ListChassisResponseV1_1`] in the role of `ListChassisDetailResponseV1_1`.
+pub type ListChassisDetailResponseV1_1 = ListChassisResponseV1_1;
+/// [`CreateChassisResponseV1_1`] in the role of `ShowChassisResponseV1_1`.
+pub type ShowChassisResponseV1_1 = CreateChassisResponseV1_1;
+/// [`CreateChassisResponseV1_1`] in the role of `UpdateChassisResponseV1_1`.
+pub type UpdateChassisResponseV1_1 = CreateChassisResponseV1_1;
+/// [`CallDriverVendorPassthruRequestV1_1`] in the role of `CallDriverVendorPassthruResponseV1_1`.
+pub type CallDriverVendorPassthruResponseV1_1 = CallDriverVendorPassthruRequestV1_1;
+/// [`ListDriversResponseDriversItemV1_1`] in the role of `ShowDriverResponseV1_1`.
+pub type ShowDriverResponseV1_1 = ListDriversResponseDriversItemV1_1;
+/// [`UpdateChassisRequestItemV1_1`] in the role of `PatchOperationV1_1`.
+pub type PatchOperationV1_1 = UpdateChassisRequestItemV1_1;
+/// [`GetDriverPropertiesResponseV1_1`] in the role of `GetDriverLogicalDiskPropertiesResponseV1_12`.
+pub type GetDriverLogicalDiskPropertiesResponseV1_12 = GetDriverPropertiesResponseV1_1;
+/// [`ListDriversResponseDriversItemV1_14`] in the role of `ShowDriverResponseV1_14`.
+pub type ShowDriverResponseV1_14 = ListDriversResponseDriversItemV1_14;
+/// [`ListPortgroupsQueryV1_23`] in the role of `ListPortgroupsDetailQueryV1_23`.
+pub type ListPortgroupsDetailQueryV1_23 = ListPortgroupsQueryV1_23;
+/// [`ListPortgroupsResponseV1_23`] in the role of `ListPortgroupsDetailResponseV1_23`.
+pub type ListPortgroupsDetailResponseV1_23 = ListPortgroupsResponseV1_23;
+/// [`CreatePortgroupResponseV1_23`] in the role of `ShowPortgroupResponseV1_23`.
+pub type ShowPortgroupResponseV1_23 = CreatePortgroupResponseV1_23;
+/// [`UpdateChassisRequestV1_1`] in the role of `UpdatePortgroupRequestV1_23`.
+pub type UpdatePortgroupRequestV1_23 = UpdateChassisRequestV1_1;
+/// [`CreatePortgroupResponseV1_23`] in the role of `UpdatePortgroupResponseV1_23`.
+pub type UpdatePortgroupResponseV1_23 = CreatePortgroupResponseV1_23;
+/// [`ListPortgroupsQueryV1_23`] in the role of `ListNodePortgroupsQueryV1_24`.
+pub type ListNodePortgroupsQueryV1_24 = ListPortgroupsQueryV1_23;
+/// [`ListPortgroupsResponseV1_23`] in the role of `ListNodePortgroupsResponseV1_24`.
+pub type ListNodePortgroupsResponseV1_24 = ListPortgroupsResponseV1_23;
+/// [`ListPortgroupsQueryV1_23`] in the role of `ListNodePortgroupsDetailQueryV1_24`.
+pub type ListNodePortgroupsDetailQueryV1_24 = ListPortgroupsQueryV1_23;
+/// [`ListPortgroupsResponseV1_23`] in the role of `ListNodePortgroupsDetailResponseV1_24`.
+pub type ListNodePortgroupsDetailResponseV1_24 = ListPortgroupsResponseV1_23;
+/// [`ListDriversResponseDriversItemV1_30`] in the role of `ShowDriverResponseV1_30`.
+pub type ShowDriverResponseV1_30 = ListDriversResponseDriversItemV1_30;
+/// [`ShowNodeVolumeResponseV1_32`] in the role of `ShowVolumeResponseV1_32`.
+pub type ShowVolumeResponseV1_32 = ShowNodeVolumeResponseV1_32;
+/// [`ListNodeVolumeConnectorsQueryV1_32`] in the role of `ListVolumeConnectorsQueryV1_32`.
+pub type ListVolumeConnectorsQueryV1_32 = ListNodeVolumeConnectorsQueryV1_32;
+/// [`ListNodeVolumeConnectorsResponseV1_32`] in the role of `ListVolumeConnectorsResponseV1_32`.
+pub type ListVolumeConnectorsResponseV1_32 = ListNodeVolumeConnectorsResponseV1_32;
+/// [`CreateVolumeConnectorResponseV1_32`] in the role of `ShowVolumeConnectorResponseV1_32`.
+pub type ShowVolumeConnectorResponseV1_32 = CreateVolumeConnectorResponseV1_32;
+/// [`UpdateChassisRequestV1_1`] in the role of `UpdateVolumeConnectorRequestV1_32`.
+pub type UpdateVolumeConnectorRequestV1_32 = UpdateChassisRequestV1_1;
+/// [`CreateVolumeConnectorResponseV1_32`] in the role of `UpdateVolumeConnectorResponseV1_32`.
+pub type UpdateVolumeConnectorResponseV1_32 = CreateVolumeConnectorResponseV1_32;
+/// [`ListNodeVolumeTargetsQueryV1_32`] in the role of `ListVolumeTargetsQueryV1_32`.
+pub type ListVolumeTargetsQueryV1_32 = ListNodeVolumeTargetsQueryV1_32;
+/// [`ListNodeVolumeTargetsResponseV1_32`] in the role of `ListVolumeTargetsResponseV1_32`.
+pub type ListVolumeTargetsResponseV1_32 = ListNodeVolumeTargetsResponseV1_32;
+/// [`CreateVolumeTargetResponseV1_32`] in the role of `ShowVolumeTargetResponseV1_32`.
+pub type ShowVolumeTargetResponseV1_32 = CreateVolumeTargetResponseV1_32;
+/// [`UpdateChassisRequestV1_1`] in the role of `UpdateVolumeTargetRequestV1_32`.
+pub type UpdateVolumeTargetRequestV1_32 = UpdateChassisRequestV1_1;
+/// [`CreateVolumeTargetResponseV1_32`] in the role of `UpdateVolumeTargetResponseV1_32`.
+pub type UpdateVolumeTargetResponseV1_32 = CreateVolumeTargetResponseV1_32;
+/// [`ListDriversResponseDriversItemV1_33`] in the role of `ShowDriverResponseV1_33`.
+pub type ShowDriverResponseV1_33 = ListDriversResponseDriversItemV1_33;
+/// [`ListDriversResponseDriversItemV1_38`] in the role of `ShowDriverResponseV1_38`.
+pub type ShowDriverResponseV1_38 = ListDriversResponseDriversItemV1_38;
+/// [`ListDriversResponseDriversItemV1_40`] in the role of `ShowDriverResponseV1_40`.
+pub type ShowDriverResponseV1_40 = ListDriversResponseDriversItemV1_40;
+/// [`ListNodeBiosSettingsQueryV1_40`] in the role of `ShowNodeBiosSettingQueryV1_40`.
+pub type ShowNodeBiosSettingQueryV1_40 = ListNodeBiosSettingsQueryV1_40;
+/// [`ListConductorsResponseConductorsItemV1_49`] in the role of `ShowConductorResponseV1_49`.
+pub type ShowConductorResponseV1_49 = ListConductorsResponseConductorsItemV1_49;
+/// [`CreateAllocationResponseV1_52`] in the role of `ShowAllocationResponseV1_52`.
+pub type ShowAllocationResponseV1_52 = CreateAllocationResponseV1_52;
+/// [`CreateDeployTemplateResponseV1_55`] in the role of `ShowDeployTemplateResponseV1_55`.
+pub type ShowDeployTemplateResponseV1_55 = CreateDeployTemplateResponseV1_55;
+/// [`UpdateChassisRequestV1_1`] in the role of `UpdateDeployTemplateRequestV1_55`.
+pub type UpdateDeployTemplateRequestV1_55 = UpdateChassisRequestV1_1;
+/// [`CreateDeployTemplateResponseV1_55`] in the role of `UpdateDeployTemplateResponseV1_55`.
+pub type UpdateDeployTemplateResponseV1_55 = CreateDeployTemplateResponseV1_55;
+/// [`CreateAllocationResponseV1_52`] in the role of `UpdateAllocationResponseV1_57`.
+pub type UpdateAllocationResponseV1_57 = CreateAllocationResponseV1_52;
+/// [`CreateAllocationResponseV1_60`] in the role of `ShowAllocationResponseV1_60`.
+pub type ShowAllocationResponseV1_60 = CreateAllocationResponseV1_60;
+/// [`CreateAllocationResponseV1_60`] in the role of `UpdateAllocationResponseV1_60`.
+pub type UpdateAllocationResponseV1_60 = CreateAllocationResponseV1_60;
+/// [`ListDriversResponseDriversItemV1_86`] in the role of `ShowDriverResponseV1_86`.
+pub type ShowDriverResponseV1_86 = ListDriversResponseDriversItemV1_86;
+rt::str_enums!(
+    CreateAllocationResponseStateV1_52, CreateChassisResponseLinksItemRelV1_1,
+    CreateDeployTemplateRequestStepsItemInterfaceV1_55,
+    CreateEventsRequestEventsItemEventV1_54, ListAllocationsQueryFieldsItemV1_52,
+    ListAllocationsQueryFieldsItemV1_60, ListChassisQueryFieldsItemV1_1,
+    ListChassisQuerySortDirV1_1, ListConductorsQueryFieldsItemV1_49,
+    ListDeployTemplatesQueryFieldsItemV1_55, ListDriversQueryFieldsItemV1_77,
+    ListDriversQueryFieldsItemV1_86, ListNodeBiosSettingsQueryFieldsItemV1_74,
+    ListNodeFirmwareQueryFieldsItemV1_86, ListNodeVolumeConnectorsQueryFieldsItemV1_32,
+    ListNodeVolumeTargetsQueryFieldsItemV1_32, ListPortgroupsQueryFieldsItemV1_23,
+    UpdateChassisRequestItemOpV1_1, VersionStatusV1_1
+);

@@ -112,7 +112,7 @@ rt::record!(open encode AddSecurityGroupRequestV2_1 {
     req(add_security_group, "addSecurityGroup"),
 });
 /// The `AddServerTagRequest` schema from microversion 2.26.
-pub type AddServerTagRequestV2_26 = BTreeMap<String, rt::Value>;
+pub type AddServerTagRequestV2_26 = rt::Value;
 /// The `AddTenantAccessRequestAddTenantAccess` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddTenantAccessRequestAddTenantAccessV2_1 {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use squall_runtime::contract as rt;
 /// The `AggregateUuids` schema from microversion 1.1.
-pub type AggregateUuidsV1_1 = BTreeMap<String, rt::Value>;
+pub type AggregateUuidsV1_1 = Vec<String>;
 /// Amounts allocated, keyed by resource class.
 pub type AllocatedResourcesV1_0 = BTreeMap<String, i64>;
 /// Keyed by resource provider UUID, every provider in `allocation_requests`.

@@ -339,28 +339,25 @@ pub fn generate_service(
             .map(|s| s.span.count(service.max))
             .sum::<usize>();
         let summary = group.summary.clone().unwrap_or_default();
+        // A group whose operations answer no body (Ironic's events) names no schema.
+        let text = code.to_string();
+        let used: Vec<_> = ["schemas", "types"]
+            .into_iter()
+            .filter(|m| text.contains(&format!("{m} ::")))
+            .map(|m| format_ident!("{m}"))
+            .collect();
+        let uses = (!used.is_empty()).then(|| quote! { use super::{#(#used),*}; });
         modules.push((
             group.name.clone(),
             format!(
                 "{summary}\n\nOperations, response variants and the [`{}Client`].",
                 pascal(&group.name)
             ),
-            {
-                // Import only the sibling modules the group uses (a group whose operations have
-                // no bodies uses no schema).
-                let text = code.to_string();
-                let siblings: Vec<_> = ["schemas", "types"]
-                    .into_iter()
-                    .filter(|m| text.contains(&format!("{m} ::")))
-                    .map(|m| format_ident!("{m}"))
-                    .collect();
-                let import = (!siblings.is_empty()).then(|| quote!(use super::{#(#siblings),*};));
-                quote! {
-                    #![allow(clippy::large_enum_variant)]
-                    use #runtime as rt;
-                    #import
-                    #code
-                }
+            quote! {
+                #![allow(clippy::large_enum_variant)]
+                use #runtime as rt;
+                #uses
+                #code
             },
         ));
         let module = ident(&group.name);

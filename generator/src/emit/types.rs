@@ -252,6 +252,11 @@ impl<'a> TypeBuilder<'a> {
             return Shape::Enum(variants);
         }
         let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+            let types = json_types(schema);
+            if !types.is_empty() && !types.contains(&"object") {
+                // A named array or scalar (Ironic's JSON Patch request bodies): the type it is.
+                return Shape::Alias(self.ty(schema));
+            }
             let values = match schema.get("additionalProperties") {
                 Some(values @ Value::Object(_)) => self.ty(values),
                 _ => Ty::Any,

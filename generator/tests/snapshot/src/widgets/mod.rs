@@ -7,6 +7,9 @@
 use squall_runtime::contract as rt;
 pub mod types;
 pub mod schemas;
+/// Signals, sent and never answered with a body (a group that names no schema).
+pub mod signals;
+pub use signals::SignalsClient;
 /// Widgets, things with a name and a colour.
 pub mod widgets;
 pub use widgets::WidgetsClient;
@@ -40,10 +43,15 @@ impl rt::Service for Widgets {
 }
 /// Typed accessors for the `widgets` clients on its factory (`clients.widgets()`).
 pub trait WidgetsClients {
+    /// A [`SignalsClient`] with this factory's settings.
+    fn signals(&self) -> impl Future<Output = Result<SignalsClient, rt::Error>> + Send;
     /// A [`WidgetsClient`] with this factory's settings.
     fn widgets(&self) -> impl Future<Output = Result<WidgetsClient, rt::Error>> + Send;
 }
 impl WidgetsClients for rt::ClientsFactory<Widgets> {
+    fn signals(&self) -> impl Future<Output = Result<SignalsClient, rt::Error>> + Send {
+        self.client()
+    }
     fn widgets(&self) -> impl Future<Output = Result<WidgetsClient, rt::Error>> + Send {
         self.client()
     }

@@ -81,6 +81,44 @@ impl NewWidgetV1_2 {
         }
     }
 }
+/// The `UpdateWidgetRequestItemOp` schema from microversion 1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UpdateWidgetRequestItemOpV1_1 {
+    Add,
+    Replace,
+    Remove,
+}
+impl rt::StrEnum for UpdateWidgetRequestItemOpV1_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("add", Self::Add),
+        ("replace", Self::Replace),
+        ("remove", Self::Remove),
+    ];
+}
+/// The `UpdateWidgetRequestItem` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateWidgetRequestItemV1_1 {
+    pub op: UpdateWidgetRequestItemOpV1_1,
+    pub path: String,
+    pub value: Option<rt::Value>,
+}
+rt::record!(encode UpdateWidgetRequestItemV1_1 {
+    req(op, "op"),
+    req(path, "path"),
+    opt(value, "value"),
+});
+impl UpdateWidgetRequestItemV1_1 {
+    /// A [`UpdateWidgetRequestItemV1_1`] with its required fields; the optional ones are `None`.
+    pub fn new(op: UpdateWidgetRequestItemOpV1_1, path: impl Into<String>) -> Self {
+        Self {
+            op,
+            path: path.into(),
+            value: None,
+        }
+    }
+}
+/// The `UpdateWidgetRequest` schema from microversion 1.1.
+pub type UpdateWidgetRequestV1_1 = Vec<UpdateWidgetRequestItemV1_1>;
 /// The `WidgetResponse` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WidgetResponseV1_1 {
@@ -110,4 +148,4 @@ pub struct WidgetV1_2 {
 }
 rt::record!(WidgetV1_2 { req(description, "description") } + base);
 rt::extends!(WidgetV1_2 => WidgetV1_1);
-rt::str_enums!(ColourV1_1);
+rt::str_enums!(ColourV1_1, UpdateWidgetRequestItemOpV1_1);

@@ -93,6 +93,31 @@ pub enum ShowWidgetResponse {
     V1_2(types::WidgetResponseV1_2),
 }
 rt::versioned_response!(ShowWidgetResponse { V1_1, V1_2 });
+/// The `update_widget` operation: its spans, statuses and response variants.
+pub static UPDATE_WIDGET: rt::OperationMeta = rt::OperationMeta::new(
+    "update_widget",
+    &super::SERVICE,
+    &[rt::op(rt::from(1, 1), "PATCH", "/widgets/{widget_id}", &[200])],
+    &[
+        rt::body(rt::span(1, 1, 1, 1), 0, &schemas::WIDGET_V1_1),
+        rt::body(rt::from(1, 2), 1, &schemas::WIDGET_V1_2),
+    ],
+);
+/// The response of `update_widget`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateWidgetResponse {
+    V1_1(types::WidgetResponseV1_1),
+    V1_2(types::WidgetResponseV1_2),
+}
+rt::versioned_response!(UpdateWidgetResponse { V1_1, V1_2 });
+/// The request body of `update_widget`: the variant of the version you request (`V1_1` 1.1–latest).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum UpdateWidgetRequest {
+    V1_1(types::UpdateWidgetRequestV1_1),
+}
+rt::versioned_request!(UpdateWidgetRequest of super::SERVICE { V1_1 = rt::from(1, 1) });
+rt::variants_from!(UpdateWidgetRequest { V1_1(types::UpdateWidgetRequestV1_1) });
 /// Widgets, things with a name and a colour.
 ///
 /// The `widgets` client of the `widgets` service; its microversion is the one the requests carry.
@@ -153,5 +178,21 @@ impl WidgetsClient {
     pub async fn show_widget(&self, widget_id: &str) -> rt::Result<ShowWidgetResponse> {
         let request = rt::Request::new().param("widget_id", widget_id);
         self.0.call(&SHOW_WIDGET, request).await?.versioned()
+    }
+    /// Update a widget with a JSON Patch document (a top-level array body).
+    ///
+    /// `PATCH /widgets/{widget_id}`
+    ///
+    /// # Microversions
+    ///
+    /// - **1.1**: status 200; request [`UpdateWidgetRequestV1_1`](super::types::UpdateWidgetRequestV1_1); response [`WidgetResponseV1_1`](super::types::WidgetResponseV1_1).
+    /// - **1.2–latest**: status 200; request [`UpdateWidgetRequestV1_1`](super::types::UpdateWidgetRequestV1_1); response [`WidgetResponseV1_2`](super::types::WidgetResponseV1_2). *Changed at 1.2:* Widgets gain a nullable `description`; create answers 201 and delete 204.
+    pub async fn update_widget(
+        &self,
+        widget_id: &str,
+        body: &UpdateWidgetRequest,
+    ) -> rt::Result<UpdateWidgetResponse> {
+        let request = rt::Request::new().param("widget_id", widget_id).json(body);
+        self.0.call(&UPDATE_WIDGET, request).await?.versioned()
     }
 }
