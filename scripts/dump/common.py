@@ -56,7 +56,12 @@ def version_text(value: Any) -> str | None:
 def jsonable(value: Any, where: str) -> Any:
     """A deep copy of a schema as plain JSON; anything else is an error naming `where`."""
     if isinstance(value, dict):
-        return {str(k): jsonable(v, f"{where}/{k}") for k, v in value.items()}
+        out = {str(k): jsonable(v, f"{where}/{k}") for k, v in value.items()}
+        # An enum is a set: services build some from Python sets, whose order changes from
+        # run to run (hash randomisation). Sorted, the dump is the same every time.
+        if isinstance(out.get("enum"), list):
+            out["enum"] = sorted(out["enum"], key=lambda v: json.dumps(v, sort_keys=True))
+        return out
     if isinstance(value, (list, tuple)):
         return [jsonable(v, f"{where}/{i}") for i, v in enumerate(value)]
     if isinstance(value, (set, frozenset)):

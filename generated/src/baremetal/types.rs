@@ -43,14 +43,14 @@ rt::extends!(mut CreateAllocationRequestV1_58 => CreateAllocationRequestV1_52);
 /// The `CreateAllocationResponseState` schema from microversion 1.52.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateAllocationResponseStateV1_52 {
-    Allocating,
     Active,
+    Allocating,
     Error,
 }
 impl rt::StrEnum for CreateAllocationResponseStateV1_52 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("allocating", Self::Allocating),
         ("active", Self::Active),
+        ("allocating", Self::Allocating),
         ("error", Self::Error),
     ];
 }
@@ -107,13 +107,13 @@ rt::record!(encode CreateChassisRequestV1_1 {
 /// The `CreateChassisResponseLinksItemRel` schema from microversion 1.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateChassisResponseLinksItemRelV1_1 {
-    Self_,
     Bookmark,
+    Self_,
 }
 impl rt::StrEnum for CreateChassisResponseLinksItemRelV1_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("self", Self::Self_),
         ("bookmark", Self::Bookmark),
+        ("self", Self::Self_),
     ];
 }
 /// The `CreateChassisResponseLinksItem` schema from microversion 1.1.
@@ -146,23 +146,23 @@ rt::record!(CreateChassisResponseV1_1 {
 /// The `CreateDeployTemplateRequestStepsItemInterface` schema from microversion 1.55.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateDeployTemplateRequestStepsItemInterfaceV1_55 {
-    Vendor,
-    Power,
-    Management,
-    Firmware,
-    Deploy,
     Bios,
+    Deploy,
+    Firmware,
+    Management,
+    Power,
     Raid,
+    Vendor,
 }
 impl rt::StrEnum for CreateDeployTemplateRequestStepsItemInterfaceV1_55 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("vendor", Self::Vendor),
-        ("power", Self::Power),
-        ("management", Self::Management),
-        ("firmware", Self::Firmware),
-        ("deploy", Self::Deploy),
         ("bios", Self::Bios),
+        ("deploy", Self::Deploy),
+        ("firmware", Self::Firmware),
+        ("management", Self::Management),
+        ("power", Self::Power),
         ("raid", Self::Raid),
+        ("vendor", Self::Vendor),
     ];
 }
 /// The `CreateDeployTemplateRequestStepsItem` schema from microversion 1.55.
@@ -236,14 +236,14 @@ rt::record!(CreateDeployTemplateResponseV1_55 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateEventsRequestEventsItemEventV1_54 {
     NetworkBindPort,
-    NetworkUnbindPort,
     NetworkDeletePort,
+    NetworkUnbindPort,
 }
 impl rt::StrEnum for CreateEventsRequestEventsItemEventV1_54 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("network.bind_port", Self::NetworkBindPort),
-        ("network.unbind_port", Self::NetworkUnbindPort),
         ("network.delete_port", Self::NetworkDeletePort),
+        ("network.unbind_port", Self::NetworkUnbindPort),
     ];
 }
 /// The `CreateEventsRequestEventsItem` schema from microversion 1.54.
@@ -993,12 +993,12 @@ pub enum ListAllocationsQueryFieldsItemV1_60 {
     Links,
     Name,
     NodeUuid,
+    Owner,
     ResourceClass,
     State,
     Traits,
     UpdatedAt,
     Uuid,
-    Owner,
 }
 impl rt::StrEnum for ListAllocationsQueryFieldsItemV1_60 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
@@ -1009,12 +1009,12 @@ impl rt::StrEnum for ListAllocationsQueryFieldsItemV1_60 {
         ("links", Self::Links),
         ("name", Self::Name),
         ("node_uuid", Self::NodeUuid),
+        ("owner", Self::Owner),
         ("resource_class", Self::ResourceClass),
         ("state", Self::State),
         ("traits", Self::Traits),
         ("updated_at", Self::UpdatedAt),
         ("uuid", Self::Uuid),
-        ("owner", Self::Owner),
     ];
 }
 /// The `ListAllocationsQuery` schema from microversion 1.52. It extends [`ListAllocationsQueryCommon`] (its fields are in `base`, also through `Deref`).
@@ -1261,65 +1261,65 @@ rt::record!(ListDriverVendorPassthruMethodsResponseValueV1_1 {
 /// The `ListDriversQueryFieldsItem` schema from microversion 1.77.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListDriversQueryFieldsItemV1_77 {
+    DefaultBiosInterface,
+    DefaultBootInterface,
+    DefaultConsoleInterface,
+    DefaultDeployInterface,
+    DefaultInspectInterface,
+    DefaultManagementInterface,
+    DefaultNetworkInterface,
+    DefaultPowerInterface,
+    DefaultRaidInterface,
+    DefaultRescueInterface,
+    DefaultStorageInterface,
+    DefaultVendorInterface,
+    EnabledBiosInterfaces,
+    EnabledBootInterfaces,
+    EnabledConsoleInterfaces,
+    EnabledDeployInterfaces,
+    EnabledInspectInterfaces,
+    EnabledManagementInterfaces,
+    EnabledNetworkInterfaces,
+    EnabledPowerInterfaces,
+    EnabledRaidInterfaces,
+    EnabledRescueInterfaces,
+    EnabledStorageInterfaces,
+    EnabledVendorInterfaces,
     Hosts,
     Links,
     Name,
-    DefaultBootInterface,
-    EnabledBootInterfaces,
-    DefaultConsoleInterface,
-    EnabledConsoleInterfaces,
-    DefaultDeployInterface,
-    EnabledDeployInterfaces,
-    DefaultInspectInterface,
-    EnabledInspectInterfaces,
-    DefaultManagementInterface,
-    EnabledManagementInterfaces,
-    DefaultNetworkInterface,
-    EnabledNetworkInterfaces,
-    DefaultPowerInterface,
-    EnabledPowerInterfaces,
-    DefaultRaidInterface,
-    EnabledRaidInterfaces,
-    DefaultVendorInterface,
-    EnabledVendorInterfaces,
-    DefaultStorageInterface,
-    EnabledStorageInterfaces,
-    DefaultRescueInterface,
-    EnabledRescueInterfaces,
-    DefaultBiosInterface,
-    EnabledBiosInterfaces,
     Properties,
     Type,
 }
 impl rt::StrEnum for ListDriversQueryFieldsItemV1_77 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("default_bios_interface", Self::DefaultBiosInterface),
+        ("default_boot_interface", Self::DefaultBootInterface),
+        ("default_console_interface", Self::DefaultConsoleInterface),
+        ("default_deploy_interface", Self::DefaultDeployInterface),
+        ("default_inspect_interface", Self::DefaultInspectInterface),
+        ("default_management_interface", Self::DefaultManagementInterface),
+        ("default_network_interface", Self::DefaultNetworkInterface),
+        ("default_power_interface", Self::DefaultPowerInterface),
+        ("default_raid_interface", Self::DefaultRaidInterface),
+        ("default_rescue_interface", Self::DefaultRescueInterface),
+        ("default_storage_interface", Self::DefaultStorageInterface),
+        ("default_vendor_interface", Self::DefaultVendorInterface),
+        ("enabled_bios_interfaces", Self::EnabledBiosInterfaces),
+        ("enabled_boot_interfaces", Self::EnabledBootInterfaces),
+        ("enabled_console_interfaces", Self::EnabledConsoleInterfaces),
+        ("enabled_deploy_interfaces", Self::EnabledDeployInterfaces),
+        ("enabled_inspect_interfaces", Self::EnabledInspectInterfaces),
+        ("enabled_management_interfaces", Self::EnabledManagementInterfaces),
+        ("enabled_network_interfaces", Self::EnabledNetworkInterfaces),
+        ("enabled_power_interfaces", Self::EnabledPowerInterfaces),
+        ("enabled_raid_interfaces", Self::EnabledRaidInterfaces),
+        ("enabled_rescue_interfaces", Self::EnabledRescueInterfaces),
+        ("enabled_storage_interfaces", Self::EnabledStorageInterfaces),
+        ("enabled_vendor_interfaces", Self::EnabledVendorInterfaces),
         ("hosts", Self::Hosts),
         ("links", Self::Links),
         ("name", Self::Name),
-        ("default_boot_interface", Self::DefaultBootInterface),
-        ("enabled_boot_interfaces", Self::EnabledBootInterfaces),
-        ("default_console_interface", Self::DefaultConsoleInterface),
-        ("enabled_console_interfaces", Self::EnabledConsoleInterfaces),
-        ("default_deploy_interface", Self::DefaultDeployInterface),
-        ("enabled_deploy_interfaces", Self::EnabledDeployInterfaces),
-        ("default_inspect_interface", Self::DefaultInspectInterface),
-        ("enabled_inspect_interfaces", Self::EnabledInspectInterfaces),
-        ("default_management_interface", Self::DefaultManagementInterface),
-        ("enabled_management_interfaces", Self::EnabledManagementInterfaces),
-        ("default_network_interface", Self::DefaultNetworkInterface),
-        ("enabled_network_interfaces", Self::EnabledNetworkInterfaces),
-        ("default_power_interface", Self::DefaultPowerInterface),
-        ("enabled_power_interfaces", Self::EnabledPowerInterfaces),
-        ("default_raid_interface", Self::DefaultRaidInterface),
-        ("enabled_raid_interfaces", Self::EnabledRaidInterfaces),
-        ("default_vendor_interface", Self::DefaultVendorInterface),
-        ("enabled_vendor_interfaces", Self::EnabledVendorInterfaces),
-        ("default_storage_interface", Self::DefaultStorageInterface),
-        ("enabled_storage_interfaces", Self::EnabledStorageInterfaces),
-        ("default_rescue_interface", Self::DefaultRescueInterface),
-        ("enabled_rescue_interfaces", Self::EnabledRescueInterfaces),
-        ("default_bios_interface", Self::DefaultBiosInterface),
-        ("enabled_bios_interfaces", Self::EnabledBiosInterfaces),
         ("properties", Self::Properties),
         ("type", Self::Type),
     ];
@@ -1327,69 +1327,69 @@ impl rt::StrEnum for ListDriversQueryFieldsItemV1_77 {
 /// The `ListDriversQueryFieldsItem` schema from microversion 1.86.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListDriversQueryFieldsItemV1_86 {
+    DefaultBiosInterface,
+    DefaultBootInterface,
+    DefaultConsoleInterface,
+    DefaultDeployInterface,
+    DefaultFirmwareInterface,
+    DefaultInspectInterface,
+    DefaultManagementInterface,
+    DefaultNetworkInterface,
+    DefaultPowerInterface,
+    DefaultRaidInterface,
+    DefaultRescueInterface,
+    DefaultStorageInterface,
+    DefaultVendorInterface,
+    EnabledBiosInterfaces,
+    EnabledBootInterfaces,
+    EnabledConsoleInterfaces,
+    EnabledDeployInterfaces,
+    EnabledFirmwareInterfaces,
+    EnabledInspectInterfaces,
+    EnabledManagementInterfaces,
+    EnabledNetworkInterfaces,
+    EnabledPowerInterfaces,
+    EnabledRaidInterfaces,
+    EnabledRescueInterfaces,
+    EnabledStorageInterfaces,
+    EnabledVendorInterfaces,
     Hosts,
     Links,
     Name,
-    DefaultBootInterface,
-    EnabledBootInterfaces,
-    DefaultConsoleInterface,
-    EnabledConsoleInterfaces,
-    DefaultDeployInterface,
-    EnabledDeployInterfaces,
-    DefaultInspectInterface,
-    EnabledInspectInterfaces,
-    DefaultManagementInterface,
-    EnabledManagementInterfaces,
-    DefaultNetworkInterface,
-    EnabledNetworkInterfaces,
-    DefaultPowerInterface,
-    EnabledPowerInterfaces,
-    DefaultRaidInterface,
-    EnabledRaidInterfaces,
-    DefaultVendorInterface,
-    EnabledVendorInterfaces,
-    DefaultStorageInterface,
-    EnabledStorageInterfaces,
-    DefaultRescueInterface,
-    EnabledRescueInterfaces,
-    DefaultBiosInterface,
-    EnabledBiosInterfaces,
-    DefaultFirmwareInterface,
-    EnabledFirmwareInterfaces,
     Properties,
     Type,
 }
 impl rt::StrEnum for ListDriversQueryFieldsItemV1_86 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("default_bios_interface", Self::DefaultBiosInterface),
+        ("default_boot_interface", Self::DefaultBootInterface),
+        ("default_console_interface", Self::DefaultConsoleInterface),
+        ("default_deploy_interface", Self::DefaultDeployInterface),
+        ("default_firmware_interface", Self::DefaultFirmwareInterface),
+        ("default_inspect_interface", Self::DefaultInspectInterface),
+        ("default_management_interface", Self::DefaultManagementInterface),
+        ("default_network_interface", Self::DefaultNetworkInterface),
+        ("default_power_interface", Self::DefaultPowerInterface),
+        ("default_raid_interface", Self::DefaultRaidInterface),
+        ("default_rescue_interface", Self::DefaultRescueInterface),
+        ("default_storage_interface", Self::DefaultStorageInterface),
+        ("default_vendor_interface", Self::DefaultVendorInterface),
+        ("enabled_bios_interfaces", Self::EnabledBiosInterfaces),
+        ("enabled_boot_interfaces", Self::EnabledBootInterfaces),
+        ("enabled_console_interfaces", Self::EnabledConsoleInterfaces),
+        ("enabled_deploy_interfaces", Self::EnabledDeployInterfaces),
+        ("enabled_firmware_interfaces", Self::EnabledFirmwareInterfaces),
+        ("enabled_inspect_interfaces", Self::EnabledInspectInterfaces),
+        ("enabled_management_interfaces", Self::EnabledManagementInterfaces),
+        ("enabled_network_interfaces", Self::EnabledNetworkInterfaces),
+        ("enabled_power_interfaces", Self::EnabledPowerInterfaces),
+        ("enabled_raid_interfaces", Self::EnabledRaidInterfaces),
+        ("enabled_rescue_interfaces", Self::EnabledRescueInterfaces),
+        ("enabled_storage_interfaces", Self::EnabledStorageInterfaces),
+        ("enabled_vendor_interfaces", Self::EnabledVendorInterfaces),
         ("hosts", Self::Hosts),
         ("links", Self::Links),
         ("name", Self::Name),
-        ("default_boot_interface", Self::DefaultBootInterface),
-        ("enabled_boot_interfaces", Self::EnabledBootInterfaces),
-        ("default_console_interface", Self::DefaultConsoleInterface),
-        ("enabled_console_interfaces", Self::EnabledConsoleInterfaces),
-        ("default_deploy_interface", Self::DefaultDeployInterface),
-        ("enabled_deploy_interfaces", Self::EnabledDeployInterfaces),
-        ("default_inspect_interface", Self::DefaultInspectInterface),
-        ("enabled_inspect_interfaces", Self::EnabledInspectInterfaces),
-        ("default_management_interface", Self::DefaultManagementInterface),
-        ("enabled_management_interfaces", Self::EnabledManagementInterfaces),
-        ("default_network_interface", Self::DefaultNetworkInterface),
-        ("enabled_network_interfaces", Self::EnabledNetworkInterfaces),
-        ("default_power_interface", Self::DefaultPowerInterface),
-        ("enabled_power_interfaces", Self::EnabledPowerInterfaces),
-        ("default_raid_interface", Self::DefaultRaidInterface),
-        ("enabled_raid_interfaces", Self::EnabledRaidInterfaces),
-        ("default_vendor_interface", Self::DefaultVendorInterface),
-        ("enabled_vendor_interfaces", Self::EnabledVendorInterfaces),
-        ("default_storage_interface", Self::DefaultStorageInterface),
-        ("enabled_storage_interfaces", Self::EnabledStorageInterfaces),
-        ("default_rescue_interface", Self::DefaultRescueInterface),
-        ("enabled_rescue_interfaces", Self::EnabledRescueInterfaces),
-        ("default_bios_interface", Self::DefaultBiosInterface),
-        ("enabled_bios_interfaces", Self::EnabledBiosInterfaces),
-        ("default_firmware_interface", Self::DefaultFirmwareInterface),
-        ("enabled_firmware_interfaces", Self::EnabledFirmwareInterfaces),
         ("properties", Self::Properties),
         ("type", Self::Type),
     ];
@@ -1592,8 +1592,8 @@ pub enum ListNodeBiosSettingsQueryFieldsItemV1_74 {
     AllowableValues,
     AttributeType,
     CreatedAt,
-    LowerBound,
     Links,
+    LowerBound,
     MaxLength,
     MinLength,
     Name,
@@ -1609,8 +1609,8 @@ impl rt::StrEnum for ListNodeBiosSettingsQueryFieldsItemV1_74 {
         ("allowable_values", Self::AllowableValues),
         ("attribute_type", Self::AttributeType),
         ("created_at", Self::CreatedAt),
-        ("lower_bound", Self::LowerBound),
         ("links", Self::Links),
+        ("lower_bound", Self::LowerBound),
         ("max_length", Self::MaxLength),
         ("min_length", Self::MinLength),
         ("name", Self::Name),
@@ -1708,27 +1708,27 @@ rt::record!(ListNodeBiosSettingsResponseV1_74 { req(bios, "bios") });
 /// The `ListNodeFirmwareQueryFieldsItem` schema from microversion 1.86.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListNodeFirmwareQueryFieldsItemV1_86 {
-    CreatedAt,
-    UpdatedAt,
     Component,
-    InitialVersion,
+    CreatedAt,
     CurrentVersion,
+    InitialVersion,
     LastVersionFlashed,
-    Vendor,
     Model,
     SerialNumber,
+    UpdatedAt,
+    Vendor,
 }
 impl rt::StrEnum for ListNodeFirmwareQueryFieldsItemV1_86 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("created_at", Self::CreatedAt),
-        ("updated_at", Self::UpdatedAt),
         ("component", Self::Component),
-        ("initial_version", Self::InitialVersion),
+        ("created_at", Self::CreatedAt),
         ("current_version", Self::CurrentVersion),
+        ("initial_version", Self::InitialVersion),
         ("last_version_flashed", Self::LastVersionFlashed),
-        ("vendor", Self::Vendor),
         ("model", Self::Model),
         ("serial_number", Self::SerialNumber),
+        ("updated_at", Self::UpdatedAt),
+        ("vendor", Self::Vendor),
     ];
 }
 /// The `ListNodeFirmwareQuery` schema from microversion 1.86.
@@ -2730,6 +2730,40 @@ pub struct NodeV1_95 {
 }
 rt::record!(NodeV1_95 { req(disable_power_off, "disable_power_off") } + base);
 rt::extends!(NodeV1_95 => NodeV1_87);
+/// The `PatchOperationOp` schema from microversion 1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PatchOperationOpV1_1 {
+    Add,
+    Replace,
+    Remove,
+}
+impl rt::StrEnum for PatchOperationOpV1_1 {
+    const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("add", Self::Add),
+        ("replace", Self::Replace),
+        ("remove", Self::Remove),
+    ];
+}
+/// The `PatchOperation` schema from microversion 1.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOperationV1_1 {
+    pub op: PatchOperationOpV1_1,
+    /// A JSON pointer to a node field, e.g. `/extra/foo` or `/name`.
+    pub path: String,
+    /// The new value, for `add` and `replace`.
+    pub value: Option<rt::Value>,
+}
+rt::record!(encode PatchOperationV1_1 { req(op, "op"), req(path, "path"), opt(value, "value") });
+impl PatchOperationV1_1 {
+    /// A [`PatchOperationV1_1`] with its required fields; the optional ones are `None`.
+    pub fn new(op: PatchOperationOpV1_1, path: impl Into<String>) -> Self {
+        Self {
+            op,
+            path: path.into(),
+            value: None,
+        }
+    }
+}
 /// The `RootDocument` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RootDocumentV1_1 {
@@ -2864,14 +2898,14 @@ pub type UpdateAllocationRequestV1_57 = Vec<UpdateAllocationRequestItemV1_57>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UpdateChassisRequestItemOpV1_1 {
     Add,
-    Replace,
     Remove,
+    Replace,
 }
 impl rt::StrEnum for UpdateChassisRequestItemOpV1_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("add", Self::Add),
-        ("replace", Self::Replace),
         ("remove", Self::Remove),
+        ("replace", Self::Replace),
     ];
 }
 /// The `UpdateChassisRequestItem` schema from microversion 1.1.
@@ -2963,8 +2997,6 @@ pub type UpdateChassisResponseV1_1 = CreateChassisResponseV1_1;
 pub type CallDriverVendorPassthruResponseV1_1 = CallDriverVendorPassthruRequestV1_1;
 /// [`ListDriversResponseDriversItemV1_1`] in the role of `ShowDriverResponseV1_1`.
 pub type ShowDriverResponseV1_1 = ListDriversResponseDriversItemV1_1;
-/// [`UpdateChassisRequestItemV1_1`] in the role of `PatchOperationV1_1`.
-pub type PatchOperationV1_1 = UpdateChassisRequestItemV1_1;
 /// [`GetDriverPropertiesResponseV1_1`] in the role of `GetDriverLogicalDiskPropertiesResponseV1_12`.
 pub type GetDriverLogicalDiskPropertiesResponseV1_12 = GetDriverPropertiesResponseV1_1;
 /// [`ListDriversResponseDriversItemV1_14`] in the role of `ShowDriverResponseV1_14`.
@@ -3047,5 +3079,5 @@ rt::str_enums!(
     ListDriversQueryFieldsItemV1_86, ListNodeBiosSettingsQueryFieldsItemV1_74,
     ListNodeFirmwareQueryFieldsItemV1_86, ListNodeVolumeConnectorsQueryFieldsItemV1_32,
     ListNodeVolumeTargetsQueryFieldsItemV1_32, ListPortgroupsQueryFieldsItemV1_23,
-    UpdateChassisRequestItemOpV1_1, VersionStatusV1_1
+    PatchOperationOpV1_1, UpdateChassisRequestItemOpV1_1, VersionStatusV1_1
 );

@@ -892,95 +892,95 @@ rt::record!(encode CreateMetadataRequestV2_1 { req(metadata, "metadata") });
 /// The `CreateRemoteConsoleRequestRemoteConsoleProtocol` schema from microversion 2.6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateRemoteConsoleRequestRemoteConsoleProtocolV2_6 {
-    Vnc,
-    Spice,
-    Serial,
     Rdp,
+    Serial,
+    Spice,
+    Vnc,
 }
 impl rt::StrEnum for CreateRemoteConsoleRequestRemoteConsoleProtocolV2_6 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("vnc", Self::Vnc),
-        ("spice", Self::Spice),
-        ("serial", Self::Serial),
         ("rdp", Self::Rdp),
+        ("serial", Self::Serial),
+        ("spice", Self::Spice),
+        ("vnc", Self::Vnc),
     ];
 }
 /// The `CreateRemoteConsoleRequestRemoteConsoleProtocol` schema from microversion 2.8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateRemoteConsoleRequestRemoteConsoleProtocolV2_8 {
-    Vnc,
-    Spice,
-    Serial,
-    Rdp,
     Mks,
+    Rdp,
+    Serial,
+    Spice,
+    Vnc,
 }
 impl rt::StrEnum for CreateRemoteConsoleRequestRemoteConsoleProtocolV2_8 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("vnc", Self::Vnc),
-        ("spice", Self::Spice),
-        ("serial", Self::Serial),
-        ("rdp", Self::Rdp),
         ("mks", Self::Mks),
+        ("rdp", Self::Rdp),
+        ("serial", Self::Serial),
+        ("spice", Self::Spice),
+        ("vnc", Self::Vnc),
     ];
 }
 /// The `CreateRemoteConsoleRequestRemoteConsoleType` schema from microversion 2.6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateRemoteConsoleRequestRemoteConsoleTypeV2_6 {
     Novnc,
-    Xvpvnc,
-    SpiceHtml5,
-    Serial,
     RdpHtml5,
+    Serial,
+    SpiceHtml5,
+    Xvpvnc,
 }
 impl rt::StrEnum for CreateRemoteConsoleRequestRemoteConsoleTypeV2_6 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("novnc", Self::Novnc),
-        ("xvpvnc", Self::Xvpvnc),
-        ("spice-html5", Self::SpiceHtml5),
-        ("serial", Self::Serial),
         ("rdp-html5", Self::RdpHtml5),
+        ("serial", Self::Serial),
+        ("spice-html5", Self::SpiceHtml5),
+        ("xvpvnc", Self::Xvpvnc),
     ];
 }
 /// The `CreateRemoteConsoleRequestRemoteConsoleType` schema from microversion 2.8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateRemoteConsoleRequestRemoteConsoleTypeV2_8 {
     Novnc,
-    Xvpvnc,
-    SpiceHtml5,
-    Serial,
     RdpHtml5,
+    Serial,
+    SpiceHtml5,
     Webmks,
+    Xvpvnc,
 }
 impl rt::StrEnum for CreateRemoteConsoleRequestRemoteConsoleTypeV2_8 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("novnc", Self::Novnc),
-        ("xvpvnc", Self::Xvpvnc),
-        ("spice-html5", Self::SpiceHtml5),
-        ("serial", Self::Serial),
         ("rdp-html5", Self::RdpHtml5),
+        ("serial", Self::Serial),
+        ("spice-html5", Self::SpiceHtml5),
         ("webmks", Self::Webmks),
+        ("xvpvnc", Self::Xvpvnc),
     ];
 }
 /// The `CreateRemoteConsoleRequestRemoteConsoleType` schema from microversion 2.99.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateRemoteConsoleRequestRemoteConsoleTypeV2_99 {
     Novnc,
-    Xvpvnc,
-    SpiceHtml5,
-    Serial,
     RdpHtml5,
-    Webmks,
+    Serial,
     SpiceDirect,
+    SpiceHtml5,
+    Webmks,
+    Xvpvnc,
 }
 impl rt::StrEnum for CreateRemoteConsoleRequestRemoteConsoleTypeV2_99 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("novnc", Self::Novnc),
-        ("xvpvnc", Self::Xvpvnc),
-        ("spice-html5", Self::SpiceHtml5),
-        ("serial", Self::Serial),
         ("rdp-html5", Self::RdpHtml5),
-        ("webmks", Self::Webmks),
+        ("serial", Self::Serial),
         ("spice-direct", Self::SpiceDirect),
+        ("spice-html5", Self::SpiceHtml5),
+        ("webmks", Self::Webmks),
+        ("xvpvnc", Self::Xvpvnc),
     ];
 }
 /// The `CreateRemoteConsoleRequestRemoteConsole` schema from microversion 2.6.
@@ -1232,33 +1232,33 @@ impl CreateServerExternalEventRequestEventsItemCommon {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateServerExternalEventRequestEventsItemNameV2_1 {
     NetworkChanged,
+    NetworkVifDeleted,
     NetworkVifPlugged,
     NetworkVifUnplugged,
-    NetworkVifDeleted,
 }
 impl rt::StrEnum for CreateServerExternalEventRequestEventsItemNameV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("network-changed", Self::NetworkChanged),
+        ("network-vif-deleted", Self::NetworkVifDeleted),
         ("network-vif-plugged", Self::NetworkVifPlugged),
         ("network-vif-unplugged", Self::NetworkVifUnplugged),
-        ("network-vif-deleted", Self::NetworkVifDeleted),
     ];
 }
 /// The `CreateServerExternalEventRequestEventsItemName` schema from microversion 2.51.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateServerExternalEventRequestEventsItemNameV2_51 {
     NetworkChanged,
+    NetworkVifDeleted,
     NetworkVifPlugged,
     NetworkVifUnplugged,
-    NetworkVifDeleted,
     VolumeExtended,
 }
 impl rt::StrEnum for CreateServerExternalEventRequestEventsItemNameV2_51 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("network-changed", Self::NetworkChanged),
+        ("network-vif-deleted", Self::NetworkVifDeleted),
         ("network-vif-plugged", Self::NetworkVifPlugged),
         ("network-vif-unplugged", Self::NetworkVifUnplugged),
-        ("network-vif-deleted", Self::NetworkVifDeleted),
         ("volume-extended", Self::VolumeExtended),
     ];
 }
@@ -1266,79 +1266,79 @@ impl rt::StrEnum for CreateServerExternalEventRequestEventsItemNameV2_51 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateServerExternalEventRequestEventsItemNameV2_76 {
     NetworkChanged,
+    NetworkVifDeleted,
     NetworkVifPlugged,
     NetworkVifUnplugged,
-    NetworkVifDeleted,
-    VolumeExtended,
     PowerUpdate,
+    VolumeExtended,
 }
 impl rt::StrEnum for CreateServerExternalEventRequestEventsItemNameV2_76 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("network-changed", Self::NetworkChanged),
+        ("network-vif-deleted", Self::NetworkVifDeleted),
         ("network-vif-plugged", Self::NetworkVifPlugged),
         ("network-vif-unplugged", Self::NetworkVifUnplugged),
-        ("network-vif-deleted", Self::NetworkVifDeleted),
-        ("volume-extended", Self::VolumeExtended),
         ("power-update", Self::PowerUpdate),
+        ("volume-extended", Self::VolumeExtended),
     ];
 }
 /// The `CreateServerExternalEventRequestEventsItemName` schema from microversion 2.82.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateServerExternalEventRequestEventsItemNameV2_82 {
+    AcceleratorRequestBound,
     NetworkChanged,
+    NetworkVifDeleted,
     NetworkVifPlugged,
     NetworkVifUnplugged,
-    NetworkVifDeleted,
-    VolumeExtended,
     PowerUpdate,
-    AcceleratorRequestBound,
+    VolumeExtended,
 }
 impl rt::StrEnum for CreateServerExternalEventRequestEventsItemNameV2_82 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("accelerator-request-bound", Self::AcceleratorRequestBound),
         ("network-changed", Self::NetworkChanged),
+        ("network-vif-deleted", Self::NetworkVifDeleted),
         ("network-vif-plugged", Self::NetworkVifPlugged),
         ("network-vif-unplugged", Self::NetworkVifUnplugged),
-        ("network-vif-deleted", Self::NetworkVifDeleted),
-        ("volume-extended", Self::VolumeExtended),
         ("power-update", Self::PowerUpdate),
-        ("accelerator-request-bound", Self::AcceleratorRequestBound),
+        ("volume-extended", Self::VolumeExtended),
     ];
 }
 /// The `CreateServerExternalEventRequestEventsItemName` schema from microversion 2.93.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateServerExternalEventRequestEventsItemNameV2_93 {
+    AcceleratorRequestBound,
     NetworkChanged,
+    NetworkVifDeleted,
     NetworkVifPlugged,
     NetworkVifUnplugged,
-    NetworkVifDeleted,
-    VolumeExtended,
     PowerUpdate,
-    AcceleratorRequestBound,
+    VolumeExtended,
     VolumeReimaged,
 }
 impl rt::StrEnum for CreateServerExternalEventRequestEventsItemNameV2_93 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("accelerator-request-bound", Self::AcceleratorRequestBound),
         ("network-changed", Self::NetworkChanged),
+        ("network-vif-deleted", Self::NetworkVifDeleted),
         ("network-vif-plugged", Self::NetworkVifPlugged),
         ("network-vif-unplugged", Self::NetworkVifUnplugged),
-        ("network-vif-deleted", Self::NetworkVifDeleted),
-        ("volume-extended", Self::VolumeExtended),
         ("power-update", Self::PowerUpdate),
-        ("accelerator-request-bound", Self::AcceleratorRequestBound),
+        ("volume-extended", Self::VolumeExtended),
         ("volume-reimaged", Self::VolumeReimaged),
     ];
 }
 /// The `CreateServerExternalEventRequestEventsItemStatus` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateServerExternalEventRequestEventsItemStatusV2_1 {
-    Failed,
     Completed,
+    Failed,
     InProgress,
 }
 impl rt::StrEnum for CreateServerExternalEventRequestEventsItemStatusV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("failed", Self::Failed),
         ("completed", Self::Completed),
+        ("failed", Self::Failed),
         ("in-progress", Self::InProgress),
     ];
 }
@@ -1589,17 +1589,17 @@ rt::record!(CreateServerExternalEventResponseV2_93 { req(events, "events") });
 /// The `CreateServerGroupRequestServerGroupPolicy` schema from microversion 2.64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateServerGroupRequestServerGroupPolicyV2_64 {
-    AntiAffinity,
     Affinity,
-    SoftAntiAffinity,
+    AntiAffinity,
     SoftAffinity,
+    SoftAntiAffinity,
 }
 impl rt::StrEnum for CreateServerGroupRequestServerGroupPolicyV2_64 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("anti-affinity", Self::AntiAffinity),
         ("affinity", Self::Affinity),
-        ("soft-anti-affinity", Self::SoftAntiAffinity),
+        ("anti-affinity", Self::AntiAffinity),
         ("soft-affinity", Self::SoftAffinity),
+        ("soft-anti-affinity", Self::SoftAntiAffinity),
     ];
 }
 /// The `CreateServerGroupRequestServerGroupRules` schema from microversion 2.64.
@@ -1681,22 +1681,6 @@ rt::record!(CreateServerGroupResponseServerGroupCommon {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateServerGroupResponseServerGroupMetadataV2_1 {}
 rt::record!(encode CreateServerGroupResponseServerGroupMetadataV2_1 {});
-/// The `CreateServerGroupResponseServerGroupPolicy` schema from microversion 2.64.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CreateServerGroupResponseServerGroupPolicyV2_64 {
-    Affinity,
-    AntiAffinity,
-    SoftAffinity,
-    SoftAntiAffinity,
-}
-impl rt::StrEnum for CreateServerGroupResponseServerGroupPolicyV2_64 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("affinity", Self::Affinity),
-        ("anti-affinity", Self::AntiAffinity),
-        ("soft-affinity", Self::SoftAffinity),
-        ("soft-anti-affinity", Self::SoftAntiAffinity),
-    ];
-}
 /// The `CreateServerGroupResponseServerGroup` schema from microversion 2.1. It extends [`CreateServerGroupResponseServerGroupCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerGroupResponseServerGroupV2_1 {
@@ -1733,7 +1717,7 @@ pub type CreateServerGroupResponseServerGroupV2_15 = CreateServerGroupResponseSe
 pub struct CreateServerGroupResponseServerGroupV2_64 {
     pub project_id: String,
     pub user_id: String,
-    pub policy: CreateServerGroupResponseServerGroupPolicyV2_64,
+    pub policy: CreateServerGroupRequestServerGroupPolicyV2_64,
     pub rules: CreateServerGroupRequestServerGroupRulesV2_64,
     pub base: CreateServerGroupResponseServerGroupCommon,
 }
@@ -1862,17 +1846,17 @@ for CreateServerRequestServerBlockDeviceMappingV2ItemDestinationTypeV2_1 {
 /// The `CreateServerRequestServerBlockDeviceMappingV2ItemSourceType` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateServerRequestServerBlockDeviceMappingV2ItemSourceTypeV2_1 {
-    Volume,
+    Blank,
     Image,
     Snapshot,
-    Blank,
+    Volume,
 }
 impl rt::StrEnum for CreateServerRequestServerBlockDeviceMappingV2ItemSourceTypeV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("volume", Self::Volume),
+        ("blank", Self::Blank),
         ("image", Self::Image),
         ("snapshot", Self::Snapshot),
-        ("blank", Self::Blank),
+        ("volume", Self::Volume),
     ];
 }
 /// The `CreateServerRequestServerBlockDeviceMappingV2Item` schema from microversion 2.1.
@@ -2690,18 +2674,18 @@ rt::record!(encode CreateShareRequestV2_97 { req(share, "share") });
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateShareResponseShareStatusV2_97 {
     Active,
-    Inactive,
     Attaching,
     Detaching,
     Error,
+    Inactive,
 }
 impl rt::StrEnum for CreateShareResponseShareStatusV2_97 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("active", Self::Active),
-        ("inactive", Self::Inactive),
         ("attaching", Self::Attaching),
         ("detaching", Self::Detaching),
         ("error", Self::Error),
+        ("inactive", Self::Inactive),
     ];
 }
 /// The `CreateShareResponseShare` schema from microversion 2.97.
@@ -2760,27 +2744,27 @@ rt::record!(encode CreateSnapshotRequestV2_1 { req(snapshot, "snapshot") });
 /// The `CreateSnapshotResponseSnapshotStatus` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateSnapshotResponseSnapshotStatusV2_1 {
-    Error,
     Available,
-    Creating,
-    Deleting,
-    Deleted,
-    ErrorDeleting,
-    Unmanaging,
     BackingUp,
+    Creating,
+    Deleted,
+    Deleting,
+    Error,
+    ErrorDeleting,
     Restoring,
+    Unmanaging,
 }
 impl rt::StrEnum for CreateSnapshotResponseSnapshotStatusV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("error", Self::Error),
         ("available", Self::Available),
-        ("creating", Self::Creating),
-        ("deleting", Self::Deleting),
-        ("deleted", Self::Deleted),
-        ("error_deleting", Self::ErrorDeleting),
-        ("unmanaging", Self::Unmanaging),
         ("backing-up", Self::BackingUp),
+        ("creating", Self::Creating),
+        ("deleted", Self::Deleted),
+        ("deleting", Self::Deleting),
+        ("error", Self::Error),
+        ("error_deleting", Self::ErrorDeleting),
         ("restoring", Self::Restoring),
+        ("unmanaging", Self::Unmanaging),
     ];
 }
 /// The `CreateSnapshotResponseSnapshot` schema from microversion 2.1.
@@ -3014,49 +2998,49 @@ rt::record!(CreateVolumeResponseV2_1 { req(volume, "volume") });
 /// The `CreateVolumeResponseVolumeStatus` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CreateVolumeResponseVolumeStatusV2_1 {
-    Creating,
-    Available,
-    Deleting,
-    Error,
-    ErrorDeleting,
     Attaching,
-    InUse,
-    Detaching,
-    Maintenance,
-    RestoringBackup,
-    ErrorRestoring,
-    Reserved,
+    Available,
     AwaitingTransfer,
     BackingUp,
-    ErrorBackingUp,
-    ErrorExtending,
+    Creating,
+    Deleting,
+    Detaching,
     Downloading,
-    Uploading,
-    Retyping,
+    Error,
+    ErrorBackingUp,
+    ErrorDeleting,
+    ErrorExtending,
+    ErrorRestoring,
     Extending,
+    InUse,
+    Maintenance,
+    Reserved,
+    RestoringBackup,
+    Retyping,
+    Uploading,
 }
 impl rt::StrEnum for CreateVolumeResponseVolumeStatusV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("creating", Self::Creating),
-        ("available", Self::Available),
-        ("deleting", Self::Deleting),
-        ("error", Self::Error),
-        ("error_deleting", Self::ErrorDeleting),
         ("attaching", Self::Attaching),
-        ("in-use", Self::InUse),
-        ("detaching", Self::Detaching),
-        ("maintenance", Self::Maintenance),
-        ("restoring-backup", Self::RestoringBackup),
-        ("error_restoring", Self::ErrorRestoring),
-        ("reserved", Self::Reserved),
+        ("available", Self::Available),
         ("awaiting-transfer", Self::AwaitingTransfer),
         ("backing-up", Self::BackingUp),
-        ("error_backing-up", Self::ErrorBackingUp),
-        ("error_extending", Self::ErrorExtending),
+        ("creating", Self::Creating),
+        ("deleting", Self::Deleting),
+        ("detaching", Self::Detaching),
         ("downloading", Self::Downloading),
-        ("uploading", Self::Uploading),
-        ("retyping", Self::Retyping),
+        ("error", Self::Error),
+        ("error_backing-up", Self::ErrorBackingUp),
+        ("error_deleting", Self::ErrorDeleting),
+        ("error_extending", Self::ErrorExtending),
+        ("error_restoring", Self::ErrorRestoring),
         ("extending", Self::Extending),
+        ("in-use", Self::InUse),
+        ("maintenance", Self::Maintenance),
+        ("reserved", Self::Reserved),
+        ("restoring-backup", Self::RestoringBackup),
+        ("retyping", Self::Retyping),
+        ("uploading", Self::Uploading),
     ];
 }
 /// The `CreateVolumeResponseVolume` schema from microversion 2.1.
@@ -3589,20 +3573,20 @@ rt::record!(ListDiagnosticsResponseNicDetailsItemV2_48 {
 /// The `ListDiagnosticsResponseState` schema from microversion 2.48.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListDiagnosticsResponseStateV2_48 {
+    Crashed,
+    Paused,
     Pending,
     Running,
-    Paused,
     Shutdown,
-    Crashed,
     Suspended,
 }
 impl rt::StrEnum for ListDiagnosticsResponseStateV2_48 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("crashed", Self::Crashed),
+        ("paused", Self::Paused),
         ("pending", Self::Pending),
         ("running", Self::Running),
-        ("paused", Self::Paused),
         ("shutdown", Self::Shutdown),
-        ("crashed", Self::Crashed),
         ("suspended", Self::Suspended),
     ];
 }
@@ -3972,13 +3956,13 @@ rt::record!(ListHypervisorServersResponseHypervisorsItemServersItemV2_1 {
 /// The `ListHypervisorServersResponseHypervisorsItemState` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListHypervisorServersResponseHypervisorsItemStateV2_1 {
-    Up,
     Down,
+    Up,
 }
 impl rt::StrEnum for ListHypervisorServersResponseHypervisorsItemStateV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("up", Self::Up),
         ("down", Self::Down),
+        ("up", Self::Up),
     ];
 }
 /// The `ListHypervisorServersResponseHypervisorsItem` schema from microversion 2.1.
@@ -4337,17 +4321,17 @@ rt::record!(ListImagesDetailResponseImagesItemServerV2_1 { req(id, "id"), req(li
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListImagesDetailResponseImagesItemStatusV2_1 {
     Active,
-    Saving,
     Deleted,
     Error,
+    Saving,
     Unknown,
 }
 impl rt::StrEnum for ListImagesDetailResponseImagesItemStatusV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("ACTIVE", Self::Active),
-        ("SAVING", Self::Saving),
         ("DELETED", Self::Deleted),
         ("ERROR", Self::Error),
+        ("SAVING", Self::Saving),
         ("UNKNOWN", Self::Unknown),
     ];
 }
@@ -4519,14 +4503,14 @@ pub type ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogV2_1 = BTreeM
 /// The `ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueState` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueStateV2_1 {
-    Running,
     Done,
+    Running,
 }
 impl rt::StrEnum
 for ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueStateV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("RUNNING", Self::Running),
         ("DONE", Self::Done),
+        ("RUNNING", Self::Running),
     ];
 }
 /// The `ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValue` schema from microversion 2.1.
@@ -4900,17 +4884,17 @@ rt::extends!(mut ListMigrationsQueryV2_80 => ListMigrationsQueryV2_66);
 /// The `ListMigrationsResponseMigrationsItemMigrationType` schema from microversion 2.23.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListMigrationsResponseMigrationsItemMigrationTypeV2_23 {
+    Evacuation,
+    LiveMigration,
     Migration,
     Resize,
-    LiveMigration,
-    Evacuation,
 }
 impl rt::StrEnum for ListMigrationsResponseMigrationsItemMigrationTypeV2_23 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
+        ("evacuation", Self::Evacuation),
+        ("live-migration", Self::LiveMigration),
         ("migration", Self::Migration),
         ("resize", Self::Resize),
-        ("live-migration", Self::LiveMigration),
-        ("evacuation", Self::Evacuation),
     ];
 }
 /// The `ListMigrationsResponseMigrationsItem` schema from microversion 2.1.
@@ -5459,32 +5443,32 @@ rt::record!(ListServersDetailResponseServersItemCommon {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListServersDetailResponseServersItemConfigDriveV2_1 {
     V,
-    True,
     False,
+    True,
 }
 impl rt::StrEnum for ListServersDetailResponseServersItemConfigDriveV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("", Self::V),
-        ("True", Self::True),
         ("False", Self::False),
+        ("True", Self::True),
     ];
 }
 /// The `ListServersDetailResponseServersItemHostStatus` schema from microversion 2.16.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListServersDetailResponseServersItemHostStatusV2_16 {
-    Up,
+    V,
     Down,
     Maintenance,
     Unknown,
-    V,
+    Up,
 }
 impl rt::StrEnum for ListServersDetailResponseServersItemHostStatusV2_16 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("UP", Self::Up),
+        ("", Self::V),
         ("DOWN", Self::Down),
         ("MAINTENANCE", Self::Maintenance),
         ("UNKNOWN", Self::Unknown),
-        ("", Self::V),
+        ("UP", Self::Up),
     ];
 }
 /// The `ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItem` schema from microversion 2.1.
@@ -5853,287 +5837,177 @@ rt::record!(open encode ListServersQueryCommon {
 pub enum ListServersQuerySortKeyItemV2_1 {
     AccessIpV4,
     AccessIpV6,
+    Architecture,
     AutoDiskConfig,
     AvailabilityZone,
-    ConfigDrive,
-    CreatedAt,
-    DisplayDescription,
-    DisplayName,
-    Host,
-    Hostname,
-    ImageRef,
-    InstanceTypeId,
-    KernelId,
-    KeyName,
-    LaunchIndex,
-    LaunchedAt,
-    LockedBy,
-    Node,
-    PowerState,
-    Progress,
-    ProjectId,
-    RamdiskId,
-    RootDeviceName,
-    TaskState,
-    TerminatedAt,
-    UpdatedAt,
-    UserId,
-    Uuid,
-    VmState,
-    Architecture,
     CellName,
     Cleaned,
+    ConfigDrive,
+    CreatedAt,
     DefaultEphemeralDevice,
     DefaultSwapDevice,
     Deleted,
     DeletedAt,
     DisableTerminate,
+    DisplayDescription,
+    DisplayName,
     EphemeralGb,
     EphemeralKeyUuid,
+    Host,
+    Hostname,
     Id,
+    ImageRef,
+    InstanceTypeId,
+    KernelId,
     KeyData,
+    KeyName,
+    LaunchIndex,
+    LaunchedAt,
     LaunchedOn,
     Locked,
+    LockedBy,
     MemoryMb,
+    Node,
     OsType,
+    PowerState,
+    Progress,
+    ProjectId,
+    RamdiskId,
     ReservationId,
+    RootDeviceName,
     RootGb,
     ShutdownTerminate,
+    TaskState,
+    TerminatedAt,
+    UpdatedAt,
     UserData,
+    UserId,
+    Uuid,
     Vcpus,
     VmMode,
+    VmState,
 }
 impl rt::StrEnum for ListServersQuerySortKeyItemV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("access_ip_v4", Self::AccessIpV4),
         ("access_ip_v6", Self::AccessIpV6),
+        ("architecture", Self::Architecture),
         ("auto_disk_config", Self::AutoDiskConfig),
         ("availability_zone", Self::AvailabilityZone),
-        ("config_drive", Self::ConfigDrive),
-        ("created_at", Self::CreatedAt),
-        ("display_description", Self::DisplayDescription),
-        ("display_name", Self::DisplayName),
-        ("host", Self::Host),
-        ("hostname", Self::Hostname),
-        ("image_ref", Self::ImageRef),
-        ("instance_type_id", Self::InstanceTypeId),
-        ("kernel_id", Self::KernelId),
-        ("key_name", Self::KeyName),
-        ("launch_index", Self::LaunchIndex),
-        ("launched_at", Self::LaunchedAt),
-        ("locked_by", Self::LockedBy),
-        ("node", Self::Node),
-        ("power_state", Self::PowerState),
-        ("progress", Self::Progress),
-        ("project_id", Self::ProjectId),
-        ("ramdisk_id", Self::RamdiskId),
-        ("root_device_name", Self::RootDeviceName),
-        ("task_state", Self::TaskState),
-        ("terminated_at", Self::TerminatedAt),
-        ("updated_at", Self::UpdatedAt),
-        ("user_id", Self::UserId),
-        ("uuid", Self::Uuid),
-        ("vm_state", Self::VmState),
-        ("architecture", Self::Architecture),
         ("cell_name", Self::CellName),
         ("cleaned", Self::Cleaned),
+        ("config_drive", Self::ConfigDrive),
+        ("created_at", Self::CreatedAt),
         ("default_ephemeral_device", Self::DefaultEphemeralDevice),
         ("default_swap_device", Self::DefaultSwapDevice),
         ("deleted", Self::Deleted),
         ("deleted_at", Self::DeletedAt),
         ("disable_terminate", Self::DisableTerminate),
-        ("ephemeral_gb", Self::EphemeralGb),
-        ("ephemeral_key_uuid", Self::EphemeralKeyUuid),
-        ("id", Self::Id),
-        ("key_data", Self::KeyData),
-        ("launched_on", Self::LaunchedOn),
-        ("locked", Self::Locked),
-        ("memory_mb", Self::MemoryMb),
-        ("os_type", Self::OsType),
-        ("reservation_id", Self::ReservationId),
-        ("root_gb", Self::RootGb),
-        ("shutdown_terminate", Self::ShutdownTerminate),
-        ("user_data", Self::UserData),
-        ("vcpus", Self::Vcpus),
-        ("vm_mode", Self::VmMode),
-    ];
-}
-/// The `ListServersQuerySortKeyItem` schema from microversion 2.73.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListServersQuerySortKeyItemV2_73 {
-    Locked,
-    AccessIpV4,
-    InstanceTypeId,
-    ConfigDrive,
-    PowerState,
-    CreatedAt,
-    Host,
-    ImageRef,
-    TerminatedAt,
-    LockedBy,
-    AvailabilityZone,
-    KernelId,
-    DisplayName,
-    LaunchIndex,
-    RamdiskId,
-    AutoDiskConfig,
-    Hostname,
-    UpdatedAt,
-    RootDeviceName,
-    Node,
-    KeyName,
-    VmState,
-    AccessIpV6,
-    Progress,
-    Uuid,
-    ProjectId,
-    TaskState,
-    LaunchedAt,
-    UserId,
-    DisplayDescription,
-    Architecture,
-    CellName,
-    Cleaned,
-    DefaultEphemeralDevice,
-    DefaultSwapDevice,
-    Deleted,
-    DeletedAt,
-    DisableTerminate,
-    EphemeralGb,
-    EphemeralKeyUuid,
-    Id,
-    KeyData,
-    LaunchedOn,
-    MemoryMb,
-    OsType,
-    ReservationId,
-    RootGb,
-    ShutdownTerminate,
-    UserData,
-    Vcpus,
-    VmMode,
-}
-impl rt::StrEnum for ListServersQuerySortKeyItemV2_73 {
-    const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("locked", Self::Locked),
-        ("access_ip_v4", Self::AccessIpV4),
-        ("instance_type_id", Self::InstanceTypeId),
-        ("config_drive", Self::ConfigDrive),
-        ("power_state", Self::PowerState),
-        ("created_at", Self::CreatedAt),
-        ("host", Self::Host),
-        ("image_ref", Self::ImageRef),
-        ("terminated_at", Self::TerminatedAt),
-        ("locked_by", Self::LockedBy),
-        ("availability_zone", Self::AvailabilityZone),
-        ("kernel_id", Self::KernelId),
-        ("display_name", Self::DisplayName),
-        ("launch_index", Self::LaunchIndex),
-        ("ramdisk_id", Self::RamdiskId),
-        ("auto_disk_config", Self::AutoDiskConfig),
-        ("hostname", Self::Hostname),
-        ("updated_at", Self::UpdatedAt),
-        ("root_device_name", Self::RootDeviceName),
-        ("node", Self::Node),
-        ("key_name", Self::KeyName),
-        ("vm_state", Self::VmState),
-        ("access_ip_v6", Self::AccessIpV6),
-        ("progress", Self::Progress),
-        ("uuid", Self::Uuid),
-        ("project_id", Self::ProjectId),
-        ("task_state", Self::TaskState),
-        ("launched_at", Self::LaunchedAt),
-        ("user_id", Self::UserId),
         ("display_description", Self::DisplayDescription),
-        ("architecture", Self::Architecture),
-        ("cell_name", Self::CellName),
-        ("cleaned", Self::Cleaned),
-        ("default_ephemeral_device", Self::DefaultEphemeralDevice),
-        ("default_swap_device", Self::DefaultSwapDevice),
-        ("deleted", Self::Deleted),
-        ("deleted_at", Self::DeletedAt),
-        ("disable_terminate", Self::DisableTerminate),
+        ("display_name", Self::DisplayName),
         ("ephemeral_gb", Self::EphemeralGb),
         ("ephemeral_key_uuid", Self::EphemeralKeyUuid),
+        ("host", Self::Host),
+        ("hostname", Self::Hostname),
         ("id", Self::Id),
+        ("image_ref", Self::ImageRef),
+        ("instance_type_id", Self::InstanceTypeId),
+        ("kernel_id", Self::KernelId),
         ("key_data", Self::KeyData),
+        ("key_name", Self::KeyName),
+        ("launch_index", Self::LaunchIndex),
+        ("launched_at", Self::LaunchedAt),
         ("launched_on", Self::LaunchedOn),
+        ("locked", Self::Locked),
+        ("locked_by", Self::LockedBy),
         ("memory_mb", Self::MemoryMb),
+        ("node", Self::Node),
         ("os_type", Self::OsType),
+        ("power_state", Self::PowerState),
+        ("progress", Self::Progress),
+        ("project_id", Self::ProjectId),
+        ("ramdisk_id", Self::RamdiskId),
         ("reservation_id", Self::ReservationId),
+        ("root_device_name", Self::RootDeviceName),
         ("root_gb", Self::RootGb),
         ("shutdown_terminate", Self::ShutdownTerminate),
+        ("task_state", Self::TaskState),
+        ("terminated_at", Self::TerminatedAt),
+        ("updated_at", Self::UpdatedAt),
         ("user_data", Self::UserData),
+        ("user_id", Self::UserId),
+        ("uuid", Self::Uuid),
         ("vcpus", Self::Vcpus),
         ("vm_mode", Self::VmMode),
+        ("vm_state", Self::VmState),
     ];
 }
 /// The `ListServersQuerySortKeyItem` schema from microversion 2.75.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListServersQuerySortKeyItemV2_75 {
     AccessIpV4,
-    InstanceTypeId,
-    ConfigDrive,
-    PowerState,
-    CreatedAt,
-    Host,
-    ImageRef,
-    TerminatedAt,
-    LockedBy,
-    AvailabilityZone,
-    KernelId,
-    DisplayName,
-    LaunchIndex,
-    RamdiskId,
-    Locked,
-    AutoDiskConfig,
-    Hostname,
-    UpdatedAt,
-    RootDeviceName,
-    Node,
-    KeyName,
-    VmState,
     AccessIpV6,
-    Progress,
-    Uuid,
-    ProjectId,
-    TaskState,
-    LaunchedAt,
-    UserId,
+    AutoDiskConfig,
+    AvailabilityZone,
+    ConfigDrive,
+    CreatedAt,
     DisplayDescription,
+    DisplayName,
+    Host,
+    Hostname,
+    ImageRef,
+    InstanceTypeId,
+    KernelId,
+    KeyName,
+    LaunchIndex,
+    LaunchedAt,
+    Locked,
+    LockedBy,
+    Node,
+    PowerState,
+    Progress,
+    ProjectId,
+    RamdiskId,
+    RootDeviceName,
+    TaskState,
+    TerminatedAt,
+    UpdatedAt,
+    UserId,
+    Uuid,
+    VmState,
 }
 impl rt::StrEnum for ListServersQuerySortKeyItemV2_75 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("access_ip_v4", Self::AccessIpV4),
-        ("instance_type_id", Self::InstanceTypeId),
-        ("config_drive", Self::ConfigDrive),
-        ("power_state", Self::PowerState),
-        ("created_at", Self::CreatedAt),
-        ("host", Self::Host),
-        ("image_ref", Self::ImageRef),
-        ("terminated_at", Self::TerminatedAt),
-        ("locked_by", Self::LockedBy),
-        ("availability_zone", Self::AvailabilityZone),
-        ("kernel_id", Self::KernelId),
-        ("display_name", Self::DisplayName),
-        ("launch_index", Self::LaunchIndex),
-        ("ramdisk_id", Self::RamdiskId),
-        ("locked", Self::Locked),
-        ("auto_disk_config", Self::AutoDiskConfig),
-        ("hostname", Self::Hostname),
-        ("updated_at", Self::UpdatedAt),
-        ("root_device_name", Self::RootDeviceName),
-        ("node", Self::Node),
-        ("key_name", Self::KeyName),
-        ("vm_state", Self::VmState),
         ("access_ip_v6", Self::AccessIpV6),
-        ("progress", Self::Progress),
-        ("uuid", Self::Uuid),
-        ("project_id", Self::ProjectId),
-        ("task_state", Self::TaskState),
-        ("launched_at", Self::LaunchedAt),
-        ("user_id", Self::UserId),
+        ("auto_disk_config", Self::AutoDiskConfig),
+        ("availability_zone", Self::AvailabilityZone),
+        ("config_drive", Self::ConfigDrive),
+        ("created_at", Self::CreatedAt),
         ("display_description", Self::DisplayDescription),
+        ("display_name", Self::DisplayName),
+        ("host", Self::Host),
+        ("hostname", Self::Hostname),
+        ("image_ref", Self::ImageRef),
+        ("instance_type_id", Self::InstanceTypeId),
+        ("kernel_id", Self::KernelId),
+        ("key_name", Self::KeyName),
+        ("launch_index", Self::LaunchIndex),
+        ("launched_at", Self::LaunchedAt),
+        ("locked", Self::Locked),
+        ("locked_by", Self::LockedBy),
+        ("node", Self::Node),
+        ("power_state", Self::PowerState),
+        ("progress", Self::Progress),
+        ("project_id", Self::ProjectId),
+        ("ramdisk_id", Self::RamdiskId),
+        ("root_device_name", Self::RootDeviceName),
+        ("task_state", Self::TaskState),
+        ("terminated_at", Self::TerminatedAt),
+        ("updated_at", Self::UpdatedAt),
+        ("user_id", Self::UserId),
+        ("uuid", Self::Uuid),
+        ("vm_state", Self::VmState),
     ];
 }
 /// The `ListServersQuery` schema from microversion 2.1. It extends [`ListServersQueryCommon`] (its fields are in `base`, also through `Deref`).
@@ -6168,28 +6042,14 @@ pub struct ListServersQueryV2_66 {
 }
 rt::record!(open encode ListServersQueryV2_66 { opt(changes_before, "changes-before") } + base);
 rt::extends!(mut ListServersQueryV2_66 => ListServersQueryV2_26);
-/// The `ListServersQuery` schema from microversion 2.73. It extends [`ListServersQueryCommon`] (its fields are in `base`, also through `Deref`).
+/// The `ListServersQuery` schema from microversion 2.73. It extends [`ListServersQueryV2_66`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServersQueryV2_73 {
-    pub sort_key: Option<Vec<ListServersQuerySortKeyItemV2_73>>,
-    pub not_tags: Option<Vec<String>>,
-    pub not_tags_any: Option<Vec<String>>,
-    pub tags: Option<Vec<String>>,
-    pub tags_any: Option<Vec<String>>,
-    pub changes_before: Option<Vec<String>>,
     pub locked: Option<Vec<String>>,
-    pub base: ListServersQueryCommon,
+    pub base: ListServersQueryV2_66,
 }
-rt::record!(open encode ListServersQueryV2_73 {
-    opt(sort_key, "sort_key"),
-    opt(not_tags, "not-tags"),
-    opt(not_tags_any, "not-tags-any"),
-    opt(tags, "tags"),
-    opt(tags_any, "tags-any"),
-    opt(changes_before, "changes-before"),
-    opt(locked, "locked"),
-} + base);
-rt::extends!(mut ListServersQueryV2_73 => ListServersQueryCommon);
+rt::record!(open encode ListServersQueryV2_73 { opt(locked, "locked") } + base);
+rt::extends!(mut ListServersQueryV2_73 => ListServersQueryV2_66);
 /// The `ListServersQuery` schema from microversion 2.75. It extends [`ListServersQueryCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServersQueryV2_75 {
@@ -6265,15 +6125,15 @@ pub type ListServicesResponseServicesItemStatusV2_1 = UpdateHostResponseStatusV2
 /// The `ListServicesResponseServicesItemStatus` schema from microversion 2.69.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListServicesResponseServicesItemStatusV2_69 {
-    Enabled,
-    Disabled,
     Unknown,
+    Disabled,
+    Enabled,
 }
 impl rt::StrEnum for ListServicesResponseServicesItemStatusV2_69 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("enabled", Self::Enabled),
-        ("disabled", Self::Disabled),
         ("UNKNOWN", Self::Unknown),
+        ("disabled", Self::Disabled),
+        ("enabled", Self::Enabled),
     ];
 }
 /// The `ListServicesResponseServicesItem` schema from microversion 2.1.
@@ -6696,14 +6556,14 @@ rt::record!(ListVersionsResponseVersionsItemMediaTypesItemV2_1 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListVersionsResponseVersionsItemStatusV2_1 {
     Current,
-    Supported,
     Deprecated,
+    Supported,
 }
 impl rt::StrEnum for ListVersionsResponseVersionsItemStatusV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("CURRENT", Self::Current),
-        ("SUPPORTED", Self::Supported),
         ("DEPRECATED", Self::Deprecated),
+        ("SUPPORTED", Self::Supported),
     ];
 }
 /// The `ListVersionsResponseVersionsItem` schema from microversion 2.1.
@@ -6922,18 +6782,18 @@ rt::record!(encode PauseServerRequestV2_1 { req(pause, "pause") });
 pub enum RebootServerRequestRebootTypeV2_1 {
     Hard,
     Hard2,
-    Hard3,
     Soft,
     Soft2,
+    Hard3,
     Soft3,
 }
 impl rt::StrEnum for RebootServerRequestRebootTypeV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
         ("HARD", Self::Hard),
         ("Hard", Self::Hard2),
-        ("hard", Self::Hard3),
         ("SOFT", Self::Soft),
         ("Soft", Self::Soft2),
+        ("hard", Self::Hard3),
         ("soft", Self::Soft3),
     ];
 }
@@ -7220,13 +7080,13 @@ rt::record!(RebuildServerResponseServerFaultV2_1 {
 /// The `RebuildServerResponseServerFlavorLinksItemRel` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RebuildServerResponseServerFlavorLinksItemRelV2_1 {
-    Self_,
     Bookmark,
+    Self_,
 }
 impl rt::StrEnum for RebuildServerResponseServerFlavorLinksItemRelV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("self", Self::Self_),
         ("bookmark", Self::Bookmark),
+        ("self", Self::Self_),
     ];
 }
 /// The `RebuildServerResponseServerFlavorLinksItem` schema from microversion 2.1.
@@ -8423,21 +8283,21 @@ rt::record!(encode UpdateFlavorRequestV2_55 { req(flavor, "flavor") });
 /// The `UpdateHostRequestMaintenanceMode` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UpdateHostRequestMaintenanceModeV2_1 {
-    Enable,
     Disable,
-    Enable2,
     Disable2,
-    Enable3,
+    Enable,
+    Enable2,
     Disable3,
+    Enable3,
 }
 impl rt::StrEnum for UpdateHostRequestMaintenanceModeV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("enable", Self::Enable),
-        ("disable", Self::Disable),
-        ("Enable", Self::Enable2),
+        ("DISABLE", Self::Disable),
         ("Disable", Self::Disable2),
-        ("ENABLE", Self::Enable3),
-        ("DISABLE", Self::Disable3),
+        ("ENABLE", Self::Enable),
+        ("Enable", Self::Enable2),
+        ("disable", Self::Disable3),
+        ("enable", Self::Enable3),
     ];
 }
 /// The `UpdateHostRequest` schema from microversion 2.1.
@@ -8453,25 +8313,25 @@ rt::record!(encode UpdateHostRequestV2_1 {
 /// The `UpdateHostResponseMaintenanceMode` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UpdateHostResponseMaintenanceModeV2_1 {
-    OnMaintenance,
     OffMaintenance,
+    OnMaintenance,
 }
 impl rt::StrEnum for UpdateHostResponseMaintenanceModeV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("on_maintenance", Self::OnMaintenance),
         ("off_maintenance", Self::OffMaintenance),
+        ("on_maintenance", Self::OnMaintenance),
     ];
 }
 /// The `UpdateHostResponseStatus` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UpdateHostResponseStatusV2_1 {
-    Enabled,
     Disabled,
+    Enabled,
 }
 impl rt::StrEnum for UpdateHostResponseStatusV2_1 {
     const VARIANTS: &'static [(&'static str, Self)] = &[
-        ("enabled", Self::Enabled),
         ("disabled", Self::Disabled),
+        ("enabled", Self::Enabled),
     ];
 }
 /// The `UpdateHostResponse` schema from microversion 2.1.
@@ -9878,7 +9738,6 @@ rt::str_enums!(
     CreateServerExternalEventRequestEventsItemNameV2_93,
     CreateServerExternalEventRequestEventsItemStatusV2_1,
     CreateServerGroupRequestServerGroupPolicyV2_64,
-    CreateServerGroupResponseServerGroupPolicyV2_64,
     CreateServerRequestServerBlockDeviceMappingV2ItemDestinationTypeV2_1,
     CreateServerRequestServerBlockDeviceMappingV2ItemSourceTypeV2_1,
     CreateShareResponseShareStatusV2_97, CreateSnapshotResponseSnapshotStatusV2_1,
@@ -9896,8 +9755,7 @@ rt::str_enums!(
     ListServersDetailResponseServersItemAddressesValueItemOSEXTIPSTypeV2_1,
     ListServersDetailResponseServersItemConfigDriveV2_1,
     ListServersDetailResponseServersItemHostStatusV2_16, ListServersQuerySortKeyItemV2_1,
-    ListServersQuerySortKeyItemV2_73, ListServersQuerySortKeyItemV2_75,
-    ListServicesResponseServicesItemStatusV2_69,
+    ListServersQuerySortKeyItemV2_75, ListServicesResponseServicesItemStatusV2_69,
     ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemStateV2_1,
     ListVersionsResponseVersionsItemStatusV2_1, RebootServerRequestRebootTypeV2_1,
     RebuildServerResponseServerFlavorLinksItemRelV2_1,
