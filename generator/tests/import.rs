@@ -275,3 +275,96 @@ fn services_without_microversions_get_one_folder() {
     assert_eq!(loaded.min.to_string(), "3.0");
     import::check(&options).unwrap();
 }
+
+/// The overlay rules Nova and Keystone need, on an inline dump: union types narrowed in
+/// requests and queries, query parameters annotated by name, a patch bounded inside a
+/// variant splitting it, the service's prose and empty `required` lists dropped, and an
+/// operation that answers only 204 imported without a body.
+#[test]
+fn narrowing_annotations_bounded_patches_and_no_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = dir.path().join("demo");
+    std::fs::create_dir_all(&service).unwrap();
+    std::fs::copy(fixture("service.yaml"), service.join("service.yaml")).unwrap();
+    let any = serde_json::json!({"min": null, "max": null});
+    let dump = serde_json::json!({
+    "format": 1, "service": "demo",
+    "package": {"name": "demo-service", "version": "1.0.0"},
+    "microversions": {"min": "1.1", "max": "1.9"},
+    "operations": [
+        {"key": "GET /gadgets", "method": "GET", "path": "/gadgets", "versions": any,
+         "query": [{"min": null, "max": null, "schema": {"type": "object", "properties": {
+             "limit": {"type": "array", "items": {"type": ["integer", "string"],
+                                                  "pattern": "^[0-9]*$"}}},
+             "additionalProperties": true}}],
+         "response": [{"min": null, "max": null, "schema": {
+             "type": "object", "description": "The service's own words.", "required": [],
+             "properties": {"description": {"type": "string"},
+                            "size": {"type": ["integer", "string"]}},
+             "additionalProperties": false}}],
+         "status": [{"min": null, "max": null, "codes": [200]}]},
+        {"key": "DELETE /gadgets/{id}", "method": "DELETE", "path": "/gadgets/{id}",
+         "versions": any, "status": [{"min": null, "max": null, "codes": [204]}]},
+        {"key": "POST /gadgets", "method": "POST", "path": "/gadgets", "versions": any,
+         "status": [{"min": null, "max": null, "codes": [200]}]}
+    ]});
+    let dump_path = dir.path().join("dump.json");
+    std::fs::write(&dump_path, dump.to_string()).unwrap();
+    std::fs::write(
+        service.join("overlay.yaml"),
+        "narrow_types:\n- {from: [integer, string], to: integer}\n\
+         query_parameters:\n  limit: {x-squall-query: single}\n\
+         operations:\n  GET /gadgets:\n    patches:\n\
+         \x20   - {facet: response, op: replace, path: /properties/size, value: {type: string}, min: '1.4', max: '1.6'}\n",
+    )
+    .unwrap();
+    let options = Options {
+        service: "demo".into(),
+        dump: dump_path,
+        specs: dir.path().to_owned(),
+        overlay: None,
+    };
+    let report = import::write(&options).unwrap();
+    assert_eq!(
+        report.operations, 2,
+        "the 204 delete is in, the undeclared POST out"
+    );
+    assert_eq!(report.undeclared, 1);
+
+    let base = read(&options, "1.1/gadgets.yaml");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&base).unwrap();
+    let limit = &doc["schemas"]["ListGadgetsQuery"]["properties"]["limit"];
+    assert_eq!(limit["x-squall-query"].as_str(), Some("single"));
+    // Queries are narrowed: only the response keeps Nova-style unions.
+    assert_eq!(limit["items"]["type"].as_str(), Some("integer"));
+    assert!(
+        limit["items"].get("pattern").is_none(),
+        "string keywords go with the string"
+    );
+    let response = &doc["schemas"]["ListGadgetsResponse"];
+    assert!(
+        response.get("description").is_none(),
+        "prose is dropped: {base}"
+    );
+    assert!(
+        response.get("required").is_none(),
+        "an empty required list is dropped"
+    );
+    assert!(
+        response["properties"].get("description").is_some(),
+        "a property named description stays"
+    );
+    let delete = &doc["operations"]["delete_gadget"];
+    assert_eq!(delete["response"]["status"][0].as_u64(), Some(204));
+    assert!(delete["response"].get("body").is_none());
+
+    // The bounded patch applies at 1.4–1.6 only: changes at 1.4 and back at 1.7.
+    let changed = read(&options, "1.4/gadgets.yaml");
+    assert!(
+        changed.contains("value: string") || changed.contains("type: string"),
+        "{changed}"
+    );
+    let back = read(&options, "1.7/gadgets.yaml");
+    assert!(back.contains("- integer"), "{back}");
+    assert!(!options.specs.join("demo/1.5").exists());
+}
