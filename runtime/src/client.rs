@@ -571,17 +571,15 @@ impl ServiceClient {
                 context(answered),
             )?;
         }
-        let value =
-            crate::response::parse_and_check(op, schema, &raw, self.rest.validation, || {
-                context(answered)
-            })?;
+        crate::response::parse_and_check(op, schema, &raw, self.rest.validation, || {
+            context(answered)
+        })?;
         Ok(RawResponse {
             op,
             status,
             version: answered,
             headers,
             raw,
-            value,
             variant,
             mode: self.rest.validation,
             requested: self.version,

@@ -14,9 +14,10 @@
 
 pub use serde_json::Value;
 
+pub use crate::check::{Check, Format, Pattern};
 pub use crate::client::{GeneratedClient, Request, Service, ServiceClient};
 pub use crate::clients::{ClientsFactory, ServiceClients};
-pub use crate::decode::{Decode, Decoder, Fields, Record, StrEnum};
+pub use crate::decode::{Decode, Decoder, Fields, Node, Record, StrEnum};
 pub use crate::encode::{Encode, Writer};
 pub use crate::error::Error;
 pub use crate::meta::{
@@ -77,24 +78,31 @@ pub const fn no_body(span: Span, index: usize) -> VariantMeta {
 
 /// Implements [`Record`] and [`Decode`] (and with `encode`, [`Encode`] and `Serialize`) for a
 /// generated struct from its table of fields, `req|opt|nullable(rust_name, "json_name")`, with
-/// `+ base` when it extends an earlier version. `open` lets unknown fields pass.
+/// `+ base` when it extends an earlier version. `open` lets unknown fields pass. A row with a
+/// third element, `req(name, "name", 3)`, checks the value against `CHECKS[3]`, the constraints
+/// table of the module that invokes the macro.
 #[macro_export]
 macro_rules! record {
     (open encode $($rest:tt)*) => { $crate::record!(@go false, encode, $($rest)*); };
     (open $($rest:tt)*) => { $crate::record!(@go false, decode, $($rest)*); };
     (encode $($rest:tt)*) => { $crate::record!(@go true, encode, $($rest)*); };
     (@go $closed:literal, $mode:ident, $t:ident {
-        $($k:ident($f:ident, $j:literal)),* $(,)?
+        $($k:ident($f:ident, $j:literal $(, $c:literal)?)),* $(,)?
     } $(+ $base:ident)?) => {
         impl $crate::decode::Record for $t {
             const CLOSED: bool = $closed;
             fn read<'v>(f: &mut $crate::decode::Fields<'_, 'v>) -> Option<Self> {
-                Some(Self { $($f: f.$k($j)?,)* $($base: f.base()?,)? })
+                Some(Self {
+                    $($f: f.$k($j, $crate::record!(@check $($c)?))?,)*
+                    $($base: f.base()?,)?
+                })
             }
         }
         $crate::records!($t);
         $crate::record!(@$mode $t { $($k($f, $j)),* } $(+ $base)?);
     };
+    (@check) => { None };
+    (@check $c:literal) => { Some(&CHECKS[$c]) };
     (@decode $($rest:tt)*) => {};
     (@encode $t:ident { $($k:ident($f:ident, $j:literal)),* } $(+ $base:ident)?) => {
         impl $crate::encode::Encode for $t {
@@ -148,7 +156,7 @@ macro_rules! response_variants {
         fn decode_variant<'v>(
             index: usize,
             d: &mut $crate::decode::Decoder<'v>,
-            value: &'v $crate::contract::Value,
+            value: &'v $crate::decode::Node<'v>,
         ) -> Option<Self> {
             let mut i = 0;
             $(
@@ -187,7 +195,7 @@ macro_rules! request_variants {
         fn decode_variant<'v>(
             index: usize,
             d: &mut $crate::decode::Decoder<'v>,
-            value: &'v $crate::contract::Value,
+            value: &'v $crate::decode::Node<'v>,
         ) -> Option<Self> {
             let mut i = 0;
             $(

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::decode::Decoder;
+use crate::decode::{Decoder, Node};
 use crate::schema::EmbeddedSchema;
 use crate::version::{ApiVersion, Microversion};
 
@@ -168,7 +168,7 @@ pub trait VersionedRequest: Sized + serde::Serialize {
     fn index(&self) -> usize;
 
     /// Decodes variant `index` from JSON.
-    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Value) -> Option<Self>;
+    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self>;
 
     /// The span of versions this value's variant is valid for.
     fn span(&self) -> Option<Span> {
@@ -186,7 +186,8 @@ pub trait VersionedRequest: Sized + serde::Serialize {
                 }
             })?;
         let mut d = Decoder::new();
-        Self::decode_variant(index, &mut d, &value).ok_or_else(|| {
+        let node = Node::from_value(&value);
+        Self::decode_variant(index, &mut d, &node).ok_or_else(|| {
             let failure = d.into_failure();
             VariantError::Json {
                 what: Self::NAME,
@@ -205,7 +206,7 @@ pub trait VersionedRequest: Sized + serde::Serialize {
 /// generated response enums. The index comes from the operation's table.
 pub trait VersionedResponse: Sized {
     /// Decodes variant `index` from the body.
-    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Value) -> Option<Self>;
+    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self>;
 }
 
 /// The request-side facets of an operation over one span of versions.
