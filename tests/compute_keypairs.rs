@@ -105,7 +105,7 @@ async fn create_without_public_key_at_2_92_is_bad_request() {
 
 /// Sends a body that no typed variant allows, the way a negative test must.
 async fn send_untyped_create(client: &KeypairsClient, body: serde_json::Value) -> Error {
-    use squall::runtime::{Decoder, ServiceMeta, Span, Value};
+    use squall::runtime::{Decoder, Node, ServiceMeta, Span};
     #[derive(serde::Serialize)]
     struct Untyped(serde_json::Value);
     impl squall::runtime::VersionedRequest for Untyped {
@@ -115,7 +115,7 @@ async fn send_untyped_create(client: &KeypairsClient, body: serde_json::Value) -
         fn index(&self) -> usize {
             0
         }
-        fn decode_variant<'v>(_: usize, d: &mut Decoder<'v>, _: &'v Value) -> Option<Self> {
+        fn decode_variant<'v>(_: usize, d: &mut Decoder<'v>, _: &'v Node<'v>) -> Option<Self> {
             d.fail("untyped bodies are only sent")
         }
     }
@@ -137,6 +137,7 @@ async fn list_keypairs_switches_variant_by_answered_version() {
             keypairs::ListKeypairsResponse::V2_1(_) => "V2_1",
             keypairs::ListKeypairsResponse::V2_2(_) => "V2_2",
             keypairs::ListKeypairsResponse::V2_35(_) => "V2_35",
+            keypairs::ListKeypairsResponse::V2_92(_) => "V2_92",
         };
         assert_eq!(got, expect, "at {version:?}");
     }

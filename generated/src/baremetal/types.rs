@@ -27,9 +27,9 @@ rt::record!(encode CreateNodeRequestV1_1 {
     opt(extra, "extra"),
     opt(instance_info, "instance_info"),
     opt(properties, "properties"),
-    nullable(chassis_uuid, "chassis_uuid"),
-    nullable(instance_uuid, "instance_uuid"),
-    nullable(uuid, "uuid"),
+    nullable(chassis_uuid, "chassis_uuid", 0),
+    nullable(instance_uuid, "instance_uuid", 0),
+    nullable(uuid, "uuid", 0),
     opt(maintenance, "maintenance"),
     opt(console_enabled, "console_enabled"),
 });
@@ -56,7 +56,7 @@ pub struct CreateNodeRequestV1_104 {
     pub instance_name: Option<String>,
     pub base: CreateNodeRequestV1_95,
 }
-rt::record!(encode CreateNodeRequestV1_104 { nullable(instance_name, "instance_name") } + base);
+rt::record!(encode CreateNodeRequestV1_104 { nullable(instance_name, "instance_name", 1) } + base);
 rt::extends!(mut CreateNodeRequestV1_104 => CreateNodeRequestV1_95);
 impl CreateNodeRequestV1_104 {
     /// A [`CreateNodeRequestV1_104`] with its required fields; the optional ones are `None`.
@@ -92,7 +92,7 @@ pub struct CreateNodeRequestV1_21 {
     pub resource_class: Option<String>,
     pub base: CreateNodeRequestV1_20,
 }
-rt::record!(encode CreateNodeRequestV1_21 { nullable(resource_class, "resource_class") } + base);
+rt::record!(encode CreateNodeRequestV1_21 { nullable(resource_class, "resource_class", 2) } + base);
 rt::extends!(mut CreateNodeRequestV1_21 => CreateNodeRequestV1_20);
 impl CreateNodeRequestV1_21 {
     /// A [`CreateNodeRequestV1_21`] with its required fields; the optional ones are `None`.
@@ -272,7 +272,7 @@ pub struct CreateNodeRequestV1_51 {
     pub description: Option<String>,
     pub base: CreateNodeRequestV1_50,
 }
-rt::record!(encode CreateNodeRequestV1_51 { nullable(description, "description") } + base);
+rt::record!(encode CreateNodeRequestV1_51 { nullable(description, "description", 3) } + base);
 rt::extends!(mut CreateNodeRequestV1_51 => CreateNodeRequestV1_50);
 impl CreateNodeRequestV1_51 {
     /// A [`CreateNodeRequestV1_51`] with its required fields; the optional ones are `None`.
@@ -384,7 +384,7 @@ pub struct CreateNodeRequestV1_83 {
     pub parent_node: Option<String>,
     pub base: CreateNodeRequestV1_82,
 }
-rt::record!(encode CreateNodeRequestV1_83 { nullable(parent_node, "parent_node") } + base);
+rt::record!(encode CreateNodeRequestV1_83 { nullable(parent_node, "parent_node", 4) } + base);
 rt::extends!(mut CreateNodeRequestV1_83 => CreateNodeRequestV1_82);
 impl CreateNodeRequestV1_83 {
     /// A [`CreateNodeRequestV1_83`] with its required fields; the optional ones are `None`.
@@ -753,12 +753,12 @@ pub struct ListNodesQueryV1_1 {
     pub sort_dir: Option<ListNodesQuerySortDirV1_1>,
 }
 rt::record!(encode ListNodesQueryV1_1 {
-    opt(chassis_uuid, "chassis_uuid"),
-    opt(instance_uuid, "instance_uuid"),
+    opt(chassis_uuid, "chassis_uuid", 0),
+    opt(instance_uuid, "instance_uuid", 0),
     opt(associated, "associated"),
     opt(maintenance, "maintenance"),
-    opt(marker, "marker"),
-    opt(limit, "limit"),
+    opt(marker, "marker", 0),
+    opt(limit, "limit", 5),
     opt(sort_key, "sort_key"),
     opt(sort_dir, "sort_dir"),
 });
@@ -837,8 +837,8 @@ pub struct NodeSummaryV1_1 {
     pub links: Vec<LinkV1_1>,
 }
 rt::record!(NodeSummaryV1_1 {
-    req(uuid, "uuid"),
-    req(instance_uuid, "instance_uuid"),
+    req(uuid, "uuid", 0),
+    req(instance_uuid, "instance_uuid", 0),
     req(maintenance, "maintenance"),
     req(power_state, "power_state"),
     req(provision_state, "provision_state"),
@@ -881,23 +881,23 @@ pub struct NodeV1_1 {
     pub ports: Vec<LinkV1_1>,
 }
 rt::record!(NodeV1_1 {
-    req(uuid, "uuid"),
-    req(created_at, "created_at"),
-    req(updated_at, "updated_at"),
-    req(chassis_uuid, "chassis_uuid"),
+    req(uuid, "uuid", 0),
+    req(created_at, "created_at", 6),
+    req(updated_at, "updated_at", 6),
+    req(chassis_uuid, "chassis_uuid", 0),
     req(console_enabled, "console_enabled"),
     req(driver, "driver"),
     req(driver_info, "driver_info"),
     req(extra, "extra"),
     req(instance_info, "instance_info"),
-    req(instance_uuid, "instance_uuid"),
+    req(instance_uuid, "instance_uuid", 0),
     req(last_error, "last_error"),
     req(maintenance, "maintenance"),
     req(maintenance_reason, "maintenance_reason"),
     req(power_state, "power_state"),
     req(properties, "properties"),
     req(provision_state, "provision_state"),
-    req(provision_updated_at, "provision_updated_at"),
+    req(provision_updated_at, "provision_updated_at", 6),
     req(reservation, "reservation"),
     req(target_power_state, "target_power_state"),
     req(target_provision_state, "target_provision_state"),
@@ -1118,7 +1118,7 @@ pub struct NodeV1_52 {
     pub allocation_uuid: Option<String>,
     pub base: NodeV1_51,
 }
-rt::record!(NodeV1_52 { req(allocation_uuid, "allocation_uuid") } + base);
+rt::record!(NodeV1_52 { req(allocation_uuid, "allocation_uuid", 0) } + base);
 rt::extends!(NodeV1_52 => NodeV1_51);
 /// The `Node` schema from microversion 1.6. It extends [`NodeV1_5`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -1128,8 +1128,8 @@ pub struct NodeV1_6 {
     pub base: NodeV1_5,
 }
 rt::record!(NodeV1_6 {
-    req(inspection_finished_at, "inspection_finished_at"),
-    req(inspection_started_at, "inspection_started_at"),
+    req(inspection_finished_at, "inspection_finished_at", 6),
+    req(inspection_started_at, "inspection_started_at", 6),
 } + base);
 rt::extends!(NodeV1_6 => NodeV1_5);
 /// The `Node` schema from microversion 1.61. It extends [`NodeV1_52`] (its fields are in `base`, also through `Deref`).
@@ -1308,3 +1308,13 @@ rt::record!(VersionV1_1 {
     req(links, "links"),
 });
 rt::str_enums!(ListNodesQuerySortDirV1_1, PatchOperationOpV1_1, VersionStatusV1_1);
+/// The value constraints of the fields above, by row (see `rt::Check`).
+static CHECKS: [rt::Check; 7] = [
+    rt::Check::NONE.format(rt::Format::Uuid),
+    rt::Check::NONE.len(Some(1), Some(255)),
+    rt::Check::NONE.len(None, Some(80)),
+    rt::Check::NONE.len(None, Some(4096)),
+    rt::Check::NONE.len(None, Some(36)),
+    rt::Check::NONE.min(0.0, false),
+    rt::Check::NONE.format(rt::Format::DateTime),
+];

@@ -98,7 +98,7 @@ pub static UPDATE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta::new(
             &[200],
         ),
     ],
-    &[rt::body(rt::from(2, 1), 0, &schemas::EXTRA_SPECS_INPUT_V2_1)],
+    &[rt::body(rt::from(2, 1), 0, &schemas::EXTRA_SPEC_UPDATE_V2_1)],
 );
 /// The request body of `update_extra_spec`: the variant of the version you request (`V2_1` 2.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

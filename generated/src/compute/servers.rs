@@ -58,7 +58,7 @@ pub static CREATE_SERVER: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::from(2, 1), "POST", "/servers", &[202])],
     &[rt::body(rt::from(2, 1), 0, &schemas::CREATE_SERVER_V2_1)],
 );
-/// The request body of `create_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.31, `V2_32` 2.32, `V2_33` 2.33–2.36, `V2_37` 2.37–2.41, `V2_42` 2.42–2.51, `V2_52` 2.52–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.66, `V2_67` 2.67–2.73, `V2_74` 2.74–2.89, `V2_90` 2.90–latest).
+/// The request body of `create_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.31, `V2_32` 2.32, `V2_33` 2.33–2.36, `V2_37` 2.37–2.41, `V2_42` 2.42–2.51, `V2_52` 2.52–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.66, `V2_67` 2.67–2.73, `V2_74` 2.74–2.89, `V2_90` 2.90–2.93, `V2_94` 2.94–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateServerRequest {
@@ -74,6 +74,7 @@ pub enum CreateServerRequest {
     V2_67(types::CreateServerRequestV2_67),
     V2_74(types::CreateServerRequestV2_74),
     V2_90(types::CreateServerRequestV2_90),
+    V2_94(types::CreateServerRequestV2_94),
 }
 rt::versioned_request!(CreateServerRequest of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 18),
@@ -87,7 +88,8 @@ rt::versioned_request!(CreateServerRequest of super::SERVICE {
     V2_63 = rt::span(2, 63, 2, 66),
     V2_67 = rt::span(2, 67, 2, 73),
     V2_74 = rt::span(2, 74, 2, 89),
-    V2_90 = rt::from(2, 90),
+    V2_90 = rt::span(2, 90, 2, 93),
+    V2_94 = rt::from(2, 94),
 });
 rt::variants_from!(CreateServerRequest {
     V2_1(types::CreateServerRequestV2_1),
@@ -102,6 +104,7 @@ rt::variants_from!(CreateServerRequest {
     V2_67(types::CreateServerRequestV2_67),
     V2_74(types::CreateServerRequestV2_74),
     V2_90(types::CreateServerRequestV2_90),
+    V2_94(types::CreateServerRequestV2_94),
 });
 /// The `create_server_image` operation: its spans, statuses and response variants.
 pub static CREATE_SERVER_IMAGE: rt::OperationMeta = rt::OperationMeta::new(
@@ -517,7 +520,7 @@ rt::versioned_response!(
     RebuildServerResponse { V2_1, V2_9, V2_19, V2_26, V2_47, V2_54, V2_57, V2_63, V2_71,
     V2_73, V2_75, V2_96, V2_98, V2_100 }
 );
-/// The request body of `rebuild_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.53, `V2_54` 2.54–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.89, `V2_90` 2.90–latest).
+/// The request body of `rebuild_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.53, `V2_54` 2.54–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.89, `V2_90` 2.90–2.93, `V2_94` 2.94–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum RebuildServerRequest {
@@ -527,6 +530,7 @@ pub enum RebuildServerRequest {
     V2_57(types::RebuildServerRequestV2_57),
     V2_63(types::RebuildServerRequestV2_63),
     V2_90(types::RebuildServerRequestV2_90),
+    V2_94(types::RebuildServerRequestV2_94),
 }
 rt::versioned_request!(RebuildServerRequest of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 18),
@@ -534,7 +538,8 @@ rt::versioned_request!(RebuildServerRequest of super::SERVICE {
     V2_54 = rt::span(2, 54, 2, 56),
     V2_57 = rt::span(2, 57, 2, 62),
     V2_63 = rt::span(2, 63, 2, 89),
-    V2_90 = rt::from(2, 90),
+    V2_90 = rt::span(2, 90, 2, 93),
+    V2_94 = rt::from(2, 94),
 });
 rt::variants_from!(RebuildServerRequest {
     V2_1(types::RebuildServerRequestV2_1),
@@ -543,6 +548,7 @@ rt::variants_from!(RebuildServerRequest {
     V2_57(types::RebuildServerRequestV2_57),
     V2_63(types::RebuildServerRequestV2_63),
     V2_90(types::RebuildServerRequestV2_90),
+    V2_94(types::RebuildServerRequestV2_94),
 });
 /// The `replace_server_metadata` operation: its spans, statuses and response variants.
 pub static REPLACE_SERVER_METADATA: rt::OperationMeta = rt::OperationMeta::new(
@@ -954,25 +960,28 @@ rt::versioned_response!(
     UpdateServerResponse { V2_1, V2_9, V2_19, V2_26, V2_47, V2_63, V2_71, V2_73, V2_75,
     V2_96, V2_98, V2_100 }
 );
-/// The request body of `update_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.89, `V2_90` 2.90–2.103, `V2_104` 2.104–latest).
+/// The request body of `update_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.89, `V2_90` 2.90–2.93, `V2_94` 2.94–2.103, `V2_104` 2.104–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateServerRequest {
     V2_1(types::UpdateServerRequestV2_1),
     V2_19(types::UpdateServerRequestV2_19),
     V2_90(types::UpdateServerRequestV2_90),
+    V2_94(types::UpdateServerRequestV2_94),
     V2_104(types::UpdateServerRequestV2_104),
 }
 rt::versioned_request!(UpdateServerRequest of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 18),
     V2_19 = rt::span(2, 19, 2, 89),
-    V2_90 = rt::span(2, 90, 2, 103),
+    V2_90 = rt::span(2, 90, 2, 93),
+    V2_94 = rt::span(2, 94, 2, 103),
     V2_104 = rt::from(2, 104),
 });
 rt::variants_from!(UpdateServerRequest {
     V2_1(types::UpdateServerRequestV2_1),
     V2_19(types::UpdateServerRequestV2_19),
     V2_90(types::UpdateServerRequestV2_90),
+    V2_94(types::UpdateServerRequestV2_94),
     V2_104(types::UpdateServerRequestV2_104),
 });
 /// The `update_server_metadata` operation: its spans, statuses and response variants.
@@ -1068,7 +1077,7 @@ impl ServersClient {
     /// - **2.67–2.73**: status 202; request [`CreateServerRequestV2_67`](super::types::CreateServerRequestV2_67); response [`CreateServerResponseV2_1`](super::types::CreateServerResponseV2_1); errors 400, 403, 409. *Changed at 2.67:* Changes create_server (request).
     /// - **2.74–2.89**: status 202; request [`CreateServerRequestV2_74`](super::types::CreateServerRequestV2_74); response [`CreateServerResponseV2_1`](super::types::CreateServerResponseV2_1); errors 400, 403, 409. *Changed at 2.74:* Changes create_server (request).
     /// - **2.90–2.93**: status 202; request [`CreateServerRequestV2_90`](super::types::CreateServerRequestV2_90); response [`CreateServerResponseV2_1`](super::types::CreateServerResponseV2_1); errors 400, 403, 409. *Changed at 2.90:* Changes list_servers_detail (response), show_server (response), create_server (request), update_server (request), rebuild_server (request).
-    /// - **2.94–latest**: status 202; request [`CreateServerRequestV2_90`](super::types::CreateServerRequestV2_90); response [`CreateServerResponseV2_1`](super::types::CreateServerResponseV2_1); errors 400, 403, 409. *Changed at 2.94:* Changes create_server (request), update_server (request), rebuild_server (request).
+    /// - **2.94–latest**: status 202; request [`CreateServerRequestV2_94`](super::types::CreateServerRequestV2_94); response [`CreateServerResponseV2_1`](super::types::CreateServerResponseV2_1); errors 400, 403, 409. *Changed at 2.94:* Changes create_server (request), update_server (request), rebuild_server (request).
     pub async fn create_server(
         &self,
         body: &CreateServerRequest,
@@ -1356,10 +1365,10 @@ impl ServersClient {
     /// - **2.73–2.74**: status 202; request [`RebuildServerRequestV2_63`](super::types::RebuildServerRequestV2_63); response [`RebuildServerResponseV2_73`](super::types::RebuildServerResponseV2_73); errors 400, 403, 404, 409. *Changed at 2.73:* Changes list_servers (query), list_servers_detail (query), list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response), lock_server (request), unlock_server (request).
     /// - **2.75–2.89**: status 202; request [`RebuildServerRequestV2_63`](super::types::RebuildServerRequestV2_63); response [`RebuildServerResponseV2_75`](super::types::RebuildServerResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.75:* Changes list_servers (query), list_servers_detail (query), update_server (response), rebuild_server (response).
     /// - **2.90–2.93**: status 202; request [`RebuildServerRequestV2_90`](super::types::RebuildServerRequestV2_90); response [`RebuildServerResponseV2_75`](super::types::RebuildServerResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.90:* Changes list_servers_detail (response), show_server (response), create_server (request), update_server (request), rebuild_server (request).
-    /// - **2.94–2.95**: status 202; request [`RebuildServerRequestV2_90`](super::types::RebuildServerRequestV2_90); response [`RebuildServerResponseV2_75`](super::types::RebuildServerResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.94:* Changes create_server (request), update_server (request), rebuild_server (request).
-    /// - **2.96–2.97**: status 202; request [`RebuildServerRequestV2_90`](super::types::RebuildServerRequestV2_90); response [`RebuildServerResponseV2_96`](super::types::RebuildServerResponseV2_96); errors 400, 403, 404, 409. *Changed at 2.96:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
-    /// - **2.98–2.99**: status 202; request [`RebuildServerRequestV2_90`](super::types::RebuildServerRequestV2_90); response [`RebuildServerResponseV2_98`](super::types::RebuildServerResponseV2_98); errors 400, 403, 404, 409. *Changed at 2.98:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
-    /// - **2.100–latest**: status 202; request [`RebuildServerRequestV2_90`](super::types::RebuildServerRequestV2_90); response [`RebuildServerResponseV2_100`](super::types::RebuildServerResponseV2_100); errors 400, 403, 404, 409. *Changed at 2.100:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
+    /// - **2.94–2.95**: status 202; request [`RebuildServerRequestV2_94`](super::types::RebuildServerRequestV2_94); response [`RebuildServerResponseV2_75`](super::types::RebuildServerResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.94:* Changes create_server (request), update_server (request), rebuild_server (request).
+    /// - **2.96–2.97**: status 202; request [`RebuildServerRequestV2_94`](super::types::RebuildServerRequestV2_94); response [`RebuildServerResponseV2_96`](super::types::RebuildServerResponseV2_96); errors 400, 403, 404, 409. *Changed at 2.96:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
+    /// - **2.98–2.99**: status 202; request [`RebuildServerRequestV2_94`](super::types::RebuildServerRequestV2_94); response [`RebuildServerResponseV2_98`](super::types::RebuildServerResponseV2_98); errors 400, 403, 404, 409. *Changed at 2.98:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
+    /// - **2.100–latest**: status 202; request [`RebuildServerRequestV2_94`](super::types::RebuildServerRequestV2_94); response [`RebuildServerResponseV2_100`](super::types::RebuildServerResponseV2_100); errors 400, 403, 404, 409. *Changed at 2.100:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
     pub async fn rebuild_server(
         &self,
         server_id: &str,
@@ -1690,10 +1699,10 @@ impl ServersClient {
     /// - **2.73–2.74**: status 200; request [`UpdateServerRequestV2_19`](super::types::UpdateServerRequestV2_19); response [`UpdateServerResponseV2_73`](super::types::UpdateServerResponseV2_73); errors 404, 409. *Changed at 2.73:* Changes list_servers (query), list_servers_detail (query), list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response), lock_server (request), unlock_server (request).
     /// - **2.75–2.89**: status 200; request [`UpdateServerRequestV2_19`](super::types::UpdateServerRequestV2_19); response [`UpdateServerResponseV2_75`](super::types::UpdateServerResponseV2_75); errors 404, 409. *Changed at 2.75:* Changes list_servers (query), list_servers_detail (query), update_server (response), rebuild_server (response).
     /// - **2.90–2.93**: status 200; request [`UpdateServerRequestV2_90`](super::types::UpdateServerRequestV2_90); response [`UpdateServerResponseV2_75`](super::types::UpdateServerResponseV2_75); errors 404, 409. *Changed at 2.90:* Changes list_servers_detail (response), show_server (response), create_server (request), update_server (request), rebuild_server (request).
-    /// - **2.94–2.95**: status 200; request [`UpdateServerRequestV2_90`](super::types::UpdateServerRequestV2_90); response [`UpdateServerResponseV2_75`](super::types::UpdateServerResponseV2_75); errors 404, 409. *Changed at 2.94:* Changes create_server (request), update_server (request), rebuild_server (request).
-    /// - **2.96–2.97**: status 200; request [`UpdateServerRequestV2_90`](super::types::UpdateServerRequestV2_90); response [`UpdateServerResponseV2_96`](super::types::UpdateServerResponseV2_96); errors 404, 409. *Changed at 2.96:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
-    /// - **2.98–2.99**: status 200; request [`UpdateServerRequestV2_90`](super::types::UpdateServerRequestV2_90); response [`UpdateServerResponseV2_98`](super::types::UpdateServerResponseV2_98); errors 404, 409. *Changed at 2.98:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
-    /// - **2.100–2.103**: status 200; request [`UpdateServerRequestV2_90`](super::types::UpdateServerRequestV2_90); response [`UpdateServerResponseV2_100`](super::types::UpdateServerResponseV2_100); errors 404, 409. *Changed at 2.100:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
+    /// - **2.94–2.95**: status 200; request [`UpdateServerRequestV2_94`](super::types::UpdateServerRequestV2_94); response [`UpdateServerResponseV2_75`](super::types::UpdateServerResponseV2_75); errors 404, 409. *Changed at 2.94:* Changes create_server (request), update_server (request), rebuild_server (request).
+    /// - **2.96–2.97**: status 200; request [`UpdateServerRequestV2_94`](super::types::UpdateServerRequestV2_94); response [`UpdateServerResponseV2_96`](super::types::UpdateServerResponseV2_96); errors 404, 409. *Changed at 2.96:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
+    /// - **2.98–2.99**: status 200; request [`UpdateServerRequestV2_94`](super::types::UpdateServerRequestV2_94); response [`UpdateServerResponseV2_98`](super::types::UpdateServerResponseV2_98); errors 404, 409. *Changed at 2.98:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
+    /// - **2.100–2.103**: status 200; request [`UpdateServerRequestV2_94`](super::types::UpdateServerRequestV2_94); response [`UpdateServerResponseV2_100`](super::types::UpdateServerResponseV2_100); errors 404, 409. *Changed at 2.100:* Changes list_servers_detail (response), show_server (response), update_server (response), rebuild_server (response).
     /// - **2.104–latest**: status 200; request [`UpdateServerRequestV2_104`](super::types::UpdateServerRequestV2_104); response [`UpdateServerResponseV2_100`](super::types::UpdateServerResponseV2_100); errors 404, 409. *Changed at 2.104:* Changes update_server (request).
     pub async fn update_server(
         &self,
