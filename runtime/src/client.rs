@@ -571,6 +571,9 @@ impl ServiceClient {
                 context(answered),
             )?;
         }
+        if has_body && schema.is_some() {
+            crate::response::capture(op, answered, &raw);
+        }
         crate::response::parse_and_check(op, schema, &raw, self.rest.validation, || {
             context(answered)
         })?;

@@ -21,15 +21,16 @@ pub use crate::decode::{Decode, Decoder, Fields, Node, Record, StrEnum};
 pub use crate::encode::{Encode, Writer};
 pub use crate::error::Error;
 pub use crate::meta::{
-    HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, VariantError, VariantMeta,
-    VersionDocument, VersionedRequest, VersionedResponse,
+    HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, TypedDecode, TypedOperation,
+    VariantError, VariantMeta, VersionDocument, VersionedRequest, VersionedResponse, typed_single,
+    typed_versioned,
 };
 pub use crate::response::{NoBody, RawResponse, Response};
 pub use crate::schema::EmbeddedSchema;
 pub use crate::version::{ApiVersion, Microversion};
 pub use crate::{
-    client, encodable, extends, record, records, request_variants, response_variants, schemas,
-    str_enums, variants_from, versioned_request, versioned_response,
+    client, encodable, extends, operations, record, records, request_variants, response_variants,
+    schemas, str_enums, subschemas, variants_from, versioned_request, versioned_response,
 };
 
 /// What a generated method returns.
@@ -114,6 +115,36 @@ macro_rules! record {
         $crate::encodable!($t);
     };
     ($($rest:tt)*) => { $crate::record!(@go true, decode, $($rest)*); };
+}
+
+/// Declares `OPERATIONS`, every operation of a service with the typed decode of its response:
+/// `group::OP => versioned group::Response`, `group::OP => single types::Type`, or `group::OP`
+/// for an operation without a response body.
+#[macro_export]
+macro_rules! operations {
+    ($($op:path $(=> $kind:ident $ty:ty)?),* $(,)?) => {
+        /// Every operation of the service, with the typed decode of its response.
+        pub static OPERATIONS: &[$crate::meta::TypedOperation] = &[$(
+            $crate::meta::TypedOperation {
+                op: &$op,
+                typed: $crate::operations!(@typed $($kind $ty)?),
+            }
+        ),*];
+    };
+    (@typed) => { None };
+    (@typed versioned $ty:ty) => { Some($crate::meta::typed_versioned::<$ty>) };
+    (@typed single $ty:ty) => { Some($crate::meta::typed_single::<$ty>) };
+}
+
+/// Declares `SCHEMAS`, the subschemas (JSON text) of the values a service's types leave
+/// untyped, each compiled on first use; rows of `CHECKS` point at them.
+#[macro_export]
+macro_rules! subschemas {
+    ($($json:literal),* $(,)?) => {
+        /// Subschemas of values the types leave untyped, compiled on first use.
+        static SCHEMAS: [$crate::schema::EmbeddedSchema; [$($json),*].len()] =
+            [$($crate::schema::EmbeddedSchema::new("untyped value", $json)),*];
+    };
 }
 
 /// Declares embedded response schemas: `NAME("TypeName", json_text)`, each a documented

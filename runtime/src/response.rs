@@ -86,6 +86,37 @@ pub struct RawResponse {
     pub(crate) received: bool,
 }
 
+/// The environment variable naming a directory where every successful response body is
+/// appended (one JSON line per body: service, operation, answered version, body), for the
+/// conformance test that replays them through [`Validation::Strict`] and the schema.
+pub const CAPTURE_DIR_ENV: &str = "SQUALL_CAPTURE_DIR";
+
+/// Appends a received body to `$SQUALL_CAPTURE_DIR/<pid>.jsonl` when that is set.
+pub(crate) fn capture(op: &OperationMeta, answered: Option<Microversion>, raw: &[u8]) {
+    static DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let Some(dir) = DIR.get_or_init(|| std::env::var_os(CAPTURE_DIR_ENV).map(Into::into)) else {
+        return;
+    };
+    let line = serde_json::json!({
+        "service": op.service.name,
+        "operation": op.name,
+        "version": answered.map(|v| v.to_string()),
+        "body": String::from_utf8_lossy(raw),
+    });
+    let path = dir.join(format!("{}.jsonl", std::process::id()));
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        writeln!(file, "{line}")
+    });
+    if let Err(e) = written {
+        tracing::warn!(path = %path.display(), "could not capture a response body: {e}");
+    }
+}
+
 /// In the cross-check and lenient modes, parses a body into a tree and checks it against the
 /// schema (the strict and types-only modes check while they decode, from the bytes).
 pub(crate) fn parse_and_check(
@@ -164,6 +195,23 @@ impl RawResponse {
             requested: version.into(),
             received: false,
         })
+    }
+
+    /// Decodes the body as the operation's response type (through `typed`, from its
+    /// service's `OPERATIONS` row) and drops it: the verdict of this response's
+    /// validation mode on a body whose Rust type is not at hand (captured bodies). The body
+    /// of an operation without a response type must be empty.
+    pub fn check_typed(self, typed: Option<crate::meta::TypedDecode>) -> Result<(), Error> {
+        let index = self.op.variants.get(self.variant).map_or(0, |v| v.index);
+        let decoded = match typed {
+            Some(typed) => self.decode(|d, node| typed(index, d, node).then_some(())),
+            None if self.raw.iter().all(u8::is_ascii_whitespace) => Ok(()),
+            None => Err(DecodeFailure {
+                pointer: String::new(),
+                message: "a body where the operation has none".to_owned(),
+            }),
+        };
+        self.finish(decoded).map(|_| ())
     }
 
     /// The response of an operation without a body.

@@ -62,3 +62,13 @@ impl BaremetalClients for rt::ClientsFactory<Baremetal> {
         self.client()
     }
 }
+rt::operations!(
+    nodes::CREATE_NODE => versioned nodes::CreateNodeResponse,
+    nodes::DELETE_NODE,
+    nodes::LIST_NODES => versioned nodes::ListNodesResponse,
+    nodes::LIST_NODES_DETAIL => versioned nodes::ListNodesDetailResponse,
+    nodes::SHOW_NODE => versioned nodes::ShowNodeResponse,
+    nodes::UPDATE_NODE => versioned nodes::UpdateNodeResponse,
+    versions::LIST_VERSIONS => single types::RootDocumentV1_1,
+    versions::SHOW_V1 => single types::V1DocumentV1_1,
+);

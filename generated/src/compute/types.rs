@@ -91,8 +91,8 @@ pub struct CreateServerImageRequestCreateImageV2_1 {
     pub metadata: Option<ExtraSpecsV2_1>,
 }
 rt::record!(encode CreateServerImageRequestCreateImageV2_1 {
-    req(name, "name", 2),
-    opt(metadata, "metadata", 4),
+    req(name, "name"),
+    opt(metadata, "metadata"),
 });
 impl CreateServerImageRequestCreateImageV2_1 {
     /// A [`CreateServerImageRequestCreateImageV2_1`] with its required fields; the optional ones are `None`.
@@ -114,7 +114,7 @@ rt::record!(encode CreateServerImageRequestV2_1 { req(create_image, "createImage
 pub struct CreateServerImageResponseV2_45 {
     pub image_id: Option<String>,
 }
-rt::record!(CreateServerImageResponseV2_45 { req(image_id, "image_id", 5) });
+rt::record!(CreateServerImageResponseV2_45 { req(image_id, "image_id", 2) });
 /// The `CreateServerRequestOsSchedulerHints` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateServerRequestOsSchedulerHintsV2_1 {
@@ -128,14 +128,14 @@ pub struct CreateServerRequestOsSchedulerHintsV2_1 {
     pub cidr: Option<String>,
 }
 rt::record!(open encode CreateServerRequestOsSchedulerHintsV2_1 {
-    opt(group, "group", 6),
-    opt(different_host, "different_host", 7),
-    opt(same_host, "same_host", 8),
-    opt(query, "query", 9),
-    opt(target_cell, "target_cell", 2),
-    opt(different_cell, "different_cell", 10),
-    opt(build_near_host_ip, "build_near_host_ip", 13),
-    opt(cidr, "cidr", 14),
+    opt(group, "group", 3),
+    opt(different_host, "different_host", 4),
+    opt(same_host, "same_host", 5),
+    opt(query, "query", 6),
+    opt(target_cell, "target_cell", 7),
+    opt(different_cell, "different_cell", 8),
+    opt(build_near_host_ip, "build_near_host_ip", 11),
+    opt(cidr, "cidr", 12),
 });
 /// The `CreateServerRequestServerBlockDeviceMappingItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -150,14 +150,14 @@ pub struct CreateServerRequestServerBlockDeviceMappingItemV2_1 {
     pub connection_info: Option<String>,
 }
 rt::record!(encode CreateServerRequestServerBlockDeviceMappingItemV2_1 {
-    opt(virtual_name, "virtual_name", 3),
-    opt(volume_id, "volume_id", 5),
-    opt(snapshot_id, "snapshot_id", 5),
-    opt(volume_size, "volume_size", 15),
-    opt(device_name, "device_name", 16),
-    opt(delete_on_termination, "delete_on_termination", 17),
+    opt(virtual_name, "virtual_name"),
+    opt(volume_id, "volume_id"),
+    opt(snapshot_id, "snapshot_id"),
+    opt(volume_size, "volume_size"),
+    opt(device_name, "device_name"),
+    opt(delete_on_termination, "delete_on_termination"),
     opt(no_device, "no_device"),
-    opt(connection_info, "connection_info", 18),
+    opt(connection_info, "connection_info"),
 });
 /// The `CreateServerRequestServerBlockDeviceMappingV2ItemDestinationType` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -213,22 +213,22 @@ pub struct CreateServerRequestServerBlockDeviceMappingV2ItemV2_1 {
     pub boot_index: Option<rt::Value>,
 }
 rt::record!(encode CreateServerRequestServerBlockDeviceMappingV2ItemV2_1 {
-    opt(virtual_name, "virtual_name", 3),
-    opt(volume_id, "volume_id", 5),
-    opt(snapshot_id, "snapshot_id", 5),
-    opt(volume_size, "volume_size", 15),
-    opt(device_name, "device_name", 16),
-    opt(delete_on_termination, "delete_on_termination", 17),
+    opt(virtual_name, "virtual_name"),
+    opt(volume_id, "volume_id"),
+    opt(snapshot_id, "snapshot_id"),
+    opt(volume_size, "volume_size"),
+    opt(device_name, "device_name"),
+    opt(delete_on_termination, "delete_on_termination"),
     opt(no_device, "no_device"),
-    opt(connection_info, "connection_info", 18),
+    opt(connection_info, "connection_info"),
     opt(source_type, "source_type"),
-    opt(uuid, "uuid", 19),
-    opt(image_id, "image_id", 5),
+    opt(uuid, "uuid"),
+    opt(image_id, "image_id"),
     opt(destination_type, "destination_type"),
-    opt(guest_format, "guest_format", 3),
-    opt(device_type, "device_type", 3),
-    opt(disk_bus, "disk_bus", 3),
-    opt(boot_index, "boot_index", 20),
+    opt(guest_format, "guest_format"),
+    opt(device_type, "device_type"),
+    opt(disk_bus, "disk_bus"),
+    opt(boot_index, "boot_index"),
 });
 /// The `CreateServerRequestServerBlockDeviceMappingV2Item` schema from microversion 2.32. It extends [`CreateServerRequestServerBlockDeviceMappingV2ItemV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -237,7 +237,7 @@ pub struct CreateServerRequestServerBlockDeviceMappingV2ItemV2_32 {
     pub base: CreateServerRequestServerBlockDeviceMappingV2ItemV2_1,
 }
 rt::record!(encode CreateServerRequestServerBlockDeviceMappingV2ItemV2_32 {
-    opt(tag, "tag", 21),
+    opt(tag, "tag"),
 } + base);
 rt::extends!(
     mut CreateServerRequestServerBlockDeviceMappingV2ItemV2_32 =>
@@ -250,7 +250,7 @@ pub struct CreateServerRequestServerBlockDeviceMappingV2ItemV2_67 {
     pub base: CreateServerRequestServerBlockDeviceMappingV2ItemV2_32,
 }
 rt::record!(encode CreateServerRequestServerBlockDeviceMappingV2ItemV2_67 {
-    nullable(volume_type, "volume_type", 22),
+    nullable(volume_type, "volume_type"),
 } + base);
 rt::extends!(
     mut CreateServerRequestServerBlockDeviceMappingV2ItemV2_67 =>
@@ -280,23 +280,23 @@ pub struct CreateServerRequestServerCommon {
     pub user_data: Option<String>,
 }
 rt::record!(encode CreateServerRequestServerCommon {
-    req(name, "name", 2),
-    opt(image_ref, "imageRef", 24),
-    req(flavor_ref, "flavorRef", 25),
+    req(name, "name"),
+    opt(image_ref, "imageRef"),
+    req(flavor_ref, "flavorRef"),
     opt(admin_pass, "adminPass"),
-    opt(metadata, "metadata", 4),
+    opt(metadata, "metadata"),
     opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
-    opt(access_i_pv4, "accessIPv4", 11),
-    opt(access_i_pv6, "accessIPv6", 12),
-    opt(availability_zone, "availability_zone", 2),
+    opt(access_i_pv4, "accessIPv4"),
+    opt(access_i_pv6, "accessIPv6"),
+    opt(availability_zone, "availability_zone"),
     opt(block_device_mapping, "block_device_mapping"),
-    opt(config_drive, "config_drive", 17),
-    opt(key_name, "key_name", 2),
-    opt(min_count, "min_count", 26),
-    opt(max_count, "max_count", 26),
-    opt(return_reservation_id, "return_reservation_id", 17),
+    opt(config_drive, "config_drive"),
+    opt(key_name, "key_name"),
+    opt(min_count, "min_count"),
+    opt(max_count, "max_count"),
+    opt(return_reservation_id, "return_reservation_id"),
     opt(security_groups, "security_groups"),
-    opt(user_data, "user_data", 27),
+    opt(user_data, "user_data"),
 });
 impl CreateServerRequestServerCommon {
     /// A [`CreateServerRequestServerCommon`] with its required fields; the optional ones are `None`.
@@ -330,8 +330,8 @@ pub struct CreateServerRequestServerNetworksItemV2_1 {
     pub uuid: Option<String>,
 }
 rt::record!(encode CreateServerRequestServerNetworksItemV2_1 {
-    opt(fixed_ip, "fixed_ip", 13),
-    nullable(port, "port", 5),
+    opt(fixed_ip, "fixed_ip"),
+    nullable(port, "port"),
     opt(uuid, "uuid"),
 });
 /// The `CreateServerRequestServerNetworksItem` schema from microversion 2.32. It extends [`CreateServerRequestServerNetworksItemV2_1`] (its fields are in `base`, also through `Deref`).
@@ -340,7 +340,7 @@ pub struct CreateServerRequestServerNetworksItemV2_32 {
     pub tag: Option<String>,
     pub base: CreateServerRequestServerNetworksItemV2_1,
 }
-rt::record!(encode CreateServerRequestServerNetworksItemV2_32 { opt(tag, "tag", 21) } + base);
+rt::record!(encode CreateServerRequestServerNetworksItemV2_32 { opt(tag, "tag") } + base);
 rt::extends!(
     mut CreateServerRequestServerNetworksItemV2_32 =>
     CreateServerRequestServerNetworksItemV2_1
@@ -372,7 +372,7 @@ rt::record!(encode CreateServerRequestServerPersonalityItemV2_1 {
 pub struct CreateServerRequestServerSecurityGroupsItemV2_1 {
     pub name: Option<String>,
 }
-rt::record!(encode CreateServerRequestServerSecurityGroupsItemV2_1 { opt(name, "name", 2) });
+rt::record!(encode CreateServerRequestServerSecurityGroupsItemV2_1 { opt(name, "name") });
 /// The `CreateServerRequestServer` schema from microversion 2.1. It extends [`CreateServerRequestServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestServerV2_1 {
@@ -406,9 +406,7 @@ pub struct CreateServerRequestServerV2_19 {
     pub description: Option<String>,
     pub base: CreateServerRequestServerV2_1,
 }
-rt::record!(encode CreateServerRequestServerV2_19 {
-    nullable(description, "description", 22),
-} + base);
+rt::record!(encode CreateServerRequestServerV2_19 { nullable(description, "description") } + base);
 rt::extends!(mut CreateServerRequestServerV2_19 => CreateServerRequestServerV2_1);
 impl CreateServerRequestServerV2_19 {
     /// A [`CreateServerRequestServerV2_19`] with its required fields; the optional ones are `None`.
@@ -434,7 +432,7 @@ rt::record!(encode CreateServerRequestServerV2_32 {
     opt(networks, "networks"),
     opt(personality, "personality"),
     opt(block_device_mapping_v2, "block_device_mapping_v2"),
-    nullable(description, "description", 22),
+    nullable(description, "description"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_32 => CreateServerRequestServerCommon);
 impl CreateServerRequestServerV2_32 {
@@ -464,7 +462,7 @@ rt::record!(encode CreateServerRequestServerV2_33 {
     opt(networks, "networks"),
     opt(personality, "personality"),
     opt(block_device_mapping_v2, "block_device_mapping_v2"),
-    nullable(description, "description", 22),
+    nullable(description, "description"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_33 => CreateServerRequestServerCommon);
 impl CreateServerRequestServerV2_33 {
@@ -491,10 +489,10 @@ pub struct CreateServerRequestServerV2_37 {
     pub base: CreateServerRequestServerCommon,
 }
 rt::record!(encode CreateServerRequestServerV2_37 {
-    req(networks, "networks", 28),
+    req(networks, "networks"),
     opt(personality, "personality"),
     opt(block_device_mapping_v2, "block_device_mapping_v2"),
-    nullable(description, "description", 22),
+    nullable(description, "description"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_37 => CreateServerRequestServerCommon);
 impl CreateServerRequestServerV2_37 {
@@ -525,10 +523,10 @@ pub struct CreateServerRequestServerV2_42 {
     pub base: CreateServerRequestServerCommon,
 }
 rt::record!(encode CreateServerRequestServerV2_42 {
-    req(networks, "networks", 29),
+    req(networks, "networks"),
     opt(personality, "personality"),
     opt(block_device_mapping_v2, "block_device_mapping_v2"),
-    nullable(description, "description", 22),
+    nullable(description, "description"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_42 => CreateServerRequestServerCommon);
 impl CreateServerRequestServerV2_42 {
@@ -553,7 +551,7 @@ pub struct CreateServerRequestServerV2_52 {
     pub tags: Option<Vec<String>>,
     pub base: CreateServerRequestServerV2_42,
 }
-rt::record!(encode CreateServerRequestServerV2_52 { opt(tags, "tags", 30) } + base);
+rt::record!(encode CreateServerRequestServerV2_52 { opt(tags, "tags") } + base);
 rt::extends!(mut CreateServerRequestServerV2_52 => CreateServerRequestServerV2_42);
 impl CreateServerRequestServerV2_52 {
     /// A [`CreateServerRequestServerV2_52`] with its required fields; the optional ones are `None`.
@@ -580,10 +578,10 @@ pub struct CreateServerRequestServerV2_57 {
     pub base: CreateServerRequestServerCommon,
 }
 rt::record!(encode CreateServerRequestServerV2_57 {
-    req(networks, "networks", 29),
+    req(networks, "networks"),
     opt(block_device_mapping_v2, "block_device_mapping_v2"),
-    nullable(description, "description", 22),
-    opt(tags, "tags", 30),
+    nullable(description, "description"),
+    opt(tags, "tags"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_57 => CreateServerRequestServerCommon);
 impl CreateServerRequestServerV2_57 {
@@ -609,7 +607,7 @@ pub struct CreateServerRequestServerV2_63 {
     pub base: CreateServerRequestServerV2_57,
 }
 rt::record!(encode CreateServerRequestServerV2_63 {
-    nullable(trusted_image_certificates, "trusted_image_certificates", 32),
+    nullable(trusted_image_certificates, "trusted_image_certificates"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_63 => CreateServerRequestServerV2_57);
 impl CreateServerRequestServerV2_63 {
@@ -638,11 +636,11 @@ pub struct CreateServerRequestServerV2_67 {
     pub base: CreateServerRequestServerCommon,
 }
 rt::record!(encode CreateServerRequestServerV2_67 {
-    req(networks, "networks", 29),
+    req(networks, "networks"),
     opt(block_device_mapping_v2, "block_device_mapping_v2"),
-    nullable(description, "description", 22),
-    opt(tags, "tags", 30),
-    nullable(trusted_image_certificates, "trusted_image_certificates", 32),
+    nullable(description, "description"),
+    opt(tags, "tags"),
+    nullable(trusted_image_certificates, "trusted_image_certificates"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_67 => CreateServerRequestServerCommon);
 impl CreateServerRequestServerV2_67 {
@@ -670,8 +668,8 @@ pub struct CreateServerRequestServerV2_74 {
     pub base: CreateServerRequestServerV2_67,
 }
 rt::record!(encode CreateServerRequestServerV2_74 {
-    opt(host, "host", 33),
-    opt(hypervisor_hostname, "hypervisor_hostname", 33),
+    opt(host, "host"),
+    opt(hypervisor_hostname, "hypervisor_hostname"),
 } + base);
 rt::extends!(mut CreateServerRequestServerV2_74 => CreateServerRequestServerV2_67);
 impl CreateServerRequestServerV2_74 {
@@ -694,7 +692,7 @@ pub struct CreateServerRequestServerV2_90 {
     pub hostname: Option<String>,
     pub base: CreateServerRequestServerV2_74,
 }
-rt::record!(encode CreateServerRequestServerV2_90 { opt(hostname, "hostname", 34) } + base);
+rt::record!(encode CreateServerRequestServerV2_90 { opt(hostname, "hostname") } + base);
 rt::extends!(mut CreateServerRequestServerV2_90 => CreateServerRequestServerV2_74);
 impl CreateServerRequestServerV2_90 {
     /// A [`CreateServerRequestServerV2_90`] with its required fields; the optional ones are `None`.
@@ -709,27 +707,8 @@ impl CreateServerRequestServerV2_90 {
         }
     }
 }
-/// The `CreateServerRequestServer` schema from microversion 2.94. It extends [`CreateServerRequestServerV2_74`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CreateServerRequestServerV2_94 {
-    pub hostname: Option<String>,
-    pub base: CreateServerRequestServerV2_74,
-}
-rt::record!(encode CreateServerRequestServerV2_94 { opt(hostname, "hostname", 33) } + base);
-rt::extends!(mut CreateServerRequestServerV2_94 => CreateServerRequestServerV2_74);
-impl CreateServerRequestServerV2_94 {
-    /// A [`CreateServerRequestServerV2_94`] with its required fields; the optional ones are `None`.
-    pub fn new(
-        networks: rt::Value,
-        name: impl Into<String>,
-        flavor_ref: rt::Value,
-    ) -> Self {
-        Self {
-            hostname: None,
-            base: CreateServerRequestServerV2_74::new(networks, name, flavor_ref),
-        }
-    }
-}
+/// The `CreateServerRequestServer` schema from microversion 2.94.
+pub type CreateServerRequestServerV2_94 = CreateServerRequestServerV2_90;
 /// The `CreateServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_1 {
@@ -1028,7 +1007,7 @@ pub struct CreatedKeypairCommon {
 rt::record!(CreatedKeypairCommon {
     req(fingerprint, "fingerprint"),
     req(public_key, "public_key"),
-    req(user_id, "user_id", 35),
+    req(user_id, "user_id", 13),
 });
 /// The `CreatedKeypair` schema from microversion 2.1. It extends [`CreatedKeypairCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -1037,7 +1016,7 @@ pub struct CreatedKeypairV2_1 {
     pub private_key: Option<String>,
     pub base: CreatedKeypairCommon,
 }
-rt::record!(CreatedKeypairV2_1 { req(name, "name", 38), opt(private_key, "private_key") } + base);
+rt::record!(CreatedKeypairV2_1 { req(name, "name", 16), opt(private_key, "private_key") } + base);
 rt::extends!(CreatedKeypairV2_1 => CreatedKeypairCommon);
 /// The `CreatedKeypair` schema from microversion 2.2. It extends [`CreatedKeypairV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -1054,7 +1033,7 @@ pub struct CreatedKeypairV2_92 {
     pub type_: KeypairTypeV2_2,
     pub base: CreatedKeypairCommon,
 }
-rt::record!(CreatedKeypairV2_92 { req(name, "name", 40), req(type_, "type") } + base);
+rt::record!(CreatedKeypairV2_92 { req(name, "name", 18), req(type_, "type") } + base);
 rt::extends!(CreatedKeypairV2_92 => CreatedKeypairCommon);
 /// The `EvacuateServerRequestEvacuate` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -1064,8 +1043,8 @@ pub struct EvacuateServerRequestEvacuateV2_1 {
     pub admin_pass: Option<String>,
 }
 rt::record!(encode EvacuateServerRequestEvacuateV2_1 {
-    opt(host, "host", 33),
-    req(on_shared_storage, "onSharedStorage", 17),
+    opt(host, "host"),
+    req(on_shared_storage, "onSharedStorage"),
     opt(admin_pass, "adminPass"),
 });
 impl EvacuateServerRequestEvacuateV2_1 {
@@ -1085,7 +1064,7 @@ pub struct EvacuateServerRequestEvacuateV2_14 {
     pub admin_pass: Option<String>,
 }
 rt::record!(encode EvacuateServerRequestEvacuateV2_14 {
-    opt(host, "host", 33),
+    opt(host, "host"),
     opt(admin_pass, "adminPass"),
 });
 /// The `EvacuateServerRequestEvacuate` schema from microversion 2.29. It extends [`EvacuateServerRequestEvacuateV2_14`] (its fields are in `base`, also through `Deref`).
@@ -1094,7 +1073,7 @@ pub struct EvacuateServerRequestEvacuateV2_29 {
     pub force: Option<rt::Value>,
     pub base: EvacuateServerRequestEvacuateV2_14,
 }
-rt::record!(encode EvacuateServerRequestEvacuateV2_29 { opt(force, "force", 17) } + base);
+rt::record!(encode EvacuateServerRequestEvacuateV2_29 { opt(force, "force") } + base);
 rt::extends!(
     mut EvacuateServerRequestEvacuateV2_29 => EvacuateServerRequestEvacuateV2_14
 );
@@ -1148,7 +1127,7 @@ pub struct FlavorAccessV2_1 {
     pub flavor_id: String,
     pub tenant_id: String,
 }
-rt::record!(open FlavorAccessV2_1 { req(flavor_id, "flavor_id"), req(tenant_id, "tenant_id", 35) });
+rt::record!(open FlavorAccessV2_1 { req(flavor_id, "flavor_id"), req(tenant_id, "tenant_id", 13) });
 /// The fields every version of `Flavor` has alike.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorCommon {
@@ -1177,7 +1156,7 @@ pub struct FlavorLinkV2_1 {
     pub href: String,
     pub rel: String,
 }
-rt::record!(FlavorLinkV2_1 { req(href, "href", 41), req(rel, "rel") });
+rt::record!(FlavorLinkV2_1 { req(href, "href", 19), req(rel, "rel") });
 /// The `FlavorResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorResponseV2_1 {
@@ -1304,7 +1283,7 @@ pub struct FlavorUpdateV2_55 {
     /// Free text of up to 65535 printable characters, or null to clear it.
     pub description: Option<String>,
 }
-rt::record!(encode FlavorUpdateV2_55 { req(description, "description", 42) });
+rt::record!(encode FlavorUpdateV2_55 { req(description, "description") });
 /// The `Flavor` schema from microversion 2.1. It extends [`FlavorCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlavorV2_1 {
@@ -1316,8 +1295,8 @@ pub struct FlavorV2_1 {
     pub base: FlavorCommon,
 }
 rt::record!(FlavorV2_1 {
-    req(swap, "swap", 43),
-    req(rxtx_factor, "rxtx_factor", 44),
+    req(swap, "swap", 20),
+    req(rxtx_factor, "rxtx_factor", 21),
     req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
 } + base);
 rt::extends!(FlavorV2_1 => FlavorCommon);
@@ -1332,7 +1311,7 @@ pub struct FlavorV2_102 {
 rt::record!(FlavorV2_102 {
     req(swap, "swap"),
     req(description, "description"),
-    opt(extra_specs, "extra_specs", 4),
+    opt(extra_specs, "extra_specs", 23),
 } + base);
 rt::extends!(FlavorV2_102 => FlavorCommon);
 /// The `Flavor` schema from microversion 2.55. It extends [`FlavorV2_1`] (its fields are in `base`, also through `Deref`).
@@ -1349,7 +1328,7 @@ pub struct FlavorV2_61 {
     pub extra_specs: Option<FlavorExtraSpecsV2_61>,
     pub base: FlavorV2_55,
 }
-rt::record!(FlavorV2_61 { opt(extra_specs, "extra_specs", 4) } + base);
+rt::record!(FlavorV2_61 { opt(extra_specs, "extra_specs", 23) } + base);
 rt::extends!(FlavorV2_61 => FlavorV2_55);
 /// The `Flavor` schema from microversion 2.75. It extends [`FlavorCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -1364,10 +1343,10 @@ pub struct FlavorV2_75 {
 }
 rt::record!(FlavorV2_75 {
     req(swap, "swap"),
-    req(rxtx_factor, "rxtx_factor", 44),
+    req(rxtx_factor, "rxtx_factor", 21),
     req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
     req(description, "description"),
-    opt(extra_specs, "extra_specs", 4),
+    opt(extra_specs, "extra_specs", 23),
 } + base);
 rt::extends!(FlavorV2_75 => FlavorCommon);
 /// The fields every version of `Keypair` has alike.
@@ -1383,14 +1362,14 @@ pub struct KeypairCommon {
     pub user_id: String,
 }
 rt::record!(KeypairCommon {
-    req(created_at, "created_at", 45),
-    req(deleted, "deleted", 46),
+    req(created_at, "created_at", 24),
+    req(deleted, "deleted", 25),
     req(deleted_at, "deleted_at"),
     req(fingerprint, "fingerprint"),
     req(id, "id"),
     req(public_key, "public_key"),
     req(updated_at, "updated_at"),
-    req(user_id, "user_id", 35),
+    req(user_id, "user_id", 13),
 });
 /// The `KeypairListEntry` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -1419,7 +1398,7 @@ pub struct KeypairSummaryV2_1 {
 }
 rt::record!(KeypairSummaryV2_1 {
     req(fingerprint, "fingerprint"),
-    req(name, "name", 38),
+    req(name, "name", 16),
     req(public_key, "public_key"),
 });
 /// The `KeypairSummary` schema from microversion 2.2. It extends [`KeypairSummaryV2_1`] (its fields are in `base`, also through `Deref`).
@@ -1440,7 +1419,7 @@ pub struct KeypairSummaryV2_92 {
 }
 rt::record!(KeypairSummaryV2_92 {
     req(fingerprint, "fingerprint"),
-    req(name, "name", 40),
+    req(name, "name", 18),
     req(public_key, "public_key"),
     req(type_, "type"),
 });
@@ -1462,7 +1441,7 @@ pub struct KeypairV2_1 {
     pub name: String,
     pub base: KeypairCommon,
 }
-rt::record!(KeypairV2_1 { req(name, "name", 38) } + base);
+rt::record!(KeypairV2_1 { req(name, "name", 16) } + base);
 rt::extends!(KeypairV2_1 => KeypairCommon);
 /// The `Keypair` schema from microversion 2.2. It extends [`KeypairV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -1479,7 +1458,7 @@ pub struct KeypairV2_92 {
     pub type_: KeypairTypeV2_2,
     pub base: KeypairCommon,
 }
-rt::record!(KeypairV2_92 { req(name, "name", 40), req(type_, "type") } + base);
+rt::record!(KeypairV2_92 { req(name, "name", 18), req(type_, "type") } + base);
 rt::extends!(KeypairV2_92 => KeypairCommon);
 /// The `KeypairsQuery` schema from microversion 2.10.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1498,7 +1477,7 @@ rt::record!(encode KeypairsQueryV2_75 { opt(user_id, "user_id") });
 pub struct ListExtraSpecsResponseV2_1 {
     pub extra_specs: ExtraSpecsV2_1,
 }
-rt::record!(ListExtraSpecsResponseV2_1 { req(extra_specs, "extra_specs", 4) });
+rt::record!(ListExtraSpecsResponseV2_1 { req(extra_specs, "extra_specs", 23) });
 /// The `ListFlavorsDetailResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_1 {
@@ -1581,7 +1560,7 @@ pub struct ListFlavorsQueryV2_1 {
     pub sort_dir: Option<Vec<ListFlavorsQuerySortDirItemV2_1>>,
 }
 rt::record!(open encode ListFlavorsQueryV2_1 {
-    opt(limit, "limit", 48),
+    opt(limit, "limit"),
     opt(marker, "marker"),
     opt(is_public, "is_public"),
     opt(min_ram, "minRam"),
@@ -1606,7 +1585,7 @@ pub struct ListFlavorsQueryV2_102 {
     pub name: Option<Vec<String>>,
 }
 rt::record!(encode ListFlavorsQueryV2_102 {
-    opt(limit, "limit", 48),
+    opt(limit, "limit"),
     opt(marker, "marker"),
     opt(is_public, "is_public"),
     opt(min_ram, "minRam"),
@@ -1630,7 +1609,7 @@ pub struct ListFlavorsQueryV2_75 {
     pub sort_dir: Option<Vec<ListFlavorsQuerySortDirItemV2_1>>,
 }
 rt::record!(encode ListFlavorsQueryV2_75 {
-    opt(limit, "limit", 48),
+    opt(limit, "limit"),
     opt(marker, "marker"),
     opt(is_public, "is_public"),
     opt(min_ram, "minRam"),
@@ -1668,9 +1647,9 @@ pub struct ListInstanceActionsQueryV2_58 {
     pub changes_since: Option<Vec<String>>,
 }
 rt::record!(encode ListInstanceActionsQueryV2_58 {
-    opt(limit, "limit", 50),
-    opt(marker, "marker", 51),
-    opt(changes_since, "changes-since", 52),
+    opt(limit, "limit"),
+    opt(marker, "marker"),
+    opt(changes_since, "changes-since"),
 });
 /// The `ListInstanceActionsQuery` schema from microversion 2.66. It extends [`ListInstanceActionsQueryV2_58`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1678,9 +1657,7 @@ pub struct ListInstanceActionsQueryV2_66 {
     pub changes_before: Option<Vec<String>>,
     pub base: ListInstanceActionsQueryV2_58,
 }
-rt::record!(encode ListInstanceActionsQueryV2_66 {
-    opt(changes_before, "changes-before", 52),
-} + base);
+rt::record!(encode ListInstanceActionsQueryV2_66 { opt(changes_before, "changes-before") } + base);
 rt::extends!(mut ListInstanceActionsQueryV2_66 => ListInstanceActionsQueryV2_58);
 /// The `ListInstanceActionsResponseInstanceActionsItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -1695,12 +1672,12 @@ pub struct ListInstanceActionsResponseInstanceActionsItemV2_1 {
 }
 rt::record!(ListInstanceActionsResponseInstanceActionsItemV2_1 {
     req(action, "action"),
-    req(instance_uuid, "instance_uuid", 5),
+    req(instance_uuid, "instance_uuid", 2),
     req(message, "message"),
-    req(project_id, "project_id", 35),
+    req(project_id, "project_id", 13),
     req(request_id, "request_id"),
-    req(start_time, "start_time", 45),
-    req(user_id, "user_id", 35),
+    req(start_time, "start_time", 24),
+    req(user_id, "user_id", 13),
 });
 /// The `ListInstanceActionsResponseInstanceActionsItem` schema from microversion 2.58. It extends [`ListInstanceActionsResponseInstanceActionsItemV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -1709,7 +1686,7 @@ pub struct ListInstanceActionsResponseInstanceActionsItemV2_58 {
     pub base: ListInstanceActionsResponseInstanceActionsItemV2_1,
 }
 rt::record!(ListInstanceActionsResponseInstanceActionsItemV2_58 {
-    req(updated_at, "updated_at", 45),
+    req(updated_at, "updated_at", 24),
 } + base);
 rt::extends!(
     ListInstanceActionsResponseInstanceActionsItemV2_58 =>
@@ -1729,7 +1706,7 @@ pub struct ListInstanceActionsResponseV2_58 {
 }
 rt::record!(ListInstanceActionsResponseV2_58 {
     req(instance_actions, "instanceActions"),
-    opt(links, "links", 53),
+    opt(links, "links", 26),
 });
 /// The `ListKeypairsQuery` schema from microversion 2.35.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1740,7 +1717,7 @@ pub struct ListKeypairsQueryV2_35 {
 }
 rt::record!(open encode ListKeypairsQueryV2_35 {
     opt(user_id, "user_id"),
-    opt(limit, "limit", 48),
+    opt(limit, "limit"),
     opt(marker, "marker"),
 });
 /// The `ListKeypairsQuery` schema from microversion 2.75.
@@ -1752,7 +1729,7 @@ pub struct ListKeypairsQueryV2_75 {
 }
 rt::record!(encode ListKeypairsQueryV2_75 {
     opt(user_id, "user_id"),
-    opt(limit, "limit", 48),
+    opt(limit, "limit"),
     opt(marker, "marker"),
 });
 /// The `ListKeypairsResponseKeypairsLinksItem` schema from microversion 2.35.
@@ -1762,8 +1739,8 @@ pub struct ListKeypairsResponseKeypairsLinksItemV2_35 {
     pub href: String,
 }
 rt::record!(ListKeypairsResponseKeypairsLinksItemV2_35 {
-    req(rel, "rel", 54),
-    req(href, "href", 41),
+    req(rel, "rel", 27),
+    req(href, "href", 19),
 });
 /// The `ListKeypairsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -1802,13 +1779,13 @@ pub type ListServerMetadataResponseMetadataV2_1 = BTreeMap<String, Option<String
 pub struct ListServerMetadataResponseV2_1 {
     pub metadata: ListServerMetadataResponseMetadataV2_1,
 }
-rt::record!(ListServerMetadataResponseV2_1 { req(metadata, "metadata", 4) });
+rt::record!(ListServerMetadataResponseV2_1 { req(metadata, "metadata", 23) });
 /// The `ListServerTagsResponse` schema from microversion 2.26.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServerTagsResponseV2_26 {
     pub tags: Vec<String>,
 }
-rt::record!(ListServerTagsResponseV2_26 { req(tags, "tags", 55) });
+rt::record!(ListServerTagsResponseV2_26 { req(tags, "tags", 28) });
 /// The `ListServersDetailResponseServersItemAddresses` schema from microversion 2.1.
 pub type ListServersDetailResponseServersItemAddressesV2_1 = BTreeMap<
     String,
@@ -1836,8 +1813,8 @@ pub struct ListServersDetailResponseServersItemAddressesValueItemV2_1 {
     pub os_ext_ips_mac_mac_addr: String,
 }
 rt::record!(ListServersDetailResponseServersItemAddressesValueItemV2_1 {
-    req(addr, "addr", 13),
-    req(version, "version", 56),
+    req(addr, "addr", 11),
+    req(version, "version", 29),
     req(os_ext_ips_type, "OS-EXT-IPS:type"),
     req(os_ext_ips_mac_mac_addr, "OS-EXT-IPS-MAC:mac_addr"),
 });
@@ -1877,35 +1854,35 @@ pub struct ListServersDetailResponseServersItemCommon {
     pub os_srv_usg_terminated_at: Option<String>,
 }
 rt::record!(ListServersDetailResponseServersItemCommon {
-    req(access_i_pv4, "accessIPv4", 57),
-    req(access_i_pv6, "accessIPv6", 58),
-    req(addresses, "addresses", 59),
+    req(access_i_pv4, "accessIPv4", 30),
+    req(access_i_pv6, "accessIPv6", 31),
+    req(addresses, "addresses", 32),
     req(config_drive, "config_drive"),
-    req(created, "created", 45),
+    req(created, "created", 24),
     opt(fault, "fault"),
     req(host_id, "hostId"),
-    req(id, "id", 5),
-    req(image, "image", 60),
+    req(id, "id", 2),
+    req(image, "image", 33),
     req(key_name, "key_name"),
     req(links, "links"),
-    req(metadata, "metadata", 61),
+    req(metadata, "metadata", 34),
     req(name, "name"),
     nullable(progress, "progress"),
     opt(security_groups, "security_groups"),
     req(status, "status"),
-    req(tenant_id, "tenant_id", 35),
-    req(updated, "updated", 45),
-    req(user_id, "user_id", 35),
+    req(tenant_id, "tenant_id", 13),
+    req(updated, "updated", 24),
+    req(user_id, "user_id", 13),
     req(os_dcf_disk_config, "OS-DCF:diskConfig"),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
     opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 62),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 35),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 45),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 45),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 24),
 });
 /// The `ListServersDetailResponseServersItemConfigDrive` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1931,7 +1908,7 @@ pub struct ListServersDetailResponseServersItemFaultV2_1 {
 }
 rt::record!(ListServersDetailResponseServersItemFaultV2_1 {
     req(code, "code"),
-    req(created, "created", 45),
+    req(created, "created", 24),
     opt(details, "details"),
     req(message, "message"),
 });
@@ -1956,7 +1933,7 @@ pub struct ListServersDetailResponseServersItemFlavorV2_47 {
 rt::record!(ListServersDetailResponseServersItemFlavorV2_47 {
     req(disk, "disk"),
     req(ephemeral, "ephemeral"),
-    opt(extra_specs, "extra_specs", 61),
+    opt(extra_specs, "extra_specs", 34),
     req(original_name, "original_name"),
     req(ram, "ram"),
     req(swap, "swap"),
@@ -2101,7 +2078,7 @@ pub struct ListServersDetailResponseServersItemV2_26 {
     pub tags: Vec<String>,
     pub base: ListServersDetailResponseServersItemV2_19,
 }
-rt::record!(ListServersDetailResponseServersItemV2_26 { req(tags, "tags", 63) } + base);
+rt::record!(ListServersDetailResponseServersItemV2_26 { req(tags, "tags", 36) } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_26 =>
     ListServersDetailResponseServersItemV2_19
@@ -2131,7 +2108,7 @@ rt::record!(ListServersDetailResponseServersItemV2_3 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 27),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 37),
 } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_3 =>
@@ -2166,11 +2143,11 @@ rt::record!(ListServersDetailResponseServersItemV2_47 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 27),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 37),
     req(locked, "locked"),
     opt(host_status, "host_status"),
     req(description, "description"),
-    req(tags, "tags", 63),
+    req(tags, "tags", 36),
 } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_47 =>
@@ -2207,7 +2184,7 @@ pub struct ListServersDetailResponseV2_1 {
 }
 rt::record!(ListServersDetailResponseV2_1 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 53),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.100.
 #[derive(Debug, Clone, PartialEq)]
@@ -2216,8 +2193,8 @@ pub struct ListServersDetailResponseV2_100 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_100 {
-    req(servers, "servers", 65),
-    opt(servers_links, "servers_links", 53),
+    req(servers, "servers", 39),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
@@ -2227,7 +2204,7 @@ pub struct ListServersDetailResponseV2_16 {
 }
 rt::record!(ListServersDetailResponseV2_16 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 53),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.19.
 #[derive(Debug, Clone, PartialEq)]
@@ -2237,7 +2214,7 @@ pub struct ListServersDetailResponseV2_19 {
 }
 rt::record!(ListServersDetailResponseV2_19 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 53),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.26.
 #[derive(Debug, Clone, PartialEq)]
@@ -2247,7 +2224,7 @@ pub struct ListServersDetailResponseV2_26 {
 }
 rt::record!(ListServersDetailResponseV2_26 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 53),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.3.
 #[derive(Debug, Clone, PartialEq)]
@@ -2257,7 +2234,7 @@ pub struct ListServersDetailResponseV2_3 {
 }
 rt::record!(ListServersDetailResponseV2_3 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 53),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.47.
 #[derive(Debug, Clone, PartialEq)]
@@ -2267,7 +2244,7 @@ pub struct ListServersDetailResponseV2_47 {
 }
 rt::record!(ListServersDetailResponseV2_47 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 53),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.63.
 #[derive(Debug, Clone, PartialEq)]
@@ -2277,7 +2254,7 @@ pub struct ListServersDetailResponseV2_63 {
 }
 rt::record!(ListServersDetailResponseV2_63 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 53),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
@@ -2286,8 +2263,8 @@ pub struct ListServersDetailResponseV2_69 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_69 {
-    req(servers, "servers", 67),
-    opt(servers_links, "servers_links", 53),
+    req(servers, "servers", 41),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.73.
 #[derive(Debug, Clone, PartialEq)]
@@ -2296,8 +2273,8 @@ pub struct ListServersDetailResponseV2_73 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_73 {
-    req(servers, "servers", 69),
-    opt(servers_links, "servers_links", 53),
+    req(servers, "servers", 43),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
@@ -2307,7 +2284,7 @@ pub struct ListServersDetailResponseV2_9 {
 }
 rt::record!(ListServersDetailResponseV2_9 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 53),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.90.
 #[derive(Debug, Clone, PartialEq)]
@@ -2316,8 +2293,8 @@ pub struct ListServersDetailResponseV2_90 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_90 {
-    req(servers, "servers", 71),
-    opt(servers_links, "servers_links", 53),
+    req(servers, "servers", 45),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.96.
 #[derive(Debug, Clone, PartialEq)]
@@ -2326,8 +2303,8 @@ pub struct ListServersDetailResponseV2_96 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_96 {
-    req(servers, "servers", 73),
-    opt(servers_links, "servers_links", 53),
+    req(servers, "servers", 47),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.98.
 #[derive(Debug, Clone, PartialEq)]
@@ -2336,8 +2313,8 @@ pub struct ListServersDetailResponseV2_98 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_98 {
-    req(servers, "servers", 75),
-    opt(servers_links, "servers_links", 53),
+    req(servers, "servers", 49),
+    opt(servers_links, "servers_links", 26),
 });
 /// The fields every version of `ListServersQuery` has alike.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -2431,7 +2408,7 @@ rt::record!(open encode ListServersQueryCommon {
     opt(soft_deleted, "soft_deleted"),
     opt(deleted, "deleted"),
     opt(status, "status"),
-    opt(changes_since, "changes-since", 76),
+    opt(changes_since, "changes-since"),
     opt(ip, "ip"),
     opt(ip6, "ip6"),
     opt(created_at, "created_at"),
@@ -2442,7 +2419,7 @@ rt::record!(open encode ListServersQueryCommon {
     opt(info_cache, "info_cache"),
     opt(security_groups, "security_groups"),
     opt(pci_devices, "pci_devices"),
-    opt(limit, "limit", 77),
+    opt(limit, "limit"),
     opt(marker, "marker"),
 });
 /// The `ListServersQuerySortKeyItem` schema from microversion 2.1.
@@ -2653,7 +2630,7 @@ pub struct ListServersQueryV2_66 {
     pub changes_before: Option<Vec<String>>,
     pub base: ListServersQueryV2_26,
 }
-rt::record!(open encode ListServersQueryV2_66 { opt(changes_before, "changes-before", 76) } + base);
+rt::record!(open encode ListServersQueryV2_66 { opt(changes_before, "changes-before") } + base);
 rt::extends!(mut ListServersQueryV2_66 => ListServersQueryV2_26);
 /// The `ListServersQuery` schema from microversion 2.73. It extends [`ListServersQueryV2_66`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -2681,7 +2658,7 @@ rt::record!(open encode ListServersQueryV2_75 {
     opt(tags_any, "tags-any"),
     opt(not_tags, "not-tags"),
     opt(not_tags_any, "not-tags-any"),
-    opt(changes_before, "changes-before", 76),
+    opt(changes_before, "changes-before"),
     opt(locked, "locked"),
 } + base);
 rt::extends!(mut ListServersQueryV2_75 => ListServersQueryCommon);
@@ -2703,7 +2680,7 @@ pub struct ListServersResponseServersItemLinksItemV2_1 {
     pub rel: ListServersResponseServersItemLinksItemRelV2_1,
     pub href: String,
 }
-rt::record!(ListServersResponseServersItemLinksItemV2_1 { req(rel, "rel"), req(href, "href", 41) });
+rt::record!(ListServersResponseServersItemLinksItemV2_1 { req(rel, "rel"), req(href, "href", 19) });
 /// The `ListServersResponseServersItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersResponseServersItemV2_1 {
@@ -2712,7 +2689,7 @@ pub struct ListServersResponseServersItemV2_1 {
     pub name: String,
 }
 rt::record!(ListServersResponseServersItemV2_1 {
-    req(id, "id", 5),
+    req(id, "id", 2),
     req(links, "links"),
     req(name, "name"),
 });
@@ -2730,7 +2707,7 @@ pub struct ListServersResponseServersLinksItemV2_1 {
     pub rel: ListServersResponseServersLinksItemRelV2_1,
     pub href: String,
 }
-rt::record!(ListServersResponseServersLinksItemV2_1 { req(rel, "rel"), req(href, "href", 41) });
+rt::record!(ListServersResponseServersLinksItemV2_1 { req(rel, "rel"), req(href, "href", 19) });
 /// The `ListServersResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersResponseV2_1 {
@@ -2739,7 +2716,7 @@ pub struct ListServersResponseV2_1 {
 }
 rt::record!(ListServersResponseV2_1 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 53),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServersResponse` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
@@ -2748,8 +2725,8 @@ pub struct ListServersResponseV2_69 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersResponseV2_69 {
-    req(servers, "servers", 79),
-    opt(servers_links, "servers_links", 53),
+    req(servers, "servers", 51),
+    opt(servers_links, "servers_links", 26),
 });
 /// The `ListServicesQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -2803,9 +2780,9 @@ pub struct LiveMigrateServerRequestOsMigrateLiveV2_1 {
     pub host: Option<String>,
 }
 rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_1 {
-    req(block_migration, "block_migration", 17),
-    req(disk_over_commit, "disk_over_commit", 17),
-    req(host, "host", 33),
+    req(block_migration, "block_migration"),
+    req(disk_over_commit, "disk_over_commit"),
+    req(host, "host"),
 });
 /// The `LiveMigrateServerRequestOsMigrateLive` schema from microversion 2.25.
 #[derive(Debug, Clone, PartialEq)]
@@ -2814,8 +2791,8 @@ pub struct LiveMigrateServerRequestOsMigrateLiveV2_25 {
     pub host: Option<String>,
 }
 rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_25 {
-    req(block_migration, "block_migration", 80),
-    req(host, "host", 33),
+    req(block_migration, "block_migration"),
+    req(host, "host"),
 });
 /// The `LiveMigrateServerRequestOsMigrateLive` schema from microversion 2.30. It extends [`LiveMigrateServerRequestOsMigrateLiveV2_25`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -2823,7 +2800,7 @@ pub struct LiveMigrateServerRequestOsMigrateLiveV2_30 {
     pub force: Option<rt::Value>,
     pub base: LiveMigrateServerRequestOsMigrateLiveV2_25,
 }
-rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_30 { opt(force, "force", 17) } + base);
+rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_30 { opt(force, "force") } + base);
 rt::extends!(
     mut LiveMigrateServerRequestOsMigrateLiveV2_30 =>
     LiveMigrateServerRequestOsMigrateLiveV2_25
@@ -2863,7 +2840,7 @@ rt::record!(encode LiveMigrateServerRequestV2_30 { req(os_migrate_live, "os-migr
 pub struct LockServerRequestLockV2_73 {
     pub locked_reason: Option<String>,
 }
-rt::record!(encode LockServerRequestLockV2_73 { opt(locked_reason, "locked_reason", 2) });
+rt::record!(encode LockServerRequestLockV2_73 { opt(locked_reason, "locked_reason") });
 /// The `LockServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LockServerRequestV2_1 {
@@ -2888,7 +2865,7 @@ rt::record!(MediaTypeV2_1 { req(base, "base"), req(type_, "type") });
 pub struct MigrateServerRequestMigrateV2_56 {
     pub host: Option<String>,
 }
-rt::record!(encode MigrateServerRequestMigrateV2_56 { nullable(host, "host", 33) });
+rt::record!(encode MigrateServerRequestMigrateV2_56 { nullable(host, "host") });
 /// The `MigrateServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MigrateServerRequestV2_1 {
@@ -2920,13 +2897,13 @@ pub struct NewFlavorCommon {
     pub os_flavor_access_is_public: Option<bool>,
 }
 rt::record!(encode NewFlavorCommon {
-    req(name, "name", 2),
-    opt(id, "id", 81),
-    req(ram, "ram", 82),
-    req(vcpus, "vcpus", 82),
-    req(disk, "disk", 83),
-    opt(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral", 83),
-    opt(swap, "swap", 83),
+    req(name, "name"),
+    opt(id, "id"),
+    req(ram, "ram"),
+    req(vcpus, "vcpus"),
+    req(disk, "disk"),
+    opt(os_flv_ext_data_ephemeral, "OS-FLV-EXT-DATA:ephemeral"),
+    opt(swap, "swap"),
     opt(os_flavor_access_is_public, "os-flavor-access:is_public"),
 });
 impl NewFlavorCommon {
@@ -2951,7 +2928,7 @@ pub struct NewFlavorV2_1 {
     pub rxtx_factor: Option<f64>,
     pub base: NewFlavorCommon,
 }
-rt::record!(encode NewFlavorV2_1 { opt(rxtx_factor, "rxtx_factor", 84) } + base);
+rt::record!(encode NewFlavorV2_1 { opt(rxtx_factor, "rxtx_factor") } + base);
 rt::extends!(mut NewFlavorV2_1 => NewFlavorCommon);
 impl NewFlavorV2_1 {
     /// A [`NewFlavorV2_1`] with its required fields; the optional ones are `None`.
@@ -2969,7 +2946,7 @@ pub struct NewFlavorV2_102 {
     pub description: Option<String>,
     pub base: NewFlavorCommon,
 }
-rt::record!(encode NewFlavorV2_102 { nullable(description, "description", 42) } + base);
+rt::record!(encode NewFlavorV2_102 { nullable(description, "description") } + base);
 rt::extends!(mut NewFlavorV2_102 => NewFlavorCommon);
 impl NewFlavorV2_102 {
     /// A [`NewFlavorV2_102`] with its required fields; the optional ones are `None`.
@@ -2987,7 +2964,7 @@ pub struct NewFlavorV2_55 {
     pub description: Option<String>,
     pub base: NewFlavorV2_1,
 }
-rt::record!(encode NewFlavorV2_55 { nullable(description, "description", 42) } + base);
+rt::record!(encode NewFlavorV2_55 { nullable(description, "description") } + base);
 rt::extends!(mut NewFlavorV2_55 => NewFlavorV2_1);
 impl NewFlavorV2_55 {
     /// A [`NewFlavorV2_55`] with its required fields; the optional ones are `None`.
@@ -3004,7 +2981,7 @@ pub struct NewKeypairV2_1 {
     pub name: String,
     pub public_key: Option<String>,
 }
-rt::record!(encode NewKeypairV2_1 { req(name, "name", 38), opt(public_key, "public_key") });
+rt::record!(encode NewKeypairV2_1 { req(name, "name"), opt(public_key, "public_key") });
 impl NewKeypairV2_1 {
     /// A [`NewKeypairV2_1`] with its required fields; the optional ones are `None`.
     pub fn new(name: impl Into<String>) -> Self {
@@ -3057,7 +3034,7 @@ pub struct NewKeypairV2_92 {
     pub user_id: Option<String>,
 }
 rt::record!(encode NewKeypairV2_92 {
-    req(name, "name", 40),
+    req(name, "name"),
     req(public_key, "public_key"),
     opt(type_, "type"),
     opt(user_id, "user_id"),
@@ -3084,7 +3061,7 @@ rt::record!(encode PauseServerRequestV2_1 { req(pause, "pause") });
 pub struct RebootServerRequestRebootV2_1 {
     pub type_: String,
 }
-rt::record!(encode RebootServerRequestRebootV2_1 { req(type_, "type", 85) });
+rt::record!(encode RebootServerRequestRebootV2_1 { req(type_, "type") });
 /// The `RebootServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebootServerRequestV2_1 {
@@ -3104,14 +3081,14 @@ pub struct RebuildServerRequestRebuildCommon {
     pub access_i_pv6: Option<String>,
 }
 rt::record!(encode RebuildServerRequestRebuildCommon {
-    opt(name, "name", 2),
-    req(image_ref, "imageRef", 5),
+    opt(name, "name"),
+    req(image_ref, "imageRef"),
     opt(admin_pass, "adminPass"),
-    opt(metadata, "metadata", 4),
-    opt(preserve_ephemeral, "preserve_ephemeral", 17),
+    opt(metadata, "metadata"),
+    opt(preserve_ephemeral, "preserve_ephemeral"),
     opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
-    opt(access_i_pv4, "accessIPv4", 11),
-    opt(access_i_pv6, "accessIPv6", 12),
+    opt(access_i_pv4, "accessIPv4"),
+    opt(access_i_pv6, "accessIPv6"),
 });
 impl RebuildServerRequestRebuildCommon {
     /// A [`RebuildServerRequestRebuildCommon`] with its required fields; the optional ones are `None`.
@@ -3152,7 +3129,7 @@ pub struct RebuildServerRequestRebuildV2_19 {
     pub base: RebuildServerRequestRebuildV2_1,
 }
 rt::record!(encode RebuildServerRequestRebuildV2_19 {
-    nullable(description, "description", 22),
+    nullable(description, "description"),
 } + base);
 rt::extends!(mut RebuildServerRequestRebuildV2_19 => RebuildServerRequestRebuildV2_1);
 impl RebuildServerRequestRebuildV2_19 {
@@ -3170,7 +3147,7 @@ pub struct RebuildServerRequestRebuildV2_54 {
     pub key_name: Option<rt::Value>,
     pub base: RebuildServerRequestRebuildV2_19,
 }
-rt::record!(encode RebuildServerRequestRebuildV2_54 { opt(key_name, "key_name", 86) } + base);
+rt::record!(encode RebuildServerRequestRebuildV2_54 { opt(key_name, "key_name") } + base);
 rt::extends!(mut RebuildServerRequestRebuildV2_54 => RebuildServerRequestRebuildV2_19);
 impl RebuildServerRequestRebuildV2_54 {
     /// A [`RebuildServerRequestRebuildV2_54`] with its required fields; the optional ones are `None`.
@@ -3190,9 +3167,9 @@ pub struct RebuildServerRequestRebuildV2_57 {
     pub base: RebuildServerRequestRebuildCommon,
 }
 rt::record!(encode RebuildServerRequestRebuildV2_57 {
-    nullable(description, "description", 22),
-    opt(key_name, "key_name", 86),
-    nullable(user_data, "user_data", 27),
+    nullable(description, "description"),
+    opt(key_name, "key_name"),
+    nullable(user_data, "user_data"),
 } + base);
 rt::extends!(mut RebuildServerRequestRebuildV2_57 => RebuildServerRequestRebuildCommon);
 impl RebuildServerRequestRebuildV2_57 {
@@ -3213,7 +3190,7 @@ pub struct RebuildServerRequestRebuildV2_63 {
     pub base: RebuildServerRequestRebuildV2_57,
 }
 rt::record!(encode RebuildServerRequestRebuildV2_63 {
-    nullable(trusted_image_certificates, "trusted_image_certificates", 32),
+    nullable(trusted_image_certificates, "trusted_image_certificates"),
 } + base);
 rt::extends!(mut RebuildServerRequestRebuildV2_63 => RebuildServerRequestRebuildV2_57);
 impl RebuildServerRequestRebuildV2_63 {
@@ -3231,7 +3208,7 @@ pub struct RebuildServerRequestRebuildV2_90 {
     pub hostname: Option<String>,
     pub base: RebuildServerRequestRebuildV2_63,
 }
-rt::record!(encode RebuildServerRequestRebuildV2_90 { opt(hostname, "hostname", 34) } + base);
+rt::record!(encode RebuildServerRequestRebuildV2_90 { opt(hostname, "hostname") } + base);
 rt::extends!(mut RebuildServerRequestRebuildV2_90 => RebuildServerRequestRebuildV2_63);
 impl RebuildServerRequestRebuildV2_90 {
     /// A [`RebuildServerRequestRebuildV2_90`] with its required fields; the optional ones are `None`.
@@ -3242,23 +3219,8 @@ impl RebuildServerRequestRebuildV2_90 {
         }
     }
 }
-/// The `RebuildServerRequestRebuild` schema from microversion 2.94. It extends [`RebuildServerRequestRebuildV2_63`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RebuildServerRequestRebuildV2_94 {
-    pub hostname: Option<String>,
-    pub base: RebuildServerRequestRebuildV2_63,
-}
-rt::record!(encode RebuildServerRequestRebuildV2_94 { opt(hostname, "hostname", 33) } + base);
-rt::extends!(mut RebuildServerRequestRebuildV2_94 => RebuildServerRequestRebuildV2_63);
-impl RebuildServerRequestRebuildV2_94 {
-    /// A [`RebuildServerRequestRebuildV2_94`] with its required fields; the optional ones are `None`.
-    pub fn new(image_ref: impl Into<String>) -> Self {
-        Self {
-            hostname: None,
-            base: RebuildServerRequestRebuildV2_63::new(image_ref),
-        }
-    }
-}
+/// The `RebuildServerRequestRebuild` schema from microversion 2.94.
+pub type RebuildServerRequestRebuildV2_94 = RebuildServerRequestRebuildV2_90;
 /// The `RebuildServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerRequestV2_1 {
@@ -3318,8 +3280,8 @@ pub struct RebuildServerResponseServerAddressesValueItemV2_1 {
     pub version: i64,
 }
 rt::record!(RebuildServerResponseServerAddressesValueItemV2_1 {
-    req(addr, "addr", 13),
-    req(version, "version", 56),
+    req(addr, "addr", 11),
+    req(version, "version", 29),
 });
 /// The fields every version of `RebuildServerResponseServer` has alike.
 #[derive(Debug, Clone, PartialEq)]
@@ -3342,21 +3304,21 @@ pub struct RebuildServerResponseServerCommon {
     pub os_dcf_disk_config: String,
 }
 rt::record!(RebuildServerResponseServerCommon {
-    req(access_i_pv4, "accessIPv4", 57),
-    req(access_i_pv6, "accessIPv6", 58),
+    req(access_i_pv4, "accessIPv4", 30),
+    req(access_i_pv6, "accessIPv6", 31),
     nullable(admin_pass, "adminPass"),
-    req(created, "created", 45),
+    req(created, "created", 24),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id"),
     req(links, "links"),
-    req(metadata, "metadata", 61),
+    req(metadata, "metadata", 34),
     req(name, "name"),
     req(progress, "progress"),
     req(status, "status"),
-    req(tenant_id, "tenant_id", 35),
-    req(updated, "updated", 45),
-    req(user_id, "user_id", 35),
+    req(tenant_id, "tenant_id", 13),
+    req(updated, "updated", 24),
+    req(user_id, "user_id", 13),
     req(os_dcf_disk_config, "OS-DCF:diskConfig"),
 });
 /// The `RebuildServerResponseServer` schema from microversion 2.1. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
@@ -3368,9 +3330,9 @@ pub struct RebuildServerResponseServerV2_1 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_1 {
-    req(addresses, "addresses", 61),
+    req(addresses, "addresses", 34),
     req(flavor, "flavor"),
-    req(image, "image", 60),
+    req(image, "image", 33),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_1 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponseServer` schema from microversion 2.100. It extends [`RebuildServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
@@ -3395,7 +3357,7 @@ pub struct RebuildServerResponseServerV2_26 {
     pub tags: Vec<String>,
     pub base: RebuildServerResponseServerV2_19,
 }
-rt::record!(RebuildServerResponseServerV2_26 { req(tags, "tags", 63) } + base);
+rt::record!(RebuildServerResponseServerV2_26 { req(tags, "tags", 36) } + base);
 rt::extends!(RebuildServerResponseServerV2_26 => RebuildServerResponseServerV2_19);
 /// The `RebuildServerResponseServer` schema from microversion 2.47. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3409,12 +3371,12 @@ pub struct RebuildServerResponseServerV2_47 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_47 {
-    req(addresses, "addresses", 61),
+    req(addresses, "addresses", 34),
     req(flavor, "flavor"),
-    req(image, "image", 60),
+    req(image, "image", 33),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 63),
+    req(tags, "tags", 36),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_47 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponseServer` schema from microversion 2.54. It extends [`RebuildServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
@@ -3431,7 +3393,7 @@ pub struct RebuildServerResponseServerV2_57 {
     pub user_data: Option<String>,
     pub base: RebuildServerResponseServerV2_54,
 }
-rt::record!(RebuildServerResponseServerV2_57 { req(user_data, "user_data", 27) } + base);
+rt::record!(RebuildServerResponseServerV2_57 { req(user_data, "user_data", 37) } + base);
 rt::extends!(RebuildServerResponseServerV2_57 => RebuildServerResponseServerV2_54);
 /// The `RebuildServerResponseServer` schema from microversion 2.63. It extends [`RebuildServerResponseServerV2_57`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3449,7 +3411,7 @@ pub struct RebuildServerResponseServerV2_71 {
     pub server_groups: Vec<String>,
     pub base: RebuildServerResponseServerV2_63,
 }
-rt::record!(RebuildServerResponseServerV2_71 { req(server_groups, "server_groups", 87) } + base);
+rt::record!(RebuildServerResponseServerV2_71 { req(server_groups, "server_groups", 52) } + base);
 rt::extends!(RebuildServerResponseServerV2_71 => RebuildServerResponseServerV2_63);
 /// The `RebuildServerResponseServer` schema from microversion 2.73. It extends [`RebuildServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3499,18 +3461,18 @@ pub struct RebuildServerResponseServerV2_75 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_75 {
-    req(addresses, "addresses", 61),
+    req(addresses, "addresses", 34),
     req(flavor, "flavor"),
-    req(image, "image", 60),
+    req(image, "image", 33),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 63),
+    req(tags, "tags", 36),
     req(key_name, "key_name"),
-    req(user_data, "user_data", 27),
+    req(user_data, "user_data", 37),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 87),
+    req(server_groups, "server_groups", 52),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 88),
+    req(config_drive, "config_drive", 53),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
@@ -3521,12 +3483,12 @@ rt::record!(RebuildServerResponseServerV2_75 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 62),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 35),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 45),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 45),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 24),
     opt(security_groups, "security_groups"),
     opt(host_status, "host_status"),
 } + base);
@@ -3590,18 +3552,18 @@ pub struct RebuildServerResponseServerV2_98 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_98 {
-    req(addresses, "addresses", 61),
+    req(addresses, "addresses", 34),
     req(flavor, "flavor"),
-    req(image, "image", 89),
+    req(image, "image", 54),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 63),
+    req(tags, "tags", 36),
     req(key_name, "key_name"),
-    req(user_data, "user_data", 27),
+    req(user_data, "user_data", 37),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 87),
+    req(server_groups, "server_groups", 52),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 88),
+    req(config_drive, "config_drive", 53),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
@@ -3612,12 +3574,12 @@ rt::record!(RebuildServerResponseServerV2_98 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 62),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 35),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 45),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 45),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 24),
     opt(security_groups, "security_groups"),
     opt(host_status, "host_status"),
     req(pinned_availability_zone, "pinned_availability_zone"),
@@ -3720,13 +3682,13 @@ rt::record!(encode RemoveTenantAccessRequestV2_1 {
 pub struct ReplaceServerMetadataRequestV2_1 {
     pub metadata: ExtraSpecsV2_1,
 }
-rt::record!(encode ReplaceServerMetadataRequestV2_1 { req(metadata, "metadata", 4) });
+rt::record!(encode ReplaceServerMetadataRequestV2_1 { req(metadata, "metadata") });
 /// Server tags
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplaceServerTagsRequestV2_26 {
     pub tags: Vec<String>,
 }
-rt::record!(encode ReplaceServerTagsRequestV2_26 { req(tags, "tags", 30) });
+rt::record!(encode ReplaceServerTagsRequestV2_26 { req(tags, "tags") });
 /// The `ResizeServerRequestResize` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResizeServerRequestResizeV2_1 {
@@ -3734,7 +3696,7 @@ pub struct ResizeServerRequestResizeV2_1 {
     pub os_dcf_disk_config: Option<CreateServerRequestServerOSDCFDiskConfigV2_1>,
 }
 rt::record!(encode ResizeServerRequestResizeV2_1 {
-    req(flavor_ref, "flavorRef", 25),
+    req(flavor_ref, "flavorRef"),
     opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
 });
 impl ResizeServerRequestResizeV2_1 {
@@ -3821,7 +3783,7 @@ rt::record!(ServiceV2_1 {
     req(id, "id"),
     req(state, "state"),
     req(status, "status"),
-    req(updated_at, "updated_at", 45),
+    req(updated_at, "updated_at", 24),
     req(zone, "zone"),
 });
 /// The `Service` schema from microversion 2.11. It extends [`ServiceV2_1`] (its fields are in `base`, also through `Deref`).
@@ -3849,10 +3811,10 @@ rt::record!(ServiceV2_53 {
     req(binary, "binary"),
     req(disabled_reason, "disabled_reason"),
     req(host, "host"),
-    req(id, "id", 5),
+    req(id, "id", 2),
     req(state, "state"),
     req(status, "status"),
-    req(updated_at, "updated_at", 45),
+    req(updated_at, "updated_at", 24),
     req(zone, "zone"),
     req(forced_down, "forced_down"),
 });
@@ -3873,10 +3835,10 @@ rt::record!(ServiceV2_69 {
     req(binary, "binary"),
     nullable(disabled_reason, "disabled_reason"),
     req(host, "host"),
-    opt(id, "id", 5),
+    opt(id, "id", 2),
     opt(state, "state"),
     req(status, "status"),
-    nullable(updated_at, "updated_at", 45),
+    nullable(updated_at, "updated_at", 24),
     opt(zone, "zone"),
     opt(forced_down, "forced_down"),
 });
@@ -3887,7 +3849,7 @@ pub type SetServerMetadataItemRequestMetaV2_1 = BTreeMap<String, String>;
 pub struct SetServerMetadataItemRequestV2_1 {
     pub meta: SetServerMetadataItemRequestMetaV2_1,
 }
-rt::record!(encode SetServerMetadataItemRequestV2_1 { req(meta, "meta", 90) });
+rt::record!(encode SetServerMetadataItemRequestV2_1 { req(meta, "meta") });
 /// The `SetServerMetadataItemResponseMeta` schema from microversion 2.1.
 pub type SetServerMetadataItemResponseMetaV2_1 = BTreeMap<String, Option<String>>;
 /// The `SetServerMetadataItemResponse` schema from microversion 2.1.
@@ -3895,7 +3857,7 @@ pub type SetServerMetadataItemResponseMetaV2_1 = BTreeMap<String, Option<String>
 pub struct SetServerMetadataItemResponseV2_1 {
     pub meta: SetServerMetadataItemResponseMetaV2_1,
 }
-rt::record!(SetServerMetadataItemResponseV2_1 { req(meta, "meta", 90) });
+rt::record!(SetServerMetadataItemResponseV2_1 { req(meta, "meta", 55) });
 /// The `ShelveOffloadServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShelveOffloadServerRequestV2_1 {
@@ -3921,9 +3883,9 @@ pub struct ShowInstanceActionResponseInstanceActionEventsItemV2_1 {
 }
 rt::record!(ShowInstanceActionResponseInstanceActionEventsItemV2_1 {
     req(event, "event"),
-    req(finish_time, "finish_time", 45),
+    req(finish_time, "finish_time", 24),
     req(result, "result"),
-    req(start_time, "start_time", 45),
+    req(start_time, "start_time", 24),
     nullable(traceback, "traceback"),
 });
 /// The `ShowInstanceActionResponseInstanceActionEventsItem` schema from microversion 2.62. It extends [`ShowInstanceActionResponseInstanceActionEventsItemV2_1`] (its fields are in `base`, also through `Deref`).
@@ -3983,7 +3945,7 @@ pub struct ShowInstanceActionResponseInstanceActionV2_58 {
     pub base: ShowInstanceActionResponseInstanceActionV2_51,
 }
 rt::record!(ShowInstanceActionResponseInstanceActionV2_58 {
-    req(updated_at, "updated_at", 45),
+    req(updated_at, "updated_at", 24),
 } + base);
 rt::extends!(
     ShowInstanceActionResponseInstanceActionV2_58 =>
@@ -3998,7 +3960,7 @@ pub struct ShowInstanceActionResponseInstanceActionV2_62 {
 }
 rt::record!(ShowInstanceActionResponseInstanceActionV2_62 {
     req(events, "events"),
-    req(updated_at, "updated_at", 45),
+    req(updated_at, "updated_at", 24),
 } + base);
 rt::extends!(
     ShowInstanceActionResponseInstanceActionV2_62 =>
@@ -4013,7 +3975,7 @@ pub struct ShowInstanceActionResponseInstanceActionV2_84 {
 }
 rt::record!(ShowInstanceActionResponseInstanceActionV2_84 {
     req(events, "events"),
-    req(updated_at, "updated_at", 45),
+    req(updated_at, "updated_at", 24),
 } + base);
 rt::extends!(
     ShowInstanceActionResponseInstanceActionV2_84 =>
@@ -4078,7 +4040,7 @@ rt::record!(ShowServerResponseV2_1 { req(server, "server") });
 pub struct ShowServerResponseV2_100 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_100 { req(server, "server", 91) });
+rt::record!(ShowServerResponseV2_100 { req(server, "server", 56) });
 /// The `ShowServerResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_16 {
@@ -4120,19 +4082,19 @@ rt::record!(ShowServerResponseV2_63 { req(server, "server") });
 pub struct ShowServerResponseV2_69 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_69 { req(server, "server", 92) });
+rt::record!(ShowServerResponseV2_69 { req(server, "server", 57) });
 /// The `ShowServerResponse` schema from microversion 2.71.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_71 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_71 { req(server, "server", 93) });
+rt::record!(ShowServerResponseV2_71 { req(server, "server", 58) });
 /// The `ShowServerResponse` schema from microversion 2.73.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_73 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_73 { req(server, "server", 94) });
+rt::record!(ShowServerResponseV2_73 { req(server, "server", 59) });
 /// The `ShowServerResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_9 {
@@ -4144,19 +4106,19 @@ rt::record!(ShowServerResponseV2_9 { req(server, "server") });
 pub struct ShowServerResponseV2_90 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_90 { req(server, "server", 95) });
+rt::record!(ShowServerResponseV2_90 { req(server, "server", 60) });
 /// The `ShowServerResponse` schema from microversion 2.96.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_96 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_96 { req(server, "server", 96) });
+rt::record!(ShowServerResponseV2_96 { req(server, "server", 61) });
 /// The `ShowServerResponse` schema from microversion 2.98.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_98 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_98 { req(server, "server", 97) });
+rt::record!(ShowServerResponseV2_98 { req(server, "server", 62) });
 /// The `ShowVersionResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowVersionResponseV2_1 {
@@ -4186,7 +4148,7 @@ rt::record!(encode SuspendServerRequestV2_1 { req(suspend, "suspend") });
 pub struct TenantAccessV2_1 {
     pub tenant: String,
 }
-rt::record!(encode TenantAccessV2_1 { req(tenant, "tenant", 2) });
+rt::record!(encode TenantAccessV2_1 { req(tenant, "tenant") });
 /// The `TriggerCrashDumpRequest` schema from microversion 2.17.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerCrashDumpRequestV2_17 {
@@ -4217,7 +4179,7 @@ pub struct UnshelveServerRequestUnshelveV2_77 {
     pub availability_zone: String,
 }
 rt::record!(encode UnshelveServerRequestUnshelveV2_77 {
-    req(availability_zone, "availability_zone", 2),
+    req(availability_zone, "availability_zone"),
 });
 /// The `UnshelveServerRequestUnshelve` schema from microversion 2.91.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -4262,10 +4224,10 @@ pub struct UpdateServerRequestServerV2_1 {
     pub access_i_pv6: Option<String>,
 }
 rt::record!(encode UpdateServerRequestServerV2_1 {
-    opt(name, "name", 2),
+    opt(name, "name"),
     opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
-    opt(access_i_pv4, "accessIPv4", 11),
-    opt(access_i_pv6, "accessIPv6", 12),
+    opt(access_i_pv4, "accessIPv4"),
+    opt(access_i_pv6, "accessIPv6"),
 });
 /// The `UpdateServerRequestServer` schema from microversion 2.104. It extends [`UpdateServerRequestServerV2_94`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -4274,7 +4236,7 @@ pub struct UpdateServerRequestServerV2_104 {
     pub base: UpdateServerRequestServerV2_94,
 }
 rt::record!(encode UpdateServerRequestServerV2_104 {
-    opt(pinned_availability_zone, "pinned_availability_zone", 86),
+    opt(pinned_availability_zone, "pinned_availability_zone"),
 } + base);
 rt::extends!(mut UpdateServerRequestServerV2_104 => UpdateServerRequestServerV2_94);
 /// The `UpdateServerRequestServer` schema from microversion 2.19. It extends [`UpdateServerRequestServerV2_1`] (its fields are in `base`, also through `Deref`).
@@ -4283,9 +4245,7 @@ pub struct UpdateServerRequestServerV2_19 {
     pub description: Option<String>,
     pub base: UpdateServerRequestServerV2_1,
 }
-rt::record!(encode UpdateServerRequestServerV2_19 {
-    nullable(description, "description", 22),
-} + base);
+rt::record!(encode UpdateServerRequestServerV2_19 { nullable(description, "description") } + base);
 rt::extends!(mut UpdateServerRequestServerV2_19 => UpdateServerRequestServerV2_1);
 /// The `UpdateServerRequestServer` schema from microversion 2.90. It extends [`UpdateServerRequestServerV2_19`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -4293,16 +4253,10 @@ pub struct UpdateServerRequestServerV2_90 {
     pub hostname: Option<String>,
     pub base: UpdateServerRequestServerV2_19,
 }
-rt::record!(encode UpdateServerRequestServerV2_90 { opt(hostname, "hostname", 34) } + base);
+rt::record!(encode UpdateServerRequestServerV2_90 { opt(hostname, "hostname") } + base);
 rt::extends!(mut UpdateServerRequestServerV2_90 => UpdateServerRequestServerV2_19);
-/// The `UpdateServerRequestServer` schema from microversion 2.94. It extends [`UpdateServerRequestServerV2_19`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct UpdateServerRequestServerV2_94 {
-    pub hostname: Option<String>,
-    pub base: UpdateServerRequestServerV2_19,
-}
-rt::record!(encode UpdateServerRequestServerV2_94 { opt(hostname, "hostname", 33) } + base);
-rt::extends!(mut UpdateServerRequestServerV2_94 => UpdateServerRequestServerV2_19);
+/// The `UpdateServerRequestServer` schema from microversion 2.94.
+pub type UpdateServerRequestServerV2_94 = UpdateServerRequestServerV2_90;
 /// The `UpdateServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerRequestV2_1 {
@@ -4353,20 +4307,20 @@ pub struct UpdateServerResponseServerCommon {
     pub os_dcf_disk_config: String,
 }
 rt::record!(UpdateServerResponseServerCommon {
-    req(access_i_pv4, "accessIPv4", 57),
-    req(access_i_pv6, "accessIPv6", 58),
-    req(created, "created", 45),
+    req(access_i_pv4, "accessIPv4", 30),
+    req(access_i_pv6, "accessIPv6", 31),
+    req(created, "created", 24),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id"),
     req(links, "links"),
-    req(metadata, "metadata", 61),
+    req(metadata, "metadata", 34),
     req(name, "name"),
     nullable(progress, "progress"),
     req(status, "status"),
-    req(tenant_id, "tenant_id", 35),
-    req(updated, "updated", 45),
-    req(user_id, "user_id", 35),
+    req(tenant_id, "tenant_id", 13),
+    req(updated, "updated", 24),
+    req(user_id, "user_id", 13),
     req(os_dcf_disk_config, "OS-DCF:diskConfig"),
 });
 /// The `UpdateServerResponseServer` schema from microversion 2.1. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
@@ -4378,9 +4332,9 @@ pub struct UpdateServerResponseServerV2_1 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_1 {
-    req(addresses, "addresses", 61),
+    req(addresses, "addresses", 34),
     req(flavor, "flavor"),
-    req(image, "image", 60),
+    req(image, "image", 33),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_1 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.100. It extends [`UpdateServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
@@ -4405,7 +4359,7 @@ pub struct UpdateServerResponseServerV2_26 {
     pub tags: Vec<String>,
     pub base: UpdateServerResponseServerV2_19,
 }
-rt::record!(UpdateServerResponseServerV2_26 { req(tags, "tags", 63) } + base);
+rt::record!(UpdateServerResponseServerV2_26 { req(tags, "tags", 36) } + base);
 rt::extends!(UpdateServerResponseServerV2_26 => UpdateServerResponseServerV2_19);
 /// The `UpdateServerResponseServer` schema from microversion 2.47. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -4419,12 +4373,12 @@ pub struct UpdateServerResponseServerV2_47 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_47 {
-    req(addresses, "addresses", 61),
+    req(addresses, "addresses", 34),
     req(flavor, "flavor"),
-    req(image, "image", 60),
+    req(image, "image", 33),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 63),
+    req(tags, "tags", 36),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_47 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.63. It extends [`UpdateServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
@@ -4443,7 +4397,7 @@ pub struct UpdateServerResponseServerV2_71 {
     pub server_groups: Vec<String>,
     pub base: UpdateServerResponseServerV2_63,
 }
-rt::record!(UpdateServerResponseServerV2_71 { req(server_groups, "server_groups", 87) } + base);
+rt::record!(UpdateServerResponseServerV2_71 { req(server_groups, "server_groups", 52) } + base);
 rt::extends!(UpdateServerResponseServerV2_71 => UpdateServerResponseServerV2_63);
 /// The `UpdateServerResponseServer` schema from microversion 2.73. It extends [`UpdateServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -4493,16 +4447,16 @@ pub struct UpdateServerResponseServerV2_75 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_75 {
-    req(addresses, "addresses", 61),
+    req(addresses, "addresses", 34),
     req(flavor, "flavor"),
-    req(image, "image", 60),
+    req(image, "image", 33),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 63),
+    req(tags, "tags", 36),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 87),
+    req(server_groups, "server_groups", 52),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 88),
+    req(config_drive, "config_drive", 53),
     opt(host_status, "host_status"),
     nullable(key_name, "key_name"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
@@ -4517,12 +4471,12 @@ rt::record!(UpdateServerResponseServerV2_75 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 27),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 62),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 37),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 35),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 45),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 45),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 24),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_75 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.9. It extends [`UpdateServerResponseServerV2_1`] (its fields are in `base`, also through `Deref`).
@@ -4584,16 +4538,16 @@ pub struct UpdateServerResponseServerV2_98 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_98 {
-    req(addresses, "addresses", 61),
+    req(addresses, "addresses", 34),
     req(flavor, "flavor"),
-    req(image, "image", 89),
+    req(image, "image", 54),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 63),
+    req(tags, "tags", 36),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 87),
+    req(server_groups, "server_groups", 52),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 88),
+    req(config_drive, "config_drive", 53),
     opt(host_status, "host_status"),
     nullable(key_name, "key_name"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
@@ -4608,12 +4562,12 @@ rt::record!(UpdateServerResponseServerV2_98 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 27),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 62),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 37),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 35),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 45),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 45),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 24),
     req(pinned_availability_zone, "pinned_availability_zone"),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_98 => UpdateServerResponseServerCommon);
@@ -4730,7 +4684,7 @@ rt::record!(VersionV2_1 {
     req(links, "links"),
     req(min_version, "min_version"),
     opt(version, "version"),
-    req(updated, "updated", 45),
+    req(updated, "updated", 24),
     opt(media_types, "media-types"),
 });
 /// [`FlavorAccessQueryV2_1`] in the role of `ExtraSpecsQueryV2_1`.
@@ -4801,280 +4755,112 @@ rt::str_enums!(
     ServiceStatusV2_69, VersionStatusV2_1
 );
 /// The value constraints of the fields above, by row (see `rt::Check`).
-static CHECKS: [rt::Check; 98] = [
+static CHECKS: [rt::Check; 63] = [
     rt::Check::NONE.schema(&SCHEMAS[0]),
     rt::Check::NONE.keys(&PATTERNS[0]).values(&CHECKS[0]),
-    rt::Check::NONE.len(Some(1), Some(255)),
-    rt::Check::NONE.len(None, Some(255)),
-    rt::Check::NONE.keys(&PATTERNS[0]).values(&CHECKS[3]),
     rt::Check::NONE.format(rt::Format::Uuid),
     rt::Check::NONE.schema(&SCHEMAS[1]),
     rt::Check::NONE.schema(&SCHEMAS[2]),
     rt::Check::NONE.schema(&SCHEMAS[3]),
     rt::Check::NONE.schema(&SCHEMAS[4]),
+    rt::Check::NONE.len(Some(1), Some(255)),
     rt::Check::NONE.schema(&SCHEMAS[5]),
     rt::Check::NONE.format(rt::Format::Ipv4),
     rt::Check::NONE.format(rt::Format::Ipv6),
-    rt::Check::NONE.one_of(&[&CHECKS[11], &CHECKS[12]]),
+    rt::Check::NONE.one_of(&[&CHECKS[9], &CHECKS[10]]),
     rt::Check::NONE.pattern(&PATTERNS[1]),
-    rt::Check::NONE.schema(&SCHEMAS[6]),
     rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[2]),
-    rt::Check::NONE.schema(&SCHEMAS[7]),
-    rt::Check::NONE.len(None, Some(16777215)),
+    rt::Check::NONE,
     rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[3]),
+    rt::Check::NONE.all_of(&[&CHECKS[14], &CHECKS[15]]),
+    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[4]),
+    rt::Check::NONE.all_of(&[&CHECKS[14], &CHECKS[17]]),
+    rt::Check::NONE.format(rt::Format::Uri),
+    rt::Check::NONE.schema(&SCHEMAS[6]),
+    rt::Check::NONE.schema(&SCHEMAS[7]),
+    rt::Check::NONE.len(None, Some(255)),
+    rt::Check::NONE.keys(&PATTERNS[0]).values(&CHECKS[22]),
+    rt::Check::NONE.format(rt::Format::DateTime),
     rt::Check::NONE.schema(&SCHEMAS[8]),
-    rt::Check::NONE.len(Some(1), Some(60)).pattern(&PATTERNS[4]),
-    rt::Check::NONE.len(Some(0), Some(255)),
-    rt::Check::NONE.len(None, Some(0)),
-    rt::Check::NONE.one_of(&[&CHECKS[5], &CHECKS[23]]),
+    rt::Check::NONE.count(Some(1), Some(1), false),
     rt::Check::NONE.schema(&SCHEMAS[9]),
     rt::Check::NONE.schema(&SCHEMAS[10]),
-    rt::Check::NONE.len(None, Some(65535)),
     rt::Check::NONE.schema(&SCHEMAS[11]),
     rt::Check::NONE.schema(&SCHEMAS[12]),
-    rt::Check::NONE.count(None, Some(50), false).items(&CHECKS[21]),
-    rt::Check::NONE.len(Some(1), None),
-    rt::Check::NONE.count(Some(1), Some(50), true).items(&CHECKS[31]),
-    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[5]),
-    rt::Check::NONE.len(Some(2), Some(63)).pattern(&PATTERNS[6]),
-    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[7]),
-    rt::Check::NONE,
-    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[8]),
-    rt::Check::NONE.all_of(&[&CHECKS[36], &CHECKS[37]]),
-    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[9]),
-    rt::Check::NONE.all_of(&[&CHECKS[36], &CHECKS[39]]),
-    rt::Check::NONE.format(rt::Format::Uri),
-    rt::Check::NONE.len(Some(0), Some(65535)).pattern(&PATTERNS[10]),
     rt::Check::NONE.schema(&SCHEMAS[13]),
+    rt::Check::NONE.keys(&PATTERNS[5]),
     rt::Check::NONE.schema(&SCHEMAS[14]),
-    rt::Check::NONE.format(rt::Format::DateTime),
+    rt::Check::NONE.keys(&PATTERNS[6]),
     rt::Check::NONE.schema(&SCHEMAS[15]),
-    rt::Check::NONE.min(0.0, false),
-    rt::Check::NONE.items(&CHECKS[47]),
-    rt::Check::NONE.schema(&SCHEMAS[16]),
-    rt::Check::NONE.count(None, Some(1), false).items(&CHECKS[49]),
-    rt::Check::NONE.count(None, Some(1), false),
-    rt::Check::NONE.count(None, Some(1), false).items(&CHECKS[45]),
-    rt::Check::NONE.count(Some(1), Some(1), false),
-    rt::Check::NONE.schema(&SCHEMAS[17]),
-    rt::Check::NONE.schema(&SCHEMAS[18]),
-    rt::Check::NONE.schema(&SCHEMAS[19]),
-    rt::Check::NONE.schema(&SCHEMAS[20]),
-    rt::Check::NONE.schema(&SCHEMAS[21]),
-    rt::Check::NONE.keys(&PATTERNS[11]),
-    rt::Check::NONE.schema(&SCHEMAS[22]),
-    rt::Check::NONE.keys(&PATTERNS[12]),
-    rt::Check::NONE.schema(&SCHEMAS[23]),
     rt::Check::NONE.count(None, Some(50), false),
+    rt::Check::NONE.len(None, Some(65535)),
+    rt::Check::NONE.schema(&SCHEMAS[16]),
+    rt::Check::NONE.items(&CHECKS[38]),
+    rt::Check::NONE.schema(&SCHEMAS[17]),
+    rt::Check::NONE.items(&CHECKS[40]),
+    rt::Check::NONE.schema(&SCHEMAS[18]),
+    rt::Check::NONE.items(&CHECKS[42]),
+    rt::Check::NONE.schema(&SCHEMAS[19]),
+    rt::Check::NONE.items(&CHECKS[44]),
+    rt::Check::NONE.schema(&SCHEMAS[20]),
+    rt::Check::NONE.items(&CHECKS[46]),
+    rt::Check::NONE.schema(&SCHEMAS[21]),
+    rt::Check::NONE.items(&CHECKS[48]),
+    rt::Check::NONE.schema(&SCHEMAS[22]),
+    rt::Check::NONE.items(&CHECKS[50]),
+    rt::Check::NONE.len(None, Some(1)).items(&CHECKS[2]),
+    rt::Check::NONE.schema(&SCHEMAS[23]),
     rt::Check::NONE.schema(&SCHEMAS[24]),
-    rt::Check::NONE.items(&CHECKS[64]),
+    rt::Check::NONE.props(Some(1), Some(1)).keys(&PATTERNS[0]).values(&CHECKS[22]),
     rt::Check::NONE.schema(&SCHEMAS[25]),
-    rt::Check::NONE.items(&CHECKS[66]),
     rt::Check::NONE.schema(&SCHEMAS[26]),
-    rt::Check::NONE.items(&CHECKS[68]),
     rt::Check::NONE.schema(&SCHEMAS[27]),
-    rt::Check::NONE.items(&CHECKS[70]),
     rt::Check::NONE.schema(&SCHEMAS[28]),
-    rt::Check::NONE.items(&CHECKS[72]),
     rt::Check::NONE.schema(&SCHEMAS[29]),
-    rt::Check::NONE.items(&CHECKS[74]),
-    rt::Check::NONE.items(&CHECKS[45]),
-    rt::Check::NONE.items(&CHECKS[49]),
     rt::Check::NONE.schema(&SCHEMAS[30]),
-    rt::Check::NONE.items(&CHECKS[78]),
     rt::Check::NONE.schema(&SCHEMAS[31]),
-    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[13]),
-    rt::Check::NONE.min(1.0, false).max(2147483647.0, false),
-    rt::Check::NONE.min(0.0, false).max(2147483647.0, false),
-    rt::Check::NONE.min(0.0, true).max(340282000000000000000000000000000000000.0, false),
-    rt::Check::NONE.pattern(&PATTERNS[14]),
-    rt::Check::NONE.schema(&SCHEMAS[32]),
-    rt::Check::NONE.len(None, Some(1)).items(&CHECKS[5]),
-    rt::Check::NONE.schema(&SCHEMAS[33]),
-    rt::Check::NONE.schema(&SCHEMAS[34]),
-    rt::Check::NONE.props(Some(1), Some(1)).keys(&PATTERNS[0]).values(&CHECKS[3]),
-    rt::Check::NONE.schema(&SCHEMAS[35]),
-    rt::Check::NONE.schema(&SCHEMAS[36]),
-    rt::Check::NONE.schema(&SCHEMAS[37]),
-    rt::Check::NONE.schema(&SCHEMAS[38]),
-    rt::Check::NONE.schema(&SCHEMAS[39]),
-    rt::Check::NONE.schema(&SCHEMAS[40]),
-    rt::Check::NONE.schema(&SCHEMAS[41]),
 ];
 /// The patterns of the constraints, compiled on first use.
-static PATTERNS: [rt::Pattern; 15] = [
+static PATTERNS: [rt::Pattern; 7] = [
     rt::Pattern::new("^[a-zA-Z0-9-_:. ]{1,255}$"),
     rt::Pattern::new("^/[0-9a-f.:]+$"),
-    rt::Pattern::new("^[a-zA-Z0-9._/-]*$"),
-    rt::Pattern::new("^[a-zA-Z0-9._-]*$"),
-    rt::Pattern::new("^[^,/]*$"),
-    rt::Pattern::new("^[a-zA-Z0-9-._]*$"),
-    rt::Pattern::new("^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$"),
     rt::Pattern::new("^[a-zA-Z0-9-]*$"),
     rt::Pattern::new("^[_\\- a-zA-Z0-9]+$"),
     rt::Pattern::new("^[_\\-\\@\\. a-zA-Z0-9]+$"),
-    rt::Pattern::new("^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"),
     rt::Pattern::new("^.*$"),
     rt::Pattern::new("^.+$"),
-    rt::Pattern::new("^(?! )[a-zA-Z0-9. _-]+(?<! )$"),
-    rt::Pattern::new("^(HARD|Hard|SOFT|Soft|hard|soft)$"),
 ];
-/// Subschemas of values the types leave untyped, compiled on first use.
-static SCHEMAS: [rt::EmbeddedSchema; 42] = [
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"string\",\"number\"],\"maxLength\":255}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},{\"type\":\"string\",\"format\":\"uuid\"}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"string\",\"format\":\"uuid\"},{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}",
-    ),
-    rt::EmbeddedSchema::new("untyped value", "{\"type\":[\"string\",\"object\"]}"),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\"}}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"integer\",\"string\"],\"pattern\":\"^[0-9]+$\",\"minimum\":1,\"maximum\":2147483647}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"boolean\",\"string\"],\"pattern\":\"^(0|1|FALSE|False|NO|No|OFF|ON|Off|On|TRUE|True|YES|Yes|false|no|off|on|true|yes)$\"}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"integer\",\"string\",\"null\"],\"pattern\":\"^-?[0-9]+$\"}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"string\",\"integer\"],\"minLength\":1}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"integer\",\"string\"],\"pattern\":\"^[0-9]*$\",\"minimum\":1,\"minLength\":1}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"fixed_ip\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"port\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\"},\"uuid\":{\"type\":\"string\",\"format\":\"uuid\"}},\"additionalProperties\":false}},{\"type\":\"string\",\"enum\":[\"auto\",\"none\"]}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"fixed_ip\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"port\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\"},\"uuid\":{\"type\":\"string\",\"format\":\"uuid\"},\"tag\":{\"type\":\"string\",\"pattern\":\"^[^,/]*$\",\"minLength\":1,\"maxLength\":60}},\"additionalProperties\":false}},{\"type\":\"string\",\"enum\":[\"auto\",\"none\"]}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"string\",\"enum\":[\"\"]}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"anyOf\":[{\"type\":\"number\"},{\"type\":\"string\",\"enum\":[\"\"]}]}",
-    ),
-    rt::EmbeddedSchema::new("untyped value", "{\"type\":\"boolean\",\"const\":false}"),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"integer\",\"string\"],\"pattern\":\"^[0-9]*$\",\"minimum\":0,\"minLength\":1}",
-    ),
-    rt::EmbeddedSchema::new("untyped value", "{\"const\":\"next\"}"),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"pattern\":\"^[^,/]*$\",\"minLength\":1,\"maxLength\":60},\"additionalItems\":false}",
-    ),
-    rt::EmbeddedSchema::new("untyped value", "{\"type\":\"number\",\"enum\":[4,6]}"),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"scheduler_hints\":{\"type\":\"object\",\"properties\":{\"group\":{\"oneOf\":[{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},{\"type\":\"string\",\"format\":\"uuid\"}]},\"different_host\":{\"oneOf\":[{\"type\":\"string\",\"format\":\"uuid\"},{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}]},\"same_host\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},\"query\":{\"type\":[\"string\",\"object\"]},\"target_cell\":{\"type\":\"string\",\"format\":\"name\",\"minLength\":1,\"maxLength\":255},\"different_cell\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\"}},\"build_near_host_ip\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"cidr\":{\"type\":\"string\",\"pattern\":\"^/[0-9a-f.:]+$\"}},\"additionalProperties\":true}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\",\"scheduler_hints\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"name\":{\"type\":\"string\"}},\"required\":[\"id\",\"links\",\"name\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]}},\"required\":[\"id\",\"links\",\"status\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"boolean\",\"string\"],\"pattern\":\"^(0|1|FALSE|False|NO|No|OFF|ON|Off|On|TRUE|True|YES|Yes|auto|false|no|off|on|true|yes)$\"}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"string\",\"minLength\":1,\"maxLength\":255},{\"type\":\"null\"}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"type\":[\"string\",\"boolean\",\"null\"]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"scheduler_hints\":{\"type\":\"object\",\"properties\":{\"group\":{\"oneOf\":[{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},{\"type\":\"string\",\"format\":\"uuid\"}]},\"different_host\":{\"oneOf\":[{\"type\":\"string\",\"format\":\"uuid\"},{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}]},\"same_host\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},\"query\":{\"type\":[\"string\",\"object\"]},\"target_cell\":{\"type\":\"string\",\"format\":\"name\",\"minLength\":1,\"maxLength\":255},\"different_cell\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\"}},\"build_near_host_ip\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"cidr\":{\"type\":\"string\",\"pattern\":\"^/[0-9a-f.:]+$\"}},\"additionalProperties\":true}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\",\"scheduler_hints\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1},\"locked_reason\":{\"type\":[\"null\",\"string\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1},\"locked_reason\":{\"type\":[\"null\",\"string\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
-    ),
-    rt::EmbeddedSchema::new(
-        "untyped value",
-        "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
-    ),
-];
+rt::subschemas!(
+    "{\"type\":[\"string\",\"number\"],\"maxLength\":255}",
+    "{\"oneOf\":[{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},{\"type\":\"string\",\"format\":\"uuid\"}]}",
+    "{\"oneOf\":[{\"type\":\"string\",\"format\":\"uuid\"},{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}]}",
+    "{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}",
+    "{\"type\":[\"string\",\"object\"]}",
+    "{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\"}}",
+    "{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"string\",\"enum\":[\"\"]}]}",
+    "{\"anyOf\":[{\"type\":\"number\"},{\"type\":\"string\",\"enum\":[\"\"]}]}",
+    "{\"type\":\"boolean\",\"const\":false}",
+    "{\"const\":\"next\"}",
+    "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"pattern\":\"^[^,/]*$\",\"minLength\":1,\"maxLength\":60},\"additionalItems\":false}",
+    "{\"type\":\"number\",\"enum\":[4,6]}",
+    "{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]}",
+    "{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]}",
+    "{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]}",
+    "{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"scheduler_hints\":{\"type\":\"object\",\"properties\":{\"group\":{\"oneOf\":[{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},{\"type\":\"string\",\"format\":\"uuid\"}]},\"different_host\":{\"oneOf\":[{\"type\":\"string\",\"format\":\"uuid\"},{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}]},\"same_host\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},\"query\":{\"type\":[\"string\",\"object\"]},\"target_cell\":{\"type\":\"string\",\"format\":\"name\",\"minLength\":1,\"maxLength\":255},\"different_cell\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\"}},\"build_near_host_ip\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"cidr\":{\"type\":\"string\",\"pattern\":\"^/[0-9a-f.:]+$\"}},\"additionalProperties\":true}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\",\"scheduler_hints\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"name\":{\"type\":\"string\"}},\"required\":[\"id\",\"links\",\"name\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]}},\"required\":[\"id\",\"links\",\"status\"],\"additionalProperties\":false}]}",
+    "{\"type\":[\"string\",\"boolean\",\"null\"]}",
+    "{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"scheduler_hints\":{\"type\":\"object\",\"properties\":{\"group\":{\"oneOf\":[{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},{\"type\":\"string\",\"format\":\"uuid\"}]},\"different_host\":{\"oneOf\":[{\"type\":\"string\",\"format\":\"uuid\"},{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}]},\"same_host\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},\"query\":{\"type\":[\"string\",\"object\"]},\"target_cell\":{\"type\":\"string\",\"format\":\"name\",\"minLength\":1,\"maxLength\":255},\"different_cell\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\"}},\"build_near_host_ip\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"cidr\":{\"type\":\"string\",\"pattern\":\"^/[0-9a-f.:]+$\"}},\"additionalProperties\":true}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\",\"scheduler_hints\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1},\"locked_reason\":{\"type\":[\"null\",\"string\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1},\"locked_reason\":{\"type\":[\"null\",\"string\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
+    "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
+);

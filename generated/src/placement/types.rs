@@ -28,14 +28,14 @@ pub struct CreateInventoryRequestV1_0 {
     pub allocation_ratio: Option<f64>,
 }
 rt::record!(encode CreateInventoryRequestV1_0 {
-    req(resource_class, "resource_class", 0),
+    req(resource_class, "resource_class"),
     opt(resource_provider_generation, "resource_provider_generation"),
-    req(total, "total", 1),
-    opt(reserved, "reserved", 2),
-    opt(min_unit, "min_unit", 1),
-    opt(max_unit, "max_unit", 1),
-    opt(step_size, "step_size", 1),
-    opt(allocation_ratio, "allocation_ratio", 3),
+    req(total, "total"),
+    opt(reserved, "reserved"),
+    opt(min_unit, "min_unit"),
+    opt(max_unit, "max_unit"),
+    opt(step_size, "step_size"),
+    opt(allocation_ratio, "allocation_ratio"),
 });
 impl CreateInventoryRequestV1_0 {
     /// A [`CreateInventoryRequestV1_0`] with its required fields; the optional ones are `None`.
@@ -59,10 +59,7 @@ pub struct CreateResourceProviderRequestV1_0 {
     /// The UUID to give the provider; generated when absent.
     pub uuid: Option<String>,
 }
-rt::record!(encode CreateResourceProviderRequestV1_0 {
-    req(name, "name", 4),
-    opt(uuid, "uuid", 5),
-});
+rt::record!(encode CreateResourceProviderRequestV1_0 { req(name, "name"), opt(uuid, "uuid") });
 impl CreateResourceProviderRequestV1_0 {
     /// A [`CreateResourceProviderRequestV1_0`] with its required fields; the optional ones are `None`.
     pub fn new(name: impl Into<String>) -> Self {
@@ -80,7 +77,7 @@ pub struct CreateResourceProviderRequestV1_14 {
     pub base: CreateResourceProviderRequestV1_0,
 }
 rt::record!(encode CreateResourceProviderRequestV1_14 {
-    nullable(parent_provider_uuid, "parent_provider_uuid", 5),
+    nullable(parent_provider_uuid, "parent_provider_uuid"),
 } + base);
 rt::extends!(
     mut CreateResourceProviderRequestV1_14 => CreateResourceProviderRequestV1_0
@@ -104,7 +101,7 @@ pub struct InventoriesResponseV1_0 {
 }
 rt::record!(InventoriesResponseV1_0 {
     req(resource_provider_generation, "resource_provider_generation"),
-    req(inventories, "inventories", 6),
+    req(inventories, "inventories", 0),
 });
 /// The `InventoryResponse` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,7 +153,7 @@ pub struct ListResourceProvidersQueryV1_0 {
     pub name: Option<String>,
     pub uuid: Option<String>,
 }
-rt::record!(encode ListResourceProvidersQueryV1_0 { opt(name, "name"), opt(uuid, "uuid", 5) });
+rt::record!(encode ListResourceProvidersQueryV1_0 { opt(name, "name"), opt(uuid, "uuid") });
 /// The `ListResourceProvidersQuery` schema from microversion 1.14. It extends [`ListResourceProvidersQueryV1_4`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListResourceProvidersQueryV1_14 {
@@ -164,7 +161,7 @@ pub struct ListResourceProvidersQueryV1_14 {
     pub in_tree: Option<String>,
     pub base: ListResourceProvidersQueryV1_4,
 }
-rt::record!(encode ListResourceProvidersQueryV1_14 { opt(in_tree, "in_tree", 5) } + base);
+rt::record!(encode ListResourceProvidersQueryV1_14 { opt(in_tree, "in_tree") } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_14 => ListResourceProvidersQueryV1_4);
 /// The `ListResourceProvidersQuery` schema from microversion 1.18. It extends [`ListResourceProvidersQueryV1_14`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -191,7 +188,7 @@ pub struct ListResourceProvidersQueryV1_24 {
 rt::record!(encode ListResourceProvidersQueryV1_24 {
     opt(member_of, "member_of"),
     opt(resources, "resources"),
-    opt(in_tree, "in_tree", 5),
+    opt(in_tree, "in_tree"),
     opt(required, "required"),
 } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_24 => ListResourceProvidersQueryV1_0);
@@ -220,7 +217,7 @@ pub struct ListResourceProvidersQueryV1_39 {
 rt::record!(encode ListResourceProvidersQueryV1_39 {
     opt(member_of, "member_of"),
     opt(resources, "resources"),
-    opt(in_tree, "in_tree", 5),
+    opt(in_tree, "in_tree"),
     opt(required, "required"),
 } + base);
 rt::extends!(mut ListResourceProvidersQueryV1_39 => ListResourceProvidersQueryV1_0);
@@ -300,12 +297,12 @@ pub struct NewInventoryV1_0 {
 }
 rt::record!(encode NewInventoryV1_0 {
     opt(resource_provider_generation, "resource_provider_generation"),
-    req(total, "total", 1),
-    opt(reserved, "reserved", 2),
-    opt(min_unit, "min_unit", 1),
-    opt(max_unit, "max_unit", 1),
-    opt(step_size, "step_size", 1),
-    opt(allocation_ratio, "allocation_ratio", 3),
+    req(total, "total"),
+    opt(reserved, "reserved"),
+    opt(min_unit, "min_unit"),
+    opt(max_unit, "max_unit"),
+    opt(step_size, "step_size"),
+    opt(allocation_ratio, "allocation_ratio"),
 });
 impl NewInventoryV1_0 {
     /// A [`NewInventoryV1_0`] with its required fields; the optional ones are `None`.
@@ -326,7 +323,7 @@ impl NewInventoryV1_0 {
 pub struct ProviderAggregatesV1_1 {
     pub aggregates: Vec<String>,
 }
-rt::record!(ProviderAggregatesV1_1 { req(aggregates, "aggregates", 7) });
+rt::record!(ProviderAggregatesV1_1 { req(aggregates, "aggregates", 2) });
 /// The `ProviderAggregates` schema from microversion 1.19. It extends [`ProviderAggregatesV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderAggregatesV1_19 {
@@ -343,7 +340,7 @@ pub struct ProviderTraitsV1_6 {
     pub traits: Vec<String>,
     pub resource_provider_generation: i64,
 }
-rt::record!(ProviderTraitsV1_6 {
+rt::record!(encode ProviderTraitsV1_6 {
     req(traits, "traits"),
     req(resource_provider_generation, "resource_provider_generation"),
 });
@@ -355,7 +352,7 @@ pub struct ProviderUsagesV1_0 {
 }
 rt::record!(ProviderUsagesV1_0 {
     req(resource_provider_generation, "resource_provider_generation"),
-    req(usages, "usages", 6),
+    req(usages, "usages", 0),
 });
 /// The complete new inventory, keyed by resource class.
 pub type ReplaceInventoriesRequestInventoriesV1_0 = BTreeMap<String, NewInventoryV1_0>;
@@ -385,12 +382,7 @@ pub struct ResourceClassLinkV1_2 {
 }
 rt::record!(ResourceClassLinkV1_2 { req(rel, "rel"), req(href, "href") });
 /// The `ResourceClassRequest` schema from microversion 1.2.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResourceClassRequestV1_2 {
-    /// A custom class name, `CUSTOM_` then A-Z, 0-9 and `_`.
-    pub name: String,
-}
-rt::record!(encode ResourceClassRequestV1_2 { req(name, "name", 8) });
+pub type ResourceClassRequestV1_2 = UpdateResourceProviderRequestV1_0;
 /// The `ResourceClass` schema from microversion 1.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceClassV1_2 {
@@ -407,7 +399,7 @@ pub struct ResourceProviderCommon {
     pub generation: i64,
 }
 rt::record!(ResourceProviderCommon {
-    req(uuid, "uuid", 5),
+    req(uuid, "uuid", 1),
     req(name, "name"),
     req(generation, "generation"),
 });
@@ -539,8 +531,8 @@ pub struct ResourceProviderV1_14 {
     pub base: ResourceProviderV1_11,
 }
 rt::record!(ResourceProviderV1_14 {
-    req(parent_provider_uuid, "parent_provider_uuid", 5),
-    req(root_provider_uuid, "root_provider_uuid", 5),
+    req(parent_provider_uuid, "parent_provider_uuid", 1),
+    req(root_provider_uuid, "root_provider_uuid", 1),
 } + base);
 rt::extends!(ResourceProviderV1_14 => ResourceProviderV1_11);
 /// The `ResourceProvider` schema from microversion 1.6. It extends [`ResourceProviderCommon`] (its fields are in `base`, also through `Deref`).
@@ -558,19 +550,11 @@ pub struct SetProviderAggregatesRequestV1_19 {
     pub resource_provider_generation: i64,
 }
 rt::record!(encode SetProviderAggregatesRequestV1_19 {
-    req(aggregates, "aggregates", 9),
+    req(aggregates, "aggregates"),
     req(resource_provider_generation, "resource_provider_generation"),
 });
 /// The `SetProviderTraitsRequest` schema from microversion 1.6.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SetProviderTraitsRequestV1_6 {
-    pub traits: Vec<String>,
-    pub resource_provider_generation: i64,
-}
-rt::record!(encode SetProviderTraitsRequestV1_6 {
-    req(traits, "traits", 11),
-    req(resource_provider_generation, "resource_provider_generation"),
-});
+pub type SetProviderTraitsRequestV1_6 = ProviderTraitsV1_6;
 /// The `TotalUsagesQuery` schema from microversion 1.38. It extends [`TotalUsagesQueryV1_9`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalUsagesQueryV1_38 {
@@ -578,7 +562,7 @@ pub struct TotalUsagesQueryV1_38 {
     pub consumer_type: Option<String>,
     pub base: TotalUsagesQueryV1_9,
 }
-rt::record!(encode TotalUsagesQueryV1_38 { opt(consumer_type, "consumer_type", 12) } + base);
+rt::record!(encode TotalUsagesQueryV1_38 { opt(consumer_type, "consumer_type") } + base);
 rt::extends!(mut TotalUsagesQueryV1_38 => TotalUsagesQueryV1_9);
 impl TotalUsagesQueryV1_38 {
     /// A [`TotalUsagesQueryV1_38`] with its required fields; the optional ones are `None`.
@@ -595,10 +579,7 @@ pub struct TotalUsagesQueryV1_9 {
     pub project_id: String,
     pub user_id: Option<String>,
 }
-rt::record!(encode TotalUsagesQueryV1_9 {
-    req(project_id, "project_id", 10),
-    opt(user_id, "user_id", 10),
-});
+rt::record!(encode TotalUsagesQueryV1_9 { req(project_id, "project_id"), opt(user_id, "user_id") });
 impl TotalUsagesQueryV1_9 {
     /// A [`TotalUsagesQueryV1_9`] with its required fields; the optional ones are `None`.
     pub fn new(project_id: impl Into<String>) -> Self {
@@ -621,7 +602,7 @@ rt::record!(TotalUsagesV1_38 { req(usages, "usages") });
 pub struct TotalUsagesV1_9 {
     pub usages: UsageAmountsV1_0,
 }
-rt::record!(TotalUsagesV1_9 { req(usages, "usages", 6) });
+rt::record!(TotalUsagesV1_9 { req(usages, "usages", 0) });
 /// The `UpdateInventoryRequest` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateInventoryRequestV1_0 {
@@ -638,12 +619,12 @@ pub struct UpdateInventoryRequestV1_0 {
 }
 rt::record!(encode UpdateInventoryRequestV1_0 {
     req(resource_provider_generation, "resource_provider_generation"),
-    req(total, "total", 1),
-    opt(reserved, "reserved", 2),
-    opt(min_unit, "min_unit", 1),
-    opt(max_unit, "max_unit", 1),
-    opt(step_size, "step_size", 1),
-    opt(allocation_ratio, "allocation_ratio", 3),
+    req(total, "total"),
+    opt(reserved, "reserved"),
+    opt(min_unit, "min_unit"),
+    opt(max_unit, "max_unit"),
+    opt(step_size, "step_size"),
+    opt(allocation_ratio, "allocation_ratio"),
 });
 impl UpdateInventoryRequestV1_0 {
     /// A [`UpdateInventoryRequestV1_0`] with its required fields; the optional ones are `None`.
@@ -664,7 +645,7 @@ impl UpdateInventoryRequestV1_0 {
 pub struct UpdateResourceProviderRequestV1_0 {
     pub name: String,
 }
-rt::record!(encode UpdateResourceProviderRequestV1_0 { req(name, "name", 4) });
+rt::record!(encode UpdateResourceProviderRequestV1_0 { req(name, "name") });
 /// The `UpdateResourceProviderRequest` schema from microversion 1.14. It extends [`UpdateResourceProviderRequestV1_0`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateResourceProviderRequestV1_14 {
@@ -673,7 +654,7 @@ pub struct UpdateResourceProviderRequestV1_14 {
     pub base: UpdateResourceProviderRequestV1_0,
 }
 rt::record!(encode UpdateResourceProviderRequestV1_14 {
-    nullable(parent_provider_uuid, "parent_provider_uuid", 5),
+    nullable(parent_provider_uuid, "parent_provider_uuid"),
 } + base);
 rt::extends!(
     mut UpdateResourceProviderRequestV1_14 => UpdateResourceProviderRequestV1_0
@@ -728,24 +709,10 @@ rt::str_enums!(
     ResourceProviderLinkRelV1_11, ResourceProviderLinkRelV1_6, VersionStatusV1_0
 );
 /// The value constraints of the fields above, by row (see `rt::Check`).
-static CHECKS: [rt::Check; 13] = [
-    rt::Check::NONE.pattern(&PATTERNS[0]),
-    rt::Check::NONE.min(1.0, false).max(2147483647.0, false),
-    rt::Check::NONE.min(0.0, false).max(2147483647.0, false),
-    rt::Check::NONE.max(340282000000000000000000000000000000000.0, false),
-    rt::Check::NONE.len(None, Some(200)),
-    rt::Check::NONE.format(rt::Format::Uuid),
+static CHECKS: [rt::Check; 3] = [
     rt::Check::NONE.keys(&PATTERNS[0]),
-    rt::Check::NONE.items(&CHECKS[5]),
-    rt::Check::NONE.len(None, Some(255)).pattern(&PATTERNS[1]),
-    rt::Check::NONE.count(None, None, true).items(&CHECKS[5]),
-    rt::Check::NONE.len(Some(1), Some(255)),
-    rt::Check::NONE.items(&CHECKS[10]),
-    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[2]),
+    rt::Check::NONE.format(rt::Format::Uuid),
+    rt::Check::NONE.items(&CHECKS[1]),
 ];
 /// The patterns of the constraints, compiled on first use.
-static PATTERNS: [rt::Pattern; 3] = [
-    rt::Pattern::new("^[A-Z0-9_]+$"),
-    rt::Pattern::new("^CUSTOM_[A-Z0-9_]+$"),
-    rt::Pattern::new("^[A-Z0-9_]+$|^all|^unknown$"),
-];
+static PATTERNS: [rt::Pattern; 1] = [rt::Pattern::new("^[A-Z0-9_]+$")];

@@ -231,12 +231,14 @@ fn path_params(op: &ResolvedOperation) -> Vec<String> {
     params
 }
 
-/// The module of one group.
+/// The module of one group. Emits a group's operations, responses, requests and client; pushes each operation's row
+/// of the service's `OPERATIONS` table onto `operations`.
 pub fn emit_group(
     service: &Service,
     group: &Group,
     types: &BTreeMap<(String, String), OperationTypes>,
     embedded: &Embedded,
+    operations: &mut Vec<TokenStream>,
 ) -> Result<TokenStream, Diagnostic> {
     let client = format_ident!("{}Client", pascal(&group.name));
     let marker = super::marker_name(&service.def.service);
@@ -248,9 +250,19 @@ pub fn emit_group(
             continue;
         };
         let variants = response_variants(t);
-        items.push(operation_table(group, op, t, &variants, embedded));
+        let mut responses = Vec::new();
+        let kind = response_type(op, &variants, &mut responses);
+        let module = ident(&group.name);
         let konst = screaming(&op.name);
-        let (response_ty, finish) = match response_type(op, &variants, &mut items) {
+        operations.push(match &kind {
+            ResponseKind::None => quote!(#module::#konst),
+            ResponseKind::Single(ty) => quote!(#module::#konst => single types::#ty),
+            ResponseKind::Versioned(e) => quote!(#module::#konst => versioned #module::#e),
+        });
+        items.push(operation_table(group, op, t, &variants, embedded));
+        items.extend(responses);
+        let konst = screaming(&op.name);
+        let (response_ty, finish) = match kind {
             ResponseKind::None => (quote!(rt::NoBody), quote!(empty())),
             ResponseKind::Single(ty) => (quote!(types::#ty), quote!(single())),
             ResponseKind::Versioned(e) => (quote!(#e), quote!(versioned())),

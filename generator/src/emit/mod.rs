@@ -277,6 +277,15 @@ pub fn generate_service(
     let op_types = intern_service(service, &mut interner);
     let builder = types::TypeBuilder::new(&interner);
     let mut items = builder.items();
+    // Constraints are checked where responses are decoded; request-only types leave them to
+    // the server.
+    let response_roots: BTreeSet<String> = op_types
+        .values()
+        .flat_map(|t| t.response.iter())
+        .filter_map(|v| v.ty.clone())
+        .collect();
+    let answered = types::reachable(&items, &interner, &response_roots);
+    types::keep_checks(&mut items, &answered);
     builder.find_bases(&mut items);
     let request_roots: BTreeSet<String> = op_types
         .values()
@@ -329,8 +338,9 @@ pub fn generate_service(
     let mut operation_versions = 0;
     let mut group_mods = Vec::new();
     let mut accessors = Vec::new();
+    let mut operations = Vec::new();
     for group in service.groups.values() {
-        let code = clients::emit_group(service, group, &op_types, &embedded)?;
+        let code = clients::emit_group(service, group, &op_types, &embedded, &mut operations)?;
         operation_count += group.operations.len();
         operation_versions += group
             .operations
@@ -367,7 +377,10 @@ pub fn generate_service(
         accessors.push((module, client, accessor_doc));
     }
 
-    let service_tokens = service_item(service, &accessors);
+    let mut service_tokens = service_item(service, &accessors);
+    service_tokens.extend(quote! {
+        rt::operations!(#(#operations),*);
+    });
     let summary = service
         .def
         .summary
@@ -520,7 +533,9 @@ fn service_item(service: &Service, accessors: &[(Ident, Ident, String)]) -> Toke
 /// The table macros whose entries are laid out one per line.
 const TABLE_MACROS: &[&str] = &[
     "rt::record!(",
+    "rt::operations!(",
     "rt::schemas!(",
+    "rt::subschemas!(",
     "rt::variants_from!(",
     "rt::versioned_request!(",
 ];

@@ -753,6 +753,17 @@ fn find_bases(items: &mut [TypeItem], roles: &HashMap<&str, (&str, usize)>) {
     }
 }
 
+/// Drops the field checks of the types outside `keep` (those no response reaches).
+pub fn keep_checks(items: &mut [TypeItem], keep: &BTreeSet<String>) {
+    for item in items.iter_mut().filter(|i| !keep.contains(&i.name)) {
+        if let Shape::Struct { fields, .. } = &mut item.shape {
+            for field in fields {
+                field.check = None;
+            }
+        }
+    }
+}
+
 /// The names of the types reachable from `roots` (through fields, bases and aliases).
 pub fn reachable(
     items: &[TypeItem],
@@ -989,12 +1000,8 @@ impl CheckTable {
             });
         }
         if !self.schemas.is_empty() {
-            let (n, rows) = (lit(self.schemas.len()), &self.schemas);
-            out.extend(quote! {
-                /// Subschemas of values the types leave untyped, compiled on first use.
-                static SCHEMAS: [rt::EmbeddedSchema; #n] =
-                    [#(rt::EmbeddedSchema::new("untyped value", #rows)),*];
-            });
+            let rows = &self.schemas;
+            out.extend(quote!(rt::subschemas!(#(#rows),*);));
         }
         out
     }
