@@ -1364,11 +1364,11 @@ pub struct KeypairCommon {
 rt::record!(KeypairCommon {
     req(created_at, "created_at", 24),
     req(deleted, "deleted", 25),
-    req(deleted_at, "deleted_at"),
+    req(deleted_at, "deleted_at", 26),
     req(fingerprint, "fingerprint"),
     req(id, "id"),
     req(public_key, "public_key"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 26),
     req(user_id, "user_id", 13),
 });
 /// The `KeypairListEntry` schema from microversion 2.1.
@@ -1706,7 +1706,7 @@ pub struct ListInstanceActionsResponseV2_58 {
 }
 rt::record!(ListInstanceActionsResponseV2_58 {
     req(instance_actions, "instanceActions"),
-    opt(links, "links", 26),
+    opt(links, "links", 27),
 });
 /// The `ListKeypairsQuery` schema from microversion 2.35.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1739,7 +1739,7 @@ pub struct ListKeypairsResponseKeypairsLinksItemV2_35 {
     pub href: String,
 }
 rt::record!(ListKeypairsResponseKeypairsLinksItemV2_35 {
-    req(rel, "rel", 27),
+    req(rel, "rel", 28),
     req(href, "href", 19),
 });
 /// The `ListKeypairsResponse` schema from microversion 2.1.
@@ -1785,7 +1785,7 @@ rt::record!(ListServerMetadataResponseV2_1 { req(metadata, "metadata", 23) });
 pub struct ListServerTagsResponseV2_26 {
     pub tags: Vec<String>,
 }
-rt::record!(ListServerTagsResponseV2_26 { req(tags, "tags", 28) });
+rt::record!(ListServerTagsResponseV2_26 { req(tags, "tags", 29) });
 /// The `ListServersDetailResponseServersItemAddresses` schema from microversion 2.1.
 pub type ListServersDetailResponseServersItemAddressesV2_1 = BTreeMap<
     String,
@@ -1814,7 +1814,7 @@ pub struct ListServersDetailResponseServersItemAddressesValueItemV2_1 {
 }
 rt::record!(ListServersDetailResponseServersItemAddressesValueItemV2_1 {
     req(addr, "addr", 11),
-    req(version, "version", 29),
+    req(version, "version", 30),
     req(os_ext_ips_type, "OS-EXT-IPS:type"),
     req(os_ext_ips_mac_mac_addr, "OS-EXT-IPS-MAC:mac_addr"),
 });
@@ -1854,18 +1854,18 @@ pub struct ListServersDetailResponseServersItemCommon {
     pub os_srv_usg_terminated_at: Option<String>,
 }
 rt::record!(ListServersDetailResponseServersItemCommon {
-    req(access_i_pv4, "accessIPv4", 30),
-    req(access_i_pv6, "accessIPv6", 31),
-    req(addresses, "addresses", 32),
+    req(access_i_pv4, "accessIPv4", 31),
+    req(access_i_pv6, "accessIPv6", 32),
+    req(addresses, "addresses", 33),
     req(config_drive, "config_drive"),
     req(created, "created", 24),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id", 2),
-    req(image, "image", 33),
+    req(image, "image", 34),
     req(key_name, "key_name"),
     req(links, "links"),
-    req(metadata, "metadata", 34),
+    req(metadata, "metadata", 35),
     req(name, "name"),
     nullable(progress, "progress"),
     opt(security_groups, "security_groups"),
@@ -1878,7 +1878,7 @@ rt::record!(ListServersDetailResponseServersItemCommon {
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
     opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 35),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 36),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
@@ -1933,7 +1933,7 @@ pub struct ListServersDetailResponseServersItemFlavorV2_47 {
 rt::record!(ListServersDetailResponseServersItemFlavorV2_47 {
     req(disk, "disk"),
     req(ephemeral, "ephemeral"),
-    opt(extra_specs, "extra_specs", 34),
+    opt(extra_specs, "extra_specs", 35),
     req(original_name, "original_name"),
     req(ram, "ram"),
     req(swap, "swap"),
@@ -2078,7 +2078,7 @@ pub struct ListServersDetailResponseServersItemV2_26 {
     pub tags: Vec<String>,
     pub base: ListServersDetailResponseServersItemV2_19,
 }
-rt::record!(ListServersDetailResponseServersItemV2_26 { req(tags, "tags", 36) } + base);
+rt::record!(ListServersDetailResponseServersItemV2_26 { req(tags, "tags", 37) } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_26 =>
     ListServersDetailResponseServersItemV2_19
@@ -2108,7 +2108,7 @@ rt::record!(ListServersDetailResponseServersItemV2_3 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 37),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 38),
 } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_3 =>
@@ -2143,11 +2143,11 @@ rt::record!(ListServersDetailResponseServersItemV2_47 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 37),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 38),
     req(locked, "locked"),
     opt(host_status, "host_status"),
     req(description, "description"),
-    req(tags, "tags", 36),
+    req(tags, "tags", 37),
 } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_47 =>
@@ -2184,7 +2184,7 @@ pub struct ListServersDetailResponseV2_1 {
 }
 rt::record!(ListServersDetailResponseV2_1 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 26),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.100.
 #[derive(Debug, Clone, PartialEq)]
@@ -2193,8 +2193,8 @@ pub struct ListServersDetailResponseV2_100 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_100 {
-    req(servers, "servers", 39),
-    opt(servers_links, "servers_links", 26),
+    req(servers, "servers", 40),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
@@ -2204,7 +2204,7 @@ pub struct ListServersDetailResponseV2_16 {
 }
 rt::record!(ListServersDetailResponseV2_16 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 26),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.19.
 #[derive(Debug, Clone, PartialEq)]
@@ -2214,7 +2214,7 @@ pub struct ListServersDetailResponseV2_19 {
 }
 rt::record!(ListServersDetailResponseV2_19 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 26),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.26.
 #[derive(Debug, Clone, PartialEq)]
@@ -2224,7 +2224,7 @@ pub struct ListServersDetailResponseV2_26 {
 }
 rt::record!(ListServersDetailResponseV2_26 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 26),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.3.
 #[derive(Debug, Clone, PartialEq)]
@@ -2234,7 +2234,7 @@ pub struct ListServersDetailResponseV2_3 {
 }
 rt::record!(ListServersDetailResponseV2_3 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 26),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.47.
 #[derive(Debug, Clone, PartialEq)]
@@ -2244,7 +2244,7 @@ pub struct ListServersDetailResponseV2_47 {
 }
 rt::record!(ListServersDetailResponseV2_47 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 26),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.63.
 #[derive(Debug, Clone, PartialEq)]
@@ -2254,7 +2254,7 @@ pub struct ListServersDetailResponseV2_63 {
 }
 rt::record!(ListServersDetailResponseV2_63 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 26),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
@@ -2263,8 +2263,8 @@ pub struct ListServersDetailResponseV2_69 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_69 {
-    req(servers, "servers", 41),
-    opt(servers_links, "servers_links", 26),
+    req(servers, "servers", 42),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.73.
 #[derive(Debug, Clone, PartialEq)]
@@ -2273,8 +2273,8 @@ pub struct ListServersDetailResponseV2_73 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_73 {
-    req(servers, "servers", 43),
-    opt(servers_links, "servers_links", 26),
+    req(servers, "servers", 44),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
@@ -2284,7 +2284,7 @@ pub struct ListServersDetailResponseV2_9 {
 }
 rt::record!(ListServersDetailResponseV2_9 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 26),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.90.
 #[derive(Debug, Clone, PartialEq)]
@@ -2293,8 +2293,8 @@ pub struct ListServersDetailResponseV2_90 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_90 {
-    req(servers, "servers", 45),
-    opt(servers_links, "servers_links", 26),
+    req(servers, "servers", 46),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.96.
 #[derive(Debug, Clone, PartialEq)]
@@ -2303,8 +2303,8 @@ pub struct ListServersDetailResponseV2_96 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_96 {
-    req(servers, "servers", 47),
-    opt(servers_links, "servers_links", 26),
+    req(servers, "servers", 48),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.98.
 #[derive(Debug, Clone, PartialEq)]
@@ -2313,8 +2313,8 @@ pub struct ListServersDetailResponseV2_98 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_98 {
-    req(servers, "servers", 49),
-    opt(servers_links, "servers_links", 26),
+    req(servers, "servers", 50),
+    opt(servers_links, "servers_links", 27),
 });
 /// The fields every version of `ListServersQuery` has alike.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -2716,7 +2716,7 @@ pub struct ListServersResponseV2_1 {
 }
 rt::record!(ListServersResponseV2_1 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 26),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServersResponse` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
@@ -2725,8 +2725,8 @@ pub struct ListServersResponseV2_69 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersResponseV2_69 {
-    req(servers, "servers", 51),
-    opt(servers_links, "servers_links", 26),
+    req(servers, "servers", 52),
+    opt(servers_links, "servers_links", 27),
 });
 /// The `ListServicesQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -3281,7 +3281,7 @@ pub struct RebuildServerResponseServerAddressesValueItemV2_1 {
 }
 rt::record!(RebuildServerResponseServerAddressesValueItemV2_1 {
     req(addr, "addr", 11),
-    req(version, "version", 29),
+    req(version, "version", 30),
 });
 /// The fields every version of `RebuildServerResponseServer` has alike.
 #[derive(Debug, Clone, PartialEq)]
@@ -3304,15 +3304,15 @@ pub struct RebuildServerResponseServerCommon {
     pub os_dcf_disk_config: String,
 }
 rt::record!(RebuildServerResponseServerCommon {
-    req(access_i_pv4, "accessIPv4", 30),
-    req(access_i_pv6, "accessIPv6", 31),
+    req(access_i_pv4, "accessIPv4", 31),
+    req(access_i_pv6, "accessIPv6", 32),
     nullable(admin_pass, "adminPass"),
     req(created, "created", 24),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id"),
     req(links, "links"),
-    req(metadata, "metadata", 34),
+    req(metadata, "metadata", 35),
     req(name, "name"),
     req(progress, "progress"),
     req(status, "status"),
@@ -3330,9 +3330,9 @@ pub struct RebuildServerResponseServerV2_1 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_1 {
-    req(addresses, "addresses", 34),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
-    req(image, "image", 33),
+    req(image, "image", 34),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_1 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponseServer` schema from microversion 2.100. It extends [`RebuildServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
@@ -3357,7 +3357,7 @@ pub struct RebuildServerResponseServerV2_26 {
     pub tags: Vec<String>,
     pub base: RebuildServerResponseServerV2_19,
 }
-rt::record!(RebuildServerResponseServerV2_26 { req(tags, "tags", 36) } + base);
+rt::record!(RebuildServerResponseServerV2_26 { req(tags, "tags", 37) } + base);
 rt::extends!(RebuildServerResponseServerV2_26 => RebuildServerResponseServerV2_19);
 /// The `RebuildServerResponseServer` schema from microversion 2.47. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3371,12 +3371,12 @@ pub struct RebuildServerResponseServerV2_47 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_47 {
-    req(addresses, "addresses", 34),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
-    req(image, "image", 33),
+    req(image, "image", 34),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 36),
+    req(tags, "tags", 37),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_47 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponseServer` schema from microversion 2.54. It extends [`RebuildServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
@@ -3393,7 +3393,7 @@ pub struct RebuildServerResponseServerV2_57 {
     pub user_data: Option<String>,
     pub base: RebuildServerResponseServerV2_54,
 }
-rt::record!(RebuildServerResponseServerV2_57 { req(user_data, "user_data", 37) } + base);
+rt::record!(RebuildServerResponseServerV2_57 { req(user_data, "user_data", 38) } + base);
 rt::extends!(RebuildServerResponseServerV2_57 => RebuildServerResponseServerV2_54);
 /// The `RebuildServerResponseServer` schema from microversion 2.63. It extends [`RebuildServerResponseServerV2_57`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3411,7 +3411,7 @@ pub struct RebuildServerResponseServerV2_71 {
     pub server_groups: Vec<String>,
     pub base: RebuildServerResponseServerV2_63,
 }
-rt::record!(RebuildServerResponseServerV2_71 { req(server_groups, "server_groups", 52) } + base);
+rt::record!(RebuildServerResponseServerV2_71 { req(server_groups, "server_groups", 53) } + base);
 rt::extends!(RebuildServerResponseServerV2_71 => RebuildServerResponseServerV2_63);
 /// The `RebuildServerResponseServer` schema from microversion 2.73. It extends [`RebuildServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3461,18 +3461,18 @@ pub struct RebuildServerResponseServerV2_75 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_75 {
-    req(addresses, "addresses", 34),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
-    req(image, "image", 33),
+    req(image, "image", 34),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 36),
+    req(tags, "tags", 37),
     req(key_name, "key_name"),
-    req(user_data, "user_data", 37),
+    req(user_data, "user_data", 38),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 52),
+    req(server_groups, "server_groups", 53),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 53),
+    req(config_drive, "config_drive", 54),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
@@ -3483,7 +3483,7 @@ rt::record!(RebuildServerResponseServerV2_75 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 35),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 36),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
@@ -3552,18 +3552,18 @@ pub struct RebuildServerResponseServerV2_98 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_98 {
-    req(addresses, "addresses", 34),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
-    req(image, "image", 54),
+    req(image, "image", 55),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 36),
+    req(tags, "tags", 37),
     req(key_name, "key_name"),
-    req(user_data, "user_data", 37),
+    req(user_data, "user_data", 38),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 52),
+    req(server_groups, "server_groups", 53),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 53),
+    req(config_drive, "config_drive", 54),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
@@ -3574,7 +3574,7 @@ rt::record!(RebuildServerResponseServerV2_98 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 35),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 36),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
@@ -3857,7 +3857,7 @@ pub type SetServerMetadataItemResponseMetaV2_1 = BTreeMap<String, Option<String>
 pub struct SetServerMetadataItemResponseV2_1 {
     pub meta: SetServerMetadataItemResponseMetaV2_1,
 }
-rt::record!(SetServerMetadataItemResponseV2_1 { req(meta, "meta", 55) });
+rt::record!(SetServerMetadataItemResponseV2_1 { req(meta, "meta", 56) });
 /// The `ShelveOffloadServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShelveOffloadServerRequestV2_1 {
@@ -4040,7 +4040,7 @@ rt::record!(ShowServerResponseV2_1 { req(server, "server") });
 pub struct ShowServerResponseV2_100 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_100 { req(server, "server", 56) });
+rt::record!(ShowServerResponseV2_100 { req(server, "server", 57) });
 /// The `ShowServerResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_16 {
@@ -4082,19 +4082,19 @@ rt::record!(ShowServerResponseV2_63 { req(server, "server") });
 pub struct ShowServerResponseV2_69 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_69 { req(server, "server", 57) });
+rt::record!(ShowServerResponseV2_69 { req(server, "server", 58) });
 /// The `ShowServerResponse` schema from microversion 2.71.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_71 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_71 { req(server, "server", 58) });
+rt::record!(ShowServerResponseV2_71 { req(server, "server", 59) });
 /// The `ShowServerResponse` schema from microversion 2.73.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_73 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_73 { req(server, "server", 59) });
+rt::record!(ShowServerResponseV2_73 { req(server, "server", 60) });
 /// The `ShowServerResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_9 {
@@ -4106,19 +4106,19 @@ rt::record!(ShowServerResponseV2_9 { req(server, "server") });
 pub struct ShowServerResponseV2_90 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_90 { req(server, "server", 60) });
+rt::record!(ShowServerResponseV2_90 { req(server, "server", 61) });
 /// The `ShowServerResponse` schema from microversion 2.96.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_96 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_96 { req(server, "server", 61) });
+rt::record!(ShowServerResponseV2_96 { req(server, "server", 62) });
 /// The `ShowServerResponse` schema from microversion 2.98.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_98 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_98 { req(server, "server", 62) });
+rt::record!(ShowServerResponseV2_98 { req(server, "server", 63) });
 /// The `ShowVersionResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowVersionResponseV2_1 {
@@ -4307,14 +4307,14 @@ pub struct UpdateServerResponseServerCommon {
     pub os_dcf_disk_config: String,
 }
 rt::record!(UpdateServerResponseServerCommon {
-    req(access_i_pv4, "accessIPv4", 30),
-    req(access_i_pv6, "accessIPv6", 31),
+    req(access_i_pv4, "accessIPv4", 31),
+    req(access_i_pv6, "accessIPv6", 32),
     req(created, "created", 24),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id"),
     req(links, "links"),
-    req(metadata, "metadata", 34),
+    req(metadata, "metadata", 35),
     req(name, "name"),
     nullable(progress, "progress"),
     req(status, "status"),
@@ -4332,9 +4332,9 @@ pub struct UpdateServerResponseServerV2_1 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_1 {
-    req(addresses, "addresses", 34),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
-    req(image, "image", 33),
+    req(image, "image", 34),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_1 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.100. It extends [`UpdateServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
@@ -4359,7 +4359,7 @@ pub struct UpdateServerResponseServerV2_26 {
     pub tags: Vec<String>,
     pub base: UpdateServerResponseServerV2_19,
 }
-rt::record!(UpdateServerResponseServerV2_26 { req(tags, "tags", 36) } + base);
+rt::record!(UpdateServerResponseServerV2_26 { req(tags, "tags", 37) } + base);
 rt::extends!(UpdateServerResponseServerV2_26 => UpdateServerResponseServerV2_19);
 /// The `UpdateServerResponseServer` schema from microversion 2.47. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -4373,12 +4373,12 @@ pub struct UpdateServerResponseServerV2_47 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_47 {
-    req(addresses, "addresses", 34),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
-    req(image, "image", 33),
+    req(image, "image", 34),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 36),
+    req(tags, "tags", 37),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_47 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.63. It extends [`UpdateServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
@@ -4397,7 +4397,7 @@ pub struct UpdateServerResponseServerV2_71 {
     pub server_groups: Vec<String>,
     pub base: UpdateServerResponseServerV2_63,
 }
-rt::record!(UpdateServerResponseServerV2_71 { req(server_groups, "server_groups", 52) } + base);
+rt::record!(UpdateServerResponseServerV2_71 { req(server_groups, "server_groups", 53) } + base);
 rt::extends!(UpdateServerResponseServerV2_71 => UpdateServerResponseServerV2_63);
 /// The `UpdateServerResponseServer` schema from microversion 2.73. It extends [`UpdateServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -4447,16 +4447,16 @@ pub struct UpdateServerResponseServerV2_75 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_75 {
-    req(addresses, "addresses", 34),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
-    req(image, "image", 33),
+    req(image, "image", 34),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 36),
+    req(tags, "tags", 37),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 52),
+    req(server_groups, "server_groups", 53),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 53),
+    req(config_drive, "config_drive", 54),
     opt(host_status, "host_status"),
     nullable(key_name, "key_name"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
@@ -4471,8 +4471,8 @@ rt::record!(UpdateServerResponseServerV2_75 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 37),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 35),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 38),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 36),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
@@ -4538,16 +4538,16 @@ pub struct UpdateServerResponseServerV2_98 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_98 {
-    req(addresses, "addresses", 34),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
-    req(image, "image", 54),
+    req(image, "image", 55),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 36),
+    req(tags, "tags", 37),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 52),
+    req(server_groups, "server_groups", 53),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 53),
+    req(config_drive, "config_drive", 54),
     opt(host_status, "host_status"),
     nullable(key_name, "key_name"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
@@ -4562,8 +4562,8 @@ rt::record!(UpdateServerResponseServerV2_98 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 37),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 35),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 38),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 36),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
@@ -4755,7 +4755,7 @@ rt::str_enums!(
     ServiceStatusV2_69, VersionStatusV2_1
 );
 /// The value constraints of the fields above, by row (see `rt::Check`).
-static CHECKS: [rt::Check; 63] = [
+static CHECKS: [rt::Check; 64] = [
     rt::Check::NONE.schema(&SCHEMAS[0]),
     rt::Check::NONE.keys(&PATTERNS[0]).values(&CHECKS[0]),
     rt::Check::NONE.format(rt::Format::Uuid),
@@ -4782,43 +4782,44 @@ static CHECKS: [rt::Check; 63] = [
     rt::Check::NONE.keys(&PATTERNS[0]).values(&CHECKS[22]),
     rt::Check::NONE.format(rt::Format::DateTime),
     rt::Check::NONE.schema(&SCHEMAS[8]),
-    rt::Check::NONE.count(Some(1), Some(1), false),
     rt::Check::NONE.schema(&SCHEMAS[9]),
+    rt::Check::NONE.count(Some(1), Some(1), false),
     rt::Check::NONE.schema(&SCHEMAS[10]),
     rt::Check::NONE.schema(&SCHEMAS[11]),
     rt::Check::NONE.schema(&SCHEMAS[12]),
     rt::Check::NONE.schema(&SCHEMAS[13]),
-    rt::Check::NONE.keys(&PATTERNS[5]),
     rt::Check::NONE.schema(&SCHEMAS[14]),
-    rt::Check::NONE.keys(&PATTERNS[6]),
+    rt::Check::NONE.keys(&PATTERNS[5]),
     rt::Check::NONE.schema(&SCHEMAS[15]),
+    rt::Check::NONE.keys(&PATTERNS[6]),
+    rt::Check::NONE.schema(&SCHEMAS[16]),
     rt::Check::NONE.count(None, Some(50), false),
     rt::Check::NONE.len(None, Some(65535)),
-    rt::Check::NONE.schema(&SCHEMAS[16]),
-    rt::Check::NONE.items(&CHECKS[38]),
     rt::Check::NONE.schema(&SCHEMAS[17]),
-    rt::Check::NONE.items(&CHECKS[40]),
+    rt::Check::NONE.items(&CHECKS[39]),
     rt::Check::NONE.schema(&SCHEMAS[18]),
-    rt::Check::NONE.items(&CHECKS[42]),
+    rt::Check::NONE.items(&CHECKS[41]),
     rt::Check::NONE.schema(&SCHEMAS[19]),
-    rt::Check::NONE.items(&CHECKS[44]),
+    rt::Check::NONE.items(&CHECKS[43]),
     rt::Check::NONE.schema(&SCHEMAS[20]),
-    rt::Check::NONE.items(&CHECKS[46]),
+    rt::Check::NONE.items(&CHECKS[45]),
     rt::Check::NONE.schema(&SCHEMAS[21]),
-    rt::Check::NONE.items(&CHECKS[48]),
+    rt::Check::NONE.items(&CHECKS[47]),
     rt::Check::NONE.schema(&SCHEMAS[22]),
-    rt::Check::NONE.items(&CHECKS[50]),
-    rt::Check::NONE.len(None, Some(1)).items(&CHECKS[2]),
+    rt::Check::NONE.items(&CHECKS[49]),
     rt::Check::NONE.schema(&SCHEMAS[23]),
+    rt::Check::NONE.items(&CHECKS[51]),
+    rt::Check::NONE.len(None, Some(1)).items(&CHECKS[2]),
     rt::Check::NONE.schema(&SCHEMAS[24]),
-    rt::Check::NONE.props(Some(1), Some(1)).keys(&PATTERNS[0]).values(&CHECKS[22]),
     rt::Check::NONE.schema(&SCHEMAS[25]),
+    rt::Check::NONE.props(Some(1), Some(1)).keys(&PATTERNS[0]).values(&CHECKS[22]),
     rt::Check::NONE.schema(&SCHEMAS[26]),
     rt::Check::NONE.schema(&SCHEMAS[27]),
     rt::Check::NONE.schema(&SCHEMAS[28]),
     rt::Check::NONE.schema(&SCHEMAS[29]),
     rt::Check::NONE.schema(&SCHEMAS[30]),
     rt::Check::NONE.schema(&SCHEMAS[31]),
+    rt::Check::NONE.schema(&SCHEMAS[32]),
 ];
 /// The patterns of the constraints, compiled on first use.
 static PATTERNS: [rt::Pattern; 7] = [
@@ -4840,6 +4841,7 @@ rt::subschemas!(
     "{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"string\",\"enum\":[\"\"]}]}",
     "{\"anyOf\":[{\"type\":\"number\"},{\"type\":\"string\",\"enum\":[\"\"]}]}",
     "{\"type\":\"boolean\",\"const\":false}",
+    "{\"type\":\"null\"}",
     "{\"const\":\"next\"}",
     "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"pattern\":\"^[^,/]*$\",\"minLength\":1,\"maxLength\":60},\"additionalItems\":false}",
     "{\"type\":\"number\",\"enum\":[4,6]}",

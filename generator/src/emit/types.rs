@@ -186,7 +186,9 @@ fn needs_schema(schema: &Value) -> bool {
         return false;
     };
     let types = json_types(schema);
-    if types.iter().filter(|t| **t != "null").count() > 1 {
+    let non_null = types.iter().filter(|t| **t != "null").count();
+    // Several JSON types, or only `null`: the Rust type is an untyped `Value`.
+    if non_null > 1 || (!types.is_empty() && non_null == 0) {
         return true;
     }
     if map

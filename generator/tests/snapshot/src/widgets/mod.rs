@@ -48,3 +48,9 @@ impl WidgetsClients for rt::ClientsFactory<Widgets> {
         self.client()
     }
 }
+rt::operations!(
+    widgets::CREATE_WIDGET => versioned widgets::CreateWidgetResponse,
+    widgets::DELETE_WIDGET,
+    widgets::LIST_WIDGETS => versioned widgets::ListWidgetsResponse,
+    widgets::SHOW_WIDGET => versioned widgets::ShowWidgetResponse,
+);

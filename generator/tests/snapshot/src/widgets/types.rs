@@ -35,7 +35,7 @@ pub struct ListWidgetsQueryV1_1 {
     pub limit: Option<i64>,
     pub colour: Option<ColourV1_1>,
 }
-rt::record!(encode ListWidgetsQueryV1_1 { opt(limit, "limit", 0), opt(colour, "colour") });
+rt::record!(encode ListWidgetsQueryV1_1 { opt(limit, "limit"), opt(colour, "colour") });
 /// The `ListWidgetsResponse` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListWidgetsResponseV1_1 {
@@ -101,7 +101,7 @@ pub struct WidgetV1_1 {
     pub name: String,
     pub colour: ColourV1_1,
 }
-rt::record!(WidgetV1_1 { req(id, "id", 1), req(name, "name", 2), req(colour, "colour") });
+rt::record!(WidgetV1_1 { req(id, "id", 0), req(name, "name", 1), req(colour, "colour") });
 /// A widget. It extends [`WidgetV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WidgetV1_2 {
@@ -112,8 +112,7 @@ rt::record!(WidgetV1_2 { req(description, "description") } + base);
 rt::extends!(WidgetV1_2 => WidgetV1_1);
 rt::str_enums!(ColourV1_1);
 /// The value constraints of the fields above, by row (see `rt::Check`).
-static CHECKS: [rt::Check; 3] = [
-    rt::Check::NONE.min(0.0, false),
+static CHECKS: [rt::Check; 2] = [
     rt::Check::NONE.format(rt::Format::Uuid),
     rt::Check::NONE.len(None, Some(64)),
 ];
