@@ -1,15 +1,25 @@
-//! `cargo bench`: generation figures and validated-decode throughput, printed as a table.
+//! `cargo bench`: generation figures, validated-decode throughput and client overhead, printed
+//! as tables.
 //!
 //! Figures are ratios against baselines measured in the same run: decoding is compared with
-//! serde_json's untyped parse of the same body.
+//! Tempest's Python path (`benches/tempest_path.py`, run with the services' virtualenv) and
+//! serde_json's untyped parse of the same body; a generated client's requests per second with
+//! raw reqwest's against the same in-process loopback server.
 
+use std::convert::Infallible;
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use squall::clients::compute::flavors::{LIST_FLAVORS_DETAIL, ListFlavorsDetailResponse};
-use squall::runtime::{RawResponse, Validation};
+use squall::clients::compute::{self, KeypairsClient, schemas};
+use squall::runtime::{
+    ApiVersion, Decoder, Node, RawResponse, RestClient, Secret, ServiceClient, Validation,
+    VersionedResponse,
+};
 
 /// Median time of `runs` calls of `f`.
 fn median(runs: usize, mut f: impl FnMut()) -> Duration {
@@ -53,8 +63,59 @@ fn decode(body: &[u8], mode: Validation) -> ListFlavorsDetailResponse {
         .unwrap_or_else(|e| panic!("the benchmark body must be valid: {e:?}"))
 }
 
+/// The typed, checked decode (what `Validation::Strict` does) over an already parsed tree.
+fn decode_node(node: &Node<'_>) -> ListFlavorsDetailResponse {
+    let index = LIST_FLAVORS_DETAIL
+        .variant_for("2.75".parse().unwrap())
+        .and_then(|v| LIST_FLAVORS_DETAIL.variants.get(v))
+        .map_or(0, |v| v.index);
+    let mut d = Decoder::new();
+    ListFlavorsDetailResponse::decode_variant(index, &mut d, node)
+        .unwrap_or_else(|| panic!("the benchmark body must be valid: {:?}", d.into_failure()))
+}
+
+/// The Python of the services' virtualenv: `SQUALL_PYTHON`, else the venv beside
+/// `SQUALL_CLOUD_JSON`, else `target/squall-services/venv`.
+fn services_python(root: &Path) -> Option<PathBuf> {
+    if let Ok(python) = std::env::var("SQUALL_PYTHON") {
+        return Some(PathBuf::from(python));
+    }
+    let beside_cloud = std::env::var("SQUALL_CLOUD_JSON")
+        .ok()
+        .and_then(|c| Path::new(&c).parent().map(|d| d.join("venv/bin/python")));
+    beside_cloud
+        .into_iter()
+        .chain([root.join("target/squall-services/venv/bin/python")])
+        .find(|p| p.exists())
+}
+
+/// Tempest's path on `body`, median of `runs`, through `benches/tempest_path.py`.
+fn tempest_path(root: &Path, body: &[u8], runs: usize) -> Result<Duration, String> {
+    let python = services_python(root).ok_or("no services virtualenv (set SQUALL_PYTHON)")?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (schema_path, body_path) = (dir.path().join("schema.json"), dir.path().join("body.json"));
+    std::fs::write(&schema_path, schemas::LIST_FLAVORS_DETAIL_V2_75.json)
+        .map_err(|e| e.to_string())?;
+    std::fs::write(&body_path, body).map_err(|e| e.to_string())?;
+    let out = Command::new(&python)
+        .arg(root.join("benches/tempest_path.py"))
+        .args([&schema_path, &body_path])
+        .arg(runs.to_string())
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let seconds: f64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|e| format!("tempest_path.py printed no time: {e}"))?;
+    Ok(Duration::from_secs_f64(seconds))
+}
+
 fn main() {
-    let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("specs");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let specs = root.join("specs");
 
     // Generation.
     let generator = squall_gen::Generator::new(&specs);
@@ -80,14 +141,25 @@ fn main() {
         );
     }
 
-    // Decoding.
+    decoding(&root);
+    client_overhead();
+}
+
+fn decoding(root: &Path) {
     let body = flavor_detail_body(1000);
     let mb = body.len() as f64 / 1e6;
-    assert!(matches!(
-        decode(&body, Validation::Strict),
-        ListFlavorsDetailResponse::V2_75(_)
-    ));
+    for mode in [
+        Validation::Strict,
+        Validation::CrossCheck,
+        Validation::TypedOnly,
+    ] {
+        assert!(matches!(
+            decode(&body, mode),
+            ListFlavorsDetailResponse::V2_75(_)
+        ));
+    }
     let runs = 30;
+    let tempest = tempest_path(root, &body, 7);
     let untyped = median(runs, || {
         black_box(serde_json::from_slice::<Value>(black_box(&body)).unwrap());
     });
@@ -97,22 +169,186 @@ fn main() {
     let strict = median(runs, || {
         black_box(decode(black_box(&body), Validation::Strict));
     });
+    let cross = median(runs, || {
+        black_box(decode(black_box(&body), Validation::CrossCheck));
+    });
+    // Where Strict's time goes, and the SIMD parsers building the same tree.
+    let node_serde = median(runs, || {
+        black_box(Node::parse(black_box(&body)).unwrap());
+    });
+    let parsed = Node::parse(&body).unwrap();
+    let typed_checked = median(runs, || {
+        black_box(decode_node(black_box(&parsed)));
+    });
+    let node_sonic = median(runs, || {
+        black_box(sonic_rs::from_slice::<Node>(black_box(&body)).unwrap());
+    });
+    let strict_sonic = median(runs, || {
+        let node: Node = sonic_rs::from_slice(black_box(&body)).unwrap();
+        black_box(decode_node(&node));
+    });
+    let node_simd = median(runs, || {
+        let mut copy = black_box(&body).clone();
+        let node: Node = simd_json::serde::from_slice(&mut copy).unwrap();
+        black_box(decode_node(&node));
+    });
     println!();
     println!("== decode of a 1,000-flavor detail body at 2.75 ({mb:.2} MB, median of {runs}) ==");
     println!(
-        "{:<44} {:>10} {:>10} {:>10}",
-        "", "time", "MB/s", "× untyped"
+        "{:<58} {:>10} {:>8} {:>10} {:>9}",
+        "", "time", "MB/s", "× Tempest", "÷ Value"
     );
-    for (label, time) in [
-        ("serde_json::Value (untyped parse, baseline)", untyped),
-        ("typed variant (Validation::TypedOnly)", typed_only),
-        ("schema-validated typed (Validation::Strict)", strict),
-    ] {
+    let tempest_time = tempest.as_ref().ok().copied();
+    let row = |label: &str, time: Duration| {
+        let vs_tempest = tempest_time.map_or("-".to_owned(), |t| {
+            format!("{:.1}", t.as_secs_f64() / time.as_secs_f64())
+        });
         println!(
-            "{label:<44} {:>10.2?} {:>10.1} {:>10.2}",
+            "{label:<58} {:>10.2?} {:>8.1} {:>10} {:>9.2}",
             time,
             mb / time.as_secs_f64(),
+            vs_tempest,
             time.as_secs_f64() / untyped.as_secs_f64()
         );
+    };
+    match &tempest {
+        Ok(time) => row("Tempest: json.loads + Draft 4 jsonschema (Python)", *time),
+        Err(why) => println!(
+            "{:<58} skipped: {why}",
+            "Tempest: json.loads + Draft 4 jsonschema"
+        ),
     }
+    row("serde_json::Value (untyped parse)", untyped);
+    row(
+        "Validation::TypedOnly (types, no value constraints)",
+        typed_only,
+    );
+    row("Validation::Strict (one pass: every constraint)", strict);
+    row("Validation::CrossCheck (jsonschema, then Strict)", cross);
+    println!("-- where Strict's time goes --");
+    row("  bytes -> Node tree (serde_json)", node_serde);
+    row(
+        "  Node -> typed, checked (the decode itself)",
+        typed_checked,
+    );
+    println!("-- SIMD parsers building the same tree, then the same decode --");
+    row("  bytes -> Node (sonic-rs)", node_sonic);
+    row("  Strict with sonic-rs", strict_sonic);
+    row(
+        "  Strict with simd-json (body copied: it parses in place)",
+        node_simd,
+    );
+}
+
+const KEYPAIRS_BODY: &str = r#"{"keypairs": [{"keypair": {"name": "bench-1", "type": "ssh",
+    "fingerprint": "3c:71:1b:2d:e1:7a:4a:58:6c:9c:4f:3a:2b:1d:5e:6f",
+    "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench bench@squall"}}]}"#;
+
+/// An in-process HTTP/1.1 server on an ephemeral port answering every request with a
+/// keypair list at 2.2, as Nova would.
+async fn loopback_server() -> String {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|_request| async {
+                    let response = hyper::Response::builder()
+                        .status(200)
+                        .header("Content-Type", "application/json")
+                        .header("OpenStack-API-Version", "compute 2.2")
+                        .header("X-OpenStack-Nova-API-Version", "2.2")
+                        .body(Full::new(Bytes::from_static(KEYPAIRS_BODY.as_bytes())))
+                        .unwrap();
+                    Ok::<_, Infallible>(response)
+                });
+                let io = hyper_util::rt::TokioIo::new(socket);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}/v2.1")
+}
+
+fn client_overhead() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let endpoint = loopback_server().await;
+        let http = reqwest::Client::new();
+        let rest = Arc::new(
+            RestClient::with_http(http.clone()).with_token(Secret::new("cached-token")),
+        );
+        let keypairs = KeypairsClient::new(
+            ServiceClient::new(rest, &endpoint, &compute::SERVICE)
+                .with_microversion(ApiVersion::at(2, 2)),
+        );
+        let url = format!("{endpoint}/os-keypairs");
+        let raw = || async {
+            let response = http
+                .get(&url)
+                .header("Accept", "application/json")
+                .header("X-Auth-Token", "cached-token")
+                .header("OpenStack-API-Version", "compute 2.2")
+                .header("X-OpenStack-Nova-API-Version", "2.2")
+                .send()
+                .await
+                .unwrap();
+            black_box(response.bytes().await.unwrap());
+        };
+        let generated = || async {
+            let listed = keypairs.list_keypairs(None).await.unwrap();
+            assert!(matches!(
+                listed.body,
+                compute::keypairs::ListKeypairsResponse::V2_2(_)
+            ));
+            black_box(listed);
+        };
+        // Warm up both (connections, schema-free paths), then alternate rounds.
+        for _ in 0..200 {
+            raw().await;
+            generated().await;
+        }
+        let (rounds, per_round) = (10, 300);
+        let (mut raw_time, mut generated_time) = (Duration::ZERO, Duration::ZERO);
+        for _ in 0..rounds {
+            let started = Instant::now();
+            for _ in 0..per_round {
+                raw().await;
+            }
+            raw_time += started.elapsed();
+            let started = Instant::now();
+            for _ in 0..per_round {
+                generated().await;
+            }
+            generated_time += started.elapsed();
+        }
+        let n = (rounds * per_round) as f64;
+        let (raw_rps, generated_rps) = (
+            n / raw_time.as_secs_f64(),
+            n / generated_time.as_secs_f64(),
+        );
+        println!();
+        println!(
+            "== client overhead: GET /os-keypairs at 2.2, loopback hyper server, {} requests each ==",
+            rounds * per_round
+        );
+        println!("{:<52} {:>12} {:>10}", "", "requests/s", "× raw");
+        println!(
+            "{:<52} {:>12.0} {:>10.2}",
+            "raw reqwest (same headers, body read as bytes)", raw_rps, 1.0
+        );
+        println!(
+            "{:<52} {:>12.0} {:>10.2}",
+            "KeypairsClient::list_keypairs (token set, Strict)",
+            generated_rps,
+            generated_rps / raw_rps
+        );
+    });
 }

@@ -105,7 +105,7 @@ async fn create_without_public_key_at_2_92_is_bad_request() {
 
 /// Sends a body that no typed variant allows, the way a negative test must.
 async fn send_untyped_create(client: &KeypairsClient, body: serde_json::Value) -> Error {
-    use squall::runtime::{Decoder, ServiceMeta, Span, Value};
+    use squall::runtime::{Decoder, Node, ServiceMeta, Span};
     #[derive(serde::Serialize)]
     struct Untyped(serde_json::Value);
     impl squall::runtime::VersionedRequest for Untyped {
@@ -115,7 +115,7 @@ async fn send_untyped_create(client: &KeypairsClient, body: serde_json::Value) -
         fn index(&self) -> usize {
             0
         }
-        fn decode_variant<'v>(_: usize, d: &mut Decoder<'v>, _: &'v Value) -> Option<Self> {
+        fn decode_variant<'v>(_: usize, d: &mut Decoder<'v>, _: &'v Node<'v>) -> Option<Self> {
             d.fail("untyped bodies are only sent")
         }
     }

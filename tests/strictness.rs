@@ -163,10 +163,14 @@ async fn unknown_field_is_caught_by_the_typed_decode_alone() {
         ServiceClient::new(rest, &url, &compute::SERVICE).with_microversion(ApiVersion::at(2, 2)),
     );
     let err = client.create_keypair(&create_body()).await.unwrap_err();
-    let Error::Validation { pointer, .. } = &err else {
+    let Error::Validation {
+        pointer, message, ..
+    } = &err
+    else {
         panic!("{err}")
     };
-    assert_eq!(pointer, "/keypair/surprise");
+    assert_eq!(pointer, "/keypair", "the object, as the schema reports it");
+    assert_eq!(message, "unknown field `surprise`");
 }
 
 #[tokio::test]

@@ -187,7 +187,13 @@ impl Interner {
         let named = schema.get(NAME_KEY).and_then(Value::as_str);
         let role = pascal(named.unwrap_or(hint));
         let lowered = self.lower_children(schema, &role, version);
-        let key = canonical(&lowered);
+        // The whole schema counts, constraints included: the typed decode checks them, so
+        // schemas that differ only in a pattern or a bound are different types.
+        let key = format!(
+            "{}|{}",
+            canonical(&lowered),
+            canonical(&strip_names(schema))
+        );
         if let Some(&index) = self.by_key.get(&key) {
             if named.is_some() && self.defs[index].role != role {
                 return self.alias(&role, version, index);

@@ -224,6 +224,34 @@ pub struct ServiceClient {
     endpoint: Arc<str>,
     service: &'static ServiceMeta,
     version: ApiVersion,
+    /// The microversion headers for `version`, rendered once (not per call).
+    version_headers: Arc<[(http::HeaderName, http::HeaderValue)]>,
+}
+
+/// The microversion headers `service` declares, rendered for `version`. A header the spec
+/// names badly is left out with an error log (the server will then answer its default).
+fn render_version_headers(
+    service: &ServiceMeta,
+    version: ApiVersion,
+) -> Arc<[(http::HeaderName, http::HeaderValue)]> {
+    let Some(text) = version.header_value() else {
+        return Arc::from([]);
+    };
+    service
+        .request_headers
+        .iter()
+        .filter_map(|h| {
+            let name = http::HeaderName::from_bytes(h.name.as_bytes());
+            let value = http::HeaderValue::from_str(&h.render(&text));
+            match (name, value) {
+                (Ok(name), Ok(value)) => Some((name, value)),
+                _ => {
+                    tracing::error!(header = h.name, "microversion header cannot be sent");
+                    None
+                }
+            }
+        })
+        .collect()
 }
 
 impl ServiceClient {
@@ -234,12 +262,14 @@ impl ServiceClient {
             endpoint: Arc::from(endpoint.trim_end_matches('/')),
             service,
             version: ApiVersion::Null,
+            version_headers: Arc::from([]),
         }
     }
 
     /// The same client at another requested microversion.
     pub fn with_microversion(mut self, version: ApiVersion) -> Self {
         self.version = version;
+        self.version_headers = render_version_headers(self.service, version);
         self
     }
 
@@ -389,23 +419,25 @@ impl ServiceClient {
     ) -> Result<RawResponse, Error> {
         let method = reqwest::Method::from_bytes(span.method.as_bytes())
             .map_err(|e| self.request_error(op, format!("bad method {}: {e}", span.method)))?;
-        let mut builder = self
-            .rest
-            .http
-            .request(method, url)
-            .header("Accept", "application/json");
+        let mut builder = self.rest.http.request(method, url).header(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
         if let Some(token) = token {
-            builder = builder.header("X-Auth-Token", token.expose());
+            builder = builder.header(
+                http::HeaderName::from_static("x-auth-token"),
+                token.expose(),
+            );
         }
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
         }
-        if let Some(version) = self.version.header_value().filter(|_| op.versioned) {
-            for header in self.service.request_headers {
-                builder = builder.header(header.name, header.render(&version));
+        if op.versioned {
+            for (name, value) in self.version_headers.iter() {
+                builder = builder.header(name.clone(), value.clone());
             }
         }
         if let Some(body) = &request.body {
@@ -432,14 +464,14 @@ impl ServiceClient {
                 "request"
             );
         }
-        let response = self
+        let mut response = self
             .rest
             .http
             .execute(request_built)
             .await
             .map_err(transport)?;
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let raw = response.bytes().await.map_err(transport)?;
         if traced {
             tracing::info!(
@@ -581,17 +613,18 @@ impl ServiceClient {
                 context(answered),
             )?;
         }
-        let value =
-            crate::response::parse_and_check(op, schema, &raw, self.rest.validation, || {
-                context(answered)
-            })?;
+        if has_body && schema.is_some() {
+            crate::response::capture(op, answered, &raw);
+        }
+        crate::response::parse_and_check(op, schema, &raw, self.rest.validation, || {
+            context(answered)
+        })?;
         Ok(RawResponse {
             op,
             status,
             version: answered,
             headers,
             raw,
-            value,
             variant,
             mode: self.rest.validation,
             requested: self.version,

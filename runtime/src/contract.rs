@@ -14,21 +14,23 @@
 
 pub use serde_json::Value;
 
+pub use crate::check::{Check, Format, Pattern};
 pub use crate::client::{GeneratedClient, Request, Service, ServiceClient};
 pub use crate::clients::{ClientsFactory, ServiceClients};
-pub use crate::decode::{Decode, Decoder, Fields, Record, StrEnum};
+pub use crate::decode::{Decode, Decoder, Fields, Node, Record, StrEnum};
 pub use crate::encode::{Encode, Writer};
 pub use crate::error::Error;
 pub use crate::meta::{
-    HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, VariantError, VariantMeta,
-    VersionDocument, VersionedRequest, VersionedResponse,
+    HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, TypedDecode, TypedOperation,
+    VariantError, VariantMeta, VersionDocument, VersionedRequest, VersionedResponse, typed_single,
+    typed_versioned,
 };
 pub use crate::response::{NoBody, RawResponse, Response};
 pub use crate::schema::EmbeddedSchema;
 pub use crate::version::{ApiVersion, Microversion};
 pub use crate::{
-    client, encodable, extends, record, records, request_variants, response_variants, schemas,
-    str_enums, variants_from, versioned_request, versioned_response,
+    client, encodable, extends, operations, record, records, request_variants, response_variants,
+    schemas, str_enums, subschemas, variants_from, versioned_request, versioned_response,
 };
 
 /// What a generated method returns.
@@ -77,24 +79,31 @@ pub const fn no_body(span: Span, index: usize) -> VariantMeta {
 
 /// Implements [`Record`] and [`Decode`] (and with `encode`, [`Encode`] and `Serialize`) for a
 /// generated struct from its table of fields, `req|opt|nullable(rust_name, "json_name")`, with
-/// `+ base` when it extends an earlier version. `open` lets unknown fields pass.
+/// `+ base` when it extends an earlier version. `open` lets unknown fields pass. A row with a
+/// third element, `req(name, "name", 3)`, checks the value against `CHECKS[3]`, the constraints
+/// table of the module that invokes the macro.
 #[macro_export]
 macro_rules! record {
     (open encode $($rest:tt)*) => { $crate::record!(@go false, encode, $($rest)*); };
     (open $($rest:tt)*) => { $crate::record!(@go false, decode, $($rest)*); };
     (encode $($rest:tt)*) => { $crate::record!(@go true, encode, $($rest)*); };
     (@go $closed:literal, $mode:ident, $t:ident {
-        $($k:ident($f:ident, $j:literal)),* $(,)?
+        $($k:ident($f:ident, $j:literal $(, $c:literal)?)),* $(,)?
     } $(+ $base:ident)?) => {
         impl $crate::decode::Record for $t {
             const CLOSED: bool = $closed;
             fn read<'v>(f: &mut $crate::decode::Fields<'_, 'v>) -> Option<Self> {
-                Some(Self { $($f: f.$k($j)?,)* $($base: f.base()?,)? })
+                Some(Self {
+                    $($f: f.$k($j, $crate::record!(@check $($c)?))?,)*
+                    $($base: f.base()?,)?
+                })
             }
         }
         $crate::records!($t);
         $crate::record!(@$mode $t { $($k($f, $j)),* } $(+ $base)?);
     };
+    (@check) => { None };
+    (@check $c:literal) => { Some(&CHECKS[$c]) };
     (@decode $($rest:tt)*) => {};
     (@encode $t:ident { $($k:ident($f:ident, $j:literal)),* } $(+ $base:ident)?) => {
         impl $crate::encode::Encode for $t {
@@ -106,6 +115,36 @@ macro_rules! record {
         $crate::encodable!($t);
     };
     ($($rest:tt)*) => { $crate::record!(@go true, decode, $($rest)*); };
+}
+
+/// Declares `OPERATIONS`, every operation of a service with the typed decode of its response:
+/// `group::OP => versioned group::Response`, `group::OP => single types::Type`, or `group::OP`
+/// for an operation without a response body.
+#[macro_export]
+macro_rules! operations {
+    ($($op:path $(=> $kind:ident $ty:ty)?),* $(,)?) => {
+        /// Every operation of the service, with the typed decode of its response.
+        pub static OPERATIONS: &[$crate::meta::TypedOperation] = &[$(
+            $crate::meta::TypedOperation {
+                op: &$op,
+                typed: $crate::operations!(@typed $($kind $ty)?),
+            }
+        ),*];
+    };
+    (@typed) => { None };
+    (@typed versioned $ty:ty) => { Some($crate::meta::typed_versioned::<$ty>) };
+    (@typed single $ty:ty) => { Some($crate::meta::typed_single::<$ty>) };
+}
+
+/// Declares `SCHEMAS`, the subschemas (JSON text) of the values a service's types leave
+/// untyped, each compiled on first use; rows of `CHECKS` point at them.
+#[macro_export]
+macro_rules! subschemas {
+    ($($json:literal),* $(,)?) => {
+        /// Subschemas of values the types leave untyped, compiled on first use.
+        static SCHEMAS: [$crate::schema::EmbeddedSchema; [$($json),*].len()] =
+            [$($crate::schema::EmbeddedSchema::new("untyped value", $json)),*];
+    };
 }
 
 /// Declares embedded response schemas: `NAME("TypeName", json_text)`, each a documented
@@ -148,7 +187,7 @@ macro_rules! response_variants {
         fn decode_variant<'v>(
             index: usize,
             d: &mut $crate::decode::Decoder<'v>,
-            value: &'v $crate::contract::Value,
+            value: &'v $crate::decode::Node<'v>,
         ) -> Option<Self> {
             let mut i = 0;
             $(
@@ -187,7 +226,7 @@ macro_rules! request_variants {
         fn decode_variant<'v>(
             index: usize,
             d: &mut $crate::decode::Decoder<'v>,
-            value: &'v $crate::contract::Value,
+            value: &'v $crate::decode::Node<'v>,
         ) -> Option<Self> {
             let mut i = 0;
             $(

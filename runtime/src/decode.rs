@@ -1,14 +1,20 @@
-//! Typed decoding from a parsed JSON tree: the one decode path of every generated type.
+//! Typed decoding from a parsed JSON tree: the one decode path of every generated type, and
+//! (in [`Validation::Strict`](crate::Validation::Strict)) the validation too.
 //!
 //! The generator emits a small, non-generic [`Decode`] impl per type: a struct reads its fields
 //! through [`Fields`], a string enum looks itself up in a table, and a response enum picks its
-//! variant by index. Errors carry a JSON pointer and stop at the first failure; the runtime then
-//! asks the JSON Schema for every violation. Nothing here is derived by serde, so the cost per
-//! type is a few lines of plain code rather than a visitor per format.
+//! variant by index. A field row may name a [`Check`] of the service's constraints table:
+//! the field's value must then also satisfy it (lengths, patterns, formats, bounds, counts).
+//! Errors carry a JSON pointer and stop at the first failure; the runtime then asks the JSON
+//! Schema for every violation. Nothing here is derived by serde, so the cost per type is a few
+//! lines of plain code rather than a visitor per format.
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::check::Check;
+pub use crate::node::Node;
 
 /// The first failure of a typed decode: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,9 +33,19 @@ impl std::fmt::Display for DecodeFailure {
 
 impl std::error::Error for DecodeFailure {}
 
-/// Decodes a generated type from JSON (the same strict decode responses get).
+/// Decodes a generated type from JSON (the same strict decode responses get, constraints
+/// included).
 pub fn from_value<T: Decode>(value: &Value) -> Result<T, DecodeFailure> {
-    Decoder::decode_root(value)
+    Decoder::decode_root(&Node::from_value(value))
+}
+
+/// Decodes a generated type from JSON text in one pass: parse, type and check.
+pub fn from_slice<T: Decode>(bytes: &[u8]) -> Result<T, DecodeFailure> {
+    let node = Node::parse(bytes).map_err(|e| DecodeFailure {
+        pointer: String::new(),
+        message: format!("body is not JSON: {e}"),
+    })?;
+    Decoder::decode_root(&node)
 }
 
 /// One step of the path from the root to the value being decoded.
@@ -39,17 +55,29 @@ enum Step<'v> {
     Index(usize),
 }
 
-/// The state of one decode: the path to the current value and the first failure.
-#[derive(Debug, Default)]
+/// The state of one decode: the path to the current value, the first failure, and whether
+/// the constraints of field rows are checked.
+#[derive(Debug)]
 pub struct Decoder<'v> {
     path: Vec<Step<'v>>,
     failure: Option<DecodeFailure>,
+    checking: bool,
+}
+
+impl Default for Decoder<'_> {
+    fn default() -> Self {
+        Self {
+            path: Vec::new(),
+            failure: None,
+            checking: true,
+        }
+    }
 }
 
 /// A type the generated code can decode from a JSON tree.
 pub trait Decode: Sized {
     /// Decodes `value`; on failure records it in `d` and returns `None`.
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self>;
+    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self>;
 }
 
 /// A generated struct: it reads its fields from an object. A struct that extends another
@@ -72,20 +100,28 @@ pub trait StrEnum: Sized + Copy + 'static {
 #[derive(Debug)]
 pub struct Fields<'d, 'v> {
     decoder: &'d mut Decoder<'v>,
-    map: &'v Map<String, Value>,
+    map: &'v [(std::borrow::Cow<'v, str>, Node<'v>)],
     seen: usize,
     /// The names asked for; recorded only when an unknown field has to be named.
     known: Option<Vec<&'static str>>,
 }
 
 impl<'v> Decoder<'v> {
-    /// A fresh decoder at the root of a document.
+    /// A fresh decoder at the root of a document, checking constraints.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A fresh decoder that checks types only, not the constraints of field rows.
+    pub fn types_only() -> Self {
+        Self {
+            checking: false,
+            ..Self::default()
+        }
+    }
+
     /// Decodes a whole document as `T`.
-    pub fn decode_root<T: Decode>(value: &'v Value) -> Result<T, DecodeFailure> {
+    pub fn decode_root<T: Decode>(value: &'v Node<'v>) -> Result<T, DecodeFailure> {
         let mut d = Decoder::new();
         T::decode(&mut d, value).ok_or_else(|| d.into_failure())
     }
@@ -104,7 +140,7 @@ impl<'v> Decoder<'v> {
         for step in &self.path {
             out.push('/');
             match step {
-                Step::Key(k) => out.push_str(&k.replace('~', "~0").replace('/', "~1")),
+                Step::Key(k) => out.push_str(&escape(k)),
                 Step::Index(i) => out.push_str(&i.to_string()),
             }
         }
@@ -127,17 +163,17 @@ impl<'v> Decoder<'v> {
         }
     }
 
-    fn expected<T>(&mut self, what: &str, value: &Value) -> Option<T> {
+    fn expected<T>(&mut self, what: &str, value: &Node<'_>) -> Option<T> {
         self.mismatch(what, value);
         None
     }
 
-    fn mismatch(&mut self, what: &str, value: &Value) {
-        self.record_failure(format!("expected {what}, found {}", kind(value)));
+    fn mismatch(&mut self, what: &str, value: &Node<'_>) {
+        self.record_failure(format!("expected {what}, found {}", value.kind()));
     }
 
     /// Decodes `value` as `T` one key below the current path.
-    pub fn at_key<T: Decode>(&mut self, key: &'v str, value: &'v Value) -> Option<T> {
+    pub fn at_key<T: Decode>(&mut self, key: &'v str, value: &'v Node<'v>) -> Option<T> {
         self.path.push(Step::Key(key));
         let out = T::decode(self, value);
         if out.is_some() {
@@ -146,7 +182,36 @@ impl<'v> Decoder<'v> {
         out
     }
 
-    fn at_index<T: Decode>(&mut self, index: usize, value: &'v Value) -> Option<T> {
+    /// Decodes `value` as `T` one key below the current path, then checks `check` there.
+    fn checked_at_key<T: Decode>(
+        &mut self,
+        key: &'v str,
+        value: &'v Node<'v>,
+        check: Option<&'static Check>,
+    ) -> Option<T> {
+        self.path.push(Step::Key(key));
+        let out = T::decode(self, value)?;
+        if let Some(check) = check.filter(|_| self.checking)
+            && let Err(broken) = check.verify(value)
+        {
+            let mut pointer = self.pointer();
+            for step in &broken.path {
+                pointer.push('/');
+                pointer.push_str(&escape(step));
+            }
+            if self.failure.is_none() {
+                self.failure = Some(DecodeFailure {
+                    pointer,
+                    message: broken.message,
+                });
+            }
+            return None;
+        }
+        self.path.pop();
+        Some(out)
+    }
+
+    fn at_index<T: Decode>(&mut self, index: usize, value: &'v Node<'v>) -> Option<T> {
         self.path.push(Step::Index(index));
         let out = T::decode(self, value);
         if out.is_some() {
@@ -156,7 +221,7 @@ impl<'v> Decoder<'v> {
     }
 
     /// Reads an object as the record `T`, refusing unknown fields when `T` is closed.
-    pub fn record<T: Record>(&mut self, value: &'v Value) -> Option<T> {
+    pub fn record<T: Record>(&mut self, value: &'v Node<'v>) -> Option<T> {
         let mut fields = self.fields(value)?;
         let out = T::read(&mut fields)?;
         if !T::CLOSED || fields.seen == fields.map.len() {
@@ -172,9 +237,9 @@ impl<'v> Decoder<'v> {
     }
 
     /// The fields of an object, to be read by a [`Record`].
-    fn fields(&mut self, value: &'v Value) -> Option<Fields<'_, 'v>> {
+    fn fields(&mut self, value: &'v Node<'v>) -> Option<Fields<'_, 'v>> {
         match value {
-            Value::Object(map) => Some(Fields {
+            Node::Object(map) => Some(Fields {
                 decoder: self,
                 map,
                 seen: 0,
@@ -187,12 +252,12 @@ impl<'v> Decoder<'v> {
         }
     }
 
-    /// Records the first key of the object `value` that is not among `known`.
-    fn report_unknown_field(&mut self, value: &'v Value, known: &[&str]) {
-        let Value::Object(map) = value else { return };
-        match map.keys().find(|k| !known.contains(&k.as_str())) {
-            Some(extra) => {
-                self.path.push(Step::Key(extra));
+    /// Records the first key of the object `value` that is not among `known`. The pointer is
+    /// the object's, as JSON Schema's `additionalProperties` reports it.
+    fn report_unknown_field(&mut self, value: &'v Node<'v>, known: &[&str]) {
+        let Node::Object(map) = value else { return };
+        match map.iter().find(|(k, _)| !known.contains(&k.as_ref())) {
+            Some((extra, _)) => {
                 self.record_failure(format!("unknown field `{extra}`"));
             }
             None => self.record_failure("a field was read twice".to_owned()),
@@ -200,11 +265,11 @@ impl<'v> Decoder<'v> {
     }
 
     /// Reads a string that must be one of `T`'s spellings.
-    pub fn str_enum<T: StrEnum>(&mut self, value: &'v Value) -> Option<T> {
-        let Value::String(text) = value else {
+    pub fn str_enum<T: StrEnum>(&mut self, value: &'v Node<'v>) -> Option<T> {
+        let Node::Str(text) = value else {
             return self.expected("a string", value);
         };
-        match T::VARIANTS.iter().find(|(name, _)| name == text) {
+        match T::VARIANTS.iter().find(|(name, _)| *name == text.as_ref()) {
             Some((_, variant)) => Some(*variant),
             None => {
                 let names: Vec<&str> = T::VARIANTS.iter().map(|(n, _)| *n).collect();
@@ -220,55 +285,75 @@ impl<'v> Decoder<'v> {
     /// Failures of shapes that did not fit are forgotten; if none fits, that is the failure.
     pub fn first_of<T>(
         &mut self,
-        value: &'v Value,
+        value: &'v Node<'v>,
         what: &str,
-        shapes: &[fn(&mut Decoder<'v>, &'v Value) -> Option<T>],
+        shapes: &[fn(&mut Decoder<'v>, &'v Node<'v>) -> Option<T>],
     ) -> Option<T> {
         for shape in shapes {
             let mut trial = Decoder {
                 path: Vec::new(),
                 failure: None,
+                checking: self.checking,
             };
             if let Some(out) = shape(&mut trial, value) {
                 return Some(out);
             }
         }
-        self.fail(format!("{} fits none of the shapes of {what}", kind(value)))
+        self.fail(format!(
+            "{} fits none of the shapes of {what}",
+            value.kind()
+        ))
     }
 }
 
 impl<'v> Fields<'_, 'v> {
-    fn lookup(&mut self, name: &'static str) -> Option<(&'v String, &'v Value)> {
+    fn lookup(&mut self, name: &'static str) -> Option<(&'v str, &'v Node<'v>)> {
         if let Some(known) = &mut self.known {
             known.push(name);
         }
-        let found = self.map.get_key_value(name);
+        let found = self
+            .map
+            .iter()
+            .find(|(k, _)| k.as_ref() == name)
+            .map(|(k, v)| (k.as_ref(), v));
         if found.is_some() {
             self.seen += 1;
         }
         found
     }
 
-    /// A required field.
-    pub fn req<T: Decode>(&mut self, name: &'static str) -> Option<T> {
+    /// A required field, its value satisfying `check` (when the decoder checks).
+    pub fn req<T: Decode>(
+        &mut self,
+        name: &'static str,
+        check: Option<&'static Check>,
+    ) -> Option<T> {
         match self.lookup(name) {
-            Some((key, value)) => self.decoder.at_key(key, value),
+            Some((key, value)) => self.decoder.checked_at_key(key, value, check),
             None => self.decoder.fail(format!("missing field `{name}`")),
         }
     }
 
     /// An optional field: absent is `None`. (A `null` is decoded by `T`; for a nullable field
     /// `T` is itself an `Option`.)
-    pub fn opt<T: Decode>(&mut self, name: &'static str) -> Option<Option<T>> {
+    pub fn opt<T: Decode>(
+        &mut self,
+        name: &'static str,
+        check: Option<&'static Check>,
+    ) -> Option<Option<T>> {
         match self.lookup(name) {
-            Some((key, value)) => self.decoder.at_key(key, value).map(Some),
+            Some((key, value)) => self.decoder.checked_at_key(key, value, check).map(Some),
             None => Some(None),
         }
     }
 
     /// An optional, nullable field: absent and `null` are both `None`.
-    pub fn nullable<T: Decode>(&mut self, name: &'static str) -> Option<Option<T>> {
-        self.opt::<Option<T>>(name).map(Option::flatten)
+    pub fn nullable<T: Decode>(
+        &mut self,
+        name: &'static str,
+        check: Option<&'static Check>,
+    ) -> Option<Option<T>> {
+        self.opt::<Option<T>>(name, check).map(Option::flatten)
     }
 
     /// The fields of the base record this one extends.
@@ -284,7 +369,7 @@ macro_rules! records {
         impl $crate::decode::Decode for $t {
             fn decode<'v>(
                 d: &mut $crate::decode::Decoder<'v>,
-                value: &'v $crate::contract::Value,
+                value: &'v $crate::decode::Node<'v>,
             ) -> Option<Self> {
                 d.record(value)
             }
@@ -300,7 +385,7 @@ macro_rules! str_enums {
         impl $crate::decode::Decode for $t {
             fn decode<'v>(
                 d: &mut $crate::decode::Decoder<'v>,
-                value: &'v $crate::contract::Value,
+                value: &'v $crate::decode::Node<'v>,
             ) -> Option<Self> {
                 d.str_enum(value)
             }
@@ -326,14 +411,12 @@ pub fn spelling<T: StrEnum + PartialEq>(value: &T) -> &'static str {
         .map_or("", |(name, _)| name)
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// A JSON pointer token for a key.
+fn escape(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.contains(['~', '/']) {
+        key.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        key.into()
     }
 }
 
@@ -341,8 +424,8 @@ fn kind(value: &Value) -> &'static str {
 macro_rules! scalars {
     ($($t:ty => $read:expr, $what:literal;)*) => {$(
         impl Decode for $t {
-            fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
-                let read: fn(&Value) -> Option<$t> = $read;
+            fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
+                let read: fn(&Node<'_>) -> Option<$t> = $read;
                 match read(value) {
                     Some(v) => Some(v),
                     None => d.expected($what, value),
@@ -352,34 +435,42 @@ macro_rules! scalars {
     )*};
 }
 
+fn int(node: &Node<'_>) -> Option<i128> {
+    match *node {
+        Node::Int(i) => Some(i.into()),
+        Node::UInt(u) => Some(u.into()),
+        _ => None,
+    }
+}
+
 scalars! {
     String => |v| v.as_str().map(str::to_owned), "a string";
-    bool => Value::as_bool, "a boolean";
-    i64 => Value::as_i64, "an integer";
-    u64 => Value::as_u64, "a non-negative integer";
-    u32 => |v| v.as_u64().and_then(|n| u32::try_from(n).ok()), "an integer from 0 to 4294967295";
-    i32 => |v| v.as_i64().and_then(|n| i32::try_from(n).ok()), "a 32-bit integer";
-    f64 => Value::as_f64, "a number";
+    bool => |v| match v { Node::Bool(b) => Some(*b), _ => None }, "a boolean";
+    i64 => |v| int(v).and_then(|n| i64::try_from(n).ok()), "an integer";
+    u64 => |v| int(v).and_then(|n| u64::try_from(n).ok()), "a non-negative integer";
+    u32 => |v| int(v).and_then(|n| u32::try_from(n).ok()), "an integer from 0 to 4294967295";
+    i32 => |v| int(v).and_then(|n| i32::try_from(n).ok()), "a 32-bit integer";
+    f64 => |v| v.as_f64(), "a number";
 }
 
 impl Decode for Value {
-    fn decode<'v>(_: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
-        Some(value.clone())
+    fn decode<'v>(_: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
+        Some(value.to_value())
     }
 }
 
 impl<T: Decode> Decode for Option<T> {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
+    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
         match value {
-            Value::Null => Some(None),
+            Node::Null => Some(None),
             other => T::decode(d, other).map(Some),
         }
     }
 }
 
 impl<T: Decode> Decode for Vec<T> {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
-        let Value::Array(items) = value else {
+    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
+        let Node::Array(items) = value else {
             return d.expected("an array", value);
         };
         let mut out = Vec::with_capacity(items.len());
@@ -391,13 +482,13 @@ impl<T: Decode> Decode for Vec<T> {
 }
 
 impl<T: Decode> Decode for BTreeMap<String, T> {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
-        let Value::Object(map) = value else {
+    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
+        let Node::Object(map) = value else {
             return d.expected("an object", value);
         };
         let mut out = BTreeMap::new();
         for (key, item) in map {
-            out.insert(key.clone(), d.at_key(key, item)?);
+            out.insert(key.as_ref().to_owned(), d.at_key(key, item)?);
         }
         Some(out)
     }
@@ -417,14 +508,14 @@ mod tests {
     impl Record for Item {
         fn read<'v>(f: &mut Fields<'_, 'v>) -> Option<Self> {
             Some(Self {
-                id: f.req("id")?,
-                name: f.opt("name")?,
+                id: f.req("id", None)?,
+                name: f.opt("name", None)?,
             })
         }
     }
 
     impl Decode for Item {
-        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
+        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
             d.record(value)
         }
     }
@@ -438,14 +529,14 @@ mod tests {
     impl Record for Extended {
         fn read<'v>(f: &mut Fields<'_, 'v>) -> Option<Self> {
             Some(Self {
-                extra: f.req("extra")?,
+                extra: f.req("extra", None)?,
                 base: f.base()?,
             })
         }
     }
 
     impl Decode for Extended {
-        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
+        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
             d.record(value)
         }
     }
@@ -462,23 +553,25 @@ mod tests {
     }
 
     impl Decode for Kind {
-        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
+        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
             d.str_enum(value)
         }
     }
 
     fn fails<T: Decode + std::fmt::Debug>(value: Value) -> DecodeFailure {
-        Decoder::decode_root::<T>(&value).unwrap_err()
+        from_value::<T>(&value).unwrap_err()
     }
 
     #[test]
     fn records_decode_and_refuse_unknown_and_missing_fields() {
-        let items: Vec<Item> =
-            Decoder::decode_root(&json!([{"id": 1}, {"id": 2, "name": "b"}])).unwrap();
+        let items: Vec<Item> = from_value(&json!([{"id": 1}, {"id": 2, "name": "b"}])).unwrap();
         assert_eq!(items[1].name.as_deref(), Some("b"));
         let e = fails::<Vec<Item>>(json!([{"id": 1}, {"id": 2, "extra": 1}]));
-        assert_eq!(e.pointer, "/1/extra");
-        assert!(e.message.contains("unknown field"), "{}", e.message);
+        assert_eq!(
+            e.pointer, "/1",
+            "the object, as additionalProperties reports it"
+        );
+        assert_eq!(e.message, "unknown field `extra`");
         let e = fails::<Vec<Item>>(json!([{"name": "x"}]));
         assert_eq!(
             (e.pointer.as_str(), e.message.as_str()),
@@ -490,28 +583,25 @@ mod tests {
 
     #[test]
     fn an_extension_reads_its_base_from_the_same_object() {
-        let v: Extended = Decoder::decode_root(&json!({"id": 3, "extra": true})).unwrap();
+        let v: Extended = from_value(&json!({"id": 3, "extra": true})).unwrap();
         assert_eq!(v.base.id, 3);
         let e = fails::<Extended>(json!({"id": 3, "extra": true, "other": 1}));
-        assert_eq!(e.pointer, "/other");
+        assert_eq!(
+            (e.pointer.as_str(), e.message.as_str()),
+            ("", "unknown field `other`")
+        );
         let e = fails::<Extended>(json!({"extra": true}));
         assert_eq!(e.message, "missing field `id`");
     }
 
     #[test]
     fn enums_nulls_and_shapes() {
-        assert_eq!(
-            Decoder::decode_root::<Kind>(&json!("x509")).unwrap(),
-            Kind::X509
-        );
+        assert_eq!(from_value::<Kind>(&json!("x509")).unwrap(), Kind::X509);
         assert!(fails::<Kind>(json!("rsa")).message.contains("ssh, x509"));
-        assert_eq!(
-            Decoder::decode_root::<Option<i64>>(&json!(null)).unwrap(),
-            None
-        );
+        assert_eq!(from_value::<Option<i64>>(&json!(null)).unwrap(), None);
         let e = fails::<i64>(json!(1.5));
         assert_eq!(e.message, "expected an integer, found a number");
-        fn text<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<String> {
+        fn text<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<String> {
             d.first_of(
                 value,
                 "text",
@@ -521,15 +611,54 @@ mod tests {
                 ],
             )
         }
-        assert_eq!(Decoder::decode_root::<Text>(&json!(7)).unwrap().0, "7");
+        assert_eq!(from_value::<Text>(&json!(7)).unwrap().0, "7");
         let e = fails::<Text>(json!(true));
         assert_eq!(e.message, "a boolean fits none of the shapes of text");
         #[derive(Debug)]
         struct Text(String);
         impl Decode for Text {
-            fn decode<'v>(d: &mut Decoder<'v>, value: &'v Value) -> Option<Self> {
+            fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
                 text(d, value).map(Text)
             }
         }
+    }
+
+    static CHECKS: [Check; 1] = [Check::NONE.len(Some(2), None)];
+
+    #[derive(Debug)]
+    struct Named {
+        name: String,
+    }
+
+    impl Record for Named {
+        fn read<'v>(f: &mut Fields<'_, 'v>) -> Option<Self> {
+            Some(Self {
+                name: f.req("name", Some(&CHECKS[0]))?,
+            })
+        }
+    }
+
+    impl Decode for Named {
+        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
+            d.record(value)
+        }
+    }
+
+    #[test]
+    fn field_checks_run_unless_types_only() {
+        let ok: Vec<Named> = from_slice(br#"[{"name": "ab"}]"#).unwrap();
+        assert_eq!(ok[0].name, "ab");
+        let e = from_slice::<Vec<Named>>(br#"[{"name": "ab"}, {"name": "a"}]"#).unwrap_err();
+        assert_eq!(e.pointer, "/1/name");
+        assert!(e.message.contains("shorter"), "{}", e.message);
+        let node = Node::parse(br#"{"name": "a"}"#).unwrap();
+        let mut d = Decoder::types_only();
+        assert!(Named::decode(&mut d, &node).is_some());
+        assert!(
+            from_slice::<Named>(b"{")
+                .unwrap_err()
+                .message
+                .starts_with("body is not JSON")
+        );
     }
 }

@@ -19,6 +19,7 @@ pub use serde;
 
 pub mod auth;
 pub mod blocking;
+pub mod check;
 pub mod client;
 pub mod clients;
 pub mod cloud_config;
@@ -29,6 +30,7 @@ pub mod discovery;
 pub mod encode;
 pub mod error;
 pub mod meta;
+pub mod node;
 pub mod provider;
 pub mod query;
 pub mod redact;
@@ -43,6 +45,7 @@ pub mod waiters;
 
 pub use auth::{Catalog, PasswordAuth, Session};
 pub use blocking::{Blocking, BlockingRuntime};
+pub use check::{Check, Format, Pattern};
 pub use client::{GeneratedClient, Service};
 pub use client::{Request, RestClient, ServiceClient, encode_path};
 pub use clients::{
@@ -55,9 +58,10 @@ pub use decode::{Decode, DecodeFailure, Decoder};
 pub use discovery::{Discovery, DiscoveryError, NegotiationError, ServerVersions, negotiate};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
 pub use meta::{
-    HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, VariantError, VariantMeta,
-    VersionDocument, VersionedRequest, VersionedResponse, pick_variant,
+    HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, TypedDecode, TypedOperation,
+    VariantError, VariantMeta, VersionDocument, VersionedRequest, VersionedResponse, pick_variant,
 };
+pub use node::Node;
 pub use provider::{AuthProvider, EndpointFilter};
 pub use registry::{Registry, RegistryError, ServiceModule};
 pub use response::{NoBody, RawResponse, Response, Validation};

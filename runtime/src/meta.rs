@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::decode::Decoder;
+use crate::decode::{Decoder, Node};
 use crate::schema::EmbeddedSchema;
 use crate::version::{ApiVersion, Microversion};
 
@@ -168,7 +168,7 @@ pub trait VersionedRequest: Sized + serde::Serialize {
     fn index(&self) -> usize;
 
     /// Decodes variant `index` from JSON.
-    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Value) -> Option<Self>;
+    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self>;
 
     /// The span of versions this value's variant is valid for.
     fn span(&self) -> Option<Span> {
@@ -186,7 +186,8 @@ pub trait VersionedRequest: Sized + serde::Serialize {
                 }
             })?;
         let mut d = Decoder::new();
-        Self::decode_variant(index, &mut d, &value).ok_or_else(|| {
+        let node = Node::from_value(&value);
+        Self::decode_variant(index, &mut d, &node).ok_or_else(|| {
             let failure = d.into_failure();
             VariantError::Json {
                 what: Self::NAME,
@@ -205,7 +206,7 @@ pub trait VersionedRequest: Sized + serde::Serialize {
 /// generated response enums. The index comes from the operation's table.
 pub trait VersionedResponse: Sized {
     /// Decodes variant `index` from the body.
-    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Value) -> Option<Self>;
+    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self>;
 }
 
 /// The request-side facets of an operation over one span of versions.
@@ -272,6 +273,39 @@ pub struct OperationMeta {
     pub spans: &'static [OpSpan],
     /// Response variants, in version order.
     pub variants: &'static [VariantMeta],
+}
+
+/// An operation's table with the typed decode of its response, for code that holds only the
+/// table (captured bodies, conformance checks): a row of a generated service's `OPERATIONS`.
+#[derive(Debug, Clone, Copy)]
+pub struct TypedOperation {
+    /// The operation.
+    pub op: &'static OperationMeta,
+    /// The decode of its response type; `None` for an operation without a response body.
+    pub typed: Option<TypedDecode>,
+}
+
+/// A response type's decode behind a plain function pointer: decodes variant `index` of
+/// `node` (for a one-type response the index is ignored) and says whether it succeeded; a
+/// failure is recorded in the decoder.
+pub type TypedDecode = for<'v> fn(usize, &mut Decoder<'v>, &'v Node<'v>) -> bool;
+
+/// [`TypedDecode`] of a versioned response enum.
+pub fn typed_versioned<'v, T: VersionedResponse>(
+    index: usize,
+    d: &mut Decoder<'v>,
+    node: &'v Node<'v>,
+) -> bool {
+    T::decode_variant(index, d, node).is_some()
+}
+
+/// [`TypedDecode`] of a one-type response.
+pub fn typed_single<'v, T: crate::decode::Decode>(
+    _index: usize,
+    d: &mut Decoder<'v>,
+    node: &'v Node<'v>,
+) -> bool {
+    T::decode(d, node).is_some()
 }
 
 impl OperationMeta {

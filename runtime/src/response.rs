@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::decode::{Decode, DecodeFailure, Decoder};
+use crate::decode::{Decode, DecodeFailure, Decoder, Node};
 use crate::error::{Error, ErrorContext};
 use crate::meta::{OperationMeta, VersionedResponse};
 use crate::schema::{EmbeddedSchema, Violation};
@@ -12,13 +12,19 @@ use crate::version::{ApiVersion, Microversion};
 /// How strictly response bodies are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Validation {
-    /// Parse once into a JSON tree, validate it with the variant's compiled schema (formats,
-    /// lengths, patterns, enums), then decode the typed variant from that tree. The default.
+    /// One pass from the body bytes: the typed decode of the answered version's variant
+    /// checks the whole schema as it goes (unknown and missing fields, types, nullability,
+    /// enums, patterns, formats, lengths, bounds, item counts, the `oneOf`/`anyOf` forms).
+    /// The compiled JSON Schema runs only to explain a failure (every violation). The default.
     #[default]
     Strict,
-    /// Decode the typed variant without the schema check. Unknown fields, missing fields and
-    /// wrong types are still errors (the types deny them); the schema runs only to explain a
-    /// failure. The fastest strict-ish path.
+    /// [`Strict`](Self::Strict), and before it the variant's compiled JSON Schema over a
+    /// parsed tree, as Tempest validates: both must accept the body. Slower; for
+    /// cross-checking the typed decode against the schema.
+    CrossCheck,
+    /// Decode the typed variant without the value constraints: unknown fields, missing fields
+    /// and wrong types are still errors (the types deny them), patterns, formats, lengths and
+    /// bounds are not checked. The schema runs only to explain a failure.
     TypedOnly,
     /// For exploring an unknown cloud: version, status and schema faults are logged as warnings
     /// instead of failing. The typed decode must still succeed. Opt-in and loud.
@@ -71,7 +77,6 @@ pub struct RawResponse {
     pub(crate) version: Option<Microversion>,
     pub(crate) headers: http::HeaderMap,
     pub(crate) raw: Bytes,
-    pub(crate) value: Value,
     /// Position in `op.variants`.
     pub(crate) variant: usize,
     pub(crate) mode: Validation,
@@ -81,16 +86,50 @@ pub struct RawResponse {
     pub(crate) received: bool,
 }
 
-/// Parses a body and, in the strict and lenient modes, checks it against the schema.
+/// The environment variable naming a directory where every successful response body is
+/// appended (one JSON line per body: service, operation, answered version, body), for the
+/// conformance test that replays them through [`Validation::Strict`] and the schema.
+pub const CAPTURE_DIR_ENV: &str = "SQUALL_CAPTURE_DIR";
+
+/// Appends a received body to `$SQUALL_CAPTURE_DIR/<pid>.jsonl` when that is set.
+pub(crate) fn capture(op: &OperationMeta, answered: Option<Microversion>, raw: &[u8]) {
+    static DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let Some(dir) = DIR.get_or_init(|| std::env::var_os(CAPTURE_DIR_ENV).map(Into::into)) else {
+        return;
+    };
+    let line = serde_json::json!({
+        "service": op.service.name,
+        "operation": op.name,
+        "version": answered.map(|v| v.to_string()),
+        "body": String::from_utf8_lossy(raw),
+    });
+    let path = dir.join(format!("{}.jsonl", std::process::id()));
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        writeln!(file, "{line}")
+    });
+    if let Err(e) = written {
+        tracing::warn!(path = %path.display(), "could not capture a response body: {e}");
+    }
+}
+
+/// In the cross-check and lenient modes, parses a body into a tree and checks it against the
+/// schema (the strict and types-only modes check while they decode, from the bytes).
 pub(crate) fn parse_and_check(
     op: &OperationMeta,
     schema: Option<&'static EmbeddedSchema>,
     raw: &[u8],
     mode: Validation,
     context: impl Fn() -> Box<ErrorContext>,
-) -> Result<Value, Error> {
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
+) -> Result<(), Error> {
+    if matches!(mode, Validation::Strict | Validation::TypedOnly)
+        || raw.iter().all(u8::is_ascii_whitespace)
+    {
+        return Ok(());
     }
     let schema_name = schema.map_or("(no body)", |s| s.name);
     let invalid = |pointer: String, message: String, violations| Error::Validation {
@@ -102,17 +141,14 @@ pub(crate) fn parse_and_check(
     };
     let value: Value = serde_json::from_slice(raw)
         .map_err(|e| invalid(String::new(), format!("body is not JSON: {e}"), vec![]))?;
-    if mode == Validation::TypedOnly {
-        return Ok(value);
-    }
     let Some(schema) = schema else {
-        return Ok(value);
+        return Ok(());
     };
     let violations = schema
         .violations(&value)
         .map_err(|broken| invalid(String::new(), broken, vec![]))?;
     if let Some(first) = violations.first() {
-        if mode == Validation::Strict {
+        if mode == Validation::CrossCheck {
             let (pointer, message) = (first.pointer.clone(), first.message.clone());
             return Err(invalid(pointer, message, violations));
         }
@@ -120,7 +156,7 @@ pub(crate) fn parse_and_check(
             tracing::warn!(operation = op.name, schema = schema_name, pointer = %v.pointer, "lenient: {}", v.message);
         }
     }
-    Ok(value)
+    Ok(())
 }
 
 impl RawResponse {
@@ -147,19 +183,35 @@ impl RawResponse {
             context: context(),
         })?;
         let schema = op.variants.get(variant).and_then(|v| v.body);
-        let value = parse_and_check(op, schema, &raw, mode, context)?;
+        parse_and_check(op, schema, &raw, mode, context)?;
         Ok(Self {
             op,
             status: 200,
             version: Some(version),
             headers: http::HeaderMap::new(),
             raw: raw.clone(),
-            value,
             variant,
             mode,
             requested: version.into(),
             received: false,
         })
+    }
+
+    /// Decodes the body as the operation's response type (through `typed`, from its
+    /// service's `OPERATIONS` row) and drops it: the verdict of this response's
+    /// validation mode on a body whose Rust type is not at hand (captured bodies). The body
+    /// of an operation without a response type must be empty.
+    pub fn check_typed(self, typed: Option<crate::meta::TypedDecode>) -> Result<(), Error> {
+        let index = self.op.variants.get(self.variant).map_or(0, |v| v.index);
+        let decoded = match typed {
+            Some(typed) => self.decode(|d, node| typed(index, d, node).then_some(())),
+            None if self.raw.iter().all(u8::is_ascii_whitespace) => Ok(()),
+            None => Err(DecodeFailure {
+                pointer: String::new(),
+                message: "a body where the operation has none".to_owned(),
+            }),
+        };
+        self.finish(decoded).map(|_| ())
     }
 
     /// The response of an operation without a body.
@@ -169,18 +221,36 @@ impl RawResponse {
 
     /// The body as the operation's one response type.
     pub fn single<T: Decode>(self) -> Result<Response<T>, Error> {
-        let decoded = Decoder::decode_root::<T>(&self.value);
+        let decoded = self.decode(T::decode);
         self.finish(decoded)
     }
 
     /// The body as the variant of the answered version.
     pub fn versioned<T: VersionedResponse>(self) -> Result<Response<T>, Error> {
         let index = self.op.variants.get(self.variant).map_or(0, |v| v.index);
-        let decoded = {
-            let mut d = Decoder::new();
-            T::decode_variant(index, &mut d, &self.value).ok_or_else(|| d.into_failure())
-        };
+        let decoded = self.decode(|d, node| T::decode_variant(index, d, node));
         self.finish(decoded)
+    }
+
+    /// Parses the body into a borrowed tree and decodes it with `decode`, checking the
+    /// constraints unless the mode checks types only.
+    fn decode<T>(
+        &self,
+        decode: impl for<'v> FnOnce(&mut Decoder<'v>, &'v Node<'v>) -> Option<T>,
+    ) -> Result<T, DecodeFailure> {
+        let node = if self.raw.iter().all(u8::is_ascii_whitespace) {
+            Node::Null
+        } else {
+            Node::parse(&self.raw).map_err(|e| DecodeFailure {
+                pointer: String::new(),
+                message: format!("body is not JSON: {e}"),
+            })?
+        };
+        let mut d = match self.mode {
+            Validation::Strict | Validation::CrossCheck => Decoder::new(),
+            Validation::TypedOnly | Validation::Lenient => Decoder::types_only(),
+        };
+        decode(&mut d, &node).ok_or_else(|| d.into_failure())
     }
 
     fn finish<T>(self, decoded: Result<T, DecodeFailure>) -> Result<Response<T>, Error> {
@@ -211,8 +281,9 @@ impl RawResponse {
             pointer: failure.pointer.clone(),
             message: failure.message.clone(),
         }];
-        if self.mode == Validation::TypedOnly
-            && let Some(Ok(found)) = schema.map(|s| s.violations(&self.value))
+        let value = serde_json::from_slice::<Value>(&self.raw);
+        if let (Some(schema), Ok(value)) = (schema, value)
+            && let Ok(found) = schema.violations(&value)
         {
             violations.extend(found);
         }

@@ -72,17 +72,17 @@ pub struct CreateAllocationResponseV1_52 {
 }
 rt::record!(CreateAllocationResponseV1_52 {
     nullable(candidate_nodes, "candidate_nodes"),
-    opt(created_at, "created_at"),
+    opt(created_at, "created_at", 0),
     nullable(extra, "extra"),
     nullable(last_error, "last_error"),
     opt(links, "links"),
     nullable(name, "name"),
-    nullable(node_uuid, "node_uuid"),
-    nullable(resource_class, "resource_class"),
+    nullable(node_uuid, "node_uuid", 1),
+    nullable(resource_class, "resource_class", 2),
     opt(state, "state"),
-    nullable(traits, "traits"),
-    nullable(updated_at, "updated_at"),
-    nullable(uuid, "uuid"),
+    nullable(traits, "traits", 4),
+    nullable(updated_at, "updated_at", 0),
+    nullable(uuid, "uuid", 1),
 });
 /// The `CreateAllocationResponse` schema from microversion 1.60. It extends [`CreateAllocationResponseV1_52`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -122,7 +122,7 @@ pub struct CreateChassisResponseLinksItemV1_1 {
     pub href: String,
     pub rel: CreateChassisResponseLinksItemRelV1_1,
 }
-rt::record!(CreateChassisResponseLinksItemV1_1 { req(href, "href"), req(rel, "rel") });
+rt::record!(CreateChassisResponseLinksItemV1_1 { req(href, "href", 5), req(rel, "rel") });
 /// The `CreateChassisResponse` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateChassisResponseV1_1 {
@@ -135,13 +135,13 @@ pub struct CreateChassisResponseV1_1 {
     pub uuid: Option<String>,
 }
 rt::record!(CreateChassisResponseV1_1 {
-    opt(created_at, "created_at"),
-    nullable(description, "description"),
+    opt(created_at, "created_at", 0),
+    nullable(description, "description", 6),
     nullable(extra, "extra"),
     opt(links, "links"),
     opt(nodes, "nodes"),
-    nullable(updated_at, "updated_at"),
-    opt(uuid, "uuid"),
+    nullable(updated_at, "updated_at", 0),
+    opt(uuid, "uuid", 1),
 });
 /// The `CreateDeployTemplateRequestStepsItemInterface` schema from microversion 1.55.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -176,8 +176,8 @@ pub struct CreateDeployTemplateRequestStepsItemV1_55 {
 rt::record!(encode CreateDeployTemplateRequestStepsItemV1_55 {
     req(args, "args"),
     req(interface, "interface"),
-    req(priority, "priority"),
-    req(step, "step"),
+    req(priority, "priority", 7),
+    req(step, "step", 8),
 });
 /// The `CreateDeployTemplateRequest` schema from microversion 1.55.
 #[derive(Debug, Clone, PartialEq)]
@@ -223,14 +223,14 @@ pub struct CreateDeployTemplateResponseV1_55 {
     pub uuid: Option<String>,
 }
 rt::record!(CreateDeployTemplateResponseV1_55 {
-    opt(created_at, "created_at"),
-    nullable(description, "description"),
+    opt(created_at, "created_at", 0),
+    nullable(description, "description", 6),
     nullable(extra, "extra"),
     opt(links, "links"),
     opt(name, "name"),
     opt(steps, "steps"),
-    nullable(updated_at, "updated_at"),
-    opt(uuid, "uuid"),
+    nullable(updated_at, "updated_at", 0),
+    opt(uuid, "uuid", 1),
 });
 /// The `CreateEventsRequestEventsItemEvent` schema from microversion 1.54.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -785,21 +785,21 @@ pub struct CreatePortgroupResponseV1_23 {
 }
 rt::record!(CreatePortgroupResponseV1_23 {
     nullable(address, "address"),
-    nullable(category, "category"),
-    opt(created_at, "created_at"),
+    nullable(category, "category", 2),
+    opt(created_at, "created_at", 0),
     opt(dynamic_portgroup, "dynamic_portgroup"),
     nullable(extra, "extra"),
     nullable(internal_info, "internal_info"),
     opt(links, "links"),
     nullable(mode, "mode"),
-    nullable(name, "name"),
-    nullable(node_uuid, "node_uuid"),
-    nullable(physical_network, "physical_network"),
+    nullable(name, "name", 6),
+    nullable(node_uuid, "node_uuid", 1),
+    nullable(physical_network, "physical_network", 9),
     opt(ports, "ports"),
     nullable(properties, "properties"),
     opt(standalone_ports_supported, "standalone_ports_supported"),
-    nullable(updated_at, "updated_at"),
-    opt(uuid, "uuid"),
+    nullable(updated_at, "updated_at", 0),
+    opt(uuid, "uuid", 1),
 });
 /// The `CreateVolumeConnectorRequest` schema from microversion 1.32.
 #[derive(Debug, Clone, PartialEq)]
@@ -847,13 +847,13 @@ pub struct CreateVolumeConnectorResponseV1_32 {
 }
 rt::record!(CreateVolumeConnectorResponseV1_32 {
     opt(connector_id, "connector_id"),
-    opt(created_at, "created_at"),
+    opt(created_at, "created_at", 0),
     nullable(extra, "extra"),
     opt(links, "links"),
-    nullable(node_uuid, "node_uuid"),
+    nullable(node_uuid, "node_uuid", 1),
     opt(type_, "type"),
-    nullable(updated_at, "updated_at"),
-    opt(uuid, "uuid"),
+    nullable(updated_at, "updated_at", 0),
+    opt(uuid, "uuid", 1),
 });
 /// The `CreateVolumeTargetRequest` schema from microversion 1.32.
 #[derive(Debug, Clone, PartialEq)]
@@ -910,13 +910,13 @@ pub struct CreateVolumeTargetResponseV1_32 {
 }
 rt::record!(CreateVolumeTargetResponseV1_32 {
     opt(boot_index, "boot_index"),
-    opt(created_at, "created_at"),
+    opt(created_at, "created_at", 0),
     nullable(extra, "extra"),
     opt(links, "links"),
-    nullable(node_uuid, "node_uuid"),
+    nullable(node_uuid, "node_uuid", 1),
     nullable(properties, "properties"),
-    nullable(updated_at, "updated_at"),
-    opt(uuid, "uuid"),
+    nullable(updated_at, "updated_at", 0),
+    opt(uuid, "uuid", 1),
     opt(volume_id, "volume_id"),
     opt(volume_type, "volume_type"),
 });
@@ -1174,11 +1174,11 @@ pub struct ListConductorsResponseConductorsItemV1_49 {
 rt::record!(ListConductorsResponseConductorsItemV1_49 {
     opt(alive, "alive"),
     opt(conductor_group, "conductor_group"),
-    opt(created_at, "created_at"),
+    opt(created_at, "created_at", 0),
     opt(drivers, "drivers"),
     opt(hostname, "hostname"),
     opt(links, "links"),
-    nullable(updated_at, "updated_at"),
+    nullable(updated_at, "updated_at", 0),
 });
 /// The `ListConductorsResponse` schema from microversion 1.49.
 #[derive(Debug, Clone, PartialEq)]
@@ -1641,9 +1641,9 @@ pub struct ListNodeBiosSettingsResponseBiosItemCommon {
     pub updated_at: Option<String>,
 }
 rt::record!(ListNodeBiosSettingsResponseBiosItemCommon {
-    req(created_at, "created_at"),
+    req(created_at, "created_at", 0),
     req(links, "links"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
 });
 /// The `ListNodeBiosSettingsResponseBiosItem` schema from microversion 1.40. It extends [`ListNodeBiosSettingsResponseBiosItemCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -1681,13 +1681,13 @@ rt::record!(ListNodeBiosSettingsResponseBiosItemV1_74 {
     nullable(value, "value"),
     nullable(allowable_values, "allowable_values"),
     nullable(attribute_type, "attribute_type"),
-    nullable(lower_bound, "lower_bound"),
-    nullable(max_length, "max_length"),
-    nullable(min_length, "min_length"),
+    nullable(lower_bound, "lower_bound", 10),
+    nullable(max_length, "max_length", 10),
+    nullable(min_length, "min_length", 10),
     nullable(read_only, "read_only"),
     nullable(reset_required, "reset_required"),
     nullable(unique, "unique"),
-    nullable(upper_bound, "upper_bound"),
+    nullable(upper_bound, "upper_bound", 10),
 } + base);
 rt::extends!(
     ListNodeBiosSettingsResponseBiosItemV1_74 =>
@@ -1753,13 +1753,13 @@ pub struct ListNodeFirmwareResponseFirmwareItemV1_86 {
 }
 rt::record!(ListNodeFirmwareResponseFirmwareItemV1_86 {
     opt(component, "component"),
-    req(created_at, "created_at"),
+    req(created_at, "created_at", 0),
     nullable(current_version, "current_version"),
     nullable(initial_version, "initial_version"),
     nullable(last_version_flashed, "last_version_flashed"),
     nullable(model, "model"),
     nullable(serial_number, "serial_number"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
     nullable(vendor, "vendor"),
 });
 /// The `ListNodeFirmwareResponse` schema from microversion 1.86.
@@ -2166,6 +2166,8 @@ pub struct ListNodesDetailResponseV1_95 {
     pub next: Option<String>,
 }
 rt::record!(ListNodesDetailResponseV1_95 { req(nodes, "nodes"), opt(next, "next") });
+/// The `ListNodesQuerySortDir` schema from microversion 1.1.
+pub type ListNodesQuerySortDirV1_1 = ListChassisQuerySortDirV1_1;
 /// The `ListNodesQuery` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListNodesQueryV1_1 {
@@ -2176,7 +2178,7 @@ pub struct ListNodesQueryV1_1 {
     pub marker: Option<String>,
     pub limit: Option<u32>,
     pub sort_key: Option<String>,
-    pub sort_dir: Option<ListChassisQuerySortDirV1_1>,
+    pub sort_dir: Option<ListNodesQuerySortDirV1_1>,
 }
 rt::record!(encode ListNodesQueryV1_1 {
     opt(chassis_uuid, "chassis_uuid"),
@@ -2327,7 +2329,7 @@ pub struct ListShardsResponseShardsItemV1_82 {
     pub count: i64,
     pub name: String,
 }
-rt::record!(ListShardsResponseShardsItemV1_82 { req(count, "count"), req(name, "name") });
+rt::record!(ListShardsResponseShardsItemV1_82 { req(count, "count", 11), req(name, "name") });
 /// The `ListShardsResponse` schema from microversion 1.82.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListShardsResponseV1_82 {
@@ -2353,8 +2355,8 @@ pub struct NodeSummaryV1_1 {
     pub links: Vec<LinkV1_1>,
 }
 rt::record!(NodeSummaryV1_1 {
-    req(uuid, "uuid"),
-    req(instance_uuid, "instance_uuid"),
+    req(uuid, "uuid", 1),
+    req(instance_uuid, "instance_uuid", 1),
     req(maintenance, "maintenance"),
     req(power_state, "power_state"),
     req(provision_state, "provision_state"),
@@ -2397,23 +2399,23 @@ pub struct NodeV1_1 {
     pub ports: Vec<LinkV1_1>,
 }
 rt::record!(NodeV1_1 {
-    req(uuid, "uuid"),
-    req(created_at, "created_at"),
-    req(updated_at, "updated_at"),
-    req(chassis_uuid, "chassis_uuid"),
+    req(uuid, "uuid", 1),
+    req(created_at, "created_at", 0),
+    req(updated_at, "updated_at", 0),
+    req(chassis_uuid, "chassis_uuid", 1),
     req(console_enabled, "console_enabled"),
     req(driver, "driver"),
     req(driver_info, "driver_info"),
     req(extra, "extra"),
     req(instance_info, "instance_info"),
-    req(instance_uuid, "instance_uuid"),
+    req(instance_uuid, "instance_uuid", 1),
     req(last_error, "last_error"),
     req(maintenance, "maintenance"),
     req(maintenance_reason, "maintenance_reason"),
     req(power_state, "power_state"),
     req(properties, "properties"),
     req(provision_state, "provision_state"),
-    req(provision_updated_at, "provision_updated_at"),
+    req(provision_updated_at, "provision_updated_at", 0),
     req(reservation, "reservation"),
     req(target_power_state, "target_power_state"),
     req(target_provision_state, "target_provision_state"),
@@ -2634,7 +2636,7 @@ pub struct NodeV1_52 {
     pub allocation_uuid: Option<String>,
     pub base: NodeV1_51,
 }
-rt::record!(NodeV1_52 { req(allocation_uuid, "allocation_uuid") } + base);
+rt::record!(NodeV1_52 { req(allocation_uuid, "allocation_uuid", 1) } + base);
 rt::extends!(NodeV1_52 => NodeV1_51);
 /// The `Node` schema from microversion 1.6. It extends [`NodeV1_5`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -2644,8 +2646,8 @@ pub struct NodeV1_6 {
     pub base: NodeV1_5,
 }
 rt::record!(NodeV1_6 {
-    req(inspection_finished_at, "inspection_finished_at"),
-    req(inspection_started_at, "inspection_started_at"),
+    req(inspection_finished_at, "inspection_finished_at", 0),
+    req(inspection_started_at, "inspection_started_at", 0),
 } + base);
 rt::extends!(NodeV1_6 => NodeV1_5);
 /// The `Node` schema from microversion 1.61. It extends [`NodeV1_52`] (its fields are in `base`, also through `Deref`).
@@ -3080,4 +3082,23 @@ rt::str_enums!(
     ListNodeFirmwareQueryFieldsItemV1_86, ListNodeVolumeConnectorsQueryFieldsItemV1_32,
     ListNodeVolumeTargetsQueryFieldsItemV1_32, ListPortgroupsQueryFieldsItemV1_23,
     PatchOperationOpV1_1, UpdateChassisRequestItemOpV1_1, VersionStatusV1_1
+);
+/// The value constraints of the fields above, by row (see `rt::Check`).
+static CHECKS: [rt::Check; 12] = [
+    rt::Check::NONE.format(rt::Format::DateTime),
+    rt::Check::NONE.format(rt::Format::Uuid),
+    rt::Check::NONE.len(None, Some(80)),
+    rt::Check::NONE.schema(&SCHEMAS[0]),
+    rt::Check::NONE.items(&CHECKS[3]),
+    rt::Check::NONE.format(rt::Format::Uri),
+    rt::Check::NONE.len(None, Some(255)),
+    rt::Check::NONE.schema(&SCHEMAS[1]),
+    rt::Check::NONE.len(Some(1), None),
+    rt::Check::NONE.len(None, Some(64)),
+    rt::Check::NONE.min(0.0, false),
+    rt::Check::NONE.min(1.0, false),
+];
+rt::subschemas!(
+    "{\"anyOf\":[{\"pattern\":\"^CUSTOM_[A-Z0-9_]+$\"},{\"enum\":[\"COMPUTE_ACCELERATORS\",\"COMPUTE_ADDRESS_SPACE_EMULATED\",\"COMPUTE_ADDRESS_SPACE_PASSTHROUGH\",\"COMPUTE_ARCH_AARCH64\",\"COMPUTE_ARCH_MIPSEL\",\"COMPUTE_ARCH_PPC64LE\",\"COMPUTE_ARCH_RISCV64\",\"COMPUTE_ARCH_S390X\",\"COMPUTE_ARCH_X86_64\",\"COMPUTE_CONFIG_DRIVE_REGENERATION\",\"COMPUTE_DEVICE_TAGGING\",\"COMPUTE_EPHEMERAL_ENCRYPTION\",\"COMPUTE_EPHEMERAL_ENCRYPTION_LUKS\",\"COMPUTE_EPHEMERAL_ENCRYPTION_LUKSV2\",\"COMPUTE_EPHEMERAL_ENCRYPTION_PLAIN\",\"COMPUTE_FIRMWARE_BIOS\",\"COMPUTE_FIRMWARE_UEFI\",\"COMPUTE_GRAPHICS_MODEL_BOCHS\",\"COMPUTE_GRAPHICS_MODEL_CIRRUS\",\"COMPUTE_GRAPHICS_MODEL_GOP\",\"COMPUTE_GRAPHICS_MODEL_NONE\",\"COMPUTE_GRAPHICS_MODEL_QXL\",\"COMPUTE_GRAPHICS_MODEL_VGA\",\"COMPUTE_GRAPHICS_MODEL_VIRTIO\",\"COMPUTE_GRAPHICS_MODEL_VMVGA\",\"COMPUTE_GRAPHICS_MODEL_XEN\",\"COMPUTE_IMAGE_TYPE_AKI\",\"COMPUTE_IMAGE_TYPE_AMI\",\"COMPUTE_IMAGE_TYPE_ARI\",\"COMPUTE_IMAGE_TYPE_ISO\",\"COMPUTE_IMAGE_TYPE_PLOOP\",\"COMPUTE_IMAGE_TYPE_QCOW2\",\"COMPUTE_IMAGE_TYPE_RAW\",\"COMPUTE_IMAGE_TYPE_VDI\",\"COMPUTE_IMAGE_TYPE_VHD\",\"COMPUTE_IMAGE_TYPE_VHDX\",\"COMPUTE_IMAGE_TYPE_VMDK\",\"COMPUTE_MANAGED_PCI_DEVICE\",\"COMPUTE_MEM_BACKING_FILE\",\"COMPUTE_MIGRATE_AUTO_CONVERGE\",\"COMPUTE_MIGRATE_POST_COPY\",\"COMPUTE_NET_ATTACH_INTERFACE\",\"COMPUTE_NET_ATTACH_INTERFACE_WITH_TAG\",\"COMPUTE_NET_VIF_MODEL_E1000\",\"COMPUTE_NET_VIF_MODEL_E1000E\",\"COMPUTE_NET_VIF_MODEL_IGB\",\"COMPUTE_NET_VIF_MODEL_LAN9118\",\"COMPUTE_NET_VIF_MODEL_NE2K_PCI\",\"COMPUTE_NET_VIF_MODEL_NETFRONT\",\"COMPUTE_NET_VIF_MODEL_PCNET\",\"COMPUTE_NET_VIF_MODEL_RTL8139\",\"COMPUTE_NET_VIF_MODEL_SPAPR_VLAN\",\"COMPUTE_NET_VIF_MODEL_SRIOV\",\"COMPUTE_NET_VIF_MODEL_VIRTIO\",\"COMPUTE_NET_VIF_MODEL_VMXNET\",\"COMPUTE_NET_VIF_MODEL_VMXNET3\",\"COMPUTE_NET_VIRTIO_PACKED\",\"COMPUTE_NODE\",\"COMPUTE_REMOTE_MANAGED_PORTS\",\"COMPUTE_RESCUE_BFV\",\"COMPUTE_SAME_HOST_COLD_MIGRATE\",\"COMPUTE_SECURITY_STATELESS_FIRMWARE\",\"COMPUTE_SECURITY_TPM_1_2\",\"COMPUTE_SECURITY_TPM_2_0\",\"COMPUTE_SECURITY_TPM_CRB\",\"COMPUTE_SECURITY_TPM_SECRET_SECURITY_DEPLOYMENT\",\"COMPUTE_SECURITY_TPM_SECRET_SECURITY_HOST\",\"COMPUTE_SECURITY_TPM_SECRET_SECURITY_USER\",\"COMPUTE_SECURITY_TPM_TIS\",\"COMPUTE_SECURITY_UEFI_SECURE_BOOT\",\"COMPUTE_SHARE_LOCAL_FS\",\"COMPUTE_SOCKET_PCI_NUMA_AFFINITY\",\"COMPUTE_SOUND_MODEL_AC97\",\"COMPUTE_SOUND_MODEL_ES1370\",\"COMPUTE_SOUND_MODEL_ICH6\",\"COMPUTE_SOUND_MODEL_ICH9\",\"COMPUTE_SOUND_MODEL_PCSPK\",\"COMPUTE_SOUND_MODEL_SB16\",\"COMPUTE_SOUND_MODEL_USB\",\"COMPUTE_SOUND_MODEL_VIRTIO\",\"COMPUTE_STATUS_DISABLED\",\"COMPUTE_STORAGE_BUS_FDC\",\"COMPUTE_STORAGE_BUS_IDE\",\"COMPUTE_STORAGE_BUS_LXC\",\"COMPUTE_STORAGE_BUS_SATA\",\"COMPUTE_STORAGE_BUS_SCSI\",\"COMPUTE_STORAGE_BUS_UML\",\"COMPUTE_STORAGE_BUS_USB\",\"COMPUTE_STORAGE_BUS_VIRTIO\",\"COMPUTE_STORAGE_BUS_XEN\",\"COMPUTE_STORAGE_VIRTIO_FS\",\"COMPUTE_TRUSTED_CERTS\",\"COMPUTE_USB_MODEL_NEC_XHCI\",\"COMPUTE_USB_MODEL_QEMU_XHCI\",\"COMPUTE_VIOMMU_MODEL_AUTO\",\"COMPUTE_VIOMMU_MODEL_INTEL\",\"COMPUTE_VIOMMU_MODEL_SMMUV3\",\"COMPUTE_VIOMMU_MODEL_VIRTIO\",\"COMPUTE_VOLUME_ATTACH\",\"COMPUTE_VOLUME_ATTACH_WITH_TAG\",\"COMPUTE_VOLUME_EXTEND\",\"COMPUTE_VOLUME_MULTI_ATTACH\",\"HW_ARCH_AARCH64\",\"HW_ARCH_ALPHA\",\"HW_ARCH_ARMV6\",\"HW_ARCH_ARMV7\",\"HW_ARCH_ARMV7B\",\"HW_ARCH_CRIS\",\"HW_ARCH_I686\",\"HW_ARCH_IA64\",\"HW_ARCH_LM32\",\"HW_ARCH_M68K\",\"HW_ARCH_MICROBLAZE\",\"HW_ARCH_MICROBLAZEEL\",\"HW_ARCH_MIPS\",\"HW_ARCH_MIPS64\",\"HW_ARCH_MIPS64EL\",\"HW_ARCH_MIPSEL\",\"HW_ARCH_OPENRISC\",\"HW_ARCH_PARISC\",\"HW_ARCH_PARISC64\",\"HW_ARCH_PPC\",\"HW_ARCH_PPC64\",\"HW_ARCH_PPC64LE\",\"HW_ARCH_PPCEMB\",\"HW_ARCH_PPCLE\",\"HW_ARCH_S390\",\"HW_ARCH_S390X\",\"HW_ARCH_SH4\",\"HW_ARCH_SH4EB\",\"HW_ARCH_SPARC\",\"HW_ARCH_SPARC64\",\"HW_ARCH_UNICORE32\",\"HW_ARCH_X86_64\",\"HW_ARCH_XTENSA\",\"HW_ARCH_XTENSAEB\",\"HW_CPU_AARCH64_AES\",\"HW_CPU_AARCH64_ASIMD\",\"HW_CPU_AARCH64_ASIMDDP\",\"HW_CPU_AARCH64_ASIMDHP\",\"HW_CPU_AARCH64_ASIMDRDM\",\"HW_CPU_AARCH64_ATOMICS\",\"HW_CPU_AARCH64_CPUID\",\"HW_CPU_AARCH64_CRC32\",\"HW_CPU_AARCH64_DCPOP\",\"HW_CPU_AARCH64_EVTSTRM\",\"HW_CPU_AARCH64_FCMA\",\"HW_CPU_AARCH64_FP\",\"HW_CPU_AARCH64_FPHP\",\"HW_CPU_AARCH64_JSCVT\",\"HW_CPU_AARCH64_LRCPC\",\"HW_CPU_AARCH64_PMULL\",\"HW_CPU_AARCH64_SHA1\",\"HW_CPU_AARCH64_SHA2\",\"HW_CPU_AARCH64_SHA3\",\"HW_CPU_AARCH64_SHA512\",\"HW_CPU_AARCH64_SM3\",\"HW_CPU_AARCH64_SM4\",\"HW_CPU_AARCH64_SVE\",\"HW_CPU_AMD_SEV\",\"HW_CPU_HYPERTHREADING\",\"HW_CPU_PPC64LE_POWER8\",\"HW_CPU_PPC64LE_POWER9\",\"HW_CPU_X86_3DNOW\",\"HW_CPU_X86_ABM\",\"HW_CPU_X86_AESNI\",\"HW_CPU_X86_AMD_IBPB\",\"HW_CPU_X86_AMD_NO_SSB\",\"HW_CPU_X86_AMD_SEV\",\"HW_CPU_X86_AMD_SEV_ES\",\"HW_CPU_X86_AMD_SEV_SNP\",\"HW_CPU_X86_AMD_SSBD\",\"HW_CPU_X86_AMD_SVM\",\"HW_CPU_X86_AMD_VIRT_SSBD\",\"HW_CPU_X86_AMXBF16\",\"HW_CPU_X86_AMXINT8\",\"HW_CPU_X86_AMXTILE\",\"HW_CPU_X86_ASF\",\"HW_CPU_X86_AVX\",\"HW_CPU_X86_AVX2\",\"HW_CPU_X86_AVX512BITALG\",\"HW_CPU_X86_AVX512BW\",\"HW_CPU_X86_AVX512CD\",\"HW_CPU_X86_AVX512DQ\",\"HW_CPU_X86_AVX512ER\",\"HW_CPU_X86_AVX512F\",\"HW_CPU_X86_AVX512GFNI\",\"HW_CPU_X86_AVX512IFMA\",\"HW_CPU_X86_AVX512PF\",\"HW_CPU_X86_AVX512VAES\",\"HW_CPU_X86_AVX512VBMI\",\"HW_CPU_X86_AVX512VBMI2\",\"HW_CPU_X86_AVX512VL\",\"HW_CPU_X86_AVX512VNNI\",\"HW_CPU_X86_AVX512VPCLMULQDQ\",\"HW_CPU_X86_AVX512VPOPCNTDQ\",\"HW_CPU_X86_BMI\",\"HW_CPU_X86_BMI2\",\"HW_CPU_X86_CLMUL\",\"HW_CPU_X86_F16C\",\"HW_CPU_X86_FMA3\",\"HW_CPU_X86_FMA4\",\"HW_CPU_X86_INTEL_MD_CLEAR\",\"HW_CPU_X86_INTEL_PCID\",\"HW_CPU_X86_INTEL_SPEC_CTRL\",\"HW_CPU_X86_INTEL_SSBD\",\"HW_CPU_X86_INTEL_TDX\",\"HW_CPU_X86_INTEL_VMX\",\"HW_CPU_X86_MMX\",\"HW_CPU_X86_MPX\",\"HW_CPU_X86_PDPE1GB\",\"HW_CPU_X86_SGX\",\"HW_CPU_X86_SHA\",\"HW_CPU_X86_SSE\",\"HW_CPU_X86_SSE2\",\"HW_CPU_X86_SSE3\",\"HW_CPU_X86_SSE41\",\"HW_CPU_X86_SSE42\",\"HW_CPU_X86_SSE4A\",\"HW_CPU_X86_SSSE3\",\"HW_CPU_X86_STIBP\",\"HW_CPU_X86_SVM\",\"HW_CPU_X86_TBM\",\"HW_CPU_X86_TSX\",\"HW_CPU_X86_VMX\",\"HW_CPU_X86_XOP\",\"HW_GPU_API_DIRECT2D\",\"HW_GPU_API_DIRECT3D_V10_0\",\"HW_GPU_API_DIRECT3D_V10_1\",\"HW_GPU_API_DIRECT3D_V11_0\",\"HW_GPU_API_DIRECT3D_V11_1\",\"HW_GPU_API_DIRECT3D_V11_2\",\"HW_GPU_API_DIRECT3D_V11_3\",\"HW_GPU_API_DIRECT3D_V12_0\",\"HW_GPU_API_DIRECT3D_V6_0\",\"HW_GPU_API_DIRECT3D_V7_0\",\"HW_GPU_API_DIRECT3D_V8_0\",\"HW_GPU_API_DIRECT3D_V8_1\",\"HW_GPU_API_DIRECT3D_V9_0\",\"HW_GPU_API_DIRECT3D_V9_0B\",\"HW_GPU_API_DIRECT3D_V9_0C\",\"HW_GPU_API_DIRECT3D_V9_0L\",\"HW_GPU_API_DIRECTX_V10\",\"HW_GPU_API_DIRECTX_V11\",\"HW_GPU_API_DIRECTX_V12\",\"HW_GPU_API_DXVA\",\"HW_GPU_API_OPENCL_V1_0\",\"HW_GPU_API_OPENCL_V1_1\",\"HW_GPU_API_OPENCL_V1_2\",\"HW_GPU_API_OPENCL_V2_0\",\"HW_GPU_API_OPENCL_V2_1\",\"HW_GPU_API_OPENCL_V2_2\",\"HW_GPU_API_OPENGL_V1_1\",\"HW_GPU_API_OPENGL_V1_2\",\"HW_GPU_API_OPENGL_V1_3\",\"HW_GPU_API_OPENGL_V1_4\",\"HW_GPU_API_OPENGL_V1_5\",\"HW_GPU_API_OPENGL_V2_0\",\"HW_GPU_API_OPENGL_V2_1\",\"HW_GPU_API_OPENGL_V3_0\",\"HW_GPU_API_OPENGL_V3_1\",\"HW_GPU_API_OPENGL_V3_2\",\"HW_GPU_API_OPENGL_V3_3\",\"HW_GPU_API_OPENGL_V4_0\",\"HW_GPU_API_OPENGL_V4_1\",\"HW_GPU_API_OPENGL_V4_2\",\"HW_GPU_API_OPENGL_V4_3\",\"HW_GPU_API_OPENGL_V4_4\",\"HW_GPU_API_OPENGL_V4_5\",\"HW_GPU_API_VULKAN\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V1_0\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V1_1\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V1_2\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V1_3\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V2_0\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V2_1\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V3_0\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V3_2\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V3_5\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V3_7\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V5_0\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V5_2\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V5_3\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V6_0\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V6_1\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V6_2\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V7_0\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V7_1\",\"HW_GPU_CUDA_COMPUTE_CAPABILITY_V7_2\",\"HW_GPU_CUDA_SDK_V10_0\",\"HW_GPU_CUDA_SDK_V6_5\",\"HW_GPU_CUDA_SDK_V7_5\",\"HW_GPU_CUDA_SDK_V8_0\",\"HW_GPU_CUDA_SDK_V9_0\",\"HW_GPU_CUDA_SDK_V9_1\",\"HW_GPU_CUDA_SDK_V9_2\",\"HW_GPU_MAX_DISPLAY_HEADS_1\",\"HW_GPU_MAX_DISPLAY_HEADS_2\",\"HW_GPU_MAX_DISPLAY_HEADS_4\",\"HW_GPU_MAX_DISPLAY_HEADS_6\",\"HW_GPU_MAX_DISPLAY_HEADS_8\",\"HW_GPU_RESOLUTION_W1024H600\",\"HW_GPU_RESOLUTION_W1024H768\",\"HW_GPU_RESOLUTION_W1152H864\",\"HW_GPU_RESOLUTION_W1280H1024\",\"HW_GPU_RESOLUTION_W1280H720\",\"HW_GPU_RESOLUTION_W1280H768\",\"HW_GPU_RESOLUTION_W1280H800\",\"HW_GPU_RESOLUTION_W1360H768\",\"HW_GPU_RESOLUTION_W1366H768\",\"HW_GPU_RESOLUTION_W1440H900\",\"HW_GPU_RESOLUTION_W1600H1200\",\"HW_GPU_RESOLUTION_W1600H900\",\"HW_GPU_RESOLUTION_W1680H1050\",\"HW_GPU_RESOLUTION_W1920H1080\",\"HW_GPU_RESOLUTION_W1920H1200\",\"HW_GPU_RESOLUTION_W2560H1440\",\"HW_GPU_RESOLUTION_W2560H1600\",\"HW_GPU_RESOLUTION_W320H240\",\"HW_GPU_RESOLUTION_W3840H2160\",\"HW_GPU_RESOLUTION_W640H480\",\"HW_GPU_RESOLUTION_W7680H4320\",\"HW_GPU_RESOLUTION_W800H600\",\"HW_NIC_ACCEL_DEFLATE\",\"HW_NIC_ACCEL_DIFFIEH\",\"HW_NIC_ACCEL_ECC\",\"HW_NIC_ACCEL_IPSEC\",\"HW_NIC_ACCEL_LZS\",\"HW_NIC_ACCEL_RSA\",\"HW_NIC_ACCEL_SSL\",\"HW_NIC_ACCEL_TLS\",\"HW_NIC_DCB_ETS\",\"HW_NIC_DCB_PFC\",\"HW_NIC_DCB_QCN\",\"HW_NIC_MULTIQUEUE\",\"HW_NIC_OFFLOAD_FDF\",\"HW_NIC_OFFLOAD_GENEVE\",\"HW_NIC_OFFLOAD_GRE\",\"HW_NIC_OFFLOAD_GRO\",\"HW_NIC_OFFLOAD_GSO\",\"HW_NIC_OFFLOAD_L2CRC\",\"HW_NIC_OFFLOAD_LRO\",\"HW_NIC_OFFLOAD_LSO\",\"HW_NIC_OFFLOAD_QINQ\",\"HW_NIC_OFFLOAD_RDMA\",\"HW_NIC_OFFLOAD_RX\",\"HW_NIC_OFFLOAD_RXHASH\",\"HW_NIC_OFFLOAD_RXVLAN\",\"HW_NIC_OFFLOAD_SCS\",\"HW_NIC_OFFLOAD_SG\",\"HW_NIC_OFFLOAD_SWITCHDEV\",\"HW_NIC_OFFLOAD_TCS\",\"HW_NIC_OFFLOAD_TSO\",\"HW_NIC_OFFLOAD_TX\",\"HW_NIC_OFFLOAD_TXUDP\",\"HW_NIC_OFFLOAD_TXVLAN\",\"HW_NIC_OFFLOAD_UCS\",\"HW_NIC_OFFLOAD_UFO\",\"HW_NIC_OFFLOAD_VXLAN\",\"HW_NIC_PROGRAMMABLE_PIPELINE\",\"HW_NIC_SRIOV\",\"HW_NIC_SRIOV_MULTIQUEUE\",\"HW_NIC_SRIOV_QOS_RX\",\"HW_NIC_SRIOV_QOS_TX\",\"HW_NIC_SRIOV_TRUSTED\",\"HW_NIC_VMDQ\",\"HW_NUMA_ROOT\",\"HW_NVME_BES\",\"HW_NVME_CES\",\"HW_NVME_WZS\",\"HW_PCI_LIVE_MIGRATABLE\",\"HW_PCI_ONE_TIME_USE\",\"MISC_SHARES_VIA_AGGREGATE\",\"OWNER_CYBORG\",\"OWNER_NOVA\",\"STORAGE_DISK_HDD\",\"STORAGE_DISK_SSD\"]}],\"maxLength\":255,\"minLength\":1,\"type\":\"string\"}",
+    "{\"anyOf\":[{\"minimum\":0,\"type\":\"integer\"},{\"minLength\":1,\"pattern\":\"^[0-9]+$\",\"type\":\"string\"}]}",
 );

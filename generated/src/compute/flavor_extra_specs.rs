@@ -98,7 +98,7 @@ pub static UPDATE_EXTRA_SPEC: rt::OperationMeta = rt::OperationMeta::new(
             &[200],
         ),
     ],
-    &[rt::body(rt::from(2, 1), 0, &schemas::CREATE_EXTRA_SPECS_EXTRA_SPECS_V2_1)],
+    &[rt::body(rt::from(2, 1), 0, &schemas::UPDATE_EXTRA_SPEC_V2_1)],
 );
 /// The request body of `update_extra_spec`: the variant of the version you request (`V2_1` 2.1–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -394,7 +394,7 @@ rt::versioned_response!(
     RebuildServerResponse { V2_1, V2_9, V2_19, V2_26, V2_47, V2_54, V2_57, V2_63, V2_71,
     V2_73, V2_75, V2_96, V2_98, V2_100 }
 );
-/// The request body of `rebuild_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.53, `V2_54` 2.54–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.89, `V2_90` 2.90–latest).
+/// The request body of `rebuild_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.53, `V2_54` 2.54–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.89, `V2_90` 2.90–2.93, `V2_94` 2.94–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum RebuildServerRequest {
@@ -404,6 +404,7 @@ pub enum RebuildServerRequest {
     V2_57(types::RebuildServerRequestV2_57),
     V2_63(types::RebuildServerRequestV2_63),
     V2_90(types::RebuildServerRequestV2_90),
+    V2_94(types::RebuildServerRequestV2_94),
 }
 rt::versioned_request!(RebuildServerRequest of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 18),
@@ -411,7 +412,8 @@ rt::versioned_request!(RebuildServerRequest of super::SERVICE {
     V2_54 = rt::span(2, 54, 2, 56),
     V2_57 = rt::span(2, 57, 2, 62),
     V2_63 = rt::span(2, 63, 2, 89),
-    V2_90 = rt::from(2, 90),
+    V2_90 = rt::span(2, 90, 2, 93),
+    V2_94 = rt::from(2, 94),
 });
 rt::variants_from!(RebuildServerRequest {
     V2_1(types::RebuildServerRequestV2_1),
@@ -420,6 +422,7 @@ rt::variants_from!(RebuildServerRequest {
     V2_57(types::RebuildServerRequestV2_57),
     V2_63(types::RebuildServerRequestV2_63),
     V2_90(types::RebuildServerRequestV2_90),
+    V2_94(types::RebuildServerRequestV2_94),
 });
 /// The `remove_fixed_ip` operation: its spans, statuses and response variants.
 pub static REMOVE_FIXED_IP: rt::OperationMeta = rt::OperationMeta::new(
@@ -1036,10 +1039,10 @@ impl ServerActionsClient {
     /// - **2.73–2.74**: status 202; request [`RebuildServerRequestV2_63`](super::types::RebuildServerRequestV2_63); response [`RebuildServerResponseV2_73`](super::types::RebuildServerResponseV2_73); errors 400, 403, 404, 409. *Changed at 2.73:* unlock_server: loses its request schema; lock_server: request adds `lock.*`, request changes `properties` of `lock`, `type` of `lock`; rebuild_server: response adds `server.locked_reason`, response requires `server.locked_reason`
     /// - **2.75–2.89**: status 202; request [`RebuildServerRequestV2_63`](super::types::RebuildServerRequestV2_63); response [`RebuildServerResponseV2_75`](super::types::RebuildServerResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.75:* rebuild_server: response adds `server.OS-EXT-AZ:availability_zone`, `server.OS-EXT-SRV-ATTR:host`, `server.OS-EXT-SRV-ATTR:hostname`, `server.OS-EXT-SRV-ATTR:hypervisor_hostname`, `server.OS-EXT-SRV-ATTR:instance_name`, `server.OS-EXT-SRV-ATTR:kernel_id`, `server.OS-EXT-SRV-ATTR:launch_index`, `server.OS-EXT-SRV-ATTR:ramdisk_id`, `server.OS-EXT-SRV-ATTR:reservation_id`, `server.OS-EXT-SRV-ATTR:roo…
     /// - **2.90–2.93**: status 202; request [`RebuildServerRequestV2_90`](super::types::RebuildServerRequestV2_90); response [`RebuildServerResponseV2_75`](super::types::RebuildServerResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.90:* rebuild_server: request adds `rebuild.hostname`
-    /// - **2.94–2.95**: status 202; request [`RebuildServerRequestV2_90`](super::types::RebuildServerRequestV2_90); response [`RebuildServerResponseV2_75`](super::types::RebuildServerResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.94:* rebuild_server: request changes `maxLength` of `rebuild.hostname`, `minLength` of `rebuild.hostname`, `pattern` of `rebuild.hostname`
-    /// - **2.96–2.97**: status 202; request [`RebuildServerRequestV2_90`](super::types::RebuildServerRequestV2_90); response [`RebuildServerResponseV2_96`](super::types::RebuildServerResponseV2_96); errors 400, 403, 404, 409. *Changed at 2.96:* rebuild_server: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`
-    /// - **2.98–2.99**: status 202; request [`RebuildServerRequestV2_90`](super::types::RebuildServerRequestV2_90); response [`RebuildServerResponseV2_98`](super::types::RebuildServerResponseV2_98); errors 400, 403, 404, 409. *Changed at 2.98:* rebuild_server: response changes `server.image`
-    /// - **2.100–latest**: status 202; request [`RebuildServerRequestV2_90`](super::types::RebuildServerRequestV2_90); response [`RebuildServerResponseV2_100`](super::types::RebuildServerResponseV2_100); errors 400, 403, 404, 409. *Changed at 2.100:* rebuild_server: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`
+    /// - **2.94–2.95**: status 202; request [`RebuildServerRequestV2_94`](super::types::RebuildServerRequestV2_94); response [`RebuildServerResponseV2_75`](super::types::RebuildServerResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.94:* rebuild_server: request changes `maxLength` of `rebuild.hostname`, `minLength` of `rebuild.hostname`, `pattern` of `rebuild.hostname`
+    /// - **2.96–2.97**: status 202; request [`RebuildServerRequestV2_94`](super::types::RebuildServerRequestV2_94); response [`RebuildServerResponseV2_96`](super::types::RebuildServerResponseV2_96); errors 400, 403, 404, 409. *Changed at 2.96:* rebuild_server: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`
+    /// - **2.98–2.99**: status 202; request [`RebuildServerRequestV2_94`](super::types::RebuildServerRequestV2_94); response [`RebuildServerResponseV2_98`](super::types::RebuildServerResponseV2_98); errors 400, 403, 404, 409. *Changed at 2.98:* rebuild_server: response changes `server.image`
+    /// - **2.100–latest**: status 202; request [`RebuildServerRequestV2_94`](super::types::RebuildServerRequestV2_94); response [`RebuildServerResponseV2_100`](super::types::RebuildServerResponseV2_100); errors 400, 403, 404, 409. *Changed at 2.100:* rebuild_server: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`
     pub async fn rebuild_server(
         &self,
         server_id: &str,

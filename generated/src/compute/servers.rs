@@ -80,7 +80,7 @@ pub static CREATE_SERVER: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::from(2, 1), "POST", "/servers", &[202])],
     &[rt::body(rt::from(2, 1), 0, &schemas::CREATE_SERVER_V2_1)],
 );
-/// The request body of `create_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.31, `V2_32` 2.32, `V2_33` 2.33–2.36, `V2_37` 2.37–2.41, `V2_42` 2.42–2.51, `V2_52` 2.52–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.66, `V2_67` 2.67–2.73, `V2_74` 2.74–2.89, `V2_90` 2.90–latest).
+/// The request body of `create_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.31, `V2_32` 2.32, `V2_33` 2.33–2.36, `V2_37` 2.37–2.41, `V2_42` 2.42–2.51, `V2_52` 2.52–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.66, `V2_67` 2.67–2.73, `V2_74` 2.74–2.89, `V2_90` 2.90–2.93, `V2_94` 2.94–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateServerRequest {
@@ -96,6 +96,7 @@ pub enum CreateServerRequest {
     V2_67(types::CreateServerRequestV2_67),
     V2_74(types::CreateServerRequestV2_74),
     V2_90(types::CreateServerRequestV2_90),
+    V2_94(types::CreateServerRequestV2_94),
 }
 rt::versioned_request!(CreateServerRequest of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 18),
@@ -109,7 +110,8 @@ rt::versioned_request!(CreateServerRequest of super::SERVICE {
     V2_63 = rt::span(2, 63, 2, 66),
     V2_67 = rt::span(2, 67, 2, 73),
     V2_74 = rt::span(2, 74, 2, 89),
-    V2_90 = rt::from(2, 90),
+    V2_90 = rt::span(2, 90, 2, 93),
+    V2_94 = rt::from(2, 94),
 });
 rt::variants_from!(CreateServerRequest {
     V2_1(types::CreateServerRequestV2_1),
@@ -124,6 +126,7 @@ rt::variants_from!(CreateServerRequest {
     V2_67(types::CreateServerRequestV2_67),
     V2_74(types::CreateServerRequestV2_74),
     V2_90(types::CreateServerRequestV2_90),
+    V2_94(types::CreateServerRequestV2_94),
 });
 /// The `delete_server` operation: its spans, statuses and response variants.
 pub static DELETE_SERVER: rt::OperationMeta = rt::OperationMeta::new(
@@ -483,7 +486,7 @@ pub static SHOW_IP: rt::OperationMeta = rt::OperationMeta::new(
     "show_ip",
     &super::SERVICE,
     &[rt::op(rt::from(2, 1), "GET", "/servers/{server_id}/ips/{id}", &[200])],
-    &[rt::body(rt::from(2, 1), 0, &schemas::REBUILD_SERVER_SERVER_ADDRESSES_V2_1)],
+    &[rt::body(rt::from(2, 1), 0, &schemas::LIST_IPS_ADDRESSES_V2_1)],
 );
 /// The query of `show_ip`: the variant of the version you request (`V2_1` 2.1–2.101, `V2_102` 2.102–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -620,25 +623,28 @@ rt::versioned_response!(
     UpdateServerResponse { V2_1, V2_9, V2_19, V2_26, V2_47, V2_63, V2_71, V2_73, V2_75,
     V2_96, V2_98, V2_100 }
 );
-/// The request body of `update_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.89, `V2_90` 2.90–2.103, `V2_104` 2.104–latest).
+/// The request body of `update_server`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.89, `V2_90` 2.90–2.93, `V2_94` 2.94–2.103, `V2_104` 2.104–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateServerRequest {
     V2_1(types::UpdateServerRequestV2_1),
     V2_19(types::UpdateServerRequestV2_19),
     V2_90(types::UpdateServerRequestV2_90),
+    V2_94(types::UpdateServerRequestV2_94),
     V2_104(types::UpdateServerRequestV2_104),
 }
 rt::versioned_request!(UpdateServerRequest of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 18),
     V2_19 = rt::span(2, 19, 2, 89),
-    V2_90 = rt::span(2, 90, 2, 103),
+    V2_90 = rt::span(2, 90, 2, 93),
+    V2_94 = rt::span(2, 94, 2, 103),
     V2_104 = rt::from(2, 104),
 });
 rt::variants_from!(UpdateServerRequest {
     V2_1(types::UpdateServerRequestV2_1),
     V2_19(types::UpdateServerRequestV2_19),
     V2_90(types::UpdateServerRequestV2_90),
+    V2_94(types::UpdateServerRequestV2_94),
     V2_104(types::UpdateServerRequestV2_104),
 });
 /// The `update_server_metadata` operation: its spans, statuses and response variants.
@@ -736,7 +742,7 @@ impl ServersClient {
     /// - **2.67–2.73**: status 202; request [`CreateServerRequestV2_67`](super::types::CreateServerRequestV2_67); response [`CreateServerResponseV2_1`](super::types::CreateServerResponseV2_1); errors 400, 403, 409. *Changed at 2.67:* create_server: request adds `server.block_device_mapping_v2[].volume_type`
     /// - **2.74–2.89**: status 202; request [`CreateServerRequestV2_74`](super::types::CreateServerRequestV2_74); response [`CreateServerResponseV2_1`](super::types::CreateServerResponseV2_1); errors 400, 403, 409. *Changed at 2.74:* create_server: request adds `server.host`, `server.hypervisor_hostname`
     /// - **2.90–2.93**: status 202; request [`CreateServerRequestV2_90`](super::types::CreateServerRequestV2_90); response [`CreateServerResponseV2_1`](super::types::CreateServerResponseV2_1); errors 400, 403, 409. *Changed at 2.90:* create_server: request adds `server.hostname`; list_servers_detail: response changes `servers[]`; show_server: response changes `server`; update_server: request adds `server.hostname`
-    /// - **2.94–latest**: status 202; request [`CreateServerRequestV2_90`](super::types::CreateServerRequestV2_90); response [`CreateServerResponseV2_1`](super::types::CreateServerResponseV2_1); errors 400, 403, 409. *Changed at 2.94:* create_server: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; update_server: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`
+    /// - **2.94–latest**: status 202; request [`CreateServerRequestV2_94`](super::types::CreateServerRequestV2_94); response [`CreateServerResponseV2_1`](super::types::CreateServerResponseV2_1); errors 400, 403, 409. *Changed at 2.94:* create_server: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; update_server: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`
     pub async fn create_server(
         &self,
         body: &CreateServerRequest,
@@ -1105,10 +1111,10 @@ impl ServersClient {
     /// - **2.73–2.74**: status 200; request [`UpdateServerRequestV2_19`](super::types::UpdateServerRequestV2_19); response [`UpdateServerResponseV2_73`](super::types::UpdateServerResponseV2_73); errors 404, 409. *Changed at 2.73:* list_servers: query adds `locked`; list_servers_detail: query adds `locked`, response changes `servers[]`; show_server: response changes `server`; update_server: response adds `server.locked_reason`, response requires `server.locked_reason`
     /// - **2.75–2.89**: status 200; request [`UpdateServerRequestV2_19`](super::types::UpdateServerRequestV2_19); response [`UpdateServerResponseV2_75`](super::types::UpdateServerResponseV2_75); errors 404, 409. *Changed at 2.75:* list_servers: query changes `*`, `enum` of `sort_key[]`; list_servers_detail: query changes `*`, `enum` of `sort_key[]`; and 1 more
     /// - **2.90–2.93**: status 200; request [`UpdateServerRequestV2_90`](super::types::UpdateServerRequestV2_90); response [`UpdateServerResponseV2_75`](super::types::UpdateServerResponseV2_75); errors 404, 409. *Changed at 2.90:* create_server: request adds `server.hostname`; list_servers_detail: response changes `servers[]`; show_server: response changes `server`; update_server: request adds `server.hostname`
-    /// - **2.94–2.95**: status 200; request [`UpdateServerRequestV2_90`](super::types::UpdateServerRequestV2_90); response [`UpdateServerResponseV2_75`](super::types::UpdateServerResponseV2_75); errors 404, 409. *Changed at 2.94:* create_server: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; update_server: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`
-    /// - **2.96–2.97**: status 200; request [`UpdateServerRequestV2_90`](super::types::UpdateServerRequestV2_90); response [`UpdateServerResponseV2_96`](super::types::UpdateServerResponseV2_96); errors 404, 409. *Changed at 2.96:* list_servers_detail: response changes `servers[]`; show_server: response changes `server`; update_server: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`
-    /// - **2.98–2.99**: status 200; request [`UpdateServerRequestV2_90`](super::types::UpdateServerRequestV2_90); response [`UpdateServerResponseV2_98`](super::types::UpdateServerResponseV2_98); errors 404, 409. *Changed at 2.98:* list_servers_detail: response changes `servers[]`; show_server: response changes `server`; update_server: response changes `server.image`
-    /// - **2.100–2.103**: status 200; request [`UpdateServerRequestV2_90`](super::types::UpdateServerRequestV2_90); response [`UpdateServerResponseV2_100`](super::types::UpdateServerResponseV2_100); errors 404, 409. *Changed at 2.100:* list_servers_detail: response changes `servers[]`; show_server: response changes `server`; update_server: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`
+    /// - **2.94–2.95**: status 200; request [`UpdateServerRequestV2_94`](super::types::UpdateServerRequestV2_94); response [`UpdateServerResponseV2_75`](super::types::UpdateServerResponseV2_75); errors 404, 409. *Changed at 2.94:* create_server: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; update_server: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`
+    /// - **2.96–2.97**: status 200; request [`UpdateServerRequestV2_94`](super::types::UpdateServerRequestV2_94); response [`UpdateServerResponseV2_96`](super::types::UpdateServerResponseV2_96); errors 404, 409. *Changed at 2.96:* list_servers_detail: response changes `servers[]`; show_server: response changes `server`; update_server: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`
+    /// - **2.98–2.99**: status 200; request [`UpdateServerRequestV2_94`](super::types::UpdateServerRequestV2_94); response [`UpdateServerResponseV2_98`](super::types::UpdateServerResponseV2_98); errors 404, 409. *Changed at 2.98:* list_servers_detail: response changes `servers[]`; show_server: response changes `server`; update_server: response changes `server.image`
+    /// - **2.100–2.103**: status 200; request [`UpdateServerRequestV2_94`](super::types::UpdateServerRequestV2_94); response [`UpdateServerResponseV2_100`](super::types::UpdateServerResponseV2_100); errors 404, 409. *Changed at 2.100:* list_servers_detail: response changes `servers[]`; show_server: response changes `server`; update_server: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`
     /// - **2.104–latest**: status 200; request [`UpdateServerRequestV2_104`](super::types::UpdateServerRequestV2_104); response [`UpdateServerResponseV2_100`](super::types::UpdateServerResponseV2_100); errors 404, 409. *Changed at 2.104:* update_server: request adds `server.pinned_availability_zone`
     pub async fn update_server(
         &self,

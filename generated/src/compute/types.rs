@@ -72,14 +72,14 @@ pub struct AddHostResponseAggregateV2_1 {
 }
 rt::record!(AddHostResponseAggregateV2_1 {
     req(availability_zone, "availability_zone"),
-    req(created_at, "created_at"),
+    req(created_at, "created_at", 0),
     req(deleted, "deleted"),
-    req(deleted_at, "deleted_at"),
+    req(deleted_at, "deleted_at", 0),
     req(hosts, "hosts"),
     req(id, "id"),
     req(metadata, "metadata"),
     req(name, "name"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
 });
 /// The `AddHostResponseAggregate` schema from microversion 2.41. It extends [`AddHostResponseAggregateV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +87,7 @@ pub struct AddHostResponseAggregateV2_41 {
     pub uuid: String,
     pub base: AddHostResponseAggregateV2_1,
 }
-rt::record!(AddHostResponseAggregateV2_41 { req(uuid, "uuid") } + base);
+rt::record!(AddHostResponseAggregateV2_41 { req(uuid, "uuid", 1) } + base);
 rt::extends!(AddHostResponseAggregateV2_41 => AddHostResponseAggregateV2_1);
 /// The `AddHostResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,10 +103,12 @@ pub struct AddHostResponseV2_41 {
 rt::record!(AddHostResponseV2_41 { req(aggregate, "aggregate") });
 /// The `AddInterfaceRequest` schema from microversion 2.1.
 pub type AddInterfaceRequestV2_1 = BTreeMap<String, rt::Value>;
+/// The `AddSecurityGroupRequestAddSecurityGroup` schema from microversion 2.1.
+pub type AddSecurityGroupRequestAddSecurityGroupV2_1 = ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1;
 /// The `AddSecurityGroupRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddSecurityGroupRequestV2_1 {
-    pub add_security_group: ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1,
+    pub add_security_group: AddSecurityGroupRequestAddSecurityGroupV2_1,
 }
 rt::record!(open encode AddSecurityGroupRequestV2_1 {
     req(add_security_group, "addSecurityGroup"),
@@ -133,7 +135,7 @@ pub struct AddTenantAccessResponseFlavorAccessItemV2_1 {
 }
 rt::record!(open AddTenantAccessResponseFlavorAccessItemV2_1 {
     req(flavor_id, "flavor_id"),
-    req(tenant_id, "tenant_id"),
+    req(tenant_id, "tenant_id", 2),
 });
 /// The `AddTenantAccessResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,12 +161,12 @@ pub struct ConfirmResizeServerRequestV2_1 {
     pub confirm_resize: rt::Value,
 }
 rt::record!(encode ConfirmResizeServerRequestV2_1 { req(confirm_resize, "confirmResize") });
+/// The `CreateAggregateImageRequestCacheItem` schema from microversion 2.81.
+pub type CreateAggregateImageRequestCacheItemV2_81 = ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1;
 /// The `CreateAggregateImageRequest` schema from microversion 2.81.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateAggregateImageRequestV2_81 {
-    pub cache: Vec<
-        ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_1,
-    >,
+    pub cache: Vec<CreateAggregateImageRequestCacheItemV2_81>,
 }
 rt::record!(encode CreateAggregateImageRequestV2_81 { req(cache, "cache") });
 /// The `CreateAggregateRequestAggregate` schema from microversion 2.1.
@@ -205,12 +207,12 @@ pub struct CreateAggregateResponseAggregateV2_1 {
 }
 rt::record!(CreateAggregateResponseAggregateV2_1 {
     req(availability_zone, "availability_zone"),
-    req(created_at, "created_at"),
+    req(created_at, "created_at", 0),
     req(deleted, "deleted"),
-    req(deleted_at, "deleted_at"),
+    req(deleted_at, "deleted_at", 0),
     req(id, "id"),
     req(name, "name"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
 });
 /// The `CreateAggregateResponseAggregate` schema from microversion 2.41. It extends [`CreateAggregateResponseAggregateV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -218,7 +220,7 @@ pub struct CreateAggregateResponseAggregateV2_41 {
     pub uuid: String,
     pub base: CreateAggregateResponseAggregateV2_1,
 }
-rt::record!(CreateAggregateResponseAggregateV2_41 { req(uuid, "uuid") } + base);
+rt::record!(CreateAggregateResponseAggregateV2_41 { req(uuid, "uuid", 1) } + base);
 rt::extends!(
     CreateAggregateResponseAggregateV2_41 => CreateAggregateResponseAggregateV2_1
 );
@@ -294,8 +296,8 @@ pub struct CreateAssistedVolumeSnapshotResponseSnapshotV2_1 {
     pub volume_id: String,
 }
 rt::record!(CreateAssistedVolumeSnapshotResponseSnapshotV2_1 {
-    req(id, "id"),
-    req(volume_id, "volumeId"),
+    req(id, "id", 1),
+    req(volume_id, "volumeId", 1),
 });
 /// The `CreateAssistedVolumeSnapshotResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -343,7 +345,7 @@ rt::record!(encode CreateBackupRequestV2_1 { req(create_backup, "createBackup") 
 pub struct CreateBackupResponseV2_45 {
     pub image_id: String,
 }
-rt::record!(CreateBackupResponseV2_45 { req(image_id, "image_id") });
+rt::record!(CreateBackupResponseV2_45 { req(image_id, "image_id", 1) });
 /// The `CreateExtraSpecsRequestExtraSpecs` schema from microversion 2.1.
 pub type CreateExtraSpecsRequestExtraSpecsV2_1 = BTreeMap<String, String>;
 /// The `CreateExtraSpecsRequest` schema from microversion 2.1.
@@ -351,7 +353,7 @@ pub type CreateExtraSpecsRequestExtraSpecsV2_1 = BTreeMap<String, String>;
 pub struct CreateExtraSpecsRequestV2_1 {
     pub extra_specs: CreateExtraSpecsRequestExtraSpecsV2_1,
 }
-rt::record!(encode CreateExtraSpecsRequestV2_1 { req(extra_specs, "extra_specs") });
+rt::record!(encode CreateExtraSpecsRequestV2_1 { req(extra_specs, "extra_specs", 4) });
 /// The `CreateExtraSpecsResponseExtraSpecs` schema from microversion 2.1.
 pub type CreateExtraSpecsResponseExtraSpecsV2_1 = BTreeMap<String, rt::Value>;
 /// The `CreateExtraSpecsResponse` schema from microversion 2.1.
@@ -359,7 +361,7 @@ pub type CreateExtraSpecsResponseExtraSpecsV2_1 = BTreeMap<String, rt::Value>;
 pub struct CreateExtraSpecsResponseV2_1 {
     pub extra_specs: CreateExtraSpecsResponseExtraSpecsV2_1,
 }
-rt::record!(CreateExtraSpecsResponseV2_1 { req(extra_specs, "extra_specs") });
+rt::record!(CreateExtraSpecsResponseV2_1 { req(extra_specs, "extra_specs", 6) });
 /// The fields every version of `CreateFlavorRequestFlavor` has alike.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateFlavorRequestFlavorCommon {
@@ -494,7 +496,7 @@ pub struct CreateFlavorResponseFlavorLinksItemV2_1 {
     pub href: String,
     pub rel: String,
 }
-rt::record!(open CreateFlavorResponseFlavorLinksItemV2_1 { req(href, "href"), req(rel, "rel") });
+rt::record!(open CreateFlavorResponseFlavorLinksItemV2_1 { req(href, "href", 7), req(rel, "rel") });
 /// The `CreateFlavorResponseFlavor` schema from microversion 2.1. It extends [`CreateFlavorResponseFlavorCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateFlavorResponseFlavorV2_1 {
@@ -506,7 +508,7 @@ pub struct CreateFlavorResponseFlavorV2_1 {
 rt::record!(CreateFlavorResponseFlavorV2_1 {
     req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
     req(rxtx_factor, "rxtx_factor"),
-    req(swap, "swap"),
+    req(swap, "swap", 8),
 } + base);
 rt::extends!(CreateFlavorResponseFlavorV2_1 => CreateFlavorResponseFlavorCommon);
 /// The `CreateFlavorResponseFlavor` schema from microversion 2.102. It extends [`CreateFlavorResponseFlavorCommon`] (its fields are in `base`, also through `Deref`).
@@ -520,7 +522,7 @@ pub struct CreateFlavorResponseFlavorV2_102 {
 rt::record!(CreateFlavorResponseFlavorV2_102 {
     req(swap, "swap"),
     req(description, "description"),
-    opt(extra_specs, "extra_specs"),
+    opt(extra_specs, "extra_specs", 4),
 } + base);
 rt::extends!(CreateFlavorResponseFlavorV2_102 => CreateFlavorResponseFlavorCommon);
 /// The `CreateFlavorResponseFlavor` schema from microversion 2.55. It extends [`CreateFlavorResponseFlavorV2_1`] (its fields are in `base`, also through `Deref`).
@@ -537,7 +539,7 @@ pub struct CreateFlavorResponseFlavorV2_61 {
     pub extra_specs: Option<CreateExtraSpecsRequestExtraSpecsV2_1>,
     pub base: CreateFlavorResponseFlavorV2_55,
 }
-rt::record!(CreateFlavorResponseFlavorV2_61 { opt(extra_specs, "extra_specs") } + base);
+rt::record!(CreateFlavorResponseFlavorV2_61 { opt(extra_specs, "extra_specs", 4) } + base);
 rt::extends!(CreateFlavorResponseFlavorV2_61 => CreateFlavorResponseFlavorV2_55);
 /// The `CreateFlavorResponseFlavor` schema from microversion 2.75. It extends [`CreateFlavorResponseFlavorCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -554,7 +556,7 @@ rt::record!(CreateFlavorResponseFlavorV2_75 {
     req(rxtx_factor, "rxtx_factor"),
     req(swap, "swap"),
     req(description, "description"),
-    opt(extra_specs, "extra_specs"),
+    opt(extra_specs, "extra_specs", 4),
 } + base);
 rt::extends!(CreateFlavorResponseFlavorV2_75 => CreateFlavorResponseFlavorCommon);
 /// The `CreateFlavorResponse` schema from microversion 2.1.
@@ -603,10 +605,10 @@ pub struct CreateFloatingIpResponseFloatingIpV2_1 {
     pub pool: String,
 }
 rt::record!(CreateFloatingIpResponseFloatingIpV2_1 {
-    req(fixed_ip, "fixed_ip"),
-    req(id, "id"),
-    req(instance_id, "instance_id"),
-    req(ip, "ip"),
+    req(fixed_ip, "fixed_ip", 11),
+    req(id, "id", 1),
+    req(instance_id, "instance_id", 1),
+    req(ip, "ip", 11),
     req(pool, "pool"),
 });
 /// The `CreateFloatingIpResponse` schema from microversion 2.1.
@@ -669,8 +671,8 @@ pub struct CreateInterfaceResponseInterfaceAttachmentFixedIpsItemV2_1 {
     pub subnet_id: String,
 }
 rt::record!(CreateInterfaceResponseInterfaceAttachmentFixedIpsItemV2_1 {
-    req(ip_address, "ip_address"),
-    req(subnet_id, "subnet_id"),
+    req(ip_address, "ip_address", 11),
+    req(subnet_id, "subnet_id", 1),
 });
 /// The `CreateInterfaceResponseInterfaceAttachment` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -686,8 +688,8 @@ pub struct CreateInterfaceResponseInterfaceAttachmentV2_1 {
 rt::record!(CreateInterfaceResponseInterfaceAttachmentV2_1 {
     req(fixed_ips, "fixed_ips"),
     req(mac_addr, "mac_addr"),
-    req(net_id, "net_id"),
-    req(port_id, "port_id"),
+    req(net_id, "net_id", 1),
+    req(port_id, "port_id", 1),
     req(port_state, "port_state"),
 });
 /// The `CreateInterfaceResponseInterfaceAttachment` schema from microversion 2.70. It extends [`CreateInterfaceResponseInterfaceAttachmentV2_1`] (its fields are in `base`, also through `Deref`).
@@ -831,23 +833,25 @@ rt::record!(encode CreateKeypairRequestV2_92 { req(keypair, "keypair") });
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairResponseKeypairCommon {
     pub fingerprint: String,
-    pub name: String,
     pub public_key: String,
     pub user_id: String,
 }
 rt::record!(CreateKeypairResponseKeypairCommon {
     req(fingerprint, "fingerprint"),
-    req(name, "name"),
     req(public_key, "public_key"),
-    req(user_id, "user_id"),
+    req(user_id, "user_id", 2),
 });
 /// The `CreateKeypairResponseKeypair` schema from microversion 2.1. It extends [`CreateKeypairResponseKeypairCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairResponseKeypairV2_1 {
+    pub name: String,
     pub private_key: Option<String>,
     pub base: CreateKeypairResponseKeypairCommon,
 }
-rt::record!(CreateKeypairResponseKeypairV2_1 { opt(private_key, "private_key") } + base);
+rt::record!(CreateKeypairResponseKeypairV2_1 {
+    req(name, "name", 14),
+    opt(private_key, "private_key"),
+} + base);
 rt::extends!(CreateKeypairResponseKeypairV2_1 => CreateKeypairResponseKeypairCommon);
 /// The `CreateKeypairResponseKeypair` schema from microversion 2.2. It extends [`CreateKeypairResponseKeypairV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -860,10 +864,11 @@ rt::extends!(CreateKeypairResponseKeypairV2_2 => CreateKeypairResponseKeypairV2_
 /// The `CreateKeypairResponseKeypair` schema from microversion 2.92. It extends [`CreateKeypairResponseKeypairCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateKeypairResponseKeypairV2_92 {
+    pub name: String,
     pub type_: CreateKeypairRequestKeypairTypeV2_2,
     pub base: CreateKeypairResponseKeypairCommon,
 }
-rt::record!(CreateKeypairResponseKeypairV2_92 { req(type_, "type") } + base);
+rt::record!(CreateKeypairResponseKeypairV2_92 { req(name, "name", 16), req(type_, "type") } + base);
 rt::extends!(CreateKeypairResponseKeypairV2_92 => CreateKeypairResponseKeypairCommon);
 /// The `CreateKeypairResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -1041,7 +1046,7 @@ pub struct CreateRemoteConsoleResponseRemoteConsoleV2_6 {
 rt::record!(CreateRemoteConsoleResponseRemoteConsoleV2_6 {
     req(protocol, "protocol"),
     req(type_, "type"),
-    req(url, "url"),
+    req(url, "url", 7),
 });
 /// The `CreateRemoteConsoleResponseRemoteConsole` schema from microversion 2.8.
 #[derive(Debug, Clone, PartialEq)]
@@ -1053,7 +1058,7 @@ pub struct CreateRemoteConsoleResponseRemoteConsoleV2_8 {
 rt::record!(CreateRemoteConsoleResponseRemoteConsoleV2_8 {
     req(protocol, "protocol"),
     req(type_, "type"),
-    req(url, "url"),
+    req(url, "url", 7),
 });
 /// The `CreateRemoteConsoleResponseRemoteConsole` schema from microversion 2.99.
 #[derive(Debug, Clone, PartialEq)]
@@ -1065,7 +1070,7 @@ pub struct CreateRemoteConsoleResponseRemoteConsoleV2_99 {
 rt::record!(CreateRemoteConsoleResponseRemoteConsoleV2_99 {
     req(protocol, "protocol"),
     req(type_, "type"),
-    req(url, "url"),
+    req(url, "url", 7),
 });
 /// The `CreateRemoteConsoleResponse` schema from microversion 2.6.
 #[derive(Debug, Clone, PartialEq)]
@@ -1112,10 +1117,10 @@ pub struct CreateSecurityGroupResponseSecurityGroupV2_1 {
 }
 rt::record!(CreateSecurityGroupResponseSecurityGroupV2_1 {
     req(description, "description"),
-    req(id, "id"),
+    req(id, "id", 1),
     req(name, "name"),
     req(rules, "rules"),
-    req(tenant_id, "tenant_id"),
+    req(tenant_id, "tenant_id", 2),
 });
 /// The `CreateSecurityGroupResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -1170,7 +1175,7 @@ pub struct CreateSecurityGroupRuleResponseSecurityGroupRuleGroupV2_1 {
 }
 rt::record!(CreateSecurityGroupRuleResponseSecurityGroupRuleGroupV2_1 {
     opt(name, "name"),
-    opt(tenant_id, "tenant_id"),
+    opt(tenant_id, "tenant_id", 2),
 });
 /// The `CreateSecurityGroupRuleResponseSecurityGroupRuleIpRange` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -1190,13 +1195,13 @@ pub struct CreateSecurityGroupRuleResponseSecurityGroupRuleV2_1 {
     pub to_port: Option<i64>,
 }
 rt::record!(CreateSecurityGroupRuleResponseSecurityGroupRuleV2_1 {
-    req(from_port, "from_port"),
+    req(from_port, "from_port", 17),
     req(group, "group"),
-    req(id, "id"),
+    req(id, "id", 1),
     req(ip_protocol, "ip_protocol"),
     req(ip_range, "ip_range"),
-    req(parent_group_id, "parent_group_id"),
-    req(to_port, "to_port"),
+    req(parent_group_id, "parent_group_id", 1),
+    req(to_port, "to_port", 17),
 });
 /// The `CreateSecurityGroupRuleResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -1496,10 +1501,10 @@ pub struct CreateServerExternalEventResponseEventsItemCommon {
     pub tag: Option<String>,
 }
 rt::record!(CreateServerExternalEventResponseEventsItemCommon {
-    req(code, "code"),
-    req(server_uuid, "server_uuid"),
+    req(code, "code", 18),
+    req(server_uuid, "server_uuid", 1),
     req(status, "status"),
-    opt(tag, "tag"),
+    opt(tag, "tag", 3),
 });
 /// The `CreateServerExternalEventResponseEventsItem` schema from microversion 2.1. It extends [`CreateServerExternalEventResponseEventsItemCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -1673,14 +1678,16 @@ pub struct CreateServerGroupResponseServerGroupCommon {
     pub name: String,
 }
 rt::record!(CreateServerGroupResponseServerGroupCommon {
-    req(id, "id"),
-    req(members, "members"),
+    req(id, "id", 1),
+    req(members, "members", 19),
     req(name, "name"),
 });
 /// The `CreateServerGroupResponseServerGroupMetadata` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateServerGroupResponseServerGroupMetadataV2_1 {}
 rt::record!(encode CreateServerGroupResponseServerGroupMetadataV2_1 {});
+/// The `CreateServerGroupResponseServerGroupRules` schema from microversion 2.64.
+pub type CreateServerGroupResponseServerGroupRulesV2_64 = CreateServerGroupRequestServerGroupRulesV2_64;
 /// The `CreateServerGroupResponseServerGroup` schema from microversion 2.1. It extends [`CreateServerGroupResponseServerGroupCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerGroupResponseServerGroupV2_1 {
@@ -1690,7 +1697,7 @@ pub struct CreateServerGroupResponseServerGroupV2_1 {
 }
 rt::record!(CreateServerGroupResponseServerGroupV2_1 {
     req(metadata, "metadata"),
-    req(policies, "policies"),
+    req(policies, "policies", 20),
 } + base);
 rt::extends!(
     CreateServerGroupResponseServerGroupV2_1 =>
@@ -1704,8 +1711,8 @@ pub struct CreateServerGroupResponseServerGroupV2_13 {
     pub base: CreateServerGroupResponseServerGroupV2_1,
 }
 rt::record!(CreateServerGroupResponseServerGroupV2_13 {
-    req(project_id, "project_id"),
-    req(user_id, "user_id"),
+    req(project_id, "project_id", 2),
+    req(user_id, "user_id", 2),
 } + base);
 rt::extends!(
     CreateServerGroupResponseServerGroupV2_13 => CreateServerGroupResponseServerGroupV2_1
@@ -1718,12 +1725,12 @@ pub struct CreateServerGroupResponseServerGroupV2_64 {
     pub project_id: String,
     pub user_id: String,
     pub policy: CreateServerGroupRequestServerGroupPolicyV2_64,
-    pub rules: CreateServerGroupRequestServerGroupRulesV2_64,
+    pub rules: CreateServerGroupResponseServerGroupRulesV2_64,
     pub base: CreateServerGroupResponseServerGroupCommon,
 }
 rt::record!(CreateServerGroupResponseServerGroupV2_64 {
-    req(project_id, "project_id"),
-    req(user_id, "user_id"),
+    req(project_id, "project_id", 2),
+    req(user_id, "user_id", 2),
     req(policy, "policy"),
     req(rules, "rules"),
 } + base);
@@ -1785,7 +1792,7 @@ rt::record!(encode CreateServerImageRequestV2_1 { req(create_image, "createImage
 pub struct CreateServerImageResponseV2_45 {
     pub image_id: Option<String>,
 }
-rt::record!(CreateServerImageResponseV2_45 { req(image_id, "image_id") });
+rt::record!(CreateServerImageResponseV2_45 { req(image_id, "image_id", 1) });
 /// The `CreateServerRequestOSSCHHNTSchedulerHints` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreateServerRequestOSSCHHNTSchedulerHintsV2_1 {
@@ -1799,14 +1806,14 @@ pub struct CreateServerRequestOSSCHHNTSchedulerHintsV2_1 {
     pub target_cell: Option<String>,
 }
 rt::record!(open encode CreateServerRequestOSSCHHNTSchedulerHintsV2_1 {
-    opt(build_near_host_ip, "build_near_host_ip"),
-    opt(cidr, "cidr"),
-    opt(different_cell, "different_cell"),
-    opt(different_host, "different_host"),
-    opt(group, "group"),
-    opt(query, "query"),
-    opt(same_host, "same_host"),
-    opt(target_cell, "target_cell"),
+    opt(build_near_host_ip, "build_near_host_ip", 21),
+    opt(cidr, "cidr", 22),
+    opt(different_cell, "different_cell", 23),
+    opt(different_host, "different_host", 24),
+    opt(group, "group", 25),
+    opt(query, "query", 26),
+    opt(same_host, "same_host", 27),
+    opt(target_cell, "target_cell", 12),
 });
 /// The `CreateServerRequestServerBlockDeviceMappingItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -2358,6 +2365,8 @@ impl CreateServerRequestServerV2_90 {
         }
     }
 }
+/// The `CreateServerRequestServer` schema from microversion 2.94.
+pub type CreateServerRequestServerV2_94 = CreateServerRequestServerV2_90;
 /// The `CreateServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateServerRequestV2_1 {
@@ -2646,6 +2655,30 @@ impl CreateServerRequestV2_90 {
         }
     }
 }
+/// The `CreateServerRequest` schema from microversion 2.94.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateServerRequestV2_94 {
+    pub os_sch_hnt_scheduler_hints: Option<
+        CreateServerRequestOSSCHHNTSchedulerHintsV2_1,
+    >,
+    pub os_scheduler_hints: Option<CreateServerRequestOSSCHHNTSchedulerHintsV2_1>,
+    pub server: CreateServerRequestServerV2_94,
+}
+rt::record!(encode CreateServerRequestV2_94 {
+    opt(os_sch_hnt_scheduler_hints, "OS-SCH-HNT:scheduler_hints"),
+    opt(os_scheduler_hints, "os:scheduler_hints"),
+    req(server, "server"),
+});
+impl CreateServerRequestV2_94 {
+    /// A [`CreateServerRequestV2_94`] with its required fields; the optional ones are `None`.
+    pub fn new(server: CreateServerRequestServerV2_94) -> Self {
+        Self {
+            os_sch_hnt_scheduler_hints: None,
+            os_scheduler_hints: None,
+            server,
+        }
+    }
+}
 /// The `CreateServerResponse` schema from microversion 2.1.
 pub type CreateServerResponseV2_1 = BTreeMap<String, rt::Value>;
 /// The `CreateShareRequestShare` schema from microversion 2.97.
@@ -2699,10 +2732,10 @@ pub struct CreateShareResponseShareV2_97 {
 }
 rt::record!(CreateShareResponseShareV2_97 {
     opt(export_location, "export_location"),
-    req(share_id, "share_id"),
+    req(share_id, "share_id", 1),
     req(status, "status"),
-    req(tag, "tag"),
-    opt(uuid, "uuid"),
+    req(tag, "tag", 2),
+    opt(uuid, "uuid", 1),
 });
 /// The `CreateShareResponse` schema from microversion 2.97.
 #[derive(Debug, Clone, PartialEq)]
@@ -2779,13 +2812,13 @@ pub struct CreateSnapshotResponseSnapshotV2_1 {
     pub volume_id: String,
 }
 rt::record!(CreateSnapshotResponseSnapshotV2_1 {
-    req(created_at, "createdAt"),
+    req(created_at, "createdAt", 0),
     req(display_description, "displayDescription"),
     req(display_name, "displayName"),
-    req(id, "id"),
+    req(id, "id", 1),
     req(size, "size"),
     req(status, "status"),
-    req(volume_id, "volumeId"),
+    req(volume_id, "volumeId", 1),
 });
 /// The `CreateSnapshotResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -2904,9 +2937,9 @@ pub struct CreateVolumeAttachmentResponseVolumeAttachmentCommon {
     pub volume_id: String,
 }
 rt::record!(CreateVolumeAttachmentResponseVolumeAttachmentCommon {
-    req(id, "id"),
-    req(server_id, "serverId"),
-    req(volume_id, "volumeId"),
+    req(id, "id", 1),
+    req(server_id, "serverId", 1),
+    req(volume_id, "volumeId", 1),
 });
 /// The `CreateVolumeAttachmentResponseVolumeAttachment` schema from microversion 2.1. It extends [`CreateVolumeAttachmentResponseVolumeAttachmentCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -2915,7 +2948,7 @@ pub struct CreateVolumeAttachmentResponseVolumeAttachmentV2_1 {
     pub base: CreateVolumeAttachmentResponseVolumeAttachmentCommon,
 }
 rt::record!(CreateVolumeAttachmentResponseVolumeAttachmentV2_1 {
-    nullable(device, "device"),
+    nullable(device, "device", 28),
 } + base);
 rt::extends!(
     CreateVolumeAttachmentResponseVolumeAttachmentV2_1 =>
@@ -2929,8 +2962,8 @@ pub struct CreateVolumeAttachmentResponseVolumeAttachmentV2_70 {
     pub base: CreateVolumeAttachmentResponseVolumeAttachmentCommon,
 }
 rt::record!(CreateVolumeAttachmentResponseVolumeAttachmentV2_70 {
-    req(device, "device"),
-    req(tag, "tag"),
+    req(device, "device", 28),
+    req(tag, "tag", 29),
 } + base);
 rt::extends!(
     CreateVolumeAttachmentResponseVolumeAttachmentV2_70 =>
@@ -2943,7 +2976,7 @@ pub struct CreateVolumeAttachmentResponseVolumeAttachmentV2_79 {
     pub base: CreateVolumeAttachmentResponseVolumeAttachmentV2_70,
 }
 rt::record!(CreateVolumeAttachmentResponseVolumeAttachmentV2_79 {
-    req(delete_on_termination, "delete_on_termination"),
+    req(delete_on_termination, "delete_on_termination", 30),
 } + base);
 rt::extends!(
     CreateVolumeAttachmentResponseVolumeAttachmentV2_79 =>
@@ -3059,15 +3092,15 @@ pub struct CreateVolumeResponseVolumeV2_1 {
     pub volume_type: Option<String>,
 }
 rt::record!(CreateVolumeResponseVolumeV2_1 {
-    req(attachments, "attachments"),
+    req(attachments, "attachments", 31),
     req(availability_zone, "availabilityZone"),
-    req(created_at, "createdAt"),
+    req(created_at, "createdAt", 0),
     req(display_description, "displayDescription"),
     req(display_name, "displayName"),
-    req(id, "id"),
-    req(metadata, "metadata"),
+    req(id, "id", 1),
+    req(metadata, "metadata", 4),
     req(size, "size"),
-    req(snapshot_id, "snapshotId"),
+    req(snapshot_id, "snapshotId", 32),
     req(status, "status"),
     req(volume_type, "volumeType"),
 });
@@ -3221,7 +3254,7 @@ pub struct GetSerialConsoleResponseConsoleV2_1 {
     pub type_: String,
     pub url: String,
 }
-rt::record!(GetSerialConsoleResponseConsoleV2_1 { req(type_, "type"), req(url, "url") });
+rt::record!(GetSerialConsoleResponseConsoleV2_1 { req(type_, "type", 33), req(url, "url", 7) });
 /// The `GetSerialConsoleResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GetSerialConsoleResponseV2_1 {
@@ -3250,10 +3283,17 @@ pub struct GetSpiceConsoleRequestV2_1 {
     pub os_get_spice_console: GetSpiceConsoleRequestOsGetSPICEConsoleV2_1,
 }
 rt::record!(encode GetSpiceConsoleRequestV2_1 { req(os_get_spice_console, "os-getSPICEConsole") });
+/// The `GetSpiceConsoleResponseConsole` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetSpiceConsoleResponseConsoleV2_1 {
+    pub type_: String,
+    pub url: String,
+}
+rt::record!(GetSpiceConsoleResponseConsoleV2_1 { req(type_, "type", 34), req(url, "url", 7) });
 /// The `GetSpiceConsoleResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GetSpiceConsoleResponseV2_1 {
-    pub console: Option<GetSerialConsoleResponseConsoleV2_1>,
+    pub console: Option<GetSpiceConsoleResponseConsoleV2_1>,
 }
 rt::record!(GetSpiceConsoleResponseV2_1 { opt(console, "console") });
 /// The `GetVncConsoleRequestOsGetVNCConsoleType` schema from microversion 2.1.
@@ -3286,7 +3326,7 @@ pub struct GetVncConsoleResponseConsoleV2_1 {
     pub type_: GetVncConsoleRequestOsGetVNCConsoleTypeV2_1,
     pub url: String,
 }
-rt::record!(GetVncConsoleResponseConsoleV2_1 { req(type_, "type"), req(url, "url") });
+rt::record!(GetVncConsoleResponseConsoleV2_1 { req(type_, "type"), req(url, "url", 7) });
 /// The `GetVncConsoleResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GetVncConsoleResponseV2_1 {
@@ -3328,7 +3368,7 @@ pub struct ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemHostsValueV
 rt::record!(ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemHostsValueValueV2_1 {
     req(active, "active"),
     req(available, "available"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
 });
 /// The `ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -3343,7 +3383,7 @@ pub struct ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemV2_1 {
     pub zone_state: ListAvailabilityZoneResponseAvailabilityZoneInfoItemZoneStateV2_1,
 }
 rt::record!(ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemV2_1 {
-    req(hosts, "hosts"),
+    req(hosts, "hosts", 36),
     req(zone_name, "zoneName"),
     req(zone_state, "zoneState"),
 });
@@ -3365,7 +3405,7 @@ pub struct ListAvailabilityZoneResponseAvailabilityZoneInfoItemV2_1 {
     pub zone_state: ListAvailabilityZoneResponseAvailabilityZoneInfoItemZoneStateV2_1,
 }
 rt::record!(ListAvailabilityZoneResponseAvailabilityZoneInfoItemV2_1 {
-    req(hosts, "hosts"),
+    req(hosts, "hosts", 37),
     req(zone_name, "zoneName"),
     req(zone_state, "zoneState"),
 });
@@ -3407,8 +3447,8 @@ pub struct ListBaremetalNodesResponseNodesItemV2_1 {
 rt::record!(ListBaremetalNodesResponseNodesItemV2_1 {
     req(cpus, "cpus"),
     req(disk_gb, "disk_gb"),
-    req(host, "host"),
-    req(id, "id"),
+    req(host, "host", 38),
+    req(id, "id", 1),
     req(interfaces, "interfaces"),
     req(memory_mb, "memory_mb"),
     req(task_state, "task_state"),
@@ -3435,17 +3475,17 @@ pub struct ListDefaultsResponseQuotaSetCommon {
     pub server_groups: i64,
 }
 rt::record!(ListDefaultsResponseQuotaSetCommon {
-    req(cores, "cores"),
+    req(cores, "cores", 17),
     req(id, "id"),
-    req(injected_file_content_bytes, "injected_file_content_bytes"),
-    req(injected_file_path_bytes, "injected_file_path_bytes"),
-    req(injected_files, "injected_files"),
-    req(instances, "instances"),
-    req(key_pairs, "key_pairs"),
-    req(metadata_items, "metadata_items"),
-    req(ram, "ram"),
-    req(server_group_members, "server_group_members"),
-    req(server_groups, "server_groups"),
+    req(injected_file_content_bytes, "injected_file_content_bytes", 17),
+    req(injected_file_path_bytes, "injected_file_path_bytes", 17),
+    req(injected_files, "injected_files", 17),
+    req(instances, "instances", 17),
+    req(key_pairs, "key_pairs", 17),
+    req(metadata_items, "metadata_items", 17),
+    req(ram, "ram", 17),
+    req(server_group_members, "server_group_members", 17),
+    req(server_groups, "server_groups", 17),
 });
 /// The `ListDefaultsResponseQuotaSet` schema from microversion 2.1. It extends [`ListDefaultsResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3457,10 +3497,10 @@ pub struct ListDefaultsResponseQuotaSetV2_1 {
     pub base: ListDefaultsResponseQuotaSetCommon,
 }
 rt::record!(ListDefaultsResponseQuotaSetV2_1 {
-    req(fixed_ips, "fixed_ips"),
-    req(floating_ips, "floating_ips"),
-    req(security_group_rules, "security_group_rules"),
-    req(security_groups, "security_groups"),
+    req(fixed_ips, "fixed_ips", 17),
+    req(floating_ips, "floating_ips", 17),
+    req(security_group_rules, "security_group_rules", 17),
+    req(security_groups, "security_groups", 17),
 } + base);
 rt::extends!(ListDefaultsResponseQuotaSetV2_1 => ListDefaultsResponseQuotaSetCommon);
 /// The `ListDefaultsResponseQuotaSet` schema from microversion 2.36. It extends [`ListDefaultsResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
@@ -3648,7 +3688,7 @@ rt::record!(ListExtensionsResponseExtensionsItemV2_1 {
     req(links, "links"),
     req(name, "name"),
     req(namespace, "namespace"),
-    req(updated, "updated"),
+    req(updated, "updated", 0),
 });
 /// The `ListExtensionsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -3860,7 +3900,7 @@ pub struct ListFlavorsResponseFlavorsItemLinksItemV2_1 {
     pub href: String,
     pub rel: String,
 }
-rt::record!(ListFlavorsResponseFlavorsItemLinksItemV2_1 { req(href, "href"), req(rel, "rel") });
+rt::record!(ListFlavorsResponseFlavorsItemLinksItemV2_1 { req(href, "href", 7), req(rel, "rel") });
 /// The `ListFlavorsResponseFlavorsItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsResponseFlavorsItemV2_1 {
@@ -3951,7 +3991,7 @@ pub struct ListHypervisorServersResponseHypervisorsItemServersItemV2_1 {
 }
 rt::record!(ListHypervisorServersResponseHypervisorsItemServersItemV2_1 {
     req(name, "name"),
-    req(uuid, "uuid"),
+    req(uuid, "uuid", 1),
 });
 /// The `ListHypervisorServersResponseHypervisorsItemState` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4005,7 +4045,7 @@ rt::record!(ListHypervisorsDetailResponseHypervisorsItemCommon {
     req(host_ip, "host_ip"),
     req(hypervisor_hostname, "hypervisor_hostname"),
     req(hypervisor_type, "hypervisor_type"),
-    req(hypervisor_version, "hypervisor_version"),
+    req(hypervisor_version, "hypervisor_version", 39),
     req(state, "state"),
     req(status, "status"),
 });
@@ -4031,7 +4071,7 @@ pub struct ListHypervisorsDetailResponseHypervisorsItemServiceV2_53 {
 rt::record!(ListHypervisorsDetailResponseHypervisorsItemServiceV2_53 {
     req(disabled_reason, "disabled_reason"),
     req(host, "host"),
-    req(id, "id"),
+    req(id, "id", 1),
 });
 /// The `ListHypervisorsDetailResponseHypervisorsItem` schema from microversion 2.1. It extends [`ListHypervisorsDetailResponseHypervisorsItemCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -4133,7 +4173,7 @@ rt::record!(ListHypervisorsDetailResponseHypervisorsItemV2_53 {
     req(current_workload, "current_workload"),
     req(free_disk_gb, "free_disk_gb"),
     req(free_ram_mb, "free_ram_mb"),
-    req(id, "id"),
+    req(id, "id", 1),
     req(local_gb, "local_gb"),
     req(local_gb_used, "local_gb_used"),
     req(memory_mb, "memory_mb"),
@@ -4160,7 +4200,7 @@ pub struct ListHypervisorsDetailResponseHypervisorsItemV2_88 {
     pub base: ListHypervisorsDetailResponseHypervisorsItemCommon,
 }
 rt::record!(ListHypervisorsDetailResponseHypervisorsItemV2_88 {
-    req(id, "id"),
+    req(id, "id", 1),
     req(service, "service"),
     opt(servers, "servers"),
     req(uptime, "uptime"),
@@ -4184,32 +4224,32 @@ rt::record!(ListHypervisorsDetailResponseV2_28 { req(hypervisors, "hypervisors")
 /// The `ListHypervisorsDetailResponse` schema from microversion 2.33. It extends [`ListHypervisorsDetailResponseV2_28`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListHypervisorsDetailResponseV2_33 {
-    pub hypervisors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub hypervisors_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
     pub base: ListHypervisorsDetailResponseV2_28,
 }
 rt::record!(ListHypervisorsDetailResponseV2_33 {
-    opt(hypervisors_links, "hypervisors_links"),
+    opt(hypervisors_links, "hypervisors_links", 40),
 } + base);
 rt::extends!(ListHypervisorsDetailResponseV2_33 => ListHypervisorsDetailResponseV2_28);
 /// The `ListHypervisorsDetailResponse` schema from microversion 2.53.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListHypervisorsDetailResponseV2_53 {
     pub hypervisors: Vec<ListHypervisorsDetailResponseHypervisorsItemV2_53>,
-    pub hypervisors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub hypervisors_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListHypervisorsDetailResponseV2_53 {
     req(hypervisors, "hypervisors"),
-    opt(hypervisors_links, "hypervisors_links"),
+    opt(hypervisors_links, "hypervisors_links", 40),
 });
 /// The `ListHypervisorsDetailResponse` schema from microversion 2.88.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListHypervisorsDetailResponseV2_88 {
     pub hypervisors: Vec<ListHypervisorsDetailResponseHypervisorsItemV2_88>,
-    pub hypervisors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub hypervisors_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListHypervisorsDetailResponseV2_88 {
     req(hypervisors, "hypervisors"),
-    opt(hypervisors_links, "hypervisors_links"),
+    opt(hypervisors_links, "hypervisors_links", 40),
 });
 /// The `ListHypervisorsQuery` schema from microversion 2.33.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -4265,7 +4305,7 @@ pub struct ListHypervisorsResponseHypervisorsItemV2_53 {
     pub base: ListHypervisorsResponseHypervisorsItemCommon,
 }
 rt::record!(ListHypervisorsResponseHypervisorsItemV2_53 {
-    req(id, "id"),
+    req(id, "id", 1),
     opt(servers, "servers"),
 } + base);
 rt::extends!(
@@ -4281,20 +4321,22 @@ rt::record!(ListHypervisorsResponseV2_1 { req(hypervisors, "hypervisors") });
 /// The `ListHypervisorsResponse` schema from microversion 2.33. It extends [`ListHypervisorsResponseV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListHypervisorsResponseV2_33 {
-    pub hypervisors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub hypervisors_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
     pub base: ListHypervisorsResponseV2_1,
 }
-rt::record!(ListHypervisorsResponseV2_33 { opt(hypervisors_links, "hypervisors_links") } + base);
+rt::record!(ListHypervisorsResponseV2_33 {
+    opt(hypervisors_links, "hypervisors_links", 40),
+} + base);
 rt::extends!(ListHypervisorsResponseV2_33 => ListHypervisorsResponseV2_1);
 /// The `ListHypervisorsResponse` schema from microversion 2.53.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListHypervisorsResponseV2_53 {
     pub hypervisors: Vec<ListHypervisorsResponseHypervisorsItemV2_53>,
-    pub hypervisors_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub hypervisors_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListHypervisorsResponseV2_53 {
     req(hypervisors, "hypervisors"),
-    opt(hypervisors_links, "hypervisors_links"),
+    opt(hypervisors_links, "hypervisors_links", 40),
 });
 /// The `ListImagesDetailResponseImagesItemMetadata` schema from microversion 2.1.
 pub type ListImagesDetailResponseImagesItemMetadataV2_1 = BTreeMap<String, rt::Value>;
@@ -4316,7 +4358,10 @@ pub struct ListImagesDetailResponseImagesItemServerV2_1 {
     pub id: String,
     pub links: Vec<rt::Value>,
 }
-rt::record!(ListImagesDetailResponseImagesItemServerV2_1 { req(id, "id"), req(links, "links") });
+rt::record!(ListImagesDetailResponseImagesItemServerV2_1 {
+    req(id, "id", 1),
+    req(links, "links", 41),
+});
 /// The `ListImagesDetailResponseImagesItemStatus` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListImagesDetailResponseImagesItemStatusV2_1 {
@@ -4357,27 +4402,27 @@ pub struct ListImagesDetailResponseImagesItemV2_1 {
 rt::record!(ListImagesDetailResponseImagesItemV2_1 {
     opt(os_dcf_disk_config, "OS-DCF:diskConfig"),
     req(os_ext_img_size_size, "OS-EXT-IMG-SIZE:size"),
-    req(created, "created"),
-    req(id, "id"),
-    req(links, "links"),
-    req(metadata, "metadata"),
-    req(min_disk, "minDisk"),
-    req(min_ram, "minRam"),
+    req(created, "created", 0),
+    req(id, "id", 1),
+    req(links, "links", 42),
+    req(metadata, "metadata", 44),
+    req(min_disk, "minDisk", 45),
+    req(min_ram, "minRam", 45),
     req(name, "name"),
-    req(progress, "progress"),
+    req(progress, "progress", 46),
     opt(server, "server"),
     req(status, "status"),
-    req(updated, "updated"),
+    req(updated, "updated", 0),
 });
 /// The `ListImagesDetailResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListImagesDetailResponseV2_1 {
     pub images: Vec<ListImagesDetailResponseImagesItemV2_1>,
-    pub images_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub images_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListImagesDetailResponseV2_1 {
     req(images, "images"),
-    opt(images_links, "images_links"),
+    opt(images_links, "images_links", 40),
 });
 /// The `ListImagesQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -4415,17 +4460,27 @@ pub struct ListImagesResponseImagesItemV2_1 {
     pub name: Option<String>,
 }
 rt::record!(ListImagesResponseImagesItemV2_1 {
-    req(id, "id"),
-    req(links, "links"),
+    req(id, "id", 1),
+    req(links, "links", 42),
     req(name, "name"),
 });
+/// The `ListImagesResponseImagesLinksItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListImagesResponseImagesLinksItemV2_1 {
+    pub href: String,
+    pub rel: String,
+}
+rt::record!(ListImagesResponseImagesLinksItemV2_1 { req(href, "href", 7), req(rel, "rel", 47) });
 /// The `ListImagesResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListImagesResponseV2_1 {
     pub images: Vec<ListImagesResponseImagesItemV2_1>,
-    pub images_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub images_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
-rt::record!(ListImagesResponseV2_1 { req(images, "images"), opt(images_links, "images_links") });
+rt::record!(ListImagesResponseV2_1 {
+    req(images, "images"),
+    opt(images_links, "images_links", 40),
+});
 /// The `ListInstanceActionsQuery` schema from microversion 2.58.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListInstanceActionsQueryV2_58 {
@@ -4459,12 +4514,12 @@ pub struct ListInstanceActionsResponseInstanceActionsItemV2_1 {
 }
 rt::record!(ListInstanceActionsResponseInstanceActionsItemV2_1 {
     req(action, "action"),
-    req(instance_uuid, "instance_uuid"),
+    req(instance_uuid, "instance_uuid", 1),
     req(message, "message"),
-    req(project_id, "project_id"),
+    req(project_id, "project_id", 2),
     req(request_id, "request_id"),
-    req(start_time, "start_time"),
-    req(user_id, "user_id"),
+    req(start_time, "start_time", 0),
+    req(user_id, "user_id", 2),
 });
 /// The `ListInstanceActionsResponseInstanceActionsItem` schema from microversion 2.58. It extends [`ListInstanceActionsResponseInstanceActionsItemV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -4473,7 +4528,7 @@ pub struct ListInstanceActionsResponseInstanceActionsItemV2_58 {
     pub base: ListInstanceActionsResponseInstanceActionsItemV2_1,
 }
 rt::record!(ListInstanceActionsResponseInstanceActionsItemV2_58 {
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
 } + base);
 rt::extends!(
     ListInstanceActionsResponseInstanceActionsItemV2_58 =>
@@ -4489,11 +4544,11 @@ rt::record!(ListInstanceActionsResponseV2_1 { req(instance_actions, "instanceAct
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListInstanceActionsResponseV2_58 {
     pub instance_actions: Vec<ListInstanceActionsResponseInstanceActionsItemV2_58>,
-    pub links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListInstanceActionsResponseV2_58 {
     req(instance_actions, "instanceActions"),
-    opt(links, "links"),
+    opt(links, "links", 40),
 });
 /// The `ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLog` schema from microversion 2.1.
 pub type ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogV2_1 = BTreeMap<
@@ -4524,8 +4579,8 @@ pub struct ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueV2_1 {
     >,
 }
 rt::record!(ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueV2_1 {
-    opt(errors, "errors"),
-    opt(instances, "instances"),
+    opt(errors, "errors", 45),
+    opt(instances, "instances", 45),
     opt(message, "message"),
     opt(state, "state"),
 });
@@ -4545,17 +4600,17 @@ pub struct ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsV2_1 {
     pub total_instances: i64,
 }
 rt::record!(ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsV2_1 {
-    req(hosts_not_run, "hosts_not_run"),
+    req(hosts_not_run, "hosts_not_run", 19),
     req(log, "log"),
-    req(num_hosts, "num_hosts"),
-    req(num_hosts_done, "num_hosts_done"),
-    req(num_hosts_not_run, "num_hosts_not_run"),
-    req(num_hosts_running, "num_hosts_running"),
+    req(num_hosts, "num_hosts", 45),
+    req(num_hosts_done, "num_hosts_done", 45),
+    req(num_hosts_not_run, "num_hosts_not_run", 45),
+    req(num_hosts_running, "num_hosts_running", 45),
     req(overall_status, "overall_status"),
-    req(period_beginning, "period_beginning"),
-    req(period_ending, "period_ending"),
-    req(total_errors, "total_errors"),
-    req(total_instances, "total_instances"),
+    req(period_beginning, "period_beginning", 0),
+    req(period_ending, "period_ending", 0),
+    req(total_errors, "total_errors", 45),
+    req(total_instances, "total_instances", 45),
 });
 /// The `ListInstanceUsageAuditLogResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -4577,12 +4632,27 @@ pub struct ListInterfaceResponseV2_70 {
     pub interface_attachments: Vec<CreateInterfaceResponseInterfaceAttachmentV2_70>,
 }
 rt::record!(ListInterfaceResponseV2_70 { req(interface_attachments, "interfaceAttachments") });
+/// The `ListIpsResponseAddresses` schema from microversion 2.1.
+pub type ListIpsResponseAddressesV2_1 = BTreeMap<
+    String,
+    Vec<ListIpsResponseAddressesValueItemV2_1>,
+>;
+/// The `ListIpsResponseAddressesValueItem` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListIpsResponseAddressesValueItemV2_1 {
+    pub addr: String,
+    pub version: i64,
+}
+rt::record!(ListIpsResponseAddressesValueItemV2_1 {
+    req(addr, "addr", 21),
+    req(version, "version", 48),
+});
 /// The `ListIpsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListIpsResponseV2_1 {
-    pub addresses: RebuildServerResponseServerAddressesV2_1,
+    pub addresses: ListIpsResponseAddressesV2_1,
 }
-rt::record!(ListIpsResponseV2_1 { req(addresses, "addresses") });
+rt::record!(ListIpsResponseV2_1 { req(addresses, "addresses", 35) });
 /// The `ListKeypairsQuery` schema from microversion 2.35.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListKeypairsQueryV2_35 {
@@ -4616,7 +4686,7 @@ pub struct ListKeypairsResponseKeypairsItemKeypairV2_1 {
 }
 rt::record!(ListKeypairsResponseKeypairsItemKeypairV2_1 {
     req(fingerprint, "fingerprint"),
-    req(name, "name"),
+    req(name, "name", 14),
     req(public_key, "public_key"),
 });
 /// The `ListKeypairsResponseKeypairsItemKeypair` schema from microversion 2.2. It extends [`ListKeypairsResponseKeypairsItemKeypairV2_1`] (its fields are in `base`, also through `Deref`).
@@ -4657,10 +4727,10 @@ rt::record!(ListKeypairsResponseV2_2 { req(keypairs, "keypairs") });
 /// The `ListKeypairsResponse` schema from microversion 2.35. It extends [`ListKeypairsResponseV2_2`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKeypairsResponseV2_35 {
-    pub keypairs_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub keypairs_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
     pub base: ListKeypairsResponseV2_2,
 }
-rt::record!(ListKeypairsResponseV2_35 { opt(keypairs_links, "keypairs_links") } + base);
+rt::record!(ListKeypairsResponseV2_35 { opt(keypairs_links, "keypairs_links", 40) } + base);
 rt::extends!(ListKeypairsResponseV2_35 => ListKeypairsResponseV2_2);
 /// The `ListLimitsQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -4690,17 +4760,17 @@ pub struct ListLimitsResponseLimitsAbsoluteCommon {
     pub total_server_groups_used: i64,
 }
 rt::record!(ListLimitsResponseLimitsAbsoluteCommon {
-    req(max_server_group_members, "maxServerGroupMembers"),
-    req(max_server_groups, "maxServerGroups"),
-    req(max_server_meta, "maxServerMeta"),
-    req(max_total_cores, "maxTotalCores"),
-    req(max_total_instances, "maxTotalInstances"),
-    req(max_total_keypairs, "maxTotalKeypairs"),
-    req(max_total_ram_size, "maxTotalRAMSize"),
-    req(total_cores_used, "totalCoresUsed"),
-    req(total_instances_used, "totalInstancesUsed"),
-    req(total_ram_used, "totalRAMUsed"),
-    req(total_server_groups_used, "totalServerGroupsUsed"),
+    req(max_server_group_members, "maxServerGroupMembers", 17),
+    req(max_server_groups, "maxServerGroups", 17),
+    req(max_server_meta, "maxServerMeta", 17),
+    req(max_total_cores, "maxTotalCores", 17),
+    req(max_total_instances, "maxTotalInstances", 17),
+    req(max_total_keypairs, "maxTotalKeypairs", 17),
+    req(max_total_ram_size, "maxTotalRAMSize", 17),
+    req(total_cores_used, "totalCoresUsed", 17),
+    req(total_instances_used, "totalInstancesUsed", 17),
+    req(total_ram_used, "totalRAMUsed", 17),
+    req(total_server_groups_used, "totalServerGroupsUsed", 17),
 });
 /// The `ListLimitsResponseLimitsAbsolute` schema from microversion 2.1. It extends [`ListLimitsResponseLimitsAbsoluteCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -4716,14 +4786,14 @@ pub struct ListLimitsResponseLimitsAbsoluteV2_1 {
     pub base: ListLimitsResponseLimitsAbsoluteCommon,
 }
 rt::record!(ListLimitsResponseLimitsAbsoluteV2_1 {
-    req(max_image_meta, "maxImageMeta"),
-    req(max_personality, "maxPersonality"),
-    req(max_personality_size, "maxPersonalitySize"),
-    req(max_security_group_rules, "maxSecurityGroupRules"),
-    req(max_security_groups, "maxSecurityGroups"),
-    req(max_total_floating_ips, "maxTotalFloatingIps"),
-    req(total_floating_ips_used, "totalFloatingIpsUsed"),
-    req(total_security_groups_used, "totalSecurityGroupsUsed"),
+    req(max_image_meta, "maxImageMeta", 17),
+    req(max_personality, "maxPersonality", 17),
+    req(max_personality_size, "maxPersonalitySize", 17),
+    req(max_security_group_rules, "maxSecurityGroupRules", 17),
+    req(max_security_groups, "maxSecurityGroups", 17),
+    req(max_total_floating_ips, "maxTotalFloatingIps", 17),
+    req(total_floating_ips_used, "totalFloatingIpsUsed", 17),
+    req(total_security_groups_used, "totalSecurityGroupsUsed", 17),
 } + base);
 rt::extends!(
     ListLimitsResponseLimitsAbsoluteV2_1 => ListLimitsResponseLimitsAbsoluteCommon
@@ -4737,9 +4807,9 @@ pub struct ListLimitsResponseLimitsAbsoluteV2_36 {
     pub base: ListLimitsResponseLimitsAbsoluteCommon,
 }
 rt::record!(ListLimitsResponseLimitsAbsoluteV2_36 {
-    req(max_image_meta, "maxImageMeta"),
-    req(max_personality, "maxPersonality"),
-    req(max_personality_size, "maxPersonalitySize"),
+    req(max_image_meta, "maxImageMeta", 17),
+    req(max_personality, "maxPersonality", 17),
+    req(max_personality_size, "maxPersonalitySize", 17),
 } + base);
 rt::extends!(
     ListLimitsResponseLimitsAbsoluteV2_36 => ListLimitsResponseLimitsAbsoluteCommon
@@ -4752,8 +4822,8 @@ pub struct ListLimitsResponseLimitsAbsoluteV2_39 {
     pub base: ListLimitsResponseLimitsAbsoluteCommon,
 }
 rt::record!(ListLimitsResponseLimitsAbsoluteV2_39 {
-    req(max_personality, "maxPersonality"),
-    req(max_personality_size, "maxPersonalitySize"),
+    req(max_personality, "maxPersonality", 17),
+    req(max_personality_size, "maxPersonalitySize", 17),
 } + base);
 rt::extends!(
     ListLimitsResponseLimitsAbsoluteV2_39 => ListLimitsResponseLimitsAbsoluteCommon
@@ -4773,28 +4843,28 @@ pub struct ListLimitsResponseLimitsV2_1 {
     pub absolute: ListLimitsResponseLimitsAbsoluteV2_1,
     pub rate: Vec<rt::Value>,
 }
-rt::record!(ListLimitsResponseLimitsV2_1 { req(absolute, "absolute"), req(rate, "rate") });
+rt::record!(ListLimitsResponseLimitsV2_1 { req(absolute, "absolute"), req(rate, "rate", 49) });
 /// The `ListLimitsResponseLimits` schema from microversion 2.36.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListLimitsResponseLimitsV2_36 {
     pub absolute: ListLimitsResponseLimitsAbsoluteV2_36,
     pub rate: Vec<rt::Value>,
 }
-rt::record!(ListLimitsResponseLimitsV2_36 { req(absolute, "absolute"), req(rate, "rate") });
+rt::record!(ListLimitsResponseLimitsV2_36 { req(absolute, "absolute"), req(rate, "rate", 49) });
 /// The `ListLimitsResponseLimits` schema from microversion 2.39.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListLimitsResponseLimitsV2_39 {
     pub absolute: ListLimitsResponseLimitsAbsoluteV2_39,
     pub rate: Vec<rt::Value>,
 }
-rt::record!(ListLimitsResponseLimitsV2_39 { req(absolute, "absolute"), req(rate, "rate") });
+rt::record!(ListLimitsResponseLimitsV2_39 { req(absolute, "absolute"), req(rate, "rate", 49) });
 /// The `ListLimitsResponseLimits` schema from microversion 2.57.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListLimitsResponseLimitsV2_57 {
     pub absolute: ListLimitsResponseLimitsAbsoluteV2_57,
     pub rate: Vec<rt::Value>,
 }
-rt::record!(ListLimitsResponseLimitsV2_57 { req(absolute, "absolute"), req(rate, "rate") });
+rt::record!(ListLimitsResponseLimitsV2_57 { req(absolute, "absolute"), req(rate, "rate", 49) });
 /// The `ListLimitsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListLimitsResponseV2_1 {
@@ -4914,18 +4984,18 @@ pub struct ListMigrationsResponseMigrationsItemV2_1 {
     pub updated_at: Option<String>,
 }
 rt::record!(ListMigrationsResponseMigrationsItemV2_1 {
-    req(created_at, "created_at"),
+    req(created_at, "created_at", 0),
     req(dest_compute, "dest_compute"),
     req(dest_host, "dest_host"),
     req(dest_node, "dest_node"),
     req(id, "id"),
-    req(instance_uuid, "instance_uuid"),
+    req(instance_uuid, "instance_uuid", 1),
     req(new_instance_type_id, "new_instance_type_id"),
     req(old_instance_type_id, "old_instance_type_id"),
     req(source_compute, "source_compute"),
     req(source_node, "source_node"),
     req(status, "status"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
 });
 /// The `ListMigrationsResponseMigrationsItem` schema from microversion 2.23. It extends [`ListMigrationsResponseMigrationsItemV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -4947,7 +5017,7 @@ pub struct ListMigrationsResponseMigrationsItemV2_59 {
     pub uuid: String,
     pub base: ListMigrationsResponseMigrationsItemV2_23,
 }
-rt::record!(ListMigrationsResponseMigrationsItemV2_59 { req(uuid, "uuid") } + base);
+rt::record!(ListMigrationsResponseMigrationsItemV2_59 { req(uuid, "uuid", 1) } + base);
 rt::extends!(
     ListMigrationsResponseMigrationsItemV2_59 =>
     ListMigrationsResponseMigrationsItemV2_23
@@ -4960,8 +5030,8 @@ pub struct ListMigrationsResponseMigrationsItemV2_80 {
     pub base: ListMigrationsResponseMigrationsItemV2_59,
 }
 rt::record!(ListMigrationsResponseMigrationsItemV2_80 {
-    req(project_id, "project_id"),
-    req(user_id, "user_id"),
+    req(project_id, "project_id", 2),
+    req(user_id, "user_id", 2),
 } + base);
 rt::extends!(
     ListMigrationsResponseMigrationsItemV2_80 =>
@@ -4983,21 +5053,21 @@ rt::record!(ListMigrationsResponseV2_23 { req(migrations, "migrations") });
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListMigrationsResponseV2_59 {
     pub migrations: Vec<ListMigrationsResponseMigrationsItemV2_59>,
-    pub migrations_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub migrations_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListMigrationsResponseV2_59 {
     req(migrations, "migrations"),
-    opt(migrations_links, "migrations_links"),
+    opt(migrations_links, "migrations_links", 40),
 });
 /// The `ListMigrationsResponse` schema from microversion 2.80.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListMigrationsResponseV2_80 {
     pub migrations: Vec<ListMigrationsResponseMigrationsItemV2_80>,
-    pub migrations_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub migrations_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListMigrationsResponseV2_80 {
     req(migrations, "migrations"),
-    opt(migrations_links, "migrations_links"),
+    opt(migrations_links, "migrations_links", 40),
 });
 /// The `ListNetworksResponseNetworksItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -5105,9 +5175,9 @@ pub struct ListQuotaSetsDetailResponseQuotaSetCoresV2_1 {
     pub reserved: i64,
 }
 rt::record!(ListQuotaSetsDetailResponseQuotaSetCoresV2_1 {
-    req(in_use, "in_use"),
-    req(limit, "limit"),
-    req(reserved, "reserved"),
+    req(in_use, "in_use", 17),
+    req(limit, "limit", 17),
+    req(reserved, "reserved", 17),
 });
 /// The `ListQuotaSetsDetailResponseQuotaSet` schema from microversion 2.1. It extends [`ListQuotaSetsDetailResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -5270,22 +5340,22 @@ pub struct ListServerMigrationsResponseMigrationsItemV2_23 {
     pub updated_at: String,
 }
 rt::record!(ListServerMigrationsResponseMigrationsItemV2_23 {
-    req(created_at, "created_at"),
+    req(created_at, "created_at", 0),
     req(dest_compute, "dest_compute"),
     req(dest_host, "dest_host"),
     req(dest_node, "dest_node"),
-    req(disk_processed_bytes, "disk_processed_bytes"),
-    req(disk_remaining_bytes, "disk_remaining_bytes"),
-    req(disk_total_bytes, "disk_total_bytes"),
+    req(disk_processed_bytes, "disk_processed_bytes", 50),
+    req(disk_remaining_bytes, "disk_remaining_bytes", 50),
+    req(disk_total_bytes, "disk_total_bytes", 50),
     req(id, "id"),
-    req(memory_processed_bytes, "memory_processed_bytes"),
-    req(memory_remaining_bytes, "memory_remaining_bytes"),
-    req(memory_total_bytes, "memory_total_bytes"),
-    req(server_uuid, "server_uuid"),
+    req(memory_processed_bytes, "memory_processed_bytes", 50),
+    req(memory_remaining_bytes, "memory_remaining_bytes", 50),
+    req(memory_total_bytes, "memory_total_bytes", 50),
+    req(server_uuid, "server_uuid", 1),
     req(source_compute, "source_compute"),
     req(source_node, "source_node"),
     req(status, "status"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
 });
 /// The `ListServerMigrationsResponseMigrationsItem` schema from microversion 2.59. It extends [`ListServerMigrationsResponseMigrationsItemV2_23`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -5293,7 +5363,7 @@ pub struct ListServerMigrationsResponseMigrationsItemV2_59 {
     pub uuid: String,
     pub base: ListServerMigrationsResponseMigrationsItemV2_23,
 }
-rt::record!(ListServerMigrationsResponseMigrationsItemV2_59 { req(uuid, "uuid") } + base);
+rt::record!(ListServerMigrationsResponseMigrationsItemV2_59 { req(uuid, "uuid", 1) } + base);
 rt::extends!(
     ListServerMigrationsResponseMigrationsItemV2_59 =>
     ListServerMigrationsResponseMigrationsItemV2_23
@@ -5306,8 +5376,8 @@ pub struct ListServerMigrationsResponseMigrationsItemV2_80 {
     pub base: ListServerMigrationsResponseMigrationsItemV2_59,
 }
 rt::record!(ListServerMigrationsResponseMigrationsItemV2_80 {
-    req(project_id, "project_id"),
-    req(user_id, "user_id"),
+    req(project_id, "project_id", 2),
+    req(user_id, "user_id", 2),
 } + base);
 rt::extends!(
     ListServerMigrationsResponseMigrationsItemV2_80 =>
@@ -5342,7 +5412,7 @@ rt::record!(ListServerPasswordResponseV2_1 { req(password, "password") });
 pub struct ListServerTagsResponseV2_26 {
     pub tags: Vec<String>,
 }
-rt::record!(encode ListServerTagsResponseV2_26 { req(tags, "tags") });
+rt::record!(ListServerTagsResponseV2_26 { req(tags, "tags", 51) });
 /// The `ListServersDetailResponseServersItemAddresses` schema from microversion 2.1.
 pub type ListServersDetailResponseServersItemAddressesV2_1 = BTreeMap<
     String,
@@ -5372,8 +5442,8 @@ pub struct ListServersDetailResponseServersItemAddressesValueItemV2_1 {
 rt::record!(ListServersDetailResponseServersItemAddressesValueItemV2_1 {
     req(os_ext_ips_mac_mac_addr, "OS-EXT-IPS-MAC:mac_addr"),
     req(os_ext_ips_type, "OS-EXT-IPS:type"),
-    req(addr, "addr"),
-    req(version, "version"),
+    req(addr, "addr", 21),
+    req(version, "version", 52),
 });
 /// The fields every version of `ListServersDetailResponseServersItem` has alike.
 #[derive(Debug, Clone, PartialEq)]
@@ -5399,7 +5469,7 @@ pub struct ListServersDetailResponseServersItemCommon {
     pub image: rt::Value,
     pub key_name: Option<String>,
     pub links: Vec<RebuildServerResponseServerFlavorLinksItemV2_1>,
-    pub metadata: CreateExtraSpecsRequestExtraSpecsV2_1,
+    pub metadata: RebuildServerResponseServerMetadataV2_1,
     pub name: Option<String>,
     pub progress: Option<f64>,
     pub security_groups: Option<Vec<ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1>>,
@@ -5414,30 +5484,30 @@ rt::record!(ListServersDetailResponseServersItemCommon {
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
     opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 53),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
-    req(access_i_pv4, "accessIPv4"),
-    req(access_i_pv6, "accessIPv6"),
-    req(addresses, "addresses"),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 0),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 0),
+    req(access_i_pv4, "accessIPv4", 54),
+    req(access_i_pv6, "accessIPv6", 55),
+    req(addresses, "addresses", 56),
     req(config_drive, "config_drive"),
-    req(created, "created"),
+    req(created, "created", 0),
     opt(fault, "fault"),
     req(host_id, "hostId"),
-    req(id, "id"),
-    req(image, "image"),
+    req(id, "id", 1),
+    req(image, "image", 57),
     req(key_name, "key_name"),
     req(links, "links"),
-    req(metadata, "metadata"),
+    req(metadata, "metadata", 35),
     req(name, "name"),
     nullable(progress, "progress"),
     opt(security_groups, "security_groups"),
     req(status, "status"),
-    req(tenant_id, "tenant_id"),
-    req(updated, "updated"),
-    req(user_id, "user_id"),
+    req(tenant_id, "tenant_id", 2),
+    req(updated, "updated", 0),
+    req(user_id, "user_id", 2),
 });
 /// The `ListServersDetailResponseServersItemConfigDrive` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5536,7 +5606,7 @@ pub struct ListServersDetailResponseServersItemV2_26 {
     pub tags: Vec<String>,
     pub base: ListServersDetailResponseServersItemV2_19,
 }
-rt::record!(ListServersDetailResponseServersItemV2_26 { req(tags, "tags") } + base);
+rt::record!(ListServersDetailResponseServersItemV2_26 { req(tags, "tags", 58) } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_26 =>
     ListServersDetailResponseServersItemV2_19
@@ -5566,7 +5636,7 @@ rt::record!(ListServersDetailResponseServersItemV2_3 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data"),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 59),
 } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_3 =>
@@ -5601,11 +5671,11 @@ rt::record!(ListServersDetailResponseServersItemV2_47 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data"),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 59),
     req(locked, "locked"),
     opt(host_status, "host_status"),
     req(description, "description"),
-    req(tags, "tags"),
+    req(tags, "tags", 58),
 } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_47 =>
@@ -5638,94 +5708,142 @@ rt::extends!(
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_1 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_1>,
-    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_1 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links"),
+    opt(servers_links, "servers_links", 40),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.100.
-pub type ListServersDetailResponseV2_100 = ListServersResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_100 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_100 {
+    req(servers, "servers", 61),
+    opt(servers_links, "servers_links", 40),
+});
 /// The `ListServersDetailResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_16 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_16>,
-    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_16 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links"),
+    opt(servers_links, "servers_links", 40),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.19.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_19 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_19>,
-    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_19 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links"),
+    opt(servers_links, "servers_links", 40),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.26.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_26 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_26>,
-    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_26 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links"),
+    opt(servers_links, "servers_links", 40),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.3.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_3 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_3>,
-    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_3 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links"),
+    opt(servers_links, "servers_links", 40),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.47.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_47 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_47>,
-    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_47 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links"),
+    opt(servers_links, "servers_links", 40),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.63.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_63 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_63>,
-    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_63 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links"),
+    opt(servers_links, "servers_links", 40),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.69.
-pub type ListServersDetailResponseV2_69 = ListServersResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_69 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_69 {
+    req(servers, "servers", 63),
+    opt(servers_links, "servers_links", 40),
+});
 /// The `ListServersDetailResponse` schema from microversion 2.73.
-pub type ListServersDetailResponseV2_73 = ListServersResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_73 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_73 {
+    req(servers, "servers", 65),
+    opt(servers_links, "servers_links", 40),
+});
 /// The `ListServersDetailResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersDetailResponseV2_9 {
     pub servers: Vec<ListServersDetailResponseServersItemV2_9>,
-    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_9 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links"),
+    opt(servers_links, "servers_links", 40),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.90.
-pub type ListServersDetailResponseV2_90 = ListServersResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_90 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_90 {
+    req(servers, "servers", 67),
+    opt(servers_links, "servers_links", 40),
+});
 /// The `ListServersDetailResponse` schema from microversion 2.96.
-pub type ListServersDetailResponseV2_96 = ListServersResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_96 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_96 {
+    req(servers, "servers", 69),
+    opt(servers_links, "servers_links", 40),
+});
 /// The `ListServersDetailResponse` schema from microversion 2.98.
-pub type ListServersDetailResponseV2_98 = ListServersResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListServersDetailResponseV2_98 {
+    pub servers: Vec<rt::Value>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
+}
+rt::record!(ListServersDetailResponseV2_98 {
+    req(servers, "servers", 71),
+    opt(servers_links, "servers_links", 40),
+});
 /// The fields every version of `ListServersQuery` has alike.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListServersQueryCommon {
@@ -6080,7 +6198,7 @@ pub struct ListServersResponseServersItemV2_1 {
     pub name: String,
 }
 rt::record!(ListServersResponseServersItemV2_1 {
-    req(id, "id"),
+    req(id, "id", 1),
     req(links, "links"),
     req(name, "name"),
 });
@@ -6088,21 +6206,21 @@ rt::record!(ListServersResponseServersItemV2_1 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersResponseV2_1 {
     pub servers: Vec<ListServersResponseServersItemV2_1>,
-    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersResponseV2_1 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links"),
+    opt(servers_links, "servers_links", 40),
 });
 /// The `ListServersResponse` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServersResponseV2_69 {
     pub servers: Vec<rt::Value>,
-    pub servers_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersResponseV2_69 {
-    req(servers, "servers"),
-    opt(servers_links, "servers_links"),
+    req(servers, "servers", 73),
+    opt(servers_links, "servers_links", 40),
 });
 /// The `ListServicesQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -6155,7 +6273,7 @@ rt::record!(ListServicesResponseServicesItemV2_1 {
     req(id, "id"),
     req(state, "state"),
     req(status, "status"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
     req(zone, "zone"),
 });
 /// The `ListServicesResponseServicesItem` schema from microversion 2.11. It extends [`ListServicesResponseServicesItemV2_1`] (its fields are in `base`, also through `Deref`).
@@ -6185,10 +6303,10 @@ rt::record!(ListServicesResponseServicesItemV2_53 {
     req(binary, "binary"),
     req(disabled_reason, "disabled_reason"),
     req(host, "host"),
-    req(id, "id"),
+    req(id, "id", 1),
     req(state, "state"),
     req(status, "status"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
     req(zone, "zone"),
     req(forced_down, "forced_down"),
 });
@@ -6209,10 +6327,10 @@ rt::record!(ListServicesResponseServicesItemV2_69 {
     req(binary, "binary"),
     nullable(disabled_reason, "disabled_reason"),
     req(host, "host"),
-    opt(id, "id"),
+    opt(id, "id", 1),
     opt(state, "state"),
     req(status, "status"),
-    nullable(updated_at, "updated_at"),
+    nullable(updated_at, "updated_at", 0),
     opt(zone, "zone"),
     opt(forced_down, "forced_down"),
 });
@@ -6334,18 +6452,18 @@ pub struct ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemV2_1 {
     pub vcpus: Option<i64>,
 }
 rt::record!(ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemV2_1 {
-    req(ended_at, "ended_at"),
+    req(ended_at, "ended_at", 0),
     req(flavor, "flavor"),
     req(hours, "hours"),
-    req(instance_id, "instance_id"),
-    opt(local_gb, "local_gb"),
-    opt(memory_mb, "memory_mb"),
+    req(instance_id, "instance_id", 1),
+    opt(local_gb, "local_gb", 45),
+    opt(memory_mb, "memory_mb", 50),
     req(name, "name"),
-    req(started_at, "started_at"),
+    req(started_at, "started_at", 0),
     req(state, "state"),
-    req(tenant_id, "tenant_id"),
-    req(uptime, "uptime"),
-    opt(vcpus, "vcpus"),
+    req(tenant_id, "tenant_id", 2),
+    req(uptime, "uptime", 45),
+    opt(vcpus, "vcpus", 50),
 });
 /// The `ListSimpleTenantUsageResponseTenantUsagesItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -6363,13 +6481,13 @@ pub struct ListSimpleTenantUsageResponseTenantUsagesItemV2_1 {
 }
 rt::record!(ListSimpleTenantUsageResponseTenantUsagesItemV2_1 {
     opt(server_usages, "server_usages"),
-    req(start, "start"),
-    req(stop, "stop"),
-    req(tenant_id, "tenant_id"),
-    req(total_hours, "total_hours"),
-    req(total_local_gb_usage, "total_local_gb_usage"),
-    req(total_memory_mb_usage, "total_memory_mb_usage"),
-    req(total_vcpus_usage, "total_vcpus_usage"),
+    req(start, "start", 0),
+    req(stop, "stop", 0),
+    req(tenant_id, "tenant_id", 2),
+    req(total_hours, "total_hours", 45),
+    req(total_local_gb_usage, "total_local_gb_usage", 45),
+    req(total_memory_mb_usage, "total_memory_mb_usage", 45),
+    req(total_vcpus_usage, "total_vcpus_usage", 45),
 });
 /// The `ListSimpleTenantUsageResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -6380,11 +6498,11 @@ rt::record!(ListSimpleTenantUsageResponseV2_1 { req(tenant_usages, "tenant_usage
 /// The `ListSimpleTenantUsageResponse` schema from microversion 2.40. It extends [`ListSimpleTenantUsageResponseV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListSimpleTenantUsageResponseV2_40 {
-    pub tenant_usages_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub tenant_usages_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
     pub base: ListSimpleTenantUsageResponseV2_1,
 }
 rt::record!(ListSimpleTenantUsageResponseV2_40 {
-    opt(tenant_usages_links, "tenant_usages_links"),
+    opt(tenant_usages_links, "tenant_usages_links", 40),
 } + base);
 rt::extends!(ListSimpleTenantUsageResponseV2_40 => ListSimpleTenantUsageResponseV2_1);
 /// The `ListSnapshotsQuery` schema from microversion 2.1.
@@ -6444,8 +6562,8 @@ pub struct ListTenantNetworksResponseNetworksItemV2_1 {
     pub label: String,
 }
 rt::record!(ListTenantNetworksResponseNetworksItemV2_1 {
-    req(cidr, "cidr"),
-    req(id, "id"),
+    req(cidr, "cidr", 74),
+    req(id, "id", 1),
     req(label, "label"),
 });
 /// The `ListTenantNetworksResponse` schema from microversion 2.1.
@@ -6466,7 +6584,7 @@ pub struct ListTopologyResponseNodesItemV2_78 {
     pub vcpu_set: Vec<i64>,
 }
 rt::record!(ListTopologyResponseNodesItemV2_78 {
-    opt(cpu_pinning, "cpu_pinning"),
+    opt(cpu_pinning, "cpu_pinning", 75),
     opt(host_node, "host_node"),
     req(memory_mb, "memory_mb"),
     req(siblings, "siblings"),
@@ -6510,7 +6628,7 @@ pub struct ListUptimeResponseHypervisorV2_53 {
     >,
     pub base: ListUptimeResponseHypervisorCommon,
 }
-rt::record!(ListUptimeResponseHypervisorV2_53 { req(id, "id"), opt(servers, "servers") } + base);
+rt::record!(ListUptimeResponseHypervisorV2_53 { req(id, "id", 1), opt(servers, "servers") } + base);
 rt::extends!(ListUptimeResponseHypervisorV2_53 => ListUptimeResponseHypervisorCommon);
 /// The `ListUptimeResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -6583,7 +6701,7 @@ rt::record!(ListVersionsResponseVersionsItemV2_1 {
     opt(media_types, "media-types"),
     req(min_version, "min_version"),
     req(status, "status"),
-    req(updated, "updated"),
+    req(updated, "updated", 0),
     opt(version, "version"),
 });
 /// The `ListVolumeAttachmentsQuery` schema from microversion 2.75.
@@ -6626,10 +6744,10 @@ pub struct ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon {
     pub tag: rt::Value,
 }
 rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon {
-    nullable(device, "device"),
-    req(server_id, "serverId"),
-    req(volume_id, "volumeId"),
-    req(tag, "tag"),
+    nullable(device, "device", 28),
+    req(server_id, "serverId", 1),
+    req(volume_id, "volumeId", 1),
+    req(tag, "tag", 29),
 });
 /// The `ListVolumeAttachmentsResponseVolumeAttachmentsItem` schema from microversion 2.70. It extends [`ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -6637,7 +6755,7 @@ pub struct ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70 {
     pub id: String,
     pub base: ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon,
 }
-rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70 { req(id, "id") } + base);
+rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70 { req(id, "id", 1) } + base);
 rt::extends!(
     ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70 =>
     ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon
@@ -6649,7 +6767,7 @@ pub struct ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_79 {
     pub base: ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70,
 }
 rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_79 {
-    req(delete_on_termination, "delete_on_termination"),
+    req(delete_on_termination, "delete_on_termination", 30),
 } + base);
 rt::extends!(
     ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_79 =>
@@ -6664,9 +6782,9 @@ pub struct ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_89 {
     pub base: ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon,
 }
 rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_89 {
-    req(delete_on_termination, "delete_on_termination"),
-    req(attachment_id, "attachment_id"),
-    req(bdm_uuid, "bdm_uuid"),
+    req(delete_on_termination, "delete_on_termination", 30),
+    req(attachment_id, "attachment_id", 1),
+    req(bdm_uuid, "bdm_uuid", 1),
 } + base);
 rt::extends!(
     ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_89 =>
@@ -6972,6 +7090,8 @@ impl RebuildServerRequestRebuildV2_90 {
         }
     }
 }
+/// The `RebuildServerRequestRebuild` schema from microversion 2.94.
+pub type RebuildServerRequestRebuildV2_94 = RebuildServerRequestRebuildV2_90;
 /// The `RebuildServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerRequestV2_1 {
@@ -7008,10 +7128,21 @@ pub struct RebuildServerRequestV2_90 {
     pub rebuild: RebuildServerRequestRebuildV2_90,
 }
 rt::record!(encode RebuildServerRequestV2_90 { req(rebuild, "rebuild") });
+/// The `RebuildServerRequest` schema from microversion 2.94.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerRequestV2_94 {
+    pub rebuild: RebuildServerRequestRebuildV2_94,
+}
+rt::record!(encode RebuildServerRequestV2_94 { req(rebuild, "rebuild") });
 /// The `RebuildServerResponseServerAddresses` schema from microversion 2.1.
 pub type RebuildServerResponseServerAddressesV2_1 = BTreeMap<
     String,
     Vec<RebuildServerResponseServerAddressesValueItemV2_1>,
+>;
+/// The `RebuildServerResponseServerAddresses` schema from microversion 2.75.
+pub type RebuildServerResponseServerAddressesV2_75 = BTreeMap<
+    String,
+    Vec<ListServersDetailResponseServersItemAddressesValueItemV2_1>,
 >;
 /// The `RebuildServerResponseServerAddressesValueItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -7020,8 +7151,8 @@ pub struct RebuildServerResponseServerAddressesValueItemV2_1 {
     pub version: i64,
 }
 rt::record!(RebuildServerResponseServerAddressesValueItemV2_1 {
-    req(addr, "addr"),
-    req(version, "version"),
+    req(addr, "addr", 21),
+    req(version, "version", 52),
 });
 /// The fields every version of `RebuildServerResponseServer` has alike.
 #[derive(Debug, Clone, PartialEq)]
@@ -7034,9 +7165,8 @@ pub struct RebuildServerResponseServerCommon {
     pub fault: Option<RebuildServerResponseServerFaultV2_1>,
     pub host_id: String,
     pub id: String,
-    pub image: rt::Value,
     pub links: Vec<RebuildServerResponseServerFlavorLinksItemV2_1>,
-    pub metadata: CreateExtraSpecsRequestExtraSpecsV2_1,
+    pub metadata: RebuildServerResponseServerMetadataV2_1,
     pub name: Option<String>,
     pub progress: Option<f64>,
     pub status: RebuildServerResponseServerStatusV2_1,
@@ -7046,22 +7176,21 @@ pub struct RebuildServerResponseServerCommon {
 }
 rt::record!(RebuildServerResponseServerCommon {
     req(os_dcf_disk_config, "OS-DCF:diskConfig"),
-    req(access_i_pv4, "accessIPv4"),
-    req(access_i_pv6, "accessIPv6"),
+    req(access_i_pv4, "accessIPv4", 54),
+    req(access_i_pv6, "accessIPv6", 55),
     nullable(admin_pass, "adminPass"),
-    req(created, "created"),
+    req(created, "created", 0),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id"),
-    req(image, "image"),
     req(links, "links"),
-    req(metadata, "metadata"),
+    req(metadata, "metadata", 35),
     req(name, "name"),
     req(progress, "progress"),
     req(status, "status"),
-    req(tenant_id, "tenant_id"),
-    req(updated, "updated"),
-    req(user_id, "user_id"),
+    req(tenant_id, "tenant_id", 2),
+    req(updated, "updated", 0),
+    req(user_id, "user_id", 2),
 });
 /// The `RebuildServerResponseServerFault` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -7073,7 +7202,7 @@ pub struct RebuildServerResponseServerFaultV2_1 {
 }
 rt::record!(RebuildServerResponseServerFaultV2_1 {
     req(code, "code"),
-    req(created, "created"),
+    req(created, "created", 0),
     opt(details, "details"),
     req(message, "message"),
 });
@@ -7095,7 +7224,10 @@ pub struct RebuildServerResponseServerFlavorLinksItemV2_1 {
     pub href: String,
     pub rel: RebuildServerResponseServerFlavorLinksItemRelV2_1,
 }
-rt::record!(RebuildServerResponseServerFlavorLinksItemV2_1 { req(href, "href"), req(rel, "rel") });
+rt::record!(RebuildServerResponseServerFlavorLinksItemV2_1 {
+    req(href, "href", 7),
+    req(rel, "rel"),
+});
 /// The `RebuildServerResponseServerFlavor` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerResponseServerFlavorV2_1 {
@@ -7108,7 +7240,7 @@ rt::record!(RebuildServerResponseServerFlavorV2_1 { opt(id, "id"), opt(links, "l
 pub struct RebuildServerResponseServerFlavorV2_47 {
     pub disk: i64,
     pub ephemeral: i64,
-    pub extra_specs: Option<CreateExtraSpecsRequestExtraSpecsV2_1>,
+    pub extra_specs: Option<RebuildServerResponseServerMetadataV2_1>,
     pub original_name: String,
     pub ram: i64,
     pub swap: i64,
@@ -7117,12 +7249,14 @@ pub struct RebuildServerResponseServerFlavorV2_47 {
 rt::record!(RebuildServerResponseServerFlavorV2_47 {
     req(disk, "disk"),
     req(ephemeral, "ephemeral"),
-    opt(extra_specs, "extra_specs"),
+    opt(extra_specs, "extra_specs", 35),
     req(original_name, "original_name"),
     req(ram, "ram"),
     req(swap, "swap"),
     req(vcpus, "vcpus"),
 });
+/// The `RebuildServerResponseServerMetadata` schema from microversion 2.1.
+pub type RebuildServerResponseServerMetadataV2_1 = BTreeMap<String, String>;
 /// The `RebuildServerResponseServerStatus` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RebuildServerResponseServerStatusV2_1 {
@@ -7176,11 +7310,13 @@ impl rt::StrEnum for RebuildServerResponseServerStatusV2_1 {
 pub struct RebuildServerResponseServerV2_1 {
     pub addresses: RebuildServerResponseServerAddressesV2_1,
     pub flavor: RebuildServerResponseServerFlavorV2_1,
+    pub image: rt::Value,
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_1 {
-    req(addresses, "addresses"),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
+    req(image, "image", 57),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_1 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponseServer` schema from microversion 2.100. It extends [`RebuildServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
@@ -7205,24 +7341,26 @@ pub struct RebuildServerResponseServerV2_26 {
     pub tags: Vec<String>,
     pub base: RebuildServerResponseServerV2_19,
 }
-rt::record!(RebuildServerResponseServerV2_26 { req(tags, "tags") } + base);
+rt::record!(RebuildServerResponseServerV2_26 { req(tags, "tags", 58) } + base);
 rt::extends!(RebuildServerResponseServerV2_26 => RebuildServerResponseServerV2_19);
 /// The `RebuildServerResponseServer` schema from microversion 2.47. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerResponseServerV2_47 {
     pub addresses: RebuildServerResponseServerAddressesV2_1,
     pub flavor: RebuildServerResponseServerFlavorV2_47,
+    pub image: rt::Value,
     pub locked: bool,
     pub description: Option<String>,
     pub tags: Vec<String>,
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_47 {
-    req(addresses, "addresses"),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
+    req(image, "image", 57),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags"),
+    req(tags, "tags", 58),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_47 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponseServer` schema from microversion 2.54. It extends [`RebuildServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
@@ -7239,7 +7377,7 @@ pub struct RebuildServerResponseServerV2_57 {
     pub user_data: Option<String>,
     pub base: RebuildServerResponseServerV2_54,
 }
-rt::record!(RebuildServerResponseServerV2_57 { req(user_data, "user_data") } + base);
+rt::record!(RebuildServerResponseServerV2_57 { req(user_data, "user_data", 59) } + base);
 rt::extends!(RebuildServerResponseServerV2_57 => RebuildServerResponseServerV2_54);
 /// The `RebuildServerResponseServer` schema from microversion 2.63. It extends [`RebuildServerResponseServerV2_57`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -7257,7 +7395,7 @@ pub struct RebuildServerResponseServerV2_71 {
     pub server_groups: Vec<String>,
     pub base: RebuildServerResponseServerV2_63,
 }
-rt::record!(RebuildServerResponseServerV2_71 { req(server_groups, "server_groups") } + base);
+rt::record!(RebuildServerResponseServerV2_71 { req(server_groups, "server_groups", 76) } + base);
 rt::extends!(RebuildServerResponseServerV2_71 => RebuildServerResponseServerV2_63);
 /// The `RebuildServerResponseServer` schema from microversion 2.73. It extends [`RebuildServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -7270,8 +7408,9 @@ rt::extends!(RebuildServerResponseServerV2_73 => RebuildServerResponseServerV2_7
 /// The `RebuildServerResponseServer` schema from microversion 2.75. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerResponseServerV2_75 {
-    pub addresses: ListServersDetailResponseServersItemAddressesV2_1,
+    pub addresses: RebuildServerResponseServerAddressesV2_75,
     pub flavor: RebuildServerResponseServerFlavorV2_47,
+    pub image: rt::Value,
     pub locked: bool,
     pub description: Option<String>,
     pub tags: Vec<String>,
@@ -7304,15 +7443,16 @@ pub struct RebuildServerResponseServerV2_75 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_75 {
-    req(addresses, "addresses"),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
+    req(image, "image", 57),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags"),
+    req(tags, "tags", 58),
     req(key_name, "key_name"),
-    req(user_data, "user_data"),
+    req(user_data, "user_data", 59),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups"),
+    req(server_groups, "server_groups", 76),
     req(locked_reason, "locked_reason"),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
@@ -7324,12 +7464,12 @@ rt::record!(RebuildServerResponseServerV2_75 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 53),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
-    req(config_drive, "config_drive"),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 0),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 0),
+    req(config_drive, "config_drive", 77),
     opt(host_status, "host_status"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
     opt(security_groups, "security_groups"),
@@ -7353,8 +7493,78 @@ rt::record!(RebuildServerResponseServerV2_96 {
     req(pinned_availability_zone, "pinned_availability_zone"),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_96 => RebuildServerResponseServerV2_75);
-/// The `RebuildServerResponseServer` schema from microversion 2.98.
-pub type RebuildServerResponseServerV2_98 = RebuildServerResponseServerV2_96;
+/// The `RebuildServerResponseServer` schema from microversion 2.98. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildServerResponseServerV2_98 {
+    pub addresses: RebuildServerResponseServerAddressesV2_75,
+    pub flavor: RebuildServerResponseServerFlavorV2_47,
+    pub image: rt::Value,
+    pub locked: bool,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub key_name: Option<String>,
+    pub user_data: Option<String>,
+    pub trusted_image_certificates: Option<Vec<String>>,
+    pub server_groups: Vec<String>,
+    pub locked_reason: Option<String>,
+    pub os_ext_az_availability_zone: String,
+    pub os_ext_srv_attr_host: Option<String>,
+    pub os_ext_srv_attr_hostname: Option<String>,
+    pub os_ext_srv_attr_hypervisor_hostname: Option<String>,
+    pub os_ext_srv_attr_instance_name: Option<String>,
+    pub os_ext_srv_attr_kernel_id: Option<String>,
+    pub os_ext_srv_attr_launch_index: Option<i64>,
+    pub os_ext_srv_attr_ramdisk_id: Option<String>,
+    pub os_ext_srv_attr_reservation_id: Option<String>,
+    pub os_ext_srv_attr_root_device_name: Option<String>,
+    pub os_ext_sts_power_state: Option<i64>,
+    pub os_ext_sts_task_state: Option<String>,
+    pub os_ext_sts_vm_state: Option<String>,
+    pub os_srv_usg_launched_at: Option<String>,
+    pub os_srv_usg_terminated_at: Option<String>,
+    pub config_drive: rt::Value,
+    pub host_status: Option<String>,
+    pub os_extended_volumes_volumes_attached: Vec<
+        ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3,
+    >,
+    pub security_groups: Option<Vec<ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1>>,
+    pub pinned_availability_zone: Option<String>,
+    pub base: RebuildServerResponseServerCommon,
+}
+rt::record!(RebuildServerResponseServerV2_98 {
+    req(addresses, "addresses", 35),
+    req(flavor, "flavor"),
+    req(image, "image", 78),
+    req(locked, "locked"),
+    req(description, "description"),
+    req(tags, "tags", 58),
+    req(key_name, "key_name"),
+    req(user_data, "user_data", 59),
+    req(trusted_image_certificates, "trusted_image_certificates"),
+    req(server_groups, "server_groups", 76),
+    req(locked_reason, "locked_reason"),
+    req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
+    nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
+    opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
+    nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
+    opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
+    nullable(os_ext_srv_attr_kernel_id, "OS-EXT-SRV-ATTR:kernel_id"),
+    nullable(os_ext_srv_attr_launch_index, "OS-EXT-SRV-ATTR:launch_index"),
+    nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
+    nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
+    nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 53),
+    req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
+    req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 0),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 0),
+    req(config_drive, "config_drive", 77),
+    opt(host_status, "host_status"),
+    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
+    opt(security_groups, "security_groups"),
+    req(pinned_availability_zone, "pinned_availability_zone"),
+} + base);
+rt::extends!(RebuildServerResponseServerV2_98 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildServerResponseV2_1 {
@@ -7466,7 +7676,7 @@ rt::record!(encode RemoveHostRequestV2_1 { req(remove_host, "remove_host") });
 /// The `RemoveSecurityGroupRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoveSecurityGroupRequestV2_1 {
-    pub remove_security_group: ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1,
+    pub remove_security_group: AddSecurityGroupRequestAddSecurityGroupV2_1,
 }
 rt::record!(open encode RemoveSecurityGroupRequestV2_1 {
     req(remove_security_group, "removeSecurityGroup"),
@@ -7480,7 +7690,11 @@ rt::record!(encode RemoveTenantAccessRequestV2_1 {
     req(remove_tenant_access, "removeTenantAccess"),
 });
 /// The `ReplaceServerTagsRequest` schema from microversion 2.26.
-pub type ReplaceServerTagsRequestV2_26 = ListServerTagsResponseV2_26;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplaceServerTagsRequestV2_26 {
+    pub tags: Vec<String>,
+}
+rt::record!(encode ReplaceServerTagsRequestV2_26 { req(tags, "tags") });
 /// The `RescueServerRequestRescue` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RescueServerRequestRescueV2_1 {
@@ -7579,7 +7793,7 @@ pub type SetMetadataRequestSetMetadataMetadataV2_1 = BTreeMap<String, Option<Str
 pub struct SetMetadataRequestSetMetadataV2_1 {
     pub metadata: SetMetadataRequestSetMetadataMetadataV2_1,
 }
-rt::record!(encode SetMetadataRequestSetMetadataV2_1 { req(metadata, "metadata") });
+rt::record!(encode SetMetadataRequestSetMetadataV2_1 { req(metadata, "metadata", 4) });
 /// The `SetMetadataRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SetMetadataRequestV2_1 {
@@ -7613,9 +7827,9 @@ pub struct ShowBaremetalNodeResponseNodeV2_1 {
 rt::record!(ShowBaremetalNodeResponseNodeV2_1 {
     req(cpus, "cpus"),
     req(disk_gb, "disk_gb"),
-    req(host, "host"),
-    req(id, "id"),
-    req(instance_uuid, "instance_uuid"),
+    req(host, "host", 38),
+    req(id, "id", 1),
+    req(instance_uuid, "instance_uuid", 1),
     req(interfaces, "interfaces"),
     req(memory_mb, "memory_mb"),
     req(task_state, "task_state"),
@@ -7636,8 +7850,8 @@ pub struct ShowConsoleAuthTokenResponseConsoleV2_1 {
 }
 rt::record!(ShowConsoleAuthTokenResponseConsoleV2_1 {
     req(host, "host"),
-    req(instance_uuid, "instance_uuid"),
-    req(internal_access_path, "internal_access_path"),
+    req(instance_uuid, "instance_uuid", 1),
+    req(internal_access_path, "internal_access_path", 1),
     req(port, "port"),
 });
 /// The `ShowConsoleAuthTokenResponseConsole` schema from microversion 2.99. It extends [`ShowConsoleAuthTokenResponseConsoleV2_1`] (its fields are in `base`, also through `Deref`).
@@ -7745,9 +7959,9 @@ pub struct ShowInstanceActionResponseInstanceActionEventsItemV2_1 {
 }
 rt::record!(ShowInstanceActionResponseInstanceActionEventsItemV2_1 {
     req(event, "event"),
-    req(finish_time, "finish_time"),
+    req(finish_time, "finish_time", 0),
     req(result, "result"),
-    req(start_time, "start_time"),
+    req(start_time, "start_time", 0),
     nullable(traceback, "traceback"),
 });
 /// The `ShowInstanceActionResponseInstanceActionEventsItem` schema from microversion 2.62. It extends [`ShowInstanceActionResponseInstanceActionEventsItemV2_1`] (its fields are in `base`, also through `Deref`).
@@ -7806,7 +8020,9 @@ pub struct ShowInstanceActionResponseInstanceActionV2_58 {
     pub updated_at: Option<String>,
     pub base: ShowInstanceActionResponseInstanceActionV2_51,
 }
-rt::record!(ShowInstanceActionResponseInstanceActionV2_58 { req(updated_at, "updated_at") } + base);
+rt::record!(ShowInstanceActionResponseInstanceActionV2_58 {
+    req(updated_at, "updated_at", 0),
+} + base);
 rt::extends!(
     ShowInstanceActionResponseInstanceActionV2_58 =>
     ShowInstanceActionResponseInstanceActionV2_51
@@ -7820,7 +8036,7 @@ pub struct ShowInstanceActionResponseInstanceActionV2_62 {
 }
 rt::record!(ShowInstanceActionResponseInstanceActionV2_62 {
     req(events, "events"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
 } + base);
 rt::extends!(
     ShowInstanceActionResponseInstanceActionV2_62 =>
@@ -7835,7 +8051,7 @@ pub struct ShowInstanceActionResponseInstanceActionV2_84 {
 }
 rt::record!(ShowInstanceActionResponseInstanceActionV2_84 {
     req(events, "events"),
-    req(updated_at, "updated_at"),
+    req(updated_at, "updated_at", 0),
 } + base);
 rt::extends!(
     ShowInstanceActionResponseInstanceActionV2_84 =>
@@ -7893,15 +8109,15 @@ pub struct ShowKeypairResponseKeypairV2_1 {
     pub user_id: String,
 }
 rt::record!(ShowKeypairResponseKeypairV2_1 {
-    req(created_at, "created_at"),
-    req(deleted, "deleted"),
-    req(deleted_at, "deleted_at"),
+    req(created_at, "created_at", 0),
+    req(deleted, "deleted", 79),
+    req(deleted_at, "deleted_at", 37),
     req(fingerprint, "fingerprint"),
     req(id, "id"),
-    req(name, "name"),
+    req(name, "name", 14),
     req(public_key, "public_key"),
-    req(updated_at, "updated_at"),
-    req(user_id, "user_id"),
+    req(updated_at, "updated_at", 37),
+    req(user_id, "user_id", 2),
 });
 /// The `ShowKeypairResponseKeypair` schema from microversion 2.2. It extends [`ShowKeypairResponseKeypairV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -7923,12 +8139,14 @@ pub struct ShowKeypairResponseV2_2 {
     pub keypair: ShowKeypairResponseKeypairV2_2,
 }
 rt::record!(ShowKeypairResponseV2_2 { req(keypair, "keypair") });
+/// The `ShowMetadataResponseMeta` schema from microversion 2.1.
+pub type ShowMetadataResponseMetaV2_1 = BTreeMap<String, Option<String>>;
 /// The `ShowMetadataResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowMetadataResponseV2_1 {
-    pub meta: SetMetadataRequestSetMetadataMetadataV2_1,
+    pub meta: ShowMetadataResponseMetaV2_1,
 }
-rt::record!(ShowMetadataResponseV2_1 { req(meta, "meta") });
+rt::record!(ShowMetadataResponseV2_1 { req(meta, "meta", 80) });
 /// The `ShowMigrationResponse` schema from microversion 2.23.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowMigrationResponseV2_23 {
@@ -7964,12 +8182,12 @@ pub struct ShowQuotaClassSetResponseQuotaClassSetCommon {
     pub ram: i64,
 }
 rt::record!(ShowQuotaClassSetResponseQuotaClassSetCommon {
-    req(cores, "cores"),
+    req(cores, "cores", 17),
     req(id, "id"),
-    req(instances, "instances"),
-    req(key_pairs, "key_pairs"),
-    req(metadata_items, "metadata_items"),
-    req(ram, "ram"),
+    req(instances, "instances", 17),
+    req(key_pairs, "key_pairs", 17),
+    req(metadata_items, "metadata_items", 17),
+    req(ram, "ram", 17),
 });
 /// The `ShowQuotaClassSetResponseQuotaClassSet` schema from microversion 2.1. It extends [`ShowQuotaClassSetResponseQuotaClassSetCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -7984,13 +8202,13 @@ pub struct ShowQuotaClassSetResponseQuotaClassSetV2_1 {
     pub base: ShowQuotaClassSetResponseQuotaClassSetCommon,
 }
 rt::record!(ShowQuotaClassSetResponseQuotaClassSetV2_1 {
-    req(fixed_ips, "fixed_ips"),
-    req(floating_ips, "floating_ips"),
-    req(injected_file_content_bytes, "injected_file_content_bytes"),
-    req(injected_file_path_bytes, "injected_file_path_bytes"),
-    req(injected_files, "injected_files"),
-    req(security_group_rules, "security_group_rules"),
-    req(security_groups, "security_groups"),
+    req(fixed_ips, "fixed_ips", 17),
+    req(floating_ips, "floating_ips", 17),
+    req(injected_file_content_bytes, "injected_file_content_bytes", 17),
+    req(injected_file_path_bytes, "injected_file_path_bytes", 17),
+    req(injected_files, "injected_files", 17),
+    req(security_group_rules, "security_group_rules", 17),
+    req(security_groups, "security_groups", 17),
 } + base);
 rt::extends!(
     ShowQuotaClassSetResponseQuotaClassSetV2_1 =>
@@ -8004,8 +8222,8 @@ pub struct ShowQuotaClassSetResponseQuotaClassSetV2_57 {
     pub base: ShowQuotaClassSetResponseQuotaClassSetCommon,
 }
 rt::record!(ShowQuotaClassSetResponseQuotaClassSetV2_57 {
-    req(server_group_members, "server_group_members"),
-    req(server_groups, "server_groups"),
+    req(server_group_members, "server_group_members", 17),
+    req(server_groups, "server_groups", 17),
 } + base);
 rt::extends!(
     ShowQuotaClassSetResponseQuotaClassSetV2_57 =>
@@ -8036,7 +8254,11 @@ pub struct ShowServerResponseV2_1 {
 }
 rt::record!(ShowServerResponseV2_1 { req(server, "server") });
 /// The `ShowServerResponse` schema from microversion 2.100.
-pub type ShowServerResponseV2_100 = ShowServerResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_100 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_100 { req(server, "server", 81) });
 /// The `ShowServerResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_16 {
@@ -8078,11 +8300,19 @@ rt::record!(ShowServerResponseV2_63 { req(server, "server") });
 pub struct ShowServerResponseV2_69 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_69 { req(server, "server") });
+rt::record!(ShowServerResponseV2_69 { req(server, "server", 82) });
 /// The `ShowServerResponse` schema from microversion 2.71.
-pub type ShowServerResponseV2_71 = ShowServerResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_71 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_71 { req(server, "server", 83) });
 /// The `ShowServerResponse` schema from microversion 2.73.
-pub type ShowServerResponseV2_73 = ShowServerResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_73 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_73 { req(server, "server", 84) });
 /// The `ShowServerResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_9 {
@@ -8090,11 +8320,23 @@ pub struct ShowServerResponseV2_9 {
 }
 rt::record!(ShowServerResponseV2_9 { req(server, "server") });
 /// The `ShowServerResponse` schema from microversion 2.90.
-pub type ShowServerResponseV2_90 = ShowServerResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_90 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_90 { req(server, "server", 85) });
 /// The `ShowServerResponse` schema from microversion 2.96.
-pub type ShowServerResponseV2_96 = ShowServerResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_96 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_96 { req(server, "server", 86) });
 /// The `ShowServerResponse` schema from microversion 2.98.
-pub type ShowServerResponseV2_98 = ShowServerResponseV2_69;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowServerResponseV2_98 {
+    pub server: rt::Value,
+}
+rt::record!(ShowServerResponseV2_98 { req(server, "server", 87) });
 /// The `ShowSimpleTenantUsageQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ShowSimpleTenantUsageQueryV2_1 {
@@ -8133,15 +8375,15 @@ rt::record!(encode ShowSimpleTenantUsageQueryV2_75 {
 pub struct ShowSimpleTenantUsageResponseV2_1 {
     pub tenant_usage: rt::Value,
 }
-rt::record!(ShowSimpleTenantUsageResponseV2_1 { req(tenant_usage, "tenant_usage") });
+rt::record!(ShowSimpleTenantUsageResponseV2_1 { req(tenant_usage, "tenant_usage", 88) });
 /// The `ShowSimpleTenantUsageResponse` schema from microversion 2.40. It extends [`ShowSimpleTenantUsageResponseV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowSimpleTenantUsageResponseV2_40 {
-    pub tenant_usage_links: Option<Vec<ListFlavorsResponseFlavorsItemLinksItemV2_1>>,
+    pub tenant_usage_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
     pub base: ShowSimpleTenantUsageResponseV2_1,
 }
 rt::record!(ShowSimpleTenantUsageResponseV2_40 {
-    opt(tenant_usage_links, "tenant_usage_links"),
+    opt(tenant_usage_links, "tenant_usage_links", 40),
 } + base);
 rt::extends!(ShowSimpleTenantUsageResponseV2_40 => ShowSimpleTenantUsageResponseV2_1);
 /// The `ShowTenantNetworkResponse` schema from microversion 2.1.
@@ -8268,6 +8510,10 @@ pub struct UpdateAggregateRequestV2_1 {
     pub aggregate: UpdateAggregateRequestAggregateV2_1,
 }
 rt::record!(encode UpdateAggregateRequestV2_1 { req(aggregate, "aggregate") });
+/// The `UpdateExtraSpecRequest` schema from microversion 2.1.
+pub type UpdateExtraSpecRequestV2_1 = BTreeMap<String, String>;
+/// The `UpdateExtraSpecResponse` schema from microversion 2.1.
+pub type UpdateExtraSpecResponseV2_1 = BTreeMap<String, rt::Value>;
 /// The `UpdateFlavorRequestFlavor` schema from microversion 2.55.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateFlavorRequestFlavorV2_55 {
@@ -8349,7 +8595,7 @@ rt::record!(UpdateHostResponseV2_1 {
 /// The `UpdateImagesImageMetadataRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateImagesImageMetadataRequestV2_1 {
-    pub meta: CreateExtraSpecsRequestExtraSpecsV2_1,
+    pub meta: UpdateExtraSpecRequestV2_1,
 }
 rt::record!(encode UpdateImagesImageMetadataRequestV2_1 { req(meta, "meta") });
 /// The fields every version of `UpdateQuotaClassSetRequestQuotaClassSet` has alike.
@@ -8452,11 +8698,11 @@ pub struct UpdateQuotaClassSetResponseQuotaClassSetCommon {
     pub ram: i64,
 }
 rt::record!(UpdateQuotaClassSetResponseQuotaClassSetCommon {
-    req(cores, "cores"),
-    req(instances, "instances"),
-    req(key_pairs, "key_pairs"),
-    req(metadata_items, "metadata_items"),
-    req(ram, "ram"),
+    req(cores, "cores", 17),
+    req(instances, "instances", 17),
+    req(key_pairs, "key_pairs", 17),
+    req(metadata_items, "metadata_items", 17),
+    req(ram, "ram", 17),
 });
 /// The `UpdateQuotaClassSetResponseQuotaClassSet` schema from microversion 2.1. It extends [`UpdateQuotaClassSetResponseQuotaClassSetCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -8471,13 +8717,13 @@ pub struct UpdateQuotaClassSetResponseQuotaClassSetV2_1 {
     pub base: UpdateQuotaClassSetResponseQuotaClassSetCommon,
 }
 rt::record!(UpdateQuotaClassSetResponseQuotaClassSetV2_1 {
-    req(fixed_ips, "fixed_ips"),
-    req(floating_ips, "floating_ips"),
-    req(injected_file_content_bytes, "injected_file_content_bytes"),
-    req(injected_file_path_bytes, "injected_file_path_bytes"),
-    req(injected_files, "injected_files"),
-    req(security_group_rules, "security_group_rules"),
-    req(security_groups, "security_groups"),
+    req(fixed_ips, "fixed_ips", 17),
+    req(floating_ips, "floating_ips", 17),
+    req(injected_file_content_bytes, "injected_file_content_bytes", 17),
+    req(injected_file_path_bytes, "injected_file_path_bytes", 17),
+    req(injected_files, "injected_files", 17),
+    req(security_group_rules, "security_group_rules", 17),
+    req(security_groups, "security_groups", 17),
 } + base);
 rt::extends!(
     UpdateQuotaClassSetResponseQuotaClassSetV2_1 =>
@@ -8491,8 +8737,8 @@ pub struct UpdateQuotaClassSetResponseQuotaClassSetV2_57 {
     pub base: UpdateQuotaClassSetResponseQuotaClassSetCommon,
 }
 rt::record!(UpdateQuotaClassSetResponseQuotaClassSetV2_57 {
-    req(server_group_members, "server_group_members"),
-    req(server_groups, "server_groups"),
+    req(server_group_members, "server_group_members", 17),
+    req(server_groups, "server_groups", 17),
 } + base);
 rt::extends!(
     UpdateQuotaClassSetResponseQuotaClassSetV2_57 =>
@@ -8620,16 +8866,16 @@ pub struct UpdateQuotaSetResponseQuotaSetCommon {
     pub server_groups: i64,
 }
 rt::record!(UpdateQuotaSetResponseQuotaSetCommon {
-    req(cores, "cores"),
-    req(injected_file_content_bytes, "injected_file_content_bytes"),
-    req(injected_file_path_bytes, "injected_file_path_bytes"),
-    req(injected_files, "injected_files"),
-    req(instances, "instances"),
-    req(key_pairs, "key_pairs"),
-    req(metadata_items, "metadata_items"),
-    req(ram, "ram"),
-    req(server_group_members, "server_group_members"),
-    req(server_groups, "server_groups"),
+    req(cores, "cores", 17),
+    req(injected_file_content_bytes, "injected_file_content_bytes", 17),
+    req(injected_file_path_bytes, "injected_file_path_bytes", 17),
+    req(injected_files, "injected_files", 17),
+    req(instances, "instances", 17),
+    req(key_pairs, "key_pairs", 17),
+    req(metadata_items, "metadata_items", 17),
+    req(ram, "ram", 17),
+    req(server_group_members, "server_group_members", 17),
+    req(server_groups, "server_groups", 17),
 });
 /// The `UpdateQuotaSetResponseQuotaSet` schema from microversion 2.1. It extends [`UpdateQuotaSetResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -8641,10 +8887,10 @@ pub struct UpdateQuotaSetResponseQuotaSetV2_1 {
     pub base: UpdateQuotaSetResponseQuotaSetCommon,
 }
 rt::record!(UpdateQuotaSetResponseQuotaSetV2_1 {
-    req(fixed_ips, "fixed_ips"),
-    req(floating_ips, "floating_ips"),
-    req(security_group_rules, "security_group_rules"),
-    req(security_groups, "security_groups"),
+    req(fixed_ips, "fixed_ips", 17),
+    req(floating_ips, "floating_ips", 17),
+    req(security_group_rules, "security_group_rules", 17),
+    req(security_groups, "security_groups", 17),
 } + base);
 rt::extends!(UpdateQuotaSetResponseQuotaSetV2_1 => UpdateQuotaSetResponseQuotaSetCommon);
 /// The `UpdateQuotaSetResponseQuotaSet` schema from microversion 2.36. It extends [`UpdateQuotaSetResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
@@ -8690,16 +8936,16 @@ rt::record!(encode UpdateServerRequestServerV2_1 {
     opt(access_i_pv6, "accessIPv6"),
     opt(name, "name"),
 });
-/// The `UpdateServerRequestServer` schema from microversion 2.104. It extends [`UpdateServerRequestServerV2_90`] (its fields are in `base`, also through `Deref`).
+/// The `UpdateServerRequestServer` schema from microversion 2.104. It extends [`UpdateServerRequestServerV2_94`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateServerRequestServerV2_104 {
     pub pinned_availability_zone: Option<rt::Value>,
-    pub base: UpdateServerRequestServerV2_90,
+    pub base: UpdateServerRequestServerV2_94,
 }
 rt::record!(encode UpdateServerRequestServerV2_104 {
     opt(pinned_availability_zone, "pinned_availability_zone"),
 } + base);
-rt::extends!(mut UpdateServerRequestServerV2_104 => UpdateServerRequestServerV2_90);
+rt::extends!(mut UpdateServerRequestServerV2_104 => UpdateServerRequestServerV2_94);
 /// The `UpdateServerRequestServer` schema from microversion 2.19. It extends [`UpdateServerRequestServerV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateServerRequestServerV2_19 {
@@ -8716,6 +8962,8 @@ pub struct UpdateServerRequestServerV2_90 {
 }
 rt::record!(encode UpdateServerRequestServerV2_90 { opt(hostname, "hostname") } + base);
 rt::extends!(mut UpdateServerRequestServerV2_90 => UpdateServerRequestServerV2_19);
+/// The `UpdateServerRequestServer` schema from microversion 2.94.
+pub type UpdateServerRequestServerV2_94 = UpdateServerRequestServerV2_90;
 /// The `UpdateServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerRequestV2_1 {
@@ -8740,6 +8988,12 @@ pub struct UpdateServerRequestV2_90 {
     pub server: UpdateServerRequestServerV2_90,
 }
 rt::record!(encode UpdateServerRequestV2_90 { req(server, "server") });
+/// The `UpdateServerRequest` schema from microversion 2.94.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerRequestV2_94 {
+    pub server: UpdateServerRequestServerV2_94,
+}
+rt::record!(encode UpdateServerRequestV2_94 { req(server, "server") });
 /// The fields every version of `UpdateServerResponseServer` has alike.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerResponseServerCommon {
@@ -8750,9 +9004,8 @@ pub struct UpdateServerResponseServerCommon {
     pub fault: Option<RebuildServerResponseServerFaultV2_1>,
     pub host_id: String,
     pub id: String,
-    pub image: rt::Value,
     pub links: Vec<RebuildServerResponseServerFlavorLinksItemV2_1>,
-    pub metadata: CreateExtraSpecsRequestExtraSpecsV2_1,
+    pub metadata: RebuildServerResponseServerMetadataV2_1,
     pub name: Option<String>,
     pub progress: Option<f64>,
     pub status: RebuildServerResponseServerStatusV2_1,
@@ -8762,32 +9015,33 @@ pub struct UpdateServerResponseServerCommon {
 }
 rt::record!(UpdateServerResponseServerCommon {
     req(os_dcf_disk_config, "OS-DCF:diskConfig"),
-    req(access_i_pv4, "accessIPv4"),
-    req(access_i_pv6, "accessIPv6"),
-    req(created, "created"),
+    req(access_i_pv4, "accessIPv4", 54),
+    req(access_i_pv6, "accessIPv6", 55),
+    req(created, "created", 0),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id"),
-    req(image, "image"),
     req(links, "links"),
-    req(metadata, "metadata"),
+    req(metadata, "metadata", 35),
     req(name, "name"),
     nullable(progress, "progress"),
     req(status, "status"),
-    req(tenant_id, "tenant_id"),
-    req(updated, "updated"),
-    req(user_id, "user_id"),
+    req(tenant_id, "tenant_id", 2),
+    req(updated, "updated", 0),
+    req(user_id, "user_id", 2),
 });
 /// The `UpdateServerResponseServer` schema from microversion 2.1. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerResponseServerV2_1 {
     pub addresses: RebuildServerResponseServerAddressesV2_1,
     pub flavor: RebuildServerResponseServerFlavorV2_1,
+    pub image: rt::Value,
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_1 {
-    req(addresses, "addresses"),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
+    req(image, "image", 57),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_1 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.100. It extends [`UpdateServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
@@ -8812,24 +9066,26 @@ pub struct UpdateServerResponseServerV2_26 {
     pub tags: Vec<String>,
     pub base: UpdateServerResponseServerV2_19,
 }
-rt::record!(UpdateServerResponseServerV2_26 { req(tags, "tags") } + base);
+rt::record!(UpdateServerResponseServerV2_26 { req(tags, "tags", 58) } + base);
 rt::extends!(UpdateServerResponseServerV2_26 => UpdateServerResponseServerV2_19);
 /// The `UpdateServerResponseServer` schema from microversion 2.47. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerResponseServerV2_47 {
     pub addresses: RebuildServerResponseServerAddressesV2_1,
     pub flavor: RebuildServerResponseServerFlavorV2_47,
+    pub image: rt::Value,
     pub locked: bool,
     pub description: Option<String>,
     pub tags: Vec<String>,
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_47 {
-    req(addresses, "addresses"),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
+    req(image, "image", 57),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags"),
+    req(tags, "tags", 58),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_47 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.63. It extends [`UpdateServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
@@ -8848,7 +9104,7 @@ pub struct UpdateServerResponseServerV2_71 {
     pub server_groups: Vec<String>,
     pub base: UpdateServerResponseServerV2_63,
 }
-rt::record!(UpdateServerResponseServerV2_71 { req(server_groups, "server_groups") } + base);
+rt::record!(UpdateServerResponseServerV2_71 { req(server_groups, "server_groups", 76) } + base);
 rt::extends!(UpdateServerResponseServerV2_71 => UpdateServerResponseServerV2_63);
 /// The `UpdateServerResponseServer` schema from microversion 2.73. It extends [`UpdateServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -8861,8 +9117,9 @@ rt::extends!(UpdateServerResponseServerV2_73 => UpdateServerResponseServerV2_71)
 /// The `UpdateServerResponseServer` schema from microversion 2.75. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerResponseServerV2_75 {
-    pub addresses: ListServersDetailResponseServersItemAddressesV2_1,
+    pub addresses: RebuildServerResponseServerAddressesV2_75,
     pub flavor: RebuildServerResponseServerFlavorV2_47,
+    pub image: rt::Value,
     pub locked: bool,
     pub description: Option<String>,
     pub tags: Vec<String>,
@@ -8895,13 +9152,14 @@ pub struct UpdateServerResponseServerV2_75 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_75 {
-    req(addresses, "addresses"),
+    req(addresses, "addresses", 35),
     req(flavor, "flavor"),
+    req(image, "image", 57),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags"),
+    req(tags, "tags", 58),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups"),
+    req(server_groups, "server_groups", 76),
     req(locked_reason, "locked_reason"),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
@@ -8913,13 +9171,13 @@ rt::record!(UpdateServerResponseServerV2_75 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state"),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 59),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 53),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at"),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at"),
-    req(config_drive, "config_drive"),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 0),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 0),
+    req(config_drive, "config_drive", 77),
     opt(host_status, "host_status"),
     nullable(key_name, "key_name"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
@@ -8944,8 +9202,78 @@ rt::record!(UpdateServerResponseServerV2_96 {
     req(pinned_availability_zone, "pinned_availability_zone"),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_96 => UpdateServerResponseServerV2_75);
-/// The `UpdateServerResponseServer` schema from microversion 2.98.
-pub type UpdateServerResponseServerV2_98 = UpdateServerResponseServerV2_96;
+/// The `UpdateServerResponseServer` schema from microversion 2.98. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateServerResponseServerV2_98 {
+    pub addresses: RebuildServerResponseServerAddressesV2_75,
+    pub flavor: RebuildServerResponseServerFlavorV2_47,
+    pub image: rt::Value,
+    pub locked: bool,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub trusted_image_certificates: Option<Vec<String>>,
+    pub server_groups: Vec<String>,
+    pub locked_reason: Option<String>,
+    pub os_ext_az_availability_zone: String,
+    pub os_ext_srv_attr_host: Option<String>,
+    pub os_ext_srv_attr_hostname: Option<String>,
+    pub os_ext_srv_attr_hypervisor_hostname: Option<String>,
+    pub os_ext_srv_attr_instance_name: Option<String>,
+    pub os_ext_srv_attr_kernel_id: Option<String>,
+    pub os_ext_srv_attr_launch_index: Option<i64>,
+    pub os_ext_srv_attr_ramdisk_id: Option<String>,
+    pub os_ext_srv_attr_reservation_id: Option<String>,
+    pub os_ext_srv_attr_root_device_name: Option<String>,
+    pub os_ext_srv_attr_user_data: Option<String>,
+    pub os_ext_sts_power_state: Option<i64>,
+    pub os_ext_sts_task_state: Option<String>,
+    pub os_ext_sts_vm_state: Option<String>,
+    pub os_srv_usg_launched_at: Option<String>,
+    pub os_srv_usg_terminated_at: Option<String>,
+    pub config_drive: rt::Value,
+    pub host_status: Option<String>,
+    pub key_name: Option<String>,
+    pub os_extended_volumes_volumes_attached: Vec<
+        ListServersDetailResponseServersItemOsExtendedVolumesVolumesAttachedItemV2_3,
+    >,
+    pub security_groups: Option<Vec<ListFloatingIpPoolsResponseFloatingIpPoolsItemV2_1>>,
+    pub pinned_availability_zone: Option<String>,
+    pub base: UpdateServerResponseServerCommon,
+}
+rt::record!(UpdateServerResponseServerV2_98 {
+    req(addresses, "addresses", 35),
+    req(flavor, "flavor"),
+    req(image, "image", 78),
+    req(locked, "locked"),
+    req(description, "description"),
+    req(tags, "tags", 58),
+    req(trusted_image_certificates, "trusted_image_certificates"),
+    req(server_groups, "server_groups", 76),
+    req(locked_reason, "locked_reason"),
+    req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
+    nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
+    opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
+    nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
+    opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
+    nullable(os_ext_srv_attr_kernel_id, "OS-EXT-SRV-ATTR:kernel_id"),
+    opt(os_ext_srv_attr_launch_index, "OS-EXT-SRV-ATTR:launch_index"),
+    nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
+    nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
+    nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 59),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 53),
+    req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
+    req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 0),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 0),
+    req(config_drive, "config_drive", 77),
+    opt(host_status, "host_status"),
+    nullable(key_name, "key_name"),
+    req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
+    opt(security_groups, "security_groups"),
+    req(pinned_availability_zone, "pinned_availability_zone"),
+} + base);
+rt::extends!(UpdateServerResponseServerV2_98 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServerResponseV2_1 {
@@ -9076,7 +9404,7 @@ pub type UpdateServiceResponseServiceV2_1 = BTreeMap<String, rt::Value>;
 pub struct UpdateServiceResponseV2_1 {
     pub service: UpdateServiceResponseServiceV2_1,
 }
-rt::record!(UpdateServiceResponseV2_1 { req(service, "service") });
+rt::record!(UpdateServiceResponseV2_1 { req(service, "service", 89) });
 /// The `UpdateServiceResponse` schema from microversion 2.53.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServiceResponseV2_53 {
@@ -9191,10 +9519,6 @@ pub type ListExtraSpecsResponseV2_1 = CreateExtraSpecsRequestV2_1;
 pub type ShowExtraSpecQueryV2_1 = ListAggregatesQueryV2_1;
 /// [`CreateExtraSpecsRequestExtraSpecsV2_1`] in the role of `ShowExtraSpecResponseV2_1`.
 pub type ShowExtraSpecResponseV2_1 = CreateExtraSpecsRequestExtraSpecsV2_1;
-/// [`CreateExtraSpecsRequestExtraSpecsV2_1`] in the role of `UpdateExtraSpecRequestV2_1`.
-pub type UpdateExtraSpecRequestV2_1 = CreateExtraSpecsRequestExtraSpecsV2_1;
-/// [`CreateExtraSpecsResponseExtraSpecsV2_1`] in the role of `UpdateExtraSpecResponseV2_1`.
-pub type UpdateExtraSpecResponseV2_1 = CreateExtraSpecsResponseExtraSpecsV2_1;
 /// [`ListFlavorsQueryV2_1`] in the role of `ListFlavorsDetailQueryV2_1`.
 pub type ListFlavorsDetailQueryV2_1 = ListFlavorsQueryV2_1;
 /// [`ListAggregatesQueryV2_1`] in the role of `ShowFlavorQueryV2_1`.
@@ -9331,8 +9655,8 @@ pub type SetServerMetadataItemRequestV2_1 = UpdateImagesImageMetadataRequestV2_1
 pub type SetServerMetadataItemResponseV2_1 = ShowMetadataResponseV2_1;
 /// [`ListAggregatesQueryV2_1`] in the role of `ShowIpQueryV2_1`.
 pub type ShowIpQueryV2_1 = ListAggregatesQueryV2_1;
-/// [`RebuildServerResponseServerAddressesV2_1`] in the role of `ShowIpResponseV2_1`.
-pub type ShowIpResponseV2_1 = RebuildServerResponseServerAddressesV2_1;
+/// [`ListIpsResponseAddressesV2_1`] in the role of `ShowIpResponseV2_1`.
+pub type ShowIpResponseV2_1 = ListIpsResponseAddressesV2_1;
 /// [`ListAggregatesQueryV2_1`] in the role of `ShowServerQueryV2_1`.
 pub type ShowServerQueryV2_1 = ListAggregatesQueryV2_1;
 /// [`ListAggregatesQueryV2_1`] in the role of `ShowServerMetadataItemQueryV2_1`.
@@ -9627,6 +9951,12 @@ pub type RebuildVolumesBootRequestV2_90 = RebuildServerRequestV2_90;
 pub type ShowVolumesBootResponseV2_90 = ShowServerResponseV2_90;
 /// [`UpdateServerRequestV2_90`] in the role of `UpdateVolumesBootRequestV2_90`.
 pub type UpdateVolumesBootRequestV2_90 = UpdateServerRequestV2_90;
+/// [`CreateServerRequestV2_94`] in the role of `CreateVolumesBootRequestV2_94`.
+pub type CreateVolumesBootRequestV2_94 = CreateServerRequestV2_94;
+/// [`RebuildServerRequestV2_94`] in the role of `RebuildVolumesBootRequestV2_94`.
+pub type RebuildVolumesBootRequestV2_94 = RebuildServerRequestV2_94;
+/// [`UpdateServerRequestV2_94`] in the role of `UpdateVolumesBootRequestV2_94`.
+pub type UpdateVolumesBootRequestV2_94 = UpdateServerRequestV2_94;
 /// [`ListServersDetailResponseV2_96`] in the role of `ListVolumesBootDetailResponseV2_96`.
 pub type ListVolumesBootDetailResponseV2_96 = ListServersDetailResponseV2_96;
 /// [`RebuildServerResponseV2_96`] in the role of `RebuildVolumesBootResponseV2_96`.
@@ -9762,4 +10092,159 @@ rt::str_enums!(
     RebuildServerResponseServerStatusV2_1, ResetStateRequestOsResetStateStateV2_1,
     UpdateHostRequestMaintenanceModeV2_1, UpdateHostResponseMaintenanceModeV2_1,
     UpdateHostResponseStatusV2_1
+);
+/// The value constraints of the fields above, by row (see `rt::Check`).
+static CHECKS: [rt::Check; 90] = [
+    rt::Check::NONE.format(rt::Format::DateTime),
+    rt::Check::NONE.format(rt::Format::Uuid),
+    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[0]),
+    rt::Check::NONE.len(None, Some(255)),
+    rt::Check::NONE.keys(&PATTERNS[1]).values(&CHECKS[3]),
+    rt::Check::NONE.schema(&SCHEMAS[0]),
+    rt::Check::NONE.keys(&PATTERNS[1]).values(&CHECKS[5]),
+    rt::Check::NONE.format(rt::Format::Uri),
+    rt::Check::NONE.schema(&SCHEMAS[1]),
+    rt::Check::NONE.format(rt::Format::Ipv4),
+    rt::Check::NONE.format(rt::Format::Ipv6),
+    rt::Check::NONE.any_of(&[&CHECKS[9], &CHECKS[10]]),
+    rt::Check::NONE.len(Some(1), Some(255)),
+    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[2]),
+    rt::Check::NONE.all_of(&[&CHECKS[12], &CHECKS[13]]),
+    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[3]),
+    rt::Check::NONE.all_of(&[&CHECKS[12], &CHECKS[15]]),
+    rt::Check::NONE.min(-1.0, false),
+    rt::Check::NONE.schema(&SCHEMAS[2]),
+    rt::Check::NONE.items(&CHECKS[1]),
+    rt::Check::NONE.count(Some(0), Some(1), false),
+    rt::Check::NONE.one_of(&[&CHECKS[9], &CHECKS[10]]),
+    rt::Check::NONE.pattern(&PATTERNS[4]),
+    rt::Check::NONE.schema(&SCHEMAS[3]),
+    rt::Check::NONE.schema(&SCHEMAS[4]),
+    rt::Check::NONE.schema(&SCHEMAS[5]),
+    rt::Check::NONE.schema(&SCHEMAS[6]),
+    rt::Check::NONE.schema(&SCHEMAS[7]),
+    rt::Check::NONE.pattern(&PATTERNS[5]),
+    rt::Check::NONE.schema(&SCHEMAS[8]),
+    rt::Check::NONE.schema(&SCHEMAS[9]),
+    rt::Check::NONE.schema(&SCHEMAS[10]),
+    rt::Check::NONE.schema(&SCHEMAS[11]),
+    rt::Check::NONE.schema(&SCHEMAS[12]),
+    rt::Check::NONE.schema(&SCHEMAS[13]),
+    rt::Check::NONE.keys(&PATTERNS[6]),
+    rt::Check::NONE.keys(&PATTERNS[6]).values(&CHECKS[35]),
+    rt::Check::NONE.schema(&SCHEMAS[14]),
+    rt::Check::NONE.schema(&SCHEMAS[15]),
+    rt::Check::NONE.schema(&SCHEMAS[16]),
+    rt::Check::NONE.count(Some(1), Some(1), false),
+    rt::Check::NONE.count(Some(2), Some(2), false),
+    rt::Check::NONE.count(Some(3), Some(3), false),
+    rt::Check::NONE.schema(&SCHEMAS[17]),
+    rt::Check::NONE.keys(&PATTERNS[1]).values(&CHECKS[43]),
+    rt::Check::NONE.min(0.0, false),
+    rt::Check::NONE.schema(&SCHEMAS[18]),
+    rt::Check::NONE.schema(&SCHEMAS[19]),
+    rt::Check::NONE.schema(&SCHEMAS[20]),
+    rt::Check::NONE.schema(&SCHEMAS[21]),
+    rt::Check::NONE.min(1.0, false),
+    rt::Check::NONE.schema(&SCHEMAS[22]),
+    rt::Check::NONE.schema(&SCHEMAS[23]),
+    rt::Check::NONE.schema(&SCHEMAS[24]),
+    rt::Check::NONE.schema(&SCHEMAS[25]),
+    rt::Check::NONE.schema(&SCHEMAS[26]),
+    rt::Check::NONE.keys(&PATTERNS[7]),
+    rt::Check::NONE.schema(&SCHEMAS[27]),
+    rt::Check::NONE.count(None, Some(50), false),
+    rt::Check::NONE.len(None, Some(65535)),
+    rt::Check::NONE.schema(&SCHEMAS[28]),
+    rt::Check::NONE.items(&CHECKS[60]),
+    rt::Check::NONE.schema(&SCHEMAS[29]),
+    rt::Check::NONE.items(&CHECKS[62]),
+    rt::Check::NONE.schema(&SCHEMAS[30]),
+    rt::Check::NONE.items(&CHECKS[64]),
+    rt::Check::NONE.schema(&SCHEMAS[31]),
+    rt::Check::NONE.items(&CHECKS[66]),
+    rt::Check::NONE.schema(&SCHEMAS[32]),
+    rt::Check::NONE.items(&CHECKS[68]),
+    rt::Check::NONE.schema(&SCHEMAS[33]),
+    rt::Check::NONE.items(&CHECKS[70]),
+    rt::Check::NONE.schema(&SCHEMAS[34]),
+    rt::Check::NONE.items(&CHECKS[72]),
+    rt::Check::NONE.schema(&SCHEMAS[35]),
+    rt::Check::NONE.keys(&PATTERNS[8]),
+    rt::Check::NONE.len(None, Some(1)).items(&CHECKS[1]),
+    rt::Check::NONE.schema(&SCHEMAS[36]),
+    rt::Check::NONE.schema(&SCHEMAS[37]),
+    rt::Check::NONE.schema(&SCHEMAS[38]),
+    rt::Check::NONE.props(Some(1), Some(1)).keys(&PATTERNS[1]).values(&CHECKS[3]),
+    rt::Check::NONE.schema(&SCHEMAS[39]),
+    rt::Check::NONE.schema(&SCHEMAS[40]),
+    rt::Check::NONE.schema(&SCHEMAS[41]),
+    rt::Check::NONE.schema(&SCHEMAS[42]),
+    rt::Check::NONE.schema(&SCHEMAS[43]),
+    rt::Check::NONE.schema(&SCHEMAS[44]),
+    rt::Check::NONE.schema(&SCHEMAS[45]),
+    rt::Check::NONE.schema(&SCHEMAS[46]),
+    rt::Check::NONE.schema(&SCHEMAS[47]),
+];
+/// The patterns of the constraints, compiled on first use.
+static PATTERNS: [rt::Pattern; 9] = [
+    rt::Pattern::new("^[a-zA-Z0-9-]*$"),
+    rt::Pattern::new("^[a-zA-Z0-9-_:. ]{1,255}$"),
+    rt::Pattern::new("^[_\\- a-zA-Z0-9]+$"),
+    rt::Pattern::new("^[_\\-\\@\\. a-zA-Z0-9]+$"),
+    rt::Pattern::new("^/[0-9a-f.:]+$"),
+    rt::Pattern::new("(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$"),
+    rt::Pattern::new("^.+$"),
+    rt::Pattern::new("^.*$"),
+    rt::Pattern::new("^[0-9]+$"),
+];
+rt::subschemas!(
+    "{\"maxLength\":255,\"type\":[\"string\",\"number\"]}",
+    "{\"anyOf\":[{\"type\":\"integer\"},{\"const\":\"\"}]}",
+    "{\"enum\":[200,400,404,422],\"type\":\"integer\"}",
+    "{\"items\":{\"type\":\"string\"},\"type\":[\"string\",\"array\"]}",
+    "{\"oneOf\":[{\"format\":\"uuid\",\"type\":\"string\"},{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"}]}",
+    "{\"oneOf\":[{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"},{\"format\":\"uuid\",\"type\":\"string\"}]}",
+    "{\"type\":[\"string\",\"object\"]}",
+    "{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":[\"string\",\"array\"]}",
+    "{\"oneOf\":[{\"maxLength\":60,\"minLength\":1,\"pattern\":\"^[^,/]*$\",\"type\":\"string\"},{\"type\":\"null\"}]}",
+    "{\"enum\":[\"0\",\"1\",\"FALSE\",\"False\",\"NO\",\"No\",\"OFF\",\"ON\",\"Off\",\"On\",\"TRUE\",\"True\",\"YES\",\"Yes\",\"false\",\"no\",\"off\",\"on\",\"true\",\"yes\",false,true],\"type\":[\"boolean\",\"string\"]}",
+    "{\"additionalItems\":false,\"oneOf\":[{\"items\":{\"additionalProperties\":false,\"properties\":{\"device\":{\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"serverId\":{\"format\":\"uuid\",\"type\":\"string\"},\"volumeId\":{\"format\":\"uuid\",\"type\":\"string\"}},\"required\":[\"id\",\"serverId\",\"volumeId\"],\"type\":\"object\"}},{\"prefixItems\":[{\"additionalProperties\":false,\"properties\":{},\"type\":\"object\"}]}],\"type\":\"array\"}",
+    "{\"oneOf\":[{\"format\":\"uuid\",\"type\":\"string\"},{\"type\":\"null\"}]}",
+    "{\"const\":\"serial\",\"type\":\"string\"}",
+    "{\"const\":\"spice-html5\",\"type\":\"string\"}",
+    "{\"type\":\"null\"}",
+    "{\"const\":\"IRONIC MANAGED\"}",
+    "{\"type\":[\"string\",\"integer\"]}",
+    "{\"type\":[\"array\",\"boolean\",\"integer\",\"number\",\"object\",\"string\",\"null\"]}",
+    "{\"enum\":[0,100,25,50],\"type\":\"integer\"}",
+    "{\"const\":\"next\"}",
+    "{\"enum\":[4,6]}",
+    "{\"additionalItems\":false,\"items\":{},\"maxItems\":0,\"type\":\"array\"}",
+    "{\"additionalItems\":false,\"items\":{\"maxLength\":60,\"minLength\":1,\"pattern\":\"^[^,/]*$\",\"type\":\"string\"},\"type\":\"array\"}",
+    "{\"enum\":[4,6],\"type\":\"number\"}",
+    "{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]}",
+    "{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"}",
+    "{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"}",
+    "{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"properties\":{\"additionalProperties\":false,\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"maxLength\":255,\"type\":[\"string\",\"null\"]}},\"type\":\"object\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"progress\":{\"type\":[\"null\",\"number\"]},\"scheduler_hints\":{\"additionalProperties\":true,\"properties\":{\"build_near_host_ip\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"cidr\":{\"pattern\":\"^/[0-9a-f.:]+$\",\"type\":\"string\"},\"different_cell\":{\"items\":{\"type\":\"string\"},\"type\":[\"string\",\"array\"]},\"different_host\":{\"oneOf\":[{\"format\":\"uuid\",\"type\":\"string\"},{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"}]},\"group\":{\"oneOf\":[{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"},{\"format\":\"uuid\",\"type\":\"string\"}]},\"query\":{\"type\":[\"string\",\"object\"]},\"same_host\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":[\"string\",\"array\"]},\"target_cell\":{\"format\":\"name\",\"maxLength\":255,\"minLength\":1,\"type\":\"string\"}},\"type\":\"object\"},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\",\"scheduler_hints\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"properties\":{\"additionalProperties\":false,\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"maxLength\":255,\"type\":[\"string\",\"null\"]}},\"type\":\"object\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\",\"links\",\"name\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"}},\"required\":[\"id\",\"links\",\"status\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"const\":\"None\"},{\"format\":\"cidr\",\"type\":\"string\"}]}",
+    "{\"type\":[\"string\",\"boolean\",\"null\"]}",
+    "{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"properties\":{\"additionalProperties\":false,\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"maxLength\":255,\"type\":[\"string\",\"null\"]}},\"type\":\"object\"}},\"type\":\"object\"}]}",
+    "{\"const\":false,\"type\":\"boolean\"}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"properties\":{\"additionalProperties\":false,\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"maxLength\":255,\"type\":[\"string\",\"null\"]}},\"type\":\"object\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"progress\":{\"type\":[\"null\",\"number\"]},\"scheduler_hints\":{\"additionalProperties\":true,\"properties\":{\"build_near_host_ip\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"cidr\":{\"pattern\":\"^/[0-9a-f.:]+$\",\"type\":\"string\"},\"different_cell\":{\"items\":{\"type\":\"string\"},\"type\":[\"string\",\"array\"]},\"different_host\":{\"oneOf\":[{\"format\":\"uuid\",\"type\":\"string\"},{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"}]},\"group\":{\"oneOf\":[{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"},{\"format\":\"uuid\",\"type\":\"string\"}]},\"query\":{\"type\":[\"string\",\"object\"]},\"same_host\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":[\"string\",\"array\"]},\"target_cell\":{\"format\":\"name\",\"maxLength\":255,\"minLength\":1,\"type\":\"string\"}},\"type\":\"object\"},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\",\"scheduler_hints\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"properties\":{\"additionalProperties\":false,\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"maxLength\":255,\"type\":[\"string\",\"null\"]}},\"type\":\"object\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"server_usages\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"ended_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"flavor\":{\"type\":\"string\"},\"hours\":{\"type\":\"number\"},\"instance_id\":{\"format\":\"uuid\",\"type\":\"string\"},\"local_gb\":{\"minimum\":0,\"type\":\"integer\"},\"memory_mb\":{\"minimum\":1,\"type\":\"integer\"},\"name\":{\"type\":\"string\"},\"started_at\":{\"format\":\"date-time\",\"type\":\"string\"},\"state\":{\"enum\":[\"active\",\"building\",\"error\",\"paused\",\"rescued\",\"resized\",\"shelved\",\"shelved_offloaded\",\"stopped\",\"suspended\",\"terminated\"],\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"uptime\":{\"minimum\":0,\"type\":\"integer\"},\"vcpus\":{\"minimum\":1,\"type\":\"integer\"}},\"required\":[\"ended_at\",\"flavor\",\"hours\",\"instance_id\",\"name\",\"state\",\"started_at\",\"tenant_id\",\"uptime\"],\"type\":\"object\"},\"type\":\"array\"},\"start\":{\"format\":\"date-time\",\"type\":\"string\"},\"stop\":{\"format\":\"date-time\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"total_hours\":{\"minimum\":0,\"type\":\"number\"},\"total_local_gb_usage\":{\"minimum\":0,\"type\":\"number\"},\"total_memory_mb_usage\":{\"minimum\":0,\"type\":\"number\"},\"total_vcpus_usage\":{\"minimum\":0,\"type\":\"number\"}},\"required\":[\"start\",\"stop\",\"tenant_id\",\"total_hours\",\"total_local_gb_usage\",\"total_memory_mb_usage\",\"total_vcpus_usage\",\"server_usages\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{},\"type\":\"object\"}]}",
+    "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"binary\":{\"type\":\"string\"},\"disabled_reason\":{\"type\":[\"string\",\"null\"]},\"host\":{\"type\":\"string\"},\"status\":{\"enum\":[\"disabled\",\"enabled\"],\"type\":\"string\"}},\"required\":[\"binary\",\"host\",\"status\"]},{\"additionalProperties\":false,\"properties\":{\"binary\":{\"type\":\"string\"},\"forced_down\":{\"type\":\"boolean\"},\"host\":{\"type\":\"string\"}},\"required\":[\"binary\",\"forced_down\",\"host\"]}],\"type\":\"object\"}",
 );

@@ -53,7 +53,7 @@ pub static CREATE_VOLUMES_BOOT: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::span(2, 1, 2, 102), "POST", "/os-volumes_boot", &[202])],
     &[rt::body(rt::span(2, 1, 2, 102), 0, &schemas::CREATE_SERVER_V2_1)],
 );
-/// The request body of `create_volumes_boot`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.31, `V2_32` 2.32, `V2_33` 2.33–2.36, `V2_37` 2.37–2.41, `V2_42` 2.42–2.51, `V2_52` 2.52–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.66, `V2_67` 2.67–2.73, `V2_74` 2.74–2.89, `V2_90` 2.90–2.102).
+/// The request body of `create_volumes_boot`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.31, `V2_32` 2.32, `V2_33` 2.33–2.36, `V2_37` 2.37–2.41, `V2_42` 2.42–2.51, `V2_52` 2.52–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.66, `V2_67` 2.67–2.73, `V2_74` 2.74–2.89, `V2_90` 2.90–2.93, `V2_94` 2.94–2.102).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum CreateVolumesBootRequest {
@@ -69,6 +69,7 @@ pub enum CreateVolumesBootRequest {
     V2_67(types::CreateVolumesBootRequestV2_67),
     V2_74(types::CreateVolumesBootRequestV2_74),
     V2_90(types::CreateVolumesBootRequestV2_90),
+    V2_94(types::CreateVolumesBootRequestV2_94),
 }
 rt::versioned_request!(CreateVolumesBootRequest of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 18),
@@ -82,7 +83,8 @@ rt::versioned_request!(CreateVolumesBootRequest of super::SERVICE {
     V2_63 = rt::span(2, 63, 2, 66),
     V2_67 = rt::span(2, 67, 2, 73),
     V2_74 = rt::span(2, 74, 2, 89),
-    V2_90 = rt::span(2, 90, 2, 102),
+    V2_90 = rt::span(2, 90, 2, 93),
+    V2_94 = rt::span(2, 94, 2, 102),
 });
 rt::variants_from!(CreateVolumesBootRequest {
     V2_1(types::CreateVolumesBootRequestV2_1),
@@ -97,6 +99,7 @@ rt::variants_from!(CreateVolumesBootRequest {
     V2_67(types::CreateVolumesBootRequestV2_67),
     V2_74(types::CreateVolumesBootRequestV2_74),
     V2_90(types::CreateVolumesBootRequestV2_90),
+    V2_94(types::CreateVolumesBootRequestV2_94),
 });
 /// The `delete_volumes_boot` operation: its spans, statuses and response variants.
 pub static DELETE_VOLUMES_BOOT: rt::OperationMeta = rt::OperationMeta::new(
@@ -275,7 +278,7 @@ rt::versioned_response!(
     RebuildVolumesBootResponse { V2_1, V2_9, V2_19, V2_26, V2_47, V2_54, V2_57, V2_63,
     V2_71, V2_73, V2_75, V2_96, V2_98, V2_100 }
 );
-/// The request body of `rebuild_volumes_boot`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.53, `V2_54` 2.54–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.89, `V2_90` 2.90–2.102).
+/// The request body of `rebuild_volumes_boot`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.53, `V2_54` 2.54–2.56, `V2_57` 2.57–2.62, `V2_63` 2.63–2.89, `V2_90` 2.90–2.93, `V2_94` 2.94–2.102).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum RebuildVolumesBootRequest {
@@ -285,6 +288,7 @@ pub enum RebuildVolumesBootRequest {
     V2_57(types::RebuildVolumesBootRequestV2_57),
     V2_63(types::RebuildVolumesBootRequestV2_63),
     V2_90(types::RebuildVolumesBootRequestV2_90),
+    V2_94(types::RebuildVolumesBootRequestV2_94),
 }
 rt::versioned_request!(RebuildVolumesBootRequest of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 18),
@@ -292,7 +296,8 @@ rt::versioned_request!(RebuildVolumesBootRequest of super::SERVICE {
     V2_54 = rt::span(2, 54, 2, 56),
     V2_57 = rt::span(2, 57, 2, 62),
     V2_63 = rt::span(2, 63, 2, 89),
-    V2_90 = rt::span(2, 90, 2, 102),
+    V2_90 = rt::span(2, 90, 2, 93),
+    V2_94 = rt::span(2, 94, 2, 102),
 });
 rt::variants_from!(RebuildVolumesBootRequest {
     V2_1(types::RebuildVolumesBootRequestV2_1),
@@ -301,6 +306,7 @@ rt::variants_from!(RebuildVolumesBootRequest {
     V2_57(types::RebuildVolumesBootRequestV2_57),
     V2_63(types::RebuildVolumesBootRequestV2_63),
     V2_90(types::RebuildVolumesBootRequestV2_90),
+    V2_94(types::RebuildVolumesBootRequestV2_94),
 });
 /// The `resize_volumes_boot` operation: its spans, statuses and response variants.
 pub static RESIZE_VOLUMES_BOOT: rt::OperationMeta = rt::OperationMeta::new(
@@ -484,23 +490,26 @@ rt::versioned_response!(
     UpdateVolumesBootResponse { V2_1, V2_9, V2_19, V2_26, V2_47, V2_63, V2_71, V2_73,
     V2_75, V2_96, V2_98, V2_100 }
 );
-/// The request body of `update_volumes_boot`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.89, `V2_90` 2.90–2.102).
+/// The request body of `update_volumes_boot`: the variant of the version you request (`V2_1` 2.1–2.18, `V2_19` 2.19–2.89, `V2_90` 2.90–2.93, `V2_94` 2.94–2.102).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UpdateVolumesBootRequest {
     V2_1(types::UpdateVolumesBootRequestV2_1),
     V2_19(types::UpdateVolumesBootRequestV2_19),
     V2_90(types::UpdateVolumesBootRequestV2_90),
+    V2_94(types::UpdateVolumesBootRequestV2_94),
 }
 rt::versioned_request!(UpdateVolumesBootRequest of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 18),
     V2_19 = rt::span(2, 19, 2, 89),
-    V2_90 = rt::span(2, 90, 2, 102),
+    V2_90 = rt::span(2, 90, 2, 93),
+    V2_94 = rt::span(2, 94, 2, 102),
 });
 rt::variants_from!(UpdateVolumesBootRequest {
     V2_1(types::UpdateVolumesBootRequestV2_1),
     V2_19(types::UpdateVolumesBootRequestV2_19),
     V2_90(types::UpdateVolumesBootRequestV2_90),
+    V2_94(types::UpdateVolumesBootRequestV2_94),
 });
 /// os-volumes_boot, an old alias of /servers that Nova still routes (to 2.102).
 ///
@@ -558,7 +567,7 @@ impl VolumesBootClient {
     /// - **2.67–2.73**: status 202; request [`CreateVolumesBootRequestV2_67`](super::types::CreateVolumesBootRequestV2_67); response [`CreateVolumesBootResponseV2_1`](super::types::CreateVolumesBootResponseV2_1); errors 400, 403, 409. *Changed at 2.67:* create_volumes_boot: request adds `server.block_device_mapping_v2[].volume_type`
     /// - **2.74–2.89**: status 202; request [`CreateVolumesBootRequestV2_74`](super::types::CreateVolumesBootRequestV2_74); response [`CreateVolumesBootResponseV2_1`](super::types::CreateVolumesBootResponseV2_1); errors 400, 403, 409. *Changed at 2.74:* create_volumes_boot: request adds `server.host`, `server.hypervisor_hostname`
     /// - **2.90–2.93**: status 202; request [`CreateVolumesBootRequestV2_90`](super::types::CreateVolumesBootRequestV2_90); response [`CreateVolumesBootResponseV2_1`](super::types::CreateVolumesBootResponseV2_1); errors 400, 403, 409. *Changed at 2.90:* create_volumes_boot: request adds `server.hostname`; list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: request adds `server.hostname`; rebuild_volumes_boot: request adds `rebuild.hostname`
-    /// - **2.94–2.102**: status 202; request [`CreateVolumesBootRequestV2_90`](super::types::CreateVolumesBootRequestV2_90); response [`CreateVolumesBootResponseV2_1`](super::types::CreateVolumesBootResponseV2_1); errors 400, 403, 409. *Changed at 2.94:* create_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; update_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; and 1 more
+    /// - **2.94–2.102**: status 202; request [`CreateVolumesBootRequestV2_94`](super::types::CreateVolumesBootRequestV2_94); response [`CreateVolumesBootResponseV2_1`](super::types::CreateVolumesBootResponseV2_1); errors 400, 403, 409. *Changed at 2.94:* create_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; update_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; and 1 more
     pub async fn create_volumes_boot(
         &self,
         body: &CreateVolumesBootRequest,
@@ -658,10 +667,10 @@ impl VolumesBootClient {
     /// - **2.73–2.74**: status 202; request [`RebuildVolumesBootRequestV2_63`](super::types::RebuildVolumesBootRequestV2_63); response [`RebuildVolumesBootResponseV2_73`](super::types::RebuildVolumesBootResponseV2_73); errors 400, 403, 404, 409. *Changed at 2.73:* list_volumes_boot: query adds `locked`; list_volumes_boot_detail: query adds `locked`, response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response adds `server.locked_reason`, response requires `server.locked_reason`; rebuild_volumes_boot: response adds `server.locked_reason`, response requires `server.locked_reason`
     /// - **2.75–2.89**: status 202; request [`RebuildVolumesBootRequestV2_63`](super::types::RebuildVolumesBootRequestV2_63); response [`RebuildVolumesBootResponseV2_75`](super::types::RebuildVolumesBootResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.75:* list_volumes_boot: query changes `*`, `enum` of `sort_key[]`; list_volumes_boot_detail: query changes `*`, `enum` of `sort_key[]`; and 2 more
     /// - **2.90–2.93**: status 202; request [`RebuildVolumesBootRequestV2_90`](super::types::RebuildVolumesBootRequestV2_90); response [`RebuildVolumesBootResponseV2_75`](super::types::RebuildVolumesBootResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.90:* create_volumes_boot: request adds `server.hostname`; list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: request adds `server.hostname`; rebuild_volumes_boot: request adds `rebuild.hostname`
-    /// - **2.94–2.95**: status 202; request [`RebuildVolumesBootRequestV2_90`](super::types::RebuildVolumesBootRequestV2_90); response [`RebuildVolumesBootResponseV2_75`](super::types::RebuildVolumesBootResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.94:* create_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; update_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; and 1 more
-    /// - **2.96–2.97**: status 202; request [`RebuildVolumesBootRequestV2_90`](super::types::RebuildVolumesBootRequestV2_90); response [`RebuildVolumesBootResponseV2_96`](super::types::RebuildVolumesBootResponseV2_96); errors 400, 403, 404, 409. *Changed at 2.96:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`; rebuild_volumes_boot: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`
-    /// - **2.98–2.99**: status 202; request [`RebuildVolumesBootRequestV2_90`](super::types::RebuildVolumesBootRequestV2_90); response [`RebuildVolumesBootResponseV2_98`](super::types::RebuildVolumesBootResponseV2_98); errors 400, 403, 404, 409. *Changed at 2.98:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response changes `server.image`; rebuild_volumes_boot: response changes `server.image`
-    /// - **2.100–2.102**: status 202; request [`RebuildVolumesBootRequestV2_90`](super::types::RebuildVolumesBootRequestV2_90); response [`RebuildVolumesBootResponseV2_100`](super::types::RebuildVolumesBootResponseV2_100); errors 400, 403, 404, 409. *Changed at 2.100:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`; rebuild_volumes_boot: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`
+    /// - **2.94–2.95**: status 202; request [`RebuildVolumesBootRequestV2_94`](super::types::RebuildVolumesBootRequestV2_94); response [`RebuildVolumesBootResponseV2_75`](super::types::RebuildVolumesBootResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.94:* create_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; update_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; and 1 more
+    /// - **2.96–2.97**: status 202; request [`RebuildVolumesBootRequestV2_94`](super::types::RebuildVolumesBootRequestV2_94); response [`RebuildVolumesBootResponseV2_96`](super::types::RebuildVolumesBootResponseV2_96); errors 400, 403, 404, 409. *Changed at 2.96:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`; rebuild_volumes_boot: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`
+    /// - **2.98–2.99**: status 202; request [`RebuildVolumesBootRequestV2_94`](super::types::RebuildVolumesBootRequestV2_94); response [`RebuildVolumesBootResponseV2_98`](super::types::RebuildVolumesBootResponseV2_98); errors 400, 403, 404, 409. *Changed at 2.98:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response changes `server.image`; rebuild_volumes_boot: response changes `server.image`
+    /// - **2.100–2.102**: status 202; request [`RebuildVolumesBootRequestV2_94`](super::types::RebuildVolumesBootRequestV2_94); response [`RebuildVolumesBootResponseV2_100`](super::types::RebuildVolumesBootResponseV2_100); errors 400, 403, 404, 409. *Changed at 2.100:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`; rebuild_volumes_boot: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`
     pub async fn rebuild_volumes_boot(
         &self,
         id: &str,
@@ -791,10 +800,10 @@ impl VolumesBootClient {
     /// - **2.73–2.74**: status 200; request [`UpdateVolumesBootRequestV2_19`](super::types::UpdateVolumesBootRequestV2_19); response [`UpdateVolumesBootResponseV2_73`](super::types::UpdateVolumesBootResponseV2_73); errors 404. *Changed at 2.73:* list_volumes_boot: query adds `locked`; list_volumes_boot_detail: query adds `locked`, response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response adds `server.locked_reason`, response requires `server.locked_reason`; rebuild_volumes_boot: response adds `server.locked_reason`, response requires `server.locked_reason`
     /// - **2.75–2.89**: status 200; request [`UpdateVolumesBootRequestV2_19`](super::types::UpdateVolumesBootRequestV2_19); response [`UpdateVolumesBootResponseV2_75`](super::types::UpdateVolumesBootResponseV2_75); errors 404. *Changed at 2.75:* list_volumes_boot: query changes `*`, `enum` of `sort_key[]`; list_volumes_boot_detail: query changes `*`, `enum` of `sort_key[]`; and 2 more
     /// - **2.90–2.93**: status 200; request [`UpdateVolumesBootRequestV2_90`](super::types::UpdateVolumesBootRequestV2_90); response [`UpdateVolumesBootResponseV2_75`](super::types::UpdateVolumesBootResponseV2_75); errors 404. *Changed at 2.90:* create_volumes_boot: request adds `server.hostname`; list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: request adds `server.hostname`; rebuild_volumes_boot: request adds `rebuild.hostname`
-    /// - **2.94–2.95**: status 200; request [`UpdateVolumesBootRequestV2_90`](super::types::UpdateVolumesBootRequestV2_90); response [`UpdateVolumesBootResponseV2_75`](super::types::UpdateVolumesBootResponseV2_75); errors 404. *Changed at 2.94:* create_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; update_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; and 1 more
-    /// - **2.96–2.97**: status 200; request [`UpdateVolumesBootRequestV2_90`](super::types::UpdateVolumesBootRequestV2_90); response [`UpdateVolumesBootResponseV2_96`](super::types::UpdateVolumesBootResponseV2_96); errors 404. *Changed at 2.96:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`; rebuild_volumes_boot: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`
-    /// - **2.98–2.99**: status 200; request [`UpdateVolumesBootRequestV2_90`](super::types::UpdateVolumesBootRequestV2_90); response [`UpdateVolumesBootResponseV2_98`](super::types::UpdateVolumesBootResponseV2_98); errors 404. *Changed at 2.98:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response changes `server.image`; rebuild_volumes_boot: response changes `server.image`
-    /// - **2.100–2.102**: status 200; request [`UpdateVolumesBootRequestV2_90`](super::types::UpdateVolumesBootRequestV2_90); response [`UpdateVolumesBootResponseV2_100`](super::types::UpdateVolumesBootResponseV2_100); errors 404. *Changed at 2.100:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`; rebuild_volumes_boot: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`
+    /// - **2.94–2.95**: status 200; request [`UpdateVolumesBootRequestV2_94`](super::types::UpdateVolumesBootRequestV2_94); response [`UpdateVolumesBootResponseV2_75`](super::types::UpdateVolumesBootResponseV2_75); errors 404. *Changed at 2.94:* create_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; update_volumes_boot: request changes `maxLength` of `server.hostname`, `minLength` of `server.hostname`, `pattern` of `server.hostname`; and 1 more
+    /// - **2.96–2.97**: status 200; request [`UpdateVolumesBootRequestV2_94`](super::types::UpdateVolumesBootRequestV2_94); response [`UpdateVolumesBootResponseV2_96`](super::types::UpdateVolumesBootResponseV2_96); errors 404. *Changed at 2.96:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`; rebuild_volumes_boot: response adds `server.pinned_availability_zone`, response requires `server.pinned_availability_zone`
+    /// - **2.98–2.99**: status 200; request [`UpdateVolumesBootRequestV2_94`](super::types::UpdateVolumesBootRequestV2_94); response [`UpdateVolumesBootResponseV2_98`](super::types::UpdateVolumesBootResponseV2_98); errors 404. *Changed at 2.98:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response changes `server.image`; rebuild_volumes_boot: response changes `server.image`
+    /// - **2.100–2.102**: status 200; request [`UpdateVolumesBootRequestV2_94`](super::types::UpdateVolumesBootRequestV2_94); response [`UpdateVolumesBootResponseV2_100`](super::types::UpdateVolumesBootResponseV2_100); errors 404. *Changed at 2.100:* list_volumes_boot_detail: response changes `servers[]`; show_volumes_boot: response changes `server`; update_volumes_boot: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`; rebuild_volumes_boot: response adds `server.scheduler_hints`, response requires `server.scheduler_hints`
     pub async fn update_volumes_boot(
         &self,
         id: &str,

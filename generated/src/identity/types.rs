@@ -139,10 +139,10 @@ pub struct CreateApplicationCredentialRequestApplicationCredentialAccessRulesIte
     pub service: Option<String>,
 }
 rt::record!(open encode CreateApplicationCredentialRequestApplicationCredentialAccessRulesItemV3_0 {
-    opt(id, "id"),
+    opt(id, "id", 0),
     opt(method, "method"),
-    opt(path, "path"),
-    opt(service, "service"),
+    opt(path, "path", 1),
+    opt(service, "service", 0),
 });
 /// The `CreateApplicationCredentialRequestApplicationCredentialRolesItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -221,8 +221,8 @@ pub struct CreateApplicationCredentialResponseApplicationCredentialRolesItemV3_0
 rt::record!(CreateApplicationCredentialResponseApplicationCredentialRolesItemV3_0 {
     nullable(description, "description"),
     nullable(domain_id, "domain_id"),
-    opt(id, "id"),
-    opt(name, "name"),
+    opt(id, "id", 0),
+    opt(name, "name", 2),
     nullable(options, "options"),
 });
 /// The `CreateApplicationCredentialResponseApplicationCredential` schema from microversion 3.0.
@@ -251,7 +251,7 @@ rt::record!(CreateApplicationCredentialResponseApplicationCredentialV3_0 {
     nullable(expires_at, "expires_at"),
     opt(id, "id"),
     opt(links, "links"),
-    opt(name, "name"),
+    opt(name, "name", 2),
     opt(project_id, "project_id"),
     opt(roles, "roles"),
     opt(secret, "secret"),
@@ -336,7 +336,7 @@ rt::record!(CreateCredentialResponseV3_0 { opt(credential, "credential") });
 pub struct CreateDomainRequestDomainOptionsV3_0 {
     pub immutable: Option<bool>,
 }
-rt::record!(encode CreateDomainRequestDomainOptionsV3_0 { nullable(immutable, "immutable") });
+rt::record!(encode CreateDomainRequestDomainOptionsV3_0 { nullable(immutable, "immutable", 3) });
 /// The `CreateDomainRequestDomain` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateDomainRequestDomainV3_0 {
@@ -386,13 +386,13 @@ pub struct CreateDomainResponseDomainV3_0 {
     pub tags: Option<Vec<String>>,
 }
 rt::record!(CreateDomainResponseDomainV3_0 {
-    nullable(description, "description"),
-    opt(enabled, "enabled"),
+    nullable(description, "description", 4),
+    opt(enabled, "enabled", 5),
     opt(id, "id"),
     opt(links, "links"),
-    opt(name, "name"),
+    opt(name, "name", 6),
     opt(options, "options"),
-    opt(tags, "tags"),
+    opt(tags, "tags", 8),
 });
 /// The `CreateDomainResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -473,7 +473,7 @@ rt::record!(CreateEndpointGroupResponseEndpointGroupV3_0 {
     opt(filters, "filters"),
     opt(id, "id"),
     opt(links, "links"),
-    opt(name, "name"),
+    opt(name, "name", 2),
 });
 /// The `CreateEndpointGroupResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -555,7 +555,7 @@ rt::record!(open CreateEndpointResponseEndpointV3_0 {
     nullable(region, "region"),
     nullable(region_id, "region_id"),
     opt(service_id, "service_id"),
-    opt(url, "url"),
+    opt(url, "url", 9),
 });
 /// The `CreateEndpointResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -669,15 +669,15 @@ pub struct CreateLimitResponseLimitsItemV3_0 {
     pub service_id: Option<String>,
 }
 rt::record!(CreateLimitResponseLimitsItemV3_0 {
-    nullable(description, "description"),
-    nullable(domain_id, "domain_id"),
-    opt(id, "id"),
+    nullable(description, "description", 4),
+    nullable(domain_id, "domain_id", 0),
+    opt(id, "id", 10),
     opt(links, "links"),
-    nullable(project_id, "project_id"),
-    nullable(region_id, "region_id"),
-    opt(resource_limit, "resource_limit"),
-    opt(resource_name, "resource_name"),
-    opt(service_id, "service_id"),
+    nullable(project_id, "project_id", 0),
+    nullable(region_id, "region_id", 11),
+    opt(resource_limit, "resource_limit", 12),
+    opt(resource_name, "resource_name", 2),
+    opt(service_id, "service_id", 10),
 });
 /// The `CreateLimitResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -744,15 +744,15 @@ pub struct CreateProjectResponseProjectV3_0 {
 }
 rt::record!(open CreateProjectResponseProjectV3_0 {
     nullable(description, "description"),
-    nullable(domain_id, "domain_id"),
-    opt(enabled, "enabled"),
+    nullable(domain_id, "domain_id", 0),
+    opt(enabled, "enabled", 13),
     opt(id, "id"),
-    opt(is_domain, "is_domain"),
+    opt(is_domain, "is_domain", 13),
     opt(links, "links"),
-    opt(name, "name"),
+    opt(name, "name", 6),
     opt(options, "options"),
-    nullable(parent_id, "parent_id"),
-    opt(tags, "tags"),
+    nullable(parent_id, "parent_id", 0),
+    opt(tags, "tags", 8),
 });
 /// The `CreateProjectResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -787,10 +787,10 @@ pub struct CreateRegionResponseRegionV3_0 {
     pub parent_region_id: Option<String>,
 }
 rt::record!(open CreateRegionResponseRegionV3_0 {
-    req(description, "description"),
-    req(id, "id"),
+    req(description, "description", 4),
+    req(id, "id", 11),
     req(links, "links"),
-    req(parent_region_id, "parent_region_id"),
+    req(parent_region_id, "parent_region_id", 11),
 });
 /// The `CreateRegionResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -850,13 +850,13 @@ pub struct CreateRegisteredLimitResponseRegisteredLimitsItemV3_0 {
     pub service_id: Option<String>,
 }
 rt::record!(CreateRegisteredLimitResponseRegisteredLimitsItemV3_0 {
-    opt(default_limit, "default_limit"),
-    nullable(description, "description"),
-    opt(id, "id"),
+    opt(default_limit, "default_limit", 12),
+    nullable(description, "description", 4),
+    opt(id, "id", 10),
     opt(links, "links"),
-    nullable(region_id, "region_id"),
-    opt(resource_name, "resource_name"),
-    opt(service_id, "service_id"),
+    nullable(region_id, "region_id", 11),
+    opt(resource_name, "resource_name", 2),
+    opt(service_id, "service_id", 10),
 });
 /// The `CreateRegisteredLimitResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -916,7 +916,7 @@ rt::record!(open CreateRoleResponseRoleV3_0 {
     nullable(domain_id, "domain_id"),
     opt(id, "id"),
     opt(links, "links"),
-    opt(name, "name"),
+    opt(name, "name", 11),
     opt(options, "options"),
 });
 /// The `CreateRoleResponse` schema from microversion 3.0.
@@ -966,8 +966,8 @@ rt::record!(open CreateServiceResponseServiceV3_0 {
     opt(enabled, "enabled"),
     opt(id, "id"),
     opt(links, "links"),
-    opt(name, "name"),
-    opt(type_, "type"),
+    opt(name, "name", 14),
+    opt(type_, "type", 11),
 });
 /// The `CreateServiceResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1041,11 +1041,11 @@ pub struct CreateTrustResponseTrustRolesItemV3_0 {
     pub options: Option<CreateDomainRequestDomainOptionsV3_0>,
 }
 rt::record!(CreateTrustResponseTrustRolesItemV3_0 {
-    nullable(description, "description"),
-    nullable(domain_id, "domain_id"),
-    opt(id, "id"),
+    nullable(description, "description", 4),
+    nullable(domain_id, "domain_id", 0),
+    opt(id, "id", 0),
     opt(links, "links"),
-    opt(name, "name"),
+    opt(name, "name", 2),
     opt(options, "options"),
 });
 /// The `CreateTrustResponseTrust` schema from microversion 3.0.
@@ -1075,8 +1075,8 @@ rt::record!(open CreateTrustResponseTrustV3_0 {
     opt(links, "links"),
     nullable(project_id, "project_id"),
     nullable(redelegated_trust_id, "redelegated_trust_id"),
-    nullable(redelegation_count, "redelegation_count"),
-    nullable(remaining_uses, "remaining_uses"),
+    nullable(redelegation_count, "redelegation_count", 15),
+    nullable(remaining_uses, "remaining_uses", 16),
     opt(roles, "roles"),
     opt(roles_links, "roles_links"),
     opt(trustee_user_id, "trustee_user_id"),
@@ -1106,7 +1106,7 @@ pub struct CreateUserRequestUserFederatedItemV3_0 {
 }
 rt::record!(open encode CreateUserRequestUserFederatedItemV3_0 {
     req(idp_id, "idp_id"),
-    req(protocols, "protocols"),
+    req(protocols, "protocols", 17),
 });
 /// The `CreateUserRequestUserOptions` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1120,13 +1120,13 @@ pub struct CreateUserRequestUserOptionsV3_0 {
     pub multi_factor_auth_rules: Option<Vec<Vec<String>>>,
 }
 rt::record!(encode CreateUserRequestUserOptionsV3_0 {
-    nullable(ignore_change_password_upon_first_use, "ignore_change_password_upon_first_use"),
-    nullable(ignore_lockout_failure_attempts, "ignore_lockout_failure_attempts"),
-    nullable(ignore_password_expiry, "ignore_password_expiry"),
-    nullable(ignore_user_inactivity, "ignore_user_inactivity"),
-    nullable(lock_password, "lock_password"),
-    nullable(multi_factor_auth_enabled, "multi_factor_auth_enabled"),
-    nullable(multi_factor_auth_rules, "multi_factor_auth_rules"),
+    nullable(ignore_change_password_upon_first_use, "ignore_change_password_upon_first_use", 3),
+    nullable(ignore_lockout_failure_attempts, "ignore_lockout_failure_attempts", 3),
+    nullable(ignore_password_expiry, "ignore_password_expiry", 3),
+    nullable(ignore_user_inactivity, "ignore_user_inactivity", 3),
+    nullable(lock_password, "lock_password", 3),
+    nullable(multi_factor_auth_enabled, "multi_factor_auth_enabled", 3),
+    nullable(multi_factor_auth_rules, "multi_factor_auth_rules", 19),
 });
 /// The `CreateUserRequestUser` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1186,10 +1186,10 @@ pub struct CreateUserResponseUserV3_0 {
 rt::record!(open CreateUserResponseUserV3_0 {
     nullable(default_project_id, "default_project_id"),
     nullable(description, "description"),
-    opt(domain_id, "domain_id"),
-    opt(enabled, "enabled"),
+    opt(domain_id, "domain_id", 0),
+    opt(enabled, "enabled", 13),
     opt(federated, "federated"),
-    req(name, "name"),
+    req(name, "name", 2),
     opt(options, "options"),
     nullable(password, "password"),
 });
@@ -1199,6 +1199,8 @@ pub struct CreateUserResponseV3_0 {
     pub user: CreateUserResponseUserV3_0,
 }
 rt::record!(CreateUserResponseV3_0 { req(user, "user") });
+/// The `DomainRef` schema from microversion 3.0.
+pub type DomainRefV3_0 = CreateApplicationCredentialRequestApplicationCredentialRolesItemV3_0;
 /// The `IssueTokenRequestAuthIdentityApplicationCredential` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IssueTokenRequestAuthIdentityApplicationCredentialV3_0 {
@@ -1345,6 +1347,18 @@ pub struct IssueTokenRequestV3_0 {
     pub auth: IssueTokenRequestAuthV3_0,
 }
 rt::record!(encode IssueTokenRequestV3_0 { req(auth, "auth") });
+/// The `Links` schema from microversion 3.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinksV3_0 {
+    pub self_: String,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+rt::record!(LinksV3_0 {
+    req(self_, "self", 20),
+    nullable(previous, "previous"),
+    nullable(next, "next"),
+});
 /// The `ListAccessRulesQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListAccessRulesQueryV3_0 {
@@ -1362,7 +1376,7 @@ rt::record!(open encode ListAccessRulesQueryV3_0 {
 pub struct ListAccessRulesResponseAccessRulesItemLinksV3_0 {
     pub self_: Option<String>,
 }
-rt::record!(ListAccessRulesResponseAccessRulesItemLinksV3_0 { opt(self_, "self") });
+rt::record!(ListAccessRulesResponseAccessRulesItemLinksV3_0 { opt(self_, "self", 20) });
 /// The `ListAccessRulesResponseAccessRulesItemMethod` schema from microversion 3.0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListAccessRulesResponseAccessRulesItemMethodV3_0 {
@@ -1396,8 +1410,8 @@ rt::record!(ListAccessRulesResponseAccessRulesItemV3_0 {
     opt(id, "id"),
     opt(links, "links"),
     opt(method, "method"),
-    opt(path, "path"),
-    opt(service, "service"),
+    opt(path, "path", 1),
+    opt(service, "service", 0),
 });
 /// The `ListAccessRulesResponseLinks` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1407,9 +1421,9 @@ pub struct ListAccessRulesResponseLinksV3_0 {
     pub self_: String,
 }
 rt::record!(ListAccessRulesResponseLinksV3_0 {
-    nullable(next, "next"),
-    nullable(previous, "previous"),
-    req(self_, "self"),
+    nullable(next, "next", 20),
+    nullable(previous, "previous", 20),
+    req(self_, "self", 20),
 });
 /// The `ListAccessRulesResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1449,7 +1463,7 @@ rt::record!(ListApplicationCredentialsResponseApplicationCredentialsItemV3_0 {
     nullable(expires_at, "expires_at"),
     opt(id, "id"),
     opt(links, "links"),
-    opt(name, "name"),
+    opt(name, "name", 2),
     opt(project_id, "project_id"),
     opt(roles, "roles"),
     nullable(system, "system"),
@@ -1504,7 +1518,7 @@ rt::record!(ListDomainsGroupRolesResponseRolesItemV3_0 {
     nullable(domain_id, "domain_id"),
     opt(id, "id"),
     opt(links, "links"),
-    opt(name, "name"),
+    opt(name, "name", 11),
     opt(options, "options"),
 });
 /// The `ListDomainsGroupRolesResponse` schema from microversion 3.0.
@@ -1643,8 +1657,8 @@ pub struct ListIdentityProvidersResponseIdentityProvidersItemLinksV3_0 {
     pub self_: Option<String>,
 }
 rt::record!(ListIdentityProvidersResponseIdentityProvidersItemLinksV3_0 {
-    opt(protocols, "protocols"),
-    opt(self_, "self"),
+    opt(protocols, "protocols", 20),
+    opt(self_, "self", 20),
 });
 /// The `ListIdentityProvidersResponseIdentityProvidersItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1657,12 +1671,12 @@ pub struct ListIdentityProvidersResponseIdentityProvidersItemV3_0 {
     pub remote_ids: Option<Vec<String>>,
 }
 rt::record!(open ListIdentityProvidersResponseIdentityProvidersItemV3_0 {
-    nullable(authorization_ttl, "authorization_ttl"),
+    nullable(authorization_ttl, "authorization_ttl", 15),
     nullable(description, "description"),
-    opt(enabled, "enabled"),
+    opt(enabled, "enabled", 5),
     opt(id, "id"),
     opt(links, "links"),
-    nullable(remote_ids, "remote_ids"),
+    nullable(remote_ids, "remote_ids", 22),
 });
 /// The `ListIdentityProvidersResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1686,7 +1700,7 @@ pub struct ListImpliesResponseRoleInferenceImpliesItemV3_0 {
 rt::record!(ListImpliesResponseRoleInferenceImpliesItemV3_0 {
     opt(id, "id"),
     opt(links, "links"),
-    opt(name, "name"),
+    opt(name, "name", 11),
 });
 /// The `ListImpliesResponseRoleInference` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1739,7 +1753,7 @@ pub struct ListModelResponseModelV3_0 {
     pub description: Option<String>,
     pub name: Option<String>,
 }
-rt::record!(ListModelResponseModelV3_0 { opt(description, "description"), opt(name, "name") });
+rt::record!(ListModelResponseModelV3_0 { opt(description, "description"), opt(name, "name", 2) });
 /// The `ListModelResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListModelResponseV3_0 {
@@ -1793,8 +1807,8 @@ pub struct ListProtocolsResponseProtocolsItemLinksV3_0 {
     pub self_: Option<String>,
 }
 rt::record!(ListProtocolsResponseProtocolsItemLinksV3_0 {
-    opt(identity_provider, "identity_provider"),
-    opt(self_, "self"),
+    opt(identity_provider, "identity_provider", 20),
+    opt(self_, "self", 20),
 });
 /// The `ListProtocolsResponseProtocolsItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1806,11 +1820,11 @@ pub struct ListProtocolsResponseProtocolsItemV3_0 {
     pub remote_id_attribute: Option<String>,
 }
 rt::record!(ListProtocolsResponseProtocolsItemV3_0 {
-    req(id, "id"),
+    req(id, "id", 23),
     req(idp_id, "idp_id"),
     opt(links, "links"),
-    req(mapping_id, "mapping_id"),
-    req(remote_id_attribute, "remote_id_attribute"),
+    req(mapping_id, "mapping_id", 23),
+    req(remote_id_attribute, "remote_id_attribute", 21),
 });
 /// The `ListProtocolsResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1919,16 +1933,30 @@ pub struct ListRoleAssignmentsResponseRoleAssignmentsItemLinksV3_0 {
     pub prior_role: Option<String>,
 }
 rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemLinksV3_0 {
-    req(assignment, "assignment"),
-    opt(membership, "membership"),
-    opt(prior_role, "prior_role"),
+    req(assignment, "assignment", 20),
+    opt(membership, "membership", 20),
+    opt(prior_role, "prior_role", 20),
+});
+/// The `ListRoleAssignmentsResponseRoleAssignmentsItemRole` schema from microversion 3.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListRoleAssignmentsResponseRoleAssignmentsItemRoleV3_0 {
+    pub domain: Option<ListRoleAssignmentsResponseRoleAssignmentsItemGroupDomainV3_0>,
+    pub id: String,
+    pub name: Option<String>,
+}
+rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemRoleV3_0 {
+    opt(domain, "domain"),
+    req(id, "id"),
+    opt(name, "name", 11),
 });
 /// The `ListRoleAssignmentsResponseRoleAssignmentsItemScopeSystem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRoleAssignmentsResponseRoleAssignmentsItemScopeSystemV3_0 {
     pub all: bool,
 }
-rt::record!(open ListRoleAssignmentsResponseRoleAssignmentsItemScopeSystemV3_0 { req(all, "all") });
+rt::record!(open ListRoleAssignmentsResponseRoleAssignmentsItemScopeSystemV3_0 {
+    req(all, "all", 24),
+});
 /// The `ListRoleAssignmentsResponseRoleAssignmentsItemScope` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRoleAssignmentsResponseRoleAssignmentsItemScopeV3_0 {
@@ -1938,7 +1966,7 @@ pub struct ListRoleAssignmentsResponseRoleAssignmentsItemScopeV3_0 {
     pub system: Option<ListRoleAssignmentsResponseRoleAssignmentsItemScopeSystemV3_0>,
 }
 rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemScopeV3_0 {
-    opt(os_inherit_inherited_to, "OS-INHERIT:inherited_to"),
+    opt(os_inherit_inherited_to, "OS-INHERIT:inherited_to", 25),
     opt(domain, "domain"),
     opt(project, "project"),
     opt(system, "system"),
@@ -1948,7 +1976,7 @@ rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemScopeV3_0 {
 pub struct ListRoleAssignmentsResponseRoleAssignmentsItemV3_0 {
     pub group: Option<ListRoleAssignmentsResponseRoleAssignmentsItemGroupV3_0>,
     pub links: ListRoleAssignmentsResponseRoleAssignmentsItemLinksV3_0,
-    pub role: ListRoleAssignmentsResponseRoleAssignmentsItemGroupV3_0,
+    pub role: ListRoleAssignmentsResponseRoleAssignmentsItemRoleV3_0,
     pub scope: ListRoleAssignmentsResponseRoleAssignmentsItemScopeV3_0,
     pub user: Option<ListRoleAssignmentsResponseRoleAssignmentsItemGroupV3_0>,
 }
@@ -1956,7 +1984,7 @@ rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemV3_0 {
     opt(group, "group"),
     req(links, "links"),
     req(role, "role"),
-    req(scope, "scope"),
+    req(scope, "scope", 26),
     opt(user, "user"),
 });
 /// The `ListRoleAssignmentsResponse` schema from microversion 3.0.
@@ -1970,7 +1998,7 @@ pub struct ListRoleAssignmentsResponseV3_0 {
 }
 rt::record!(ListRoleAssignmentsResponseV3_0 {
     opt(links, "links"),
-    opt(role_assignments, "role_assignments"),
+    opt(role_assignments, "role_assignments", 28),
     opt(truncated, "truncated"),
 });
 /// The `ListRoleInferencesResponse` schema from microversion 3.0.
@@ -2014,13 +2042,13 @@ pub struct ListServiceProvidersResponseServiceProvidersItemV3_0 {
     pub sp_url: Option<String>,
 }
 rt::record!(open ListServiceProvidersResponseServiceProvidersItemV3_0 {
-    opt(auth_url, "auth_url"),
+    opt(auth_url, "auth_url", 9),
     nullable(description, "description"),
-    opt(enabled, "enabled"),
+    opt(enabled, "enabled", 5),
     opt(id, "id"),
     opt(links, "links"),
     nullable(relay_state_prefix, "relay_state_prefix"),
-    opt(sp_url, "sp_url"),
+    opt(sp_url, "sp_url", 9),
 });
 /// The `ListServiceProvidersResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -2129,7 +2157,7 @@ rt::record!(open ListUsersResponseUsersItemV3_0 {
     opt(links, "links"),
     req(name, "name"),
     opt(options, "options"),
-    nullable(password_expires_at, "password_expires_at"),
+    nullable(password_expires_at, "password_expires_at", 29),
 });
 /// The `ListUsersResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -2216,10 +2244,10 @@ pub struct ShowProtocolResponseProtocolV3_0 {
     pub remote_id_attribute: Option<String>,
 }
 rt::record!(ShowProtocolResponseProtocolV3_0 {
-    req(id, "id"),
+    req(id, "id", 2),
     opt(links, "links"),
-    req(mapping_id, "mapping_id"),
-    opt(remote_id_attribute, "remote_id_attribute"),
+    req(mapping_id, "mapping_id", 23),
+    opt(remote_id_attribute, "remote_id_attribute", 21),
 });
 /// The `ShowProtocolResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -2290,7 +2318,7 @@ rt::record!(TokenUserV3_0 {
     req(id, "id"),
     req(name, "name"),
     req(domain, "domain"),
-    nullable(password_expires_at, "password_expires_at"),
+    nullable(password_expires_at, "password_expires_at", 29),
     opt(os_federation, "OS-FEDERATION"),
 });
 /// The `Token` schema from microversion 3.0.
@@ -2314,8 +2342,8 @@ rt::record!(TokenV3_0 {
     req(methods, "methods"),
     req(user, "user"),
     req(audit_ids, "audit_ids"),
-    req(expires_at, "expires_at"),
-    req(issued_at, "issued_at"),
+    req(expires_at, "expires_at", 29),
+    req(issued_at, "issued_at", 29),
     opt(project, "project"),
     opt(domain, "domain"),
     opt(system, "system"),
@@ -2545,16 +2573,20 @@ pub struct UpdateLimitRequestV3_0 {
     pub limit: UpdateLimitRequestLimitV3_0,
 }
 rt::record!(encode UpdateLimitRequestV3_0 { req(limit, "limit") });
+/// The `UpdateProjectRequestProject` schema from microversion 3.0.
+pub type UpdateProjectRequestProjectV3_0 = UpdateDomainRequestDomainV3_0;
 /// The `UpdateProjectRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UpdateProjectRequestV3_0 {
-    pub project: Option<UpdateDomainRequestDomainV3_0>,
+    pub project: Option<UpdateProjectRequestProjectV3_0>,
 }
 rt::record!(encode UpdateProjectRequestV3_0 { opt(project, "project") });
+/// The `UpdateRegionRequestRegion` schema from microversion 3.0.
+pub type UpdateRegionRequestRegionV3_0 = CreateRegionRequestRegionV3_0;
 /// The `UpdateRegionRequest` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateRegionRequestV3_0 {
-    pub region: CreateRegionRequestRegionV3_0,
+    pub region: UpdateRegionRequestRegionV3_0,
 }
 rt::record!(encode UpdateRegionRequestV3_0 { req(region, "region") });
 /// The `UpdateRegisteredLimitRequestRegisteredLimit` schema from microversion 3.0.
@@ -2724,10 +2756,10 @@ pub struct UpdateUserResponseUserV3_0 {
 rt::record!(open UpdateUserResponseUserV3_0 {
     nullable(default_project_id, "default_project_id"),
     nullable(description, "description"),
-    opt(domain_id, "domain_id"),
-    opt(enabled, "enabled"),
+    opt(domain_id, "domain_id", 0),
+    opt(enabled, "enabled", 13),
     opt(federated, "federated"),
-    opt(name, "name"),
+    opt(name, "name", 2),
     opt(options, "options"),
     nullable(password, "password"),
 });
@@ -2736,7 +2768,7 @@ rt::record!(open UpdateUserResponseUserV3_0 {
 pub struct UpdateUserResponseV3_0 {
     pub user: UpdateUserResponseUserV3_0,
 }
-rt::record!(UpdateUserResponseV3_0 { req(user, "user") });
+rt::record!(UpdateUserResponseV3_0 { req(user, "user", 30) });
 /// The `ValidateTokenQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ValidateTokenQueryV3_0 {
@@ -2747,8 +2779,6 @@ rt::record!(encode ValidateTokenQueryV3_0 {
     opt(nocatalog, "nocatalog"),
     opt(allow_expired, "allow_expired"),
 });
-/// [`ListAccessRulesResponseLinksV3_0`] in the role of `LinksV3_0`.
-pub type LinksV3_0 = ListAccessRulesResponseLinksV3_0;
 /// [`CreateCredentialResponseV3_0`] in the role of `ShowCredentialResponseV3_0`.
 pub type ShowCredentialResponseV3_0 = CreateCredentialResponseV3_0;
 /// [`CreateCredentialResponseV3_0`] in the role of `UpdateCredentialResponseV3_0`.
@@ -2829,8 +2859,6 @@ pub type ShowServiceQueryV3_0 = ShowAccessRuleQueryV3_0;
 pub type ShowServiceResponseV3_0 = CreateServiceResponseV3_0;
 /// [`CreateServiceResponseV3_0`] in the role of `UpdateServiceResponseV3_0`.
 pub type UpdateServiceResponseV3_0 = CreateServiceResponseV3_0;
-/// [`CreateApplicationCredentialRequestApplicationCredentialRolesItemV3_0`] in the role of `DomainRefV3_0`.
-pub type DomainRefV3_0 = CreateApplicationCredentialRequestApplicationCredentialRolesItemV3_0;
 /// [`CatalogResponseCatalogItemV3_0`] in the role of `CatalogEntryV3_0`.
 pub type CatalogEntryV3_0 = CatalogResponseCatalogItemV3_0;
 /// [`ShowAccessRuleQueryV3_0`] in the role of `ShowTrustQueryV3_0`.
@@ -2842,4 +2870,55 @@ rt::str_enums!(
     CreateEndpointGroupRequestEndpointGroupFiltersInterfaceV3_0,
     IssueTokenRequestAuthIdentityMethodsItemV3_0,
     ListAccessRulesResponseAccessRulesItemMethodV3_0, ListGroupsQuerySortDirV3_0
+);
+/// The value constraints of the fields above, by row (see `rt::Check`).
+static CHECKS: [rt::Check; 31] = [
+    rt::Check::NONE.len(Some(1), Some(64)).pattern(&PATTERNS[0]),
+    rt::Check::NONE.len(Some(0), Some(225)).pattern(&PATTERNS[1]),
+    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[2]),
+    rt::Check::NONE.schema(&SCHEMAS[0]),
+    rt::Check::NONE.len(None, Some(255)),
+    rt::Check::NONE.schema(&SCHEMAS[1]),
+    rt::Check::NONE.len(Some(1), Some(64)).pattern(&PATTERNS[2]),
+    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[3]),
+    rt::Check::NONE.count(None, Some(80), true).items(&CHECKS[7]),
+    rt::Check::NONE.len(Some(0), Some(225)).pattern(&PATTERNS[4]),
+    rt::Check::NONE.format(rt::Format::Uuid),
+    rt::Check::NONE.len(Some(1), Some(255)),
+    rt::Check::NONE.min(-1.0, false).max(2147483647.0, false),
+    rt::Check::NONE.schema(&SCHEMAS[2]),
+    rt::Check::NONE.len(Some(0), Some(255)),
+    rt::Check::NONE.min(0.0, false),
+    rt::Check::NONE.min(1.0, false),
+    rt::Check::NONE.count(Some(1), None, false),
+    rt::Check::NONE.count(Some(1), None, true),
+    rt::Check::NONE.count(None, None, true).items(&CHECKS[18]),
+    rt::Check::NONE.format(rt::Format::Uri),
+    rt::Check::NONE.len(None, Some(64)),
+    rt::Check::NONE.count(None, None, true).items(&CHECKS[21]),
+    rt::Check::NONE.len(Some(1), Some(64)),
+    rt::Check::NONE.schema(&SCHEMAS[3]),
+    rt::Check::NONE.schema(&SCHEMAS[4]),
+    rt::Check::NONE.schema(&SCHEMAS[5]),
+    rt::Check::NONE.schema(&SCHEMAS[6]),
+    rt::Check::NONE.items(&CHECKS[27]),
+    rt::Check::NONE.format(rt::Format::DateTime),
+    rt::Check::NONE.props(Some(1), None),
+];
+/// The patterns of the constraints, compiled on first use.
+static PATTERNS: [rt::Pattern; 5] = [
+    rt::Pattern::new("^[a-zA-Z0-9-]+$"),
+    rt::Pattern::new("^/\\.*"),
+    rt::Pattern::new("[\\S]+"),
+    rt::Pattern::new("^[^,/]*$"),
+    rt::Pattern::new("^[a-zA-Z0-9+.-]+:.+"),
+];
+rt::subschemas!(
+    "{\"enum\":[false,null,true],\"type\":[\"boolean\",\"null\"]}",
+    "{\"type\":[\"boolean\",\"string\",\"null\"],\"enum\":[\"\",\"0\",\"1\",\"FALSE\",\"False\",\"N\",\"OFF\",\"ON\",\"TRUE\",\"True\",\"Y\",\"false\",\"n\",\"no\",\"off\",\"on\",\"true\",\"y\",\"yes\",false,true]}",
+    "{\"enum\":[\"\",\"0\",\"1\",\"FALSE\",\"False\",\"N\",\"OFF\",\"ON\",\"TRUE\",\"True\",\"Y\",\"false\",\"n\",\"no\",\"off\",\"on\",\"true\",\"y\",\"yes\",false,true],\"type\":[\"boolean\",\"string\",\"null\"]}",
+    "{\"const\":true}",
+    "{\"const\":\"projects\"}",
+    "{\"additionalProperties\":false,\"oneOf\":[{\"required\":[\"project\"]},{\"required\":[\"domain\"]},{\"required\":[\"system\"]}],\"properties\":{\"OS-INHERIT:inherited_to\":{\"const\":\"projects\"},\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"project\":{\"additionalProperties\":false,\"properties\":{\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"system\":{\"properties\":{\"all\":{\"const\":true}},\"required\":[\"all\"],\"type\":\"object\"}}}",
+    "{\"additionalProperties\":false,\"type\":\"object\",\"oneOf\":[{\"required\":[\"user\"]},{\"required\":[\"group\"]}],\"properties\":{\"group\":{\"additionalProperties\":false,\"properties\":{\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"links\":{\"additionalProperties\":false,\"properties\":{\"assignment\":{\"format\":\"uri\",\"type\":\"string\"},\"membership\":{\"format\":\"uri\",\"type\":\"string\"},\"prior_role\":{\"format\":\"uri\",\"type\":\"string\"}},\"required\":[\"assignment\"],\"type\":\"object\"},\"role\":{\"additionalProperties\":false,\"properties\":{\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\",\"maxLength\":255,\"minLength\":1}},\"required\":[\"id\"],\"type\":\"object\"},\"scope\":{\"additionalProperties\":false,\"oneOf\":[{\"required\":[\"project\"]},{\"required\":[\"domain\"]},{\"required\":[\"system\"]}],\"properties\":{\"OS-INHERIT:inherited_to\":{\"const\":\"projects\"},\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"project\":{\"additionalProperties\":false,\"properties\":{\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"system\":{\"properties\":{\"all\":{\"const\":true}},\"required\":[\"all\"],\"type\":\"object\"}}},\"user\":{\"additionalProperties\":false,\"properties\":{\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"}},\"required\":[\"role\",\"links\",\"scope\"]}",
 );

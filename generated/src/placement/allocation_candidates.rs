@@ -31,7 +31,7 @@ pub enum ListAllocationCandidatesResponse {
 rt::versioned_response!(
     ListAllocationCandidatesResponse { V1_10, V1_12, V1_17, V1_29, V1_34 }
 );
-/// The query of `list_allocation_candidates`: the variant of the version you request (`V1_10` 1.10–1.15, `V1_16` 1.16, `V1_17` 1.17–1.20, `V1_21` 1.21–1.23, `V1_24` 1.24, `V1_25` 1.25–latest).
+/// The query of `list_allocation_candidates`: the variant of the version you request (`V1_10` 1.10–1.15, `V1_16` 1.16, `V1_17` 1.17–1.20, `V1_21` 1.21–1.23, `V1_24` 1.24, `V1_25` 1.25–1.30, `V1_31` 1.31–1.32, `V1_33` 1.33–1.34, `V1_35` 1.35, `V1_36` 1.36–1.38, `V1_39` 1.39–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListAllocationCandidatesQuery {
@@ -41,6 +41,11 @@ pub enum ListAllocationCandidatesQuery {
     V1_21(types::ListAllocationCandidatesQueryV1_21),
     V1_24(types::ListAllocationCandidatesQueryV1_24),
     V1_25(types::ListAllocationCandidatesQueryV1_25),
+    V1_31(types::ListAllocationCandidatesQueryV1_31),
+    V1_33(types::ListAllocationCandidatesQueryV1_33),
+    V1_35(types::ListAllocationCandidatesQueryV1_35),
+    V1_36(types::ListAllocationCandidatesQueryV1_36),
+    V1_39(types::ListAllocationCandidatesQueryV1_39),
 }
 rt::versioned_request!(ListAllocationCandidatesQuery of super::SERVICE {
     V1_10 = rt::span(1, 10, 1, 15),
@@ -48,7 +53,12 @@ rt::versioned_request!(ListAllocationCandidatesQuery of super::SERVICE {
     V1_17 = rt::span(1, 17, 1, 20),
     V1_21 = rt::span(1, 21, 1, 23),
     V1_24 = rt::span(1, 24, 1, 24),
-    V1_25 = rt::from(1, 25),
+    V1_25 = rt::span(1, 25, 1, 30),
+    V1_31 = rt::span(1, 31, 1, 32),
+    V1_33 = rt::span(1, 33, 1, 34),
+    V1_35 = rt::span(1, 35, 1, 35),
+    V1_36 = rt::span(1, 36, 1, 38),
+    V1_39 = rt::from(1, 39),
 });
 rt::variants_from!(ListAllocationCandidatesQuery {
     V1_10(types::ListAllocationCandidatesQueryV1_10),
@@ -56,7 +66,6 @@ rt::variants_from!(ListAllocationCandidatesQuery {
     V1_17(types::ListAllocationCandidatesQueryV1_17),
     V1_21(types::ListAllocationCandidatesQueryV1_21),
     V1_24(types::ListAllocationCandidatesQueryV1_24),
-    V1_25(types::ListAllocationCandidatesQueryV1_25),
 });
 /// Allocation candidates, the sets of providers that could satisfy a request for resources.
 ///
@@ -82,13 +91,13 @@ impl AllocationCandidatesClient {
     /// - **1.25–1.26**: status 200; query [`ListAllocationCandidatesQueryV1_25`](super::types::ListAllocationCandidatesQueryV1_25); response [`AllocationCandidatesV1_17`](super::types::AllocationCandidatesV1_17); errors 400, 401, 403. *Changed at 1.25:* Granular requests: `resourcesN`, `requiredN` and `member_ofN` (N a positive number) form groups that one provider each must satisfy, and `group_policy` says whether different groups may share a provider. The query becomes a map of parameter name to value.
     /// - **1.27–1.28**: status 200; query [`ListAllocationCandidatesQueryV1_25`](super::types::ListAllocationCandidatesQueryV1_25); response [`AllocationCandidatesV1_17`](super::types::AllocationCandidatesV1_17); errors 400, 401, 403. *Changed at 1.27:* Provider summaries show every resource class a provider has, not only the requested ones.
     /// - **1.29–1.30**: status 200; query [`ListAllocationCandidatesQueryV1_25`](super::types::ListAllocationCandidatesQueryV1_25); response [`AllocationCandidatesV1_29`](super::types::AllocationCandidatesV1_29); errors 400, 401, 403. *Changed at 1.29:* Nested providers: an allocation request may combine providers of one tree, and provider summaries show `parent_provider_uuid` and `root_provider_uuid` and cover the whole tree.
-    /// - **1.31**: status 200; query [`ListAllocationCandidatesQueryV1_25`](super::types::ListAllocationCandidatesQueryV1_25); response [`AllocationCandidatesV1_29`](super::types::AllocationCandidatesV1_29); errors 400, 401, 403. *Changed at 1.31:* Allocation candidates can be confined to one provider tree with `in_tree` (and a group to one with `in_treeN`).
-    /// - **1.32**: status 200; query [`ListAllocationCandidatesQueryV1_25`](super::types::ListAllocationCandidatesQueryV1_25); response [`AllocationCandidatesV1_29`](super::types::AllocationCandidatesV1_29); errors 400, 401, 403. *Changed at 1.32:* The `member_of` filter accepts forbidden aggregates, written `!UUID` or `!in:UUID,...`.
-    /// - **1.33**: status 200; query [`ListAllocationCandidatesQueryV1_25`](super::types::ListAllocationCandidatesQueryV1_25); response [`AllocationCandidatesV1_29`](super::types::AllocationCandidatesV1_29); errors 400, 401, 403. *Changed at 1.33:* Group suffixes may be 1 to 64 letters, digits, `_` and `-` (`resources_COMPUTE`), not only numbers.
-    /// - **1.34**: status 200; query [`ListAllocationCandidatesQueryV1_25`](super::types::ListAllocationCandidatesQueryV1_25); response [`AllocationCandidatesV1_34`](super::types::AllocationCandidatesV1_34); errors 400, 401, 403. *Changed at 1.34:* Each allocation request carries `mappings`: which providers satisfied which request group (by suffix, `""` for the group without one).
-    /// - **1.35**: status 200; query [`ListAllocationCandidatesQueryV1_25`](super::types::ListAllocationCandidatesQueryV1_25); response [`AllocationCandidatesV1_34`](super::types::AllocationCandidatesV1_34); errors 400, 401, 403. *Changed at 1.35:* Allocation candidates can be filtered by the traits of their tree's root provider with `root_required`.
-    /// - **1.36–1.38**: status 200; query [`ListAllocationCandidatesQueryV1_25`](super::types::ListAllocationCandidatesQueryV1_25); response [`AllocationCandidatesV1_34`](super::types::AllocationCandidatesV1_34); errors 400, 401, 403. *Changed at 1.36:* `same_subtree` names request groups whose providers must lie in one subtree; such groups need no `resources`.
-    /// - **1.39–latest**: status 200; query [`ListAllocationCandidatesQueryV1_25`](super::types::ListAllocationCandidatesQueryV1_25); response [`AllocationCandidatesV1_34`](super::types::AllocationCandidatesV1_34); errors 400, 401, 403. *Changed at 1.39:* `required` and `requiredN` may be repeated, and an `in:` value asks for any one of several traits.
+    /// - **1.31**: status 200; query [`ListAllocationCandidatesQueryV1_31`](super::types::ListAllocationCandidatesQueryV1_31); response [`AllocationCandidatesV1_29`](super::types::AllocationCandidatesV1_29); errors 400, 401, 403. *Changed at 1.31:* Allocation candidates can be confined to one provider tree with `in_tree` (and a group to one with `in_treeN`).
+    /// - **1.32**: status 200; query [`ListAllocationCandidatesQueryV1_31`](super::types::ListAllocationCandidatesQueryV1_31); response [`AllocationCandidatesV1_29`](super::types::AllocationCandidatesV1_29); errors 400, 401, 403. *Changed at 1.32:* The `member_of` filter accepts forbidden aggregates, written `!UUID` or `!in:UUID,...`.
+    /// - **1.33**: status 200; query [`ListAllocationCandidatesQueryV1_33`](super::types::ListAllocationCandidatesQueryV1_33); response [`AllocationCandidatesV1_29`](super::types::AllocationCandidatesV1_29); errors 400, 401, 403. *Changed at 1.33:* Group suffixes may be 1 to 64 letters, digits, `_` and `-` (`resources_COMPUTE`), not only numbers.
+    /// - **1.34**: status 200; query [`ListAllocationCandidatesQueryV1_33`](super::types::ListAllocationCandidatesQueryV1_33); response [`AllocationCandidatesV1_34`](super::types::AllocationCandidatesV1_34); errors 400, 401, 403. *Changed at 1.34:* Each allocation request carries `mappings`: which providers satisfied which request group (by suffix, `""` for the group without one).
+    /// - **1.35**: status 200; query [`ListAllocationCandidatesQueryV1_35`](super::types::ListAllocationCandidatesQueryV1_35); response [`AllocationCandidatesV1_34`](super::types::AllocationCandidatesV1_34); errors 400, 401, 403. *Changed at 1.35:* Allocation candidates can be filtered by the traits of their tree's root provider with `root_required`.
+    /// - **1.36–1.38**: status 200; query [`ListAllocationCandidatesQueryV1_36`](super::types::ListAllocationCandidatesQueryV1_36); response [`AllocationCandidatesV1_34`](super::types::AllocationCandidatesV1_34); errors 400, 401, 403. *Changed at 1.36:* `same_subtree` names request groups whose providers must lie in one subtree; such groups need no `resources`.
+    /// - **1.39–latest**: status 200; query [`ListAllocationCandidatesQueryV1_39`](super::types::ListAllocationCandidatesQueryV1_39); response [`AllocationCandidatesV1_34`](super::types::AllocationCandidatesV1_34); errors 400, 401, 403. *Changed at 1.39:* `required` and `requiredN` may be repeated, and an `in:` value asks for any one of several traits.
     ///
     /// Response headers: Last-Modified, Cache-Control.
     pub async fn list_allocation_candidates(

@@ -31,7 +31,7 @@ pub struct AllocationCandidatesV1_10 {
 }
 rt::record!(AllocationCandidatesV1_10 {
     req(allocation_requests, "allocation_requests"),
-    req(provider_summaries, "provider_summaries"),
+    req(provider_summaries, "provider_summaries", 0),
 });
 /// The `AllocationCandidates` schema from microversion 1.12.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +41,7 @@ pub struct AllocationCandidatesV1_12 {
 }
 rt::record!(AllocationCandidatesV1_12 {
     req(allocation_requests, "allocation_requests"),
-    req(provider_summaries, "provider_summaries"),
+    req(provider_summaries, "provider_summaries", 0),
 });
 /// The `AllocationCandidates` schema from microversion 1.17.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +51,7 @@ pub struct AllocationCandidatesV1_17 {
 }
 rt::record!(AllocationCandidatesV1_17 {
     req(allocation_requests, "allocation_requests"),
-    req(provider_summaries, "provider_summaries"),
+    req(provider_summaries, "provider_summaries", 0),
 });
 /// The `AllocationCandidates` schema from microversion 1.29.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +61,7 @@ pub struct AllocationCandidatesV1_29 {
 }
 rt::record!(AllocationCandidatesV1_29 {
     req(allocation_requests, "allocation_requests"),
-    req(provider_summaries, "provider_summaries"),
+    req(provider_summaries, "provider_summaries", 0),
 });
 /// The `AllocationCandidates` schema from microversion 1.34.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +71,7 @@ pub struct AllocationCandidatesV1_34 {
 }
 rt::record!(AllocationCandidatesV1_34 {
     req(allocation_requests, "allocation_requests"),
-    req(provider_summaries, "provider_summaries"),
+    req(provider_summaries, "provider_summaries", 0),
 });
 /// Keyed by resource provider UUID.
 pub type AllocationRequestAllocationsV1_12 = BTreeMap<
@@ -91,14 +91,14 @@ rt::record!(AllocationRequestV1_10 { req(allocations, "allocations") });
 pub struct AllocationRequestV1_12 {
     pub allocations: AllocationRequestAllocationsV1_12,
 }
-rt::record!(AllocationRequestV1_12 { req(allocations, "allocations") });
+rt::record!(AllocationRequestV1_12 { req(allocations, "allocations", 0) });
 /// One way to satisfy the request, in the form `PUT /allocations` takes. It extends [`AllocationRequestV1_12`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AllocationRequestV1_34 {
     pub mappings: AllocationRequestMappingsV1_34,
     pub base: AllocationRequestV1_12,
 }
-rt::record!(AllocationRequestV1_34 { req(mappings, "mappings") } + base);
+rt::record!(AllocationRequestV1_34 { req(mappings, "mappings", 3) } + base);
 rt::extends!(AllocationRequestV1_34 => AllocationRequestV1_12);
 /// The resources one provider would give.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,40 +108,74 @@ pub struct CandidateAllocationV1_10 {
 }
 rt::record!(CandidateAllocationV1_10 {
     req(resource_provider, "resource_provider"),
-    req(resources, "resources"),
+    req(resources, "resources", 4),
 });
 /// The resources one provider would give.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CandidateProviderAllocationV1_12 {
     pub resources: CandidateResourcesV1_10,
 }
-rt::record!(CandidateProviderAllocationV1_12 { req(resources, "resources") });
+rt::record!(CandidateProviderAllocationV1_12 { req(resources, "resources", 4) });
 /// What a consumer holds on one provider, and that provider's generation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerAllocationV1_0 {
     pub generation: i64,
     pub resources: AllocatedResourcesV1_0,
 }
-rt::record!(ConsumerAllocationV1_0 { req(generation, "generation"), req(resources, "resources") });
+rt::record!(ConsumerAllocationV1_0 {
+    req(generation, "generation"),
+    req(resources, "resources", 4),
+});
 /// The consumer's allocations, keyed by resource provider UUID.
 pub type ConsumerAllocationsAllocationsV1_0 = BTreeMap<String, ConsumerAllocationV1_0>;
+/// Keyed by resource provider UUID; an empty object removes the consumer's allocations.
+pub type ConsumerAllocationsUpdateAllocationsV1_13 = BTreeMap<
+    String,
+    NewProviderAllocationV1_12,
+>;
 /// One consumer's complete new allocations in a multi-consumer request.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ConsumerAllocationsUpdateV1_28 {
-    pub allocations: NewAllocationsV1_12,
+pub struct ConsumerAllocationsUpdateV1_13 {
+    pub allocations: ConsumerAllocationsUpdateAllocationsV1_13,
     /// A project or user ID as the caller's identity service knows it.
     pub project_id: String,
     /// A project or user ID as the caller's identity service knows it.
     pub user_id: String,
-    /// The consumer's generation as last read, or null when the caller expects the consumer not to exist yet; any other value is a 409.
-    pub consumer_generation: Option<i64>,
 }
-rt::record!(encode ConsumerAllocationsUpdateV1_28 {
+rt::record!(encode ConsumerAllocationsUpdateV1_13 {
     req(allocations, "allocations"),
     req(project_id, "project_id"),
     req(user_id, "user_id"),
-    req(consumer_generation, "consumer_generation"),
 });
+/// One consumer's complete new allocations in a multi-consumer request. It extends [`ConsumerAllocationsUpdateV1_13`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerAllocationsUpdateV1_28 {
+    /// The consumer's generation as last read, or null when the caller expects the consumer not to exist yet; any other value is a 409.
+    pub consumer_generation: Option<i64>,
+    pub base: ConsumerAllocationsUpdateV1_13,
+}
+rt::record!(encode ConsumerAllocationsUpdateV1_28 {
+    req(consumer_generation, "consumer_generation"),
+} + base);
+rt::extends!(mut ConsumerAllocationsUpdateV1_28 => ConsumerAllocationsUpdateV1_13);
+impl ConsumerAllocationsUpdateV1_28 {
+    /// A [`ConsumerAllocationsUpdateV1_28`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        consumer_generation: Option<i64>,
+        allocations: ConsumerAllocationsUpdateAllocationsV1_13,
+        project_id: impl Into<String>,
+        user_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            consumer_generation,
+            base: ConsumerAllocationsUpdateV1_13 {
+                allocations,
+                project_id: project_id.into(),
+                user_id: user_id.into(),
+            },
+        }
+    }
+}
 /// One consumer's complete new allocations in a multi-consumer request. It extends [`ConsumerAllocationsUpdateV1_28`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerAllocationsUpdateV1_34 {
@@ -153,19 +187,19 @@ rt::extends!(mut ConsumerAllocationsUpdateV1_34 => ConsumerAllocationsUpdateV1_2
 impl ConsumerAllocationsUpdateV1_34 {
     /// A [`ConsumerAllocationsUpdateV1_34`] with its required fields; the optional ones are `None`.
     pub fn new(
-        allocations: NewAllocationsV1_12,
+        consumer_generation: Option<i64>,
+        allocations: ConsumerAllocationsUpdateAllocationsV1_13,
         project_id: impl Into<String>,
         user_id: impl Into<String>,
-        consumer_generation: Option<i64>,
     ) -> Self {
         Self {
             mappings: None,
-            base: ConsumerAllocationsUpdateV1_28 {
-                allocations,
-                project_id: project_id.into(),
-                user_id: user_id.into(),
+            base: ConsumerAllocationsUpdateV1_28::new(
                 consumer_generation,
-            },
+                allocations,
+                project_id,
+                user_id,
+            ),
         }
     }
 }
@@ -182,18 +216,18 @@ impl ConsumerAllocationsUpdateV1_38 {
     /// A [`ConsumerAllocationsUpdateV1_38`] with its required fields; the optional ones are `None`.
     pub fn new(
         consumer_type: impl Into<String>,
-        allocations: NewAllocationsV1_12,
+        consumer_generation: Option<i64>,
+        allocations: ConsumerAllocationsUpdateAllocationsV1_13,
         project_id: impl Into<String>,
         user_id: impl Into<String>,
-        consumer_generation: Option<i64>,
     ) -> Self {
         Self {
             consumer_type: consumer_type.into(),
             base: ConsumerAllocationsUpdateV1_34::new(
+                consumer_generation,
                 allocations,
                 project_id,
                 user_id,
-                consumer_generation,
             ),
         }
     }
@@ -203,7 +237,7 @@ impl ConsumerAllocationsUpdateV1_38 {
 pub struct ConsumerAllocationsV1_0 {
     pub allocations: ConsumerAllocationsAllocationsV1_0,
 }
-rt::record!(ConsumerAllocationsV1_0 { req(allocations, "allocations") });
+rt::record!(ConsumerAllocationsV1_0 { req(allocations, "allocations", 0) });
 /// The `ConsumerAllocations` schema from microversion 1.12. It extends [`ConsumerAllocationsV1_0`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsumerAllocationsV1_12 {
@@ -343,7 +377,7 @@ pub struct InventoriesResponseV1_0 {
 }
 rt::record!(InventoriesResponseV1_0 {
     req(resource_provider_generation, "resource_provider_generation"),
-    req(inventories, "inventories"),
+    req(inventories, "inventories", 4),
 });
 /// The `InventoryResponse` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -480,6 +514,16 @@ impl ListAllocationCandidatesQueryV1_24 {
 }
 /// Query parameters by name; an array value repeats the parameter. `resources` or some `resourcesN` is needed, and `group_policy` once there are several suffixed groups.
 pub type ListAllocationCandidatesQueryV1_25 = BTreeMap<String, rt::Value>;
+/// Query parameters by name; an array value repeats the parameter. `resources` or some `resourcesN` is needed, and `group_policy` once there are several suffixed groups.
+pub type ListAllocationCandidatesQueryV1_31 = BTreeMap<String, rt::Value>;
+/// Query parameters by name; an array value repeats the parameter. `resources` or some `resourcesN` is needed, and `group_policy` once there are several suffixed groups.
+pub type ListAllocationCandidatesQueryV1_33 = BTreeMap<String, rt::Value>;
+/// Query parameters by name; an array value repeats the parameter. `resources` or some `resourcesN` is needed, and `group_policy` once there are several suffixed groups.
+pub type ListAllocationCandidatesQueryV1_35 = BTreeMap<String, rt::Value>;
+/// Query parameters by name; an array value repeats the parameter. `resources` or some `resourcesN` is needed, and `group_policy` once there are several suffixed groups.
+pub type ListAllocationCandidatesQueryV1_36 = BTreeMap<String, rt::Value>;
+/// Query parameters by name; an array value repeats the parameter. `resources` or some `resourcesN` is needed, and `group_policy` once there are several suffixed groups.
+pub type ListAllocationCandidatesQueryV1_39 = BTreeMap<String, rt::Value>;
 /// The `ListResourceClassesResponse` schema from microversion 1.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResourceClassesResponseV1_2 {
@@ -640,6 +684,8 @@ pub type ManageAllocationsRequestV1_38 = BTreeMap<
     String,
     ConsumerAllocationsUpdateV1_38,
 >;
+/// Request group suffix (`""` for the group without one) to the UUIDs of the providers that satisfied it; accepted for symmetry with allocation candidates and ignored.
+pub type MappingsV1_34 = BTreeMap<String, Vec<String>>;
 /// The resources taken from one provider.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAllocationV1_0 {
@@ -713,34 +759,23 @@ impl NewProviderAllocationV1_12 {
 pub struct ProviderAggregatesV1_1 {
     pub aggregates: Vec<String>,
 }
-rt::record!(encode ProviderAggregatesV1_1 { req(aggregates, "aggregates") });
+rt::record!(ProviderAggregatesV1_1 { req(aggregates, "aggregates", 2) });
 /// The `ProviderAggregates` schema from microversion 1.19. It extends [`ProviderAggregatesV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderAggregatesV1_19 {
     pub resource_provider_generation: i64,
     pub base: ProviderAggregatesV1_1,
 }
-rt::record!(encode ProviderAggregatesV1_19 {
+rt::record!(ProviderAggregatesV1_19 {
     req(resource_provider_generation, "resource_provider_generation"),
 } + base);
-rt::extends!(mut ProviderAggregatesV1_19 => ProviderAggregatesV1_1);
-impl ProviderAggregatesV1_19 {
-    /// A [`ProviderAggregatesV1_19`] with its required fields; the optional ones are `None`.
-    pub fn new(resource_provider_generation: i64, aggregates: Vec<String>) -> Self {
-        Self {
-            resource_provider_generation,
-            base: ProviderAggregatesV1_1 {
-                aggregates,
-            },
-        }
-    }
-}
+rt::extends!(ProviderAggregatesV1_19 => ProviderAggregatesV1_1);
 /// What one consumer holds on the provider.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderAllocationV1_0 {
     pub resources: AllocatedResourcesV1_0,
 }
-rt::record!(ProviderAllocationV1_0 { req(resources, "resources") });
+rt::record!(ProviderAllocationV1_0 { req(resources, "resources", 4) });
 /// What one consumer holds on the provider. It extends [`ProviderAllocationV1_0`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderAllocationV1_28 {
@@ -761,7 +796,7 @@ pub struct ProviderAllocationsV1_0 {
 }
 rt::record!(ProviderAllocationsV1_0 {
     req(resource_provider_generation, "resource_provider_generation"),
-    req(allocations, "allocations"),
+    req(allocations, "allocations", 0),
 });
 /// The `ProviderAllocations` schema from microversion 1.28.
 #[derive(Debug, Clone, PartialEq)]
@@ -771,14 +806,14 @@ pub struct ProviderAllocationsV1_28 {
 }
 rt::record!(ProviderAllocationsV1_28 {
     req(resource_provider_generation, "resource_provider_generation"),
-    req(allocations, "allocations"),
+    req(allocations, "allocations", 0),
 });
 /// The `ProviderReference` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderReferenceV1_0 {
     pub uuid: String,
 }
-rt::record!(encode ProviderReferenceV1_0 { req(uuid, "uuid") });
+rt::record!(encode ProviderReferenceV1_0 { req(uuid, "uuid", 1) });
 /// Keyed by resource class; before 1.27 only the requested classes.
 pub type ProviderSummaryResourcesV1_10 = BTreeMap<String, ResourceCapacityV1_10>;
 /// The `ProviderSummary` schema from microversion 1.10.
@@ -786,7 +821,7 @@ pub type ProviderSummaryResourcesV1_10 = BTreeMap<String, ResourceCapacityV1_10>
 pub struct ProviderSummaryV1_10 {
     pub resources: ProviderSummaryResourcesV1_10,
 }
-rt::record!(ProviderSummaryV1_10 { req(resources, "resources") });
+rt::record!(ProviderSummaryV1_10 { req(resources, "resources", 4) });
 /// The `ProviderSummary` schema from microversion 1.17. It extends [`ProviderSummaryV1_10`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderSummaryV1_17 {
@@ -804,8 +839,8 @@ pub struct ProviderSummaryV1_29 {
     pub base: ProviderSummaryV1_17,
 }
 rt::record!(ProviderSummaryV1_29 {
-    req(parent_provider_uuid, "parent_provider_uuid"),
-    req(root_provider_uuid, "root_provider_uuid"),
+    req(parent_provider_uuid, "parent_provider_uuid", 1),
+    req(root_provider_uuid, "root_provider_uuid", 1),
 } + base);
 rt::extends!(ProviderSummaryV1_29 => ProviderSummaryV1_17);
 /// The `ProviderTraits` schema from microversion 1.6.
@@ -826,7 +861,7 @@ pub struct ProviderUsagesV1_0 {
 }
 rt::record!(ProviderUsagesV1_0 {
     req(resource_provider_generation, "resource_provider_generation"),
-    req(usages, "usages"),
+    req(usages, "usages", 4),
 });
 /// The complete new inventory, keyed by resource class.
 pub type ReplaceInventoriesRequestInventoriesV1_0 = BTreeMap<String, NewInventoryV1_0>;
@@ -840,13 +875,30 @@ rt::record!(encode ReplaceInventoriesRequestV1_0 {
     req(resource_provider_generation, "resource_provider_generation"),
     req(inventories, "inventories"),
 });
+/// Amounts to allocate, keyed by resource class; each at least 1.
+pub type RequestedResourcesV1_0 = BTreeMap<String, i64>;
+/// New allocations keyed by consumer UUID; consumers left out keep theirs, and an empty object changes no allocations.
+pub type ReshapeRequestAllocationsV1_30 = BTreeMap<
+    String,
+    ConsumerAllocationsUpdateV1_28,
+>;
+/// New allocations keyed by consumer UUID; consumers left out keep theirs, and an empty object changes no allocations.
+pub type ReshapeRequestAllocationsV1_34 = BTreeMap<
+    String,
+    ConsumerAllocationsUpdateV1_34,
+>;
+/// New allocations keyed by consumer UUID; consumers left out keep theirs, and an empty object changes no allocations.
+pub type ReshapeRequestAllocationsV1_38 = BTreeMap<
+    String,
+    ConsumerAllocationsUpdateV1_38,
+>;
 /// New inventories keyed by resource provider UUID, at least one provider.
 pub type ReshapeRequestInventoriesV1_30 = BTreeMap<String, ProviderInventoriesV1_30>;
 /// The `ReshapeRequest` schema from microversion 1.30.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReshapeRequestV1_30 {
     pub inventories: ReshapeRequestInventoriesV1_30,
-    pub allocations: ManageAllocationsRequestV1_28,
+    pub allocations: ReshapeRequestAllocationsV1_30,
 }
 rt::record!(encode ReshapeRequestV1_30 {
     req(inventories, "inventories"),
@@ -856,7 +908,7 @@ rt::record!(encode ReshapeRequestV1_30 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReshapeRequestV1_34 {
     pub inventories: ReshapeRequestInventoriesV1_30,
-    pub allocations: ManageAllocationsRequestV1_34,
+    pub allocations: ReshapeRequestAllocationsV1_34,
 }
 rt::record!(encode ReshapeRequestV1_34 {
     req(inventories, "inventories"),
@@ -866,7 +918,7 @@ rt::record!(encode ReshapeRequestV1_34 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReshapeRequestV1_38 {
     pub inventories: ReshapeRequestInventoriesV1_30,
-    pub allocations: ManageAllocationsRequestV1_38,
+    pub allocations: ReshapeRequestAllocationsV1_38,
 }
 rt::record!(encode ReshapeRequestV1_38 {
     req(inventories, "inventories"),
@@ -894,6 +946,8 @@ pub struct ResourceClassLinkV1_2 {
     pub href: String,
 }
 rt::record!(ResourceClassLinkV1_2 { req(rel, "rel"), req(href, "href") });
+/// The `ResourceClassRequest` schema from microversion 1.2.
+pub type ResourceClassRequestV1_2 = UpdateResourceProviderRequestV1_0;
 /// The `ResourceClass` schema from microversion 1.2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceClassV1_2 {
@@ -910,7 +964,7 @@ pub struct ResourceProviderCommon {
     pub generation: i64,
 }
 rt::record!(ResourceProviderCommon {
-    req(uuid, "uuid"),
+    req(uuid, "uuid", 1),
     req(name, "name"),
     req(generation, "generation"),
 });
@@ -1042,8 +1096,8 @@ pub struct ResourceProviderV1_14 {
     pub base: ResourceProviderV1_11,
 }
 rt::record!(ResourceProviderV1_14 {
-    req(parent_provider_uuid, "parent_provider_uuid"),
-    req(root_provider_uuid, "root_provider_uuid"),
+    req(parent_provider_uuid, "parent_provider_uuid", 1),
+    req(root_provider_uuid, "root_provider_uuid", 1),
 } + base);
 rt::extends!(ResourceProviderV1_14 => ResourceProviderV1_11);
 /// The `ResourceProvider` schema from microversion 1.6. It extends [`ResourceProviderCommon`] (its fields are in `base`, also through `Deref`).
@@ -1054,6 +1108,18 @@ pub struct ResourceProviderV1_6 {
 }
 rt::record!(ResourceProviderV1_6 { req(links, "links") } + base);
 rt::extends!(ResourceProviderV1_6 => ResourceProviderCommon);
+/// The `SetProviderAggregatesRequest` schema from microversion 1.19.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetProviderAggregatesRequestV1_19 {
+    pub aggregates: Vec<String>,
+    pub resource_provider_generation: i64,
+}
+rt::record!(encode SetProviderAggregatesRequestV1_19 {
+    req(aggregates, "aggregates"),
+    req(resource_provider_generation, "resource_provider_generation"),
+});
+/// The `SetProviderTraitsRequest` schema from microversion 1.6.
+pub type SetProviderTraitsRequestV1_6 = ProviderTraitsV1_6;
 /// The `TotalUsagesQuery` schema from microversion 1.38. It extends [`TotalUsagesQueryV1_9`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalUsagesQueryV1_38 {
@@ -1101,7 +1167,7 @@ rt::record!(TotalUsagesV1_38 { req(usages, "usages") });
 pub struct TotalUsagesV1_9 {
     pub usages: UsageAmountsV1_0,
 }
-rt::record!(TotalUsagesV1_9 { req(usages, "usages") });
+rt::record!(TotalUsagesV1_9 { req(usages, "usages", 4) });
 /// The `UpdateAllocationsRequest` schema from microversion 1.0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateAllocationsRequestV1_0 {
@@ -1123,6 +1189,79 @@ rt::record!(encode UpdateAllocationsRequestV1_12 {
     req(project_id, "project_id"),
     req(user_id, "user_id"),
 });
+/// The `UpdateAllocationsRequest` schema from microversion 1.28.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAllocationsRequestV1_28 {
+    pub allocations: NewAllocationsV1_28,
+    /// A project or user ID as the caller's identity service knows it.
+    pub project_id: String,
+    /// A project or user ID as the caller's identity service knows it.
+    pub user_id: String,
+    /// The consumer's generation as last read, or null when the caller expects the consumer not to exist yet; any other value is a 409.
+    pub consumer_generation: Option<i64>,
+}
+rt::record!(encode UpdateAllocationsRequestV1_28 {
+    req(allocations, "allocations"),
+    req(project_id, "project_id"),
+    req(user_id, "user_id"),
+    req(consumer_generation, "consumer_generation"),
+});
+/// The `UpdateAllocationsRequest` schema from microversion 1.34. It extends [`UpdateAllocationsRequestV1_28`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAllocationsRequestV1_34 {
+    pub mappings: Option<MappingsV1_34>,
+    pub base: UpdateAllocationsRequestV1_28,
+}
+rt::record!(encode UpdateAllocationsRequestV1_34 { opt(mappings, "mappings") } + base);
+rt::extends!(mut UpdateAllocationsRequestV1_34 => UpdateAllocationsRequestV1_28);
+impl UpdateAllocationsRequestV1_34 {
+    /// A [`UpdateAllocationsRequestV1_34`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        allocations: NewAllocationsV1_28,
+        project_id: impl Into<String>,
+        user_id: impl Into<String>,
+        consumer_generation: Option<i64>,
+    ) -> Self {
+        Self {
+            mappings: None,
+            base: UpdateAllocationsRequestV1_28 {
+                allocations,
+                project_id: project_id.into(),
+                user_id: user_id.into(),
+                consumer_generation,
+            },
+        }
+    }
+}
+/// The `UpdateAllocationsRequest` schema from microversion 1.38. It extends [`UpdateAllocationsRequestV1_34`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAllocationsRequestV1_38 {
+    /// What kind of consumer this is, A-Z, 0-9 and `_`, chosen by the caller.
+    pub consumer_type: String,
+    pub base: UpdateAllocationsRequestV1_34,
+}
+rt::record!(encode UpdateAllocationsRequestV1_38 { req(consumer_type, "consumer_type") } + base);
+rt::extends!(mut UpdateAllocationsRequestV1_38 => UpdateAllocationsRequestV1_34);
+impl UpdateAllocationsRequestV1_38 {
+    /// A [`UpdateAllocationsRequestV1_38`] with its required fields; the optional ones are `None`.
+    pub fn new(
+        consumer_type: impl Into<String>,
+        allocations: NewAllocationsV1_28,
+        project_id: impl Into<String>,
+        user_id: impl Into<String>,
+        consumer_generation: Option<i64>,
+    ) -> Self {
+        Self {
+            consumer_type: consumer_type.into(),
+            base: UpdateAllocationsRequestV1_34::new(
+                allocations,
+                project_id,
+                user_id,
+                consumer_generation,
+            ),
+        }
+    }
+}
 /// The `UpdateAllocationsRequest` schema from microversion 1.8. It extends [`UpdateAllocationsRequestV1_0`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateAllocationsRequestV1_8 {
@@ -1252,34 +1391,31 @@ rt::record!(VersionV1_0 {
     req(status, "status"),
     req(links, "links"),
 });
-/// [`AllocatedResourcesV1_0`] in the role of `RequestedResourcesV1_0`.
-pub type RequestedResourcesV1_0 = AllocatedResourcesV1_0;
 /// [`AllocatedResourcesV1_0`] in the role of `UsageAmountsV1_0`.
 pub type UsageAmountsV1_0 = AllocatedResourcesV1_0;
-/// [`UpdateResourceProviderRequestV1_0`] in the role of `ResourceClassRequestV1_2`.
-pub type ResourceClassRequestV1_2 = UpdateResourceProviderRequestV1_0;
-/// [`ProviderTraitsV1_6`] in the role of `SetProviderTraitsRequestV1_6`.
-pub type SetProviderTraitsRequestV1_6 = ProviderTraitsV1_6;
 /// [`ProviderReferenceV1_0`] in the role of `CandidateProviderReferenceV1_10`.
 pub type CandidateProviderReferenceV1_10 = ProviderReferenceV1_0;
 /// [`AllocatedResourcesV1_0`] in the role of `CandidateResourcesV1_10`.
 pub type CandidateResourcesV1_10 = AllocatedResourcesV1_0;
-/// [`UpdateAllocationsRequestV1_12`] in the role of `ConsumerAllocationsUpdateV1_13`.
-pub type ConsumerAllocationsUpdateV1_13 = UpdateAllocationsRequestV1_12;
-/// [`ProviderAggregatesV1_19`] in the role of `SetProviderAggregatesRequestV1_19`.
-pub type SetProviderAggregatesRequestV1_19 = ProviderAggregatesV1_19;
-/// [`ConsumerAllocationsUpdateV1_28`] in the role of `UpdateAllocationsRequestV1_28`.
-pub type UpdateAllocationsRequestV1_28 = ConsumerAllocationsUpdateV1_28;
+/// [`ConsumerAllocationsUpdateAllocationsV1_13`] in the role of `NewAllocationsV1_28`.
+pub type NewAllocationsV1_28 = ConsumerAllocationsUpdateAllocationsV1_13;
 /// [`ReplaceInventoriesRequestV1_0`] in the role of `ProviderInventoriesV1_30`.
 pub type ProviderInventoriesV1_30 = ReplaceInventoriesRequestV1_0;
-/// [`AllocationRequestMappingsV1_34`] in the role of `MappingsV1_34`.
-pub type MappingsV1_34 = AllocationRequestMappingsV1_34;
-/// [`ConsumerAllocationsUpdateV1_34`] in the role of `UpdateAllocationsRequestV1_34`.
-pub type UpdateAllocationsRequestV1_34 = ConsumerAllocationsUpdateV1_34;
-/// [`ConsumerAllocationsUpdateV1_38`] in the role of `UpdateAllocationsRequestV1_38`.
-pub type UpdateAllocationsRequestV1_38 = ConsumerAllocationsUpdateV1_38;
 rt::str_enums!(
     GroupPolicyV1_25, ResourceClassLinkRelV1_2, ResourceProviderLinkRelV1_0,
     ResourceProviderLinkRelV1_1, ResourceProviderLinkRelV1_11,
     ResourceProviderLinkRelV1_6, VersionStatusV1_0
 );
+/// The value constraints of the fields above, by row (see `rt::Check`).
+static CHECKS: [rt::Check; 5] = [
+    rt::Check::NONE.keys(&PATTERNS[0]),
+    rt::Check::NONE.format(rt::Format::Uuid),
+    rt::Check::NONE.items(&CHECKS[1]),
+    rt::Check::NONE.values(&CHECKS[2]),
+    rt::Check::NONE.keys(&PATTERNS[1]),
+];
+/// The patterns of the constraints, compiled on first use.
+static PATTERNS: [rt::Pattern; 2] = [
+    rt::Pattern::new("^[0-9a-fA-F-]{36}$"),
+    rt::Pattern::new("^[A-Z0-9_]+$"),
+];

@@ -168,7 +168,13 @@ fn response_type(
 }
 
 /// A request-side enum (body or query) with one variant per span of a type, over a spans table.
-fn request_enum(enum_name: &Ident, what: &str, op: &str, variants: &[Variant]) -> TokenStream {
+fn request_enum(
+    enum_name: &Ident,
+    what: &str,
+    op: &str,
+    variants: &[Variant],
+    same_types: &BTreeMap<String, String>,
+) -> TokenStream {
     let spans: Vec<String> = variants
         .iter()
         .filter(|v| v.ty.is_some())
@@ -178,10 +184,11 @@ fn request_enum(enum_name: &Ident, what: &str, op: &str, variants: &[Variant]) -
         "The {what} of `{op}`: the variant of the version you request ({}).",
         spans.join(", ")
     );
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let rust_type = |ty: &str| same_types.get(ty).cloned().unwrap_or_else(|| ty.to_owned());
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for v in variants {
         if let Some(ty) = &v.ty {
-            *counts.entry(ty).or_default() += 1;
+            *counts.entry(rust_type(ty)).or_default() += 1;
         }
     }
     let typed: Vec<(&Variant, Ident, Ident)> = variants
@@ -195,7 +202,7 @@ fn request_enum(enum_name: &Ident, what: &str, op: &str, variants: &[Variant]) -
     });
     let froms: Vec<TokenStream> = typed
         .iter()
-        .filter(|(v, _, _)| v.ty.as_deref().is_some_and(|t| counts[t] == 1))
+        .filter(|(v, _, _)| v.ty.as_deref().is_some_and(|t| counts[&rust_type(t)] == 1))
         .map(|(_, var, ty)| quote!(#var(types::#ty)))
         .collect();
     let froms =
@@ -231,12 +238,15 @@ fn path_params(op: &ResolvedOperation) -> Vec<String> {
     params
 }
 
-/// The module of one group.
+/// The module of one group. Emits a group's operations, responses, requests and client; pushes each operation's row
+/// of the service's `OPERATIONS` table onto `operations`.
 pub fn emit_group(
     service: &Service,
     group: &Group,
     types: &BTreeMap<(String, String), OperationTypes>,
     embedded: &Embedded,
+    same_types: &BTreeMap<String, String>,
+    operations: &mut Vec<TokenStream>,
 ) -> Result<TokenStream, Diagnostic> {
     let client = format_ident!("{}Client", pascal(&group.name));
     let marker = super::marker_name(&service.def.service);
@@ -248,9 +258,19 @@ pub fn emit_group(
             continue;
         };
         let variants = response_variants(t);
-        items.push(operation_table(group, op, t, &variants, embedded));
+        let mut responses = Vec::new();
+        let kind = response_type(op, &variants, &mut responses);
+        let module = ident(&group.name);
         let konst = screaming(&op.name);
-        let (response_ty, finish) = match response_type(op, &variants, &mut items) {
+        operations.push(match &kind {
+            ResponseKind::None => quote!(#module::#konst),
+            ResponseKind::Single(ty) => quote!(#module::#konst => single types::#ty),
+            ResponseKind::Versioned(e) => quote!(#module::#konst => versioned #module::#e),
+        });
+        items.push(operation_table(group, op, t, &variants, embedded));
+        items.extend(responses);
+        let konst = screaming(&op.name);
+        let (response_ty, finish) = match kind {
             ResponseKind::None => (quote!(rt::NoBody), quote!(empty())),
             ResponseKind::Single(ty) => (quote!(types::#ty), quote!(single())),
             ResponseKind::Versioned(e) => (quote!(#e), quote!(versioned())),
@@ -284,13 +304,16 @@ pub fn emit_group(
                 "request body",
                 &op.name,
                 &t.request,
+                same_types,
             ));
             args.push(quote!(body: &#enum_name));
             build.push(quote!(.json(body)));
         }
         if !t.query.is_empty() {
             let enum_name = format_ident!("{}Query", pascal(&op.name));
-            items.push(request_enum(&enum_name, "query", &op.name, &t.query));
+            items.push(request_enum(
+                &enum_name, "query", &op.name, &t.query, same_types,
+            ));
             args.push(quote!(query: Option<&#enum_name>));
             build.push(quote!(.query(query)));
         }

@@ -277,6 +277,15 @@ pub fn generate_service(
     let op_types = intern_service(service, &mut interner);
     let builder = types::TypeBuilder::new(&interner);
     let mut items = builder.items();
+    // Constraints are checked where responses are decoded; request-only types leave them to
+    // the server.
+    let response_roots: BTreeSet<String> = op_types
+        .values()
+        .flat_map(|t| t.response.iter())
+        .filter_map(|v| v.ty.clone())
+        .collect();
+    let answered = types::reachable(&items, &interner, &response_roots);
+    types::keep_checks(&mut items, &answered);
     builder.find_bases(&mut items);
     let request_roots: BTreeSet<String> = op_types
         .values()
@@ -285,6 +294,9 @@ pub fn generate_service(
         .collect();
     let serialized = types::reachable(&items, &interner, &request_roots);
     let type_tokens = types::emit(&items, &interner, &serialized, &options.derives);
+    // Type names that denote the same Rust type (aliases): a request enum implements `From`
+    // only for variant types that no other variant shares.
+    let same_types = types::canonical_names(&items);
     let maps = type_tokens.to_string().contains("BTreeMap").then(|| {
         quote!(
             use std::collections::BTreeMap;
@@ -329,8 +341,16 @@ pub fn generate_service(
     let mut operation_versions = 0;
     let mut group_mods = Vec::new();
     let mut accessors = Vec::new();
+    let mut operations = Vec::new();
     for group in service.groups.values() {
-        let code = clients::emit_group(service, group, &op_types, &embedded)?;
+        let code = clients::emit_group(
+            service,
+            group,
+            &op_types,
+            &embedded,
+            &same_types,
+            &mut operations,
+        )?;
         operation_count += group.operations.len();
         operation_versions += group
             .operations
@@ -375,7 +395,10 @@ pub fn generate_service(
         accessors.push((module, client, accessor_doc));
     }
 
-    let service_tokens = service_item(service, &accessors);
+    let mut service_tokens = service_item(service, &accessors);
+    service_tokens.extend(quote! {
+        rt::operations!(#(#operations),*);
+    });
     let summary = service
         .def
         .summary
@@ -528,7 +551,9 @@ fn service_item(service: &Service, accessors: &[(Ident, Ident, String)]) -> Toke
 /// The table macros whose entries are laid out one per line.
 const TABLE_MACROS: &[&str] = &[
     "rt::record!(",
+    "rt::operations!(",
     "rt::schemas!(",
+    "rt::subschemas!(",
     "rt::variants_from!(",
     "rt::versioned_request!(",
 ];

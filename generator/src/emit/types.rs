@@ -99,6 +99,254 @@ pub struct Field {
     pub required: bool,
     /// The schema's description.
     pub doc: Option<String>,
+    /// The value constraints the typed decode checks.
+    pub check: Option<CheckSpec>,
+}
+
+/// The value constraints of a field, an item or a member value: what becomes a row of the
+/// service's `CHECKS` table (the runtime's `Check`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct CheckSpec {
+    /// `minLength`.
+    pub min_length: Option<u64>,
+    /// `maxLength`.
+    pub max_length: Option<u64>,
+    /// `pattern`.
+    pub pattern: Option<String>,
+    /// `format`, when one the runtime knows.
+    pub format: Option<String>,
+    /// `minimum` (as JSON text) and whether it is exclusive.
+    pub minimum: Option<(String, bool)>,
+    /// `maximum` (as JSON text) and whether it is exclusive.
+    pub maximum: Option<(String, bool)>,
+    /// `minItems`.
+    pub min_items: Option<u64>,
+    /// `maxItems`.
+    pub max_items: Option<u64>,
+    /// `uniqueItems`.
+    pub unique_items: bool,
+    /// The check of every item.
+    pub items: Option<Box<CheckSpec>>,
+    /// `minProperties`.
+    pub min_properties: Option<u64>,
+    /// `maxProperties`.
+    pub max_properties: Option<u64>,
+    /// The pattern every key matches.
+    pub keys: Option<String>,
+    /// The check of every member value.
+    pub values: Option<Box<CheckSpec>>,
+    /// Constraint-only `allOf` members.
+    pub all_of: Vec<CheckSpec>,
+    /// Constraint-only `anyOf` members.
+    pub any_of: Vec<CheckSpec>,
+    /// Constraint-only `oneOf` members.
+    pub one_of: Vec<CheckSpec>,
+    /// A whole subschema (JSON text) for what the types and the other keywords cannot say.
+    pub schema: Option<String>,
+}
+
+/// The formats the runtime checks (`rt::Format`); the others are left unchecked, as Tempest's
+/// Draft 4 format checker leaves them.
+const FORMATS: &[(&str, &str)] = &[
+    ("date-time", "DateTime"),
+    ("uuid", "Uuid"),
+    ("uri", "Uri"),
+    ("ipv4", "Ipv4"),
+    ("ipv6", "Ipv6"),
+];
+
+/// Keywords a combinator member may have and still be a constraint-only member.
+const MEMBER_KEYS: &[&str] = &[
+    "type",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "description",
+    "title",
+    "$comment",
+    "default",
+    "examples",
+];
+
+/// Whether a (raw) schema says something the types and the table's keywords cannot: several
+/// JSON types, a non-string `enum`, `const`, `not`, or a combinator of shapes. Such a value
+/// is checked against its whole subschema.
+fn needs_schema(schema: &Value) -> bool {
+    let Some(map) = schema.as_object() else {
+        return false;
+    };
+    let types = json_types(schema);
+    let non_null = types.iter().filter(|t| **t != "null").count();
+    // Several JSON types, or only `null`: the Rust type is an untyped `Value`.
+    if non_null > 1 || (!types.is_empty() && non_null == 0) {
+        return true;
+    }
+    if map
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|v| v.iter().any(|m| !m.is_string() && !m.is_null()))
+    {
+        return true;
+    }
+    if [
+        "const",
+        "not",
+        "multipleOf",
+        "additionalItems",
+        "dependencies",
+    ]
+    .iter()
+    .any(|k| map.contains_key(*k))
+        || map.get("items").is_some_and(Value::is_array)
+    {
+        return true;
+    }
+    ["oneOf", "anyOf", "allOf"]
+        .iter()
+        .any(|k| match map.get(*k) {
+            Some(Value::Array(members)) => {
+                let member_types: BTreeSet<String> = members
+                    .iter()
+                    .filter_map(|m| m.get("type"))
+                    .map(Value::to_string)
+                    .collect();
+                member_types.len() > 1
+                    || (!types.is_empty() && !member_types.is_empty() && {
+                        let own: Vec<String> = types
+                            .iter()
+                            .filter(|t| **t != "null")
+                            .map(|t| Value::String((*t).to_owned()).to_string())
+                            .collect();
+                        member_types.iter().any(|t| !own.contains(t))
+                    })
+                    || members.iter().any(|m| {
+                        m.as_object()
+                            .is_none_or(|o| o.keys().any(|k| !MEMBER_KEYS.contains(&k.as_str())))
+                            || needs_schema(m)
+                    })
+            }
+            Some(_) => true,
+            None => false,
+        })
+}
+
+/// A schema without its documentation and squall's annotations (what a subschema check
+/// embeds).
+fn without_docs(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.as_str(),
+                        "description" | "title" | "$comment" | "examples"
+                    ) && !k.starts_with("x-squall-")
+                })
+                .map(|(k, v)| {
+                    let v = if matches!(k.as_str(), "properties" | "patternProperties") {
+                        match v {
+                            Value::Object(named) => Value::Object(
+                                named
+                                    .iter()
+                                    .map(|(n, s)| (n.clone(), without_docs(s)))
+                                    .collect(),
+                            ),
+                            other => other.clone(),
+                        }
+                    } else {
+                        without_docs(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_docs).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The constraints of a (raw, unlowered) schema where a value of it is decoded; `None` when
+/// there are none. An object with `properties` is a struct that checks its own fields.
+pub fn check_of(schema: &Value) -> Option<CheckSpec> {
+    let map = schema.as_object()?;
+    if needs_schema(schema) {
+        let text = without_docs(schema).to_string();
+        return Some(CheckSpec {
+            schema: Some(text),
+            ..CheckSpec::default()
+        });
+    }
+    let uint = |k: &str| map.get(k).and_then(Value::as_u64);
+    let flag = |k: &str| map.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let bound = |k: &str, exclusive: &str| {
+        map.get(k)
+            .filter(|v| v.is_number())
+            .map(|v| (v.to_string(), flag(exclusive)))
+    };
+    let members = |k: &str| -> Vec<CheckSpec> {
+        map.get(k)
+            .and_then(Value::as_array)
+            .map(|ms| ms.iter().map(|m| check_of(m).unwrap_or_default()).collect())
+            .unwrap_or_default()
+    };
+    let mut spec = CheckSpec {
+        min_length: uint("minLength"),
+        max_length: uint("maxLength"),
+        pattern: map
+            .get("pattern")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        format: map
+            .get("format")
+            .and_then(Value::as_str)
+            .filter(|f| FORMATS.iter().any(|(name, _)| name == f))
+            .map(str::to_owned),
+        minimum: bound("minimum", "exclusiveMinimum"),
+        maximum: bound("maximum", "exclusiveMaximum"),
+        min_items: uint("minItems"),
+        max_items: uint("maxItems"),
+        unique_items: flag("uniqueItems"),
+        items: map.get("items").and_then(check_of).map(Box::new),
+        min_properties: uint("minProperties"),
+        max_properties: uint("maxProperties"),
+        all_of: members("allOf"),
+        any_of: members("anyOf"),
+        one_of: members("oneOf"),
+        ..CheckSpec::default()
+    };
+    if !map.contains_key("properties") {
+        let patterns = map.get("patternProperties").and_then(Value::as_object);
+        match patterns {
+            Some(patterns) if patterns.len() == 1 => {
+                if let Some((pattern, values)) = patterns.iter().next() {
+                    if map.get("additionalProperties") == Some(&Value::Bool(false)) {
+                        spec.keys = Some(pattern.clone());
+                    }
+                    spec.values = check_of(values).map(Box::new);
+                }
+            }
+            Some(_) => {
+                spec.schema = Some(without_docs(schema).to_string());
+            }
+            None => {
+                spec.values = map
+                    .get("additionalProperties")
+                    .and_then(check_of)
+                    .map(Box::new);
+            }
+        }
+    }
+    (spec != CheckSpec::default()).then_some(spec)
 }
 
 /// The shape of one generated type.
@@ -117,6 +365,33 @@ pub enum Shape {
     Enum(Vec<(String, String)>),
     /// Another name for a runtime type (`BTreeMap<String, T>`, `Value`, ...).
     Alias(Ty),
+}
+
+/// Each type name -> the Rust type it denotes, following aliases (`A = B`, `C = BTreeMap<..>`).
+pub fn canonical_names(items: &[TypeItem]) -> BTreeMap<String, String> {
+    let by_name: BTreeMap<&str, &TypeItem> = items.iter().map(|i| (i.name.as_str(), i)).collect();
+    let mut out = BTreeMap::new();
+    for item in items {
+        let mut current = item;
+        let mut hops = 0;
+        let canonical = loop {
+            match &current.shape {
+                Shape::Alias(Ty::Named(next)) if hops < items.len() => {
+                    match by_name.get(next.as_str()) {
+                        Some(target) => {
+                            current = target;
+                            hops += 1;
+                        }
+                        None => break next.clone(),
+                    }
+                }
+                Shape::Alias(ty) => break ty.tokens().to_string(),
+                _ => break current.name.clone(),
+            }
+        };
+        out.insert(item.name.clone(), canonical);
+    }
+    out
 }
 
 /// A type to emit.
@@ -276,12 +551,14 @@ impl<'a> TypeBuilder<'a> {
                 while !used.insert(rust.clone()) {
                     rust.push('_');
                 }
+                let raw = def.full.get("properties").and_then(|p| p.get(json));
                 Field {
                     json: json.clone(),
                     rust,
                     ty: self.ty(property),
                     required: required.contains(json.as_str()),
                     doc: doc_of(property),
+                    check: raw.and_then(check_of),
                 }
             })
             .collect();
@@ -510,6 +787,17 @@ fn find_bases(items: &mut [TypeItem], roles: &HashMap<&str, (&str, usize)>) {
     }
 }
 
+/// Drops the field checks of the types outside `keep` (those no response reaches).
+pub fn keep_checks(items: &mut [TypeItem], keep: &BTreeSet<String>) {
+    for item in items.iter_mut().filter(|i| !keep.contains(&i.name)) {
+        if let Shape::Struct { fields, .. } = &mut item.shape {
+            for field in fields {
+                field.check = None;
+            }
+        }
+    }
+}
+
 /// The names of the types reachable from `roots` (through fields, bases and aliases).
 pub fn reachable(
     items: &[TypeItem],
@@ -559,6 +847,7 @@ pub fn emit(
     let extra = (!extra.is_empty()).then(|| quote!(#[derive(#(#extra),*)]));
     let mut out = Vec::new();
     let mut enums = Vec::new();
+    let mut checks = CheckTable::default();
     let by_name: HashMap<&str, &TypeItem> = items.iter().map(|i| (i.name.as_str(), i)).collect();
     for item in items {
         let name = ident(&item.name);
@@ -570,7 +859,15 @@ pub fn emit(
                 closed,
                 base,
             } => {
-                let code = emit_struct(item, fields, *closed, base.as_deref(), serialize, &by_name);
+                let code = emit_struct(
+                    item,
+                    fields,
+                    *closed,
+                    base.as_deref(),
+                    serialize,
+                    &by_name,
+                    &mut checks,
+                );
                 out.push(quote!(#extra #code));
             }
             Shape::Enum(variants) => {
@@ -609,9 +906,138 @@ pub fn emit(
         });
     }
     let enums = (!enums.is_empty()).then(|| quote!(rt::str_enums!(#(#enums),*);));
+    let tables = checks.emit();
     quote! {
         #(#out)*
         #enums
+        #tables
+    }
+}
+
+/// An index as an unsuffixed literal.
+fn lit(i: usize) -> proc_macro2::Literal {
+    proc_macro2::Literal::usize_unsuffixed(i)
+}
+
+/// The constraints table of a service: every distinct [`CheckSpec`] once (the members and
+/// item checks they point at first), and the patterns and subschemas they use.
+#[derive(Debug, Default)]
+struct CheckTable {
+    checks: Vec<TokenStream>,
+    ids: BTreeMap<CheckSpec, usize>,
+    patterns: Vec<String>,
+    schemas: Vec<String>,
+}
+
+impl CheckTable {
+    fn pattern(&mut self, pattern: &str) -> usize {
+        match self.patterns.iter().position(|p| p == pattern) {
+            Some(i) => i,
+            None => {
+                self.patterns.push(pattern.to_owned());
+                self.patterns.len() - 1
+            }
+        }
+    }
+
+    /// The row of `spec`, added (with what it points at) if new.
+    fn id(&mut self, spec: &CheckSpec) -> usize {
+        if let Some(&id) = self.ids.get(spec) {
+            return id;
+        }
+        let opt = |v: Option<u64>| match v {
+            Some(n) => {
+                let n = proc_macro2::Literal::u64_unsuffixed(n);
+                quote!(Some(#n))
+            }
+            None => quote!(None),
+        };
+        let mut row = quote!(rt::Check::NONE);
+        if spec.min_length.is_some() || spec.max_length.is_some() {
+            let (min, max) = (opt(spec.min_length), opt(spec.max_length));
+            row.extend(quote!(.len(#min, #max)));
+        }
+        if let Some(p) = &spec.pattern {
+            let i = lit(self.pattern(p));
+            row.extend(quote!(.pattern(&PATTERNS[#i])));
+        }
+        if let Some(f) = &spec.format
+            && let Some((_, variant)) = FORMATS.iter().find(|(name, _)| name == f)
+        {
+            let variant = ident(variant);
+            row.extend(quote!(.format(rt::Format::#variant)));
+        }
+        for (bound, method) in [(&spec.minimum, quote!(min)), (&spec.maximum, quote!(max))] {
+            if let Some((text, exclusive)) = bound
+                && let Ok(n) = text.parse::<f64>()
+            {
+                let n = proc_macro2::Literal::f64_unsuffixed(n);
+                row.extend(quote!(.#method(#n, #exclusive)));
+            }
+        }
+        if spec.min_items.is_some() || spec.max_items.is_some() || spec.unique_items {
+            let (min, max, unique) = (opt(spec.min_items), opt(spec.max_items), spec.unique_items);
+            row.extend(quote!(.count(#min, #max, #unique)));
+        }
+        if let Some(items) = &spec.items {
+            let i = lit(self.id(items));
+            row.extend(quote!(.items(&CHECKS[#i])));
+        }
+        if spec.min_properties.is_some() || spec.max_properties.is_some() {
+            let (min, max) = (opt(spec.min_properties), opt(spec.max_properties));
+            row.extend(quote!(.props(#min, #max)));
+        }
+        if let Some(p) = &spec.keys {
+            let i = lit(self.pattern(p));
+            row.extend(quote!(.keys(&PATTERNS[#i])));
+        }
+        if let Some(values) = &spec.values {
+            let i = lit(self.id(values));
+            row.extend(quote!(.values(&CHECKS[#i])));
+        }
+        for (members, method) in [
+            (&spec.all_of, quote!(all_of)),
+            (&spec.any_of, quote!(any_of)),
+            (&spec.one_of, quote!(one_of)),
+        ] {
+            if !members.is_empty() {
+                let ids: Vec<proc_macro2::Literal> =
+                    members.iter().map(|m| lit(self.id(m))).collect();
+                row.extend(quote!(.#method(&[#(&CHECKS[#ids]),*])));
+            }
+        }
+        if let Some(schema) = &spec.schema {
+            self.schemas.push(schema.clone());
+            let i = lit(self.schemas.len() - 1);
+            row.extend(quote!(.schema(&SCHEMAS[#i])));
+        }
+        self.checks.push(row);
+        let id = self.checks.len() - 1;
+        self.ids.insert(spec.clone(), id);
+        id
+    }
+
+    fn emit(&self) -> TokenStream {
+        let mut out = TokenStream::new();
+        if !self.checks.is_empty() {
+            let (n, rows) = (lit(self.checks.len()), &self.checks);
+            out.extend(quote! {
+                /// The value constraints of the fields above, by row (see `rt::Check`).
+                static CHECKS: [rt::Check; #n] = [#(#rows),*];
+            });
+        }
+        if !self.patterns.is_empty() {
+            let (n, rows) = (lit(self.patterns.len()), &self.patterns);
+            out.extend(quote! {
+                /// The patterns of the constraints, compiled on first use.
+                static PATTERNS: [rt::Pattern; #n] = [#(rt::Pattern::new(#rows)),*];
+            });
+        }
+        if !self.schemas.is_empty() {
+            let rows = &self.schemas;
+            out.extend(quote!(rt::subschemas!(#(#rows),*);));
+        }
+        out
     }
 }
 
@@ -622,6 +1048,7 @@ fn emit_struct(
     base: Option<&str>,
     serialize: bool,
     by_name: &HashMap<&str, &TypeItem>,
+    checks: &mut CheckTable,
 ) -> TokenStream {
     let name = ident(&item.name);
     let doc = match base {
@@ -642,16 +1069,25 @@ fn emit_struct(
         let doc = f.doc.as_ref().map(|d| quote!(#[doc = #d]));
         quote!(#doc pub #rust: #ty)
     });
-    let table = fields.iter().map(|f| {
-        let rust = ident(&f.rust);
-        let json = &f.json;
-        let kind = match (f.required, &f.ty) {
-            (true, _) => quote!(req),
-            (false, Ty::Nullable(_)) => quote!(nullable),
-            (false, _) => quote!(opt),
-        };
-        quote!(#kind(#rust, #json))
-    });
+    let table: Vec<TokenStream> = fields
+        .iter()
+        .map(|f| {
+            let rust = ident(&f.rust);
+            let json = &f.json;
+            let kind = match (f.required, &f.ty) {
+                (true, _) => quote!(req),
+                (false, Ty::Nullable(_)) => quote!(nullable),
+                (false, _) => quote!(opt),
+            };
+            match &f.check {
+                Some(spec) => {
+                    let id = lit(checks.id(spec));
+                    quote!(#kind(#rust, #json, #id))
+                }
+                None => quote!(#kind(#rust, #json)),
+            }
+        })
+        .collect();
     let mut modes = Vec::new();
     if !closed {
         modes.push(quote!(open));

@@ -56,3 +56,11 @@ impl WidgetsClients for rt::ClientsFactory<Widgets> {
         self.client()
     }
 }
+rt::operations!(
+    signals::SEND_SIGNAL,
+    widgets::CREATE_WIDGET => versioned widgets::CreateWidgetResponse,
+    widgets::DELETE_WIDGET,
+    widgets::LIST_WIDGETS => versioned widgets::ListWidgetsResponse,
+    widgets::SHOW_WIDGET => versioned widgets::ShowWidgetResponse,
+    widgets::UPDATE_WIDGET => versioned widgets::UpdateWidgetResponse,
+);

@@ -139,7 +139,7 @@ pub struct WidgetV1_1 {
     pub name: String,
     pub colour: ColourV1_1,
 }
-rt::record!(WidgetV1_1 { req(id, "id"), req(name, "name"), req(colour, "colour") });
+rt::record!(WidgetV1_1 { req(id, "id", 0), req(name, "name", 1), req(colour, "colour") });
 /// A widget. It extends [`WidgetV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WidgetV1_2 {
@@ -149,3 +149,8 @@ pub struct WidgetV1_2 {
 rt::record!(WidgetV1_2 { req(description, "description") } + base);
 rt::extends!(WidgetV1_2 => WidgetV1_1);
 rt::str_enums!(ColourV1_1, UpdateWidgetRequestItemOpV1_1);
+/// The value constraints of the fields above, by row (see `rt::Check`).
+static CHECKS: [rt::Check; 2] = [
+    rt::Check::NONE.format(rt::Format::Uuid),
+    rt::Check::NONE.len(None, Some(64)),
+];
