@@ -12,6 +12,8 @@
 //!   the status and the body.
 //! - [`discovery`] reads a server's microversion range and negotiates it with the configuration
 //!   and the specs.
+//! - [`table`] lists a generated service's operations with their typed decoders;
+//!   [`coverage`] records which ones a run reached (`SQUALL_COVERAGE`).
 //! - [`version`] holds microversions, Tempest's version requests and ranges.
 
 #[doc(hidden)]
@@ -23,6 +25,7 @@ pub mod client;
 pub mod clients;
 pub mod cloud_config;
 pub mod contract;
+pub mod coverage;
 pub mod credentials;
 pub mod decode;
 pub mod discovery;
@@ -37,6 +40,7 @@ pub mod response;
 pub mod schema;
 pub mod secret;
 pub mod status;
+pub mod table;
 pub mod tempest_conf;
 pub mod version;
 pub mod waiters;
@@ -64,5 +68,6 @@ pub use response::{NoBody, RawResponse, Response, Validation};
 pub use schema::{EmbeddedSchema, Violation};
 pub use secret::Secret;
 pub use serde_json::Value;
+pub use table::{OperationEntry, ServiceTable};
 pub use version::{ApiVersion, Microversion, VersionError, VersionRange};
 pub use waiters::{Progress, WaitError, Waiter};

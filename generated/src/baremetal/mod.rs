@@ -62,3 +62,8 @@ impl BaremetalClients for rt::ClientsFactory<Baremetal> {
         self.client()
     }
 }
+/// Every operation of the service with its typed decoder, group by group.
+pub static TABLE: rt::ServiceTable = rt::ServiceTable {
+    service: &SERVICE,
+    groups: &[nodes::OPERATIONS, versions::OPERATIONS],
+};

@@ -114,3 +114,16 @@ impl ComputeClients for rt::ClientsFactory<Compute> {
         self.client()
     }
 }
+/// Every operation of the service with its typed decoder, group by group.
+pub static TABLE: rt::ServiceTable = rt::ServiceTable {
+    service: &SERVICE,
+    groups: &[
+        flavor_access::OPERATIONS,
+        flavor_extra_specs::OPERATIONS,
+        flavors::OPERATIONS,
+        keypairs::OPERATIONS,
+        servers::OPERATIONS,
+        services::OPERATIONS,
+        versions::OPERATIONS,
+    ],
+};

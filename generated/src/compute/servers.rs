@@ -990,6 +990,119 @@ pub enum UpdateServerMetadataRequest {
 }
 rt::versioned_request!(UpdateServerMetadataRequest of super::SERVICE { V2_1 = rt::from(2, 1) });
 rt::variants_from!(UpdateServerMetadataRequest { V2_1(types::UpdateServerMetadataRequestV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("servers", &ADD_SERVER_TAG, rt::decode_empty),
+    rt::OperationEntry::new("servers", &CHECK_SERVER_TAG, rt::decode_empty),
+    rt::OperationEntry::new("servers", &CONFIRM_RESIZE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new(
+        "servers",
+        &CREATE_SERVER,
+        rt::decode_single::<types::CreateServerResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &CREATE_SERVER_IMAGE,
+        rt::decode_versioned::<CreateServerImageResponse>,
+    ),
+    rt::OperationEntry::new("servers", &DELETE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &DELETE_SERVER_METADATA_ITEM, rt::decode_empty),
+    rt::OperationEntry::new("servers", &DELETE_SERVER_TAG, rt::decode_empty),
+    rt::OperationEntry::new("servers", &DELETE_SERVER_TAGS, rt::decode_empty),
+    rt::OperationEntry::new(
+        "servers",
+        &EVACUATE_SERVER,
+        rt::decode_versioned::<EvacuateServerResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_INSTANCE_ACTIONS,
+        rt::decode_versioned::<ListInstanceActionsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_SERVER_METADATA,
+        rt::decode_single::<types::ListServerMetadataResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_SERVER_TAGS,
+        rt::decode_single::<types::ListServerTagsResponseV2_26>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_SERVERS,
+        rt::decode_versioned::<ListServersResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_SERVERS_DETAIL,
+        rt::decode_versioned::<ListServersDetailResponse>,
+    ),
+    rt::OperationEntry::new("servers", &LIVE_MIGRATE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &LOCK_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &MIGRATE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &PAUSE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &REBOOT_SERVER, rt::decode_empty),
+    rt::OperationEntry::new(
+        "servers",
+        &REBUILD_SERVER,
+        rt::decode_versioned::<RebuildServerResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &REPLACE_SERVER_METADATA,
+        rt::decode_single::<types::ReplaceServerMetadataResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &REPLACE_SERVER_TAGS,
+        rt::decode_single::<types::ReplaceServerTagsResponseV2_26>,
+    ),
+    rt::OperationEntry::new("servers", &RESIZE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &RESUME_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &REVERT_RESIZE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new(
+        "servers",
+        &SET_SERVER_METADATA_ITEM,
+        rt::decode_single::<types::SetServerMetadataItemResponseV2_1>,
+    ),
+    rt::OperationEntry::new("servers", &SHELVE_OFFLOAD_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &SHELVE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new(
+        "servers",
+        &SHOW_INSTANCE_ACTION,
+        rt::decode_versioned::<ShowInstanceActionResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &SHOW_SERVER,
+        rt::decode_versioned::<ShowServerResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &SHOW_SERVER_METADATA_ITEM,
+        rt::decode_single::<types::ShowServerMetadataItemResponseV2_1>,
+    ),
+    rt::OperationEntry::new("servers", &START_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &STOP_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &SUSPEND_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &TRIGGER_CRASH_DUMP, rt::decode_empty),
+    rt::OperationEntry::new("servers", &UNLOCK_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &UNPAUSE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &UNSHELVE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new(
+        "servers",
+        &UPDATE_SERVER,
+        rt::decode_versioned::<UpdateServerResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &UPDATE_SERVER_METADATA,
+        rt::decode_single::<types::UpdateServerMetadataResponseV2_1>,
+    ),
+];
 /// Servers: create, list, show, update, delete, their actions, metadata, tags and instance actions.
 ///
 /// The `servers` client of the `compute` service; its microversion is the one the requests carry.

@@ -42,6 +42,15 @@ rt::variants_from!(ListServicesQuery {
     V2_1(types::ListServicesQueryV2_1),
     V2_75(types::ListServicesQueryV2_75),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "services",
+        &LIST_SERVICES,
+        rt::decode_versioned::<ListServicesResponse>,
+    ),
+];
 /// Compute services (os-services); each service's state is up or down.
 ///
 /// The `services` client of the `compute` service; its microversion is the one the requests carry.

@@ -22,6 +22,20 @@ pub static SHOW_VERSION: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::from(2, 1), "GET", "/", &[200])],
     &[rt::body(rt::from(2, 1), 0, &schemas::SHOW_VERSION_V2_1)],
 );
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "versions",
+        &LIST_VERSIONS,
+        rt::decode_single::<types::ListVersionsResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "versions",
+        &SHOW_VERSION,
+        rt::decode_single::<types::ShowVersionResponseV2_1>,
+    ),
+];
 /// The compute API's version documents.
 ///
 /// The `versions` client of the `compute` service; its microversion is the one the requests carry.

@@ -114,3 +114,16 @@ impl PlacementClients for rt::ClientsFactory<Placement> {
         self.client()
     }
 }
+/// Every operation of the service with its typed decoder, group by group.
+pub static TABLE: rt::ServiceTable = rt::ServiceTable {
+    service: &SERVICE,
+    groups: &[
+        aggregates::OPERATIONS,
+        inventories::OPERATIONS,
+        resource_classes::OPERATIONS,
+        resource_providers::OPERATIONS,
+        traits::OPERATIONS,
+        usages::OPERATIONS,
+        versions::OPERATIONS,
+    ],
+};

@@ -48,3 +48,8 @@ impl WidgetsClients for rt::ClientsFactory<Widgets> {
         self.client()
     }
 }
+/// Every operation of the service with its typed decoder, group by group.
+pub static TABLE: rt::ServiceTable = rt::ServiceTable {
+    service: &SERVICE,
+    groups: &[widgets::OPERATIONS],
+};

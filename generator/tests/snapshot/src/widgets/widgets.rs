@@ -93,6 +93,26 @@ pub enum ShowWidgetResponse {
     V1_2(types::WidgetResponseV1_2),
 }
 rt::versioned_response!(ShowWidgetResponse { V1_1, V1_2 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "widgets",
+        &CREATE_WIDGET,
+        rt::decode_versioned::<CreateWidgetResponse>,
+    ),
+    rt::OperationEntry::new("widgets", &DELETE_WIDGET, rt::decode_empty),
+    rt::OperationEntry::new(
+        "widgets",
+        &LIST_WIDGETS,
+        rt::decode_versioned::<ListWidgetsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "widgets",
+        &SHOW_WIDGET,
+        rt::decode_versioned::<ShowWidgetResponse>,
+    ),
+];
 /// Widgets, things with a name and a colour.
 ///
 /// The `widgets` client of the `widgets` service; its microversion is the one the requests carry.
