@@ -30,7 +30,10 @@
 //! ```
 
 pub mod assertions;
+pub mod cleanup;
 pub mod config;
+pub mod credentials;
+pub mod keystone;
 pub mod select;
 pub mod suite;
 
@@ -38,7 +41,12 @@ pub use assertions::{
     HeaderCheckError, VersionOp, assert_answered, assert_version_header_matches_request,
     compare_version_header_to_response,
 };
+pub use cleanup::{CleanupFailure, Cleanups, guarded};
 pub use config::{ConfigError, ConfiguredRange, MicroversionConfig};
+pub use credentials::{
+    AccountPool, CredentialProvider, CredentialsConfig, CredentialsError, DynamicCredentials,
+    TestCredentials,
+};
 pub use select::{Decision, Selection, TestRange, decide, select_request_version};
 pub use suite::{
     Connection, FrameworkError, Group, Outcome, Requires, Suite, SuiteReport, TestContext,
