@@ -109,6 +109,7 @@ async fn reach_all_services(clients: &ServiceClients) {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn clouds_yaml_reaches_all_services() {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/squall-services/clouds.yaml");
@@ -119,6 +120,7 @@ async fn clouds_yaml_reaches_all_services() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn secure_yaml_holds_the_password_and_per_service_settings_apply() {
     let cloud = common::cloud();
     let dir = tempfile::tempdir().unwrap();
@@ -161,6 +163,7 @@ async fn secure_yaml_holds_the_password_and_per_service_settings_apply() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn environment_variables_reach_all_services() {
     let c = common::cloud();
     let vars = [
@@ -182,6 +185,7 @@ async fn environment_variables_reach_all_services() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn tempest_conf_reaches_nova_with_per_service_region() {
     let c = common::cloud();
     let dir = tempfile::tempdir().unwrap();
@@ -216,6 +220,7 @@ async fn tempest_conf_reaches_nova_with_per_service_region() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn region_and_interface_selection_and_overrides_do_not_stick() {
     let cloud = cloud_json();
     let clients = admin_clients();
@@ -262,6 +267,7 @@ async fn region_and_interface_selection_and_overrides_do_not_stick() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn token_renewal_outlives_a_short_token() {
     let cloud = cloud_json();
     let lifetime = cloud["short_token_expiration"].as_u64().unwrap_or(20);
@@ -295,6 +301,7 @@ async fn token_renewal_outlives_a_short_token() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn a_revoked_token_is_replaced_once_after_401() {
     let cloud = common::cloud();
     let clients = admin_clients();
@@ -323,6 +330,7 @@ async fn a_revoked_token_is_replaced_once_after_401() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn wrong_password_is_unauthorized_without_retries() {
     let c = common::cloud();
     let creds = Credentials::password(
@@ -344,6 +352,7 @@ async fn wrong_password_is_unauthorized_without_retries() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn application_credential_auth() {
     let cloud = cloud_json();
     let creds = Credentials::builder()
@@ -375,6 +384,7 @@ async fn inspect(token: &Secret) -> Value {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn system_scope_and_domain_scope() {
     let c = common::cloud();
     let system = ServiceClients::new(admin_credentials(), &c.auth_url)
@@ -522,6 +532,7 @@ fn plugin_registration_conflicts_name_both_parties() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn tls_endpoint_needs_its_ca() {
     let cloud = cloud_json();
     let url = s(&cloud, "/tls/url");
@@ -575,6 +586,7 @@ impl Write for Captured {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn no_secret_in_trace_output() {
     let logs = Captured::default();
     let writer = logs.clone();
@@ -620,6 +632,7 @@ async fn no_secret_in_trace_output() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn waiters_for_deletion_and_activation() {
     let clients = ServiceClients::new(admin_credentials(), &common::cloud().auth_url)
         .build_interval(Duration::from_millis(200))
@@ -713,6 +726,7 @@ async fn create_node(nodes: &NodesClient) -> (String, Option<squall::runtime::Mi
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn baremetal_accessor_reaches_bundled_ironic() {
     let cloud = cloud_json();
     let clients = admin_clients();
@@ -769,6 +783,7 @@ async fn baremetal_accessor_reaches_bundled_ironic() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn identity_plugin_manages_keystone_regions() {
     ensure_plugin();
     let cloud = cloud_json();

@@ -79,6 +79,7 @@ fn check(report: &SuiteReport, expected: &[(&str, Want)]) {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn none_none_runs_only_unversioned_tests_and_sends_nothing() {
     let report = run(MicroversionConfig::new(), true);
     check(
@@ -104,6 +105,7 @@ fn none_none_runs_only_unversioned_tests_and_sends_nothing() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn from_2_2_to_latest_each_test_sends_its_own_minimum() {
     let report = run(
         config(&[
@@ -130,6 +132,7 @@ fn from_2_2_to_latest_each_test_sends_its_own_minimum() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn pinned_2_10_runs_everything_that_covers_it_at_2_10() {
     let report = run(config(&[("compute", "2.10", "2.10")]), true);
     check(
@@ -156,6 +159,7 @@ fn pinned_2_10_runs_everything_that_covers_it_at_2_10() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn latest_latest_resolves_to_the_server_maximum() {
     let report = run(
         config(&[
@@ -193,6 +197,7 @@ fn latest_latest_resolves_to_the_server_maximum() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn latest_latest_without_negotiation_sends_latest_literally() {
     let report = run(config(&[("compute", "latest", "latest")]), false);
     check(
@@ -212,6 +217,7 @@ fn latest_latest_without_negotiation_sends_latest_literally() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn an_existing_tempest_conf_configures_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tempest.conf");
@@ -242,6 +248,7 @@ fn an_existing_tempest_conf_configures_the_run() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn a_range_the_server_cannot_meet_fails_naming_all_three_ranges() {
     let report = run(config(&[("compute", "2.200", "latest")]), true);
     let record = report.get(V22).unwrap();
@@ -260,6 +267,7 @@ fn a_range_the_server_cannot_meet_fails_naming_all_three_ranges() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 async fn discovery_reads_nova_and_placement_once_per_endpoint() {
     let connection = common::connection().await.unwrap();
     let discovery = Discovery::new();
@@ -296,6 +304,7 @@ async fn discovery_reads_nova_and_placement_once_per_endpoint() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 async fn discovery_reads_ironic_range_from_its_headers() {
     let connection = common::connection().await.unwrap();
     let discovery = Discovery::new();
@@ -310,6 +319,7 @@ async fn discovery_reads_ironic_range_from_its_headers() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn an_ironic_range_below_the_server_minimum_fails_clearly() {
     // Ironic's lowest version is 1.1; 1.0 exists nowhere, so a pinned 1.0 cannot be met.
     let report = run(config(&[("baremetal", "1.0", "1.0")]), true);
@@ -325,6 +335,7 @@ fn an_ironic_range_below_the_server_minimum_fails_clearly() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn tests_at_different_versions_run_side_by_side() {
     use squall::clients::compute::keypairs::KeypairsClient;
     use squall_testing::{Requires, TestContext, assert_answered};

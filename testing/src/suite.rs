@@ -433,6 +433,7 @@ pub struct Suite {
     connector: Option<Connector>,
     cases: Vec<Case>,
     credentials: Option<CredentialProvider>,
+    live: Option<String>,
 }
 
 impl fmt::Debug for Suite {
@@ -464,7 +465,17 @@ impl Suite {
             connector: None,
             cases: Vec::new(),
             credentials: None,
+            live: None,
         }
+    }
+
+    /// Marks every test as live (it needs a real service), the way `#[ignore = "live: ..."]`
+    /// marks a plain test: a plain `cargo test` lists them as ignored, and
+    /// `--include-ignored` (`cargo nextest run --run-ignored all`, as `scripts/test` runs)
+    /// runs them. `reason` names the services, e.g. `live: needs Nova (scripts/services.py up)`.
+    pub fn live(mut self, reason: &str) -> Self {
+        self.live = Some(reason.to_owned());
+        self
     }
 
     /// Hands every test credentials of its own from `provider` (a new Keystone project and
@@ -539,12 +550,14 @@ impl Suite {
 
     /// Runs with the given arguments and returns every test's record.
     pub fn run_with(self, args: &Arguments) -> SuiteReport {
+        let live = self.live.is_some();
         let (cases, prepared) = self.prepare();
         let trials = cases
             .into_iter()
             .map(|case| {
                 let prepared = prepared.clone();
                 Trial::ignorable_test(case.name.clone(), move || prepared.run_case(case))
+                    .with_ignored_flag(live)
             })
             .collect();
         let conclusion = libtest_mimic::run(args, trials);
