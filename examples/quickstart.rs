@@ -14,6 +14,11 @@ mod two_lines {
         println!("answered at {:?}: {:?}", listed.version, listed.body);
         Ok(())
     }
+
+    /// Runs [`demo`].
+    pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
+        demo().await
+    }
 }
 
 mod typed_bodies {
@@ -43,5 +48,5 @@ mod typed_bodies {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    two_lines::demo().await
+    two_lines::run().await
 }

@@ -63,6 +63,8 @@
 //! }
 //! ```
 
+#![warn(missing_docs)]
+
 pub use squall_clients as clients;
 pub use squall_runtime as runtime;
 

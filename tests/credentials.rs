@@ -53,7 +53,7 @@ async fn note(ctx: &TestContext, seen: &Seen) -> squall_testing::TestResult {
 #[ignore = "live: needs Keystone and Nova (scripts/services.py up)"]
 fn dynamic_credentials_per_test_and_group_are_deleted_even_after_a_panic() {
     let admin = common::admin_service_clients();
-    let provider = CredentialProvider::Dynamic(DynamicCredentials::new(admin.clone()));
+    let provider = CredentialProvider::from(DynamicCredentials::new(admin.clone()));
     let seen: Seen = Arc::default();
     let mut suite = Suite::new(Default::default())
         .connect(common::connection)

@@ -7,6 +7,8 @@
 //! - [`openapi`]: one microversion of a service as an OpenAPI 3.1 document.
 //! - `squall diff` prints [`squall_gen::diff::describe`].
 
+#![warn(missing_docs)]
+
 pub mod coverage;
 pub mod openapi;
 pub mod validate;

@@ -55,12 +55,15 @@ pub fn operations_at(service: &Service, at: Version) -> Vec<(&str, &str, &Facets
         .collect()
 }
 
+/// One operation sharing a route: (group, operation name, facets).
+type Shared<'s> = (&'s str, &'s str, &'s Facets);
+
 /// The document of `service` at `at`.
 pub fn render(service: &Service, at: Version) -> Value {
     let def = &service.def;
     let mut schemas = Map::new();
     // (path, method) -> the operations sharing it (Nova's server actions share one).
-    let mut routes: BTreeMap<(String, String), Vec<(&str, &str, &Facets)>> = BTreeMap::new();
+    let mut routes: BTreeMap<(String, String), Vec<Shared<'_>>> = BTreeMap::new();
     for (group, name, facets) in operations_at(service, at) {
         routes
             .entry((facets.path.clone(), facets.method.as_str().to_lowercase()))

@@ -307,9 +307,21 @@ impl CredentialsConfig {
 #[derive(Debug, Clone)]
 pub enum CredentialProvider {
     /// A new project and user per acquisition.
-    Dynamic(DynamicCredentials),
+    Dynamic(Box<DynamicCredentials>),
     /// Accounts from a file, one holder at a time.
     PreProvisioned(AccountPool),
+}
+
+impl From<DynamicCredentials> for CredentialProvider {
+    fn from(dynamic: DynamicCredentials) -> Self {
+        Self::Dynamic(Box::new(dynamic))
+    }
+}
+
+impl From<AccountPool> for CredentialProvider {
+    fn from(pool: AccountPool) -> Self {
+        Self::PreProvisioned(pool)
+    }
 }
 
 impl CredentialProvider {
@@ -319,11 +331,11 @@ impl CredentialProvider {
     pub fn from_config(config: &CredentialsConfig) -> Result<Self, CredentialsError> {
         if config.use_dynamic_credentials {
             let admin = config.admin_clients()?;
-            return Ok(Self::Dynamic(
+            return Ok(Self::Dynamic(Box::new(
                 DynamicCredentials::new(admin)
                     .roles(config.tempest_roles.iter().cloned())
                     .domain(&config.domain_name),
-            ));
+            )));
         }
         let Some(path) = &config.test_accounts_file else {
             return Err(CredentialsError::Config(format!(
@@ -731,10 +743,11 @@ impl AccountPool {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
-        match file.try_lock() {
+        // flock(2): held by this open file until it is closed, also when the process dies.
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(Some(file)),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(CredentialsError::Accounts {
+            Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+            Err(e) => Err(CredentialsError::Accounts {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             }),

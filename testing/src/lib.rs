@@ -7,6 +7,11 @@
 //! - [`suite`]: a libtest-compatible harness (`harness = false`) that decides at runtime, skips
 //!   with a reason, negotiates with the server, and hands each test clients at its own version.
 //! - [`assertions`]: Tempest's version-header comparisons.
+//! - [`credentials`]: each test's own credentials, dynamic (a Keystone project and user per
+//!   test or group, deleted afterwards even after a panic) or pre-provisioned (Tempest's
+//!   `accounts.yaml`, one holder per account); [`keystone`] holds the hand-written Keystone
+//!   calls they use.
+//! - [`cleanup`]: cleanups run in reverse order after a test, also after a failure.
 //!
 //! ```no_run
 //! use squall_clients::compute::{self, keypairs::KeypairsClient};
@@ -28,6 +33,8 @@
 //!     suite.run()
 //! }
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod assertions;
 pub mod cleanup;
