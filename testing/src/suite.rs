@@ -264,7 +264,7 @@ struct Shared {
     connector: Option<Connector>,
     connection: tokio::sync::OnceCell<Result<Connection, String>>,
     records: Mutex<Vec<TestRecord>>,
-    credentials: Option<CredentialProvider>,
+    credentials: Option<Result<CredentialProvider, String>>,
 }
 
 impl Shared {
@@ -432,7 +432,7 @@ pub struct Suite {
     negotiate: bool,
     connector: Option<Connector>,
     cases: Vec<Case>,
-    credentials: Option<CredentialProvider>,
+    credentials: Option<Result<CredentialProvider, String>>,
     live: Option<String>,
 }
 
@@ -482,6 +482,20 @@ impl Suite {
     /// user, or a pre-provisioned account), given back after the test and its cleanups, also
     /// when it fails or panics. A group made with [`Group::share_credentials`] shares one.
     pub fn credentials(mut self, provider: CredentialProvider) -> Self {
+        self.credentials = Some(Ok(provider));
+        self
+    }
+
+    /// Hands out credentials as the configuration says ([`CredentialsConfig::from_env`]:
+    /// tempest.conf's `[auth]` and `[identity]`, the TOML file's `[auth]` table): dynamic
+    /// credentials made with the `admin_*` account, or pre-provisioned accounts from
+    /// `test_accounts_file`. A configuration that cannot be used fails every test, naming it.
+    ///
+    /// [`CredentialsConfig::from_env`]: crate::credentials::CredentialsConfig::from_env
+    pub fn credentials_from_config(mut self) -> Self {
+        let provider = crate::credentials::CredentialsConfig::from_env()
+            .and_then(|config| CredentialProvider::from_config(&config))
+            .map_err(|e| e.to_string());
         self.credentials = Some(provider);
         self
     }
@@ -811,8 +825,10 @@ async fn credentials_for(
     shared: &Shared,
     case: &Case,
 ) -> Result<(Option<Arc<TestCredentials>>, Option<Arc<TestCredentials>>), FrameworkError> {
-    let Some(provider) = &shared.credentials else {
-        return Ok((None, None));
+    let provider = match &shared.credentials {
+        None => return Ok((None, None)),
+        Some(Err(error)) => return Err(FrameworkError::Credentials(error.clone())),
+        Some(Ok(provider)) => provider,
     };
     let failed = |e: String| FrameworkError::Credentials(e);
     if let Some(group) = &case.shared_credentials {

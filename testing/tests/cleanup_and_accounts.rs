@@ -257,3 +257,20 @@ fn credentials_configuration_from_tempest_conf_and_toml() {
         .to_string();
     assert!(missing.contains("admin_username"), "{missing}");
 }
+
+/// Pre-provisioned accounts without an accounts file: the error names the option (what
+/// `Suite::credentials_from_config` fails every test with).
+#[test]
+fn pre_provisioned_without_a_file_names_the_option() {
+    let config = CredentialsConfig::default()
+        .with_tempest_conf(
+            "[auth]\nuse_dynamic_credentials = false\n",
+            "tempest.conf",
+            None,
+        )
+        .unwrap();
+    let error = squall_testing::CredentialProvider::from_config(&config)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no test_accounts_file"), "{error}");
+}
