@@ -19,7 +19,7 @@ pub fn available_modules() -> Vec<String> {
 }
 
 /// Registers a plugin's service modules in the process-wide registry, so that
-/// [`ServiceClients::module`] reaches them. Refused, naming both parties, when a
+/// [`ServiceClients::module`](squall_runtime::ServiceClients::module) reaches them. Refused, naming both parties, when a
 /// `service_version` or a module name is taken, or the plugin is already registered.
 pub fn register_plugin(plugin: &str, modules: Vec<ServiceModule>) -> Result<(), RegistryError> {
     ensure_builtin();

@@ -1,35 +1,26 @@
 //! squall: typed OpenStack service clients that know about microversions.
 //!
 //! This umbrella crate re-exports the runtime ([`runtime`]) and the generated clients
-//! ([`clients`]). A consumer that wants no generator at build time depends on `squall-clients`
-//! and `squall-runtime` directly, or on this crate with `default-features = false`.
+//! ([`clients`]). [`runtime::ServiceClients`] hands out every client for one set of
+//! credentials: two lines from a `clouds.yaml` (or `OS_*` variables) to a client.
 //!
 //! ```no_run
-//! use std::sync::Arc;
-//! use squall::clients::compute::KeypairsClient;
-//! use squall::runtime::{ApiVersion, PasswordAuth, RestClient, Secret, ServiceClient};
+//! use squall::prelude::*; // the typed accessors: clients.compute().keypairs(), ...
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let auth = PasswordAuth {
-//!     auth_url: "http://127.0.0.1:15000/v3".into(),
-//!     username: "admin".into(),
-//!     password: Secret::new("secret"),
-//!     user_domain_name: "Default".into(),
-//!     project_name: "admin".into(),
-//!     project_domain_name: "Default".into(),
-//! };
-//! let rest = RestClient::new()?;
-//! let session = auth.authenticate(rest.http()).await?;
-//! let endpoint = session.catalog.endpoint("compute", "public", None)?.to_owned();
-//! let rest = Arc::new(rest.with_token(session.token));
-//! let compute = ServiceClient::new(rest, &endpoint, &squall::clients::compute::SERVICE);
-//! let keypairs = KeypairsClient::new(compute).with_microversion(ApiVersion::at(2, 2));
+//! let clients = squall::runtime::CloudConfig::load()?.builder()?.build()?;
+//! let keypairs = clients.compute().keypairs().await?;
 //! let listed = keypairs.list_keypairs(None).await?;
 //! println!("answered at {:?}: {:?}", listed.version, listed.body);
 //! # Ok(())
 //! # }
 //! ```
-
+//!
+//! Credentials can also be given in code (`ServiceClients::new(credentials, identity_uri)`,
+//! with builder options for the region, TLS, timeouts and per-service settings), and a
+//! factory takes a microversion: `clients.compute().with_microversion(ApiVersion::at(2, 2))`.
+//! A consumer that wants no generator at build time depends on `squall-clients` and
+//! `squall-runtime` directly, or on this crate with `default-features = false`.
 //!
 //! A request body is built from the types of its version, without `json!`:
 //!
@@ -71,6 +62,8 @@
 //!     clients.compute().client::<TraitsClient>().await
 //! }
 //! ```
+
+#![warn(missing_docs)]
 
 pub use squall_clients as clients;
 pub use squall_runtime as runtime;

@@ -138,6 +138,7 @@ async fn reach_all_services(clients: &ServiceClients) {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn clouds_yaml_reaches_all_services() {
     // `scripts/services.py up` writes clouds.yaml beside cloud.json.
     let _ = common::cloud();
@@ -149,6 +150,7 @@ async fn clouds_yaml_reaches_all_services() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn secure_yaml_holds_the_password_and_per_service_settings_apply() {
     let cloud = common::cloud();
     let dir = tempfile::tempdir().unwrap();
@@ -191,6 +193,7 @@ async fn secure_yaml_holds_the_password_and_per_service_settings_apply() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn environment_variables_reach_all_services() {
     let c = common::cloud();
     let vars = [
@@ -212,6 +215,7 @@ async fn environment_variables_reach_all_services() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn tempest_conf_reaches_nova_with_per_service_region() {
     let c = common::cloud();
     let dir = tempfile::tempdir().unwrap();
@@ -246,6 +250,7 @@ async fn tempest_conf_reaches_nova_with_per_service_region() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn region_and_interface_selection_and_overrides_do_not_stick() {
     let cloud = cloud_json();
     let clients = admin_clients();
@@ -292,6 +297,7 @@ async fn region_and_interface_selection_and_overrides_do_not_stick() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn token_renewal_outlives_a_short_token() {
     let cloud = cloud_json();
     let lifetime = cloud["short_token_expiration"].as_u64().unwrap_or(20);
@@ -325,6 +331,7 @@ async fn token_renewal_outlives_a_short_token() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn a_revoked_token_is_replaced_once_after_401() {
     let cloud = common::cloud();
     let clients = admin_clients();
@@ -353,6 +360,7 @@ async fn a_revoked_token_is_replaced_once_after_401() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn wrong_password_is_unauthorized_without_retries() {
     let c = common::cloud();
     let creds = Credentials::password(
@@ -374,6 +382,7 @@ async fn wrong_password_is_unauthorized_without_retries() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn application_credential_auth() {
     let cloud = cloud_json();
     let creds = Credentials::builder()
@@ -405,6 +414,7 @@ async fn inspect(token: &Secret) -> Value {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn system_scope_and_domain_scope() {
     let c = common::cloud();
     let system = ServiceClients::new(admin_credentials(), &c.auth_url)
@@ -576,6 +586,7 @@ fn plugin_registration_conflicts_name_both_parties() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn tls_endpoint_needs_its_ca() {
     let cloud = cloud_json();
     let url = s(&cloud, "/tls/url");
@@ -629,6 +640,7 @@ impl Write for Captured {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn no_secret_in_trace_output() {
     let logs = Captured::default();
     let writer = logs.clone();
@@ -674,6 +686,7 @@ async fn no_secret_in_trace_output() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn waiters_for_deletion_and_activation() {
     let clients = ServiceClients::new(admin_credentials(), &common::cloud().auth_url)
         .build_interval(Duration::from_millis(200))
@@ -767,6 +780,7 @@ async fn create_node(nodes: &NodesClient) -> (String, Option<squall::runtime::Mi
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone, Nova, Placement and Ironic (scripts/services.py up)"]
 async fn baremetal_accessor_reaches_bundled_ironic() {
     let cloud = cloud_json();
     let clients = admin_clients();
@@ -843,6 +857,7 @@ async fn create_image(images: &ImagesClient, name: &str, tags: &[&str]) -> Image
 }
 
 #[tokio::test]
+#[ignore = "live: needs Keystone and Glance (scripts/services.py up)"]
 async fn image_plugin_manages_glance_images() {
     ensure_plugin();
     let cloud = cloud_json();

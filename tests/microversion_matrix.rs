@@ -7,7 +7,6 @@ mod samples;
 
 use std::collections::BTreeMap;
 
-use libtest_mimic::Arguments;
 use squall::clients::{baremetal, compute, placement};
 use squall::runtime::{ApiVersion, Discovery, Microversion};
 use squall_testing::{MicroversionConfig, Outcome, Suite, SuiteReport};
@@ -35,12 +34,9 @@ fn run(config: MicroversionConfig, negotiate: bool) -> SuiteReport {
         suite = suite.without_negotiation();
     }
     samples::register(&mut suite);
-    let args = Arguments {
-        quiet: true,
-        test_threads: Some(2),
-        ..Arguments::default()
-    };
-    suite.run_with(&args)
+    // Captured: some configurations fail on purpose (compute 2.200, Ironic 1.0); the records
+    // are asserted here, and the log shows no inner `test result: FAILED` line.
+    suite.run_captured(2)
 }
 
 fn config(ranges: &[(&str, &str, &str)]) -> MicroversionConfig {
@@ -83,6 +79,7 @@ fn check(report: &SuiteReport, expected: &[(&str, Want)]) {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn none_none_runs_only_unversioned_tests_and_sends_nothing() {
     let report = run(MicroversionConfig::new(), true);
     check(
@@ -108,6 +105,7 @@ fn none_none_runs_only_unversioned_tests_and_sends_nothing() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn from_2_2_to_latest_each_test_sends_its_own_minimum() {
     let report = run(
         config(&[
@@ -134,6 +132,7 @@ fn from_2_2_to_latest_each_test_sends_its_own_minimum() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn pinned_2_10_runs_everything_that_covers_it_at_2_10() {
     let report = run(config(&[("compute", "2.10", "2.10")]), true);
     check(
@@ -160,6 +159,7 @@ fn pinned_2_10_runs_everything_that_covers_it_at_2_10() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn latest_latest_resolves_to_the_server_maximum() {
     let report = run(
         config(&[
@@ -197,6 +197,7 @@ fn latest_latest_resolves_to_the_server_maximum() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn latest_latest_without_negotiation_sends_latest_literally() {
     let report = run(config(&[("compute", "latest", "latest")]), false);
     check(
@@ -216,6 +217,7 @@ fn latest_latest_without_negotiation_sends_latest_literally() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn an_existing_tempest_conf_configures_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tempest.conf");
@@ -246,6 +248,7 @@ fn an_existing_tempest_conf_configures_the_run() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn a_range_the_server_cannot_meet_fails_naming_all_three_ranges() {
     let report = run(config(&[("compute", "2.200", "latest")]), true);
     let record = report.get(V22).unwrap();
@@ -264,6 +267,7 @@ fn a_range_the_server_cannot_meet_fails_naming_all_three_ranges() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 async fn discovery_reads_nova_and_placement_once_per_endpoint() {
     let connection = common::connection().await.unwrap();
     let discovery = Discovery::new();
@@ -300,6 +304,7 @@ async fn discovery_reads_nova_and_placement_once_per_endpoint() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 async fn discovery_reads_ironic_range_from_its_headers() {
     let connection = common::connection().await.unwrap();
     let discovery = Discovery::new();
@@ -314,6 +319,7 @@ async fn discovery_reads_ironic_range_from_its_headers() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn an_ironic_range_below_the_server_minimum_fails_clearly() {
     // Ironic's lowest version is 1.1; 1.0 exists nowhere, so a pinned 1.0 cannot be met.
     let report = run(config(&[("baremetal", "1.0", "1.0")]), true);
@@ -329,6 +335,7 @@ fn an_ironic_range_below_the_server_minimum_fails_clearly() {
 }
 
 #[test]
+#[ignore = "live: needs Nova, Placement and Ironic (scripts/services.py up)"]
 fn tests_at_different_versions_run_side_by_side() {
     use squall::clients::compute::keypairs::KeypairsClient;
     use squall_testing::{Requires, TestContext, assert_answered};
@@ -354,12 +361,7 @@ fn tests_at_different_versions_run_side_by_side() {
             },
         );
     }
-    let args = Arguments {
-        quiet: true,
-        test_threads: Some(2),
-        ..Arguments::default()
-    };
-    let report = suite.run_with(&args);
+    let report = suite.run_captured(2);
     for (name, version) in [("at_2_2", "2.2"), ("at_2_50", "2.50")] {
         let record = report.get(name).unwrap();
         assert_eq!(record.outcome, Outcome::Passed, "{record:#?}");

@@ -9,7 +9,9 @@ mod common;
 mod samples;
 
 fn main() -> std::process::ExitCode {
-    let mut suite = squall_testing::Suite::from_env().connect(common::connection);
+    let mut suite = squall_testing::Suite::from_env()
+        .connect(common::connection)
+        .live("live: needs Nova, Placement and Ironic (scripts/services.py up)");
     samples::register(&mut suite);
     suite.run()
 }

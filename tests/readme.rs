@@ -56,3 +56,37 @@ fn every_generated_client_has_a_typed_accessor() {
     }
     assert!(checked >= 16, "only {checked} generated clients found");
 }
+
+/// The README's first two examples (ServiceClients in two lines, typed bodies) are
+/// `examples/quickstart.rs`, which CI builds.
+#[test]
+fn readme_quick_start_is_the_quickstart_example() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let example = std::fs::read_to_string(format!("{root}/examples/quickstart.rs")).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```rust\n")
+        .skip(1)
+        .take(2)
+        .map(|b| &b[..b.find("```\n").unwrap()])
+        .collect();
+    assert_eq!(blocks.len(), 2);
+    assert!(blocks[0].contains("CloudConfig::load()?.builder()?.build()?"));
+    for block in blocks {
+        // The example indents each block by four spaces inside a module.
+        let indented: String = block
+            .lines()
+            .map(|l| {
+                if l.is_empty() {
+                    "\n".to_owned()
+                } else {
+                    format!("    {l}\n")
+                }
+            })
+            .collect();
+        assert!(
+            example.contains(&indented),
+            "README block not in examples/quickstart.rs:\n{block}"
+        );
+    }
+}

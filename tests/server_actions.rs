@@ -18,6 +18,7 @@ fn v(minor: u32) -> ApiVersion {
 static HOSTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test]
+#[ignore = "live: needs Nova (scripts/services.py up)"]
 async fn reboot_stop_start_pause_suspend() {
     let version = v(37);
     let client = srv::client(version).await;
@@ -79,6 +80,7 @@ async fn reboot_stop_start_pause_suspend() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Nova (scripts/services.py up)"]
 async fn lock_with_reason_at_2_73_and_unlock() {
     let version = v(73);
     let client = srv::client(version).await;
@@ -113,6 +115,7 @@ async fn lock_with_reason_at_2_73_and_unlock() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Nova (scripts/services.py up)"]
 async fn create_image_before_and_after_2_45() {
     for version in [v(1), v(45)] {
         let client = srv::client(version).await;
@@ -150,6 +153,7 @@ async fn create_image_before_and_after_2_45() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Nova (scripts/services.py up)"]
 async fn resize_confirm_and_revert() {
     let _hosts = HOSTS.lock().await;
     let version = v(37);
@@ -215,6 +219,7 @@ async fn resize_confirm_and_revert() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Nova (scripts/services.py up)"]
 async fn cold_and_live_migrate_between_the_two_hosts() {
     let _hosts = HOSTS.lock().await;
     let version = v(56);
@@ -275,6 +280,7 @@ async fn cold_and_live_migrate_between_the_two_hosts() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Nova (scripts/services.py up)"]
 async fn shelve_offload_and_unshelve() {
     let _hosts = HOSTS.lock().await;
     let version = v(77);
@@ -300,6 +306,7 @@ async fn shelve_offload_and_unshelve() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs Nova (scripts/services.py up)"]
 async fn rebuild_keeps_the_server() {
     let version = v(63);
     let client = srv::client(version).await;

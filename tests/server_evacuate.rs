@@ -9,6 +9,7 @@ use serde_json::json;
 use squall::runtime::ApiVersion;
 
 #[tokio::test]
+#[ignore = "live: needs Nova and its computes (scripts/services.py up)"]
 async fn evacuate_from_a_down_host() {
     let version = ApiVersion::at(2, 29);
     let client = srv::client(version).await;

@@ -9,6 +9,7 @@ use common::servers::{self as srv, TEST_SERVER_PREFIX, json_of};
 use squall::runtime::ApiVersion;
 
 #[tokio::test]
+#[ignore = "live: needs Nova; the final check, run last by scripts/test (SQUALL_FINAL_CHECK=1)"]
 async fn no_test_server_is_left() {
     if std::env::var_os("SQUALL_FINAL_CHECK").is_none() {
         eprintln!("set SQUALL_FINAL_CHECK=1 to check (./scripts/test runs it last)");

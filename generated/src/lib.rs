@@ -32,6 +32,18 @@ pub static SERVICES: &[&squall_runtime::ServiceMeta] = &[
     #[cfg(feature = "placement")]
     &placement::SERVICE,
 ];
+/// The operation table of every generated service compiled in (operations, groups,
+/// typed decoders).
+pub static TABLES: &[&squall_runtime::ServiceTable] = &[
+    #[cfg(feature = "baremetal")]
+    &baremetal::TABLE,
+    #[cfg(feature = "compute")]
+    &compute::TABLE,
+    #[cfg(feature = "identity")]
+    &identity::TABLE,
+    #[cfg(feature = "placement")]
+    &placement::TABLE,
+];
 /// Typed factories for the generated services: `clients.compute().keypairs()`.
 pub trait ClientsExt {
     /// The `baremetal` factory: its clients, typed (see `baremetal::BaremetalClients`).

@@ -349,6 +349,11 @@ fn lib_rs(services: &[resolve::Service]) -> String {
         let feature = &s.def.service;
         quote!(#[cfg(feature = #feature)] &#name::SERVICE)
     });
+    let tables = services.iter().map(|s| {
+        let name = format_ident!("{}", s.def.service);
+        let feature = &s.def.service;
+        quote!(#[cfg(feature = #feature)] &#name::TABLE)
+    });
     let accessors = services.iter().map(|s| {
         let name = format_ident!("{}", s.def.service);
         let feature = &s.def.service;
@@ -382,6 +387,10 @@ fn lib_rs(services: &[resolve::Service]) -> String {
 
         /// Every generated service compiled in.
         pub static SERVICES: &[&squall_runtime::ServiceMeta] = &[#(#refs),*];
+
+        /// The operation table of every generated service compiled in (operations, groups,
+        /// typed decoders).
+        pub static TABLES: &[&squall_runtime::ServiceTable] = &[#(#tables),*];
 
         /// Typed factories for the generated services: `clients.compute().keypairs()`.
         pub trait ClientsExt {

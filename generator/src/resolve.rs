@@ -1,4 +1,4 @@
-//! Resolving a service's spec tree ([`crate::load`]ed, then [`crate::patch`]ed version by
+//! Resolving a service's spec tree (`load`ed, then `patch`ed version by
 //! version) into complete operations per version span.
 //!
 //! Each version folder is applied in order: base files define groups, change files patch them.

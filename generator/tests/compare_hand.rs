@@ -33,7 +33,7 @@ fn at<'s>(s: &'s Service, name: &str, v: Version) -> Option<&'s Facets> {
 }
 
 #[test]
-#[ignore]
+#[ignore = "manual: compares specs/compute with target/imported-specs (run squall-gen import first)"]
 fn compare_with_hand_written_compute() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let hand = load_service(&root.join("specs/compute")).unwrap();

@@ -404,7 +404,12 @@ impl ServiceClient {
                     );
                     tokio::time::sleep(wait).await;
                 }
-                other => return other,
+                other => {
+                    if let Ok(raw) = &other {
+                        crate::coverage::record(op, raw.version);
+                    }
+                    return other;
+                }
             }
         }
     }

@@ -364,6 +364,32 @@ impl ServiceClients {
         self.provider.session().await
     }
 
+    /// The same clients (HTTP and TLS settings, region, interface, per-service settings,
+    /// waiter, registry) for other credentials, with an auth provider of their own: what a
+    /// test gets for its own user and project.
+    pub fn with_credentials(
+        &self,
+        credentials: Credentials,
+    ) -> Result<ServiceClients, ClientsError> {
+        let provider = Arc::new(
+            AuthProvider::new(
+                self.rest.http().clone(),
+                self.provider.auth_url(),
+                credentials,
+            )?
+            .with_renewal_margin(self.provider.renewal_margin()),
+        );
+        let rest = Arc::new((*self.rest).clone().with_auth(provider.clone()));
+        Ok(ServiceClients {
+            provider,
+            rest,
+            defaults: self.defaults.clone(),
+            services: self.services.clone(),
+            waiter: self.waiter,
+            registry: self.registry.clone(),
+        })
+    }
+
     /// A waiter with the configured build interval and timeout.
     pub fn waiter(&self) -> Waiter {
         self.waiter

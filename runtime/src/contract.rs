@@ -27,6 +27,9 @@ pub use crate::meta::{
 };
 pub use crate::response::{NoBody, RawResponse, Response};
 pub use crate::schema::EmbeddedSchema;
+pub use crate::table::{
+    OperationEntry, ServiceTable, decode_empty, decode_single, decode_versioned,
+};
 pub use crate::version::{ApiVersion, Microversion};
 pub use crate::{
     client, encodable, extends, operations, record, records, request_variants, response_variants,

@@ -1,18 +1,37 @@
 //! squall-runtime: the thin runtime behind squall's generated OpenStack clients.
 //!
+//! Start from [`ServiceClients`]: every client for one set of credentials, two lines from a
+//! `clouds.yaml` (`OS_CLOUD`) or `OS_*` variables to a client:
+//!
+//! ```no_run
+//! use squall_runtime::{CloudConfig, GeneratedClient};
+//!
+//! // Any generated client (`KeypairsClient`, `NodesClient`, ...) of the cloud in clouds.yaml.
+//! async fn client<C: GeneratedClient>() -> Result<C, Box<dyn std::error::Error>> {
+//!     let clients = CloudConfig::load()?.builder()?.build()?;
+//!     Ok(clients.service::<C::Service>().client::<C>().await?)
+//! }
+//! ```
+//!
+//! (with the `squall` crate, `clients.compute().keypairs().await?` gives a typed client.)
+//!
+//! - [`clients::ServiceClients`] hands out a [`clients::ClientsFactory`] per service module
+//!   ([`registry`]: generated modules and plugins); [`cloud_config`] reads `clouds.yaml`,
+//!   `OS_*` variables and `tempest.conf`; [`waiters`] waits for deletion and activation.
 //! - [`client::RestClient`] and [`client::ServiceClient`] send requests with the microversion
 //!   headers a service's spec declares, check the answered version as Tempest does, select the
 //!   response variant by the answered version and validate the body strictly.
 //! - [`auth`] does Keystone v3 authentication and catalog lookup; [`credentials`] holds every
 //!   method and scope; [`provider::AuthProvider`] caches and renews the token for all clients.
-//! - [`clients::ServiceClients`] hands out a [`clients::ClientsFactory`] per service module
-//!   ([`registry`]: generated modules and plugins); [`cloud_config`] reads `clouds.yaml`,
-//!   `OS_*` variables and `tempest.conf`; [`waiters`] waits for deletion and activation.
 //! - [`error::Error`] maps failures the way tempest.lib does, with the operation, the versions,
 //!   the status and the body.
 //! - [`discovery`] reads a server's microversion range and negotiates it with the configuration
 //!   and the specs.
+//! - [`table`] lists a generated service's operations with their typed decoders;
+//!   [`coverage`] records which ones a run reached (`SQUALL_COVERAGE`).
 //! - [`version`] holds microversions, Tempest's version requests and ranges.
+
+#![warn(missing_docs)]
 
 #[doc(hidden)]
 pub use serde;
@@ -24,6 +43,7 @@ pub mod client;
 pub mod clients;
 pub mod cloud_config;
 pub mod contract;
+pub mod coverage;
 pub mod credentials;
 pub mod decode;
 pub mod discovery;
@@ -39,6 +59,7 @@ pub mod response;
 pub mod schema;
 pub mod secret;
 pub mod status;
+pub mod table;
 pub mod tempest_conf;
 pub mod version;
 pub mod waiters;
@@ -68,5 +89,6 @@ pub use response::{NoBody, RawResponse, Response, Validation};
 pub use schema::{EmbeddedSchema, Violation};
 pub use secret::Secret;
 pub use serde_json::Value;
+pub use table::{OperationEntry, ServiceTable};
 pub use version::{ApiVersion, Microversion, VersionError, VersionRange};
 pub use waiters::{Progress, WaitError, Waiter};

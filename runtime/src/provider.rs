@@ -168,6 +168,11 @@ impl AuthProvider {
         self
     }
 
+    /// How long before expiry a token is renewed.
+    pub fn renewal_margin(&self) -> Duration {
+        self.margin
+    }
+
     /// The Keystone v3 URL tokens are requested from.
     pub fn auth_url(&self) -> &str {
         &self.auth_url

@@ -31,6 +31,8 @@ pub const CONFIG_ENV: &str = "SQUALL_TEST_CONFIG";
 pub const TEMPEST_CONF_ENV: &str = "SQUALL_TEMPEST_CONF";
 
 const MIN_KEY: &str = "min_microversion";
+/// Tables of the TOML file that configure credentials, not a service's range.
+const NOT_SERVICES: &[&str] = &["auth", "identity"];
 const MAX_KEY: &str = "max_microversion";
 
 /// A configuration problem: where it is, which key, and why.
@@ -258,6 +260,10 @@ fn parse_toml(text: &str, origin: &str) -> Result<RawSections, ConfigError> {
     for (service, table) in doc {
         let line = line_of(text, service.span().start);
         let service = service.into_inner();
+        // Credentials and the identity endpoint (see `crate::credentials`), not a service.
+        if NOT_SERVICES.contains(&service.as_str()) {
+            continue;
+        }
         let toml::Value::Table(table) = table.into_inner() else {
             return Err(ConfigError {
                 origin: origin.to_owned(),

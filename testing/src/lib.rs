@@ -7,6 +7,11 @@
 //! - [`suite`]: a libtest-compatible harness (`harness = false`) that decides at runtime, skips
 //!   with a reason, negotiates with the server, and hands each test clients at its own version.
 //! - [`assertions`]: Tempest's version-header comparisons.
+//! - [`credentials`]: each test's own credentials, dynamic (a Keystone project and user per
+//!   test or group, deleted afterwards even after a panic) or pre-provisioned (Tempest's
+//!   `accounts.yaml`, one holder per account); [`keystone`] holds the hand-written Keystone
+//!   calls they use.
+//! - [`cleanup`]: cleanups run in reverse order after a test, also after a failure.
 //!
 //! ```no_run
 //! use squall_clients::compute::{self, keypairs::KeypairsClient};
@@ -29,8 +34,13 @@
 //! }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod assertions;
+pub mod cleanup;
 pub mod config;
+pub mod credentials;
+pub mod keystone;
 pub mod select;
 pub mod suite;
 
@@ -38,7 +48,12 @@ pub use assertions::{
     HeaderCheckError, VersionOp, assert_answered, assert_version_header_matches_request,
     compare_version_header_to_response,
 };
+pub use cleanup::{CleanupFailure, Cleanups, guarded};
 pub use config::{ConfigError, ConfiguredRange, MicroversionConfig};
+pub use credentials::{
+    AccountPool, CredentialProvider, CredentialsConfig, CredentialsError, DynamicCredentials,
+    TestCredentials,
+};
 pub use select::{Decision, Selection, TestRange, decide, select_request_version};
 pub use suite::{
     Connection, FrameworkError, Group, Outcome, Requires, Suite, SuiteReport, TestContext,

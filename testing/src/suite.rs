@@ -23,7 +23,9 @@ use squall_runtime::{
     ServiceClient, ServiceClients, ServiceMeta, VersionError, VersionRange, negotiate,
 };
 
+use crate::cleanup::{Cleanups, combine as combine_cleanups};
 use crate::config::{ConfigError, MicroversionConfig};
+use crate::credentials::{CredentialProvider, TestCredentials};
 use crate::select::{Decision, Selection, TestRange, combine, decide};
 
 /// What a test returns: any error fails it, with its message.
@@ -66,6 +68,9 @@ pub enum FrameworkError {
     /// The configured range cannot be met.
     #[error(transparent)]
     Negotiation(#[from] NegotiationError),
+    /// The test's own credentials could not be made or reached.
+    #[error("test credentials: {0}")]
+    Credentials(String),
 }
 
 /// The ranges a test (or a group of tests) declares, per service.
@@ -240,6 +245,15 @@ struct Case {
     name: String,
     requires: Requires,
     body: Body,
+    /// Set for the tests of a group that shares one set of credentials.
+    shared_credentials: Option<Arc<GroupCredentials>>,
+}
+
+/// One set of credentials for all tests of a group: acquired by the first test that runs,
+/// given back when the last test holding it is dropped (the suite has run).
+#[derive(Default)]
+struct GroupCredentials {
+    held: tokio::sync::OnceCell<Result<Arc<TestCredentials>, String>>,
 }
 
 /// Shared by every test of one run.
@@ -250,6 +264,7 @@ struct Shared {
     connector: Option<Connector>,
     connection: tokio::sync::OnceCell<Result<Connection, String>>,
     records: Mutex<Vec<TestRecord>>,
+    credentials: Option<Result<CredentialProvider, String>>,
 }
 
 impl Shared {
@@ -304,6 +319,8 @@ pub struct TestContext {
     name: String,
     versions: BTreeMap<String, ApiVersion>,
     shared: Arc<Shared>,
+    cleanups: Cleanups,
+    credentials: Option<Arc<TestCredentials>>,
 }
 
 impl fmt::Debug for TestContext {
@@ -343,12 +360,55 @@ impl TestContext {
         }
     }
 
+    /// The test's cleanup stack: what is added runs in reverse order after the test, also
+    /// when it fails or panics.
+    pub fn cleanups(&self) -> &Cleanups {
+        &self.cleanups
+    }
+
+    /// Registers a cleanup (see [`Cleanups::add`]).
+    pub fn add_cleanup<F, E>(&self, name: impl Into<String>, cleanup: F)
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<TestError>,
+    {
+        self.cleanups.add(name, cleanup);
+    }
+
+    /// The test's own credentials, when the suite hands them out ([`Suite::credentials`]).
+    pub fn credentials(&self) -> Option<&TestCredentials> {
+        self.credentials.as_deref()
+    }
+
+    /// The [`ServiceClients`] the test's clients come from: its own credentials' when the
+    /// suite hands them out, otherwise the connection's.
+    pub async fn clients(&self) -> Result<ServiceClients, FrameworkError> {
+        if let Some(credentials) = &self.credentials {
+            return Ok(credentials.clients().clone());
+        }
+        match self.shared.connection().await?.source {
+            Source::Clients(clients) => Ok(clients),
+            Source::Rest { .. } => Err(FrameworkError::Connect(
+                "the connection was made without ServiceClients".to_owned(),
+            )),
+        }
+    }
+
     /// A service client for `service` at this test's version.
     pub async fn service(
         &self,
         service: &'static ServiceMeta,
     ) -> Result<ServiceClient, FrameworkError> {
         let version = self.request_version(service).await?;
+        if let Some(credentials) = &self.credentials {
+            return credentials
+                .clients()
+                .factory(service)
+                .with_microversion(version)
+                .service_client()
+                .await
+                .map_err(|e| FrameworkError::Credentials(e.to_string()));
+        }
         let connection = self.shared.connection().await?;
         let endpoint = connection.endpoint(service).await?;
         Ok(
@@ -372,6 +432,8 @@ pub struct Suite {
     negotiate: bool,
     connector: Option<Connector>,
     cases: Vec<Case>,
+    credentials: Option<Result<CredentialProvider, String>>,
+    live: Option<String>,
 }
 
 impl fmt::Debug for Suite {
@@ -402,7 +464,40 @@ impl Suite {
             negotiate: true,
             connector: None,
             cases: Vec::new(),
+            credentials: None,
+            live: None,
         }
+    }
+
+    /// Marks every test as live (it needs a real service), the way `#[ignore = "live: ..."]`
+    /// marks a plain test: a plain `cargo test` lists them as ignored, and
+    /// `--include-ignored` (`cargo nextest run --run-ignored all`, as `scripts/test` runs)
+    /// runs them. `reason` names the services, e.g. `live: needs Nova (scripts/services.py up)`.
+    pub fn live(mut self, reason: &str) -> Self {
+        self.live = Some(reason.to_owned());
+        self
+    }
+
+    /// Hands every test credentials of its own from `provider` (a new Keystone project and
+    /// user, or a pre-provisioned account), given back after the test and its cleanups, also
+    /// when it fails or panics. A group made with [`Group::share_credentials`] shares one.
+    pub fn credentials(mut self, provider: CredentialProvider) -> Self {
+        self.credentials = Some(Ok(provider));
+        self
+    }
+
+    /// Hands out credentials as the configuration says ([`CredentialsConfig::from_env`]:
+    /// tempest.conf's `[auth]` and `[identity]`, the TOML file's `[auth]` table): dynamic
+    /// credentials made with the `admin_*` account, or pre-provisioned accounts from
+    /// `test_accounts_file`. A configuration that cannot be used fails every test, naming it.
+    ///
+    /// [`CredentialsConfig::from_env`]: crate::credentials::CredentialsConfig::from_env
+    pub fn credentials_from_config(mut self) -> Self {
+        let provider = crate::credentials::CredentialsConfig::from_env()
+            .and_then(|config| CredentialProvider::from_config(&config))
+            .map_err(|e| e.to_string());
+        self.credentials = Some(provider);
+        self
     }
 
     /// Turns negotiation with the server off: Tempest's rules then apply to the configured ranges
@@ -432,6 +527,7 @@ impl Suite {
             name: name.to_owned(),
             requires,
             body: Arc::new(move |ctx| Box::pin(body(ctx))),
+            shared_credentials: None,
         });
         self
     }
@@ -448,8 +544,14 @@ impl Suite {
             prefix: name.to_owned(),
             requires,
             cases: Vec::new(),
+            shared: None,
         };
         build(&mut group);
+        if let Some(shared) = &group.shared {
+            for case in &mut group.cases {
+                case.shared_credentials = Some(Arc::clone(shared));
+            }
+        }
         self.cases.extend(group.cases);
         self
     }
@@ -462,6 +564,60 @@ impl Suite {
 
     /// Runs with the given arguments and returns every test's record.
     pub fn run_with(self, args: &Arguments) -> SuiteReport {
+        let live = self.live.is_some();
+        let (cases, prepared) = self.prepare();
+        let trials = cases
+            .into_iter()
+            .map(|case| {
+                let prepared = prepared.clone();
+                Trial::ignorable_test(case.name.clone(), move || prepared.run_case(case))
+                    .with_ignored_flag(live)
+            })
+            .collect();
+        let conclusion = libtest_mimic::run(args, trials);
+        SuiteReport {
+            conclusion,
+            records: prepared.take_records(),
+        }
+    }
+
+    /// Runs every test on `threads` threads and prints nothing: for a suite run inside
+    /// another test, which asserts on the records (a suite meant to fail then leaves no
+    /// `test result: FAILED` line in the log). Skip reasons and failures are in the records.
+    pub fn run_captured(self, threads: usize) -> SuiteReport {
+        let (cases, prepared) = self.prepare();
+        let queue = Mutex::new(std::collections::VecDeque::from(cases));
+        std::thread::scope(|scope| {
+            for _ in 0..threads.max(1) {
+                scope.spawn(|| {
+                    loop {
+                        let next = queue
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .pop_front();
+                        let Some(case) = next else { break };
+                        // The outcome is in the records.
+                        let _ = prepared.run_case(case);
+                    }
+                });
+            }
+        });
+        let records = prepared.take_records();
+        let count =
+            |f: fn(&Outcome) -> bool| records.iter().filter(|r| f(&r.outcome)).count() as u64;
+        SuiteReport {
+            conclusion: libtest_mimic::Conclusion {
+                num_filtered_out: 0,
+                num_passed: count(|o| matches!(o, Outcome::Passed)),
+                num_failed: count(|o| matches!(o, Outcome::Failed(_))),
+                num_ignored: count(|o| matches!(o, Outcome::Skipped(_))),
+                num_measured: 0,
+            },
+            records,
+        }
+    }
+
+    fn prepare(self) -> (Vec<Case>, Prepared) {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -477,67 +633,79 @@ impl Suite {
             connector: self.connector,
             connection: tokio::sync::OnceCell::new(),
             records: Mutex::new(Vec::new()),
+            credentials: self.credentials,
         });
-        let trials = self
-            .cases
-            .into_iter()
-            .map(|case| {
-                let shared = Arc::clone(&shared);
-                let handle = runtime
-                    .as_ref()
-                    .map(|r| r.handle().clone())
-                    .map_err(|e| e.to_string());
-                let config_error = config_error.clone();
-                Trial::ignorable_test(case.name.clone(), move || {
-                    let name = case.name.clone();
-                    let (outcome, versions) = match (handle, config_error) {
-                        (_, Some(error)) => (
-                            Outcome::Failed(format!("bad configuration: {error}")),
-                            BTreeMap::new(),
-                        ),
-                        (Err(error), None) => (
-                            Outcome::Failed(format!("no async runtime: {error}")),
-                            BTreeMap::new(),
-                        ),
-                        (Ok(handle), None) => execute(&handle, &shared, case),
-                    };
-                    let result = match &outcome {
-                        Outcome::Passed => Ok(Completion::Completed),
-                        Outcome::Skipped(reason) => {
-                            // libtest prints the reason after "ignored". cargo nextest runs
-                            // each test alone and shows only its output, so say it there too.
-                            if std::env::var_os("NEXTEST").is_some() {
-                                eprintln!("SKIP {name}: {reason}");
-                            }
-                            Ok(Completion::ignored_with(reason))
-                        }
-                        Outcome::Failed(message) => Err(Failed::from(message.as_str())),
-                    };
-                    shared
-                        .records
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .push(TestRecord {
-                            name,
-                            outcome,
-                            versions,
-                        });
-                    result
-                })
-            })
-            .collect();
-        let conclusion = libtest_mimic::run(args, trials);
+        let prepared = Prepared {
+            shared,
+            handle: runtime
+                .as_ref()
+                .map(|r| r.handle().clone())
+                .map_err(|e| e.to_string()),
+            config_error,
+            _runtime: runtime.ok().map(Arc::new),
+        };
+        (self.cases, prepared)
+    }
+}
+
+/// What every test of one run shares, ready to run cases.
+#[derive(Clone)]
+struct Prepared {
+    shared: Arc<Shared>,
+    handle: Result<tokio::runtime::Handle, String>,
+    config_error: Option<String>,
+    _runtime: Option<Arc<tokio::runtime::Runtime>>,
+}
+
+impl Prepared {
+    /// Runs one case and records it; the result is libtest's.
+    fn run_case(&self, case: Case) -> Result<Completion, Failed> {
+        let name = case.name.clone();
+        let (outcome, versions) = match (&self.handle, &self.config_error) {
+            (_, Some(error)) => (
+                Outcome::Failed(format!("bad configuration: {error}")),
+                BTreeMap::new(),
+            ),
+            (Err(error), None) => (
+                Outcome::Failed(format!("no async runtime: {error}")),
+                BTreeMap::new(),
+            ),
+            (Ok(handle), None) => execute(handle, &self.shared, case),
+        };
+        let result = match &outcome {
+            Outcome::Passed => Ok(Completion::Completed),
+            Outcome::Skipped(reason) => {
+                // libtest prints the reason after "ignored". cargo nextest runs each test
+                // alone and shows only its output, so say it there too.
+                if std::env::var_os("NEXTEST").is_some() {
+                    eprintln!("SKIP {name}: {reason}");
+                }
+                Ok(Completion::ignored_with(reason))
+            }
+            Outcome::Failed(message) => Err(Failed::from(message.as_str())),
+        };
+        self.shared
+            .records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(TestRecord {
+                name,
+                outcome,
+                versions,
+            });
+        result
+    }
+
+    fn take_records(&self) -> Vec<TestRecord> {
         let mut records = std::mem::take(
-            &mut *shared
+            &mut *self
+                .shared
                 .records
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
         records.sort_by(|a, b| a.name.cmp(&b.name));
-        SuiteReport {
-            conclusion,
-            records,
-        }
+        records
     }
 }
 
@@ -546,6 +714,7 @@ pub struct Group {
     prefix: String,
     requires: Requires,
     cases: Vec<Case>,
+    shared: Option<Arc<GroupCredentials>>,
 }
 
 impl fmt::Debug for Group {
@@ -558,6 +727,14 @@ impl fmt::Debug for Group {
 }
 
 impl Group {
+    /// The group's tests share one set of credentials (like a Tempest test class), acquired
+    /// when the first of them runs and given back once the suite has run them all. Without a
+    /// provider ([`Suite::credentials`]) this does nothing.
+    pub fn share_credentials(&mut self) -> &mut Self {
+        self.shared = Some(Arc::new(GroupCredentials::default()));
+        self
+    }
+
     /// Registers a test with the group's requirement.
     pub fn test<F, Fut>(&mut self, name: &str, body: F) -> &mut Self
     where
@@ -577,6 +754,7 @@ impl Group {
             name: format!("{}::{name}", self.prefix),
             requires: self.requires.overlaid(&requires),
             body: Arc::new(move |ctx| Box::pin(body(ctx))),
+            shared_credentials: None,
         });
         self
     }
@@ -597,19 +775,90 @@ fn execute(
         Selection::Run(versions) => versions,
     };
     tracing::info!(test = %case.name, ?versions, "running");
+    // The test's own credentials: the group's shared ones, or a fresh set for this test.
+    let (credentials, own) = match handle.block_on(credentials_for(shared, &case)) {
+        Ok(held) => held,
+        Err(error) => return (Outcome::Failed(error.to_string()), versions),
+    };
     let ctx = TestContext {
         name: case.name.clone(),
         versions: versions.clone(),
         shared: Arc::clone(shared),
+        cleanups: Cleanups::new(),
+        credentials,
     };
+    let cleanups = ctx.cleanups.clone();
     let body = Arc::clone(&case.body);
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| handle.block_on(body(ctx))));
+    let result = match result {
+        Ok(result) => result,
+        Err(panic) => Err(panic_message(panic.as_ref()).into()),
+    };
+    // Cleanups in reverse order, whatever happened; then this test's own credentials.
+    let failures = handle.block_on(cleanups.run());
+    let mut result = combine_cleanups(result, &failures);
+    if let Some(own) = own {
+        let released = match Arc::try_unwrap(own) {
+            Ok(own) => handle.block_on(own.release()).map_err(|e| e.to_string()),
+            Err(_) => Err(
+                "the test kept its credentials past its end; they are deleted when dropped"
+                    .to_owned(),
+            ),
+        };
+        if let Err(error) = released {
+            let failure = crate::cleanup::CleanupFailure {
+                name: "release test credentials".to_owned(),
+                error,
+            };
+            result = combine_cleanups(result, &[failure]);
+        }
+    }
     let outcome = match result {
-        Ok(Ok(())) => Outcome::Passed,
-        Ok(Err(error)) => Outcome::Failed(error.to_string()),
-        Err(panic) => Outcome::Failed(panic_message(panic.as_ref())),
+        Ok(()) => Outcome::Passed,
+        Err(error) => Outcome::Failed(error.to_string()),
     };
     (outcome, versions)
+}
+
+/// The credentials a test runs with: `(for the context, the test's own to give back)`.
+async fn credentials_for(
+    shared: &Shared,
+    case: &Case,
+) -> Result<(Option<Arc<TestCredentials>>, Option<Arc<TestCredentials>>), FrameworkError> {
+    let provider = match &shared.credentials {
+        None => return Ok((None, None)),
+        Some(Err(error)) => return Err(FrameworkError::Credentials(error.clone())),
+        Some(Ok(provider)) => provider,
+    };
+    let failed = |e: String| FrameworkError::Credentials(e);
+    if let Some(group) = &case.shared_credentials {
+        let group_name = case
+            .name
+            .split("::")
+            .next()
+            .unwrap_or(&case.name)
+            .to_owned();
+        let held = group
+            .held
+            .get_or_init(|| async {
+                provider
+                    .acquire(&group_name)
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .clone()
+            .map_err(failed)?;
+        return Ok((Some(held), None));
+    }
+    let own = Arc::new(
+        provider
+            .acquire(&case.name)
+            .await
+            .map_err(|e| failed(e.to_string()))?,
+    );
+    Ok((Some(Arc::clone(&own)), Some(own)))
 }
 
 async fn select(shared: &Shared, requires: &Requires) -> Result<Selection, FrameworkError> {
@@ -630,7 +879,7 @@ async fn select(shared: &Shared, requires: &Requires) -> Result<Selection, Frame
     Ok(combine(decisions))
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     let text = panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -62,6 +62,7 @@ async fn log_size(ssh: &SshClient) -> u64 {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn start_stop_restart_and_the_services_api_follows() {
     let _turn = TURN.lock().await;
     let env = common::env();
@@ -119,6 +120,7 @@ async fn start_stop_restart_and_the_services_api_follows() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn a_config_guard_restores_and_restarts_the_service() {
     let _turn = TURN.lock().await;
     let env = common::env();
@@ -170,6 +172,7 @@ async fn a_config_guard_restores_and_restarts_the_service() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn waiting_for_a_state_that_never_comes_times_out() {
     let api = services_client().await;
     let err = wait_for_service_state(
@@ -191,6 +194,7 @@ async fn waiting_for_a_state_that_never_comes_times_out() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn server_location_comes_from_the_admin_attributes() {
     // The real API: an unknown server is a 404 that names the operation.
     let client = ServersClient::new(common::compute(ApiVersion::at(2, 3)).await);

@@ -42,6 +42,7 @@ async fn check_nova_tables(db: &Database) {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn nova_tables_directly() {
     let db = Database::connect(&common::db_config()).await.unwrap();
     assert!(db.tunnel().is_none());
@@ -63,6 +64,7 @@ async fn nova_tables_directly() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn nova_tables_through_an_ssh_tunnel() {
     let wb = common::whitebox();
     let ssh = wb.ssh(&common::env().compute_host).unwrap();
@@ -87,6 +89,7 @@ async fn nova_tables_through_an_ssh_tunnel() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn database_errors_name_the_target_and_query() {
     let db = Database::connect(&common::db_config()).await.unwrap();
     let err = db

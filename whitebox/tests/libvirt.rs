@@ -6,6 +6,7 @@ mod common;
 use squall_whitebox::{Domain, Error, PinningViolation};
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn dumpxml_gives_the_typed_nfv_model() {
     let env = common::env();
     let virsh = common::whitebox().virsh(&env.compute_host).unwrap();
@@ -48,6 +49,7 @@ async fn dumpxml_gives_the_typed_nfv_model() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn capabilities_domblklist_and_list() {
     let env = common::env();
     let virsh = common::whitebox().virsh(&env.compute_host).unwrap();
@@ -79,6 +81,7 @@ async fn capabilities_domblklist_and_list() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn pinning_check_passes_for_disjoint_dedicated_pins() {
     let env = common::env();
     let used = common::whitebox()
@@ -92,6 +95,7 @@ async fn pinning_check_passes_for_disjoint_dedicated_pins() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn pinning_check_fails_for_shared_and_stray_pins() {
     let env = common::env();
     let err = common::whitebox()
@@ -132,6 +136,7 @@ async fn pinning_check_fails_for_shared_and_stray_pins() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn a_missing_domain_is_a_failed_virsh_command() {
     let env = common::env();
     let virsh = common::whitebox().virsh(&env.compute_host).unwrap();
@@ -151,6 +156,7 @@ async fn a_missing_domain_is_a_failed_virsh_command() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn bad_xml_is_a_clear_error() {
     // Broken XML, fetched over SSH as virsh output would be.
     let env = common::env();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use squall_whitebox::{Error, HostKeyPolicy, Inventory, SshClient};
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn commands_really_run_over_one_reused_connection() {
     let wb = common::whitebox();
     let host = common::env().compute_host;
@@ -34,6 +35,7 @@ async fn commands_really_run_over_one_reused_connection() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn stdin_and_binary_output_round_trip() {
     let ssh = common::whitebox().ssh(&common::env().compute_host).unwrap();
     let data: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
@@ -46,6 +48,7 @@ async fn stdin_and_binary_output_round_trip() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn a_failed_command_carries_exit_status_and_stderr() {
     let ssh = common::whitebox().ssh(&common::env().compute_host).unwrap();
     let err = ssh
@@ -79,6 +82,7 @@ async fn a_failed_command_carries_exit_status_and_stderr() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn a_slow_command_times_out() {
     let ssh = common::whitebox().ssh(&common::env().compute_host).unwrap();
     let err = ssh
@@ -98,6 +102,7 @@ fn inventory_with(edit: impl FnOnce(&mut Inventory)) -> Inventory {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn an_unreachable_host_is_a_clear_error() {
     let host = common::env().compute_host;
     let inventory = inventory_with(|inv| {
@@ -115,6 +120,7 @@ async fn an_unreachable_host_is_a_clear_error() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn a_host_key_that_does_not_match_known_hosts_is_refused() {
     let env = common::env();
     let inventory =
@@ -137,6 +143,7 @@ async fn a_host_key_that_does_not_match_known_hosts_is_refused() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn an_unknown_host_key_is_refused() {
     let env = common::env();
     let empty = tempfile::NamedTempFile::new().unwrap();
@@ -153,6 +160,7 @@ async fn an_unknown_host_key_is_refused() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 async fn pinned_host_keys_are_checked() {
     let env = common::env();
     let right = russh::keys::PublicKey::from_openssh(&env.ssh.host_public_key).unwrap();
@@ -180,6 +188,7 @@ async fn pinned_host_keys_are_checked() {
 }
 
 #[test]
+#[ignore = "live: needs the whitebox hosts (scripts/whitebox.py up) and Nova (scripts/services.py up)"]
 fn blocking_calls_work_from_plain_threads() {
     let ssh = common::whitebox().ssh(&common::env().compute_host).unwrap();
     let out = ssh.run_blocking("printf %s hello", None).unwrap();

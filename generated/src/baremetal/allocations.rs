@@ -134,6 +134,31 @@ pub enum UpdateAllocationRequest {
 }
 rt::versioned_request!(UpdateAllocationRequest of super::SERVICE { V1_57 = rt::from(1, 57) });
 rt::variants_from!(UpdateAllocationRequest { V1_57(types::UpdateAllocationRequestV1_57) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "allocations",
+        &CREATE_ALLOCATION,
+        rt::decode_versioned::<CreateAllocationResponse>,
+    ),
+    rt::OperationEntry::new("allocations", &DELETE_ALLOCATION, rt::decode_empty),
+    rt::OperationEntry::new(
+        "allocations",
+        &LIST_ALLOCATIONS,
+        rt::decode_versioned::<ListAllocationsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "allocations",
+        &SHOW_ALLOCATION,
+        rt::decode_versioned::<ShowAllocationResponse>,
+    ),
+    rt::OperationEntry::new(
+        "allocations",
+        &UPDATE_ALLOCATION,
+        rt::decode_versioned::<UpdateAllocationResponse>,
+    ),
+];
 /// Allocations of nodes by resource class and traits (/v1/allocations, 1.52+).
 ///
 /// The `allocations` client of the `baremetal` service; its microversion is the one the requests carry.

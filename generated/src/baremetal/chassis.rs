@@ -88,6 +88,36 @@ pub enum UpdateChassisRequest {
 }
 rt::versioned_request!(UpdateChassisRequest of super::SERVICE { V1_1 = rt::from(1, 1) });
 rt::variants_from!(UpdateChassisRequest { V1_1(types::UpdateChassisRequestV1_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "chassis",
+        &CREATE_CHASSIS,
+        rt::decode_single::<types::CreateChassisResponseV1_1>,
+    ),
+    rt::OperationEntry::new("chassis", &DELETE_CHASSIS, rt::decode_empty),
+    rt::OperationEntry::new(
+        "chassis",
+        &LIST_CHASSIS,
+        rt::decode_single::<types::ListChassisResponseV1_1>,
+    ),
+    rt::OperationEntry::new(
+        "chassis",
+        &LIST_CHASSIS_DETAIL,
+        rt::decode_single::<types::ListChassisDetailResponseV1_1>,
+    ),
+    rt::OperationEntry::new(
+        "chassis",
+        &SHOW_CHASSIS,
+        rt::decode_single::<types::ShowChassisResponseV1_1>,
+    ),
+    rt::OperationEntry::new(
+        "chassis",
+        &UPDATE_CHASSIS,
+        rt::decode_single::<types::UpdateChassisResponseV1_1>,
+    ),
+];
 /// Chassis, groups of nodes (/v1/chassis).
 ///
 /// The `chassis` client of the `baremetal` service; its microversion is the one the requests carry.

@@ -36,6 +36,20 @@ pub enum ShowConductorQuery {
 }
 rt::versioned_request!(ShowConductorQuery of super::SERVICE { V1_49 = rt::from(1, 49) });
 rt::variants_from!(ShowConductorQuery { V1_49(types::ShowConductorQueryV1_49) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "conductors",
+        &LIST_CONDUCTORS,
+        rt::decode_single::<types::ListConductorsResponseV1_49>,
+    ),
+    rt::OperationEntry::new(
+        "conductors",
+        &SHOW_CONDUCTOR,
+        rt::decode_single::<types::ShowConductorResponseV1_49>,
+    ),
+];
 /// Conductors and the hardware types they serve (/v1/conductors, 1.49+).
 ///
 /// The `conductors` client of the `baremetal` service; its microversion is the one the requests carry.

@@ -80,6 +80,35 @@ pub enum UpdateDeployTemplateRequest {
 }
 rt::versioned_request!(UpdateDeployTemplateRequest of super::SERVICE { V1_55 = rt::from(1, 55) });
 rt::variants_from!(UpdateDeployTemplateRequest { V1_55(types::UpdateDeployTemplateRequestV1_55) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "deploy_templates",
+        &CREATE_DEPLOY_TEMPLATE,
+        rt::decode_single::<types::CreateDeployTemplateResponseV1_55>,
+    ),
+    rt::OperationEntry::new(
+        "deploy_templates",
+        &DELETE_DEPLOY_TEMPLATE,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "deploy_templates",
+        &LIST_DEPLOY_TEMPLATES,
+        rt::decode_single::<types::ListDeployTemplatesResponseV1_55>,
+    ),
+    rt::OperationEntry::new(
+        "deploy_templates",
+        &SHOW_DEPLOY_TEMPLATE,
+        rt::decode_single::<types::ShowDeployTemplateResponseV1_55>,
+    ),
+    rt::OperationEntry::new(
+        "deploy_templates",
+        &UPDATE_DEPLOY_TEMPLATE,
+        rt::decode_single::<types::UpdateDeployTemplateResponseV1_55>,
+    ),
+];
 /// Deploy templates, deploy steps selected by traits (/v1/deploy_templates, 1.55+).
 ///
 /// The `deploy_templates` client of the `baremetal` service; its microversion is the one the requests carry.

@@ -169,6 +169,40 @@ rt::variants_from!(ShowDriverQuery {
     V1_77(types::ShowDriverQueryV1_77),
     V1_86(types::ShowDriverQueryV1_86),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "drivers",
+        &CALL_DRIVER_VENDOR_PASSTHRU,
+        rt::decode_single::<types::CallDriverVendorPassthruResponseV1_1>,
+    ),
+    rt::OperationEntry::new(
+        "drivers",
+        &GET_DRIVER_LOGICAL_DISK_PROPERTIES,
+        rt::decode_single::<types::GetDriverLogicalDiskPropertiesResponseV1_12>,
+    ),
+    rt::OperationEntry::new(
+        "drivers",
+        &GET_DRIVER_PROPERTIES,
+        rt::decode_single::<types::GetDriverPropertiesResponseV1_1>,
+    ),
+    rt::OperationEntry::new(
+        "drivers",
+        &LIST_DRIVER_VENDOR_PASSTHRU_METHODS,
+        rt::decode_single::<types::ListDriverVendorPassthruMethodsResponseV1_1>,
+    ),
+    rt::OperationEntry::new(
+        "drivers",
+        &LIST_DRIVERS,
+        rt::decode_versioned::<ListDriversResponse>,
+    ),
+    rt::OperationEntry::new(
+        "drivers",
+        &SHOW_DRIVER,
+        rt::decode_versioned::<ShowDriverResponse>,
+    ),
+];
 /// Drivers (hardware types), their properties, RAID properties and vendor passthru.
 ///
 /// The `drivers` client of the `baremetal` service; its microversion is the one the requests carry.

@@ -21,6 +21,11 @@ pub enum CreateEventsRequest {
 }
 rt::versioned_request!(CreateEventsRequest of super::SERVICE { V1_54 = rt::from(1, 54) });
 rt::variants_from!(CreateEventsRequest { V1_54(types::CreateEventsRequestV1_54) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("events", &CREATE_EVENTS, rt::decode_empty),
+];
 /// External events for Ironic, e.g. from Neutron (/v1/events, 1.54+).
 ///
 /// The `events` client of the `baremetal` service; its microversion is the one the requests carry.

@@ -198,6 +198,27 @@ impl BaremetalClients for rt::ClientsFactory<Baremetal> {
         self.client()
     }
 }
+/// Every operation of the service with its typed decoder, group by group.
+pub static TABLE: rt::ServiceTable = rt::ServiceTable {
+    service: &SERVICE,
+    groups: &[
+        allocations::OPERATIONS,
+        chassis::OPERATIONS,
+        conductors::OPERATIONS,
+        deploy_templates::OPERATIONS,
+        drivers::OPERATIONS,
+        events::OPERATIONS,
+        node_bios::OPERATIONS,
+        node_firmware::OPERATIONS,
+        nodes::OPERATIONS,
+        portgroups::OPERATIONS,
+        shards::OPERATIONS,
+        versions::OPERATIONS,
+        volume::OPERATIONS,
+        volume_connectors::OPERATIONS,
+        volume_targets::OPERATIONS,
+    ],
+};
 rt::operations!(
     allocations::CREATE_ALLOCATION => versioned allocations::CreateAllocationResponse,
     allocations::DELETE_ALLOCATION,

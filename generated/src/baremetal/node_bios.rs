@@ -70,6 +70,20 @@ pub enum ShowNodeBiosSettingQuery {
 }
 rt::versioned_request!(ShowNodeBiosSettingQuery of super::SERVICE { V1_40 = rt::from(1, 40) });
 rt::variants_from!(ShowNodeBiosSettingQuery { V1_40(types::ShowNodeBiosSettingQueryV1_40) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "node_bios",
+        &LIST_NODE_BIOS_SETTINGS,
+        rt::decode_versioned::<ListNodeBiosSettingsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "node_bios",
+        &SHOW_NODE_BIOS_SETTING,
+        rt::decode_versioned::<ShowNodeBiosSettingResponse>,
+    ),
+];
 /// A node's BIOS settings (/v1/nodes/{node_ident}/bios, 1.40+).
 ///
 /// The `node_bios` client of the `baremetal` service; its microversion is the one the requests carry.

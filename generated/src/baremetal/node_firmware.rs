@@ -21,6 +21,15 @@ pub enum ListNodeFirmwareQuery {
 }
 rt::versioned_request!(ListNodeFirmwareQuery of super::SERVICE { V1_86 = rt::from(1, 86) });
 rt::variants_from!(ListNodeFirmwareQuery { V1_86(types::ListNodeFirmwareQueryV1_86) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "node_firmware",
+        &LIST_NODE_FIRMWARE,
+        rt::decode_single::<types::ListNodeFirmwareResponseV1_86>,
+    ),
+];
 /// A node's firmware components (/v1/nodes/{node_ident}/firmware, 1.86+).
 ///
 /// The `node_firmware` client of the `baremetal` service; its microversion is the one the requests carry.

@@ -524,6 +524,36 @@ pub enum UpdateNodeRequest {
 }
 rt::versioned_request!(UpdateNodeRequest of super::SERVICE { V1_1 = rt::from(1, 1) });
 rt::variants_from!(UpdateNodeRequest { V1_1(types::UpdateNodeRequestV1_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "nodes",
+        &CREATE_NODE,
+        rt::decode_versioned::<CreateNodeResponse>,
+    ),
+    rt::OperationEntry::new("nodes", &DELETE_NODE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "nodes",
+        &LIST_NODES,
+        rt::decode_versioned::<ListNodesResponse>,
+    ),
+    rt::OperationEntry::new(
+        "nodes",
+        &LIST_NODES_DETAIL,
+        rt::decode_versioned::<ListNodesDetailResponse>,
+    ),
+    rt::OperationEntry::new(
+        "nodes",
+        &SHOW_NODE,
+        rt::decode_versioned::<ShowNodeResponse>,
+    ),
+    rt::OperationEntry::new(
+        "nodes",
+        &UPDATE_NODE,
+        rt::decode_versioned::<UpdateNodeResponse>,
+    ),
+];
 /// Bare metal nodes (/v1/nodes).
 ///
 /// The `nodes` client of the `baremetal` service; its microversion is the one the requests carry.

@@ -127,6 +127,46 @@ pub enum UpdatePortgroupRequest {
 }
 rt::versioned_request!(UpdatePortgroupRequest of super::SERVICE { V1_23 = rt::from(1, 23) });
 rt::variants_from!(UpdatePortgroupRequest { V1_23(types::UpdatePortgroupRequestV1_23) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "portgroups",
+        &CREATE_PORTGROUP,
+        rt::decode_single::<types::CreatePortgroupResponseV1_23>,
+    ),
+    rt::OperationEntry::new("portgroups", &DELETE_PORTGROUP, rt::decode_empty),
+    rt::OperationEntry::new(
+        "portgroups",
+        &LIST_NODE_PORTGROUPS,
+        rt::decode_single::<types::ListNodePortgroupsResponseV1_24>,
+    ),
+    rt::OperationEntry::new(
+        "portgroups",
+        &LIST_NODE_PORTGROUPS_DETAIL,
+        rt::decode_single::<types::ListNodePortgroupsDetailResponseV1_24>,
+    ),
+    rt::OperationEntry::new(
+        "portgroups",
+        &LIST_PORTGROUPS,
+        rt::decode_single::<types::ListPortgroupsResponseV1_23>,
+    ),
+    rt::OperationEntry::new(
+        "portgroups",
+        &LIST_PORTGROUPS_DETAIL,
+        rt::decode_single::<types::ListPortgroupsDetailResponseV1_23>,
+    ),
+    rt::OperationEntry::new(
+        "portgroups",
+        &SHOW_PORTGROUP,
+        rt::decode_single::<types::ShowPortgroupResponseV1_23>,
+    ),
+    rt::OperationEntry::new(
+        "portgroups",
+        &UPDATE_PORTGROUP,
+        rt::decode_single::<types::UpdatePortgroupResponseV1_23>,
+    ),
+];
 /// Port groups, alone and per node (/v1/portgroups, 1.23+).
 ///
 /// The `portgroups` client of the `baremetal` service; its microversion is the one the requests carry.

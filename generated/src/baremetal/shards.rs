@@ -21,6 +21,15 @@ pub enum ListShardsQuery {
 }
 rt::versioned_request!(ListShardsQuery of super::SERVICE { V1_82 = rt::from(1, 82) });
 rt::variants_from!(ListShardsQuery { V1_82(types::ListShardsQueryV1_82) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "shards",
+        &LIST_SHARDS,
+        rt::decode_single::<types::ListShardsResponseV1_82>,
+    ),
+];
 /// Node shards and how many nodes each holds (/v1/shards, 1.82+).
 ///
 /// The `shards` client of the `baremetal` service; its microversion is the one the requests carry.

@@ -22,6 +22,20 @@ pub static SHOW_V1: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::from(1, 1), "GET", "/v1", &[200])],
     &[rt::body(rt::from(1, 1), 0, &schemas::V1_DOCUMENT_V1_1)],
 );
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "versions",
+        &LIST_VERSIONS,
+        rt::decode_single::<types::RootDocumentV1_1>,
+    ),
+    rt::OperationEntry::new(
+        "versions",
+        &SHOW_V1,
+        rt::decode_single::<types::V1DocumentV1_1>,
+    ),
+];
 /// The bare metal API's version documents.
 ///
 /// The `versions` client of the `baremetal` service; its microversion is the one the requests carry.

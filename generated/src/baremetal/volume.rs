@@ -20,6 +20,20 @@ pub static SHOW_VOLUME: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::from(1, 32), "GET", "/v1/volume", &[200])],
     &[rt::body(rt::from(1, 32), 0, &schemas::SHOW_NODE_VOLUME_V1_32)],
 );
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "volume",
+        &SHOW_NODE_VOLUME,
+        rt::decode_single::<types::ShowNodeVolumeResponseV1_32>,
+    ),
+    rt::OperationEntry::new(
+        "volume",
+        &SHOW_VOLUME,
+        rt::decode_single::<types::ShowVolumeResponseV1_32>,
+    ),
+];
 /// Links to the volume resources, alone and per node (/v1/volume, 1.32+).
 ///
 /// The `volume` client of the `baremetal` service; its microversion is the one the requests carry.

@@ -115,6 +115,40 @@ rt::versioned_request!(UpdateVolumeConnectorRequest of super::SERVICE { V1_32 = 
 rt::variants_from!(UpdateVolumeConnectorRequest {
     V1_32(types::UpdateVolumeConnectorRequestV1_32),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "volume_connectors",
+        &CREATE_VOLUME_CONNECTOR,
+        rt::decode_single::<types::CreateVolumeConnectorResponseV1_32>,
+    ),
+    rt::OperationEntry::new(
+        "volume_connectors",
+        &DELETE_VOLUME_CONNECTOR,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "volume_connectors",
+        &LIST_NODE_VOLUME_CONNECTORS,
+        rt::decode_single::<types::ListNodeVolumeConnectorsResponseV1_32>,
+    ),
+    rt::OperationEntry::new(
+        "volume_connectors",
+        &LIST_VOLUME_CONNECTORS,
+        rt::decode_single::<types::ListVolumeConnectorsResponseV1_32>,
+    ),
+    rt::OperationEntry::new(
+        "volume_connectors",
+        &SHOW_VOLUME_CONNECTOR,
+        rt::decode_single::<types::ShowVolumeConnectorResponseV1_32>,
+    ),
+    rt::OperationEntry::new(
+        "volume_connectors",
+        &UPDATE_VOLUME_CONNECTOR,
+        rt::decode_single::<types::UpdateVolumeConnectorResponseV1_32>,
+    ),
+];
 /// Volume connectors, alone and per node (/v1/volume/connectors, 1.32+).
 ///
 /// The `volume_connectors` client of the `baremetal` service; its microversion is the one the requests carry.

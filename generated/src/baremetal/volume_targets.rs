@@ -88,6 +88,36 @@ pub enum UpdateVolumeTargetRequest {
 }
 rt::versioned_request!(UpdateVolumeTargetRequest of super::SERVICE { V1_32 = rt::from(1, 32) });
 rt::variants_from!(UpdateVolumeTargetRequest { V1_32(types::UpdateVolumeTargetRequestV1_32) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "volume_targets",
+        &CREATE_VOLUME_TARGET,
+        rt::decode_single::<types::CreateVolumeTargetResponseV1_32>,
+    ),
+    rt::OperationEntry::new("volume_targets", &DELETE_VOLUME_TARGET, rt::decode_empty),
+    rt::OperationEntry::new(
+        "volume_targets",
+        &LIST_NODE_VOLUME_TARGETS,
+        rt::decode_single::<types::ListNodeVolumeTargetsResponseV1_32>,
+    ),
+    rt::OperationEntry::new(
+        "volume_targets",
+        &LIST_VOLUME_TARGETS,
+        rt::decode_single::<types::ListVolumeTargetsResponseV1_32>,
+    ),
+    rt::OperationEntry::new(
+        "volume_targets",
+        &SHOW_VOLUME_TARGET,
+        rt::decode_single::<types::ShowVolumeTargetResponseV1_32>,
+    ),
+    rt::OperationEntry::new(
+        "volume_targets",
+        &UPDATE_VOLUME_TARGET,
+        rt::decode_single::<types::UpdateVolumeTargetResponseV1_32>,
+    ),
+];
 /// Volume targets, alone and per node (/v1/volume/targets, 1.32+).
 ///
 /// The `volume_targets` client of the `baremetal` service; its microversion is the one the requests carry.

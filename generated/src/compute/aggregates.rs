@@ -217,6 +217,47 @@ pub enum UpdateAggregateRequest {
 }
 rt::versioned_request!(UpdateAggregateRequest of super::SERVICE { V2_1 = rt::from(2, 1) });
 rt::variants_from!(UpdateAggregateRequest { V2_1(types::UpdateAggregateRequestV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "aggregates",
+        &ADD_HOST,
+        rt::decode_versioned::<AddHostResponse>,
+    ),
+    rt::OperationEntry::new(
+        "aggregates",
+        &CREATE_AGGREGATE,
+        rt::decode_versioned::<CreateAggregateResponse>,
+    ),
+    rt::OperationEntry::new("aggregates", &CREATE_AGGREGATE_IMAGE, rt::decode_empty),
+    rt::OperationEntry::new("aggregates", &DELETE_AGGREGATE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "aggregates",
+        &LIST_AGGREGATES,
+        rt::decode_versioned::<ListAggregatesResponse>,
+    ),
+    rt::OperationEntry::new(
+        "aggregates",
+        &REMOVE_HOST,
+        rt::decode_versioned::<RemoveHostResponse>,
+    ),
+    rt::OperationEntry::new(
+        "aggregates",
+        &SET_METADATA,
+        rt::decode_versioned::<SetMetadataResponse>,
+    ),
+    rt::OperationEntry::new(
+        "aggregates",
+        &SHOW_AGGREGATE,
+        rt::decode_versioned::<ShowAggregateResponse>,
+    ),
+    rt::OperationEntry::new(
+        "aggregates",
+        &UPDATE_AGGREGATE,
+        rt::decode_versioned::<UpdateAggregateResponse>,
+    ),
+];
 ///
 ///
 /// The `aggregates` client of the `compute` service; its microversion is the one the requests carry.

@@ -47,6 +47,20 @@ rt::variants_from!(DeleteAssistedVolumeSnapshotQuery {
     V2_1(types::DeleteAssistedVolumeSnapshotQueryV2_1),
     V2_75(types::DeleteAssistedVolumeSnapshotQueryV2_75),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "assisted_volume_snapshots",
+        &CREATE_ASSISTED_VOLUME_SNAPSHOT,
+        rt::decode_single::<types::CreateAssistedVolumeSnapshotResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "assisted_volume_snapshots",
+        &DELETE_ASSISTED_VOLUME_SNAPSHOT,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `assisted_volume_snapshots` client of the `compute` service; its microversion is the one the requests carry.

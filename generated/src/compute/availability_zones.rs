@@ -50,6 +50,20 @@ rt::variants_from!(ListAvailabilityZoneDetailQuery {
     V2_1(types::ListAvailabilityZoneDetailQueryV2_1),
     V2_102(types::ListAvailabilityZoneDetailQueryV2_102),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "availability_zones",
+        &LIST_AVAILABILITY_ZONE,
+        rt::decode_single::<types::ListAvailabilityZoneResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "availability_zones",
+        &LIST_AVAILABILITY_ZONE_DETAIL,
+        rt::decode_single::<types::ListAvailabilityZoneDetailResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `availability_zones` client of the `compute` service; its microversion is the one the requests carry.

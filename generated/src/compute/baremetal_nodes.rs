@@ -90,6 +90,24 @@ pub enum ShowBaremetalNodeQuery {
 }
 rt::versioned_request!(ShowBaremetalNodeQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 35) });
 rt::variants_from!(ShowBaremetalNodeQuery { V2_1(types::ShowBaremetalNodeQueryV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("baremetal_nodes", &ADD_INTERFACE, rt::decode_empty),
+    rt::OperationEntry::new("baremetal_nodes", &CREATE_BAREMETAL_NODE, rt::decode_empty),
+    rt::OperationEntry::new("baremetal_nodes", &DELETE_BAREMETAL_NODE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "baremetal_nodes",
+        &LIST_BAREMETAL_NODES,
+        rt::decode_single::<types::ListBaremetalNodesResponseV2_1>,
+    ),
+    rt::OperationEntry::new("baremetal_nodes", &REMOVE_INTERFACE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "baremetal_nodes",
+        &SHOW_BAREMETAL_NODE,
+        rt::decode_single::<types::ShowBaremetalNodeResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `baremetal_nodes` client of the `compute` service; its microversion is the one the requests carry.

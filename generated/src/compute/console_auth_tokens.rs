@@ -38,6 +38,15 @@ rt::variants_from!(ShowConsoleAuthTokenQuery {
     V2_1(types::ShowConsoleAuthTokenQueryV2_1),
     V2_99(types::ShowConsoleAuthTokenQueryV2_99),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "console_auth_tokens",
+        &SHOW_CONSOLE_AUTH_TOKEN,
+        rt::decode_versioned::<ShowConsoleAuthTokenResponse>,
+    ),
+];
 ///
 ///
 /// The `console_auth_tokens` client of the `compute` service; its microversion is the one the requests carry.

@@ -50,6 +50,20 @@ rt::variants_from!(ShowExtensionQuery {
     V2_1(types::ShowExtensionQueryV2_1),
     V2_102(types::ShowExtensionQueryV2_102),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "extensions",
+        &LIST_EXTENSIONS,
+        rt::decode_single::<types::ListExtensionsResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "extensions",
+        &SHOW_EXTENSION,
+        rt::decode_single::<types::ShowExtensionResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `extensions` client of the `compute` service; its microversion is the one the requests carry.

@@ -58,6 +58,25 @@ pub enum RemoveTenantAccessRequest {
 }
 rt::versioned_request!(RemoveTenantAccessRequest of super::SERVICE { V2_1 = rt::from(2, 1) });
 rt::variants_from!(RemoveTenantAccessRequest { V2_1(types::RemoveTenantAccessRequestV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "flavor_access",
+        &ADD_TENANT_ACCESS,
+        rt::decode_single::<types::AddTenantAccessResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "flavor_access",
+        &LIST_FLAVOR_ACCESS,
+        rt::decode_single::<types::ListFlavorAccessResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "flavor_access",
+        &REMOVE_TENANT_ACCESS,
+        rt::decode_single::<types::RemoveTenantAccessResponseV2_1>,
+    ),
+];
 /// Flavor access, the projects allowed to use a private flavor (os-flavor-access).
 ///
 /// The `flavor_access` client of the `compute` service; its microversion is the one the requests carry.

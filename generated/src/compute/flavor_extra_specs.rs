@@ -108,6 +108,31 @@ pub enum UpdateExtraSpecRequest {
 }
 rt::versioned_request!(UpdateExtraSpecRequest of super::SERVICE { V2_1 = rt::from(2, 1) });
 rt::variants_from!(UpdateExtraSpecRequest { V2_1(types::UpdateExtraSpecRequestV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "flavor_extra_specs",
+        &CREATE_EXTRA_SPECS,
+        rt::decode_single::<types::CreateExtraSpecsResponseV2_1>,
+    ),
+    rt::OperationEntry::new("flavor_extra_specs", &DELETE_EXTRA_SPEC, rt::decode_empty),
+    rt::OperationEntry::new(
+        "flavor_extra_specs",
+        &LIST_EXTRA_SPECS,
+        rt::decode_single::<types::ListExtraSpecsResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "flavor_extra_specs",
+        &SHOW_EXTRA_SPEC,
+        rt::decode_single::<types::ShowExtraSpecResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "flavor_extra_specs",
+        &UPDATE_EXTRA_SPEC,
+        rt::decode_single::<types::UpdateExtraSpecResponseV2_1>,
+    ),
+];
 /// Flavor extra specs (os-extra_specs), the key/value tuning hints attached to a flavor.
 ///
 /// The `flavor_extra_specs` client of the `compute` service; its microversion is the one the requests carry.

@@ -197,6 +197,36 @@ pub enum UpdateFlavorRequest {
 }
 rt::versioned_request!(UpdateFlavorRequest of super::SERVICE { V2_55 = rt::from(2, 55) });
 rt::variants_from!(UpdateFlavorRequest { V2_55(types::UpdateFlavorRequestV2_55) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "flavors",
+        &CREATE_FLAVOR,
+        rt::decode_versioned::<CreateFlavorResponse>,
+    ),
+    rt::OperationEntry::new("flavors", &DELETE_FLAVOR, rt::decode_empty),
+    rt::OperationEntry::new(
+        "flavors",
+        &LIST_FLAVORS,
+        rt::decode_versioned::<ListFlavorsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "flavors",
+        &LIST_FLAVORS_DETAIL,
+        rt::decode_versioned::<ListFlavorsDetailResponse>,
+    ),
+    rt::OperationEntry::new(
+        "flavors",
+        &SHOW_FLAVOR,
+        rt::decode_versioned::<ShowFlavorResponse>,
+    ),
+    rt::OperationEntry::new(
+        "flavors",
+        &UPDATE_FLAVOR,
+        rt::decode_versioned::<UpdateFlavorResponse>,
+    ),
+];
 /// Flavors, the hardware templates (RAM, vCPUs, disk) that servers are created from.
 ///
 /// The `flavors` client of the `compute` service; its microversion is the one the requests carry.

@@ -21,6 +21,15 @@ pub enum ListFloatingIpPoolsQuery {
 }
 rt::versioned_request!(ListFloatingIpPoolsQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 35) });
 rt::variants_from!(ListFloatingIpPoolsQuery { V2_1(types::ListFloatingIpPoolsQueryV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "floating_ip_pools",
+        &LIST_FLOATING_IP_POOLS,
+        rt::decode_single::<types::ListFloatingIpPoolsResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `floating_ip_pools` client of the `compute` service; its microversion is the one the requests carry.

@@ -58,6 +58,26 @@ pub enum ShowFloatingIpQuery {
 }
 rt::versioned_request!(ShowFloatingIpQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 35) });
 rt::variants_from!(ShowFloatingIpQuery { V2_1(types::ShowFloatingIpQueryV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "floating_ips",
+        &CREATE_FLOATING_IP,
+        rt::decode_single::<types::CreateFloatingIpResponseV2_1>,
+    ),
+    rt::OperationEntry::new("floating_ips", &DELETE_FLOATING_IP, rt::decode_empty),
+    rt::OperationEntry::new(
+        "floating_ips",
+        &LIST_FLOATING_IPS,
+        rt::decode_single::<types::ListFloatingIpsResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "floating_ips",
+        &SHOW_FLOATING_IP,
+        rt::decode_single::<types::ShowFloatingIpResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `floating_ips` client of the `compute` service; its microversion is the one the requests carry.

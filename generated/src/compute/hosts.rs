@@ -96,6 +96,40 @@ pub enum UpdateHostRequest {
 }
 rt::versioned_request!(UpdateHostRequest of super::SERVICE { V2_1 = rt::span(2, 1, 2, 42) });
 rt::variants_from!(UpdateHostRequest { V2_1(types::UpdateHostRequestV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "hosts",
+        &LIST_HOSTS,
+        rt::decode_single::<types::ListHostsResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "hosts",
+        &LIST_REBOOT,
+        rt::decode_single::<types::ListRebootResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "hosts",
+        &LIST_SHUTDOWN,
+        rt::decode_single::<types::ListShutdownResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "hosts",
+        &LIST_STARTUP,
+        rt::decode_single::<types::ListStartupResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "hosts",
+        &SHOW_HOST,
+        rt::decode_single::<types::ShowHostResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "hosts",
+        &UPDATE_HOST,
+        rt::decode_single::<types::UpdateHostResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `hosts` client of the `compute` service; its microversion is the one the requests carry.

@@ -194,6 +194,45 @@ rt::variants_from!(ShowHypervisorQuery {
     V2_1(types::ShowHypervisorQueryV2_1),
     V2_53(types::ShowHypervisorQueryV2_53),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "hypervisors",
+        &LIST_HYPERVISOR_SERVERS,
+        rt::decode_single::<types::ListHypervisorServersResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "hypervisors",
+        &LIST_HYPERVISORS,
+        rt::decode_versioned::<ListHypervisorsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "hypervisors",
+        &LIST_HYPERVISORS_DETAIL,
+        rt::decode_versioned::<ListHypervisorsDetailResponse>,
+    ),
+    rt::OperationEntry::new(
+        "hypervisors",
+        &LIST_SEARCH,
+        rt::decode_single::<types::ListSearchResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "hypervisors",
+        &LIST_STATISTICS,
+        rt::decode_single::<types::ListStatisticsResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "hypervisors",
+        &LIST_UPTIME,
+        rt::decode_versioned::<ListUptimeResponse>,
+    ),
+    rt::OperationEntry::new(
+        "hypervisors",
+        &SHOW_HYPERVISOR,
+        rt::decode_versioned::<ShowHypervisorResponse>,
+    ),
+];
 ///
 ///
 /// The `hypervisors` client of the `compute` service; its microversion is the one the requests carry.

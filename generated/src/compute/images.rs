@@ -171,6 +171,52 @@ rt::versioned_request!(UpdateImagesImageMetadataRequest of super::SERVICE {
 rt::variants_from!(UpdateImagesImageMetadataRequest {
     V2_1(types::UpdateImagesImageMetadataRequestV2_1),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "images",
+        &CREATE_METADATA,
+        rt::decode_single::<types::CreateMetadataResponseV2_1>,
+    ),
+    rt::OperationEntry::new("images", &DELETE_IMAGE, rt::decode_empty),
+    rt::OperationEntry::new("images", &DELETE_METADATA, rt::decode_empty),
+    rt::OperationEntry::new(
+        "images",
+        &LIST_IMAGE_METADATA,
+        rt::decode_single::<types::ListImageMetadataResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "images",
+        &LIST_IMAGES,
+        rt::decode_single::<types::ListImagesResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "images",
+        &LIST_IMAGES_DETAIL,
+        rt::decode_single::<types::ListImagesDetailResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "images",
+        &SHOW_IMAGE,
+        rt::decode_single::<types::ShowImageResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "images",
+        &SHOW_METADATA,
+        rt::decode_single::<types::ShowMetadataResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "images",
+        &UPDATE_IMAGE_METADATA,
+        rt::decode_single::<types::UpdateImageMetadataResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "images",
+        &UPDATE_IMAGES_IMAGE_METADATA,
+        rt::decode_single::<types::UpdateImagesImageMetadataResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `images` client of the `compute` service; its microversion is the one the requests carry.

@@ -86,6 +86,20 @@ rt::variants_from!(ShowInstanceActionQuery {
     V2_1(types::ShowInstanceActionQueryV2_1),
     V2_102(types::ShowInstanceActionQueryV2_102),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "instance_actions",
+        &LIST_INSTANCE_ACTIONS,
+        rt::decode_versioned::<ListInstanceActionsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "instance_actions",
+        &SHOW_INSTANCE_ACTION,
+        rt::decode_versioned::<ShowInstanceActionResponse>,
+    ),
+];
 ///
 ///
 /// The `instance_actions` client of the `compute` service; its microversion is the one the requests carry.

@@ -50,6 +50,20 @@ rt::variants_from!(ShowInstanceUsageAuditLogQuery {
     V2_1(types::ShowInstanceUsageAuditLogQueryV2_1),
     V2_102(types::ShowInstanceUsageAuditLogQueryV2_102),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "instance_usage_audit_log",
+        &LIST_INSTANCE_USAGE_AUDIT_LOG,
+        rt::decode_single::<types::ListInstanceUsageAuditLogResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "instance_usage_audit_log",
+        &SHOW_INSTANCE_USAGE_AUDIT_LOG,
+        rt::decode_single::<types::ShowInstanceUsageAuditLogResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `instance_usage_audit_log` client of the `compute` service; its microversion is the one the requests carry.

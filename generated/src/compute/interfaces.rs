@@ -123,6 +123,26 @@ rt::variants_from!(ShowInterfaceQuery {
     V2_1(types::ShowInterfaceQueryV2_1),
     V2_102(types::ShowInterfaceQueryV2_102),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "interfaces",
+        &CREATE_INTERFACE,
+        rt::decode_versioned::<CreateInterfaceResponse>,
+    ),
+    rt::OperationEntry::new("interfaces", &DELETE_INTERFACE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "interfaces",
+        &LIST_INTERFACE,
+        rt::decode_versioned::<ListInterfaceResponse>,
+    ),
+    rt::OperationEntry::new(
+        "interfaces",
+        &SHOW_INTERFACE,
+        rt::decode_versioned::<ShowInterfaceResponse>,
+    ),
+];
 ///
 ///
 /// The `interfaces` client of the `compute` service; its microversion is the one the requests carry.

@@ -152,6 +152,26 @@ rt::variants_from!(ShowKeypairQuery {
     V2_10(types::ShowKeypairQueryV2_10),
     V2_75(types::ShowKeypairQueryV2_75),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "keypairs",
+        &CREATE_KEYPAIR,
+        rt::decode_versioned::<CreateKeypairResponse>,
+    ),
+    rt::OperationEntry::new("keypairs", &DELETE_KEYPAIR, rt::decode_empty),
+    rt::OperationEntry::new(
+        "keypairs",
+        &LIST_KEYPAIRS,
+        rt::decode_versioned::<ListKeypairsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "keypairs",
+        &SHOW_KEYPAIR,
+        rt::decode_versioned::<ShowKeypairResponse>,
+    ),
+];
 /// SSH and x509 keypairs (os-keypairs).
 ///
 /// The `keypairs` client of the `compute` service; its microversion is the one the requests carry.

@@ -42,6 +42,15 @@ rt::variants_from!(ListLimitsQuery {
     V2_1(types::ListLimitsQueryV2_1),
     V2_75(types::ListLimitsQueryV2_75),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "limits",
+        &LIST_LIMITS,
+        rt::decode_versioned::<ListLimitsResponse>,
+    ),
+];
 ///
 ///
 /// The `limits` client of the `compute` service; its microversion is the one the requests carry.

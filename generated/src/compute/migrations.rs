@@ -48,6 +48,15 @@ rt::variants_from!(ListMigrationsQuery {
     V2_66(types::ListMigrationsQueryV2_66),
     V2_80(types::ListMigrationsQueryV2_80),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "migrations",
+        &LIST_MIGRATIONS,
+        rt::decode_versioned::<ListMigrationsResponse>,
+    ),
+];
 ///
 ///
 /// The `migrations` client of the `compute` service; its microversion is the one the requests carry.

@@ -36,6 +36,20 @@ pub enum ShowNetworkQuery {
 }
 rt::versioned_request!(ShowNetworkQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 35) });
 rt::variants_from!(ShowNetworkQuery { V2_1(types::ShowNetworkQueryV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "networks",
+        &LIST_NETWORKS,
+        rt::decode_single::<types::ListNetworksResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "networks",
+        &SHOW_NETWORK,
+        rt::decode_single::<types::ShowNetworkResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `networks` client of the `compute` service; its microversion is the one the requests carry.

@@ -77,6 +77,20 @@ rt::variants_from!(UpdateQuotaClassSetRequest {
     V2_50(types::UpdateQuotaClassSetRequestV2_50),
     V2_57(types::UpdateQuotaClassSetRequestV2_57),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "quota_classes",
+        &SHOW_QUOTA_CLASS_SET,
+        rt::decode_versioned::<ShowQuotaClassSetResponse>,
+    ),
+    rt::OperationEntry::new(
+        "quota_classes",
+        &UPDATE_QUOTA_CLASS_SET,
+        rt::decode_versioned::<UpdateQuotaClassSetResponse>,
+    ),
+];
 ///
 ///
 /// The `quota_classes` client of the `compute` service; its microversion is the one the requests carry.

@@ -175,6 +175,31 @@ rt::variants_from!(UpdateQuotaSetQuery {
     V2_1(types::UpdateQuotaSetQueryV2_1),
     V2_75(types::UpdateQuotaSetQueryV2_75),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("quotas", &DELETE_QUOTA_SET, rt::decode_empty),
+    rt::OperationEntry::new(
+        "quotas",
+        &LIST_DEFAULTS,
+        rt::decode_versioned::<ListDefaultsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "quotas",
+        &LIST_QUOTA_SETS_DETAIL,
+        rt::decode_versioned::<ListQuotaSetsDetailResponse>,
+    ),
+    rt::OperationEntry::new(
+        "quotas",
+        &SHOW_QUOTA_SET,
+        rt::decode_versioned::<ShowQuotaSetResponse>,
+    ),
+    rt::OperationEntry::new(
+        "quotas",
+        &UPDATE_QUOTA_SET,
+        rt::decode_versioned::<UpdateQuotaSetResponse>,
+    ),
+];
 ///
 ///
 /// The `quotas` client of the `compute` service; its microversion is the one the requests carry.

@@ -32,6 +32,20 @@ pub static DELETE_SECURITY_GROUP_RULE: rt::OperationMeta = rt::OperationMeta::ne
     &[rt::op(rt::span(2, 1, 2, 35), "DELETE", "/os-security-group-rules/{id}", &[202])],
     &[rt::no_body(rt::span(2, 1, 2, 35), 0)],
 );
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "security_group_rules",
+        &CREATE_SECURITY_GROUP_RULE,
+        rt::decode_single::<types::CreateSecurityGroupRuleResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "security_group_rules",
+        &DELETE_SECURITY_GROUP_RULE,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `security_group_rules` client of the `compute` service; its microversion is the one the requests carry.

@@ -77,6 +77,31 @@ rt::versioned_request!(UpdateSecurityGroupRequest of super::SERVICE {
     V2_1 = rt::span(2, 1, 2, 35),
 });
 rt::variants_from!(UpdateSecurityGroupRequest { V2_1(types::UpdateSecurityGroupRequestV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "security_groups",
+        &CREATE_SECURITY_GROUP,
+        rt::decode_single::<types::CreateSecurityGroupResponseV2_1>,
+    ),
+    rt::OperationEntry::new("security_groups", &DELETE_SECURITY_GROUP, rt::decode_empty),
+    rt::OperationEntry::new(
+        "security_groups",
+        &LIST_SECURITY_GROUPS,
+        rt::decode_single::<types::ListSecurityGroupsResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "security_groups",
+        &SHOW_SECURITY_GROUP,
+        rt::decode_single::<types::ShowSecurityGroupResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "security_groups",
+        &UPDATE_SECURITY_GROUP,
+        rt::decode_single::<types::UpdateSecurityGroupResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `security_groups` client of the `compute` service; its microversion is the one the requests carry.

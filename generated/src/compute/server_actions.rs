@@ -719,6 +719,85 @@ rt::variants_from!(UnshelveServerRequest {
     V2_77(types::UnshelveServerRequestV2_77),
     V2_91(types::UnshelveServerRequestV2_91),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("server_actions", &ADD_FIXED_IP, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &ADD_FLOATING_IP, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &ADD_SECURITY_GROUP, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &CHANGE_PASSWORD, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &CONFIRM_RESIZE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new(
+        "server_actions",
+        &CREATE_BACKUP,
+        rt::decode_versioned::<CreateBackupResponse>,
+    ),
+    rt::OperationEntry::new(
+        "server_actions",
+        &CREATE_SERVER_IMAGE,
+        rt::decode_versioned::<CreateServerImageResponse>,
+    ),
+    rt::OperationEntry::new(
+        "server_actions",
+        &EVACUATE_SERVER,
+        rt::decode_versioned::<EvacuateServerResponse>,
+    ),
+    rt::OperationEntry::new("server_actions", &FORCE_DELETE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new(
+        "server_actions",
+        &GET_CONSOLE_OUTPUT,
+        rt::decode_single::<types::GetConsoleOutputResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "server_actions",
+        &GET_SERIAL_CONSOLE,
+        rt::decode_single::<types::GetSerialConsoleResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "server_actions",
+        &GET_SPICE_CONSOLE,
+        rt::decode_single::<types::GetSpiceConsoleResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "server_actions",
+        &GET_VNC_CONSOLE,
+        rt::decode_single::<types::GetVncConsoleResponseV2_1>,
+    ),
+    rt::OperationEntry::new("server_actions", &INJECT_NETWORK_INFO, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &LIVE_MIGRATE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &LOCK_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &MIGRATE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &PAUSE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &REBOOT_SERVER, rt::decode_empty),
+    rt::OperationEntry::new(
+        "server_actions",
+        &REBUILD_SERVER,
+        rt::decode_versioned::<RebuildServerResponse>,
+    ),
+    rt::OperationEntry::new("server_actions", &REMOVE_FIXED_IP, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &REMOVE_FLOATING_IP, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &REMOVE_SECURITY_GROUP, rt::decode_empty),
+    rt::OperationEntry::new(
+        "server_actions",
+        &RESCUE_SERVER,
+        rt::decode_single::<types::RescueServerResponseV2_1>,
+    ),
+    rt::OperationEntry::new("server_actions", &RESET_STATE, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &RESIZE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &RESTORE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &RESUME_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &REVERT_RESIZE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &SHELVE_OFFLOAD_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &SHELVE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &START_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &STOP_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &SUSPEND_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &TRIGGER_CRASH_DUMP, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &UNLOCK_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &UNPAUSE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &UNRESCUE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("server_actions", &UNSHELVE_SERVER, rt::decode_empty),
+];
 /// Actions on a server (`POST /servers/{server_id}/action`).
 ///
 /// The `server_actions` client of the `compute` service; its microversion is the one the requests carry.

@@ -67,6 +67,15 @@ rt::variants_from!(CreateServerExternalEventRequest {
     V2_82(types::CreateServerExternalEventRequestV2_82),
     V2_93(types::CreateServerExternalEventRequestV2_93),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "server_external_events",
+        &CREATE_SERVER_EXTERNAL_EVENT,
+        rt::decode_versioned::<CreateServerExternalEventResponse>,
+    ),
+];
 ///
 ///
 /// The `server_external_events` client of the `compute` service; its microversion is the one the requests carry.

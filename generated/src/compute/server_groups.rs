@@ -124,6 +124,26 @@ rt::variants_from!(ShowServerGroupQuery {
     V2_1(types::ShowServerGroupQueryV2_1),
     V2_102(types::ShowServerGroupQueryV2_102),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "server_groups",
+        &CREATE_SERVER_GROUP,
+        rt::decode_versioned::<CreateServerGroupResponse>,
+    ),
+    rt::OperationEntry::new("server_groups", &DELETE_SERVER_GROUP, rt::decode_empty),
+    rt::OperationEntry::new(
+        "server_groups",
+        &LIST_SERVER_GROUPS,
+        rt::decode_versioned::<ListServerGroupsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "server_groups",
+        &SHOW_SERVER_GROUP,
+        rt::decode_versioned::<ShowServerGroupResponse>,
+    ),
+];
 ///
 ///
 /// The `server_groups` client of the `compute` service; its microversion is the one the requests carry.

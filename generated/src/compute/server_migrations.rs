@@ -117,6 +117,22 @@ rt::variants_from!(ShowMigrationQuery {
     V2_23(types::ShowMigrationQueryV2_23),
     V2_102(types::ShowMigrationQueryV2_102),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("server_migrations", &DELETE_MIGRATION, rt::decode_empty),
+    rt::OperationEntry::new("server_migrations", &FORCE_COMPLETE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "server_migrations",
+        &LIST_SERVER_MIGRATIONS,
+        rt::decode_versioned::<ListServerMigrationsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "server_migrations",
+        &SHOW_MIGRATION,
+        rt::decode_versioned::<ShowMigrationResponse>,
+    ),
+];
 ///
 ///
 /// The `server_migrations` client of the `compute` service; its microversion is the one the requests carry.

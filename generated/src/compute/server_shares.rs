@@ -58,6 +58,26 @@ pub enum ShowShareQuery {
 }
 rt::versioned_request!(ShowShareQuery of super::SERVICE { V2_97 = rt::from(2, 97) });
 rt::variants_from!(ShowShareQuery { V2_97(types::ShowShareQueryV2_97) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "server_shares",
+        &CREATE_SHARE,
+        rt::decode_single::<types::CreateShareResponseV2_97>,
+    ),
+    rt::OperationEntry::new("server_shares", &DELETE_SHARE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "server_shares",
+        &LIST_SHARES,
+        rt::decode_single::<types::ListSharesResponseV2_97>,
+    ),
+    rt::OperationEntry::new(
+        "server_shares",
+        &SHOW_SHARE,
+        rt::decode_single::<types::ShowShareResponseV2_97>,
+    ),
+];
 ///
 ///
 /// The `server_shares` client of the `compute` service; its microversion is the one the requests carry.

@@ -662,6 +662,112 @@ pub enum UpdateServerMetadataRequest {
 }
 rt::versioned_request!(UpdateServerMetadataRequest of super::SERVICE { V2_1 = rt::from(2, 1) });
 rt::variants_from!(UpdateServerMetadataRequest { V2_1(types::UpdateServerMetadataRequestV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("servers", &ADD_SERVER_TAG, rt::decode_empty),
+    rt::OperationEntry::new("servers", &CHECK_SERVER_TAG, rt::decode_empty),
+    rt::OperationEntry::new(
+        "servers",
+        &CREATE_REMOTE_CONSOLE,
+        rt::decode_versioned::<CreateRemoteConsoleResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &CREATE_SERVER,
+        rt::decode_single::<types::CreateServerResponseV2_1>,
+    ),
+    rt::OperationEntry::new("servers", &DELETE_SERVER, rt::decode_empty),
+    rt::OperationEntry::new("servers", &DELETE_SERVER_METADATA_ITEM, rt::decode_empty),
+    rt::OperationEntry::new("servers", &DELETE_SERVER_PASSWORD, rt::decode_empty),
+    rt::OperationEntry::new("servers", &DELETE_SERVER_TAG, rt::decode_empty),
+    rt::OperationEntry::new("servers", &DELETE_SERVER_TAGS, rt::decode_empty),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_DIAGNOSTICS,
+        rt::decode_versioned::<ListDiagnosticsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_IPS,
+        rt::decode_single::<types::ListIpsResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_SERVER_METADATA,
+        rt::decode_single::<types::ListServerMetadataResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_SERVER_PASSWORD,
+        rt::decode_single::<types::ListServerPasswordResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_SERVER_SECURITY_GROUPS,
+        rt::decode_single::<types::ListServerSecurityGroupsResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_SERVER_TAGS,
+        rt::decode_single::<types::ListServerTagsResponseV2_26>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_SERVERS,
+        rt::decode_versioned::<ListServersResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_SERVERS_DETAIL,
+        rt::decode_versioned::<ListServersDetailResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &LIST_TOPOLOGY,
+        rt::decode_single::<types::ListTopologyResponseV2_78>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &REPLACE_SERVER_METADATA,
+        rt::decode_single::<types::ReplaceServerMetadataResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &REPLACE_SERVER_TAGS,
+        rt::decode_single::<types::ReplaceServerTagsResponseV2_26>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &SET_SERVER_METADATA_ITEM,
+        rt::decode_single::<types::SetServerMetadataItemResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &SHOW_IP,
+        rt::decode_single::<types::ShowIpResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &SHOW_SERVER,
+        rt::decode_versioned::<ShowServerResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &SHOW_SERVER_METADATA_ITEM,
+        rt::decode_single::<types::ShowServerMetadataItemResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &UPDATE_SERVER,
+        rt::decode_versioned::<UpdateServerResponse>,
+    ),
+    rt::OperationEntry::new(
+        "servers",
+        &UPDATE_SERVER_METADATA,
+        rt::decode_single::<types::UpdateServerMetadataResponseV2_1>,
+    ),
+];
 /// Servers and their metadata, tags, addresses, passwords and consoles (ServersClient).
 ///
 /// The `servers` client of the `compute` service; its microversion is the one the requests carry.

@@ -86,6 +86,21 @@ rt::variants_from!(UpdateServiceRequest {
     V2_11(types::UpdateServiceRequestV2_11),
     V2_53(types::UpdateServiceRequestV2_53),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("services", &DELETE_SERVICE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "services",
+        &LIST_SERVICES,
+        rt::decode_versioned::<ListServicesResponse>,
+    ),
+    rt::OperationEntry::new(
+        "services",
+        &UPDATE_SERVICE,
+        rt::decode_versioned::<UpdateServiceResponse>,
+    ),
+];
 /// Compute services (os-services); each service's state is up or down.
 ///
 /// The `services` client of the `compute` service; its microversion is the one the requests carry.

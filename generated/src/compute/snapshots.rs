@@ -73,6 +73,31 @@ pub enum ShowSnapshotQuery {
 }
 rt::versioned_request!(ShowSnapshotQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 35) });
 rt::variants_from!(ShowSnapshotQuery { V2_1(types::ShowSnapshotQueryV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "snapshots",
+        &CREATE_SNAPSHOT,
+        rt::decode_single::<types::CreateSnapshotResponseV2_1>,
+    ),
+    rt::OperationEntry::new("snapshots", &DELETE_SNAPSHOT, rt::decode_empty),
+    rt::OperationEntry::new(
+        "snapshots",
+        &LIST_SNAPSHOTS,
+        rt::decode_single::<types::ListSnapshotsResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "snapshots",
+        &LIST_SNAPSHOTS_DETAIL,
+        rt::decode_single::<types::ListSnapshotsDetailResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "snapshots",
+        &SHOW_SNAPSHOT,
+        rt::decode_single::<types::ShowSnapshotResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `snapshots` client of the `compute` service; its microversion is the one the requests carry.

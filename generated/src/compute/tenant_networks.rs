@@ -36,6 +36,20 @@ pub enum ShowTenantNetworkQuery {
 }
 rt::versioned_request!(ShowTenantNetworkQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 35) });
 rt::variants_from!(ShowTenantNetworkQuery { V2_1(types::ShowTenantNetworkQueryV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "tenant_networks",
+        &LIST_TENANT_NETWORKS,
+        rt::decode_single::<types::ListTenantNetworksResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "tenant_networks",
+        &SHOW_TENANT_NETWORK,
+        rt::decode_single::<types::ShowTenantNetworkResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `tenant_networks` client of the `compute` service; its microversion is the one the requests carry.

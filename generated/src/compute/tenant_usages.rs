@@ -76,6 +76,20 @@ rt::variants_from!(ShowSimpleTenantUsageQuery {
     V2_40(types::ShowSimpleTenantUsageQueryV2_40),
     V2_75(types::ShowSimpleTenantUsageQueryV2_75),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "tenant_usages",
+        &LIST_SIMPLE_TENANT_USAGE,
+        rt::decode_versioned::<ListSimpleTenantUsageResponse>,
+    ),
+    rt::OperationEntry::new(
+        "tenant_usages",
+        &SHOW_SIMPLE_TENANT_USAGE,
+        rt::decode_versioned::<ShowSimpleTenantUsageResponse>,
+    ),
+];
 ///
 ///
 /// The `tenant_usages` client of the `compute` service; its microversion is the one the requests carry.

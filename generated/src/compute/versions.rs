@@ -53,6 +53,25 @@ pub enum ShowVersionByIdQuery {
 }
 rt::versioned_request!(ShowVersionByIdQuery of super::SERVICE { V2_1 = rt::from(2, 1) });
 rt::variants_from!(ShowVersionByIdQuery { V2_1(types::ShowVersionByIdQueryV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "versions",
+        &LIST_VERSIONS,
+        rt::decode_single::<types::ListVersionsResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "versions",
+        &SHOW_VERSION,
+        rt::decode_single::<types::ShowVersionResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "versions",
+        &SHOW_VERSION_BY_ID,
+        rt::decode_single::<types::ShowVersionByIdResponseV2_1>,
+    ),
+];
 /// The compute API's version documents.
 ///
 /// The `versions` client of the `compute` service; its microversion is the one the requests carry.

@@ -176,6 +176,35 @@ rt::variants_from!(UpdateVolumeAttachmentRequest {
     V2_1(types::UpdateVolumeAttachmentRequestV2_1),
     V2_85(types::UpdateVolumeAttachmentRequestV2_85),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "volume_attachments",
+        &CREATE_VOLUME_ATTACHMENT,
+        rt::decode_versioned::<CreateVolumeAttachmentResponse>,
+    ),
+    rt::OperationEntry::new(
+        "volume_attachments",
+        &DELETE_VOLUME_ATTACHMENT,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "volume_attachments",
+        &LIST_VOLUME_ATTACHMENTS,
+        rt::decode_versioned::<ListVolumeAttachmentsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "volume_attachments",
+        &SHOW_VOLUME_ATTACHMENT,
+        rt::decode_versioned::<ShowVolumeAttachmentResponse>,
+    ),
+    rt::OperationEntry::new(
+        "volume_attachments",
+        &UPDATE_VOLUME_ATTACHMENT,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `volume_attachments` client of the `compute` service; its microversion is the one the requests carry.

@@ -73,6 +73,31 @@ pub enum ShowVolumeQuery {
 }
 rt::versioned_request!(ShowVolumeQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 35) });
 rt::variants_from!(ShowVolumeQuery { V2_1(types::ShowVolumeQueryV2_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "volumes",
+        &CREATE_VOLUME,
+        rt::decode_single::<types::CreateVolumeResponseV2_1>,
+    ),
+    rt::OperationEntry::new("volumes", &DELETE_VOLUME, rt::decode_empty),
+    rt::OperationEntry::new(
+        "volumes",
+        &LIST_VOLUMES,
+        rt::decode_single::<types::ListVolumesResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "volumes",
+        &LIST_VOLUMES_DETAIL,
+        rt::decode_single::<types::ListVolumesDetailResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "volumes",
+        &SHOW_VOLUME,
+        rt::decode_single::<types::ShowVolumeResponseV2_1>,
+    ),
+];
 ///
 ///
 /// The `volumes` client of the `compute` service; its microversion is the one the requests carry.

@@ -511,6 +511,57 @@ rt::variants_from!(UpdateVolumesBootRequest {
     V2_90(types::UpdateVolumesBootRequestV2_90),
     V2_94(types::UpdateVolumesBootRequestV2_94),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("volumes_boot", &CONFIRM_RESIZE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "volumes_boot",
+        &CREATE_IMAGE,
+        rt::decode_versioned::<CreateImageResponse>,
+    ),
+    rt::OperationEntry::new(
+        "volumes_boot",
+        &CREATE_VOLUMES_BOOT,
+        rt::decode_single::<types::CreateVolumesBootResponseV2_1>,
+    ),
+    rt::OperationEntry::new("volumes_boot", &DELETE_VOLUMES_BOOT, rt::decode_empty),
+    rt::OperationEntry::new(
+        "volumes_boot",
+        &LIST_VOLUMES_BOOT,
+        rt::decode_versioned::<ListVolumesBootResponse>,
+    ),
+    rt::OperationEntry::new(
+        "volumes_boot",
+        &LIST_VOLUMES_BOOT_DETAIL,
+        rt::decode_versioned::<ListVolumesBootDetailResponse>,
+    ),
+    rt::OperationEntry::new("volumes_boot", &REBOOT_VOLUMES_BOOT, rt::decode_empty),
+    rt::OperationEntry::new(
+        "volumes_boot",
+        &REBUILD_VOLUMES_BOOT,
+        rt::decode_versioned::<RebuildVolumesBootResponse>,
+    ),
+    rt::OperationEntry::new("volumes_boot", &RESIZE_VOLUMES_BOOT, rt::decode_empty),
+    rt::OperationEntry::new("volumes_boot", &REVERT_RESIZE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "volumes_boot",
+        &SHOW_VOLUMES_BOOT,
+        rt::decode_versioned::<ShowVolumesBootResponse>,
+    ),
+    rt::OperationEntry::new("volumes_boot", &START_VOLUMES_BOOT, rt::decode_empty),
+    rt::OperationEntry::new("volumes_boot", &STOP_VOLUMES_BOOT, rt::decode_empty),
+    rt::OperationEntry::new(
+        "volumes_boot",
+        &TRIGGER_VOLUMES_BOOT_CRASH_DUMP,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "volumes_boot",
+        &UPDATE_VOLUMES_BOOT,
+        rt::decode_versioned::<UpdateVolumesBootResponse>,
+    ),
+];
 /// os-volumes_boot, an old alias of /servers that Nova still routes (to 2.102).
 ///
 /// The `volumes_boot` client of the `compute` service; its microversion is the one the requests carry.

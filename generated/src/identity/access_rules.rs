@@ -63,6 +63,21 @@ pub enum ShowAccessRuleQuery {
 }
 rt::versioned_request!(ShowAccessRuleQuery of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(ShowAccessRuleQuery { V3_0(types::ShowAccessRuleQueryV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("access_rules", &DELETE_ACCESS_RULE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "access_rules",
+        &LIST_ACCESS_RULES,
+        rt::decode_single::<types::ListAccessRulesResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "access_rules",
+        &SHOW_ACCESS_RULE,
+        rt::decode_single::<types::ShowAccessRuleResponseV3_0>,
+    ),
+];
 ///
 ///
 /// The `access_rules` client of the `identity` service; its microversion is the one the requests carry.

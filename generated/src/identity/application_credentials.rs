@@ -104,6 +104,30 @@ rt::versioned_request!(ShowApplicationCredentialRequest of super::SERVICE {
 rt::variants_from!(ShowApplicationCredentialRequest {
     V3_0(types::ShowApplicationCredentialRequestV3_0),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "application_credentials",
+        &CREATE_APPLICATION_CREDENTIAL,
+        rt::decode_single::<types::CreateApplicationCredentialResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "application_credentials",
+        &DELETE_APPLICATION_CREDENTIAL,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "application_credentials",
+        &LIST_APPLICATION_CREDENTIALS,
+        rt::decode_single::<types::ListApplicationCredentialsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "application_credentials",
+        &SHOW_APPLICATION_CREDENTIAL,
+        rt::decode_single::<types::ShowApplicationCredentialResponseV3_0>,
+    ),
+];
 ///
 ///
 /// The `application_credentials` client of the `identity` service; its microversion is the one the requests carry.

@@ -42,6 +42,30 @@ pub static SHOW_CATALOG: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "auth",
+        &LIST_AUTH_DOMAINS,
+        rt::decode_single::<types::AuthDomainsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "auth",
+        &LIST_AUTH_PROJECTS,
+        rt::decode_single::<types::AuthProjectsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "auth",
+        &LIST_AUTH_SYSTEM,
+        rt::decode_single::<types::AuthSystemResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "auth",
+        &SHOW_CATALOG,
+        rt::decode_single::<types::CatalogResponseV3_0>,
+    ),
+];
 /// What the current token can reach: its service catalog and the projects, domains and system it may be scoped to.
 ///
 /// The `auth` client of the `identity` service; its microversion is the one the requests carry.

@@ -30,6 +30,12 @@ pub static DELETE_CONSUMERS: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("consumers", &DELETE_CONSUMER, rt::decode_empty),
+    rt::OperationEntry::new("consumers", &DELETE_CONSUMERS, rt::decode_empty),
+];
 ///
 ///
 /// The `consumers` client of the `identity` service; its microversion is the one the requests carry.

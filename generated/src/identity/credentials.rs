@@ -75,6 +75,31 @@ pub enum UpdateCredentialRequest {
 }
 rt::versioned_request!(UpdateCredentialRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(UpdateCredentialRequest { V3_0(types::UpdateCredentialRequestV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "credentials",
+        &CREATE_CREDENTIAL,
+        rt::decode_single::<types::CreateCredentialResponseV3_0>,
+    ),
+    rt::OperationEntry::new("credentials", &DELETE_CREDENTIAL, rt::decode_empty),
+    rt::OperationEntry::new(
+        "credentials",
+        &LIST_CREDENTIALS,
+        rt::decode_single::<types::ListCredentialsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "credentials",
+        &SHOW_CREDENTIAL,
+        rt::decode_single::<types::ShowCredentialResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "credentials",
+        &UPDATE_CREDENTIAL,
+        rt::decode_single::<types::UpdateCredentialResponseV3_0>,
+    ),
+];
 ///
 ///
 /// The `credentials` client of the `identity` service; its microversion is the one the requests carry.

@@ -46,6 +46,17 @@ pub static DELETE_DOMAINS_DOMAIN_CONFIG: rt::OperationMeta = rt::OperationMeta::
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("domain_config", &DELETE_DOMAIN_CONFIG, rt::decode_empty),
+    rt::OperationEntry::new("domain_config", &DELETE_DOMAINS_CONFIG, rt::decode_empty),
+    rt::OperationEntry::new(
+        "domain_config",
+        &DELETE_DOMAINS_DOMAIN_CONFIG,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `domain_config` client of the `identity` service; its microversion is the one the requests carry.

@@ -53,6 +53,25 @@ pub static UPDATE_DOMAINS_ROLE_INHERITED_TO_PROJECTS: rt::OperationMeta = rt::Op
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "domain_groups",
+        &DELETE_DOMAINS_ROLE_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "domain_groups",
+        &LIST_DOMAINS_ROLE_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "domain_groups",
+        &UPDATE_DOMAINS_ROLE_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `domain_groups` client of the `identity` service; its microversion is the one the requests carry.

@@ -53,6 +53,25 @@ pub static UPDATE_ROLE_INHERITED_TO_PROJECTS: rt::OperationMeta = rt::OperationM
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "domain_users",
+        &DELETE_ROLE_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "domain_users",
+        &LIST_ROLE_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "domain_users",
+        &UPDATE_ROLE_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `domain_users` client of the `identity` service; its microversion is the one the requests carry.

@@ -75,6 +75,31 @@ pub enum UpdateDomainRequest {
 }
 rt::versioned_request!(UpdateDomainRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(UpdateDomainRequest { V3_0(types::UpdateDomainRequestV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "domains",
+        &CREATE_DOMAIN,
+        rt::decode_single::<types::CreateDomainResponseV3_0>,
+    ),
+    rt::OperationEntry::new("domains", &DELETE_DOMAIN, rt::decode_empty),
+    rt::OperationEntry::new(
+        "domains",
+        &LIST_DOMAINS,
+        rt::decode_single::<types::ListDomainsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "domains",
+        &SHOW_DOMAIN,
+        rt::decode_single::<types::ShowDomainResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "domains",
+        &UPDATE_DOMAIN,
+        rt::decode_single::<types::UpdateDomainResponseV3_0>,
+    ),
+];
 /// Domains.
 ///
 /// The `domains` client of the `identity` service; its microversion is the one the requests carry.

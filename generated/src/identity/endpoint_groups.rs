@@ -128,6 +128,41 @@ pub static UPDATE_ENDPOINT_GROUP_PROJECT: rt::OperationMeta = rt::OperationMeta:
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "endpoint_groups",
+        &CREATE_ENDPOINT_GROUP,
+        rt::decode_single::<types::CreateEndpointGroupResponseV3_0>,
+    ),
+    rt::OperationEntry::new("endpoint_groups", &DELETE_ENDPOINT_GROUP, rt::decode_empty),
+    rt::OperationEntry::new(
+        "endpoint_groups",
+        &DELETE_ENDPOINT_GROUP_PROJECT,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "endpoint_groups",
+        &LIST_ENDPOINT_GROUPS,
+        rt::decode_single::<types::ListEndpointGroupsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "endpoint_groups",
+        &SHOW_ENDPOINT_GROUP,
+        rt::decode_single::<types::ShowEndpointGroupResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "endpoint_groups",
+        &UPDATE_ENDPOINT_GROUP,
+        rt::decode_single::<types::UpdateEndpointGroupResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "endpoint_groups",
+        &UPDATE_ENDPOINT_GROUP_PROJECT,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `endpoint_groups` client of the `identity` service; its microversion is the one the requests carry.

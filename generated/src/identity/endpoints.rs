@@ -83,6 +83,31 @@ pub enum UpdateEndpointRequest {
 }
 rt::versioned_request!(UpdateEndpointRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(UpdateEndpointRequest { V3_0(types::UpdateEndpointRequestV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "endpoints",
+        &CREATE_ENDPOINT,
+        rt::decode_single::<types::CreateEndpointResponseV3_0>,
+    ),
+    rt::OperationEntry::new("endpoints", &DELETE_ENDPOINT, rt::decode_empty),
+    rt::OperationEntry::new(
+        "endpoints",
+        &LIST_ENDPOINTS,
+        rt::decode_single::<types::ListEndpointsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "endpoints",
+        &SHOW_ENDPOINT,
+        rt::decode_single::<types::ShowEndpointResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "endpoints",
+        &UPDATE_ENDPOINT,
+        rt::decode_single::<types::UpdateEndpointResponseV3_0>,
+    ),
+];
 /// Catalog endpoints.
 ///
 /// The `endpoints` client of the `identity` service; its microversion is the one the requests carry.

@@ -53,6 +53,13 @@ pub static UPDATE_GROUP_USER: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("group_users", &DELETE_GROUP_USER, rt::decode_empty),
+    rt::OperationEntry::new("group_users", &SHOW_GROUP_USER, rt::decode_empty),
+    rt::OperationEntry::new("group_users", &UPDATE_GROUP_USER, rt::decode_empty),
+];
 ///
 ///
 /// The `group_users` client of the `identity` service; its microversion is the one the requests carry.

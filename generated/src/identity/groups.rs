@@ -75,6 +75,31 @@ pub enum UpdateGroupRequest {
 }
 rt::versioned_request!(UpdateGroupRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(UpdateGroupRequest { V3_0(types::UpdateGroupRequestV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "groups",
+        &CREATE_GROUP,
+        rt::decode_single::<types::CreateGroupResponseV3_0>,
+    ),
+    rt::OperationEntry::new("groups", &DELETE_GROUP, rt::decode_empty),
+    rt::OperationEntry::new(
+        "groups",
+        &LIST_GROUPS,
+        rt::decode_single::<types::ListGroupsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "groups",
+        &SHOW_GROUP,
+        rt::decode_single::<types::ShowGroupResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "groups",
+        &UPDATE_GROUP,
+        rt::decode_single::<types::UpdateGroupResponseV3_0>,
+    ),
+];
 /// Groups.
 ///
 /// The `groups` client of the `identity` service; its microversion is the one the requests carry.

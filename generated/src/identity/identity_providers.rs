@@ -221,6 +221,58 @@ rt::versioned_request!(UpdateIdentityProvidersIdentityProviderProtocolRequest of
 rt::variants_from!(UpdateIdentityProvidersIdentityProviderProtocolRequest {
     V3_0(types::UpdateIdentityProvidersIdentityProviderProtocolRequestV3_0),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "identity_providers",
+        &DELETE_IDENTITY_PROVIDER,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new("identity_providers", &DELETE_PROTOCOL, rt::decode_empty),
+    rt::OperationEntry::new(
+        "identity_providers",
+        &LIST_IDENTITY_PROVIDERS,
+        rt::decode_single::<types::ListIdentityProvidersResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "identity_providers",
+        &LIST_PROTOCOLS,
+        rt::decode_single::<types::ListProtocolsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "identity_providers",
+        &SHOW_IDENTITY_PROVIDER,
+        rt::decode_single::<types::ShowIdentityProviderResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "identity_providers",
+        &SHOW_PROTOCOL,
+        rt::decode_single::<types::ShowProtocolResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "identity_providers",
+        &UPDATE_IDENTITY_PROVIDER,
+        rt::decode_single::<types::UpdateIdentityProviderResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "identity_providers",
+        &UPDATE_IDENTITY_PROVIDER_PROTOCOL,
+        rt::decode_single::<types::UpdateIdentityProviderProtocolResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "identity_providers",
+        &UPDATE_IDENTITY_PROVIDERS_IDENTITY_PROVIDER,
+        rt::decode_single::<types::UpdateIdentityProvidersIdentityProviderResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "identity_providers",
+        &UPDATE_IDENTITY_PROVIDERS_IDENTITY_PROVIDER_PROTOCOL,
+        rt::decode_single::<
+            types::UpdateIdentityProvidersIdentityProviderProtocolResponseV3_0,
+        >,
+    ),
+];
 ///
 ///
 /// The `identity_providers` client of the `identity` service; its microversion is the one the requests carry.

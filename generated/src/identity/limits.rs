@@ -84,6 +84,36 @@ pub enum UpdateLimitRequest {
 }
 rt::versioned_request!(UpdateLimitRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(UpdateLimitRequest { V3_0(types::UpdateLimitRequestV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "limits",
+        &CREATE_LIMIT,
+        rt::decode_single::<types::CreateLimitResponseV3_0>,
+    ),
+    rt::OperationEntry::new("limits", &DELETE_LIMIT, rt::decode_empty),
+    rt::OperationEntry::new(
+        "limits",
+        &LIST_LIMITS,
+        rt::decode_single::<types::ListLimitsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "limits",
+        &LIST_MODEL,
+        rt::decode_single::<types::ListModelResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "limits",
+        &SHOW_LIMIT,
+        rt::decode_single::<types::ShowLimitResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "limits",
+        &UPDATE_LIMIT,
+        rt::decode_single::<types::UpdateLimitResponseV3_0>,
+    ),
+];
 ///
 ///
 /// The `limits` client of the `identity` service; its microversion is the one the requests carry.

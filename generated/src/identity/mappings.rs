@@ -30,6 +30,12 @@ pub static DELETE_MAPPINGS: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("mappings", &DELETE_MAPPING, rt::decode_empty),
+    rt::OperationEntry::new("mappings", &DELETE_MAPPINGS, rt::decode_empty),
+];
 ///
 ///
 /// The `mappings` client of the `identity` service; its microversion is the one the requests carry.

@@ -423,6 +423,48 @@ impl IdentityClients for rt::ClientsFactory<Identity> {
         self.client()
     }
 }
+/// Every operation of the service with its typed decoder, group by group.
+pub static TABLE: rt::ServiceTable = rt::ServiceTable {
+    service: &SERVICE,
+    groups: &[
+        access_rules::OPERATIONS,
+        application_credentials::OPERATIONS,
+        auth::OPERATIONS,
+        consumers::OPERATIONS,
+        credentials::OPERATIONS,
+        domain_config::OPERATIONS,
+        domain_groups::OPERATIONS,
+        domain_users::OPERATIONS,
+        domains::OPERATIONS,
+        endpoint_groups::OPERATIONS,
+        endpoints::OPERATIONS,
+        group_users::OPERATIONS,
+        groups::OPERATIONS,
+        identity_providers::OPERATIONS,
+        limits::OPERATIONS,
+        mappings::OPERATIONS,
+        policies::OPERATIONS,
+        policy_endpoints::OPERATIONS,
+        policy_services::OPERATIONS,
+        project_endpoints::OPERATIONS,
+        project_groups::OPERATIONS,
+        project_users::OPERATIONS,
+        projects::OPERATIONS,
+        regions::OPERATIONS,
+        registered_limits::OPERATIONS,
+        role_assignments::OPERATIONS,
+        roles::OPERATIONS,
+        service_providers::OPERATIONS,
+        services::OPERATIONS,
+        tokens::OPERATIONS,
+        trusts::OPERATIONS,
+        user_access_tokens::OPERATIONS,
+        user_credentials::OPERATIONS,
+        user_password::OPERATIONS,
+        user_tokens::OPERATIONS,
+        users::OPERATIONS,
+    ],
+};
 rt::operations!(
     access_rules::DELETE_ACCESS_RULE,
     access_rules::LIST_ACCESS_RULES => single types::ListAccessRulesResponseV3_0,

@@ -23,6 +23,12 @@ pub static DELETE_POLICY: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("policies", &DELETE_POLICIES, rt::decode_empty),
+    rt::OperationEntry::new("policies", &DELETE_POLICY, rt::decode_empty),
+];
 ///
 ///
 /// The `policies` client of the `identity` service; its microversion is the one the requests carry.

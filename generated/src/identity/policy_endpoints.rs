@@ -53,6 +53,21 @@ pub static UPDATE_POLICY_ENDPOINT: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "policy_endpoints",
+        &DELETE_POLICY_ENDPOINT,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new("policy_endpoints", &SHOW_POLICY_ENDPOINT, rt::decode_empty),
+    rt::OperationEntry::new(
+        "policy_endpoints",
+        &UPDATE_POLICY_ENDPOINT,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `policy_endpoints` client of the `identity` service; its microversion is the one the requests carry.

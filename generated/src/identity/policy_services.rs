@@ -101,6 +101,16 @@ pub static UPDATE_SERVICE_REGION: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("policy_services", &DELETE_POLICY_SERVICE, rt::decode_empty),
+    rt::OperationEntry::new("policy_services", &DELETE_SERVICE_REGION, rt::decode_empty),
+    rt::OperationEntry::new("policy_services", &SHOW_POLICY_SERVICE, rt::decode_empty),
+    rt::OperationEntry::new("policy_services", &SHOW_SERVICE_REGION, rt::decode_empty),
+    rt::OperationEntry::new("policy_services", &UPDATE_POLICY_SERVICE, rt::decode_empty),
+    rt::OperationEntry::new("policy_services", &UPDATE_SERVICE_REGION, rt::decode_empty),
+];
 ///
 ///
 /// The `policy_services` client of the `identity` service; its microversion is the one the requests carry.

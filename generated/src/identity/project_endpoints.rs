@@ -53,6 +53,25 @@ pub static UPDATE_PROJECT_ENDPOINT: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "project_endpoints",
+        &DELETE_PROJECT_ENDPOINT,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "project_endpoints",
+        &SHOW_PROJECT_ENDPOINT,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "project_endpoints",
+        &UPDATE_PROJECT_ENDPOINT,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `project_endpoints` client of the `identity` service; its microversion is the one the requests carry.

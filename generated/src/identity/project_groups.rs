@@ -53,6 +53,25 @@ pub static UPDATE_INHERIT_PROJECTS_GROUPS_ROLES_INHERITED_TO_PROJECTS: rt::Opera
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "project_groups",
+        &DELETE_INHERIT_PROJECTS_GROUPS_ROLES_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "project_groups",
+        &LIST_INHERIT_PROJECTS_GROUPS_ROLES_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "project_groups",
+        &UPDATE_INHERIT_PROJECTS_GROUPS_ROLES_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `project_groups` client of the `identity` service; its microversion is the one the requests carry.

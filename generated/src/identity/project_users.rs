@@ -53,6 +53,25 @@ pub static UPDATE_PROJECTS_ROLE_INHERITED_TO_PROJECTS: rt::OperationMeta = rt::O
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "project_users",
+        &DELETE_PROJECTS_ROLE_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "project_users",
+        &LIST_PROJECTS_ROLE_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "project_users",
+        &UPDATE_PROJECTS_ROLE_INHERITED_TO_PROJECTS,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `project_users` client of the `identity` service; its microversion is the one the requests carry.

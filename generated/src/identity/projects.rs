@@ -158,6 +158,45 @@ pub enum UpdateTagsRequest {
 }
 rt::versioned_request!(UpdateTagsRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(UpdateTagsRequest { V3_0(types::UpdateTagsRequestV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "projects",
+        &CREATE_PROJECT,
+        rt::decode_single::<types::CreateProjectResponseV3_0>,
+    ),
+    rt::OperationEntry::new("projects", &DELETE_PROJECT, rt::decode_empty),
+    rt::OperationEntry::new("projects", &DELETE_TAG, rt::decode_empty),
+    rt::OperationEntry::new("projects", &DELETE_TAGS, rt::decode_empty),
+    rt::OperationEntry::new(
+        "projects",
+        &LIST_PROJECTS,
+        rt::decode_single::<types::ListProjectsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "projects",
+        &LIST_TAGS,
+        rt::decode_single::<types::ListTagsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "projects",
+        &SHOW_PROJECT,
+        rt::decode_single::<types::ShowProjectResponseV3_0>,
+    ),
+    rt::OperationEntry::new("projects", &SHOW_TAG, rt::decode_empty),
+    rt::OperationEntry::new(
+        "projects",
+        &UPDATE_PROJECT,
+        rt::decode_single::<types::UpdateProjectResponseV3_0>,
+    ),
+    rt::OperationEntry::new("projects", &UPDATE_TAG, rt::decode_empty),
+    rt::OperationEntry::new(
+        "projects",
+        &UPDATE_TAGS,
+        rt::decode_single::<types::UpdateTagsResponseV3_0>,
+    ),
+];
 /// Projects and their tags.
 ///
 /// The `projects` client of the `identity` service; its microversion is the one the requests carry.

@@ -92,6 +92,36 @@ pub enum UpdateRegionsRegionRequest {
 }
 rt::versioned_request!(UpdateRegionsRegionRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(UpdateRegionsRegionRequest { V3_0(types::UpdateRegionsRegionRequestV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "regions",
+        &CREATE_REGION,
+        rt::decode_single::<types::CreateRegionResponseV3_0>,
+    ),
+    rt::OperationEntry::new("regions", &DELETE_REGION, rt::decode_empty),
+    rt::OperationEntry::new(
+        "regions",
+        &LIST_REGIONS,
+        rt::decode_single::<types::ListRegionsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "regions",
+        &SHOW_REGION,
+        rt::decode_single::<types::ShowRegionResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "regions",
+        &UPDATE_REGION,
+        rt::decode_single::<types::UpdateRegionResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "regions",
+        &UPDATE_REGIONS_REGION,
+        rt::decode_single::<types::UpdateRegionsRegionResponseV3_0>,
+    ),
+];
 /// Regions.
 ///
 /// The `regions` client of the `identity` service; its microversion is the one the requests carry.

@@ -96,6 +96,35 @@ pub enum UpdateRegisteredLimitRequest {
 }
 rt::versioned_request!(UpdateRegisteredLimitRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(UpdateRegisteredLimitRequest { V3_0(types::UpdateRegisteredLimitRequestV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "registered_limits",
+        &CREATE_REGISTERED_LIMIT,
+        rt::decode_single::<types::CreateRegisteredLimitResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "registered_limits",
+        &DELETE_REGISTERED_LIMIT,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "registered_limits",
+        &LIST_REGISTERED_LIMITS,
+        rt::decode_single::<types::ListRegisteredLimitsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "registered_limits",
+        &SHOW_REGISTERED_LIMIT,
+        rt::decode_single::<types::ShowRegisteredLimitResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "registered_limits",
+        &UPDATE_REGISTERED_LIMIT,
+        rt::decode_single::<types::UpdateRegisteredLimitResponseV3_0>,
+    ),
+];
 ///
 ///
 /// The `registered_limits` client of the `identity` service; its microversion is the one the requests carry.

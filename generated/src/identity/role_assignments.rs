@@ -23,6 +23,15 @@ pub enum ListRoleAssignmentsQuery {
 }
 rt::versioned_request!(ListRoleAssignmentsQuery of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(ListRoleAssignmentsQuery { V3_0(types::ListRoleAssignmentsQueryV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "role_assignments",
+        &LIST_ROLE_ASSIGNMENTS,
+        rt::decode_single::<types::ListRoleAssignmentsResponseV3_0>,
+    ),
+];
 ///
 ///
 /// The `role_assignments` client of the `identity` service; its microversion is the one the requests carry.

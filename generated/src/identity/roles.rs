@@ -527,6 +527,101 @@ pub static UPDATE_USER_ROLE: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("roles", &CHECK_IMPLY, rt::decode_empty),
+    rt::OperationEntry::new(
+        "roles",
+        &CREATE_ROLE,
+        rt::decode_single::<types::CreateRoleResponseV3_0>,
+    ),
+    rt::OperationEntry::new("roles", &DELETE_DOMAINS_GROUP_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &DELETE_DOMAINS_USER_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &DELETE_GROUP_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &DELETE_IMPLY, rt::decode_empty),
+    rt::OperationEntry::new("roles", &DELETE_PROJECTS_GROUP_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &DELETE_PROJECTS_USER_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &DELETE_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &DELETE_USER_ROLE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "roles",
+        &LIST_DOMAINS_GROUP_ROLES,
+        rt::decode_single::<types::ListDomainsGroupRolesResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "roles",
+        &LIST_DOMAINS_USER_ROLES,
+        rt::decode_single::<types::ListDomainsUserRolesResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "roles",
+        &LIST_GROUP_ROLES,
+        rt::decode_single::<types::ListGroupRolesResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "roles",
+        &LIST_IMPLIES,
+        rt::decode_single::<types::ListImpliesResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "roles",
+        &LIST_PROJECTS_GROUP_ROLES,
+        rt::decode_single::<types::ListProjectsGroupRolesResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "roles",
+        &LIST_PROJECTS_USER_ROLES,
+        rt::decode_single::<types::ListProjectsUserRolesResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "roles",
+        &LIST_ROLE_INFERENCES,
+        rt::decode_single::<types::ListRoleInferencesResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "roles",
+        &LIST_ROLES,
+        rt::decode_single::<types::ListRolesResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "roles",
+        &LIST_USER_ROLES,
+        rt::decode_single::<types::ListUserRolesResponseV3_0>,
+    ),
+    rt::OperationEntry::new("roles", &SHOW_DOMAINS_GROUP_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &SHOW_DOMAINS_USER_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &SHOW_GROUP_ROLE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "roles",
+        &SHOW_IMPLY,
+        rt::decode_single::<types::ShowImplyResponseV3_0>,
+    ),
+    rt::OperationEntry::new("roles", &SHOW_PROJECTS_GROUP_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &SHOW_PROJECTS_USER_ROLE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "roles",
+        &SHOW_ROLE,
+        rt::decode_single::<types::ShowRoleResponseV3_0>,
+    ),
+    rt::OperationEntry::new("roles", &SHOW_USER_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &UPDATE_DOMAINS_GROUP_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &UPDATE_DOMAINS_USER_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &UPDATE_GROUP_ROLE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "roles",
+        &UPDATE_IMPLY,
+        rt::decode_single::<types::UpdateImplyResponseV3_0>,
+    ),
+    rt::OperationEntry::new("roles", &UPDATE_PROJECTS_GROUP_ROLE, rt::decode_empty),
+    rt::OperationEntry::new("roles", &UPDATE_PROJECTS_USER_ROLE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "roles",
+        &UPDATE_ROLE,
+        rt::decode_single::<types::UpdateRoleResponseV3_0>,
+    ),
+    rt::OperationEntry::new("roles", &UPDATE_USER_ROLE, rt::decode_empty),
+];
 /// Roles, role implications and grants on domains, projects and the system.
 ///
 /// The `roles` client of the `identity` service; its microversion is the one the requests carry.

@@ -107,6 +107,35 @@ rt::versioned_request!(UpdateServiceProvidersServiceProviderRequest of super::SE
 rt::variants_from!(UpdateServiceProvidersServiceProviderRequest {
     V3_0(types::UpdateServiceProvidersServiceProviderRequestV3_0),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "service_providers",
+        &DELETE_SERVICE_PROVIDER,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "service_providers",
+        &LIST_SERVICE_PROVIDERS,
+        rt::decode_single::<types::ListServiceProvidersResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "service_providers",
+        &SHOW_SERVICE_PROVIDER,
+        rt::decode_single::<types::ShowServiceProviderResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "service_providers",
+        &UPDATE_SERVICE_PROVIDER,
+        rt::decode_single::<types::UpdateServiceProviderResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "service_providers",
+        &UPDATE_SERVICE_PROVIDERS_SERVICE_PROVIDER,
+        rt::decode_single::<types::UpdateServiceProvidersServiceProviderResponseV3_0>,
+    ),
+];
 ///
 ///
 /// The `service_providers` client of the `identity` service; its microversion is the one the requests carry.

@@ -83,6 +83,31 @@ pub enum UpdateServiceRequest {
 }
 rt::versioned_request!(UpdateServiceRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(UpdateServiceRequest { V3_0(types::UpdateServiceRequestV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "services",
+        &CREATE_SERVICE,
+        rt::decode_single::<types::CreateServiceResponseV3_0>,
+    ),
+    rt::OperationEntry::new("services", &DELETE_SERVICE, rt::decode_empty),
+    rt::OperationEntry::new(
+        "services",
+        &LIST_SERVICES,
+        rt::decode_single::<types::ListServicesResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "services",
+        &SHOW_SERVICE,
+        rt::decode_single::<types::ShowServiceResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "services",
+        &UPDATE_SERVICE,
+        rt::decode_single::<types::UpdateServiceResponseV3_0>,
+    ),
+];
 /// Catalog services.
 ///
 /// The `services` client of the `identity` service; its microversion is the one the requests carry.

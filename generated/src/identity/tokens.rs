@@ -74,6 +74,22 @@ pub enum ValidateTokenQuery {
 }
 rt::versioned_request!(ValidateTokenQuery of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(ValidateTokenQuery { V3_0(types::ValidateTokenQueryV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("tokens", &CHECK_TOKEN, rt::decode_empty),
+    rt::OperationEntry::new(
+        "tokens",
+        &ISSUE_TOKEN,
+        rt::decode_single::<types::TokenResponseV3_0>,
+    ),
+    rt::OperationEntry::new("tokens", &REVOKE_TOKEN, rt::decode_empty),
+    rt::OperationEntry::new(
+        "tokens",
+        &VALIDATE_TOKEN,
+        rt::decode_single::<types::TokenResponseV3_0>,
+    ),
+];
 /// Tokens (issue, validate, check, revoke), as tempest.lib's v3 token client uses them.
 ///
 /// The `tokens` client of the `identity` service; its microversion is the one the requests carry.

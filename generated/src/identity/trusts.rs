@@ -66,6 +66,26 @@ pub enum ShowTrustQuery {
 }
 rt::versioned_request!(ShowTrustQuery of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(ShowTrustQuery { V3_0(types::ShowTrustQueryV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "trusts",
+        &CREATE_TRUST,
+        rt::decode_single::<types::CreateTrustResponseV3_0>,
+    ),
+    rt::OperationEntry::new("trusts", &DELETE_TRUST, rt::decode_empty),
+    rt::OperationEntry::new(
+        "trusts",
+        &LIST_TRUSTS,
+        rt::decode_single::<types::ListTrustsResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "trusts",
+        &SHOW_TRUST,
+        rt::decode_single::<types::ShowTrustResponseV3_0>,
+    ),
+];
 ///
 ///
 /// The `trusts` client of the `identity` service; its microversion is the one the requests carry.

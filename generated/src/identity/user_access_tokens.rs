@@ -21,6 +21,11 @@ pub static DELETE_ACCESS_TOKEN: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("user_access_tokens", &DELETE_ACCESS_TOKEN, rt::decode_empty),
+];
 ///
 ///
 /// The `user_access_tokens` client of the `identity` service; its microversion is the one the requests carry.

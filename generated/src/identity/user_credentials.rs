@@ -21,6 +21,15 @@ pub static DELETE_USER_CREDENTIAL: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "user_credentials",
+        &DELETE_USER_CREDENTIAL,
+        rt::decode_empty,
+    ),
+];
 ///
 ///
 /// The `user_credentials` client of the `identity` service; its microversion is the one the requests carry.

@@ -14,6 +14,11 @@ pub static CREATE_PASSWORD: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("user_password", &CREATE_PASSWORD, rt::decode_empty),
+];
 ///
 ///
 /// The `user_password` client of the `identity` service; its microversion is the one the requests carry.

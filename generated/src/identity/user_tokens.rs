@@ -14,6 +14,11 @@ pub static DELETE_TOKENS: rt::OperationMeta = rt::OperationMeta::new(
     )
     .unversioned()
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("user_tokens", &DELETE_TOKENS, rt::decode_empty),
+];
 ///
 ///
 /// The `user_tokens` client of the `identity` service; its microversion is the one the requests carry.

@@ -75,6 +75,31 @@ pub enum UpdateUserRequest {
 }
 rt::versioned_request!(UpdateUserRequest of super::SERVICE { V3_0 = rt::from(3, 0) });
 rt::variants_from!(UpdateUserRequest { V3_0(types::UpdateUserRequestV3_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "users",
+        &CREATE_USER,
+        rt::decode_single::<types::CreateUserResponseV3_0>,
+    ),
+    rt::OperationEntry::new("users", &DELETE_USER, rt::decode_empty),
+    rt::OperationEntry::new(
+        "users",
+        &LIST_USERS,
+        rt::decode_single::<types::ListUsersResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "users",
+        &SHOW_USER,
+        rt::decode_single::<types::ShowUserResponseV3_0>,
+    ),
+    rt::OperationEntry::new(
+        "users",
+        &UPDATE_USER,
+        rt::decode_single::<types::UpdateUserResponseV3_0>,
+    ),
+];
 /// Users.
 ///
 /// The `users` client of the `identity` service; its microversion is the one the requests carry.

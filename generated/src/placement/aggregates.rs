@@ -69,6 +69,20 @@ rt::variants_from!(SetProviderAggregatesRequest {
     V1_1(types::AggregateUuidsV1_1),
     V1_19(types::SetProviderAggregatesRequestV1_19),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "aggregates",
+        &LIST_PROVIDER_AGGREGATES,
+        rt::decode_versioned::<ListProviderAggregatesResponse>,
+    ),
+    rt::OperationEntry::new(
+        "aggregates",
+        &SET_PROVIDER_AGGREGATES,
+        rt::decode_versioned::<SetProviderAggregatesResponse>,
+    ),
+];
 /// The aggregates (groups, by UUID) a resource provider belongs to.
 ///
 /// The `aggregates` client of the `placement` service; its microversion is the one the requests carry.

@@ -67,6 +67,15 @@ rt::variants_from!(ListAllocationCandidatesQuery {
     V1_21(types::ListAllocationCandidatesQueryV1_21),
     V1_24(types::ListAllocationCandidatesQueryV1_24),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "allocation_candidates",
+        &LIST_ALLOCATION_CANDIDATES,
+        rt::decode_versioned::<ListAllocationCandidatesResponse>,
+    ),
+];
 /// Allocation candidates, the sets of providers that could satisfy a request for resources.
 ///
 /// The `allocation_candidates` client of the `placement` service; its microversion is the one the requests carry.

@@ -145,6 +145,24 @@ rt::variants_from!(UpdateAllocationsRequest {
     V1_34(types::UpdateAllocationsRequestV1_34),
     V1_38(types::UpdateAllocationsRequestV1_38),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("allocations", &DELETE_ALLOCATIONS, rt::decode_empty),
+    rt::OperationEntry::new(
+        "allocations",
+        &LIST_ALLOCATIONS,
+        rt::decode_versioned::<ListAllocationsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "allocations",
+        &LIST_PROVIDER_ALLOCATIONS,
+        rt::decode_versioned::<ListProviderAllocationsResponse>,
+    ),
+    rt::OperationEntry::new("allocations", &MANAGE_ALLOCATIONS, rt::decode_empty),
+    rt::OperationEntry::new("allocations", &RESHAPE, rt::decode_empty),
+    rt::OperationEntry::new("allocations", &UPDATE_ALLOCATIONS, rt::decode_empty),
+];
 /// Allocations, the amounts of resources a consumer holds on resource providers.
 ///
 /// The `allocations` client of the `placement` service; its microversion is the one the requests carry.

@@ -128,6 +128,37 @@ pub enum UpdateInventoryRequest {
 }
 rt::versioned_request!(UpdateInventoryRequest of super::SERVICE { V1_0 = rt::from(1, 0) });
 rt::variants_from!(UpdateInventoryRequest { V1_0(types::UpdateInventoryRequestV1_0) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "inventories",
+        &CREATE_INVENTORY,
+        rt::decode_single::<types::InventoryResponseV1_0>,
+    ),
+    rt::OperationEntry::new("inventories", &DELETE_INVENTORIES, rt::decode_empty),
+    rt::OperationEntry::new("inventories", &DELETE_INVENTORY, rt::decode_empty),
+    rt::OperationEntry::new(
+        "inventories",
+        &LIST_INVENTORIES,
+        rt::decode_single::<types::InventoriesResponseV1_0>,
+    ),
+    rt::OperationEntry::new(
+        "inventories",
+        &REPLACE_INVENTORIES,
+        rt::decode_single::<types::InventoriesResponseV1_0>,
+    ),
+    rt::OperationEntry::new(
+        "inventories",
+        &SHOW_INVENTORY,
+        rt::decode_single::<types::InventoryResponseV1_0>,
+    ),
+    rt::OperationEntry::new(
+        "inventories",
+        &UPDATE_INVENTORY,
+        rt::decode_single::<types::InventoryResponseV1_0>,
+    ),
+];
 /// Inventories, the amounts of each resource class a resource provider offers.
 ///
 /// The `inventories` client of the `placement` service; its microversion is the one the requests carry.

@@ -138,6 +138,21 @@ impl PlacementClients for rt::ClientsFactory<Placement> {
         self.client()
     }
 }
+/// Every operation of the service with its typed decoder, group by group.
+pub static TABLE: rt::ServiceTable = rt::ServiceTable {
+    service: &SERVICE,
+    groups: &[
+        aggregates::OPERATIONS,
+        allocation_candidates::OPERATIONS,
+        allocations::OPERATIONS,
+        inventories::OPERATIONS,
+        resource_classes::OPERATIONS,
+        resource_providers::OPERATIONS,
+        traits::OPERATIONS,
+        usages::OPERATIONS,
+        versions::OPERATIONS,
+    ],
+};
 rt::operations!(
     aggregates::LIST_PROVIDER_AGGREGATES => versioned aggregates::ListProviderAggregatesResponse,
     aggregates::SET_PROVIDER_AGGREGATES => versioned aggregates::SetProviderAggregatesResponse,

@@ -66,6 +66,40 @@ rt::versioned_request!(UpdateResourceClassRequest of super::SERVICE {
     V1_2 = rt::span(1, 2, 1, 6),
 });
 rt::variants_from!(UpdateResourceClassRequest { V1_2(types::ResourceClassRequestV1_2) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "resource_classes",
+        &CREATE_RESOURCE_CLASS,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "resource_classes",
+        &DELETE_RESOURCE_CLASS,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "resource_classes",
+        &ENSURE_RESOURCE_CLASS,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "resource_classes",
+        &LIST_RESOURCE_CLASSES,
+        rt::decode_single::<types::ListResourceClassesResponseV1_2>,
+    ),
+    rt::OperationEntry::new(
+        "resource_classes",
+        &SHOW_RESOURCE_CLASS,
+        rt::decode_single::<types::ResourceClassV1_2>,
+    ),
+    rt::OperationEntry::new(
+        "resource_classes",
+        &UPDATE_RESOURCE_CLASS,
+        rt::decode_single::<types::ResourceClassV1_2>,
+    ),
+];
 /// Resource classes, the kinds of quantitative resource (standard or `CUSTOM_`).
 ///
 /// The `resource_classes` client of the `placement` service; its microversion is the one the requests carry.

@@ -187,6 +187,35 @@ rt::variants_from!(UpdateResourceProviderRequest {
     V1_0(types::UpdateResourceProviderRequestV1_0),
     V1_14(types::UpdateResourceProviderRequestV1_14),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "resource_providers",
+        &CREATE_RESOURCE_PROVIDER,
+        rt::decode_versioned::<CreateResourceProviderResponse>,
+    ),
+    rt::OperationEntry::new(
+        "resource_providers",
+        &DELETE_RESOURCE_PROVIDER,
+        rt::decode_empty,
+    ),
+    rt::OperationEntry::new(
+        "resource_providers",
+        &LIST_RESOURCE_PROVIDERS,
+        rt::decode_versioned::<ListResourceProvidersResponse>,
+    ),
+    rt::OperationEntry::new(
+        "resource_providers",
+        &SHOW_RESOURCE_PROVIDER,
+        rt::decode_versioned::<ShowResourceProviderResponse>,
+    ),
+    rt::OperationEntry::new(
+        "resource_providers",
+        &UPDATE_RESOURCE_PROVIDER,
+        rt::decode_versioned::<UpdateResourceProviderResponse>,
+    ),
+];
 /// Resource providers, the entities that have inventories of resources.
 ///
 /// The `resource_providers` client of the `placement` service; its microversion is the one the requests carry.

@@ -92,6 +92,29 @@ pub static SHOW_TRAIT: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::from(1, 6), "GET", "/traits/{trait_name}", &[204])],
     &[rt::no_body(rt::from(1, 6), 0)],
 );
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("traits", &CREATE_TRAIT, rt::decode_empty),
+    rt::OperationEntry::new("traits", &DELETE_PROVIDER_TRAITS, rt::decode_empty),
+    rt::OperationEntry::new("traits", &DELETE_TRAIT, rt::decode_empty),
+    rt::OperationEntry::new(
+        "traits",
+        &LIST_PROVIDER_TRAITS,
+        rt::decode_single::<types::ProviderTraitsV1_6>,
+    ),
+    rt::OperationEntry::new(
+        "traits",
+        &LIST_TRAITS,
+        rt::decode_single::<types::ListTraitsResponseV1_6>,
+    ),
+    rt::OperationEntry::new(
+        "traits",
+        &SET_PROVIDER_TRAITS,
+        rt::decode_single::<types::ProviderTraitsV1_6>,
+    ),
+    rt::OperationEntry::new("traits", &SHOW_TRAIT, rt::decode_empty),
+];
 /// Traits, the qualitative capabilities (CPU flags, disk types) a resource provider has.
 ///
 /// The `traits` client of the `placement` service; its microversion is the one the requests carry.

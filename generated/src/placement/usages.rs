@@ -52,6 +52,20 @@ rt::variants_from!(ListTotalUsagesQuery {
     V1_9(types::TotalUsagesQueryV1_9),
     V1_38(types::TotalUsagesQueryV1_38),
 });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "usages",
+        &LIST_PROVIDER_USAGES,
+        rt::decode_single::<types::ProviderUsagesV1_0>,
+    ),
+    rt::OperationEntry::new(
+        "usages",
+        &LIST_TOTAL_USAGES,
+        rt::decode_versioned::<ListTotalUsagesResponse>,
+    ),
+];
 /// Usages, the amounts of resources consumed by allocations.
 ///
 /// The `usages` client of the `placement` service; its microversion is the one the requests carry.

@@ -14,6 +14,15 @@ pub static LIST_VERSIONS: rt::OperationMeta = rt::OperationMeta::new(
         &[rt::body(rt::from(1, 0), 0, &schemas::LIST_VERSIONS_V1_0)],
     )
     .at_root();
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "versions",
+        &LIST_VERSIONS,
+        rt::decode_single::<types::ListVersionsResponseV1_0>,
+    ),
+];
 /// Placement's version document.
 ///
 /// The `versions` client of the `placement` service; its microversion is the one the requests carry.

@@ -252,6 +252,8 @@ pub fn emit_group(
     let marker = super::marker_name(&service.def.service);
     let mut items = Vec::new();
     let mut methods = Vec::new();
+    let mut entries = Vec::new();
+    let group_name = &group.name;
 
     for op in group.operations.values() {
         let Some(t) = types.get(&(group.name.clone(), op.name.clone())) else {
@@ -269,12 +271,24 @@ pub fn emit_group(
         });
         items.push(operation_table(group, op, t, &variants, embedded));
         items.extend(responses);
-        let konst = screaming(&op.name);
-        let (response_ty, finish) = match kind {
-            ResponseKind::None => (quote!(rt::NoBody), quote!(empty())),
-            ResponseKind::Single(ty) => (quote!(types::#ty), quote!(single())),
-            ResponseKind::Versioned(e) => (quote!(#e), quote!(versioned())),
+        let (response_ty, finish, decode) = match kind {
+            ResponseKind::None => (
+                quote!(rt::NoBody),
+                quote!(empty()),
+                quote!(rt::decode_empty),
+            ),
+            ResponseKind::Single(ty) => (
+                quote!(types::#ty),
+                quote!(single()),
+                quote!(rt::decode_single::<types::#ty>),
+            ),
+            ResponseKind::Versioned(e) => (
+                quote!(#e),
+                quote!(versioned()),
+                quote!(rt::decode_versioned::<#e>),
+            ),
         };
+        entries.push(quote!(rt::OperationEntry::new(#group_name, &#konst, #decode)));
 
         // Arguments: path parameters, then the body, then the query.
         let mut args = vec![];
@@ -336,6 +350,10 @@ pub fn emit_group(
     );
     Ok(quote! {
         #(#items)*
+
+        /// Every operation of this group with its typed decoder (the service's `TABLE` lists
+        /// the groups).
+        pub static OPERATIONS: &[rt::OperationEntry] = &[#(#entries),*];
 
         #[doc = #client_doc]
         #[derive(Debug, Clone)]

@@ -509,6 +509,7 @@ fn service_item(service: &Service, accessors: &[(Ident, Ident, String)]) -> Toke
             fn #m(&self) -> impl Future<Output = Result<#c, rt::Error>> + Send;
         }
     });
+    let tables = accessors.iter().map(|(m, _, _)| quote!(#m::OPERATIONS));
     let impls = accessors.iter().map(|(m, c, _)| {
         quote! {
             fn #m(&self) -> impl Future<Output = Result<#c, rt::Error>> + Send {
@@ -545,6 +546,12 @@ fn service_item(service: &Service, accessors: &[(Ident, Ident, String)]) -> Toke
         impl #trait_name for rt::ClientsFactory<#marker> {
             #(#impls)*
         }
+
+        /// Every operation of the service with its typed decoder, group by group.
+        pub static TABLE: rt::ServiceTable = rt::ServiceTable {
+            service: &SERVICE,
+            groups: &[#(#tables),*],
+        };
     }
 }
 

@@ -14,6 +14,12 @@ pub static SERVICES: &[&squall_runtime::ServiceMeta] = &[
     #[cfg(feature = "widgets")]
     &widgets::SERVICE,
 ];
+/// The operation table of every generated service compiled in (operations, groups,
+/// typed decoders).
+pub static TABLES: &[&squall_runtime::ServiceTable] = &[
+    #[cfg(feature = "widgets")]
+    &widgets::TABLE,
+];
 /// Typed factories for the generated services: `clients.compute().keypairs()`.
 pub trait ClientsExt {
     /// The `widgets` factory: its clients, typed (see `widgets::WidgetsClients`).

@@ -56,6 +56,11 @@ impl WidgetsClients for rt::ClientsFactory<Widgets> {
         self.client()
     }
 }
+/// Every operation of the service with its typed decoder, group by group.
+pub static TABLE: rt::ServiceTable = rt::ServiceTable {
+    service: &SERVICE,
+    groups: &[signals::OPERATIONS, widgets::OPERATIONS],
+};
 rt::operations!(
     signals::SEND_SIGNAL,
     widgets::CREATE_WIDGET => versioned widgets::CreateWidgetResponse,

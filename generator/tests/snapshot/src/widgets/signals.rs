@@ -12,6 +12,11 @@ pub static SEND_SIGNAL: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::from(1, 1), "POST", "/signals", &[204])],
     &[rt::no_body(rt::from(1, 1), 0)],
 );
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new("signals", &SEND_SIGNAL, rt::decode_empty),
+];
 /// Signals, sent and never answered with a body (a group that names no schema).
 ///
 /// The `signals` client of the `widgets` service; its microversion is the one the requests carry.

@@ -118,6 +118,31 @@ pub enum UpdateWidgetRequest {
 }
 rt::versioned_request!(UpdateWidgetRequest of super::SERVICE { V1_1 = rt::from(1, 1) });
 rt::variants_from!(UpdateWidgetRequest { V1_1(types::UpdateWidgetRequestV1_1) });
+/// Every operation of this group with its typed decoder (the service's `TABLE` lists
+/// the groups).
+pub static OPERATIONS: &[rt::OperationEntry] = &[
+    rt::OperationEntry::new(
+        "widgets",
+        &CREATE_WIDGET,
+        rt::decode_versioned::<CreateWidgetResponse>,
+    ),
+    rt::OperationEntry::new("widgets", &DELETE_WIDGET, rt::decode_empty),
+    rt::OperationEntry::new(
+        "widgets",
+        &LIST_WIDGETS,
+        rt::decode_versioned::<ListWidgetsResponse>,
+    ),
+    rt::OperationEntry::new(
+        "widgets",
+        &SHOW_WIDGET,
+        rt::decode_versioned::<ShowWidgetResponse>,
+    ),
+    rt::OperationEntry::new(
+        "widgets",
+        &UPDATE_WIDGET,
+        rt::decode_versioned::<UpdateWidgetResponse>,
+    ),
+];
 /// Widgets, things with a name and a colour.
 ///
 /// The `widgets` client of the `widgets` service; its microversion is the one the requests carry.
