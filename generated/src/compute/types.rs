@@ -4600,7 +4600,7 @@ pub struct ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsV2_1 {
     pub total_instances: i64,
 }
 rt::record!(ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsV2_1 {
-    req(hosts_not_run, "hosts_not_run", 19),
+    req(hosts_not_run, "hosts_not_run"),
     req(log, "log"),
     req(num_hosts, "num_hosts", 45),
     req(num_hosts_done, "num_hosts_done", 45),
