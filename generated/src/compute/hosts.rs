@@ -21,56 +21,26 @@ pub enum ListHostsQuery {
 }
 rt::versioned_request!(ListHostsQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 42) });
 rt::variants_from!(ListHostsQuery { V2_1(types::ListHostsQueryV2_1) });
-/// The `list_reboot` operation: its spans, statuses and response variants.
-pub static LIST_REBOOT: rt::OperationMeta = rt::OperationMeta::new(
-    "list_reboot",
+/// The `reboot_host` operation: its spans, statuses and response variants.
+pub static REBOOT_HOST: rt::OperationMeta = rt::OperationMeta::new(
+    "reboot_host",
     &super::SERVICE,
-    &[rt::op(rt::span(2, 1, 2, 42), "GET", "/os-hosts/{id}/reboot", &[200])],
-    &[rt::body(rt::span(2, 1, 2, 42), 0, &schemas::LIST_REBOOT_V2_1)],
+    &[rt::op(rt::span(2, 1, 2, 42), "GET", "/os-hosts/{host_name}/reboot", &[200])],
+    &[rt::body(rt::span(2, 1, 2, 42), 0, &schemas::REBOOT_HOST_V2_1)],
 );
-/// The query of `list_reboot`: the variant of the version you request (`V2_1` 2.1–2.42).
+/// The query of `reboot_host`: the variant of the version you request (`V2_1` 2.1–2.42).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
-pub enum ListRebootQuery {
-    V2_1(types::ListRebootQueryV2_1),
+pub enum RebootHostQuery {
+    V2_1(types::RebootHostQueryV2_1),
 }
-rt::versioned_request!(ListRebootQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 42) });
-rt::variants_from!(ListRebootQuery { V2_1(types::ListRebootQueryV2_1) });
-/// The `list_shutdown` operation: its spans, statuses and response variants.
-pub static LIST_SHUTDOWN: rt::OperationMeta = rt::OperationMeta::new(
-    "list_shutdown",
-    &super::SERVICE,
-    &[rt::op(rt::span(2, 1, 2, 42), "GET", "/os-hosts/{id}/shutdown", &[200])],
-    &[rt::body(rt::span(2, 1, 2, 42), 0, &schemas::LIST_REBOOT_V2_1)],
-);
-/// The query of `list_shutdown`: the variant of the version you request (`V2_1` 2.1–2.42).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(untagged)]
-pub enum ListShutdownQuery {
-    V2_1(types::ListShutdownQueryV2_1),
-}
-rt::versioned_request!(ListShutdownQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 42) });
-rt::variants_from!(ListShutdownQuery { V2_1(types::ListShutdownQueryV2_1) });
-/// The `list_startup` operation: its spans, statuses and response variants.
-pub static LIST_STARTUP: rt::OperationMeta = rt::OperationMeta::new(
-    "list_startup",
-    &super::SERVICE,
-    &[rt::op(rt::span(2, 1, 2, 42), "GET", "/os-hosts/{id}/startup", &[200])],
-    &[rt::body(rt::span(2, 1, 2, 42), 0, &schemas::LIST_REBOOT_V2_1)],
-);
-/// The query of `list_startup`: the variant of the version you request (`V2_1` 2.1–2.42).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(untagged)]
-pub enum ListStartupQuery {
-    V2_1(types::ListStartupQueryV2_1),
-}
-rt::versioned_request!(ListStartupQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 42) });
-rt::variants_from!(ListStartupQuery { V2_1(types::ListStartupQueryV2_1) });
+rt::versioned_request!(RebootHostQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 42) });
+rt::variants_from!(RebootHostQuery { V2_1(types::RebootHostQueryV2_1) });
 /// The `show_host` operation: its spans, statuses and response variants.
 pub static SHOW_HOST: rt::OperationMeta = rt::OperationMeta::new(
     "show_host",
     &super::SERVICE,
-    &[rt::op(rt::span(2, 1, 2, 42), "GET", "/os-hosts/{id}", &[200])],
+    &[rt::op(rt::span(2, 1, 2, 42), "GET", "/os-hosts/{host_name}", &[200])],
     &[rt::body(rt::span(2, 1, 2, 42), 0, &schemas::SHOW_HOST_V2_1)],
 );
 /// The query of `show_host`: the variant of the version you request (`V2_1` 2.1–2.42).
@@ -81,11 +51,41 @@ pub enum ShowHostQuery {
 }
 rt::versioned_request!(ShowHostQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 42) });
 rt::variants_from!(ShowHostQuery { V2_1(types::ShowHostQueryV2_1) });
+/// The `shutdown_host` operation: its spans, statuses and response variants.
+pub static SHUTDOWN_HOST: rt::OperationMeta = rt::OperationMeta::new(
+    "shutdown_host",
+    &super::SERVICE,
+    &[rt::op(rt::span(2, 1, 2, 42), "GET", "/os-hosts/{host_name}/shutdown", &[200])],
+    &[rt::body(rt::span(2, 1, 2, 42), 0, &schemas::REBOOT_HOST_V2_1)],
+);
+/// The query of `shutdown_host`: the variant of the version you request (`V2_1` 2.1–2.42).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ShutdownHostQuery {
+    V2_1(types::ShutdownHostQueryV2_1),
+}
+rt::versioned_request!(ShutdownHostQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 42) });
+rt::variants_from!(ShutdownHostQuery { V2_1(types::ShutdownHostQueryV2_1) });
+/// The `startup_host` operation: its spans, statuses and response variants.
+pub static STARTUP_HOST: rt::OperationMeta = rt::OperationMeta::new(
+    "startup_host",
+    &super::SERVICE,
+    &[rt::op(rt::span(2, 1, 2, 42), "GET", "/os-hosts/{host_name}/startup", &[200])],
+    &[rt::body(rt::span(2, 1, 2, 42), 0, &schemas::REBOOT_HOST_V2_1)],
+);
+/// The query of `startup_host`: the variant of the version you request (`V2_1` 2.1–2.42).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum StartupHostQuery {
+    V2_1(types::StartupHostQueryV2_1),
+}
+rt::versioned_request!(StartupHostQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 42) });
+rt::variants_from!(StartupHostQuery { V2_1(types::StartupHostQueryV2_1) });
 /// The `update_host` operation: its spans, statuses and response variants.
 pub static UPDATE_HOST: rt::OperationMeta = rt::OperationMeta::new(
     "update_host",
     &super::SERVICE,
-    &[rt::op(rt::span(2, 1, 2, 42), "PUT", "/os-hosts/{id}", &[200])],
+    &[rt::op(rt::span(2, 1, 2, 42), "PUT", "/os-hosts/{host_name}", &[200])],
     &[rt::body(rt::span(2, 1, 2, 42), 0, &schemas::UPDATE_HOST_V2_1)],
 );
 /// The request body of `update_host`: the variant of the version you request (`V2_1` 2.1–2.42).
@@ -106,23 +106,23 @@ pub static OPERATIONS: &[rt::OperationEntry] = &[
     ),
     rt::OperationEntry::new(
         "hosts",
-        &LIST_REBOOT,
-        rt::decode_single::<types::ListRebootResponseV2_1>,
-    ),
-    rt::OperationEntry::new(
-        "hosts",
-        &LIST_SHUTDOWN,
-        rt::decode_single::<types::ListShutdownResponseV2_1>,
-    ),
-    rt::OperationEntry::new(
-        "hosts",
-        &LIST_STARTUP,
-        rt::decode_single::<types::ListStartupResponseV2_1>,
+        &REBOOT_HOST,
+        rt::decode_single::<types::RebootHostResponseV2_1>,
     ),
     rt::OperationEntry::new(
         "hosts",
         &SHOW_HOST,
         rt::decode_single::<types::ShowHostResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "hosts",
+        &SHUTDOWN_HOST,
+        rt::decode_single::<types::ShutdownHostResponseV2_1>,
+    ),
+    rt::OperationEntry::new(
+        "hosts",
+        &STARTUP_HOST,
+        rt::decode_single::<types::StartupHostResponseV2_1>,
     ),
     rt::OperationEntry::new(
         "hosts",
@@ -151,79 +151,79 @@ impl HostsClient {
         let request = rt::Request::new().query(query);
         self.0.call(&LIST_HOSTS, request).await?.single()
     }
-    /// The `list_reboot` operation.
+    /// The `reboot_host` operation.
     ///
-    /// `GET /os-hosts/{id}/reboot`
-    ///
-    /// # Microversions
-    ///
-    /// - **2.1–2.42**: status 200; query [`ListRebootQueryV2_1`](super::types::ListRebootQueryV2_1); response [`ListRebootResponseV2_1`](super::types::ListRebootResponseV2_1); errors 400, 404, 501.
-    pub async fn list_reboot(
-        &self,
-        id: &str,
-        query: Option<&ListRebootQuery>,
-    ) -> rt::Result<types::ListRebootResponseV2_1> {
-        let request = rt::Request::new().param("id", id).query(query);
-        self.0.call(&LIST_REBOOT, request).await?.single()
-    }
-    /// The `list_shutdown` operation.
-    ///
-    /// `GET /os-hosts/{id}/shutdown`
+    /// `GET /os-hosts/{host_name}/reboot`
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.42**: status 200; query [`ListShutdownQueryV2_1`](super::types::ListShutdownQueryV2_1); response [`ListShutdownResponseV2_1`](super::types::ListShutdownResponseV2_1); errors 400, 404, 501.
-    pub async fn list_shutdown(
+    /// - **2.1–2.42**: status 200; query [`RebootHostQueryV2_1`](super::types::RebootHostQueryV2_1); response [`RebootHostResponseV2_1`](super::types::RebootHostResponseV2_1); errors 400, 404, 501.
+    pub async fn reboot_host(
         &self,
-        id: &str,
-        query: Option<&ListShutdownQuery>,
-    ) -> rt::Result<types::ListShutdownResponseV2_1> {
-        let request = rt::Request::new().param("id", id).query(query);
-        self.0.call(&LIST_SHUTDOWN, request).await?.single()
-    }
-    /// The `list_startup` operation.
-    ///
-    /// `GET /os-hosts/{id}/startup`
-    ///
-    /// # Microversions
-    ///
-    /// - **2.1–2.42**: status 200; query [`ListStartupQueryV2_1`](super::types::ListStartupQueryV2_1); response [`ListStartupResponseV2_1`](super::types::ListStartupResponseV2_1); errors 400, 404, 501.
-    pub async fn list_startup(
-        &self,
-        id: &str,
-        query: Option<&ListStartupQuery>,
-    ) -> rt::Result<types::ListStartupResponseV2_1> {
-        let request = rt::Request::new().param("id", id).query(query);
-        self.0.call(&LIST_STARTUP, request).await?.single()
+        host_name: &str,
+        query: Option<&RebootHostQuery>,
+    ) -> rt::Result<types::RebootHostResponseV2_1> {
+        let request = rt::Request::new().param("host_name", host_name).query(query);
+        self.0.call(&REBOOT_HOST, request).await?.single()
     }
     /// The `show_host` operation.
     ///
-    /// `GET /os-hosts/{id}`
+    /// `GET /os-hosts/{host_name}`
     ///
     /// # Microversions
     ///
     /// - **2.1–2.42**: status 200; query [`ShowHostQueryV2_1`](super::types::ShowHostQueryV2_1); response [`ShowHostResponseV2_1`](super::types::ShowHostResponseV2_1); errors 404.
     pub async fn show_host(
         &self,
-        id: &str,
+        host_name: &str,
         query: Option<&ShowHostQuery>,
     ) -> rt::Result<types::ShowHostResponseV2_1> {
-        let request = rt::Request::new().param("id", id).query(query);
+        let request = rt::Request::new().param("host_name", host_name).query(query);
         self.0.call(&SHOW_HOST, request).await?.single()
+    }
+    /// The `shutdown_host` operation.
+    ///
+    /// `GET /os-hosts/{host_name}/shutdown`
+    ///
+    /// # Microversions
+    ///
+    /// - **2.1–2.42**: status 200; query [`ShutdownHostQueryV2_1`](super::types::ShutdownHostQueryV2_1); response [`ShutdownHostResponseV2_1`](super::types::ShutdownHostResponseV2_1); errors 400, 404, 501.
+    pub async fn shutdown_host(
+        &self,
+        host_name: &str,
+        query: Option<&ShutdownHostQuery>,
+    ) -> rt::Result<types::ShutdownHostResponseV2_1> {
+        let request = rt::Request::new().param("host_name", host_name).query(query);
+        self.0.call(&SHUTDOWN_HOST, request).await?.single()
+    }
+    /// The `startup_host` operation.
+    ///
+    /// `GET /os-hosts/{host_name}/startup`
+    ///
+    /// # Microversions
+    ///
+    /// - **2.1–2.42**: status 200; query [`StartupHostQueryV2_1`](super::types::StartupHostQueryV2_1); response [`StartupHostResponseV2_1`](super::types::StartupHostResponseV2_1); errors 400, 404, 501.
+    pub async fn startup_host(
+        &self,
+        host_name: &str,
+        query: Option<&StartupHostQuery>,
+    ) -> rt::Result<types::StartupHostResponseV2_1> {
+        let request = rt::Request::new().param("host_name", host_name).query(query);
+        self.0.call(&STARTUP_HOST, request).await?.single()
     }
     /// The `update_host` operation.
     ///
-    /// `PUT /os-hosts/{id}`
+    /// `PUT /os-hosts/{host_name}`
     ///
     /// # Microversions
     ///
     /// - **2.1–2.42**: status 200; request [`UpdateHostRequestV2_1`](super::types::UpdateHostRequestV2_1); response [`UpdateHostResponseV2_1`](super::types::UpdateHostResponseV2_1); errors 400, 404, 501.
     pub async fn update_host(
         &self,
-        id: &str,
+        host_name: &str,
         body: &UpdateHostRequest,
     ) -> rt::Result<types::UpdateHostResponseV2_1> {
-        let request = rt::Request::new().param("id", id).json(body);
+        let request = rt::Request::new().param("host_name", host_name).json(body);
         self.0.call(&UPDATE_HOST, request).await?.single()
     }
 }

@@ -10,7 +10,14 @@ use super::{schemas, types};
 pub static LIST_HYPERVISOR_SERVERS: rt::OperationMeta = rt::OperationMeta::new(
     "list_hypervisor_servers",
     &super::SERVICE,
-    &[rt::op(rt::span(2, 1, 2, 52), "GET", "/os-hypervisors/{id}/servers", &[200])],
+    &[
+        rt::op(
+            rt::span(2, 1, 2, 52),
+            "GET",
+            "/os-hypervisors/{hostname_pattern}/servers",
+            &[200],
+        ),
+    ],
     &[rt::body(rt::span(2, 1, 2, 52), 0, &schemas::LIST_HYPERVISOR_SERVERS_V2_1)],
 );
 /// The query of `list_hypervisor_servers`: the variant of the version you request (`V2_1` 2.1–2.52).
@@ -103,21 +110,6 @@ rt::variants_from!(ListHypervisorsDetailQuery {
     V2_33(types::ListHypervisorsDetailQueryV2_33),
     V2_53(types::ListHypervisorsDetailQueryV2_53),
 });
-/// The `list_search` operation: its spans, statuses and response variants.
-pub static LIST_SEARCH: rt::OperationMeta = rt::OperationMeta::new(
-    "list_search",
-    &super::SERVICE,
-    &[rt::op(rt::span(2, 1, 2, 52), "GET", "/os-hypervisors/{id}/search", &[200])],
-    &[rt::body(rt::span(2, 1, 2, 52), 0, &schemas::LIST_HYPERVISORS_V2_1)],
-);
-/// The query of `list_search`: the variant of the version you request (`V2_1` 2.1–2.52).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(untagged)]
-pub enum ListSearchQuery {
-    V2_1(types::ListSearchQueryV2_1),
-}
-rt::versioned_request!(ListSearchQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 52) });
-rt::variants_from!(ListSearchQuery { V2_1(types::ListSearchQueryV2_1) });
 /// The `list_statistics` operation: its spans, statuses and response variants.
 pub static LIST_STATISTICS: rt::OperationMeta = rt::OperationMeta::new(
     "list_statistics",
@@ -133,31 +125,28 @@ pub enum ListStatisticsQuery {
 }
 rt::versioned_request!(ListStatisticsQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 87) });
 rt::variants_from!(ListStatisticsQuery { V2_1(types::ListStatisticsQueryV2_1) });
-/// The `list_uptime` operation: its spans, statuses and response variants.
-pub static LIST_UPTIME: rt::OperationMeta = rt::OperationMeta::new(
-    "list_uptime",
+/// The `search_hypervisor` operation: its spans, statuses and response variants.
+pub static SEARCH_HYPERVISOR: rt::OperationMeta = rt::OperationMeta::new(
+    "search_hypervisor",
     &super::SERVICE,
-    &[rt::op(rt::span(2, 1, 2, 87), "GET", "/os-hypervisors/{id}/uptime", &[200])],
     &[
-        rt::body(rt::span(2, 1, 2, 52), 0, &schemas::LIST_UPTIME_V2_1),
-        rt::body(rt::span(2, 53, 2, 87), 1, &schemas::LIST_UPTIME_V2_53),
+        rt::op(
+            rt::span(2, 1, 2, 52),
+            "GET",
+            "/os-hypervisors/{hostname_pattern}/search",
+            &[200],
+        ),
     ],
+    &[rt::body(rt::span(2, 1, 2, 52), 0, &schemas::LIST_HYPERVISORS_V2_1)],
 );
-/// The response of `list_uptime`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ListUptimeResponse {
-    V2_1(types::ListUptimeResponseV2_1),
-    V2_53(types::ListUptimeResponseV2_53),
-}
-rt::versioned_response!(ListUptimeResponse { V2_1, V2_53 });
-/// The query of `list_uptime`: the variant of the version you request (`V2_1` 2.1–2.87).
+/// The query of `search_hypervisor`: the variant of the version you request (`V2_1` 2.1–2.52).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
-pub enum ListUptimeQuery {
-    V2_1(types::ListUptimeQueryV2_1),
+pub enum SearchHypervisorQuery {
+    V2_1(types::SearchHypervisorQueryV2_1),
 }
-rt::versioned_request!(ListUptimeQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 87) });
-rt::variants_from!(ListUptimeQuery { V2_1(types::ListUptimeQueryV2_1) });
+rt::versioned_request!(SearchHypervisorQuery of super::SERVICE { V2_1 = rt::span(2, 1, 2, 52) });
+rt::variants_from!(SearchHypervisorQuery { V2_1(types::SearchHypervisorQueryV2_1) });
 /// The `show_hypervisor` operation: its spans, statuses and response variants.
 pub static SHOW_HYPERVISOR: rt::OperationMeta = rt::OperationMeta::new(
     "show_hypervisor",
@@ -194,6 +183,40 @@ rt::variants_from!(ShowHypervisorQuery {
     V2_1(types::ShowHypervisorQueryV2_1),
     V2_53(types::ShowHypervisorQueryV2_53),
 });
+/// The `show_hypervisor_uptime` operation: its spans, statuses and response variants.
+pub static SHOW_HYPERVISOR_UPTIME: rt::OperationMeta = rt::OperationMeta::new(
+    "show_hypervisor_uptime",
+    &super::SERVICE,
+    &[
+        rt::op(
+            rt::span(2, 1, 2, 87),
+            "GET",
+            "/os-hypervisors/{hypervisor_id}/uptime",
+            &[200],
+        ),
+    ],
+    &[
+        rt::body(rt::span(2, 1, 2, 52), 0, &schemas::SHOW_HYPERVISOR_UPTIME_V2_1),
+        rt::body(rt::span(2, 53, 2, 87), 1, &schemas::SHOW_HYPERVISOR_UPTIME_V2_53),
+    ],
+);
+/// The response of `show_hypervisor_uptime`: the variant of the version the server answered. Each variant is named after the first version it covers and lasts until the next one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShowHypervisorUptimeResponse {
+    V2_1(types::ShowHypervisorUptimeResponseV2_1),
+    V2_53(types::ShowHypervisorUptimeResponseV2_53),
+}
+rt::versioned_response!(ShowHypervisorUptimeResponse { V2_1, V2_53 });
+/// The query of `show_hypervisor_uptime`: the variant of the version you request (`V2_1` 2.1–2.87).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ShowHypervisorUptimeQuery {
+    V2_1(types::ShowHypervisorUptimeQueryV2_1),
+}
+rt::versioned_request!(ShowHypervisorUptimeQuery of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 87),
+});
+rt::variants_from!(ShowHypervisorUptimeQuery { V2_1(types::ShowHypervisorUptimeQueryV2_1) });
 /// Every operation of this group with its typed decoder (the service's `TABLE` lists
 /// the groups).
 pub static OPERATIONS: &[rt::OperationEntry] = &[
@@ -214,23 +237,23 @@ pub static OPERATIONS: &[rt::OperationEntry] = &[
     ),
     rt::OperationEntry::new(
         "hypervisors",
-        &LIST_SEARCH,
-        rt::decode_single::<types::ListSearchResponseV2_1>,
-    ),
-    rt::OperationEntry::new(
-        "hypervisors",
         &LIST_STATISTICS,
         rt::decode_single::<types::ListStatisticsResponseV2_1>,
     ),
     rt::OperationEntry::new(
         "hypervisors",
-        &LIST_UPTIME,
-        rt::decode_versioned::<ListUptimeResponse>,
+        &SEARCH_HYPERVISOR,
+        rt::decode_single::<types::SearchHypervisorResponseV2_1>,
     ),
     rt::OperationEntry::new(
         "hypervisors",
         &SHOW_HYPERVISOR,
         rt::decode_versioned::<ShowHypervisorResponse>,
+    ),
+    rt::OperationEntry::new(
+        "hypervisors",
+        &SHOW_HYPERVISOR_UPTIME,
+        rt::decode_versioned::<ShowHypervisorUptimeResponse>,
     ),
 ];
 ///
@@ -242,17 +265,19 @@ rt::client!(HypervisorsClient of super::Compute);
 impl HypervisorsClient {
     /// The `list_hypervisor_servers` operation.
     ///
-    /// `GET /os-hypervisors/{id}/servers`
+    /// `GET /os-hypervisors/{hostname_pattern}/servers`
     ///
     /// # Microversions
     ///
     /// - **2.1–2.52**: status 200; query [`ListHypervisorServersQueryV2_1`](super::types::ListHypervisorServersQueryV2_1); response [`ListHypervisorServersResponseV2_1`](super::types::ListHypervisorServersResponseV2_1); errors 404.
     pub async fn list_hypervisor_servers(
         &self,
-        id: &str,
+        hostname_pattern: &str,
         query: Option<&ListHypervisorServersQuery>,
     ) -> rt::Result<types::ListHypervisorServersResponseV2_1> {
-        let request = rt::Request::new().param("id", id).query(query);
+        let request = rt::Request::new()
+            .param("hostname_pattern", hostname_pattern)
+            .query(query);
         self.0.call(&LIST_HYPERVISOR_SERVERS, request).await?.single()
     }
     /// The `list_hypervisors` operation.
@@ -263,7 +288,7 @@ impl HypervisorsClient {
     ///
     /// - **2.1–2.32**: status 200; query [`ListHypervisorsQueryV2_1`](super::types::ListHypervisorsQueryV2_1); response [`ListHypervisorsResponseV2_1`](super::types::ListHypervisorsResponseV2_1).
     /// - **2.33–2.52**: status 200; query [`ListHypervisorsQueryV2_33`](super::types::ListHypervisorsQueryV2_33); response [`ListHypervisorsResponseV2_33`](super::types::ListHypervisorsResponseV2_33); errors 400. *Changed at 2.33:* list_hypervisors: errors 400, query adds `limit`, `marker`, response adds `hypervisors_links`; list_hypervisors_detail: errors 400, query adds `limit`, `marker`, response adds `hypervisors_links`
-    /// - **2.53–latest**: status 200; query [`ListHypervisorsQueryV2_53`](super::types::ListHypervisorsQueryV2_53); response [`ListHypervisorsResponseV2_53`](super::types::ListHypervisorsResponseV2_53); errors 400, 404. *Changed at 2.53:* removes `list_search`, `list_hypervisor_servers`; list_hypervisors: changes errors/-, query changes `*`, query adds `hypervisor_hostname_pattern`, query changes `maxItems` of `limit`, `maxItems` of `marker`, query adds `with_servers`, response changes `format` of `hypervisors[].id`, `type` of `hypervisors[].id`, response adds `hypervisors[].servers`; and 3 more
+    /// - **2.53–latest**: status 200; query [`ListHypervisorsQueryV2_53`](super::types::ListHypervisorsQueryV2_53); response [`ListHypervisorsResponseV2_53`](super::types::ListHypervisorsResponseV2_53); errors 400, 404. *Changed at 2.53:* removes `search_hypervisor`, `list_hypervisor_servers`; list_hypervisors: changes errors/-, query changes `*`, query adds `hypervisor_hostname_pattern`, query changes `maxItems` of `limit`, `maxItems` of `marker`, query adds `with_servers`, response changes `format` of `hypervisors[].id`, `type` of `hypervisors[].id`, response adds `hypervisors[].servers`; and 3 more
     pub async fn list_hypervisors(
         &self,
         query: Option<&ListHypervisorsQuery>,
@@ -280,29 +305,14 @@ impl HypervisorsClient {
     /// - **2.1–2.27**: status 200; query [`ListHypervisorsDetailQueryV2_1`](super::types::ListHypervisorsDetailQueryV2_1); response [`ListHypervisorsDetailResponseV2_1`](super::types::ListHypervisorsDetailResponseV2_1).
     /// - **2.28–2.32**: status 200; query [`ListHypervisorsDetailQueryV2_1`](super::types::ListHypervisorsDetailQueryV2_1); response [`ListHypervisorsDetailResponseV2_28`](super::types::ListHypervisorsDetailResponseV2_28). *Changed at 2.28:* list_hypervisors_detail: response adds `hypervisors[].cpu_info.*`, response changes `properties` of `hypervisors[].cpu_info`, `type` of `hypervisors[].cpu_info`; show_hypervisor: response adds `hypervisor.cpu_info.*`, response changes `properties` of `hypervisor.cpu_info`, `type` of `hypervisor.cpu_info`
     /// - **2.33–2.52**: status 200; query [`ListHypervisorsDetailQueryV2_33`](super::types::ListHypervisorsDetailQueryV2_33); response [`ListHypervisorsDetailResponseV2_33`](super::types::ListHypervisorsDetailResponseV2_33); errors 400. *Changed at 2.33:* list_hypervisors: errors 400, query adds `limit`, `marker`, response adds `hypervisors_links`; list_hypervisors_detail: errors 400, query adds `limit`, `marker`, response adds `hypervisors_links`
-    /// - **2.53–2.87**: status 200; query [`ListHypervisorsDetailQueryV2_53`](super::types::ListHypervisorsDetailQueryV2_53); response [`ListHypervisorsDetailResponseV2_53`](super::types::ListHypervisorsDetailResponseV2_53); errors 400, 404. *Changed at 2.53:* removes `list_search`, `list_hypervisor_servers`; list_hypervisors: changes errors/-, query changes `*`, query adds `hypervisor_hostname_pattern`, query changes `maxItems` of `limit`, `maxItems` of `marker`, query adds `with_servers`, response changes `format` of `hypervisors[].id`, `type` of `hypervisors[].id`, response adds `hypervisors[].servers`; and 3 more
-    /// - **2.88–latest**: status 200; query [`ListHypervisorsDetailQueryV2_53`](super::types::ListHypervisorsDetailQueryV2_53); response [`ListHypervisorsDetailResponseV2_88`](super::types::ListHypervisorsDetailResponseV2_88); errors 400, 404. *Changed at 2.88:* removes `list_statistics`, `list_uptime`; and 2 more
+    /// - **2.53–2.87**: status 200; query [`ListHypervisorsDetailQueryV2_53`](super::types::ListHypervisorsDetailQueryV2_53); response [`ListHypervisorsDetailResponseV2_53`](super::types::ListHypervisorsDetailResponseV2_53); errors 400, 404. *Changed at 2.53:* removes `search_hypervisor`, `list_hypervisor_servers`; list_hypervisors: changes errors/-, query changes `*`, query adds `hypervisor_hostname_pattern`, query changes `maxItems` of `limit`, `maxItems` of `marker`, query adds `with_servers`, response changes `format` of `hypervisors[].id`, `type` of `hypervisors[].id`, response adds `hypervisors[].servers`; and 3 more
+    /// - **2.88–latest**: status 200; query [`ListHypervisorsDetailQueryV2_53`](super::types::ListHypervisorsDetailQueryV2_53); response [`ListHypervisorsDetailResponseV2_88`](super::types::ListHypervisorsDetailResponseV2_88); errors 400, 404. *Changed at 2.88:* removes `list_statistics`, `show_hypervisor_uptime`; and 2 more
     pub async fn list_hypervisors_detail(
         &self,
         query: Option<&ListHypervisorsDetailQuery>,
     ) -> rt::Result<ListHypervisorsDetailResponse> {
         let request = rt::Request::new().query(query);
         self.0.call(&LIST_HYPERVISORS_DETAIL, request).await?.versioned()
-    }
-    /// The `list_search` operation.
-    ///
-    /// `GET /os-hypervisors/{id}/search`
-    ///
-    /// # Microversions
-    ///
-    /// - **2.1–2.52**: status 200; query [`ListSearchQueryV2_1`](super::types::ListSearchQueryV2_1); response [`ListSearchResponseV2_1`](super::types::ListSearchResponseV2_1); errors 404.
-    pub async fn list_search(
-        &self,
-        id: &str,
-        query: Option<&ListSearchQuery>,
-    ) -> rt::Result<types::ListSearchResponseV2_1> {
-        let request = rt::Request::new().param("id", id).query(query);
-        self.0.call(&LIST_SEARCH, request).await?.single()
     }
     /// The `list_statistics` operation.
     ///
@@ -318,21 +328,22 @@ impl HypervisorsClient {
         let request = rt::Request::new().query(query);
         self.0.call(&LIST_STATISTICS, request).await?.single()
     }
-    /// The `list_uptime` operation.
+    /// The `search_hypervisor` operation.
     ///
-    /// `GET /os-hypervisors/{id}/uptime`
+    /// `GET /os-hypervisors/{hostname_pattern}/search`
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.52**: status 200; query [`ListUptimeQueryV2_1`](super::types::ListUptimeQueryV2_1); response [`ListUptimeResponseV2_1`](super::types::ListUptimeResponseV2_1); errors 400, 404, 501.
-    /// - **2.53–2.87**: status 200; query [`ListUptimeQueryV2_1`](super::types::ListUptimeQueryV2_1); response [`ListUptimeResponseV2_53`](super::types::ListUptimeResponseV2_53); errors 400, 404, 501. *Changed at 2.53:* removes `list_search`, `list_hypervisor_servers`; list_hypervisors: changes errors/-, query changes `*`, query adds `hypervisor_hostname_pattern`, query changes `maxItems` of `limit`, `maxItems` of `marker`, query adds `with_servers`, response changes `format` of `hypervisors[].id`, `type` of `hypervisors[].id`, response adds `hypervisors[].servers`; and 3 more
-    pub async fn list_uptime(
+    /// - **2.1–2.52**: status 200; query [`SearchHypervisorQueryV2_1`](super::types::SearchHypervisorQueryV2_1); response [`SearchHypervisorResponseV2_1`](super::types::SearchHypervisorResponseV2_1); errors 404.
+    pub async fn search_hypervisor(
         &self,
-        id: &str,
-        query: Option<&ListUptimeQuery>,
-    ) -> rt::Result<ListUptimeResponse> {
-        let request = rt::Request::new().param("id", id).query(query);
-        self.0.call(&LIST_UPTIME, request).await?.versioned()
+        hostname_pattern: &str,
+        query: Option<&SearchHypervisorQuery>,
+    ) -> rt::Result<types::SearchHypervisorResponseV2_1> {
+        let request = rt::Request::new()
+            .param("hostname_pattern", hostname_pattern)
+            .query(query);
+        self.0.call(&SEARCH_HYPERVISOR, request).await?.single()
     }
     /// The `show_hypervisor` operation.
     ///
@@ -342,8 +353,8 @@ impl HypervisorsClient {
     ///
     /// - **2.1–2.27**: status 200; query [`ShowHypervisorQueryV2_1`](super::types::ShowHypervisorQueryV2_1); response [`ShowHypervisorResponseV2_1`](super::types::ShowHypervisorResponseV2_1); errors 404.
     /// - **2.28–2.52**: status 200; query [`ShowHypervisorQueryV2_1`](super::types::ShowHypervisorQueryV2_1); response [`ShowHypervisorResponseV2_28`](super::types::ShowHypervisorResponseV2_28); errors 404. *Changed at 2.28:* list_hypervisors_detail: response adds `hypervisors[].cpu_info.*`, response changes `properties` of `hypervisors[].cpu_info`, `type` of `hypervisors[].cpu_info`; show_hypervisor: response adds `hypervisor.cpu_info.*`, response changes `properties` of `hypervisor.cpu_info`, `type` of `hypervisor.cpu_info`
-    /// - **2.53–2.87**: status 200; query [`ShowHypervisorQueryV2_53`](super::types::ShowHypervisorQueryV2_53); response [`ShowHypervisorResponseV2_53`](super::types::ShowHypervisorResponseV2_53); errors 400, 404. *Changed at 2.53:* removes `list_search`, `list_hypervisor_servers`; list_hypervisors: changes errors/-, query changes `*`, query adds `hypervisor_hostname_pattern`, query changes `maxItems` of `limit`, `maxItems` of `marker`, query adds `with_servers`, response changes `format` of `hypervisors[].id`, `type` of `hypervisors[].id`, response adds `hypervisors[].servers`; and 3 more
-    /// - **2.88–latest**: status 200; query [`ShowHypervisorQueryV2_53`](super::types::ShowHypervisorQueryV2_53); response [`ShowHypervisorResponseV2_88`](super::types::ShowHypervisorResponseV2_88); errors 400, 404. *Changed at 2.88:* removes `list_statistics`, `list_uptime`; and 2 more
+    /// - **2.53–2.87**: status 200; query [`ShowHypervisorQueryV2_53`](super::types::ShowHypervisorQueryV2_53); response [`ShowHypervisorResponseV2_53`](super::types::ShowHypervisorResponseV2_53); errors 400, 404. *Changed at 2.53:* removes `search_hypervisor`, `list_hypervisor_servers`; list_hypervisors: changes errors/-, query changes `*`, query adds `hypervisor_hostname_pattern`, query changes `maxItems` of `limit`, `maxItems` of `marker`, query adds `with_servers`, response changes `format` of `hypervisors[].id`, `type` of `hypervisors[].id`, response adds `hypervisors[].servers`; and 3 more
+    /// - **2.88–latest**: status 200; query [`ShowHypervisorQueryV2_53`](super::types::ShowHypervisorQueryV2_53); response [`ShowHypervisorResponseV2_88`](super::types::ShowHypervisorResponseV2_88); errors 400, 404. *Changed at 2.88:* removes `list_statistics`, `show_hypervisor_uptime`; and 2 more
     pub async fn show_hypervisor(
         &self,
         hypervisor_id: &str,
@@ -353,5 +364,23 @@ impl HypervisorsClient {
             .param("hypervisor_id", hypervisor_id)
             .query(query);
         self.0.call(&SHOW_HYPERVISOR, request).await?.versioned()
+    }
+    /// The `show_hypervisor_uptime` operation.
+    ///
+    /// `GET /os-hypervisors/{hypervisor_id}/uptime`
+    ///
+    /// # Microversions
+    ///
+    /// - **2.1–2.52**: status 200; query [`ShowHypervisorUptimeQueryV2_1`](super::types::ShowHypervisorUptimeQueryV2_1); response [`ShowHypervisorUptimeResponseV2_1`](super::types::ShowHypervisorUptimeResponseV2_1); errors 400, 404, 501.
+    /// - **2.53–2.87**: status 200; query [`ShowHypervisorUptimeQueryV2_1`](super::types::ShowHypervisorUptimeQueryV2_1); response [`ShowHypervisorUptimeResponseV2_53`](super::types::ShowHypervisorUptimeResponseV2_53); errors 400, 404, 501. *Changed at 2.53:* removes `search_hypervisor`, `list_hypervisor_servers`; list_hypervisors: changes errors/-, query changes `*`, query adds `hypervisor_hostname_pattern`, query changes `maxItems` of `limit`, `maxItems` of `marker`, query adds `with_servers`, response changes `format` of `hypervisors[].id`, `type` of `hypervisors[].id`, response adds `hypervisors[].servers`; and 3 more
+    pub async fn show_hypervisor_uptime(
+        &self,
+        hypervisor_id: &str,
+        query: Option<&ShowHypervisorUptimeQuery>,
+    ) -> rt::Result<ShowHypervisorUptimeResponse> {
+        let request = rt::Request::new()
+            .param("hypervisor_id", hypervisor_id)
+            .query(query);
+        self.0.call(&SHOW_HYPERVISOR_UPTIME, request).await?.versioned()
     }
 }

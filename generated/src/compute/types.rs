@@ -5246,13 +5246,6 @@ pub struct ListQuotaSetsDetailResponseV2_57 {
     pub quota_set: ListQuotaSetsDetailResponseQuotaSetV2_57,
 }
 rt::record!(ListQuotaSetsDetailResponseV2_57 { req(quota_set, "quota_set") });
-/// The `ListRebootResponse` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListRebootResponseV2_1 {
-    pub host: String,
-    pub power_action: rt::Value,
-}
-rt::record!(ListRebootResponseV2_1 { req(host, "host"), req(power_action, "power_action") });
 /// The `ListSecurityGroupsQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListSecurityGroupsQueryV2_1 {
@@ -6597,51 +6590,6 @@ pub struct ListTopologyResponseV2_78 {
     pub pagesize_kb: Option<i64>,
 }
 rt::record!(ListTopologyResponseV2_78 { req(nodes, "nodes"), req(pagesize_kb, "pagesize_kb") });
-/// The fields every version of `ListUptimeResponseHypervisor` has alike.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListUptimeResponseHypervisorCommon {
-    pub hypervisor_hostname: String,
-    pub state: ListHypervisorServersResponseHypervisorsItemStateV2_1,
-    pub status: UpdateHostResponseStatusV2_1,
-    pub uptime: Option<String>,
-}
-rt::record!(ListUptimeResponseHypervisorCommon {
-    req(hypervisor_hostname, "hypervisor_hostname"),
-    req(state, "state"),
-    req(status, "status"),
-    req(uptime, "uptime"),
-});
-/// The `ListUptimeResponseHypervisor` schema from microversion 2.1. It extends [`ListUptimeResponseHypervisorCommon`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListUptimeResponseHypervisorV2_1 {
-    pub id: i64,
-    pub base: ListUptimeResponseHypervisorCommon,
-}
-rt::record!(ListUptimeResponseHypervisorV2_1 { req(id, "id") } + base);
-rt::extends!(ListUptimeResponseHypervisorV2_1 => ListUptimeResponseHypervisorCommon);
-/// The `ListUptimeResponseHypervisor` schema from microversion 2.53. It extends [`ListUptimeResponseHypervisorCommon`] (its fields are in `base`, also through `Deref`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListUptimeResponseHypervisorV2_53 {
-    pub id: String,
-    pub servers: Option<
-        Vec<ListHypervisorServersResponseHypervisorsItemServersItemV2_1>,
-    >,
-    pub base: ListUptimeResponseHypervisorCommon,
-}
-rt::record!(ListUptimeResponseHypervisorV2_53 { req(id, "id", 1), opt(servers, "servers") } + base);
-rt::extends!(ListUptimeResponseHypervisorV2_53 => ListUptimeResponseHypervisorCommon);
-/// The `ListUptimeResponse` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListUptimeResponseV2_1 {
-    pub hypervisor: ListUptimeResponseHypervisorV2_1,
-}
-rt::record!(ListUptimeResponseV2_1 { req(hypervisor, "hypervisor") });
-/// The `ListUptimeResponse` schema from microversion 2.53.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListUptimeResponseV2_53 {
-    pub hypervisor: ListUptimeResponseHypervisorV2_53,
-}
-rt::record!(ListUptimeResponseV2_53 { req(hypervisor, "hypervisor") });
 /// The `ListVersionsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListVersionsResponseV2_1 {
@@ -6895,6 +6843,13 @@ pub struct PauseServerRequestV2_1 {
     pub pause: rt::Value,
 }
 rt::record!(encode PauseServerRequestV2_1 { req(pause, "pause") });
+/// The `RebootHostResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebootHostResponseV2_1 {
+    pub host: String,
+    pub power_action: rt::Value,
+}
+rt::record!(RebootHostResponseV2_1 { req(host, "host"), req(power_action, "power_action") });
 /// The `RebootServerRequestRebootType` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RebootServerRequestRebootTypeV2_1 {
@@ -7940,6 +7895,60 @@ pub struct ShowHypervisorResponseV2_88 {
     pub hypervisor: ListHypervisorsDetailResponseHypervisorsItemV2_88,
 }
 rt::record!(ShowHypervisorResponseV2_88 { req(hypervisor, "hypervisor") });
+/// The fields every version of `ShowHypervisorUptimeResponseHypervisor` has alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHypervisorUptimeResponseHypervisorCommon {
+    pub hypervisor_hostname: String,
+    pub state: ListHypervisorServersResponseHypervisorsItemStateV2_1,
+    pub status: UpdateHostResponseStatusV2_1,
+    pub uptime: Option<String>,
+}
+rt::record!(ShowHypervisorUptimeResponseHypervisorCommon {
+    req(hypervisor_hostname, "hypervisor_hostname"),
+    req(state, "state"),
+    req(status, "status"),
+    req(uptime, "uptime"),
+});
+/// The `ShowHypervisorUptimeResponseHypervisor` schema from microversion 2.1. It extends [`ShowHypervisorUptimeResponseHypervisorCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHypervisorUptimeResponseHypervisorV2_1 {
+    pub id: i64,
+    pub base: ShowHypervisorUptimeResponseHypervisorCommon,
+}
+rt::record!(ShowHypervisorUptimeResponseHypervisorV2_1 { req(id, "id") } + base);
+rt::extends!(
+    ShowHypervisorUptimeResponseHypervisorV2_1 =>
+    ShowHypervisorUptimeResponseHypervisorCommon
+);
+/// The `ShowHypervisorUptimeResponseHypervisor` schema from microversion 2.53. It extends [`ShowHypervisorUptimeResponseHypervisorCommon`] (its fields are in `base`, also through `Deref`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHypervisorUptimeResponseHypervisorV2_53 {
+    pub id: String,
+    pub servers: Option<
+        Vec<ListHypervisorServersResponseHypervisorsItemServersItemV2_1>,
+    >,
+    pub base: ShowHypervisorUptimeResponseHypervisorCommon,
+}
+rt::record!(ShowHypervisorUptimeResponseHypervisorV2_53 {
+    req(id, "id", 1),
+    opt(servers, "servers"),
+} + base);
+rt::extends!(
+    ShowHypervisorUptimeResponseHypervisorV2_53 =>
+    ShowHypervisorUptimeResponseHypervisorCommon
+);
+/// The `ShowHypervisorUptimeResponse` schema from microversion 2.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHypervisorUptimeResponseV2_1 {
+    pub hypervisor: ShowHypervisorUptimeResponseHypervisorV2_1,
+}
+rt::record!(ShowHypervisorUptimeResponseV2_1 { req(hypervisor, "hypervisor") });
+/// The `ShowHypervisorUptimeResponse` schema from microversion 2.53.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowHypervisorUptimeResponseV2_53 {
+    pub hypervisor: ShowHypervisorUptimeResponseHypervisorV2_53,
+}
+rt::record!(ShowHypervisorUptimeResponseV2_53 { req(hypervisor, "hypervisor") });
 /// The `ShowImageResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowImageResponseV2_1 {
@@ -9533,34 +9542,34 @@ pub type ListFloatingIpsQueryV2_1 = AddInterfaceRequestV2_1;
 pub type ShowFloatingIpQueryV2_1 = AddInterfaceRequestV2_1;
 /// [`CreateFloatingIpResponseV2_1`] in the role of `ShowFloatingIpResponseV2_1`.
 pub type ShowFloatingIpResponseV2_1 = CreateFloatingIpResponseV2_1;
-/// [`AddInterfaceRequestV2_1`] in the role of `ListRebootQueryV2_1`.
-pub type ListRebootQueryV2_1 = AddInterfaceRequestV2_1;
-/// [`AddInterfaceRequestV2_1`] in the role of `ListShutdownQueryV2_1`.
-pub type ListShutdownQueryV2_1 = AddInterfaceRequestV2_1;
-/// [`ListRebootResponseV2_1`] in the role of `ListShutdownResponseV2_1`.
-pub type ListShutdownResponseV2_1 = ListRebootResponseV2_1;
-/// [`AddInterfaceRequestV2_1`] in the role of `ListStartupQueryV2_1`.
-pub type ListStartupQueryV2_1 = AddInterfaceRequestV2_1;
-/// [`ListRebootResponseV2_1`] in the role of `ListStartupResponseV2_1`.
-pub type ListStartupResponseV2_1 = ListRebootResponseV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `RebootHostQueryV2_1`.
+pub type RebootHostQueryV2_1 = AddInterfaceRequestV2_1;
 /// [`AddInterfaceRequestV2_1`] in the role of `ShowHostQueryV2_1`.
 pub type ShowHostQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ShutdownHostQueryV2_1`.
+pub type ShutdownHostQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`RebootHostResponseV2_1`] in the role of `ShutdownHostResponseV2_1`.
+pub type ShutdownHostResponseV2_1 = RebootHostResponseV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `StartupHostQueryV2_1`.
+pub type StartupHostQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`RebootHostResponseV2_1`] in the role of `StartupHostResponseV2_1`.
+pub type StartupHostResponseV2_1 = RebootHostResponseV2_1;
 /// [`AddInterfaceRequestV2_1`] in the role of `ListHypervisorServersQueryV2_1`.
 pub type ListHypervisorServersQueryV2_1 = AddInterfaceRequestV2_1;
 /// [`ListAggregatesQueryV2_1`] in the role of `ListHypervisorsQueryV2_1`.
 pub type ListHypervisorsQueryV2_1 = ListAggregatesQueryV2_1;
 /// [`ListAggregatesQueryV2_1`] in the role of `ListHypervisorsDetailQueryV2_1`.
 pub type ListHypervisorsDetailQueryV2_1 = ListAggregatesQueryV2_1;
-/// [`AddInterfaceRequestV2_1`] in the role of `ListSearchQueryV2_1`.
-pub type ListSearchQueryV2_1 = AddInterfaceRequestV2_1;
-/// [`ListHypervisorsResponseV2_1`] in the role of `ListSearchResponseV2_1`.
-pub type ListSearchResponseV2_1 = ListHypervisorsResponseV2_1;
 /// [`AddInterfaceRequestV2_1`] in the role of `ListStatisticsQueryV2_1`.
 pub type ListStatisticsQueryV2_1 = AddInterfaceRequestV2_1;
-/// [`AddInterfaceRequestV2_1`] in the role of `ListUptimeQueryV2_1`.
-pub type ListUptimeQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `SearchHypervisorQueryV2_1`.
+pub type SearchHypervisorQueryV2_1 = AddInterfaceRequestV2_1;
+/// [`ListHypervisorsResponseV2_1`] in the role of `SearchHypervisorResponseV2_1`.
+pub type SearchHypervisorResponseV2_1 = ListHypervisorsResponseV2_1;
 /// [`ListAggregatesQueryV2_1`] in the role of `ShowHypervisorQueryV2_1`.
 pub type ShowHypervisorQueryV2_1 = ListAggregatesQueryV2_1;
+/// [`AddInterfaceRequestV2_1`] in the role of `ShowHypervisorUptimeQueryV2_1`.
+pub type ShowHypervisorUptimeQueryV2_1 = AddInterfaceRequestV2_1;
 /// [`SetMetadataRequestSetMetadataV2_1`] in the role of `CreateMetadataResponseV2_1`.
 pub type CreateMetadataResponseV2_1 = SetMetadataRequestSetMetadataV2_1;
 /// [`AddInterfaceRequestV2_1`] in the role of `ListImageMetadataQueryV2_1`.
