@@ -38,6 +38,7 @@ pub mod schema;
 pub mod secret;
 pub mod status;
 pub mod tempest_conf;
+pub mod transport;
 pub mod version;
 pub mod waiters;
 
@@ -64,5 +65,8 @@ pub use response::{NoBody, RawResponse, Response, Validation};
 pub use schema::{EmbeddedSchema, Violation};
 pub use secret::Secret;
 pub use serde_json::Value;
+pub use transport::{
+    RetryAfterError, RetryPolicy, TlsFault, TransportFault, TransportPhase, TransportSettings,
+};
 pub use version::{ApiVersion, Microversion, VersionError, VersionRange};
 pub use waiters::{Progress, WaitError, Waiter};
