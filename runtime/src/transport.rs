@@ -245,21 +245,8 @@ pub fn classify(
         };
     }
     let mut io_kind = None;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            {
-                return TransportFault::Tls(tls_fault(tls));
-            }
-            io_kind.get_or_insert(io.kind());
-        }
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return TransportFault::Tls(tls_fault(tls));
-        }
-        source = e.source();
+    if let Some(tls) = find_causes(error, &mut io_kind) {
+        return TransportFault::Tls(tls_fault(tls));
     }
     let phase = if error.is_connect() {
         TransportPhase::Connect
@@ -288,6 +275,32 @@ pub fn classify(
         return TransportFault::Closed { phase };
     }
     TransportFault::Other { phase, reason }
+}
+
+/// Walks an error's causes, looking inside `io::Error`s too (their `source` skips the error
+/// they wrap): returns the rustls error if there is one, and records the first specific I/O
+/// error kind.
+fn find_causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+    io_kind: &mut Option<std::io::ErrorKind>,
+) -> Option<&'a rustls::Error> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() != std::io::ErrorKind::Other && io_kind.is_none() {
+                *io_kind = Some(io.kind());
+            }
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner);
+                continue;
+            }
+        }
+        next = e.source();
+    }
+    None
 }
 
 fn tls_fault(error: &rustls::Error) -> TlsFault {

@@ -31,6 +31,7 @@
 
 pub mod assertions;
 pub mod config;
+pub mod fake;
 pub mod select;
 pub mod suite;
 
