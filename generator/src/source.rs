@@ -62,7 +62,15 @@ impl SourceFile {
     pub fn parse(path: &Path, text: &str) -> Result<Self, Diagnostic> {
         let value: serde_json::Value = serde_yaml::from_str(text).map_err(|e| Diagnostic {
             file: path.to_owned(),
-            line: e.location().map(|l| l.line()),
+            // serde_yaml gives no location for some errors (a second document, recursion or
+            // alias-expansion limits): point at the second document's start when there is
+            // one, else at the top of the file.
+            line: Some(
+                e.location()
+                    .map(|l| l.line())
+                    .or_else(|| second_document_line(text))
+                    .unwrap_or(1),
+            ),
             pointer: String::new(),
             message: format!("YAML syntax: {e}"),
         })?;
@@ -78,7 +86,8 @@ impl SourceFile {
         })
     }
 
-    /// The line of the node at `pointer`, or of its nearest ancestor that has one.
+    /// The line of the node at `pointer`, or of its nearest ancestor that has one; line 1
+    /// for an empty document.
     pub fn line_of(&self, pointer: &str) -> Option<usize> {
         let mut current = pointer;
         loop {
@@ -87,7 +96,7 @@ impl SourceFile {
             }
             match current.rfind('/') {
                 Some(cut) => current = &current[..cut],
-                None => return None,
+                None => return Some(1),
             }
         }
     }
@@ -190,6 +199,22 @@ impl MarkedEventReceiver for LineIndexer {
     }
 }
 
+/// The line where the second YAML document of `text` starts, if it has one.
+fn second_document_line(text: &str) -> Option<usize> {
+    struct Documents(Vec<usize>);
+    impl MarkedEventReceiver for Documents {
+        fn on_event(&mut self, event: Event, mark: Marker) {
+            if matches!(event, Event::DocumentStart) {
+                self.0.push(mark.line());
+            }
+        }
+    }
+    let mut documents = Documents(Vec::new());
+    // Events up to a syntax error are enough.
+    let _ = Parser::new_from_str(text).load(&mut documents, true);
+    documents.0.get(1).copied()
+}
+
 fn line_index(text: &str) -> HashMap<String, usize> {
     let mut indexer = LineIndexer {
         stack: Vec::new(),
@@ -213,6 +238,22 @@ mod tests {
         assert_eq!(file.line_of("/b/1/c"), Some(4));
         assert_eq!(file.line_of("/d~1e"), Some(5));
         assert_eq!(file.line_of("/b/1/missing"), Some(4));
+    }
+
+    #[test]
+    fn a_second_document_is_reported_at_its_line() {
+        let text = "a: 1\nb: 2\n---\nc: 3\n";
+        let err = SourceFile::parse(Path::new("two.yaml"), text).unwrap_err();
+        assert!(err.message.contains("more than one document"), "{err}");
+        assert_eq!(err.line, Some(3), "{err}");
+        let err = SourceFile::parse(Path::new("two.yaml"), "--- 1\n--- 2\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+    }
+
+    #[test]
+    fn an_empty_document_points_at_line_one() {
+        let file = SourceFile::parse(Path::new("empty.yaml"), "# nothing\n").unwrap();
+        assert_eq!(file.line_of("/operations/x"), Some(1));
     }
 
     #[test]
