@@ -49,11 +49,20 @@ pub struct SourceFile {
 impl SourceFile {
     /// Reads and parses a YAML file; syntax errors carry the file and line.
     pub fn load(path: &Path) -> Result<Self, Diagnostic> {
-        let text = std::fs::read_to_string(path).map_err(|e| Diagnostic {
+        let bytes = std::fs::read(path).map_err(|e| Diagnostic {
             file: path.to_owned(),
             line: None,
             pointer: String::new(),
             message: format!("cannot read: {e}"),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            Diagnostic {
+                file: path.to_owned(),
+                line: Some(valid.iter().filter(|&&b| b == b'\n').count() + 1),
+                pointer: String::new(),
+                message: format!("not UTF-8: {}", e.utf8_error()),
+            }
         })?;
         Self::parse(path, &text)
     }
@@ -248,6 +257,18 @@ mod tests {
         assert_eq!(err.line, Some(3), "{err}");
         let err = SourceFile::parse(Path::new("two.yaml"), "--- 1\n--- 2\n").unwrap_err();
         assert_eq!(err.line, Some(2), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_at_its_line() {
+        let dir = std::env::temp_dir().join(format!("squall-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.yaml");
+        std::fs::write(&path, b"a: 1\nb: 2\nc: \xff\n").unwrap();
+        let err = SourceFile::load(&path).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(err.line, Some(3), "{err}");
+        assert!(err.message.starts_with("not UTF-8"), "{err}");
     }
 
     #[test]
