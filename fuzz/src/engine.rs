@@ -115,7 +115,7 @@ fn read_corpus(dir: &Path) -> Vec<Vec<u8>> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n == "README.md"))
+        .filter(|p| p.is_file() && p.file_name().is_none_or(|n| n != "README.md"))
         .collect();
     files.sort();
     files.iter().filter_map(|p| std::fs::read(p).ok()).collect()
