@@ -199,6 +199,14 @@ impl FakeFaultServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// Keeps the server running for as long as the test's runtime lives, and returns its
+    /// URL for `path` (for helpers that hand out only a client).
+    pub fn detach(self, path: &str) -> String {
+        let url = self.url(path);
+        std::mem::forget(self);
+        url
+    }
+
     /// The address the server listens on.
     pub fn addr(&self) -> std::net::SocketAddr {
         self.addr
