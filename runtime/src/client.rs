@@ -54,7 +54,7 @@ pub struct RestClient {
 
 impl RestClient {
     /// A client with the default transport settings (see [`crate::transport`]: 10 s connect,
-    /// 30 s read, 60 s whole-call timeouts, 64 MiB body limit, no retries) and no token.
+    /// 60 s read, 120 s whole-call timeouts, 64 MiB body limit, no retries) and no token.
     pub fn new() -> Result<Self, reqwest::Error> {
         Self::with_settings(TransportSettings::default())
     }

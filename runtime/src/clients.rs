@@ -183,7 +183,7 @@ impl ServiceClientsBuilder {
         self
     }
 
-    /// The whole-call HTTP timeout of every request (default 60 s).
+    /// The whole-call HTTP timeout of every request (default 120 s; see [`TransportSettings`]).
     pub fn http_timeout(mut self, timeout: Duration) -> Self {
         self.transport.timeout = timeout;
         self

@@ -6,8 +6,8 @@
 //! | setting | default | what happens past it |
 //! | --- | --- | --- |
 //! | connect timeout | 10 s | [`TransportFault::ConnectTimeout`] |
-//! | read timeout (no byte for this long) | 30 s | [`TransportFault::Timeout`] |
-//! | whole-call timeout | 60 s | [`TransportFault::Timeout`] |
+//! | read timeout (no byte for this long) | 60 s | [`TransportFault::Timeout`] |
+//! | whole-call timeout | 120 s | [`TransportFault::Timeout`] |
 //! | response body limit | [`DEFAULT_MAX_BODY_BYTES`] (64 MiB) | [`TransportFault::BodyTooLarge`], refused as soon as the `Content-Length` or the bytes read so far pass it; the body is never buffered past the limit |
 //! | redirects followed | 5 | [`TransportFault::TooManyRedirects`] |
 //! | retries | none ([`RetryPolicy::none`]) | see [`RetryPolicy`] |
@@ -45,8 +45,8 @@ impl Default for TransportSettings {
     fn default() -> Self {
         Self {
             connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(30),
-            timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(60),
+            timeout: Duration::from_secs(120),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_redirects: 5,
         }
