@@ -42,6 +42,11 @@ pub trait Target {
     fn dictionary(&self) -> &'static [&'static [u8]];
     /// Runs one input: `Ok(signature)` of the outcome, or a broken property.
     fn run(&mut self, input: &[u8]) -> Result<u64, Failure>;
+    /// A structural mutation of `input` that keeps it well-formed (see [`crate::tree`]), when
+    /// the target's inputs have a structure; `None` to use the byte mutations.
+    fn mutate_tree(&self, _input: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// What a fuzzing session of one target did.
@@ -298,7 +303,18 @@ pub fn fuzz(target: &mut dyn Target, root: &Path, duration: Duration, seed: u64)
         for _ in 0..16 {
             input.clear();
             input.extend_from_slice(&corpus[fastrand::usize(0..corpus.len())]);
-            mutate(&mut input, &corpus, dictionary);
+            match fastrand::bool()
+                .then(|| target.mutate_tree(&input))
+                .flatten()
+            {
+                Some(tree) => {
+                    input = tree;
+                    if fastrand::u8(0..4) == 0 {
+                        mutate(&mut input, &corpus, dictionary);
+                    }
+                }
+                None => mutate(&mut input, &corpus, dictionary),
+            }
             execs += 1;
             match run_one(target, &input) {
                 Ok(sig) => {

@@ -9,6 +9,7 @@
 
 mod engine;
 mod targets;
+mod tree;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

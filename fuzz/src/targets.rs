@@ -183,6 +183,15 @@ impl Target for Spec {
         YAML_TOKENS
     }
 
+    fn mutate_tree(&self, input: &[u8]) -> Option<Vec<u8>> {
+        let split = input.iter().position(|&b| b == b'\n')?;
+        let mut value: Value = serde_yaml::from_slice(&input[split + 1..]).ok()?;
+        crate::tree::mutate(&mut value);
+        let mut out = input[..=split].to_vec();
+        out.extend_from_slice(serde_yaml::to_string(&value).ok()?.as_bytes());
+        Some(out)
+    }
+
     fn run(&mut self, input: &[u8]) -> Result<u64, Failure> {
         let (head, content) = match input.iter().position(|&b| b == b'\n') {
             Some(i) => (&input[..i], &input[i + 1..]),
@@ -298,6 +307,14 @@ impl Target for Decode {
             b"\"href\"",
             b"\"rel\"",
         ]
+    }
+
+    fn mutate_tree(&self, input: &[u8]) -> Option<Vec<u8>> {
+        let mut value: Value = serde_json::from_slice(input.get(3..)?).ok()?;
+        crate::tree::mutate(&mut value);
+        let mut out = input[..3].to_vec();
+        out.extend_from_slice(&serde_json::to_vec(&value).ok()?);
+        Some(out)
     }
 
     fn run(&mut self, input: &[u8]) -> Result<u64, Failure> {
@@ -639,6 +656,12 @@ impl Target for CloudsYaml {
 
     fn dictionary(&self) -> &'static [&'static [u8]] {
         YAML_TOKENS
+    }
+
+    fn mutate_tree(&self, input: &[u8]) -> Option<Vec<u8>> {
+        let mut value: Value = serde_yaml::from_slice(input).ok()?;
+        crate::tree::mutate(&mut value);
+        serde_yaml::to_string(&value).ok().map(String::into_bytes)
     }
 
     fn run(&mut self, input: &[u8]) -> Result<u64, Failure> {
