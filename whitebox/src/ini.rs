@@ -242,7 +242,13 @@ impl IniDocument {
                 self.remove_entry(index);
             }
             first
-        } else if let Some(point) = self.insertion_point(section) {
+        } else if let Some(mut point) = self.insertion_point(section) {
+            // An indented stray line right there would read as the new entry's continuation.
+            while self.lines.get(point).is_some_and(|l| {
+                matches!(l.kind, Kind::Other) && l.raw.starts_with([' ', '\t'])
+            }) {
+                point += 1;
+            }
             if point == self.lines.len() {
                 self.ensure_trailing_newline();
             }
@@ -372,6 +378,18 @@ mod tests {
             reparsed.get("libvirt", "cpu_mode").as_deref(),
             Some("host-passthrough")
         );
+    }
+
+    #[test]
+    fn a_new_option_does_not_adopt_an_indented_stray_line() {
+        // Found by the `ini` fuzz target: the new option went right after the header, and the
+        // indented line below it became the option's continuation.
+        let mut doc = IniDocument::parse("[s]\n    stray\nafter\n");
+        doc.set("s", "key", "value");
+        let text = doc.render();
+        let again = IniDocument::parse(&text);
+        assert_eq!(again.get("s", "key").as_deref(), Some("value"), "{text:?}");
+        assert!(text.contains("    stray\n"), "{text:?}");
     }
 
     #[test]
