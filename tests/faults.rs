@@ -246,16 +246,17 @@ async fn truncated_body_shorter_than_its_content_length() {
 
 #[tokio::test]
 async fn a_trickling_body_stops_at_the_whole_call_timeout() {
-    // One byte every 200 ms beats the 1 s read timeout, but not the 2.5 s call timeout.
+    // One byte every 100 ms beats the 2 s read timeout, but not the 3 s call timeout.
     let canned = Canned::compute_json(200, "2.2", good_list());
     let server = FakeFaultServer::always(Fault::Trickle {
         canned,
-        every: Duration::from_millis(200),
+        every: Duration::from_millis(100),
     })
     .await
     .unwrap();
     let settings = TransportSettings {
-        timeout: Duration::from_millis(2500),
+        read_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(3),
         ..settings()
     };
     let (err, elapsed) = list_fails(&server.url("/v2.1"), settings).await;

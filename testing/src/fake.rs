@@ -288,8 +288,9 @@ async fn serve(
                 .write_all(&canned.body[..after.min(canned.body.len())])
                 .await?;
             socket.flush().await?;
-            // Let the client read what was sent before the reset discards it.
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Let the client read what was sent before the reset discards it (a loaded
+            // machine may take a while to schedule the client).
+            tokio::time::sleep(Duration::from_millis(500)).await;
             reset(socket)
         }
         Fault::Truncate { canned, after } => {
