@@ -237,42 +237,43 @@ impl IniDocument {
     /// removed; a new key goes after the section's last option; a new section is appended.
     pub fn set_all(&mut self, section: &str, key: &str, values: &[&str]) {
         let existing = self.entry_indices(section, key);
-        let at = if let Some(&first) = existing.first() {
-            for &index in existing.iter().rev() {
-                self.remove_entry(index);
-            }
-            first
-        } else if let Some(mut point) = self.insertion_point(section) {
-            // An indented stray line right there would read as the new entry's continuation.
-            while self.lines.get(point).is_some_and(|l| {
-                matches!(l.kind, Kind::Other) && l.raw.starts_with([' ', '\t'])
-            }) {
-                point += 1;
-            }
-            if point == self.lines.len() {
+        let at =
+            if let Some(&first) = existing.first() {
+                for &index in existing.iter().rev() {
+                    self.remove_entry(index);
+                }
+                first
+            } else if let Some(mut point) = self.insertion_point(section) {
+                // An indented stray line right there would read as the new entry's continuation.
+                while self.lines.get(point).is_some_and(|l| {
+                    matches!(l.kind, Kind::Other) && l.raw.starts_with([' ', '\t'])
+                }) {
+                    point += 1;
+                }
+                if point == self.lines.len() {
+                    self.ensure_trailing_newline();
+                }
+                point
+            } else {
                 self.ensure_trailing_newline();
-            }
-            point
-        } else {
-            self.ensure_trailing_newline();
-            if !self.lines.is_empty() {
+                if !self.lines.is_empty() {
+                    self.lines.push(Line {
+                        raw: self.newline.to_owned(),
+                        kind: Kind::Blank,
+                        section: self
+                            .lines
+                            .last()
+                            .map(|l| l.section.clone())
+                            .unwrap_or_default(),
+                    });
+                }
                 self.lines.push(Line {
-                    raw: self.newline.to_owned(),
-                    kind: Kind::Blank,
-                    section: self
-                        .lines
-                        .last()
-                        .map(|l| l.section.clone())
-                        .unwrap_or_default(),
+                    raw: format!("[{section}]{}", self.newline),
+                    kind: Kind::Section(section.to_owned()),
+                    section: section.to_owned(),
                 });
-            }
-            self.lines.push(Line {
-                raw: format!("[{section}]{}", self.newline),
-                kind: Kind::Section(section.to_owned()),
-                section: section.to_owned(),
-            });
-            self.lines.len()
-        };
+                self.lines.len()
+            };
         let new: Vec<Line> = values
             .iter()
             .map(|v| self.entry_line(key, v, section))
