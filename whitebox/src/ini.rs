@@ -237,47 +237,52 @@ impl IniDocument {
     /// removed; a new key goes after the section's last option; a new section is appended.
     pub fn set_all(&mut self, section: &str, key: &str, values: &[&str]) {
         let existing = self.entry_indices(section, key);
-        let at =
-            if let Some(&first) = existing.first() {
-                for &index in existing.iter().rev() {
-                    self.remove_entry(index);
-                }
-                first
-            } else if let Some(mut point) = self.insertion_point(section) {
-                // An indented stray line right there would read as the new entry's continuation.
-                while self.lines.get(point).is_some_and(|l| {
-                    matches!(l.kind, Kind::Other) && l.raw.starts_with([' ', '\t'])
-                }) {
-                    point += 1;
-                }
-                if point == self.lines.len() {
-                    self.ensure_trailing_newline();
-                }
-                point
-            } else {
+        let at = if let Some(&first) = existing.first() {
+            for &index in existing.iter().rev() {
+                self.remove_entry(index);
+            }
+            first
+        } else if let Some(point) = self.insertion_point(section) {
+            if point == self.lines.len() {
                 self.ensure_trailing_newline();
-                if !self.lines.is_empty() {
-                    self.lines.push(Line {
-                        raw: self.newline.to_owned(),
-                        kind: Kind::Blank,
-                        section: self
-                            .lines
-                            .last()
-                            .map(|l| l.section.clone())
-                            .unwrap_or_default(),
-                    });
-                }
+            }
+            point
+        } else {
+            self.ensure_trailing_newline();
+            if !self.lines.is_empty() {
                 self.lines.push(Line {
-                    raw: format!("[{section}]{}", self.newline),
-                    kind: Kind::Section(section.to_owned()),
-                    section: section.to_owned(),
+                    raw: self.newline.to_owned(),
+                    kind: Kind::Blank,
+                    section: self
+                        .lines
+                        .last()
+                        .map(|l| l.section.clone())
+                        .unwrap_or_default(),
                 });
-                self.lines.len()
-            };
-        let new: Vec<Line> = values
+            }
+            self.lines.push(Line {
+                raw: format!("[{section}]{}", self.newline),
+                kind: Kind::Section(section.to_owned()),
+                section: section.to_owned(),
+            });
+            self.lines.len()
+        };
+        let mut new: Vec<Line> = values
             .iter()
             .map(|v| self.entry_line(key, v, section))
             .collect();
+        // An indented line right below would read as the new entry's continuation; a blank
+        // line keeps it what it was.
+        let indented_below = self.lines.get(at).is_some_and(|l| {
+            l.raw.starts_with([' ', '\t']) && !matches!(l.kind, Kind::Blank | Kind::Comment)
+        });
+        if indented_below && !new.is_empty() {
+            new.push(Line {
+                raw: self.newline.to_owned(),
+                kind: Kind::Blank,
+                section: section.to_owned(),
+            });
+        }
         self.lines.splice(at..at, new);
     }
 
@@ -390,7 +395,13 @@ mod tests {
         let text = doc.render();
         let again = IniDocument::parse(&text);
         assert_eq!(again.get("s", "key").as_deref(), Some("value"), "{text:?}");
-        assert!(text.contains("    stray\n"), "{text:?}");
+        assert_eq!(text, "[s]\nkey = value\n\n    stray\nafter\n");
+        // Nor an indented section header (which reads as a header only outside an entry).
+        let mut doc = IniDocument::parse("[s]\n  [t]\nx = 1\n");
+        doc.set("s", "key", "value");
+        let again = IniDocument::parse(&doc.render());
+        assert_eq!(again.get("s", "key").as_deref(), Some("value"));
+        assert_eq!(again.get("t", "x").as_deref(), Some("1"));
     }
 
     #[test]
