@@ -271,11 +271,12 @@ impl IniDocument {
             .iter()
             .map(|v| self.entry_line(key, v, section))
             .collect();
-        // An indented line right below would read as the new entry's continuation; a blank
-        // line keeps it what it was.
-        let indented_below = self.lines.get(at).is_some_and(|l| {
-            l.raw.starts_with([' ', '\t']) && !matches!(l.kind, Kind::Blank | Kind::Comment)
-        });
+        // An indented line right below (comments between do not end an entry) would read as
+        // the new entry's continuation; a blank line keeps it what it was.
+        let indented_below = self.lines[at..]
+            .iter()
+            .find(|l| !matches!(l.kind, Kind::Comment))
+            .is_some_and(|l| l.raw.starts_with([' ', '\t']) && !matches!(l.kind, Kind::Blank));
         if indented_below && !new.is_empty() {
             new.push(Line {
                 raw: self.newline.to_owned(),
@@ -402,6 +403,11 @@ mod tests {
         let again = IniDocument::parse(&doc.render());
         assert_eq!(again.get("s", "key").as_deref(), Some("value"));
         assert_eq!(again.get("t", "x").as_deref(), Some("1"));
+        // Nor one below a comment (a comment does not end an entry).
+        let mut doc = IniDocument::parse("[s]\n# note\n  stray\n");
+        doc.set("s", "key", "value");
+        let again = IniDocument::parse(&doc.render());
+        assert_eq!(again.get("s", "key").as_deref(), Some("value"));
     }
 
     #[test]
