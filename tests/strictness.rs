@@ -1,15 +1,14 @@
-//! Strictness, checked against an in-process **fault injector**: a tiny HTTP server that answers
-//! every request with a canned response. The real Nova never sends these bodies on demand
-//! (unknown fields, wrong types, a wrong answered version), so this is the one place a fake is
-//! used; everything else runs against the real services.
+//! Strictness, checked against the in-process **fake** fault server of
+//! `squall_testing::fake`, answering every request with a canned response. The real Nova never
+//! sends these bodies on demand (unknown fields, wrong types, a wrong answered version), so this
+//! is the one place a fake is used; everything else runs against the real services.
 
 use std::sync::Arc;
 
 use serde_json::json;
 use squall::clients::compute::{self, KeypairsClient, keypairs};
 use squall::runtime::{ApiVersion, Error, HttpErrorKind, ProtocolFault, RestClient, ServiceClient};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use squall_testing::fake::{self, FakeFaultServer, Fault};
 
 /// A canned HTTP response.
 struct Canned {
@@ -18,57 +17,16 @@ struct Canned {
     body: String,
 }
 
-/// Starts the fault injector; it answers every connection with `canned` and returns its URL.
+/// Starts the fake server; it answers every request with `canned` and returns its URL.
 async fn fault_injector(canned: Canned) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let canned = Arc::new(canned);
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let canned = canned.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                let mut read = 0;
-                // Read the request head and any Content-Length body.
-                loop {
-                    let Ok(n) = socket.read(&mut buf[read..]).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    read += n;
-                    let text = String::from_utf8_lossy(&buf[..read]).to_string();
-                    if let Some(head_end) = text.find("\r\n\r\n") {
-                        let length = text[..head_end]
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if read >= head_end + 4 + length {
-                            break;
-                        }
-                    }
-                }
-                let mut response = format!(
-                    "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                    canned.status,
-                    canned.body.len()
-                );
-                for (name, value) in &canned.headers {
-                    response.push_str(&format!("{name}: {value}\r\n"));
-                }
-                response.push_str("\r\n");
-                response.push_str(&canned.body);
-                let _ = socket.write_all(response.as_bytes()).await;
-                let _ = socket.shutdown().await;
-            });
-        }
-    });
-    format!("http://{addr}/v2.1")
+    let mut response = fake::Canned::new(canned.status).body(canned.body);
+    for (name, value) in &canned.headers {
+        response = response.header(name, value);
+    }
+    FakeFaultServer::always(Fault::Respond(response))
+        .await
+        .unwrap()
+        .detach("/v2.1")
 }
 
 fn json_headers(version: &str) -> Vec<(&'static str, String)> {

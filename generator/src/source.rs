@@ -49,11 +49,20 @@ pub struct SourceFile {
 impl SourceFile {
     /// Reads and parses a YAML file; syntax errors carry the file and line.
     pub fn load(path: &Path) -> Result<Self, Diagnostic> {
-        let text = std::fs::read_to_string(path).map_err(|e| Diagnostic {
+        let bytes = std::fs::read(path).map_err(|e| Diagnostic {
             file: path.to_owned(),
             line: None,
             pointer: String::new(),
             message: format!("cannot read: {e}"),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            Diagnostic {
+                file: path.to_owned(),
+                line: Some(valid.iter().filter(|&&b| b == b'\n').count() + 1),
+                pointer: String::new(),
+                message: format!("not UTF-8: {}", e.utf8_error()),
+            }
         })?;
         Self::parse(path, &text)
     }
@@ -62,7 +71,15 @@ impl SourceFile {
     pub fn parse(path: &Path, text: &str) -> Result<Self, Diagnostic> {
         let value: serde_json::Value = serde_yaml::from_str(text).map_err(|e| Diagnostic {
             file: path.to_owned(),
-            line: e.location().map(|l| l.line()),
+            // serde_yaml gives no location for some errors (a second document, recursion or
+            // alias-expansion limits): point at the second document's start when there is
+            // one, else at the top of the file.
+            line: Some(
+                e.location()
+                    .map(|l| l.line())
+                    .or_else(|| second_document_line(text))
+                    .unwrap_or(1),
+            ),
             pointer: String::new(),
             message: format!("YAML syntax: {e}"),
         })?;
@@ -78,7 +95,8 @@ impl SourceFile {
         })
     }
 
-    /// The line of the node at `pointer`, or of its nearest ancestor that has one.
+    /// The line of the node at `pointer`, or of its nearest ancestor that has one; line 1
+    /// for an empty document.
     pub fn line_of(&self, pointer: &str) -> Option<usize> {
         let mut current = pointer;
         loop {
@@ -87,7 +105,7 @@ impl SourceFile {
             }
             match current.rfind('/') {
                 Some(cut) => current = &current[..cut],
-                None => return None,
+                None => return Some(1),
             }
         }
     }
@@ -190,6 +208,22 @@ impl MarkedEventReceiver for LineIndexer {
     }
 }
 
+/// The line where the second YAML document of `text` starts, if it has one.
+fn second_document_line(text: &str) -> Option<usize> {
+    struct Documents(Vec<usize>);
+    impl MarkedEventReceiver for Documents {
+        fn on_event(&mut self, event: Event, mark: Marker) {
+            if matches!(event, Event::DocumentStart) {
+                self.0.push(mark.line());
+            }
+        }
+    }
+    let mut documents = Documents(Vec::new());
+    // Events up to a syntax error are enough.
+    let _ = Parser::new_from_str(text).load(&mut documents, true);
+    documents.0.get(1).copied()
+}
+
 fn line_index(text: &str) -> HashMap<String, usize> {
     let mut indexer = LineIndexer {
         stack: Vec::new(),
@@ -213,6 +247,34 @@ mod tests {
         assert_eq!(file.line_of("/b/1/c"), Some(4));
         assert_eq!(file.line_of("/d~1e"), Some(5));
         assert_eq!(file.line_of("/b/1/missing"), Some(4));
+    }
+
+    #[test]
+    fn a_second_document_is_reported_at_its_line() {
+        let text = "a: 1\nb: 2\n---\nc: 3\n";
+        let err = SourceFile::parse(Path::new("two.yaml"), text).unwrap_err();
+        assert!(err.message.contains("more than one document"), "{err}");
+        assert_eq!(err.line, Some(3), "{err}");
+        let err = SourceFile::parse(Path::new("two.yaml"), "--- 1\n--- 2\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_at_its_line() {
+        let dir = std::env::temp_dir().join(format!("squall-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.yaml");
+        std::fs::write(&path, b"a: 1\nb: 2\nc: \xff\n").unwrap();
+        let err = SourceFile::load(&path).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(err.line, Some(3), "{err}");
+        assert!(err.message.starts_with("not UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_document_points_at_line_one() {
+        let file = SourceFile::parse(Path::new("empty.yaml"), "# nothing\n").unwrap();
+        assert_eq!(file.line_of("/operations/x"), Some(1));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! success-status check for that version -> body checks -> validated decode.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -15,6 +15,9 @@ use crate::provider::AuthProvider;
 use crate::redact::{TraceFilter, redact_body, redact_headers};
 use crate::response::{RawResponse, Validation};
 use crate::secret::Secret;
+use crate::transport::{
+    RetryPolicy, TransportFault, TransportPhase, TransportSettings, parse_retry_after,
+};
 use crate::version::{ApiVersion, Microversion};
 
 /// How many times a rate-limited (413 with `Retry-After`) request is retried, as in Tempest.
@@ -45,18 +48,26 @@ pub struct RestClient {
     auth: Option<Arc<AuthProvider>>,
     validation: Validation,
     trace: TraceFilter,
+    settings: TransportSettings,
+    retry: RetryPolicy,
 }
 
 impl RestClient {
-    /// A client with a default HTTP stack (30 s timeout) and no token.
+    /// A client with the default transport settings (see [`crate::transport`]: 10 s connect,
+    /// 60 s read, 120 s whole-call timeouts, 64 MiB body limit, no retries) and no token.
     pub fn new() -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()?;
-        Ok(Self::with_http(http))
+        Self::with_settings(TransportSettings::default())
     }
 
-    /// A client over an existing reqwest client.
+    /// A client whose HTTP stack has these timeouts, body limit and redirect limit.
+    pub fn with_settings(settings: TransportSettings) -> Result<Self, reqwest::Error> {
+        let http = settings.http_builder().build()?;
+        Ok(Self::with_http(http).with_transport_settings(settings))
+    }
+
+    /// A client over an existing reqwest client (its own timeouts and redirect policy apply;
+    /// the body limit is the default one unless set with
+    /// [`with_transport_settings`](Self::with_transport_settings)).
     pub fn with_http(http: reqwest::Client) -> Self {
         Self {
             http,
@@ -64,7 +75,33 @@ impl RestClient {
             auth: None,
             validation: Validation::default(),
             trace: TraceFilter::default(),
+            settings: TransportSettings::default(),
+            retry: RetryPolicy::none(),
         }
+    }
+
+    /// Records the settings the HTTP stack was built with; the body limit is enforced from
+    /// them, and faults name the limits.
+    pub fn with_transport_settings(mut self, settings: TransportSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Retries failed calls under `policy` (see [`RetryPolicy`]; none by default).
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        tracing::debug!(?policy, "retry policy");
+        self.retry = policy;
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// The transport settings (timeouts, body limit).
+    pub fn transport_settings(&self) -> TransportSettings {
+        self.settings
     }
 
     /// Sends this fixed token (`X-Auth-Token`) on every request; it is never renewed.
@@ -373,13 +410,30 @@ impl ServiceClient {
         };
         let url = format!("{base}{path}");
         let mut attempt = 0;
+        let mut retries = 0;
         let mut reauthenticated = false;
         loop {
             let token = self.rest.token().await?;
-            match self
+            let result = self
                 .call_once(op, span, &url, &request, token.as_ref())
-                .await
+                .await;
+            if let Err(error) = &result
+                && let Some(wait) = self.rest.retry.decide(span.method, error, retries)
             {
+                retries += 1;
+                tracing::info!(
+                    operation = %qualified_name(op),
+                    method = span.method,
+                    attempt = retries,
+                    max_retries = self.rest.retry.max_retries,
+                    ?wait,
+                    reason = %error,
+                    "retrying"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            match result {
                 Err(Error::Http {
                     kind: HttpErrorKind::Unauthorized,
                     ..
@@ -452,12 +506,29 @@ impl ServiceClient {
         }
 
         let started = Instant::now();
-        let transport = |source| Error::Transport {
-            operation: self.operation_name(op),
+        let settings = &self.rest.settings;
+        let transport = |fault: TransportFault,
+                         source: Option<reqwest::Error>,
+                         status: Option<u16>,
+                         body: Bytes| Error::Transport {
+            fault,
+            context: Box::new(ErrorContext {
+                operation: qualified_name(op),
+                requested: self.version,
+                answered: None,
+                status,
+                body,
+            }),
             source,
         };
+        let failed = |e: reqwest::Error, phase| {
+            let fault = crate::transport::classify(&e, phase, settings, started.elapsed());
+            transport(fault, Some(e), None, Bytes::new())
+        };
         let traced = !self.rest.trace.is_empty() && self.rest.trace.matches(&qualified_name(op));
-        let request_built = builder.build().map_err(transport)?;
+        let request_built = builder
+            .build()
+            .map_err(|e| failed(e, TransportPhase::Connect))?;
         if traced {
             tracing::info!(
                 target: "squall::trace",
@@ -474,10 +545,14 @@ impl ServiceClient {
             .http
             .execute(request_built)
             .await
-            .map_err(transport)?;
+            .map_err(|e| failed(e, TransportPhase::Response))?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
-        let raw = response.bytes().await.map_err(transport)?;
+        let raw = crate::transport::read_body(response, settings, started)
+            .await
+            .map_err(|(fault, source, received)| {
+                transport(fault, source, Some(status), received)
+            })?;
         if traced {
             tracing::info!(
                 target: "squall::trace",
@@ -610,6 +685,12 @@ impl ServiceClient {
                 context(answered),
             )?;
         }
+        if has_body {
+            check_json_body(&headers, &raw).map_err(|fault| Error::Protocol {
+                fault,
+                context: context(answered),
+            })?;
+        }
         let schema = op.variants.get(variant).and_then(|v| v.body);
         if has_body && schema.is_none() {
             self.fault(
@@ -660,11 +741,16 @@ impl ServiceClient {
             };
         }
         let message = extract_message(raw);
-        let retry_after = headers
-            .get("Retry-After")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, headers.get("Date").and_then(|d| d.to_str().ok())));
-        let rate_limited = retry_after.is_some() && !message.contains("exceed");
+        let retry_after_header = headers.get("Retry-After").map(|v| v.to_str().unwrap_or(""));
+        let retry_after = retry_after_header.and_then(|v| {
+            let date = headers.get("Date").and_then(|d| d.to_str().ok());
+            parse_retry_after(v, date)
+                .inspect_err(|e| tracing::warn!(error = %e, "Retry-After not usable"))
+                .ok()
+        });
+        // Tempest: a 413 is rate-limited when Retry-After is present (parsable or not) and
+        // the message lacks "exceed".
+        let rate_limited = retry_after_header.is_some() && !message.contains("exceed");
         Error::Http {
             kind: HttpErrorKind::from_status(status, rate_limited),
             message,
@@ -674,36 +760,32 @@ impl ServiceClient {
     }
 }
 
-/// Reads `Retry-After` as seconds or an HTTP date (relative to `Date`), never less than 1 s.
-pub fn parse_retry_after(value: &str, date: Option<&str>) -> Option<Duration> {
-    let seconds = match value.trim().parse::<u64>() {
-        Ok(s) => s,
-        Err(_) => {
-            let at = httpdate::parse_http_date(value.trim()).ok()?;
-            let now = date
-                .and_then(|d| httpdate::parse_http_date(d).ok())
-                .unwrap_or_else(std::time::SystemTime::now);
-            at.duration_since(now).map(|d| d.as_secs()).unwrap_or(0)
+/// A success body must be JSON: a JSON content type (or none given) and UTF-8.
+fn check_json_body(headers: &http::HeaderMap, raw: &[u8]) -> Result<(), ProtocolFault> {
+    if let Some(value) = headers.get(http::header::CONTENT_TYPE) {
+        let text = value.to_str().unwrap_or("");
+        let essence = text
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(ProtocolFault::UnexpectedContentType {
+                content_type: text.to_owned(),
+            });
         }
-    };
-    Some(Duration::from_secs(seconds.max(1)))
+    }
+    std::str::from_utf8(raw)
+        .map(|_| ())
+        .map_err(|e| ProtocolFault::InvalidUtf8 {
+            valid_up_to: e.valid_up_to(),
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        assert_eq!(parse_retry_after("5", None), Some(Duration::from_secs(5)));
-        assert_eq!(parse_retry_after("0", None), Some(Duration::from_secs(1)));
-        let later = parse_retry_after(
-            "Mon, 23 Nov 2026 10:00:30 GMT",
-            Some("Mon, 23 Nov 2026 10:00:00 GMT"),
-        );
-        assert_eq!(later, Some(Duration::from_secs(30)));
-        assert_eq!(parse_retry_after("soon", None), None);
-    }
 
     #[test]
     fn path_parameters_are_encoded() {

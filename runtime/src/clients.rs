@@ -37,6 +37,7 @@ use crate::provider::{AuthProvider, DEFAULT_RENEWAL_MARGIN, EndpointFilter};
 use crate::redact::TraceFilter;
 use crate::registry::{self, Registry, RegistryError};
 use crate::response::Validation;
+use crate::transport::{RetryPolicy, TransportSettings};
 use crate::version::ApiVersion;
 use crate::waiters::{DEFAULT_BUILD_INTERVAL, DEFAULT_BUILD_TIMEOUT, Waiter};
 
@@ -121,7 +122,8 @@ pub struct ServiceClientsBuilder {
     client_cert: Option<(PathBuf, Option<PathBuf>)>,
     proxy_url: Option<String>,
     trace: TraceFilter,
-    http_timeout: Duration,
+    transport: TransportSettings,
+    retry: RetryPolicy,
     build_interval: Duration,
     build_timeout: Duration,
     renewal_margin: Duration,
@@ -181,9 +183,22 @@ impl ServiceClientsBuilder {
         self
     }
 
-    /// The HTTP timeout of every request (default 60 s).
+    /// The whole-call HTTP timeout of every request (default 120 s; see [`TransportSettings`]).
     pub fn http_timeout(mut self, timeout: Duration) -> Self {
-        self.http_timeout = timeout;
+        self.transport.timeout = timeout;
+        self
+    }
+
+    /// Timeouts, the response body limit and the redirect limit (see
+    /// [`crate::transport`] for the defaults).
+    pub fn transport(mut self, settings: TransportSettings) -> Self {
+        self.transport = settings;
+        self
+    }
+
+    /// Retries failed calls under `policy` (none by default; see [`RetryPolicy`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
@@ -230,8 +245,9 @@ impl ServiceClientsBuilder {
     }
 
     fn http_client(&self) -> Result<reqwest::Client, ClientsError> {
-        let mut http = reqwest::Client::builder()
-            .timeout(self.http_timeout)
+        let mut http = self
+            .transport
+            .http_builder()
             .danger_accept_invalid_certs(!self.verify_tls);
         if !self.verify_tls {
             tracing::warn!("TLS certificate verification is OFF for these clients");
@@ -292,6 +308,8 @@ impl ServiceClientsBuilder {
         );
         let rest = Arc::new(
             RestClient::with_http(http)
+                .with_transport_settings(self.transport)
+                .with_retry(self.retry)
                 .with_auth(provider.clone())
                 .with_validation(self.validation)
                 .with_trace(self.trace.clone()),
@@ -339,7 +357,8 @@ impl ServiceClients {
             client_cert: None,
             proxy_url: None,
             trace: TraceFilter::default(),
-            http_timeout: Duration::from_secs(60),
+            transport: TransportSettings::default(),
+            retry: RetryPolicy::none(),
             build_interval: DEFAULT_BUILD_INTERVAL,
             build_timeout: DEFAULT_BUILD_TIMEOUT,
             renewal_margin: DEFAULT_RENEWAL_MARGIN,

@@ -312,7 +312,7 @@ impl CloudConfig {
                 match suffix {
                     "_default_microversion" => {
                         settings.default_microversion =
-                            Some(value.parse::<ApiVersion>().map_err(|e| {
+                            Some(ApiVersion::parse_option(value).map_err(|e| {
                                 config_error(full_key, format!("not a microversion: {e}"))
                             })?);
                     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::transport::TransportFault;
 use crate::version::{ApiVersion, Microversion};
 
 pub use crate::status::{HttpErrorKind, extract_message};
@@ -84,10 +85,16 @@ pub enum ProtocolFault {
     ResponseWithNonEmptyBody,
     /// No response schema covers the answered version (JSONSchemaNotFound).
     NoSchemaForVersion,
-    /// An error response had a content type that is neither JSON nor text (UnexpectedContentType).
+    /// An error response had a content type that is neither JSON nor text, or a success
+    /// response with a body had one that is not JSON (UnexpectedContentType).
     UnexpectedContentType {
         /// The content type received.
         content_type: String,
+    },
+    /// A success body is not UTF-8 (JSON must be).
+    InvalidUtf8 {
+        /// How many leading bytes are valid UTF-8.
+        valid_up_to: usize,
     },
 }
 
@@ -110,6 +117,9 @@ impl fmt::Display for ProtocolFault {
             Self::NoSchemaForVersion => f.write_str("no response schema covers this version"),
             Self::UnexpectedContentType { content_type } => {
                 write!(f, "unexpected content type {content_type:?}")
+            }
+            Self::InvalidUtf8 { valid_up_to } => {
+                write!(f, "body is not UTF-8 (valid up to byte {valid_up_to})")
             }
         }
     }
@@ -160,14 +170,18 @@ pub enum Error {
         /// What does not fit.
         message: String,
     },
-    /// The request could not be sent or the response not read.
-    #[error("{operation}: transport error: {source}")]
+    /// The request could not be sent or the response not read: connection refused or reset,
+    /// a timeout, a truncated or oversized body, a redirect loop, a TLS failure.
+    #[error("{context}: {fault}")]
     Transport {
-        /// The operation.
-        operation: String,
-        /// The underlying error.
+        /// What went wrong, and when.
+        fault: TransportFault,
+        /// The operation and requested version; the status, answered version and the bytes
+        /// received so far when a response head had arrived.
+        context: Box<ErrorContext>,
+        /// The underlying reqwest error, when there is one.
         #[source]
-        source: reqwest::Error,
+        source: Option<reqwest::Error>,
     },
     /// Authentication or catalog failure.
     #[error(transparent)]
@@ -191,12 +205,22 @@ impl Error {
         }
     }
 
-    /// The context (operation, versions, status, body), when a response arrived.
+    /// The transport fault, for transport errors.
+    pub fn transport_fault(&self) -> Option<&TransportFault> {
+        match self {
+            Self::Transport { fault, .. } => Some(fault),
+            _ => None,
+        }
+    }
+
+    /// The context (operation, versions, status, body); for a transport error, what had
+    /// arrived before it.
     pub fn context(&self) -> Option<&ErrorContext> {
         match self {
             Self::Http { context, .. }
             | Self::Validation { context, .. }
-            | Self::Protocol { context, .. } => Some(context),
+            | Self::Protocol { context, .. }
+            | Self::Transport { context, .. } => Some(context),
             _ => None,
         }
     }

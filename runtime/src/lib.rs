@@ -61,6 +61,7 @@ pub mod secret;
 pub mod status;
 pub mod table;
 pub mod tempest_conf;
+pub mod transport;
 pub mod version;
 pub mod waiters;
 
@@ -90,5 +91,8 @@ pub use schema::{EmbeddedSchema, Violation};
 pub use secret::Secret;
 pub use serde_json::Value;
 pub use table::{OperationEntry, ServiceTable};
+pub use transport::{
+    RetryAfterError, RetryPolicy, TlsFault, TransportFault, TransportPhase, TransportSettings,
+};
 pub use version::{ApiVersion, Microversion, VersionError, VersionRange};
 pub use waiters::{Progress, WaitError, Waiter};

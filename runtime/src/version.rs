@@ -19,6 +19,9 @@ pub enum VersionError {
     /// `latest` was given where a concrete version is required.
     #[error("`latest` is not allowed here; a concrete `X.Y` version is required")]
     LatestNotAllowed,
+    /// `matches` was asked of a null version (Tempest raises `ValueError`).
+    #[error("a null microversion cannot be matched against a range")]
+    NullVersion,
     /// The minimum of a range is above its maximum.
     #[error("inverted microversion range: min {min} is greater than max {max}")]
     InvertedRange {
@@ -96,12 +99,24 @@ pub enum ApiVersion {
 }
 
 impl ApiVersion {
-    /// Parses `X.Y` or `latest`; the empty string and `none`/`None` give [`ApiVersion::Null`].
+    /// Parses `X.Y` or `latest` as Tempest's `APIVersionRequest` does; `none`/`None` (how
+    /// Python's `None` and this type's `Display` spell null) give [`ApiVersion::Null`]. The
+    /// empty string is refused, as `APIVersionRequest("")` refuses it; a config reader that
+    /// treats an empty option as unset uses [`parse_option`](Self::parse_option).
     pub fn parse(text: &str) -> Result<Self, VersionError> {
         match text {
-            "" | "none" | "None" => Ok(Self::Null),
+            "none" | "None" => Ok(Self::Null),
             "latest" => Ok(Self::Latest),
             other => other.parse().map(Self::At),
+        }
+    }
+
+    /// Parses a config option: empty (or only spaces) is unset, i.e. null; anything else as
+    /// [`parse`](Self::parse).
+    pub fn parse_option(text: &str) -> Result<Self, VersionError> {
+        match text.trim() {
+            "" => Ok(Self::Null),
+            other => Self::parse(other),
         }
     }
 
@@ -123,9 +138,13 @@ impl ApiVersion {
         }
     }
 
-    /// Tempest's `matches(min, max)`: inclusive, and a null bound is open.
-    pub fn matches(self, min: ApiVersion, max: ApiVersion) -> bool {
-        (min.is_null() || self >= min) && (max.is_null() || self <= max)
+    /// Tempest's `matches(min, max)`: inclusive, and a null bound is open. Asking it of a
+    /// null version is an error, as in Tempest.
+    pub fn matches(self, min: ApiVersion, max: ApiVersion) -> Result<bool, VersionError> {
+        if self.is_null() {
+            return Err(VersionError::NullVersion);
+        }
+        Ok((min.is_null() || self >= min) && (max.is_null() || self <= max))
     }
 
     /// The text sent on the wire, or `None` for null.
@@ -181,9 +200,13 @@ impl VersionRange {
         Ok(Self { min, max })
     }
 
-    /// Parses both bounds and builds the range.
+    /// Parses both bounds (an empty bound is unset, see [`ApiVersion::parse_option`]) and
+    /// builds the range.
     pub fn parse(min: &str, max: &str) -> Result<Self, VersionError> {
-        Self::new(ApiVersion::parse(min)?, ApiVersion::parse(max)?)
+        Self::new(
+            ApiVersion::parse_option(min)?,
+            ApiVersion::parse_option(max)?,
+        )
     }
 
     /// The lower bound.
@@ -196,8 +219,9 @@ impl VersionRange {
         self.max
     }
 
-    /// Whether `version` lies in the range.
-    pub fn contains(&self, version: ApiVersion) -> bool {
+    /// Whether `version` lies in the range; an error for a null version (see
+    /// [`ApiVersion::matches`]).
+    pub fn contains(&self, version: ApiVersion) -> Result<bool, VersionError> {
         version.matches(self.min, self.max)
     }
 }
@@ -221,7 +245,40 @@ mod tests {
             Ok(Microversion::new(10, 104))
         );
         assert_eq!(ApiVersion::parse("latest"), Ok(ApiVersion::Latest));
-        assert_eq!(ApiVersion::parse(""), Ok(ApiVersion::Null));
+        assert_eq!(ApiVersion::parse("None"), Ok(ApiVersion::Null));
+    }
+
+    #[test]
+    fn empty_string_is_not_a_version_but_an_empty_option_is_unset() {
+        // tempest.lib: APIVersionRequest("") raises InvalidAPIVersionString.
+        assert_eq!(
+            ApiVersion::parse(""),
+            Err(VersionError::Invalid {
+                text: String::new()
+            })
+        );
+        assert!("".parse::<ApiVersion>().is_err());
+        assert_eq!(ApiVersion::parse_option(""), Ok(ApiVersion::Null));
+        assert_eq!(ApiVersion::parse_option("  "), Ok(ApiVersion::Null));
+        assert_eq!(ApiVersion::parse_option(" 2.3 "), Ok(ApiVersion::at(2, 3)));
+        assert!(ApiVersion::parse_option("2.03").is_err());
+    }
+
+    #[test]
+    fn matches_on_a_null_version_is_an_error() {
+        // tempest.lib: APIVersionRequest().matches(...) raises ValueError.
+        let null = ApiVersion::Null;
+        assert_eq!(
+            null.matches(ApiVersion::Null, ApiVersion::Null),
+            Err(VersionError::NullVersion)
+        );
+        assert_eq!(
+            null.matches(ApiVersion::at(2, 1), ApiVersion::Latest),
+            Err(VersionError::NullVersion)
+        );
+        let range = VersionRange::parse("2.1", "").unwrap();
+        assert_eq!(range.contains(null), Err(VersionError::NullVersion));
+        assert_eq!(range.contains(ApiVersion::at(2, 1)), Ok(true));
     }
 
     #[test]
@@ -252,10 +309,14 @@ mod tests {
     #[test]
     fn matches_is_inclusive_with_open_bounds() {
         let v = ApiVersion::at(2, 5);
-        assert!(v.matches(ApiVersion::at(2, 5), ApiVersion::at(2, 5)));
-        assert!(v.matches(ApiVersion::Null, ApiVersion::Null));
-        assert!(!v.matches(ApiVersion::at(2, 6), ApiVersion::Null));
-        assert!(!v.matches(ApiVersion::Null, ApiVersion::at(2, 4)));
+        assert_eq!(
+            v.matches(ApiVersion::at(2, 5), ApiVersion::at(2, 5)),
+            Ok(true)
+        );
+        assert_eq!(v.matches(ApiVersion::Null, ApiVersion::Null), Ok(true));
+        assert_eq!(v.matches(ApiVersion::at(2, 6), ApiVersion::Null), Ok(false));
+        assert_eq!(v.matches(ApiVersion::Null, ApiVersion::at(2, 4)), Ok(false));
+        assert_eq!(ApiVersion::Latest.matches(v, ApiVersion::Null), Ok(true));
     }
 
     #[test]

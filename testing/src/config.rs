@@ -202,7 +202,7 @@ fn build_range(
         let Some(raw) = values.get(key) else {
             return Ok(fallback);
         };
-        ApiVersion::parse(raw.text.trim()).map_err(|e| ConfigError {
+        ApiVersion::parse_option(&raw.text).map_err(|e| ConfigError {
             origin: origin.to_owned(),
             line: raw.line,
             key: format!("[{service}] {key}"),

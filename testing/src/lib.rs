@@ -40,6 +40,7 @@ pub mod assertions;
 pub mod cleanup;
 pub mod config;
 pub mod credentials;
+pub mod fake;
 pub mod keystone;
 pub mod select;
 pub mod suite;

@@ -26,7 +26,10 @@ pub struct TestRange {
 impl TestRange {
     /// Builds a range from strings (`"2.2"`, `"latest"`, `""`/`"none"` for null).
     pub fn parse(min: &str, max: &str) -> Result<Self, VersionError> {
-        Self::new(ApiVersion::parse(min)?, ApiVersion::parse(max)?)
+        Self::new(
+            ApiVersion::parse_option(min)?,
+            ApiVersion::parse_option(max)?,
+        )
     }
 
     /// Builds a range, rejecting an inverted one (null comparing lowest, as Tempest does).
@@ -121,7 +124,7 @@ mod tests {
     use super::*;
 
     fn v(text: &str) -> ApiVersion {
-        ApiVersion::parse(text).unwrap()
+        ApiVersion::parse_option(text).unwrap()
     }
 
     /// The whole table of the microversion testing spec: test classes A–D against seven

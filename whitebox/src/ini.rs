@@ -267,10 +267,23 @@ impl IniDocument {
             });
             self.lines.len()
         };
-        let new: Vec<Line> = values
+        let mut new: Vec<Line> = values
             .iter()
             .map(|v| self.entry_line(key, v, section))
             .collect();
+        // An indented line right below (comments between do not end an entry) would read as
+        // the new entry's continuation; a blank line keeps it what it was.
+        let indented_below = self.lines[at..]
+            .iter()
+            .find(|l| !matches!(l.kind, Kind::Comment))
+            .is_some_and(|l| l.raw.starts_with([' ', '\t']) && !matches!(l.kind, Kind::Blank));
+        if indented_below && !new.is_empty() {
+            new.push(Line {
+                raw: self.newline.to_owned(),
+                kind: Kind::Blank,
+                section: section.to_owned(),
+            });
+        }
         self.lines.splice(at..at, new);
     }
 
@@ -372,6 +385,29 @@ mod tests {
             reparsed.get("libvirt", "cpu_mode").as_deref(),
             Some("host-passthrough")
         );
+    }
+
+    #[test]
+    fn a_new_option_does_not_adopt_an_indented_stray_line() {
+        // Found by the `ini` fuzz target: the new option went right after the header, and the
+        // indented line below it became the option's continuation.
+        let mut doc = IniDocument::parse("[s]\n    stray\nafter\n");
+        doc.set("s", "key", "value");
+        let text = doc.render();
+        let again = IniDocument::parse(&text);
+        assert_eq!(again.get("s", "key").as_deref(), Some("value"), "{text:?}");
+        assert_eq!(text, "[s]\nkey = value\n\n    stray\nafter\n");
+        // Nor an indented section header (which reads as a header only outside an entry).
+        let mut doc = IniDocument::parse("[s]\n  [t]\nx = 1\n");
+        doc.set("s", "key", "value");
+        let again = IniDocument::parse(&doc.render());
+        assert_eq!(again.get("s", "key").as_deref(), Some("value"));
+        assert_eq!(again.get("t", "x").as_deref(), Some("1"));
+        // Nor one below a comment (a comment does not end an entry).
+        let mut doc = IniDocument::parse("[s]\n# note\n  stray\n");
+        doc.set("s", "key", "value");
+        let again = IniDocument::parse(&doc.render());
+        assert_eq!(again.get("s", "key").as_deref(), Some("value"));
     }
 
     #[test]

@@ -57,7 +57,7 @@ use std::sync::{Arc, Mutex};
 use squall_clients::compute::ServersClient;
 
 pub use compute::ServerLocation;
-pub use config::{ConfigGuard, RemoteConfig};
+pub use config::{ConfigGuard, FileMeta, RemoteConfig};
 pub use cpuset::CpuSet;
 pub use db::{Database, DbConfig};
 pub use error::{Error, Result};
@@ -120,6 +120,25 @@ impl Whitebox {
             .as_deref()
             .map(|command| self.inventory.wrap(None, command));
         Ok(RemoteConfig::new(self.ssh(host)?, path, restart))
+    }
+
+    /// Restores every config file of the inventory that a killed test left with a journal
+    /// (see [`config`](crate::config)), restarting its service; returns the `host:path` of
+    /// each file restored. Call it once when a whitebox suite starts.
+    pub async fn recover(&self) -> Result<Vec<String>> {
+        let mut restored = Vec::new();
+        for (host, node) in &self.inventory.nodes {
+            for (name, entry) in &node.services {
+                if entry.config_path.is_none() {
+                    continue;
+                }
+                let config = self.config(host, name)?;
+                if config.recover().await? {
+                    restored.push(format!("{host}:{}", config.path()));
+                }
+            }
+        }
+        Ok(restored)
     }
 
     /// Start/stop/restart of `service` on `host`.

@@ -306,7 +306,7 @@ impl SshClient {
         self.maybe_sudo(&format!("sh -c {}", shell::quote(&script)))
     }
 
-    fn maybe_sudo(&self, command: &str) -> String {
+    pub(crate) fn maybe_sudo(&self, command: &str) -> String {
         if self.inner.sudo {
             format!("sudo -n {command}")
         } else {
