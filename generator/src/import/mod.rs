@@ -348,13 +348,25 @@ fn ranged_schemas(
 
 /// Drops the service's own prose (`description`, `title`) from a schema: the facts carry over,
 /// the words do not (summaries and docs come from the overlay). Property *names* such as a
-/// resource's `description` field stay. Also drops an empty `required`, which Draft 4 refuses.
+/// resource's `description` field stay. Also writes what a later draft says the draft-4 way:
+/// no empty `required`, boolean `exclusiveMinimum`/`exclusiveMaximum`.
 fn strip_prose(schema: &mut Value) {
     match schema {
         Value::Object(map) => {
             for keyword in ["description", "title"] {
                 if map.get(keyword).is_some_and(Value::is_string) {
                     map.remove(keyword);
+                }
+            }
+            // The specs are draft 4: a numeric `exclusiveMinimum` (draft 6 and later, as some of
+            // Nova's schemas write it) becomes the bound plus `true`.
+            for (exclusive, bound) in [
+                ("exclusiveMinimum", "minimum"),
+                ("exclusiveMaximum", "maximum"),
+            ] {
+                if let Some(limit) = map.get(exclusive).filter(|v| v.is_number()).cloned() {
+                    map.insert(bound.to_owned(), limit);
+                    map.insert(exclusive.to_owned(), Value::Bool(true));
                 }
             }
             // `required: []` says nothing, and Draft 4 refuses it.
