@@ -1295,8 +1295,8 @@ pub struct FlavorV2_1 {
     pub base: FlavorCommon,
 }
 rt::record!(FlavorV2_1 {
-    req(swap, "swap", 20),
-    req(rxtx_factor, "rxtx_factor", 21),
+    req(swap, "swap", 22),
+    req(rxtx_factor, "rxtx_factor", 24),
     req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
 } + base);
 rt::extends!(FlavorV2_1 => FlavorCommon);
@@ -1311,7 +1311,7 @@ pub struct FlavorV2_102 {
 rt::record!(FlavorV2_102 {
     req(swap, "swap"),
     req(description, "description"),
-    opt(extra_specs, "extra_specs", 23),
+    opt(extra_specs, "extra_specs", 26),
 } + base);
 rt::extends!(FlavorV2_102 => FlavorCommon);
 /// The `Flavor` schema from microversion 2.55. It extends [`FlavorV2_1`] (its fields are in `base`, also through `Deref`).
@@ -1328,7 +1328,7 @@ pub struct FlavorV2_61 {
     pub extra_specs: Option<FlavorExtraSpecsV2_61>,
     pub base: FlavorV2_55,
 }
-rt::record!(FlavorV2_61 { opt(extra_specs, "extra_specs", 23) } + base);
+rt::record!(FlavorV2_61 { opt(extra_specs, "extra_specs", 26) } + base);
 rt::extends!(FlavorV2_61 => FlavorV2_55);
 /// The `Flavor` schema from microversion 2.75. It extends [`FlavorCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -1343,10 +1343,10 @@ pub struct FlavorV2_75 {
 }
 rt::record!(FlavorV2_75 {
     req(swap, "swap"),
-    req(rxtx_factor, "rxtx_factor", 21),
+    req(rxtx_factor, "rxtx_factor", 24),
     req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
     req(description, "description"),
-    opt(extra_specs, "extra_specs", 23),
+    opt(extra_specs, "extra_specs", 26),
 } + base);
 rt::extends!(FlavorV2_75 => FlavorCommon);
 /// The fields every version of `Keypair` has alike.
@@ -1362,13 +1362,13 @@ pub struct KeypairCommon {
     pub user_id: String,
 }
 rt::record!(KeypairCommon {
-    req(created_at, "created_at", 24),
-    req(deleted, "deleted", 25),
-    req(deleted_at, "deleted_at", 26),
+    req(created_at, "created_at", 27),
+    req(deleted, "deleted", 28),
+    req(deleted_at, "deleted_at", 29),
     req(fingerprint, "fingerprint"),
     req(id, "id"),
     req(public_key, "public_key"),
-    req(updated_at, "updated_at", 26),
+    req(updated_at, "updated_at", 29),
     req(user_id, "user_id", 13),
 });
 /// The `KeypairListEntry` schema from microversion 2.1.
@@ -1477,7 +1477,7 @@ rt::record!(encode KeypairsQueryV2_75 { opt(user_id, "user_id") });
 pub struct ListExtraSpecsResponseV2_1 {
     pub extra_specs: ExtraSpecsV2_1,
 }
-rt::record!(ListExtraSpecsResponseV2_1 { req(extra_specs, "extra_specs", 23) });
+rt::record!(ListExtraSpecsResponseV2_1 { req(extra_specs, "extra_specs", 26) });
 /// The `ListFlavorsDetailResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFlavorsDetailResponseV2_1 {
@@ -1676,7 +1676,7 @@ rt::record!(ListInstanceActionsResponseInstanceActionsItemV2_1 {
     req(message, "message"),
     req(project_id, "project_id", 13),
     req(request_id, "request_id"),
-    req(start_time, "start_time", 24),
+    req(start_time, "start_time", 27),
     req(user_id, "user_id", 13),
 });
 /// The `ListInstanceActionsResponseInstanceActionsItem` schema from microversion 2.58. It extends [`ListInstanceActionsResponseInstanceActionsItemV2_1`] (its fields are in `base`, also through `Deref`).
@@ -1686,7 +1686,7 @@ pub struct ListInstanceActionsResponseInstanceActionsItemV2_58 {
     pub base: ListInstanceActionsResponseInstanceActionsItemV2_1,
 }
 rt::record!(ListInstanceActionsResponseInstanceActionsItemV2_58 {
-    req(updated_at, "updated_at", 24),
+    req(updated_at, "updated_at", 27),
 } + base);
 rt::extends!(
     ListInstanceActionsResponseInstanceActionsItemV2_58 =>
@@ -1706,7 +1706,7 @@ pub struct ListInstanceActionsResponseV2_58 {
 }
 rt::record!(ListInstanceActionsResponseV2_58 {
     req(instance_actions, "instanceActions"),
-    opt(links, "links", 27),
+    opt(links, "links", 30),
 });
 /// The `ListKeypairsQuery` schema from microversion 2.35.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1739,7 +1739,7 @@ pub struct ListKeypairsResponseKeypairsLinksItemV2_35 {
     pub href: String,
 }
 rt::record!(ListKeypairsResponseKeypairsLinksItemV2_35 {
-    req(rel, "rel", 28),
+    req(rel, "rel", 31),
     req(href, "href", 19),
 });
 /// The `ListKeypairsResponse` schema from microversion 2.1.
@@ -1779,13 +1779,13 @@ pub type ListServerMetadataResponseMetadataV2_1 = BTreeMap<String, Option<String
 pub struct ListServerMetadataResponseV2_1 {
     pub metadata: ListServerMetadataResponseMetadataV2_1,
 }
-rt::record!(ListServerMetadataResponseV2_1 { req(metadata, "metadata", 23) });
+rt::record!(ListServerMetadataResponseV2_1 { req(metadata, "metadata", 26) });
 /// The `ListServerTagsResponse` schema from microversion 2.26.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListServerTagsResponseV2_26 {
     pub tags: Vec<String>,
 }
-rt::record!(ListServerTagsResponseV2_26 { req(tags, "tags", 29) });
+rt::record!(ListServerTagsResponseV2_26 { req(tags, "tags", 32) });
 /// The `ListServersDetailResponseServersItemAddresses` schema from microversion 2.1.
 pub type ListServersDetailResponseServersItemAddressesV2_1 = BTreeMap<
     String,
@@ -1814,7 +1814,7 @@ pub struct ListServersDetailResponseServersItemAddressesValueItemV2_1 {
 }
 rt::record!(ListServersDetailResponseServersItemAddressesValueItemV2_1 {
     req(addr, "addr", 11),
-    req(version, "version", 30),
+    req(version, "version", 33),
     req(os_ext_ips_type, "OS-EXT-IPS:type"),
     req(os_ext_ips_mac_mac_addr, "OS-EXT-IPS-MAC:mac_addr"),
 });
@@ -1854,35 +1854,35 @@ pub struct ListServersDetailResponseServersItemCommon {
     pub os_srv_usg_terminated_at: Option<String>,
 }
 rt::record!(ListServersDetailResponseServersItemCommon {
-    req(access_i_pv4, "accessIPv4", 31),
-    req(access_i_pv6, "accessIPv6", 32),
-    req(addresses, "addresses", 33),
+    req(access_i_pv4, "accessIPv4", 35),
+    req(access_i_pv6, "accessIPv6", 36),
+    req(addresses, "addresses", 37),
     req(config_drive, "config_drive"),
-    req(created, "created", 24),
+    req(created, "created", 27),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id", 2),
-    req(image, "image", 34),
+    req(image, "image", 38),
     req(key_name, "key_name"),
     req(links, "links"),
-    req(metadata, "metadata", 35),
+    req(metadata, "metadata", 39),
     req(name, "name"),
     nullable(progress, "progress"),
     opt(security_groups, "security_groups"),
     req(status, "status"),
     req(tenant_id, "tenant_id", 13),
-    req(updated, "updated", 24),
+    req(updated, "updated", 27),
     req(user_id, "user_id", 13),
     req(os_dcf_disk_config, "OS-DCF:diskConfig"),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
     opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 36),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 40),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 24),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 27),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 27),
 });
 /// The `ListServersDetailResponseServersItemConfigDrive` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1908,7 +1908,7 @@ pub struct ListServersDetailResponseServersItemFaultV2_1 {
 }
 rt::record!(ListServersDetailResponseServersItemFaultV2_1 {
     req(code, "code"),
-    req(created, "created", 24),
+    req(created, "created", 27),
     opt(details, "details"),
     req(message, "message"),
 });
@@ -1933,7 +1933,7 @@ pub struct ListServersDetailResponseServersItemFlavorV2_47 {
 rt::record!(ListServersDetailResponseServersItemFlavorV2_47 {
     req(disk, "disk"),
     req(ephemeral, "ephemeral"),
-    opt(extra_specs, "extra_specs", 35),
+    opt(extra_specs, "extra_specs", 39),
     req(original_name, "original_name"),
     req(ram, "ram"),
     req(swap, "swap"),
@@ -2078,7 +2078,7 @@ pub struct ListServersDetailResponseServersItemV2_26 {
     pub tags: Vec<String>,
     pub base: ListServersDetailResponseServersItemV2_19,
 }
-rt::record!(ListServersDetailResponseServersItemV2_26 { req(tags, "tags", 37) } + base);
+rt::record!(ListServersDetailResponseServersItemV2_26 { req(tags, "tags", 41) } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_26 =>
     ListServersDetailResponseServersItemV2_19
@@ -2108,7 +2108,7 @@ rt::record!(ListServersDetailResponseServersItemV2_3 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 38),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 42),
 } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_3 =>
@@ -2143,11 +2143,11 @@ rt::record!(ListServersDetailResponseServersItemV2_47 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 38),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 42),
     req(locked, "locked"),
     opt(host_status, "host_status"),
     req(description, "description"),
-    req(tags, "tags", 37),
+    req(tags, "tags", 41),
 } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_47 =>
@@ -2184,7 +2184,7 @@ pub struct ListServersDetailResponseV2_1 {
 }
 rt::record!(ListServersDetailResponseV2_1 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 27),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.100.
 #[derive(Debug, Clone, PartialEq)]
@@ -2193,8 +2193,8 @@ pub struct ListServersDetailResponseV2_100 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_100 {
-    req(servers, "servers", 40),
-    opt(servers_links, "servers_links", 27),
+    req(servers, "servers", 44),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
@@ -2204,7 +2204,7 @@ pub struct ListServersDetailResponseV2_16 {
 }
 rt::record!(ListServersDetailResponseV2_16 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 27),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.19.
 #[derive(Debug, Clone, PartialEq)]
@@ -2214,7 +2214,7 @@ pub struct ListServersDetailResponseV2_19 {
 }
 rt::record!(ListServersDetailResponseV2_19 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 27),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.26.
 #[derive(Debug, Clone, PartialEq)]
@@ -2224,7 +2224,7 @@ pub struct ListServersDetailResponseV2_26 {
 }
 rt::record!(ListServersDetailResponseV2_26 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 27),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.3.
 #[derive(Debug, Clone, PartialEq)]
@@ -2234,7 +2234,7 @@ pub struct ListServersDetailResponseV2_3 {
 }
 rt::record!(ListServersDetailResponseV2_3 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 27),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.47.
 #[derive(Debug, Clone, PartialEq)]
@@ -2244,7 +2244,7 @@ pub struct ListServersDetailResponseV2_47 {
 }
 rt::record!(ListServersDetailResponseV2_47 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 27),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.63.
 #[derive(Debug, Clone, PartialEq)]
@@ -2254,7 +2254,7 @@ pub struct ListServersDetailResponseV2_63 {
 }
 rt::record!(ListServersDetailResponseV2_63 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 27),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
@@ -2263,8 +2263,8 @@ pub struct ListServersDetailResponseV2_69 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_69 {
-    req(servers, "servers", 42),
-    opt(servers_links, "servers_links", 27),
+    req(servers, "servers", 46),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.73.
 #[derive(Debug, Clone, PartialEq)]
@@ -2273,8 +2273,8 @@ pub struct ListServersDetailResponseV2_73 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_73 {
-    req(servers, "servers", 44),
-    opt(servers_links, "servers_links", 27),
+    req(servers, "servers", 48),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
@@ -2284,7 +2284,7 @@ pub struct ListServersDetailResponseV2_9 {
 }
 rt::record!(ListServersDetailResponseV2_9 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 27),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.90.
 #[derive(Debug, Clone, PartialEq)]
@@ -2293,8 +2293,8 @@ pub struct ListServersDetailResponseV2_90 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_90 {
-    req(servers, "servers", 46),
-    opt(servers_links, "servers_links", 27),
+    req(servers, "servers", 50),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.96.
 #[derive(Debug, Clone, PartialEq)]
@@ -2303,8 +2303,8 @@ pub struct ListServersDetailResponseV2_96 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_96 {
-    req(servers, "servers", 48),
-    opt(servers_links, "servers_links", 27),
+    req(servers, "servers", 52),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.98.
 #[derive(Debug, Clone, PartialEq)]
@@ -2313,8 +2313,8 @@ pub struct ListServersDetailResponseV2_98 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_98 {
-    req(servers, "servers", 50),
-    opt(servers_links, "servers_links", 27),
+    req(servers, "servers", 54),
+    opt(servers_links, "servers_links", 30),
 });
 /// The fields every version of `ListServersQuery` has alike.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -2716,7 +2716,7 @@ pub struct ListServersResponseV2_1 {
 }
 rt::record!(ListServersResponseV2_1 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 27),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServersResponse` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
@@ -2725,8 +2725,8 @@ pub struct ListServersResponseV2_69 {
     pub servers_links: Option<Vec<ListServersResponseServersLinksItemV2_1>>,
 }
 rt::record!(ListServersResponseV2_69 {
-    req(servers, "servers", 52),
-    opt(servers_links, "servers_links", 27),
+    req(servers, "servers", 56),
+    opt(servers_links, "servers_links", 30),
 });
 /// The `ListServicesQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -3281,7 +3281,7 @@ pub struct RebuildServerResponseServerAddressesValueItemV2_1 {
 }
 rt::record!(RebuildServerResponseServerAddressesValueItemV2_1 {
     req(addr, "addr", 11),
-    req(version, "version", 30),
+    req(version, "version", 33),
 });
 /// The fields every version of `RebuildServerResponseServer` has alike.
 #[derive(Debug, Clone, PartialEq)]
@@ -3304,20 +3304,20 @@ pub struct RebuildServerResponseServerCommon {
     pub os_dcf_disk_config: String,
 }
 rt::record!(RebuildServerResponseServerCommon {
-    req(access_i_pv4, "accessIPv4", 31),
-    req(access_i_pv6, "accessIPv6", 32),
+    req(access_i_pv4, "accessIPv4", 35),
+    req(access_i_pv6, "accessIPv6", 36),
     nullable(admin_pass, "adminPass"),
-    req(created, "created", 24),
+    req(created, "created", 27),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id"),
     req(links, "links"),
-    req(metadata, "metadata", 35),
+    req(metadata, "metadata", 39),
     req(name, "name"),
     req(progress, "progress"),
     req(status, "status"),
     req(tenant_id, "tenant_id", 13),
-    req(updated, "updated", 24),
+    req(updated, "updated", 27),
     req(user_id, "user_id", 13),
     req(os_dcf_disk_config, "OS-DCF:diskConfig"),
 });
@@ -3330,9 +3330,9 @@ pub struct RebuildServerResponseServerV2_1 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_1 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 39),
     req(flavor, "flavor"),
-    req(image, "image", 34),
+    req(image, "image", 38),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_1 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponseServer` schema from microversion 2.100. It extends [`RebuildServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
@@ -3357,7 +3357,7 @@ pub struct RebuildServerResponseServerV2_26 {
     pub tags: Vec<String>,
     pub base: RebuildServerResponseServerV2_19,
 }
-rt::record!(RebuildServerResponseServerV2_26 { req(tags, "tags", 37) } + base);
+rt::record!(RebuildServerResponseServerV2_26 { req(tags, "tags", 41) } + base);
 rt::extends!(RebuildServerResponseServerV2_26 => RebuildServerResponseServerV2_19);
 /// The `RebuildServerResponseServer` schema from microversion 2.47. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3371,12 +3371,12 @@ pub struct RebuildServerResponseServerV2_47 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_47 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 39),
     req(flavor, "flavor"),
-    req(image, "image", 34),
+    req(image, "image", 38),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 37),
+    req(tags, "tags", 41),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_47 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponseServer` schema from microversion 2.54. It extends [`RebuildServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
@@ -3393,7 +3393,7 @@ pub struct RebuildServerResponseServerV2_57 {
     pub user_data: Option<String>,
     pub base: RebuildServerResponseServerV2_54,
 }
-rt::record!(RebuildServerResponseServerV2_57 { req(user_data, "user_data", 38) } + base);
+rt::record!(RebuildServerResponseServerV2_57 { req(user_data, "user_data", 42) } + base);
 rt::extends!(RebuildServerResponseServerV2_57 => RebuildServerResponseServerV2_54);
 /// The `RebuildServerResponseServer` schema from microversion 2.63. It extends [`RebuildServerResponseServerV2_57`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3411,7 +3411,7 @@ pub struct RebuildServerResponseServerV2_71 {
     pub server_groups: Vec<String>,
     pub base: RebuildServerResponseServerV2_63,
 }
-rt::record!(RebuildServerResponseServerV2_71 { req(server_groups, "server_groups", 53) } + base);
+rt::record!(RebuildServerResponseServerV2_71 { req(server_groups, "server_groups", 57) } + base);
 rt::extends!(RebuildServerResponseServerV2_71 => RebuildServerResponseServerV2_63);
 /// The `RebuildServerResponseServer` schema from microversion 2.73. It extends [`RebuildServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3461,18 +3461,18 @@ pub struct RebuildServerResponseServerV2_75 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_75 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 39),
     req(flavor, "flavor"),
-    req(image, "image", 34),
+    req(image, "image", 38),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 37),
+    req(tags, "tags", 41),
     req(key_name, "key_name"),
-    req(user_data, "user_data", 38),
+    req(user_data, "user_data", 42),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 53),
+    req(server_groups, "server_groups", 57),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 54),
+    req(config_drive, "config_drive", 58),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
@@ -3483,12 +3483,12 @@ rt::record!(RebuildServerResponseServerV2_75 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 36),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 40),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 24),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 27),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 27),
     opt(security_groups, "security_groups"),
     opt(host_status, "host_status"),
 } + base);
@@ -3552,18 +3552,18 @@ pub struct RebuildServerResponseServerV2_98 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_98 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 39),
     req(flavor, "flavor"),
-    req(image, "image", 55),
+    req(image, "image", 59),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 37),
+    req(tags, "tags", 41),
     req(key_name, "key_name"),
-    req(user_data, "user_data", 38),
+    req(user_data, "user_data", 42),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 53),
+    req(server_groups, "server_groups", 57),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 54),
+    req(config_drive, "config_drive", 58),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     opt(os_ext_srv_attr_hostname, "OS-EXT-SRV-ATTR:hostname"),
@@ -3574,12 +3574,12 @@ rt::record!(RebuildServerResponseServerV2_98 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 36),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 40),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 24),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 27),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 27),
     opt(security_groups, "security_groups"),
     opt(host_status, "host_status"),
     req(pinned_availability_zone, "pinned_availability_zone"),
@@ -3783,7 +3783,7 @@ rt::record!(ServiceV2_1 {
     req(id, "id"),
     req(state, "state"),
     req(status, "status"),
-    req(updated_at, "updated_at", 24),
+    req(updated_at, "updated_at", 27),
     req(zone, "zone"),
 });
 /// The `Service` schema from microversion 2.11. It extends [`ServiceV2_1`] (its fields are in `base`, also through `Deref`).
@@ -3814,7 +3814,7 @@ rt::record!(ServiceV2_53 {
     req(id, "id", 2),
     req(state, "state"),
     req(status, "status"),
-    req(updated_at, "updated_at", 24),
+    req(updated_at, "updated_at", 27),
     req(zone, "zone"),
     req(forced_down, "forced_down"),
 });
@@ -3838,7 +3838,7 @@ rt::record!(ServiceV2_69 {
     opt(id, "id", 2),
     opt(state, "state"),
     req(status, "status"),
-    nullable(updated_at, "updated_at", 24),
+    nullable(updated_at, "updated_at", 27),
     opt(zone, "zone"),
     opt(forced_down, "forced_down"),
 });
@@ -3857,7 +3857,7 @@ pub type SetServerMetadataItemResponseMetaV2_1 = BTreeMap<String, Option<String>
 pub struct SetServerMetadataItemResponseV2_1 {
     pub meta: SetServerMetadataItemResponseMetaV2_1,
 }
-rt::record!(SetServerMetadataItemResponseV2_1 { req(meta, "meta", 56) });
+rt::record!(SetServerMetadataItemResponseV2_1 { req(meta, "meta", 60) });
 /// The `ShelveOffloadServerRequest` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShelveOffloadServerRequestV2_1 {
@@ -3883,9 +3883,9 @@ pub struct ShowInstanceActionResponseInstanceActionEventsItemV2_1 {
 }
 rt::record!(ShowInstanceActionResponseInstanceActionEventsItemV2_1 {
     req(event, "event"),
-    req(finish_time, "finish_time", 24),
+    req(finish_time, "finish_time", 27),
     req(result, "result"),
-    req(start_time, "start_time", 24),
+    req(start_time, "start_time", 27),
     nullable(traceback, "traceback"),
 });
 /// The `ShowInstanceActionResponseInstanceActionEventsItem` schema from microversion 2.62. It extends [`ShowInstanceActionResponseInstanceActionEventsItemV2_1`] (its fields are in `base`, also through `Deref`).
@@ -3945,7 +3945,7 @@ pub struct ShowInstanceActionResponseInstanceActionV2_58 {
     pub base: ShowInstanceActionResponseInstanceActionV2_51,
 }
 rt::record!(ShowInstanceActionResponseInstanceActionV2_58 {
-    req(updated_at, "updated_at", 24),
+    req(updated_at, "updated_at", 27),
 } + base);
 rt::extends!(
     ShowInstanceActionResponseInstanceActionV2_58 =>
@@ -3960,7 +3960,7 @@ pub struct ShowInstanceActionResponseInstanceActionV2_62 {
 }
 rt::record!(ShowInstanceActionResponseInstanceActionV2_62 {
     req(events, "events"),
-    req(updated_at, "updated_at", 24),
+    req(updated_at, "updated_at", 27),
 } + base);
 rt::extends!(
     ShowInstanceActionResponseInstanceActionV2_62 =>
@@ -3975,7 +3975,7 @@ pub struct ShowInstanceActionResponseInstanceActionV2_84 {
 }
 rt::record!(ShowInstanceActionResponseInstanceActionV2_84 {
     req(events, "events"),
-    req(updated_at, "updated_at", 24),
+    req(updated_at, "updated_at", 27),
 } + base);
 rt::extends!(
     ShowInstanceActionResponseInstanceActionV2_84 =>
@@ -4040,7 +4040,7 @@ rt::record!(ShowServerResponseV2_1 { req(server, "server") });
 pub struct ShowServerResponseV2_100 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_100 { req(server, "server", 57) });
+rt::record!(ShowServerResponseV2_100 { req(server, "server", 61) });
 /// The `ShowServerResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_16 {
@@ -4082,19 +4082,19 @@ rt::record!(ShowServerResponseV2_63 { req(server, "server") });
 pub struct ShowServerResponseV2_69 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_69 { req(server, "server", 58) });
+rt::record!(ShowServerResponseV2_69 { req(server, "server", 62) });
 /// The `ShowServerResponse` schema from microversion 2.71.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_71 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_71 { req(server, "server", 59) });
+rt::record!(ShowServerResponseV2_71 { req(server, "server", 63) });
 /// The `ShowServerResponse` schema from microversion 2.73.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_73 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_73 { req(server, "server", 60) });
+rt::record!(ShowServerResponseV2_73 { req(server, "server", 64) });
 /// The `ShowServerResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_9 {
@@ -4106,19 +4106,19 @@ rt::record!(ShowServerResponseV2_9 { req(server, "server") });
 pub struct ShowServerResponseV2_90 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_90 { req(server, "server", 61) });
+rt::record!(ShowServerResponseV2_90 { req(server, "server", 65) });
 /// The `ShowServerResponse` schema from microversion 2.96.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_96 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_96 { req(server, "server", 62) });
+rt::record!(ShowServerResponseV2_96 { req(server, "server", 66) });
 /// The `ShowServerResponse` schema from microversion 2.98.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_98 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_98 { req(server, "server", 63) });
+rt::record!(ShowServerResponseV2_98 { req(server, "server", 67) });
 /// The `ShowVersionResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowVersionResponseV2_1 {
@@ -4307,19 +4307,19 @@ pub struct UpdateServerResponseServerCommon {
     pub os_dcf_disk_config: String,
 }
 rt::record!(UpdateServerResponseServerCommon {
-    req(access_i_pv4, "accessIPv4", 31),
-    req(access_i_pv6, "accessIPv6", 32),
-    req(created, "created", 24),
+    req(access_i_pv4, "accessIPv4", 35),
+    req(access_i_pv6, "accessIPv6", 36),
+    req(created, "created", 27),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id"),
     req(links, "links"),
-    req(metadata, "metadata", 35),
+    req(metadata, "metadata", 39),
     req(name, "name"),
     nullable(progress, "progress"),
     req(status, "status"),
     req(tenant_id, "tenant_id", 13),
-    req(updated, "updated", 24),
+    req(updated, "updated", 27),
     req(user_id, "user_id", 13),
     req(os_dcf_disk_config, "OS-DCF:diskConfig"),
 });
@@ -4332,9 +4332,9 @@ pub struct UpdateServerResponseServerV2_1 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_1 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 39),
     req(flavor, "flavor"),
-    req(image, "image", 34),
+    req(image, "image", 38),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_1 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.100. It extends [`UpdateServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
@@ -4359,7 +4359,7 @@ pub struct UpdateServerResponseServerV2_26 {
     pub tags: Vec<String>,
     pub base: UpdateServerResponseServerV2_19,
 }
-rt::record!(UpdateServerResponseServerV2_26 { req(tags, "tags", 37) } + base);
+rt::record!(UpdateServerResponseServerV2_26 { req(tags, "tags", 41) } + base);
 rt::extends!(UpdateServerResponseServerV2_26 => UpdateServerResponseServerV2_19);
 /// The `UpdateServerResponseServer` schema from microversion 2.47. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -4373,12 +4373,12 @@ pub struct UpdateServerResponseServerV2_47 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_47 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 39),
     req(flavor, "flavor"),
-    req(image, "image", 34),
+    req(image, "image", 38),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 37),
+    req(tags, "tags", 41),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_47 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.63. It extends [`UpdateServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
@@ -4397,7 +4397,7 @@ pub struct UpdateServerResponseServerV2_71 {
     pub server_groups: Vec<String>,
     pub base: UpdateServerResponseServerV2_63,
 }
-rt::record!(UpdateServerResponseServerV2_71 { req(server_groups, "server_groups", 53) } + base);
+rt::record!(UpdateServerResponseServerV2_71 { req(server_groups, "server_groups", 57) } + base);
 rt::extends!(UpdateServerResponseServerV2_71 => UpdateServerResponseServerV2_63);
 /// The `UpdateServerResponseServer` schema from microversion 2.73. It extends [`UpdateServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -4447,16 +4447,16 @@ pub struct UpdateServerResponseServerV2_75 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_75 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 39),
     req(flavor, "flavor"),
-    req(image, "image", 34),
+    req(image, "image", 38),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 37),
+    req(tags, "tags", 41),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 53),
+    req(server_groups, "server_groups", 57),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 54),
+    req(config_drive, "config_drive", 58),
     opt(host_status, "host_status"),
     nullable(key_name, "key_name"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
@@ -4471,12 +4471,12 @@ rt::record!(UpdateServerResponseServerV2_75 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 38),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 36),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 42),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 40),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 24),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 27),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 27),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_75 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.9. It extends [`UpdateServerResponseServerV2_1`] (its fields are in `base`, also through `Deref`).
@@ -4538,16 +4538,16 @@ pub struct UpdateServerResponseServerV2_98 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_98 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 39),
     req(flavor, "flavor"),
-    req(image, "image", 55),
+    req(image, "image", 59),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 37),
+    req(tags, "tags", 41),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 53),
+    req(server_groups, "server_groups", 57),
     req(locked_reason, "locked_reason"),
-    req(config_drive, "config_drive", 54),
+    req(config_drive, "config_drive", 58),
     opt(host_status, "host_status"),
     nullable(key_name, "key_name"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
@@ -4562,12 +4562,12 @@ rt::record!(UpdateServerResponseServerV2_98 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 38),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 36),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 42),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 40),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
-    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 24),
-    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 24),
+    req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 27),
+    req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 27),
     req(pinned_availability_zone, "pinned_availability_zone"),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_98 => UpdateServerResponseServerCommon);
@@ -4684,7 +4684,7 @@ rt::record!(VersionV2_1 {
     req(links, "links"),
     req(min_version, "min_version"),
     opt(version, "version"),
-    req(updated, "updated", 24),
+    req(updated, "updated", 27),
     opt(media_types, "media-types"),
 });
 /// [`FlavorAccessQueryV2_1`] in the role of `ExtraSpecsQueryV2_1`.
@@ -4755,71 +4755,86 @@ rt::str_enums!(
     ServiceStatusV2_69, VersionStatusV2_1
 );
 /// The value constraints of the fields above, by row (see `rt::Check`).
-static CHECKS: [rt::Check; 64] = [
-    rt::Check::NONE.schema(&SCHEMAS[0]),
+static CHECKS: [rt::Check; 68] = [
+    rt::Check::NONE.types(rt::ty::NUMBER | rt::ty::STRING).len(None, Some(255)),
     rt::Check::NONE.keys(&PATTERNS[0]).values(&CHECKS[0]),
     rt::Check::NONE.format(rt::Format::Uuid),
+    rt::Check::NONE.schema(&SCHEMAS[0]),
     rt::Check::NONE.schema(&SCHEMAS[1]),
-    rt::Check::NONE.schema(&SCHEMAS[2]),
-    rt::Check::NONE.schema(&SCHEMAS[3]),
-    rt::Check::NONE.schema(&SCHEMAS[4]),
+    rt::Check::NONE.types(rt::ty::STRING | rt::ty::ARRAY).items(&CHECKS[2]),
+    rt::Check::NONE.types(rt::ty::STRING | rt::ty::OBJECT),
     rt::Check::NONE.len(Some(1), Some(255)),
-    rt::Check::NONE.schema(&SCHEMAS[5]),
+    rt::Check::NONE.types(rt::ty::STRING | rt::ty::ARRAY),
     rt::Check::NONE.format(rt::Format::Ipv4),
     rt::Check::NONE.format(rt::Format::Ipv6),
-    rt::Check::NONE.one_of(&[&CHECKS[9], &CHECKS[10]]),
+    rt::Check::NONE.types(rt::ty::STRING).one_of(&[&CHECKS[9], &CHECKS[10]]),
     rt::Check::NONE.pattern(&PATTERNS[1]),
     rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[2]),
-    rt::Check::NONE,
-    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[3]),
+    rt::Check::NONE.types(rt::ty::STRING),
+    rt::Check::NONE.types(rt::ty::STRING).len(Some(1), Some(255)).pattern(&PATTERNS[3]),
     rt::Check::NONE.all_of(&[&CHECKS[14], &CHECKS[15]]),
-    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[4]),
+    rt::Check::NONE.types(rt::ty::STRING).len(Some(1), Some(255)).pattern(&PATTERNS[4]),
     rt::Check::NONE.all_of(&[&CHECKS[14], &CHECKS[17]]),
     rt::Check::NONE.format(rt::Format::Uri),
-    rt::Check::NONE.schema(&SCHEMAS[6]),
-    rt::Check::NONE.schema(&SCHEMAS[7]),
+    rt::Check::NONE.types(rt::ty::INTEGER),
+    rt::Check::NONE.types(rt::ty::STRING).among(&[rt::Lit::Str("")]),
+    rt::Check::NONE.any_of(&[&CHECKS[20], &CHECKS[21]]),
+    rt::Check::NONE.types(rt::ty::NUMBER),
+    rt::Check::NONE.any_of(&[&CHECKS[23], &CHECKS[21]]),
     rt::Check::NONE.len(None, Some(255)),
-    rt::Check::NONE.keys(&PATTERNS[0]).values(&CHECKS[22]),
+    rt::Check::NONE.keys(&PATTERNS[0]).values(&CHECKS[25]),
     rt::Check::NONE.format(rt::Format::DateTime),
-    rt::Check::NONE.schema(&SCHEMAS[8]),
-    rt::Check::NONE.schema(&SCHEMAS[9]),
+    rt::Check::NONE.among(&[rt::Lit::Bool(false)]),
+    rt::Check::NONE.types(rt::ty::NULL),
     rt::Check::NONE.count(Some(1), Some(1), false),
+    rt::Check::NONE.among(&[rt::Lit::Str("next")]),
+    rt::Check::NONE.schema(&SCHEMAS[2]),
+    rt::Check::NONE.among(&[rt::Lit::Num(4.0), rt::Lit::Num(6.0)]),
+    rt::Check::NONE.among(&[rt::Lit::Str("")]),
+    rt::Check::NONE.types(rt::ty::STRING).one_of(&[&CHECKS[9], &CHECKS[34]]),
+    rt::Check::NONE.types(rt::ty::STRING).one_of(&[&CHECKS[10], &CHECKS[34]]),
+    rt::Check::NONE.keys(&PATTERNS[5]),
+    rt::Check::NONE.schema(&SCHEMAS[3]),
+    rt::Check::NONE.keys(&PATTERNS[6]),
+    rt::Check::NONE
+        .among(
+            &[
+                rt::Lit::Num(0.0),
+                rt::Lit::Num(1.0),
+                rt::Lit::Num(3.0),
+                rt::Lit::Num(4.0),
+                rt::Lit::Num(6.0),
+                rt::Lit::Num(7.0),
+                rt::Lit::Null,
+            ],
+        ),
+    rt::Check::NONE.count(None, Some(50), false),
+    rt::Check::NONE.len(None, Some(65535)),
+    rt::Check::NONE.schema(&SCHEMAS[4]),
+    rt::Check::NONE.items(&CHECKS[43]),
+    rt::Check::NONE.schema(&SCHEMAS[5]),
+    rt::Check::NONE.items(&CHECKS[45]),
+    rt::Check::NONE.schema(&SCHEMAS[6]),
+    rt::Check::NONE.items(&CHECKS[47]),
+    rt::Check::NONE.schema(&SCHEMAS[7]),
+    rt::Check::NONE.items(&CHECKS[49]),
+    rt::Check::NONE.schema(&SCHEMAS[8]),
+    rt::Check::NONE.items(&CHECKS[51]),
+    rt::Check::NONE.schema(&SCHEMAS[9]),
+    rt::Check::NONE.items(&CHECKS[53]),
     rt::Check::NONE.schema(&SCHEMAS[10]),
+    rt::Check::NONE.items(&CHECKS[55]),
+    rt::Check::NONE.len(None, Some(1)).items(&CHECKS[2]),
+    rt::Check::NONE.types(rt::ty::NULL | rt::ty::BOOLEAN | rt::ty::STRING),
     rt::Check::NONE.schema(&SCHEMAS[11]),
+    rt::Check::NONE.props(Some(1), Some(1)).keys(&PATTERNS[0]).values(&CHECKS[25]),
     rt::Check::NONE.schema(&SCHEMAS[12]),
     rt::Check::NONE.schema(&SCHEMAS[13]),
     rt::Check::NONE.schema(&SCHEMAS[14]),
-    rt::Check::NONE.keys(&PATTERNS[5]),
     rt::Check::NONE.schema(&SCHEMAS[15]),
-    rt::Check::NONE.keys(&PATTERNS[6]),
     rt::Check::NONE.schema(&SCHEMAS[16]),
-    rt::Check::NONE.count(None, Some(50), false),
-    rt::Check::NONE.len(None, Some(65535)),
     rt::Check::NONE.schema(&SCHEMAS[17]),
-    rt::Check::NONE.items(&CHECKS[39]),
     rt::Check::NONE.schema(&SCHEMAS[18]),
-    rt::Check::NONE.items(&CHECKS[41]),
-    rt::Check::NONE.schema(&SCHEMAS[19]),
-    rt::Check::NONE.items(&CHECKS[43]),
-    rt::Check::NONE.schema(&SCHEMAS[20]),
-    rt::Check::NONE.items(&CHECKS[45]),
-    rt::Check::NONE.schema(&SCHEMAS[21]),
-    rt::Check::NONE.items(&CHECKS[47]),
-    rt::Check::NONE.schema(&SCHEMAS[22]),
-    rt::Check::NONE.items(&CHECKS[49]),
-    rt::Check::NONE.schema(&SCHEMAS[23]),
-    rt::Check::NONE.items(&CHECKS[51]),
-    rt::Check::NONE.len(None, Some(1)).items(&CHECKS[2]),
-    rt::Check::NONE.schema(&SCHEMAS[24]),
-    rt::Check::NONE.schema(&SCHEMAS[25]),
-    rt::Check::NONE.props(Some(1), Some(1)).keys(&PATTERNS[0]).values(&CHECKS[22]),
-    rt::Check::NONE.schema(&SCHEMAS[26]),
-    rt::Check::NONE.schema(&SCHEMAS[27]),
-    rt::Check::NONE.schema(&SCHEMAS[28]),
-    rt::Check::NONE.schema(&SCHEMAS[29]),
-    rt::Check::NONE.schema(&SCHEMAS[30]),
-    rt::Check::NONE.schema(&SCHEMAS[31]),
-    rt::Check::NONE.schema(&SCHEMAS[32]),
 ];
 /// The patterns of the constraints, compiled on first use.
 static PATTERNS: [rt::Pattern; 7] = [
@@ -4832,23 +4847,10 @@ static PATTERNS: [rt::Pattern; 7] = [
     rt::Pattern::new("^.+$"),
 ];
 rt::subschemas!(
-    "{\"type\":[\"string\",\"number\"],\"maxLength\":255}",
     "{\"oneOf\":[{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},{\"type\":\"string\",\"format\":\"uuid\"}]}",
     "{\"oneOf\":[{\"type\":\"string\",\"format\":\"uuid\"},{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}]}",
-    "{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}",
-    "{\"type\":[\"string\",\"object\"]}",
-    "{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\"}}",
-    "{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"string\",\"enum\":[\"\"]}]}",
-    "{\"anyOf\":[{\"type\":\"number\"},{\"type\":\"string\",\"enum\":[\"\"]}]}",
-    "{\"type\":\"boolean\",\"const\":false}",
-    "{\"type\":\"null\"}",
-    "{\"const\":\"next\"}",
     "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"pattern\":\"^[^,/]*$\",\"minLength\":1,\"maxLength\":60},\"additionalItems\":false}",
-    "{\"type\":\"number\",\"enum\":[4,6]}",
-    "{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]}",
-    "{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]}",
     "{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]}",
-    "{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]}",
     "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"scheduler_hints\":{\"type\":\"object\",\"properties\":{\"group\":{\"oneOf\":[{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},{\"type\":\"string\",\"format\":\"uuid\"}]},\"different_host\":{\"oneOf\":[{\"type\":\"string\",\"format\":\"uuid\"},{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}]},\"same_host\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},\"query\":{\"type\":[\"string\",\"object\"]},\"target_cell\":{\"type\":\"string\",\"format\":\"name\",\"minLength\":1,\"maxLength\":255},\"different_cell\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\"}},\"build_near_host_ip\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"cidr\":{\"type\":\"string\",\"pattern\":\"^/[0-9a-f.:]+$\"}},\"additionalProperties\":true}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\",\"scheduler_hints\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
     "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
     "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
@@ -4856,7 +4858,6 @@ rt::subschemas!(
     "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
     "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"additionalProperties\":false}]}",
     "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"name\":{\"type\":\"string\"}},\"required\":[\"id\",\"links\",\"name\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]}},\"required\":[\"id\",\"links\",\"status\"],\"additionalProperties\":false}]}",
-    "{\"type\":[\"string\",\"boolean\",\"null\"]}",
     "{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]}",
     "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"properties\":{\"type\":\"object\",\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"type\":[\"string\",\"null\"],\"maxLength\":255}},\"additionalProperties\":false}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"scheduler_hints\":{\"type\":\"object\",\"properties\":{\"group\":{\"oneOf\":[{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},{\"type\":\"string\",\"format\":\"uuid\"}]},\"different_host\":{\"oneOf\":[{\"type\":\"string\",\"format\":\"uuid\"},{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}]},\"same_host\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},\"query\":{\"type\":[\"string\",\"object\"]},\"target_cell\":{\"type\":\"string\",\"format\":\"name\",\"minLength\":1,\"maxLength\":255},\"different_cell\":{\"type\":[\"string\",\"array\"],\"items\":{\"type\":\"string\"}},\"build_near_host_ip\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"cidr\":{\"type\":\"string\",\"pattern\":\"^/[0-9a-f.:]+$\"}},\"additionalProperties\":true}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\",\"scheduler_hints\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"server_groups\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"},\"maxLength\":1}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"additionalProperties\":false}]}",
     "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"accessIPv4\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"enum\":[\"\"]}]},\"accessIPv6\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv6\"},{\"enum\":[\"\"]}]},\"addresses\":{\"type\":\"object\",\"patternProperties\":{\"^.*$\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"addr\":{\"type\":\"string\",\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}]},\"version\":{\"type\":\"number\",\"enum\":[4,6]},\"OS-EXT-IPS:type\":{\"type\":\"string\",\"enum\":[\"fixed\",\"floating\"]},\"OS-EXT-IPS-MAC:mac_addr\":{\"type\":\"string\",\"format\":\"mac-address\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"additionalProperties\":false}}},\"additionalProperties\":false},\"config_drive\":{\"type\":[\"string\",\"null\"],\"enum\":[\"\",\"True\",\"False\",null]},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"fault\":{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"additionalProperties\":false},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"hostId\":{\"type\":\"string\"},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"metadata\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"delete_on_termination\":{\"type\":\"boolean\",\"default\":false}},\"required\":[\"id\",\"delete_on_termination\"],\"additionalProperties\":false}},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"updated\":{\"type\":\"string\",\"format\":\"date-time\"},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-SRV-USG:terminated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"type\":[\"string\",\"null\"],\"format\":\"base64\",\"maxLength\":65535},\"locked\":{\"type\":\"boolean\"},\"host_status\":{\"type\":\"string\",\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"]},\"description\":{\"type\":[\"string\",\"null\"]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":50},\"trusted_image_certificates\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\"],\"additionalProperties\":false},{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"string\",\"format\":\"date-time\"},\"flavor\":{\"type\":\"object\",\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"type\":\"object\",\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"additionalProperties\":false},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"additionalProperties\":false},\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"image\":{\"oneOf\":[{\"type\":\"string\",\"enum\":[\"\"]},{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}}},\"additionalProperties\":false}]},\"links\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"rel\":{\"type\":\"string\",\"enum\":[\"bookmark\",\"self\"]},\"href\":{\"type\":\"string\",\"format\":\"uri\"}},\"required\":[\"rel\",\"href\"],\"additionalProperties\":false}},\"status\":{\"type\":\"string\",\"enum\":[\"UNKNOWN\"]},\"tenant_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"user_id\":{\"type\":\"string\",\"pattern\":\"^[a-zA-Z0-9-]*$\",\"minLength\":1,\"maxLength\":255},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"type\":[\"integer\",\"null\"],\"enum\":[0,1,3,4,6,7,null]}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\"],\"additionalProperties\":false}]}",
