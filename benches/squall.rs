@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use squall::clients::compute::flavors::{LIST_FLAVORS_DETAIL, ListFlavorsDetailResponse};
 use squall::clients::compute::{self, KeypairsClient, schemas};
 use squall::runtime::{
-    ApiVersion, Decoder, Node, RawResponse, RestClient, Secret, ServiceClient, Validation,
+    ApiVersion, Decoder, Node, RawResponse, Request, RestClient, Secret, ServiceClient, Validation,
     VersionedResponse,
 };
 
@@ -387,29 +387,45 @@ fn client_overhead() {
             ));
             black_box(listed);
         };
-        // Warm up both (connections, schema-free paths), then alternate rounds.
+        let untyped = || async {
+            let raw = keypairs
+                .service_client()
+                .call(&compute::keypairs::LIST_KEYPAIRS, Request::new())
+                .await
+                .unwrap();
+            black_box(raw);
+        };
+        // Warm up (connections, compiled patterns), then alternate short rounds so load
+        // changes on the shared machine hit all three alike.
         for _ in 0..200 {
             raw().await;
             generated().await;
+            untyped().await;
         }
-        let (rounds, per_round) = (10, 300);
-        let (mut raw_time, mut generated_time) = (Duration::ZERO, Duration::ZERO);
+        let (rounds, per_round) = (60, 50);
+        let mut times = [Duration::ZERO; 3];
         for _ in 0..rounds {
             let started = Instant::now();
             for _ in 0..per_round {
                 raw().await;
             }
-            raw_time += started.elapsed();
+            times[0] += started.elapsed();
             let started = Instant::now();
             for _ in 0..per_round {
                 generated().await;
             }
-            generated_time += started.elapsed();
+            times[1] += started.elapsed();
+            let started = Instant::now();
+            for _ in 0..per_round {
+                untyped().await;
+            }
+            times[2] += started.elapsed();
         }
         let n = (rounds * per_round) as f64;
-        let (raw_rps, generated_rps) = (
-            n / raw_time.as_secs_f64(),
-            n / generated_time.as_secs_f64(),
+        let (raw_rps, generated_rps, untyped_rps) = (
+            n / times[0].as_secs_f64(),
+            n / times[1].as_secs_f64(),
+            n / times[2].as_secs_f64(),
         );
         println!();
         println!(
@@ -426,6 +442,12 @@ fn client_overhead() {
             "KeypairsClient::list_keypairs (token set, Strict)",
             generated_rps,
             generated_rps / raw_rps
+        );
+        println!(
+            "{:<52} {:>12.0} {:>10.2}",
+            "  its ServiceClient::call alone (checks, no typing)",
+            untyped_rps,
+            untyped_rps / raw_rps
         );
     });
 }
