@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use squall::clients::compute::flavors::{LIST_FLAVORS_DETAIL, ListFlavorsDetailResponse};
 use squall::clients::compute::{self, KeypairsClient, schemas};
 use squall::runtime::{
-    ApiVersion, Decoder, Node, RawResponse, RestClient, Secret, ServiceClient, Validation,
+    ApiVersion, Decoder, Node, RawResponse, Request, RestClient, Secret, ServiceClient, Validation,
     VersionedResponse,
 };
 
@@ -158,42 +158,119 @@ fn decoding(root: &Path) {
             ListFlavorsDetailResponse::V2_75(_)
         ));
     }
+    // The machine is shared: every candidate runs once per round, in turn, so load changes
+    // hit them all alike; each figure is the median over the rounds. Tempest's Python path
+    // runs in batches between rounds.
     let runs = 30;
-    let tempest = tempest_path(root, &body, 7);
-    let untyped = median(runs, || {
-        black_box(serde_json::from_slice::<Value>(black_box(&body)).unwrap());
-    });
-    let typed_only = median(runs, || {
-        black_box(decode(black_box(&body), Validation::TypedOnly));
-    });
-    let strict = median(runs, || {
-        black_box(decode(black_box(&body), Validation::Strict));
-    });
-    let cross = median(runs, || {
-        black_box(decode(black_box(&body), Validation::CrossCheck));
-    });
-    // Where Strict's time goes, and the SIMD parsers building the same tree.
-    let node_serde = median(runs, || {
-        black_box(Node::parse(black_box(&body)).unwrap());
-    });
     let parsed = Node::parse(&body).unwrap();
-    let typed_checked = median(runs, || {
-        black_box(decode_node(black_box(&parsed)));
-    });
-    let node_sonic = median(runs, || {
-        black_box(sonic_rs::from_slice::<Node>(black_box(&body)).unwrap());
-    });
-    let strict_sonic = median(runs, || {
-        let node: Node = sonic_rs::from_slice(black_box(&body)).unwrap();
-        black_box(decode_node(&node));
-    });
-    let node_simd = median(runs, || {
-        let mut copy = black_box(&body).clone();
-        let node: Node = simd_json::serde::from_slice(&mut copy).unwrap();
-        black_box(decode_node(&node));
-    });
+    let mut candidates: Vec<(&str, Box<dyn FnMut() + '_>)> = vec![
+        (
+            "value",
+            Box::new(|| {
+                black_box(serde_json::from_slice::<Value>(black_box(&body)).unwrap());
+            }),
+        ),
+        (
+            "typed_only",
+            Box::new(|| {
+                black_box(decode(black_box(&body), Validation::TypedOnly));
+            }),
+        ),
+        (
+            "strict",
+            Box::new(|| {
+                black_box(decode(black_box(&body), Validation::Strict));
+            }),
+        ),
+        (
+            "cross",
+            Box::new(|| {
+                black_box(decode(black_box(&body), Validation::CrossCheck));
+            }),
+        ),
+        (
+            "node_serde",
+            Box::new(|| {
+                black_box(Node::parse(black_box(&body)).unwrap());
+            }),
+        ),
+        (
+            "typed_checked",
+            Box::new(|| {
+                black_box(decode_node(black_box(&parsed)));
+            }),
+        ),
+        (
+            "node_sonic",
+            Box::new(|| {
+                black_box(sonic_rs::from_slice::<Node>(black_box(&body)).unwrap());
+            }),
+        ),
+        (
+            "strict_sonic",
+            Box::new(|| {
+                let node: Node = sonic_rs::from_slice(black_box(&body)).unwrap();
+                black_box(decode_node(&node));
+            }),
+        ),
+        (
+            "strict_simd",
+            Box::new(|| {
+                let mut copy = black_box(&body).clone();
+                let node: Node = simd_json::serde::from_slice(&mut copy).unwrap();
+                black_box(decode_node(&node));
+            }),
+        ),
+    ];
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); candidates.len()];
+    let mut tempest_samples = Vec::new();
+    let mut tempest_error = None;
+    for round in 0..runs {
+        for (i, (_, f)) in candidates.iter_mut().enumerate() {
+            let started = Instant::now();
+            f();
+            samples[i].push(started.elapsed());
+        }
+        if round % 10 == 0 {
+            match tempest_path(root, &body, 3) {
+                Ok(t) => tempest_samples.push(t),
+                Err(e) => tempest_error = Some(e),
+            }
+        }
+    }
+    let time = |name: &str| {
+        let i = candidates.iter().position(|(n, _)| *n == name).unwrap();
+        let mut s = samples[i].clone();
+        s.sort();
+        s[s.len() / 2]
+    };
+    tempest_samples.sort();
+    let tempest = match (
+        tempest_samples.get(tempest_samples.len() / 2),
+        tempest_error,
+    ) {
+        (Some(t), _) => Ok(*t),
+        (None, Some(e)) => Err(e),
+        (None, None) => Err("not run".to_owned()),
+    };
+    let (untyped, typed_only, strict, cross) = (
+        time("value"),
+        time("typed_only"),
+        time("strict"),
+        time("cross"),
+    );
+    let (node_serde, typed_checked) = (time("node_serde"), time("typed_checked"));
+    let (node_sonic, strict_sonic, node_simd) = (
+        time("node_sonic"),
+        time("strict_sonic"),
+        time("strict_simd"),
+    );
     println!();
-    println!("== decode of a 1,000-flavor detail body at 2.75 ({mb:.2} MB, median of {runs}) ==");
+    println!(
+        "== decode of a 1,000-flavor detail body at 2.75 ({mb:.2} MB, median of {runs} \
+         interleaved rounds; Tempest: median of {} batches of 3) ==",
+        tempest_samples.len()
+    );
     println!(
         "{:<58} {:>10} {:>8} {:>10} {:>9}",
         "", "time", "MB/s", "× Tempest", "÷ Value"
@@ -310,29 +387,45 @@ fn client_overhead() {
             ));
             black_box(listed);
         };
-        // Warm up both (connections, schema-free paths), then alternate rounds.
+        let untyped = || async {
+            let raw = keypairs
+                .service_client()
+                .call(&compute::keypairs::LIST_KEYPAIRS, Request::new())
+                .await
+                .unwrap();
+            black_box(raw);
+        };
+        // Warm up (connections, compiled patterns), then alternate short rounds so load
+        // changes on the shared machine hit all three alike.
         for _ in 0..200 {
             raw().await;
             generated().await;
+            untyped().await;
         }
-        let (rounds, per_round) = (10, 300);
-        let (mut raw_time, mut generated_time) = (Duration::ZERO, Duration::ZERO);
+        let (rounds, per_round) = (60, 50);
+        let mut times = [Duration::ZERO; 3];
         for _ in 0..rounds {
             let started = Instant::now();
             for _ in 0..per_round {
                 raw().await;
             }
-            raw_time += started.elapsed();
+            times[0] += started.elapsed();
             let started = Instant::now();
             for _ in 0..per_round {
                 generated().await;
             }
-            generated_time += started.elapsed();
+            times[1] += started.elapsed();
+            let started = Instant::now();
+            for _ in 0..per_round {
+                untyped().await;
+            }
+            times[2] += started.elapsed();
         }
         let n = (rounds * per_round) as f64;
-        let (raw_rps, generated_rps) = (
-            n / raw_time.as_secs_f64(),
-            n / generated_time.as_secs_f64(),
+        let (raw_rps, generated_rps, untyped_rps) = (
+            n / times[0].as_secs_f64(),
+            n / times[1].as_secs_f64(),
+            n / times[2].as_secs_f64(),
         );
         println!();
         println!(
@@ -349,6 +442,12 @@ fn client_overhead() {
             "KeypairsClient::list_keypairs (token set, Strict)",
             generated_rps,
             generated_rps / raw_rps
+        );
+        println!(
+            "{:<52} {:>12.0} {:>10.2}",
+            "  its ServiceClient::call alone (checks, no typing)",
+            untyped_rps,
+            untyped_rps / raw_rps
         );
     });
 }

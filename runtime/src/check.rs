@@ -67,6 +67,62 @@ pub fn hyphenated_uuid(text: &str) -> bool {
     text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
 }
 
+/// A JSON scalar of an `enum` or `const`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lit {
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number.
+    Num(f64),
+    /// A string.
+    Str(&'static str),
+}
+
+impl Lit {
+    fn matches(self, node: &Node<'_>) -> bool {
+        match (self, node) {
+            (Lit::Null, Node::Null) => true,
+            (Lit::Bool(a), Node::Bool(b)) => a == *b,
+            (Lit::Str(a), Node::Str(b)) => a == b.as_ref(),
+            (Lit::Num(a), _) => node.as_f64() == Some(a),
+            _ => false,
+        }
+    }
+}
+
+/// The JSON Schema `type`s as bits of [`Check::types`].
+pub mod types {
+    /// `null`.
+    pub const NULL: u8 = 1;
+    /// `boolean`.
+    pub const BOOLEAN: u8 = 2;
+    /// `integer`.
+    pub const INTEGER: u8 = 4;
+    /// `number` (integers too).
+    pub const NUMBER: u8 = 8;
+    /// `string`.
+    pub const STRING: u8 = 16;
+    /// `array`.
+    pub const ARRAY: u8 = 32;
+    /// `object`.
+    pub const OBJECT: u8 = 64;
+}
+
+fn type_fits(mask: u8, node: &Node<'_>) -> bool {
+    let bits = match node {
+        Node::Null => types::NULL,
+        Node::Bool(_) => types::BOOLEAN,
+        Node::Int(_) | Node::UInt(_) => types::INTEGER | types::NUMBER,
+        Node::Float(_) => types::NUMBER,
+        Node::Str(_) => types::STRING,
+        Node::Array(_) => types::ARRAY,
+        Node::Object(_) => types::OBJECT,
+    };
+    mask & bits != 0
+}
+
 /// A `pattern` (or a `patternProperties` key pattern), compiled on first use.
 #[derive(Debug)]
 pub struct Pattern {
@@ -107,6 +163,10 @@ impl Pattern {
 /// starting from [`Check::NONE`].
 #[derive(Debug, Clone, Copy)]
 pub struct Check {
+    /// The JSON types allowed (bits of [`types`]); 0 leaves the type to the Rust type.
+    pub types: u8,
+    /// `enum` (or `const`) values; empty for none.
+    pub one_value_of: &'static [Lit],
     /// `minLength` (in characters).
     pub min_length: Option<u64>,
     /// `maxLength` (in characters).
@@ -152,6 +212,8 @@ pub struct Check {
 impl Check {
     /// No constraint.
     pub const NONE: Check = Check {
+        types: 0,
+        one_value_of: &[],
         min_length: None,
         max_length: None,
         pattern: None,
@@ -173,6 +235,19 @@ impl Check {
         one_of: &[],
         schema: None,
     };
+
+    /// `type` (bits of [`types`]).
+    pub const fn types(self, types: u8) -> Self {
+        Self { types, ..self }
+    }
+
+    /// `enum` or `const`.
+    pub const fn among(self, values: &'static [Lit]) -> Self {
+        Self {
+            one_value_of: values,
+            ..self
+        }
+    }
 
     /// `minLength`/`maxLength` (`None` for an absent bound).
     pub const fn len(self, min: Option<u64>, max: Option<u64>) -> Self {
@@ -320,6 +395,18 @@ impl Broken {
 impl Check {
     /// Checks `node`, returning the first violation.
     pub fn verify(&self, node: &Node<'_>) -> Result<(), Broken> {
+        if self.types != 0 && !type_fits(self.types, node) {
+            return Err(Broken::here(format!(
+                "{} is not of the allowed types",
+                node.kind()
+            )));
+        }
+        if !self.one_value_of.is_empty() && !self.one_value_of.iter().any(|v| v.matches(node)) {
+            return Err(Broken::here(format!(
+                "{} is not one of the allowed values",
+                node.kind()
+            )));
+        }
         match node {
             Node::Str(text) => self.verify_str(text)?,
             Node::Int(_) | Node::UInt(_) | Node::Float(_) => {

@@ -14,7 +14,7 @@
 
 pub use serde_json::Value;
 
-pub use crate::check::{Check, Format, Pattern};
+pub use crate::check::{Check, Format, Lit, Pattern, types as ty};
 pub use crate::client::{GeneratedClient, Request, Service, ServiceClient};
 pub use crate::clients::{ClientsFactory, ServiceClients};
 pub use crate::decode::{Decode, Decoder, Fields, Node, Record, StrEnum};

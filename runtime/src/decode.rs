@@ -191,24 +191,37 @@ impl<'v> Decoder<'v> {
     ) -> Option<T> {
         self.path.push(Step::Key(key));
         let out = T::decode(self, value)?;
-        if let Some(check) = check.filter(|_| self.checking)
-            && let Err(broken) = check.verify(value)
+        if let Some(check) = check
+            && !self.check(check, value)
         {
-            let mut pointer = self.pointer();
-            for step in &broken.path {
-                pointer.push('/');
-                pointer.push_str(&escape(step));
-            }
-            if self.failure.is_none() {
-                self.failure = Some(DecodeFailure {
-                    pointer,
-                    message: broken.message,
-                });
-            }
             return None;
         }
         self.path.pop();
         Some(out)
+    }
+
+    /// Checks `value` (at the current path) against `check`, recording a failure; the one
+    /// non-generic place constraints are checked, so no decode instantiation copies it.
+    #[inline(never)]
+    fn check(&mut self, check: &'static Check, value: &Node<'_>) -> bool {
+        if !self.checking {
+            return true;
+        }
+        let Err(broken) = check.verify(value) else {
+            return true;
+        };
+        let mut pointer = self.pointer();
+        for step in &broken.path {
+            pointer.push('/');
+            pointer.push_str(&escape(step));
+        }
+        if self.failure.is_none() {
+            self.failure = Some(DecodeFailure {
+                pointer,
+                message: broken.message,
+            });
+        }
+        false
     }
 
     fn at_index<T: Decode>(&mut self, index: usize, value: &'v Node<'v>) -> Option<T> {

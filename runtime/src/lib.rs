@@ -67,7 +67,7 @@ pub mod waiters;
 
 pub use auth::{Catalog, PasswordAuth, Session};
 pub use blocking::{Blocking, BlockingRuntime};
-pub use check::{Check, Format, Pattern};
+pub use check::{Check, Format, Lit, Pattern};
 pub use client::{GeneratedClient, Service};
 pub use client::{Request, RestClient, ServiceClient, encode_path};
 pub use clients::{

@@ -508,7 +508,7 @@ pub struct CreateFlavorResponseFlavorV2_1 {
 rt::record!(CreateFlavorResponseFlavorV2_1 {
     req(os_flv_disabled_disabled, "OS-FLV-DISABLED:disabled"),
     req(rxtx_factor, "rxtx_factor"),
-    req(swap, "swap", 8),
+    req(swap, "swap", 10),
 } + base);
 rt::extends!(CreateFlavorResponseFlavorV2_1 => CreateFlavorResponseFlavorCommon);
 /// The `CreateFlavorResponseFlavor` schema from microversion 2.102. It extends [`CreateFlavorResponseFlavorCommon`] (its fields are in `base`, also through `Deref`).
@@ -605,10 +605,10 @@ pub struct CreateFloatingIpResponseFloatingIpV2_1 {
     pub pool: String,
 }
 rt::record!(CreateFloatingIpResponseFloatingIpV2_1 {
-    req(fixed_ip, "fixed_ip", 11),
+    req(fixed_ip, "fixed_ip", 13),
     req(id, "id", 1),
     req(instance_id, "instance_id", 1),
-    req(ip, "ip", 11),
+    req(ip, "ip", 14),
     req(pool, "pool"),
 });
 /// The `CreateFloatingIpResponse` schema from microversion 2.1.
@@ -671,7 +671,7 @@ pub struct CreateInterfaceResponseInterfaceAttachmentFixedIpsItemV2_1 {
     pub subnet_id: String,
 }
 rt::record!(CreateInterfaceResponseInterfaceAttachmentFixedIpsItemV2_1 {
-    req(ip_address, "ip_address", 11),
+    req(ip_address, "ip_address", 14),
     req(subnet_id, "subnet_id", 1),
 });
 /// The `CreateInterfaceResponseInterfaceAttachment` schema from microversion 2.1.
@@ -849,7 +849,7 @@ pub struct CreateKeypairResponseKeypairV2_1 {
     pub base: CreateKeypairResponseKeypairCommon,
 }
 rt::record!(CreateKeypairResponseKeypairV2_1 {
-    req(name, "name", 14),
+    req(name, "name", 17),
     opt(private_key, "private_key"),
 } + base);
 rt::extends!(CreateKeypairResponseKeypairV2_1 => CreateKeypairResponseKeypairCommon);
@@ -868,7 +868,7 @@ pub struct CreateKeypairResponseKeypairV2_92 {
     pub type_: CreateKeypairRequestKeypairTypeV2_2,
     pub base: CreateKeypairResponseKeypairCommon,
 }
-rt::record!(CreateKeypairResponseKeypairV2_92 { req(name, "name", 16), req(type_, "type") } + base);
+rt::record!(CreateKeypairResponseKeypairV2_92 { req(name, "name", 19), req(type_, "type") } + base);
 rt::extends!(CreateKeypairResponseKeypairV2_92 => CreateKeypairResponseKeypairCommon);
 /// The `CreateKeypairResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -1195,13 +1195,13 @@ pub struct CreateSecurityGroupRuleResponseSecurityGroupRuleV2_1 {
     pub to_port: Option<i64>,
 }
 rt::record!(CreateSecurityGroupRuleResponseSecurityGroupRuleV2_1 {
-    req(from_port, "from_port", 17),
+    req(from_port, "from_port", 20),
     req(group, "group"),
     req(id, "id", 1),
     req(ip_protocol, "ip_protocol"),
     req(ip_range, "ip_range"),
     req(parent_group_id, "parent_group_id", 1),
-    req(to_port, "to_port", 17),
+    req(to_port, "to_port", 20),
 });
 /// The `CreateSecurityGroupRuleResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -1501,7 +1501,7 @@ pub struct CreateServerExternalEventResponseEventsItemCommon {
     pub tag: Option<String>,
 }
 rt::record!(CreateServerExternalEventResponseEventsItemCommon {
-    req(code, "code", 18),
+    req(code, "code", 21),
     req(server_uuid, "server_uuid", 1),
     req(status, "status"),
     opt(tag, "tag", 3),
@@ -1679,7 +1679,7 @@ pub struct CreateServerGroupResponseServerGroupCommon {
 }
 rt::record!(CreateServerGroupResponseServerGroupCommon {
     req(id, "id", 1),
-    req(members, "members", 19),
+    req(members, "members", 22),
     req(name, "name"),
 });
 /// The `CreateServerGroupResponseServerGroupMetadata` schema from microversion 2.1.
@@ -1697,7 +1697,7 @@ pub struct CreateServerGroupResponseServerGroupV2_1 {
 }
 rt::record!(CreateServerGroupResponseServerGroupV2_1 {
     req(metadata, "metadata"),
-    req(policies, "policies", 20),
+    req(policies, "policies", 23),
 } + base);
 rt::extends!(
     CreateServerGroupResponseServerGroupV2_1 =>
@@ -1806,14 +1806,14 @@ pub struct CreateServerRequestOSSCHHNTSchedulerHintsV2_1 {
     pub target_cell: Option<String>,
 }
 rt::record!(open encode CreateServerRequestOSSCHHNTSchedulerHintsV2_1 {
-    opt(build_near_host_ip, "build_near_host_ip", 21),
-    opt(cidr, "cidr", 22),
-    opt(different_cell, "different_cell", 23),
-    opt(different_host, "different_host", 24),
-    opt(group, "group", 25),
-    opt(query, "query", 26),
-    opt(same_host, "same_host", 27),
-    opt(target_cell, "target_cell", 12),
+    opt(build_near_host_ip, "build_near_host_ip", 24),
+    opt(cidr, "cidr", 25),
+    opt(different_cell, "different_cell", 26),
+    opt(different_host, "different_host", 27),
+    opt(group, "group", 28),
+    opt(query, "query", 29),
+    opt(same_host, "same_host", 30),
+    opt(target_cell, "target_cell", 31),
 });
 /// The `CreateServerRequestServerBlockDeviceMappingItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -2948,7 +2948,7 @@ pub struct CreateVolumeAttachmentResponseVolumeAttachmentV2_1 {
     pub base: CreateVolumeAttachmentResponseVolumeAttachmentCommon,
 }
 rt::record!(CreateVolumeAttachmentResponseVolumeAttachmentV2_1 {
-    nullable(device, "device", 28),
+    nullable(device, "device", 32),
 } + base);
 rt::extends!(
     CreateVolumeAttachmentResponseVolumeAttachmentV2_1 =>
@@ -2962,8 +2962,8 @@ pub struct CreateVolumeAttachmentResponseVolumeAttachmentV2_70 {
     pub base: CreateVolumeAttachmentResponseVolumeAttachmentCommon,
 }
 rt::record!(CreateVolumeAttachmentResponseVolumeAttachmentV2_70 {
-    req(device, "device", 28),
-    req(tag, "tag", 29),
+    req(device, "device", 32),
+    req(tag, "tag", 35),
 } + base);
 rt::extends!(
     CreateVolumeAttachmentResponseVolumeAttachmentV2_70 =>
@@ -2976,7 +2976,7 @@ pub struct CreateVolumeAttachmentResponseVolumeAttachmentV2_79 {
     pub base: CreateVolumeAttachmentResponseVolumeAttachmentV2_70,
 }
 rt::record!(CreateVolumeAttachmentResponseVolumeAttachmentV2_79 {
-    req(delete_on_termination, "delete_on_termination", 30),
+    req(delete_on_termination, "delete_on_termination", 36),
 } + base);
 rt::extends!(
     CreateVolumeAttachmentResponseVolumeAttachmentV2_79 =>
@@ -3092,7 +3092,7 @@ pub struct CreateVolumeResponseVolumeV2_1 {
     pub volume_type: Option<String>,
 }
 rt::record!(CreateVolumeResponseVolumeV2_1 {
-    req(attachments, "attachments", 31),
+    req(attachments, "attachments", 37),
     req(availability_zone, "availabilityZone"),
     req(created_at, "createdAt", 0),
     req(display_description, "displayDescription"),
@@ -3100,7 +3100,7 @@ rt::record!(CreateVolumeResponseVolumeV2_1 {
     req(id, "id", 1),
     req(metadata, "metadata", 4),
     req(size, "size"),
-    req(snapshot_id, "snapshotId", 32),
+    req(snapshot_id, "snapshotId", 39),
     req(status, "status"),
     req(volume_type, "volumeType"),
 });
@@ -3254,7 +3254,7 @@ pub struct GetSerialConsoleResponseConsoleV2_1 {
     pub type_: String,
     pub url: String,
 }
-rt::record!(GetSerialConsoleResponseConsoleV2_1 { req(type_, "type", 33), req(url, "url", 7) });
+rt::record!(GetSerialConsoleResponseConsoleV2_1 { req(type_, "type", 40), req(url, "url", 7) });
 /// The `GetSerialConsoleResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GetSerialConsoleResponseV2_1 {
@@ -3289,7 +3289,7 @@ pub struct GetSpiceConsoleResponseConsoleV2_1 {
     pub type_: String,
     pub url: String,
 }
-rt::record!(GetSpiceConsoleResponseConsoleV2_1 { req(type_, "type", 34), req(url, "url", 7) });
+rt::record!(GetSpiceConsoleResponseConsoleV2_1 { req(type_, "type", 41), req(url, "url", 7) });
 /// The `GetSpiceConsoleResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GetSpiceConsoleResponseV2_1 {
@@ -3383,7 +3383,7 @@ pub struct ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemV2_1 {
     pub zone_state: ListAvailabilityZoneResponseAvailabilityZoneInfoItemZoneStateV2_1,
 }
 rt::record!(ListAvailabilityZoneDetailResponseAvailabilityZoneInfoItemV2_1 {
-    req(hosts, "hosts", 36),
+    req(hosts, "hosts", 43),
     req(zone_name, "zoneName"),
     req(zone_state, "zoneState"),
 });
@@ -3405,7 +3405,7 @@ pub struct ListAvailabilityZoneResponseAvailabilityZoneInfoItemV2_1 {
     pub zone_state: ListAvailabilityZoneResponseAvailabilityZoneInfoItemZoneStateV2_1,
 }
 rt::record!(ListAvailabilityZoneResponseAvailabilityZoneInfoItemV2_1 {
-    req(hosts, "hosts", 37),
+    req(hosts, "hosts", 34),
     req(zone_name, "zoneName"),
     req(zone_state, "zoneState"),
 });
@@ -3447,7 +3447,7 @@ pub struct ListBaremetalNodesResponseNodesItemV2_1 {
 rt::record!(ListBaremetalNodesResponseNodesItemV2_1 {
     req(cpus, "cpus"),
     req(disk_gb, "disk_gb"),
-    req(host, "host", 38),
+    req(host, "host", 44),
     req(id, "id", 1),
     req(interfaces, "interfaces"),
     req(memory_mb, "memory_mb"),
@@ -3475,17 +3475,17 @@ pub struct ListDefaultsResponseQuotaSetCommon {
     pub server_groups: i64,
 }
 rt::record!(ListDefaultsResponseQuotaSetCommon {
-    req(cores, "cores", 17),
+    req(cores, "cores", 20),
     req(id, "id"),
-    req(injected_file_content_bytes, "injected_file_content_bytes", 17),
-    req(injected_file_path_bytes, "injected_file_path_bytes", 17),
-    req(injected_files, "injected_files", 17),
-    req(instances, "instances", 17),
-    req(key_pairs, "key_pairs", 17),
-    req(metadata_items, "metadata_items", 17),
-    req(ram, "ram", 17),
-    req(server_group_members, "server_group_members", 17),
-    req(server_groups, "server_groups", 17),
+    req(injected_file_content_bytes, "injected_file_content_bytes", 20),
+    req(injected_file_path_bytes, "injected_file_path_bytes", 20),
+    req(injected_files, "injected_files", 20),
+    req(instances, "instances", 20),
+    req(key_pairs, "key_pairs", 20),
+    req(metadata_items, "metadata_items", 20),
+    req(ram, "ram", 20),
+    req(server_group_members, "server_group_members", 20),
+    req(server_groups, "server_groups", 20),
 });
 /// The `ListDefaultsResponseQuotaSet` schema from microversion 2.1. It extends [`ListDefaultsResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3497,10 +3497,10 @@ pub struct ListDefaultsResponseQuotaSetV2_1 {
     pub base: ListDefaultsResponseQuotaSetCommon,
 }
 rt::record!(ListDefaultsResponseQuotaSetV2_1 {
-    req(fixed_ips, "fixed_ips", 17),
-    req(floating_ips, "floating_ips", 17),
-    req(security_group_rules, "security_group_rules", 17),
-    req(security_groups, "security_groups", 17),
+    req(fixed_ips, "fixed_ips", 20),
+    req(floating_ips, "floating_ips", 20),
+    req(security_group_rules, "security_group_rules", 20),
+    req(security_groups, "security_groups", 20),
 } + base);
 rt::extends!(ListDefaultsResponseQuotaSetV2_1 => ListDefaultsResponseQuotaSetCommon);
 /// The `ListDefaultsResponseQuotaSet` schema from microversion 2.36. It extends [`ListDefaultsResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
@@ -4045,7 +4045,7 @@ rt::record!(ListHypervisorsDetailResponseHypervisorsItemCommon {
     req(host_ip, "host_ip"),
     req(hypervisor_hostname, "hypervisor_hostname"),
     req(hypervisor_type, "hypervisor_type"),
-    req(hypervisor_version, "hypervisor_version", 39),
+    req(hypervisor_version, "hypervisor_version", 45),
     req(state, "state"),
     req(status, "status"),
 });
@@ -4228,7 +4228,7 @@ pub struct ListHypervisorsDetailResponseV2_33 {
     pub base: ListHypervisorsDetailResponseV2_28,
 }
 rt::record!(ListHypervisorsDetailResponseV2_33 {
-    opt(hypervisors_links, "hypervisors_links", 40),
+    opt(hypervisors_links, "hypervisors_links", 46),
 } + base);
 rt::extends!(ListHypervisorsDetailResponseV2_33 => ListHypervisorsDetailResponseV2_28);
 /// The `ListHypervisorsDetailResponse` schema from microversion 2.53.
@@ -4239,7 +4239,7 @@ pub struct ListHypervisorsDetailResponseV2_53 {
 }
 rt::record!(ListHypervisorsDetailResponseV2_53 {
     req(hypervisors, "hypervisors"),
-    opt(hypervisors_links, "hypervisors_links", 40),
+    opt(hypervisors_links, "hypervisors_links", 46),
 });
 /// The `ListHypervisorsDetailResponse` schema from microversion 2.88.
 #[derive(Debug, Clone, PartialEq)]
@@ -4249,7 +4249,7 @@ pub struct ListHypervisorsDetailResponseV2_88 {
 }
 rt::record!(ListHypervisorsDetailResponseV2_88 {
     req(hypervisors, "hypervisors"),
-    opt(hypervisors_links, "hypervisors_links", 40),
+    opt(hypervisors_links, "hypervisors_links", 46),
 });
 /// The `ListHypervisorsQuery` schema from microversion 2.33.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -4325,7 +4325,7 @@ pub struct ListHypervisorsResponseV2_33 {
     pub base: ListHypervisorsResponseV2_1,
 }
 rt::record!(ListHypervisorsResponseV2_33 {
-    opt(hypervisors_links, "hypervisors_links", 40),
+    opt(hypervisors_links, "hypervisors_links", 46),
 } + base);
 rt::extends!(ListHypervisorsResponseV2_33 => ListHypervisorsResponseV2_1);
 /// The `ListHypervisorsResponse` schema from microversion 2.53.
@@ -4336,7 +4336,7 @@ pub struct ListHypervisorsResponseV2_53 {
 }
 rt::record!(ListHypervisorsResponseV2_53 {
     req(hypervisors, "hypervisors"),
-    opt(hypervisors_links, "hypervisors_links", 40),
+    opt(hypervisors_links, "hypervisors_links", 46),
 });
 /// The `ListImagesDetailResponseImagesItemMetadata` schema from microversion 2.1.
 pub type ListImagesDetailResponseImagesItemMetadataV2_1 = BTreeMap<String, rt::Value>;
@@ -4360,7 +4360,7 @@ pub struct ListImagesDetailResponseImagesItemServerV2_1 {
 }
 rt::record!(ListImagesDetailResponseImagesItemServerV2_1 {
     req(id, "id", 1),
-    req(links, "links", 41),
+    req(links, "links", 47),
 });
 /// The `ListImagesDetailResponseImagesItemStatus` schema from microversion 2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4404,12 +4404,12 @@ rt::record!(ListImagesDetailResponseImagesItemV2_1 {
     req(os_ext_img_size_size, "OS-EXT-IMG-SIZE:size"),
     req(created, "created", 0),
     req(id, "id", 1),
-    req(links, "links", 42),
-    req(metadata, "metadata", 44),
-    req(min_disk, "minDisk", 45),
-    req(min_ram, "minRam", 45),
+    req(links, "links", 48),
+    req(metadata, "metadata", 50),
+    req(min_disk, "minDisk", 51),
+    req(min_ram, "minRam", 51),
     req(name, "name"),
-    req(progress, "progress", 46),
+    req(progress, "progress", 52),
     opt(server, "server"),
     req(status, "status"),
     req(updated, "updated", 0),
@@ -4422,7 +4422,7 @@ pub struct ListImagesDetailResponseV2_1 {
 }
 rt::record!(ListImagesDetailResponseV2_1 {
     req(images, "images"),
-    opt(images_links, "images_links", 40),
+    opt(images_links, "images_links", 46),
 });
 /// The `ListImagesQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -4461,7 +4461,7 @@ pub struct ListImagesResponseImagesItemV2_1 {
 }
 rt::record!(ListImagesResponseImagesItemV2_1 {
     req(id, "id", 1),
-    req(links, "links", 42),
+    req(links, "links", 48),
     req(name, "name"),
 });
 /// The `ListImagesResponseImagesLinksItem` schema from microversion 2.1.
@@ -4470,7 +4470,7 @@ pub struct ListImagesResponseImagesLinksItemV2_1 {
     pub href: String,
     pub rel: String,
 }
-rt::record!(ListImagesResponseImagesLinksItemV2_1 { req(href, "href", 7), req(rel, "rel", 47) });
+rt::record!(ListImagesResponseImagesLinksItemV2_1 { req(href, "href", 7), req(rel, "rel", 53) });
 /// The `ListImagesResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListImagesResponseV2_1 {
@@ -4479,7 +4479,7 @@ pub struct ListImagesResponseV2_1 {
 }
 rt::record!(ListImagesResponseV2_1 {
     req(images, "images"),
-    opt(images_links, "images_links", 40),
+    opt(images_links, "images_links", 46),
 });
 /// The `ListInstanceActionsQuery` schema from microversion 2.58.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -4548,7 +4548,7 @@ pub struct ListInstanceActionsResponseV2_58 {
 }
 rt::record!(ListInstanceActionsResponseV2_58 {
     req(instance_actions, "instanceActions"),
-    opt(links, "links", 40),
+    opt(links, "links", 46),
 });
 /// The `ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLog` schema from microversion 2.1.
 pub type ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogV2_1 = BTreeMap<
@@ -4579,8 +4579,8 @@ pub struct ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueV2_1 {
     >,
 }
 rt::record!(ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsLogValueV2_1 {
-    opt(errors, "errors", 45),
-    opt(instances, "instances", 45),
+    opt(errors, "errors", 51),
+    opt(instances, "instances", 51),
     opt(message, "message"),
     opt(state, "state"),
 });
@@ -4602,15 +4602,15 @@ pub struct ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsV2_1 {
 rt::record!(ListInstanceUsageAuditLogResponseInstanceUsageAuditLogsV2_1 {
     req(hosts_not_run, "hosts_not_run"),
     req(log, "log"),
-    req(num_hosts, "num_hosts", 45),
-    req(num_hosts_done, "num_hosts_done", 45),
-    req(num_hosts_not_run, "num_hosts_not_run", 45),
-    req(num_hosts_running, "num_hosts_running", 45),
+    req(num_hosts, "num_hosts", 51),
+    req(num_hosts_done, "num_hosts_done", 51),
+    req(num_hosts_not_run, "num_hosts_not_run", 51),
+    req(num_hosts_running, "num_hosts_running", 51),
     req(overall_status, "overall_status"),
     req(period_beginning, "period_beginning", 0),
     req(period_ending, "period_ending", 0),
-    req(total_errors, "total_errors", 45),
-    req(total_instances, "total_instances", 45),
+    req(total_errors, "total_errors", 51),
+    req(total_instances, "total_instances", 51),
 });
 /// The `ListInstanceUsageAuditLogResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -4638,21 +4638,13 @@ pub type ListIpsResponseAddressesV2_1 = BTreeMap<
     Vec<ListIpsResponseAddressesValueItemV2_1>,
 >;
 /// The `ListIpsResponseAddressesValueItem` schema from microversion 2.1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListIpsResponseAddressesValueItemV2_1 {
-    pub addr: String,
-    pub version: i64,
-}
-rt::record!(ListIpsResponseAddressesValueItemV2_1 {
-    req(addr, "addr", 21),
-    req(version, "version", 48),
-});
+pub type ListIpsResponseAddressesValueItemV2_1 = RebuildServerResponseServerAddressesValueItemV2_1;
 /// The `ListIpsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListIpsResponseV2_1 {
     pub addresses: ListIpsResponseAddressesV2_1,
 }
-rt::record!(ListIpsResponseV2_1 { req(addresses, "addresses", 35) });
+rt::record!(ListIpsResponseV2_1 { req(addresses, "addresses", 42) });
 /// The `ListKeypairsQuery` schema from microversion 2.35.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListKeypairsQueryV2_35 {
@@ -4686,7 +4678,7 @@ pub struct ListKeypairsResponseKeypairsItemKeypairV2_1 {
 }
 rt::record!(ListKeypairsResponseKeypairsItemKeypairV2_1 {
     req(fingerprint, "fingerprint"),
-    req(name, "name", 14),
+    req(name, "name", 17),
     req(public_key, "public_key"),
 });
 /// The `ListKeypairsResponseKeypairsItemKeypair` schema from microversion 2.2. It extends [`ListKeypairsResponseKeypairsItemKeypairV2_1`] (its fields are in `base`, also through `Deref`).
@@ -4730,7 +4722,7 @@ pub struct ListKeypairsResponseV2_35 {
     pub keypairs_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
     pub base: ListKeypairsResponseV2_2,
 }
-rt::record!(ListKeypairsResponseV2_35 { opt(keypairs_links, "keypairs_links", 40) } + base);
+rt::record!(ListKeypairsResponseV2_35 { opt(keypairs_links, "keypairs_links", 46) } + base);
 rt::extends!(ListKeypairsResponseV2_35 => ListKeypairsResponseV2_2);
 /// The `ListLimitsQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -4760,17 +4752,17 @@ pub struct ListLimitsResponseLimitsAbsoluteCommon {
     pub total_server_groups_used: i64,
 }
 rt::record!(ListLimitsResponseLimitsAbsoluteCommon {
-    req(max_server_group_members, "maxServerGroupMembers", 17),
-    req(max_server_groups, "maxServerGroups", 17),
-    req(max_server_meta, "maxServerMeta", 17),
-    req(max_total_cores, "maxTotalCores", 17),
-    req(max_total_instances, "maxTotalInstances", 17),
-    req(max_total_keypairs, "maxTotalKeypairs", 17),
-    req(max_total_ram_size, "maxTotalRAMSize", 17),
-    req(total_cores_used, "totalCoresUsed", 17),
-    req(total_instances_used, "totalInstancesUsed", 17),
-    req(total_ram_used, "totalRAMUsed", 17),
-    req(total_server_groups_used, "totalServerGroupsUsed", 17),
+    req(max_server_group_members, "maxServerGroupMembers", 20),
+    req(max_server_groups, "maxServerGroups", 20),
+    req(max_server_meta, "maxServerMeta", 20),
+    req(max_total_cores, "maxTotalCores", 20),
+    req(max_total_instances, "maxTotalInstances", 20),
+    req(max_total_keypairs, "maxTotalKeypairs", 20),
+    req(max_total_ram_size, "maxTotalRAMSize", 20),
+    req(total_cores_used, "totalCoresUsed", 20),
+    req(total_instances_used, "totalInstancesUsed", 20),
+    req(total_ram_used, "totalRAMUsed", 20),
+    req(total_server_groups_used, "totalServerGroupsUsed", 20),
 });
 /// The `ListLimitsResponseLimitsAbsolute` schema from microversion 2.1. It extends [`ListLimitsResponseLimitsAbsoluteCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -4786,14 +4778,14 @@ pub struct ListLimitsResponseLimitsAbsoluteV2_1 {
     pub base: ListLimitsResponseLimitsAbsoluteCommon,
 }
 rt::record!(ListLimitsResponseLimitsAbsoluteV2_1 {
-    req(max_image_meta, "maxImageMeta", 17),
-    req(max_personality, "maxPersonality", 17),
-    req(max_personality_size, "maxPersonalitySize", 17),
-    req(max_security_group_rules, "maxSecurityGroupRules", 17),
-    req(max_security_groups, "maxSecurityGroups", 17),
-    req(max_total_floating_ips, "maxTotalFloatingIps", 17),
-    req(total_floating_ips_used, "totalFloatingIpsUsed", 17),
-    req(total_security_groups_used, "totalSecurityGroupsUsed", 17),
+    req(max_image_meta, "maxImageMeta", 20),
+    req(max_personality, "maxPersonality", 20),
+    req(max_personality_size, "maxPersonalitySize", 20),
+    req(max_security_group_rules, "maxSecurityGroupRules", 20),
+    req(max_security_groups, "maxSecurityGroups", 20),
+    req(max_total_floating_ips, "maxTotalFloatingIps", 20),
+    req(total_floating_ips_used, "totalFloatingIpsUsed", 20),
+    req(total_security_groups_used, "totalSecurityGroupsUsed", 20),
 } + base);
 rt::extends!(
     ListLimitsResponseLimitsAbsoluteV2_1 => ListLimitsResponseLimitsAbsoluteCommon
@@ -4807,9 +4799,9 @@ pub struct ListLimitsResponseLimitsAbsoluteV2_36 {
     pub base: ListLimitsResponseLimitsAbsoluteCommon,
 }
 rt::record!(ListLimitsResponseLimitsAbsoluteV2_36 {
-    req(max_image_meta, "maxImageMeta", 17),
-    req(max_personality, "maxPersonality", 17),
-    req(max_personality_size, "maxPersonalitySize", 17),
+    req(max_image_meta, "maxImageMeta", 20),
+    req(max_personality, "maxPersonality", 20),
+    req(max_personality_size, "maxPersonalitySize", 20),
 } + base);
 rt::extends!(
     ListLimitsResponseLimitsAbsoluteV2_36 => ListLimitsResponseLimitsAbsoluteCommon
@@ -4822,8 +4814,8 @@ pub struct ListLimitsResponseLimitsAbsoluteV2_39 {
     pub base: ListLimitsResponseLimitsAbsoluteCommon,
 }
 rt::record!(ListLimitsResponseLimitsAbsoluteV2_39 {
-    req(max_personality, "maxPersonality", 17),
-    req(max_personality_size, "maxPersonalitySize", 17),
+    req(max_personality, "maxPersonality", 20),
+    req(max_personality_size, "maxPersonalitySize", 20),
 } + base);
 rt::extends!(
     ListLimitsResponseLimitsAbsoluteV2_39 => ListLimitsResponseLimitsAbsoluteCommon
@@ -4843,28 +4835,28 @@ pub struct ListLimitsResponseLimitsV2_1 {
     pub absolute: ListLimitsResponseLimitsAbsoluteV2_1,
     pub rate: Vec<rt::Value>,
 }
-rt::record!(ListLimitsResponseLimitsV2_1 { req(absolute, "absolute"), req(rate, "rate", 49) });
+rt::record!(ListLimitsResponseLimitsV2_1 { req(absolute, "absolute"), req(rate, "rate", 54) });
 /// The `ListLimitsResponseLimits` schema from microversion 2.36.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListLimitsResponseLimitsV2_36 {
     pub absolute: ListLimitsResponseLimitsAbsoluteV2_36,
     pub rate: Vec<rt::Value>,
 }
-rt::record!(ListLimitsResponseLimitsV2_36 { req(absolute, "absolute"), req(rate, "rate", 49) });
+rt::record!(ListLimitsResponseLimitsV2_36 { req(absolute, "absolute"), req(rate, "rate", 54) });
 /// The `ListLimitsResponseLimits` schema from microversion 2.39.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListLimitsResponseLimitsV2_39 {
     pub absolute: ListLimitsResponseLimitsAbsoluteV2_39,
     pub rate: Vec<rt::Value>,
 }
-rt::record!(ListLimitsResponseLimitsV2_39 { req(absolute, "absolute"), req(rate, "rate", 49) });
+rt::record!(ListLimitsResponseLimitsV2_39 { req(absolute, "absolute"), req(rate, "rate", 54) });
 /// The `ListLimitsResponseLimits` schema from microversion 2.57.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListLimitsResponseLimitsV2_57 {
     pub absolute: ListLimitsResponseLimitsAbsoluteV2_57,
     pub rate: Vec<rt::Value>,
 }
-rt::record!(ListLimitsResponseLimitsV2_57 { req(absolute, "absolute"), req(rate, "rate", 49) });
+rt::record!(ListLimitsResponseLimitsV2_57 { req(absolute, "absolute"), req(rate, "rate", 54) });
 /// The `ListLimitsResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListLimitsResponseV2_1 {
@@ -5057,7 +5049,7 @@ pub struct ListMigrationsResponseV2_59 {
 }
 rt::record!(ListMigrationsResponseV2_59 {
     req(migrations, "migrations"),
-    opt(migrations_links, "migrations_links", 40),
+    opt(migrations_links, "migrations_links", 46),
 });
 /// The `ListMigrationsResponse` schema from microversion 2.80.
 #[derive(Debug, Clone, PartialEq)]
@@ -5067,7 +5059,7 @@ pub struct ListMigrationsResponseV2_80 {
 }
 rt::record!(ListMigrationsResponseV2_80 {
     req(migrations, "migrations"),
-    opt(migrations_links, "migrations_links", 40),
+    opt(migrations_links, "migrations_links", 46),
 });
 /// The `ListNetworksResponseNetworksItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -5175,9 +5167,9 @@ pub struct ListQuotaSetsDetailResponseQuotaSetCoresV2_1 {
     pub reserved: i64,
 }
 rt::record!(ListQuotaSetsDetailResponseQuotaSetCoresV2_1 {
-    req(in_use, "in_use", 17),
-    req(limit, "limit", 17),
-    req(reserved, "reserved", 17),
+    req(in_use, "in_use", 20),
+    req(limit, "limit", 20),
+    req(reserved, "reserved", 20),
 });
 /// The `ListQuotaSetsDetailResponseQuotaSet` schema from microversion 2.1. It extends [`ListQuotaSetsDetailResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -5337,13 +5329,13 @@ rt::record!(ListServerMigrationsResponseMigrationsItemV2_23 {
     req(dest_compute, "dest_compute"),
     req(dest_host, "dest_host"),
     req(dest_node, "dest_node"),
-    req(disk_processed_bytes, "disk_processed_bytes", 50),
-    req(disk_remaining_bytes, "disk_remaining_bytes", 50),
-    req(disk_total_bytes, "disk_total_bytes", 50),
+    req(disk_processed_bytes, "disk_processed_bytes", 55),
+    req(disk_remaining_bytes, "disk_remaining_bytes", 55),
+    req(disk_total_bytes, "disk_total_bytes", 55),
     req(id, "id"),
-    req(memory_processed_bytes, "memory_processed_bytes", 50),
-    req(memory_remaining_bytes, "memory_remaining_bytes", 50),
-    req(memory_total_bytes, "memory_total_bytes", 50),
+    req(memory_processed_bytes, "memory_processed_bytes", 55),
+    req(memory_remaining_bytes, "memory_remaining_bytes", 55),
+    req(memory_total_bytes, "memory_total_bytes", 55),
     req(server_uuid, "server_uuid", 1),
     req(source_compute, "source_compute"),
     req(source_node, "source_node"),
@@ -5405,7 +5397,7 @@ rt::record!(ListServerPasswordResponseV2_1 { req(password, "password") });
 pub struct ListServerTagsResponseV2_26 {
     pub tags: Vec<String>,
 }
-rt::record!(ListServerTagsResponseV2_26 { req(tags, "tags", 51) });
+rt::record!(ListServerTagsResponseV2_26 { req(tags, "tags", 56) });
 /// The `ListServersDetailResponseServersItemAddresses` schema from microversion 2.1.
 pub type ListServersDetailResponseServersItemAddressesV2_1 = BTreeMap<
     String,
@@ -5435,8 +5427,8 @@ pub struct ListServersDetailResponseServersItemAddressesValueItemV2_1 {
 rt::record!(ListServersDetailResponseServersItemAddressesValueItemV2_1 {
     req(os_ext_ips_mac_mac_addr, "OS-EXT-IPS-MAC:mac_addr"),
     req(os_ext_ips_type, "OS-EXT-IPS:type"),
-    req(addr, "addr", 21),
-    req(version, "version", 52),
+    req(addr, "addr", 24),
+    req(version, "version", 57),
 });
 /// The fields every version of `ListServersDetailResponseServersItem` has alike.
 #[derive(Debug, Clone, PartialEq)]
@@ -5477,23 +5469,23 @@ rt::record!(ListServersDetailResponseServersItemCommon {
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
     nullable(os_ext_srv_attr_hypervisor_hostname, "OS-EXT-SRV-ATTR:hypervisor_hostname"),
     opt(os_ext_srv_attr_instance_name, "OS-EXT-SRV-ATTR:instance_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 53),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 58),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 0),
     req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 0),
-    req(access_i_pv4, "accessIPv4", 54),
-    req(access_i_pv6, "accessIPv6", 55),
-    req(addresses, "addresses", 56),
+    req(access_i_pv4, "accessIPv4", 59),
+    req(access_i_pv6, "accessIPv6", 60),
+    req(addresses, "addresses", 61),
     req(config_drive, "config_drive"),
     req(created, "created", 0),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id", 1),
-    req(image, "image", 57),
+    req(image, "image", 62),
     req(key_name, "key_name"),
     req(links, "links"),
-    req(metadata, "metadata", 35),
+    req(metadata, "metadata", 42),
     req(name, "name"),
     nullable(progress, "progress"),
     opt(security_groups, "security_groups"),
@@ -5599,7 +5591,7 @@ pub struct ListServersDetailResponseServersItemV2_26 {
     pub tags: Vec<String>,
     pub base: ListServersDetailResponseServersItemV2_19,
 }
-rt::record!(ListServersDetailResponseServersItemV2_26 { req(tags, "tags", 58) } + base);
+rt::record!(ListServersDetailResponseServersItemV2_26 { req(tags, "tags", 63) } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_26 =>
     ListServersDetailResponseServersItemV2_19
@@ -5629,7 +5621,7 @@ rt::record!(ListServersDetailResponseServersItemV2_3 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 59),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 64),
 } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_3 =>
@@ -5664,11 +5656,11 @@ rt::record!(ListServersDetailResponseServersItemV2_47 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 59),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 64),
     req(locked, "locked"),
     opt(host_status, "host_status"),
     req(description, "description"),
-    req(tags, "tags", 58),
+    req(tags, "tags", 63),
 } + base);
 rt::extends!(
     ListServersDetailResponseServersItemV2_47 =>
@@ -5705,7 +5697,7 @@ pub struct ListServersDetailResponseV2_1 {
 }
 rt::record!(ListServersDetailResponseV2_1 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 40),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.100.
 #[derive(Debug, Clone, PartialEq)]
@@ -5714,8 +5706,8 @@ pub struct ListServersDetailResponseV2_100 {
     pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_100 {
-    req(servers, "servers", 61),
-    opt(servers_links, "servers_links", 40),
+    req(servers, "servers", 66),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
@@ -5725,7 +5717,7 @@ pub struct ListServersDetailResponseV2_16 {
 }
 rt::record!(ListServersDetailResponseV2_16 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 40),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.19.
 #[derive(Debug, Clone, PartialEq)]
@@ -5735,7 +5727,7 @@ pub struct ListServersDetailResponseV2_19 {
 }
 rt::record!(ListServersDetailResponseV2_19 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 40),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.26.
 #[derive(Debug, Clone, PartialEq)]
@@ -5745,7 +5737,7 @@ pub struct ListServersDetailResponseV2_26 {
 }
 rt::record!(ListServersDetailResponseV2_26 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 40),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.3.
 #[derive(Debug, Clone, PartialEq)]
@@ -5755,7 +5747,7 @@ pub struct ListServersDetailResponseV2_3 {
 }
 rt::record!(ListServersDetailResponseV2_3 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 40),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.47.
 #[derive(Debug, Clone, PartialEq)]
@@ -5765,7 +5757,7 @@ pub struct ListServersDetailResponseV2_47 {
 }
 rt::record!(ListServersDetailResponseV2_47 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 40),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.63.
 #[derive(Debug, Clone, PartialEq)]
@@ -5775,7 +5767,7 @@ pub struct ListServersDetailResponseV2_63 {
 }
 rt::record!(ListServersDetailResponseV2_63 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 40),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
@@ -5784,8 +5776,8 @@ pub struct ListServersDetailResponseV2_69 {
     pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_69 {
-    req(servers, "servers", 63),
-    opt(servers_links, "servers_links", 40),
+    req(servers, "servers", 68),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.73.
 #[derive(Debug, Clone, PartialEq)]
@@ -5794,8 +5786,8 @@ pub struct ListServersDetailResponseV2_73 {
     pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_73 {
-    req(servers, "servers", 65),
-    opt(servers_links, "servers_links", 40),
+    req(servers, "servers", 70),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
@@ -5805,7 +5797,7 @@ pub struct ListServersDetailResponseV2_9 {
 }
 rt::record!(ListServersDetailResponseV2_9 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 40),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.90.
 #[derive(Debug, Clone, PartialEq)]
@@ -5814,8 +5806,8 @@ pub struct ListServersDetailResponseV2_90 {
     pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_90 {
-    req(servers, "servers", 67),
-    opt(servers_links, "servers_links", 40),
+    req(servers, "servers", 72),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.96.
 #[derive(Debug, Clone, PartialEq)]
@@ -5824,8 +5816,8 @@ pub struct ListServersDetailResponseV2_96 {
     pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_96 {
-    req(servers, "servers", 69),
-    opt(servers_links, "servers_links", 40),
+    req(servers, "servers", 74),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersDetailResponse` schema from microversion 2.98.
 #[derive(Debug, Clone, PartialEq)]
@@ -5834,8 +5826,8 @@ pub struct ListServersDetailResponseV2_98 {
     pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersDetailResponseV2_98 {
-    req(servers, "servers", 71),
-    opt(servers_links, "servers_links", 40),
+    req(servers, "servers", 76),
+    opt(servers_links, "servers_links", 46),
 });
 /// The fields every version of `ListServersQuery` has alike.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -6203,7 +6195,7 @@ pub struct ListServersResponseV2_1 {
 }
 rt::record!(ListServersResponseV2_1 {
     req(servers, "servers"),
-    opt(servers_links, "servers_links", 40),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServersResponse` schema from microversion 2.69.
 #[derive(Debug, Clone, PartialEq)]
@@ -6212,8 +6204,8 @@ pub struct ListServersResponseV2_69 {
     pub servers_links: Option<Vec<ListImagesResponseImagesLinksItemV2_1>>,
 }
 rt::record!(ListServersResponseV2_69 {
-    req(servers, "servers", 73),
-    opt(servers_links, "servers_links", 40),
+    req(servers, "servers", 78),
+    opt(servers_links, "servers_links", 46),
 });
 /// The `ListServicesQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -6449,14 +6441,14 @@ rt::record!(ListSimpleTenantUsageResponseTenantUsagesItemServerUsagesItemV2_1 {
     req(flavor, "flavor"),
     req(hours, "hours"),
     req(instance_id, "instance_id", 1),
-    opt(local_gb, "local_gb", 45),
-    opt(memory_mb, "memory_mb", 50),
+    opt(local_gb, "local_gb", 51),
+    opt(memory_mb, "memory_mb", 55),
     req(name, "name"),
     req(started_at, "started_at", 0),
     req(state, "state"),
     req(tenant_id, "tenant_id", 2),
-    req(uptime, "uptime", 45),
-    opt(vcpus, "vcpus", 50),
+    req(uptime, "uptime", 51),
+    opt(vcpus, "vcpus", 55),
 });
 /// The `ListSimpleTenantUsageResponseTenantUsagesItem` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -6477,10 +6469,10 @@ rt::record!(ListSimpleTenantUsageResponseTenantUsagesItemV2_1 {
     req(start, "start", 0),
     req(stop, "stop", 0),
     req(tenant_id, "tenant_id", 2),
-    req(total_hours, "total_hours", 45),
-    req(total_local_gb_usage, "total_local_gb_usage", 45),
-    req(total_memory_mb_usage, "total_memory_mb_usage", 45),
-    req(total_vcpus_usage, "total_vcpus_usage", 45),
+    req(total_hours, "total_hours", 51),
+    req(total_local_gb_usage, "total_local_gb_usage", 51),
+    req(total_memory_mb_usage, "total_memory_mb_usage", 51),
+    req(total_vcpus_usage, "total_vcpus_usage", 51),
 });
 /// The `ListSimpleTenantUsageResponse` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -6495,7 +6487,7 @@ pub struct ListSimpleTenantUsageResponseV2_40 {
     pub base: ListSimpleTenantUsageResponseV2_1,
 }
 rt::record!(ListSimpleTenantUsageResponseV2_40 {
-    opt(tenant_usages_links, "tenant_usages_links", 40),
+    opt(tenant_usages_links, "tenant_usages_links", 46),
 } + base);
 rt::extends!(ListSimpleTenantUsageResponseV2_40 => ListSimpleTenantUsageResponseV2_1);
 /// The `ListSnapshotsQuery` schema from microversion 2.1.
@@ -6555,7 +6547,7 @@ pub struct ListTenantNetworksResponseNetworksItemV2_1 {
     pub label: String,
 }
 rt::record!(ListTenantNetworksResponseNetworksItemV2_1 {
-    req(cidr, "cidr", 74),
+    req(cidr, "cidr", 81),
     req(id, "id", 1),
     req(label, "label"),
 });
@@ -6577,7 +6569,7 @@ pub struct ListTopologyResponseNodesItemV2_78 {
     pub vcpu_set: Vec<i64>,
 }
 rt::record!(ListTopologyResponseNodesItemV2_78 {
-    opt(cpu_pinning, "cpu_pinning", 75),
+    opt(cpu_pinning, "cpu_pinning", 82),
     opt(host_node, "host_node"),
     req(memory_mb, "memory_mb"),
     req(siblings, "siblings"),
@@ -6692,10 +6684,10 @@ pub struct ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon {
     pub tag: rt::Value,
 }
 rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon {
-    nullable(device, "device", 28),
+    nullable(device, "device", 32),
     req(server_id, "serverId", 1),
     req(volume_id, "volumeId", 1),
-    req(tag, "tag", 29),
+    req(tag, "tag", 35),
 });
 /// The `ListVolumeAttachmentsResponseVolumeAttachmentsItem` schema from microversion 2.70. It extends [`ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -6715,7 +6707,7 @@ pub struct ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_79 {
     pub base: ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_70,
 }
 rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_79 {
-    req(delete_on_termination, "delete_on_termination", 30),
+    req(delete_on_termination, "delete_on_termination", 36),
 } + base);
 rt::extends!(
     ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_79 =>
@@ -6730,7 +6722,7 @@ pub struct ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_89 {
     pub base: ListVolumeAttachmentsResponseVolumeAttachmentsItemCommon,
 }
 rt::record!(ListVolumeAttachmentsResponseVolumeAttachmentsItemV2_89 {
-    req(delete_on_termination, "delete_on_termination", 30),
+    req(delete_on_termination, "delete_on_termination", 36),
     req(attachment_id, "attachment_id", 1),
     req(bdm_uuid, "bdm_uuid", 1),
 } + base);
@@ -7106,8 +7098,8 @@ pub struct RebuildServerResponseServerAddressesValueItemV2_1 {
     pub version: i64,
 }
 rt::record!(RebuildServerResponseServerAddressesValueItemV2_1 {
-    req(addr, "addr", 21),
-    req(version, "version", 52),
+    req(addr, "addr", 24),
+    req(version, "version", 57),
 });
 /// The fields every version of `RebuildServerResponseServer` has alike.
 #[derive(Debug, Clone, PartialEq)]
@@ -7131,15 +7123,15 @@ pub struct RebuildServerResponseServerCommon {
 }
 rt::record!(RebuildServerResponseServerCommon {
     req(os_dcf_disk_config, "OS-DCF:diskConfig"),
-    req(access_i_pv4, "accessIPv4", 54),
-    req(access_i_pv6, "accessIPv6", 55),
+    req(access_i_pv4, "accessIPv4", 59),
+    req(access_i_pv6, "accessIPv6", 60),
     nullable(admin_pass, "adminPass"),
     req(created, "created", 0),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id"),
     req(links, "links"),
-    req(metadata, "metadata", 35),
+    req(metadata, "metadata", 42),
     req(name, "name"),
     req(progress, "progress"),
     req(status, "status"),
@@ -7204,7 +7196,7 @@ pub struct RebuildServerResponseServerFlavorV2_47 {
 rt::record!(RebuildServerResponseServerFlavorV2_47 {
     req(disk, "disk"),
     req(ephemeral, "ephemeral"),
-    opt(extra_specs, "extra_specs", 35),
+    opt(extra_specs, "extra_specs", 42),
     req(original_name, "original_name"),
     req(ram, "ram"),
     req(swap, "swap"),
@@ -7269,9 +7261,9 @@ pub struct RebuildServerResponseServerV2_1 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_1 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 42),
     req(flavor, "flavor"),
-    req(image, "image", 57),
+    req(image, "image", 62),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_1 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponseServer` schema from microversion 2.100. It extends [`RebuildServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
@@ -7296,7 +7288,7 @@ pub struct RebuildServerResponseServerV2_26 {
     pub tags: Vec<String>,
     pub base: RebuildServerResponseServerV2_19,
 }
-rt::record!(RebuildServerResponseServerV2_26 { req(tags, "tags", 58) } + base);
+rt::record!(RebuildServerResponseServerV2_26 { req(tags, "tags", 63) } + base);
 rt::extends!(RebuildServerResponseServerV2_26 => RebuildServerResponseServerV2_19);
 /// The `RebuildServerResponseServer` schema from microversion 2.47. It extends [`RebuildServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -7310,12 +7302,12 @@ pub struct RebuildServerResponseServerV2_47 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_47 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 42),
     req(flavor, "flavor"),
-    req(image, "image", 57),
+    req(image, "image", 62),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 58),
+    req(tags, "tags", 63),
 } + base);
 rt::extends!(RebuildServerResponseServerV2_47 => RebuildServerResponseServerCommon);
 /// The `RebuildServerResponseServer` schema from microversion 2.54. It extends [`RebuildServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
@@ -7332,7 +7324,7 @@ pub struct RebuildServerResponseServerV2_57 {
     pub user_data: Option<String>,
     pub base: RebuildServerResponseServerV2_54,
 }
-rt::record!(RebuildServerResponseServerV2_57 { req(user_data, "user_data", 59) } + base);
+rt::record!(RebuildServerResponseServerV2_57 { req(user_data, "user_data", 64) } + base);
 rt::extends!(RebuildServerResponseServerV2_57 => RebuildServerResponseServerV2_54);
 /// The `RebuildServerResponseServer` schema from microversion 2.63. It extends [`RebuildServerResponseServerV2_57`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -7350,7 +7342,7 @@ pub struct RebuildServerResponseServerV2_71 {
     pub server_groups: Vec<String>,
     pub base: RebuildServerResponseServerV2_63,
 }
-rt::record!(RebuildServerResponseServerV2_71 { req(server_groups, "server_groups", 76) } + base);
+rt::record!(RebuildServerResponseServerV2_71 { req(server_groups, "server_groups", 83) } + base);
 rt::extends!(RebuildServerResponseServerV2_71 => RebuildServerResponseServerV2_63);
 /// The `RebuildServerResponseServer` schema from microversion 2.73. It extends [`RebuildServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -7398,16 +7390,16 @@ pub struct RebuildServerResponseServerV2_75 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_75 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 42),
     req(flavor, "flavor"),
-    req(image, "image", 57),
+    req(image, "image", 62),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 58),
+    req(tags, "tags", 63),
     req(key_name, "key_name"),
-    req(user_data, "user_data", 59),
+    req(user_data, "user_data", 64),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 76),
+    req(server_groups, "server_groups", 83),
     req(locked_reason, "locked_reason"),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
@@ -7419,12 +7411,12 @@ rt::record!(RebuildServerResponseServerV2_75 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 53),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 58),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 0),
     req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 0),
-    req(config_drive, "config_drive", 77),
+    req(config_drive, "config_drive", 84),
     opt(host_status, "host_status"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
     opt(security_groups, "security_groups"),
@@ -7487,16 +7479,16 @@ pub struct RebuildServerResponseServerV2_98 {
     pub base: RebuildServerResponseServerCommon,
 }
 rt::record!(RebuildServerResponseServerV2_98 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 42),
     req(flavor, "flavor"),
-    req(image, "image", 78),
+    req(image, "image", 85),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 58),
+    req(tags, "tags", 63),
     req(key_name, "key_name"),
-    req(user_data, "user_data", 59),
+    req(user_data, "user_data", 64),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 76),
+    req(server_groups, "server_groups", 83),
     req(locked_reason, "locked_reason"),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
@@ -7508,12 +7500,12 @@ rt::record!(RebuildServerResponseServerV2_98 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 53),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 58),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 0),
     req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 0),
-    req(config_drive, "config_drive", 77),
+    req(config_drive, "config_drive", 84),
     opt(host_status, "host_status"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
     opt(security_groups, "security_groups"),
@@ -7782,7 +7774,7 @@ pub struct ShowBaremetalNodeResponseNodeV2_1 {
 rt::record!(ShowBaremetalNodeResponseNodeV2_1 {
     req(cpus, "cpus"),
     req(disk_gb, "disk_gb"),
-    req(host, "host", 38),
+    req(host, "host", 44),
     req(id, "id", 1),
     req(instance_uuid, "instance_uuid", 1),
     req(interfaces, "interfaces"),
@@ -8119,13 +8111,13 @@ pub struct ShowKeypairResponseKeypairV2_1 {
 }
 rt::record!(ShowKeypairResponseKeypairV2_1 {
     req(created_at, "created_at", 0),
-    req(deleted, "deleted", 79),
-    req(deleted_at, "deleted_at", 37),
+    req(deleted, "deleted", 86),
+    req(deleted_at, "deleted_at", 34),
     req(fingerprint, "fingerprint"),
     req(id, "id"),
-    req(name, "name", 14),
+    req(name, "name", 17),
     req(public_key, "public_key"),
-    req(updated_at, "updated_at", 37),
+    req(updated_at, "updated_at", 34),
     req(user_id, "user_id", 2),
 });
 /// The `ShowKeypairResponseKeypair` schema from microversion 2.2. It extends [`ShowKeypairResponseKeypairV2_1`] (its fields are in `base`, also through `Deref`).
@@ -8155,7 +8147,7 @@ pub type ShowMetadataResponseMetaV2_1 = BTreeMap<String, Option<String>>;
 pub struct ShowMetadataResponseV2_1 {
     pub meta: ShowMetadataResponseMetaV2_1,
 }
-rt::record!(ShowMetadataResponseV2_1 { req(meta, "meta", 80) });
+rt::record!(ShowMetadataResponseV2_1 { req(meta, "meta", 87) });
 /// The `ShowMigrationResponse` schema from microversion 2.23.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowMigrationResponseV2_23 {
@@ -8191,12 +8183,12 @@ pub struct ShowQuotaClassSetResponseQuotaClassSetCommon {
     pub ram: i64,
 }
 rt::record!(ShowQuotaClassSetResponseQuotaClassSetCommon {
-    req(cores, "cores", 17),
+    req(cores, "cores", 20),
     req(id, "id"),
-    req(instances, "instances", 17),
-    req(key_pairs, "key_pairs", 17),
-    req(metadata_items, "metadata_items", 17),
-    req(ram, "ram", 17),
+    req(instances, "instances", 20),
+    req(key_pairs, "key_pairs", 20),
+    req(metadata_items, "metadata_items", 20),
+    req(ram, "ram", 20),
 });
 /// The `ShowQuotaClassSetResponseQuotaClassSet` schema from microversion 2.1. It extends [`ShowQuotaClassSetResponseQuotaClassSetCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -8211,13 +8203,13 @@ pub struct ShowQuotaClassSetResponseQuotaClassSetV2_1 {
     pub base: ShowQuotaClassSetResponseQuotaClassSetCommon,
 }
 rt::record!(ShowQuotaClassSetResponseQuotaClassSetV2_1 {
-    req(fixed_ips, "fixed_ips", 17),
-    req(floating_ips, "floating_ips", 17),
-    req(injected_file_content_bytes, "injected_file_content_bytes", 17),
-    req(injected_file_path_bytes, "injected_file_path_bytes", 17),
-    req(injected_files, "injected_files", 17),
-    req(security_group_rules, "security_group_rules", 17),
-    req(security_groups, "security_groups", 17),
+    req(fixed_ips, "fixed_ips", 20),
+    req(floating_ips, "floating_ips", 20),
+    req(injected_file_content_bytes, "injected_file_content_bytes", 20),
+    req(injected_file_path_bytes, "injected_file_path_bytes", 20),
+    req(injected_files, "injected_files", 20),
+    req(security_group_rules, "security_group_rules", 20),
+    req(security_groups, "security_groups", 20),
 } + base);
 rt::extends!(
     ShowQuotaClassSetResponseQuotaClassSetV2_1 =>
@@ -8231,8 +8223,8 @@ pub struct ShowQuotaClassSetResponseQuotaClassSetV2_57 {
     pub base: ShowQuotaClassSetResponseQuotaClassSetCommon,
 }
 rt::record!(ShowQuotaClassSetResponseQuotaClassSetV2_57 {
-    req(server_group_members, "server_group_members", 17),
-    req(server_groups, "server_groups", 17),
+    req(server_group_members, "server_group_members", 20),
+    req(server_groups, "server_groups", 20),
 } + base);
 rt::extends!(
     ShowQuotaClassSetResponseQuotaClassSetV2_57 =>
@@ -8267,7 +8259,7 @@ rt::record!(ShowServerResponseV2_1 { req(server, "server") });
 pub struct ShowServerResponseV2_100 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_100 { req(server, "server", 81) });
+rt::record!(ShowServerResponseV2_100 { req(server, "server", 88) });
 /// The `ShowServerResponse` schema from microversion 2.16.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_16 {
@@ -8309,19 +8301,19 @@ rt::record!(ShowServerResponseV2_63 { req(server, "server") });
 pub struct ShowServerResponseV2_69 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_69 { req(server, "server", 82) });
+rt::record!(ShowServerResponseV2_69 { req(server, "server", 89) });
 /// The `ShowServerResponse` schema from microversion 2.71.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_71 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_71 { req(server, "server", 83) });
+rt::record!(ShowServerResponseV2_71 { req(server, "server", 90) });
 /// The `ShowServerResponse` schema from microversion 2.73.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_73 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_73 { req(server, "server", 84) });
+rt::record!(ShowServerResponseV2_73 { req(server, "server", 91) });
 /// The `ShowServerResponse` schema from microversion 2.9.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_9 {
@@ -8333,19 +8325,19 @@ rt::record!(ShowServerResponseV2_9 { req(server, "server") });
 pub struct ShowServerResponseV2_90 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_90 { req(server, "server", 85) });
+rt::record!(ShowServerResponseV2_90 { req(server, "server", 92) });
 /// The `ShowServerResponse` schema from microversion 2.96.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_96 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_96 { req(server, "server", 86) });
+rt::record!(ShowServerResponseV2_96 { req(server, "server", 93) });
 /// The `ShowServerResponse` schema from microversion 2.98.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowServerResponseV2_98 {
     pub server: rt::Value,
 }
-rt::record!(ShowServerResponseV2_98 { req(server, "server", 87) });
+rt::record!(ShowServerResponseV2_98 { req(server, "server", 94) });
 /// The `ShowSimpleTenantUsageQuery` schema from microversion 2.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ShowSimpleTenantUsageQueryV2_1 {
@@ -8384,7 +8376,7 @@ rt::record!(encode ShowSimpleTenantUsageQueryV2_75 {
 pub struct ShowSimpleTenantUsageResponseV2_1 {
     pub tenant_usage: rt::Value,
 }
-rt::record!(ShowSimpleTenantUsageResponseV2_1 { req(tenant_usage, "tenant_usage", 88) });
+rt::record!(ShowSimpleTenantUsageResponseV2_1 { req(tenant_usage, "tenant_usage", 95) });
 /// The `ShowSimpleTenantUsageResponse` schema from microversion 2.40. It extends [`ShowSimpleTenantUsageResponseV2_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowSimpleTenantUsageResponseV2_40 {
@@ -8392,7 +8384,7 @@ pub struct ShowSimpleTenantUsageResponseV2_40 {
     pub base: ShowSimpleTenantUsageResponseV2_1,
 }
 rt::record!(ShowSimpleTenantUsageResponseV2_40 {
-    opt(tenant_usage_links, "tenant_usage_links", 40),
+    opt(tenant_usage_links, "tenant_usage_links", 46),
 } + base);
 rt::extends!(ShowSimpleTenantUsageResponseV2_40 => ShowSimpleTenantUsageResponseV2_1);
 /// The `ShowTenantNetworkResponse` schema from microversion 2.1.
@@ -8707,11 +8699,11 @@ pub struct UpdateQuotaClassSetResponseQuotaClassSetCommon {
     pub ram: i64,
 }
 rt::record!(UpdateQuotaClassSetResponseQuotaClassSetCommon {
-    req(cores, "cores", 17),
-    req(instances, "instances", 17),
-    req(key_pairs, "key_pairs", 17),
-    req(metadata_items, "metadata_items", 17),
-    req(ram, "ram", 17),
+    req(cores, "cores", 20),
+    req(instances, "instances", 20),
+    req(key_pairs, "key_pairs", 20),
+    req(metadata_items, "metadata_items", 20),
+    req(ram, "ram", 20),
 });
 /// The `UpdateQuotaClassSetResponseQuotaClassSet` schema from microversion 2.1. It extends [`UpdateQuotaClassSetResponseQuotaClassSetCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -8726,13 +8718,13 @@ pub struct UpdateQuotaClassSetResponseQuotaClassSetV2_1 {
     pub base: UpdateQuotaClassSetResponseQuotaClassSetCommon,
 }
 rt::record!(UpdateQuotaClassSetResponseQuotaClassSetV2_1 {
-    req(fixed_ips, "fixed_ips", 17),
-    req(floating_ips, "floating_ips", 17),
-    req(injected_file_content_bytes, "injected_file_content_bytes", 17),
-    req(injected_file_path_bytes, "injected_file_path_bytes", 17),
-    req(injected_files, "injected_files", 17),
-    req(security_group_rules, "security_group_rules", 17),
-    req(security_groups, "security_groups", 17),
+    req(fixed_ips, "fixed_ips", 20),
+    req(floating_ips, "floating_ips", 20),
+    req(injected_file_content_bytes, "injected_file_content_bytes", 20),
+    req(injected_file_path_bytes, "injected_file_path_bytes", 20),
+    req(injected_files, "injected_files", 20),
+    req(security_group_rules, "security_group_rules", 20),
+    req(security_groups, "security_groups", 20),
 } + base);
 rt::extends!(
     UpdateQuotaClassSetResponseQuotaClassSetV2_1 =>
@@ -8746,8 +8738,8 @@ pub struct UpdateQuotaClassSetResponseQuotaClassSetV2_57 {
     pub base: UpdateQuotaClassSetResponseQuotaClassSetCommon,
 }
 rt::record!(UpdateQuotaClassSetResponseQuotaClassSetV2_57 {
-    req(server_group_members, "server_group_members", 17),
-    req(server_groups, "server_groups", 17),
+    req(server_group_members, "server_group_members", 20),
+    req(server_groups, "server_groups", 20),
 } + base);
 rt::extends!(
     UpdateQuotaClassSetResponseQuotaClassSetV2_57 =>
@@ -8875,16 +8867,16 @@ pub struct UpdateQuotaSetResponseQuotaSetCommon {
     pub server_groups: i64,
 }
 rt::record!(UpdateQuotaSetResponseQuotaSetCommon {
-    req(cores, "cores", 17),
-    req(injected_file_content_bytes, "injected_file_content_bytes", 17),
-    req(injected_file_path_bytes, "injected_file_path_bytes", 17),
-    req(injected_files, "injected_files", 17),
-    req(instances, "instances", 17),
-    req(key_pairs, "key_pairs", 17),
-    req(metadata_items, "metadata_items", 17),
-    req(ram, "ram", 17),
-    req(server_group_members, "server_group_members", 17),
-    req(server_groups, "server_groups", 17),
+    req(cores, "cores", 20),
+    req(injected_file_content_bytes, "injected_file_content_bytes", 20),
+    req(injected_file_path_bytes, "injected_file_path_bytes", 20),
+    req(injected_files, "injected_files", 20),
+    req(instances, "instances", 20),
+    req(key_pairs, "key_pairs", 20),
+    req(metadata_items, "metadata_items", 20),
+    req(ram, "ram", 20),
+    req(server_group_members, "server_group_members", 20),
+    req(server_groups, "server_groups", 20),
 });
 /// The `UpdateQuotaSetResponseQuotaSet` schema from microversion 2.1. It extends [`UpdateQuotaSetResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -8896,10 +8888,10 @@ pub struct UpdateQuotaSetResponseQuotaSetV2_1 {
     pub base: UpdateQuotaSetResponseQuotaSetCommon,
 }
 rt::record!(UpdateQuotaSetResponseQuotaSetV2_1 {
-    req(fixed_ips, "fixed_ips", 17),
-    req(floating_ips, "floating_ips", 17),
-    req(security_group_rules, "security_group_rules", 17),
-    req(security_groups, "security_groups", 17),
+    req(fixed_ips, "fixed_ips", 20),
+    req(floating_ips, "floating_ips", 20),
+    req(security_group_rules, "security_group_rules", 20),
+    req(security_groups, "security_groups", 20),
 } + base);
 rt::extends!(UpdateQuotaSetResponseQuotaSetV2_1 => UpdateQuotaSetResponseQuotaSetCommon);
 /// The `UpdateQuotaSetResponseQuotaSet` schema from microversion 2.36. It extends [`UpdateQuotaSetResponseQuotaSetCommon`] (its fields are in `base`, also through `Deref`).
@@ -9024,14 +9016,14 @@ pub struct UpdateServerResponseServerCommon {
 }
 rt::record!(UpdateServerResponseServerCommon {
     req(os_dcf_disk_config, "OS-DCF:diskConfig"),
-    req(access_i_pv4, "accessIPv4", 54),
-    req(access_i_pv6, "accessIPv6", 55),
+    req(access_i_pv4, "accessIPv4", 59),
+    req(access_i_pv6, "accessIPv6", 60),
     req(created, "created", 0),
     opt(fault, "fault"),
     req(host_id, "hostId"),
     req(id, "id"),
     req(links, "links"),
-    req(metadata, "metadata", 35),
+    req(metadata, "metadata", 42),
     req(name, "name"),
     nullable(progress, "progress"),
     req(status, "status"),
@@ -9048,9 +9040,9 @@ pub struct UpdateServerResponseServerV2_1 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_1 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 42),
     req(flavor, "flavor"),
-    req(image, "image", 57),
+    req(image, "image", 62),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_1 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.100. It extends [`UpdateServerResponseServerV2_98`] (its fields are in `base`, also through `Deref`).
@@ -9075,7 +9067,7 @@ pub struct UpdateServerResponseServerV2_26 {
     pub tags: Vec<String>,
     pub base: UpdateServerResponseServerV2_19,
 }
-rt::record!(UpdateServerResponseServerV2_26 { req(tags, "tags", 58) } + base);
+rt::record!(UpdateServerResponseServerV2_26 { req(tags, "tags", 63) } + base);
 rt::extends!(UpdateServerResponseServerV2_26 => UpdateServerResponseServerV2_19);
 /// The `UpdateServerResponseServer` schema from microversion 2.47. It extends [`UpdateServerResponseServerCommon`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -9089,12 +9081,12 @@ pub struct UpdateServerResponseServerV2_47 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_47 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 42),
     req(flavor, "flavor"),
-    req(image, "image", 57),
+    req(image, "image", 62),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 58),
+    req(tags, "tags", 63),
 } + base);
 rt::extends!(UpdateServerResponseServerV2_47 => UpdateServerResponseServerCommon);
 /// The `UpdateServerResponseServer` schema from microversion 2.63. It extends [`UpdateServerResponseServerV2_47`] (its fields are in `base`, also through `Deref`).
@@ -9113,7 +9105,7 @@ pub struct UpdateServerResponseServerV2_71 {
     pub server_groups: Vec<String>,
     pub base: UpdateServerResponseServerV2_63,
 }
-rt::record!(UpdateServerResponseServerV2_71 { req(server_groups, "server_groups", 76) } + base);
+rt::record!(UpdateServerResponseServerV2_71 { req(server_groups, "server_groups", 83) } + base);
 rt::extends!(UpdateServerResponseServerV2_71 => UpdateServerResponseServerV2_63);
 /// The `UpdateServerResponseServer` schema from microversion 2.73. It extends [`UpdateServerResponseServerV2_71`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
@@ -9161,14 +9153,14 @@ pub struct UpdateServerResponseServerV2_75 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_75 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 42),
     req(flavor, "flavor"),
-    req(image, "image", 57),
+    req(image, "image", 62),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 58),
+    req(tags, "tags", 63),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 76),
+    req(server_groups, "server_groups", 83),
     req(locked_reason, "locked_reason"),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
@@ -9180,13 +9172,13 @@ rt::record!(UpdateServerResponseServerV2_75 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 59),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 53),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 64),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 58),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 0),
     req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 0),
-    req(config_drive, "config_drive", 77),
+    req(config_drive, "config_drive", 84),
     opt(host_status, "host_status"),
     nullable(key_name, "key_name"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
@@ -9250,14 +9242,14 @@ pub struct UpdateServerResponseServerV2_98 {
     pub base: UpdateServerResponseServerCommon,
 }
 rt::record!(UpdateServerResponseServerV2_98 {
-    req(addresses, "addresses", 35),
+    req(addresses, "addresses", 42),
     req(flavor, "flavor"),
-    req(image, "image", 78),
+    req(image, "image", 85),
     req(locked, "locked"),
     req(description, "description"),
-    req(tags, "tags", 58),
+    req(tags, "tags", 63),
     req(trusted_image_certificates, "trusted_image_certificates"),
-    req(server_groups, "server_groups", 76),
+    req(server_groups, "server_groups", 83),
     req(locked_reason, "locked_reason"),
     req(os_ext_az_availability_zone, "OS-EXT-AZ:availability_zone"),
     nullable(os_ext_srv_attr_host, "OS-EXT-SRV-ATTR:host"),
@@ -9269,13 +9261,13 @@ rt::record!(UpdateServerResponseServerV2_98 {
     nullable(os_ext_srv_attr_ramdisk_id, "OS-EXT-SRV-ATTR:ramdisk_id"),
     nullable(os_ext_srv_attr_reservation_id, "OS-EXT-SRV-ATTR:reservation_id"),
     nullable(os_ext_srv_attr_root_device_name, "OS-EXT-SRV-ATTR:root_device_name"),
-    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 59),
-    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 53),
+    nullable(os_ext_srv_attr_user_data, "OS-EXT-SRV-ATTR:user_data", 64),
+    req(os_ext_sts_power_state, "OS-EXT-STS:power_state", 58),
     req(os_ext_sts_task_state, "OS-EXT-STS:task_state"),
     req(os_ext_sts_vm_state, "OS-EXT-STS:vm_state"),
     req(os_srv_usg_launched_at, "OS-SRV-USG:launched_at", 0),
     req(os_srv_usg_terminated_at, "OS-SRV-USG:terminated_at", 0),
-    req(config_drive, "config_drive", 77),
+    req(config_drive, "config_drive", 84),
     opt(host_status, "host_status"),
     nullable(key_name, "key_name"),
     req(os_extended_volumes_volumes_attached, "os-extended-volumes:volumes_attached"),
@@ -9413,7 +9405,7 @@ pub type UpdateServiceResponseServiceV2_1 = BTreeMap<String, rt::Value>;
 pub struct UpdateServiceResponseV2_1 {
     pub service: UpdateServiceResponseServiceV2_1,
 }
-rt::record!(UpdateServiceResponseV2_1 { req(service, "service", 89) });
+rt::record!(UpdateServiceResponseV2_1 { req(service, "service", 96) });
 /// The `UpdateServiceResponse` schema from microversion 2.53.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateServiceResponseV2_53 {
@@ -10103,138 +10095,184 @@ rt::str_enums!(
     UpdateHostResponseStatusV2_1
 );
 /// The value constraints of the fields above, by row (see `rt::Check`).
-static CHECKS: [rt::Check; 90] = [
+static CHECKS: [rt::Check; 97] = [
     rt::Check::NONE.format(rt::Format::DateTime),
     rt::Check::NONE.format(rt::Format::Uuid),
     rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[0]),
     rt::Check::NONE.len(None, Some(255)),
     rt::Check::NONE.keys(&PATTERNS[1]).values(&CHECKS[3]),
-    rt::Check::NONE.schema(&SCHEMAS[0]),
+    rt::Check::NONE.types(rt::ty::NUMBER | rt::ty::STRING).len(None, Some(255)),
     rt::Check::NONE.keys(&PATTERNS[1]).values(&CHECKS[5]),
     rt::Check::NONE.format(rt::Format::Uri),
-    rt::Check::NONE.schema(&SCHEMAS[1]),
+    rt::Check::NONE.types(rt::ty::INTEGER),
+    rt::Check::NONE.among(&[rt::Lit::Str("")]),
+    rt::Check::NONE.any_of(&[&CHECKS[8], &CHECKS[9]]),
     rt::Check::NONE.format(rt::Format::Ipv4),
     rt::Check::NONE.format(rt::Format::Ipv6),
-    rt::Check::NONE.any_of(&[&CHECKS[9], &CHECKS[10]]),
-    rt::Check::NONE.len(Some(1), Some(255)),
-    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[2]),
-    rt::Check::NONE.all_of(&[&CHECKS[12], &CHECKS[13]]),
-    rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[3]),
-    rt::Check::NONE.all_of(&[&CHECKS[12], &CHECKS[15]]),
+    rt::Check::NONE
+        .types(rt::ty::NULL | rt::ty::STRING)
+        .any_of(&[&CHECKS[11], &CHECKS[12]]),
+    rt::Check::NONE.types(rt::ty::STRING).any_of(&[&CHECKS[11], &CHECKS[12]]),
+    rt::Check::NONE.types(rt::ty::STRING).len(Some(1), Some(255)),
+    rt::Check::NONE.types(rt::ty::STRING).len(Some(1), Some(255)).pattern(&PATTERNS[2]),
+    rt::Check::NONE.all_of(&[&CHECKS[15], &CHECKS[16]]),
+    rt::Check::NONE.types(rt::ty::STRING).len(Some(1), Some(255)).pattern(&PATTERNS[3]),
+    rt::Check::NONE.all_of(&[&CHECKS[15], &CHECKS[18]]),
     rt::Check::NONE.min(-1.0, false),
-    rt::Check::NONE.schema(&SCHEMAS[2]),
+    rt::Check::NONE
+        .among(
+            &[
+                rt::Lit::Num(200.0),
+                rt::Lit::Num(400.0),
+                rt::Lit::Num(404.0),
+                rt::Lit::Num(422.0),
+            ],
+        ),
     rt::Check::NONE.items(&CHECKS[1]),
     rt::Check::NONE.count(Some(0), Some(1), false),
-    rt::Check::NONE.one_of(&[&CHECKS[9], &CHECKS[10]]),
+    rt::Check::NONE.types(rt::ty::STRING).one_of(&[&CHECKS[11], &CHECKS[12]]),
     rt::Check::NONE.pattern(&PATTERNS[4]),
-    rt::Check::NONE.schema(&SCHEMAS[3]),
-    rt::Check::NONE.schema(&SCHEMAS[4]),
-    rt::Check::NONE.schema(&SCHEMAS[5]),
-    rt::Check::NONE.schema(&SCHEMAS[6]),
-    rt::Check::NONE.schema(&SCHEMAS[7]),
+    rt::Check::NONE.types(rt::ty::STRING | rt::ty::ARRAY),
+    rt::Check::NONE.schema(&SCHEMAS[0]),
+    rt::Check::NONE.schema(&SCHEMAS[1]),
+    rt::Check::NONE.types(rt::ty::STRING | rt::ty::OBJECT),
+    rt::Check::NONE.types(rt::ty::STRING | rt::ty::ARRAY).items(&CHECKS[1]),
+    rt::Check::NONE.len(Some(1), Some(255)),
     rt::Check::NONE.pattern(&PATTERNS[5]),
-    rt::Check::NONE.schema(&SCHEMAS[8]),
-    rt::Check::NONE.schema(&SCHEMAS[9]),
-    rt::Check::NONE.schema(&SCHEMAS[10]),
-    rt::Check::NONE.schema(&SCHEMAS[11]),
-    rt::Check::NONE.schema(&SCHEMAS[12]),
-    rt::Check::NONE.schema(&SCHEMAS[13]),
-    rt::Check::NONE.keys(&PATTERNS[6]),
-    rt::Check::NONE.keys(&PATTERNS[6]).values(&CHECKS[35]),
-    rt::Check::NONE.schema(&SCHEMAS[14]),
-    rt::Check::NONE.schema(&SCHEMAS[15]),
-    rt::Check::NONE.schema(&SCHEMAS[16]),
+    rt::Check::NONE.types(rt::ty::STRING).len(Some(1), Some(60)).pattern(&PATTERNS[6]),
+    rt::Check::NONE.types(rt::ty::NULL),
+    rt::Check::NONE.one_of(&[&CHECKS[33], &CHECKS[34]]),
+    rt::Check::NONE
+        .types(rt::ty::BOOLEAN | rt::ty::STRING)
+        .among(
+            &[
+                rt::Lit::Str("0"),
+                rt::Lit::Str("1"),
+                rt::Lit::Str("FALSE"),
+                rt::Lit::Str("False"),
+                rt::Lit::Str("NO"),
+                rt::Lit::Str("No"),
+                rt::Lit::Str("OFF"),
+                rt::Lit::Str("ON"),
+                rt::Lit::Str("Off"),
+                rt::Lit::Str("On"),
+                rt::Lit::Str("TRUE"),
+                rt::Lit::Str("True"),
+                rt::Lit::Str("YES"),
+                rt::Lit::Str("Yes"),
+                rt::Lit::Str("false"),
+                rt::Lit::Str("no"),
+                rt::Lit::Str("off"),
+                rt::Lit::Str("on"),
+                rt::Lit::Str("true"),
+                rt::Lit::Str("yes"),
+                rt::Lit::Bool(false),
+                rt::Lit::Bool(true),
+            ],
+        ),
+    rt::Check::NONE.schema(&SCHEMAS[2]),
+    rt::Check::NONE.types(rt::ty::STRING).format(rt::Format::Uuid),
+    rt::Check::NONE.one_of(&[&CHECKS[38], &CHECKS[34]]),
+    rt::Check::NONE.among(&[rt::Lit::Str("serial")]),
+    rt::Check::NONE.among(&[rt::Lit::Str("spice-html5")]),
+    rt::Check::NONE.keys(&PATTERNS[7]),
+    rt::Check::NONE.keys(&PATTERNS[7]).values(&CHECKS[42]),
+    rt::Check::NONE.among(&[rt::Lit::Str("IRONIC MANAGED")]),
+    rt::Check::NONE.types(rt::ty::INTEGER | rt::ty::STRING),
     rt::Check::NONE.count(Some(1), Some(1), false),
     rt::Check::NONE.count(Some(2), Some(2), false),
     rt::Check::NONE.count(Some(3), Some(3), false),
-    rt::Check::NONE.schema(&SCHEMAS[17]),
-    rt::Check::NONE.keys(&PATTERNS[1]).values(&CHECKS[43]),
+    rt::Check::NONE
+        .types(
+            rt::ty::NULL | rt::ty::BOOLEAN | rt::ty::INTEGER | rt::ty::NUMBER
+                | rt::ty::STRING | rt::ty::ARRAY | rt::ty::OBJECT,
+        ),
+    rt::Check::NONE.keys(&PATTERNS[1]).values(&CHECKS[49]),
     rt::Check::NONE.min(0.0, false),
+    rt::Check::NONE
+        .among(
+            &[
+                rt::Lit::Num(0.0),
+                rt::Lit::Num(100.0),
+                rt::Lit::Num(25.0),
+                rt::Lit::Num(50.0),
+            ],
+        ),
+    rt::Check::NONE.among(&[rt::Lit::Str("next")]),
+    rt::Check::NONE.schema(&SCHEMAS[3]),
+    rt::Check::NONE.min(1.0, false),
+    rt::Check::NONE.schema(&SCHEMAS[4]),
+    rt::Check::NONE.among(&[rt::Lit::Num(4.0), rt::Lit::Num(6.0)]),
+    rt::Check::NONE
+        .among(
+            &[
+                rt::Lit::Num(0.0),
+                rt::Lit::Num(1.0),
+                rt::Lit::Num(3.0),
+                rt::Lit::Num(4.0),
+                rt::Lit::Num(6.0),
+                rt::Lit::Num(7.0),
+                rt::Lit::Null,
+            ],
+        ),
+    rt::Check::NONE.types(rt::ty::STRING).one_of(&[&CHECKS[11], &CHECKS[9]]),
+    rt::Check::NONE.types(rt::ty::STRING).one_of(&[&CHECKS[12], &CHECKS[9]]),
+    rt::Check::NONE.keys(&PATTERNS[8]),
+    rt::Check::NONE.schema(&SCHEMAS[5]),
+    rt::Check::NONE.count(None, Some(50), false),
+    rt::Check::NONE.len(None, Some(65535)),
+    rt::Check::NONE.schema(&SCHEMAS[6]),
+    rt::Check::NONE.items(&CHECKS[65]),
+    rt::Check::NONE.schema(&SCHEMAS[7]),
+    rt::Check::NONE.items(&CHECKS[67]),
+    rt::Check::NONE.schema(&SCHEMAS[8]),
+    rt::Check::NONE.items(&CHECKS[69]),
+    rt::Check::NONE.schema(&SCHEMAS[9]),
+    rt::Check::NONE.items(&CHECKS[71]),
+    rt::Check::NONE.schema(&SCHEMAS[10]),
+    rt::Check::NONE.items(&CHECKS[73]),
+    rt::Check::NONE.schema(&SCHEMAS[11]),
+    rt::Check::NONE.items(&CHECKS[75]),
+    rt::Check::NONE.schema(&SCHEMAS[12]),
+    rt::Check::NONE.items(&CHECKS[77]),
+    rt::Check::NONE.among(&[rt::Lit::Str("None")]),
+    rt::Check::NONE.types(rt::ty::STRING),
+    rt::Check::NONE.one_of(&[&CHECKS[79], &CHECKS[80]]),
+    rt::Check::NONE.keys(&PATTERNS[9]),
+    rt::Check::NONE.len(None, Some(1)).items(&CHECKS[1]),
+    rt::Check::NONE.types(rt::ty::NULL | rt::ty::BOOLEAN | rt::ty::STRING),
+    rt::Check::NONE.schema(&SCHEMAS[13]),
+    rt::Check::NONE.among(&[rt::Lit::Bool(false)]),
+    rt::Check::NONE.props(Some(1), Some(1)).keys(&PATTERNS[1]).values(&CHECKS[3]),
+    rt::Check::NONE.schema(&SCHEMAS[14]),
+    rt::Check::NONE.schema(&SCHEMAS[15]),
+    rt::Check::NONE.schema(&SCHEMAS[16]),
+    rt::Check::NONE.schema(&SCHEMAS[17]),
     rt::Check::NONE.schema(&SCHEMAS[18]),
     rt::Check::NONE.schema(&SCHEMAS[19]),
     rt::Check::NONE.schema(&SCHEMAS[20]),
     rt::Check::NONE.schema(&SCHEMAS[21]),
-    rt::Check::NONE.min(1.0, false),
     rt::Check::NONE.schema(&SCHEMAS[22]),
-    rt::Check::NONE.schema(&SCHEMAS[23]),
-    rt::Check::NONE.schema(&SCHEMAS[24]),
-    rt::Check::NONE.schema(&SCHEMAS[25]),
-    rt::Check::NONE.schema(&SCHEMAS[26]),
-    rt::Check::NONE.keys(&PATTERNS[7]),
-    rt::Check::NONE.schema(&SCHEMAS[27]),
-    rt::Check::NONE.count(None, Some(50), false),
-    rt::Check::NONE.len(None, Some(65535)),
-    rt::Check::NONE.schema(&SCHEMAS[28]),
-    rt::Check::NONE.items(&CHECKS[60]),
-    rt::Check::NONE.schema(&SCHEMAS[29]),
-    rt::Check::NONE.items(&CHECKS[62]),
-    rt::Check::NONE.schema(&SCHEMAS[30]),
-    rt::Check::NONE.items(&CHECKS[64]),
-    rt::Check::NONE.schema(&SCHEMAS[31]),
-    rt::Check::NONE.items(&CHECKS[66]),
-    rt::Check::NONE.schema(&SCHEMAS[32]),
-    rt::Check::NONE.items(&CHECKS[68]),
-    rt::Check::NONE.schema(&SCHEMAS[33]),
-    rt::Check::NONE.items(&CHECKS[70]),
-    rt::Check::NONE.schema(&SCHEMAS[34]),
-    rt::Check::NONE.items(&CHECKS[72]),
-    rt::Check::NONE.schema(&SCHEMAS[35]),
-    rt::Check::NONE.keys(&PATTERNS[8]),
-    rt::Check::NONE.len(None, Some(1)).items(&CHECKS[1]),
-    rt::Check::NONE.schema(&SCHEMAS[36]),
-    rt::Check::NONE.schema(&SCHEMAS[37]),
-    rt::Check::NONE.schema(&SCHEMAS[38]),
-    rt::Check::NONE.props(Some(1), Some(1)).keys(&PATTERNS[1]).values(&CHECKS[3]),
-    rt::Check::NONE.schema(&SCHEMAS[39]),
-    rt::Check::NONE.schema(&SCHEMAS[40]),
-    rt::Check::NONE.schema(&SCHEMAS[41]),
-    rt::Check::NONE.schema(&SCHEMAS[42]),
-    rt::Check::NONE.schema(&SCHEMAS[43]),
-    rt::Check::NONE.schema(&SCHEMAS[44]),
-    rt::Check::NONE.schema(&SCHEMAS[45]),
-    rt::Check::NONE.schema(&SCHEMAS[46]),
-    rt::Check::NONE.schema(&SCHEMAS[47]),
 ];
 /// The patterns of the constraints, compiled on first use.
-static PATTERNS: [rt::Pattern; 9] = [
+static PATTERNS: [rt::Pattern; 10] = [
     rt::Pattern::new("^[a-zA-Z0-9-]*$"),
     rt::Pattern::new("^[a-zA-Z0-9-_:. ]{1,255}$"),
     rt::Pattern::new("^[_\\- a-zA-Z0-9]+$"),
     rt::Pattern::new("^[_\\-\\@\\. a-zA-Z0-9]+$"),
     rt::Pattern::new("^/[0-9a-f.:]+$"),
     rt::Pattern::new("(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$"),
+    rt::Pattern::new("^[^,/]*$"),
     rt::Pattern::new("^.+$"),
     rt::Pattern::new("^.*$"),
     rt::Pattern::new("^[0-9]+$"),
 ];
 rt::subschemas!(
-    "{\"maxLength\":255,\"type\":[\"string\",\"number\"]}",
-    "{\"anyOf\":[{\"type\":\"integer\"},{\"const\":\"\"}]}",
-    "{\"enum\":[200,400,404,422],\"type\":\"integer\"}",
-    "{\"items\":{\"type\":\"string\"},\"type\":[\"string\",\"array\"]}",
     "{\"oneOf\":[{\"format\":\"uuid\",\"type\":\"string\"},{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"}]}",
     "{\"oneOf\":[{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"},{\"format\":\"uuid\",\"type\":\"string\"}]}",
-    "{\"type\":[\"string\",\"object\"]}",
-    "{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":[\"string\",\"array\"]}",
-    "{\"oneOf\":[{\"maxLength\":60,\"minLength\":1,\"pattern\":\"^[^,/]*$\",\"type\":\"string\"},{\"type\":\"null\"}]}",
-    "{\"enum\":[\"0\",\"1\",\"FALSE\",\"False\",\"NO\",\"No\",\"OFF\",\"ON\",\"Off\",\"On\",\"TRUE\",\"True\",\"YES\",\"Yes\",\"false\",\"no\",\"off\",\"on\",\"true\",\"yes\",false,true],\"type\":[\"boolean\",\"string\"]}",
     "{\"additionalItems\":false,\"oneOf\":[{\"items\":{\"additionalProperties\":false,\"properties\":{\"device\":{\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"serverId\":{\"format\":\"uuid\",\"type\":\"string\"},\"volumeId\":{\"format\":\"uuid\",\"type\":\"string\"}},\"required\":[\"id\",\"serverId\",\"volumeId\"],\"type\":\"object\"}},{\"prefixItems\":[{\"additionalProperties\":false,\"properties\":{},\"type\":\"object\"}]}],\"type\":\"array\"}",
-    "{\"oneOf\":[{\"format\":\"uuid\",\"type\":\"string\"},{\"type\":\"null\"}]}",
-    "{\"const\":\"serial\",\"type\":\"string\"}",
-    "{\"const\":\"spice-html5\",\"type\":\"string\"}",
-    "{\"type\":\"null\"}",
-    "{\"const\":\"IRONIC MANAGED\"}",
-    "{\"type\":[\"string\",\"integer\"]}",
-    "{\"type\":[\"array\",\"boolean\",\"integer\",\"number\",\"object\",\"string\",\"null\"]}",
-    "{\"enum\":[0,100,25,50],\"type\":\"integer\"}",
-    "{\"const\":\"next\"}",
-    "{\"enum\":[4,6]}",
     "{\"additionalItems\":false,\"items\":{},\"maxItems\":0,\"type\":\"array\"}",
     "{\"additionalItems\":false,\"items\":{\"maxLength\":60,\"minLength\":1,\"pattern\":\"^[^,/]*$\",\"type\":\"string\"},\"type\":\"array\"}",
-    "{\"enum\":[4,6],\"type\":\"number\"}",
-    "{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]}",
-    "{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"}",
-    "{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"}",
     "{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]}",
     "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"properties\":{\"additionalProperties\":false,\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"maxLength\":255,\"type\":[\"string\",\"null\"]}},\"type\":\"object\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"progress\":{\"type\":[\"null\",\"number\"]},\"scheduler_hints\":{\"additionalProperties\":true,\"properties\":{\"build_near_host_ip\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"cidr\":{\"pattern\":\"^/[0-9a-f.:]+$\",\"type\":\"string\"},\"different_cell\":{\"items\":{\"type\":\"string\"},\"type\":[\"string\",\"array\"]},\"different_host\":{\"oneOf\":[{\"format\":\"uuid\",\"type\":\"string\"},{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"}]},\"group\":{\"oneOf\":[{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"},{\"format\":\"uuid\",\"type\":\"string\"}]},\"query\":{\"type\":[\"string\",\"object\"]},\"same_host\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":[\"string\",\"array\"]},\"target_cell\":{\"format\":\"name\",\"maxLength\":255,\"minLength\":1,\"type\":\"string\"}},\"type\":\"object\"},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\",\"scheduler_hints\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"type\":\"object\"}]}",
     "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"type\":\"object\"}]}",
@@ -10243,10 +10281,7 @@ rt::subschemas!(
     "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"type\":\"object\"}]}",
     "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"properties\":{\"additionalProperties\":false,\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"maxLength\":255,\"type\":[\"string\",\"null\"]}},\"type\":\"object\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"id\",\"links\",\"status\",\"tenant_id\"],\"type\":\"object\"}]}",
     "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\",\"links\",\"name\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"}},\"required\":[\"id\",\"links\",\"status\"],\"type\":\"object\"}]}",
-    "{\"oneOf\":[{\"const\":\"None\"},{\"format\":\"cidr\",\"type\":\"string\"}]}",
-    "{\"type\":[\"string\",\"boolean\",\"null\"]}",
     "{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"properties\":{\"additionalProperties\":false,\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"maxLength\":255,\"type\":[\"string\",\"null\"]}},\"type\":\"object\"}},\"type\":\"object\"}]}",
-    "{\"const\":false,\"type\":\"boolean\"}",
     "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"properties\":{\"additionalProperties\":false,\"patternProperties\":{\"^[a-zA-Z0-9_:. ]{1,255}$\":{\"maxLength\":255,\"type\":[\"string\",\"null\"]}},\"type\":\"object\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"locked_reason\":{\"type\":[\"null\",\"string\"]},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"pinned_availability_zone\":{\"type\":[\"string\",\"null\"]},\"progress\":{\"type\":[\"null\",\"number\"]},\"scheduler_hints\":{\"additionalProperties\":true,\"properties\":{\"build_near_host_ip\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"cidr\":{\"pattern\":\"^/[0-9a-f.:]+$\",\"type\":\"string\"},\"different_cell\":{\"items\":{\"type\":\"string\"},\"type\":[\"string\",\"array\"]},\"different_host\":{\"oneOf\":[{\"format\":\"uuid\",\"type\":\"string\"},{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"}]},\"group\":{\"oneOf\":[{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":\"array\"},{\"format\":\"uuid\",\"type\":\"string\"}]},\"query\":{\"type\":[\"string\",\"object\"]},\"same_host\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"type\":[\"string\",\"array\"]},\"target_cell\":{\"format\":\"name\",\"maxLength\":255,\"minLength\":1,\"type\":\"string\"}},\"type\":\"object\"},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\",\"locked_reason\",\"OS-EXT-SRV-ATTR:hostname\",\"pinned_availability_zone\",\"scheduler_hints\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"type\":\"object\"}]}",
     "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\"],\"type\":\"object\"}]}",
     "{\"oneOf\":[{\"additionalProperties\":false,\"properties\":{\"OS-DCF:diskConfig\":{\"type\":\"string\"},\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:host\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:hostname\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:hypervisor_hostname\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:instance_name\":{\"type\":\"string\"},\"OS-EXT-SRV-ATTR:kernel_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:launch_index\":{\"type\":[\"integer\",\"null\"]},\"OS-EXT-SRV-ATTR:ramdisk_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:reservation_id\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:root_device_name\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-SRV-ATTR:user_data\":{\"format\":\"base64\",\"maxLength\":65535,\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"OS-EXT-STS:task_state\":{\"type\":[\"string\",\"null\"]},\"OS-EXT-STS:vm_state\":{\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:launched_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"OS-SRV-USG:terminated_at\":{\"format\":\"date-time\",\"type\":[\"string\",\"null\"]},\"accessIPv4\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"const\":\"\"}],\"type\":\"string\"},\"accessIPv6\":{\"oneOf\":[{\"format\":\"ipv6\"},{\"const\":\"\"}],\"type\":\"string\"},\"addresses\":{\"additionalProperties\":false,\"patternProperties\":{\"^.*$\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"OS-EXT-IPS-MAC:mac_addr\":{\"format\":\"mac-address\",\"type\":\"string\"},\"OS-EXT-IPS:type\":{\"enum\":[\"fixed\",\"floating\"],\"type\":\"string\"},\"addr\":{\"oneOf\":[{\"format\":\"ipv4\"},{\"format\":\"ipv6\"}],\"type\":\"string\"},\"version\":{\"enum\":[4,6],\"type\":\"number\"}},\"required\":[\"addr\",\"version\",\"OS-EXT-IPS:type\",\"OS-EXT-IPS-MAC:mac_addr\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"},\"config_drive\":{\"enum\":[\"\",\"False\",\"True\",null],\"type\":[\"string\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"description\":{\"type\":[\"string\",\"null\"]},\"fault\":{\"additionalProperties\":false,\"properties\":{\"code\":{\"type\":\"integer\"},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"details\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}},\"required\":[\"code\",\"created\",\"message\"],\"type\":\"object\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"hostId\":{\"type\":\"string\"},\"host_status\":{\"enum\":[\"\",\"DOWN\",\"MAINTENANCE\",\"UNKNOWN\",\"UP\"],\"type\":\"string\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"key_name\":{\"type\":[\"null\",\"string\"]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"locked\":{\"type\":\"boolean\"},\"metadata\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"name\":{\"type\":[\"string\",\"null\"]},\"os-extended-volumes:volumes_attached\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"delete_on_termination\":{\"default\":false,\"type\":\"boolean\"},\"id\":{\"type\":\"string\"}},\"required\":[\"id\",\"delete_on_termination\"],\"type\":\"object\"},\"type\":\"array\"},\"progress\":{\"type\":[\"null\",\"number\"]},\"security_groups\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"enum\":[\"ACTIVE\",\"BUILD\",\"DELETED\",\"ERROR\",\"HARD_REBOOT\",\"MIGRATING\",\"PASSWORD\",\"PAUSED\",\"REBOOT\",\"REBUILD\",\"RESCUE\",\"RESIZE\",\"REVERT_RESIZE\",\"SHELVED\",\"SHELVED_OFFLOADED\",\"SHUTOFF\",\"SOFT_DELETED\",\"SUSPENDED\",\"UNKNOWN\",\"VERIFY_RESIZE\"],\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},\"maxItems\":50,\"type\":\"array\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"trusted_image_certificates\":{\"items\":{\"type\":\"string\"},\"type\":[\"array\",\"null\"]},\"updated\":{\"format\":\"date-time\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"accessIPv4\",\"accessIPv6\",\"addresses\",\"config_drive\",\"created\",\"flavor\",\"hostId\",\"id\",\"image\",\"key_name\",\"links\",\"metadata\",\"name\",\"os-extended-volumes:volumes_attached\",\"status\",\"tenant_id\",\"updated\",\"user_id\",\"OS-DCF:diskConfig\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"OS-EXT-STS:task_state\",\"OS-EXT-STS:vm_state\",\"OS-SRV-USG:launched_at\",\"OS-SRV-USG:terminated_at\",\"locked\",\"description\",\"tags\",\"trusted_image_certificates\",\"server_groups\"],\"type\":\"object\"},{\"additionalProperties\":false,\"properties\":{\"OS-EXT-AZ:availability_zone\":{\"type\":\"string\"},\"OS-EXT-STS:power_state\":{\"enum\":[0,1,3,4,6,7,null],\"type\":[\"integer\",\"null\"]},\"created\":{\"format\":\"date-time\",\"type\":\"string\"},\"flavor\":{\"additionalProperties\":false,\"properties\":{\"disk\":{\"type\":\"integer\"},\"ephemeral\":{\"type\":\"integer\"},\"extra_specs\":{\"additionalProperties\":false,\"patternProperties\":{\"^.+$\":{\"type\":\"string\"}},\"type\":\"object\"},\"original_name\":{\"type\":\"string\"},\"ram\":{\"type\":\"integer\"},\"swap\":{\"type\":\"integer\"},\"vcpus\":{\"type\":\"integer\"}},\"required\":[\"disk\",\"ephemeral\",\"original_name\",\"ram\",\"swap\",\"vcpus\"],\"type\":\"object\"},\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"image\":{\"oneOf\":[{\"const\":\"\",\"type\":\"string\"},{\"additionalProperties\":false,\"properties\":{\"id\":{\"format\":\"uuid\",\"type\":\"string\"},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"}},\"type\":\"object\"}]},\"links\":{\"items\":{\"additionalProperties\":false,\"properties\":{\"href\":{\"format\":\"uri\",\"type\":\"string\"},\"rel\":{\"enum\":[\"bookmark\",\"self\"],\"type\":\"string\"}},\"required\":[\"rel\",\"href\"],\"type\":\"object\"},\"type\":\"array\"},\"server_groups\":{\"items\":{\"format\":\"uuid\",\"type\":\"string\"},\"maxLength\":1,\"type\":\"array\"},\"status\":{\"const\":\"UNKNOWN\",\"type\":\"string\"},\"tenant_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"},\"user_id\":{\"maxLength\":255,\"minLength\":1,\"pattern\":\"^[a-zA-Z0-9-]*$\",\"type\":\"string\"}},\"required\":[\"created\",\"flavor\",\"id\",\"image\",\"links\",\"status\",\"tenant_id\",\"user_id\",\"OS-EXT-AZ:availability_zone\",\"OS-EXT-STS:power_state\",\"server_groups\"],\"type\":\"object\"}]}",

@@ -745,9 +745,9 @@ pub struct CreateProjectResponseProjectV3_0 {
 rt::record!(open CreateProjectResponseProjectV3_0 {
     nullable(description, "description"),
     nullable(domain_id, "domain_id", 0),
-    opt(enabled, "enabled", 13),
+    opt(enabled, "enabled", 5),
     opt(id, "id"),
-    opt(is_domain, "is_domain", 13),
+    opt(is_domain, "is_domain", 5),
     opt(links, "links"),
     opt(name, "name", 6),
     opt(options, "options"),
@@ -966,7 +966,7 @@ rt::record!(open CreateServiceResponseServiceV3_0 {
     opt(enabled, "enabled"),
     opt(id, "id"),
     opt(links, "links"),
-    opt(name, "name", 14),
+    opt(name, "name", 13),
     opt(type_, "type", 11),
 });
 /// The `CreateServiceResponse` schema from microversion 3.0.
@@ -1075,8 +1075,8 @@ rt::record!(open CreateTrustResponseTrustV3_0 {
     opt(links, "links"),
     nullable(project_id, "project_id"),
     nullable(redelegated_trust_id, "redelegated_trust_id"),
-    nullable(redelegation_count, "redelegation_count", 15),
-    nullable(remaining_uses, "remaining_uses", 16),
+    nullable(redelegation_count, "redelegation_count", 14),
+    nullable(remaining_uses, "remaining_uses", 15),
     opt(roles, "roles"),
     opt(roles_links, "roles_links"),
     opt(trustee_user_id, "trustee_user_id"),
@@ -1106,7 +1106,7 @@ pub struct CreateUserRequestUserFederatedItemV3_0 {
 }
 rt::record!(open encode CreateUserRequestUserFederatedItemV3_0 {
     req(idp_id, "idp_id"),
-    req(protocols, "protocols", 17),
+    req(protocols, "protocols", 16),
 });
 /// The `CreateUserRequestUserOptions` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1126,7 +1126,7 @@ rt::record!(encode CreateUserRequestUserOptionsV3_0 {
     nullable(ignore_user_inactivity, "ignore_user_inactivity", 3),
     nullable(lock_password, "lock_password", 3),
     nullable(multi_factor_auth_enabled, "multi_factor_auth_enabled", 3),
-    nullable(multi_factor_auth_rules, "multi_factor_auth_rules", 19),
+    nullable(multi_factor_auth_rules, "multi_factor_auth_rules", 18),
 });
 /// The `CreateUserRequestUser` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1187,7 +1187,7 @@ rt::record!(open CreateUserResponseUserV3_0 {
     nullable(default_project_id, "default_project_id"),
     nullable(description, "description"),
     opt(domain_id, "domain_id", 0),
-    opt(enabled, "enabled", 13),
+    opt(enabled, "enabled", 5),
     opt(federated, "federated"),
     req(name, "name", 2),
     opt(options, "options"),
@@ -1355,7 +1355,7 @@ pub struct LinksV3_0 {
     pub next: Option<String>,
 }
 rt::record!(LinksV3_0 {
-    req(self_, "self", 20),
+    req(self_, "self", 19),
     nullable(previous, "previous"),
     nullable(next, "next"),
 });
@@ -1376,7 +1376,7 @@ rt::record!(open encode ListAccessRulesQueryV3_0 {
 pub struct ListAccessRulesResponseAccessRulesItemLinksV3_0 {
     pub self_: Option<String>,
 }
-rt::record!(ListAccessRulesResponseAccessRulesItemLinksV3_0 { opt(self_, "self", 20) });
+rt::record!(ListAccessRulesResponseAccessRulesItemLinksV3_0 { opt(self_, "self", 19) });
 /// The `ListAccessRulesResponseAccessRulesItemMethod` schema from microversion 3.0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListAccessRulesResponseAccessRulesItemMethodV3_0 {
@@ -1421,9 +1421,9 @@ pub struct ListAccessRulesResponseLinksV3_0 {
     pub self_: String,
 }
 rt::record!(ListAccessRulesResponseLinksV3_0 {
-    nullable(next, "next", 20),
-    nullable(previous, "previous", 20),
-    req(self_, "self", 20),
+    nullable(next, "next", 19),
+    nullable(previous, "previous", 19),
+    req(self_, "self", 19),
 });
 /// The `ListAccessRulesResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1657,8 +1657,8 @@ pub struct ListIdentityProvidersResponseIdentityProvidersItemLinksV3_0 {
     pub self_: Option<String>,
 }
 rt::record!(ListIdentityProvidersResponseIdentityProvidersItemLinksV3_0 {
-    opt(protocols, "protocols", 20),
-    opt(self_, "self", 20),
+    opt(protocols, "protocols", 19),
+    opt(self_, "self", 19),
 });
 /// The `ListIdentityProvidersResponseIdentityProvidersItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1671,12 +1671,12 @@ pub struct ListIdentityProvidersResponseIdentityProvidersItemV3_0 {
     pub remote_ids: Option<Vec<String>>,
 }
 rt::record!(open ListIdentityProvidersResponseIdentityProvidersItemV3_0 {
-    nullable(authorization_ttl, "authorization_ttl", 15),
+    nullable(authorization_ttl, "authorization_ttl", 14),
     nullable(description, "description"),
     opt(enabled, "enabled", 5),
     opt(id, "id"),
     opt(links, "links"),
-    nullable(remote_ids, "remote_ids", 22),
+    nullable(remote_ids, "remote_ids", 21),
 });
 /// The `ListIdentityProvidersResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1807,8 +1807,8 @@ pub struct ListProtocolsResponseProtocolsItemLinksV3_0 {
     pub self_: Option<String>,
 }
 rt::record!(ListProtocolsResponseProtocolsItemLinksV3_0 {
-    opt(identity_provider, "identity_provider", 20),
-    opt(self_, "self", 20),
+    opt(identity_provider, "identity_provider", 19),
+    opt(self_, "self", 19),
 });
 /// The `ListProtocolsResponseProtocolsItem` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1820,11 +1820,11 @@ pub struct ListProtocolsResponseProtocolsItemV3_0 {
     pub remote_id_attribute: Option<String>,
 }
 rt::record!(ListProtocolsResponseProtocolsItemV3_0 {
-    req(id, "id", 23),
+    req(id, "id", 22),
     req(idp_id, "idp_id"),
     opt(links, "links"),
-    req(mapping_id, "mapping_id", 23),
-    req(remote_id_attribute, "remote_id_attribute", 21),
+    req(mapping_id, "mapping_id", 22),
+    req(remote_id_attribute, "remote_id_attribute", 20),
 });
 /// The `ListProtocolsResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1933,9 +1933,9 @@ pub struct ListRoleAssignmentsResponseRoleAssignmentsItemLinksV3_0 {
     pub prior_role: Option<String>,
 }
 rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemLinksV3_0 {
-    req(assignment, "assignment", 20),
-    opt(membership, "membership", 20),
-    opt(prior_role, "prior_role", 20),
+    req(assignment, "assignment", 19),
+    opt(membership, "membership", 19),
+    opt(prior_role, "prior_role", 19),
 });
 /// The `ListRoleAssignmentsResponseRoleAssignmentsItemRole` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1955,7 +1955,7 @@ pub struct ListRoleAssignmentsResponseRoleAssignmentsItemScopeSystemV3_0 {
     pub all: bool,
 }
 rt::record!(open ListRoleAssignmentsResponseRoleAssignmentsItemScopeSystemV3_0 {
-    req(all, "all", 24),
+    req(all, "all", 23),
 });
 /// The `ListRoleAssignmentsResponseRoleAssignmentsItemScope` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -1966,7 +1966,7 @@ pub struct ListRoleAssignmentsResponseRoleAssignmentsItemScopeV3_0 {
     pub system: Option<ListRoleAssignmentsResponseRoleAssignmentsItemScopeSystemV3_0>,
 }
 rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemScopeV3_0 {
-    opt(os_inherit_inherited_to, "OS-INHERIT:inherited_to", 25),
+    opt(os_inherit_inherited_to, "OS-INHERIT:inherited_to", 24),
     opt(domain, "domain"),
     opt(project, "project"),
     opt(system, "system"),
@@ -1984,7 +1984,7 @@ rt::record!(ListRoleAssignmentsResponseRoleAssignmentsItemV3_0 {
     opt(group, "group"),
     req(links, "links"),
     req(role, "role"),
-    req(scope, "scope", 26),
+    req(scope, "scope", 25),
     opt(user, "user"),
 });
 /// The `ListRoleAssignmentsResponse` schema from microversion 3.0.
@@ -1998,7 +1998,7 @@ pub struct ListRoleAssignmentsResponseV3_0 {
 }
 rt::record!(ListRoleAssignmentsResponseV3_0 {
     opt(links, "links"),
-    opt(role_assignments, "role_assignments", 28),
+    opt(role_assignments, "role_assignments", 27),
     opt(truncated, "truncated"),
 });
 /// The `ListRoleInferencesResponse` schema from microversion 3.0.
@@ -2157,7 +2157,7 @@ rt::record!(open ListUsersResponseUsersItemV3_0 {
     opt(links, "links"),
     req(name, "name"),
     opt(options, "options"),
-    nullable(password_expires_at, "password_expires_at", 29),
+    nullable(password_expires_at, "password_expires_at", 28),
 });
 /// The `ListUsersResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -2246,8 +2246,8 @@ pub struct ShowProtocolResponseProtocolV3_0 {
 rt::record!(ShowProtocolResponseProtocolV3_0 {
     req(id, "id", 2),
     opt(links, "links"),
-    req(mapping_id, "mapping_id", 23),
-    opt(remote_id_attribute, "remote_id_attribute", 21),
+    req(mapping_id, "mapping_id", 22),
+    opt(remote_id_attribute, "remote_id_attribute", 20),
 });
 /// The `ShowProtocolResponse` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq)]
@@ -2318,7 +2318,7 @@ rt::record!(TokenUserV3_0 {
     req(id, "id"),
     req(name, "name"),
     req(domain, "domain"),
-    nullable(password_expires_at, "password_expires_at", 29),
+    nullable(password_expires_at, "password_expires_at", 28),
     opt(os_federation, "OS-FEDERATION"),
 });
 /// The `Token` schema from microversion 3.0.
@@ -2342,8 +2342,8 @@ rt::record!(TokenV3_0 {
     req(methods, "methods"),
     req(user, "user"),
     req(audit_ids, "audit_ids"),
-    req(expires_at, "expires_at", 29),
-    req(issued_at, "issued_at", 29),
+    req(expires_at, "expires_at", 28),
+    req(issued_at, "issued_at", 28),
     opt(project, "project"),
     opt(domain, "domain"),
     opt(system, "system"),
@@ -2757,7 +2757,7 @@ rt::record!(open UpdateUserResponseUserV3_0 {
     nullable(default_project_id, "default_project_id"),
     nullable(description, "description"),
     opt(domain_id, "domain_id", 0),
-    opt(enabled, "enabled", 13),
+    opt(enabled, "enabled", 5),
     opt(federated, "federated"),
     opt(name, "name", 2),
     opt(options, "options"),
@@ -2768,7 +2768,7 @@ rt::record!(open UpdateUserResponseUserV3_0 {
 pub struct UpdateUserResponseV3_0 {
     pub user: UpdateUserResponseUserV3_0,
 }
-rt::record!(UpdateUserResponseV3_0 { req(user, "user", 30) });
+rt::record!(UpdateUserResponseV3_0 { req(user, "user", 29) });
 /// The `ValidateTokenQuery` schema from microversion 3.0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ValidateTokenQueryV3_0 {
@@ -2872,13 +2872,39 @@ rt::str_enums!(
     ListAccessRulesResponseAccessRulesItemMethodV3_0, ListGroupsQuerySortDirV3_0
 );
 /// The value constraints of the fields above, by row (see `rt::Check`).
-static CHECKS: [rt::Check; 31] = [
+static CHECKS: [rt::Check; 30] = [
     rt::Check::NONE.len(Some(1), Some(64)).pattern(&PATTERNS[0]),
     rt::Check::NONE.len(Some(0), Some(225)).pattern(&PATTERNS[1]),
     rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[2]),
-    rt::Check::NONE.schema(&SCHEMAS[0]),
+    rt::Check::NONE.among(&[rt::Lit::Bool(false), rt::Lit::Null, rt::Lit::Bool(true)]),
     rt::Check::NONE.len(None, Some(255)),
-    rt::Check::NONE.schema(&SCHEMAS[1]),
+    rt::Check::NONE
+        .types(rt::ty::NULL | rt::ty::BOOLEAN | rt::ty::STRING)
+        .among(
+            &[
+                rt::Lit::Str(""),
+                rt::Lit::Str("0"),
+                rt::Lit::Str("1"),
+                rt::Lit::Str("FALSE"),
+                rt::Lit::Str("False"),
+                rt::Lit::Str("N"),
+                rt::Lit::Str("OFF"),
+                rt::Lit::Str("ON"),
+                rt::Lit::Str("TRUE"),
+                rt::Lit::Str("True"),
+                rt::Lit::Str("Y"),
+                rt::Lit::Str("false"),
+                rt::Lit::Str("n"),
+                rt::Lit::Str("no"),
+                rt::Lit::Str("off"),
+                rt::Lit::Str("on"),
+                rt::Lit::Str("true"),
+                rt::Lit::Str("y"),
+                rt::Lit::Str("yes"),
+                rt::Lit::Bool(false),
+                rt::Lit::Bool(true),
+            ],
+        ),
     rt::Check::NONE.len(Some(1), Some(64)).pattern(&PATTERNS[2]),
     rt::Check::NONE.len(Some(1), Some(255)).pattern(&PATTERNS[3]),
     rt::Check::NONE.count(None, Some(80), true).items(&CHECKS[7]),
@@ -2886,22 +2912,21 @@ static CHECKS: [rt::Check; 31] = [
     rt::Check::NONE.format(rt::Format::Uuid),
     rt::Check::NONE.len(Some(1), Some(255)),
     rt::Check::NONE.min(-1.0, false).max(2147483647.0, false),
-    rt::Check::NONE.schema(&SCHEMAS[2]),
     rt::Check::NONE.len(Some(0), Some(255)),
     rt::Check::NONE.min(0.0, false),
     rt::Check::NONE.min(1.0, false),
     rt::Check::NONE.count(Some(1), None, false),
     rt::Check::NONE.count(Some(1), None, true),
-    rt::Check::NONE.count(None, None, true).items(&CHECKS[18]),
+    rt::Check::NONE.count(None, None, true).items(&CHECKS[17]),
     rt::Check::NONE.format(rt::Format::Uri),
     rt::Check::NONE.len(None, Some(64)),
-    rt::Check::NONE.count(None, None, true).items(&CHECKS[21]),
+    rt::Check::NONE.count(None, None, true).items(&CHECKS[20]),
     rt::Check::NONE.len(Some(1), Some(64)),
-    rt::Check::NONE.schema(&SCHEMAS[3]),
-    rt::Check::NONE.schema(&SCHEMAS[4]),
-    rt::Check::NONE.schema(&SCHEMAS[5]),
-    rt::Check::NONE.schema(&SCHEMAS[6]),
-    rt::Check::NONE.items(&CHECKS[27]),
+    rt::Check::NONE.among(&[rt::Lit::Bool(true)]),
+    rt::Check::NONE.among(&[rt::Lit::Str("projects")]),
+    rt::Check::NONE.schema(&SCHEMAS[0]),
+    rt::Check::NONE.schema(&SCHEMAS[1]),
+    rt::Check::NONE.items(&CHECKS[26]),
     rt::Check::NONE.format(rt::Format::DateTime),
     rt::Check::NONE.props(Some(1), None),
 ];
@@ -2914,11 +2939,6 @@ static PATTERNS: [rt::Pattern; 5] = [
     rt::Pattern::new("^[a-zA-Z0-9+.-]+:.+"),
 ];
 rt::subschemas!(
-    "{\"enum\":[false,null,true],\"type\":[\"boolean\",\"null\"]}",
-    "{\"type\":[\"boolean\",\"string\",\"null\"],\"enum\":[\"\",\"0\",\"1\",\"FALSE\",\"False\",\"N\",\"OFF\",\"ON\",\"TRUE\",\"True\",\"Y\",\"false\",\"n\",\"no\",\"off\",\"on\",\"true\",\"y\",\"yes\",false,true]}",
-    "{\"enum\":[\"\",\"0\",\"1\",\"FALSE\",\"False\",\"N\",\"OFF\",\"ON\",\"TRUE\",\"True\",\"Y\",\"false\",\"n\",\"no\",\"off\",\"on\",\"true\",\"y\",\"yes\",false,true],\"type\":[\"boolean\",\"string\",\"null\"]}",
-    "{\"const\":true}",
-    "{\"const\":\"projects\"}",
     "{\"additionalProperties\":false,\"oneOf\":[{\"required\":[\"project\"]},{\"required\":[\"domain\"]},{\"required\":[\"system\"]}],\"properties\":{\"OS-INHERIT:inherited_to\":{\"const\":\"projects\"},\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"project\":{\"additionalProperties\":false,\"properties\":{\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"system\":{\"properties\":{\"all\":{\"const\":true}},\"required\":[\"all\"],\"type\":\"object\"}}}",
     "{\"additionalProperties\":false,\"type\":\"object\",\"oneOf\":[{\"required\":[\"user\"]},{\"required\":[\"group\"]}],\"properties\":{\"group\":{\"additionalProperties\":false,\"properties\":{\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"links\":{\"additionalProperties\":false,\"properties\":{\"assignment\":{\"format\":\"uri\",\"type\":\"string\"},\"membership\":{\"format\":\"uri\",\"type\":\"string\"},\"prior_role\":{\"format\":\"uri\",\"type\":\"string\"}},\"required\":[\"assignment\"],\"type\":\"object\"},\"role\":{\"additionalProperties\":false,\"properties\":{\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\",\"maxLength\":255,\"minLength\":1}},\"required\":[\"id\"],\"type\":\"object\"},\"scope\":{\"additionalProperties\":false,\"oneOf\":[{\"required\":[\"project\"]},{\"required\":[\"domain\"]},{\"required\":[\"system\"]}],\"properties\":{\"OS-INHERIT:inherited_to\":{\"const\":\"projects\"},\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"project\":{\"additionalProperties\":false,\"properties\":{\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"system\":{\"properties\":{\"all\":{\"const\":true}},\"required\":[\"all\"],\"type\":\"object\"}}},\"user\":{\"additionalProperties\":false,\"properties\":{\"domain\":{\"additionalProperties\":false,\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"},\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}},\"required\":[\"id\"],\"type\":\"object\"}},\"required\":[\"role\",\"links\",\"scope\"]}",
 );

@@ -107,6 +107,10 @@ pub struct Field {
 /// service's `CHECKS` table (the runtime's `Check`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct CheckSpec {
+    /// `type` as bits of `rt::ty` (0: left to the Rust type).
+    pub types: u8,
+    /// `enum`/`const` values, as JSON text.
+    pub among: Vec<String>,
     /// `minLength`.
     pub min_length: Option<u64>,
     /// `maxLength`.
@@ -155,9 +159,11 @@ const FORMATS: &[(&str, &str)] = &[
     ("ipv6", "Ipv6"),
 ];
 
-/// Keywords a combinator member may have and still be a constraint-only member.
+/// Keywords a combinator member may have and still be a table row (no nested shapes).
 const MEMBER_KEYS: &[&str] = &[
     "type",
+    "enum",
+    "const",
     "pattern",
     "minLength",
     "maxLength",
@@ -178,35 +184,16 @@ const MEMBER_KEYS: &[&str] = &[
     "examples",
 ];
 
-/// Whether a (raw) schema says something the types and the table's keywords cannot: several
-/// JSON types, a non-string `enum`, `const`, `not`, or a combinator of shapes. Such a value
-/// is checked against its whole subschema.
+/// Whether a (raw) schema says something the table's keywords cannot: `not`, `multipleOf`,
+/// tuple items, or a combinator whose members have shapes of their own (properties, items).
+/// Such a value is checked against its whole subschema.
 fn needs_schema(schema: &Value) -> bool {
     let Some(map) = schema.as_object() else {
         return false;
     };
-    let types = json_types(schema);
-    let non_null = types.iter().filter(|t| **t != "null").count();
-    // Several JSON types, or only `null`: the Rust type is an untyped `Value`.
-    if non_null > 1 || (!types.is_empty() && non_null == 0) {
-        return true;
-    }
-    if map
-        .get("enum")
-        .and_then(Value::as_array)
-        .is_some_and(|v| v.iter().any(|m| !m.is_string() && !m.is_null()))
-    {
-        return true;
-    }
-    if [
-        "const",
-        "not",
-        "multipleOf",
-        "additionalItems",
-        "dependencies",
-    ]
-    .iter()
-    .any(|k| map.contains_key(*k))
+    if ["not", "multipleOf", "additionalItems", "dependencies"]
+        .iter()
+        .any(|k| map.contains_key(*k))
         || map.get("items").is_some_and(Value::is_array)
     {
         return true;
@@ -214,30 +201,31 @@ fn needs_schema(schema: &Value) -> bool {
     ["oneOf", "anyOf", "allOf"]
         .iter()
         .any(|k| match map.get(*k) {
-            Some(Value::Array(members)) => {
-                let member_types: BTreeSet<String> = members
-                    .iter()
-                    .filter_map(|m| m.get("type"))
-                    .map(Value::to_string)
-                    .collect();
-                member_types.len() > 1
-                    || (!types.is_empty() && !member_types.is_empty() && {
-                        let own: Vec<String> = types
-                            .iter()
-                            .filter(|t| **t != "null")
-                            .map(|t| Value::String((*t).to_owned()).to_string())
-                            .collect();
-                        member_types.iter().any(|t| !own.contains(t))
-                    })
-                    || members.iter().any(|m| {
-                        m.as_object()
-                            .is_none_or(|o| o.keys().any(|k| !MEMBER_KEYS.contains(&k.as_str())))
-                            || needs_schema(m)
-                    })
-            }
+            Some(Value::Array(members)) => members.iter().any(|m| {
+                m.as_object()
+                    .is_none_or(|o| o.keys().any(|k| !MEMBER_KEYS.contains(&k.as_str())))
+                    || needs_schema(m)
+            }),
             Some(_) => true,
             None => false,
         })
+}
+
+/// The `type` keyword as bits of `rt::ty`.
+fn type_bits(schema: &Value) -> u8 {
+    json_types(schema)
+        .iter()
+        .map(|t| match *t {
+            "null" => 1,
+            "boolean" => 2,
+            "integer" => 4,
+            "number" => 8,
+            "string" => 16,
+            "array" => 32,
+            "object" => 64,
+            _ => 0,
+        })
+        .fold(0, |a, b| a | b)
 }
 
 /// A schema without its documentation and squall's annotations (what a subschema check
@@ -278,6 +266,12 @@ fn without_docs(schema: &Value) -> Value {
 /// The constraints of a (raw, unlowered) schema where a value of it is decoded; `None` when
 /// there are none. An object with `properties` is a struct that checks its own fields.
 pub fn check_of(schema: &Value) -> Option<CheckSpec> {
+    check_at(schema, false)
+}
+
+/// [`check_of`]; a combinator `member` states its type and values itself (the Rust type of
+/// a combinator is an untyped `Value`).
+fn check_at(schema: &Value, member: bool) -> Option<CheckSpec> {
     let map = schema.as_object()?;
     if needs_schema(schema) {
         let text = without_docs(schema).to_string();
@@ -296,10 +290,33 @@ pub fn check_of(schema: &Value) -> Option<CheckSpec> {
     let members = |k: &str| -> Vec<CheckSpec> {
         map.get(k)
             .and_then(Value::as_array)
-            .map(|ms| ms.iter().map(|m| check_of(m).unwrap_or_default()).collect())
+            .map(|ms| {
+                ms.iter()
+                    .map(|m| check_at(m, true).unwrap_or_default())
+                    .collect()
+            })
             .unwrap_or_default()
     };
+    let bits = type_bits(schema);
+    let combinator = ["oneOf", "anyOf", "allOf"]
+        .iter()
+        .any(|k| map.contains_key(*k));
+    // Where the Rust type does not say it: in a member, beside a combinator, several types
+    // (or `null` alone).
+    let untyped = member || combinator || (bits != 0 && (bits & !1).count_ones() != 1);
+    let mut among: Vec<String> = match (map.get("enum"), map.get("const")) {
+        (Some(Value::Array(values)), _)
+            if untyped || values.iter().any(|v| !v.is_string() && !v.is_null()) =>
+        {
+            values.iter().map(Value::to_string).collect()
+        }
+        (_, Some(value)) => vec![value.to_string()],
+        _ => vec![],
+    };
+    among.retain(|v| !v.starts_with(['[', '{']));
     let mut spec = CheckSpec {
+        types: if untyped { bits } else { 0 },
+        among,
         min_length: uint("minLength"),
         max_length: uint("maxLength"),
         pattern: map
@@ -953,6 +970,39 @@ impl CheckTable {
             None => quote!(None),
         };
         let mut row = quote!(rt::Check::NONE);
+        if spec.types != 0 {
+            let names = [
+                (1, "NULL"),
+                (2, "BOOLEAN"),
+                (4, "INTEGER"),
+                (8, "NUMBER"),
+                (16, "STRING"),
+                (32, "ARRAY"),
+                (64, "OBJECT"),
+            ];
+            let bits = names
+                .iter()
+                .filter(|(bit, _)| spec.types & bit != 0)
+                .map(|(_, name)| {
+                    let name = ident(name);
+                    quote!(rt::ty::#name)
+                });
+            row.extend(quote!(.types(#(#bits)|*)));
+        }
+        if !spec.among.is_empty() {
+            let values = spec.among.iter().map(|text| {
+                match serde_json::from_str::<Value>(text).unwrap_or(Value::Null) {
+                    Value::Bool(b) => quote!(rt::Lit::Bool(#b)),
+                    Value::Number(n) => {
+                        let n = proc_macro2::Literal::f64_unsuffixed(n.as_f64().unwrap_or(0.0));
+                        quote!(rt::Lit::Num(#n))
+                    }
+                    Value::String(s) => quote!(rt::Lit::Str(#s)),
+                    _ => quote!(rt::Lit::Null),
+                }
+            });
+            row.extend(quote!(.among(&[#(#values),*])));
+        }
         if spec.min_length.is_some() || spec.max_length.is_some() {
             let (min, max) = (opt(spec.min_length), opt(spec.max_length));
             row.extend(quote!(.len(#min, #max)));
