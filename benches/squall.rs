@@ -145,6 +145,9 @@ fn main() {
     client_overhead();
 }
 
+/// A named benchmark candidate: one run of the path it measures.
+type Candidate<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+
 fn decoding(root: &Path) {
     let body = flavor_detail_body(1000);
     let mb = body.len() as f64 / 1e6;
@@ -163,7 +166,7 @@ fn decoding(root: &Path) {
     // runs in batches between rounds.
     let runs = 30;
     let parsed = Node::parse(&body).unwrap();
-    let mut candidates: Vec<(&str, Box<dyn FnMut() + '_>)> = vec![
+    let mut candidates: Vec<Candidate<'_>> = vec![
         (
             "value",
             Box::new(|| {
