@@ -123,7 +123,7 @@ impl Whitebox {
     }
 
     /// Restores every config file of the inventory that a killed test left with a journal
-    /// (see [`config`](crate::config)), restarting its service; returns the `host:path` of
+    /// (see [`config`]), restarting its service; returns the `host:path` of
     /// each file restored. Call it once when a whitebox suite starts.
     pub async fn recover(&self) -> Result<Vec<String>> {
         let mut restored = Vec::new();
