@@ -42,7 +42,7 @@ fn inventory(path: &str, marker: &str) -> Inventory {
 
 /// The child: guard, edit, say so, wait to be killed.
 #[tokio::test]
-#[ignore = "the child process of a_killed_guard_is_restored_by_the_next_run"]
+#[ignore = "manual: the child process that a_killed_guard_is_restored_by_the_next_run starts"]
 async fn child_edits_and_waits_to_be_killed() {
     let (Ok(path), Ok(marker)) = (std::env::var(PATH_VAR), std::env::var(MARKER_VAR)) else {
         panic!("run only as the child of a_killed_guard_is_restored_by_the_next_run");
@@ -92,6 +92,7 @@ fn run_and_kill_child(path: &str, marker: &str) {
 }
 
 #[tokio::test]
+#[ignore = "live: needs sshd and the whitebox host (scripts/whitebox.py up)"]
 async fn a_killed_guard_is_restored_by_the_next_run() {
     let env = common::env();
     let folder = env.nodes_file.parent().unwrap().join("scratch");
