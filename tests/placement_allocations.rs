@@ -747,9 +747,14 @@ fn candidates(minor: u32, body: &ListAllocationCandidatesResponse) -> Candidates
     }
 }
 
-/// A query in the map form of 1.25 and later.
-fn map_query(query: Value) -> ListAllocationCandidatesQuery {
-    ListAllocationCandidatesQuery::V1_25(serde_json::from_value(query).expect("a JSON object"))
+/// A query in the map form of 1.25 and later, as the variant of `1.minor` (each later
+/// version's map form is its own type: its keys' constraints differ).
+fn map_query(minor: u32, query: Value) -> ListAllocationCandidatesQuery {
+    <ListAllocationCandidatesQuery as squall::runtime::VersionedRequest>::from_json_at(
+        ApiVersion::at(1, minor),
+        query,
+    )
+    .expect("a JSON object")
 }
 
 async fn list_candidates(
@@ -826,25 +831,40 @@ async fn allocation_candidates_at_every_version() {
                 Want::First,
             ),
             25..=31 => (
-                map_query(json!({"resources": resources, "required": with,
-                                 "member_of": [aggregate], "limit": 5})),
+                map_query(
+                    minor,
+                    json!({"resources": resources, "required": with,
+                                 "member_of": [aggregate], "limit": 5}),
+                ),
                 Want::First,
             ),
             32..=34 => (
-                map_query(json!({"resources": resources, "member_of": [format!("!{aggregate}")]})),
+                map_query(
+                    minor,
+                    json!({"resources": resources, "member_of": [format!("!{aggregate}")]}),
+                ),
                 Want::Second,
             ),
             35 => (
-                map_query(json!({"resources": resources, "root_required": with})),
+                map_query(
+                    minor,
+                    json!({"resources": resources, "root_required": with}),
+                ),
                 Want::First,
             ),
             36..=38 => (
-                map_query(json!({"resources": resources, "required": format!("!{with}")})),
+                map_query(
+                    minor,
+                    json!({"resources": resources, "required": format!("!{with}")}),
+                ),
                 Want::Second,
             ),
             _ => (
-                map_query(json!({"resources": resources,
-                                 "required": [format!("in:{with},{also}"), format!("!{also}")]})),
+                map_query(
+                    minor,
+                    json!({"resources": resources,
+                                 "required": [format!("in:{with},{also}"), format!("!{also}")]}),
+                ),
                 Want::First,
             ),
         };
@@ -956,25 +976,41 @@ async fn allocation_candidates_in_trees_and_groups_change_where_the_versions_say
             Expect::BadRequest,
         ),
         // Before 1.29 Placement does not combine the providers of a tree.
-        (25, map_query(numbered.clone()), Expect::Requests(vec![])),
-        (28, map_query(unsuffixed.clone()), Expect::Requests(vec![])),
+        (
+            25,
+            map_query(25, numbered.clone()),
+            Expect::Requests(vec![]),
+        ),
+        (
+            28,
+            map_query(28, unsuffixed.clone()),
+            Expect::Requests(vec![]),
+        ),
         (
             29,
-            map_query(unsuffixed),
+            map_query(29, unsuffixed),
             Expect::Requests(vec![both(1, 1)]),
         ),
-        (29, map_query(numbered), Expect::Requests(vec![both(1, 1)])),
-        (30, map_query(in_tree.clone()), Expect::BadRequest),
-        (31, map_query(in_tree), Expect::Requests(vec![both(0, 1)])),
-        (32, map_query(named.clone()), Expect::BadRequest),
+        (
+            29,
+            map_query(29, numbered),
+            Expect::Requests(vec![both(1, 1)]),
+        ),
+        (30, map_query(30, in_tree.clone()), Expect::BadRequest),
+        (
+            31,
+            map_query(31, in_tree),
+            Expect::Requests(vec![both(0, 1)]),
+        ),
+        (32, map_query(32, named.clone()), Expect::BadRequest),
         (
             33,
-            map_query(named.clone()),
+            map_query(33, named.clone()),
             Expect::Requests(vec![both(1, 1)]),
         ),
         (
             34,
-            map_query(named),
+            map_query(34, named),
             Expect::Mapped(
                 both(1, 1),
                 BTreeMap::from([
@@ -983,16 +1019,24 @@ async fn allocation_candidates_in_trees_and_groups_change_where_the_versions_say
                 ]),
             ),
         ),
-        (34, map_query(root_required.clone()), Expect::BadRequest),
+        (34, map_query(34, root_required.clone()), Expect::BadRequest),
         (
             35,
-            map_query(root_required),
+            map_query(35, root_required),
             Expect::Requests(vec![both(0, 1)]),
         ),
-        (35, map_query(subtree.clone()), Expect::BadRequest),
-        (36, map_query(subtree), Expect::Requests(vec![both(0, 1)])),
-        (38, map_query(any_of.clone()), Expect::BadRequest),
-        (39, map_query(any_of), Expect::Requests(vec![both(0, 1)])),
+        (35, map_query(35, subtree.clone()), Expect::BadRequest),
+        (
+            36,
+            map_query(36, subtree),
+            Expect::Requests(vec![both(0, 1)]),
+        ),
+        (38, map_query(38, any_of.clone()), Expect::BadRequest),
+        (
+            39,
+            map_query(39, any_of),
+            Expect::Requests(vec![both(0, 1)]),
+        ),
     ];
     for (minor, query, expect) in cases {
         if minor > env.max {

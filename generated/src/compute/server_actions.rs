@@ -312,14 +312,21 @@ pub static MIGRATE_SERVER: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::from(2, 1), "POST", "/servers/{server_id}/action", &[202])],
     &[rt::no_body(rt::from(2, 1), 0)],
 );
-/// The request body of `migrate_server`: the variant of the version you request (`V2_56` 2.56–latest).
+/// The request body of `migrate_server`: the variant of the version you request (`V2_1` 2.1–2.55, `V2_56` 2.56–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum MigrateServerRequest {
+    V2_1(types::MigrateServerRequestV2_1),
     V2_56(types::MigrateServerRequestV2_56),
 }
-rt::versioned_request!(MigrateServerRequest of super::SERVICE { V2_56 = rt::from(2, 56) });
-rt::variants_from!(MigrateServerRequest { V2_56(types::MigrateServerRequestV2_56) });
+rt::versioned_request!(MigrateServerRequest of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 55),
+    V2_56 = rt::from(2, 56),
+});
+rt::variants_from!(MigrateServerRequest {
+    V2_1(types::MigrateServerRequestV2_1),
+    V2_56(types::MigrateServerRequestV2_56),
+});
 /// The `pause_server` operation: its spans, statuses and response variants.
 pub static PAUSE_SERVER: rt::OperationMeta = rt::OperationMeta::new(
     "pause_server",
@@ -656,14 +663,21 @@ pub static UNLOCK_SERVER: rt::OperationMeta = rt::OperationMeta::new(
     &[rt::op(rt::from(2, 1), "POST", "/servers/{server_id}/action", &[202])],
     &[rt::no_body(rt::from(2, 1), 0)],
 );
-/// The request body of `unlock_server`: the variant of the version you request (`V2_1` 2.1–2.72).
+/// The request body of `unlock_server`: the variant of the version you request (`V2_1` 2.1–2.72, `V2_73` 2.73–latest).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum UnlockServerRequest {
     V2_1(types::UnlockServerRequestV2_1),
+    V2_73(types::UnlockServerRequestV2_73),
 }
-rt::versioned_request!(UnlockServerRequest of super::SERVICE { V2_1 = rt::span(2, 1, 2, 72) });
-rt::variants_from!(UnlockServerRequest { V2_1(types::UnlockServerRequestV2_1) });
+rt::versioned_request!(UnlockServerRequest of super::SERVICE {
+    V2_1 = rt::span(2, 1, 2, 72),
+    V2_73 = rt::from(2, 73),
+});
+rt::variants_from!(UnlockServerRequest {
+    V2_1(types::UnlockServerRequestV2_1),
+    V2_73(types::UnlockServerRequestV2_73),
+});
 /// The `unpause_server` operation: its spans, statuses and response variants.
 pub static UNPAUSE_SERVER: rt::OperationMeta = rt::OperationMeta::new(
     "unpause_server",
@@ -1027,7 +1041,7 @@ impl ServerActionsClient {
     /// # Microversions
     ///
     /// - **2.1–2.24**: status 202; request [`LiveMigrateServerRequestV2_1`](super::types::LiveMigrateServerRequestV2_1); no body; errors 400, 403, 404, 409.
-    /// - **2.25–2.29**: status 202; request [`LiveMigrateServerRequestV2_25`](super::types::LiveMigrateServerRequestV2_25); no body; errors 400, 403, 404, 409. *Changed at 2.25:* live_migrate_server: request removes `os-migrateLive.disk_over_commit`, request changes what `os-migrateLive` requires
+    /// - **2.25–2.29**: status 202; request [`LiveMigrateServerRequestV2_25`](super::types::LiveMigrateServerRequestV2_25); no body; errors 400, 403, 404, 409. *Changed at 2.25:* live_migrate_server: request removes `os-migrateLive.disk_over_commit`, request changes `enum` of `os-migrateLive.block_migration`, `type` of `os-migrateLive.block_migration`, request changes what `os-migrateLive` requires
     /// - **2.30–2.67**: status 202; request [`LiveMigrateServerRequestV2_30`](super::types::LiveMigrateServerRequestV2_30); no body; errors 400, 403, 404, 409. *Changed at 2.30:* live_migrate_server: request adds `os-migrateLive.force`
     /// - **2.68–latest**: status 202; request [`LiveMigrateServerRequestV2_25`](super::types::LiveMigrateServerRequestV2_25); no body; errors 400, 403, 404, 409. *Changed at 2.68:* evacuate_server: request removes `evacuate.force`; live_migrate_server: request removes `os-migrateLive.force`
     pub async fn live_migrate_server(
@@ -1045,7 +1059,7 @@ impl ServerActionsClient {
     /// # Microversions
     ///
     /// - **2.1–2.72**: status 202; request [`LockServerRequestV2_1`](super::types::LockServerRequestV2_1); no body; errors 404.
-    /// - **2.73–latest**: status 202; request [`LockServerRequestV2_73`](super::types::LockServerRequestV2_73); no body; errors 404. *Changed at 2.73:* unlock_server: loses its request schema; lock_server: request adds `lock.*`, request changes `properties` of `lock`, `type` of `lock`; rebuild_server: response adds `server.locked_reason`, response requires `server.locked_reason`
+    /// - **2.73–latest**: status 202; request [`LockServerRequestV2_73`](super::types::LockServerRequestV2_73); no body; errors 404. *Changed at 2.73:* lock_server: request adds `lock.*`, request changes `properties` of `lock`, `type` of `lock`; rebuild_server: response adds `server.locked_reason`, response requires `server.locked_reason`; unlock_server: request removes `*`, request changes `properties` of the schema, request changes what requires
     pub async fn lock_server(
         &self,
         server_id: &str,
@@ -1060,8 +1074,8 @@ impl ServerActionsClient {
     ///
     /// # Microversions
     ///
-    /// - **2.1–2.55**: status 202; no body; errors 400, 403, 404, 409.
-    /// - **2.56–latest**: status 202; request [`MigrateServerRequestV2_56`](super::types::MigrateServerRequestV2_56); no body; errors 400, 403, 404, 409. *Changed at 2.56:* migrate_server: gains a request schema
+    /// - **2.1–2.55**: status 202; request [`MigrateServerRequestV2_1`](super::types::MigrateServerRequestV2_1); no body; errors 400, 403, 404, 409.
+    /// - **2.56–latest**: status 202; request [`MigrateServerRequestV2_56`](super::types::MigrateServerRequestV2_56); no body; errors 400, 403, 404, 409. *Changed at 2.56:* migrate_server: request adds `*`, request changes `properties` of the schema, request changes what requires
     pub async fn migrate_server(
         &self,
         server_id: &str,
@@ -1115,7 +1129,7 @@ impl ServerActionsClient {
     /// - **2.57–2.62**: status 202; request [`RebuildServerRequestV2_57`](super::types::RebuildServerRequestV2_57); response [`RebuildServerResponseV2_57`](super::types::RebuildServerResponseV2_57); errors 400, 403, 404, 409. *Changed at 2.57:* rebuild_server: request removes `rebuild.personality`, request adds `rebuild.user_data`, response adds `server.user_data`, response requires `server.user_data`
     /// - **2.63–2.70**: status 202; request [`RebuildServerRequestV2_63`](super::types::RebuildServerRequestV2_63); response [`RebuildServerResponseV2_63`](super::types::RebuildServerResponseV2_63); errors 400, 403, 404, 409. *Changed at 2.63:* rebuild_server: request adds `rebuild.trusted_image_certificates`, response adds `server.trusted_image_certificates`, response requires `server.trusted_image_certificates`
     /// - **2.71–2.72**: status 202; request [`RebuildServerRequestV2_63`](super::types::RebuildServerRequestV2_63); response [`RebuildServerResponseV2_71`](super::types::RebuildServerResponseV2_71); errors 400, 403, 404, 409. *Changed at 2.71:* rebuild_server: response adds `server.server_groups`, response requires `server.server_groups`
-    /// - **2.73–2.74**: status 202; request [`RebuildServerRequestV2_63`](super::types::RebuildServerRequestV2_63); response [`RebuildServerResponseV2_73`](super::types::RebuildServerResponseV2_73); errors 400, 403, 404, 409. *Changed at 2.73:* unlock_server: loses its request schema; lock_server: request adds `lock.*`, request changes `properties` of `lock`, `type` of `lock`; rebuild_server: response adds `server.locked_reason`, response requires `server.locked_reason`
+    /// - **2.73–2.74**: status 202; request [`RebuildServerRequestV2_63`](super::types::RebuildServerRequestV2_63); response [`RebuildServerResponseV2_73`](super::types::RebuildServerResponseV2_73); errors 400, 403, 404, 409. *Changed at 2.73:* lock_server: request adds `lock.*`, request changes `properties` of `lock`, `type` of `lock`; rebuild_server: response adds `server.locked_reason`, response requires `server.locked_reason`; unlock_server: request removes `*`, request changes `properties` of the schema, request changes what requires
     /// - **2.75–2.89**: status 202; request [`RebuildServerRequestV2_63`](super::types::RebuildServerRequestV2_63); response [`RebuildServerResponseV2_75`](super::types::RebuildServerResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.75:* rebuild_server: response adds `server.OS-EXT-AZ:availability_zone`, `server.OS-EXT-SRV-ATTR:host`, `server.OS-EXT-SRV-ATTR:hostname`, `server.OS-EXT-SRV-ATTR:hypervisor_hostname`, `server.OS-EXT-SRV-ATTR:instance_name`, `server.OS-EXT-SRV-ATTR:kernel_id`, `server.OS-EXT-SRV-ATTR:launch_index`, `server.OS-EXT-SRV-ATTR:ramdisk_id`, `server.OS-EXT-SRV-ATTR:reservation_id`, `server.OS-EXT-SRV-ATTR:roo…
     /// - **2.90–2.93**: status 202; request [`RebuildServerRequestV2_90`](super::types::RebuildServerRequestV2_90); response [`RebuildServerResponseV2_75`](super::types::RebuildServerResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.90:* rebuild_server: request adds `rebuild.hostname`
     /// - **2.94–2.95**: status 202; request [`RebuildServerRequestV2_94`](super::types::RebuildServerRequestV2_94); response [`RebuildServerResponseV2_75`](super::types::RebuildServerResponseV2_75); errors 400, 403, 404, 409. *Changed at 2.94:* rebuild_server: request changes `maxLength` of `rebuild.hostname`, `minLength` of `rebuild.hostname`, `pattern` of `rebuild.hostname`
@@ -1362,7 +1376,7 @@ impl ServerActionsClient {
     /// # Microversions
     ///
     /// - **2.1–2.72**: status 202; request [`UnlockServerRequestV2_1`](super::types::UnlockServerRequestV2_1); no body; errors 404.
-    /// - **2.73–latest**: status 202; no body; errors 404. *Changed at 2.73:* unlock_server: loses its request schema; lock_server: request adds `lock.*`, request changes `properties` of `lock`, `type` of `lock`; rebuild_server: response adds `server.locked_reason`, response requires `server.locked_reason`
+    /// - **2.73–latest**: status 202; request [`UnlockServerRequestV2_73`](super::types::UnlockServerRequestV2_73); no body; errors 404. *Changed at 2.73:* lock_server: request adds `lock.*`, request changes `properties` of `lock`, `type` of `lock`; rebuild_server: response adds `server.locked_reason`, response requires `server.locked_reason`; unlock_server: request removes `*`, request changes `properties` of the schema, request changes what requires
     pub async fn unlock_server(
         &self,
         server_id: &str,

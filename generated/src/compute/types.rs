@@ -6751,7 +6751,7 @@ rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_1 {
 /// The `LiveMigrateServerRequestOsMigrateLive` schema from microversion 2.25.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveMigrateServerRequestOsMigrateLiveV2_25 {
-    pub block_migration: bool,
+    pub block_migration: rt::Value,
     pub host: Option<String>,
 }
 rt::record!(encode LiveMigrateServerRequestOsMigrateLiveV2_25 {
@@ -6771,7 +6771,7 @@ rt::extends!(
 );
 impl LiveMigrateServerRequestOsMigrateLiveV2_30 {
     /// A [`LiveMigrateServerRequestOsMigrateLiveV2_30`] with its required fields; the optional ones are `None`.
-    pub fn new(block_migration: bool, host: Option<String>) -> Self {
+    pub fn new(block_migration: rt::Value, host: Option<String>) -> Self {
         Self {
             force: None,
             base: LiveMigrateServerRequestOsMigrateLiveV2_25 {
@@ -6823,6 +6823,8 @@ pub struct MigrateServerRequestMigrateV2_56 {
     pub host: Option<String>,
 }
 rt::record!(encode MigrateServerRequestMigrateV2_56 { nullable(host, "host") });
+/// The `MigrateServerRequest` schema from microversion 2.1.
+pub type MigrateServerRequestV2_1 = BTreeMap<String, rt::Value>;
 /// The `MigrateServerRequest` schema from microversion 2.56.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MigrateServerRequestV2_56 {
@@ -9898,6 +9900,8 @@ pub type RebuildVolumesBootResponseV2_71 = RebuildServerResponseV2_71;
 pub type ShowVolumesBootResponseV2_71 = ShowServerResponseV2_71;
 /// [`UpdateServerResponseV2_71`] in the role of `UpdateVolumesBootResponseV2_71`.
 pub type UpdateVolumesBootResponseV2_71 = UpdateServerResponseV2_71;
+/// [`MigrateServerRequestV2_1`] in the role of `UnlockServerRequestV2_73`.
+pub type UnlockServerRequestV2_73 = MigrateServerRequestV2_1;
 /// [`ListServersQueryV2_73`] in the role of `ListServersDetailQueryV2_73`.
 pub type ListServersDetailQueryV2_73 = ListServersQueryV2_73;
 /// [`ListServersQueryV2_73`] in the role of `ListVolumesBootQueryV2_73`.

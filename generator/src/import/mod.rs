@@ -444,6 +444,40 @@ fn split_at(variants: &mut Vec<Ranged<Value>>, at: Version) {
     variants.insert(i + 1, later);
 }
 
+/// Where an operation declares a request body at some versions but not at others, the
+/// service does not validate the body there (Nova's `unlock` from 2.73): those versions get an
+/// open object, so the typed client can still send one.
+fn fill_request_gaps(axis: &Axis, op: &mut Op) {
+    if op.request.is_empty() {
+        return;
+    }
+    op.request.sort_by_key(|r| r.min);
+    let mut gaps = Vec::new();
+    let mut next = Some(op.life.0);
+    for r in &op.request {
+        if let Some(from) = next.filter(|from| *from < r.min) {
+            if let Some(to) = r.min.predecessor() {
+                gaps.push((from, to));
+            }
+        }
+        next = axis.next(r.max).filter(|n| *n > r.max);
+        if r.max >= op.life.1 {
+            next = None;
+        }
+    }
+    if let Some(from) = next.filter(|from| *from <= op.life.1) {
+        gaps.push((from, op.life.1));
+    }
+    for (min, max) in gaps {
+        op.request.push(Ranged {
+            min,
+            max,
+            value: json!({"type": "object"}),
+        });
+    }
+    op.request.sort_by_key(|r| r.min);
+}
+
 /// Applies the overlay's `narrow_types` everywhere in a request or query schema.
 fn narrow(rules: &[overlay::Narrowing], schema: &mut Value) {
     if rules.is_empty() {
@@ -453,7 +487,40 @@ fn narrow(rules: &[overlay::Narrowing], schema: &mut Value) {
         Value::Object(map) => {
             if let Some(Value::Array(types)) = map.get("type") {
                 let declared: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
-                let rule = rules.iter().find(|r| r.from == declared);
+                // A string enum value that is no spelling of the narrowed type makes a real
+                // union (Nova's `block_migration`: true, false or "auto"): leave it alone.
+                let spells = |to: &Value, text: &str| match to.as_str() {
+                    Some("boolean") => matches!(
+                        text.to_ascii_lowercase().as_str(),
+                        "true"
+                            | "false"
+                            | "1"
+                            | "0"
+                            | "yes"
+                            | "no"
+                            | "y"
+                            | "n"
+                            | "on"
+                            | "off"
+                            | "t"
+                            | "f"
+                            | ""
+                    ),
+                    Some("integer") => text.parse::<i64>().is_ok(),
+                    _ => true,
+                };
+                let rule = rules.iter().find(|r| {
+                    r.from == declared
+                        && map
+                            .get("enum")
+                            .and_then(Value::as_array)
+                            .is_none_or(|values| {
+                                values
+                                    .iter()
+                                    .filter_map(Value::as_str)
+                                    .all(|text| spells(&r.to, text))
+                            })
+                });
                 if let Some(rule) = rule {
                     let keeps_string = match &rule.to {
                         Value::String(t) => t == "string",
@@ -662,6 +729,7 @@ fn operations(ctx: &Context<'_>, report: &mut Report) -> Result<(Vec<Op>, Vec<Va
             narrow(&ov.narrow_types, &mut variant.value);
         }
         annotate_query(&ov.query_parameters, &mut op.query);
+        fill_request_gaps(&ctx.axis, &mut op);
         apply_patches(ctx, &d.key, &mut op, &o.patches)?;
         ops.push(op);
     }
