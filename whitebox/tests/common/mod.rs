@@ -172,12 +172,39 @@ fn waiter() -> squall_runtime::waiters::Waiter {
     )
 }
 
+/// Waits (up to two minutes) until every nova-compute service is enabled and up.
+async fn computes_up(client: &squall_clients::compute::ServersClient) {
+    let services = squall_clients::compute::ServicesClient::new(client.service_client().clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let listed = services.list_services(None).await.expect("list services");
+        let doc: serde_json::Value = serde_json::from_slice(&listed.raw).unwrap();
+        let computes: Vec<&serde_json::Value> = doc["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["binary"] == "nova-compute")
+            .collect();
+        if !computes.is_empty() && computes.iter().all(|s| s["state"] == "up") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nova-compute not up: {computes:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
 impl BootedServer {
     /// Boots the cloud's tiny image and flavor without a network (2.37+) and waits for ACTIVE.
     pub async fn boot(
         client: &squall_clients::compute::ServersClient,
         version: ApiVersion,
     ) -> Self {
+        // A test before this one may have restarted nova-compute (config edits, the crash
+        // restore): boot only once every compute service reports up again.
+        computes_up(client).await;
         let compute = cloud_value()["compute"].clone();
         let body = serde_json::json!({"server": {
             "name": unique("squall-test-wb"), "imageRef": compute["image_ref"],
