@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::{Value, json};
-use squall::runtime::{Error, Microversion, RawResponse, TypedOperation, Validation};
+use squall::runtime::{Error, Microversion, OperationEntry, ServiceTable, Validation};
 
 /// One response body and where it came from.
 #[derive(Debug, Clone)]
@@ -102,24 +102,22 @@ fn built() -> Vec<Body> {
 /// schema. Anything else that disagrees fails the test.
 const KNOWN_GAPS: &[(&str, &str, &str)] = &[("image", "show_image", "wrong type")];
 
-/// Every service's operations, by service name.
-fn operations() -> BTreeMap<&'static str, &'static [TypedOperation]> {
-    use squall::clients::{baremetal, compute, identity, placement};
-    BTreeMap::from([
-        ("compute", compute::OPERATIONS),
-        ("placement", placement::OPERATIONS),
-        ("baremetal", baremetal::OPERATIONS),
-        ("identity", identity::OPERATIONS),
-        ("image", squall_plugin_image::image::OPERATIONS),
-    ])
+/// Every service's operation table (the bundled ones and the image plugin's), by name.
+fn operations() -> BTreeMap<&'static str, &'static ServiceTable> {
+    squall::clients::TABLES
+        .iter()
+        .copied()
+        .chain([&squall_plugin_image::image::TABLE])
+        .map(|table| (table.service.name, table))
+        .collect()
 }
 
 /// A verdict: accepted, or rejected with the first pointer and message.
 type Verdict = Result<(), (String, String)>;
 
-fn verdict(row: &TypedOperation, version: Microversion, text: &str, mode: Validation) -> Verdict {
-    RawResponse::from_body(row.op, version, text.to_owned().into(), mode)
-        .and_then(|raw| raw.check_typed(row.typed))
+fn verdict(row: &OperationEntry, version: Microversion, text: &str, mode: Validation) -> Verdict {
+    row.decode_body(version, text.to_owned().into(), mode)
+        .map(drop)
         .map_err(|e| match e {
             Error::Validation {
                 pointer, message, ..
@@ -269,20 +267,20 @@ fn strict_and_the_schema_agree_on_every_body_and_mutation() {
     for body in &bodies {
         let Some(row) = operations
             .get(body.service.as_str())
-            .and_then(|ops| ops.iter().find(|r| r.op.name == body.operation))
+            .and_then(|table| table.find(&body.operation))
         else {
             skipped.insert(format!("{}.{}", body.service, body.operation));
             continue;
         };
         let version = match &body.version {
             Some(v) => v.parse::<Microversion>().ok(),
-            None => row.op.variants.first().map(|v| v.span.min),
+            None => row.meta.variants.first().map(|v| v.span.min),
         };
         let (Some(version), Some(schema)) = (
             version,
             version
-                .and_then(|v| row.op.variant_for(v))
-                .and_then(|i| row.op.variants.get(i))
+                .and_then(|v| row.meta.variant_for(v))
+                .and_then(|i| row.meta.variants.get(i))
                 .and_then(|v| v.body),
         ) else {
             skipped.insert(format!(

@@ -21,9 +21,8 @@ pub use crate::decode::{Decode, Decoder, Fields, Node, Record, StrEnum};
 pub use crate::encode::{Encode, Writer};
 pub use crate::error::Error;
 pub use crate::meta::{
-    HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, TypedDecode, TypedOperation,
-    VariantError, VariantMeta, VersionDocument, VersionedRequest, VersionedResponse, typed_single,
-    typed_versioned,
+    HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, VariantError, VariantMeta,
+    VersionDocument, VersionedRequest, VersionedResponse,
 };
 pub use crate::response::{NoBody, RawResponse, Response};
 pub use crate::schema::EmbeddedSchema;
@@ -32,8 +31,8 @@ pub use crate::table::{
 };
 pub use crate::version::{ApiVersion, Microversion};
 pub use crate::{
-    client, encodable, extends, operations, record, records, request_variants, response_variants,
-    schemas, str_enums, subschemas, variants_from, versioned_request, versioned_response,
+    client, encodable, extends, record, records, request_variants, response_variants, schemas,
+    str_enums, subschemas, variants_from, versioned_request, versioned_response,
 };
 
 /// What a generated method returns.
@@ -118,25 +117,6 @@ macro_rules! record {
         $crate::encodable!($t);
     };
     ($($rest:tt)*) => { $crate::record!(@go true, decode, $($rest)*); };
-}
-
-/// Declares `OPERATIONS`, every operation of a service with the typed decode of its response:
-/// `group::OP => versioned group::Response`, `group::OP => single types::Type`, or `group::OP`
-/// for an operation without a response body.
-#[macro_export]
-macro_rules! operations {
-    ($($op:path $(=> $kind:ident $ty:ty)?),* $(,)?) => {
-        /// Every operation of the service, with the typed decode of its response.
-        pub static OPERATIONS: &[$crate::meta::TypedOperation] = &[$(
-            $crate::meta::TypedOperation {
-                op: &$op,
-                typed: $crate::operations!(@typed $($kind $ty)?),
-            }
-        ),*];
-    };
-    (@typed) => { None };
-    (@typed versioned $ty:ty) => { Some($crate::meta::typed_versioned::<$ty>) };
-    (@typed single $ty:ty) => { Some($crate::meta::typed_single::<$ty>) };
 }
 
 /// Declares `SCHEMAS`, the subschemas (JSON text) of the values a service's types leave

@@ -80,8 +80,8 @@ pub use decode::{Decode, DecodeFailure, Decoder};
 pub use discovery::{Discovery, DiscoveryError, NegotiationError, ServerVersions, negotiate};
 pub use error::{Error, ErrorContext, HttpErrorKind, ProtocolFault};
 pub use meta::{
-    HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, TypedDecode, TypedOperation,
-    VariantError, VariantMeta, VersionDocument, VersionedRequest, VersionedResponse, pick_variant,
+    HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, VariantError, VariantMeta,
+    VersionDocument, VersionedRequest, VersionedResponse, pick_variant,
 };
 pub use node::Node;
 pub use provider::{AuthProvider, EndpointFilter};

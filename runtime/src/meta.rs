@@ -275,39 +275,6 @@ pub struct OperationMeta {
     pub variants: &'static [VariantMeta],
 }
 
-/// An operation's table with the typed decode of its response, for code that holds only the
-/// table (captured bodies, conformance checks): a row of a generated service's `OPERATIONS`.
-#[derive(Debug, Clone, Copy)]
-pub struct TypedOperation {
-    /// The operation.
-    pub op: &'static OperationMeta,
-    /// The decode of its response type; `None` for an operation without a response body.
-    pub typed: Option<TypedDecode>,
-}
-
-/// A response type's decode behind a plain function pointer: decodes variant `index` of
-/// `node` (for a one-type response the index is ignored) and says whether it succeeded; a
-/// failure is recorded in the decoder.
-pub type TypedDecode = for<'v> fn(usize, &mut Decoder<'v>, &'v Node<'v>) -> bool;
-
-/// [`TypedDecode`] of a versioned response enum.
-pub fn typed_versioned<'v, T: VersionedResponse>(
-    index: usize,
-    d: &mut Decoder<'v>,
-    node: &'v Node<'v>,
-) -> bool {
-    T::decode_variant(index, d, node).is_some()
-}
-
-/// [`TypedDecode`] of a one-type response.
-pub fn typed_single<'v, T: crate::decode::Decode>(
-    _index: usize,
-    d: &mut Decoder<'v>,
-    node: &'v Node<'v>,
-) -> bool {
-    T::decode(d, node).is_some()
-}
-
 impl OperationMeta {
     /// An operation of `service` described by its tables, versioned and relative to the
     /// catalog endpoint.

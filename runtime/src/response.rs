@@ -197,23 +197,6 @@ impl RawResponse {
         })
     }
 
-    /// Decodes the body as the operation's response type (through `typed`, from its
-    /// service's `OPERATIONS` row) and drops it: the verdict of this response's
-    /// validation mode on a body whose Rust type is not at hand (captured bodies). The body
-    /// of an operation without a response type must be empty.
-    pub fn check_typed(self, typed: Option<crate::meta::TypedDecode>) -> Result<(), Error> {
-        let index = self.op.variants.get(self.variant).map_or(0, |v| v.index);
-        let decoded = match typed {
-            Some(typed) => self.decode(|d, node| typed(index, d, node).then_some(())),
-            None if self.raw.iter().all(u8::is_ascii_whitespace) => Ok(()),
-            None => Err(DecodeFailure {
-                pointer: String::new(),
-                message: "a body where the operation has none".to_owned(),
-            }),
-        };
-        self.finish(decoded).map(|_| ())
-    }
-
     /// The response of an operation without a body.
     pub fn empty(self) -> Result<Response<NoBody>, Error> {
         Ok(self.into_response(NoBody))

@@ -238,15 +238,13 @@ fn path_params(op: &ResolvedOperation) -> Vec<String> {
     params
 }
 
-/// The module of one group. Emits a group's operations, responses, requests and client; pushes each operation's row
-/// of the service's `OPERATIONS` table onto `operations`.
+/// The module of one group: its operations, responses, requests, client and operation table.
 pub fn emit_group(
     service: &Service,
     group: &Group,
     types: &BTreeMap<(String, String), OperationTypes>,
     embedded: &Embedded,
     same_types: &BTreeMap<String, String>,
-    operations: &mut Vec<TokenStream>,
 ) -> Result<TokenStream, Diagnostic> {
     let client = format_ident!("{}Client", pascal(&group.name));
     let marker = super::marker_name(&service.def.service);
@@ -262,13 +260,7 @@ pub fn emit_group(
         let variants = response_variants(t);
         let mut responses = Vec::new();
         let kind = response_type(op, &variants, &mut responses);
-        let module = ident(&group.name);
         let konst = screaming(&op.name);
-        operations.push(match &kind {
-            ResponseKind::None => quote!(#module::#konst),
-            ResponseKind::Single(ty) => quote!(#module::#konst => single types::#ty),
-            ResponseKind::Versioned(e) => quote!(#module::#konst => versioned #module::#e),
-        });
         items.push(operation_table(group, op, t, &variants, embedded));
         items.extend(responses);
         let (response_ty, finish, decode) = match kind {

@@ -341,16 +341,8 @@ pub fn generate_service(
     let mut operation_versions = 0;
     let mut group_mods = Vec::new();
     let mut accessors = Vec::new();
-    let mut operations = Vec::new();
     for group in service.groups.values() {
-        let code = clients::emit_group(
-            service,
-            group,
-            &op_types,
-            &embedded,
-            &same_types,
-            &mut operations,
-        )?;
+        let code = clients::emit_group(service, group, &op_types, &embedded, &same_types)?;
         operation_count += group.operations.len();
         operation_versions += group
             .operations
@@ -395,10 +387,7 @@ pub fn generate_service(
         accessors.push((module, client, accessor_doc));
     }
 
-    let mut service_tokens = service_item(service, &accessors);
-    service_tokens.extend(quote! {
-        rt::operations!(#(#operations),*);
-    });
+    let service_tokens = service_item(service, &accessors);
     let summary = service
         .def
         .summary
@@ -558,7 +547,6 @@ fn service_item(service: &Service, accessors: &[(Ident, Ident, String)]) -> Toke
 /// The table macros whose entries are laid out one per line.
 const TABLE_MACROS: &[&str] = &[
     "rt::record!(",
-    "rt::operations!(",
     "rt::schemas!(",
     "rt::subschemas!(",
     "rt::variants_from!(",

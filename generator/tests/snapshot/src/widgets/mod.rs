@@ -61,11 +61,3 @@ pub static TABLE: rt::ServiceTable = rt::ServiceTable {
     service: &SERVICE,
     groups: &[signals::OPERATIONS, widgets::OPERATIONS],
 };
-rt::operations!(
-    signals::SEND_SIGNAL,
-    widgets::CREATE_WIDGET => versioned widgets::CreateWidgetResponse,
-    widgets::DELETE_WIDGET,
-    widgets::LIST_WIDGETS => versioned widgets::ListWidgetsResponse,
-    widgets::SHOW_WIDGET => versioned widgets::ShowWidgetResponse,
-    widgets::UPDATE_WIDGET => versioned widgets::UpdateWidgetResponse,
-);
