@@ -118,7 +118,7 @@ async fn send_untyped_create(client: &KeypairsClient, body: serde_json::Value) -
         fn index(&self) -> usize {
             0
         }
-        fn decode_variant<'v>(_: usize, d: &mut Decoder<'v>, _: &'v Node<'v>) -> Option<Self> {
+        fn decode_variant<'v>(_: usize, d: &mut Decoder<'v>, _: &'v Node) -> Option<Self> {
             d.fail("untyped bodies are only sent")
         }
     }

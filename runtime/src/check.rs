@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use crate::node::Node;
+use crate::node::{Items, Members, Node, View};
 use crate::schema::EmbeddedSchema;
 
 /// A `format` the typed decode checks, with the same meaning in the jsonschema cross-check.
@@ -81,11 +81,11 @@ pub enum Lit {
 }
 
 impl Lit {
-    fn matches(self, node: &Node<'_>) -> bool {
-        match (self, node) {
-            (Lit::Null, Node::Null) => true,
-            (Lit::Bool(a), Node::Bool(b)) => a == *b,
-            (Lit::Str(a), Node::Str(b)) => a == b.as_ref(),
+    fn matches(self, node: &Node) -> bool {
+        match (self, node.view()) {
+            (Lit::Null, View::Null) => true,
+            (Lit::Bool(a), View::Bool(b)) => a == b,
+            (Lit::Str(a), View::Str(b)) => a == b,
             (Lit::Num(a), _) => node.as_f64() == Some(a),
             _ => false,
         }
@@ -110,15 +110,15 @@ pub mod types {
     pub const OBJECT: u8 = 64;
 }
 
-fn type_fits(mask: u8, node: &Node<'_>) -> bool {
-    let bits = match node {
-        Node::Null => types::NULL,
-        Node::Bool(_) => types::BOOLEAN,
-        Node::Int(_) | Node::UInt(_) => types::INTEGER | types::NUMBER,
-        Node::Float(_) => types::NUMBER,
-        Node::Str(_) => types::STRING,
-        Node::Array(_) => types::ARRAY,
-        Node::Object(_) => types::OBJECT,
+fn type_fits(mask: u8, node: &Node) -> bool {
+    let bits = match node.view() {
+        View::Null => types::NULL,
+        View::Bool(_) => types::BOOLEAN,
+        View::Int(_) | View::UInt(_) => types::INTEGER | types::NUMBER,
+        View::Float(_) => types::NUMBER,
+        View::Str(_) => types::STRING,
+        View::Array(_) => types::ARRAY,
+        View::Object(_) => types::OBJECT,
     };
     mask & bits != 0
 }
@@ -394,7 +394,7 @@ impl Broken {
 
 impl Check {
     /// Checks `node`, returning the first violation.
-    pub fn verify(&self, node: &Node<'_>) -> Result<(), Broken> {
+    pub fn verify(&self, node: &Node) -> Result<(), Broken> {
         if self.types != 0 && !type_fits(self.types, node) {
             return Err(Broken::here(format!(
                 "{} is not of the allowed types",
@@ -407,14 +407,14 @@ impl Check {
                 node.kind()
             )));
         }
-        match node {
-            Node::Str(text) => self.verify_str(text)?,
-            Node::Int(_) | Node::UInt(_) | Node::Float(_) => {
+        match node.view() {
+            View::Str(text) => self.verify_str(text)?,
+            View::Int(_) | View::UInt(_) | View::Float(_) => {
                 self.verify_number(node.as_f64().unwrap_or(f64::NAN))?;
             }
-            Node::Array(items) => self.verify_array(items)?,
-            Node::Object(members) => self.verify_object(members)?,
-            Node::Null | Node::Bool(_) => {}
+            View::Array(items) => self.verify_array(items)?,
+            View::Object(members) => self.verify_object(members)?,
+            View::Null | View::Bool(_) => {}
         }
         for member in self.all_of {
             member.verify(node)?;
@@ -526,7 +526,7 @@ impl Check {
         Ok(())
     }
 
-    fn verify_array(&self, items: &[Node<'_>]) -> Result<(), Broken> {
+    fn verify_array(&self, items: Items<'_>) -> Result<(), Broken> {
         let n = items.len() as u64;
         if let Some(min) = self.min_items
             && n < min
@@ -540,7 +540,7 @@ impl Check {
         }
         if self.unique_items {
             for (i, item) in items.iter().enumerate() {
-                if items[..i].contains(item) {
+                if items.iter().take(i).any(|earlier| earlier == item) {
                     return Err(Broken::here("the items are not unique".to_owned()));
                 }
             }
@@ -553,10 +553,7 @@ impl Check {
         Ok(())
     }
 
-    fn verify_object(
-        &self,
-        members: &[(std::borrow::Cow<'_, str>, Node<'_>)],
-    ) -> Result<(), Broken> {
+    fn verify_object(&self, members: Members<'_>) -> Result<(), Broken> {
         let n = members.len() as u64;
         if let Some(min) = self.min_properties
             && n < min
@@ -577,10 +574,8 @@ impl Check {
             )));
         }
         if let Some(check) = self.values {
-            for (key, value) in members {
-                check
-                    .verify(value)
-                    .map_err(|b| b.below(key.as_ref().to_owned()))?;
+            for (key, value) in members.iter() {
+                check.verify(value).map_err(|b| b.below(key.to_owned()))?;
             }
         }
         Ok(())

@@ -170,7 +170,7 @@ macro_rules! response_variants {
         fn decode_variant<'v>(
             index: usize,
             d: &mut $crate::decode::Decoder<'v>,
-            value: &'v $crate::decode::Node<'v>,
+            value: &'v $crate::decode::Node,
         ) -> Option<Self> {
             let mut i = 0;
             $(
@@ -209,7 +209,7 @@ macro_rules! request_variants {
         fn decode_variant<'v>(
             index: usize,
             d: &mut $crate::decode::Decoder<'v>,
-            value: &'v $crate::decode::Node<'v>,
+            value: &'v $crate::decode::Node,
         ) -> Option<Self> {
             let mut i = 0;
             $(

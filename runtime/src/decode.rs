@@ -12,9 +12,10 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use crate::check::Check;
-pub use crate::node::Node;
+pub use crate::node::{Members, Node, View};
 
 /// The first failure of a typed decode: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +78,7 @@ impl Default for Decoder<'_> {
 /// A type the generated code can decode from a JSON tree.
 pub trait Decode: Sized {
     /// Decodes `value`; on failure records it in `d` and returns `None`.
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self>;
+    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self>;
 }
 
 /// A generated struct: it reads its fields from an object. A struct that extends another
@@ -100,7 +101,11 @@ pub trait StrEnum: Sized + Copy + 'static {
 #[derive(Debug)]
 pub struct Fields<'d, 'v> {
     decoder: &'d mut Decoder<'v>,
-    map: &'v [(std::borrow::Cow<'v, str>, Node<'v>)],
+    /// The object's members, gathered once so that each field is a scan of a short slice.
+    map: &'d [(&'v str, &'v Node)],
+    /// Where the next lookup starts: just after the last member found, so a document that
+    /// lists the fields in the order they are read costs one comparison per field.
+    cursor: usize,
     seen: usize,
     /// The names asked for; recorded only when an unknown field has to be named.
     known: Option<Vec<&'static str>>,
@@ -121,7 +126,7 @@ impl<'v> Decoder<'v> {
     }
 
     /// Decodes a whole document as `T`.
-    pub fn decode_root<T: Decode>(value: &'v Node<'v>) -> Result<T, DecodeFailure> {
+    pub fn decode_root<T: Decode>(value: &'v Node) -> Result<T, DecodeFailure> {
         let mut d = Decoder::new();
         T::decode(&mut d, value).ok_or_else(|| d.into_failure())
     }
@@ -163,17 +168,17 @@ impl<'v> Decoder<'v> {
         }
     }
 
-    fn expected<T>(&mut self, what: &str, value: &Node<'_>) -> Option<T> {
+    fn expected<T>(&mut self, what: &str, value: &Node) -> Option<T> {
         self.mismatch(what, value);
         None
     }
 
-    fn mismatch(&mut self, what: &str, value: &Node<'_>) {
+    fn mismatch(&mut self, what: &str, value: &Node) {
         self.record_failure(format!("expected {what}, found {}", value.kind()));
     }
 
     /// Decodes `value` as `T` one key below the current path.
-    pub fn at_key<T: Decode>(&mut self, key: &'v str, value: &'v Node<'v>) -> Option<T> {
+    pub fn at_key<T: Decode>(&mut self, key: &'v str, value: &'v Node) -> Option<T> {
         self.path.push(Step::Key(key));
         let out = T::decode(self, value);
         if out.is_some() {
@@ -186,7 +191,7 @@ impl<'v> Decoder<'v> {
     fn checked_at_key<T: Decode>(
         &mut self,
         key: &'v str,
-        value: &'v Node<'v>,
+        value: &'v Node,
         check: Option<&'static Check>,
     ) -> Option<T> {
         self.path.push(Step::Key(key));
@@ -203,7 +208,7 @@ impl<'v> Decoder<'v> {
     /// Checks `value` (at the current path) against `check`, recording a failure; the one
     /// non-generic place constraints are checked, so no decode instantiation copies it.
     #[inline(never)]
-    fn check(&mut self, check: &'static Check, value: &Node<'_>) -> bool {
+    fn check(&mut self, check: &'static Check, value: &Node) -> bool {
         if !self.checking {
             return true;
         }
@@ -224,7 +229,7 @@ impl<'v> Decoder<'v> {
         false
     }
 
-    fn at_index<T: Decode>(&mut self, index: usize, value: &'v Node<'v>) -> Option<T> {
+    fn at_index<T: Decode>(&mut self, index: usize, value: &'v Node) -> Option<T> {
         self.path.push(Step::Index(index));
         let out = T::decode(self, value);
         if out.is_some() {
@@ -234,42 +239,40 @@ impl<'v> Decoder<'v> {
     }
 
     /// Reads an object as the record `T`, refusing unknown fields when `T` is closed.
-    pub fn record<T: Record>(&mut self, value: &'v Node<'v>) -> Option<T> {
-        let mut fields = self.fields(value)?;
+    pub fn record<T: Record>(&mut self, value: &'v Node) -> Option<T> {
+        let Some(members) = value.as_object() else {
+            return self.expected("an object", value);
+        };
+        let map: SmallVec<[(&'v str, &'v Node); 24]> = members.iter().collect();
+        let mut fields = self.fields(&map);
         let out = T::read(&mut fields)?;
-        if !T::CLOSED || fields.seen == fields.map.len() {
+        if !T::CLOSED || fields.seen == map.len() {
             return Some(out);
         }
         // Rare: some key was not read. Read again, recording the names, to say which.
-        let mut again = self.fields(value)?;
+        let mut again = self.fields(&map);
         again.known = Some(Vec::new());
         let _ = T::read(&mut again);
         let known = again.known.unwrap_or_default();
-        self.report_unknown_field(value, &known);
+        self.report_unknown_field(&map, &known);
         None
     }
 
-    /// The fields of an object, to be read by a [`Record`].
-    fn fields(&mut self, value: &'v Node<'v>) -> Option<Fields<'_, 'v>> {
-        match value {
-            Node::Object(map) => Some(Fields {
-                decoder: self,
-                map,
-                seen: 0,
-                known: None,
-            }),
-            other => {
-                self.mismatch("an object", other);
-                None
-            }
+    /// The fields of an object (its members), to be read by a [`Record`].
+    fn fields<'d>(&'d mut self, map: &'d [(&'v str, &'v Node)]) -> Fields<'d, 'v> {
+        Fields {
+            decoder: self,
+            map,
+            cursor: 0,
+            seen: 0,
+            known: None,
         }
     }
 
     /// Records the first key of the object `value` that is not among `known`. The pointer is
     /// the object's, as JSON Schema's `additionalProperties` reports it.
-    fn report_unknown_field(&mut self, value: &'v Node<'v>, known: &[&str]) {
-        let Node::Object(map) = value else { return };
-        match map.iter().find(|(k, _)| !known.contains(&k.as_ref())) {
+    fn report_unknown_field(&mut self, map: &[(&'v str, &'v Node)], known: &[&str]) {
+        match map.iter().find(|(k, _)| !known.contains(k)) {
             Some((extra, _)) => {
                 self.record_failure(format!("unknown field `{extra}`"));
             }
@@ -278,11 +281,11 @@ impl<'v> Decoder<'v> {
     }
 
     /// Reads a string that must be one of `T`'s spellings.
-    pub fn str_enum<T: StrEnum>(&mut self, value: &'v Node<'v>) -> Option<T> {
-        let Node::Str(text) = value else {
+    pub fn str_enum<T: StrEnum>(&mut self, value: &'v Node) -> Option<T> {
+        let Some(text) = value.as_str() else {
             return self.expected("a string", value);
         };
-        match T::VARIANTS.iter().find(|(name, _)| *name == text.as_ref()) {
+        match T::VARIANTS.iter().find(|(name, _)| *name == text) {
             Some((_, variant)) => Some(*variant),
             None => {
                 let names: Vec<&str> = T::VARIANTS.iter().map(|(n, _)| *n).collect();
@@ -298,9 +301,9 @@ impl<'v> Decoder<'v> {
     /// Failures of shapes that did not fit are forgotten; if none fits, that is the failure.
     pub fn first_of<T>(
         &mut self,
-        value: &'v Node<'v>,
+        value: &'v Node,
         what: &str,
-        shapes: &[fn(&mut Decoder<'v>, &'v Node<'v>) -> Option<T>],
+        shapes: &[fn(&mut Decoder<'v>, &'v Node) -> Option<T>],
     ) -> Option<T> {
         for shape in shapes {
             let mut trial = Decoder {
@@ -320,19 +323,19 @@ impl<'v> Decoder<'v> {
 }
 
 impl<'v> Fields<'_, 'v> {
-    fn lookup(&mut self, name: &'static str) -> Option<(&'v str, &'v Node<'v>)> {
+    fn lookup(&mut self, name: &'static str) -> Option<(&'v str, &'v Node)> {
         if let Some(known) = &mut self.known {
             known.push(name);
         }
-        let found = self
-            .map
-            .iter()
-            .find(|(k, _)| k.as_ref() == name)
-            .map(|(k, v)| (k.as_ref(), v));
-        if found.is_some() {
-            self.seen += 1;
-        }
-        found
+        let start = self.cursor.min(self.map.len());
+        let (head, tail) = self.map.split_at(start);
+        let at = match tail.iter().position(|(k, _)| *k == name) {
+            Some(i) => start + i,
+            None => head.iter().position(|(k, _)| *k == name)?,
+        };
+        self.cursor = at + 1;
+        self.seen += 1;
+        self.map.get(at).copied()
     }
 
     /// A required field, its value satisfying `check` (when the decoder checks).
@@ -382,7 +385,7 @@ macro_rules! records {
         impl $crate::decode::Decode for $t {
             fn decode<'v>(
                 d: &mut $crate::decode::Decoder<'v>,
-                value: &'v $crate::decode::Node<'v>,
+                value: &'v $crate::decode::Node,
             ) -> Option<Self> {
                 d.record(value)
             }
@@ -398,7 +401,7 @@ macro_rules! str_enums {
         impl $crate::decode::Decode for $t {
             fn decode<'v>(
                 d: &mut $crate::decode::Decoder<'v>,
-                value: &'v $crate::decode::Node<'v>,
+                value: &'v $crate::decode::Node,
             ) -> Option<Self> {
                 d.str_enum(value)
             }
@@ -437,8 +440,8 @@ fn escape(key: &str) -> std::borrow::Cow<'_, str> {
 macro_rules! scalars {
     ($($t:ty => $read:expr, $what:literal;)*) => {$(
         impl Decode for $t {
-            fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
-                let read: fn(&Node<'_>) -> Option<$t> = $read;
+            fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
+                let read: fn(&Node) -> Option<$t> = $read;
                 match read(value) {
                     Some(v) => Some(v),
                     None => d.expected($what, value),
@@ -448,17 +451,17 @@ macro_rules! scalars {
     )*};
 }
 
-fn int(node: &Node<'_>) -> Option<i128> {
-    match *node {
-        Node::Int(i) => Some(i.into()),
-        Node::UInt(u) => Some(u.into()),
+fn int(node: &Node) -> Option<i128> {
+    match node.view() {
+        View::Int(i) => Some(i.into()),
+        View::UInt(u) => Some(u.into()),
         _ => None,
     }
 }
 
 scalars! {
     String => |v| v.as_str().map(str::to_owned), "a string";
-    bool => |v| match v { Node::Bool(b) => Some(*b), _ => None }, "a boolean";
+    bool => Node::as_bool, "a boolean";
     i64 => |v| int(v).and_then(|n| i64::try_from(n).ok()), "an integer";
     u64 => |v| int(v).and_then(|n| u64::try_from(n).ok()), "a non-negative integer";
     u32 => |v| int(v).and_then(|n| u32::try_from(n).ok()), "an integer from 0 to 4294967295";
@@ -467,23 +470,24 @@ scalars! {
 }
 
 impl Decode for Value {
-    fn decode<'v>(_: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
+    fn decode<'v>(_: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
         Some(value.to_value())
     }
 }
 
 impl<T: Decode> Decode for Option<T> {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
-        match value {
-            Node::Null => Some(None),
-            other => T::decode(d, other).map(Some),
+    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
+        if value.is_null() {
+            Some(None)
+        } else {
+            T::decode(d, value).map(Some)
         }
     }
 }
 
 impl<T: Decode> Decode for Vec<T> {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
-        let Node::Array(items) = value else {
+    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
+        let Some(items) = value.as_array() else {
             return d.expected("an array", value);
         };
         let mut out = Vec::with_capacity(items.len());
@@ -495,13 +499,13 @@ impl<T: Decode> Decode for Vec<T> {
 }
 
 impl<T: Decode> Decode for BTreeMap<String, T> {
-    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
-        let Node::Object(map) = value else {
+    fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
+        let Some(map) = value.as_object() else {
             return d.expected("an object", value);
         };
         let mut out = BTreeMap::new();
-        for (key, item) in map {
-            out.insert(key.as_ref().to_owned(), d.at_key(key, item)?);
+        for (key, item) in map.iter() {
+            out.insert(key.to_owned(), d.at_key(key, item)?);
         }
         Some(out)
     }
@@ -528,7 +532,7 @@ mod tests {
     }
 
     impl Decode for Item {
-        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
+        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
             d.record(value)
         }
     }
@@ -549,7 +553,7 @@ mod tests {
     }
 
     impl Decode for Extended {
-        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
+        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
             d.record(value)
         }
     }
@@ -566,7 +570,7 @@ mod tests {
     }
 
     impl Decode for Kind {
-        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
+        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
             d.str_enum(value)
         }
     }
@@ -614,7 +618,7 @@ mod tests {
         assert_eq!(from_value::<Option<i64>>(&json!(null)).unwrap(), None);
         let e = fails::<i64>(json!(1.5));
         assert_eq!(e.message, "expected an integer, found a number");
-        fn text<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<String> {
+        fn text<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<String> {
             d.first_of(
                 value,
                 "text",
@@ -630,7 +634,7 @@ mod tests {
         #[derive(Debug)]
         struct Text(String);
         impl Decode for Text {
-            fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
+            fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
                 text(d, value).map(Text)
             }
         }
@@ -652,7 +656,7 @@ mod tests {
     }
 
     impl Decode for Named {
-        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self> {
+        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
             d.record(value)
         }
     }

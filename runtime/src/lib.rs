@@ -83,7 +83,7 @@ pub use meta::{
     HeaderFormat, OpSpan, OperationMeta, ServiceMeta, Span, VariantError, VariantMeta,
     VersionDocument, VersionedRequest, VersionedResponse, pick_variant,
 };
-pub use node::Node;
+pub use node::{Items, Members, Node, ParseError, View};
 pub use provider::{AuthProvider, EndpointFilter};
 pub use registry::{Registry, RegistryError, ServiceModule};
 pub use response::{NoBody, RawResponse, Response, Validation};

@@ -168,7 +168,7 @@ pub trait VersionedRequest: Sized + serde::Serialize {
     fn index(&self) -> usize;
 
     /// Decodes variant `index` from JSON.
-    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self>;
+    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Node) -> Option<Self>;
 
     /// The span of versions this value's variant is valid for.
     fn span(&self) -> Option<Span> {
@@ -206,7 +206,7 @@ pub trait VersionedRequest: Sized + serde::Serialize {
 /// generated response enums. The index comes from the operation's table.
 pub trait VersionedResponse: Sized {
     /// Decodes variant `index` from the body.
-    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Node<'v>) -> Option<Self>;
+    fn decode_variant<'v>(index: usize, d: &mut Decoder<'v>, value: &'v Node) -> Option<Self>;
 }
 
 /// The request-side facets of an operation over one span of versions.

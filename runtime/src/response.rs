@@ -215,14 +215,14 @@ impl RawResponse {
         self.finish(decoded)
     }
 
-    /// Parses the body into a borrowed tree and decodes it with `decode`, checking the
+    /// Parses the body into a document tree (sonic-rs's DOM) and decodes it with `decode`, checking the
     /// constraints unless the mode checks types only.
     fn decode<T>(
         &self,
-        decode: impl for<'v> FnOnce(&mut Decoder<'v>, &'v Node<'v>) -> Option<T>,
+        decode: impl for<'v> FnOnce(&mut Decoder<'v>, &'v Node) -> Option<T>,
     ) -> Result<T, DecodeFailure> {
         let node = if self.raw.iter().all(u8::is_ascii_whitespace) {
-            Node::Null
+            Node::null()
         } else {
             Node::parse(&self.raw).map_err(|e| DecodeFailure {
                 pointer: String::new(),
