@@ -510,3 +510,32 @@ async fn one_version_below_the_imported_range_ironic_answers_404() {
         );
     }
 }
+
+/// Ironic's v1 document lists a link array per resource beside its typed fields; its type is
+/// open to them only as arrays (`additionalProperties: {type: array}`), so the Strict decode
+/// checks every one it does not name.
+#[tokio::test]
+#[ignore = "live: needs Ironic (scripts/services.py up)"]
+async fn the_v1_document_checks_the_members_it_does_not_name() {
+    let versions = client(VersionsClient::new, ApiVersion::at(1, 1)).await;
+    let doc = versions.show_v1().await.expect("the v1 document decodes");
+    let version = doc.version.expect("Ironic answers a version");
+    let mut body: Value = serde_json::from_slice(&doc.raw).expect("a JSON body");
+    assert!(body["nodes"].is_array(), "an unnamed member: {body}");
+    let entry = baremetal::TABLE
+        .find("show_v1")
+        .expect("show_v1 is in the table");
+    body["nodes"] = json!("not links");
+    let text = serde_json::to_vec(&body).expect("JSON");
+    match entry.decode_body(
+        version,
+        text.clone().into(),
+        squall::runtime::Validation::Strict,
+    ) {
+        Err(Error::Validation { pointer, .. }) => assert_eq!(pointer, "/nodes"),
+        other => panic!("a string where the links are must be refused: {other:?}"),
+    }
+    let typed_only =
+        entry.decode_body(version, text.into(), squall::runtime::Validation::TypedOnly);
+    assert!(typed_only.is_ok(), "types only: {typed_only:?}");
+}

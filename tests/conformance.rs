@@ -96,12 +96,6 @@ fn built() -> Vec<Body> {
     ]
 }
 
-/// Disagreements known and not fixed yet: (service, operation, mutation kind). Strict does
-/// not check the value schema of an open struct's extra members (`additionalProperties:
-/// {type: string}` in the image plugin's spec), so a number there passes Strict and fails the
-/// schema. Anything else that disagrees fails the test.
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[("image", "show_image", "wrong type")];
-
 /// Every service's operation table (the bundled ones and the image plugin's), by name.
 fn operations() -> BTreeMap<&'static str, &'static ServiceTable> {
     squall::clients::TABLES
@@ -258,7 +252,6 @@ fn strict_and_the_schema_agree_on_every_body_and_mutation() {
     }
     let operations = operations();
     let mut disagreements = Vec::new();
-    let mut known_gaps = Vec::new();
     let (mut checked, mut valid) = (0usize, 0usize);
     let mut skipped = BTreeSet::new();
     let mut invalid = Vec::new();
@@ -332,17 +325,6 @@ fn strict_and_the_schema_agree_on_every_body_and_mutation() {
                 {
                     *rejected_by_kind.entry("extra key in a map").or_default() += 1;
                 }
-                _ if KNOWN_GAPS.contains(&(
-                    body.service.as_str(),
-                    body.operation.as_str(),
-                    m.kind,
-                )) =>
-                {
-                    known_gaps.push(format!(
-                        "{what}, {}: Strict {strict:?}, schema {cross:?}",
-                        m.kind
-                    ));
-                }
                 _ => disagreements.push(format!(
                     "{what}, {}: Strict {strict:?}, schema {cross:?}",
                     m.kind
@@ -359,9 +341,6 @@ fn strict_and_the_schema_agree_on_every_body_and_mutation() {
     );
     for body in &invalid {
         println!("rejected by both: {body}");
-    }
-    for gap in &known_gaps {
-        println!("known gap (see KNOWN_GAPS): {gap}");
     }
     assert!(
         disagreements.is_empty(),

@@ -81,19 +81,27 @@ pub const fn no_body(span: Span, index: usize) -> VariantMeta {
 
 /// Implements [`Record`] and [`Decode`] (and with `encode`, [`Encode`] and `Serialize`) for a
 /// generated struct from its table of fields, `req|opt|nullable(rust_name, "json_name")`, with
-/// `+ base` when it extends an earlier version. `open` lets unknown fields pass. A row with a
-/// third element, `req(name, "name", 3)`, checks the value against `CHECKS[3]`, the constraints
+/// `+ base` when it extends an earlier version. `open` lets unknown fields pass; `open(5)`
+/// lets them pass when each meets `CHECKS[5]` (`additionalProperties` given as a schema). A
+/// row with a third element, `req(name, "name", 3)`, checks the value against `CHECKS[3]`, the constraints
 /// table of the module that invokes the macro.
 #[macro_export]
 macro_rules! record {
-    (open encode $($rest:tt)*) => { $crate::record!(@go false, encode, $($rest)*); };
-    (open $($rest:tt)*) => { $crate::record!(@go false, decode, $($rest)*); };
-    (encode $($rest:tt)*) => { $crate::record!(@go true, encode, $($rest)*); };
-    (@go $closed:literal, $mode:ident, $t:ident {
+    (open($x:literal) encode $($rest:tt)*) => {
+        $crate::record!(@go false, (Some(&CHECKS[$x])), encode, $($rest)*);
+    };
+    (open($x:literal) $($rest:tt)*) => {
+        $crate::record!(@go false, (Some(&CHECKS[$x])), decode, $($rest)*);
+    };
+    (open encode $($rest:tt)*) => { $crate::record!(@go false, (None), encode, $($rest)*); };
+    (open $($rest:tt)*) => { $crate::record!(@go false, (None), decode, $($rest)*); };
+    (encode $($rest:tt)*) => { $crate::record!(@go true, (None), encode, $($rest)*); };
+    (@go $closed:literal, $extras:tt, $mode:ident, $t:ident {
         $($k:ident($f:ident, $j:literal $(, $c:literal)?)),* $(,)?
     } $(+ $base:ident)?) => {
         impl $crate::decode::Record for $t {
             const CLOSED: bool = $closed;
+            const EXTRAS: Option<&'static $crate::check::Check> = $extras;
             fn read<'v>(f: &mut $crate::decode::Fields<'_, 'v>) -> Option<Self> {
                 Some(Self {
                     $($f: f.$k($j, $crate::record!(@check $($c)?))?,)*
@@ -116,7 +124,7 @@ macro_rules! record {
         }
         $crate::encodable!($t);
     };
-    ($($rest:tt)*) => { $crate::record!(@go true, decode, $($rest)*); };
+    ($($rest:tt)*) => { $crate::record!(@go true, (None), decode, $($rest)*); };
 }
 
 /// Declares `SCHEMAS`, the subschemas (JSON text) of the values a service's types leave

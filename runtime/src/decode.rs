@@ -87,6 +87,8 @@ pub trait Decode: Sized {
 pub trait Record: Sized {
     /// Whether fields outside the schema are an error (`additionalProperties: false`).
     const CLOSED: bool = true;
+    /// What an open record's other members must meet (`additionalProperties` as a schema).
+    const EXTRAS: Option<&'static Check> = None;
     /// Reads the fields of this type (and of its base) from `fields`.
     fn read<'v>(fields: &mut Fields<'_, 'v>) -> Option<Self>;
 }
@@ -238,24 +240,36 @@ impl<'v> Decoder<'v> {
         out
     }
 
-    /// Reads an object as the record `T`, refusing unknown fields when `T` is closed.
+    /// Reads an object as the record `T`, refusing unknown fields when `T` is closed and
+    /// checking them against [`Record::EXTRAS`] when it is open.
     pub fn record<T: Record>(&mut self, value: &'v Node) -> Option<T> {
         let Some(members) = value.as_object() else {
             return self.expected("an object", value);
         };
         let map: SmallVec<[(&'v str, &'v Node); 24]> = members.iter().collect();
+        let extras = T::EXTRAS.filter(|_| self.checking);
         let mut fields = self.fields(&map);
         let out = T::read(&mut fields)?;
-        if !T::CLOSED || fields.seen == map.len() {
+        if fields.seen == map.len() || (!T::CLOSED && extras.is_none()) {
             return Some(out);
         }
-        // Rare: some key was not read. Read again, recording the names, to say which.
+        // Some key was not read: read again, recording the names, to say which.
         let mut again = self.fields(&map);
         again.known = Some(Vec::new());
         let _ = T::read(&mut again);
         let known = again.known.unwrap_or_default();
-        self.report_unknown_field(&map, &known);
-        None
+        let Some(check) = extras else {
+            self.report_unknown_field(&map, &known);
+            return None;
+        };
+        for (key, value) in map.iter().filter(|(k, _)| !known.contains(k)) {
+            self.path.push(Step::Key(key));
+            if !self.check(check, value) {
+                return None;
+            }
+            self.path.pop();
+        }
+        Some(out)
     }
 
     /// The fields of an object (its members), to be read by a [`Record`].
@@ -640,7 +654,12 @@ mod tests {
         }
     }
 
-    static CHECKS: [Check; 1] = [Check::NONE.len(Some(2), None)];
+    static CHECKS: [Check; 2] = [
+        Check::NONE.len(Some(2), None),
+        Check::NONE
+            .types(crate::check::types::STRING)
+            .len(Some(2), None),
+    ];
 
     #[derive(Debug)]
     struct Named {
@@ -659,6 +678,41 @@ mod tests {
         fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
             d.record(value)
         }
+    }
+
+    /// An open record whose other members must be strings of two or more characters.
+    #[derive(Debug)]
+    struct Tagged {
+        id: i64,
+    }
+
+    impl Record for Tagged {
+        const CLOSED: bool = false;
+        const EXTRAS: Option<&'static Check> = Some(&CHECKS[1]);
+        fn read<'v>(f: &mut Fields<'_, 'v>) -> Option<Self> {
+            Some(Self {
+                id: f.req("id", None)?,
+            })
+        }
+    }
+
+    impl Decode for Tagged {
+        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
+            d.record(value)
+        }
+    }
+
+    #[test]
+    fn an_open_record_checks_its_other_members() {
+        let ok: Tagged = from_slice(br#"{"id": 1, "os": "linux", "arch": "x86"}"#).unwrap();
+        assert_eq!(ok.id, 1);
+        let e = from_slice::<Vec<Tagged>>(br#"[{"id": 1, "os": 7}]"#).unwrap_err();
+        assert_eq!(e.pointer, "/0/os", "{e}");
+        let e = from_slice::<Tagged>(br#"{"os": "x", "id": 1}"#).unwrap_err();
+        assert_eq!(e.pointer, "/os", "{e}");
+        let node = Node::parse(br#"{"id": 1, "os": 7}"#).unwrap();
+        let mut d = Decoder::types_only();
+        assert!(Tagged::decode(&mut d, &node).is_some(), "types only");
     }
 
     #[test]

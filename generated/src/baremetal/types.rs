@@ -2944,7 +2944,7 @@ pub struct V1DocumentV1_1 {
     pub media_types: MediaTypesV1_1,
     pub version: VersionV1_1,
 }
-rt::record!(open V1DocumentV1_1 {
+rt::record!(open(16) V1DocumentV1_1 {
     req(id, "id"),
     req(links, "links"),
     req(media_types, "media_types"),
@@ -3084,7 +3084,7 @@ rt::str_enums!(
     PatchOperationOpV1_1, UpdateChassisRequestItemOpV1_1, VersionStatusV1_1
 );
 /// The value constraints of the fields above, by row (see `rt::Check`).
-static CHECKS: [rt::Check; 16] = [
+static CHECKS: [rt::Check; 17] = [
     rt::Check::NONE.format(rt::Format::DateTime),
     rt::Check::NONE.format(rt::Format::Uuid),
     rt::Check::NONE.len(None, Some(80)),
@@ -3485,6 +3485,7 @@ static CHECKS: [rt::Check; 16] = [
     rt::Check::NONE.len(None, Some(64)),
     rt::Check::NONE.min(0.0, false),
     rt::Check::NONE.min(1.0, false),
+    rt::Check::NONE.types(rt::ty::ARRAY),
 ];
 /// The patterns of the constraints, compiled on first use.
 static PATTERNS: [rt::Pattern; 2] = [

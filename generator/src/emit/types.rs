@@ -269,6 +269,19 @@ pub fn check_of(schema: &Value) -> Option<CheckSpec> {
     check_at(schema, false)
 }
 
+/// The constraints of an open object's other members (`additionalProperties` as a schema):
+/// no Rust type reads them, so the row states their type too, and a schema with properties
+/// of its own is checked as a subschema.
+fn extras_check(schema: &Value) -> Option<CheckSpec> {
+    if schema.get("properties").is_some() {
+        return Some(CheckSpec {
+            schema: Some(without_docs(schema).to_string()),
+            ..CheckSpec::default()
+        });
+    }
+    check_at(schema, true).filter(|spec| *spec != CheckSpec::default())
+}
+
 /// [`check_of`]; a combinator `member` states its type and values itself (the Rust type of
 /// a combinator is an untyped `Value`).
 fn check_at(schema: &Value, member: bool) -> Option<CheckSpec> {
@@ -375,6 +388,9 @@ pub enum Shape {
         fields: Vec<Field>,
         /// Unknown fields are an error.
         closed: bool,
+        /// The constraints members outside `properties` must meet (`additionalProperties`
+        /// given as a schema), checked by the record that reads the object.
+        extras: Option<Box<CheckSpec>>,
         /// The struct this one extends.
         base: Option<String>,
     },
@@ -579,9 +595,16 @@ impl<'a> TypeBuilder<'a> {
                 }
             })
             .collect();
+        let patterned = schema.get("patternProperties").is_some();
         Shape::Struct {
             fields,
             closed: schema.get("additionalProperties") == Some(&Value::Bool(false)),
+            extras: def
+                .full
+                .get("additionalProperties")
+                .filter(|_| !patterned)
+                .and_then(extras_check)
+                .map(Box::new),
             base: None,
         }
     }
@@ -640,6 +663,7 @@ fn shape_key(shape: &Shape) -> Option<String> {
         Shape::Struct {
             fields,
             closed,
+            extras,
             base,
         } => {
             let fields: Vec<Field> = fields
@@ -649,7 +673,7 @@ fn shape_key(shape: &Shape) -> Option<String> {
                     ..f.clone()
                 })
                 .collect();
-            Some(format!("{:?}", (fields, closed, base)))
+            Some(format!("{:?}", (fields, closed, extras, base)))
         }
         Shape::Enum(variants) => Some(format!("{variants:?}")),
         Shape::Alias(_) => None,
@@ -728,6 +752,7 @@ fn share_common_fields(items: &mut Vec<TypeItem>, roles: &HashMap<String, String
             shape: Shape::Struct {
                 fields: shared,
                 closed,
+                extras: None,
                 base: None,
             },
         });
@@ -795,11 +820,10 @@ fn find_bases(items: &mut [TypeItem], roles: &HashMap<&str, (&str, usize)>) {
                 .filter(|f| !base_fields.contains(f))
                 .cloned()
                 .collect();
-            items[*i].shape = Shape::Struct {
-                fields: own,
-                closed: *closed,
-                base: Some(base_name.clone()),
-            };
+            if let Shape::Struct { fields, base, .. } = &mut items[*i].shape {
+                *fields = own;
+                *base = Some(base_name.clone());
+            }
         }
     }
 }
@@ -807,7 +831,8 @@ fn find_bases(items: &mut [TypeItem], roles: &HashMap<&str, (&str, usize)>) {
 /// Drops the field checks of the types outside `keep` (those no response reaches).
 pub fn keep_checks(items: &mut [TypeItem], keep: &BTreeSet<String>) {
     for item in items.iter_mut().filter(|i| !keep.contains(&i.name)) {
-        if let Shape::Struct { fields, .. } = &mut item.shape {
+        if let Shape::Struct { fields, extras, .. } = &mut item.shape {
+            *extras = None;
             for field in fields {
                 field.check = None;
             }
@@ -874,12 +899,13 @@ pub fn emit(
             Shape::Struct {
                 fields,
                 closed,
+                extras,
                 base,
             } => {
                 let code = emit_struct(
                     item,
                     fields,
-                    *closed,
+                    (*closed, extras.as_deref()),
                     base.as_deref(),
                     serialize,
                     &by_name,
@@ -1094,7 +1120,7 @@ impl CheckTable {
 fn emit_struct(
     item: &TypeItem,
     fields: &[Field],
-    closed: bool,
+    (closed, extras): (bool, Option<&CheckSpec>),
     base: Option<&str>,
     serialize: bool,
     by_name: &HashMap<&str, &TypeItem>,
@@ -1139,8 +1165,13 @@ fn emit_struct(
         })
         .collect();
     let mut modes = Vec::new();
-    if !closed {
-        modes.push(quote!(open));
+    match (closed, extras) {
+        (true, _) => {}
+        (false, None) => modes.push(quote!(open)),
+        (false, Some(spec)) => {
+            let id = lit(checks.id(spec));
+            modes.push(quote!(open(#id)));
+        }
     }
     if serialize {
         modes.push(quote!(encode));

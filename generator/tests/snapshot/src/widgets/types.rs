@@ -29,6 +29,12 @@ pub struct CreateWidgetRequestV1_2 {
     pub widget: NewWidgetV1_2,
 }
 rt::record!(encode CreateWidgetRequestV1_2 { req(widget, "widget") });
+/// Free-form labels; any label but `owner` is a short string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelsV1_1 {
+    pub owner: Option<String>,
+}
+rt::record!(open(0) LabelsV1_1 { opt(owner, "owner") });
 /// The `ListWidgetsQuery` schema from microversion 1.1.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListWidgetsQueryV1_1 {
@@ -138,8 +144,14 @@ pub struct WidgetV1_1 {
     pub id: String,
     pub name: String,
     pub colour: ColourV1_1,
+    pub labels: Option<LabelsV1_1>,
 }
-rt::record!(WidgetV1_1 { req(id, "id", 0), req(name, "name", 1), req(colour, "colour") });
+rt::record!(WidgetV1_1 {
+    req(id, "id", 1),
+    req(name, "name", 2),
+    req(colour, "colour"),
+    opt(labels, "labels"),
+});
 /// A widget. It extends [`WidgetV1_1`] (its fields are in `base`, also through `Deref`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WidgetV1_2 {
@@ -150,7 +162,8 @@ rt::record!(WidgetV1_2 { req(description, "description") } + base);
 rt::extends!(WidgetV1_2 => WidgetV1_1);
 rt::str_enums!(ColourV1_1, UpdateWidgetRequestItemOpV1_1);
 /// The value constraints of the fields above, by row (see `rt::Check`).
-static CHECKS: [rt::Check; 2] = [
+static CHECKS: [rt::Check; 3] = [
+    rt::Check::NONE.types(rt::ty::STRING).len(None, Some(16)),
     rt::Check::NONE.format(rt::Format::Uuid),
     rt::Check::NONE.len(None, Some(64)),
 ];
