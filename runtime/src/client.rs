@@ -215,8 +215,11 @@ impl Request {
     }
 
     /// Expands a path template with this request's parameters.
-    fn expand(&self, template: &str) -> Result<String, String> {
-        let mut out = String::with_capacity(template.len() + 32);
+    /// `base` followed by `template` with the path parameters filled in: the call's URL, in
+    /// one allocation.
+    fn expand(&self, base: &str, template: &str) -> Result<String, String> {
+        let mut out = String::with_capacity(base.len() + template.len() + 32);
+        out.push_str(base);
         let mut rest = template;
         while let Some(open) = rest.find('{') {
             let close = rest[open..]
@@ -400,15 +403,14 @@ impl ServiceClient {
             return Err(self.request_error(op, message));
         }
         let span = self.request_span(op, &request)?;
-        let path = request
-            .expand(span.path)
-            .map_err(|m| self.request_error(op, m))?;
         let base = if op.root {
             crate::meta::strip_version_suffix(&self.endpoint)
         } else {
             &self.endpoint
         };
-        let url = format!("{base}{path}");
+        let url = request
+            .expand(base, span.path)
+            .map_err(|m| self.request_error(op, m))?;
         let mut attempt = 0;
         let mut retries = 0;
         let mut reauthenticated = false;
@@ -566,8 +568,7 @@ impl ServiceClient {
         let answered_text = headers
             .get(self.service.response_header.name)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| self.service.response_header.extract(v))
-            .map(str::to_owned);
+            .and_then(|v| self.service.response_header.extract(v));
         tracing::debug!(
             service = op.service.name,
             operation = op.name,
@@ -575,13 +576,17 @@ impl ServiceClient {
             %url,
             status,
             requested = %self.version,
-            answered = answered_text.as_deref().unwrap_or("-"),
+            answered = answered_text.unwrap_or("-"),
             body_bytes = raw.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "call"
         );
 
-        let answered = answered_text.as_deref().and_then(|t| t.parse().ok());
+        let answered = answered_text.and_then(|t| t.parse().ok());
+        // The header's text is kept only when it does not parse (for the error).
+        let unparsed = answered_text
+            .filter(|_| answered.is_none())
+            .map(str::to_owned);
         // Built only when an error needs it: nothing is allocated on the success path.
         let (requested, body) = (self.version, raw.clone());
         let context = move |answered: Option<Microversion>| {
@@ -600,7 +605,7 @@ impl ServiceClient {
         if !op.versioned {
             return self.finish(op, span, 0, status, answered, headers, raw, context);
         }
-        let answered = match (answered_text, answered) {
+        let answered = match (unparsed, answered) {
             (_, Some(v)) => v,
             (Some(value), None) => {
                 return Err(Error::Protocol {

@@ -1,15 +1,17 @@
 //! Secrets (tokens, passwords) that never show in logs or debug output.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A secret string (token, password). Its `Debug` and `Display` never show the value.
+/// Cloning it (a cached token handed to every call) shares the text instead of copying it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(Arc<str>);
 
 impl Secret {
     /// Wraps a secret.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(value.into().into())
     }
 
     /// The secret itself; use only to put it on the wire.

@@ -353,7 +353,7 @@ pub(crate) async fn read_body(
         ));
     }
     let capacity = declared.unwrap_or(0).min(limit).min(1 << 20);
-    let mut body = BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let mut body = Received::default();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
@@ -366,12 +366,12 @@ pub(crate) async fn read_body(
                             received,
                         },
                         None,
-                        body.freeze(),
+                        body.into_bytes(),
                     ));
                 }
-                body.extend_from_slice(&chunk);
+                body.push(chunk, capacity);
             }
-            Ok(None) => return Ok(body.freeze()),
+            Ok(None) => return Ok(body.into_bytes()),
             Err(e) => {
                 let received = body.len() as u64;
                 let mut fault = classify(&e, TransportPhase::Body, settings, started.elapsed());
@@ -380,9 +380,42 @@ pub(crate) async fn read_body(
                 {
                     fault = TransportFault::TruncatedBody { expected, received };
                 }
-                return Err((fault, Some(e), body.freeze()));
+                return Err((fault, Some(e), body.into_bytes()));
             }
         }
+    }
+}
+
+/// The body read so far: a body that arrives in one chunk (most do) is kept as that chunk,
+/// without a copy; a second chunk starts a buffer.
+#[derive(Default)]
+struct Received {
+    first: Bytes,
+    more: Option<BytesMut>,
+}
+
+impl Received {
+    fn len(&self) -> usize {
+        self.more.as_ref().map_or(self.first.len(), BytesMut::len)
+    }
+
+    fn push(&mut self, chunk: Bytes, capacity: u64) {
+        match &mut self.more {
+            Some(buffer) => buffer.extend_from_slice(&chunk),
+            None if self.first.is_empty() => self.first = chunk,
+            None => {
+                let wanted = usize::try_from(capacity).unwrap_or(0);
+                let mut buffer =
+                    BytesMut::with_capacity(wanted.max(self.first.len() + chunk.len()));
+                buffer.extend_from_slice(&self.first);
+                buffer.extend_from_slice(&chunk);
+                self.more = Some(buffer);
+            }
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        self.more.map_or(self.first, BytesMut::freeze)
     }
 }
 
