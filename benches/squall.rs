@@ -401,7 +401,7 @@ fn client_overhead() {
             generated().await;
             untyped().await;
         }
-        let (rounds, per_round) = (60, 50);
+        let (rounds, per_round) = (200, 50);
         let mut times = [Duration::ZERO; 3];
         for _ in 0..rounds {
             let started = Instant::now();
