@@ -3485,10 +3485,13 @@ static CHECKS: [rt::Check; 17] = [
     rt::Check::NONE.len(None, Some(64)),
     rt::Check::NONE.min(0.0, false),
     rt::Check::NONE.min(1.0, false),
-    rt::Check::NONE.types(rt::ty::ARRAY),
+    rt::Check::NONE.schema(&SCHEMAS[0]),
 ];
 /// The patterns of the constraints, compiled on first use.
 static PATTERNS: [rt::Pattern; 2] = [
     rt::Pattern::new("^CUSTOM_[A-Z0-9_]+$"),
     rt::Pattern::new("^[0-9]+$"),
 ];
+rt::subschemas!(
+    "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"href\":{\"type\":\"string\"},\"rel\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"}},\"required\":[\"href\",\"rel\"],\"additionalProperties\":false}}",
+);

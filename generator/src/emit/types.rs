@@ -270,10 +270,20 @@ pub fn check_of(schema: &Value) -> Option<CheckSpec> {
 }
 
 /// The constraints of an open object's other members (`additionalProperties` as a schema):
-/// no Rust type reads them, so the row states their type too, and a schema with properties
-/// of its own is checked as a subschema.
+/// no Rust type reads them, so the row states their type too, and a schema with structure
+/// of its own (members, items, combinators) is checked whole, as a subschema.
 fn extras_check(schema: &Value) -> Option<CheckSpec> {
-    if schema.get("properties").is_some() {
+    const NESTED: [&str; 8] = [
+        "properties",
+        "patternProperties",
+        "additionalProperties",
+        "items",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "$ref",
+    ];
+    if NESTED.iter().any(|k| schema.get(k).is_some()) {
         return Some(CheckSpec {
             schema: Some(without_docs(schema).to_string()),
             ..CheckSpec::default()
