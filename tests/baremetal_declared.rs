@@ -525,6 +525,13 @@ async fn the_v1_document_checks_the_members_it_does_not_name() {
     let entry = baremetal::TABLE
         .find("show_v1")
         .expect("show_v1 is in the table");
+    let mut nested = body.clone();
+    nested["nodes"][0]["href"] = json!(5);
+    let text = serde_json::to_vec(&nested).expect("JSON");
+    match entry.decode_body(version, text.into(), squall::runtime::Validation::Strict) {
+        Err(Error::Validation { pointer, .. }) => assert_eq!(pointer, "/nodes/0/href"),
+        other => panic!("a link's href must be a string: {other:?}"),
+    }
     body["nodes"] = json!("not links");
     let text = serde_json::to_vec(&body).expect("JSON");
     match entry.decode_body(
