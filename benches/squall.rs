@@ -64,12 +64,11 @@ fn decode(body: &[u8], mode: Validation) -> ListFlavorsDetailResponse {
 }
 
 /// The typed, checked decode (what `Validation::Strict` does) over an already parsed tree.
-fn decode_node(node: &Node) -> ListFlavorsDetailResponse {
+fn decode_node<'v>(node: &'v Node, mut d: Decoder<'v>) -> ListFlavorsDetailResponse {
     let index = LIST_FLAVORS_DETAIL
         .variant_for("2.75".parse().unwrap())
         .and_then(|v| LIST_FLAVORS_DETAIL.variants.get(v))
         .map_or(0, |v| v.index);
-    let mut d = Decoder::new();
     ListFlavorsDetailResponse::decode_variant(index, &mut d, node)
         .unwrap_or_else(|| panic!("the benchmark body must be valid: {:?}", d.into_failure()))
 }
@@ -166,7 +165,7 @@ fn decoding(root: &Path) {
     // runs in batches between rounds.
     let runs = 30;
     let parsed = Node::parse(&body).unwrap();
-    let decoded = decode_node(&parsed);
+    let decoded = decode_node(&parsed, Decoder::new());
     let mut candidates: Vec<Candidate<'_>> = vec![
         (
             "value",
@@ -201,7 +200,13 @@ fn decoding(root: &Path) {
         (
             "typed_checked",
             Box::new(|| {
-                black_box(decode_node(black_box(&parsed)));
+                black_box(decode_node(black_box(&parsed), Decoder::new()));
+            }),
+        ),
+        (
+            "typed_unchecked",
+            Box::new(|| {
+                black_box(decode_node(black_box(&parsed), Decoder::types_only()));
             }),
         ),
         (
@@ -256,7 +261,8 @@ fn decoding(root: &Path) {
         time("strict"),
         time("cross"),
     );
-    let (node, typed_checked) = (time("node"), time("typed_checked"));
+    let (node, typed_checked, typed_unchecked) =
+        (time("node"), time("typed_checked"), time("typed_unchecked"));
     // A clone of the decoded value allocates and copies what the decode must build, with no
     // parsing or checking; with its drop, that is the cost of the owned output itself.
     let (output, serde_ignored) = (time("clone_drop"), time("serde_ignored"));
@@ -302,6 +308,18 @@ fn decoding(root: &Path) {
     row(
         "  Node -> typed, checked (the decode itself, output dropped)",
         typed_checked,
+    );
+    row(
+        "    of which: the walk and output, types only",
+        typed_unchecked,
+    );
+    row(
+        "    of which: the value checks (checked - types only)",
+        typed_checked.saturating_sub(typed_unchecked),
+    );
+    row(
+        "    of which: lookup and dispatch (types only - output)",
+        typed_unchecked.saturating_sub(output),
     );
     println!("-- what bounds it: work any typed, checked decode of this body does --");
     row(

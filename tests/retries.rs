@@ -301,6 +301,14 @@ async fn retries_are_visible_in_tracing() {
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .finish();
+    // tracing caches each callsite's interest process-wide, and while only one dispatcher is
+    // registered it asks the registering thread's default: a sibling test without a
+    // subscriber reaching the retry callsite first would cache "never" and blind this one.
+    // A global registry, installed once, makes every thread's answer "always".
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+    });
     let _guard = tracing::subscriber::set_default(subscriber);
     let server = FakeFaultServer::start(vec![unavailable(), success("GET")])
         .await
