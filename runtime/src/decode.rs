@@ -108,9 +108,11 @@ pub struct Fields<'d, 'v> {
     /// Where the next lookup starts: just after the last member found, so a document that
     /// lists the fields in the order they are read costs one comparison per field.
     cursor: usize,
+    /// Which members have been read, a bit per position: those left over are the object's
+    /// unknown fields (or, in an open record, the members its extras check).
+    read: SmallVec<[u64; 1]>,
+    /// How many distinct members have been read.
     seen: usize,
-    /// The names asked for; recorded only when an unknown field has to be named.
-    known: Option<Vec<&'static str>>,
 }
 
 impl<'v> Decoder<'v> {
@@ -253,16 +255,20 @@ impl<'v> Decoder<'v> {
         if fields.seen == map.len() || (!T::CLOSED && extras.is_none()) {
             return Some(out);
         }
-        // Some key was not read: read again, recording the names, to say which.
-        let mut again = self.fields(&map);
-        again.known = Some(Vec::new());
-        let _ = T::read(&mut again);
-        let known = again.known.unwrap_or_default();
+        let read = std::mem::take(&mut fields.read);
+        let mut unread = map
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| read.get(i / 64).is_none_or(|w| w & (1 << (i % 64)) == 0))
+            .map(|(_, member)| member);
         let Some(check) = extras else {
-            self.report_unknown_field(&map, &known);
+            // The pointer is the object's, as JSON Schema's `additionalProperties` reports it.
+            if let Some((extra, _)) = unread.next() {
+                self.record_failure(format!("unknown field `{extra}`"));
+            }
             return None;
         };
-        for (key, value) in map.iter().filter(|(k, _)| !known.contains(k)) {
+        for (key, value) in unread {
             self.path.push(Step::Key(key));
             if !self.check(check, value) {
                 return None;
@@ -278,19 +284,8 @@ impl<'v> Decoder<'v> {
             decoder: self,
             map,
             cursor: 0,
+            read: smallvec::smallvec![0; map.len().div_ceil(64)],
             seen: 0,
-            known: None,
-        }
-    }
-
-    /// Records the first key of the object `value` that is not among `known`. The pointer is
-    /// the object's, as JSON Schema's `additionalProperties` reports it.
-    fn report_unknown_field(&mut self, map: &[(&'v str, &'v Node)], known: &[&str]) {
-        match map.iter().find(|(k, _)| !known.contains(k)) {
-            Some((extra, _)) => {
-                self.record_failure(format!("unknown field `{extra}`"));
-            }
-            None => self.record_failure("a field was read twice".to_owned()),
         }
     }
 
@@ -338,9 +333,6 @@ impl<'v> Decoder<'v> {
 
 impl<'v> Fields<'_, 'v> {
     fn lookup(&mut self, name: &'static str) -> Option<(&'v str, &'v Node)> {
-        if let Some(known) = &mut self.known {
-            known.push(name);
-        }
         let start = self.cursor.min(self.map.len());
         let (head, tail) = self.map.split_at(start);
         let at = match tail.iter().position(|(k, _)| *k == name) {
@@ -348,7 +340,13 @@ impl<'v> Fields<'_, 'v> {
             None => head.iter().position(|(k, _)| *k == name)?,
         };
         self.cursor = at + 1;
-        self.seen += 1;
+        let (word, bit) = (at / 64, 1u64 << (at % 64));
+        if let Some(w) = self.read.get_mut(word)
+            && *w & bit == 0
+        {
+            *w |= bit;
+            self.seen += 1;
+        }
         self.map.get(at).copied()
     }
 
