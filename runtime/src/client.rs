@@ -266,6 +266,9 @@ pub struct ServiceClient {
     version: ApiVersion,
     /// The microversion headers for `version`, rendered once (not per call).
     version_headers: Arc<[(http::HeaderName, http::HeaderValue)]>,
+    /// The header the answered version is read from, parsed once (`None` if the spec names
+    /// it badly: then no response carries it).
+    answer_header: Option<http::HeaderName>,
 }
 
 /// The microversion headers `service` declares, rendered for `version`. A header the spec
@@ -303,6 +306,8 @@ impl ServiceClient {
             service,
             version: ApiVersion::Null,
             version_headers: Arc::from([]),
+            answer_header: http::HeaderName::from_bytes(service.response_header.name.as_bytes())
+                .ok(),
         }
     }
 
@@ -565,8 +570,10 @@ impl ServiceClient {
                 "response"
             );
         }
-        let answered_text = headers
-            .get(self.service.response_header.name)
+        let answered_text = self
+            .answer_header
+            .as_ref()
+            .and_then(|name| headers.get(name))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| self.service.response_header.extract(v));
         tracing::debug!(
@@ -769,13 +776,13 @@ impl ServiceClient {
 fn check_json_body(headers: &http::HeaderMap, raw: &[u8]) -> Result<(), ProtocolFault> {
     if let Some(value) = headers.get(http::header::CONTENT_TYPE) {
         let text = value.to_str().unwrap_or("");
-        let essence = text
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if essence != "application/json" && !essence.ends_with("+json") {
+        let essence = text.split(';').next().unwrap_or("").trim().as_bytes();
+        let json = essence.eq_ignore_ascii_case(b"application/json")
+            || essence
+                .len()
+                .checked_sub(5)
+                .is_some_and(|at| essence[at..].eq_ignore_ascii_case(b"+json"));
+        if !json {
             return Err(ProtocolFault::UnexpectedContentType {
                 content_type: text.to_owned(),
             });
@@ -796,5 +803,40 @@ mod tests {
     fn path_parameters_are_encoded() {
         assert_eq!(encode_path("my key/1"), "my%20key%2F1");
         assert_eq!(encode_path("a-b_c.d~e"), "a-b_c.d~e");
+    }
+
+    #[test]
+    fn json_bodies_are_told_by_their_media_type() {
+        let with = |content_type: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_str(content_type).unwrap(),
+            );
+            check_json_body(&headers, b"{}")
+        };
+        for json in [
+            "application/json",
+            "Application/JSON; charset=UTF-8",
+            " application/json ",
+            "application/problem+json",
+            "application/vnd.openstack.IMAGES-v2.1+JSON",
+        ] {
+            assert!(with(json).is_ok(), "{json}");
+        }
+        for other in ["text/html", "json", "application/jsonx", "+jso", ""] {
+            assert!(
+                matches!(
+                    with(other),
+                    Err(ProtocolFault::UnexpectedContentType { .. })
+                ),
+                "{other}"
+            );
+        }
+        assert!(check_json_body(&http::HeaderMap::new(), b"{}").is_ok());
+        assert!(matches!(
+            check_json_body(&http::HeaderMap::new(), b"\"\xff\""),
+            Err(ProtocolFault::InvalidUtf8 { valid_up_to: 1 })
+        ));
     }
 }

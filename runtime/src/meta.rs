@@ -27,7 +27,9 @@ impl HeaderFormat {
     /// Values are compared case-insensitively around the version, as the service type in
     /// `OpenStack-API-Version` is case-insensitive.
     pub fn extract<'v>(&self, value: &'v str) -> Option<&'v str> {
-        let (prefix, suffix) = self.format.split_once("{version}")?;
+        // Split at a byte, not a substring: this runs on every response.
+        let (prefix, rest) = self.format.split_once('{')?;
+        let suffix = rest.strip_prefix("version}")?;
         let value = value.trim();
         let head = value.get(..prefix.len())?;
         let tail_start = value.len().checked_sub(suffix.len())?;
