@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use smallvec::SmallVec;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::check::Check;
 pub use crate::node::{Members, Node, View};
@@ -113,7 +114,22 @@ pub struct Fields<'d, 'v> {
     read: SmallVec<[u64; 1]>,
     /// How many distinct members have been read.
     seen: usize,
+    /// The record type's hints: where each of its fields was found in the last object read.
+    hints: &'static FieldHints,
+    /// The hint of the next field the record reads.
+    slot: usize,
 }
+
+/// Where a record type's fields were found in the last object of that type read: one slot
+/// per field, in the order its [`Record::read`] asks for them. The objects of a list (and the
+/// same resource in answer after answer) nearly always list their members in one order, so
+/// with these a field is found at the first comparison. A hint is only a place to look first:
+/// a wrong one (another order, another thread) costs a scan, never a wrong field. `rt::record!`
+/// keeps one `static` of these per record type.
+pub type FieldHints = [AtomicU8];
+
+/// The value of a hint not yet set (and of a position too far in to keep).
+pub const NO_HINT: u8 = u8::MAX;
 
 impl<'v> Decoder<'v> {
     /// A fresh decoder at the root of a document, checking constraints.
@@ -286,6 +302,8 @@ impl<'v> Decoder<'v> {
             cursor: 0,
             read: smallvec::smallvec![0; map.len().div_ceil(64)],
             seen: 0,
+            hints: &[],
+            slot: 0,
         }
     }
 
@@ -332,12 +350,35 @@ impl<'v> Decoder<'v> {
 }
 
 impl<'v> Fields<'_, 'v> {
+    /// Starts reading a record whose [`FieldHints`] are `hints`. A record's `read` calls this
+    /// first; a base record's `read` then starts its own, once the fields of the record that
+    /// extends it are read.
+    pub fn hinted(&mut self, hints: &'static FieldHints) {
+        self.hints = hints;
+        self.slot = 0;
+    }
+
     fn lookup(&mut self, name: &'static str) -> Option<(&'v str, &'v Node)> {
-        let start = self.cursor.min(self.map.len());
-        let (head, tail) = self.map.split_at(start);
-        let at = match tail.iter().position(|(k, _)| *k == name) {
-            Some(i) => start + i,
-            None => head.iter().position(|(k, _)| *k == name)?,
+        let hint = self.hints.get(self.slot);
+        self.slot += 1;
+        let guess = hint.map_or(NO_HINT, |h| h.load(Ordering::Relaxed));
+        let at = if self
+            .map
+            .get(usize::from(guess))
+            .is_some_and(|(k, _)| *k == name)
+        {
+            usize::from(guess)
+        } else {
+            let start = self.cursor.min(self.map.len());
+            let (head, tail) = self.map.split_at(start);
+            let at = match tail.iter().position(|(k, _)| *k == name) {
+                Some(i) => start + i,
+                None => head.iter().position(|(k, _)| *k == name)?,
+            };
+            if let (Some(hint), Ok(at)) = (hint, u8::try_from(at)) {
+                hint.store(at, Ordering::Relaxed);
+            }
+            at
         };
         self.cursor = at + 1;
         let (word, bit) = (at / 64, 1u64 << (at % 64));
@@ -534,8 +575,12 @@ mod tests {
         name: Option<String>,
     }
 
+    /// `Item`'s field hints, as `rt::record!` declares them.
+    static ITEM_HINTS: [AtomicU8; 2] = [const { AtomicU8::new(NO_HINT) }; 2];
+
     impl Record for Item {
         fn read<'v>(f: &mut Fields<'_, 'v>) -> Option<Self> {
+            f.hinted(&ITEM_HINTS);
             Some(Self {
                 id: f.req("id", None)?,
                 name: f.opt("name", None)?,
@@ -608,6 +653,59 @@ mod tests {
         );
         let e = fails::<BTreeMap<String, Item>>(json!({"a/b": {"id": "x"}}));
         assert_eq!(e.pointer, "/a~1b/id");
+    }
+
+    /// A record of its own for the hints test, so no other test moves its hints.
+    #[derive(Debug, PartialEq)]
+    struct Hinted {
+        id: i64,
+        name: Option<String>,
+    }
+
+    static HINTED_HINTS: [AtomicU8; 2] = [const { AtomicU8::new(NO_HINT) }; 2];
+
+    impl Record for Hinted {
+        fn read<'v>(f: &mut Fields<'_, 'v>) -> Option<Self> {
+            f.hinted(&HINTED_HINTS);
+            Some(Self {
+                id: f.req("id", None)?,
+                name: f.opt("name", None)?,
+            })
+        }
+    }
+
+    impl Decode for Hinted {
+        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
+            d.record(value)
+        }
+    }
+
+    #[test]
+    fn hints_learn_the_member_order_and_never_pick_a_field() {
+        let hints = || HINTED_HINTS.each_ref().map(|h| h.load(Ordering::Relaxed));
+        assert_eq!(hints(), [NO_HINT; 2]);
+        // The order changes from object to object, an optional field goes missing: every
+        // object still reads as it would without hints.
+        let items: Vec<Hinted> = from_slice(
+            br#"[{"name": "a", "id": 1}, {"name": "b", "id": 2}, {"id": 3, "name": "c"}, {"id": 4}]"#,
+        )
+        .unwrap();
+        let got: Vec<(i64, Option<&str>)> =
+            items.iter().map(|i| (i.id, i.name.as_deref())).collect();
+        assert_eq!(
+            got,
+            [(1, Some("a")), (2, Some("b")), (3, Some("c")), (4, None)]
+        );
+        // `id` was last found at 0; `name` keeps 1, from the last object that had it.
+        assert_eq!(hints(), [0, 1]);
+        let item: Hinted = from_slice(br#"{"name": "z", "id": 9}"#).unwrap();
+        assert_eq!((item.id, item.name.as_deref()), (9, Some("z")));
+        assert_eq!(hints(), [1, 0], "the hints follow the last object");
+        // A member where a hint points, but under another name, is not taken for the field.
+        let e = from_slice::<Hinted>(br#"{"nam": "z", "id": 9}"#).unwrap_err();
+        assert_eq!(e.message, "unknown field `nam`");
+        let e = from_slice::<Hinted>(br#"{"x": 0, "name": "z", "id": 9}"#).unwrap_err();
+        assert_eq!(e.message, "unknown field `x`");
     }
 
     #[test]
