@@ -84,9 +84,7 @@ pub const fn no_body(span: Span, index: usize) -> VariantMeta {
 /// `+ base` when it extends an earlier version. `open` lets unknown fields pass; `open(5)`
 /// lets them pass when each meets `CHECKS[5]` (`additionalProperties` given as a schema). A
 /// row with a third element, `req(name, "name", 3)`, checks the value against `CHECKS[3]`, the constraints
-/// table of the module that invokes the macro. Each record type keeps its
-/// [`FieldHints`](crate::decode::FieldHints) in a `static`, so the objects of a list find their
-/// fields where the object before had them.
+/// table of the module that invokes the macro.
 #[macro_export]
 macro_rules! record {
     (open($x:literal) encode $($rest:tt)*) => {
@@ -105,13 +103,6 @@ macro_rules! record {
             const CLOSED: bool = $closed;
             const EXTRAS: Option<&'static $crate::check::Check> = $extras;
             fn read<'v>(f: &mut $crate::decode::Fields<'_, 'v>) -> Option<Self> {
-                const FIELDS: usize = {
-                    let names: &[&str] = &[$($j),*];
-                    names.len()
-                };
-                static HINTS: [std::sync::atomic::AtomicU8; FIELDS] =
-                    [const { std::sync::atomic::AtomicU8::new($crate::decode::NO_HINT) }; FIELDS];
-                f.hinted(&HINTS);
                 Some(Self {
                     $($f: f.$k($j, $crate::record!(@check $($c)?))?,)*
                     $($base: f.base()?,)?

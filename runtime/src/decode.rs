@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use smallvec::SmallVec;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::check::Check;
 pub use crate::node::{Members, Node, View};
@@ -64,6 +63,7 @@ pub struct Decoder<'v> {
     path: Vec<Step<'v>>,
     failure: Option<DecodeFailure>,
     checking: bool,
+    hints: Hints,
 }
 
 impl Default for Decoder<'_> {
@@ -72,6 +72,56 @@ impl Default for Decoder<'_> {
             path: Vec::new(),
             failure: None,
             checking: true,
+            hints: Hints::default(),
+        }
+    }
+}
+
+/// Where fields were last found among an object's members, by field: the objects of a list
+/// nearly always list their members in one order, so from the second object on a field is
+/// found at the first comparison whatever order the record reads its fields in.
+///
+/// A small direct-mapped table keyed by the address of the field's name (a `&'static str`
+/// of the generated code, so one per spelling): no per-type state, nothing to emit. An entry
+/// is only a place to look first, confirmed by comparing the member's name; a collision or
+/// another order costs the scan it replaces, never a wrong field.
+#[derive(Debug, Clone, Copy)]
+struct Hints([u32; Hints::SLOTS]);
+
+impl Default for Hints {
+    fn default() -> Self {
+        Self([0; Self::SLOTS])
+    }
+}
+
+impl Hints {
+    /// Slots in the table: a record rarely has more than a few dozen fields, so names seldom
+    /// share one.
+    const SLOTS: usize = 1 << Self::BITS;
+    const BITS: u32 = 7;
+
+    /// The entry's slot and the tag it must carry: the name's address, hashed (Fibonacci
+    /// hashing, so names laid out side by side spread over the table) and folded.
+    fn key(name: &'static str) -> (usize, u32) {
+        let address = name.as_ptr().addr();
+        let slot = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - Self::BITS);
+        let slot = slot as usize;
+        // The low 24 bits of the address, above the 8 bits of the position.
+        (slot, ((address & 0xFF_FFFF) as u32) << 8)
+    }
+
+    /// Where `name` was last found, if it was.
+    fn get(&self, name: &'static str) -> Option<usize> {
+        let (slot, tag) = Self::key(name);
+        let entry = *self.0.get(slot)?;
+        (entry & !0xFF == tag).then_some((entry & 0xFF) as usize)
+    }
+
+    /// Remembers that `name` was found at `at` (positions past 255 are not kept).
+    fn set(&mut self, name: &'static str, at: usize) {
+        let (slot, tag) = Self::key(name);
+        if let (Some(entry), Ok(at)) = (self.0.get_mut(slot), u8::try_from(at)) {
+            *entry = tag | u32::from(at);
         }
     }
 }
@@ -114,22 +164,7 @@ pub struct Fields<'d, 'v> {
     read: SmallVec<[u64; 1]>,
     /// How many distinct members have been read.
     seen: usize,
-    /// The record type's hints: where each of its fields was found in the last object read.
-    hints: &'static FieldHints,
-    /// The hint of the next field the record reads.
-    slot: usize,
 }
-
-/// Where a record type's fields were found in the last object of that type read: one slot
-/// per field, in the order its [`Record::read`] asks for them. The objects of a list (and the
-/// same resource in answer after answer) nearly always list their members in one order, so
-/// with these a field is found at the first comparison. A hint is only a place to look first:
-/// a wrong one (another order, another thread) costs a scan, never a wrong field. `rt::record!`
-/// keeps one `static` of these per record type.
-pub type FieldHints = [AtomicU8];
-
-/// The value of a hint not yet set (and of a position too far in to keep).
-pub const NO_HINT: u8 = u8::MAX;
 
 impl<'v> Decoder<'v> {
     /// A fresh decoder at the root of a document, checking constraints.
@@ -302,8 +337,6 @@ impl<'v> Decoder<'v> {
             cursor: 0,
             read: smallvec::smallvec![0; map.len().div_ceil(64)],
             seen: 0,
-            hints: &[],
-            slot: 0,
         }
     }
 
@@ -337,6 +370,7 @@ impl<'v> Decoder<'v> {
                 path: Vec::new(),
                 failure: None,
                 checking: self.checking,
+                hints: self.hints,
             };
             if let Some(out) = shape(&mut trial, value) {
                 return Some(out);
@@ -350,24 +384,12 @@ impl<'v> Decoder<'v> {
 }
 
 impl<'v> Fields<'_, 'v> {
-    /// Starts reading a record whose [`FieldHints`] are `hints`. A record's `read` calls this
-    /// first; a base record's `read` then starts its own, once the fields of the record that
-    /// extends it are read.
-    pub fn hinted(&mut self, hints: &'static FieldHints) {
-        self.hints = hints;
-        self.slot = 0;
-    }
-
     fn lookup(&mut self, name: &'static str) -> Option<(&'v str, &'v Node)> {
-        let hint = self.hints.get(self.slot);
-        self.slot += 1;
-        let guess = hint.map_or(NO_HINT, |h| h.load(Ordering::Relaxed));
-        let at = if self
-            .map
-            .get(usize::from(guess))
-            .is_some_and(|(k, _)| *k == name)
+        let guess = self.decoder.hints.get(name);
+        let at = if let Some(at) =
+            guess.filter(|&at| self.map.get(at).is_some_and(|(k, _)| *k == name))
         {
-            usize::from(guess)
+            at
         } else {
             let start = self.cursor.min(self.map.len());
             let (head, tail) = self.map.split_at(start);
@@ -375,9 +397,7 @@ impl<'v> Fields<'_, 'v> {
                 Some(i) => start + i,
                 None => head.iter().position(|(k, _)| *k == name)?,
             };
-            if let (Some(hint), Ok(at)) = (hint, u8::try_from(at)) {
-                hint.store(at, Ordering::Relaxed);
-            }
+            self.decoder.hints.set(name, at);
             at
         };
         self.cursor = at + 1;
@@ -575,15 +595,15 @@ mod tests {
         name: Option<String>,
     }
 
-    /// `Item`'s field hints, as `rt::record!` declares them.
-    static ITEM_HINTS: [AtomicU8; 2] = [const { AtomicU8::new(NO_HINT) }; 2];
+    /// `Item`'s field names, each at one address (as a literal at one place in generated code).
+    static ID: &str = "id";
+    static NAME: &str = "name";
 
     impl Record for Item {
         fn read<'v>(f: &mut Fields<'_, 'v>) -> Option<Self> {
-            f.hinted(&ITEM_HINTS);
             Some(Self {
-                id: f.req("id", None)?,
-                name: f.opt("name", None)?,
+                id: f.req(ID, None)?,
+                name: f.opt(NAME, None)?,
             })
         }
     }
@@ -655,41 +675,18 @@ mod tests {
         assert_eq!(e.pointer, "/a~1b/id");
     }
 
-    /// A record of its own for the hints test, so no other test moves its hints.
-    #[derive(Debug, PartialEq)]
-    struct Hinted {
-        id: i64,
-        name: Option<String>,
-    }
-
-    static HINTED_HINTS: [AtomicU8; 2] = [const { AtomicU8::new(NO_HINT) }; 2];
-
-    impl Record for Hinted {
-        fn read<'v>(f: &mut Fields<'_, 'v>) -> Option<Self> {
-            f.hinted(&HINTED_HINTS);
-            Some(Self {
-                id: f.req("id", None)?,
-                name: f.opt("name", None)?,
-            })
-        }
-    }
-
-    impl Decode for Hinted {
-        fn decode<'v>(d: &mut Decoder<'v>, value: &'v Node) -> Option<Self> {
-            d.record(value)
-        }
-    }
-
     #[test]
     fn hints_learn_the_member_order_and_never_pick_a_field() {
-        let hints = || HINTED_HINTS.each_ref().map(|h| h.load(Ordering::Relaxed));
-        assert_eq!(hints(), [NO_HINT; 2]);
-        // The order changes from object to object, an optional field goes missing: every
-        // object still reads as it would without hints.
-        let items: Vec<Hinted> = from_slice(
+        let (id, name) = (ID, NAME);
+        let node = Node::parse(
             br#"[{"name": "a", "id": 1}, {"name": "b", "id": 2}, {"id": 3, "name": "c"}, {"id": 4}]"#,
         )
         .unwrap();
+        let mut d = Decoder::new();
+        assert_eq!((d.hints.get(id), d.hints.get(name)), (None, None));
+        // The order changes from object to object, an optional field goes missing: every
+        // object still reads as it would without hints.
+        let items = Vec::<Item>::decode(&mut d, &node).unwrap();
         let got: Vec<(i64, Option<&str>)> =
             items.iter().map(|i| (i.id, i.name.as_deref())).collect();
         assert_eq!(
@@ -697,15 +694,19 @@ mod tests {
             [(1, Some("a")), (2, Some("b")), (3, Some("c")), (4, None)]
         );
         // `id` was last found at 0; `name` keeps 1, from the last object that had it.
-        assert_eq!(hints(), [0, 1]);
-        let item: Hinted = from_slice(br#"{"name": "z", "id": 9}"#).unwrap();
+        assert_eq!((d.hints.get(id), d.hints.get(name)), (Some(0), Some(1)));
+        let node = Node::parse(br#"{"name": "z", "id": 9}"#).unwrap();
+        let item = Item::decode(&mut d, &node).unwrap();
         assert_eq!((item.id, item.name.as_deref()), (9, Some("z")));
-        assert_eq!(hints(), [1, 0], "the hints follow the last object");
+        assert_eq!(
+            (d.hints.get(id), d.hints.get(name)),
+            (Some(1), Some(0)),
+            "the hints follow the last object"
+        );
         // A member where a hint points, but under another name, is not taken for the field.
-        let e = from_slice::<Hinted>(br#"{"nam": "z", "id": 9}"#).unwrap_err();
-        assert_eq!(e.message, "unknown field `nam`");
-        let e = from_slice::<Hinted>(br#"{"x": 0, "name": "z", "id": 9}"#).unwrap_err();
-        assert_eq!(e.message, "unknown field `x`");
+        let node = Node::parse(br#"{"nam": "z", "id": 9}"#).unwrap();
+        assert!(Item::decode(&mut d, &node).is_none());
+        assert_eq!(d.into_failure().message, "unknown field `nam`");
     }
 
     #[test]
