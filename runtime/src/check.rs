@@ -463,16 +463,21 @@ impl Check {
 
     fn verify_str(&self, text: &str) -> Result<(), Broken> {
         if self.min_length.is_some() || self.max_length.is_some() {
-            let n = text.chars().count() as u64;
+            // Characters are counted only when the byte length leaves the answer open: a
+            // character takes one to four bytes.
+            let bytes = text.len() as u64;
+            let chars = || text.chars().count() as u64;
             if let Some(min) = self.min_length
-                && n < min
+                && bytes < min.saturating_mul(4)
+                && (bytes < min || chars() < min)
             {
                 return Err(Broken::here(format!(
                     "{text:?} is shorter than {min} characters"
                 )));
             }
             if let Some(max) = self.max_length
-                && n > max
+                && bytes > max
+                && chars() > max
             {
                 return Err(Broken::here(format!(
                     "{text:?} is longer than {max} characters"
@@ -590,7 +595,7 @@ mod tests {
         Pattern::new("^[a-zA-Z0-9-_:. ]{1,255}$"),
         Pattern::new("^[_\\-\\@\\. a-zA-Z0-9]+$"),
     ];
-    static CHECKS: [Check; 5] = [
+    static CHECKS: [Check; 6] = [
         Check::NONE.len(Some(1), Some(5)).pattern(&PATTERNS[1]),
         Check::NONE.format(Format::Ipv4),
         Check::NONE.format(Format::Ipv6),
@@ -599,6 +604,7 @@ mod tests {
             .keys(&PATTERNS[0])
             .values(&CHECKS[0])
             .count(None, Some(1), false),
+        Check::NONE.len(Some(2), Some(3)),
     ];
 
     fn verify(check: &Check, json: &str) -> Result<(), Broken> {
@@ -627,6 +633,20 @@ mod tests {
                 .contains("match")
         );
         assert!(verify(&CHECKS[0], "7").is_ok(), "a pattern ignores numbers");
+        // Lengths count characters, not bytes.
+        for (text, fits) in [
+            ("é", false),
+            ("éé", true),
+            ("ab", true),
+            ("ééé", true),
+            ("abcd", false),
+            ("😀😀😀", true),
+            ("😀😀😀😀", false),
+            ("a", false),
+        ] {
+            let json = format!("{text:?}");
+            assert_eq!(verify(&CHECKS[5], &json).is_ok(), fits, "{text}");
+        }
         assert!(verify(&CHECKS[3], r#""10.0.0.1""#).is_ok());
         assert!(verify(&CHECKS[3], r#""::1""#).is_ok());
         assert!(verify(&CHECKS[3], r#""10.0.0""#).is_err());
