@@ -126,9 +126,19 @@ impl Node {
         Node(sonic_rs::Value::new_null())
     }
 
-    /// The same value, from a `serde_json::Value`.
+    /// The same value, from a `serde_json::Value`, its members in the same order. It goes
+    /// through the JSON text: sonic-rs keeps member order in the documents it parses, but the
+    /// objects it builds member by member are hash maps.
     pub fn from_value(value: &Value) -> Self {
-        Node(value_to_sonic(value))
+        let parsed = serde_json::to_vec(value)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Node::parse(&text).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(node) => node,
+            // serde_json writes every `Value` and sonic-rs reads what it writes; were either
+            // to fail, the value is still converted whole, only not in member order.
+            Err(_) => Node(value_to_sonic(value)),
+        }
     }
 
     /// What this value is, its contents borrowed.
@@ -223,7 +233,8 @@ impl fmt::Debug for Node {
     }
 }
 
-/// A `serde_json::Value` as sonic-rs's, member order and repeated structure kept.
+/// A `serde_json::Value` as sonic-rs's, built value by value (objects become sonic-rs's hash
+/// maps, so member order is not kept).
 fn value_to_sonic(value: &Value) -> sonic_rs::Value {
     match value {
         Value::Null => sonic_rs::Value::new_null(),
@@ -277,6 +288,27 @@ mod tests {
             Node::parse(b"3.0").unwrap().view(),
             View::Float(_)
         ));
+    }
+
+    #[test]
+    fn a_converted_value_keeps_its_members_in_order() {
+        let value: Value = serde_json::from_str(&format!(
+            "{{{}}}",
+            (0..24)
+                .map(|i| format!("\"k{i}\": {i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .unwrap();
+        let expected: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let node = Node::from_value(&value);
+        let got: Vec<&str> = node.as_object().unwrap().iter().map(|(k, _)| k).collect();
+        assert_eq!(got, expected);
     }
 
     #[test]
