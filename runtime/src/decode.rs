@@ -37,7 +37,11 @@ impl std::error::Error for DecodeFailure {}
 /// Decodes a generated type from JSON (the same strict decode responses get, constraints
 /// included).
 pub fn from_value<T: Decode>(value: &Value) -> Result<T, DecodeFailure> {
-    Decoder::decode_root(&Node::from_value(value))
+    let node = Node::from_value(value).map_err(|e| DecodeFailure {
+        pointer: String::new(),
+        message: e.to_string(),
+    })?;
+    Decoder::decode_root(&node)
 }
 
 /// Decodes a generated type from JSON text in one pass: parse, type and check.
@@ -365,17 +369,18 @@ impl<'v> Decoder<'v> {
         what: &str,
         shapes: &[fn(&mut Decoder<'v>, &'v Node) -> Option<T>],
     ) -> Option<T> {
+        // Each shape is tried in this decoder, from this path; what a shape that did not fit
+        // left behind (its failure, the steps below here) is dropped before the next.
+        let (depth, before) = (self.path.len(), self.failure.take());
         for shape in shapes {
-            let mut trial = Decoder {
-                path: Vec::new(),
-                failure: None,
-                checking: self.checking,
-                hints: self.hints,
-            };
-            if let Some(out) = shape(&mut trial, value) {
+            if let Some(out) = shape(self, value) {
+                self.failure = before;
                 return Some(out);
             }
+            self.path.truncate(depth);
+            self.failure = None;
         }
+        self.failure = before;
         self.fail(format!(
             "{} fits none of the shapes of {what}",
             value.kind()

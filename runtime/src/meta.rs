@@ -187,19 +187,21 @@ pub trait VersionedRequest: Sized + serde::Serialize {
                     version: version.to_string(),
                 }
             })?;
+        let json_error = |pointer: String, message: String| VariantError::Json {
+            what: Self::NAME,
+            version: Self::SPANS
+                .get(index)
+                .map(Span::to_string)
+                .unwrap_or_default(),
+            pointer,
+            message,
+        };
+        let node =
+            Node::from_value(&value).map_err(|e| json_error(String::new(), e.to_string()))?;
         let mut d = Decoder::new();
-        let node = Node::from_value(&value);
         Self::decode_variant(index, &mut d, &node).ok_or_else(|| {
             let failure = d.into_failure();
-            VariantError::Json {
-                what: Self::NAME,
-                version: Self::SPANS
-                    .get(index)
-                    .map(Span::to_string)
-                    .unwrap_or_default(),
-                pointer: failure.pointer,
-                message: failure.message,
-            }
+            json_error(failure.pointer, failure.message)
         })
     }
 }

@@ -127,18 +127,15 @@ impl Node {
     }
 
     /// The same value, from a `serde_json::Value`, its members in the same order. It goes
-    /// through the JSON text: sonic-rs keeps member order in the documents it parses, but the
-    /// objects it builds member by member are hash maps.
-    pub fn from_value(value: &Value) -> Self {
-        let parsed = serde_json::to_vec(value)
-            .map_err(|e| e.to_string())
-            .and_then(|text| Node::parse(&text).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(node) => node,
-            // serde_json writes every `Value` and sonic-rs reads what it writes; were either
-            // to fail, the value is still converted whole, only not in member order.
-            Err(_) => Node(value_to_sonic(value)),
-        }
+    /// through the JSON text, the one way in: sonic-rs keeps member order in the documents it
+    /// parses, but the objects it builds member by member are hash maps.
+    pub fn from_value(value: &Value) -> Result<Self, ParseError> {
+        let text = serde_json::to_vec(value).map_err(|e| ParseError {
+            line: 0,
+            column: 0,
+            message: format!("the value cannot be written as JSON: {e}"),
+        })?;
+        Node::parse(&text)
     }
 
     /// What this value is, its contents borrowed.
@@ -233,36 +230,6 @@ impl fmt::Debug for Node {
     }
 }
 
-/// A `serde_json::Value` as sonic-rs's, built value by value (objects become sonic-rs's hash
-/// maps, so member order is not kept).
-fn value_to_sonic(value: &Value) -> sonic_rs::Value {
-    match value {
-        Value::Null => sonic_rs::Value::new_null(),
-        Value::Bool(b) => sonic_rs::Value::new_bool(*b),
-        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(u), _, _) => sonic_rs::Value::new_u64(u),
-            (None, Some(i), _) => sonic_rs::Value::new_i64(i),
-            (None, None, Some(f)) => sonic_rs::Value::new_f64(f).unwrap_or_default(),
-            (None, None, None) => sonic_rs::Value::new_null(),
-        },
-        Value::String(s) => sonic_rs::Value::from(s.as_str()),
-        Value::Array(items) => {
-            let mut array = sonic_rs::Array::with_capacity(items.len());
-            for item in items {
-                array.push(value_to_sonic(item));
-            }
-            array.into_value()
-        }
-        Value::Object(map) => {
-            let mut object = sonic_rs::Object::with_capacity(map.len());
-            for (k, v) in map {
-                object.insert(k, value_to_sonic(v));
-            }
-            object.into_value()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,13 +243,16 @@ mod tests {
         assert_eq!(node.get("b\n").and_then(Node::as_str), Some("x\"y"));
         let value: Value = serde_json::from_slice(text).unwrap();
         assert_eq!(node.to_value(), value);
-        assert_eq!(Node::from_value(&value), node);
+        assert_eq!(Node::from_value(&value).unwrap(), node);
         assert_eq!(node.get("a").map(Node::kind), Some("an array"));
         let e = Node::parse(b"{\"a\": }").unwrap_err();
         assert_eq!((e.line, e.column), (1, 7), "{e}");
         assert!(!e.message.contains('\n'), "one line: {e}");
         assert!(Node::parse(b"\"\xff\"").is_err(), "UTF-8 is checked");
-        assert!(matches!(Node::from_value(&json!(-3)).view(), View::Int(-3)));
+        assert!(matches!(
+            Node::from_value(&json!(-3)).unwrap().view(),
+            View::Int(-3)
+        ));
         assert!(matches!(Node::parse(b"3").unwrap().view(), View::UInt(3)));
         assert!(matches!(
             Node::parse(b"3.0").unwrap().view(),
@@ -306,7 +276,7 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
-        let node = Node::from_value(&value);
+        let node = Node::from_value(&value).unwrap();
         let got: Vec<&str> = node.as_object().unwrap().iter().map(|(k, _)| k).collect();
         assert_eq!(got, expected);
     }
