@@ -53,30 +53,35 @@ pub fn from_slice<T: Decode>(bytes: &[u8]) -> Result<T, DecodeFailure> {
     Decoder::decode_root(&node)
 }
 
-/// One step of the path from the root to the value being decoded.
+/// One step from a value to the member or item below it, as a failure passes back up.
 #[derive(Debug, Clone, Copy)]
 enum Step<'v> {
     Key(&'v str),
     Index(usize),
 }
 
-/// The state of one decode: the path to the current value, the first failure, and whether
-/// the constraints of field rows are checked.
+/// The state of one decode: the first failure, whether the constraints of field rows are
+/// checked, and where fields were last found.
+///
+/// No path is kept while decoding: a failure is recorded where it happens with the pointer
+/// below that value, and each level it passes through on its way back up puts its own step
+/// in front. The path costs nothing until something fails.
 #[derive(Debug)]
 pub struct Decoder<'v> {
-    path: Vec<Step<'v>>,
     failure: Option<DecodeFailure>,
     checking: bool,
     hints: Hints,
+    /// The lifetime of the document the decoded values borrow from.
+    document: std::marker::PhantomData<&'v Node>,
 }
 
 impl Default for Decoder<'_> {
     fn default() -> Self {
         Self {
-            path: Vec::new(),
             failure: None,
             checking: true,
             hints: Hints::default(),
+            document: std::marker::PhantomData,
         }
     }
 }
@@ -198,20 +203,21 @@ impl<'v> Decoder<'v> {
         })
     }
 
-    /// The current JSON pointer.
-    pub fn pointer(&self) -> String {
-        let mut out = String::new();
-        for step in &self.path {
-            out.push('/');
-            match step {
-                Step::Key(k) => out.push_str(&escape(k)),
-                Step::Index(i) => out.push_str(&i.to_string()),
-            }
+    /// Puts `step` in front of the pointer of the failure passing back up through it.
+    #[cold]
+    #[inline(never)]
+    fn unwind(&mut self, step: Step<'_>) {
+        if let Some(failure) = &mut self.failure {
+            let token = match step {
+                Step::Key(key) => escape(key),
+                Step::Index(index) => index.to_string().into(),
+            };
+            failure.pointer.insert_str(0, &token);
+            failure.pointer.insert(0, '/');
         }
-        out
     }
 
-    /// Records a failure at the current path (the first one wins) and returns `None`.
+    /// Records a failure at the current value (the first one wins) and returns `None`.
     pub fn fail<T>(&mut self, message: impl Into<String>) -> Option<T> {
         self.record_failure(message.into());
         None
@@ -221,7 +227,7 @@ impl<'v> Decoder<'v> {
     fn record_failure(&mut self, message: String) {
         if self.failure.is_none() {
             self.failure = Some(DecodeFailure {
-                pointer: self.pointer(),
+                pointer: String::new(),
                 message,
             });
         }
@@ -236,35 +242,32 @@ impl<'v> Decoder<'v> {
         self.record_failure(format!("expected {what}, found {}", value.kind()));
     }
 
-    /// Decodes `value` as `T` one key below the current path.
+    /// Decodes `value`, the member `key` of the current value, as `T`.
     pub fn at_key<T: Decode>(&mut self, key: &'v str, value: &'v Node) -> Option<T> {
-        self.path.push(Step::Key(key));
         let out = T::decode(self, value);
-        if out.is_some() {
-            self.path.pop();
+        if out.is_none() {
+            self.unwind(Step::Key(key));
         }
         out
     }
 
-    /// Decodes `value` as `T` one key below the current path, then checks `check` there.
+    /// Decodes `value`, the member `key` of the current value, as `T`, then checks `check`
+    /// on it.
     fn checked_at_key<T: Decode>(
         &mut self,
         key: &'v str,
         value: &'v Node,
         check: Option<&'static Check>,
     ) -> Option<T> {
-        self.path.push(Step::Key(key));
-        let out = T::decode(self, value)?;
-        if let Some(check) = check
-            && !self.check(check, value)
-        {
+        let out = T::decode(self, value);
+        if out.is_none() || check.is_some_and(|check| !self.check(check, value)) {
+            self.unwind(Step::Key(key));
             return None;
         }
-        self.path.pop();
-        Some(out)
+        out
     }
 
-    /// Checks `value` (at the current path) against `check`, recording a failure; the one
+    /// Checks `value` (the current value) against `check`, recording a failure; the one
     /// non-generic place constraints are checked, so no decode instantiation copies it.
     #[inline(never)]
     fn check(&mut self, check: &'static Check, value: &Node) -> bool {
@@ -274,7 +277,7 @@ impl<'v> Decoder<'v> {
         let Err(broken) = check.verify(value) else {
             return true;
         };
-        let mut pointer = self.pointer();
+        let mut pointer = String::new();
         for step in &broken.path {
             pointer.push('/');
             pointer.push_str(&escape(step));
@@ -289,10 +292,9 @@ impl<'v> Decoder<'v> {
     }
 
     fn at_index<T: Decode>(&mut self, index: usize, value: &'v Node) -> Option<T> {
-        self.path.push(Step::Index(index));
         let out = T::decode(self, value);
-        if out.is_some() {
-            self.path.pop();
+        if out.is_none() {
+            self.unwind(Step::Index(index));
         }
         out
     }
@@ -324,11 +326,10 @@ impl<'v> Decoder<'v> {
             return None;
         };
         for (key, value) in unread {
-            self.path.push(Step::Key(key));
             if !self.check(check, value) {
+                self.unwind(Step::Key(key));
                 return None;
             }
-            self.path.pop();
         }
         Some(out)
     }
@@ -339,7 +340,12 @@ impl<'v> Decoder<'v> {
             decoder: self,
             map,
             cursor: 0,
-            read: smallvec::smallvec![0; map.len().div_ceil(64)],
+            // One word covers all but the rarest objects; `from_elem` would take its general
+            // path even then.
+            read: match map.len().div_ceil(64) {
+                0 | 1 => SmallVec::from_buf([0]),
+                words => smallvec::smallvec![0; words],
+            },
             seen: 0,
         }
     }
@@ -369,15 +375,14 @@ impl<'v> Decoder<'v> {
         what: &str,
         shapes: &[fn(&mut Decoder<'v>, &'v Node) -> Option<T>],
     ) -> Option<T> {
-        // Each shape is tried in this decoder, from this path; what a shape that did not fit
-        // left behind (its failure, the steps below here) is dropped before the next.
-        let (depth, before) = (self.path.len(), self.failure.take());
+        // Each shape is tried in this decoder; the failure of a shape that did not fit is
+        // dropped before the next.
+        let before = self.failure.take();
         for shape in shapes {
             if let Some(out) = shape(self, value) {
                 self.failure = before;
                 return Some(out);
             }
-            self.path.truncate(depth);
             self.failure = None;
         }
         self.failure = before;
@@ -392,15 +397,15 @@ impl<'v> Fields<'_, 'v> {
     fn lookup(&mut self, name: &'static str) -> Option<(&'v str, &'v Node)> {
         let guess = self.decoder.hints.get(name);
         let at = if let Some(at) =
-            guess.filter(|&at| self.map.get(at).is_some_and(|(k, _)| *k == name))
+            guess.filter(|&at| self.map.get(at).is_some_and(|(k, _)| same_name(k, name)))
         {
             at
         } else {
             let start = self.cursor.min(self.map.len());
             let (head, tail) = self.map.split_at(start);
-            let at = match tail.iter().position(|(k, _)| *k == name) {
+            let at = match tail.iter().position(|(k, _)| same_name(k, name)) {
                 Some(i) => start + i,
-                None => head.iter().position(|(k, _)| *k == name)?,
+                None => head.iter().position(|(k, _)| same_name(k, name))?,
             };
             self.decoder.hints.set(name, at);
             at
@@ -454,6 +459,32 @@ impl<'v> Fields<'_, 'v> {
     pub fn base<T: Record>(&mut self) -> Option<T> {
         T::read(self)
     }
+}
+
+/// Whether a member's name is `name`. Names are short, so the bytes are compared inline, a
+/// word or two at a time, rather than through a call to `memcmp`.
+#[inline]
+fn same_name(key: &str, name: &str) -> bool {
+    let (a, b) = (key.as_bytes(), name.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // Two loads that overlap when the length is not a multiple of the word.
+    match n {
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=8 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        9..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        _ => a == b,
+    }
+}
+
+/// `N` bytes of `s` from `at` (zeros past its end, which the callers never reach).
+#[inline(always)]
+fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+    s.get(at..at + N)
+        .and_then(|w| <[u8; N]>::try_from(w).ok())
+        .unwrap_or([0; N])
 }
 
 /// Implements [`Decode`] for generated structs through their [`Record`] impl.
@@ -678,6 +709,45 @@ mod tests {
         );
         let e = fails::<BTreeMap<String, Item>>(json!({"a/b": {"id": "x"}}));
         assert_eq!(e.pointer, "/a~1b/id");
+    }
+
+    #[test]
+    fn names_compare_equal_only_when_every_byte_matches() {
+        for n in 0..40 {
+            let name: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            assert!(same_name(&name.clone(), &name), "length {n}");
+            // One byte changed, wherever it is, or one byte more or less.
+            for at in 0..n {
+                let mut other = name.clone().into_bytes();
+                other[at] = b'_';
+                let other = String::from_utf8(other).unwrap();
+                assert!(!same_name(&other, &name), "length {n}, byte {at}");
+            }
+            assert!(!same_name(&format!("{name}_"), &name), "length {n}");
+            assert!(!same_name(&name[..n.saturating_sub(1)], &name) || n == 0);
+        }
+    }
+
+    #[test]
+    fn failures_point_at_where_they_happen_however_deep() {
+        // Each level a failure passes through puts its step in front: items, keys, a key to
+        // escape, and a check's own path below the checked value.
+        let e = fails::<Vec<BTreeMap<String, Vec<Item>>>>(
+            json!([{"a": []}, {"x/y": [{"id": 1}, {"id": "2"}]}]),
+        );
+        assert_eq!(
+            (e.pointer.as_str(), e.message.as_str()),
+            ("/1/x~1y/1/id", "expected an integer, found a string")
+        );
+        let e = fails::<Extended>(json!({"extra": true, "id": 1, "name": 5}));
+        assert_eq!(e.pointer, "/name");
+        // A decoder used after a success starts from a clean slate.
+        let mut d = Decoder::new();
+        let node = Node::parse(br#"[{"id": 1}]"#).unwrap();
+        assert!(Vec::<Item>::decode(&mut d, &node).is_some());
+        let node = Node::parse(br#"{"k": [{"id": 1}, {}]}"#).unwrap();
+        assert!(BTreeMap::<String, Vec<Item>>::decode(&mut d, &node).is_none());
+        assert_eq!(d.into_failure().pointer, "/k/1");
     }
 
     #[test]
