@@ -160,6 +160,11 @@ pub(crate) fn parse_and_check(
 }
 
 impl RawResponse {
+    /// The body as received, before it is typed.
+    pub fn body(&self) -> &Bytes {
+        &self.raw
+    }
+
     /// A body received elsewhere (a capture, a benchmark) for `op`, answered at `version`:
     /// parsed and checked as a call would check it. Type it with [`single`](Self::single) or
     /// [`versioned`](Self::versioned).
