@@ -305,14 +305,36 @@ impl<'v> Decoder<'v> {
         let Some(members) = value.as_object() else {
             return self.expected("an object", value);
         };
-        let map: SmallVec<[(&'v str, &'v Node); 24]> = members.iter().collect();
-        let extras = T::EXTRAS.filter(|_| self.checking);
+        // Filled where it lies: `collect` would build it elsewhere and copy all its inline
+        // slots over.
+        let mut map = SmallVec::<[(&'v str, &'v Node); 24]>::new();
+        map.extend(members.iter());
         let mut fields = self.fields(&map);
-        let out = T::read(&mut fields)?;
-        if fields.seen == map.len() || (!T::CLOSED && extras.is_none()) {
-            return Some(out);
+        let out = T::read(&mut fields);
+        let (read, seen) = (std::mem::take(&mut fields.read), fields.seen);
+        // One place `out` is returned from, so it is built where the caller wants it rather
+        // than copied there.
+        if out.is_some() && seen != map.len() && !self.leftovers(&map, &read, T::CLOSED, T::EXTRAS)
+        {
+            return None;
         }
-        let read = std::mem::take(&mut fields.read);
+        out
+    }
+
+    /// Whether the members a record did not read may be there: none may in a closed record;
+    /// in an open one they must meet its extras check (when the decoder checks). Not generic,
+    /// so no record type carries a copy.
+    fn leftovers(
+        &mut self,
+        map: &[(&'v str, &'v Node)],
+        read: &[u64],
+        closed: bool,
+        extras: Option<&'static Check>,
+    ) -> bool {
+        let extras = extras.filter(|_| self.checking);
+        if !closed && extras.is_none() {
+            return true;
+        }
         let mut unread = map
             .iter()
             .enumerate()
@@ -323,15 +345,15 @@ impl<'v> Decoder<'v> {
             if let Some((extra, _)) = unread.next() {
                 self.record_failure(format!("unknown field `{extra}`"));
             }
-            return None;
+            return false;
         };
         for (key, value) in unread {
             if !self.check(check, value) {
                 self.unwind(Step::Key(key));
-                return None;
+                return false;
             }
         }
-        Some(out)
+        true
     }
 
     /// The fields of an object (its members), to be read by a [`Record`].
