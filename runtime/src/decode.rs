@@ -483,8 +483,8 @@ impl<'v> Fields<'_, 'v> {
     }
 }
 
-/// Whether a member's name is `name`. Names are short, so the bytes are compared inline, a
-/// word or two at a time, rather than through a call to `memcmp`.
+/// Whether a member's name is `name`. Names are short, so the bytes are compared inline, two
+/// overlapping words at a time, rather than through a call to `memcmp`.
 #[inline]
 fn same_name(key: &str, name: &str) -> bool {
     let (a, b) = (key.as_bytes(), name.as_bytes());
@@ -497,6 +497,10 @@ fn same_name(key: &str, name: &str) -> bool {
         0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
         4..=8 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
         9..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        // Nova's prefixed names (`OS-FLV-EXT-DATA:ephemeral`) are this long.
+        17..=32 => {
+            word::<16>(a, 0) == word::<16>(b, 0) && word::<16>(a, n - 16) == word::<16>(b, n - 16)
+        }
         _ => a == b,
     }
 }
