@@ -405,28 +405,24 @@ fn client_overhead() {
             ));
             black_box(listed);
         };
-        let untyped = || async {
-            let raw = keypairs
+        let call = || {
+            keypairs
                 .service_client()
                 .call(&compute::keypairs::LIST_KEYPAIRS, Request::new())
-                .await
-                .unwrap();
-            black_box(raw);
+        };
+        let untyped = || async {
+            black_box(call().await.unwrap());
         };
         // The least a typed decode can add: serde's derived decode of the same body into
         // plain structs, with unknown fields refused but no value checked.
         let least = || async {
-            let raw = keypairs
-                .service_client()
-                .call(&compute::keypairs::LIST_KEYPAIRS, Request::new())
-                .await
-                .unwrap();
+            let raw = call().await.unwrap();
             let typed: least::Keypairs = serde_json::from_slice(raw.body()).unwrap();
             assert_eq!(typed.keypairs.len(), 1);
             black_box((raw, typed));
         };
         // Warm up (connections, compiled patterns), then alternate short rounds so load
-        // changes on the shared machine hit all three alike.
+        // changes on the shared machine hit all four alike.
         for _ in 0..200 {
             raw().await;
             generated().await;
