@@ -215,7 +215,7 @@ impl Request {
     }
 
     /// Expands a path template with this request's parameters.
-    /// `base` followed by `template` with the path parameters filled in: the call's URL, in
+    /// `base` followed by `template` with the path parameters filled in (the call's path), in
     /// one allocation.
     fn expand(&self, base: &str, template: &str) -> Result<String, String> {
         let mut out = String::with_capacity(base.len() + template.len() + 32);
@@ -269,6 +269,31 @@ pub struct ServiceClient {
     /// The header the answered version is read from, parsed once (`None` if the spec names
     /// it badly: then no response carries it).
     answer_header: Option<http::HeaderName>,
+    /// The endpoint parsed once (or why it does not parse): a call only sets the path of a
+    /// copy, so the scheme and host are not parsed again per call.
+    urls: Result<Arc<EndpointUrls>, Arc<str>>,
+}
+
+/// An endpoint as URLs: as given, and without its version suffix (for the version
+/// documents at the service root).
+#[derive(Debug)]
+struct EndpointUrls {
+    versioned: reqwest::Url,
+    root: reqwest::Url,
+}
+
+impl EndpointUrls {
+    fn parse(endpoint: &str) -> Result<Self, String> {
+        let parse = |text: &str| match reqwest::Url::parse(text) {
+            Ok(url) if url.has_host() && !url.cannot_be_a_base() => Ok(url),
+            Ok(_) => Err(format!("the endpoint {text} is not a URL: it has no host")),
+            Err(e) => Err(format!("the endpoint {text} is not a URL: {e}")),
+        };
+        Ok(Self {
+            versioned: parse(endpoint)?,
+            root: parse(crate::meta::strip_version_suffix(endpoint))?,
+        })
+    }
 }
 
 /// The microversion headers `service` declares, rendered for `version`. A header the spec
@@ -300,9 +325,13 @@ fn render_version_headers(
 impl ServiceClient {
     /// A client for `service` at `endpoint`, sending no microversion (the server's default).
     pub fn new(rest: Arc<RestClient>, endpoint: &str, service: &'static ServiceMeta) -> Self {
+        let endpoint = endpoint.trim_end_matches('/');
         Self {
             rest,
-            endpoint: Arc::from(endpoint.trim_end_matches('/')),
+            endpoint: Arc::from(endpoint),
+            urls: EndpointUrls::parse(endpoint)
+                .map(Arc::new)
+                .map_err(Arc::from),
             service,
             version: ApiVersion::Null,
             version_headers: Arc::from([]),
@@ -408,14 +437,7 @@ impl ServiceClient {
             return Err(self.request_error(op, message));
         }
         let span = self.request_span(op, &request)?;
-        let base = if op.root {
-            crate::meta::strip_version_suffix(&self.endpoint)
-        } else {
-            &self.endpoint
-        };
-        let url = request
-            .expand(base, span.path)
-            .map_err(|m| self.request_error(op, m))?;
+        let url = self.url(op, span.path, &request)?;
         let mut attempt = 0;
         let mut retries = 0;
         let mut reauthenticated = false;
@@ -475,17 +497,38 @@ impl ServiceClient {
         }
     }
 
+    /// The call's URL: a copy of the endpoint (or of its root, for an operation there) with
+    /// the path template, its parameters filled in, after the endpoint's own path.
+    fn url(
+        &self,
+        op: &'static OperationMeta,
+        template: &str,
+        request: &Request,
+    ) -> Result<reqwest::Url, Error> {
+        let urls = self
+            .urls
+            .as_ref()
+            .map_err(|why| self.request_error(op, why.to_string()))?;
+        let base = if op.root { &urls.root } else { &urls.versioned };
+        let path = request
+            .expand(base.path().trim_end_matches('/'), template)
+            .map_err(|m| self.request_error(op, m))?;
+        let mut url = base.clone();
+        url.set_path(&path);
+        Ok(url)
+    }
+
     async fn call_once(
         &self,
         op: &'static OperationMeta,
         span: &'static OpSpan,
-        url: &str,
+        url: &reqwest::Url,
         request: &Request,
         token: Option<&Secret>,
     ) -> Result<RawResponse, Error> {
         let method = reqwest::Method::from_bytes(span.method.as_bytes())
             .map_err(|e| self.request_error(op, format!("bad method {}: {e}", span.method)))?;
-        let mut builder = self.rest.http.request(method, url).header(
+        let mut builder = self.rest.http.request(method, url.clone()).header(
             http::header::ACCEPT,
             http::HeaderValue::from_static("application/json"),
         );
@@ -798,6 +841,70 @@ fn check_json_body(headers: &http::HeaderMap, raw: &[u8]) -> Result<(), Protocol
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::meta::{HeaderFormat, VariantMeta, VersionDocument};
+
+    static SERVICE: ServiceMeta = ServiceMeta {
+        name: "compute",
+        catalog_type: "compute",
+        min_version: Microversion::new(2, 1),
+        max_version: Microversion::new(2, 90),
+        default_version: Microversion::new(2, 1),
+        request_headers: &[],
+        response_header: HeaderFormat {
+            name: "OpenStack-API-Version",
+            format: "compute {version}",
+        },
+        version_document: VersionDocument {
+            path: "/",
+            strip_version_suffix: true,
+        },
+    };
+    static SPANS: [OpSpan; 1] = [OpSpan::new(
+        Span::open(2, 1),
+        "GET",
+        "/servers/{id}/tags/{tag}",
+        &[200],
+    )];
+    static VARIANTS: [VariantMeta; 0] = [];
+    static SHOW: OperationMeta = OperationMeta::new("show", &SERVICE, &SPANS, &VARIANTS);
+    static ROOT: OperationMeta =
+        OperationMeta::new("versions", &SERVICE, &SPANS, &VARIANTS).at_root();
+
+    #[test]
+    fn call_urls_keep_the_endpoint_path_and_encode_parameters() {
+        let rest = Arc::new(RestClient::with_http(reqwest::Client::new()));
+        let request = Request::new().param("id", "a b/c").param("tag", "x?y#z");
+        for (endpoint, show, root) in [
+            (
+                "http://127.0.0.1:8774/compute/v2.1/",
+                "http://127.0.0.1:8774/compute/v2.1/servers/a%20b%2Fc/tags/x%3Fy%23z",
+                "http://127.0.0.1:8774/compute/servers/a%20b%2Fc/tags/x%3Fy%23z",
+            ),
+            (
+                "https://nova.example:8774",
+                "https://nova.example:8774/servers/a%20b%2Fc/tags/x%3Fy%23z",
+                "https://nova.example:8774/servers/a%20b%2Fc/tags/x%3Fy%23z",
+            ),
+        ] {
+            let client = ServiceClient::new(rest.clone(), endpoint, &SERVICE);
+            let url = |op| client.url(op, SPANS[0].path, &request).unwrap().to_string();
+            assert_eq!((url(&SHOW), url(&ROOT)), (show.to_owned(), root.to_owned()));
+        }
+        // No scheme, or (read as a scheme) no host: refused before anything is sent.
+        for endpoint in ["nova.example/v2.1", "nova:8774/v2.1"] {
+            let client = ServiceClient::new(rest.clone(), endpoint, &SERVICE);
+            let Err(Error::Request { operation, message }) =
+                client.url(&SHOW, "/servers", &request)
+            else {
+                panic!("{endpoint} is refused");
+            };
+            assert_eq!(operation, "compute.show");
+            assert!(
+                message.contains(&format!("{endpoint} is not a URL")),
+                "{message}"
+            );
+        }
+    }
 
     #[test]
     fn path_parameters_are_encoded() {
