@@ -113,8 +113,33 @@ fn tempest_path(root: &Path, body: &[u8], runs: usize) -> Result<Duration, Strin
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// The bench's sections, each run unless the command line names some (`cargo bench --bench
+/// squall -- client`): a name that is not one of these is refused.
+const SECTIONS: [&str; 3] = ["generation", "decoding", "client"];
+
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    if let Some(unknown) = named.iter().find(|n| !SECTIONS.contains(&n.as_str())) {
+        eprintln!("no bench section {unknown:?}; the sections are {SECTIONS:?}");
+        std::process::exit(2);
+    }
+    let wanted = |section: &str| named.is_empty() || named.iter().any(|n| n == section);
+    if wanted("generation") {
+        generation(&root);
+    }
+    if wanted("decoding") {
+        decoding(&root);
+    }
+    if wanted("client") {
+        client_overhead();
+    }
+}
+
+fn generation(root: &Path) {
     let specs = root.join("specs");
 
     // Generation.
@@ -140,9 +165,6 @@ fn main() {
             s.types as f64 / s.operation_versions as f64
         );
     }
-
-    decoding(&root);
-    client_overhead();
 }
 
 /// A named benchmark candidate: one run of the path it measures.
@@ -224,6 +246,14 @@ fn decoding(root: &Path) {
                 );
             }),
         ),
+        (
+            "serde_typed",
+            Box::new(|| {
+                let typed: least::Flavors = serde_json::from_slice(black_box(&body)).unwrap();
+                assert_eq!(typed.flavors.len(), 1000);
+                black_box(typed);
+            }),
+        ),
     ];
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); candidates.len()];
     let mut tempest_samples = Vec::new();
@@ -266,7 +296,11 @@ fn decoding(root: &Path) {
         (time("node"), time("typed_checked"), time("typed_unchecked"));
     // A clone of the decoded value allocates and copies what the decode must build, with no
     // parsing or checking; with its drop, that is the cost of the owned output itself.
-    let (output, serde_ignored) = (time("clone_drop"), time("serde_ignored"));
+    let (output, serde_ignored, serde_typed) = (
+        time("clone_drop"),
+        time("serde_ignored"),
+        time("serde_typed"),
+    );
     println!();
     println!(
         "== decode of a 1,000-flavor detail body at 2.75 ({mb:.2} MB, median of {runs} \
@@ -333,6 +367,11 @@ fn decoding(root: &Path) {
     );
     let floor = node + output;
     row("  floor: sonic-rs parse + typed output", floor);
+    println!("-- for scale: the least a typed decode can do --");
+    row(
+        "  serde-derived structs from bytes, no value checked",
+        serde_typed,
+    );
 }
 
 const KEYPAIRS_BODY: &str = r#"{"keypairs": [{"keypair": {"name": "bench-1", "type": "ssh",
@@ -480,8 +519,9 @@ fn client_overhead() {
     });
 }
 
-/// Plain serde-derived types for the keypair list: the least work a typed decode of that body
-/// can do (unknown fields refused, no value checked), to bound the client's overhead.
+/// Plain serde-derived types for the keypair list and the flavor listing: the least work a
+/// typed decode of those bodies can do (unknown fields refused, no value checked), to bound
+/// the client's overhead and to give the decode figures a scale.
 #[allow(dead_code, reason = "decoded to be dropped")]
 mod least {
     use serde::Deserialize;
@@ -506,5 +546,40 @@ mod least {
         pub kind: String,
         pub fingerprint: String,
         pub public_key: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Flavors {
+        pub flavors: Vec<Flavor>,
+    }
+
+    /// A flavor at 2.75, typed as squall types it (`rxtx_factor` and `is_public` untyped).
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Flavor {
+        pub id: String,
+        pub name: String,
+        pub ram: i64,
+        pub disk: i64,
+        pub vcpus: i64,
+        pub swap: i64,
+        pub rxtx_factor: serde_json::Value,
+        pub description: Option<String>,
+        #[serde(rename = "OS-FLV-EXT-DATA:ephemeral")]
+        pub ephemeral: i64,
+        #[serde(rename = "OS-FLV-DISABLED:disabled")]
+        pub disabled: bool,
+        #[serde(rename = "os-flavor-access:is_public")]
+        pub is_public: serde_json::Value,
+        pub extra_specs: Option<std::collections::BTreeMap<String, String>>,
+        pub links: Vec<Link>,
+    }
+
+    /// Links are open records: other members are allowed.
+    #[derive(Deserialize)]
+    pub struct Link {
+        pub rel: String,
+        pub href: String,
     }
 }
